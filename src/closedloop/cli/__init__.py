@@ -1,0 +1,86 @@
+"""The ``closedloop`` command line. Commands only parse, call the library and print.
+
+Heavy parts (torch, transformers) are imported inside the commands that need them, so
+``closedloop verify`` and ``closedloop --help`` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from closedloop.cli.verify_cmd import UsageError
+from closedloop.tasks.format import Split
+
+app = typer.Typer(
+    name="closedloop",
+    help="The closed self-improvement loop: generate tasks, attempt them, verify in a sandbox, train.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """closedloop: a trustworthy verifier and the self-improvement loop built on it."""
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    typer.echo(f"closedloop: error: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def verify(
+    tasks: Annotated[Path, typer.Argument(help="Task file (JSONL, the task format).")],
+    solutions: Annotated[Path, typer.Argument(help='Solutions file: {"task_id", "solution"} per line.')],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Verdicts file (default: stdout).")] = None,
+    split: Annotated[Split, typer.Option(help="Which tests decide the verdict.")] = Split.PRIVATE,
+    workers: Annotated[int | None, typer.Option(help="Sandbox slots (default: one per core).")] = None,
+    timeout: Annotated[float, typer.Option(help="Wall-clock seconds per solution.")] = 10.0,
+    rerun: Annotated[bool, typer.Option(help="Run each solution twice and flag non-determinism.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar or summary.")] = False,
+) -> None:
+    """Verify solutions against tasks in the sandbox; one verdict per solution line."""
+    from closedloop.cli.verify_cmd import open_output, run_verify
+    from closedloop.sandbox import SandboxUnavailable
+
+    if workers is not None and workers < 1:
+        _fail(f"--workers must be at least 1, got {workers}")
+    if not timeout > 0:
+        _fail(f"--timeout must be a positive number of seconds, got {timeout}")
+    try:
+        out = open_output(output)
+        try:
+            run_verify(tasks, solutions, out, split, workers, timeout, rerun, quiet)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    except UsageError as e:
+        _fail(str(e))
+    except SandboxUnavailable as e:
+        _fail(str(e), code=3)
+    except KeyboardInterrupt:
+        _fail("interrupted; verdicts written so far are kept", code=130)
+
+
+def _mount_subapps() -> None:
+    try:
+        from closedloop.tasks.cli import tasks_app
+    except ModuleNotFoundError as e:  # only while the tasks CLI does not exist yet
+        if e.name != "closedloop.tasks.cli":
+            raise
+        return
+    app.add_typer(tasks_app, name="tasks", help="Import, validate and inspect task files.")
+
+
+_mount_subapps()
+
+
+def main() -> None:
+    """Entry point of the ``closedloop`` script."""
+    app()

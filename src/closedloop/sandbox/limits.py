@@ -1,0 +1,40 @@
+"""Resource limits of one sandboxed job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Limits the kernel enforces on every job (rlimits, tmpfs size) plus the wall clock,
+    which the worker enforces from outside the job with SIGKILL.
+    """
+
+    wall_s: float = 10.0
+    """Wall-clock seconds for the whole job (load plus every call)."""
+    cpu_s: float | None = None
+    """CPU seconds (RLIMIT_CPU); defaults to ``wall_s``."""
+    mem_bytes: int = 1 << 30
+    """Address space (RLIMIT_AS)."""
+    fsize_bytes: int = 16 << 20
+    """Largest file the job may write (RLIMIT_FSIZE); a bigger write fails with EFBIG."""
+    tmp_bytes: int = 64 << 20
+    """Size of the job's fresh /tmp (tmpfs)."""
+    tmp_inodes: int = 4096
+    """Files the job may create in /tmp."""
+    nofile: int = 64
+    """Open file descriptors (RLIMIT_NOFILE)."""
+    nproc: int = 64
+    """Processes and threads (RLIMIT_NPROC); fork itself is denied by seccomp."""
+    output_bytes: int = 8192
+    """Bytes of stdout and of stderr kept (the tail); the rest is read and dropped."""
+
+    def __post_init__(self) -> None:
+        if not self.wall_s > 0:
+            raise ValueError(f"wall_s must be > 0 seconds, got {self.wall_s!r}")
+        if self.cpu_s is not None and not self.cpu_s > 0:
+            raise ValueError(f"cpu_s must be > 0 seconds or None, got {self.cpu_s!r}")
+        for name in ("mem_bytes", "fsize_bytes", "tmp_bytes", "tmp_inodes", "nofile", "nproc"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")

@@ -1,0 +1,106 @@
+"""A pool of pre-warmed sandbox workers, handed out as slots.
+
+A :class:`Slot` holds one candidate worker and, made when first needed, one judge worker:
+checker code and the candidate never share a worker, so nothing the judge holds is ever in
+memory a candidate's process was forked from. Slots are lent to one thread at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+from closedloop.sandbox.limits import SandboxLimits
+from closedloop.sandbox.worker import Worker
+
+
+class Slot:
+    """One unit of parallelism: a candidate worker and a lazily started judge worker."""
+
+    def __init__(self, index: int, limits: SandboxLimits, prewarm_judge: bool = True):
+        self.index = index
+        self.limits = limits
+        self.candidate = Worker(limits)
+        self._judge: Worker | None = Worker(limits, judge=True) if prewarm_judge else None
+
+    @property
+    def judge(self) -> Worker:
+        if self._judge is None:
+            self._judge = Worker(self.limits, judge=True)
+        return self._judge
+
+    def ensure_alive(self) -> None:
+        """Replace a worker that died (OOM killer, a kernel refusal) before the next job."""
+        if not self.candidate.alive():
+            self.candidate.restart()
+        if self._judge is not None and not self._judge.alive():
+            self._judge.restart()
+
+    def close(self) -> None:
+        self.candidate.kill()
+        if self._judge is not None:
+            self._judge.kill()
+
+
+class SandboxPool:
+    """``size`` slots, started in parallel. Use as a context manager, or call :meth:`close`.
+
+    Example::
+
+        with SandboxPool(2) as pool, pool.slot() as slot:
+            ch = slot.candidate.begin("candidate")
+    """
+
+    def __init__(self, size: int | None = None, limits: SandboxLimits | None = None):
+        self.size = size or os.cpu_count() or 1
+        if self.size < 1:
+            raise ValueError(f"pool size must be >= 1, got {self.size}")
+        self.limits = limits or SandboxLimits()
+        with ThreadPoolExecutor(self.size) as ex:
+            self._slots = list(ex.map(lambda i: Slot(i, self.limits), range(self.size)))
+        self._idle: queue.Queue[Slot] = queue.Queue()
+        for s in self._slots:
+            self._idle.put(s)
+        self._closed = threading.Event()
+
+    @contextmanager
+    def slot(self, avoid: int | None = None) -> Iterator[Slot]:
+        """Borrow a slot; ``avoid`` asks for a different slot than that index when one is free."""
+        s = self._idle.get()
+        if avoid is not None and s.index == avoid:
+            try:  # never wait while holding a slot: two threads doing so would deadlock
+                other = self._idle.get_nowait()
+                self._idle.put(s)
+                s = other
+            except queue.Empty:
+                pass
+        try:
+            s.ensure_alive()
+            yield s
+        finally:
+            self._idle.put(s)
+
+    def worker_pids(self) -> list[int]:
+        """Host PIDs of every live worker (for tests that check nothing else is left)."""
+        out = []
+        for s in self._slots:
+            for w in (s.candidate, s._judge):
+                if w is not None and w.pid is not None and w.alive():
+                    out.append(w.pid)
+        return out
+
+    def close(self) -> None:
+        if not self._closed.is_set():
+            self._closed.set()
+            for s in self._slots:
+                s.close()
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

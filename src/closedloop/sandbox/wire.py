@@ -1,0 +1,278 @@
+"""The plain-data wire format between sandboxed processes and the trusted parent.
+
+Values cross the sandbox boundary as *text* in a restricted literal syntax (Python literals,
+plus ``float('nan')``, ``float('inf')``, ``set()`` and ``frozenset([...])``). The sending side
+encodes with exact type checks; the receiving side parses the text itself with
+:func:`decode_plain` under length, node and nesting caps and rebuilds exact builtin types.
+An object the candidate built (an ``int`` subclass, an always-equal object) cannot survive the
+trip: what arrives is the plain value its text spells, or a refusal.
+
+Frames on the result channel are a 4-byte big-endian length followed by a UTF-8 JSON object.
+
+This file is stdlib-only and self-contained: its source is also sent into the sandbox, where
+it runs before any candidate code.
+"""
+
+import ast
+import json
+import math
+import os
+import struct
+
+MAX_TEXT = 1 << 20  # longest literal text accepted (characters)
+MAX_NODES = 200_000  # most AST nodes in one decoded value
+MAX_FRAME = 4 << 20  # longest frame on a channel (bytes)
+_HDR = struct.Struct(">I")
+
+
+class WireError(ValueError):
+    """A value or frame that is not acceptable plain data; the message says why."""
+
+
+# -- values ---------------------------------------------------------------------------------
+
+
+def _enc(x, out, depth, budget):
+    if depth > 100:
+        raise WireError("value nested deeper than 100 levels")
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise WireError("value has too many elements")
+    t = type(x)
+    if x is None or t is bool or t is str or t is bytes:
+        out.append(repr(x))
+    elif t is int:
+        out.append(repr(x))  # raises ValueError past sys.get_int_max_str_digits
+    elif t is float:
+        if math.isnan(x):
+            out.append("float('nan')")
+        elif math.isinf(x):
+            out.append("float('inf')" if x > 0 else "float('-inf')")
+        else:
+            out.append(repr(x))
+    elif t is complex:
+        out.append(repr(x) if all(map(math.isfinite, (x.real, x.imag))) else _bad(x))
+    elif t is list or t is tuple:
+        out.append("[" if t is list else "(")
+        for i, v in enumerate(x):
+            if i:
+                out.append(", ")
+            _enc(v, out, depth + 1, budget)
+        if t is tuple and len(x) == 1:
+            out.append(",")
+        out.append("]" if t is list else ")")
+    elif t is dict:
+        out.append("{")
+        for i, (k, v) in enumerate(x.items()):
+            if i:
+                out.append(", ")
+            _enc(k, out, depth + 1, budget)
+            out.append(": ")
+            _enc(v, out, depth + 1, budget)
+        out.append("}")
+    elif t is set or t is frozenset:
+        items = list(x)
+        if t is frozenset:
+            out.append("frozenset([")
+        elif not items:
+            out.append("set()")
+            return
+        else:
+            out.append("{")
+        for i, v in enumerate(items):
+            if i:
+                out.append(", ")
+            _enc(v, out, depth + 1, budget)
+        out.append("])" if t is frozenset else "}")
+    else:
+        _bad(x)
+
+
+def _bad(x):
+    raise WireError(f"not plain data: a value of type {type(x).__name__}")
+
+
+def encode_plain(x):
+    """Text for a plain value (None, bool, int, float, complex, str, bytes, list, tuple, dict,
+    set, frozenset, nested); raises :class:`WireError` for anything else, subclasses included.
+    """
+    out = []
+    try:
+        _enc(x, out, 0, [MAX_NODES])
+    except RecursionError:
+        raise WireError("value nested too deeply") from None
+    except ValueError as e:  # huge ints
+        if isinstance(e, WireError):
+            raise
+        raise WireError(f"value cannot be written as a literal: {e}") from None
+    text = "".join(out)
+    if len(text) > MAX_TEXT:
+        raise WireError(f"value text is {len(text)} characters, over the {MAX_TEXT} cap")
+    return text
+
+
+_SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _dec(node, budget):
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise WireError("value has too many elements")
+    t = type(node)
+    if t is ast.Constant:
+        v = node.value
+        if v is Ellipsis:
+            raise WireError("Ellipsis is not plain data")
+        return v
+    if t is ast.Tuple:
+        return tuple(_dec(e, budget) for e in node.elts)
+    if t is ast.List:
+        return [_dec(e, budget) for e in node.elts]
+    if t is ast.Set:
+        return {_hashable(_dec(e, budget)) for e in node.elts}
+    if t is ast.Dict:
+        if any(k is None for k in node.keys):
+            raise WireError("dict unpacking is not a literal")
+        return {_hashable(_dec(k, budget)): _dec(v, budget) for k, v in zip(node.keys, node.values)}
+    if t is ast.UnaryOp and type(node.op) in (ast.USub, ast.UAdd):
+        v = _dec(node.operand, budget)
+        if type(v) not in (int, float, complex):
+            raise WireError("unary sign on a non-number")
+        return -v if type(node.op) is ast.USub else +v
+    if t is ast.BinOp and type(node.op) in (ast.Add, ast.Sub):
+        left, right = _dec(node.left, budget), _dec(node.right, budget)
+        if type(left) not in (int, float) or type(right) is not complex:
+            raise WireError("only real +/- imaginary is a literal")
+        return left + right if type(node.op) is ast.Add else left - right
+    if t is ast.Call and type(node.func) is ast.Name and not node.keywords:
+        name, args = node.func.id, node.args
+        if name == "float" and len(args) == 1 and type(args[0]) is ast.Constant:
+            key = args[0].value
+            if type(key) is str and key in _SPECIAL_FLOATS:
+                return _SPECIAL_FLOATS[key]
+        if name == "set" and not args:
+            return set()
+        if name == "frozenset" and len(args) <= 1:
+            inner = _dec(args[0], budget) if args else []
+            if type(inner) not in (list, tuple, set):
+                raise WireError("frozenset() takes a list literal")
+            return frozenset(_hashable(v) for v in inner)
+    raise WireError(f"not a plain literal: {type(node).__name__}")
+
+
+def _hashable(v):
+    try:
+        hash(v)
+    except TypeError:
+        raise WireError(f"unhashable {type(v).__name__} in a set or dict key") from None
+    return v
+
+
+_FAST = {"True": (True,), "False": (False,), "None": (None,), "()": ((),), "''": ("",)}
+
+
+def decode_plain(text):
+    """Parse literal text into exact builtin values, failing closed (:class:`WireError`).
+
+    Never calls ``eval``: the text is parsed to a syntax tree and only literal nodes are built.
+    """
+    if type(text) is not str:
+        raise WireError("value text must be a string")
+    if len(text) > MAX_TEXT:
+        raise WireError(f"value text is {len(text)} characters, over the {MAX_TEXT} cap")
+    fast = _FAST.get(text)
+    if fast is not None:
+        return fast[0]
+    digits = text[1:] if text[:1] == "-" else text
+    if 0 < len(digits) < 19 and digits.isascii() and digits.isdigit() and (digits[0] != "0" or digits == "0"):
+        return int(text)
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+        return _dec(tree.body, [MAX_NODES])
+    except WireError:
+        raise
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError) as e:
+        raise WireError(f"not a plain literal ({type(e).__name__}: {str(e)[:80]})") from None
+
+
+def plain_equal(a, b, tol=None):
+    """Python's ``==`` on decoded plain data, except that NaN never equals anything and, where
+    ``tol`` is set, two finite numbers are equal when ``abs(a - b) <= tol``.
+    """
+    ta, tb = type(a), type(b)
+    num = (int, float, bool)
+    if ta in num and tb in num:
+        if ta is float or tb is float:
+            if not (math.isfinite(a) and math.isfinite(b)):
+                return (not math.isnan(a)) and (not math.isnan(b)) and a == b
+            if tol is not None:
+                return abs(a - b) <= tol
+        return a == b
+    if ta is complex or tb is complex:
+        if ta not in (int, float, complex) or tb not in (int, float, complex):
+            return False
+        a, b = complex(a), complex(b)
+        return plain_equal(a.real, b.real, tol) and plain_equal(a.imag, b.imag, tol)
+    if ta is not tb and not ({ta, tb} <= {set, frozenset}):
+        return False
+    if ta is list or ta is tuple:
+        return len(a) == len(b) and all(plain_equal(x, y, tol) for x, y in zip(a, b))
+    if ta is dict:
+        if a.keys() != b.keys():
+            return False
+        return all(plain_equal(a[k], b[k], tol) for k in a)
+    if ta in (set, frozenset):
+        if _has_nan(a) or _has_nan(b):
+            return False
+        return a == b
+    return a == b
+
+
+def _has_nan(s):
+    return any(type(v) is float and math.isnan(v) for v in s)
+
+
+# -- frames ---------------------------------------------------------------------------------
+
+
+def write_frame(fd, obj):
+    """Write one JSON object as a length-prefixed frame, retrying short writes."""
+    data = json.dumps(obj, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    buf = memoryview(_HDR.pack(len(data)) + data)
+    while buf:
+        n = os.write(fd, buf)
+        buf = buf[n:]
+
+
+def read_exact(fd, n):
+    """Read exactly n bytes, or return fewer at end of file."""
+    chunks, got = [], 0
+    while got < n:
+        b = os.read(fd, n - got)
+        if not b:
+            break
+        chunks.append(b)
+        got += len(b)
+    return b"".join(chunks)
+
+
+def read_frame(fd, max_bytes=MAX_FRAME):
+    """Read one frame; None at a clean end of file; :class:`WireError` on anything malformed."""
+    hdr = read_exact(fd, 4)
+    if not hdr:
+        return None
+    if len(hdr) < 4:
+        raise WireError("truncated frame header")
+    (n,) = _HDR.unpack(hdr)
+    if n > max_bytes:
+        raise WireError(f"frame of {n} bytes is over the {max_bytes}-byte cap")
+    data = read_exact(fd, n)
+    if len(data) < n:
+        raise WireError("truncated frame")
+    try:
+        obj = json.loads(data.decode("utf-8", "surrogatepass"))
+    except (ValueError, RecursionError) as e:
+        raise WireError(f"frame is not JSON ({type(e).__name__})") from None
+    if type(obj) is not dict:
+        raise WireError("frame is not a JSON object")
+    return obj

@@ -1,0 +1,298 @@
+"""Host side of one sandbox worker: start it, hand it jobs, talk to a job, kill it.
+
+A :class:`Worker` is a ``python -I -S`` process that has entered its own namespaces (see
+``_inside.py``). For each job the host makes two pipes, passes the child's ends to the worker
+over a SOCK_SEQPACKET socket (SCM_RIGHTS), and keeps its own ends: :class:`JobChannel`
+writes requests and reads length-prefixed result frames with a deadline. The worker reports
+how the job ended (exit code, signal, timeout, CPU time, captured output) on the socket.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from closedloop.sandbox.limits import SandboxLimits
+from closedloop.sandbox.wire import MAX_FRAME, WireError, write_frame
+
+_HERE = Path(__file__).parent
+_SOURCE_LOCK = threading.Lock()
+_SOURCE: list[str] = []
+
+
+class SandboxUnavailable(RuntimeError):
+    """The kernel refused the isolation the sandbox needs; the message says which part."""
+
+
+class WorkerLost(RuntimeError):
+    """A worker died or stopped answering; the job it had may be retried on a fresh one."""
+
+
+def _worker_source() -> str:
+    with _SOURCE_LOCK:
+        if not _SOURCE:
+            wire = (_HERE / "wire.py").read_text()
+            inside = (_HERE / "_inside.py").read_text()
+            _SOURCE.append(wire + "\n\n" + inside)
+        return _SOURCE[0]
+
+
+def runtime_paths() -> list[str]:
+    """Read-only paths the sandbox gets: the OS libraries and the Python runtime, nothing else."""
+    prefix = os.path.realpath(sys.base_prefix)
+    paths = ["/usr", "/etc/ld.so.cache", "/etc/localtime"]
+    if not prefix.startswith("/usr/"):
+        paths.append(prefix)
+    exe = os.path.realpath(sys._base_executable if hasattr(sys, "_base_executable") else sys.executable)
+    exe_dir = os.path.dirname(exe)
+    if not any(exe_dir == p or exe_dir.startswith(p + "/") for p in paths):
+        paths.append(exe_dir)
+    return paths
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """How a job's process ended, as its worker saw it (never read from the job itself)."""
+
+    exit_code: int | None
+    signal: int | None
+    timed_out: bool
+    wall_s: float
+    cpu_s: float
+    maxrss_kb: int
+    stdout: str
+    stderr: str
+    stdout_bytes: int
+    stderr_bytes: int
+
+
+class JobChannel:
+    """The host's ends of one job's pipes: ``send`` requests, ``recv`` frames by a deadline."""
+
+    def __init__(self, in_w: int, out_r: int, deadline: float):
+        self.in_w, self.out_r, self.deadline = in_w, out_r, deadline
+        self._buf = bytearray()
+        self.eof = False
+
+    def send(self, obj: dict[str, Any]) -> bool:
+        """Write one frame; False when the job already closed its end (it died or exited)."""
+        try:
+            write_frame(self.in_w, obj)
+            return True
+        except (BrokenPipeError, OSError):
+            return False
+
+    def recv(self) -> dict[str, Any] | None:
+        """The next frame, or None at end of file or when the deadline passes (see ``eof``).
+
+        Raises :class:`WireError` for a malformed or oversized frame.
+        """
+        while True:
+            frame = self._take()
+            if frame is not None:
+                return frame
+            if self.eof:
+                return None
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.out_r], [], [], left)
+            if not r:
+                return None
+            chunk = os.read(self.out_r, 1 << 16)
+            if not chunk:
+                self.eof = True
+            self._buf += chunk
+
+    def _take(self) -> dict[str, Any] | None:
+        if len(self._buf) < 4:
+            if self.eof and self._buf:
+                raise WireError("truncated frame header")
+            return None
+        n = int.from_bytes(self._buf[:4], "big")
+        if n > MAX_FRAME:
+            raise WireError(f"frame of {n} bytes is over the {MAX_FRAME}-byte cap")
+        if len(self._buf) < 4 + n:
+            if self.eof:
+                raise WireError("truncated frame")
+            return None
+        data = bytes(self._buf[4 : 4 + n])
+        del self._buf[: 4 + n]
+        try:
+            obj = json.loads(data.decode("utf-8", "surrogatepass"))
+        except (ValueError, RecursionError) as e:
+            raise WireError(f"frame is not JSON ({type(e).__name__})") from None
+        if type(obj) is not dict:
+            raise WireError("frame is not a JSON object")
+        return obj
+
+    def close_input(self) -> None:
+        """Tell the job there is nothing more to do (it exits at end of file)."""
+        if self.in_w >= 0:
+            os.close(self.in_w)
+            self.in_w = -1
+
+    def close(self) -> None:
+        self.close_input()
+        if self.out_r >= 0:
+            os.close(self.out_r)
+            self.out_r = -1
+
+
+class Worker:
+    """One sandboxed worker process. Not thread-safe: one job at a time, from one thread."""
+
+    def __init__(self, limits: SandboxLimits | None = None, start_timeout_s: float = 20.0,
+                 judge: bool = False):
+        self.limits = limits or SandboxLimits()
+        self.judge = judge
+        self.start_timeout_s = start_timeout_s
+        self.jobs_run = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+        self._root: str | None = None
+        self.pid_inside: int | None = None
+        self.start()
+
+    @property
+    def pid(self) -> int | None:
+        """The host PID of the worker's outer process (its process group id too)."""
+        return self._proc.pid if self._proc else None
+
+    def start(self) -> None:
+        self._root = tempfile.mkdtemp(prefix="closedloop-root-")
+        host_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        err = tempfile.TemporaryFile()
+        cfg = {"root": self._root, "ro_paths": runtime_paths(), "limits": asdict(self.limits),
+               "mode": "judge" if self.judge else "candidate"}
+        exe = getattr(sys, "_base_executable", sys.executable)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "PYTHONHASHSEED": str(secrets.randbelow(2**32)),  # each worker hashes differently
+        }
+        try:
+            self._proc = subprocess.Popen(
+                [exe, "-I", "-S", "-B", "-c", _worker_source(), json.dumps(cfg), str(child_sock.fileno())],
+                pass_fds=[child_sock.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+                env=env,
+                cwd="/",
+            )
+        finally:
+            child_sock.close()
+        self._sock = host_sock
+        msg = self._recv_ctl(time.monotonic() + self.start_timeout_s)
+        if msg is None or msg.get("op") != "ready":
+            err.seek(0)
+            tail = err.read()[-2000:].decode("utf-8", "replace").strip()
+            detail = (msg or {}).get("detail") or tail or "the worker did not start"
+            self.kill()
+            raise SandboxUnavailable(f"sandbox refused to start: {detail}")
+        err.close()
+        self.pid_inside = msg.get("pid")
+
+    def _recv_ctl(self, deadline: float) -> dict[str, Any] | None:
+        assert self._sock is not None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        r, _, _ = select.select([self._sock], [], [], left)
+        if not r:
+            return None
+        try:
+            data = self._sock.recv(1 << 20)
+        except OSError:
+            return None
+        if not data:
+            return None
+        return json.loads(data)
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def begin(self, role: str, limits: SandboxLimits | None = None,
+              extra_fds: tuple[int, ...] = ()) -> JobChannel:
+        """Start a job on the worker's pre-forked, locked-down child; it waits for its first
+        frame. ``extra_fds`` (at most two) are handed to the job as well: a judge gets the
+        candidate's channel this way, so the host is not a hop on every call."""
+        lim = limits or self.limits
+        if not self.alive() or self._sock is None:
+            raise WorkerLost("worker is not running")
+        header = json.dumps({"op": "job", "role": role, "limits": asdict(lim)}).encode()
+        if self.judge:  # a judge runs in its worker: the host makes the pipes and hands them in
+            in_r, in_w = os.pipe()
+            out_r, out_w = os.pipe()
+            try:
+                socket.send_fds(self._sock, [header], [in_r, out_w, *extra_fds])
+            except OSError as e:
+                for fd in (in_r, in_w, out_r, out_w):
+                    os.close(fd)
+                raise WorkerLost(f"worker control channel failed: {e}") from None
+            os.close(in_r)
+            os.close(out_w)
+        else:  # a candidate's pipes come from its worker, made before the job was asked for
+            try:
+                self._sock.send(header)
+                r, _, _ = select.select([self._sock], [], [], self.start_timeout_s)
+                data, fds, _, _ = socket.recv_fds(self._sock, 4096, 2) if r else (b"", [], 0, None)
+            except OSError as e:
+                raise WorkerLost(f"worker control channel failed: {e}") from None
+            if len(fds) != 2 or b"started" not in data:
+                for fd in fds:
+                    os.close(fd)
+                self.kill()
+                raise WorkerLost("worker did not start the job")
+            in_w, out_r = fds
+        self.jobs_run += 1
+        return JobChannel(in_w, out_r, time.monotonic() + lim.wall_s)
+
+    def end(self, ch: JobChannel, grace_s: float = 2.0) -> JobStatus:
+        """Close the job's channel and collect how it ended; kill the worker if it hangs."""
+        ch.close()
+        msg = self._recv_ctl(max(ch.deadline, time.monotonic()) + grace_s)
+        if msg is None or msg.get("op") != "done":
+            self.kill()
+            raise WorkerLost("worker did not report the end of a job")
+        return JobStatus(**{k: msg[k] for k in JobStatus.__dataclass_fields__})
+
+    def kill(self) -> None:
+        """SIGKILL the worker's whole process group; PID 1 dying takes every job with it."""
+        if self._proc is not None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._proc.wait()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._root:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()

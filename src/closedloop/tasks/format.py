@@ -1,0 +1,279 @@
+"""The task format: one JSON object per line (a public contract, see DESIGN.md).
+
+This module parses and writes task and solution lines. It never runs anything: turning a task
+into verdicts is ``closedloop.verify``'s job. Errors name the line and the field, so a
+malformed line becomes one ``invalid`` verdict and the rest of a file is still verified.
+
+Example::
+
+    >>> task = parse_task({"kind": "function", "instruction": "sort", "entry_point": "f",
+    ...                    "private_tests": [{"input": "([2, 1],)", "output": "[1, 2]"}]})
+    >>> task.entry_point, len(task.private_tests), len(task.id)
+    ('f', 1, 16)
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class TaskKind(StrEnum):
+    """What a solution to the task is."""
+
+    FUNCTION = "function"  # a Python function called with test inputs, or judged by a checker
+    ANSWER = "answer"  # a final answer (or a program printing it), compared after normalising
+
+
+class Split(StrEnum):
+    """Which tests a verification uses: the solver sees public ones, rewards use private ones."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+    ALL = "all"
+
+
+class TaskFormatError(ValueError):
+    """A task or solution line does not follow the format; the message names the field."""
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One I/O test: ``input`` is the literal of the positional-argument tuple."""
+
+    __test__ = False  # not a pytest class
+
+    input: str
+    output: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task in the public format. Build it with :func:`parse_task`, which checks it."""
+
+    id: str
+    kind: TaskKind
+    instruction: str
+    entry_point: str = ""
+    prompt: str = ""
+    public_tests: tuple[TestCase, ...] = ()
+    private_tests: tuple[TestCase, ...] = ()
+    checker: str | None = None
+    float_tolerance: float | None = None
+    example_solution: str | None = None
+    failure_cases: tuple[str, ...] = ()
+    # Answer tasks: the gold answer and how to compare (exact | numeric | list | set).
+    answer: str | None = None
+    answer_match: str = "exact"
+    source: str = "unknown"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def tests(self, split: Split) -> tuple[TestCase, ...]:
+        """The I/O tests of a split (``all`` is public then private)."""
+        if split is Split.PUBLIC:
+            return self.public_tests
+        if split is Split.PRIVATE:
+            return self.private_tests
+        return self.public_tests + self.private_tests
+
+    def to_json(self) -> dict[str, Any]:
+        """The task as a JSON-ready dict in the public format."""
+        out = asdict(self)
+        out["kind"] = str(self.kind)
+        return out
+
+
+@dataclass(frozen=True)
+class Solution:
+    """One solution line: ``{"task_id": ..., "solution": "..."}``."""
+
+    task_id: str
+    solution: str
+    line: int = 0
+
+
+_STR_FIELDS = ("instruction", "entry_point", "prompt", "source", "answer_match")
+_KNOWN = {
+    "id", "kind", "instruction", "entry_point", "prompt", "public_tests", "private_tests",
+    "checker", "float_tolerance", "example_solution", "failure_cases", "answer",
+    "answer_match", "source", "metadata",
+}  # fmt: skip
+ANSWER_MATCHES = ("exact", "numeric", "list", "set")
+
+
+def content_id(obj: dict[str, Any]) -> str:
+    """A stable id for a task without one: a hash of its other fields."""
+    rest = {k: v for k, v in obj.items() if k != "id"}
+    blob = json.dumps(rest, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _tests(obj: dict[str, Any], name: str) -> tuple[TestCase, ...]:
+    raw = obj.get(name) or []
+    if not isinstance(raw, list):
+        raise TaskFormatError(f"{name}: expected a list of {{input, output}} objects")
+    out = []
+    for i, t in enumerate(raw):
+        if not isinstance(t, dict) or not isinstance(t.get("input"), str):
+            raise TaskFormatError(f"{name}[{i}]: expected an object with a string 'input'")
+        if not isinstance(t.get("output"), str):
+            raise TaskFormatError(f"{name}[{i}]: expected a string 'output' (a Python literal)")
+        try:
+            args = ast.literal_eval(t["input"])
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError) as e:
+            raise TaskFormatError(f"{name}[{i}].input: not a Python literal ({e})") from None
+        if not isinstance(args, tuple):
+            raise TaskFormatError(
+                f"{name}[{i}].input: must be a tuple of positional arguments, e.g. '([1, 2],)'"
+            )
+        try:
+            ast.literal_eval(t["output"])
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError) as e:
+            if t["output"].strip() not in _NONLITERAL_FLOATS:
+                raise TaskFormatError(f"{name}[{i}].output: not a Python literal ({e})") from None
+        out.append(TestCase(input=t["input"], output=t["output"]))
+    return tuple(out)
+
+
+# Outputs the safe decoder accepts although ast.literal_eval does not.
+_NONLITERAL_FLOATS = {"float('nan')", "float('inf')", "-float('inf')", "float('-inf')"}
+
+
+def parse_task(obj: Any) -> Task:
+    """Check a decoded JSON object against the format and build a :class:`Task`.
+
+    Raises :class:`TaskFormatError` naming the offending field.
+    """
+    if not isinstance(obj, dict):
+        raise TaskFormatError("a task must be a JSON object")
+    unknown = sorted(set(obj) - _KNOWN)
+    if unknown:
+        raise TaskFormatError(f"unknown field(s) {unknown}; known: {sorted(_KNOWN)}")
+    try:
+        kind = TaskKind(obj.get("kind", "function"))
+    except ValueError:
+        raise TaskFormatError(
+            f"kind: {obj.get('kind')!r} is not one of {[k.value for k in TaskKind]}"
+        ) from None
+    for name in _STR_FIELDS:
+        if name in obj and obj[name] is not None and not isinstance(obj[name], str):
+            raise TaskFormatError(f"{name}: expected a string")
+    for name in ("checker", "example_solution", "answer"):
+        if obj.get(name) is not None and not isinstance(obj[name], str):
+            raise TaskFormatError(f"{name}: expected a string or null")
+    public, private = _tests(obj, "public_tests"), _tests(obj, "private_tests")
+    checker = obj.get("checker") or None
+    entry_point = obj.get("entry_point") or ""
+    if kind is TaskKind.FUNCTION:
+        if not entry_point.isidentifier():
+            raise TaskFormatError(f"entry_point: {entry_point!r} is not a Python identifier")
+        if not (public or private or checker):
+            raise TaskFormatError("a function task needs tests or a checker")
+        if checker is not None and "def check" not in checker:
+            raise TaskFormatError("checker: must define check(candidate)")
+    else:
+        if obj.get("answer") is None:
+            raise TaskFormatError("answer: an answer task needs a gold answer")
+        if obj.get("answer_match", "exact") not in ANSWER_MATCHES:
+            raise TaskFormatError(f"answer_match: must be one of {ANSWER_MATCHES}")
+    tol = obj.get("float_tolerance")
+    if tol is not None and (
+        isinstance(tol, bool) or not isinstance(tol, int | float) or not tol >= 0
+    ):
+        raise TaskFormatError("float_tolerance: expected a non-negative number or null")
+    failures = obj.get("failure_cases") or []
+    if not isinstance(failures, list) or not all(isinstance(f, str) for f in failures):
+        raise TaskFormatError("failure_cases: expected a list of strings")
+    metadata = obj.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise TaskFormatError("metadata: expected an object")
+    task_id = obj.get("id") or content_id(obj)
+    if not isinstance(task_id, str):
+        raise TaskFormatError("id: expected a string")
+    return Task(
+        id=task_id,
+        kind=kind,
+        instruction=obj.get("instruction") or "",
+        entry_point=entry_point,
+        prompt=obj.get("prompt") or "",
+        public_tests=public,
+        private_tests=private,
+        checker=checker,
+        float_tolerance=float(tol) if tol is not None else None,
+        example_solution=obj.get("example_solution"),
+        failure_cases=tuple(failures),
+        answer=obj.get("answer"),
+        answer_match=obj.get("answer_match") or "exact",
+        source=obj.get("source") or "unknown",
+        metadata=metadata,
+    )
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that could not be parsed: where it is and why."""
+
+    line: int
+    reason: str
+    task_id: str | None = None
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, Any | BadLine]]:
+    """Yield ``(line_number, decoded_object | BadLine)`` for each non-blank line.
+
+    Raises ``OSError`` when the file cannot be opened; a bad line never stops the iteration.
+    """
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for n, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield n, json.loads(raw)
+            except json.JSONDecodeError as e:
+                yield n, BadLine(n, f"{Path(path).name} line {n}: not valid JSON ({e.msg} at column {e.colno})")
+
+
+def load_tasks(path: Path) -> tuple[list[Task], list[BadLine]]:
+    """Read a task file; malformed lines come back as :class:`BadLine` with the reason."""
+    tasks, bad = [], []
+    for n, obj in read_jsonl(path):
+        if isinstance(obj, BadLine):
+            bad.append(obj)
+            continue
+        try:
+            tasks.append(parse_task(obj))
+        except TaskFormatError as e:
+            tid = obj.get("id") if isinstance(obj, dict) else None
+            bad.append(BadLine(n, f"{path.name} line {n}: {e}", tid if isinstance(tid, str) else None))
+    return tasks, bad
+
+
+def load_solutions(path: Path) -> tuple[list[Solution], list[BadLine]]:
+    """Read a solutions file (``task_id`` and ``solution`` per line)."""
+    sols, bad = [], []
+    for n, obj in read_jsonl(path):
+        if isinstance(obj, BadLine):
+            bad.append(obj)
+            continue
+        tid = obj.get("task_id") if isinstance(obj, dict) else None
+        sol = obj.get("solution") if isinstance(obj, dict) else None
+        if not isinstance(tid, str) or not tid:
+            bad.append(BadLine(n, f"{path.name} line {n}: task_id: expected a non-empty string"))
+        elif not isinstance(sol, str):
+            bad.append(BadLine(n, f"{path.name} line {n}: solution: expected a string", tid))
+        else:
+            sols.append(Solution(task_id=tid, solution=sol, line=n))
+    return sols, bad
+
+
+def write_tasks(tasks: list[Task], path: Path) -> None:
+    """Write tasks as JSONL in the public format."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for t in tasks:
+            fh.write(json.dumps(t.to_json(), ensure_ascii=False) + "\n")

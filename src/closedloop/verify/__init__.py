@@ -1,0 +1,14 @@
+"""verify: verdicts.
+
+Owns calling the candidate with test inputs and comparing the returned plain data in the
+trusted parent; running checker code (``check(candidate)``) in a separate judge process whose
+``candidate`` is a proxy into the sandbox; typed outcomes with per-test detail.
+
+Must never: trust an exit code, stdout, or an object the candidate built; ``eval`` model text;
+import torch or transformers.
+"""
+
+from closedloop.verify.outcome import Outcome, TestResult, Verdict
+from closedloop.verify.runner import CallResult, Verifier, program_text
+
+__all__ = ["CallResult", "Outcome", "TestResult", "Verdict", "Verifier", "program_text"]

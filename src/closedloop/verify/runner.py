@@ -1,0 +1,345 @@
+"""Verdicts: run a solution against a task's tests in the sandbox and judge it here.
+
+I/O tests: the candidate's process is given only the test *inputs*; each return value comes
+back as literal text, is decoded in this (trusted) process by ``decode_plain`` and compared
+with the expected output with ``plain_equal``. Expected outputs never leave this process.
+
+Checker tasks: ``check(candidate)`` runs in a judge process on a different worker; each call
+of its ``candidate`` proxy is relayed here, executed in the candidate's process, and its
+result decoded here before the judge sees it. The candidate can read neither the judge's
+memory nor its files, and the judge's verdict travels on a channel the candidate cannot write.
+
+Exit codes, stdout and objects the candidate built are never trusted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from closedloop.sandbox import SandboxLimits, WorkerLost
+from closedloop.sandbox.pool import SandboxPool, Slot
+from closedloop.sandbox.wire import WireError, decode_plain, plain_equal
+from closedloop.sandbox.worker import JobChannel, JobStatus
+from closedloop.tasks.format import Split, Task, TaskKind
+from closedloop.verify.outcome import Outcome, TestResult, Verdict
+
+_BATCH_BYTES = 32 << 10  # requests written ahead of results; stays under a pipe's buffer
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """One call of a function in the sandbox: the literal text it returned, or why not."""
+
+    ok: bool
+    value: str | None = None
+    error: str | None = None
+
+
+def program_text(task: Task, solution: str) -> str:
+    """The program the candidate runs: the task's prompt, then the solution (unless the
+    solution already repeats the prompt, as full-program completions do)."""
+    if task.prompt and not solution.lstrip().startswith(task.prompt.strip()[:200]):
+        return task.prompt + solution
+    return solution
+
+
+class Verifier:
+    """Owns a sandbox pool and turns (task, solution) pairs into :class:`Verdict`s.
+
+    Example::
+
+        with Verifier(workers=2) as v:
+            verdict = v.verify(task, "def f(xs):\\n    return sorted(xs)\\n")
+            verdict.outcome  # Outcome.PASS
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        limits: SandboxLimits | None = None,
+        retries: int = 1,
+        pool: SandboxPool | None = None,
+    ):
+        self.limits = limits or SandboxLimits()
+        self.pool = pool or SandboxPool(workers, self.limits)
+        self._own_pool = pool is None
+        self.retries = retries
+        self.infra_retries = 0
+
+    # -- public API -------------------------------------------------------------------------
+
+    def verify(self, task: Task, solution: str, split: Split = Split.PRIVATE, rerun: bool = False,
+               line: int | None = None) -> Verdict:
+        """Verify one solution. With ``rerun``, run it twice on different workers and flag a
+        difference as non-determinism (the verdict then keeps the worse outcome)."""
+        first, idx = self._with_retry(task, solution, split, None)
+        first = replace(first, line=line)
+        if not rerun or first.outcome in (Outcome.INVALID, Outcome.INFRA_ERROR):
+            return first
+        second, _ = self._with_retry(task, solution, split, idx)
+        if _signature(first) == _signature(second):
+            return first
+        worse = first if first.outcome is not Outcome.PASS else replace(second, line=line)
+        return replace(worse, nondeterministic=True,
+                       detail=(worse.detail + " (results differed between two runs)").strip())
+
+    def verify_many(self, items: Iterable[tuple[Task, str]], split: Split = Split.PRIVATE,
+                    rerun: bool = False,
+                    on_done: Callable[[Verdict], None] | None = None) -> list[Verdict]:
+        """Verify many solutions in parallel (one per slot); results in input order."""
+        return list(self.iter_verify(items, split, rerun, on_done))
+
+    def iter_verify(self, items: Iterable[tuple[Task, str]], split: Split = Split.PRIVATE,
+                    rerun: bool = False,
+                    on_done: Callable[[Verdict], None] | None = None) -> Iterator[Verdict]:
+        """Like :meth:`verify_many`, yielding verdicts in input order as they become ready."""
+
+        def one(item: tuple[Task, str]) -> Verdict:
+            v = self.verify(item[0], item[1], split, rerun)
+            if on_done:
+                on_done(v)
+            return v
+
+        with ThreadPoolExecutor(self.pool.size) as ex:
+            yield from ex.map(one, items)
+
+    def call(self, code: str, entry_point: str, inputs: list[str], prompt: str = "") -> list[CallResult]:
+        """Run ``entry_point`` of ``code`` on each input (argument-tuple literal) in the sandbox.
+
+        Used to compute expected outputs from a trusted example solution; never to judge.
+        """
+        task = Task(id="call", kind=TaskKind.FUNCTION, instruction="", entry_point=entry_point,
+                    prompt=prompt)
+        with self.pool.slot() as slot:
+            ch = slot.candidate.begin("candidate")
+            try:
+                load = _load(ch, program_text(task, code), entry_point)
+                if "ready" not in load:
+                    err = load.get("load_error") or "the program did not load"
+                    results = [CallResult(False, error=err) for _ in inputs]
+                else:
+                    frames = _run_calls(ch, inputs)
+                    results = [_call_result(f) for f in frames]
+            finally:
+                slot.candidate.end(ch)
+        return results
+
+    def close(self) -> None:
+        if self._own_pool:
+            self.pool.close()
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one verification -------------------------------------------------------------------
+
+    def _with_retry(self, task: Task, solution: str, split: Split, avoid: int | None) -> tuple[Verdict, int]:
+        last = ""
+        for _attempt in range(self.retries + 1):
+            with self.pool.slot(avoid) as slot:
+                try:
+                    return self._run(task, solution, split, slot), slot.index
+                except WorkerLost as e:  # the worker was killed or replaced: retry on a fresh one
+                    last = str(e)
+                    self.infra_retries += 1
+                    slot.ensure_alive()
+        total = len(task.tests(split)) + (1 if task.checker and split is not Split.PUBLIC else 0)
+        return Verdict(task.id, Outcome.INFRA_ERROR, 0, total,
+                       detail=f"sandbox worker lost twice: {last}"), -1
+
+    def _run(self, task: Task, solution: str, split: Split, slot: Slot) -> Verdict:
+        tests = task.tests(split)
+        use_checker = bool(task.checker) and split is not Split.PUBLIC
+        total = len(tests) + (1 if use_checker else 0)
+        if task.kind is not TaskKind.FUNCTION:
+            return Verdict(task.id, Outcome.INVALID, 0, total, detail="answer tasks are scored by "
+                           "closedloop.tasks.answer, not by running code")
+        if total == 0:
+            return Verdict(task.id, Outcome.INVALID, 0, 0, detail=f"task has no {split} tests")
+        t0 = time.monotonic()
+        ch = slot.candidate.begin("candidate")
+        results: list[TestResult] = []
+        judge_outcome: tuple[Outcome, str] | None = None
+        sandbox_error = None
+        try:
+            load = _load(ch, program_text(task, solution), task.entry_point)
+            if "sandbox_error" in load:
+                sandbox_error = load["sandbox_error"]
+            elif "ready" in load:
+                frames = _run_calls(ch, [t.input for t in tests])
+                results = [_judge_io(i, t, f, task.float_tolerance) for i, (t, f) in
+                           enumerate(zip(tests, frames))]
+                if use_checker and not ch.eof and time.monotonic() < ch.deadline:
+                    judge_outcome = self._run_checker(task, ch, slot)
+        finally:
+            status = slot.candidate.end(ch)
+        elapsed = time.monotonic() - t0
+        if sandbox_error:
+            raise WorkerLost(f"job could not be locked down: {sandbox_error}")
+        return _verdict(task, tests, results, load, judge_outcome, use_checker, status, elapsed, total)
+
+    def _run_checker(self, task: Task, cand: JobChannel, slot: Slot) -> tuple[Outcome, str]:
+        judge = slot.judge.begin("judge", extra_fds=(cand.in_w, cand.out_r))
+        judge.deadline = cand.deadline
+        try:
+            judge.send({"prelude": task.prompt, "checker": task.checker, "entry": task.entry_point})
+            msg = judge.recv()
+            if msg is None:
+                outcome = (Outcome.INFRA_ERROR, "the judge process ended without a verdict") if \
+                    judge.eof else (Outcome.TIMEOUT, "the checker did not finish in time")
+            else:
+                outcome = _judge_verdict(msg)
+        except WireError as e:
+            outcome = (Outcome.INFRA_ERROR, f"judge channel: {e}")
+        finally:
+            st = slot.judge.end(judge)
+        if outcome[0] is Outcome.INFRA_ERROR and st.timed_out:
+            outcome = (Outcome.TIMEOUT, "the checker did not finish in time")
+        elif outcome[0] is Outcome.INFRA_ERROR and st.stderr:
+            outcome = (outcome[0], outcome[1] + ": " + st.stderr.strip().splitlines()[-1][:200])
+        return outcome
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _load(ch: JobChannel, code: str, entry: str) -> dict[str, Any]:
+    if not ch.send({"code": code, "entry": entry}):
+        return {"died": True}
+    try:
+        msg = ch.recv()
+    except WireError as e:
+        return {"load_error": f"malformed result channel: {e}"}
+    if msg is None:
+        return {"timeout": True} if not ch.eof else {"died": True}
+    if not ({"ready", "load_error", "sandbox_error"} & msg.keys()):
+        return {"load_error": "malformed result channel: unexpected first frame"}
+    return msg
+
+
+def _run_calls(ch: JobChannel, inputs: list[str]) -> list[dict[str, Any]]:
+    """Call the entry point on each input, writing ahead in batches; one frame per input
+    (``{"missing": why}`` for calls that got no answer)."""
+    out: list[dict[str, Any]] = []
+    i = 0
+    while i < len(inputs):
+        j, size = i, 0
+        while j < len(inputs) and (j == i or size + len(inputs[j]) < _BATCH_BYTES):
+            size += len(inputs[j])
+            j += 1
+        for k in range(i, j):
+            if not ch.send({"i": k, "args": inputs[k]}):
+                break
+        for k in range(i, j):
+            try:
+                msg = ch.recv()
+            except WireError as e:
+                msg = {"unplain": f"malformed result channel: {e}"}
+                ch.eof = True
+            if msg is None:
+                why = "timeout" if not ch.eof else "the candidate process ended"
+                out.extend({"missing": why} for _ in range(k, len(inputs)))
+                return out
+            if msg.get("i") != k:
+                msg = {"unplain": "malformed result channel: results out of order"}
+            out.append(msg)
+        i = j
+    return out
+
+
+def _judge_verdict(msg: dict[str, Any]) -> tuple[Outcome, str]:
+    kind, detail = msg.get("verdict"), str(msg.get("detail", ""))[:500]
+    if kind == "pass":
+        return Outcome.PASS, ""
+    if kind == "fail":
+        return Outcome.FAIL, detail
+    if kind == "error":
+        return Outcome.ERROR, detail
+    if kind == "fault":
+        return (Outcome.TIMEOUT if detail == "timeout" else Outcome.ERROR), detail
+    if kind == "judge_error":
+        return Outcome.INVALID, "the task's checker does not load: " + detail
+    return Outcome.INFRA_ERROR, "the judge sent an unknown verdict"
+
+
+def _call_result(frame: dict[str, Any]) -> CallResult:
+    if "value" in frame:
+        try:
+            decode_plain(frame["value"])
+            return CallResult(True, value=frame["value"])
+        except WireError as e:
+            return CallResult(False, error=str(e))
+    if "raised" in frame:
+        return CallResult(False, error=str(frame.get("error")))
+    return CallResult(False, error=str(frame.get("unplain") or frame.get("missing")))
+
+
+def _judge_io(i: int, test: Any, frame: dict[str, Any], tol: float | None) -> TestResult:
+    if "value" in frame:
+        try:
+            got = decode_plain(frame["value"])
+        except WireError as e:
+            return TestResult(i, False, test.input, test.output, None, f"result refused: {e}")
+        ok = plain_equal(got, decode_plain(test.output), tol)
+        return TestResult(i, ok, test.input, test.output, frame["value"][:1000])
+    if "raised" in frame:
+        return TestResult(i, False, test.input, test.output, None, str(frame.get("error"))[:400])
+    if "missing" in frame:
+        return TestResult(i, False, test.input, test.output, None, f"no result ({frame['missing']})")
+    return TestResult(i, False, test.input, test.output, None, f"result refused: {frame.get('unplain')}")
+
+
+def _verdict(task: Task, tests: tuple[Any, ...], results: list[TestResult], load: dict[str, Any],
+             judge: tuple[Outcome, str] | None, use_checker: bool, status: JobStatus,
+             elapsed: float, total: int) -> Verdict:
+    common = {"stdout": status.stdout, "stderr": status.stderr, "elapsed_s": elapsed}
+    timed_out = status.timed_out or load.get("timeout")
+    if "ready" not in load:
+        if timed_out:
+            outcome, detail = Outcome.TIMEOUT, "timed out while loading the solution"
+        elif "load_error" in load:
+            outcome, detail = Outcome.ERROR, "the solution does not load: " + str(load["load_error"])
+        else:
+            outcome, detail = Outcome.ERROR, _death(status, "while loading")
+        return Verdict(task.id, outcome, 0, total, detail=detail, **common)
+    passed = sum(r.passed for r in results)
+    if judge is not None:
+        passed += judge[0] is Outcome.PASS
+    if passed == total:
+        return Verdict(task.id, Outcome.PASS, passed, total, tuple(results), **common)
+    bad = [r for r in results if not r.passed]
+    if timed_out or (judge and judge[0] is Outcome.TIMEOUT) or any(
+            r.error == "no result (timeout)" for r in bad):
+        outcome, detail = Outcome.TIMEOUT, f"timed out after {status.wall_s:.2f}s"
+    elif use_checker and judge is None:
+        outcome, detail = Outcome.ERROR, _death(status, "before the checker ran")
+    elif bad and any(r.error for r in bad):
+        first = next(r for r in bad if r.error)
+        outcome = Outcome.ERROR
+        detail = f"test {first.index}: {first.error}"
+        if first.error and first.error.startswith("no result"):
+            detail = f"test {first.index}: {_death(status, 'before returning')}"
+    elif bad:
+        first = bad[0]
+        outcome, detail = Outcome.FAIL, f"test {first.index}: input {first.input[:200]} expected {first.expected[:200] if first.expected else ''} got {(first.got or '')[:200]}"
+    else:
+        assert judge is not None
+        outcome, detail = judge
+    return Verdict(task.id, outcome, passed, total, tuple(results), detail=detail, **common)
+
+
+def _death(status: JobStatus, when: str) -> str:
+    if status.signal:
+        return f"the candidate process was killed by signal {status.signal} {when}"
+    return f"the candidate process exited (code {status.exit_code}) {when}"
+
+
+def _signature(v: Verdict) -> tuple[Any, ...]:
+    return (v.outcome, v.passed, tuple((t.passed, t.got) for t in v.tests))

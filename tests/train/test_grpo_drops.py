@@ -1,0 +1,61 @@
+"""infra_error attempts (and reward-less ones) are dropped from an update, never scored 0."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from closedloop.train.grpo import GRPOConfig, GRPOTrainer
+from closedloop.train.grpo_loss import group_advantages
+from closedloop.train.trajectory import Trajectory
+from closedloop.verify.outcome import Outcome
+
+
+def traj(completion: tuple[int, ...], reward: float | None, outcome: Outcome) -> Trajectory:
+    return Trajectory(
+        (3, 4),
+        completion,
+        (1,) * len(completion),
+        (-2.0,) * len(completion),
+        reward,
+        "g",
+        0,
+        outcome,
+    )
+
+
+GOOD = [
+    traj((3, 3, 2), 1.0, Outcome.PASS),
+    traj((5, 6, 2), 0.0, Outcome.FAIL),
+    traj((4, 2), 0.0, Outcome.FAIL),
+]
+BROKEN = [traj((7, 7, 7), 0.0, Outcome.INFRA_ERROR), traj((8, 2), None, Outcome.INVALID)]
+
+
+def test_infra_error_does_not_change_the_update(char_policy) -> None:
+    other = copy.deepcopy(char_policy)
+    cfg = GRPOConfig(learning_rate=1e-2, minibatch_size=16)
+    clean = GRPOTrainer(char_policy, cfg).step(GOOD)
+    mixed = GRPOTrainer(other, cfg).step(GOOD + BROKEN)
+    assert mixed.num_dropped == 2 and clean.num_dropped == 0
+    assert mixed.mean_reward == clean.mean_reward == pytest.approx(1 / 3)
+    for a, b in zip(char_policy.model.parameters(), other.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_only_unusable_trajectories_raise(char_policy) -> None:
+    with pytest.raises(ValueError, match="unusable"):
+        GRPOTrainer(char_policy).step(BROKEN)
+
+
+def test_group_advantages_match_the_formula_and_flag_flat_groups() -> None:
+    adv = group_advantages(
+        torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0, 0.5]), torch.tensor([0, 0, 0, 1, 1, 2])
+    )
+    std = torch.tensor([1.0, 0.0, 0.0]).std()
+    expected = (torch.tensor([1.0, 0.0, 0.0]) - 1 / 3) / (std + 1e-4)
+    assert torch.allclose(adv.values[:3], expected)
+    assert adv.values[3:].tolist() == [0.0, 0.0, 0.0]  # flat group, and a group of one
+    assert adv.zero_std.tolist() == [False, False, False, True, True, True]
