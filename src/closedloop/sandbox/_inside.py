@@ -37,7 +37,14 @@ import time
 import traceback
 
 try:  # on the host, for tools; inside the sandbox wire.py's source precedes this file
-    from closedloop.sandbox.wire import WireError, decode_plain, encode_plain, read_frame, write_frame
+    from closedloop.sandbox.wire import (
+        WireError,
+        contains_nan,
+        decode_plain,
+        encode_plain,
+        read_frame,
+        write_frame,
+    )
 except ImportError:
     pass
 
@@ -120,6 +127,10 @@ def enter_sandbox(cfg):
     for src in cfg["ro_paths"]:
         if os.path.exists(src):
             _bind_ro(src, root + src)
+    for hidden in cfg.get("hidden_paths", ()):  # installed packages: an empty read-only tmpfs
+        if os.path.isdir(root + hidden):
+            _mount("tmpfs", root + hidden, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+                   "size=4k,nr_inodes=8,mode=0555")
     for name in os.listdir("/"):  # merged-/usr symlinks such as /lib -> usr/lib
         p = "/" + name
         if os.path.islink(p) and not os.path.lexists(root + p):
@@ -541,9 +552,12 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise CandidateFault("malformed result channel: results out of order")
         if "value" in rep:
             try:
-                return decode_plain(rep["value"])
+                value = decode_plain(rep["value"])
             except WireError as e:
                 raise CandidateFault(f"the candidate returned {e}") from None
+            if contains_nan(value):  # NaN defeats `assert not abs(a - b) > tol`: fail closed
+                raise CandidateFault("the candidate returned NaN, which a checker cannot judge safely")
+            return value
         if "raised" in rep:
             exc = _builtin_exception(str(rep.get("raised"))[:100], str(rep.get("error"))[:400])
             state["raised"] = exc

@@ -228,6 +228,22 @@ def plain_equal(a, b, tol=None):
     return a == b
 
 
+def contains_nan(v, depth=0):
+    """Whether a decoded plain value holds a NaN anywhere (complex parts included)."""
+    t = type(v)
+    if t is float:
+        return v != v
+    if t is complex:
+        return v.real != v.real or v.imag != v.imag
+    if depth > 200:
+        return False
+    if t in (list, tuple, set, frozenset):
+        return any(contains_nan(x, depth + 1) for x in v)
+    if t is dict:
+        return any(contains_nan(k, depth + 1) or contains_nan(x, depth + 1) for k, x in v.items())
+    return False
+
+
 def _has_nan(s):
     return any(type(v) is float and math.isnan(v) for v in s)
 

