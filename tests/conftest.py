@@ -16,7 +16,7 @@ def verifier() -> Iterator[object]:
     from closedloop.sandbox import SandboxLimits
     from closedloop.verify import Verifier
 
-    with Verifier(workers=2, limits=SandboxLimits(wall_s=3.0)) as v:
+    with Verifier(workers=2, limits=SandboxLimits(wall_s=10.0)) as v:
         yield v
 
 

@@ -159,8 +159,8 @@ def test_wire_rejects_non_plain_data():
         def __eq__(self, other):
             return True
 
-    with pytest.raises(WireError):
-        encode_plain(Sneaky(3))
+    assert encode_plain(Sneaky(3)) == "3"  # the value crosses; the forged __eq__ stays behind
+    assert type(decode_plain(encode_plain(Sneaky(3)))) is int
     with pytest.raises(WireError):
         encode_plain([object()])
     for text in ("__import__('os').system('true')", "(1).__class__", "[" * 300 + "]" * 300, "x", "f(1)",

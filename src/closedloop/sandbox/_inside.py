@@ -493,8 +493,8 @@ def serve_candidate(in_fd, out_fd):
         req = read_frame(in_fd)
         if req is None:
             return
-        args = decode_plain(req["args"])
-        kwargs = decode_plain(req["kwargs"]) if req.get("kwargs") else {}
+        args = decode_plain(req["args"], g)
+        kwargs = decode_plain(req["kwargs"], g) if req.get("kwargs") else {}
         t = time.perf_counter()
         try:
             r = fn(*args, **kwargs)
@@ -538,9 +538,12 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
     def candidate(*args, **kwargs):
         state["calls"] += 1
-        req = {"i": state["calls"], "args": encode_plain(tuple(args))}
-        if kwargs:
-            req["kwargs"] = encode_plain(dict(kwargs))
+        try:
+            req = {"i": state["calls"], "args": encode_plain(tuple(args), objects=True)}
+            if kwargs:
+                req["kwargs"] = encode_plain(dict(kwargs), objects=True)
+        except WireError as e:
+            raise TypeError(f"the checker passed an argument that cannot cross to the candidate: {e}") from None
         try:
             write_frame(cand_w, req)
             rep = read_frame(cand_r)
