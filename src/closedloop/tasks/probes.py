@@ -16,11 +16,22 @@ import ast
 import hashlib
 import math
 import random
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from closedloop.tasks.format import Task
+
+
+def parse_code(code: str) -> ast.Module:
+    """``ast.parse`` without the Syntax/DeprecationWarnings old code triggers (``"\\d"``).
+
+    Raises ``SyntaxError`` (or ``ValueError`` for NUL bytes) like ``ast.parse``.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(code)
 
 
 @dataclass(frozen=True)
@@ -52,8 +63,8 @@ def _same(a: Any, b: Any) -> bool:
 def checker_calls(checker: str, names: Iterable[str] = ("candidate",)) -> list[CheckerCall]:
     """Literal calls to any of ``names`` in ``checker``, in source order, without duplicates."""
     try:
-        tree = ast.parse(checker)
-    except SyntaxError:
+        tree = parse_code(checker)
+    except (SyntaxError, ValueError):
         return []
     wanted = set(names)
     expected: dict[int, str] = {}

@@ -14,6 +14,7 @@ Exit codes, stdout and objects the candidate built are never trusted.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -269,6 +270,12 @@ def _judge_verdict(msg: dict[str, Any]) -> tuple[Outcome, str]:
     return Outcome.INFRA_ERROR, "the judge sent an unknown verdict"
 
 
+@functools.lru_cache(maxsize=8192)
+def _expected(text: str) -> Any:
+    """Decoded expected outputs, cached: RL verifies many attempts at the same task."""
+    return decode_plain(text)
+
+
 def _call_result(frame: dict[str, Any]) -> CallResult:
     if "value" in frame:
         try:
@@ -287,7 +294,7 @@ def _judge_io(i: int, test: Any, frame: dict[str, Any], tol: float | None) -> Te
             got = decode_plain(frame["value"])
         except WireError as e:
             return TestResult(i, False, test.input, test.output, None, f"result refused: {e}")
-        ok = plain_equal(got, decode_plain(test.output), tol)
+        ok = plain_equal(got, _expected(test.output), tol)
         return TestResult(i, ok, test.input, test.output, frame["value"][:1000])
     if "raised" in frame:
         return TestResult(i, False, test.input, test.output, None, str(frame.get("error"))[:400])

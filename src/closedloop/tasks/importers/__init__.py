@@ -74,9 +74,9 @@ class ImporterRegistry:
         """Registered names, sorted."""
         return sorted(self._specs)
 
-    def run(self, name: str, **kwargs: Any) -> list[Task]:
-        """Call the importer ``name`` with ``kwargs``."""
-        return self.get(name).fn(**kwargs)
+    def run(self, importer: str, /, **kwargs: Any) -> list[Task]:
+        """Call the importer named ``importer`` with ``kwargs``."""
+        return self.get(importer).fn(**kwargs)
 
 
 def default_registry() -> ImporterRegistry:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from closedloop.tasks.format import Task, TaskFormatError, parse_task
+from closedloop.tasks.probes import parse_code
 
 SOURCE = "mbpp"
 
@@ -38,7 +39,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
 def _called_names(tests: list[str]) -> list[str]:
     out: list[str] = []
     for t in tests:
-        for node in ast.walk(ast.parse(t)):
+        for node in ast.walk(parse_code(t)):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
@@ -49,7 +50,7 @@ def _called_names(tests: list[str]) -> list[str]:
 
 
 def _used_names(code: str) -> set[str]:
-    return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
+    return {n.id for n in ast.walk(parse_code(code)) if isinstance(n, ast.Name)}
 
 
 def _header(code_tree: ast.Module, used: set[str]) -> str:
@@ -72,7 +73,7 @@ def mbpp_task(rec: dict[str, Any]) -> Task:
     setup = str(rec.get("test_setup_code") or "").replace("\r\n", "\n")
     imports = rec.get("test_imports") or []
     try:
-        tree = ast.parse(code)
+        tree = parse_code(code)
         defs = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         entry = next((n for n in _called_names(tests) if n in defs), None)
         used = set().union(*(_used_names(t) for t in tests), _used_names(setup) if setup else set())
