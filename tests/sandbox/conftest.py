@@ -8,7 +8,9 @@ from closedloop.sandbox import JobStatus, Worker
 from closedloop.sandbox.wire import decode_plain
 
 
-def run_job(worker: Worker, code: str, args: str = "()") -> tuple[dict[str, Any] | None, Any, JobStatus]:
+def run_job(
+    worker: Worker, code: str, args: str = "()"
+) -> tuple[dict[str, Any] | None, Any, JobStatus]:
     """Load ``code`` as a candidate and call its ``f`` once.
 
     Returns (the result frame or the load frame when loading failed, the decoded value or

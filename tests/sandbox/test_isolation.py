@@ -30,18 +30,21 @@ def test_job_is_pid_one_namespace_child_with_empty_network(worker, job):
     assert seen == [False] * 5  # no /proc, no home, no accounts, nothing of the user's files
 
 
-@pytest.mark.parametrize("stmt", [
-    "import socket; socket.socket()",
-    "import socket; socket.socketpair()",
-    "import os; os.fork()",
-    "import os; os.execv('/usr/bin/true', ['true'])",
-    "import os; os.kill(1, 9)",
-    "import os; os.kill(-1, 9)",
-    "import ctypes; assert ctypes.CDLL(None).ptrace(16, 1, 0, 0) == 0, 'ptrace'",
-    "import ctypes; assert ctypes.CDLL(None).unshare(0x10000000) == 0, 'unshare'",
-    "import ctypes; assert ctypes.CDLL(None).mount(b'none', b'/tmp', b'tmpfs', 0, None) == 0, 'mount'",
-    "import resource; resource.setrlimit(resource.RLIMIT_CPU, (1000, 1000))",
-])
+@pytest.mark.parametrize(
+    "stmt",
+    [
+        "import socket; socket.socket()",
+        "import socket; socket.socketpair()",
+        "import os; os.fork()",
+        "import os; os.execv('/usr/bin/true', ['true'])",
+        "import os; os.kill(1, 9)",
+        "import os; os.kill(-1, 9)",
+        "import ctypes; assert ctypes.CDLL(None).ptrace(16, 1, 0, 0) == 0, 'ptrace'",
+        "import ctypes; assert ctypes.CDLL(None).unshare(0x10000000) == 0, 'unshare'",
+        "import ctypes; assert ctypes.CDLL(None).mount(b'none', b'/tmp', b'tmpfs', 0, None) == 0, 'mount'",
+        "import resource; resource.setrlimit(resource.RLIMIT_CPU, (1000, 1000))",
+    ],
+)
 def test_denied_syscalls_raise_inside_the_job(worker, job, stmt):
     frame, _, _ = job(worker, f"def f():\n    {stmt}\n    return 'allowed'\n")
     assert frame is not None and "raised" in frame, frame
@@ -80,7 +83,9 @@ def test_file_system_is_read_only_outside_tmp(worker, job):
 
 
 def test_tmp_is_fresh_for_every_job(worker, job):
-    job(worker, "def f():\n    open('/tmp/cache', 'w').write('from an earlier job')\n    return 1\n")
+    job(
+        worker, "def f():\n    open('/tmp/cache', 'w').write('from an earlier job')\n    return 1\n"
+    )
     _, value, _ = job(worker, "import os\ndef f():\n    return os.listdir('/tmp')\n")
     assert value == []
 
@@ -150,8 +155,11 @@ def test_killing_the_worker_takes_every_job_with_it(descendants):
     assert inner
     w.kill()
     time.sleep(0.2)
-    assert all(not os.path.exists(f"/proc/{p}") or "Z" in Path(f"/proc/{p}/stat").read_text().split(")")[-1][:3]
-               for p in inner)
+    assert all(
+        not os.path.exists(f"/proc/{p}")
+        or "Z" in Path(f"/proc/{p}/stat").read_text().split(")")[-1][:3]
+        for p in inner
+    )
 
 
 def test_wire_rejects_non_plain_data():
@@ -163,11 +171,22 @@ def test_wire_rejects_non_plain_data():
     assert type(decode_plain(encode_plain(Sneaky(3)))) is int
     with pytest.raises(WireError):
         encode_plain([object()])
-    for text in ("__import__('os').system('true')", "(1).__class__", "[" * 300 + "]" * 300, "x", "f(1)",
-                 "...", "{**a}", "1 + 2", "float('nanx')"):
+    for text in (
+        "__import__('os').system('true')",
+        "(1).__class__",
+        "[" * 300 + "]" * 300,
+        "x",
+        "f(1)",
+        "...",
+        "{**a}",
+        "1 + 2",
+        "float('nanx')",
+    ):
         with pytest.raises(WireError):
             decode_plain(text)
-    v = decode_plain("{'a': [1, 2.5, -3, (True, None)], 'b': float('nan'), 'c': frozenset([1]), 'd': set()}")
+    v = decode_plain(
+        "{'a': [1, 2.5, -3, (True, None)], 'b': float('nan'), 'c': frozenset([1]), 'd': set()}"
+    )
     assert type(v["a"][0]) is int and v["c"] == frozenset([1]) and v["d"] == set()
     assert not plain_equal(float("nan"), float("nan"))
     assert not plain_equal([float("nan")], [float("nan")])
@@ -175,12 +194,25 @@ def test_wire_rejects_non_plain_data():
     assert not plain_equal([1], (1,))
 
 
-@pytest.mark.skipif(not shutil.which("setpriv") or not os.access("/usr/bin/python3.11", os.X_OK)
-                    or os.getuid() != 0, reason="needs root, setpriv and Debian's python3.11 to drop to nobody")
+@pytest.mark.skipif(
+    not shutil.which("setpriv")
+    or not os.access("/usr/bin/python3.11", os.X_OK)
+    or os.getuid() != 0,
+    reason="needs root, setpriv and Debian's python3.11 to drop to nobody",
+)
 def test_works_as_an_ordinary_user():
     src = str(Path(__file__).resolve().parents[2] / "src")
-    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "test", "-r",
-                            os.path.join(src, "closedloop", "sandbox", "worker.py")])
+    probe = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "test",
+            "-r",
+            os.path.join(src, "closedloop", "sandbox", "worker.py"),
+        ]
+    )
     if probe.returncode != 0:
         pytest.skip("the checkout is not readable by nobody")
     code = textwrap.dedent(f"""
@@ -195,8 +227,21 @@ def test_works_as_an_ordinary_user():
         print(os.getuid(), ch.recv()["value"])
         w.end(ch); w.kill()
     """)
-    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                          "/usr/bin/python3.11", "-c", code], capture_output=True, text=True, timeout=60, cwd="/")
+    out = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3.11",
+            "-c",
+            code,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["65534", "0"]  # nobody outside, root of its own namespace inside
 

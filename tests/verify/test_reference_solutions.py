@@ -35,19 +35,27 @@ def test_every_reference_solution_passes(verifier, sets, name, count):
     tasks = sets[name]
     assert len(tasks) == count
     verdicts = verifier.verify_many([(t, t.example_solution) for t in tasks])
-    failing = [(t.id, v.outcome, v.detail) for t, v in zip(tasks, verdicts) if v.outcome is not Outcome.PASS]
+    failing = [
+        (t.id, v.outcome, v.detail)
+        for t, v in zip(tasks, verdicts, strict=False)
+        if v.outcome is not Outcome.PASS
+    ]
     assert failing == []
 
 
 @pytest.mark.parametrize("name,floor", [("humaneval", 0.8), ("mbpp", 0.8)])
-def test_simple_mutants_of_references_fail_on_most_tasks(verifier, sets, name, floor, record_property):
+def test_simple_mutants_of_references_fail_on_most_tasks(
+    verifier, sets, name, floor, record_property
+):
     tasks = sets[name]
     pairs = [(t, m) for t in tasks if (m := _first_simple_mutant(t.example_solution)) is not None]
     verdicts = verifier.verify_many(pairs)
     killed = sum(v.outcome is not Outcome.PASS for v in verdicts)
     rate = killed / len(pairs)
     record_property(f"{name}_mutant_kill_rate", rate)
-    print(f"\n{name}: {killed}/{len(pairs)} mutants killed ({rate:.1%}); outcomes "
-          f"{dict(Counter(str(v.outcome) for v in verdicts))}")
+    print(
+        f"\n{name}: {killed}/{len(pairs)} mutants killed ({rate:.1%}); outcomes "
+        f"{dict(Counter(str(v.outcome) for v in verdicts))}"
+    )
     assert not any(v.outcome is Outcome.INFRA_ERROR for v in verdicts)
     assert rate >= floor

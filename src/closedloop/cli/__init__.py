@@ -37,13 +37,23 @@ def _fail(msg: str, code: int = 2) -> None:
 @app.command()
 def verify(
     tasks: Annotated[Path, typer.Argument(help="Task file (JSONL, the task format).")],
-    solutions: Annotated[Path, typer.Argument(help='Solutions file: {"task_id", "solution"} per line.')],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Verdicts file (default: stdout).")] = None,
+    solutions: Annotated[
+        Path, typer.Argument(help='Solutions file: {"task_id", "solution"} per line.')
+    ],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Verdicts file (default: stdout).")
+    ] = None,
     split: Annotated[Split, typer.Option(help="Which tests decide the verdict.")] = Split.PRIVATE,
-    workers: Annotated[int | None, typer.Option(help="Sandbox slots (default: one per core).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Sandbox slots (default: one per core).")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Wall-clock seconds per solution.")] = 10.0,
-    rerun: Annotated[bool, typer.Option(help="Run each solution twice and flag non-determinism.")] = False,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar or summary.")] = False,
+    rerun: Annotated[
+        bool, typer.Option(help="Run each solution twice and flag non-determinism.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="No progress bar or summary.")
+    ] = False,
 ) -> None:
     """Verify solutions against tasks in the sandbox; one verdict per solution line."""
     from closedloop.cli.verify_cmd import open_output, run_verify

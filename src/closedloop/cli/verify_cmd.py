@@ -33,11 +33,25 @@ def _readable(path: Path, what: str) -> None:
         raise UsageError(f"cannot read {what} file {path}: {e.strerror}") from None
 
 
-def run_verify(tasks_path: Path, solutions_path: Path, out: IO[str], split: Split, workers: int | None,
-               timeout_s: float, rerun: bool, quiet: bool = False) -> Counter[str]:
+def run_verify(
+    tasks_path: Path,
+    solutions_path: Path,
+    out: IO[str],
+    split: Split,
+    workers: int | None,
+    timeout_s: float,
+    rerun: bool,
+    quiet: bool = False,
+) -> Counter[str]:
     """Verify every solution line; returns counts per outcome."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
     from rich.table import Table
 
     from closedloop.sandbox import SandboxLimits
@@ -50,7 +64,9 @@ def run_verify(tasks_path: Path, solutions_path: Path, out: IO[str], split: Spli
     by_id: dict[str, Task] = {}
     for t in tasks:
         if t.id in by_id:
-            console.print(f"[yellow]warning:[/] task id {t.id!r} appears twice in {tasks_path.name}; the last one is used")
+            console.print(
+                f"[yellow]warning:[/] task id {t.id!r} appears twice in {tasks_path.name}; the last one is used"
+            )
         by_id[t.id] = t
     bad_task_ids = {b.task_id: b.reason for b in bad_tasks if b.task_id}
     for b in bad_tasks:
@@ -60,13 +76,29 @@ def run_verify(tasks_path: Path, solutions_path: Path, out: IO[str], split: Spli
     # One entry per solution line, in file order: either a job or an immediate verdict.
     entries: list[tuple[int, Verdict | tuple[Task, str]]] = []
     for b in bad_sols:
-        entries.append((b.line, Verdict(b.task_id or "", Outcome.INVALID, 0, 0, detail=b.reason, line=b.line)))
+        entries.append(
+            (b.line, Verdict(b.task_id or "", Outcome.INVALID, 0, 0, detail=b.reason, line=b.line))
+        )
     for s in sols:
         task = by_id.get(s.task_id)
         if task is None:
-            why = bad_task_ids.get(s.task_id) or f"unknown task_id {s.task_id!r} (not in {tasks_path.name})"
-            entries.append((s.line, Verdict(s.task_id, Outcome.INVALID, 0, 0, line=s.line,
-                                            detail=f"{solutions_path.name} line {s.line}: {why}")))
+            why = (
+                bad_task_ids.get(s.task_id)
+                or f"unknown task_id {s.task_id!r} (not in {tasks_path.name})"
+            )
+            entries.append(
+                (
+                    s.line,
+                    Verdict(
+                        s.task_id,
+                        Outcome.INVALID,
+                        0,
+                        0,
+                        line=s.line,
+                        detail=f"{solutions_path.name} line {s.line}: {why}",
+                    ),
+                )
+            )
         else:
             entries.append((s.line, (task, s.solution)))
     entries.sort(key=lambda e: e[0])
@@ -75,8 +107,15 @@ def run_verify(tasks_path: Path, solutions_path: Path, out: IO[str], split: Spli
     jobs = [(line, e) for line, e in entries if not isinstance(e, Verdict)]
     t0 = time.monotonic()
     limits = SandboxLimits(wall_s=timeout_s)
-    progress = Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                        TimeRemainingColumn(), console=console, disable=quiet)
+    progress = Progress(
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+    )
 
     def emit(v: Verdict) -> None:
         out.write(json.dumps(v.to_json(), ensure_ascii=False) + "\n")
@@ -95,12 +134,16 @@ def run_verify(tasks_path: Path, solutions_path: Path, out: IO[str], split: Spli
                     v = Verdict(**{**v.__dict__, "line": line})
                 emit(v)
                 done = sum(counts.values())
-                progress.update(bar, advance=1, rate=f"{done / max(time.monotonic() - t0, 1e-9):.0f}/s")
+                progress.update(
+                    bar, advance=1, rate=f"{done / max(time.monotonic() - t0, 1e-9):.0f}/s"
+                )
             infra = verifier.infra_retries
     elapsed = time.monotonic() - t0
     if not quiet:
-        table = Table(title=f"{sum(counts.values())} solutions in {elapsed:.2f}s "
-                            f"({sum(counts.values()) / max(elapsed, 1e-9):.1f}/s)")
+        table = Table(
+            title=f"{sum(counts.values())} solutions in {elapsed:.2f}s "
+            f"({sum(counts.values()) / max(elapsed, 1e-9):.1f}/s)"
+        )
         table.add_column("outcome")
         table.add_column("count", justify="right")
         for o in Outcome:

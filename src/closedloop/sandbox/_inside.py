@@ -24,7 +24,6 @@ called with (it is supposed to).
 import builtins
 import ctypes
 import errno
-import fcntl
 import json
 import os
 import resource
@@ -52,7 +51,12 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
-CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x10000000, 0x20000000, 0x40000000
+CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = (
+    0x08000000,
+    0x10000000,
+    0x20000000,
+    0x40000000,
+)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
@@ -72,15 +76,24 @@ def _check(ret, what):
 
 
 def _mount(src, target, fstype, flags, data=None):
-    _check(_libc.mount(_c(src), _c(target), _c(fstype), ctypes.c_ulong(flags), _c(data)), f"mount {target}")
+    _check(
+        _libc.mount(_c(src), _c(target), _c(fstype), ctypes.c_ulong(flags), _c(data)),
+        f"mount {target}",
+    )
 
 
 def _locked_flags(path):
     # A remount inside a user namespace must keep the flags the outer mount has, or EPERM.
     f = os.statvfs(path).f_flag
     out = 0
-    for st, ms in ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
-                   (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME)):
+    for st, ms in (
+        (os.ST_NOSUID, MS_NOSUID),
+        (os.ST_NODEV, MS_NODEV),
+        (os.ST_NOEXEC, MS_NOEXEC),
+        (os.ST_NOATIME, MS_NOATIME),
+        (os.ST_NODIRATIME, MS_NODIRATIME),
+        (os.ST_RELATIME, MS_RELATIME),
+    ):
         if f & st:
             out |= ms
     return out
@@ -103,7 +116,15 @@ def _bind_ro(src, target):
 def enter_sandbox(cfg):
     """Unshare every namespace, build the read-only root, pivot into it. Returns in PID 1."""
     uid, gid = os.getuid(), os.getgid()
-    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
+    flags = (
+        CLONE_NEWUSER
+        | CLONE_NEWNS
+        | CLONE_NEWPID
+        | CLONE_NEWNET
+        | CLONE_NEWIPC
+        | CLONE_NEWUTS
+        | CLONE_NEWCGROUP
+    )
     _check(_libc.unshare(flags), "unshare(user, mount, pid, net, ipc, uts, cgroup namespaces)")
     with open("/proc/self/setgroups", "w") as f:
         f.write("deny")
@@ -129,8 +150,13 @@ def enter_sandbox(cfg):
             _bind_ro(src, root + src)
     for hidden in cfg.get("hidden_paths", ()):  # installed packages: an empty read-only tmpfs
         if os.path.isdir(root + hidden):
-            _mount("tmpfs", root + hidden, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
-                   "size=4k,nr_inodes=8,mode=0555")
+            _mount(
+                "tmpfs",
+                root + hidden,
+                "tmpfs",
+                MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+                "size=4k,nr_inodes=8,mode=0555",
+            )
     for name in os.listdir("/"):  # merged-/usr symlinks such as /lib -> usr/lib
         p = "/" + name
         if os.path.islink(p) and not os.path.lexists(root + p):
@@ -208,9 +234,22 @@ def serve_judges(sock):
                     pass
         for fd in fds:
             os.close(fd)
-        _send(sock, {"op": "done", "exit_code": 0, "signal": None, "timed_out": False,
-                     "wall_s": time.monotonic() - t0, "cpu_s": 0.0, "maxrss_kb": 0, "stdout": "",
-                     "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0})
+        _send(
+            sock,
+            {
+                "op": "done",
+                "exit_code": 0,
+                "signal": None,
+                "timed_out": False,
+                "wall_s": time.monotonic() - t0,
+                "cpu_s": 0.0,
+                "maxrss_kb": 0,
+                "stdout": "",
+                "stderr": "",
+                "stdout_bytes": 0,
+                "stderr_bytes": 0,
+            },
+        )
 
 
 def _fresh_tmp(lim):
@@ -238,8 +277,15 @@ def _prefork(lim):
             os._exit(70)
     for fd in (in_r, out_w, so_w, se_w):
         os.close(fd)
-    return {"pid": pid, "pidfd": os.pidfd_open(pid), "in_w": in_w, "out_r": out_r,
-            "so_r": so_r, "se_r": se_r, "limits": lim}
+    return {
+        "pid": pid,
+        "pidfd": os.pidfd_open(pid),
+        "in_w": in_w,
+        "out_r": out_r,
+        "so_r": so_r,
+        "se_r": se_r,
+        "limits": lim,
+    }
 
 
 def _discard(ready):
@@ -347,14 +393,90 @@ def _x86_64_seccomp_filter(pid):
         prog.append(struct.pack("HBBI", code, jt, jf, k))
 
     denied = [
-        41, 42, 43, 44, 45, 46, 49, 50, 53, 54, 288, 299, 307,  # sockets (new or sending)
-        101, 310, 311, 312, 440, 448,  # ptrace, process_vm_*, kcmp, process_madvise/mrelease
-        200, 129, 297, 424, 434, 438,  # tkill, rt_(tg)sigqueueinfo, pidfd_*
-        57, 58, 59, 322,  # fork, vfork, execve, execveat
-        165, 166, 272, 308, 155, 161, 428, 429, 430, 431, 432, 433, 442,  # mount, ns, chroot
-        321, 298, 323, 250, 248, 249, 425, 426, 427,  # bpf, perf, userfaultfd, keys, io_uring
-        246, 320, 175, 313, 176, 169, 167, 168, 163, 164, 227, 159, 135, 303, 304, 179, 103,
-        154, 134, 300, 212, 256, 279, 302, 160, 105, 106, 113, 114, 117, 119, 122, 123,
+        41,
+        42,
+        43,
+        44,
+        45,
+        46,
+        49,
+        50,
+        53,
+        54,
+        288,
+        299,
+        307,  # sockets (new or sending)
+        101,
+        310,
+        311,
+        312,
+        440,
+        448,  # ptrace, process_vm_*, kcmp, process_madvise/mrelease
+        200,
+        129,
+        297,
+        424,
+        434,
+        438,  # tkill, rt_(tg)sigqueueinfo, pidfd_*
+        57,
+        58,
+        59,
+        322,  # fork, vfork, execve, execveat
+        165,
+        166,
+        272,
+        308,
+        155,
+        161,
+        428,
+        429,
+        430,
+        431,
+        432,
+        433,
+        442,  # mount, ns, chroot
+        321,
+        298,
+        323,
+        250,
+        248,
+        249,
+        425,
+        426,
+        427,  # bpf, perf, userfaultfd, keys, io_uring
+        246,
+        320,
+        175,
+        313,
+        176,
+        169,
+        167,
+        168,
+        163,
+        164,
+        227,
+        159,
+        135,
+        303,
+        304,
+        179,
+        103,
+        154,
+        134,
+        300,
+        212,
+        256,
+        279,
+        302,
+        160,
+        105,
+        106,
+        113,
+        114,
+        117,
+        119,
+        122,
+        123,
     ]  # ...kexec, modules, reboot, swap, acct, clocks, personality, handles, rlimits, set*id
     ins(LD, 0, 0, 4)  # seccomp_data.arch
     ins(JEQ, 1, 0, 0xC000003E)  # AUDIT_ARCH_X86_64
@@ -498,8 +620,15 @@ def serve_candidate(in_fd, out_fd):
         try:
             r = fn(*args, **kwargs)
         except BaseException as e:
-            write_frame(out_fd, {"i": req["i"], "raised": type(e).__name__, "error": _exc_line(e),
-                                 "trace": _tail_tb(e)})
+            write_frame(
+                out_fd,
+                {
+                    "i": req["i"],
+                    "raised": type(e).__name__,
+                    "error": _exc_line(e),
+                    "trace": _tail_tb(e),
+                },
+            )
             continue
         try:
             text = encode_plain(r)
@@ -556,7 +685,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
             if kwargs:
                 req["kwargs"] = encode_plain(dict(kwargs), objects=True)
         except WireError as e:
-            raise TypeError(f"the checker passed an argument that cannot cross to the candidate: {e}") from None
+            raise TypeError(
+                f"the checker passed an argument that cannot cross to the candidate: {e}"
+            ) from None
         try:
             write_frame(cand_w, req)
             rep = read_frame(cand_r)
@@ -572,7 +703,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
             except WireError as e:
                 raise CandidateFault(f"the candidate returned {e}") from None
             if contains_nan(value):  # NaN defeats `assert not abs(a - b) > tol`: fail closed
-                raise CandidateFault("the candidate returned NaN, which a checker cannot judge safely")
+                raise CandidateFault(
+                    "the candidate returned NaN, which a checker cannot judge safely"
+                )
             return value
         if "raised" in rep:
             exc = _builtin_exception(str(rep.get("raised"))[:100], str(rep.get("error"))[:400])
@@ -596,12 +729,24 @@ def serve_judge(in_fd, out_fd, cand_fds):
         write_frame(out_fd, {"verdict": "fault", "detail": str(e), "calls": state["calls"]})
     except BaseException as e:
         if e is state["raised"]:
-            write_frame(out_fd, {"verdict": "error", "detail": "the candidate raised " + _exc_line(e),
-                                 "calls": state["calls"]})
+            write_frame(
+                out_fd,
+                {
+                    "verdict": "error",
+                    "detail": "the candidate raised " + _exc_line(e),
+                    "calls": state["calls"],
+                },
+            )
         else:
             where = _checker_line(e, spec["checker"])
-            write_frame(out_fd, {"verdict": "fail", "detail": (where + " " + _exc_line(e, 200)).strip(),
-                                 "calls": state["calls"]})
+            write_frame(
+                out_fd,
+                {
+                    "verdict": "fail",
+                    "detail": (where + " " + _exc_line(e, 200)).strip(),
+                    "calls": state["calls"],
+                },
+            )
     else:
         write_frame(out_fd, {"verdict": "pass", "calls": state["calls"]})
 
@@ -617,9 +762,31 @@ def _checker_line(e, source):
 # -- start-up -------------------------------------------------------------------------------
 
 _PRELOAD = (
-    "math", "re", "collections", "itertools", "functools", "heapq", "bisect", "string", "typing",
-    "random", "statistics", "operator", "copy", "fractions", "decimal", "datetime", "hashlib",
-    "cmath", "array", "dataclasses", "enum", "unicodedata", "textwrap", "numbers", "abc",
+    "math",
+    "re",
+    "collections",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "string",
+    "typing",
+    "random",
+    "statistics",
+    "operator",
+    "copy",
+    "fractions",
+    "decimal",
+    "datetime",
+    "hashlib",
+    "cmath",
+    "array",
+    "dataclasses",
+    "enum",
+    "unicodedata",
+    "textwrap",
+    "numbers",
+    "abc",
 )
 
 

@@ -32,8 +32,10 @@ class WireError(ValueError):
 # -- values ---------------------------------------------------------------------------------
 
 
-_BUILTIN_TYPES = {t.__name__: t for t in (bool, int, float, complex, str, bytes, list, tuple, dict,
-                                          set, frozenset)}
+_BUILTIN_TYPES = {
+    t.__name__: t
+    for t in (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
+}
 _BASES = (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
 
 
@@ -113,9 +115,17 @@ def _enc(x, out, depth, budget, objects):
 
 
 _EXACT = {  # the builtin value inside a subclass instance, through the builtin's own slots
-    int: int.__int__, float: float.__float__, complex: lambda x: complex(x.real, x.imag),
-    str: str.__str__, bytes: lambda x: bytes(memoryview(x)), list: lambda x: x, tuple: lambda x: x,
-    dict: lambda x: x, set: lambda x: x, frozenset: lambda x: x, bool: bool,
+    int: int.__int__,
+    float: float.__float__,
+    complex: lambda x: complex(x.real, x.imag),
+    str: str.__str__,
+    bytes: lambda x: bytes(memoryview(x)),
+    list: lambda x: x,
+    tuple: lambda x: x,
+    dict: lambda x: x,
+    set: lambda x: x,
+    frozenset: lambda x: x,
+    bool: bool,
 }
 
 
@@ -169,7 +179,10 @@ def _dec(node, budget, ns=None):
     if t is ast.Dict:
         if any(k is None for k in node.keys):
             raise WireError("dict unpacking is not a literal")
-        return {_hashable(_dec(k, budget, ns)): _dec(v, budget, ns) for k, v in zip(node.keys, node.values)}
+        return {
+            _hashable(_dec(k, budget, ns)): _dec(v, budget, ns)
+            for k, v in zip(node.keys, node.values, strict=False)
+        }
     if t is ast.UnaryOp and type(node.op) in (ast.USub, ast.UAdd):
         v = _dec(node.operand, budget, ns)
         if type(v) not in (int, float, complex):
@@ -184,7 +197,12 @@ def _dec(node, budget, ns=None):
         return _BUILTIN_TYPES[node.id]
     if t is ast.Call and type(node.func) is ast.Name and not node.keywords:
         name, args = node.func.id, node.args
-        if name == "__obj__" and ns is not None and len(args) == 2 and type(args[0]) is ast.Constant:
+        if (
+            name == "__obj__"
+            and ns is not None
+            and len(args) == 2
+            and type(args[0]) is ast.Constant
+        ):
             return _make_obj(ns, str(args[0].value), _dec(args[1], budget, ns))
         if name == "float" and len(args) == 1 and type(args[0]) is ast.Constant:
             key = args[0].value
@@ -235,7 +253,12 @@ def decode_plain(text, namespace=None):
     if fast is not None:
         return fast[0]
     digits = text[1:] if text[:1] == "-" else text
-    if 0 < len(digits) < 19 and digits.isascii() and digits.isdigit() and (digits[0] != "0" or digits == "0"):
+    if (
+        0 < len(digits) < 19
+        and digits.isascii()
+        and digits.isdigit()
+        and (digits[0] != "0" or digits == "0")
+    ):
         return int(text)
     try:
         tree = ast.parse(text.strip(), mode="eval")
@@ -267,7 +290,7 @@ def plain_equal(a, b, tol=None):
     if ta is not tb and not ({ta, tb} <= {set, frozenset}):
         return False
     if ta is list or ta is tuple:
-        return len(a) == len(b) and all(plain_equal(x, y, tol) for x, y in zip(a, b))
+        return len(a) == len(b) and all(plain_equal(x, y, tol) for x, y in zip(a, b, strict=False))
     if ta is dict:
         if a.keys() != b.keys():
             return False

@@ -61,9 +61,13 @@ def hidden_paths() -> list[str]:
     user_site = site.getusersitepackages()
     if isinstance(user_site, str):
         found.add(user_site)
-    for pattern in ("/usr/lib/python3*/dist-packages", "/usr/lib/python3*/site-packages",
-                    "/usr/local/lib/python3*/dist-packages", "/usr/local/lib/python3*/site-packages",
-                    os.path.join(os.path.realpath(sys.base_prefix), "lib", "python3*", "site-packages")):
+    for pattern in (
+        "/usr/lib/python3*/dist-packages",
+        "/usr/lib/python3*/site-packages",
+        "/usr/local/lib/python3*/dist-packages",
+        "/usr/local/lib/python3*/site-packages",
+        os.path.join(os.path.realpath(sys.base_prefix), "lib", "python3*", "site-packages"),
+    ):
         found.update(glob.glob(pattern))
     return sorted(os.path.realpath(p) for p in found if os.path.isdir(p))
 
@@ -74,7 +78,9 @@ def runtime_paths() -> list[str]:
     paths = ["/usr", "/etc/ld.so.cache", "/etc/localtime"]
     if not prefix.startswith("/usr/"):
         paths.append(prefix)
-    exe = os.path.realpath(sys._base_executable if hasattr(sys, "_base_executable") else sys.executable)
+    exe = os.path.realpath(
+        sys._base_executable if hasattr(sys, "_base_executable") else sys.executable
+    )
     exe_dir = os.path.dirname(exe)
     if not any(exe_dir == p or exe_dir.startswith(p + "/") for p in paths):
         paths.append(exe_dir)
@@ -173,8 +179,12 @@ class JobChannel:
 class Worker:
     """One sandboxed worker process. Not thread-safe: one job at a time, from one thread."""
 
-    def __init__(self, limits: SandboxLimits | None = None, start_timeout_s: float = 20.0,
-                 judge: bool = False):
+    def __init__(
+        self,
+        limits: SandboxLimits | None = None,
+        start_timeout_s: float = 20.0,
+        judge: bool = False,
+    ):
         self.limits = limits or SandboxLimits()
         self.judge = judge
         self.start_timeout_s = start_timeout_s
@@ -194,9 +204,13 @@ class Worker:
         self._root = tempfile.mkdtemp(prefix="closedloop-root-")
         host_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         err = tempfile.TemporaryFile()
-        cfg = {"root": self._root, "ro_paths": runtime_paths(),
-               "hidden_paths": hidden_paths(), "limits": asdict(self.limits),
-               "mode": "judge" if self.judge else "candidate"}
+        cfg = {
+            "root": self._root,
+            "ro_paths": runtime_paths(),
+            "hidden_paths": hidden_paths(),
+            "limits": asdict(self.limits),
+            "mode": "judge" if self.judge else "candidate",
+        }
         exe = getattr(sys, "_base_executable", sys.executable)
         env = {
             "PATH": "/usr/bin:/bin",
@@ -205,7 +219,16 @@ class Worker:
         }
         try:
             self._proc = subprocess.Popen(
-                [exe, "-I", "-S", "-B", "-c", _worker_source(), json.dumps(cfg), str(child_sock.fileno())],
+                [
+                    exe,
+                    "-I",
+                    "-S",
+                    "-B",
+                    "-c",
+                    _worker_source(),
+                    json.dumps(cfg),
+                    str(child_sock.fileno()),
+                ],
                 pass_fds=[child_sock.fileno()],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -246,8 +269,9 @@ class Worker:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def begin(self, role: str, limits: SandboxLimits | None = None,
-              extra_fds: tuple[int, ...] = ()) -> JobChannel:
+    def begin(
+        self, role: str, limits: SandboxLimits | None = None, extra_fds: tuple[int, ...] = ()
+    ) -> JobChannel:
         """Start a job on the worker's pre-forked, locked-down child; it waits for its first
         frame. ``extra_fds`` (at most two) are handed to the job as well: a judge gets the
         candidate's channel this way, so the host is not a hop on every call."""

@@ -66,9 +66,7 @@ class Verdict:
             "total": self.total,
             "detail": self.detail,
             "elapsed_s": round(self.elapsed_s, 4),
-            "tests": [
-                {k: v for k, v in t.__dict__.items() if v is not None} for t in self.tests
-            ],
+            "tests": [{k: v for k, v in t.__dict__.items() if v is not None} for t in self.tests],
         }
         if self.line is not None:
             out["line"] = self.line

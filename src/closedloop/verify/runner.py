@@ -73,8 +73,14 @@ class Verifier:
 
     # -- public API -------------------------------------------------------------------------
 
-    def verify(self, task: Task, solution: str, split: Split = Split.PRIVATE, rerun: bool = False,
-               line: int | None = None) -> Verdict:
+    def verify(
+        self,
+        task: Task,
+        solution: str,
+        split: Split = Split.PRIVATE,
+        rerun: bool = False,
+        line: int | None = None,
+    ) -> Verdict:
         """Verify one solution. With ``rerun``, run it twice on different workers and flag a
         difference as non-determinism (the verdict then keeps the worse outcome)."""
         first, idx = self._with_retry(task, solution, split, None)
@@ -85,18 +91,29 @@ class Verifier:
         if _signature(first) == _signature(second):
             return first
         worse = first if first.outcome is not Outcome.PASS else replace(second, line=line)
-        return replace(worse, nondeterministic=True,
-                       detail=(worse.detail + " (results differed between two runs)").strip())
+        return replace(
+            worse,
+            nondeterministic=True,
+            detail=(worse.detail + " (results differed between two runs)").strip(),
+        )
 
-    def verify_many(self, items: Iterable[tuple[Task, str]], split: Split = Split.PRIVATE,
-                    rerun: bool = False,
-                    on_done: Callable[[Verdict], None] | None = None) -> list[Verdict]:
+    def verify_many(
+        self,
+        items: Iterable[tuple[Task, str]],
+        split: Split = Split.PRIVATE,
+        rerun: bool = False,
+        on_done: Callable[[Verdict], None] | None = None,
+    ) -> list[Verdict]:
         """Verify many solutions in parallel (one per slot); results in input order."""
         return list(self.iter_verify(items, split, rerun, on_done))
 
-    def iter_verify(self, items: Iterable[tuple[Task, str]], split: Split = Split.PRIVATE,
-                    rerun: bool = False,
-                    on_done: Callable[[Verdict], None] | None = None) -> Iterator[Verdict]:
+    def iter_verify(
+        self,
+        items: Iterable[tuple[Task, str]],
+        split: Split = Split.PRIVATE,
+        rerun: bool = False,
+        on_done: Callable[[Verdict], None] | None = None,
+    ) -> Iterator[Verdict]:
         """Like :meth:`verify_many`, yielding verdicts in input order as they become ready."""
 
         def one(item: tuple[Task, str]) -> Verdict:
@@ -108,13 +125,20 @@ class Verifier:
         with ThreadPoolExecutor(self.pool.size) as ex:
             yield from ex.map(one, items)
 
-    def call(self, code: str, entry_point: str, inputs: list[str], prompt: str = "") -> list[CallResult]:
+    def call(
+        self, code: str, entry_point: str, inputs: list[str], prompt: str = ""
+    ) -> list[CallResult]:
         """Run ``entry_point`` of ``code`` on each input (argument-tuple literal) in the sandbox.
 
         Used to compute expected outputs from a trusted example solution; never to judge.
         """
-        task = Task(id="call", kind=TaskKind.FUNCTION, instruction="", entry_point=entry_point,
-                    prompt=prompt)
+        task = Task(
+            id="call",
+            kind=TaskKind.FUNCTION,
+            instruction="",
+            entry_point=entry_point,
+            prompt=prompt,
+        )
         with self.pool.slot() as slot:
             ch = slot.candidate.begin("candidate")
             try:
@@ -141,7 +165,9 @@ class Verifier:
 
     # -- one verification -------------------------------------------------------------------
 
-    def _with_retry(self, task: Task, solution: str, split: Split, avoid: int | None) -> tuple[Verdict, int]:
+    def _with_retry(
+        self, task: Task, solution: str, split: Split, avoid: int | None
+    ) -> tuple[Verdict, int]:
         last = ""
         for _attempt in range(self.retries + 1):
             with self.pool.slot(avoid) as slot:
@@ -152,16 +178,22 @@ class Verifier:
                     self.infra_retries += 1
                     slot.ensure_alive()
         total = len(task.tests(split)) + (1 if task.checker and split is not Split.PUBLIC else 0)
-        return Verdict(task.id, Outcome.INFRA_ERROR, 0, total,
-                       detail=f"sandbox worker lost twice: {last}"), -1
+        return Verdict(
+            task.id, Outcome.INFRA_ERROR, 0, total, detail=f"sandbox worker lost twice: {last}"
+        ), -1
 
     def _run(self, task: Task, solution: str, split: Split, slot: Slot) -> Verdict:
         tests = task.tests(split)
         use_checker = bool(task.checker) and split is not Split.PUBLIC
         total = len(tests) + (1 if use_checker else 0)
         if task.kind is not TaskKind.FUNCTION:
-            return Verdict(task.id, Outcome.INVALID, 0, total, detail="answer tasks are scored by "
-                           "closedloop.tasks.answer, not by running code")
+            return Verdict(
+                task.id,
+                Outcome.INVALID,
+                0,
+                total,
+                detail="answer tasks are scored by closedloop.tasks.answer, not by running code",
+            )
         if total == 0:
             return Verdict(task.id, Outcome.INVALID, 0, 0, detail=f"task has no {split} tests")
         t0 = time.monotonic()
@@ -175,8 +207,10 @@ class Verifier:
                 sandbox_error = load["sandbox_error"]
             elif "ready" in load:
                 frames = _run_calls(ch, [t.input for t in tests])
-                results = [_judge_io(i, t, f, task.float_tolerance) for i, (t, f) in
-                           enumerate(zip(tests, frames))]
+                results = [
+                    _judge_io(i, t, f, task.float_tolerance)
+                    for i, (t, f) in enumerate(zip(tests, frames, strict=False))
+                ]
                 if use_checker and not ch.eof and time.monotonic() < ch.deadline:
                     judge_outcome = self._run_checker(task, ch, slot)
         finally:
@@ -184,7 +218,9 @@ class Verifier:
         elapsed = time.monotonic() - t0
         if sandbox_error:
             raise WorkerLost(f"job could not be locked down: {sandbox_error}")
-        return _verdict(task, tests, results, load, judge_outcome, use_checker, status, elapsed, total)
+        return _verdict(
+            task, tests, results, load, judge_outcome, use_checker, status, elapsed, total
+        )
 
     def _run_checker(self, task: Task, cand: JobChannel, slot: Slot) -> tuple[Outcome, str]:
         judge = slot.judge.begin("judge", extra_fds=(cand.in_w, cand.out_r))
@@ -193,8 +229,11 @@ class Verifier:
             judge.send({"prelude": task.prompt, "checker": task.checker, "entry": task.entry_point})
             msg = judge.recv()
             if msg is None:
-                outcome = (Outcome.INFRA_ERROR, "the judge process ended without a verdict") if \
-                    judge.eof else (Outcome.TIMEOUT, "the checker did not finish in time")
+                outcome = (
+                    (Outcome.INFRA_ERROR, "the judge process ended without a verdict")
+                    if judge.eof
+                    else (Outcome.TIMEOUT, "the checker did not finish in time")
+                )
             else:
                 outcome = _judge_verdict(msg)
         except WireError as e:
@@ -299,20 +338,35 @@ def _judge_io(i: int, test: Any, frame: dict[str, Any], tol: float | None) -> Te
     if "raised" in frame:
         return TestResult(i, False, test.input, test.output, None, str(frame.get("error"))[:400])
     if "missing" in frame:
-        return TestResult(i, False, test.input, test.output, None, f"no result ({frame['missing']})")
-    return TestResult(i, False, test.input, test.output, None, f"result refused: {frame.get('unplain')}")
+        return TestResult(
+            i, False, test.input, test.output, None, f"no result ({frame['missing']})"
+        )
+    return TestResult(
+        i, False, test.input, test.output, None, f"result refused: {frame.get('unplain')}"
+    )
 
 
-def _verdict(task: Task, tests: tuple[Any, ...], results: list[TestResult], load: dict[str, Any],
-             judge: tuple[Outcome, str] | None, use_checker: bool, status: JobStatus,
-             elapsed: float, total: int) -> Verdict:
+def _verdict(
+    task: Task,
+    tests: tuple[Any, ...],
+    results: list[TestResult],
+    load: dict[str, Any],
+    judge: tuple[Outcome, str] | None,
+    use_checker: bool,
+    status: JobStatus,
+    elapsed: float,
+    total: int,
+) -> Verdict:
     common = {"stdout": status.stdout, "stderr": status.stderr, "elapsed_s": elapsed}
     timed_out = status.timed_out or load.get("timeout")
     if "ready" not in load:
         if timed_out:
             outcome, detail = Outcome.TIMEOUT, "timed out while loading the solution"
         elif "load_error" in load:
-            outcome, detail = Outcome.ERROR, "the solution does not load: " + str(load["load_error"])
+            outcome, detail = (
+                Outcome.ERROR,
+                "the solution does not load: " + str(load["load_error"]),
+            )
         else:
             outcome, detail = Outcome.ERROR, _death(status, "while loading")
         return Verdict(task.id, outcome, 0, total, detail=detail, **common)
@@ -322,8 +376,11 @@ def _verdict(task: Task, tests: tuple[Any, ...], results: list[TestResult], load
     if passed == total:
         return Verdict(task.id, Outcome.PASS, passed, total, tuple(results), **common)
     bad = [r for r in results if not r.passed]
-    if timed_out or (judge and judge[0] is Outcome.TIMEOUT) or any(
-            r.error == "no result (timeout)" for r in bad):
+    if (
+        timed_out
+        or (judge and judge[0] is Outcome.TIMEOUT)
+        or any(r.error == "no result (timeout)" for r in bad)
+    ):
         outcome, detail = Outcome.TIMEOUT, f"timed out after {status.wall_s:.2f}s"
     elif use_checker and judge is None:
         outcome, detail = Outcome.ERROR, _death(status, "before the checker ran")
@@ -335,7 +392,10 @@ def _verdict(task: Task, tests: tuple[Any, ...], results: list[TestResult], load
             detail = f"test {first.index}: {_death(status, 'before returning')}"
     elif bad:
         first = bad[0]
-        outcome, detail = Outcome.FAIL, f"test {first.index}: input {first.input[:200]} expected {first.expected[:200] if first.expected else ''} got {(first.got or '')[:200]}"
+        outcome, detail = (
+            Outcome.FAIL,
+            f"test {first.index}: input {first.input[:200]} expected {first.expected[:200] if first.expected else ''} got {(first.got or '')[:200]}",
+        )
     else:
         assert judge is not None
         outcome, detail = judge

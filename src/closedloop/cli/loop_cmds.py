@@ -1,0 +1,104 @@
+"""``closedloop run`` and ``closedloop eval``: parse, call ``closedloop.loop``, print.
+
+Wired into the main app by ``register(app)``; heavy imports happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    typer.echo(f"closedloop: error: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+def run(
+    config: Annotated[Path | None, typer.Argument(help="Run config (TOML). None: the embedded preset.")] = None,
+    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Where the new run goes (must not exist or be empty).")] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Resume the run in this directory.")] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="A Hugging Face model directory (sets model.kind = hf).")] = None,
+    iterations: Annotated[int | None, typer.Option(help="Override the number of self-play iterations.")] = None,
+) -> None:
+    """Run the closed loop: generate -> attempt -> verify -> train, then the held-out table."""
+    from rich.console import Console
+
+    from closedloop.loop.config import ConfigError, load_config
+    from closedloop.loop.runner import LoopRunner, RunDirError
+    from closedloop.sandbox import SandboxUnavailable
+
+    console = Console(stderr=True)
+    try:
+        if resume is not None:
+            if config is not None or run_dir is not None:
+                _fail("--resume takes its config from the run directory; give no CONFIG or --run-dir")
+            runner = LoopRunner.resume(resume, console)
+        else:
+            overrides: dict[str, object] = {}
+            if model is not None:
+                overrides.update({"model.kind": "hf", "model.path": str(model)})
+            if iterations is not None:
+                overrides["iterations"] = iterations
+            cfg = load_config(config, overrides)
+            target = run_dir or Path("runs") / f"{cfg.name}-{datetime.now():%Y%m%d-%H%M%S}"
+            runner = LoopRunner.new(cfg, target, console)
+        console.print(f"run directory: {runner.run_dir}")
+        result = runner.run()
+    except (ConfigError, RunDirError) as e:
+        _fail(str(e))
+    except SandboxUnavailable as e:
+        _fail(str(e), code=3)
+    except KeyboardInterrupt:
+        _fail("interrupted; resume with --resume RUN_DIR", code=130)
+    typer.echo(f"{result.run_dir} finished in {result.seconds:.0f}s")
+
+
+def eval_cmd(
+    policy: Annotated[Path, typer.Option("--policy", help="A Hugging Face model directory.")],
+    tasks: Annotated[Path, typer.Option("--tasks", help="Task file (JSONL, the task format).")],
+    samples: Annotated[int, typer.Option("--samples", help="Attempts per task (1: greedy).")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    turns: Annotated[int, typer.Option(help="Solver turns per attempt (public-test feedback between).")] = 1,
+    max_new_tokens: Annotated[int, typer.Option(help="Token budget per turn.")] = 128,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature when --samples > 1.")] = 0.8,
+    timeout: Annotated[float, typer.Option(help="Wall-clock seconds per verification.")] = 5.0,
+) -> None:
+    """pass@1 and unbiased pass@k of a policy on a task file, with the solver role's prompt."""
+    from closedloop.loop.evaluate import evaluate
+    from closedloop.policy.hf import HFPolicy
+    from closedloop.sandbox import SandboxLimits
+    from closedloop.tasks.format import load_tasks
+    from closedloop.verify import Verifier
+
+    if samples < 1 or turns < 1:
+        _fail("--samples and --turns must be at least 1")
+    if not (policy / "config.json").is_file():
+        _fail(f"--policy {policy}: not a Hugging Face model directory (no config.json)")
+    try:
+        task_list, bad = load_tasks(tasks)
+    except OSError as e:
+        _fail(f"--tasks {tasks}: {e.strerror}")
+    for b in bad:
+        typer.echo(f"closedloop: skipping {b.reason}", err=True)
+    if not task_list:
+        _fail(f"--tasks {tasks}: no valid tasks")
+    pol = HFPolicy.from_pretrained(policy)
+    with Verifier(limits=SandboxLimits(wall_s=timeout)) as v:
+        res = evaluate(pol, task_list, v, samples=samples, turns=turns, max_new_tokens=max_new_tokens,
+                       temperature=temperature)
+    if as_json:
+        typer.echo(json.dumps(res.to_json()))
+    else:
+        scores = "  ".join(f"pass@{k} {p:.3f}" for k, p in sorted(res.pass_at.items()))
+        typer.echo(f"{res.n_tasks} tasks, {samples} samples: {scores}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run`` and ``eval`` to ``app``."""
+    app.command("run")(run)
+    app.command("eval")(eval_cmd)

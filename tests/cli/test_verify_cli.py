@@ -1,0 +1,168 @@
+"""`closedloop verify` as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "closedloop.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+def test_examples_give_the_expected_outcomes(tmp_path):
+    out = tmp_path / "v.jsonl"
+    r = _cli(
+        "verify",
+        str(EXAMPLES / "tasks.jsonl"),
+        str(EXAMPLES / "solutions.jsonl"),
+        "-o",
+        str(out),
+        "--timeout",
+        "2",
+    )
+    assert r.returncode == 0, r.stderr
+    verdicts = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [v["outcome"] for v in verdicts] == [
+        "pass",
+        "fail",
+        "fail",
+        "error",
+        "pass",
+        "fail",
+        "timeout",
+        "pass",
+        "fail",
+        "invalid",
+        "invalid",
+    ]
+    assert [v["line"] for v in verdicts] == list(range(1, 12))
+    assert "unknown task_id 'no-such-task'" in verdicts[9]["detail"]
+    assert "solutions.jsonl line 11: not valid JSON" in verdicts[10]["detail"]
+    assert "pass" in r.stderr and "timeout" in r.stderr  # the summary table
+
+
+def test_missing_file_is_one_line_and_exit_2(tmp_path):
+    r = _cli("verify", str(tmp_path / "nope.jsonl"), str(EXAMPLES / "solutions.jsonl"))
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        f"closedloop: error: tasks file not found: {tmp_path / 'nope.jsonl'}"
+    ]
+    r = _cli("verify", str(EXAMPLES / "tasks.jsonl"), str(tmp_path))
+    assert r.returncode == 2 and "not a file" in r.stderr
+
+
+def test_malformed_task_line_names_line_and_field(tmp_path):
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text(
+        json.dumps(
+            {"id": "a", "entry_point": "f", "private_tests": [{"input": "(1,)", "output": "1"}]}
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": "b",
+                "entry_point": "not an identifier",
+                "private_tests": [{"input": "(1,)", "output": "1"}],
+            }
+        )
+        + "\n"
+    )
+    sols = tmp_path / "s.jsonl"
+    sols.write_text(
+        "".join(
+            json.dumps({"task_id": t, "solution": "def f(x):\n    return x\n"}) + "\n" for t in "ab"
+        )
+    )
+    r = _cli("verify", str(tasks), str(sols), "-q")
+    assert r.returncode == 0
+    a, b = (json.loads(x) for x in r.stdout.splitlines())
+    assert a["outcome"] == "pass"
+    assert b["outcome"] == "invalid" and "t.jsonl line 2: entry_point" in b["detail"]
+
+
+def test_interrupted_run_keeps_the_verdicts_it_wrote(tmp_path):
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text(
+        json.dumps(
+            {"id": "slow", "entry_point": "f", "private_tests": [{"input": "(1,)", "output": "1"}]}
+        )
+        + "\n"
+    )
+    sols = tmp_path / "s.jsonl"
+    quick = "def f(x):\n    return x\n"
+    slow = "import time\ndef f(x):\n    time.sleep(0.5)\n    return x\n"
+    sols.write_text(
+        "".join(
+            json.dumps({"task_id": "slow", "solution": s}) + "\n" for s in [quick] * 4 + [slow] * 40
+        )
+    )
+    out = tmp_path / "v.jsonl"
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "closedloop.cli",
+            "verify",
+            str(tasks),
+            str(sols),
+            "-o",
+            str(out),
+            "--workers",
+            "1",
+            "-q",
+        ],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (
+        not out.exists() or len(out.read_text().splitlines()) < 6
+    ):
+        time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 130, err
+    lines = out.read_text().splitlines()
+    assert 6 <= len(lines) < 44
+    assert all(json.loads(x)["outcome"] == "pass" for x in lines)  # every written line is whole
+    assert "interrupted" in err
+
+
+def test_cli_start_up_does_not_import_torch():
+    code = (
+        "import sys, closedloop.cli; print('torch' in sys.modules or 'transformers' in sys.modules)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert r.stdout.strip() == "False", r.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/ns/user"), reason="needs user namespaces")
+def test_verifier_path_never_imports_torch(tmp_path):
+    code = (
+        "import sys\nfrom closedloop.verify import Verifier\nfrom closedloop.tasks.format import parse_task\n"
+        "t = parse_task({'entry_point': 'f', 'private_tests': [{'input': '(1,)', 'output': '1'}]})\n"
+        "with Verifier(workers=1) as v:\n    assert v.verify(t, 'def f(x):\\n    return x\\n').outcome == 'pass'\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft') if m in sys.modules))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert r.stdout.strip() == "[]", r.stderr
