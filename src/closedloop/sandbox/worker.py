@@ -9,6 +9,7 @@ how the job ended (exit code, signal, timeout, CPU time, captured output) on the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -101,6 +102,11 @@ class JobStatus:
     stderr: str
     stdout_bytes: int
     stderr_bytes: int
+
+
+@functools.lru_cache(maxsize=64)
+def _job_header(role: str, limits: SandboxLimits) -> bytes:
+    return json.dumps({"op": "job", "role": role, "limits": asdict(limits)}).encode()
 
 
 class JobChannel:
@@ -278,7 +284,7 @@ class Worker:
         lim = limits or self.limits
         if not self.alive() or self._sock is None:
             raise WorkerLost("worker is not running")
-        header = json.dumps({"op": "job", "role": role, "limits": asdict(lim)}).encode()
+        header = _job_header(role, lim)
         if self.judge:  # a judge runs in its worker: the host makes the pipes and hands them in
             in_r, in_w = os.pipe()
             out_r, out_w = os.pipe()
