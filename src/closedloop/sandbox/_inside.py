@@ -567,8 +567,8 @@ def serve_candidate(in_fd, out_fd):
     g = {"__name__": "__candidate__", "__builtins__": builtins}
     try:
         exec(compile(spec["code"], "<solution>", "exec"), g)
-        fn = g[spec["entry"]]
-        if not callable(fn):
+        fn = g[spec["entry"]] if spec["entry"] else None  # no entry point: a program that prints
+        if spec["entry"] and not callable(fn):
             raise TypeError(f"{spec['entry']} is not callable")
     except BaseException as e:
         write_frame(out_fd, {"load_error": _exc_line(e), "trace": _tail_tb(e)})

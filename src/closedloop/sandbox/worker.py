@@ -312,7 +312,7 @@ class Worker:
         self.jobs_run += 1
         return JobChannel(in_w, out_r, time.monotonic() + lim.wall_s)
 
-    def end(self, ch: JobChannel, grace_s: float = 2.0) -> JobStatus:
+    def end(self, ch: JobChannel, grace_s: float = 5.0) -> JobStatus:
         """Close the job's channel and collect how it ended; kill the worker if it hangs."""
         ch.close()
         msg = self._recv_ctl(max(ch.deadline, time.monotonic()) + grace_s)

@@ -186,14 +186,8 @@ class Verifier:
         tests = task.tests(split)
         use_checker = bool(task.checker) and split is not Split.PUBLIC
         total = len(tests) + (1 if use_checker else 0)
-        if task.kind is not TaskKind.FUNCTION:
-            return Verdict(
-                task.id,
-                Outcome.INVALID,
-                0,
-                total,
-                detail="answer tasks are scored by closedloop.tasks.answer, not by running code",
-            )
+        if task.kind is TaskKind.ANSWER:
+            return self._run_answer(task, solution, slot)
         if total == 0:
             return Verdict(task.id, Outcome.INVALID, 0, 0, detail=f"task has no {split} tests")
         t0 = time.monotonic()
@@ -222,6 +216,53 @@ class Verifier:
             task, tests, results, load, judge_outcome, use_checker, status, elapsed, total
         )
 
+    def _run_answer(self, task: Task, solution: str, slot: Slot) -> Verdict:
+        """Answer tasks: the solution is the final answer, or a program that prints it (its
+        last non-empty line of output is the answer). Compared here, never evaluated."""
+        from closedloop.tasks.answer import score_answer
+
+        t0 = time.monotonic()
+        answer, status = solution, None
+        if _prints(solution):
+            ch = slot.candidate.begin("candidate")
+            try:
+                load = _load(ch, solution, "")
+            finally:
+                status = slot.candidate.end(ch)
+            if "ready" not in load:
+                outcome = Outcome.TIMEOUT if status.timed_out else Outcome.ERROR
+                why = load.get("load_error") or _death(status, "before printing an answer")
+                return Verdict(
+                    task.id,
+                    outcome,
+                    0,
+                    1,
+                    detail=str(why),
+                    stdout=status.stdout,
+                    stderr=status.stderr,
+                    elapsed_s=time.monotonic() - t0,
+                )
+            lines = [x for x in status.stdout.splitlines() if x.strip()]
+            answer = lines[-1] if lines else ""
+        ok = score_answer(task, answer)
+        common = {
+            "elapsed_s": time.monotonic() - t0,
+            "stdout": status.stdout if status else "",
+            "stderr": status.stderr if status else "",
+        }
+        test = TestResult(0, ok, "", task.answer, answer[:1000])
+        if ok:
+            return Verdict(task.id, Outcome.PASS, 1, 1, (test,), **common)
+        return Verdict(
+            task.id,
+            Outcome.FAIL,
+            0,
+            1,
+            (test,),
+            detail=f"answer {answer[:200]!r} is not the gold answer",
+            **common,
+        )
+
     def _run_checker(self, task: Task, cand: JobChannel, slot: Slot) -> tuple[Outcome, str]:
         judge = slot.judge.begin("judge", extra_fds=(cand.in_w, cand.out_r))
         judge.deadline = cand.deadline
@@ -248,6 +289,19 @@ class Verifier:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _prints(solution: str) -> bool:
+    """Whether an answer-task solution is a program that prints its answer."""
+    import ast
+
+    try:
+        tree = ast.parse(solution)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(
+        isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print" for n in ast.walk(tree)
+    )
 
 
 def _load(ch: JobChannel, code: str, entry: str) -> dict[str, Any]:
