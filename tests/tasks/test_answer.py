@@ -10,7 +10,13 @@ from closedloop.tasks.format import parse_task
 
 def _answer_task(gold: str, match: str = "exact", tol: float | None = None):
     return parse_task(
-        {"kind": "answer", "instruction": "q", "answer": gold, "answer_match": match, "float_tolerance": tol}
+        {
+            "kind": "answer",
+            "instruction": "q",
+            "answer": gold,
+            "answer_match": match,
+            "float_tolerance": tol,
+        }
     )
 
 
@@ -47,6 +53,8 @@ def test_model_text_is_never_evaluated() -> None:
 
 
 def test_function_task_is_refused() -> None:
-    fn = parse_task({"kind": "function", "entry_point": "f", "checker": "def check(candidate): pass"})
+    fn = parse_task(
+        {"kind": "function", "entry_point": "f", "checker": "def check(candidate): pass"}
+    )
     with pytest.raises(ValueError, match="answer task"):
         score_answer(fn, "x")

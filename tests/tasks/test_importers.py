@@ -117,3 +117,30 @@ def test_registry_raises_on_unknown_and_duplicate_names() -> None:
     with pytest.raises(DuplicateImporterError):
         reg.register("mbpp", import_mbpp)
     assert len(reg.run("reasoning-gym", name="list_functions", size=2, seed=0)) == 2
+
+
+def test_mbpp_plus_tuples_are_restored_before_calling(verifier, data_dir, tmp_path) -> None:
+    from closedloop.tasks.importers.evalplus import restore_mbpp_types
+
+    assert restore_mbpp_types("Mbpp/106", [[5, 6], [9, 10]]) == [[5, 6], (9, 10)]
+    assert restore_mbpp_types("Mbpp/580", [[4, [7, [2]]]]) == [(4, (7, (2,)))]
+    assert restore_mbpp_types("Mbpp/3", [[1, 2]]) == [[1, 2]]
+    recs = [
+        r
+        for r in read_records(data_dir / "evalplus" / "MbppPlus.jsonl.gz")
+        if r["task_id"] == "Mbpp/106"
+    ]
+    one = tmp_path / "one.jsonl.gz"
+    with gzip.open(one, "wt") as fh:
+        fh.write(json.dumps(recs[0]) + "\n")
+    (task,) = import_evalplus(one, verifier, max_tests=4)
+    assert task.private_tests[0].input == "([5, 6, 7], (9, 10))"
+    assert task.private_tests[0].output == "(9, 10, 5, 6, 7)"
+
+
+def test_reasoning_gym_gold_answers_score_as_solved() -> None:
+    from closedloop.tasks.answer import score_answer
+
+    tasks = import_reasoning_gym("basic_arithmetic", size=5, seed=2)
+    assert all(score_answer(t, t.answer or "") for t in tasks)
+    assert not score_answer(tasks[0], f"The answer is {tasks[0].answer}")

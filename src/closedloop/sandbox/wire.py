@@ -97,19 +97,18 @@ def _enc(x, out, depth, budget, objects):
             _enc(v, out, depth + 1, budget, objects)
         out.append("}")
     elif t is set or t is frozenset:
-        items = list(set.__iter__(x) if t is set else frozenset.__iter__(x))
+        # Elements in the order of their text: the same set reads the same from every worker,
+        # whatever its hash seed.
+        texts = []
+        for v in set.__iter__(x) if t is set else frozenset.__iter__(x):
+            sub = []
+            _enc(v, sub, depth + 1, budget, objects)
+            texts.append("".join(sub))
+        texts.sort()
         if t is frozenset:
-            out.append("frozenset([")
-        elif not items:
-            out.append("set()")
-            return
+            out.append("frozenset([" + ", ".join(texts) + "])")
         else:
-            out.append("{")
-        for i, v in enumerate(items):
-            if i:
-                out.append(", ")
-            _enc(v, out, depth + 1, budget, objects)
-        out.append("])" if t is frozenset else "}")
+            out.append("{" + ", ".join(texts) + "}" if texts else "set()")
     else:
         _bad(x)
 
@@ -277,11 +276,16 @@ def plain_equal(a, b, tol=None):
     num = (int, float, bool)
     if ta in num and tb in num:
         if ta is float or tb is float:
-            if not (math.isfinite(a) and math.isfinite(b)):
-                return (not math.isnan(a)) and (not math.isnan(b)) and a == b
+            if (ta is float and math.isnan(a)) or (tb is float and math.isnan(b)):
+                return False
+            if (ta is float and math.isinf(a)) or (tb is float and math.isinf(b)):
+                return a == b
             if tol is not None:
-                return abs(a - b) <= tol
-        return a == b
+                try:
+                    return abs(a - b) <= tol
+                except OverflowError:  # an int too large for a float is not close to one
+                    return False
+        return a == b  # exact, for ints of any size too
     if ta is complex or tb is complex:
         if ta not in (int, float, complex) or tb not in (int, float, complex):
             return False

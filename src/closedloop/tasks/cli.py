@@ -99,9 +99,18 @@ def import_evalplus_cmd(
         def progress(done: int, total: int) -> None:
             status.update(f"computing expected outputs: {done}/{total} tasks")
 
+        skipped: list[str] = []
         tasks = import_evalplus(
-            path, v, max_tests=max_tests, public=public, limit=limit, progress=progress
+            path,
+            v,
+            max_tests=max_tests,
+            public=public,
+            limit=limit,
+            progress=progress,
+            skipped=skipped,
         )
+    for why in skipped:
+        err.print(f"[yellow]skipped:[/yellow] {why}", highlight=False)
     _write(tasks, out)
 
 
@@ -155,9 +164,11 @@ def validate_cmd(
     details: Annotated[
         bool, typer.Option(help="List every rejected task with its reason.")
     ] = False,
+    wall_s: Annotated[float, typer.Option(help="Sandbox wall clock per job, seconds.")] = 3.0,
     workers: WorkersOption = 2,
 ) -> None:
     """Code-as-Task validation: print reasons with counts, write accepted tasks with scores."""
+    from closedloop.sandbox import SandboxLimits
     from closedloop.tasks.contamination import ContaminationGuard
     from closedloop.tasks.validate import (
         RejectReason,
@@ -176,6 +187,7 @@ def validate_cmd(
             max_mutants=max_mutants,
             min_failure_cases=min_failure_cases,
         )
+        limits = SandboxLimits(wall_s=wall_s)
     except ValueError as e:
         _fail(str(e))
     tasks, bad = load_tasks(tasks_path)
@@ -183,7 +195,7 @@ def validate_cmd(
     if heldout:
         guard = ContaminationGuard(t for p in heldout for t in load_tasks(p)[0])
     err = _err()
-    with Verifier(workers=workers) as v, err.status("validating") as status:
+    with Verifier(workers=workers, limits=limits) as v, err.status("validating") as status:
 
         def progress(phase: str, done: int, total: int) -> None:
             status.update(f"validating: {phase} done ({done}/{total} decided)")

@@ -236,7 +236,13 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any | BadLine]]:
             try:
                 yield n, json.loads(raw)
             except json.JSONDecodeError as e:
-                yield n, BadLine(n, f"{Path(path).name} line {n}: not valid JSON ({e.msg} at column {e.colno})")
+                yield (
+                    n,
+                    BadLine(
+                        n,
+                        f"{Path(path).name} line {n}: not valid JSON ({e.msg} at column {e.colno})",
+                    ),
+                )
 
 
 def load_tasks(path: Path) -> tuple[list[Task], list[BadLine]]:
@@ -250,7 +256,9 @@ def load_tasks(path: Path) -> tuple[list[Task], list[BadLine]]:
             tasks.append(parse_task(obj))
         except TaskFormatError as e:
             tid = obj.get("id") if isinstance(obj, dict) else None
-            bad.append(BadLine(n, f"{path.name} line {n}: {e}", tid if isinstance(tid, str) else None))
+            bad.append(
+                BadLine(n, f"{path.name} line {n}: {e}", tid if isinstance(tid, str) else None)
+            )
     return tasks, bad
 
 

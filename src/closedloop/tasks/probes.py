@@ -54,6 +54,32 @@ def literal_text(value: Any) -> str | None:
     return text if _same(back, value) else None
 
 
+def canonical(text: str | None) -> str | None:
+    """A canonical text of a returned value's literal: sets and dicts in sorted order, so
+    equal values get equal texts whatever the hash seed; unparseable text comes back as is."""
+    if text is None:
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+    return _canon(value)
+
+
+def _canon(v: Any) -> str:
+    if isinstance(v, set | frozenset):
+        inner = ", ".join(sorted(_canon(x) for x in v))
+        return f"{{{inner}}}" if v else "set()"
+    if isinstance(v, dict):
+        return "{" + ", ".join(sorted(f"{_canon(k)}: {_canon(x)}" for k, x in v.items())) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_canon(x) for x in v) + "]"
+    if isinstance(v, tuple):
+        items = [_canon(x) for x in v]
+        return f"({items[0]},)" if len(items) == 1 else "(" + ", ".join(items) + ")"
+    return repr(v)
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return a == b or (math.isnan(a) and math.isnan(b))

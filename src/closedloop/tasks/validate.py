@@ -32,6 +32,7 @@ import ast
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from closedloop.tasks.contamination import ContaminationGuard
 from closedloop.tasks.format import Split, Task, TaskFormatError, TaskKind, parse_task
 from closedloop.tasks.mutate import generate_mutants
-from closedloop.tasks.probes import task_inputs
+from closedloop.tasks.probes import canonical, task_inputs
 from closedloop.verify.outcome import Outcome, Verdict
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ class ValidationConfig:
     max_tests: int = 1_000
     max_literal_chars: int = 20_000
     """Bound on each test input/output literal and each returned value."""
+    max_probe_inputs: int = 50
+    """Inputs (the task's own, first ones) run twice for the determinism and triviality checks."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_mutation_score <= 1.0:
@@ -188,7 +191,7 @@ def _trivial(
     if big is not None:
         st.reject(RejectReason.TOO_LARGE, f"a returned value is {len(big)} chars long")
         return
-    if len(set(inputs)) < 2:
+    if len({canonical(i) for i in inputs}) < 2:
         return
     if len(set(values)) == 1:
         st.reject(
@@ -201,6 +204,32 @@ def _trivial(
         text = st.task.instruction.lower()
         if same and not any(w in text for w in _IDENTITY_WORDS):
             st.reject(RejectReason.TRIVIAL_IDENTITY, "returns its input unchanged on every input")
+
+
+def _check_outputs(st: _State, verifier: Verifier, cfg: ValidationConfig) -> None:
+    t = st.task
+    inputs = task_inputs(t)[: cfg.max_probe_inputs]
+    if not inputs:
+        return
+    runs = [
+        verifier.call(t.example_solution or "", t.entry_point, inputs=inputs, prompt=t.prompt)
+        for _ in range(2)
+    ]
+    # compare only where both runs returned a value: error texts and timeouts may differ
+    differ = [
+        k
+        for k, (a, b) in enumerate(zip(*runs, strict=True))
+        if a.ok and b.ok and canonical(a.value) != canonical(b.value)
+    ]
+    if differ:
+        k = differ[0]
+        st.reject(
+            RejectReason.NONDETERMINISTIC,
+            f"on {inputs[k][:80]}: {str(runs[0][k].value)[:60]} then {str(runs[1][k].value)[:60]}",
+        )
+        return
+    ok = [(i, canonical(r.value)) for i, r in zip(inputs, runs[0], strict=True) if r.ok]
+    _trivial(st, [i for i, _ in ok], [v for _, v in ok], cfg)
 
 
 def _verify_all(verifier: Verifier, jobs: list[tuple[Task, str]]) -> list[Verdict]:
@@ -281,25 +310,8 @@ def validate_tasks(
     report("example")
 
     # 4-5: outputs on the task's own inputs, twice: deterministic and not trivial
-    for _, st in alive():
-        t = st.task
-        inputs = task_inputs(t)
-        if not inputs:
-            continue
-        calls = [
-            verifier.call(t.example_solution or "", t.entry_point, inputs=inputs, prompt=t.prompt)
-            for _ in range(2)
-        ]
-        vals = [[r.value if r.ok else f"!{r.error}" for r in c] for c in calls]
-        if vals[0] != vals[1]:
-            k = next(j for j in range(len(inputs)) if vals[0][j] != vals[1][j])
-            st.reject(
-                RejectReason.NONDETERMINISTIC,
-                f"on {inputs[k][:80]}: {str(vals[0][k])[:60]} then {str(vals[1][k])[:60]}",
-            )
-            continue
-        ok = [(i, r.value) for i, r in zip(inputs, calls[0], strict=True) if r.ok]
-        _trivial(st, [i for i, _ in ok], [v for _, v in ok], cfg)
+    with ThreadPoolExecutor(max(1, verifier.pool.size)) as ex:  # one task per sandbox slot
+        list(ex.map(lambda st: _check_outputs(st, verifier, cfg), [s for _, s in alive()]))
     report("outputs")
 
     # 6: every failure case fails

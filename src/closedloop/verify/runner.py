@@ -117,7 +117,16 @@ class Verifier:
         """Like :meth:`verify_many`, yielding verdicts in input order as they become ready."""
 
         def one(item: tuple[Task, str]) -> Verdict:
-            v = self.verify(item[0], item[1], split, rerun)
+            try:
+                v = self.verify(item[0], item[1], split, rerun)
+            except Exception as e:  # a verifier bug must not take the rest of the batch down
+                v = Verdict(
+                    item[0].id,
+                    Outcome.INFRA_ERROR,
+                    0,
+                    0,
+                    detail=f"verifier error: {type(e).__name__}: {str(e)[:300]}",
+                )
             if on_done:
                 on_done(v)
             return v
@@ -387,7 +396,17 @@ def _judge_io(i: int, test: Any, frame: dict[str, Any], tol: float | None) -> Te
             got = decode_plain(frame["value"])
         except WireError as e:
             return TestResult(i, False, test.input, test.output, None, f"result refused: {e}")
-        ok = plain_equal(got, _expected(test.output), tol)
+        try:
+            ok = plain_equal(got, _expected(test.output), tol)
+        except (ValueError, TypeError, OverflowError, RecursionError) as e:
+            return TestResult(
+                i,
+                False,
+                test.input,
+                test.output,
+                frame["value"][:1000],
+                f"comparison failed: {type(e).__name__}",
+            )
         return TestResult(i, ok, test.input, test.output, frame["value"][:1000])
     if "raised" in frame:
         return TestResult(i, False, test.input, test.output, None, str(frame.get("error"))[:400])

@@ -4,21 +4,28 @@ Records carry inputs only (``base_input`` then ``plus_input``, each a list of ar
 Expected outputs come from running the record's ``canonical_solution`` on every input through
 ``Verifier.call`` (in the sandbox, like any code); an input on which the canonical solution
 errors, times out or returns something that is not plain data is dropped and counted in
-``metadata["dropped_inputs"]``. ``atol`` becomes ``float_tolerance`` (0 means exact).
+``metadata["dropped_inputs"]``. ``atol`` becomes ``float_tolerance`` (0 means exact). One sandbox job has one wall clock,
+so after an input that times out the remaining inputs are called again in a fresh job.
 Inputs that are not Python literals (NaN, infinities) are dropped too.
 
-Departures from EvalPlus's own evaluator: it compares some tasks with bespoke checks (e.g.
-HumanEval/32, ``find_zero``, checks ``|poly(x)| < tol`` instead of equal roots) and applies
-``contract`` input checks; we compare returned values only, so such tasks may fail
-validation. JSON turned tuples in inputs into lists; we pass lists, as EvalPlus does.
+JSON turned tuples (and sets, complex numbers) in MBPP+ inputs into lists and strings; we
+restore them for the tasks EvalPlus itself restores (``restore_mbpp_types``). As EvalPlus
+does, a tolerance of 1e-6 is used when ``atol`` is 0 and expected outputs are floats.
+
+Departures from EvalPlus's own evaluator: it judges a few tasks with special oracles
+(HumanEval/32 ``find_zero`` checks ``|poly(x)| <= atol`` rather than equal roots; Mbpp/164
+accepts anything; Mbpp/295 also accepts 0; three MBPP+ tasks compare only ``is not None``);
+we compare returned values only, so those tasks are stricter here and may fail validation.
 """
 
 from __future__ import annotations
 
+import ast
 import gzip
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +33,7 @@ from closedloop.tasks.format import Task, parse_task
 from closedloop.tasks.probes import literal_text
 
 if TYPE_CHECKING:
-    from closedloop.verify import Verifier
+    from closedloop.verify import CallResult, Verifier
 
 SOURCE_HUMANEVAL_PLUS = "humanevalplus"
 SOURCE_MBPP_PLUS = "mbppplus"
@@ -39,10 +46,65 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+# MBPP+ tasks whose inputs had tuples, sets or complex numbers that JSON flattened; the
+# groups and their repairs follow EvalPlus's ``mbpp_deserialize_inputs`` (evalplus/data/mbpp.py).
+_TUPLE_ARGS = {2, 116, 132, 143, 222, 261, 273, 394, 399, 421, 424, 429, 470, 560, 579, 596,
+               616, 630, 726, 740, 744, 809}  # fmt: skip
+_TUPLES_IN_ARGS = {63, 64, 70, 94, 120, 237, 272, 299, 400, 409, 417, 438, 473, 614, 780}
+_TUPLES_IN_FIRST = {75, 413, 444, 753}
+_SECOND_TUPLE = {106, 750}
+_FIRST_TUPLE = {250, 405, 446, 617, 720, 763, 808}
+_TUPLES_IN_TUPLE_ARGS = {259, 401, 445}
+_ALL_TUPLES = {580, 615, 791}
+
+
+def _deep_tuple(x: Any) -> Any:
+    return tuple(_deep_tuple(i) for i in x) if isinstance(x, list) else x
+
+
+def restore_mbpp_types(task_id: str, args: list[Any]) -> list[Any]:
+    """Undo what JSON did to one MBPP+ input (tuples became lists, complex became text)."""
+    n = int(task_id.rsplit("/", 1)[-1])
+    if n in _TUPLE_ARGS:
+        return [tuple(a) for a in args]
+    if n in _TUPLES_IN_ARGS:
+        return [[tuple(x) for x in a] for a in args]
+    if n in _TUPLES_IN_FIRST:
+        return [[tuple(x) for x in args[0]], args[1]]
+    if n in _SECOND_TUPLE:
+        return [args[0], tuple(args[1])]
+    if n == 115:
+        return [[set(i) if isinstance(i, list) and i else {} for i in args[0]]]
+    if n == 124:
+        return [float(args[0]), complex(args[1])]
+    if n in _FIRST_TUPLE:
+        return [tuple(args[0]), args[1]]
+    if n in _TUPLES_IN_TUPLE_ARGS:
+        return [tuple(tuple(x) for x in a) for a in args]
+    if n == 278:
+        return [tuple(tuple(i) if isinstance(i, list) else i for i in args[0])]
+    if n == 307:
+        return [tuple(args[0]), args[1], args[2]]
+    if n == 722:
+        return [{k: tuple(v) for k, v in args[0].items()}, *args[1:]]
+    if n == 252:
+        return [complex(args[0])]
+    if n in _ALL_TUPLES:
+        return list(_deep_tuple(args))
+    return args
+
+
 def _inputs(rec: dict[str, Any], max_tests: int | None) -> tuple[list[str], int]:
     out: list[str] = []
     dropped = 0
+    mbpp = str(rec["task_id"]).startswith("Mbpp/")
     for args in list(rec.get("base_input") or []) + list(rec.get("plus_input") or []):
+        if mbpp and isinstance(args, list):
+            try:
+                args = restore_mbpp_types(rec["task_id"], args)
+            except (TypeError, ValueError, IndexError, AttributeError):
+                dropped += 1
+                continue
         text = literal_text(tuple(args)) if isinstance(args, list) else None
         if text is None:
             dropped += 1
@@ -74,6 +136,41 @@ def _shape(rec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_LOST = ("timeout", "the candidate process ended")
+
+
+class EvalPlusRecordError(ValueError):
+    """A record the importer cannot turn into a task; the message names the record."""
+
+
+def _has_float(literal: str) -> bool:
+    try:
+        value = ast.literal_eval(literal)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    if isinstance(value, float):
+        return True
+    return isinstance(value, list | tuple) and any(isinstance(v, float) for v in value)
+
+
+def _call_all(
+    verifier: Verifier, code: str, entry: str, inputs: list[str], prompt: str
+) -> list[tuple[str, CallResult]]:
+    """Call on every input. One job has one wall clock, so when an input times out (or kills
+    the process) the inputs after it got no answer: call again from the next one."""
+    out: list[tuple[str, CallResult]] = []
+    rest = inputs
+    while rest:
+        results = verifier.call(code, entry, inputs=rest, prompt=prompt)
+        lost = next((k for k, r in enumerate(results) if not r.ok and r.error in _LOST), None)
+        if lost is None:
+            out.extend(zip(rest, results, strict=True))
+            break
+        out.extend(zip(rest[: lost + 1], results[: lost + 1], strict=True))
+        rest = rest[lost + 1 :]
+    return out
+
+
 def evalplus_task(
     rec: dict[str, Any], verifier: Verifier, max_tests: int | None = None, public: int = 0
 ) -> Task:
@@ -83,16 +180,22 @@ def evalplus_task(
     """
     shape = _shape(rec)
     inputs, dropped = _inputs(rec, max_tests)
-    results = verifier.call(
-        shape["example_solution"], rec["entry_point"], inputs=inputs, prompt=shape["prompt"]
-    )
     tests = []
-    for inp, res in zip(inputs, results, strict=True):
+    for inp, res in _call_all(
+        verifier, shape["example_solution"], rec["entry_point"], inputs, shape["prompt"]
+    ):
         if res.ok and res.value is not None:
             tests.append({"input": inp, "output": res.value})
         else:
             dropped += 1
-    atol = rec.get("atol") or 0
+    if not tests:
+        raise EvalPlusRecordError(
+            f"{rec['task_id']}: the canonical solution gave no usable output on any of "
+            f"{dropped} inputs"
+        )
+    atol = float(rec.get("atol") or 0)
+    if not atol and any(_has_float(t["output"]) for t in tests):
+        atol = 1e-6  # EvalPlus enforces this tolerance when expected outputs are floats
     return parse_task(
         {
             "id": rec["task_id"],
@@ -102,7 +205,7 @@ def evalplus_task(
             "prompt": shape["prompt"],
             "public_tests": tests[:public],
             "private_tests": tests[public:],
-            "float_tolerance": float(atol) if atol else None,
+            "float_tolerance": atol or None,
             "example_solution": shape["example_solution"],
             "source": shape["source"],
             "metadata": {"benchmark_id": rec["task_id"], "dropped_inputs": dropped},
@@ -117,15 +220,29 @@ def import_evalplus(
     public: int = 0,
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    skipped: list[str] | None = None,
 ) -> list[Task]:
     """The records of an EvalPlus release as tasks (``limit`` keeps the first records only).
 
-    ``progress(done, total)`` is called after each record.
+    ``progress(done, total)`` is called after each record. A record whose canonical solution
+    gives no usable output is left out, and the reason appended to ``skipped`` when given.
     """
     records = read_records(Path(path))[:limit]
-    tasks = []
-    for i, rec in enumerate(records):
-        tasks.append(evalplus_task(rec, verifier, max_tests=max_tests, public=public))
+    done = 0
+
+    def one(rec: dict[str, Any]) -> Task | str:
+        nonlocal done
+        try:
+            result: Task | str = evalplus_task(rec, verifier, max_tests=max_tests, public=public)
+        except EvalPlusRecordError as e:
+            result = str(e)
+        done += 1
         if progress is not None:
-            progress(i + 1, len(records))
-    return tasks
+            progress(done, len(records))
+        return result
+
+    with ThreadPoolExecutor(max(1, verifier.pool.size)) as ex:  # one record per sandbox slot
+        results = list(ex.map(one, records))
+    if skipped is not None:
+        skipped.extend(r for r in results if isinstance(r, str))
+    return [r for r in results if isinstance(r, Task)]

@@ -1,0 +1,161 @@
+"""Code-as-Task validation accepts good tasks and rejects bad ones for the right reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from closedloop.tasks.format import Split
+from closedloop.tasks.importers import import_humaneval, import_mbpp
+from closedloop.tasks.validate import RejectReason, ValidationConfig, reason_counts, validate_tasks
+
+FAST = ValidationConfig(max_mutants=12)
+
+
+def _one(verifier, task, config: ValidationConfig = FAST):
+    (result,) = validate_tasks([task], verifier, config)
+    return result
+
+
+def test_good_task_is_accepted_with_its_mutation_score(verifier, make_task) -> None:
+    r = _one(verifier, make_task())
+    assert r.accepted, r.detail
+    assert r.task is not None and r.task.metadata["mutation_score"] == r.mutation_score
+    assert r.mutants_total >= 1 and 0.5 <= r.mutation_score <= 1.0
+
+
+def test_unparseable_object_is_rejected(verifier) -> None:
+    (r,) = validate_tasks([{"kind": "function", "entry_point": "not an id"}], verifier, FAST)
+    assert r.reason is RejectReason.UNPARSEABLE and "entry_point" in r.detail
+
+
+def test_example_that_fails_is_rejected(verifier, make_task) -> None:
+    r = _one(verifier, make_task(example_solution="def f(xs):\n    return xs[::-1]\n"))
+    assert r.reason is RejectReason.EXAMPLE_FAILS
+
+
+def test_failure_case_that_passes_is_rejected(verifier, make_task) -> None:
+    passing = "def f(xs):\n    return list(sorted(xs))\n"
+    r = _one(
+        verifier, make_task(failure_cases=["def f(xs):\n    return xs\n", passing, passing + "\n"])
+    )
+    assert r.reason is RejectReason.FAILURE_CASE_PASSES
+
+
+def test_challenger_task_needs_three_failure_cases(verifier, make_task) -> None:
+    r = _one(verifier, make_task(failure_cases=["def f(xs):\n    return xs\n"]))
+    assert r.reason is RejectReason.TOO_FEW_FAILURE_CASES
+    assert _one(verifier, make_task(failure_cases=[], source="mbpp")).accepted
+
+
+def test_nondeterministic_example_is_rejected(verifier, make_task) -> None:
+    task = make_task(
+        public_tests=[],
+        private_tests=[],
+        checker="def check(candidate):\n    assert isinstance(candidate(1), float)\n    assert candidate(2) < 1\n",
+        example_solution="import random\n\ndef f(x):\n    return random.random()\n",
+        failure_cases=[],
+        source="seed",
+    )
+    assert _one(verifier, task).reason is RejectReason.NONDETERMINISTIC
+
+
+def test_constant_output_is_trivial(verifier, make_task) -> None:
+    task = make_task(
+        public_tests=[{"input": "([3, 1],)", "output": "0"}],
+        private_tests=[{"input": "([5],)", "output": "0"}, {"input": "([],)", "output": "0"}],
+        example_solution="def f(xs):\n    return 0\n",
+        failure_cases=["def f(xs):\n    return 1\n"] * 3,
+    )
+    assert _one(verifier, task).reason is RejectReason.TRIVIAL_CONSTANT
+
+
+def test_identity_is_trivial_unless_the_instruction_asks_for_it(verifier, make_task) -> None:
+    fields = {
+        "public_tests": [{"input": "([3, 1],)", "output": "[3, 1]"}],
+        "private_tests": [{"input": "([5],)", "output": "[5]"}, {"input": "([],)", "output": "[]"}],
+        "example_solution": "def f(xs):\n    return list(xs)\n",
+        "failure_cases": ["def f(xs):\n    return []\n"] * 3,
+    }
+    r = _one(verifier, make_task(instruction="Reverse the list twice.", **fields))
+    assert r.reason is RejectReason.TRIVIAL_IDENTITY
+    r = _one(verifier, make_task(instruction="Return the input unchanged.", **fields))
+    assert r.reason is not RejectReason.TRIVIAL_IDENTITY
+
+
+def test_slow_example_is_too_slow(verifier, make_task) -> None:
+    slow = "import time\n\ndef f(xs):\n    t = time.time()\n    while time.time() - t < 0.15:\n        pass\n    return sorted(xs)\n"
+    r = _one(
+        verifier,
+        make_task(example_solution=slow),
+        ValidationConfig(max_example_seconds=0.3, max_mutants=0),
+    )
+    assert r.reason is RejectReason.TOO_SLOW
+
+
+def test_weak_tests_are_rejected_by_mutation_score(verifier, make_task) -> None:
+    task = make_task(
+        public_tests=[],
+        private_tests=[],
+        checker="def check(candidate):\n    assert candidate(3) is not None\n",
+        example_solution="def f(x):\n    y = x * 2\n    return y + 1\n",
+        failure_cases=[],
+        source="seed",
+    )
+    r = _one(verifier, task)
+    assert (
+        r.reason is RejectReason.WEAK_TESTS
+        and r.mutation_score is not None
+        and r.mutation_score < 0.5
+    )
+
+
+def test_function_task_without_example_solution_is_not_validated(verifier, make_task) -> None:
+    r = _one(verifier, make_task(example_solution=None))
+    assert r.reason is RejectReason.NO_EXAMPLE_SOLUTION
+
+
+def test_oversized_task_is_rejected(verifier, make_task) -> None:
+    r = _one(verifier, make_task(instruction="x" * 9000))
+    assert r.reason is RejectReason.TOO_LARGE
+
+
+def test_answer_task_needs_only_a_gold_answer(verifier) -> None:
+    results = validate_tasks(
+        [
+            {"kind": "answer", "instruction": "2+2?", "answer": "4"},
+            {"kind": "answer", "answer": " "},
+        ],
+        verifier,
+        FAST,
+    )
+    assert [r.reason for r in results] == [None, RejectReason.UNPARSEABLE]
+
+
+@pytest.mark.parametrize("which", ["humaneval", "mbpp"])
+def test_benchmark_sample_is_accepted(verifier, data_dir, which) -> None:
+    tasks = (
+        import_humaneval()[:4]
+        if which == "humaneval"
+        else import_mbpp(data_dir / "mbpp" / "mbpp.jsonl")[:4]
+    )
+    results = validate_tasks(
+        tasks, verifier, ValidationConfig(max_mutants=8, min_mutation_score=0.0)
+    )
+    assert reason_counts(results)["accepted"] == 4, [r.detail for r in results]
+    assert all(r.mutants_total > 0 for r in results)
+
+
+def test_results_keep_input_order_and_verdicts_use_all_tests(verifier, make_task) -> None:
+    good, bad = make_task(), make_task(example_solution="def f(xs):\n    return xs\n")
+    results = validate_tasks([bad, good], verifier, FAST)
+    assert [r.task_id for r in results] == [bad.id, good.id]
+    assert verifier.verify(good, good.example_solution, split=Split.ALL).outcome == "pass"
+
+
+def test_contaminated_task_is_rejected(verifier) -> None:
+    from closedloop.tasks.contamination import ContaminationGuard
+
+    he = import_humaneval()[:5]
+    copy = {**he[2].to_json(), "id": "copied", "source": "challenger"}
+    (r,) = validate_tasks([copy], verifier, FAST, guard=ContaminationGuard(he))
+    assert r.reason is RejectReason.CONTAMINATED and he[2].id in r.detail
