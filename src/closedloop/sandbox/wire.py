@@ -17,6 +17,7 @@ import ast
 import json
 import math
 import os
+import re
 import struct
 
 MAX_TEXT = 1 << 20  # longest literal text accepted (characters)
@@ -234,6 +235,9 @@ def _hashable(v):
     return v
 
 
+# Text that JSON reads exactly as Python would: digits, signs, points, exponents, brackets.
+_NUMERIC_JSON = re.compile(r"[\[\]0-9eE.,+\- ]+")
+_SIMPLE_STR = re.compile(r"'[^'\\\n\r]*'")  # a quoted string with no escapes
 _FAST = {"True": (True,), "False": (False,), "None": (None,), "()": ((),), "''": ("",)}
 
 
@@ -251,6 +255,15 @@ def decode_plain(text, namespace=None):
     fast = _FAST.get(text)
     if fast is not None:
         return fast[0]
+    # Short numbers and lists of them: the C JSON parser reads them exactly as Python would;
+    # short and shallow, so the caps below cannot be reached this way.
+    if len(text) <= 4096 and text.count("[") <= 32 and _NUMERIC_JSON.fullmatch(text):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # not JSON after all (a leading zero, a lone sign): the literal parser decides
+    if _SIMPLE_STR.fullmatch(text):
+        return text[1:-1]
     digits = text[1:] if text[:1] == "-" else text
     if (
         0 < len(digits) < 19
