@@ -79,13 +79,11 @@ def verify(
 
 
 def _mount_subapps() -> None:
-    try:
-        from closedloop.tasks.cli import tasks_app
-    except ModuleNotFoundError as e:  # only while the tasks CLI does not exist yet
-        if e.name != "closedloop.tasks.cli":
-            raise
-        return
+    from closedloop.cli.loop_cmds import register
+    from closedloop.tasks.cli import tasks_app
+
     app.add_typer(tasks_app, name="tasks", help="Import, validate and inspect task files.")
+    register(app)
 
 
 _mount_subapps()

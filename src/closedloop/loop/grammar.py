@@ -1,0 +1,230 @@
+"""The list-functions grammar: small Python programs on lists of integers, for the cold start.
+
+A program is ``def f(xs):`` followed by 1..``max_depth`` transformation steps and a return::
+
+    def f(xs):
+        xs = [x * 3 for x in xs]
+        xs = xs[::-1]
+        return xs
+
+Primitives (each a list -> list step, with the Python it becomes):
+
+- ``map``: ``[x + c for x in xs]`` for ``+ - *`` with ``c`` in 1..9, ``x // 2``, ``x % c``, ``-x``,
+  ``abs(x)``, ``x * x``;
+- ``filter``: ``[x for x in xs if P]`` with ``P`` one of ``x > c``, ``x < c``, ``x % 2 == 0``,
+  ``x % 2 == 1``, ``x % c == 0``;
+- ``order``: ``sorted(xs)``, ``sorted(xs, reverse=True)``, ``xs[::-1]``;
+- ``slice``: ``xs[k:]``, ``xs[:k]``, ``xs[:-1]``, ``xs[::2]``, ``xs[1::2]`` (``k`` in 1..3);
+- ``extend``: ``xs + [c]``, ``[c] + xs``, ``xs + xs``, ``xs + xs[::-1]``;
+- ``pairs``: ``[b - a for a, b in zip(xs, xs[1:])]``, ``[a + b for a, b in zip(xs, xs[1:])]``,
+  running sums ``[sum(xs[: i + 1]) for i in range(len(xs))]``, ``list(dict.fromkeys(xs))``;
+
+and an optional final aggregate, returned as a one-element list: ``[sum(xs)]``,
+``[max(xs)]``, ``[min(xs)]``, ``[len(xs)]``, ``[xs[k]]``, ``[xs[-1]]``,
+``[max(xs) - min(xs)]``, ``[xs.count(xs[0])]``.
+
+Depth: 1 to ``max_depth`` (default 2) steps, depth ``d`` drawn with weight ``2 ** -(d - 1)``
+(single primitives are the most common, so the cold start masters them first), plus the aggregate with probability
+``aggregate_prob``. Every primitive carries its Python semantics here as a function, so expected
+outputs are computed by *calling that function*, never by executing program text; the rendered
+code and the semantics are checked against each other in the tests (through the sandbox).
+
+Item ``i`` of :func:`sample_programs` is rebuilt from ``Random(seed * 1_000_003 + i)``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Fn = Callable[[list[int]], list[int]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One primitive: the line of code and what it does."""
+
+    code: str  # an expression over ``xs``
+    fn: Fn
+    family: str
+
+
+@dataclass(frozen=True)
+class ListProgram:
+    """A grammar program: its steps, an optional aggregate, and provenance."""
+
+    steps: tuple[Step, ...]
+    aggregate: Step | None
+    seed: int
+
+    @property
+    def code(self) -> str:
+        """The program as Python source (``def f(xs): ...``)."""
+        lines = ["def f(xs):"]
+        lines += [f"    xs = {s.code}" for s in self.steps]
+        lines.append(f"    return {self.aggregate.code}" if self.aggregate else "    return xs")
+        return "\n".join(lines) + "\n"
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The primitive families used, in order."""
+        return tuple(s.family for s in self.steps) + (("aggregate",) if self.aggregate else ())
+
+    def __call__(self, xs: list[int]) -> list[int]:
+        """The program's semantics (raises like the code would on, e.g., ``max([])``)."""
+        for s in self.steps:
+            xs = s.fn(list(xs))
+        return self.aggregate.fn(xs) if self.aggregate else xs
+
+
+def _map_steps(rng: random.Random) -> Step:
+    c = rng.randint(1, 9)
+    kind = rng.choice(["add", "sub", "mul", "half", "mod", "neg", "abs", "sq"])
+    table: dict[str, tuple[str, Fn]] = {
+        "add": (f"[x + {c} for x in xs]", lambda xs: [x + c for x in xs]),
+        "sub": (f"[x - {c} for x in xs]", lambda xs: [x - c for x in xs]),
+        "mul": (f"[x * {c} for x in xs]", lambda xs: [x * c for x in xs]),
+        "half": ("[x // 2 for x in xs]", lambda xs: [x // 2 for x in xs]),
+        "mod": (f"[x % {c + 1} for x in xs]", lambda xs: [x % (c + 1) for x in xs]),
+        "neg": ("[-x for x in xs]", lambda xs: [-x for x in xs]),
+        "abs": ("[abs(x) for x in xs]", lambda xs: [abs(x) for x in xs]),
+        "sq": ("[x * x for x in xs]", lambda xs: [x * x for x in xs]),
+    }
+    code, fn = table[kind]
+    return Step(code, fn, "map")
+
+
+def _filter_steps(rng: random.Random) -> Step:
+    c = rng.randint(1, 9) * rng.choice([1, 5, 10])
+    k = rng.randint(3, 5)
+    kind = rng.choice(["gt", "lt", "even", "odd", "div"])
+    table: dict[str, tuple[str, Fn]] = {
+        "gt": (f"[x for x in xs if x > {c}]", lambda xs: [x for x in xs if x > c]),
+        "lt": (f"[x for x in xs if x < {c}]", lambda xs: [x for x in xs if x < c]),
+        "even": ("[x for x in xs if x % 2 == 0]", lambda xs: [x for x in xs if x % 2 == 0]),
+        "odd": ("[x for x in xs if x % 2 == 1]", lambda xs: [x for x in xs if x % 2 == 1]),
+        "div": (f"[x for x in xs if x % {k} == 0]", lambda xs: [x for x in xs if x % k == 0]),
+    }
+    code, fn = table[kind]
+    return Step(code, fn, "filter")
+
+
+def _shape_steps(rng: random.Random) -> Step:
+    k = rng.randint(1, 3)
+    c = rng.randint(0, 9)
+    table: list[tuple[str, Fn, str]] = [
+        ("sorted(xs)", sorted, "order"),
+        ("sorted(xs, reverse=True)", lambda xs: sorted(xs, reverse=True), "order"),
+        ("xs[::-1]", lambda xs: xs[::-1], "order"),
+        (f"xs[{k}:]", lambda xs: xs[k:], "slice"),
+        (f"xs[:{k}]", lambda xs: xs[:k], "slice"),
+        ("xs[:-1]", lambda xs: xs[:-1], "slice"),
+        ("xs[::2]", lambda xs: xs[::2], "slice"),
+        ("xs[1::2]", lambda xs: xs[1::2], "slice"),
+        (f"xs + [{c}]", lambda xs: xs + [c], "extend"),
+        (f"[{c}] + xs", lambda xs: [c] + xs, "extend"),
+        ("xs + xs", lambda xs: xs + xs, "extend"),
+        ("xs + xs[::-1]", lambda xs: xs + xs[::-1], "extend"),
+        (
+            "[b - a for a, b in zip(xs, xs[1:])]",
+            lambda xs: [b - a for a, b in zip(xs, xs[1:], strict=False)],
+            "pairs",
+        ),
+        (
+            "[a + b for a, b in zip(xs, xs[1:])]",
+            lambda xs: [a + b for a, b in zip(xs, xs[1:], strict=False)],
+            "pairs",
+        ),
+        (
+            "[sum(xs[:i + 1]) for i in range(len(xs))]",
+            lambda xs: [sum(xs[: i + 1]) for i in range(len(xs))],
+            "pairs",
+        ),
+        ("list(dict.fromkeys(xs))", lambda xs: list(dict.fromkeys(xs)), "pairs"),
+    ]
+    code, fn, family = rng.choice(table)
+    return Step(code, fn, family)
+
+
+def _aggregate(rng: random.Random) -> Step:
+    k = rng.randint(0, 2)
+    table: list[tuple[str, Fn]] = [
+        ("[sum(xs)]", lambda xs: [sum(xs)]),
+        ("[max(xs)]", lambda xs: [max(xs)]),
+        ("[min(xs)]", lambda xs: [min(xs)]),
+        ("[len(xs)]", lambda xs: [len(xs)]),
+        (f"[xs[{k}]]", lambda xs: [xs[k]]),
+        ("[xs[-1]]", lambda xs: [xs[-1]]),
+        ("[max(xs) - min(xs)]", lambda xs: [max(xs) - min(xs)]),
+        ("[xs.count(xs[0])]", lambda xs: [xs.count(xs[0])]),
+    ]
+    code, fn = rng.choice(table)
+    return Step(code, fn, "aggregate")
+
+
+def random_program(
+    rng: random.Random, seed: int, max_depth: int = 2, aggregate_prob: float = 0.3
+) -> ListProgram:
+    """One program drawn from the grammar."""
+    depth = rng.choices(range(1, max_depth + 1), weights=[2.0**-d for d in range(max_depth)])[0]
+    makers = [_map_steps, _filter_steps, _shape_steps, _shape_steps]
+    steps = tuple(rng.choice(makers)(rng) for _ in range(depth))
+    agg = _aggregate(rng) if rng.random() < aggregate_prob else None
+    return ListProgram(steps, agg, seed)
+
+
+def random_input(rng: random.Random, max_len: int = 8, max_value: int = 99) -> list[int]:
+    """A random list of non-negative integers (length 2..``max_len``)."""
+    return [rng.randint(0, max_value) for _ in range(rng.randint(2, max_len))]
+
+
+@dataclass(frozen=True)
+class GrammarTask:
+    """A grammar program with inputs and the outputs its semantics give."""
+
+    program: ListProgram
+    inputs: tuple[tuple[int, ...], ...]
+    outputs: tuple[tuple[int, ...], ...]
+
+
+def sample_task(
+    seed: int, n_inputs: int = 5, max_depth: int = 2, tries: int = 20
+) -> GrammarTask | None:
+    """A program and ``n_inputs`` inputs on which it runs and whose outputs are not all equal
+    nor all equal to the inputs; None when ``tries`` draws fail."""
+    rng = random.Random(seed)
+    for _ in range(tries):
+        prog = random_program(rng, seed, max_depth)
+        ins, outs = [], []
+        for _ in range(n_inputs * 3):
+            xs = random_input(rng)
+            try:
+                ys = prog(xs)
+            except (ValueError, IndexError, ZeroDivisionError):
+                continue
+            if len(ys) > 20 or any(abs(y) > 10**6 for y in ys):
+                continue
+            ins.append(tuple(xs))
+            outs.append(tuple(ys))
+            if len(ins) == n_inputs:
+                break
+        if (
+            len(ins) < n_inputs
+            or len(set(outs)) < 2
+            or all(a == b for a, b in zip(ins, outs, strict=True))
+        ):
+            continue
+        return GrammarTask(prog, tuple(ins), tuple(outs))
+    return None
+
+
+def sample_tasks(n: int, seed: int, n_inputs: int = 5, max_depth: int = 2) -> list[GrammarTask]:
+    """``n`` grammar tasks; item ``i`` comes from ``Random(seed * 1_000_003 + i)``
+    (items whose draws all fail are skipped, so fewer than ``n`` may come back)."""
+    out = []
+    for i in range(n):
+        t = sample_task(seed * 1_000_003 + i, n_inputs, max_depth)
+        if t is not None:
+            out.append(t)
+    return out

@@ -1,0 +1,266 @@
+"""The phases of one iteration: generate (challenger + validation), attempt (solver), train.
+
+Each phase is a function of plain inputs returning plain outputs, so the orchestrator can
+show, time and store each one separately.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from closedloop.loop.config import RunConfig, TrainAlgorithm
+from closedloop.loop.curriculum import pick_tasks
+from closedloop.loop.store import AttemptRow, ProposalRow, TaskStats
+from closedloop.policy.base import SamplingParams
+from closedloop.roles.challenger import (
+    ProposalError,
+    TaskShape,
+    build_task,
+    learnability,
+    parse_proposal,
+)
+from closedloop.roles.sampling import sample_ids
+from closedloop.roles.solver import Attempt, attempt_tasks
+from closedloop.tasks.contamination import ContaminationGuard
+from closedloop.tasks.format import Task
+from closedloop.tasks.validate import ValidationConfig, validate_tasks
+from closedloop.train.trajectory import Trajectory
+from closedloop.verify import Verifier
+from closedloop.verify.outcome import Outcome
+
+
+@dataclass
+class Generated:
+    """The generate phase's output."""
+
+    completions: list[Any]  # challenger Completions, one per proposal
+    proposals: list[ProposalRow]
+    accepted: list[Task]
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+def generate(
+    policy: Any,
+    cfg: RunConfig,
+    verifier: Verifier,
+    guard: ContaminationGuard,
+    known_ids: set[str],
+    iteration: int,
+) -> Generated:
+    """Sample proposals, parse them, build tasks (outputs from the sandbox), validate them."""
+    ch = cfg.challenger
+    if ch.proposals == 0:
+        return Generated([], [], [])
+    params = SamplingParams(
+        max_new_tokens=ch.max_new_tokens,
+        temperature=ch.temperature,
+        seed=cfg.seed * 100_003 + iteration,
+    )
+    prompt = policy.encode_prompt(cfg.challenger_prompt)
+    comps = sample_ids(policy, [prompt], ch.proposals, params)[0]
+    shape = TaskShape(public_tests=ch.public_tests)
+    rows: list[ProposalRow | None] = [None] * len(comps)
+    built: list[tuple[int, Task]] = []
+    for i, c in enumerate(comps):
+        try:
+            prop = parse_proposal(c.text)
+            task = build_task(
+                prop, verifier, shape, {"iteration": iteration, "proposal": i, "run_seed": cfg.seed}
+            )
+            built.append((i, task))
+        except ProposalError as e:
+            rows[i] = ProposalRow(i, c.text, None, str(e.reason), str(e)[:300], None)
+    vcfg = ValidationConfig(
+        min_failure_cases=ch.min_failure_cases,
+        max_mutants=ch.max_mutants,
+        min_mutation_score=ch.min_mutation_score,
+        mutation=ch.max_mutants > 0,
+        max_example_seconds=cfg.verify_timeout_s,
+    )
+    results = validate_tasks([t for _, t in built], verifier, vcfg, guard) if built else []
+    accepted: list[Task] = []
+    seen = set(known_ids)
+    for (i, task), res in zip(built, results, strict=True):
+        reason = str(res.reason) if res.reason else None
+        if reason is None and task.id in seen:
+            reason = "duplicate"
+        if reason is None:
+            seen.add(task.id)
+            accepted.append(res.task or task)
+        rows[i] = ProposalRow(i, comps[i].text, task.id, reason, res.detail[:300], None)
+    final = [r for r in rows if r is not None]
+    reasons = Counter(r.reason or "accepted" for r in final)
+    return Generated(comps, final, accepted, reasons)
+
+
+@dataclass
+class Attempted:
+    """The attempt phase's output."""
+
+    tasks: list[Task]
+    attempts: list[list[Attempt]]
+
+    def rows(self) -> list[AttemptRow]:
+        """Store rows, one per final attempt."""
+        out = []
+        for row in self.attempts:
+            for a in row:
+                v = a.verdict
+                out.append(
+                    AttemptRow(
+                        a.task_id,
+                        a.sample,
+                        a.turns,
+                        a.code,
+                        a.public_pass,
+                        str(v.outcome) if v else "infra_error",
+                        v.passed if v else 0,
+                        v.total if v else 0,
+                        a.reward,
+                        (v.detail if v else "")[:300],
+                    )
+                )
+        return out
+
+    def successes(self) -> dict[str, tuple[int, int]]:
+        """Task id -> (successes, scored attempts)."""
+        return {
+            row[0].task_id: (
+                sum(1 for a in row if (a.reward or 0) >= 1.0),
+                sum(1 for a in row if a.reward is not None),
+            )
+            for row in self.attempts
+            if row
+        }
+
+
+def choose_tasks(
+    cfg: RunConfig,
+    new: Sequence[Task],
+    pool: Sequence[Task],
+    stats: dict[str, TaskStats],
+    iteration: int,
+    first: bool,
+) -> list[Task]:
+    """New tasks first (their learnability needs attempts), then the curriculum's picks."""
+    want = max(cfg.solver.tasks_per_iteration - len(new), 0)
+    new_ids = {t.id for t in new}
+    rest = [t for t in pool if t.id not in new_ids]
+    rng = random.Random(cfg.seed * 7_919 + iteration)
+    picked = pick_tasks(rest, stats, want, cfg.curriculum, first, rng)
+    return list(new)[: cfg.solver.tasks_per_iteration] + picked
+
+
+def attempt(
+    policy: Any, cfg: RunConfig, verifier: Verifier, tasks: list[Task], iteration: int
+) -> Attempted:
+    """Every chosen task, ``solver.samples`` times, up to ``solver.turns`` turns each."""
+    s = cfg.solver
+    params = SamplingParams(
+        max_new_tokens=s.max_new_tokens,
+        temperature=s.temperature,
+        seed=cfg.seed * 100_019 + iteration,
+    )
+    return Attempted(
+        tasks, attempt_tasks(policy, tasks, verifier, s.samples, params, s.turns) if tasks else []
+    )
+
+
+def challenger_rewards(cfg: RunConfig, gen: Generated, att: Attempted) -> list[ProposalRow]:
+    """Proposal rows with their learnability rewards filled in."""
+    succ = att.successes()
+    out = []
+    for p in gen.proposals:
+        if p.reason == "infra_error":
+            r: float | None = None
+        elif p.reason is not None:
+            r = cfg.challenger.rejected_reward
+        else:
+            s, n = succ.get(p.task_id or "", (0, 0))
+            r = learnability(s, n)
+        out.append(ProposalRow(p.idx, p.text, p.task_id, p.reason, p.detail, r))
+    return out
+
+
+def trajectories(
+    cfg: RunConfig,
+    gen: Generated,
+    rows: list[ProposalRow],
+    att: Attempted,
+    iteration: int,
+    version: int,
+) -> tuple[list[Trajectory], list[Trajectory]]:
+    """(solver trajectories, challenger trajectories) of this iteration."""
+    solver = [
+        a.trajectory(f"{iteration}:{a.task_id}", version)
+        for row in att.attempts
+        for a in row
+        if a.completion_ids
+    ]
+    chal = []
+    if cfg.train.train_challenger:
+        for c, p in zip(gen.completions, rows, strict=True):
+            if c.token_ids and p.reward is not None:
+                outcome = Outcome.PASS if p.reason is None else Outcome.INVALID
+                chal.append(
+                    Trajectory.from_completion(
+                        c, p.reward, f"{iteration}:challenger", version, outcome
+                    )
+                )
+    return solver, chal
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """What the train phase did."""
+
+    optimizer_steps: int
+    metrics: dict[str, float]
+
+
+def train(
+    trainer: Any,
+    policy: Any,
+    cfg: RunConfig,
+    solver: list[Trajectory],
+    chal: list[Trajectory],
+    seed: int,
+) -> TrainOutcome:
+    """One update on this iteration's trajectories (GRPO, or SFT on verified successes)."""
+    batch = solver + chal
+    if cfg.train.algorithm is TrainAlgorithm.GRPO:
+        usable = [t for t in batch if t.usable]
+        if not usable:
+            return TrainOutcome(0, {})
+        m = trainer.step(usable)
+        steps = -(-len(usable) // trainer.config.minibatch_size) * trainer.config.num_iterations
+        return TrainOutcome(
+            steps,
+            {
+                "loss": m.loss,
+                "entropy": m.entropy,
+                "frac_zero_std_groups": m.frac_zero_std_groups,
+                "clip_ratio": m.clip_ratio,
+                "kl_ref": m.kl_ref or 0.0,
+            },
+        )
+    from closedloop.loop.updates import sft_steps
+    from closedloop.train.sft import examples_from_trajectories, keep_successes
+
+    kept = keep_successes(solver) + [t for t in chal if (t.reward or 0) > 0]
+    if not kept:
+        return TrainOutcome(0, {})
+    steps = -(-len(kept) // cfg.train.minibatch_size)
+    run = sft_steps(
+        policy,
+        examples_from_trajectories(kept),
+        steps,
+        cfg.train.minibatch_size,
+        cfg.train.learning_rate,
+        seed,
+    )
+    return TrainOutcome(run.steps, {"loss": run.last_loss, "kept": float(len(kept))})

@@ -1,0 +1,458 @@
+"""The orchestrator: the run directory, the cold start, the iterations, the control, the table.
+
+Run directory (a public contract)::
+
+    config.toml            the effective config
+    run.sqlite             the run store (closedloop.loop.store)
+    metrics.jsonl, tb/     per-iteration metrics (closedloop.monitor.metrics)
+    policies/cold_start/   Hugging Face model directories that `closedloop eval --policy` loads
+    policies/iter_NNN/
+    policies/final/
+    policies/control/
+    summary.json           held-out table per policy: {"policies": {label: {"n_tasks", "pass@1"}}}
+
+Iteration 0 is the cold start (build, SFT on the grammar corpus, seed pool); iterations
+1..N are self-play. An iteration's policy is saved before its rows are committed; on resume,
+policy directories newer than the last committed iteration are deleted and that iteration
+is run again (losing at most the one in flight). The optimizer state is not kept across a
+resume (a fresh AdamW starts from the last committed policy).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from closedloop.loop.config import (
+    ConfigError,
+    ModelKind,
+    RunConfig,
+    TrainAlgorithm,
+    dump_config,
+    load_config,
+)
+from closedloop.loop.store import IterationRecord, RunStore
+from closedloop.monitor.metrics import MetricsLog, summary_line
+
+CONFIG_FILE = "config.toml"
+STORE_FILE = "run.sqlite"
+SUMMARY_FILE = "summary.json"
+SEED_POOL_SIZE = 200
+
+
+class RunDirError(ValueError):
+    """The run directory cannot be used (exists and is not empty, or is not a run to resume)."""
+
+
+def policy_dir(run_dir: Path, label: str) -> Path:
+    """``RUN_DIR/policies/<label>``."""
+    return run_dir / "policies" / label
+
+
+def iter_label(iteration: int) -> str:
+    """``iter_NNN`` (0 is ``cold_start``)."""
+    return "cold_start" if iteration == 0 else f"iter_{iteration:03d}"
+
+
+@dataclass
+class RunResult:
+    """The held-out table and where the run lives."""
+
+    run_dir: Path
+    table: dict[str, tuple[int, float]]  # label -> (n_tasks, pass@1)
+    seconds: float
+
+
+class LoopRunner:
+    """Runs (or resumes) one closed-loop run in ``run_dir``."""
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, console: Console | None = None) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.console = console or Console(stderr=True)
+        self.store: RunStore | None = None
+        self.policy: Any = None
+
+    # -- entry points ----------------------------------------------------------------------
+    @classmethod
+    def new(cls, cfg: RunConfig, run_dir: Path, console: Console | None = None) -> LoopRunner:
+        """A new run; refuses an existing non-empty directory."""
+        run_dir = Path(run_dir)
+        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+            raise RunDirError(
+                f"{run_dir} exists and is not empty; choose a new --run-dir or --resume it"
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / CONFIG_FILE).write_text(dump_config(cfg), encoding="utf-8")
+        return cls(cfg, run_dir, console)
+
+    @classmethod
+    def resume(cls, run_dir: Path, console: Console | None = None) -> LoopRunner:
+        """Reopen a run from its ``config.toml``."""
+        run_dir = Path(run_dir)
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise RunDirError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+        try:
+            cfg = load_config(run_dir / CONFIG_FILE)
+        except ConfigError as e:
+            raise RunDirError(str(e)) from None
+        return cls(cfg, run_dir, console)
+
+    def run(self) -> RunResult:
+        """Run every remaining phase and return the held-out table."""
+        from closedloop.loop.domain import heldout_sets
+        from closedloop.sandbox import SandboxLimits
+        from closedloop.tasks.contamination import ContaminationGuard
+        from closedloop.verify import Verifier
+
+        t0 = time.monotonic()
+        cfg = self.cfg
+        self.store = store = RunStore(self.run_dir / STORE_FILE)
+        last = store.last_iteration()
+        store.rollback_after(last)
+        self._drop_policies_after(last)
+        log = MetricsLog(self.run_dir)
+        log.rewrite(store.metrics_rows())
+        heldout = heldout_sets(cfg)
+        guard = ContaminationGuard([t for ts in heldout.values() for t in ts])
+        self.heldout_name = next(iter(heldout))
+        self.heldout = heldout[self.heldout_name]
+        try:
+            with Verifier(
+                workers=cfg.workers, limits=SandboxLimits(wall_s=cfg.verify_timeout_s)
+            ) as inner:
+                self.verifier = verifier = TimedVerifier(inner)
+                if last < 0:
+                    self._cold_start(guard, log)
+                    last = 0
+                else:
+                    self.console.print(f"resuming {self.run_dir} after iteration {last}")
+                self.policy = self._load(policy_dir(self.run_dir, iter_label(last)))
+                trainer = self._trainer()
+                for it in range(last + 1, cfg.iterations + 1):
+                    self._iteration(it, trainer, verifier, guard, log)
+                table = self._finish(verifier)
+        finally:
+            log.close()
+            store.close()
+        return RunResult(self.run_dir, table, time.monotonic() - t0)
+
+    # -- pieces ----------------------------------------------------------------------------
+    def _drop_policies_after(self, last: int) -> None:
+        root = self.run_dir / "policies"
+        if not root.is_dir():
+            return
+        for p in root.iterdir():
+            stale = p.name.endswith(".tmp")
+            if p.name.startswith("iter_") and p.name[5:].isdigit() and int(p.name[5:]) > last:
+                stale = True
+            if p.name == "cold_start" and last < 0:
+                stale = True
+            if stale:
+                shutil.rmtree(p, ignore_errors=True)
+
+    def _load(self, path: Path) -> Any:
+        from closedloop.policy.hf import HFPolicy
+
+        return HFPolicy.from_pretrained(path)
+
+    def _save(self, label: str) -> Path:
+        final = policy_dir(self.run_dir, label)
+        tmp = final.with_name(final.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.policy.save(tmp)
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        return final
+
+    def _trainer(self) -> Any:
+        if self.cfg.train.algorithm is not TrainAlgorithm.GRPO:
+            return None
+        from closedloop.train.grpo import GRPOConfig, GRPOTrainer
+
+        t = self.cfg.train
+        return GRPOTrainer(
+            self.policy,
+            GRPOConfig(
+                learning_rate=t.learning_rate,
+                minibatch_size=t.minibatch_size,
+                beta=t.beta,
+                track_ref_kl=t.beta > 0,
+            ),
+        )
+
+    def _progress(self) -> Progress:
+        return Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.fields[note]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+
+    def _evaluate(self, verifier: Any) -> tuple[int, float]:
+        from closedloop.loop.evaluate import evaluate
+
+        e = self.cfg.eval
+        res = evaluate(
+            self.policy,
+            self.heldout,
+            verifier,
+            samples=1,
+            turns=e.turns,
+            max_new_tokens=e.max_new_tokens,
+        )
+        return res.n_tasks, res.pass_at_1
+
+    def _cold_start_examples(self) -> list[Any]:
+        from closedloop.loop.domain import cold_start_pairs
+        from closedloop.train.sft import examples_from_text
+
+        return examples_from_text(self.policy, cold_start_pairs(self.cfg))
+
+    def _cold_start_steps(self, n_examples: int) -> int:
+        cs = self.cfg.cold_start
+        return int(round(cs.epochs * n_examples / cs.batch_size))
+
+    def _cold_start(self, guard: Any, log: MetricsLog) -> None:
+        from closedloop.loop.domain import cold_start_pairs, seed_pool
+        from closedloop.loop.updates import sft_steps
+
+        cfg, t0 = self.cfg, time.monotonic()
+        metrics: dict[str, float] = {}
+        with self._progress() as prog:
+            bar = prog.add_task("cold start: build", total=3, note="")
+            if cfg.model.kind is ModelKind.EMBEDDED:
+                from closedloop.policy.embedded import EmbeddedConfig, build_embedded_policy
+
+                pairs = cold_start_pairs(cfg) if cfg.cold_start.corpus_size else []
+                texts = [p + "\n" + c for p, c in pairs] or [cfg.challenger_prompt]
+                ecfg = EmbeddedConfig(
+                    vocab_size=cfg.model.vocab_size,
+                    hidden_size=cfg.model.hidden_size,
+                    num_layers=cfg.model.num_layers,
+                    seed=cfg.seed,
+                )
+                self.policy = build_embedded_policy(
+                    texts, self.run_dir / "policies" / "init.tmp", ecfg
+                )
+                shutil.rmtree(self.run_dir / "policies" / "init.tmp", ignore_errors=True)
+            else:
+                self.policy = self._load(Path(cfg.model.path or ""))
+                pairs = []
+            prog.update(bar, advance=1, description="cold start: SFT")
+            if pairs:
+                from closedloop.train.sft import examples_from_text
+
+                ex = examples_from_text(self.policy, pairs)
+                run = sft_steps(
+                    self.policy,
+                    ex,
+                    self._cold_start_steps(len(ex)),
+                    cfg.cold_start.batch_size,
+                    cfg.cold_start.learning_rate,
+                    cfg.seed,
+                )
+                metrics.update({"sft_steps": run.steps, "sft_loss": run.last_loss})
+            prog.update(bar, advance=1, description="cold start: held-out eval")
+            n, p = self._evaluate(self.verifier)
+            prog.update(
+                bar, advance=1, description="cold start: done", note=f"held-out pass@1 {p:.3f}"
+            )
+        self._save("cold_start")
+        seeds = seed_pool(cfg, SEED_POOL_SIZE) if cfg.domain.value == "list_functions" else []
+        seeds = [t for t in seeds if guard.check(t) is None]
+        metrics.update(
+            {"heldout_pass@1": p, "seed_tasks": len(seeds), "seconds": time.monotonic() - t0}
+        )
+        assert self.store is not None
+        self.store.commit_iteration(
+            IterationRecord(
+                0,
+                seeds,
+                [],
+                [],
+                metrics,
+                {"cold_start": (n, p)},
+                [("cold_start", {"examples": len(pairs)})],
+            )
+        )
+        log.write(0, metrics)
+        self.console.print(
+            f"cold start | corpus {len(pairs)} | held-out {p:.3f} (n={n}) | {metrics['seconds']:.1f}s"
+        )
+
+    def _iteration(self, it: int, trainer: Any, verifier: Any, guard: Any, log: MetricsLog) -> None:
+        from closedloop.loop import phases
+        from closedloop.train.metrics import probe_distributions, probe_kl
+
+        cfg, store = self.cfg, self.store
+        assert store is not None
+        t0, v0 = time.monotonic(), verifier.seconds
+        version = it - 1
+        with self._progress() as prog:
+            bar = prog.add_task(f"iter {it}: generate", total=1, note="")
+            tp = time.monotonic()
+            gen = phases.generate(self.policy, cfg, verifier, guard, store.task_ids(), it)
+            prog.update(bar, completed=1, note=f"{len(gen.accepted)}/{len(gen.proposals)} accepted")
+            t_gen, tp = time.monotonic() - tp, time.monotonic()
+            bar = prog.add_task(f"iter {it}: attempt", total=1, note="")
+            tasks = phases.choose_tasks(cfg, gen.accepted, store.pool(), store.stats(), it, it == 1)
+            att = phases.attempt(self.policy, cfg, verifier, tasks, it)
+            rows = phases.challenger_rewards(cfg, gen, att)
+            solver_t, chal_t = phases.trajectories(cfg, gen, rows, att, it, version)
+            scored = [a.reward for r in att.attempts for a in r if a.reward is not None]
+            prog.update(bar, completed=1, note=f"{len(tasks)} tasks x {cfg.solver.samples}")
+            t_att, tp = time.monotonic() - tp, time.monotonic()
+            bar = prog.add_task(f"iter {it}: train", total=1, note="")
+            probe = [(list(t.prompt_ids), list(t.completion_ids)) for t in solver_t[:8]]
+            before = (
+                probe_distributions(self.policy.model, probe, self.policy.pad_id) if probe else None
+            )
+            tr = phases.train(trainer, self.policy, cfg, solver_t, chal_t, cfg.seed + it)
+            kl = (
+                probe_kl(
+                    before, probe_distributions(self.policy.model, probe, self.policy.pad_id), probe
+                )
+                if before is not None
+                else None
+            )
+            prog.update(bar, completed=1, note=f"{tr.optimizer_steps} steps")
+            t_train, tp = time.monotonic() - tp, time.monotonic()
+            t_eval = 0.0
+            evals = {}
+            every = cfg.eval.every
+            if (every and it % every == 0) or it == cfg.iterations:
+                bar = prog.add_task(f"iter {it}: eval", total=1, note="")
+                n, p = self._evaluate(verifier)
+                evals[iter_label(it)] = (n, p)
+                prog.update(bar, completed=1, note=f"pass@1 {p:.3f}")
+            t_eval = time.monotonic() - tp
+        m = {
+            "proposed": len(gen.proposals),
+            "accepted": len(gen.accepted),
+            "tasks": len(tasks),
+            "solve_rate": sum(1 for r in scored if r >= 1.0) / len(scored) if scored else 0.0,
+            "mean_reward": sum(scored) / len(scored) if scored else 0.0,
+            "challenger_reward": (
+                sum(r.reward for r in rows if r.reward is not None) / max(1, len(rows))
+            ),
+            "optimizer_steps": tr.optimizer_steps,
+            "kl_policy": kl,
+            "t_generate": t_gen,
+            "t_attempt": t_att,
+            "t_train": t_train,
+            "t_eval": t_eval,
+            "t_verify": verifier.seconds - v0,
+            **{f"train_{k}": v for k, v in tr.metrics.items()},
+            **{f"reject_{k}": v for k, v in gen.reasons.items() if k != "accepted"},
+        }
+        if evals:
+            m["heldout_pass@1"] = next(iter(evals.values()))[1]
+        self._save(iter_label(it))
+        m["seconds"] = time.monotonic() - t0
+        m = {k: v for k, v in m.items() if v is not None}
+        store.commit_iteration(
+            IterationRecord(
+                it, gen.accepted, rows, att.rows(), m, evals, [("rejections", dict(gen.reasons))]
+            )
+        )
+        log.write(it, m)
+        self.console.print(summary_line(it, m))
+
+    def _finish(self, verifier: Any) -> dict[str, tuple[int, float]]:
+        from closedloop.loop.updates import sft_steps
+
+        cfg, store = self.cfg, self.store
+        assert store is not None
+        last = store.last_iteration()
+        evals = store.evals()
+        self._save("final")
+        table: dict[str, tuple[int, float]] = {"cold_start": evals["cold_start"][:2]}
+        table["final"] = (
+            evals[iter_label(last)][:2] if iter_label(last) in evals else self._evaluate(verifier)
+        )
+        store.add_eval("final", last, *table["final"])
+        if cfg.control and cfg.model.kind is ModelKind.EMBEDDED and cfg.cold_start.corpus_size:
+            if "control" in evals:
+                table["control"] = evals["control"][:2]
+            else:
+                steps = int(sum(r.get("optimizer_steps", 0) for r in store.metrics_rows()))
+                with self._progress() as prog:
+                    bar = prog.add_task(
+                        "control: SFT on cold-start data", total=2, note=f"{steps} steps"
+                    )
+                    self.policy = self._load(policy_dir(self.run_dir, "cold_start"))
+                    sft_steps(
+                        self.policy,
+                        self._cold_start_examples(),
+                        steps,
+                        cfg.cold_start.batch_size,
+                        cfg.cold_start.learning_rate,
+                        cfg.seed + 10_007,
+                    )
+                    prog.update(bar, advance=1, description="control: held-out eval")
+                    table["control"] = self._evaluate(verifier)
+                    prog.update(bar, advance=1)
+                self._save("control")
+                store.add_eval("control", last, *table["control"])
+        summary = {
+            "heldout_set": self.heldout_name,
+            "iterations": last,
+            "policies": {k: {"n_tasks": n, "pass@1": p} for k, (n, p) in table.items()},
+        }
+        (self.run_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        self.console.print(table_view(table))
+        return table
+
+
+class TimedVerifier:
+    """A verifier that adds up the wall time spent in its calls (for the time profile)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    def _timed(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        t = time.monotonic()
+        try:
+            return getattr(self.inner, name)(*args, **kwargs)
+        finally:
+            self.seconds += time.monotonic() - t
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # pool, limits, ...: the wrapped verifier's
+
+    def verify(self, *args: Any, **kwargs: Any) -> Any:
+        """``Verifier.verify``, timed."""
+        return self._timed("verify", *args, **kwargs)
+
+    def verify_many(self, *args: Any, **kwargs: Any) -> Any:
+        """``Verifier.verify_many``, timed."""
+        return self._timed("verify_many", *args, **kwargs)
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """``Verifier.call``, timed."""
+        return self._timed("call", *args, **kwargs)
+
+
+def table_view(table: dict[str, tuple[int, float]]) -> Table:
+    """The held-out table (cold start, control, final)."""
+    t = Table(title="held-out pass@1")
+    t.add_column("policy")
+    t.add_column("n_tasks", justify="right")
+    t.add_column("pass@1", justify="right")
+    for label in ("cold_start", "control", "final"):
+        if label in table:
+            n, p = table[label]
+            t.add_row(label, str(n), f"{p:.3f}")
+    return t

@@ -1,0 +1,194 @@
+"""The challenger role: propose a Code-as-Task task, and its learnability reward.
+
+A proposal is plain text in sections (headers at the start of a line, case-insensitive)::
+
+    Instruction: one line saying what f does (optional)
+    Inputs:
+    f([3, 1, 2])
+    f([5, 0])
+    Solution:
+    def f(xs):
+        return sorted(xs)
+    Wrong:
+    def f(xs):
+        return xs
+    Wrong:
+    ...
+
+The parser is lenient (missing instruction, fenced code, extra blank lines, inputs written as
+argument tuples) and typed in what it refuses (:class:`ProposalRejection`). Expected outputs are
+**never** read from the proposal: :func:`build_task` runs the example solution on the proposed
+inputs in the sandbox (``Verifier.call``) and takes the returned literals. The task then goes
+through ``closedloop.tasks.validate`` (with the contamination guard) like any other.
+
+Learnability (after Absolute Zero, Zhao et al. 2025, arXiv:2505.03335, eq. 4, and R-Zero's
+uncertainty reward): with the solver's private-test success rate ``p`` on the task this
+iteration, the reward is ``4 p (1 - p)`` — 1 at ``p = 1/2``, 0 when the solver always or never
+succeeds — and a fixed negative ``rejected_reward`` for a proposal that is rejected.
+Departure: Absolute Zero uses ``1 - p`` for ``0 < p < 1``; the symmetric form keeps the
+challenger from preferring tasks the solver almost never solves.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from closedloop.roles.prompts import extract_code
+from closedloop.tasks.format import Task, TaskFormatError, parse_task
+from closedloop.verify import Verifier
+
+
+class ProposalRejection(StrEnum):
+    """Why a proposal did not even become a task (validation reasons come after these)."""
+
+    UNPARSEABLE = "unparseable"  # same value as tasks.validate.RejectReason.UNPARSEABLE
+    NO_SOLUTION = "no_solution"
+    TOO_FEW_INPUTS = "too_few_inputs"
+    EXAMPLE_RAISES = "example_raises"  # the example solution failed on some proposed input
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A parsed proposal: texts only, nothing run yet."""
+
+    instruction: str
+    inputs: tuple[str, ...]  # argument-tuple literals, e.g. "([3, 1, 2],)"
+    solution: str
+    entry_point: str
+    failure_cases: tuple[str, ...]
+
+
+class ProposalError(ValueError):
+    """A proposal that cannot become a task; ``reason`` says why."""
+
+    def __init__(self, reason: ProposalRejection, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else str(reason))
+        self.reason = reason
+
+
+_HEADER = re.compile(r"^\s*(instruction|inputs?|solution|wrong)\s*:\s*", re.I | re.M)
+
+
+def _entry_point(code: str) -> str | None:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    return names[-1] if names else None
+
+
+def _input_literal(line: str) -> str | None:
+    """``f(1, [2])`` or ``(1, [2])`` -> ``"(1, [2])"``; None when not literal arguments."""
+    line = line.strip().rstrip(",;")
+    if not line:
+        return None
+    try:
+        node = ast.parse(line, mode="eval").body
+    except (SyntaxError, ValueError):
+        return None
+    if isinstance(node, ast.Call) and not node.keywords:
+        parts = node.args
+    elif isinstance(node, ast.Tuple):
+        parts = node.elts
+    else:
+        return None
+    try:
+        args = tuple(ast.literal_eval(a) for a in parts)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return repr(args)
+
+
+def parse_proposal(text: str) -> Proposal:
+    """Parse a challenger completion; raises :class:`ProposalError` with a typed reason."""
+    marks = list(_HEADER.finditer(text))
+    if not marks:
+        raise ProposalError(ProposalRejection.UNPARSEABLE, "no section headers")
+    sections: list[tuple[str, str]] = []
+    for m, nxt in zip(marks, [*marks[1:], None], strict=True):
+        body = text[m.end() : nxt.start() if nxt else len(text)]
+        sections.append((m.group(1).lower().rstrip("s"), body))
+    instruction = next(
+        (b.strip().splitlines()[0] for k, b in sections if k == "instruction" and b.strip()), ""
+    )
+    inputs = [
+        lit
+        for k, b in sections
+        if k == "input"
+        for ln in b.splitlines()
+        if (lit := _input_literal(ln))
+    ]
+    solution = next((extract_code(b) for k, b in sections if k == "solution" and b.strip()), "")
+    entry = _entry_point(solution) if solution else None
+    if not solution or entry is None:
+        raise ProposalError(ProposalRejection.NO_SOLUTION, "no parseable example solution")
+    wrong = tuple(extract_code(b) for k, b in sections if k == "wrong" and b.strip())
+    return Proposal(instruction, tuple(dict.fromkeys(inputs)), solution, entry, wrong)
+
+
+@dataclass(frozen=True)
+class TaskShape:
+    """How a proposal's inputs become tests."""
+
+    public_tests: int = 3
+    """The first inputs become public tests (shown to the solver) ..."""
+    min_private_tests: int = 1
+    """... and the rest private ones (at least this many)."""
+    default_instruction: str = (
+        "Write a Python function f that maps each input to its output, as in these examples."
+    )
+    """Instruction used when the proposal gives none."""
+
+
+def build_task(
+    proposal: Proposal,
+    verifier: Verifier,
+    shape: TaskShape,
+    provenance: dict[str, Any],
+) -> Task:
+    """The task of a proposal, with outputs computed by running its example solution in the
+    sandbox. Raises :class:`ProposalError`."""
+    need = shape.public_tests + shape.min_private_tests
+    if len(proposal.inputs) < need:
+        raise ProposalError(ProposalRejection.TOO_FEW_INPUTS, f"{len(proposal.inputs)} < {need}")
+    results = verifier.call(proposal.solution, proposal.entry_point, list(proposal.inputs))
+    bad = next((r for r in results if not r.ok), None)
+    if bad is not None:
+        raise ProposalError(ProposalRejection.EXAMPLE_RAISES, (bad.error or "")[:200])
+    tests = [{"input": i, "output": r.value} for i, r in zip(proposal.inputs, results, strict=True)]
+    obj = {
+        "kind": "function",
+        "instruction": proposal.instruction or shape.default_instruction,
+        "entry_point": proposal.entry_point,
+        "public_tests": tests[: shape.public_tests],
+        "private_tests": tests[shape.public_tests :],
+        "example_solution": proposal.solution,
+        "failure_cases": list(proposal.failure_cases),
+        "source": "challenger",
+        "metadata": dict(provenance),
+    }
+    try:
+        return parse_task(obj)
+    except TaskFormatError as e:
+        raise ProposalError(ProposalRejection.UNPARSEABLE, str(e)) from None
+
+
+def learnability(successes: int, attempts: int) -> float:
+    """``4 p (1 - p)`` for success rate ``p``; 0 when there were no attempts."""
+    if attempts <= 0:
+        return 0.0
+    p = successes / attempts
+    return 4.0 * p * (1.0 - p)
+
+
+def render_proposal(instruction: str, calls: list[str], solution: str, wrong: list[str]) -> str:
+    """A proposal in the challenger's format (used to write the cold-start corpus)."""
+    parts = [f"Instruction: {instruction}", "Inputs:", *calls, "Solution:", solution.rstrip()]
+    for w in wrong:
+        parts += ["Wrong:", w.rstrip()]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,42 @@
+"""Helpers for the loop tests: the CLI in a subprocess, and row counts of a run store."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+APP = (
+    "import typer\n"
+    "from closedloop.cli.loop_cmds import register\n"
+    "app = typer.Typer(pretty_exceptions_enable=False)\n"
+    "@app.callback()\n"
+    "def _root() -> None: ...\n"
+    "register(app)\n"
+    "app()\n"
+)
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``closedloop`` (the loop commands) in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-c", APP, *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def cli_popen(*args: str) -> subprocess.Popen:
+    """Start ``closedloop`` (the loop commands) without waiting."""
+    return subprocess.Popen(
+        [sys.executable, "-c", APP, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def row_counts(run_dir: Path) -> dict[str, int]:
+    """Rows per table of the run store (events excluded: their count is not part of the contract)."""
+    db = sqlite3.connect(str(run_dir / "run.sqlite"))
+    try:
+        tables = ("tasks", "proposals", "attempts", "metrics", "evals", "iterations")
+        return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+    finally:
+        db.close()

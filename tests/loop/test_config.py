@@ -1,0 +1,40 @@
+"""A broken config gives an error naming the key; the effective config round-trips."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from closedloop.loop.config import ConfigError, config_from_dict, dump_config, load_config
+from closedloop.loop.presets import PRESETS
+
+
+@pytest.mark.parametrize(
+    "data, key",
+    [
+        ({"solver": {"tunrs": 2}}, "solver.tunrs"),
+        ({"iterations": "many"}, "iterations"),
+        ({"solver": {"samples": 0}}, "solver.samples"),
+        ({"curriculum": {"band_low": 0.9, "band_high": 0.1}}, "band_low"),
+        ({"model": {"kind": "hf"}}, "model.path"),
+        ({"colds_start": {}}, "colds_start"),
+    ],
+)
+def test_broken_config_error_names_the_key(data, key):
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(data, "run.toml")
+    assert key in str(e.value) and "run.toml" in str(e.value)
+
+
+def test_bad_toml_names_the_file(tmp_path):
+    p = tmp_path / "x.toml"
+    p.write_text("iterations = = 2")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(p)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_and_dump_round_trip(name):
+    cfg = config_from_dict(tomllib.loads(PRESETS[name]))
+    assert config_from_dict(tomllib.loads(dump_config(cfg))) == cfg

@@ -1,0 +1,26 @@
+"""A tiny embedded policy (random weights, built in seconds) shared by the role tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_policy(tmp_path_factory: pytest.TempPathFactory):
+    from closedloop.policy.embedded import EmbeddedConfig, build_embedded_policy
+
+    corpus = [
+        "def f(xs):\n    return sorted(xs)\n",
+        "f([1, 2]) == [2, 1]\nWrite the Python function.",
+    ] * 4
+    cfg = EmbeddedConfig(
+        vocab_size=300,
+        hidden_size=32,
+        intermediate_size=64,
+        num_layers=1,
+        num_heads=2,
+        max_positions=512,
+    )
+    return build_embedded_policy(corpus, Path(tmp_path_factory.mktemp("tiny")), cfg)

@@ -1,0 +1,87 @@
+"""Challenger proposals: robust parsing, outputs only from the sandbox, learnability."""
+
+from __future__ import annotations
+
+import pytest
+
+from closedloop.roles.challenger import (
+    ProposalError,
+    ProposalRejection,
+    TaskShape,
+    build_task,
+    learnability,
+    parse_proposal,
+)
+
+TEXT = """instruction: double each element
+Inputs:
+f([1, 2])
+([3],)
+f([0, 5, 5]) == [999]
+f([4, 4, 4, 4])
+Solution:
+```python
+def f(xs):
+    return [x * 2 for x in xs]
+```
+Wrong:
+def f(xs):
+    return xs
+WRONG:
+def f(xs):
+    return [x + 2 for x in xs]
+Wrong:
+def f(xs):
+    return xs[::-1]
+"""
+
+
+def test_parser_tolerates_fences_case_and_tuple_inputs():
+    p = parse_proposal(TEXT)
+    assert p.entry_point == "f"
+    assert p.inputs == (
+        "([1, 2],)",
+        "([3],)",
+        "([4, 4, 4, 4],)",
+    )  # the 'f(...) == ...' line is not an input
+    assert len(p.failure_cases) == 3
+    assert p.instruction == "double each element"
+
+
+def test_expected_outputs_come_from_running_the_example(verifier):
+    text = TEXT.replace("f([0, 5, 5]) == [999]", "f([0, 5, 5])")
+    task = build_task(parse_proposal(text), verifier, TaskShape(public_tests=3), {"iteration": 1})
+    outs = [t.output for t in task.public_tests + task.private_tests]
+    assert outs == ["[2, 4]", "[6]", "[0, 10, 10]", "[8, 8, 8, 8]"]
+    assert len(task.private_tests) == 1 and task.source == "challenger"
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("nothing here", ProposalRejection.UNPARSEABLE),
+        ("Inputs:\nf([1])\nSolution:\nnot python (", ProposalRejection.NO_SOLUTION),
+    ],
+)
+def test_unusable_proposals_have_typed_reasons(text, reason):
+    with pytest.raises(ProposalError) as e:
+        parse_proposal(text)
+    assert e.value.reason is reason
+
+
+def test_too_few_inputs_and_raising_examples_are_rejected(verifier):
+    few = parse_proposal("Inputs:\nf([1])\nSolution:\ndef f(xs):\n    return xs\n")
+    with pytest.raises(ProposalError) as e:
+        build_task(few, verifier, TaskShape(), {})
+    assert e.value.reason is ProposalRejection.TOO_FEW_INPUTS
+    bad = parse_proposal(
+        "Inputs:\nf([1])\nf([])\nf([2])\nf([3])\nSolution:\ndef f(xs):\n    return [max(xs)]\n"
+    )
+    with pytest.raises(ProposalError) as e:
+        build_task(bad, verifier, TaskShape(), {})
+    assert e.value.reason is ProposalRejection.EXAMPLE_RAISES
+
+
+def test_learnability_is_zero_at_the_extremes_and_highest_in_between():
+    assert learnability(0, 4) == 0.0 and learnability(4, 4) == 0.0 and learnability(0, 0) == 0.0
+    assert learnability(2, 4) == 1.0 > learnability(1, 4) > 0.0
