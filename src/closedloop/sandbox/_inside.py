@@ -181,15 +181,16 @@ def _send(sock, obj):
 
 
 def serve(sock, cfg):
-    """Worker loop: one control packet per job, with the job's pipe ends attached.
-
-    A child is forked and locked down *before* its job arrives (then it waits for the job's
-    pipes on a socket of its own), so the fork is off the job's critical path.
-    """
+    """Candidate worker loop. A child is forked and locked down *before* its job is asked for,
+    and its pipe ends are offered to the host at once (SCM_RIGHTS); the host's "go" starts
+    the job's clock. So neither the fork nor a round trip is on the job's critical path.
+    Every job runs under the worker's limits."""
     _send(sock, {"op": "ready", "pid": os.getpid(), "uid": os.getuid()})
     if cfg.get("mode") == "judge":
         serve_judges(sock)
-    ready = _prefork(cfg["limits"])
+    lim = cfg["limits"]
+    ready = _prefork(lim)
+    _offer(sock, ready)
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(sock, 65536, 4)
@@ -197,18 +198,20 @@ def serve(sock, cfg):
             os._exit(0)
         if not data:
             os._exit(0)  # the host went away: PID 1 exits and the kernel kills the namespace
-        msg = json.loads(data)
         for fd in fds:  # a candidate job's pipes are made here, never handed in
             os.close(fd)
-        if msg.get("op") == "job":
-            if ready["limits"] != msg["limits"]:
-                _discard(ready)
-                ready = _prefork(msg["limits"])
-            status = run_job(sock, ready)
-            _send(sock, status)
-            ready = _prefork(msg["limits"])  # the next child, while the host reads the verdict
+        if json.loads(data).get("op") == "go":
+            _send(sock, run_job(sock, ready))
+            ready = _prefork(lim)  # the next child, while the host reads the verdict
+            _offer(sock, ready)
         else:
             _send(sock, {"op": "error", "detail": "unknown control message"})
+
+
+def _offer(sock, ready):
+    socket.send_fds(sock, [b'{"op": "offer"}'], [ready["in_w"], ready["out_r"]])
+    os.close(ready["in_w"])
+    os.close(ready["out_r"])
 
 
 def serve_judges(sock):
@@ -294,17 +297,14 @@ def _discard(ready):
     except OSError:
         pass
     os.waitpid(ready["pid"], 0)
-    for key in ("pidfd", "in_w", "out_r", "so_r", "se_r"):
+    for key in ("pidfd", "so_r", "se_r"):
         os.close(ready[key])
 
 
 def run_job(sock, ready):
     lim = ready["limits"]
     pid, pidfd, so_r, se_r = ready["pid"], ready["pidfd"], ready["so_r"], ready["se_r"]
-    socket.send_fds(sock, [b'{"op": "started"}'], [ready["in_w"], ready["out_r"]])
     t0 = time.monotonic()
-    os.close(ready["in_w"])
-    os.close(ready["out_r"])
     deadline = t0 + lim["wall_s"]
     caps = {so_r: lim["output_bytes"], se_r: lim["output_bytes"]}
     bufs = {so_r: bytearray(), se_r: bytearray()}

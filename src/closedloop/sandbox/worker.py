@@ -275,42 +275,43 @@ class Worker:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def begin(
-        self, role: str, limits: SandboxLimits | None = None, extra_fds: tuple[int, ...] = ()
-    ) -> JobChannel:
-        """Start a job on the worker's pre-forked, locked-down child; it waits for its first
-        frame. ``extra_fds`` (at most two) are handed to the job as well: a judge gets the
-        candidate's channel this way, so the host is not a hop on every call."""
-        lim = limits or self.limits
+    def begin(self, role: str, extra_fds: tuple[int, ...] = ()) -> JobChannel:
+        """Start a job under the worker's limits. A candidate job runs on the child the worker
+        forked and locked down ahead of time, whose pipes it has already offered; a judge gets
+        pipes made here, plus ``extra_fds`` (the candidate's channel, so that the host is not
+        a hop on every call)."""
         if not self.alive() or self._sock is None:
             raise WorkerLost("worker is not running")
-        header = _job_header(role, lim)
-        if self.judge:  # a judge runs in its worker: the host makes the pipes and hands them in
+        if self.judge:
             in_r, in_w = os.pipe()
             out_r, out_w = os.pipe()
             try:
-                socket.send_fds(self._sock, [header], [in_r, out_w, *extra_fds])
+                socket.send_fds(
+                    self._sock, [_job_header(role, self.limits)], [in_r, out_w, *extra_fds]
+                )
             except OSError as e:
                 for fd in (in_r, in_w, out_r, out_w):
                     os.close(fd)
                 raise WorkerLost(f"worker control channel failed: {e}") from None
             os.close(in_r)
             os.close(out_w)
-        else:  # a candidate's pipes come from its worker, made before the job was asked for
+        else:
+            fds: list[int] = []
             try:
-                self._sock.send(header)
                 r, _, _ = select.select([self._sock], [], [], self.start_timeout_s)
-                data, fds, _, _ = socket.recv_fds(self._sock, 4096, 2) if r else (b"", [], 0, None)
+                if r:
+                    data, fds, _, _ = socket.recv_fds(self._sock, 4096, 2)
+                if len(fds) != 2 or b"offer" not in data:
+                    raise OSError("no job was offered")
+                self._sock.send(b'{"op": "go"}')
             except OSError as e:
-                raise WorkerLost(f"worker control channel failed: {e}") from None
-            if len(fds) != 2 or b"started" not in data:
                 for fd in fds:
                     os.close(fd)
                 self.kill()
-                raise WorkerLost("worker did not start the job")
+                raise WorkerLost(f"worker did not start a job: {e}") from None
             in_w, out_r = fds
         self.jobs_run += 1
-        return JobChannel(in_w, out_r, time.monotonic() + lim.wall_s)
+        return JobChannel(in_w, out_r, time.monotonic() + self.limits.wall_s)
 
     def end(self, ch: JobChannel, grace_s: float = 5.0) -> JobStatus:
         """Close the job's channel and collect how it ended; kill the worker if it hangs."""
