@@ -376,6 +376,11 @@ def read_frame(fd, max_bytes=MAX_FRAME):
     data = read_exact(fd, n)
     if len(data) < n:
         raise WireError("truncated frame")
+    return decode_frame(data)
+
+
+def decode_frame(data):
+    """A frame's body as a JSON object, or :class:`WireError`."""
     try:
         obj = json.loads(data.decode("utf-8", "surrogatepass"))
     except (ValueError, RecursionError) as e:

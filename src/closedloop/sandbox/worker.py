@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from closedloop.sandbox.limits import SandboxLimits
-from closedloop.sandbox.wire import MAX_FRAME, WireError, write_frame
+from closedloop.sandbox.wire import MAX_FRAME, WireError, decode_frame, write_frame
 
 _HERE = Path(__file__).parent
 _SOURCE_LOCK = threading.Lock()
@@ -161,13 +161,7 @@ class JobChannel:
             return None
         data = bytes(self._buf[4 : 4 + n])
         del self._buf[: 4 + n]
-        try:
-            obj = json.loads(data.decode("utf-8", "surrogatepass"))
-        except (ValueError, RecursionError) as e:
-            raise WireError(f"frame is not JSON ({type(e).__name__})") from None
-        if type(obj) is not dict:
-            raise WireError("frame is not a JSON object")
-        return obj
+        return decode_frame(data)
 
     def close_input(self) -> None:
         """Tell the job there is nothing more to do (it exits at end of file)."""
