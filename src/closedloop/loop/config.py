@@ -70,8 +70,9 @@ class ColdStartConfig(_Section):
     """Share of the corpus that teaches the challenger format (the rest teaches the solver)."""
     max_depth: int = Field(2, ge=1, le=4)
     """Most grammar steps per program (see closedloop.loop.grammar)."""
-    epochs: float = Field(1.5, gt=0)
-    """Passes over the corpus."""
+    epochs: float = Field(4.0, gt=0)
+    """Passes over the corpus. At 1.5 the SFT loss ended at 0.47 and the model solved about 2%
+    of its own grammar's tasks; 4 passes end near 0.36 and fit the 10-minute budget."""
     learning_rate: float = Field(2e-3, gt=0)
     """Peak SFT learning rate."""
     batch_size: int = Field(16, ge=1)
@@ -151,7 +152,8 @@ class EvalConfig(_Section):
     heldout_files: list[str] = Field(default_factory=list)
     """Extra held-out task files (JSONL); also guarded against."""
     every: int = Field(1, ge=0)
-    """Evaluate on held-out every this many iterations (0: only at the start and the end)."""
+    """Evaluate on held-out every this many iterations (0: only at the start and the end; each
+    evaluation of the embedded preset costs about 7 s of its budget)."""
     max_new_tokens: int = Field(64, ge=8)
     """Token budget of an evaluation attempt."""
     turns: int = Field(1, ge=1, le=8)
