@@ -10,10 +10,11 @@ import json
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from closedloop.tasks.format import BadLine, Split, Task, load_solutions, load_tasks
+from closedloop.tasks.format import Split, Task, load_solutions, load_tasks
 from closedloop.verify.outcome import Outcome, Verdict
 
 
@@ -131,7 +132,7 @@ def run_verify(
                     v = entry
                 else:
                     v = next(stream)
-                    v = Verdict(**{**v.__dict__, "line": line})
+                    v = replace(v, line=line)
                 emit(v)
                 done = sum(counts.values())
                 progress.update(
@@ -153,10 +154,6 @@ def run_verify(
         if infra:
             console.print(f"[yellow]{infra} job(s) retried after a sandbox worker was lost[/]")
     return counts
-
-
-def bad_line_verdict(b: BadLine) -> Verdict:
-    return Verdict(b.task_id or "", Outcome.INVALID, 0, 0, detail=b.reason, line=b.line)
 
 
 def open_output(path: Path | None) -> IO[str]:

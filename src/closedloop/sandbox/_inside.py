@@ -291,16 +291,6 @@ def _prefork(lim):
     }
 
 
-def _discard(ready):
-    try:
-        os.kill(ready["pid"], signal.SIGKILL)
-    except OSError:
-        pass
-    os.waitpid(ready["pid"], 0)
-    for key in ("pidfd", "so_r", "se_r"):
-        os.close(ready[key])
-
-
 def run_job(sock, ready):
     lim = ready["limits"]
     pid, pidfd, so_r, se_r = ready["pid"], ready["pidfd"], ready["so_r"], ready["se_r"]
@@ -356,7 +346,6 @@ def run_job(sock, ready):
         "wall_s": wall,
         "cpu_s": ru.ru_utime + ru.ru_stime,
         "maxrss_kb": ru.ru_maxrss,
-        "minflt": ru.ru_minflt,
         "stdout": bytes(bufs[so_r]).decode("utf-8", "replace"),
         "stderr": bytes(bufs[se_r]).decode("utf-8", "replace"),
         "stdout_bytes": seen[so_r],

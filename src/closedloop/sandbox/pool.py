@@ -86,15 +86,6 @@ class SandboxPool:
         finally:
             self._idle.put(s)
 
-    def worker_pids(self) -> list[int]:
-        """Host PIDs of every live worker (for tests that check nothing else is left)."""
-        out = []
-        for s in self._slots:
-            for w in (s.candidate, s._judge):
-                if w is not None and w.pid is not None and w.alive():
-                    out.append(w.pid)
-        return out
-
     def close(self) -> None:
         if not self._closed.is_set():
             self._closed.set()

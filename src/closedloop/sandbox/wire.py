@@ -313,7 +313,7 @@ def plain_equal(a, b, tol=None):
             return False
         return all(plain_equal(a[k], b[k], tol) for k in a)
     if ta in (set, frozenset):
-        if _has_nan(a) or _has_nan(b):
+        if contains_nan(a) or contains_nan(b):
             return False
         return a == b
     return a == b
@@ -333,10 +333,6 @@ def contains_nan(v, depth=0):
     if t is dict:
         return any(contains_nan(k, depth + 1) or contains_nan(x, depth + 1) for k, x in v.items())
     return False
-
-
-def _has_nan(s):
-    return any(type(v) is float and math.isnan(v) for v in s)
 
 
 # -- frames ---------------------------------------------------------------------------------

@@ -188,11 +188,9 @@ class Worker:
         self.limits = limits or SandboxLimits()
         self.judge = judge
         self.start_timeout_s = start_timeout_s
-        self.jobs_run = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._root: str | None = None
-        self.pid_inside: int | None = None
         self.start()
 
     @property
@@ -248,7 +246,6 @@ class Worker:
             self.kill()
             raise SandboxUnavailable(f"sandbox refused to start: {detail}")
         err.close()
-        self.pid_inside = msg.get("pid")
 
     def _recv_ctl(self, deadline: float) -> dict[str, Any] | None:
         assert self._sock is not None
@@ -304,7 +301,6 @@ class Worker:
                 self.kill()
                 raise WorkerLost(f"worker did not start a job: {e}") from None
             in_w, out_r = fds
-        self.jobs_run += 1
         return JobChannel(in_w, out_r, time.monotonic() + self.limits.wall_s)
 
     def end(self, ch: JobChannel, grace_s: float = 5.0) -> JobStatus:
