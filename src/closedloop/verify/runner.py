@@ -186,15 +186,18 @@ class Verifier:
                     last = str(e)
                     self.infra_retries += 1
                     slot.ensure_alive()
-        total = len(task.tests(split)) + (1 if task.checker and split is not Split.PUBLIC else 0)
         return Verdict(
-            task.id, Outcome.INFRA_ERROR, 0, total, detail=f"sandbox worker lost twice: {last}"
+            task.id,
+            Outcome.INFRA_ERROR,
+            0,
+            _test_count(task, split),
+            detail=f"sandbox worker lost twice: {last}",
         ), -1
 
     def _run(self, task: Task, solution: str, split: Split, slot: Slot) -> Verdict:
         tests = task.tests(split)
-        use_checker = bool(task.checker) and split is not Split.PUBLIC
-        total = len(tests) + (1 if use_checker else 0)
+        use_checker = _uses_checker(task, split)
+        total = _test_count(task, split)
         if task.kind is TaskKind.ANSWER:
             return self._run_answer(task, solution, slot)
         if total == 0:
@@ -298,6 +301,16 @@ class Verifier:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _uses_checker(task: Task, split: Split) -> bool:
+    """The checker judges the private side: it runs for ``private`` and ``all``."""
+    return bool(task.checker) and split is not Split.PUBLIC
+
+
+def _test_count(task: Task, split: Split) -> int:
+    """Tests a verdict counts: the split's I/O tests, plus one for the checker."""
+    return len(task.tests(split)) + (1 if _uses_checker(task, split) else 0)
 
 
 def _prints(solution: str) -> bool:
