@@ -46,15 +46,20 @@ def example_line(entry_point: str, test: TestCase) -> str:
 
 
 def solver_prompt(task: Task) -> str:
-    """The solver's first message: the instruction, the prompt code, the public tests.
+    """The solver's first message: the instruction, the prompt code, the public tests (each
+    once: those the instruction already shows as ``f(args) == output`` are not repeated).
 
     Private tests never appear here (a test in tests/roles proves it).
     """
     parts = [task.instruction.strip()]
     if task.prompt.strip():
         parts.append(task.prompt.rstrip())
-    if task.public_tests:
-        lines = [example_line(task.entry_point, t) for t in task.public_tests]
+    # An example the instruction already shows verbatim is not shown again: importers whose
+    # instructions list the examples (reasoning-gym's) would otherwise double the prompt.
+    shown = "\n".join(parts)
+    lines = [example_line(task.entry_point, t) for t in task.public_tests]
+    lines = [ln for ln in lines if ln not in shown]
+    if lines:
         parts.append("Examples:\n" + "\n".join(lines))
     parts.append(SOLVER_SUFFIX)
     return "\n".join(p for p in parts if p)
