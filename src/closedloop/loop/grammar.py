@@ -40,6 +40,11 @@ from dataclasses import dataclass
 
 Fn = Callable[[list[int]], list[int]]
 
+MAX_OUTPUT_LEN = 20
+"""Longest output list a task may show (longer ones make prompts the model cannot read)."""
+MAX_ABS_VALUE = 10**6
+"""Largest output magnitude a task may show."""
+
 
 @dataclass(frozen=True)
 class Step:
@@ -174,9 +179,13 @@ def random_program(
     return ListProgram(steps, agg, seed)
 
 
-def random_input(rng: random.Random, max_len: int = 8, max_value: int = 99) -> list[int]:
-    """A random list of non-negative integers (length 2..``max_len``)."""
-    return [rng.randint(0, max_value) for _ in range(rng.randint(2, max_len))]
+def random_input(rng: random.Random, max_len: int = 10, max_value: int = 100) -> list[int]:
+    """A random list of non-negative integers (length 1..``max_len``, values 0..``max_value``).
+
+    Lengths start at 1 so single-element lists, and the longer lists that cross the
+    model's habits, appear in the corpus; a model that only saw short lists broke on long ones.
+    """
+    return [rng.randint(0, max_value) for _ in range(rng.randint(1, max_len))]
 
 
 @dataclass(frozen=True)
@@ -203,7 +212,7 @@ def sample_task(
                 ys = prog(xs)
             except (ValueError, IndexError, ZeroDivisionError):
                 continue
-            if len(ys) > 20 or any(abs(y) > 10**6 for y in ys):
+            if len(ys) > MAX_OUTPUT_LEN or any(abs(y) > MAX_ABS_VALUE for y in ys):
                 continue
             ins.append(tuple(xs))
             outs.append(tuple(ys))
