@@ -37,3 +37,25 @@ def test_infra_error_and_missing_reward_are_unusable() -> None:
         ]
     )
     assert [t.outcome for t in kept] == [Outcome.PASS, Outcome.FAIL]
+
+
+def test_expert_iteration_trains_only_the_turn_that_passed():
+    from closedloop.train.sft import examples_from_trajectories
+
+    # turn 1 (policy), feedback (environment), turn 2 (policy, passed)
+    t = Trajectory(
+        prompt_ids=(1, 2),
+        completion_ids=(10, 11, 2, 50, 51, 52, 20, 21, 2),
+        loss_mask=(1, 1, 1, 0, 0, 0, 1, 1, 1),
+        sampling_logprobs=(0.0,) * 9,
+        reward=1.0,
+        group_id="g",
+        policy_version=0,
+        outcome=Outcome.PASS,
+    )
+    (whole,) = examples_from_trajectories([t])
+    (final,) = examples_from_trajectories([t], final_turn_only=True)
+    assert whole.loss_mask == t.loss_mask
+    assert final.loss_mask == (0, 0, 0, 0, 0, 0, 1, 1, 1)
+    single = Trajectory(**{**t.__dict__, "loss_mask": (1,) * 9})
+    assert examples_from_trajectories([single], final_turn_only=True)[0].loss_mask == (1,) * 9

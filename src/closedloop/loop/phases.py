@@ -14,6 +14,7 @@ from typing import Any
 
 from closedloop.loop.config import RunConfig, TrainAlgorithm
 from closedloop.loop.curriculum import pick_tasks
+from closedloop.loop.hindsight import Relabel, relabel_attempts
 from closedloop.loop.store import AttemptRow, ProposalRow, TaskStats
 from closedloop.policy.base import SamplingParams
 from closedloop.roles.challenger import (
@@ -222,6 +223,13 @@ class TrainOutcome:
     metrics: dict[str, float]
 
 
+def relabel(cfg: RunConfig, verifier: Verifier, att: Attempted) -> list[Relabel]:
+    """Hindsight relabels of this iteration's failed attempts (none when switched off)."""
+    if not cfg.train.hindsight or not att.tasks:
+        return []
+    return relabel_attempts(verifier, att.tasks, att.attempts, workers=verifier.pool.size)
+
+
 def train(
     trainer: Any,
     policy: Any,
@@ -229,38 +237,43 @@ def train(
     solver: list[Trajectory],
     chal: list[Trajectory],
     seed: int,
+    relabels: Sequence[Relabel] = (),
 ) -> TrainOutcome:
-    """One update on this iteration's trajectories (GRPO, or SFT on verified successes)."""
-    batch = solver + chal
+    """One update on this iteration's trajectories: GRPO on every group, or (expert iteration)
+    SFT on the verified successes; hindsight relabels join the supervised step. Every
+    optimizer step counts (the control gets as many)."""
+    from closedloop.loop.updates import sft_steps
+    from closedloop.train.sft import examples_from_text, examples_from_trajectories, keep_successes
+
+    mb = cfg.train.minibatch_size
+    steps, metrics = 0, {}
+    examples = examples_from_text(policy, [(r.prompt, r.code) for r in relabels])
     if cfg.train.algorithm is TrainAlgorithm.GRPO:
-        usable = [t for t in batch if t.usable]
-        if not usable:
-            return TrainOutcome(0, {})
-        m = trainer.step(usable)
-        steps = -(-len(usable) // trainer.config.minibatch_size) * trainer.config.num_iterations
-        return TrainOutcome(
-            steps,
-            {
+        usable = [t for t in solver + chal if t.usable]
+        if usable:
+            m = trainer.step(usable)
+            steps = -(-len(usable) // trainer.config.minibatch_size) * trainer.config.num_iterations
+            metrics = {
                 "loss": m.loss,
                 "entropy": m.entropy,
                 "frac_zero_std_groups": m.frac_zero_std_groups,
                 "clip_ratio": m.clip_ratio,
                 "kl_ref": m.kl_ref or 0.0,
-            },
+            }
+    else:
+        kept = keep_successes(solver) + [t for t in chal if (t.reward or 0) > 0]
+        metrics["kept"] = float(len(kept))
+        examples = examples_from_trajectories(kept, final_turn_only=True) + examples
+    if examples:
+        run = sft_steps(
+            policy,
+            examples,
+            -(-len(examples) // mb),
+            mb,
+            cfg.train.sft_learning_rate,
+            seed,
         )
-    from closedloop.loop.updates import sft_steps
-    from closedloop.train.sft import examples_from_trajectories, keep_successes
-
-    kept = keep_successes(solver) + [t for t in chal if (t.reward or 0) > 0]
-    if not kept:
-        return TrainOutcome(0, {})
-    steps = -(-len(kept) // cfg.train.minibatch_size)
-    run = sft_steps(
-        policy,
-        examples_from_trajectories(kept),
-        steps,
-        cfg.train.minibatch_size,
-        cfg.train.learning_rate,
-        seed,
-    )
-    return TrainOutcome(run.steps, {"loss": run.last_loss, "kept": float(len(kept))})
+        steps += run.steps
+        metrics["sft_loss"] = run.last_loss
+    metrics["hindsight"] = float(len(relabels))
+    return TrainOutcome(steps, metrics)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,6 +311,7 @@ class LoopRunner:
             att = phases.attempt(self.policy, cfg, verifier, tasks, it)
             rows = phases.challenger_rewards(cfg, gen, att)
             solver_t, chal_t = phases.trajectories(cfg, gen, rows, att, it, version)
+            relabels = phases.relabel(cfg, verifier, att)
             scored = [a.reward for r in att.attempts for a in r if a.reward is not None]
             prog.update(bar, completed=1, note=f"{len(tasks)} tasks x {cfg.solver.samples}")
             t_att, tp = time.monotonic() - tp, time.monotonic()
@@ -318,7 +320,7 @@ class LoopRunner:
             before = (
                 probe_distributions(self.policy.model, probe, self.policy.pad_id) if probe else None
             )
-            tr = phases.train(trainer, self.policy, cfg, solver_t, chal_t, cfg.seed + it)
+            tr = phases.train(trainer, self.policy, cfg, solver_t, chal_t, cfg.seed + it, relabels)
             kl = (
                 probe_kl(
                     before, probe_distributions(self.policy.model, probe, self.policy.pad_id), probe
@@ -416,18 +418,28 @@ class LoopRunner:
 
 
 class TimedVerifier:
-    """A verifier that adds up the wall time spent in its calls (for the time profile)."""
+    """A verifier that adds up the wall time during which any of its calls runs (for the
+    time profile; calls made at once from several threads count once)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.seconds = 0.0
+        self._lock = threading.Lock()
+        self._active = 0
+        self._since = 0.0
 
     def _timed(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        t = time.monotonic()
+        with self._lock:
+            if self._active == 0:
+                self._since = time.monotonic()
+            self._active += 1
         try:
             return getattr(self.inner, name)(*args, **kwargs)
         finally:
-            self.seconds += time.monotonic() - t
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    self.seconds += time.monotonic() - self._since
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)  # pool, limits, ...: the wrapped verifier's

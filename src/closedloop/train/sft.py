@@ -87,9 +87,29 @@ def keep_successes(
     return kept
 
 
-def examples_from_trajectories(trajectories: Sequence[Trajectory]) -> list[SFTExample]:
-    """Trajectories as examples, keeping their loss masks."""
-    return [SFTExample(t.prompt_ids, t.completion_ids, t.loss_mask) for t in trajectories]
+def examples_from_trajectories(
+    trajectories: Sequence[Trajectory], final_turn_only: bool = False
+) -> list[SFTExample]:
+    """Trajectories as examples, keeping their loss masks.
+
+    With ``final_turn_only`` the policy's earlier turns of a multi-turn trajectory are masked
+    too: in rejection sampling (STaR) only the turn that passed is a target; the wrong code
+    before the feedback is context, not something to imitate.
+    """
+    return [
+        SFTExample(
+            t.prompt_ids,
+            t.completion_ids,
+            _final_turn_mask(t.loss_mask) if final_turn_only else t.loss_mask,
+        )
+        for t in trajectories
+    ]
+
+
+def _final_turn_mask(mask: Sequence[int]) -> tuple[int, ...]:
+    """``mask`` with every 1 before its last 0 (the last environment token) set to 0."""
+    last_env = max((i for i, m in enumerate(mask) if m == 0), default=-1)
+    return tuple(0 if i <= last_env else m for i, m in enumerate(mask))
 
 
 def mean_nll(policy: HFPolicy, examples: Sequence[SFTExample]) -> float:

@@ -1,0 +1,146 @@
+"""Hindsight relabeling: a failed attempt's program becomes a solved example of its own.
+
+An attempt that fails its task still computes *some* function. The loop runs that program in
+the sandbox on the task's inputs and, when it returns well-formed outputs, rewrites the task
+with those outputs: the program is then, by construction, a verified solution of the
+rewritten task, and (rewritten prompt, program) is a supervised example for the solver. No
+label is invented: every output comes from executing the program in the sandbox.
+
+Why: with a small cold-started model most attempts fail, so plain rejection sampling keeps a
+handful of examples per iteration, all from tasks the model could already solve. Relabeled
+failures teach the skill the solver role needs (read examples, write a program that produces
+them) on programs the policy itself writes, including the ones outside its corpus. After
+CodeIt (Butt et al. 2024, arXiv:2402.04858, "prioritized hindsight replay"), which relabels
+ARC programs the same way. Departure: CodeIt keeps a replay buffer across iterations; here
+each iteration's relabels are used once (the policy that wrote them is the one trained).
+
+A relabel is kept only if it carries information a prompt can show: every call returns a
+list of at most 20 integers within a million of zero (the grammar's own bounds), the
+outputs are not all equal, not equal to the inputs everywhere, and differ from the
+task's own expected outputs (else the attempt was a success and is trained as one).
+Identical programs are relabeled once per iteration.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from closedloop.loop.grammar import MAX_ABS_VALUE, MAX_OUTPUT_LEN
+from closedloop.roles.prompts import solver_prompt
+from closedloop.roles.solver import Attempt
+from closedloop.tasks.format import Task, TestCase
+from closedloop.verify import Verifier
+
+
+@dataclass(frozen=True)
+class Relabel:
+    """A rewritten task and the program that solves it (verified by construction)."""
+
+    task: Task
+    code: str
+
+    @property
+    def prompt(self) -> str:
+        """The solver prompt of the rewritten task."""
+        return solver_prompt(self.task)
+
+
+def _int_list(text: str | None) -> list[int] | None:
+    try:
+        value = ast.literal_eval(text or "")
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    if isinstance(value, list) and all(type(v) is int for v in value):
+        return value
+    return None
+
+
+def _readable(value: list[int]) -> bool:
+    return len(value) <= MAX_OUTPUT_LEN and all(abs(v) <= MAX_ABS_VALUE for v in value)
+
+
+def relabel_outputs(task: Task, outputs: Sequence[str | None]) -> Task | None:
+    """``task`` with its tests' outputs replaced by ``outputs`` (public tests first, then
+    private), or None when the outputs carry no information (see the module docstring).
+    Instructions that list the examples inline are rewritten with them."""
+    tests = list(task.public_tests) + list(task.private_tests)
+    if len(outputs) != len(tests) or not tests:
+        return None
+    values = [_int_list(o) for o in outputs]
+    if any(v is None or not _readable(v) for v in values):
+        return None
+    inputs = [ast.literal_eval(t.input) for t in tests]
+    if len({repr(v) for v in values}) < 2:
+        return None
+    if all(len(a) == 1 and a[0] == v for a, v in zip(inputs, values, strict=True)):
+        return None
+    if all(_int_list(t.output) == v for t, v in zip(tests, values, strict=True)):
+        return None
+    new = [replace(t, output=repr(v)) for t, v in zip(tests, values, strict=True)]
+    npub = len(task.public_tests)
+    return replace(
+        task,
+        id=f"{task.id}#hindsight",
+        instruction=_rewrite_inline(task.instruction, task.public_tests, new[:npub]),
+        public_tests=tuple(new[:npub]),
+        private_tests=tuple(new[npub:]),
+        example_solution=None,
+    )
+
+
+def _text(literal: str | None) -> str:
+    try:
+        return repr(ast.literal_eval(literal or ""))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return (literal or "").strip()
+
+
+def _rewrite_inline(instruction: str, old: Sequence[TestCase], new: Sequence[TestCase]) -> str:
+    """Replace ``f(args) == old`` lines an instruction shows inline by the relabeled outputs."""
+    from closedloop.roles.prompts import call_text
+
+    lines = instruction.split("\n")
+    for o, n in zip(old, new, strict=True):
+        for i, line in enumerate(lines):
+            if line.strip().endswith(f"== {_text(o.output)}") and call_text("f", o.input) in line:
+                lines[i] = line.replace(f"== {_text(o.output)}", f"== {n.output}")
+                break
+    return "\n".join(lines)
+
+
+def relabel_attempts(
+    verifier: Verifier,
+    tasks: Sequence[Task],
+    attempts: Sequence[Sequence[Attempt]],
+    workers: int = 2,
+) -> list[Relabel]:
+    """Relabels of the failed final attempts (one per distinct program), in task order."""
+    jobs: list[tuple[Task, str]] = []
+    seen: set[str] = set()
+    for task, row in zip(tasks, attempts, strict=True):
+        for a in row:
+            if a.verdict is None or (a.reward or 0.0) >= 1.0 or not a.code.strip():
+                continue
+            key = a.code.strip()
+            if key in seen:
+                continue
+            seen.add(key)
+            jobs.append((task, a.code))
+    if not jobs:
+        return []
+
+    def run(job: tuple[Task, str]) -> Relabel | None:
+        task, code = job
+        tests = list(task.public_tests) + list(task.private_tests)
+        results = verifier.call(code, task.entry_point, [t.input for t in tests], task.prompt)
+        if not all(r.ok for r in results):
+            return None
+        fresh = relabel_outputs(task, [r.value for r in results])
+        return Relabel(fresh, code) if fresh is not None else None
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
+        out = list(ex.map(run, jobs))
+    return [r for r in out if r is not None]

@@ -1,0 +1,67 @@
+"""Hindsight relabeling: failed programs become verified examples, uninformative ones do not."""
+
+from __future__ import annotations
+
+from closedloop.loop.domain import grammar_task
+from closedloop.loop.grammar import sample_tasks
+from closedloop.loop.hindsight import relabel_attempts, relabel_outputs
+from closedloop.roles.prompts import solver_prompt
+from closedloop.roles.solver import Attempt
+from closedloop.verify import Verdict
+from closedloop.verify.outcome import Outcome
+
+
+def _task(inline: bool = False):
+    gt = next(g for g in sample_tasks(40, seed=5) if len(g.inputs[0]) > 1)
+    return grammar_task(gt, "t0", "Write f.", public=2, inline=inline)
+
+
+def _failed(task, code: str, sample: int = 0) -> Attempt:
+    a = Attempt(task.id, sample, [1])
+    a.codes.append(code)
+    a.verdict = Verdict(task.id, Outcome.FAIL, passed=0, total=1)
+    return a
+
+
+def test_a_failed_program_solves_its_relabeled_task(verifier):
+    task = _task()
+    code = "def f(xs):\n    return [x + 1000 for x in xs][::-1]\n"
+    wrong = _failed(task, code)
+    crash = _failed(task, "def f(xs):\n    return xs[99]\n", 1)
+    constant = _failed(task, "def f(xs):\n    return [7]\n", 2)
+    same_again = _failed(task, code, 3)
+    out = relabel_attempts(verifier, [task], [[wrong, crash, constant, same_again]])
+    assert len(out) == 1  # the crash and the constant carry nothing; the repeat is dropped
+    r = out[0]
+    assert r.code == code and r.task.id == "t0#hindsight"
+    for t in list(r.task.public_tests) + list(r.task.private_tests):
+        xs = eval(t.input)[0]
+        assert eval(t.output) == [x + 1000 for x in xs][::-1]
+    # the relabel is a task like any other: the program passes it in the sandbox
+    assert verifier.verify(r.task, code).outcome is Outcome.PASS
+    assert verifier.verify(task, code).outcome is not Outcome.PASS
+    assert "1000" not in solver_prompt(task) and "Examples:" in r.prompt
+
+
+def test_inline_examples_are_rewritten_too():
+    task = _task(inline=True)
+    outs = [repr([len(eval(t.input)[0]) * 11]) for t in task.public_tests + task.private_tests]
+    fresh = relabel_outputs(task, outs)
+    assert fresh is not None
+    prompt = solver_prompt(fresh)
+    for old, new in zip(task.public_tests, fresh.public_tests, strict=True):
+        assert f"== {new.output}" in fresh.instruction  # inline lines carry the new outputs
+        assert f"== {eval(old.output)!r}" not in prompt
+    assert "Examples:" not in prompt  # every example is already inline: shown once
+
+
+def test_outputs_that_are_not_int_lists_or_equal_the_task_are_refused():
+    task = _task()
+    tests = task.public_tests + task.private_tests
+    assert relabel_outputs(task, [t.output for t in tests]) is None  # a success, not a relabel
+    assert relabel_outputs(task, ["'text'"] * len(tests)) is None
+    assert relabel_outputs(task, ["[1.5]"] + ["[1]"] * (len(tests) - 1)) is None
+    assert relabel_outputs(task, [repr(eval(t.input)[0]) for t in tests]) is None  # identity
+    long = [repr(list(range(i, i + 21))) for i in range(len(tests))]
+    assert relabel_outputs(task, long) is None  # longer than any prompt should show
+    assert relabel_outputs(task, [repr(list(range(i, i + 20))) for i in range(len(tests))])
