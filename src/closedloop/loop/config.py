@@ -111,8 +111,9 @@ class SolverConfig(_Section):
     max_new_tokens: int = Field(64, ge=8)
     """Token budget of one turn."""
     temperature: float = Field(0.7, gt=0)
-    """Sampling temperature of attempts. At 1.0, 77% of the embedded model's attempts in the
-    first iterations did not even parse; at 0.7, 62%: more attempts carry a signal."""
+    """Sampling temperature of attempts. The embedded cold-start model on 72 attempts at fresh
+    grammar tasks: 12 pass and 1 does not parse at 0.7, against 10 and 3 at 1.0 (with two
+    turns the gap was wider: 62% against 77% unparseable)."""
 
 
 class CurriculumConfig(_Section):
@@ -135,12 +136,12 @@ class CurriculumConfig(_Section):
 
 
 class TrainConfig(_Section):
-    algorithm: TrainAlgorithm = TrainAlgorithm.EXPERT_ITERATION
-    """``expert_iteration`` (SFT on verified successes and hindsight relabels) or ``grpo``.
-    The embedded preset uses expert iteration: it only raises verified programs, so a model
-    whose attempts are mostly wrong is not pushed around by negative advantages; in this
-    session's runs GRPO never left the held-out score above the cold start's. The real-model
-    preset sets ``grpo``."""
+    algorithm: TrainAlgorithm = TrainAlgorithm.GRPO
+    """``grpo`` or ``expert_iteration`` (SFT on verified successes). Either way hindsight
+    relabels join a supervised step. On the embedded preset (one turn, 16 iterations, same cold
+    start) GRPO ended at 0.090 held-out against expert iteration's 0.045, and on a second
+    reasoning-gym set (seed 1234, never used for choices before) at 0.115 against 0.045
+    (cold start 0.075)."""
     learning_rate: float = Field(5e-5, gt=0)
     """Learning rate of GRPO's updates (at 2e-4 the KL between successive policies of the
     embedded preset was 0.15-0.36 per update, and the held-out score swung)."""
@@ -165,9 +166,10 @@ class EvalConfig(_Section):
     """Seed of the held-out set (fixed: never used for training)."""
     heldout_files: list[str] = Field(default_factory=list)
     """Extra held-out task files (JSONL); also guarded against."""
-    every: int = Field(1, ge=0)
-    """Evaluate on held-out every this many iterations (0: only at the start and the end; each
-    evaluation of the embedded preset costs about 7 s of its budget)."""
+    every: int = Field(3, ge=0)
+    """Evaluate on held-out every this many iterations (0: only at the start and the end; the
+    last iteration is always evaluated). Each evaluation of the embedded preset costs about
+    4.4 s; with 10 iterations evaluated every second one the preset took 10 min 12 s."""
     max_new_tokens: int = Field(64, ge=8)
     """Token budget of an evaluation attempt."""
     turns: int = Field(1, ge=1, le=8)
@@ -183,7 +185,7 @@ class RunConfig(_Section):
     """Seed of everything seeded (corpus, sampling, curriculum)."""
     domain: Domain = Domain.LIST_FUNCTIONS
     """What the tasks are."""
-    iterations: int = Field(16, ge=0)
+    iterations: int = Field(9, ge=0)
     """Self-play iterations."""
     workers: int | None = Field(None, ge=1)
     """Sandbox slots (default: one per core)."""
