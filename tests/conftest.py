@@ -12,6 +12,21 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
+def tiny_embedded_config():
+    """The smallest embedded-model shape the role and loop tests build (random weights)."""
+    from closedloop.policy.embedded import EmbeddedConfig
+
+    return EmbeddedConfig(
+        vocab_size=300,
+        hidden_size=32,
+        intermediate_size=64,
+        num_layers=1,
+        num_heads=2,
+        max_positions=512,
+    )
+
+
+@pytest.fixture(scope="session")
 def verifier() -> Iterator[object]:
     from closedloop.sandbox import SandboxLimits
     from closedloop.verify import Verifier

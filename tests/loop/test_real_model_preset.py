@@ -14,22 +14,13 @@ from closedloop.loop.presets import REAL_MODEL
 from .conftest import cli
 
 
-def test_tiny_random_model_runs_one_iteration_and_reports_rejections(tmp_path: Path):
-    from closedloop.policy.embedded import EmbeddedConfig, build_embedded_policy
+def test_tiny_random_model_runs_one_iteration_and_reports_rejections(
+    tmp_path: Path, tiny_embedded_config
+):
+    from closedloop.policy.embedded import build_embedded_policy
 
     model_dir = tmp_path / "random-model"
-    build_embedded_policy(
-        ["def f(x):\n    return x\n"] * 4,
-        model_dir,
-        EmbeddedConfig(
-            vocab_size=300,
-            hidden_size=32,
-            intermediate_size=64,
-            num_layers=1,
-            num_heads=2,
-            max_positions=512,
-        ),
-    )
+    build_embedded_policy(["def f(x):\n    return x\n"] * 4, model_dir, tiny_embedded_config)
     data = tomllib.loads(REAL_MODEL)
     data.update(iterations=1, workers=2)
     data["model"]["path"] = str(model_dir)

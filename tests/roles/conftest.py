@@ -8,19 +8,13 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def tiny_policy(tmp_path_factory: pytest.TempPathFactory):
-    from closedloop.policy.embedded import EmbeddedConfig, build_embedded_policy
+def tiny_policy(tmp_path_factory: pytest.TempPathFactory, tiny_embedded_config):
+    from closedloop.policy.embedded import build_embedded_policy
 
     corpus = [
         "def f(xs):\n    return sorted(xs)\n",
         "f([1, 2]) == [2, 1]\nWrite the Python function.",
     ] * 4
-    cfg = EmbeddedConfig(
-        vocab_size=300,
-        hidden_size=32,
-        intermediate_size=64,
-        num_layers=1,
-        num_heads=2,
-        max_positions=512,
+    return build_embedded_policy(
+        corpus, Path(tmp_path_factory.mktemp("tiny")), tiny_embedded_config
     )
-    return build_embedded_policy(corpus, Path(tmp_path_factory.mktemp("tiny")), cfg)
