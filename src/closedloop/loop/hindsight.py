@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from closedloop.loop.grammar import MAX_ABS_VALUE, MAX_OUTPUT_LEN
-from closedloop.roles.prompts import solver_prompt
+from closedloop.roles.prompts import call_text, literal_text, solver_prompt
 from closedloop.roles.solver import Attempt
 from closedloop.tasks.format import Task, TestCase
 from closedloop.verify import Verifier
@@ -91,22 +91,16 @@ def relabel_outputs(task: Task, outputs: Sequence[str | None]) -> Task | None:
     )
 
 
-def _text(literal: str | None) -> str:
-    try:
-        return repr(ast.literal_eval(literal or ""))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return (literal or "").strip()
-
-
 def _rewrite_inline(instruction: str, old: Sequence[TestCase], new: Sequence[TestCase]) -> str:
     """Replace ``f(args) == old`` lines an instruction shows inline by the relabeled outputs."""
-    from closedloop.roles.prompts import call_text
-
     lines = instruction.split("\n")
     for o, n in zip(old, new, strict=True):
         for i, line in enumerate(lines):
-            if line.strip().endswith(f"== {_text(o.output)}") and call_text("f", o.input) in line:
-                lines[i] = line.replace(f"== {_text(o.output)}", f"== {n.output}")
+            if (
+                line.strip().endswith(f"== {literal_text(o.output)}")
+                and call_text("f", o.input) in line
+            ):
+                lines[i] = line.replace(f"== {literal_text(o.output)}", f"== {n.output}")
                 break
     return "\n".join(lines)
 

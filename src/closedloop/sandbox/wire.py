@@ -264,14 +264,6 @@ def decode_plain(text, namespace=None):
             pass  # not JSON after all (a leading zero, a lone sign): the literal parser decides
     if _SIMPLE_STR.fullmatch(text):
         return text[1:-1]
-    digits = text[1:] if text[:1] == "-" else text
-    if (
-        0 < len(digits) < 19
-        and digits.isascii()
-        and digits.isdigit()
-        and (digits[0] != "0" or digits == "0")
-    ):
-        return int(text)
     try:
         tree = ast.parse(text.strip(), mode="eval")
         return _dec(tree.body, [MAX_NODES], namespace)

@@ -133,7 +133,7 @@ def probe_outputs(verifier: Verifier, task: Task, probes: Sequence[str]) -> list
     results = verifier.call(
         task.example_solution, task.entry_point, inputs=list(probes), prompt=task.prompt
     )
-    return [canonical(r.value) or "!error" if r.ok else "!error" for r in results]
+    return [(canonical(r.value) or "!error") if r.ok else "!error" for r in results]
 
 
 def fingerprint_task(
@@ -149,13 +149,6 @@ def fingerprint_task(
     if not behaviour:
         behaviour = _io_behaviour(task)
     return Fingerprint(behaviour, structure, shingles)
-
-
-def fingerprint_tasks(
-    tasks: Sequence[Task], verifier: Verifier | None = None, n_probes: int = 8
-) -> list[Fingerprint]:
-    """Fingerprint many tasks (one sandbox job per task with an example solution)."""
-    return [fingerprint_task(t, verifier, n_probes) for t in tasks]
 
 
 def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
