@@ -18,6 +18,7 @@ Every held-out set builds the contamination guard; tasks the guard rejects never
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from closedloop.loop.config import Domain, RunConfig
 from closedloop.loop.grammar import GrammarTask, sample_tasks
@@ -153,8 +154,6 @@ def heldout_sets(cfg: RunConfig) -> dict[str, list[Task]]:
 
         sets["humaneval"] = import_humaneval()[: cfg.eval.heldout_size]
     for path in cfg.eval.heldout_files:
-        from pathlib import Path
-
         tasks, _bad = load_tasks(Path(path))
         sets[Path(path).stem] = tasks
     return sets

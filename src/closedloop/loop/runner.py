@@ -34,6 +34,7 @@ from rich.table import Table
 
 from closedloop.loop.config import (
     ConfigError,
+    Domain,
     ModelKind,
     RunConfig,
     TrainAlgorithm,
@@ -81,6 +82,7 @@ class LoopRunner:
         self.console = console or Console(stderr=True)
         self.store: RunStore | None = None
         self.policy: Any = None
+        self._cold_examples: list[Any] | None = None
 
     # -- entry points ----------------------------------------------------------------------
     @classmethod
@@ -215,10 +217,14 @@ class LoopRunner:
         return res.n_tasks, res.pass_at_1
 
     def _cold_start_examples(self) -> list[Any]:
-        from closedloop.loop.domain import cold_start_pairs
-        from closedloop.train.sft import examples_from_text
+        """The cold-start corpus as SFT examples (kept from the cold start; rebuilt, the same,
+        after a resume). The control trains on them with the cold start's tokenizer."""
+        if self._cold_examples is None:
+            from closedloop.loop.domain import cold_start_pairs
+            from closedloop.train.sft import examples_from_text
 
-        return examples_from_text(self.policy, cold_start_pairs(self.cfg))
+            self._cold_examples = examples_from_text(self.policy, cold_start_pairs(self.cfg))
+        return self._cold_examples
 
     def _cold_start_steps(self, n_examples: int) -> int:
         cs = self.cfg.cold_start
@@ -254,7 +260,7 @@ class LoopRunner:
             if pairs:
                 from closedloop.train.sft import examples_from_text
 
-                ex = examples_from_text(self.policy, pairs)
+                ex = self._cold_examples = examples_from_text(self.policy, pairs)
                 run = sft_steps(
                     self.policy,
                     ex,
@@ -270,7 +276,7 @@ class LoopRunner:
                 bar, advance=1, description="cold start: done", note=f"held-out pass@1 {p:.3f}"
             )
         self._save("cold_start")
-        seeds = seed_pool(cfg, SEED_POOL_SIZE) if cfg.domain.value == "list_functions" else []
+        seeds = seed_pool(cfg, SEED_POOL_SIZE) if cfg.domain is Domain.LIST_FUNCTIONS else []
         seeds = [t for t in seeds if guard.check(t) is None]
         metrics.update(
             {"heldout_pass@1": p, "seed_tasks": len(seeds), "seconds": time.monotonic() - t0}
@@ -330,7 +336,6 @@ class LoopRunner:
             )
             prog.update(bar, completed=1, note=f"{tr.optimizer_steps} steps")
             t_train, tp = time.monotonic() - tp, time.monotonic()
-            t_eval = 0.0
             evals = {}
             every = cfg.eval.every
             if (every and it % every == 0) or it == cfg.iterations:
@@ -359,7 +364,7 @@ class LoopRunner:
             **{f"reject_{k}": v for k, v in gen.reasons.items() if k != "accepted"},
         }
         if evals:
-            m["heldout_pass@1"] = next(iter(evals.values()))[1]
+            m["heldout_pass@1"] = evals[iter_label(it)][1]
         self._save(iter_label(it))
         m["seconds"] = time.monotonic() - t0
         m = {k: v for k, v in m.items() if v is not None}
