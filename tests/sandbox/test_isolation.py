@@ -162,6 +162,21 @@ def test_killing_the_worker_takes_every_job_with_it(descendants):
     )
 
 
+def test_a_parent_killed_with_sigkill_leaves_no_sandbox_root_behind(tmp_path):
+    # The worker's mount point is removed once it has pivoted; a parent that dies without
+    # cleaning up (a run stopped with SIGKILL) must leave no directory in the temp dir.
+    code = (
+        "import os, signal\n"
+        "from closedloop.sandbox import Worker\n"
+        "w = Worker()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, timeout=60)
+    assert proc.returncode == -9
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_wire_rejects_non_plain_data():
     class Sneaky(int):
         def __eq__(self, other):

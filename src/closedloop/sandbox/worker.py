@@ -246,6 +246,11 @@ class Worker:
             self.kill()
             raise SandboxUnavailable(f"sandbox refused to start: {detail}")
         err.close()
+        # The worker has pivoted into its own root and detached the host's tree, so the host
+        # mount point is no longer needed; removing it now means a parent killed later (a run
+        # stopped with SIGKILL) leaves nothing behind in /tmp.
+        shutil.rmtree(self._root, ignore_errors=True)
+        self._root = None
 
     def _recv_ctl(self, deadline: float) -> dict[str, Any] | None:
         assert self._sock is not None
