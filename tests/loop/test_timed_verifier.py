@@ -21,3 +21,14 @@ def test_concurrent_calls_count_their_wall_time_once():
     assert 0.29 <= timed.seconds < 0.55  # summed per call it would be ~0.9 s
     timed.call()
     assert 0.58 <= timed.seconds < 0.9
+
+
+def test_call_many_is_timed_too():
+    class _SlowMany:
+        def call_many(self, jobs: list[object]) -> list[str]:
+            time.sleep(0.3)
+            return ["done"] * len(jobs)
+
+    timed = TimedVerifier(_SlowMany())
+    assert timed.call_many([1, 2]) == ["done", "done"]
+    assert 0.29 <= timed.seconds < 0.55

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from closedloop.loop.grammar import MAX_ABS_VALUE, MAX_OUTPUT_LEN
 from closedloop.roles.prompts import call_text, literal_text, solver_prompt
 from closedloop.roles.solver import Attempt
 from closedloop.tasks.format import Task, TestCase
-from closedloop.verify import Verifier
+from closedloop.verify import CallJob, Verifier
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,15 @@ def _readable(value: list[int]) -> bool:
     return len(value) <= MAX_OUTPUT_LEN and all(abs(v) <= MAX_ABS_VALUE for v in value)
 
 
+def _tests(task: Task) -> list[TestCase]:
+    return list(task.public_tests) + list(task.private_tests)
+
+
 def relabel_outputs(task: Task, outputs: Sequence[str | None]) -> Task | None:
     """``task`` with its tests' outputs replaced by ``outputs`` (public tests first, then
     private), or None when the outputs carry no information (see the module docstring).
     Instructions that list the examples inline are rewritten with them."""
-    tests = list(task.public_tests) + list(task.private_tests)
+    tests = _tests(task)
     if len(outputs) != len(tests) or not tests:
         return None
     values = [_int_list(o) for o in outputs]
@@ -109,7 +112,6 @@ def relabel_attempts(
     verifier: Verifier,
     tasks: Sequence[Task],
     attempts: Sequence[Sequence[Attempt]],
-    workers: int = 2,
 ) -> list[Relabel]:
     """Relabels of the failed final attempts (one per distinct program), in task order."""
     jobs: list[tuple[Task, str]] = []
@@ -125,16 +127,15 @@ def relabel_attempts(
             jobs.append((task, a.code))
     if not jobs:
         return []
-
-    def run(job: tuple[Task, str]) -> Relabel | None:
-        task, code = job
-        tests = list(task.public_tests) + list(task.private_tests)
-        results = verifier.call(code, task.entry_point, [t.input for t in tests], task.prompt)
+    calls = [
+        CallJob(code, task.entry_point, [t.input for t in _tests(task)], task.prompt)
+        for task, code in jobs
+    ]
+    out: list[Relabel] = []
+    for (task, code), results in zip(jobs, verifier.call_many(calls), strict=True):
         if not all(r.ok for r in results):
-            return None
+            continue
         fresh = relabel_outputs(task, [r.value for r in results])
-        return Relabel(fresh, code) if fresh is not None else None
-
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
-        out = list(ex.map(run, jobs))
-    return [r for r in out if r is not None]
+        if fresh is not None:
+            out.append(Relabel(fresh, code))
+    return out

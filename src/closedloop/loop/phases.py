@@ -227,7 +227,7 @@ def relabel(cfg: RunConfig, verifier: Verifier, att: Attempted) -> list[Relabel]
     """Hindsight relabels of this iteration's failed attempts (none when switched off)."""
     if not cfg.train.hindsight or not att.tasks:
         return []
-    return relabel_attempts(verifier, att.tasks, att.attempts, workers=verifier.pool.size)
+    return relabel_attempts(verifier, att.tasks, att.attempts)
 
 
 def train(

@@ -461,6 +461,10 @@ class TimedVerifier:
         """``Verifier.call``, timed."""
         return self._timed("call", *args, **kwargs)
 
+    def call_many(self, *args: Any, **kwargs: Any) -> Any:
+        """``Verifier.call_many``, timed."""
+        return self._timed("call_many", *args, **kwargs)
+
 
 def table_view(table: dict[str, tuple[int, float]]) -> Table:
     """The held-out table (cold start, control, final)."""

@@ -32,7 +32,6 @@ import ast
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,7 @@ from closedloop.tasks.contamination import ContaminationGuard
 from closedloop.tasks.format import Split, Task, TaskFormatError, TaskKind, parse_task
 from closedloop.tasks.mutate import generate_mutants
 from closedloop.tasks.probes import canonical, task_inputs
+from closedloop.verify import CallJob, CallResult
 from closedloop.verify.outcome import Outcome, Verdict
 
 if TYPE_CHECKING:
@@ -206,15 +206,23 @@ def _trivial(
             st.reject(RejectReason.TRIVIAL_IDENTITY, "returns its input unchanged on every input")
 
 
-def _check_outputs(st: _State, verifier: Verifier, cfg: ValidationConfig) -> None:
-    t = st.task
-    inputs = task_inputs(t)[: cfg.max_probe_inputs]
-    if not inputs:
+def _outputs_job(task: Task, cfg: ValidationConfig) -> CallJob:
+    """The example solution called on the task's own inputs."""
+    inputs = task_inputs(task)[: cfg.max_probe_inputs]
+    return CallJob(task.example_solution or "", task.entry_point, inputs, task.prompt)
+
+
+def _check_outputs(
+    st: _State,
+    inputs: Sequence[str],
+    runs: tuple[list[CallResult], list[CallResult]],
+    cfg: ValidationConfig,
+) -> None:
+    """Reject ``st`` when two runs of its example returned different values, or trivial ones."""
+    infra = next((r for run in runs for r in run if r.infra_error), None)
+    if infra is not None:
+        st.reject(RejectReason.INFRA_ERROR, infra.error or "")
         return
-    runs = [
-        verifier.call(t.example_solution or "", t.entry_point, inputs=inputs, prompt=t.prompt)
-        for _ in range(2)
-    ]
     # compare only where both runs returned a value: error texts and timeouts may differ
     differ = [
         k
@@ -310,8 +318,11 @@ def validate_tasks(
     report("example")
 
     # 4-5: outputs on the task's own inputs, twice: deterministic and not trivial
-    with ThreadPoolExecutor(max(1, verifier.pool.size)) as ex:  # one task per sandbox slot
-        list(ex.map(lambda st: _check_outputs(st, verifier, cfg), [s for _, s in alive()]))
+    calls = [(s, _outputs_job(s.task, cfg)) for _, s in alive()]
+    calls = [(s, job) for s, job in calls if job.inputs]
+    runs = verifier.call_many([job for _, job in calls for _ in range(2)])  # each job twice
+    for (st, job), a, b in zip(calls, runs[0::2], runs[1::2], strict=True):
+        _check_outputs(st, job.inputs, (a, b), cfg)
     report("outputs")
 
     # 6: every failure case fails

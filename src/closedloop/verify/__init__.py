@@ -9,6 +9,14 @@ import torch or transformers.
 """
 
 from closedloop.verify.outcome import Outcome, TestResult, Verdict
-from closedloop.verify.runner import CallResult, Verifier, program_text
+from closedloop.verify.runner import CallJob, CallResult, Verifier, program_text
 
-__all__ = ["CallResult", "Outcome", "TestResult", "Verdict", "Verifier", "program_text"]
+__all__ = [
+    "CallJob",
+    "CallResult",
+    "Outcome",
+    "TestResult",
+    "Verdict",
+    "Verifier",
+    "program_text",
+]

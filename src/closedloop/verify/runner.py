@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -38,6 +38,19 @@ class CallResult:
     ok: bool
     value: str | None = None
     error: str | None = None
+    infra_error: bool = False
+    """The sandbox failed, not the code: the call was not run, and may be retried."""
+
+
+@dataclass(frozen=True)
+class CallJob:
+    """The arguments of one :meth:`Verifier.call`, for :meth:`Verifier.call_many`."""
+
+    code: str
+    entry_point: str
+    inputs: Sequence[str]
+    """Argument-tuple literals, one per call."""
+    prompt: str = ""
 
 
 def program_text(task: Task, solution: str) -> str:
@@ -140,6 +153,11 @@ class Verifier:
         """Run ``entry_point`` of ``code`` on each input (argument-tuple literal) in the sandbox.
 
         Used to compute expected outputs from a trusted example solution; never to judge.
+        One job has one wall clock, and a call that times out or ends the process leaves the
+        calls after it unanswered: those go on in a fresh job. A call lost that way is given
+        one fresh job of its own first (the calls before it may have spent its time) and keeps
+        its error only if it is lost again, so N inputs cost at most N jobs. Raises
+        :class:`WorkerLost` when the sandbox itself fails.
         """
         task = Task(
             id="call",
@@ -148,19 +166,40 @@ class Verifier:
             entry_point=entry_point,
             prompt=prompt,
         )
+        program = program_text(task, code)
+        results: list[CallResult] = []
         with self.pool.slot() as slot:
-            ch = slot.candidate.begin("candidate")
-            try:
-                load = _load(ch, program_text(task, code), entry_point)
-                if "ready" not in load:
-                    err = load.get("load_error") or "the program did not load"
-                    results = [CallResult(False, error=err) for _ in inputs]
-                else:
-                    frames = _run_calls(ch, inputs)
-                    results = [_call_result(f) for f in frames]
-            finally:
-                slot.candidate.end(ch)
+            while len(results) < len(inputs):
+                got, lost = _call_job(slot, program, entry_point, inputs[len(results) :])
+                if lost is None:
+                    results += got
+                elif lost > 0:  # the next job starts with the lost call
+                    results += got[:lost]
+                else:  # lost again, with a fresh job to itself: it keeps its error
+                    results.append(got[0])
         return results
+
+    def call_many(
+        self,
+        jobs: Iterable[CallJob],
+        on_done: Callable[[list[CallResult]], None] | None = None,
+    ) -> list[list[CallResult]]:
+        """Run many :meth:`call` jobs in parallel (one per slot); results in job order.
+
+        A job whose worker is lost is retried on a fresh one (``retries`` times). A job the
+        sandbox could not run at all, or that hit a verifier bug, gets one result per input
+        with ``infra_error`` set, saying why; the other jobs are unaffected. ``on_done`` is
+        called with each job's results from the worker threads, as jobs finish.
+        """
+
+        def one(job: CallJob) -> list[CallResult]:
+            results = self._call_with_retry(job)
+            if on_done:
+                on_done(results)
+            return results
+
+        with ThreadPoolExecutor(self.pool.size) as ex:
+            return list(ex.map(one, jobs))
 
     def close(self) -> None:
         if self._own_pool:
@@ -171,6 +210,19 @@ class Verifier:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _call_with_retry(self, job: CallJob) -> list[CallResult]:
+        why = ""
+        for _attempt in range(self.retries + 1):
+            try:
+                return self.call(job.code, job.entry_point, list(job.inputs), job.prompt)
+            except WorkerLost as e:  # the worker was killed or replaced: retry on a fresh one
+                why = f"sandbox worker lost: {e}"
+                self.infra_retries += 1
+            except Exception as e:  # a verifier bug must not take the rest of the batch down
+                why = f"verifier error: {type(e).__name__}: {str(e)[:300]}"
+                break
+        return [CallResult(False, error=why, infra_error=True) for _ in job.inputs]
 
     # -- one verification -------------------------------------------------------------------
 
@@ -338,6 +390,27 @@ def _load(ch: JobChannel, code: str, entry: str) -> dict[str, Any]:
     if not ({"ready", "load_error", "sandbox_error"} & msg.keys()):
         return {"load_error": "malformed result channel: unexpected first frame"}
     return msg
+
+
+def _call_job(
+    slot: Slot, program: str, entry: str, inputs: list[str]
+) -> tuple[list[CallResult], int | None]:
+    """One job calling ``entry`` on each input: the results, and the index of the first call
+    that got no answer (it timed out or ended the process; None when every call answered)."""
+    ch = slot.candidate.begin("candidate")
+    try:
+        load = _load(ch, program, entry)
+        if "ready" not in load:
+            err = load.get("load_error") or "the program did not load"
+            return [CallResult(False, error=err) for _ in inputs], None
+        frames = _run_calls(ch, inputs)
+    finally:
+        status = slot.candidate.end(ch)
+    lost = next((k for k, f in enumerate(frames) if "missing" in f), None)
+    results = [_call_result(f) for f in frames]
+    if lost is not None and status.timed_out:  # the kill at the wall clock can beat our deadline
+        results[lost] = CallResult(False, error="timeout")
+    return results, lost
 
 
 def _run_calls(ch: JobChannel, inputs: list[str]) -> list[dict[str, Any]]:

@@ -4,8 +4,7 @@ Records carry inputs only (``base_input`` then ``plus_input``, each a list of ar
 Expected outputs come from running the record's ``canonical_solution`` on every input through
 ``Verifier.call`` (in the sandbox, like any code); an input on which the canonical solution
 errors, times out or returns something that is not plain data is dropped and counted in
-``metadata["dropped_inputs"]``. ``atol`` becomes ``float_tolerance`` (0 means exact). One sandbox job has one wall clock,
-so after an input that times out the remaining inputs are called again in a fresh job.
+``metadata["dropped_inputs"]``. ``atol`` becomes ``float_tolerance`` (0 means exact).
 Inputs that are not Python literals (NaN, infinities) are dropped too.
 
 JSON turned tuples (and sets, complex numbers) in MBPP+ inputs into lists and strings; we
@@ -24,13 +23,14 @@ import ast
 import gzip
 import json
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from closedloop.tasks.format import Task, parse_task
 from closedloop.tasks.probes import literal_text
+from closedloop.verify import CallJob
 
 if TYPE_CHECKING:
     from closedloop.verify import CallResult, Verifier
@@ -136,9 +136,6 @@ def _shape(rec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_LOST = ("timeout", "the candidate process ended")
-
-
 class EvalPlusRecordError(ValueError):
     """A record the importer cannot turn into a task; the message names the record."""
 
@@ -153,22 +150,12 @@ def _has_float(literal: str) -> bool:
     return isinstance(value, list | tuple) and any(isinstance(v, float) for v in value)
 
 
-def _call_all(
-    verifier: Verifier, code: str, entry: str, inputs: list[str], prompt: str
-) -> list[tuple[str, CallResult]]:
-    """Call on every input. One job has one wall clock, so when an input times out (or kills
-    the process) the inputs after it got no answer: call again from the next one."""
-    out: list[tuple[str, CallResult]] = []
-    rest = inputs
-    while rest:
-        results = verifier.call(code, entry, inputs=rest, prompt=prompt)
-        lost = next((k for k, r in enumerate(results) if not r.ok and r.error in _LOST), None)
-        if lost is None:
-            out.extend(zip(rest, results, strict=True))
-            break
-        out.extend(zip(rest[: lost + 1], results[: lost + 1], strict=True))
-        rest = rest[lost + 1 :]
-    return out
+def _job(rec: dict[str, Any], max_tests: int | None) -> tuple[CallJob, int]:
+    """The call of a record's canonical solution on its inputs, and how many inputs were
+    dropped before calling."""
+    shape = _shape(rec)
+    inputs, dropped = _inputs(rec, max_tests)
+    return CallJob(shape["example_solution"], rec["entry_point"], inputs, shape["prompt"]), dropped
 
 
 def evalplus_task(
@@ -178,12 +165,28 @@ def evalplus_task(
 
     The first ``public`` inputs become public tests, the rest private.
     """
+    job, dropped = _job(rec, max_tests)
+    results = verifier.call(job.code, job.entry_point, list(job.inputs), job.prompt)
+    return _task(rec, job, dropped, results, public)
+
+
+def _task(
+    rec: dict[str, Any],
+    job: CallJob,
+    dropped: int,
+    results: Sequence[CallResult],
+    public: int,
+) -> Task:
+    """The task of a record, from the canonical solution's results on the job's inputs.
+
+    Raises :class:`EvalPlusRecordError` when no input gave a usable output.
+    """
+    infra = next((r for r in results if r.infra_error), None)
+    if infra is not None:  # the sandbox failed, not the canonical solution
+        raise EvalPlusRecordError(f"{rec['task_id']}: not run: {infra.error}")
     shape = _shape(rec)
-    inputs, dropped = _inputs(rec, max_tests)
     tests = []
-    for inp, res in _call_all(
-        verifier, shape["example_solution"], rec["entry_point"], inputs, shape["prompt"]
-    ):
+    for inp, res in zip(job.inputs, results, strict=True):
         if res.ok and res.value is not None:
             tests.append({"input": inp, "output": res.value})
         else:
@@ -225,24 +228,27 @@ def import_evalplus(
     """The records of an EvalPlus release as tasks (``limit`` keeps the first records only).
 
     ``progress(done, total)`` is called after each record. A record whose canonical solution
-    gives no usable output is left out, and the reason appended to ``skipped`` when given.
+    gives no usable output (or that the sandbox could not run) is left out, and the reason
+    appended to ``skipped`` when given.
     """
     records = read_records(Path(path))[:limit]
+    jobs = [_job(rec, max_tests) for rec in records]
     done = 0
+    lock = threading.Lock()  # jobs finish on the verifier's threads
 
-    def one(rec: dict[str, Any]) -> Task | str:
+    def tick(_: list[CallResult]) -> None:
         nonlocal done
-        try:
-            result: Task | str = evalplus_task(rec, verifier, max_tests=max_tests, public=public)
-        except EvalPlusRecordError as e:
-            result = str(e)
-        done += 1
-        if progress is not None:
-            progress(done, len(records))
-        return result
+        with lock:
+            done += 1
+            if progress is not None:
+                progress(done, len(records))
 
-    with ThreadPoolExecutor(max(1, verifier.pool.size)) as ex:  # one record per sandbox slot
-        results = list(ex.map(one, records))
-    if skipped is not None:
-        skipped.extend(r for r in results if isinstance(r, str))
-    return [r for r in results if isinstance(r, Task)]
+    calls = verifier.call_many([job for job, _ in jobs], on_done=tick)
+    tasks: list[Task] = []
+    for rec, (job, dropped), results in zip(records, jobs, calls, strict=True):
+        try:
+            tasks.append(_task(rec, job, dropped, results, public))
+        except EvalPlusRecordError as e:
+            if skipped is not None:
+                skipped.append(str(e))
+    return tasks
