@@ -5,7 +5,8 @@ Run:  python benchmarks/tasks_validation.py [--data ../shared/data] [--max-mutan
       [--workers 2] [--wall-s 3] [--min-mutation-score 0.5] [--evalplus] [--json OUT]
 
 Mutation scores are computed with the rejection threshold off, so the bands show every
-task that got that far; "accepted at threshold" applies ``--min-mutation-score`` afterwards.
+task that got that far; "accepted at threshold" applies ``--min-mutation-score`` afterwards
+with the validator's own rule (``weak_tests``: a task with no score is accepted).
 Slow by design (thousands of sandboxed runs): not part of the test suite.
 """
 
@@ -22,7 +23,12 @@ from closedloop.sandbox import SandboxLimits
 from closedloop.tasks.format import Task
 from closedloop.tasks.importers import import_humaneval, import_mbpp
 from closedloop.tasks.importers.evalplus import import_evalplus
-from closedloop.tasks.validate import ValidationConfig, ValidationResult, validate_tasks
+from closedloop.tasks.validate import (
+    ValidationConfig,
+    ValidationResult,
+    validate_tasks,
+    weak_tests,
+)
 from closedloop.verify import Verifier
 
 BANDS = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.0), (1.0, 1.0)]
@@ -59,7 +65,9 @@ def run_set(
     elapsed = time.monotonic() - t0
     reasons = Counter(str(r.reason) if r.reason else "accepted" for r in results)
     scores = [r.mutation_score for r in results if r.mutation_score is not None]
-    at_threshold = sum(1 for r in results if r.accepted and (r.mutation_score or 0) >= threshold)
+    at_threshold = sum(
+        1 for r in results if r.accepted and not weak_tests(r.mutation_score, threshold)
+    )
     summary = {
         "set": name,
         "tasks": len(tasks),

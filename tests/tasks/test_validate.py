@@ -6,7 +6,13 @@ import pytest
 
 from closedloop.tasks.format import Split
 from closedloop.tasks.importers import import_humaneval, import_mbpp
-from closedloop.tasks.validate import RejectReason, ValidationConfig, reason_counts, validate_tasks
+from closedloop.tasks.validate import (
+    RejectReason,
+    ValidationConfig,
+    reason_counts,
+    validate_tasks,
+    weak_tests,
+)
 
 FAST = ValidationConfig(max_mutants=12)
 
@@ -107,6 +113,15 @@ def test_weak_tests_are_rejected_by_mutation_score(verifier, make_task) -> None:
         and r.mutation_score is not None
         and r.mutation_score < 0.5
     )
+
+
+def test_task_without_mutants_is_accepted_unscored_at_any_minimum(verifier, make_task) -> None:
+    # an import is never dropped and holds nothing else to mutate: no mutant, so no score
+    task = make_task(example_solution="from builtins import sorted as f\n")
+    r = _one(verifier, task, ValidationConfig(max_mutants=12, min_mutation_score=1.0))
+    assert r.accepted and r.mutation_score is None and r.mutants_total == 0, r.detail
+    # benchmarks/tasks_validation.py applies its threshold with this rule: it must agree
+    assert not weak_tests(r.mutation_score, 1.0)
 
 
 def test_function_task_without_example_solution_is_not_validated(verifier, make_task) -> None:

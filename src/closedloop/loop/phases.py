@@ -252,7 +252,7 @@ def train(
         usable = [t for t in solver + chal if t.usable]
         if usable:
             m = trainer.step(usable)
-            steps = -(-len(usable) // trainer.config.minibatch_size) * trainer.config.num_iterations
+            steps = m.optimizer_steps
             metrics = {
                 "loss": m.loss,
                 "entropy": m.entropy,

@@ -322,12 +322,16 @@ class LoopRunner:
             prog.update(bar, completed=1, note=f"{len(tasks)} tasks x {cfg.solver.samples}")
             t_att, tp = time.monotonic() - tp, time.monotonic()
             bar = prog.add_task(f"iter {it}: train", total=1, note="")
+            # kl_policy: KL(before || after) across the whole train phase (GRPO or expert
+            # iteration, plus hindsight SFT) on this iteration's first solver trajectories.
+            # Not GRPOTrainer's kl_probe, which covers its GRPO update alone on a probe fixed
+            # at the first batch it saw (and is not logged by the loop).
             probe = [(list(t.prompt_ids), list(t.completion_ids)) for t in solver_t[:8]]
             before = (
                 probe_distributions(self.policy.model, probe, self.policy.pad_id) if probe else None
             )
             tr = phases.train(trainer, self.policy, cfg, solver_t, chal_t, cfg.seed + it, relabels)
-            kl = (
+            kl_policy = (
                 probe_kl(
                     before, probe_distributions(self.policy.model, probe, self.policy.pad_id), probe
                 )
@@ -354,7 +358,7 @@ class LoopRunner:
                 sum(r.reward for r in rows if r.reward is not None) / max(1, len(rows))
             ),
             "optimizer_steps": tr.optimizer_steps,
-            "kl_policy": kl,
+            "kl_policy": kl_policy,
             "t_generate": t_gen,
             "t_attempt": t_att,
             "t_train": t_train,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,22 +188,7 @@ class RunStore:
                 (label, iteration, n_tasks, pass_at_1),
             )
 
-    def add_event(self, iteration: int, kind: str, data: dict[str, Any]) -> None:
-        """Append an event at once (its own transaction)."""
-        with self.db:
-            self.db.execute(
-                "INSERT INTO events (iteration, kind, data, at) VALUES (?, ?, ?, ?)",
-                (iteration, kind, json.dumps(data), time.time()),
-            )
-
     # -- reads -----------------------------------------------------------------------------
-    def counts(self) -> dict[str, int]:
-        """Rows per table."""
-        return {
-            t: int(self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
-            for t in (*ROW_TABLES, "iterations")
-        }
-
     def pool(self) -> list[Task]:
         """Every accepted task, in insertion order."""
         rows = self.db.execute("SELECT task FROM tasks ORDER BY rowid").fetchall()
@@ -236,11 +220,3 @@ class RunStore:
             "SELECT policy, n_tasks, pass_at_1, iteration FROM evals ORDER BY iteration"
         )
         return {r[0]: (int(r[1]), float(r[2]), int(r[3])) for r in rows}
-
-    def events(self, kinds: Iterable[str] | None = None) -> list[tuple[int, str, dict[str, Any]]]:
-        """Events in order, optionally only of some kinds."""
-        rows = self.db.execute("SELECT iteration, kind, data FROM events ORDER BY id").fetchall()
-        want = set(kinds) if kinds is not None else None
-        return [
-            (r[0], r[1], json.loads(r[2] or "{}")) for r in rows if want is None or r[1] in want
-        ]

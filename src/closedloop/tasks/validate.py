@@ -158,6 +158,12 @@ def reason_counts(results: Sequence[ValidationResult]) -> Counter[str]:
     return Counter(str(r.reason) if r.reason else "accepted" for r in results)
 
 
+def weak_tests(mutation_score: float | None, min_mutation_score: float) -> bool:
+    """Whether a mutation score is below the minimum (rejected as ``weak_tests``). A task with
+    no score, because no mutant could be made or judged, is not: it is accepted unscored."""
+    return mutation_score is not None and mutation_score < min_mutation_score
+
+
 def _size_problem(task: Task, cfg: ValidationConfig) -> str:
     if len(task.instruction) + len(task.prompt) > cfg.max_instruction_chars:
         return f"instruction+prompt longer than {cfg.max_instruction_chars} chars"
@@ -355,7 +361,7 @@ def validate_tasks(
             st.killed += v.outcome is not Outcome.PASS
         for _, st in alive():
             score = st.killed / st.total if st.total else None
-            if score is not None and score < cfg.min_mutation_score:
+            if weak_tests(score, cfg.min_mutation_score):
                 st.reject(
                     RejectReason.WEAK_TESTS,
                     f"tests kill {st.killed}/{st.total} mutants, need {cfg.min_mutation_score:.0%}",

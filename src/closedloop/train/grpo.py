@@ -24,7 +24,8 @@ Departures from TRL's trainer (and why):
    copy of the initial policy (TRL: a separate reference model, or the disabled adapter).
 7. Only the clipped surrogate losses ``grpo`` and ``bnpo`` are offered; no entropy bonus, no
    off-policy masks, no sequence-level importance sampling.
-8. Each update also measures KL(before || after) on a fixed probe set, for the monitors.
+8. Each update also measures KL(before || after) of itself on a fixed probe set (given, or taken
+   from the first batch), for the monitors: ``UpdateMetrics.kl_probe``.
 """
 
 from __future__ import annotations
@@ -153,7 +154,12 @@ class GRPOTrainer:
 
     # ---- the update ------------------------------------------------------------------
     def step(self, trajectories: Sequence[Trajectory]) -> UpdateMetrics:
-        """One update: drop unusable trajectories, compute advantages, optimise, report."""
+        """One update: drop unusable trajectories, compute advantages, optimise, report.
+
+        ``num_iterations`` passes over the usable trajectories in minibatches of
+        ``minibatch_size`` (the last may be smaller), one optimizer step per minibatch; the
+        metrics report how many steps were taken (``optimizer_steps``).
+        """
         cfg = self.config
         kept = usable(trajectories)
         dropped = len(trajectories) - len(kept)
@@ -207,6 +213,7 @@ class GRPOTrainer:
             entropy=sum(e * w for e, w in zip(entropies, weights, strict=True)) / tok,
             kl_ref=statistics.fmean(kls) if kls else None,
             kl_probe=probe_kl(before, after, self.probe),
+            optimizer_steps=len(losses),  # each _optimise call is exactly one optimizer step
             num_trajectories=len(kept),
             num_dropped=dropped,
             num_tokens=sum(t.trained_tokens for t in kept),

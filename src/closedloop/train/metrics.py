@@ -33,7 +33,12 @@ class UpdateMetrics:
     kl_ref: float | None
     """Mean k3 KL from the policy to the reference on trained tokens (None without a reference)."""
     kl_probe: float
-    """Mean per-position KL(before || after) of next-token distributions on the probe set."""
+    """Mean per-position KL(before || after) of next-token distributions across this update
+    alone, on the trainer's probe set: the one it was given, else the first ``probe_size``
+    usable trajectories of the first batch it stepped on, kept for every later update (so
+    successive values are comparable)."""
+    optimizer_steps: int
+    """``optimizer.step()`` calls this update made."""
     num_trajectories: int
     """Trajectories used."""
     num_dropped: int
