@@ -238,16 +238,18 @@ def train(
     chal: list[Trajectory],
     seed: int,
     relabels: Sequence[Relabel] = (),
+    anchor: Sequence[Any] = (),
 ) -> TrainOutcome:
     """One update on this iteration's trajectories: GRPO on every group, or (expert iteration)
-    SFT on the verified successes; hindsight relabels join the supervised step. Every
+    SFT on the verified successes; hindsight relabels and ``anchor`` examples (replayed
+    cold-start data) join the supervised step. Every
     optimizer step counts (the control gets as many)."""
     from closedloop.loop.updates import sft_steps
     from closedloop.train.sft import examples_from_text, examples_from_trajectories, keep_successes
 
     mb = cfg.train.minibatch_size
     steps, metrics = 0, {}
-    examples = examples_from_text(policy, [(r.prompt, r.code) for r in relabels])
+    examples = examples_from_text(policy, [(r.prompt, r.code) for r in relabels]) + list(anchor)
     if cfg.train.algorithm is TrainAlgorithm.GRPO:
         usable = [t for t in solver + chal if t.usable]
         if usable:
@@ -276,4 +278,5 @@ def train(
         steps += run.steps
         metrics["sft_loss"] = run.last_loss
     metrics["hindsight"] = float(len(relabels))
+    metrics["anchor"] = float(len(anchor))
     return TrainOutcome(steps, metrics)

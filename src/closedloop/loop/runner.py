@@ -21,6 +21,7 @@ resume (a fresh AdamW starts from the last committed policy).
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import threading
 import time
@@ -111,11 +112,16 @@ class LoopRunner:
 
     def run(self) -> RunResult:
         """Run every remaining phase and return the held-out table."""
+        from transformers.utils import logging as hf_logging
+
         from closedloop.loop.domain import heldout_sets
         from closedloop.sandbox import SandboxLimits
         from closedloop.tasks.contamination import ContaminationGuard
         from closedloop.verify import Verifier
 
+        # The run shows its own phase bars; transformers' per-save/per-load bars (every
+        # iteration writes and the control reloads a policy) would bury them.
+        hf_logging.disable_progress_bar()
         t0 = time.monotonic()
         cfg = self.cfg
         self.store = store = RunStore(self.run_dir / STORE_FILE)
@@ -226,6 +232,15 @@ class LoopRunner:
             self._cold_examples = examples_from_text(self.policy, cold_start_pairs(self.cfg))
         return self._cold_examples
 
+    def _anchor(self, n_relabels: int, iteration: int) -> list[Any]:
+        """Cold-start examples replayed beside ``n_relabels`` relabels (``train.anchor_ratio``)."""
+        want = round(self.cfg.train.anchor_ratio * n_relabels)
+        if want <= 0 or not self.cfg.cold_start.corpus_size:
+            return []
+        pool = self._cold_start_examples()
+        rng = random.Random(self.cfg.seed * 31 + iteration)
+        return rng.sample(pool, min(want, len(pool)))
+
     def _cold_start_steps(self, n_examples: int) -> int:
         cs = self.cfg.cold_start
         return int(round(cs.epochs * n_examples / cs.batch_size))
@@ -330,7 +345,16 @@ class LoopRunner:
             before = (
                 probe_distributions(self.policy.model, probe, self.policy.pad_id) if probe else None
             )
-            tr = phases.train(trainer, self.policy, cfg, solver_t, chal_t, cfg.seed + it, relabels)
+            tr = phases.train(
+                trainer,
+                self.policy,
+                cfg,
+                solver_t,
+                chal_t,
+                cfg.seed + it,
+                relabels,
+                self._anchor(len(relabels), it),
+            )
             kl_policy = (
                 probe_kl(
                     before, probe_distributions(self.policy.model, probe, self.policy.pad_id), probe

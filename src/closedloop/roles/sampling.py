@@ -12,6 +12,7 @@ Does not support top-p/top-k (the loop does not use them).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,18 @@ def sample_ids(
     return [out[i * n : (i + 1) * n] for i in range(len(prompts))]
 
 
+def _cache_keyword(model: Any) -> str:
+    """The forward keyword of the KV cache: ``cache`` from transformers 5.24 on (where
+    ``past_key_values`` still works but warns on every call), ``past_key_values`` before."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def _cache_of(output: Any) -> Any:
+    """The KV cache a forward pass returned (``cache`` or, before 5.24, ``past_key_values``)."""
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else output.past_key_values
+
+
 def _chunk(policy: Any, rows: list[list[int]], params: SamplingParams) -> list[Completion]:
     import torch
 
@@ -58,7 +71,8 @@ def _chunk(policy: Any, rows: list[list[int]], params: SamplingParams) -> list[C
     try:
         with torch.no_grad():
             res = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
-            past, logits = res.past_key_values, res.logits[:, -1, :].float()
+            past, logits = _cache_of(res), res.logits[:, -1, :].float()
+            cache_kw = _cache_keyword(model)
             last_pos = pos[:, -1]
             for _ in range(params.max_new_tokens):
                 if params.temperature > 0:
@@ -82,10 +96,10 @@ def _chunk(policy: Any, rows: list[list[int]], params: SamplingParams) -> list[C
                     input_ids=torch.where(done, pad, nxt)[:, None],
                     attention_mask=mask,
                     position_ids=last_pos[:, None],
-                    past_key_values=past,
                     use_cache=True,
+                    **{cache_kw: past},
                 )
-                past, logits = res.past_key_values, res.logits[:, -1, :].float()
+                past, logits = _cache_of(res), res.logits[:, -1, :].float()
     finally:
         model.train(was_training)
     out = []
