@@ -1,4 +1,9 @@
-"""The whole loop runs in CI on the short preset; a SIGKILL mid-run resumes to the same rows."""
+"""The whole loop runs in CI on the short preset; a SIGKILL mid-run resumes to the same rows.
+
+The preset runs with one extra held-out file (``eval.heldout_files``), so the same runs also
+check that every held-out set is evaluated and stored, and that a resume duplicates none of
+their rows.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,24 @@ from closedloop.loop.presets import SHORT
 
 from .conftest import cli, cli_popen, row_counts
 
+EXTRA_SET = "extra_grammar"
+EXTRA_TASKS = 3
+
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    p = tmp_path_factory.mktemp("cfg") / "short.toml"
-    p.write_text(SHORT)
+    from closedloop.loop.domain import grammar_task
+    from closedloop.loop.grammar import sample_tasks
+    from closedloop.tasks.format import write_tasks
+
+    root = tmp_path_factory.mktemp("cfg")
+    # Seed far from the run's own draws (corpus seed 0, pool 7919, eval test 11).
+    gts = sample_tasks(EXTRA_TASKS, seed=424_242)
+    extra = root / f"{EXTRA_SET}.jsonl"
+    write_tasks([grammar_task(g, f"extra/{i}", "Write f.") for i, g in enumerate(gts)], extra)
+    p = root / "short.toml"
+    assert "[eval]\n" in SHORT  # the extra file joins the preset's own [eval] table
+    p.write_text(SHORT.replace("[eval]\n", f"[eval]\nheldout_files = [{str(extra)!r}]\n"))
     return p
 
 
@@ -35,6 +53,7 @@ def test_short_preset_writes_the_run_directory_contract(reference: Path):
     for label in ("cold_start", "iter_001", "iter_002", "final", "control"):
         assert (reference / "policies" / label / "config.json").is_file(), label
     summary = json.loads((reference / "summary.json").read_text())
+    assert summary["heldout_set"] == "rg_list_functions" and summary["iterations"] == 2
     for label in ("cold_start", "control", "final"):
         entry = summary["policies"][label]
         assert entry["n_tasks"] == 6 and 0.0 <= entry["pass@1"] <= 1.0
@@ -47,6 +66,32 @@ def test_short_preset_writes_the_run_directory_contract(reference: Path):
         and counts["iterations"] == 3
     )
     assert (reference / "config.toml").is_file() and any((reference / "tb").iterdir())
+
+
+def test_every_heldout_set_is_evaluated_and_stored(reference: Path):
+    summary = json.loads((reference / "summary.json").read_text())
+    sets = summary["heldout_sets"]
+    assert list(sets) == ["rg_list_functions", EXTRA_SET]
+    assert sets["rg_list_functions"] == summary["policies"]  # the primary set, unchanged
+    for label in ("cold_start", "control", "final"):
+        entry = sets[EXTRA_SET][label]
+        assert entry["n_tasks"] == EXTRA_TASKS and 0.0 <= entry["pass@1"] <= 1.0
+    db = sqlite3.connect(str(reference / "run.sqlite"))
+    try:
+        rows = db.execute("SELECT heldout, policy, iteration, n_tasks FROM evals").fetchall()
+    finally:
+        db.close()
+    # cold start, iteration 2 (the last; eval.every is 3), final and control, once per set
+    keys = {("cold_start", 0), ("iter_002", 2), ("final", 2), ("control", 2)}
+    assert sorted(rows) == sorted(
+        [("rg_list_functions", lbl, it, 6) for lbl, it in keys]
+        + [(EXTRA_SET, lbl, it, EXTRA_TASKS) for lbl, it in keys]
+    )
+    metrics = [json.loads(x) for x in (reference / "metrics.jsonl").read_text().splitlines()]
+    extra_key = f"heldout_pass@1/{EXTRA_SET}"
+    assert [extra_key in m for m in metrics] == [True, False, True]
+    assert [("heldout_pass@1" in m) for m in metrics] == [True, False, True]
+    assert metrics[2][extra_key] == sets[EXTRA_SET]["final"]["pass@1"]
 
 
 def test_existing_non_empty_run_dir_is_refused(config: Path, reference: Path):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from closedloop.loop.config import Domain, RunConfig
+from closedloop.loop.config import ConfigError, Domain, RunConfig
 from closedloop.loop.grammar import GrammarTask, sample_tasks
 from closedloop.roles.challenger import render_proposal
 from closedloop.roles.prompts import call_text, solver_prompt
@@ -154,6 +154,12 @@ def heldout_sets(cfg: RunConfig) -> dict[str, list[Task]]:
 
         sets["humaneval"] = import_humaneval()[: cfg.eval.heldout_size]
     for path in cfg.eval.heldout_files:
+        name = Path(path).stem
+        if name in sets:  # sets are reported by name: a second one would hide the first
+            raise ConfigError(
+                f"eval.heldout_files: {path!r} would be reported as {name!r}, a name already "
+                "taken; rename the file"
+            )
         tasks, _bad = load_tasks(Path(path))
-        sets[Path(path).stem] = tasks
+        sets[name] = tasks
     return sets

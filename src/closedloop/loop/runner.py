@@ -9,7 +9,19 @@ Run directory (a public contract)::
     policies/iter_NNN/
     policies/final/
     policies/control/
-    summary.json           held-out table per policy: {"policies": {label: {"n_tasks", "pass@1"}}}
+    summary.json           held-out table per policy (see below)
+
+``summary.json``::
+
+    {"heldout_set": PRIMARY, "iterations": N,
+     "policies": {label: {"n_tasks", "pass@1"}},              # on the primary set
+     "heldout_sets": {set: {label: {"n_tasks", "pass@1"}}}}   # every set, primary included
+
+The held-out sets are :func:`closedloop.loop.domain.heldout_sets`: the domain's own set (the
+primary one, first) and one per ``eval.heldout_files`` file, named by its file stem. Every set
+is evaluated at the same points (cold start, evaluated iterations, final, control); the
+primary set alone drives ``heldout_pass@1`` and the per-iteration line, and each other set
+adds ``heldout_pass@1/<set>`` to the metrics and a column to the final table.
 
 Iteration 0 is the cold start (build, SFT on the grammar corpus, seed pool); iterations
 1..N are self-play. An iteration's policy is saved before its rows are committed; on resume,
@@ -25,7 +37,7 @@ import random
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +54,7 @@ from closedloop.loop.config import (
     dump_config,
     load_config,
 )
-from closedloop.loop.store import IterationRecord, RunStore
+from closedloop.loop.store import EvalScores, IterationRecord, RunStore, StoreError
 from closedloop.monitor.metrics import MetricsLog, summary_line
 
 CONFIG_FILE = "config.toml"
@@ -65,13 +77,27 @@ def iter_label(iteration: int) -> str:
     return "cold_start" if iteration == 0 else f"iter_{iteration:03d}"
 
 
+HELDOUT_METRIC = "heldout_pass@1"
+
+
+def heldout_metrics(scores: EvalScores, primary: str) -> dict[str, float]:
+    """Metrics of one evaluation: ``heldout_pass@1`` for the primary set (the key every reader
+    of metrics.jsonl already knows), ``heldout_pass@1/<set>`` for each other set."""
+    return {
+        HELDOUT_METRIC if name == primary else f"{HELDOUT_METRIC}/{name}": p
+        for name, (_n, p) in scores.items()
+    }
+
+
 @dataclass
 class RunResult:
     """The held-out table and where the run lives."""
 
     run_dir: Path
-    table: dict[str, tuple[int, float]]  # label -> (n_tasks, pass@1)
+    table: dict[str, tuple[int, float]]  # label -> (n_tasks, pass@1), on the primary set
     seconds: float
+    heldout_sets: dict[str, dict[str, tuple[int, float]]] = field(default_factory=dict)
+    """Every held-out set, primary first: set name -> label -> (n_tasks, pass@1)."""
 
 
 class LoopRunner:
@@ -124,7 +150,10 @@ class LoopRunner:
         hf_logging.disable_progress_bar()
         t0 = time.monotonic()
         cfg = self.cfg
-        self.store = store = RunStore(self.run_dir / STORE_FILE)
+        try:
+            self.store = store = RunStore(self.run_dir / STORE_FILE)
+        except StoreError as e:
+            raise RunDirError(str(e)) from None
         last = store.last_iteration()
         store.rollback_after(last)
         self._drop_policies_after(last)
@@ -132,8 +161,9 @@ class LoopRunner:
         log.rewrite(store.metrics_rows())
         heldout = heldout_sets(cfg)
         guard = ContaminationGuard([t for ts in heldout.values() for t in ts])
+        # The first set is the primary one (summary line, heldout_pass@1, RunResult.table).
         self.heldout_name = next(iter(heldout))
-        self.heldout = heldout[self.heldout_name]
+        self.heldout = heldout
         try:
             with Verifier(
                 workers=cfg.workers, limits=SandboxLimits(wall_s=cfg.verify_timeout_s)
@@ -148,11 +178,12 @@ class LoopRunner:
                 trainer = self._trainer()
                 for it in range(last + 1, cfg.iterations + 1):
                     self._iteration(it, trainer, verifier, guard, log)
-                table = self._finish(verifier)
+                scores = self._finish(verifier)
         finally:
             log.close()
             store.close()
-        return RunResult(self.run_dir, table, time.monotonic() - t0)
+        table = {label: s[self.heldout_name] for label, s in scores.items()}
+        return RunResult(self.run_dir, table, time.monotonic() - t0, by_set(scores))
 
     # -- pieces ----------------------------------------------------------------------------
     def _drop_policies_after(self, last: int) -> None:
@@ -208,19 +239,32 @@ class LoopRunner:
             transient=False,
         )
 
-    def _evaluate(self, verifier: Any) -> tuple[int, float]:
+    def _evaluate(self, verifier: Any) -> EvalScores:
+        """The policy on every held-out set (primary first): set -> (n_tasks, pass@1)."""
         from closedloop.loop.evaluate import evaluate
 
         e = self.cfg.eval
-        res = evaluate(
-            self.policy,
-            self.heldout,
-            verifier,
-            samples=1,
-            turns=e.turns,
-            max_new_tokens=e.max_new_tokens,
-        )
-        return res.n_tasks, res.pass_at_1
+        scores: EvalScores = {}
+        for name, tasks in self.heldout.items():
+            res = evaluate(
+                self.policy,
+                tasks,
+                verifier,
+                samples=1,
+                turns=e.turns,
+                max_new_tokens=e.max_new_tokens,
+            )
+            scores[name] = (res.n_tasks, res.pass_at_1)
+        return scores
+
+    def _stored(
+        self, evals: dict[str, dict[str, tuple[int, float, int]]], label: str
+    ) -> EvalScores | None:
+        """``label``'s stored scores when every held-out set has one, else None (evaluate)."""
+        rows = evals.get(label, {})
+        if any(name not in rows for name in self.heldout):
+            return None
+        return {name: rows[name][:2] for name in self.heldout}
 
     def _cold_start_examples(self) -> list[Any]:
         """The cold-start corpus as SFT examples (kept from the cold start; rebuilt, the same,
@@ -286,16 +330,16 @@ class LoopRunner:
                 )
                 metrics.update({"sft_steps": run.steps, "sft_loss": run.last_loss})
             prog.update(bar, advance=1, description="cold start: held-out eval")
-            n, p = self._evaluate(self.verifier)
+            scores = self._evaluate(self.verifier)
+            n, p = scores[self.heldout_name]
             prog.update(
                 bar, advance=1, description="cold start: done", note=f"held-out pass@1 {p:.3f}"
             )
         self._save("cold_start")
         seeds = seed_pool(cfg, SEED_POOL_SIZE) if cfg.domain is Domain.LIST_FUNCTIONS else []
         seeds = [t for t in seeds if guard.check(t) is None]
-        metrics.update(
-            {"heldout_pass@1": p, "seed_tasks": len(seeds), "seconds": time.monotonic() - t0}
-        )
+        metrics.update(heldout_metrics(scores, self.heldout_name))
+        metrics.update({"seed_tasks": len(seeds), "seconds": time.monotonic() - t0})
         assert self.store is not None
         self.store.commit_iteration(
             IterationRecord(
@@ -304,7 +348,7 @@ class LoopRunner:
                 [],
                 [],
                 metrics,
-                {"cold_start": (n, p)},
+                {"cold_start": scores},
                 [("cold_start", {"examples": len(pairs)})],
             )
         )
@@ -364,12 +408,12 @@ class LoopRunner:
             )
             prog.update(bar, completed=1, note=f"{tr.optimizer_steps} steps")
             t_train, tp = time.monotonic() - tp, time.monotonic()
-            evals = {}
+            evals: dict[str, EvalScores] = {}
             every = cfg.eval.every
             if (every and it % every == 0) or it == cfg.iterations:
                 bar = prog.add_task(f"iter {it}: eval", total=1, note="")
-                n, p = self._evaluate(verifier)
-                evals[iter_label(it)] = (n, p)
+                evals[iter_label(it)] = self._evaluate(verifier)
+                p = evals[iter_label(it)][self.heldout_name][1]
                 prog.update(bar, completed=1, note=f"pass@1 {p:.3f}")
             t_eval = time.monotonic() - tp
         m = {
@@ -392,7 +436,7 @@ class LoopRunner:
             **{f"reject_{k}": v for k, v in gen.reasons.items() if k != "accepted"},
         }
         if evals:
-            m["heldout_pass@1"] = evals[iter_label(it)][1]
+            m.update(heldout_metrics(evals[iter_label(it)], self.heldout_name))
         self._save(iter_label(it))
         m["seconds"] = time.monotonic() - t0
         m = {k: v for k, v in m.items() if v is not None}
@@ -404,7 +448,9 @@ class LoopRunner:
         log.write(it, m)
         self.console.print(summary_line(it, m))
 
-    def _finish(self, verifier: Any) -> dict[str, tuple[int, float]]:
+    def _finish(self, verifier: Any) -> dict[str, EvalScores]:
+        """Save the final policy, run the control, write summary.json and print the table.
+        Returns label -> held-out set -> (n_tasks, pass@1)."""
         from closedloop.loop.updates import sft_steps
 
         cfg, store = self.cfg, self.store
@@ -412,15 +458,16 @@ class LoopRunner:
         last = store.last_iteration()
         evals = store.evals()
         self._save("final")
-        table: dict[str, tuple[int, float]] = {"cold_start": evals["cold_start"][:2]}
-        table["final"] = (
-            evals[iter_label(last)][:2] if iter_label(last) in evals else self._evaluate(verifier)
-        )
-        store.add_eval("final", last, *table["final"])
+        cold = self._stored(evals, "cold_start")
+        assert cold is not None, "the cold start commits every held-out set"
+        scores: dict[str, EvalScores] = {"cold_start": cold}
+        # The last iteration is always evaluated, so final is normally its stored score.
+        final = self._stored(evals, iter_label(last))
+        scores["final"] = final if final is not None else self._evaluate(verifier)
+        store.add_eval("final", last, scores["final"])
         if cfg.control and cfg.model.kind is ModelKind.EMBEDDED and cfg.cold_start.corpus_size:
-            if "control" in evals:
-                table["control"] = evals["control"][:2]
-            else:
+            control = self._stored(evals, "control")
+            if control is None:
                 steps = int(sum(r.get("optimizer_steps", 0) for r in store.metrics_rows()))
                 with self._progress() as prog:
                     bar = prog.add_task(
@@ -436,18 +483,36 @@ class LoopRunner:
                         cfg.seed + 10_007,
                     )
                     prog.update(bar, advance=1, description="control: held-out eval")
-                    table["control"] = self._evaluate(verifier)
+                    control = self._evaluate(verifier)
                     prog.update(bar, advance=1)
                 self._save("control")
-                store.add_eval("control", last, *table["control"])
+                store.add_eval("control", last, control)
+            scores["control"] = control
+        sets = by_set(scores)
+        primary = sets[self.heldout_name]
         summary = {
             "heldout_set": self.heldout_name,
             "iterations": last,
-            "policies": {k: {"n_tasks": n, "pass@1": p} for k, (n, p) in table.items()},
+            "policies": _summary_entries(primary),
+            "heldout_sets": {name: _summary_entries(t) for name, t in sets.items()},
         }
         (self.run_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
-        self.console.print(table_view(table))
-        return table
+        extra = {name: t for name, t in sets.items() if name != self.heldout_name}
+        self.console.print(table_view(primary, extra))
+        return scores
+
+
+def by_set(scores: dict[str, EvalScores]) -> dict[str, dict[str, tuple[int, float]]]:
+    """Regroup label -> set -> score as set -> label -> score (set order kept)."""
+    out: dict[str, dict[str, tuple[int, float]]] = {}
+    for label, per_set in scores.items():
+        for name, score in per_set.items():
+            out.setdefault(name, {})[label] = score
+    return out
+
+
+def _summary_entries(table: dict[str, tuple[int, float]]) -> dict[str, dict[str, float]]:
+    return {k: {"n_tasks": n, "pass@1": p} for k, (n, p) in table.items()}
 
 
 class TimedVerifier:
@@ -494,14 +559,27 @@ class TimedVerifier:
         return self._timed("call_many", *args, **kwargs)
 
 
-def table_view(table: dict[str, tuple[int, float]]) -> Table:
-    """The held-out table (cold start, control, final)."""
+def table_view(
+    table: dict[str, tuple[int, float]],
+    extra: dict[str, dict[str, tuple[int, float]]] | None = None,
+) -> Table:
+    """The held-out table (cold start, control, final) on the primary set, plus one pass@1
+    column per set in ``extra`` (set name -> label -> (n_tasks, pass@1))."""
+    extra = extra or {}
     t = Table(title="held-out pass@1")
     t.add_column("policy")
     t.add_column("n_tasks", justify="right")
     t.add_column("pass@1", justify="right")
+    for name in extra:
+        t.add_column(f"{name} pass@1", justify="right")
     for label in ("cold_start", "control", "final"):
         if label in table:
             n, p = table[label]
-            t.add_row(label, str(n), f"{p:.3f}")
+            cells = [_cell(extra[name].get(label)) for name in extra]
+            t.add_row(label, str(n), f"{p:.3f}", *cells)
     return t
+
+
+def _cell(score: tuple[int, float] | None) -> str:
+    # An extra set's size can differ from the primary's, so its cell carries its own n.
+    return "-" if score is None else f"{score[1]:.3f} (n={score[0]})"

@@ -33,8 +33,8 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE TABLE IF NOT EXISTS metrics (
     iteration INTEGER NOT NULL, key TEXT NOT NULL, value REAL, PRIMARY KEY (iteration, key));
 CREATE TABLE IF NOT EXISTS evals (
-    policy TEXT NOT NULL, iteration INTEGER NOT NULL, n_tasks INTEGER, pass_at_1 REAL,
-    PRIMARY KEY (policy, iteration));
+    policy TEXT NOT NULL, iteration INTEGER NOT NULL, heldout TEXT NOT NULL, n_tasks INTEGER,
+    pass_at_1 REAL, PRIMARY KEY (policy, iteration, heldout));
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, iteration INTEGER NOT NULL, kind TEXT NOT NULL,
     data TEXT, at REAL NOT NULL);
@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS iterations (iteration INTEGER PRIMARY KEY, finished_a
 """
 
 ROW_TABLES = ("tasks", "proposals", "attempts", "metrics", "evals", "events")
+
+EvalScores = dict[str, tuple[int, float]]
+"""Held-out set name -> (n_tasks, pass@1) of one policy."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ class IterationRecord:
     proposals: list[ProposalRow]
     attempts: list[AttemptRow]
     metrics: dict[str, float]
-    evals: dict[str, tuple[int, float]]  # policy label -> (n_tasks, pass@1)
+    evals: dict[str, EvalScores]  # policy label -> held-out set -> (n_tasks, pass@1)
     events: list[tuple[str, dict[str, Any]]]
 
 
@@ -98,6 +101,10 @@ class TaskStats:
         return self.successes / self.attempts if self.attempts else None
 
 
+class StoreError(ValueError):
+    """A run store this version cannot use; the message names the file and why."""
+
+
 class RunStore:
     """The SQLite file of one run."""
 
@@ -106,6 +113,13 @@ class RunStore:
         self.db = sqlite3.connect(str(self.path))
         self.db.executescript(_SCHEMA)
         self.db.commit()
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(evals)")}
+        if "heldout" not in cols:  # CREATE IF NOT EXISTS kept an older table as it was
+            self.db.close()
+            raise StoreError(
+                f"{self.path}: written by an older closedloop (its evals table has no heldout "
+                "column); it cannot be resumed, start a new run"
+            )
 
     def close(self) -> None:
         """Close the connection."""
@@ -171,8 +185,12 @@ class RunStore:
                 [(it, k, float(v)) for k, v in rec.metrics.items()],
             )
             self.db.executemany(
-                "INSERT INTO evals VALUES (?, ?, ?, ?)",
-                [(label, it, n, p) for label, (n, p) in rec.evals.items()],
+                "INSERT INTO evals VALUES (?, ?, ?, ?, ?)",
+                [
+                    (label, it, name, n, p)
+                    for label, scores in rec.evals.items()
+                    for name, (n, p) in scores.items()
+                ],
             )
             self.db.executemany(
                 "INSERT INTO events (iteration, kind, data, at) VALUES (?, ?, ?, ?)",
@@ -180,12 +198,14 @@ class RunStore:
             )
             self.db.execute("INSERT INTO iterations VALUES (?, ?)", (it, now))
 
-    def add_eval(self, label: str, iteration: int, n_tasks: int, pass_at_1: float) -> None:
-        """Record (or replace) an evaluation outside an iteration (e.g. the final table)."""
+    def add_eval(self, label: str, iteration: int, scores: EvalScores) -> None:
+        """Record (or replace) one policy's evaluation on each held-out set in ``scores``,
+        outside an iteration (e.g. the final table). One transaction, so a crash never leaves
+        a policy scored on only some of its sets."""
         with self.db:
-            self.db.execute(
-                "INSERT OR REPLACE INTO evals VALUES (?, ?, ?, ?)",
-                (label, iteration, n_tasks, pass_at_1),
+            self.db.executemany(
+                "INSERT OR REPLACE INTO evals VALUES (?, ?, ?, ?, ?)",
+                [(label, iteration, name, n, p) for name, (n, p) in scores.items()],
             )
 
     # -- reads -----------------------------------------------------------------------------
@@ -214,9 +234,13 @@ class RunStore:
             out.setdefault(it, {"iteration": it})[k] = v
         return [out[k] for k in sorted(out)]
 
-    def evals(self) -> dict[str, tuple[int, float, int]]:
-        """Latest evaluation per policy label: (n_tasks, pass@1, iteration)."""
+    def evals(self) -> dict[str, dict[str, tuple[int, float, int]]]:
+        """Latest evaluation per policy label and held-out set:
+        ``{label: {set: (n_tasks, pass@1, iteration)}}``."""
         rows = self.db.execute(
-            "SELECT policy, n_tasks, pass_at_1, iteration FROM evals ORDER BY iteration"
+            "SELECT policy, heldout, n_tasks, pass_at_1, iteration FROM evals ORDER BY iteration"
         )
-        return {r[0]: (int(r[1]), float(r[2]), int(r[3])) for r in rows}
+        out: dict[str, dict[str, tuple[int, float, int]]] = {}
+        for label, name, n, p, it in rows:
+            out.setdefault(label, {})[name] = (int(n), float(p), int(it))
+        return out
