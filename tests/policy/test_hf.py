@@ -48,3 +48,20 @@ def test_lora_trains_only_the_adapter_and_saves_a_merged_model(
     assert torch.allclose(merged(ids).logits, policy.model(ids).logits, atol=1e-4)
     with policy.model.disable_adapter():
         assert not torch.allclose(merged(ids).logits, policy.model(ids).logits, atol=1e-4)
+
+
+def test_a_tokenizer_without_a_pad_token_pads_with_eos(embedded_dir, tmp_path):
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from closedloop.policy.hf import HFPolicy
+
+    d = tmp_path / "nopad"
+    shutil.copytree(embedded_dir, d)
+    tok = AutoTokenizer.from_pretrained(str(d))
+    tok.pad_token = None
+    tok.save_pretrained(str(d))
+    assert AutoTokenizer.from_pretrained(str(d)).pad_token is None  # as many hub models ship
+    policy = HFPolicy.from_pretrained(d, device="cpu")
+    assert policy.pad_id == policy.eos_id

@@ -139,7 +139,6 @@ def run_dpo(
         report_to="none",
         use_cpu=not torch.cuda.is_available(),
         disable_tqdm=True,
-        pad_token=policy.tokenizer.pad_token,
     )
     trainer = DPOTrainer(
         model=policy.model, args=args, train_dataset=data, processing_class=policy.tokenizer

@@ -157,7 +157,6 @@ def run_sft(
         report_to="none",
         use_cpu=not torch.cuda.is_available(),
         disable_tqdm=True,
-        pad_token=policy.tokenizer.pad_token,
     )
     trainer = SFTTrainer(
         model=policy.model,
