@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import time
@@ -46,7 +47,15 @@ def reference(config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_dir = tmp_path_factory.mktemp("runs") / "ref"
     res = cli("run", str(config), "--run-dir", str(run_dir))
     assert res.returncode == 0, res.stderr[-3000:]
+    (run_dir.parent / "stderr.txt").write_text(res.stderr)
     return run_dir
+
+
+def test_each_iteration_prints_one_whole_summary_line(reference: Path):
+    # captured output is an 80-column console: the line must not wrap there
+    err = (reference.parent / "stderr.txt").read_text()
+    lines = [x for x in err.splitlines() if x.startswith("iter ")]
+    assert len(lines) == 2 and all(re.search(r"\| KL \S+ \| [\d.]+s$", x) for x in lines), lines
 
 
 def test_short_preset_writes_the_run_directory_contract(reference: Path):

@@ -446,7 +446,8 @@ class LoopRunner:
             )
         )
         log.write(it, m)
-        self.console.print(summary_line(it, m))
+        # one line per iteration even where the console is 80 columns (a log file, CI)
+        self.console.print(summary_line(it, m), soft_wrap=True)
 
     def _finish(self, verifier: Any) -> dict[str, EvalScores]:
         """Save the final policy, run the control, write summary.json and print the table.
