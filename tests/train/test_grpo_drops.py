@@ -59,3 +59,16 @@ def test_group_advantages_match_the_formula_and_flag_flat_groups() -> None:
     assert torch.allclose(adv.values[:3], expected)
     assert adv.values[3:].tolist() == [0.0, 0.0, 0.0]  # flat group, and a group of one
     assert adv.zero_std.tolist() == [False, False, False, True, True, True]
+
+
+def test_reported_optimizer_steps_equal_the_real_ones_with_a_partial_minibatch(
+    char_policy,
+) -> None:
+    usable = [*GOOD, traj((6, 2), 1.0, Outcome.PASS), traj((7, 5, 2), 0.0, Outcome.FAIL)]
+    trainer = GRPOTrainer(char_policy, GRPOConfig(minibatch_size=2, num_iterations=3))
+    calls = []
+    trainer.optimizer.register_step_post_hook(lambda *_: calls.append(1))
+    metrics = trainer.step(usable + BROKEN)
+    # 5 usable rows in minibatches of 2, 2 and 1, three passes; the dropped rows take no step
+    # (counted with them it would be 12)
+    assert metrics.optimizer_steps == len(calls) == 9
