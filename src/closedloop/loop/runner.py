@@ -182,8 +182,8 @@ class LoopRunner:
         finally:
             log.close()
             store.close()
-        table = {label: s[self.heldout_name] for label, s in scores.items()}
-        return RunResult(self.run_dir, table, time.monotonic() - t0, by_set(scores))
+        sets = by_set(scores)
+        return RunResult(self.run_dir, sets[self.heldout_name], time.monotonic() - t0, sets)
 
     # -- pieces ----------------------------------------------------------------------------
     def _drop_policies_after(self, last: int) -> None:
