@@ -10,7 +10,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from closedloop.loop.config import RunConfig, TrainAlgorithm
 from closedloop.loop.curriculum import pick_tasks
@@ -32,6 +32,9 @@ from closedloop.tasks.validate import ValidationConfig, validate_tasks
 from closedloop.train.trajectory import Trajectory
 from closedloop.verify import Verifier
 from closedloop.verify.outcome import Outcome
+
+if TYPE_CHECKING:  # train.sft imports torch; the phase imports it only when it trains
+    from closedloop.train.sft import SFTExample
 
 
 @dataclass
@@ -238,12 +241,12 @@ def train(
     chal: list[Trajectory],
     seed: int,
     relabels: Sequence[Relabel] = (),
-    anchor: Sequence[Any] = (),
+    anchor: Sequence[SFTExample] = (),
 ) -> TrainOutcome:
     """One update on this iteration's trajectories: GRPO on every group, or (expert iteration)
     SFT on the verified successes; hindsight relabels and ``anchor`` examples (replayed
-    cold-start data) join the supervised step. Every
-    optimizer step counts (the control gets as many)."""
+    cold-start data) join the supervised step. Every optimizer step counts (the control gets
+    as many)."""
     from closedloop.loop.updates import sft_steps
     from closedloop.train.sft import examples_from_text, examples_from_trajectories, keep_successes
 

@@ -39,7 +39,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -56,6 +56,9 @@ from closedloop.loop.config import (
 )
 from closedloop.loop.store import EvalScores, IterationRecord, RunStore, StoreError
 from closedloop.monitor.metrics import MetricsLog, summary_line
+
+if TYPE_CHECKING:
+    from closedloop.train.sft import SFTExample
 
 CONFIG_FILE = "config.toml"
 STORE_FILE = "run.sqlite"
@@ -276,7 +279,7 @@ class LoopRunner:
             self._cold_examples = examples_from_text(self.policy, cold_start_pairs(self.cfg))
         return self._cold_examples
 
-    def _anchor(self, n_relabels: int, iteration: int) -> list[Any]:
+    def _anchor(self, n_relabels: int, iteration: int) -> list[SFTExample]:
         """Cold-start examples replayed beside ``n_relabels`` relabels (``train.anchor_ratio``)."""
         want = round(self.cfg.train.anchor_ratio * n_relabels)
         if want <= 0 or not self.cfg.cold_start.corpus_size:
