@@ -68,6 +68,9 @@ def test_short_preset_writes_the_run_directory_contract(reference: Path):
         assert entry["n_tasks"] == 6 and 0.0 <= entry["pass@1"] <= 1.0
     lines = (reference / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["iteration"] for x in lines] == [0, 1, 2]
+    for line in lines[1:]:  # every iteration logs the solver's program variety
+        m = json.loads(line)
+        assert 0 < m["solver_distinct_programs"] <= 1 and 0 < m["solver_top_program_share"] <= 1
     counts = row_counts(reference)
     assert (
         counts["proposals"] == 2 * 3

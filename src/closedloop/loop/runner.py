@@ -428,6 +428,7 @@ class LoopRunner:
             "challenger_reward": (
                 sum(r.reward for r in rows if r.reward is not None) / max(1, len(rows))
             ),
+            **att.program_variety(),
             "optimizer_steps": tr.optimizer_steps,
             "kl_policy": kl_policy,
             "t_generate": t_gen,
