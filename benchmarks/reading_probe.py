@@ -24,7 +24,6 @@ import argparse
 import random
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 from closedloop.loop.domain import INSTRUCTIONS
@@ -104,25 +103,14 @@ def probe_tasks(verifier: Verifier, names: list[str], per: int, seed: int) -> li
 
 def report(label: str, policy: object, tasks: list[Task], verifier: Verifier) -> float:
     """Print per-primitive greedy pass@1 and the variety of the programs written."""
-    from closedloop.policy.base import SamplingParams
-    from closedloop.roles.sampling import sample_ids
-
     r = evaluate(policy, tasks, verifier, samples=1)
     solved: dict[str, list[int]] = {}
     for t in tasks:
         solved.setdefault(str(t.metadata["primitive"]), []).append(r.successes[t.id])
-    outs = sample_ids(
-        policy,
-        [policy.encode_prompt(solver_prompt(t)) for t in tasks],  # type: ignore[attr-defined]
-        1,
-        SamplingParams(max_new_tokens=64, temperature=0.0),
-    )
-    programs = Counter(o[0].text.strip() for o in outs)
-    top = programs.most_common(1)[0][1] / len(tasks)
     per = " ".join(f"{k}:{sum(v)}/{len(v)}" for k, v in solved.items())
     print(
         f"{label} | probe pass@1 {r.pass_at_1:.3f} | {per} | "
-        f"{len(programs)} distinct programs, top one {top:.0%}",
+        f"{r.variety.distinct} distinct programs, top one {r.variety.top_share:.0%}",
         flush=True,
     )
     return r.pass_at_1

@@ -120,7 +120,11 @@ def eval_cmd(
         typer.echo(json.dumps(res.to_json()))
     else:
         scores = "  ".join(f"pass@{k} {p:.3f}" for k, p in sorted(res.pass_at.items()))
-        typer.echo(f"{res.n_tasks} tasks, {samples} samples: {scores}")
+        v = res.variety
+        typer.echo(
+            f"{res.n_tasks} tasks, {samples} samples: {scores}  "
+            f"({v.distinct} distinct programs, the most common {v.top_share:.0%} of attempts)"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from closedloop.monitor.variety import ProgramVariety, program_variety
 from closedloop.policy.base import SamplingParams
 from closedloop.roles.solver import attempt_tasks
 from closedloop.tasks.format import Task
@@ -39,6 +40,7 @@ class EvalResult:
     pass_at: dict[int, float]  # k -> mean pass@k over tasks
     successes: dict[str, int]  # task id -> correct samples
     infra_errors: int  # attempts the verifier could not judge (excluded from nothing: counted as failures, and reported)
+    variety: ProgramVariety  # of the final programs of every attempt (greedy: one per task)
 
     @property
     def pass_at_1(self) -> float:
@@ -46,10 +48,13 @@ class EvalResult:
         return self.pass_at[1]
 
     def to_json(self) -> dict[str, Any]:
-        """``n_tasks``, ``samples``, ``pass@k`` for each k, ``infra_errors``."""
+        """``n_tasks``, ``samples``, ``pass@k`` for each k, ``infra_errors``,
+        ``distinct_programs`` and ``top_program_share`` (see :mod:`closedloop.monitor.variety`)."""
         out: dict[str, Any] = {"n_tasks": self.n_tasks, "samples": self.samples}
         out.update({f"pass@{k}": round(v, 6) for k, v in sorted(self.pass_at.items())})
         out["infra_errors"] = self.infra_errors
+        out["distinct_programs"] = self.variety.distinct
+        out["top_program_share"] = round(self.variety.top_share, 6)
         return out
 
 
@@ -84,4 +89,5 @@ def evaluate(
         k: sum(pass_at_k(samples, c, k) for c in succ.values()) / len(tasks)
         for k in ks_for(samples)
     }
-    return EvalResult(len(tasks), samples, pass_at, succ, infra)
+    variety = program_variety(a.code for row in attempts for a in row)
+    return EvalResult(len(tasks), samples, pass_at, succ, infra, variety)

@@ -130,24 +130,6 @@ class Attempted:
                 )
         return out
 
-    def program_variety(self) -> dict[str, float]:
-        """How varied the solver's final programs are, over every attempt of the iteration:
-        ``solver_distinct_programs`` (distinct programs / attempts) and
-        ``solver_top_program_share`` (share of attempts that wrote the most common one).
-
-        Why: a policy that stops reading the examples answers every task with a few favourite
-        programs; on the embedded preset that collapse raised held-out pass@1 (its favourite
-        fit one held-out family) while the policy solved no probe task at all. Empty attempts
-        count as one program, the empty one. Whitespace-only differences are not variety."""
-        codes = [" ".join(a.code.split()) for row in self.attempts for a in row]
-        if not codes:
-            return {}
-        counts = Counter(codes)
-        return {
-            "solver_distinct_programs": len(counts) / len(codes),
-            "solver_top_program_share": max(counts.values()) / len(codes),
-        }
-
     def successes(self) -> dict[str, tuple[int, int]]:
         """Task id -> (successes, scored attempts)."""
         return {

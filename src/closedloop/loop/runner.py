@@ -242,12 +242,15 @@ class LoopRunner:
             transient=False,
         )
 
-    def _evaluate(self, verifier: Any) -> EvalScores:
-        """The policy on every held-out set (primary first): set -> (n_tasks, pass@1)."""
+    def _evaluate(self, verifier: Any) -> tuple[EvalScores, dict[str, float]]:
+        """The policy on every held-out set (primary first): set -> (n_tasks, pass@1), and the
+        variety of its greedy programs on the primary set as metrics (``heldout_distinct_programs``,
+        ``heldout_top_program_share``: the run's collapse figure, see ``monitor.variety``)."""
         from closedloop.loop.evaluate import evaluate
 
         e = self.cfg.eval
         scores: EvalScores = {}
+        variety: dict[str, float] = {}
         for name, tasks in self.heldout.items():
             res = evaluate(
                 self.policy,
@@ -258,7 +261,9 @@ class LoopRunner:
                 max_new_tokens=e.max_new_tokens,
             )
             scores[name] = (res.n_tasks, res.pass_at_1)
-        return scores
+            if name == self.heldout_name:
+                variety = res.variety.metrics("heldout_")
+        return scores, variety
 
     def _stored(
         self, evals: dict[str, dict[str, tuple[int, float, int]]], label: str
@@ -333,7 +338,7 @@ class LoopRunner:
                 )
                 metrics.update({"sft_steps": run.steps, "sft_loss": run.last_loss})
             prog.update(bar, advance=1, description="cold start: held-out eval")
-            scores = self._evaluate(self.verifier)
+            scores, variety = self._evaluate(self.verifier)
             n, p = scores[self.heldout_name]
             prog.update(
                 bar, advance=1, description="cold start: done", note=f"held-out pass@1 {p:.3f}"
@@ -342,6 +347,7 @@ class LoopRunner:
         seeds = seed_pool(cfg, SEED_POOL_SIZE) if cfg.domain is Domain.LIST_FUNCTIONS else []
         seeds = [t for t in seeds if guard.check(t) is None]
         metrics.update(heldout_metrics(scores, self.heldout_name))
+        metrics.update(variety)
         metrics.update({"seed_tasks": len(seeds), "seconds": time.monotonic() - t0})
         assert self.store is not None
         self.store.commit_iteration(
@@ -412,10 +418,11 @@ class LoopRunner:
             prog.update(bar, completed=1, note=f"{tr.optimizer_steps} steps")
             t_train, tp = time.monotonic() - tp, time.monotonic()
             evals: dict[str, EvalScores] = {}
+            variety: dict[str, float] = {}
             every = cfg.eval.every
             if (every and it % every == 0) or it == cfg.iterations:
                 bar = prog.add_task(f"iter {it}: eval", total=1, note="")
-                evals[iter_label(it)] = self._evaluate(verifier)
+                evals[iter_label(it)], variety = self._evaluate(verifier)
                 p = evals[iter_label(it)][self.heldout_name][1]
                 prog.update(bar, completed=1, note=f"pass@1 {p:.3f}")
             t_eval = time.monotonic() - tp
@@ -428,7 +435,6 @@ class LoopRunner:
             "challenger_reward": (
                 sum(r.reward for r in rows if r.reward is not None) / max(1, len(rows))
             ),
-            **att.program_variety(),
             "optimizer_steps": tr.optimizer_steps,
             "kl_policy": kl_policy,
             "t_generate": t_gen,
@@ -441,6 +447,7 @@ class LoopRunner:
         }
         if evals:
             m.update(heldout_metrics(evals[iter_label(it)], self.heldout_name))
+            m.update(variety)
         self._save(iter_label(it))
         m["seconds"] = time.monotonic() - t0
         m = {k: v for k, v in m.items() if v is not None}
@@ -468,7 +475,7 @@ class LoopRunner:
         scores: dict[str, EvalScores] = {"cold_start": cold}
         # The last iteration is always evaluated, so final is normally its stored score.
         final = self._stored(evals, iter_label(last))
-        scores["final"] = final if final is not None else self._evaluate(verifier)
+        scores["final"] = final if final is not None else self._evaluate(verifier)[0]
         store.add_eval("final", last, scores["final"])
         if cfg.control and cfg.model.kind is ModelKind.EMBEDDED and cfg.cold_start.corpus_size:
             control = self._stored(evals, "control")
@@ -488,7 +495,7 @@ class LoopRunner:
                         cfg.seed + 10_007,
                     )
                     prog.update(bar, advance=1, description="control: held-out eval")
-                    control = self._evaluate(verifier)
+                    control = self._evaluate(verifier)[0]
                     prog.update(bar, advance=1)
                 self._save("control")
                 store.add_eval("control", last, control)

@@ -1,0 +1,29 @@
+"""Program variety, the collapse figure of held-out evaluations."""
+
+from __future__ import annotations
+
+import pytest
+
+from closedloop.monitor.variety import program_variety
+
+EVEN = "def f(xs):\n    xs = [x for x in xs if x % 2 == 0]\n    return xs"
+
+
+def test_a_collapsed_policy_has_few_programs_and_a_high_top_share():
+    v = program_variety([EVEN, EVEN, EVEN, EVEN, "def f(xs):\n    return xs"])
+    assert (v.n, v.distinct) == (5, 2) and v.top_share == pytest.approx(4 / 5)
+    assert v.metrics("heldout_") == {
+        "heldout_distinct_programs": 2.0,
+        "heldout_top_program_share": pytest.approx(0.8),
+    }
+
+
+def test_whitespace_is_not_variety_but_an_empty_attempt_is_a_program():
+    spaced = EVEN.replace("    xs = ", "  xs =  ")
+    v = program_variety([EVEN, spaced, ""])
+    assert (v.distinct, v.top_share) == (2, pytest.approx(2 / 3))
+
+
+def test_no_programs_give_no_metrics():
+    v = program_variety([])
+    assert (v.n, v.distinct, v.metrics("x_")) == (0, 0, {})
