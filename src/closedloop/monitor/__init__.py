@@ -1,7 +1,8 @@
 """Monitors: metrics, detectors, early stopping and the report.
 
 This module currently holds the metrics log the loop writes (``metrics.jsonl`` and
-TensorBoard event files) and the per-iteration summary line (:mod:`~closedloop.monitor.metrics`).
+TensorBoard event files) and the per-iteration summary line (:mod:`~closedloop.monitor.metrics`),
+and program variety, the collapse figure of held-out evaluations (:mod:`~closedloop.monitor.variety`).
 
 Must never: change what the loop trains on, or read held-out tasks' tests (it sees only the
 scores the loop computed).
