@@ -56,6 +56,8 @@ def test_each_iteration_prints_one_whole_summary_line(reference: Path):
     err = (reference.parent / "stderr.txt").read_text()
     lines = [x for x in err.splitlines() if x.startswith("iter ")]
     assert len(lines) == 2 and all(re.search(r"\| KL \S+ \| [\d.]+s$", x) for x in lines), lines
+    # after the table, the greedy-program variety of the cold start and the final policy
+    assert re.search(r"^greedy programs on rg_list_functions: cold start \d+ distinct", err, re.M)
 
 
 def test_short_preset_writes_the_run_directory_contract(reference: Path):

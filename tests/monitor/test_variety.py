@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from closedloop.monitor.variety import program_variety
+from closedloop.monitor.variety import narrowing_line, program_variety
 
 EVEN = "def f(xs):\n    xs = [x for x in xs if x % 2 == 0]\n    return xs"
 
@@ -27,3 +27,14 @@ def test_whitespace_is_not_variety_but_an_empty_attempt_is_a_program():
 def test_no_programs_give_no_metrics():
     v = program_variety([])
     assert (v.n, v.distinct, v.metrics("x_")) == (0, 0, {})
+
+
+def test_the_narrowing_line_states_both_evaluations_and_needs_both():
+    first = {"heldout_distinct_programs": 37.0, "heldout_top_program_share": 0.175}
+    last = {"heldout_distinct_programs": 17.0, "heldout_top_program_share": 0.485}
+    line = narrowing_line("rg", first, last)
+    assert line == (
+        "greedy programs on rg: cold start 37 distinct (the most common written for 18% of "
+        "tasks), final 17 distinct (48%)"
+    )
+    assert narrowing_line("rg", {"heldout_pass@1": 0.1}, last) is None

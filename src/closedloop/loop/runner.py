@@ -56,6 +56,7 @@ from closedloop.loop.config import (
 )
 from closedloop.loop.store import EvalScores, IterationRecord, RunStore, StoreError
 from closedloop.monitor.metrics import MetricsLog, summary_line
+from closedloop.monitor.variety import narrowing_line
 
 if TYPE_CHECKING:
     from closedloop.train.sft import SFTExample
@@ -511,6 +512,11 @@ class LoopRunner:
         (self.run_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
         extra = {name: t for name, t in sets.items() if name != self.heldout_name}
         self.console.print(table_view(primary, extra))
+        rows = store.metrics_rows()
+        line = narrowing_line(self.heldout_name, rows[0], rows[-1]) if len(rows) > 1 else None
+        if line:
+            # a gain in pass@1 with fewer programs may be favourite programs that happen to fit
+            self.console.print(line, soft_wrap=True)
         return scores
 
 

@@ -15,7 +15,7 @@ greedy mode collapsed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -47,3 +47,21 @@ def program_variety(codes: Iterable[str]) -> ProgramVariety:
     counts = Counter(" ".join(c.split()) for c in codes)
     n = sum(counts.values())
     return ProgramVariety(n, len(counts), max(counts.values()) / n if n else 0.0)
+
+
+def narrowing_line(
+    set_name: str, first: Mapping[str, float], last: Mapping[str, float], prefix: str = "heldout_"
+) -> str | None:
+    """One line comparing the greedy-program variety of the first and last evaluations (metrics
+    rows holding ``{prefix}distinct_programs`` / ``{prefix}top_program_share``), or None when
+    either lacks them. It states the figures and no verdict: how much narrowing is too much
+    depends on the task set, and a held-out gain that comes with it deserves a reading probe."""
+    keys = (f"{prefix}distinct_programs", f"{prefix}top_program_share")
+    if not all(k in first and k in last for k in keys):
+        return None
+    d0, s0 = int(first[keys[0]]), first[keys[1]]
+    d1, s1 = int(last[keys[0]]), last[keys[1]]
+    return (
+        f"greedy programs on {set_name}: cold start {d0} distinct (the most common written for "
+        f"{s0:.0%} of tasks), final {d1} distinct ({s1:.0%})"
+    )
