@@ -59,7 +59,9 @@ def main() -> None:
             for name, tasks in sets.items():
                 r = evaluate(policy, tasks, verifier, samples=1)
                 print(
-                    f"{path} | {name} | pass@1 {r.pass_at_1:.3f} | {_families(tasks, r.successes)}"
+                    f"{path} | {name} | pass@1 {r.pass_at_1:.3f} | "
+                    f"{r.variety.distinct} distinct programs, top {r.variety.top_share:.0%} | "
+                    f"{_families(tasks, r.successes)}"
                 )
 
 
