@@ -21,16 +21,17 @@ and probes it after each third of the steps. Chance is ``1/k``.
 from __future__ import annotations
 
 import argparse
+import ast
 import random
 import tempfile
 import time
 from pathlib import Path
 
-from closedloop.loop.domain import INSTRUCTIONS
+from closedloop.loop.domain import INSTRUCTIONS, examples_task
 from closedloop.loop.evaluate import evaluate
 from closedloop.loop.grammar import random_input
 from closedloop.roles.prompts import solver_prompt
-from closedloop.tasks.format import Task, parse_task
+from closedloop.tasks.format import Task
 from closedloop.verify import CallJob, Verifier
 
 PRIMITIVES: dict[str, str] = {
@@ -79,23 +80,17 @@ def probe_tasks(verifier: Verifier, names: list[str], per: int, seed: int) -> li
     for (name, j, code, inputs, instruction, inline), res in zip(drafts, results, strict=True):
         if not all(r.ok for r in res):
             raise RuntimeError(f"probe program {name!r} failed in the sandbox: {res}")
-        tests = [{"input": i, "output": r.value} for i, r in zip(inputs, res, strict=True)]
-        if inline:
-            shown = [f"f({t['input'][1:-2]}) == {t['output']}" for t in tests[:PUBLIC]]
-            instruction = "\n".join([instruction, *shown])
         tasks.append(
-            parse_task(
-                {
-                    "id": f"probe/{name}/{j}",
-                    "kind": "function",
-                    "instruction": instruction,
-                    "entry_point": "f",
-                    "public_tests": tests[:PUBLIC],
-                    "private_tests": tests[PUBLIC:],
-                    "example_solution": code,
-                    "source": "probe",
-                    "metadata": {"primitive": name},
-                }
+            examples_task(
+                f"probe/{name}/{j}",
+                code,
+                [ast.literal_eval(i)[0] for i in inputs],
+                [ast.literal_eval(r.value or "") for r in res],
+                instruction,
+                PUBLIC,
+                inline,
+                source="probe",
+                metadata={"primitive": name},
             )
         )
     return tasks

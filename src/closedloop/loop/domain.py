@@ -18,7 +18,9 @@ Every held-out set builds the contamination guard; tasks the guard rejects never
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from closedloop.loop.config import ConfigError, Domain, RunConfig
 from closedloop.loop.grammar import GrammarTask, sample_tasks
@@ -44,20 +46,29 @@ INLINE_SHARE = 1 / 3
 """Share of corpus and seed tasks whose instruction itself lists the examples."""
 
 
-def grammar_task(
-    gt: GrammarTask, task_id: str, instruction: str, public: int = 3, inline: bool = False
+def examples_task(
+    task_id: str,
+    code: str,
+    inputs: Sequence[Sequence[int]],
+    outputs: Sequence[Sequence[int]],
+    instruction: str,
+    public: int = 3,
+    inline: bool = False,
+    source: str = "seed",
+    metadata: dict[str, Any] | None = None,
 ) -> Task:
-    """A grammar task in the public format (outputs from the grammar's semantics): the first
-    ``public`` pairs are public tests, the rest private; ``inline`` writes the public examples
-    into the instruction (``f([..]) == [..]`` lines after it)."""
+    """A list-function task in the public format from a program and its (input, output)
+    lists: the first ``public`` pairs are public tests, the rest private; ``inline`` writes
+    the public examples into the instruction (``f([..]) == [..]`` lines after it). The outputs
+    must be the program's own (the grammar's semantics, or a sandbox run)."""
     tests = [
         {"input": repr((list(i),)), "output": repr(list(o))}
-        for i, o in zip(gt.inputs, gt.outputs, strict=True)
+        for i, o in zip(inputs, outputs, strict=True)
     ]
     if inline:
         shown = "\n".join(
             f"f({list(i)!r}) == {list(o)!r}"
-            for i, o in zip(gt.inputs[:public], gt.outputs[:public], strict=True)
+            for i, o in zip(inputs[:public], outputs[:public], strict=True)
         )
         instruction = f"{instruction}\n{shown}"
     return parse_task(
@@ -68,11 +79,22 @@ def grammar_task(
             "entry_point": "f",
             "public_tests": tests[:public],
             "private_tests": tests[public:],
-            "example_solution": gt.program.code,
+            "example_solution": code,
             "failure_cases": [],
-            "source": "seed",
-            "metadata": {"grammar_seed": gt.program.seed, "families": list(gt.program.families)},
+            "source": source,
+            "metadata": metadata or {},
         }
+    )
+
+
+def grammar_task(
+    gt: GrammarTask, task_id: str, instruction: str, public: int = 3, inline: bool = False
+) -> Task:
+    """A grammar task in the public format (outputs from the grammar's semantics); see
+    :func:`examples_task` for ``public`` and ``inline``."""
+    meta = {"grammar_seed": gt.program.seed, "families": list(gt.program.families)}
+    return examples_task(
+        task_id, gt.program.code, gt.inputs, gt.outputs, instruction, public, inline, "seed", meta
     )
 
 
