@@ -29,36 +29,30 @@ from pathlib import Path
 
 from closedloop.loop.domain import INSTRUCTIONS, examples_task
 from closedloop.loop.evaluate import evaluate
-from closedloop.loop.grammar import random_input
+from closedloop.loop.grammar import random_input, render_program
 from closedloop.roles.prompts import solver_prompt
 from closedloop.tasks.format import Task
 from closedloop.verify import CallJob, Verifier
 
-PRIMITIVES: dict[str, str] = {
-    "reverse": "xs = xs[::-1]",
-    "sorted": "xs = sorted(xs)",
-    "sorted_desc": "xs = sorted(xs, reverse=True)",
-    "drop_first": "xs = xs[1:]",
-    "add3": "xs = [x + 3 for x in xs]",
-    "mul2": "xs = [x * 2 for x in xs]",
-    "even": "xs = [x for x in xs if x % 2 == 0]",
-    "gt50": "xs = [x for x in xs if x > 50]",
-    "len": "return [len(xs)]",
-    "sum": "return [sum(xs)]",
-    "max": "return [max(xs)]",
-    "third": "return [xs[2]]",
+PRIMITIVES: dict[str, tuple[str | None, str | None]] = {
+    "reverse": ("xs[::-1]", None),
+    "sorted": ("sorted(xs)", None),
+    "sorted_desc": ("sorted(xs, reverse=True)", None),
+    "drop_first": ("xs[1:]", None),
+    "add3": ("[x + 3 for x in xs]", None),
+    "mul2": ("[x * 2 for x in xs]", None),
+    "even": ("[x for x in xs if x % 2 == 0]", None),
+    "gt50": ("[x for x in xs if x > 50]", None),
+    "len": (None, "[len(xs)]"),
+    "sum": (None, "[sum(xs)]"),
+    "max": (None, "[max(xs)]"),
+    "third": (None, "[xs[2]]"),
 }
-"""Probe primitives: the line of a grammar program that does the work (all are grammar steps
-or aggregates, written as the grammar renders them)."""
+"""Probe primitives as (step, aggregate) expressions of the grammar, rendered as it renders
+its programs (:func:`closedloop.loop.grammar.render_program`)."""
 
 PUBLIC = 3
 INPUTS = 5
-
-
-def program(line: str) -> str:
-    """The grammar rendering of a one-step program."""
-    body = [line] if line.startswith("return") else [line, "return xs"]
-    return "def f(xs):\n" + "".join(f"    {b}\n" for b in body)
 
 
 def probe_tasks(verifier: Verifier, names: list[str], per: int, seed: int) -> list[Task]:
@@ -67,7 +61,8 @@ def probe_tasks(verifier: Verifier, names: list[str], per: int, seed: int) -> li
     rng = random.Random(seed)
     drafts = []
     for name in names:
-        code = program(PRIMITIVES[name])
+        step, aggregate = PRIMITIVES[name]
+        code = render_program([step] if step else [], aggregate)
         for j in range(per):
             inputs = []
             while len(inputs) < INPUTS:

@@ -35,7 +35,7 @@ Item ``i`` of :func:`sample_tasks` is rebuilt from ``Random(seed * 1_000_003 + i
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 Fn = Callable[[list[int]], list[int]]
@@ -55,6 +55,15 @@ class Step:
     family: str
 
 
+def render_program(steps: Sequence[str], aggregate: str | None = None) -> str:
+    """Python source of a grammar program from its step expressions (each assigned to ``xs``)
+    and an optional aggregate expression (returned instead of ``xs``)."""
+    lines = ["def f(xs):"]
+    lines += [f"    xs = {code}" for code in steps]
+    lines.append(f"    return {aggregate}" if aggregate else "    return xs")
+    return "\n".join(lines) + "\n"
+
+
 @dataclass(frozen=True)
 class ListProgram:
     """A grammar program: its steps, an optional aggregate, and provenance."""
@@ -66,10 +75,9 @@ class ListProgram:
     @property
     def code(self) -> str:
         """The program as Python source (``def f(xs): ...``)."""
-        lines = ["def f(xs):"]
-        lines += [f"    xs = {s.code}" for s in self.steps]
-        lines.append(f"    return {self.aggregate.code}" if self.aggregate else "    return xs")
-        return "\n".join(lines) + "\n"
+        return render_program(
+            [s.code for s in self.steps], self.aggregate.code if self.aggregate else None
+        )
 
     @property
     def families(self) -> tuple[str, ...]:
