@@ -1,9 +1,14 @@
 """Monitors: metrics, detectors, early stopping and the report.
 
-This module currently holds the metrics log the loop writes (``metrics.jsonl`` and
-TensorBoard event files) and the per-iteration summary line (:mod:`~closedloop.monitor.metrics`),
-and program variety, the collapse figure of held-out evaluations (:mod:`~closedloop.monitor.variety`).
+- :mod:`~closedloop.monitor.metrics`: the metrics log the loop writes (``metrics.jsonl`` and
+  TensorBoard event files) and the per-iteration summary line;
+- :mod:`~closedloop.monitor.variety`: the figures collapse is judged on -- the variety of the
+  policy's greedy programs on a task set, how one iteration's proposals cluster -- and the
+  outcome mix of attempt groups;
+- :mod:`~closedloop.monitor.detectors`: alarms for reward hacking, collapse and saturation,
+  read from the metrics history. The loop records them (run store events, ``alarm_<kind>``
+  metrics, ``summary.json``) and, with ``monitor.on_alarm = "stop"``, stops self-play.
 
 Must never: change what the loop trains on, or read held-out tasks' tests (it sees only what
-the loop computed: scores, and the programs the policy wrote).
+the loop computed: scores, the programs the policy wrote, fingerprints of proposals).
 """

@@ -15,8 +15,12 @@ greedy mode collapsed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from closedloop.tasks.fingerprint import Fingerprint
 
 
 @dataclass(frozen=True)
@@ -65,3 +69,37 @@ def narrowing_line(
         f"greedy programs on {set_name}: cold start {d0} distinct (the most common written for "
         f"{s0:.0%} of tasks), final {d1} distinct ({s1:.0%})"
     )
+
+
+def proposal_clusters(fps: Sequence[Fingerprint]) -> dict[str, float]:
+    """How the challenger's built proposals of one iteration cluster, from their fingerprints:
+    ``proposals_built``, ``proposal_clusters`` (near-duplicate clusters: the same outputs on
+    shared probe inputs, or nearly the same syntax tree) and ``proposal_top_cluster_share``
+    (the largest cluster's share; 1.0 when the challenger proposes one function over and over).
+    Empty when there are no proposals."""
+    from closedloop.tasks.fingerprint import diversity
+
+    if not fps:
+        return {}
+    report = diversity(fps)
+    return {
+        "proposals_built": float(len(fps)),
+        "proposal_clusters": float(report.clusters),
+        "proposal_top_cluster_share": report.largest_cluster_share,
+    }
+
+
+def group_outcomes(rewards: Sequence[Sequence[float]]) -> dict[str, float]:
+    """Shares of attempt groups (one per task) that every attempt solved
+    (``solved_group_share``) and that mixed passes and failures (``learnable_share``: the only
+    groups whose GRPO advantages are not all zero). Empty when there are no groups.
+
+    >>> group_outcomes([[1.0, 1.0], [0.0, 1.0], [0.0, 0.0], [1.0, 1.0]])
+    {'solved_group_share': 0.5, 'learnable_share': 0.25}
+    """
+    groups = [g for g in rewards if g]
+    if not groups:
+        return {}
+    solved = sum(1 for g in groups if min(g) >= 1.0)
+    mixed = sum(1 for g in groups if max(g) > min(g))
+    return {"solved_group_share": solved / len(groups), "learnable_share": mixed / len(groups)}

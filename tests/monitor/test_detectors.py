@@ -1,0 +1,121 @@
+"""The detectors on metric histories shaped like the loop's (iteration 0 = the cold start)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from closedloop.monitor.detectors import (
+    AlarmKind,
+    Thresholds,
+    alarm_metrics,
+    collapse,
+    detect,
+    reward_hacking,
+    saturation,
+)
+from closedloop.monitor.variety import group_outcomes
+
+TH = Thresholds()
+
+
+def run(rewards: list[float], heldout: dict[int, float], **extra: Any) -> list[dict[str, Any]]:
+    """A history: the cold start's row, then one row per iteration's reward."""
+    rows: list[dict[str, Any]] = [{"iteration": 0, "heldout_pass@1": heldout[0]}]
+    for i, r in enumerate(rewards, start=1):
+        row: dict[str, Any] = {"iteration": i, "mean_reward": r}
+        if i in heldout:
+            row["heldout_pass@1"] = heldout[i]
+        row.update(extra)
+        rows.append(row)
+    return rows
+
+
+def test_reward_rising_while_heldout_falls_is_hacking() -> None:
+    rows = run([0.30, 0.45, 0.55, 0.60], {0: 0.070, 3: 0.060})[:4]
+    (alarm,) = reward_hacking(rows, TH)
+    assert alarm.kind is AlarmKind.REWARD_HACKING and alarm.iteration == 3
+    # the cold-start policy's own reward (iteration 1) is the baseline, not part of "now"
+    assert alarm.figures["reward_start"] == 0.30
+    assert abs(alarm.figures["reward_now"] - 0.50) < 1e-9
+    assert "0.30 -> 0.50" in alarm.message and "0.070 -> 0.060" in alarm.message
+
+
+def test_reward_rising_with_heldout_is_not_hacking() -> None:
+    rows = run([0.30, 0.45, 0.55], {0: 0.070, 3: 0.090})
+    assert reward_hacking(rows, TH) == []
+    # ... unless the threshold says a held-out rise that small does not count
+    assert reward_hacking(rows, Thresholds(hacking_max_heldout_rise=0.05))
+
+
+def test_small_reward_rise_is_not_hacking() -> None:
+    assert reward_hacking(run([0.30, 0.35, 0.40], {0: 0.07, 3: 0.05}), TH) == []
+
+
+def test_hacking_is_judged_only_where_heldout_was_measured() -> None:
+    rows = run([0.30, 0.60, 0.70, 0.80], {0: 0.070, 3: 0.050})
+    assert reward_hacking(rows[:3], TH) == []  # iteration 2: no held-out evaluation
+    assert reward_hacking(rows[:4], TH)
+    assert reward_hacking(rows, TH) == []  # iteration 4 has no evaluation either
+    # one iteration alone cannot show a rise: its attempts are the cold-start policy's
+    assert reward_hacking(run([0.9], {0: 0.07, 1: 0.0}), TH) == []
+
+
+def test_solver_collapse_against_the_cold_start() -> None:
+    rows: list[dict[str, Any]] = [{"iteration": 0, "heldout_distinct_programs": 37.0}]
+    rows.append({"iteration": 3, "heldout_distinct_programs": 36.0})
+    assert collapse(rows, TH) == []
+    rows.append({"iteration": 6, "heldout_distinct_programs": 24.0})
+    assert collapse(rows, TH) == []  # 0.65 > 0.6
+    rows.append({"iteration": 9, "heldout_distinct_programs": 17.0})
+    (alarm,) = collapse(rows, TH)
+    assert alarm.kind is AlarmKind.COLLAPSE and alarm.figures["distinct_now"] == 17.0
+    assert "17 distinct" in alarm.message and "37" in alarm.message
+
+
+def test_challenger_collapse_needs_a_full_window_of_judgeable_iterations() -> None:
+    def row(i: int, share: float, built: int = 10) -> dict[str, Any]:
+        return {"iteration": i, "proposal_top_cluster_share": share, "proposals_built": built}
+
+    rows = [{"iteration": 0}, row(1, 0.9), row(2, 0.8)]
+    assert collapse(rows, TH) == []  # two iterations: not yet a window of three
+    rows.append(row(3, 0.3, built=2))  # too few proposals to judge: skipped
+    assert collapse(rows, TH) == []
+    assert collapse([{"iteration": 0}, row(1, 0.2), row(2, 0.3), row(3, 0.9)], TH) == []
+    rows.append(row(4, 0.7))
+    (alarm,) = collapse(rows, TH)
+    assert abs(alarm.figures["proposal_top_cluster_share"] - 0.8) < 1e-9
+
+
+def test_saturation_needs_every_iteration_of_the_window() -> None:
+    rows = [{"iteration": i, "solved_group_share": s} for i, s in enumerate([0.9, 0.95, 0.7], 1)]
+    assert saturation(rows, TH) == []
+    rows.append({"iteration": 4, "solved_group_share": 0.85})
+    assert saturation(rows, TH) == []  # 0.7 is still in the window
+    rows.append({"iteration": 5, "solved_group_share": 0.9})
+    assert saturation(rows, TH) == []
+    rows.append({"iteration": 6, "solved_group_share": 0.8})
+    (alarm,) = saturation(rows, TH)
+    assert alarm.kind is AlarmKind.SATURATION and alarm.iteration == 6
+
+
+def test_detect_and_alarm_metrics() -> None:
+    rows = run(
+        [0.2, 0.6, 0.7],
+        {0: 0.07, 3: 0.05},
+        solved_group_share=0.9,
+    )
+    rows[0]["heldout_distinct_programs"] = 40.0
+    rows[-1]["heldout_distinct_programs"] = 10.0
+    kinds = {a.kind for a in detect(rows, TH)}
+    assert kinds == set(AlarmKind)
+    assert alarm_metrics(detect(rows, TH)) == {
+        "alarm_reward_hacking": 1.0,
+        "alarm_collapse": 1.0,
+        "alarm_saturation": 1.0,
+    }
+
+
+def test_group_outcomes() -> None:
+    assert group_outcomes([]) == {}
+    got = group_outcomes([[1.0, 1.0, 1.0], [0.0, 0.0], [1.0, 0.0], []])
+    assert got == {"solved_group_share": 1 / 3, "learnable_share": 1 / 3}
