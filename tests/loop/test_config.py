@@ -19,6 +19,8 @@ from closedloop.loop.presets import PRESETS
         ({"curriculum": {"band_low": 0.9, "band_high": 0.1}}, "band_low"),
         ({"model": {"kind": "hf"}}, "model.path"),
         ({"colds_start": {}}, "colds_start"),
+        ({"monitor": {"on_alarm": "panic"}}, "monitor.on_alarm"),
+        ({"monitor": {"hacking_min_audit_agreement": 1.5}}, "monitor.hacking_min_audit_agreement"),
     ],
 )
 def test_broken_config_error_names_the_key(data, key):
@@ -38,3 +40,15 @@ def test_bad_toml_names_the_file(tmp_path):
 def test_presets_and_dump_round_trip(name):
     cfg = config_from_dict(tomllib.loads(PRESETS[name]))
     assert config_from_dict(tomllib.loads(dump_config(cfg))) == cfg
+
+
+def test_monitor_section_gives_the_detectors_their_defaults():
+    from closedloop.loop.config import RunConfig
+    from closedloop.loop.runner import thresholds
+    from closedloop.monitor.detectors import Thresholds
+
+    # one place documents the defaults (the config); the detectors' own must agree
+    assert thresholds(RunConfig()) == Thresholds()
+    cfg = config_from_dict({"monitor": {"window": 5, "collapse_min_variety_ratio": 0.4}})
+    th = thresholds(cfg)
+    assert th.window == 5 and th.collapse_min_variety_ratio == 0.4

@@ -76,6 +76,11 @@ def test_short_preset_writes_the_run_directory_contract(reference: Path):
         if "heldout_pass@1" in m:
             assert 1 <= m["heldout_distinct_programs"] <= 6
             assert 1 / 6 <= m["heldout_top_program_share"] <= 1
+    for line in lines[1:]:  # each iteration logs its attempt groups' outcome shares
+        m = json.loads(line)
+        assert 0 <= m["solved_group_share"] <= 1 and 0 <= m["learnable_share"] <= 1
+        assert m["solved_group_share"] + m["learnable_share"] <= 1
+    assert summary["stopped_early"] is False and isinstance(summary["alarms"], list)
     counts = row_counts(reference)
     assert (
         counts["proposals"] == 2 * 3
@@ -171,3 +176,28 @@ def test_eval_prints_one_json_object_with_n_tasks_and_pass_at_1(reference: Path,
     out = json.loads(res.stdout)
     assert out["n_tasks"] == 4 and 0.0 <= out["pass@1"] <= 1.0 and "pass@1" in out
     assert 1 <= out["distinct_programs"] <= 8 and 1 / 8 <= out["top_program_share"] <= 1
+
+
+def test_an_alarm_with_on_alarm_stop_ends_self_play_and_resume_keeps_it_ended(
+    config: Path, tmp_path: Path
+):
+    # A variety ratio of 10 raises the collapse alarm at the first evaluation whatever the
+    # model writes (at most 6 programs on 6 tasks, at least one at the cold start).
+    cfg = tmp_path / "stop.toml"
+    text = config.read_text().replace("iterations = 2", "iterations = 3")
+    text = text.replace("[eval]\n", "[eval]\nevery = 1\n")
+    cfg.write_text(text + '[monitor]\non_alarm = "stop"\ncollapse_min_variety_ratio = 10.0\n')
+    run_dir = tmp_path / "stopped"
+    res = cli("run", str(cfg), "--run-dir", str(run_dir))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "ALARM collapse after iteration 1" in res.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["stopped_early"] is True and summary["iterations"] == 1
+    assert [(a["kind"], a["iteration"]) for a in summary["alarms"]] == [("collapse", 1)]
+    assert {"final", "control"} <= set(summary["policies"])
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == [0, 1] and rows[1]["alarm_collapse"] == 1.0
+    res = cli("run", "--resume", str(run_dir))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "stopped early after iteration 1" in res.stderr
+    assert row_counts(run_dir)["iterations"] == 2

@@ -96,6 +96,10 @@ class ChallengerConfig(_Section):
     """Share of mutants the tests must kill."""
     rejected_reward: float = Field(-0.5, le=0)
     """Learnability reward of a rejected proposal."""
+    novelty: bool = True
+    """Diversity pressure: reject (with ``rejected_reward``) a proposal whose example solution
+    computes what a pool task's already does (the same outputs on shared probe inputs, see
+    closedloop.tasks.fingerprint). Without it only exact duplicates are rejected."""
 
 
 class SolverConfig(_Section):
@@ -186,6 +190,50 @@ class EvalConfig(_Section):
     """Turns per evaluation attempt (1: plain pass@1)."""
 
 
+class AlarmAction(StrEnum):
+    """What the loop does when a monitor raises an alarm."""
+
+    WARN = "warn"  # print it, record it (run store, metrics, summary.json) and go on
+    STOP = "stop"  # the same, then stop self-play: the control and the final table still run
+
+
+class MonitorConfig(_Section):
+    """The detectors of closedloop.monitor.detectors. Each compares the run with its own start.
+    On the embedded preset's default run the solver-variety alarm fires (held-out greedy programs
+    fell from 37 to 17 distinct over nine iterations, see the README), and no other."""
+
+    on_alarm: AlarmAction = AlarmAction.WARN
+    """``warn`` or ``stop`` (stop self-play after the iteration that raised it)."""
+    window: int = Field(3, ge=1)
+    """Iterations the reward, proposal-cluster and saturation figures are averaged over."""
+    hacking_min_reward_rise: float = Field(0.15, ge=0)
+    """Reward hacking: the mean training reward of the last ``window`` iterations has risen at
+    least this much above iteration 1's (the cold-start policy's attempts) ..."""
+    hacking_max_heldout_rise: float = 0.0
+    """... while held-out pass@1 has risen no more than this above the cold start's."""
+    audit_samples: int = Field(24, ge=0)
+    """When the training reward is not the run's verifier (a reward plugged in through
+    ``LoopRunner.reward_wrapper``), re-verify up to this many of the attempts it passed with the
+    run's verifier each iteration (0: never)."""
+    hacking_min_audit_agreement: float = Field(0.9, ge=0, le=1)
+    """Reward hacking: the run's verifier confirms fewer than this share of the re-verified
+    passes ..."""
+    audit_min_checked: int = Field(5, ge=1)
+    """... of at least this many."""
+    collapse_min_variety_ratio: float = Field(0.6, ge=0)
+    """Collapse: distinct greedy programs on the held-out set at most this share of the cold
+    start's (1.0: any narrowing; above 1: unless the variety grew that much)."""
+    collapse_max_cluster_share: float = Field(0.5, gt=0, le=1)
+    """Collapse: the largest near-duplicate cluster (same behaviour on probe inputs, or nearly
+    the same syntax tree) holds at least this share of an iteration's built proposals, on
+    average over ``window`` iterations."""
+    collapse_min_proposals: int = Field(4, ge=2)
+    """Iterations with fewer built proposals than this give no cluster share (too few to judge)."""
+    saturation_min_solved_share: float = Field(0.8, gt=0, le=1)
+    """Saturation: at least this share of attempt groups solved by every attempt, in each of the
+    last ``window`` iterations."""
+
+
 class RunConfig(_Section):
     """The whole run. Unknown keys anywhere are errors."""
 
@@ -215,6 +263,7 @@ class RunConfig(_Section):
     curriculum: CurriculumConfig = Field(default_factory=CurriculumConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
 
 
 def _loc(err: dict[str, Any]) -> str:

@@ -27,7 +27,8 @@ from closedloop.roles.challenger import (
 from closedloop.roles.sampling import sample_ids
 from closedloop.roles.solver import Attempt, attempt_tasks
 from closedloop.tasks.contamination import ContaminationGuard
-from closedloop.tasks.format import Task
+from closedloop.tasks.fingerprint import Fingerprint, fingerprint_task
+from closedloop.tasks.format import Split, Task
 from closedloop.tasks.validate import ValidationConfig, validate_tasks
 from closedloop.train.trajectory import Trajectory
 from closedloop.verify import Verifier
@@ -45,6 +46,16 @@ class Generated:
     proposals: list[ProposalRow]
     accepted: list[Task]
     reasons: Counter[str] = field(default_factory=Counter)
+    fingerprints: list[Fingerprint] = field(default_factory=list)
+    """One per proposal that parsed and ran into a task, accepted or not (the collapse monitor
+    measures what the challenger proposes, before validation and duplicates filter it)."""
+
+
+DUPLICATE = "duplicate"
+"""Rejection reason: the proposal is a task already in the pool (the same text and tests)."""
+SAME_BEHAVIOUR = "same_behaviour"
+"""Rejection reason (``challenger.novelty``): its example solution returns what a pool task's
+(or an earlier proposal's of this iteration) returns on every shared probe input."""
 
 
 def generate(
@@ -54,8 +65,13 @@ def generate(
     guard: ContaminationGuard,
     known_ids: set[str],
     iteration: int,
+    known_behaviours: set[str] | None = None,
 ) -> Generated:
-    """Sample proposals, parse them, build tasks (outputs from the sandbox), validate them."""
+    """Sample proposals, parse them, build tasks (outputs from the sandbox), validate them.
+
+    With ``challenger.novelty`` a valid proposal whose behaviour fingerprint is in
+    ``known_behaviours`` (the pool's) or was accepted earlier in this call is rejected; the
+    behaviours of accepted proposals are added to ``known_behaviours``."""
     ch = cfg.challenger
     if ch.proposals == 0:
         return Generated([], [], [])
@@ -86,19 +102,44 @@ def generate(
         max_example_seconds=cfg.verify_timeout_s,
     )
     results = validate_tasks([t for _, t in built], verifier, vcfg, guard) if built else []
+    fps = [fingerprint_task(t, verifier) for _, t in built]
+    found = [str(res.reason) if res.reason else None for res in results]
+    behaviours = known_behaviours if known_behaviours is not None else set()
+    verdicts = admit([t for _, t in built], found, fps, set(known_ids), behaviours, ch.novelty)
     accepted: list[Task] = []
-    seen = set(known_ids)
-    for (i, task), res in zip(built, results, strict=True):
-        reason = str(res.reason) if res.reason else None
-        if reason is None and task.id in seen:
-            reason = "duplicate"
+    for (i, task), res, reason in zip(built, results, verdicts, strict=True):
         if reason is None:
-            seen.add(task.id)
             accepted.append(res.task or task)
         rows[i] = ProposalRow(i, comps[i].text, task.id, reason, res.detail[:300], None)
     final = [r for r in rows if r is not None]
     reasons = Counter(r.reason or "accepted" for r in final)
-    return Generated(comps, final, accepted, reasons)
+    return Generated(comps, final, accepted, reasons, fps)
+
+
+def admit(
+    tasks: Sequence[Task],
+    reasons: Sequence[str | None],
+    fps: Sequence[Fingerprint],
+    known_ids: set[str],
+    behaviours: set[str],
+    novelty: bool,
+) -> list[str | None]:
+    """Validation's verdicts (``reasons``, None = valid) with duplicates rejected, in proposal
+    order: the same task id as the pool's or an earlier proposal's (``duplicate``), and with
+    ``novelty`` the same behaviour (``same_behaviour``). Admitted tasks' ids and behaviours
+    are added to ``known_ids`` and ``behaviours``."""
+    out: list[str | None] = []
+    for task, reason, fp in zip(tasks, reasons, fps, strict=True):
+        if reason is None and task.id in known_ids:
+            reason = DUPLICATE
+        if reason is None and novelty and fp.behaviour in behaviours:
+            reason = SAME_BEHAVIOUR
+        if reason is None:
+            known_ids.add(task.id)
+            if fp.behaviour:
+                behaviours.add(fp.behaviour)
+        out.append(reason)
+    return out
 
 
 @dataclass
@@ -172,6 +213,25 @@ def attempt(
     return Attempted(
         tasks, attempt_tasks(policy, tasks, verifier, s.samples, params, s.turns) if tasks else []
     )
+
+
+def audit(verifier: Verifier, att: Attempted, samples: int, seed: int) -> dict[str, float]:
+    """Re-verify up to ``samples`` attempts the training reward passed with ``verifier`` (the
+    run's own, on the private tests) when the reward came from another verifier: how many of
+    its passes are real. ``audit_checked`` and ``audit_agreement`` (share confirmed); empty when
+    nothing passed."""
+    passed = [
+        (t, a)
+        for t, row in zip(att.tasks, att.attempts, strict=True)
+        for a in row
+        if a.reward is not None and a.reward >= 1.0
+    ]
+    if not passed or samples <= 0:
+        return {}
+    picked = random.Random(seed).sample(passed, min(samples, len(passed)))
+    verdicts = verifier.verify_many([(t, a.code) for t, a in picked], split=Split.PRIVATE)
+    ok = sum(1 for v in verdicts if v.outcome is Outcome.PASS)
+    return {"audit_checked": float(len(picked)), "audit_agreement": ok / len(picked)}
 
 
 def challenger_rewards(cfg: RunConfig, gen: Generated, att: Attempted) -> list[ProposalRow]:

@@ -15,7 +15,9 @@ Run directory (a public contract)::
 
     {"heldout_set": PRIMARY, "iterations": N,
      "policies": {label: {"n_tasks", "pass@1"}},              # on the primary set
-     "heldout_sets": {set: {label: {"n_tasks", "pass@1"}}}}   # every set, primary included
+     "heldout_sets": {set: {label: {"n_tasks", "pass@1"}}},   # every set, primary included
+     "alarms": [{"kind", "iteration", "message", "figures"}],  # closedloop.monitor.detectors
+     "stopped_early": bool}                                    # monitor.on_alarm = "stop" fired
 
 The held-out sets are :func:`closedloop.loop.domain.heldout_sets`: the domain's own set (the
 primary one, first) and one per ``eval.heldout_files`` file, named by its file stem. Every set
@@ -37,6 +39,7 @@ import random
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +49,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from closedloop.loop.config import (
+    AlarmAction,
     ConfigError,
     Domain,
     ModelKind,
@@ -55,8 +59,9 @@ from closedloop.loop.config import (
     load_config,
 )
 from closedloop.loop.store import EvalScores, IterationRecord, RunStore, StoreError
+from closedloop.monitor.detectors import Alarm, Thresholds, alarm_metrics, detect
 from closedloop.monitor.metrics import MetricsLog, summary_line
-from closedloop.monitor.variety import narrowing_line
+from closedloop.monitor.variety import group_outcomes, narrowing_line, proposal_clusters
 
 if TYPE_CHECKING:
     from closedloop.train.sft import SFTExample
@@ -114,6 +119,12 @@ class LoopRunner:
         self.store: RunStore | None = None
         self.policy: Any = None
         self._cold_examples: list[Any] | None = None
+        self._pool_behaviours: set[str] | None = None
+        self.reward_wrapper: Callable[[Any], Any] | None = None
+        """Wraps the run's verifier into the one that scores the solver's attempts (the
+        training reward). None: the run's verifier. Held-out evaluation, task validation and
+        relabelling always use the run's own verifier. ``benchmarks/monitor_alarms.py`` plants a
+        weak reward here to show the reward-hacking alarm."""
 
     # -- entry points ----------------------------------------------------------------------
     @classmethod
@@ -180,8 +191,13 @@ class LoopRunner:
                     self.console.print(f"resuming {self.run_dir} after iteration {last}")
                 self.policy = self._load(policy_dir(self.run_dir, iter_label(last)))
                 trainer = self._trainer()
+                stopped = store.events("early_stop")
+                if stopped:
+                    self.console.print(f"self-play stopped early after iteration {stopped[-1][0]}")
                 for it in range(last + 1, cfg.iterations + 1):
-                    self._iteration(it, trainer, verifier, guard, log)
+                    if stopped:
+                        break
+                    stopped = self._iteration(it, trainer, verifier, guard, log)
                 scores = self._finish(verifier)
         finally:
             log.close()
@@ -202,6 +218,19 @@ class LoopRunner:
                 stale = True
             if stale:
                 shutil.rmtree(p, ignore_errors=True)
+
+    def _behaviours(self, verifier: Any) -> set[str] | None:
+        """Behaviour fingerprints of the pool (for ``challenger.novelty``): computed from the
+        store once per process, then kept up to date by ``phases.generate``."""
+        if not self.cfg.challenger.novelty:
+            return None
+        if self._pool_behaviours is None:
+            from closedloop.tasks.fingerprint import fingerprint_task
+
+            assert self.store is not None
+            fps = (fingerprint_task(t, verifier) for t in self.store.pool())
+            self._pool_behaviours = {fp.behaviour for fp in fps if fp.behaviour}
+        return self._pool_behaviours
 
     def _load(self, path: Path) -> Any:
         from closedloop.policy.hf import HFPolicy
@@ -367,7 +396,11 @@ class LoopRunner:
             f"cold start | corpus {len(pairs)} | held-out {p:.3f} (n={n}) | {metrics['seconds']:.1f}s"
         )
 
-    def _iteration(self, it: int, trainer: Any, verifier: Any, guard: Any, log: MetricsLog) -> None:
+    def _iteration(
+        self, it: int, trainer: Any, verifier: Any, guard: Any, log: MetricsLog
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Run iteration ``it`` and commit it. Returns the early-stop event it committed (a
+        one-item list) when an alarm stops self-play, else an empty list."""
         from closedloop.loop import phases
         from closedloop.train.metrics import probe_distributions, probe_kl
 
@@ -378,12 +411,21 @@ class LoopRunner:
         with self._progress() as prog:
             bar = prog.add_task(f"iter {it}: generate", total=1, note="")
             tp = time.monotonic()
-            gen = phases.generate(self.policy, cfg, verifier, guard, store.task_ids(), it)
+            gen = phases.generate(
+                self.policy, cfg, verifier, guard, store.task_ids(), it, self._behaviours(verifier)
+            )
             prog.update(bar, completed=1, note=f"{len(gen.accepted)}/{len(gen.proposals)} accepted")
             t_gen, tp = time.monotonic() - tp, time.monotonic()
             bar = prog.add_task(f"iter {it}: attempt", total=1, note="")
             tasks = phases.choose_tasks(cfg, gen.accepted, store.pool(), store.stats(), it, it == 1)
-            att = phases.attempt(self.policy, cfg, verifier, tasks, it)
+            reward = self.reward_wrapper(verifier) if self.reward_wrapper else verifier
+            att = phases.attempt(self.policy, cfg, reward, tasks, it)
+            # a reward that is not the run's verifier is spot-checked against it
+            checked = (
+                phases.audit(verifier, att, cfg.monitor.audit_samples, cfg.seed + it)
+                if reward is not verifier
+                else {}
+            )
             rows = phases.challenger_rewards(cfg, gen, att)
             solver_t, chal_t = phases.trajectories(cfg, gen, rows, att, it, version)
             relabels = phases.relabel(cfg, verifier, att)
@@ -445,21 +487,35 @@ class LoopRunner:
             "t_verify": verifier.seconds - v0,
             **{f"train_{k}": v for k, v in tr.metrics.items()},
             **{f"reject_{k}": v for k, v in gen.reasons.items() if k != "accepted"},
+            **proposal_clusters(gen.fingerprints),
+            **checked,
+            **group_outcomes([[a.reward for a in r if a.reward is not None] for r in att.attempts]),
         }
         if evals:
             m.update(heldout_metrics(evals[iter_label(it)], self.heldout_name))
             m.update(variety)
         self._save(iter_label(it))
-        m["seconds"] = time.monotonic() - t0
         m = {k: v for k, v in m.items() if v is not None}
+        alarms = detect(store.metrics_rows() + [{"iteration": it, **m}], thresholds(cfg))
+        m.update(alarm_metrics(alarms))
+        events: list[tuple[str, dict[str, Any]]] = [("rejections", dict(gen.reasons))]
+        events += [("alarm", a.to_json()) for a in alarms]
+        stop = bool(alarms) and cfg.monitor.on_alarm is AlarmAction.STOP
+        if stop:
+            events.append(("early_stop", {"kinds": sorted({str(a.kind) for a in alarms})}))
+        m["seconds"] = time.monotonic() - t0
         store.commit_iteration(
-            IterationRecord(
-                it, gen.accepted, rows, att.rows(), m, evals, [("rejections", dict(gen.reasons))]
-            )
+            IterationRecord(it, gen.accepted, rows, att.rows(), m, evals, events)
         )
         log.write(it, m)
         # one line per iteration even where the console is 80 columns (a log file, CI)
         self.console.print(summary_line(it, m), soft_wrap=True)
+        for a in alarms:
+            self.console.print(alarm_line(a), soft_wrap=True)
+        if stop:
+            self.console.print(f"monitor.on_alarm = 'stop': self-play stops after iteration {it}")
+            return [(it, events[-1][1])]
+        return []
 
     def _finish(self, verifier: Any) -> dict[str, EvalScores]:
         """Save the final policy, run the control, write summary.json and print the table.
@@ -508,6 +564,8 @@ class LoopRunner:
             "iterations": last,
             "policies": _summary_entries(primary),
             "heldout_sets": {name: _summary_entries(t) for name, t in sets.items()},
+            "alarms": [data for _it, data in store.events("alarm")],
+            "stopped_early": bool(store.events("early_stop")),
         }
         (self.run_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
         extra = {name: t for name, t in sets.items() if name != self.heldout_name}
@@ -518,6 +576,16 @@ class LoopRunner:
             # a gain in pass@1 with fewer programs may be favourite programs that happen to fit
             self.console.print(line, soft_wrap=True)
         return scores
+
+
+def thresholds(cfg: RunConfig) -> Thresholds:
+    """The detectors' thresholds from the run's ``[monitor]`` section (same names)."""
+    return Thresholds(**cfg.monitor.model_dump(exclude={"on_alarm", "audit_samples"}))
+
+
+def alarm_line(a: Alarm) -> str:
+    """``ALARM collapse after iteration 6: ...`` (rich markup)."""
+    return f"[bold red]ALARM[/] {a.kind} after iteration {a.iteration}: {a.message}"
 
 
 def by_set(scores: dict[str, EvalScores]) -> dict[str, dict[str, tuple[int, float]]]:

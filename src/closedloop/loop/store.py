@@ -234,6 +234,13 @@ class RunStore:
             out.setdefault(it, {"iteration": it})[k] = v
         return [out[k] for k in sorted(out)]
 
+    def events(self, kind: str) -> list[tuple[int, dict[str, Any]]]:
+        """Committed events of one kind, oldest first: ``(iteration, data)``."""
+        rows = self.db.execute(
+            "SELECT iteration, data FROM events WHERE kind = ? ORDER BY id", (kind,)
+        )
+        return [(int(it), json.loads(data) if data else {}) for it, data in rows]
+
     def evals(self) -> dict[str, dict[str, tuple[int, float, int]]]:
         """Latest evaluation per policy label and held-out set:
         ``{label: {set: (n_tasks, pass@1, iteration)}}``."""

@@ -1,0 +1,64 @@
+"""What the loop feeds the monitors: the audit of a foreign reward, and novelty pressure."""
+
+from __future__ import annotations
+
+from closedloop.loop.domain import grammar_task
+from closedloop.loop.grammar import sample_tasks
+from closedloop.loop.phases import Attempted, audit
+from closedloop.roles.solver import Attempt
+from closedloop.verify import Verdict
+from closedloop.verify.outcome import Outcome
+
+
+def _attempt(task_id: str, code: str, sample: int, outcome: Outcome) -> Attempt:
+    a = Attempt(task_id, sample, [1])
+    a.codes.append(code)
+    a.verdict = Verdict(task_id, outcome, passed=0, total=1)
+    return a
+
+
+def test_audit_rechecks_what_a_foreign_reward_passed(verifier):
+    gt = next(g for g in sample_tasks(40, seed=5) if len(g.inputs[0]) > 1)
+    task = grammar_task(gt, "t0", "Write f.", public=2)
+    assert task.example_solution
+    wrong = "def f(xs):\n    return [x + 1000 for x in xs]\n"
+    # a weak reward passed the example solution, a wrong program and a broken one; it failed
+    # a fourth attempt, which the audit must leave alone
+    row = [
+        _attempt(task.id, task.example_solution, 0, Outcome.PASS),
+        _attempt(task.id, wrong, 1, Outcome.PASS),
+        _attempt(task.id, "def f(xs): return xs[", 2, Outcome.PASS),
+        _attempt(task.id, task.example_solution, 3, Outcome.FAIL),
+    ]
+    got = audit(verifier, Attempted([task], [row]), samples=24, seed=0)
+    assert got == {"audit_checked": 3.0, "audit_agreement": 1 / 3}
+    assert audit(verifier, Attempted([task], [row]), samples=2, seed=0)["audit_checked"] == 2.0
+    assert audit(verifier, Attempted([task], [row[3:]]), samples=24, seed=0) == {}
+
+
+def test_admit_rejects_duplicates_and_with_novelty_same_behaviour(verifier):
+    from closedloop.loop.phases import DUPLICATE, SAME_BEHAVIOUR, admit
+    from closedloop.tasks.fingerprint import fingerprint_task
+
+    gts = sample_tasks(60, seed=11)
+    a, b = gts[0], next(g for g in gts if g.program.code != gts[0].program.code)
+    pool = grammar_task(a, "pool/0", "Write f.")
+    # the pool task's function again under another id: a new task, the same behaviour
+    again = grammar_task(a, "new/0", "Write f, again.")
+    other = grammar_task(b, "new/1", "Write g.")
+    tasks = [again, other, other, again]
+    fps = [fingerprint_task(t, verifier) for t in tasks]
+    known = {fingerprint_task(pool, verifier).behaviour}
+    assert fps[0].behaviour in known and fps[1].behaviour not in known
+    reasons = [None, None, None, "too_few_tests"]
+    ids = {pool.id}
+    got = admit(tasks, reasons, fps, ids, set(known), novelty=True)
+    assert got == [SAME_BEHAVIOUR, None, DUPLICATE, "too_few_tests"]
+    assert other.id in ids and again.id not in ids
+    ids = {pool.id}
+    assert admit(tasks, reasons, fps, ids, set(known), novelty=False) == [
+        None,
+        None,
+        DUPLICATE,
+        "too_few_tests",
+    ]
