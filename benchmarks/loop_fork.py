@@ -16,9 +16,25 @@ import argparse
 import shutil
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from closedloop.loop.config import dump_config, load_config
 from closedloop.loop.store import RunStore
+
+
+def fork(src: Path, dst: Path, overrides: dict[str, Any]) -> None:
+    """Copy ``src``'s cold start into the new run directory ``dst`` with ``overrides``."""
+    cfg = load_config(src / "config.toml", overrides)
+    dst.mkdir(parents=True)  # refuses an existing directory, like closedloop run
+    (dst / "policies").mkdir()
+    shutil.copytree(src / "policies" / "cold_start", dst / "policies" / "cold_start")
+    shutil.copy(src / "run.sqlite", dst / "run.sqlite")
+    (dst / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
+    store = RunStore(dst / "run.sqlite")
+    try:
+        store.rollback_after(0)
+    finally:
+        store.close()
 
 
 def main() -> None:
@@ -33,17 +49,7 @@ def main() -> None:
         if not sep:
             ap.error(f"override {item!r}: expected dotted.key=value")
         overrides[key] = tomllib.loads(f"v = {value}")["v"]
-    cfg = load_config(args.src / "config.toml", overrides)
-    args.dst.mkdir(parents=True)  # refuses an existing directory, like closedloop run
-    (args.dst / "policies").mkdir()
-    shutil.copytree(args.src / "policies" / "cold_start", args.dst / "policies" / "cold_start")
-    shutil.copy(args.src / "run.sqlite", args.dst / "run.sqlite")
-    (args.dst / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
-    store = RunStore(args.dst / "run.sqlite")
-    try:
-        store.rollback_after(0)
-    finally:
-        store.close()
+    fork(args.src, args.dst, overrides)
     print(f"forked {args.src} -> {args.dst} after its cold start, overrides {overrides}")
 
 
