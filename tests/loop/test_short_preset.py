@@ -191,6 +191,7 @@ def test_an_alarm_with_on_alarm_stop_ends_self_play_and_resume_keeps_it_ended(
     res = cli("run", str(cfg), "--run-dir", str(run_dir))
     assert res.returncode == 0, res.stderr[-3000:]
     assert "ALARM collapse after iteration 1" in res.stderr
+    assert "alarms: collapse after iteration 1" in res.stderr  # the run's last line
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["stopped_early"] is True and summary["iterations"] == 1
     assert [(a["kind"], a["iteration"]) for a in summary["alarms"]] == [("collapse", 1)]

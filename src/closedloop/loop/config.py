@@ -199,8 +199,10 @@ class AlarmAction(StrEnum):
 
 class MonitorConfig(_Section):
     """The detectors of closedloop.monitor.detectors. Each compares the run with its own start.
-    On the embedded preset's default run the solver-variety alarm fires (held-out greedy programs
-    fell from 37 to 17 distinct over nine iterations, see the README), and no other."""
+    What they raised on the embedded preset (README, "Monitors"): nothing on a default run
+    (greedy held-out programs 38 -> 29 distinct); the solver-variety collapse at iteration 9
+    without ``challenger.novelty`` (40 -> 20) and at iteration 3 at ten times the learning
+    rate; reward hacking from iteration 1 with a planted weak reward (the audit)."""
 
     on_alarm: AlarmAction = AlarmAction.WARN
     """``warn`` or ``stop`` (stop self-play after the iteration that raised it)."""

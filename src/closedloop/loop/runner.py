@@ -575,6 +575,9 @@ class LoopRunner:
         if line:
             # a gain in pass@1 with fewer programs may be favourite programs that happen to fit
             self.console.print(line, soft_wrap=True)
+        raised = alarms_line(summary["alarms"])
+        if raised:
+            self.console.print(raised, soft_wrap=True)
         return scores
 
 
@@ -586,6 +589,21 @@ def thresholds(cfg: RunConfig) -> Thresholds:
 def alarm_line(a: Alarm) -> str:
     """``ALARM collapse after iteration 6: ...`` (rich markup)."""
     return f"[bold red]ALARM[/] {a.kind} after iteration {a.iteration}: {a.message}"
+
+
+def alarms_line(alarms: list[dict[str, Any]]) -> str | None:
+    """``alarms: collapse after iterations 6, 9; reward_hacking after iteration 3`` (None when
+    there were none)."""
+    at: dict[str, list[int]] = {}
+    for a in alarms:
+        at.setdefault(a["kind"], []).append(a["iteration"])
+    if not at:
+        return None
+    parts = [
+        f"{kind} after iteration{'s' if len(its) > 1 else ''} {', '.join(map(str, its))}"
+        for kind, its in at.items()
+    ]
+    return "[bold red]alarms:[/] " + "; ".join(parts)
 
 
 def by_set(scores: dict[str, EvalScores]) -> dict[str, dict[str, tuple[int, float]]]:
