@@ -1,4 +1,4 @@
-"""``closedloop run`` and ``closedloop eval``: parse, call ``closedloop.loop``, print.
+"""``closedloop run``, ``closedloop eval`` and ``closedloop gate``: parse, call the library, print.
 
 Wired into the main app by ``register(app)``; heavy imports happen inside the commands.
 """
@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+# options shared by eval and gate
+SamplesOpt = Annotated[int, typer.Option("--samples", help="Attempts per task (1: greedy).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+MaxTokensOpt = Annotated[int, typer.Option(help="Token budget per turn.")]
+TemperatureOpt = Annotated[float, typer.Option(help="Sampling temperature when --samples > 1.")]
+TimeoutOpt = Annotated[float, typer.Option(help="Wall-clock seconds per verification.")]
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -75,36 +82,25 @@ def run(
 def eval_cmd(
     policy: Annotated[Path, typer.Option("--policy", help="A Hugging Face model directory.")],
     tasks: Annotated[Path, typer.Option("--tasks", help="Task file (JSONL, the task format).")],
-    samples: Annotated[int, typer.Option("--samples", help="Attempts per task (1: greedy).")] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    samples: SamplesOpt = 1,
+    as_json: JsonOpt = False,
     turns: Annotated[
         int, typer.Option(help="Solver turns per attempt (public-test feedback between).")
     ] = 1,
-    max_new_tokens: Annotated[int, typer.Option(help="Token budget per turn.")] = 128,
-    temperature: Annotated[
-        float, typer.Option(help="Sampling temperature when --samples > 1.")
-    ] = 0.8,
-    timeout: Annotated[float, typer.Option(help="Wall-clock seconds per verification.")] = 5.0,
+    max_new_tokens: MaxTokensOpt = 128,
+    temperature: TemperatureOpt = 0.8,
+    timeout: TimeoutOpt = 5.0,
 ) -> None:
     """pass@1 and unbiased pass@k of a policy on a task file, with the solver role's prompt."""
     from closedloop.loop.evaluate import evaluate
     from closedloop.policy.hf import HFPolicy
     from closedloop.sandbox import SandboxLimits
-    from closedloop.tasks.format import load_tasks
     from closedloop.verify import Verifier
 
     if samples < 1 or turns < 1:
         _fail("--samples and --turns must be at least 1")
-    if not (policy / "config.json").is_file():
-        _fail(f"--policy {policy}: not a Hugging Face model directory (no config.json)")
-    try:
-        task_list, bad = load_tasks(tasks)
-    except OSError as e:
-        _fail(f"--tasks {tasks}: {e.strerror}")
-    for b in bad:
-        typer.echo(f"closedloop: skipping {b.reason}", err=True)
-    if not task_list:
-        _fail(f"--tasks {tasks}: no valid tasks")
+    _check_policy("--policy", policy)
+    task_list = _task_file(tasks)
     pol = HFPolicy.from_pretrained(policy)
     with Verifier(limits=SandboxLimits(wall_s=timeout)) as v:
         res = evaluate(
@@ -127,7 +123,91 @@ def eval_cmd(
         )
 
 
+def _check_policy(option: str, path: Path) -> None:
+    if not (path / "config.json").is_file():
+        _fail(f"{option} {path}: not a Hugging Face model directory (no config.json)")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one "Loading weights" bar per policy says nothing
+
+
+def _task_file(path: Path) -> list:
+    from closedloop.tasks.format import load_tasks
+
+    try:
+        task_list, bad = load_tasks(path)
+    except OSError as e:
+        _fail(f"--tasks {path}: {e.strerror}")
+    for b in bad:
+        typer.echo(f"closedloop: skipping {b.reason}", err=True)
+    if not task_list:
+        _fail(f"--tasks {path}: no valid tasks")
+    return task_list
+
+
+def gate_cmd(
+    candidate: Annotated[
+        Path, typer.Option("--candidate", help="The trained policy (a HF model directory).")
+    ],
+    baseline: Annotated[
+        Path, typer.Option("--baseline", help="The policy it would replace (a HF model directory).")
+    ],
+    tasks: Annotated[Path, typer.Option("--tasks", help="Held-out task file (JSONL).")],
+    alpha: Annotated[
+        float, typer.Option(help="Promote only when the one-sided p-value is below this.")
+    ] = 0.05,
+    min_gain: Annotated[float, typer.Option(help="... and the pass@1 gain is above this.")] = 0.0,
+    samples: SamplesOpt = 1,
+    as_json: JsonOpt = False,
+    max_new_tokens: MaxTokensOpt = 128,
+    temperature: TemperatureOpt = 0.8,
+    timeout: TimeoutOpt = 5.0,
+) -> None:
+    """Promote a candidate policy over a baseline only if it wins significantly more held-out
+    tasks than it loses (paired one-sided sign test). Exit 0: promote; 1: reject; 2: bad input."""
+    from closedloop.gate import Decision, decide
+    from closedloop.loop.evaluate import evaluate
+    from closedloop.policy.hf import HFPolicy
+    from closedloop.sandbox import SandboxLimits
+    from closedloop.verify import Verifier
+
+    if samples < 1:
+        _fail("--samples must be at least 1")
+    if not 0 < alpha < 1:
+        _fail(f"--alpha {alpha}: must be between 0 and 1")
+    _check_policy("--candidate", candidate)
+    _check_policy("--baseline", baseline)
+    task_list = _task_file(tasks)
+    scores = {}
+    with Verifier(limits=SandboxLimits(wall_s=timeout)) as v:
+        for label, path in (("candidate", candidate), ("baseline", baseline)):
+            res = evaluate(
+                HFPolicy.from_pretrained(path),
+                task_list,
+                v,
+                samples=samples,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+            )
+            scores[label] = {t: c / samples for t, c in res.successes.items()}
+    result = decide(scores["candidate"], scores["baseline"], alpha, min_gain)
+    if as_json:
+        out = {"candidate": str(candidate), "baseline": str(baseline), **result.to_json()}
+        typer.echo(json.dumps(out))
+    else:
+        ties = result.n_tasks - result.wins - result.losses
+        typer.echo(
+            f"{result.n_tasks} tasks: candidate pass@1 {result.candidate_score:.3f}, baseline "
+            f"{result.baseline_score:.3f}; candidate won {result.wins}, lost {result.losses}, "
+            f"tied {ties}; one-sided sign test p = {result.p_value:.3g}"
+        )
+        typer.echo(f"{result.decision}: {result.reason}")
+    if result.decision is not Decision.PROMOTE:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``run`` and ``eval`` to ``app``."""
+    """Add ``run``, ``eval`` and ``gate`` to ``app``."""
     app.command("run")(run)
     app.command("eval")(eval_cmd)
+    app.command("gate")(gate_cmd)
