@@ -58,6 +58,9 @@ def test_each_iteration_prints_one_whole_summary_line(reference: Path):
     assert len(lines) == 2 and all(re.search(r"\| KL \S+ \| [\d.]+s$", x) for x in lines), lines
     # after the table, the greedy-program variety of the cold start and the final policy
     assert re.search(r"^greedy programs on rg_list_functions: cold start \d+ distinct", err, re.M)
+    assert re.search(
+        r"^gate: final vs cold start on rg_list_functions: won \d+, lost \d+ of 6", err, re.M
+    )
 
 
 def test_short_preset_writes_the_run_directory_contract(reference: Path):
@@ -81,6 +84,11 @@ def test_short_preset_writes_the_run_directory_contract(reference: Path):
         assert 0 <= m["solved_group_share"] <= 1 and 0 <= m["learnable_share"] <= 1
         assert m["solved_group_share"] + m["learnable_share"] <= 1
     assert summary["stopped_early"] is False and isinstance(summary["alarms"], list)
+    gate = summary["gate"]  # the final policy against the cold start, task by task
+    assert (gate["candidate"], gate["baseline"], gate["n_tasks"]) == ("final", "cold_start", 6)
+    assert gate["decision"] in ("promote", "reject") and gate["wins"] + gate["losses"] <= 6
+    assert gate["candidate_score"] == summary["policies"]["final"]["pass@1"]
+    assert gate["baseline_score"] == summary["policies"]["cold_start"]["pass@1"]
     counts = row_counts(reference)
     assert (
         counts["proposals"] == 2 * 3
@@ -176,6 +184,27 @@ def test_eval_prints_one_json_object_with_n_tasks_and_pass_at_1(reference: Path,
     out = json.loads(res.stdout)
     assert out["n_tasks"] == 4 and 0.0 <= out["pass@1"] <= 1.0 and "pass@1" in out
     assert 1 <= out["distinct_programs"] <= 8 and 1 / 8 <= out["top_program_share"] <= 1
+
+
+def test_gate_rejects_a_policy_against_itself_and_names_bad_input(reference: Path, tmp_path: Path):
+    from closedloop.loop.domain import grammar_task
+    from closedloop.loop.grammar import sample_tasks
+    from closedloop.tasks.format import write_tasks
+
+    tasks = [grammar_task(g, f"g{i}", "Write f.") for i, g in enumerate(sample_tasks(4, seed=11))]
+    path = tmp_path / "tasks.jsonl"
+    write_tasks(tasks, path)
+    final = str(reference / "policies" / "final")
+    args = ["gate", "--candidate", final, "--tasks", str(path), "--max-new-tokens", "16"]
+    res = cli(*args, "--baseline", final, "--json")
+    # greedy twice: the same programs, so every task is a tie and nothing supports promotion
+    assert res.returncode == 1, res.stderr[-2000:]
+    out = json.loads(res.stdout)
+    assert out["decision"] == "reject" and out["n_tasks"] == 4
+    assert (out["wins"], out["losses"], out["p_value"]) == (0, 0, 1.0)
+    assert out["candidate_score"] == out["baseline_score"]
+    res = cli(*args, "--baseline", str(tmp_path / "nowhere"))
+    assert res.returncode == 2 and "--baseline" in res.stderr and "nowhere" in res.stderr
 
 
 def test_an_alarm_with_on_alarm_stop_ends_self_play_and_resume_keeps_it_ended(

@@ -236,6 +236,16 @@ class MonitorConfig(_Section):
     last ``window`` iterations."""
 
 
+class GateConfig(_Section):
+    """The gate at the end of a run: the final policy against the cold start on the primary
+    held-out set, task by task (closedloop.gate); the decision goes to summary.json."""
+
+    alpha: float = Field(0.05, gt=0, lt=1)
+    """Promote only when the one-sided sign test's p-value is below this ..."""
+    min_gain: float = Field(0.0, ge=0)
+    """... and the pass@1 gain is above this."""
+
+
 class RunConfig(_Section):
     """The whole run. Unknown keys anywhere are errors."""
 
@@ -266,6 +276,7 @@ class RunConfig(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
 
 
 def _loc(err: dict[str, Any]) -> str:

@@ -17,7 +17,9 @@ Run directory (a public contract)::
      "policies": {label: {"n_tasks", "pass@1"}},              # on the primary set
      "heldout_sets": {set: {label: {"n_tasks", "pass@1"}}},   # every set, primary included
      "alarms": [{"kind", "iteration", "message", "figures"}],  # closedloop.monitor.detectors
-     "stopped_early": bool}                                    # monitor.on_alarm = "stop" fired
+     "stopped_early": bool,                                    # monitor.on_alarm = "stop" fired
+     "gate": {"candidate": "final", "baseline": "cold_start", "decision", "wins", "losses",
+              "p_value", ...} | null}                        # closedloop.gate, [gate] config
 
 The held-out sets are :func:`closedloop.loop.domain.heldout_sets`: the domain's own set (the
 primary one, first) and one per ``eval.heldout_files`` file, named by its file stem. Every set
@@ -48,6 +50,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from closedloop.gate import decide
 from closedloop.loop.config import (
     AlarmAction,
     ConfigError,
@@ -87,6 +90,8 @@ def iter_label(iteration: int) -> str:
 
 
 HELDOUT_METRIC = "heldout_pass@1"
+PER_TASK_EVENT = "heldout_per_task"
+"""Run-store event with a policy's per-task scores on the primary held-out set (for the gate)."""
 
 
 def heldout_metrics(scores: EvalScores, primary: str) -> dict[str, float]:
@@ -272,15 +277,17 @@ class LoopRunner:
             transient=False,
         )
 
-    def _evaluate(self, verifier: Any) -> tuple[EvalScores, dict[str, float]]:
-        """The policy on every held-out set (primary first): set -> (n_tasks, pass@1), and the
+    def _evaluate(self, verifier: Any) -> tuple[EvalScores, dict[str, float], dict[str, float]]:
+        """The policy on every held-out set (primary first): set -> (n_tasks, pass@1); the
         variety of its greedy programs on the primary set as metrics (``heldout_distinct_programs``,
-        ``heldout_top_program_share``: the run's collapse figure, see ``monitor.variety``)."""
+        ``heldout_top_program_share``: the run's collapse figure, see ``monitor.variety``); and
+        the primary set's per-task scores (task id -> 1.0 / 0.0, what the gate compares)."""
         from closedloop.loop.evaluate import evaluate
 
         e = self.cfg.eval
         scores: EvalScores = {}
         variety: dict[str, float] = {}
+        per_task: dict[str, float] = {}
         for name, tasks in self.heldout.items():
             res = evaluate(
                 self.policy,
@@ -293,7 +300,8 @@ class LoopRunner:
             scores[name] = (res.n_tasks, res.pass_at_1)
             if name == self.heldout_name:
                 variety = res.variety.metrics("heldout_")
-        return scores, variety
+                per_task = {t: float(c) for t, c in res.successes.items()}
+        return scores, variety, per_task
 
     def _stored(
         self, evals: dict[str, dict[str, tuple[int, float, int]]], label: str
@@ -368,7 +376,7 @@ class LoopRunner:
                 )
                 metrics.update({"sft_steps": run.steps, "sft_loss": run.last_loss})
             prog.update(bar, advance=1, description="cold start: held-out eval")
-            scores, variety = self._evaluate(self.verifier)
+            scores, variety, per_task = self._evaluate(self.verifier)
             n, p = scores[self.heldout_name]
             prog.update(
                 bar, advance=1, description="cold start: done", note=f"held-out pass@1 {p:.3f}"
@@ -388,7 +396,10 @@ class LoopRunner:
                 [],
                 metrics,
                 {"cold_start": scores},
-                [("cold_start", {"examples": len(pairs)})],
+                [
+                    ("cold_start", {"examples": len(pairs)}),
+                    (PER_TASK_EVENT, {"policy": "cold_start", "scores": per_task}),
+                ],
             )
         )
         log.write(0, metrics)
@@ -462,10 +473,11 @@ class LoopRunner:
             t_train, tp = time.monotonic() - tp, time.monotonic()
             evals: dict[str, EvalScores] = {}
             variety: dict[str, float] = {}
+            per_task: dict[str, float] | None = None
             every = cfg.eval.every
             if (every and it % every == 0) or it == cfg.iterations:
                 bar = prog.add_task(f"iter {it}: eval", total=1, note="")
-                evals[iter_label(it)], variety = self._evaluate(verifier)
+                evals[iter_label(it)], variety, per_task = self._evaluate(verifier)
                 p = evals[iter_label(it)][self.heldout_name][1]
                 prog.update(bar, completed=1, note=f"pass@1 {p:.3f}")
             t_eval = time.monotonic() - tp
@@ -500,6 +512,8 @@ class LoopRunner:
         m.update(alarm_metrics(alarms))
         events: list[tuple[str, dict[str, Any]]] = [("rejections", dict(gen.reasons))]
         events += [("alarm", a.to_json()) for a in alarms]
+        if per_task is not None:
+            events.append((PER_TASK_EVENT, {"policy": iter_label(it), "scores": per_task}))
         stop = bool(alarms) and cfg.monitor.on_alarm is AlarmAction.STOP
         if stop:
             events.append(("early_stop", {"kinds": sorted({str(a.kind) for a in alarms})}))
@@ -532,7 +546,10 @@ class LoopRunner:
         scores: dict[str, EvalScores] = {"cold_start": cold}
         # The last iteration is always evaluated, so final is normally its stored score.
         final = self._stored(evals, iter_label(last))
-        scores["final"] = final if final is not None else self._evaluate(verifier)[0]
+        per_task = {d["policy"]: d["scores"] for _it, d in store.events(PER_TASK_EVENT)}
+        if final is None or iter_label(last) not in per_task:
+            final, _variety, per_task[iter_label(last)] = self._evaluate(verifier)
+        scores["final"] = final
         store.add_eval("final", last, scores["final"])
         if cfg.control and cfg.model.kind is ModelKind.EMBEDDED and cfg.cold_start.corpus_size:
             control = self._stored(evals, "control")
@@ -566,7 +583,16 @@ class LoopRunner:
             "heldout_sets": {name: _summary_entries(t) for name, t in sets.items()},
             "alarms": [data for _it, data in store.events("alarm")],
             "stopped_early": bool(store.events("early_stop")),
+            "gate": None,
         }
+        if last > 0 and "cold_start" in per_task:
+            g = decide(
+                per_task[iter_label(last)],
+                per_task["cold_start"],
+                cfg.gate.alpha,
+                cfg.gate.min_gain,
+            )
+            summary["gate"] = {"candidate": "final", "baseline": "cold_start", **g.to_json()}
         (self.run_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
         extra = {name: t for name, t in sets.items() if name != self.heldout_name}
         self.console.print(table_view(primary, extra))
@@ -575,6 +601,8 @@ class LoopRunner:
         if line:
             # a gain in pass@1 with fewer programs may be favourite programs that happen to fit
             self.console.print(line, soft_wrap=True)
+        if summary["gate"] is not None:
+            self.console.print(gate_line(self.heldout_name, summary["gate"]), soft_wrap=True)
         raised = alarms_line(summary["alarms"])
         if raised:
             self.console.print(raised, soft_wrap=True)
@@ -584,6 +612,14 @@ class LoopRunner:
 def thresholds(cfg: RunConfig) -> Thresholds:
     """The detectors' thresholds from the run's ``[monitor]`` section (same names)."""
     return Thresholds(**cfg.monitor.model_dump(exclude={"on_alarm", "audit_samples"}))
+
+
+def gate_line(set_name: str, g: dict[str, Any]) -> str:
+    """``gate: final vs cold start on SET: won 16, lost 11 of 200, p = 0.221 -> reject``."""
+    return (
+        f"gate: final vs cold start on {set_name}: won {g['wins']}, lost {g['losses']} of "
+        f"{g['n_tasks']}, one-sided sign test p = {g['p_value']:.3g} -> {g['decision']}"
+    )
 
 
 def alarm_line(a: Alarm) -> str:
