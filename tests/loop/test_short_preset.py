@@ -96,6 +96,17 @@ def test_short_preset_writes_the_run_directory_contract(reference: Path):
         and counts["iterations"] == 3
     )
     assert (reference / "config.toml").is_file() and any((reference / "tb").iterdir())
+    report = (reference / "report.html").read_text()  # written by the run as it finishes
+    assert report.count("<svg") >= 4 and "control" in report
+
+
+def test_report_command_writes_where_asked_and_names_a_non_run(reference: Path, tmp_path: Path):
+    out = tmp_path / "r.html"
+    res = cli("report", str(reference), "-o", str(out))
+    assert res.returncode == 0 and res.stdout.strip() == str(out), res.stderr[-2000:]
+    assert out.read_text().count("<svg") >= 4
+    res = cli("report", str(tmp_path))
+    assert res.returncode == 2 and "no metrics.jsonl" in res.stderr
 
 
 def test_every_heldout_set_is_evaluated_and_stored(reference: Path):

@@ -1,4 +1,4 @@
-"""``closedloop run``, ``closedloop eval`` and ``closedloop gate``: parse, call the library, print.
+"""``closedloop run``, ``eval``, ``gate`` and ``report``: parse, call the library, print.
 
 Wired into the main app by ``register(app)``; heavy imports happen inside the commands.
 """
@@ -206,8 +206,28 @@ def gate_cmd(
         raise typer.Exit(1)
 
 
+def report_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (finished or not).")],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Where to write (default: RUN_DIR/report.html)."),
+    ] = None,
+) -> None:
+    """Write a run's HTML report: held-out table, gate, alarms, and plots over the iterations."""
+    from closedloop.monitor.report import ReportError, write_report
+
+    try:
+        path = write_report(run_dir, output)
+    except ReportError as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(f"{output or run_dir}: {e.strerror}")
+    typer.echo(str(path))
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``run``, ``eval`` and ``gate`` to ``app``."""
+    """Add ``run``, ``eval``, ``gate`` and ``report`` to ``app``."""
     app.command("run")(run)
     app.command("eval")(eval_cmd)
     app.command("gate")(gate_cmd)
+    app.command("report")(report_cmd)

@@ -10,6 +10,7 @@ Run directory (a public contract)::
     policies/final/
     policies/control/
     summary.json           held-out table per policy (see below)
+    report.html            closedloop.monitor.report: table, gate, alarms, plots
 
 ``summary.json``::
 
@@ -606,7 +607,22 @@ class LoopRunner:
         raised = alarms_line(summary["alarms"])
         if raised:
             self.console.print(raised, soft_wrap=True)
+        self._report()
         return scores
+
+    def _report(self) -> None:
+        """Write ``report.html``; a failure here is reported and loses nothing of the run."""
+        from closedloop.monitor.report import write_report
+
+        try:
+            path = write_report(self.run_dir)
+        except Exception as e:  # noqa: BLE001 - the run is complete; the report is a view of it
+            self.console.print(
+                f"report not written ({type(e).__name__}: {e}); retry with "
+                f"closedloop report {self.run_dir}"
+            )
+        else:
+            self.console.print(f"report: {path}")
 
 
 def thresholds(cfg: RunConfig) -> Thresholds:

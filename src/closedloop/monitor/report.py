@@ -1,0 +1,329 @@
+"""The run report: one self-contained HTML file with the held-out table, the gate, the alarms
+and plots of the run's metrics over its iterations.
+
+Plots are SVG drawn by matplotlib (its object API, no pyplot state) and inlined, so the file
+opens in any browser with no server, script or network. Alarm iterations are marked on every
+plot. ``closedloop report RUN_DIR`` writes ``RUN_DIR/report.html``; ``closedloop run`` writes
+it when it finishes.
+
+Must never: write anything but the report file, or refuse a run still in progress (it reports
+what the run has committed: ``metrics.jsonl`` without ``summary.json`` gives the plots alone).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+REPORT_FILE = "report.html"
+
+Row = Mapping[str, Any]
+
+
+class ReportError(ValueError):
+    """The directory holds no run to report on."""
+
+
+def _series(rows: Sequence[Row], key: str) -> tuple[list[int], list[float]]:
+    pts = [(int(r["iteration"]), float(r[key])) for r in rows if r.get(key) is not None]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def _alarm_iterations(rows: Sequence[Row]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for r in rows:
+        kinds = [k[6:] for k in r if k.startswith("alarm_")]
+        if kinds:
+            out[int(r["iteration"])] = sorted(kinds)
+    return out
+
+
+def _svg(title: str, draw: Callable[[Axes], None], alarms: Mapping[int, list[str]]) -> str:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    draw(ax)
+    for it, kinds in alarms.items():
+        ax.axvline(it, color="#c0392b", alpha=0.45, linewidth=1.5, linestyle=":")
+        ax.annotate(
+            ", ".join(kinds),
+            (it, 1.0),
+            xycoords=("data", "axes fraction"),
+            fontsize=7,
+            color="#c0392b",
+            rotation=90,
+            ha="right",
+            va="top",
+        )
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("iteration (0 = cold start)", fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0] and ax.get_legend() is None:
+        ax.legend(fontsize=7, loc="best")
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    text = buf.getvalue()
+    return text[text.index("<svg") :]  # drop the XML prolog and doctype: inlined in HTML
+
+
+def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """(caption, svg) for each plot the metrics support."""
+    alarms = _alarm_iterations(rows)
+    out: list[tuple[str, str]] = []
+
+    def heldout(ax: Axes) -> None:
+        keys = sorted({k for r in rows for k in r if k.startswith("heldout_pass@1")})
+        for key in keys:
+            xs, ys = _series(rows, key)
+            ax.plot(xs, ys, marker="o", label=key.partition("/")[2] or "primary set")
+        control = ((summary or {}).get("policies") or {}).get("control")
+        if control:
+            ax.axhline(control["pass@1"], color="grey", linestyle="--", label="control")
+        ax.set_ylabel("pass@1", fontsize=8)
+
+    if any("heldout_pass@1" in r for r in rows):
+        out.append(
+            (
+                "Held-out pass@1 (greedy), with the compute-matched control",
+                _svg("held-out pass@1", heldout, alarms),
+            )
+        )
+
+    def rewards(ax: Axes) -> None:
+        for key, label in (
+            ("mean_reward", "solver reward"),
+            ("challenger_reward", "challenger reward"),
+            ("audit_agreement", "audit agreement"),
+            ("learnable_share", "groups with a signal"),
+        ):
+            xs, ys = _series(rows, key)
+            if xs:
+                ax.plot(xs, ys, marker=".", label=label)
+
+    if any("mean_reward" in r for r in rows):
+        out.append(
+            (
+                "Training rewards: what the loop optimises (compare with held-out)",
+                _svg("training signal", rewards, alarms),
+            )
+        )
+
+    def variety(ax: Axes) -> None:
+        xs, ys = _series(rows, "heldout_distinct_programs")
+        ax.plot(xs, ys, marker="o", color="#2c7fb8", label="distinct greedy programs")
+        ax.set_ylabel("distinct programs (held-out)", fontsize=8)
+        right = ax.twinx()
+        for key, label, color in (
+            ("heldout_top_program_share", "top program share", "#f39c12"),
+            ("proposal_top_cluster_share", "proposals' top cluster share", "#8e44ad"),
+        ):
+            xs2, ys2 = _series(rows, key)
+            if xs2:
+                right.plot(xs2, ys2, marker=".", color=color, label=label)
+        right.set_ylim(0, 1.05)
+        right.tick_params(labelsize=8)
+        right.set_ylabel("share", fontsize=8)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = right.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower left")
+
+    if any("heldout_distinct_programs" in r for r in rows):
+        out.append(
+            (
+                "Collapse: variety of the solver's programs and the challenger's proposals",
+                _svg("variety", variety, alarms),
+            )
+        )
+
+    iters = [r for r in rows if int(r["iteration"]) >= 1]
+    reasons = sorted({k for r in iters for k in r if k.startswith("reject_")})
+
+    def proposals(ax: Axes) -> None:
+        xs = [int(r["iteration"]) for r in iters]
+        bottom = [float(r.get("accepted", 0)) for r in iters]
+        ax.bar(xs, bottom, color="#1e8449", label="accepted")
+        # rejection reasons in greys and warm tones, so that green means accepted only
+        palette = [
+            "#7f8c8d",
+            "#c0392b",
+            "#e67e22",
+            "#f1c40f",
+            "#8e44ad",
+            "#bdc3c7",
+            "#d35400",
+            "#34495e",
+            "#e74c3c",
+            "#95a5a6",
+            "#f39c12",
+            "#6c3483",
+        ]
+        for i, key in enumerate(reasons):
+            ys = [float(r.get(key, 0)) for r in iters]
+            ax.bar(xs, ys, bottom=bottom, label=key[7:], color=palette[i % len(palette)])
+            bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
+        ax.set_ylabel("proposals", fontsize=8)
+        ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1.0), loc="upper left")
+
+    if any("proposed" in r for r in iters):
+        out.append(
+            (
+                "Challenger proposals per iteration, accepted and why the rest were rejected",
+                _svg("proposals", proposals, alarms),
+            )
+        )
+
+    phases = [
+        ("t_generate", "generate"),
+        ("t_attempt", "attempt"),
+        ("t_train", "train"),
+        ("t_eval", "held-out eval"),
+    ]
+
+    def timing(ax: Axes) -> None:
+        xs = [int(r["iteration"]) for r in iters]
+        bottom = [0.0] * len(iters)
+        for key, label in phases:
+            ys = [float(r.get(key, 0)) for r in iters]
+            ax.bar(xs, ys, bottom=bottom, label=label)
+            bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
+        ax.set_ylabel("seconds", fontsize=8)
+
+    if any("t_train" in r for r in iters):
+        out.append(("Where each iteration's time goes", _svg("time per phase", timing, alarms)))
+
+    def kl(ax: Axes) -> None:
+        xs, ys = _series(rows, "kl_policy")
+        ax.plot(xs, ys, marker="o", color="#34495e", label="KL(before || after)")
+        ax.set_ylabel("KL", fontsize=8)
+
+    if any("kl_policy" in r for r in iters):
+        out.append(("KL between successive policies", _svg("policy change", kl, alarms)))
+    return out
+
+
+def _table(summary: Mapping[str, Any]) -> str:
+    sets: Mapping[str, Mapping[str, Any]] = summary.get("heldout_sets") or {
+        summary.get("heldout_set", "held-out"): summary.get("policies", {})
+    }
+    labels: list[str] = []
+    for per in sets.values():
+        labels += [lb for lb in per if lb not in labels]
+    head = "".join(f"<th>{html.escape(s)}</th>" for s in sets)
+    body = []
+    for lb in labels:
+        cells = []
+        for per in sets.values():
+            e = per.get(lb)
+            cells.append(
+                f"<td>{e['pass@1']:.3f} <small>(n={e['n_tasks']})</small></td>"
+                if e
+                else "<td></td>"
+            )
+        body.append(f"<tr><th>{html.escape(lb)}</th>{''.join(cells)}</tr>")
+    return f"<table><tr><th>policy</th>{head}</tr>{''.join(body)}</table>"
+
+
+def _gate(g: Mapping[str, Any] | None) -> str:
+    if not g:
+        return "<p>No gate decision (the run has not finished, or predates the gate).</p>"
+    cls = "promote" if g["decision"] == "promote" else "reject"
+    return (
+        f'<p class="{cls}"><b>{html.escape(str(g["decision"]))}</b>: {html.escape(g["candidate"])}'
+        f" against {html.escape(g['baseline'])} on {g['n_tasks']} tasks — won {g['wins']}, "
+        f"lost {g['losses']}, one-sided sign test p = {g['p_value']:.3g} (alpha {g['alpha']}). "
+        f"{html.escape(g['reason'])}</p>"
+    )
+
+
+def _alarms(summary: Mapping[str, Any] | None, rows: Sequence[Row]) -> str:
+    alarms = (summary or {}).get("alarms")
+    if alarms is None:  # unfinished run: what metrics.jsonl says
+        alarms = [
+            {"iteration": it, "kind": k, "message": ""}
+            for it, kinds in _alarm_iterations(rows).items()
+            for k in kinds
+        ]
+    if not alarms:
+        return "<p>No alarms.</p>"
+    items = "".join(
+        f"<li><b>{html.escape(a['kind'])}</b> after iteration {a['iteration']}: "
+        f"{html.escape(a.get('message', ''))}</li>"
+        for a in alarms
+    )
+    stopped = (summary or {}).get("stopped_early")
+    note = "<p>Self-play stopped early on an alarm.</p>" if stopped else ""
+    return f'<ul class="alarms">{items}</ul>{note}'
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1400px; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: left; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1em; }
+figure { margin: 0; } figcaption { font-size: 0.9em; color: #555; }
+.promote { color: #1e8449; } .reject { color: #a04000; } .alarms { color: #922b21; }
+"""
+
+
+def build_report(run_dir: Path) -> str:
+    """The report of the run in ``run_dir`` as HTML text. Raises :class:`ReportError` when
+    ``run_dir`` has no ``metrics.jsonl`` or it does not parse."""
+    run_dir = Path(run_dir)
+    metrics = run_dir / "metrics.jsonl"
+    if not metrics.is_file():
+        raise ReportError(f"{run_dir}: no metrics.jsonl (not a closedloop run directory)")
+    rows: list[dict[str, Any]] = []
+    for n, line in enumerate(metrics.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ReportError(f"{metrics}:{n}: not JSON ({e.msg})") from None
+        if not isinstance(row, dict) or "iteration" not in row:
+            raise ReportError(f"{metrics}:{n}: not a metrics row (no 'iteration')")
+        rows.append(row)
+    summary = None
+    if (run_dir / "summary.json").is_file():
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    name = run_dir.name
+    if (run_dir / "config.toml").is_file():
+        cfg = tomllib.loads((run_dir / "config.toml").read_text(encoding="utf-8"))
+        name = f"{cfg.get('name', '')} — {run_dir.name}"
+    last = max((int(r["iteration"]) for r in rows), default=0)
+    figures = "".join(
+        f"<figure>{svg}<figcaption>{html.escape(cap)}</figcaption></figure>"
+        for cap, svg in _plots(rows, summary)
+    )
+    table = (
+        _table(summary) if summary else "<p>The run has not finished: no held-out table yet.</p>"
+    )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>closedloop report: {html.escape(name)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>closedloop run {html.escape(name)}</h1>"
+        f"<p>{last} self-play iteration{'s' if last != 1 else ''} committed.</p>"
+        f"<h2>Held-out pass@1</h2>{table}<h2>Gate</h2>{_gate((summary or {}).get('gate'))}"
+        f"<h2>Alarms</h2>{_alarms(summary, rows)}"
+        f'<h2>Over the iterations</h2><div class="plots">{figures}</div></body></html>'
+    )
+
+
+def write_report(run_dir: Path, out: Path | None = None) -> Path:
+    """Write :func:`build_report` to ``out`` (default ``RUN_DIR/report.html``); returns the path."""
+    target = Path(out) if out is not None else Path(run_dir) / REPORT_FILE
+    text = build_report(run_dir)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    return target

@@ -1,0 +1,160 @@
+"""The HTML report: what it says about a run, that it escapes what it shows, and that a real
+browser renders its plots."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from closedloop.monitor.report import ReportError, build_report, write_report
+
+
+def _run_dir(root: Path, finished: bool = True) -> Path:
+    rows = [
+        {
+            "iteration": 0,
+            "heldout_pass@1": 0.05,
+            "heldout_distinct_programs": 40.0,
+            "heldout_top_program_share": 0.18,
+        },
+        {
+            "iteration": 1,
+            "proposed": 16,
+            "accepted": 8,
+            "reject_no_solution": 8.0,
+            "mean_reward": 0.4,
+            "challenger_reward": -0.2,
+            "kl_policy": 0.01,
+            "t_generate": 2.0,
+            "t_attempt": 4.0,
+            "t_train": 6.0,
+            "t_eval": 0.0,
+            "proposal_top_cluster_share": 0.2,
+            "audit_agreement": 0.3,
+            "alarm_reward_hacking": 1.0,
+        },
+        {
+            "iteration": 2,
+            "proposed": 16,
+            "accepted": 5,
+            "reject_same_behaviour": 11.0,
+            "mean_reward": 0.5,
+            "challenger_reward": -0.3,
+            "kl_policy": 0.02,
+            "t_generate": 2.0,
+            "t_attempt": 4.0,
+            "t_train": 6.0,
+            "t_eval": 5.0,
+            "heldout_pass@1": 0.02,
+            "heldout_distinct_programs": 12.0,
+            "heldout_top_program_share": 0.6,
+            "alarm_collapse": 1.0,
+        },
+    ]
+    d = root / "run"
+    d.mkdir()
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (d / "config.toml").write_text('name = "emb<b>edded"\niterations = 2\n')
+    if finished:
+        policies = {
+            "cold_start": {"n_tasks": 200, "pass@1": 0.05},
+            "final": {"n_tasks": 200, "pass@1": 0.02},
+            "control": {"n_tasks": 200, "pass@1": 0.04},
+        }
+        summary = {
+            "heldout_set": "rg",
+            "iterations": 2,
+            "policies": policies,
+            "heldout_sets": {"rg": policies},
+            "alarms": [
+                {"kind": "reward_hacking", "iteration": 1, "message": "audit <script>x</script>"},
+                {"kind": "collapse", "iteration": 2, "message": "12 distinct programs"},
+            ],
+            "stopped_early": True,
+            "gate": {
+                "candidate": "final",
+                "baseline": "cold_start",
+                "n_tasks": 200,
+                "wins": 2,
+                "losses": 8,
+                "p_value": 0.989,
+                "alpha": 0.05,
+                "decision": "reject",
+                "reason": "2 tasks won, 8 lost",
+            },
+        }
+        (d / "summary.json").write_text(json.dumps(summary))
+    return d
+
+
+def test_report_shows_table_gate_alarms_and_one_plot_per_figure(tmp_path: Path):
+    text = build_report(_run_dir(tmp_path))
+    # held-out, training signal, variety, proposals, time, KL
+    assert text.count("<svg") == 6 and "<?xml" not in text
+    assert "0.040 <small>(n=200)</small>" in text  # the control's row
+    assert 'class="reject"' in text and "won 2, lost 8" in text
+    assert "reward_hacking</b> after iteration 1" in text and "stopped early" in text
+    # what the run wrote is shown, never executed
+    assert "<script>" not in text and "&lt;script&gt;" in text and "emb&lt;b&gt;edded" in text
+
+
+def test_an_unfinished_run_still_gets_its_plots(tmp_path: Path):
+    text = build_report(_run_dir(tmp_path, finished=False))
+    assert "has not finished" in text and text.count("<svg") == 6
+    assert "collapse</b> after iteration 2" in text  # read from metrics.jsonl
+
+
+def test_what_is_not_a_run_is_named(tmp_path: Path):
+    with pytest.raises(ReportError, match="no metrics.jsonl"):
+        build_report(tmp_path)
+    d = _run_dir(tmp_path)
+    (d / "metrics.jsonl").write_text('{"iteration": 0}\n{"iteration": 1,\n')
+    with pytest.raises(ReportError, match=r"metrics.jsonl:2: not JSON"):
+        build_report(d)
+
+
+def _chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Chromium (.ci/run does) to render the report")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    return exe
+
+
+def test_a_real_browser_renders_the_report(tmp_path: Path):
+    exe = _chromium()
+    path = write_report(_run_dir(tmp_path))
+    flags = [
+        exe,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={tmp_path / 'p'}",
+    ]
+    dom = subprocess.run(
+        [*flags, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    # the browser parsed the page into six inline SVG plots with their drawn paths
+    assert dom.stdout.count("<svg") == 6 and dom.stdout.count("<path") > 50
+    assert "closedloop run emb&lt;b&gt;edded" in dom.stdout
+    shot = tmp_path / "report.png"
+    res = subprocess.run(
+        [
+            *flags,
+            "--hide-scrollbars",
+            "--window-size=1400,2000",
+            f"--screenshot={shot}",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0 and shot.stat().st_size > 50_000, res.stderr[-2000:]
