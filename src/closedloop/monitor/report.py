@@ -240,8 +240,10 @@ def _gate(g: Mapping[str, Any] | None) -> str:
     return (
         f'<p class="{cls}"><b>{html.escape(str(g["decision"]))}</b>: {html.escape(g["candidate"])}'
         f" against {html.escape(g['baseline'])} on {g['n_tasks']} tasks — won {g['wins']}, "
-        f"lost {g['losses']}, one-sided sign test p = {g['p_value']:.3g} (alpha {g['alpha']}). "
-        f"{html.escape(g['reason'])}</p>"
+        f"lost {g['losses']}, one-sided sign test p = {g['p_value']:.3g} (alpha {g['alpha']})"
+        # the reason repeats the evidence unless a minimum gain decided it
+        + (f". {html.escape(g['reason'])}" if "gain" in g["reason"] else "")
+        + "</p>"
     )
 
 
