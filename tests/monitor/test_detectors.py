@@ -119,3 +119,27 @@ def test_group_outcomes() -> None:
     assert group_outcomes([]) == {}
     got = group_outcomes([[1.0, 1.0, 1.0], [0.0, 0.0], [1.0, 0.0], []])
     assert got == {"solved_group_share": 1 / 3, "learnable_share": 1 / 3}
+
+
+def test_a_challenger_whose_proposals_stop_being_tasks_is_a_collapse() -> None:
+    def row(i: int, built: int | None) -> dict[str, Any]:
+        r: dict[str, Any] = {"iteration": i, "proposed": 16}
+        if built:  # the loop logs no proposals_built when nothing was built
+            r["proposals_built"] = float(built)
+        return r
+
+    # the 10x-learning-rate fork: 15, 9, 6, 4 of 16 built -> window 2..4 is 0.40 of 0.94
+    rows = [{"iteration": 0}, row(1, 15), row(2, 9), row(3, 6)]
+    assert collapse(rows, TH) == []  # iteration 1 is the baseline, not part of a window
+    rows.append(row(4, 4))
+    (alarm,) = collapse(rows, TH)
+    assert "stop being tasks" in alarm.message
+    assert abs(alarm.figures["built_share_now"] - 19 / 48) < 1e-9
+    rows.append(row(5, None))  # nothing built at all counts as none
+    assert collapse(rows, TH)[0].figures["built_share_now"] == (6 + 4) / 48
+    # a default run's dip (15, 11, 10, 8, 13) is no alarm
+    ok = [{"iteration": 0}] + [row(i, b) for i, b in enumerate([15, 11, 10, 8, 13], 1)]
+    assert collapse(ok, TH) == []
+    # rows from before proposals_built was logged never raise it
+    old = [{"iteration": 0}] + [{"iteration": i, "proposed": 16} for i in range(1, 6)]
+    assert collapse(old, TH) == []

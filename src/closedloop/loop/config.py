@@ -231,6 +231,11 @@ class MonitorConfig(_Section):
     average over ``window`` iterations."""
     collapse_min_proposals: int = Field(4, ge=2)
     """Iterations with fewer built proposals than this give no cluster share (too few to judge)."""
+    collapse_min_built_ratio: float = Field(0.5, ge=0, le=1)
+    """Collapse: the share of proposals that parse and run into tasks, averaged over the last
+    ``window`` iterations, at most this fraction of iteration 1's (the challenger degenerates
+    into text that is no task; at ten times the learning rate the preset's fell from 15 of 16
+    to 1-3). Default runs stayed at 0.69 of iteration 1's or above."""
     saturation_min_solved_share: float = Field(0.8, gt=0, le=1)
     """Saturation: at least this share of attempt groups solved by every attempt, in each of the
     last ``window`` iterations."""

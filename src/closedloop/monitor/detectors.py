@@ -11,9 +11,11 @@ after that iteration. They compare the run with its own start, never with a fixe
   training reward is not the run's own verifier, the run's verifier confirms too few of the
   passes it gave (an audit of a sample each iteration).
 - **collapse**: the solver answers held-out tasks with fewer and fewer different programs (its
-  greedy-program variety against the cold start's), or the challenger's proposals fall into one
+  greedy-program variety against the cold start's); the challenger's proposals fall into one
   near-duplicate cluster (the share of the largest behaviour cluster among one iteration's
-  built proposals, averaged over the last iterations).
+  built proposals, averaged over the last iterations); or the challenger's output degenerates
+  into text that is no task at all (the share of proposals that parse and run, against
+  iteration 1's).
 - **saturation**: the solver solves most of what it is given outright (every attempt of a
   group passes, so the group gives GRPO no signal), for several iterations running: the
   challenger no longer produces tasks at the solver's frontier.
@@ -75,6 +77,7 @@ class Thresholds:
     collapse_min_variety_ratio: float = 0.6
     collapse_max_cluster_share: float = 0.5
     collapse_min_proposals: int = 4
+    collapse_min_built_ratio: float = 0.5
     saturation_min_solved_share: float = 0.8
 
 
@@ -164,6 +167,7 @@ def collapse(history: Sequence[Row], th: Thresholds, prefix: str = "heldout_") -
         and "proposal_top_cluster_share" in r
         and r.get("proposals_built", 0) >= th.collapse_min_proposals
     ][-th.window :]
+    out += _degenerate_challenger(history, th, it)
     if len(shares) == th.window and statistics.fmean(shares) >= th.collapse_max_cluster_share:
         mean = statistics.fmean(shares)
         out.append(
@@ -176,6 +180,30 @@ def collapse(history: Sequence[Row], th: Thresholds, prefix: str = "heldout_") -
             )
         )
     return out
+
+
+def _degenerate_challenger(history: Sequence[Row], th: Thresholds, it: int) -> list[Alarm]:
+    """The challenger's output collapsing into text that is not a task: the share of proposals
+    that parse and run (``proposals_built / proposed``) over the last ``window`` iterations,
+    against iteration 1's (the cold-start policy's proposals)."""
+    rows = [r for r in history if _iteration(r) >= 1 and r.get("proposed")]
+    if len(rows) <= th.window or "proposals_built" not in rows[0]:
+        return []  # iteration 1 is the baseline, never part of the window
+    start = float(rows[0]["proposals_built"]) / float(rows[0]["proposed"])
+    recent = statistics.fmean(
+        float(r.get("proposals_built", 0.0)) / float(r["proposed"]) for r in rows[-th.window :]
+    )
+    if start <= 0 or recent / start > th.collapse_min_built_ratio:
+        return []
+    return [
+        Alarm(
+            AlarmKind.COLLAPSE,
+            it,
+            f"the challenger's proposals stop being tasks: {recent:.0%} parse and run over the "
+            f"last {th.window} iterations, against {start:.0%} in iteration 1",
+            {"built_share_start": start, "built_share_now": recent},
+        )
+    ]
 
 
 def saturation(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
