@@ -89,6 +89,15 @@ def test_bad_requests_are_named(server: str):
     assert r.status_code == 422 and "items[1].task_id: 'nope'" in r.json()["detail"]
     r = httpx.post(server + "/reward", json={"items": [], "tasks": [{"kind": "function"}]})
     assert r.status_code == 422 and r.json()["detail"].startswith("tasks[0]: ")
+    # the tests of a task the server holds cannot be replaced by a request
+    weak = {
+        "id": "sort-list",
+        "entry_point": "f",
+        "instruction": "x",
+        "private_tests": [{"input": "([1],)", "output": "[1]"}],
+    }
+    r = httpx.post(server + "/reward", json={"items": [], "tasks": [weak]})
+    assert r.status_code == 422 and "'sort-list' is a task the server holds" in r.json()["detail"]
     r = httpx.post(server + "/reward", json={"items": [], "extra": 1})
     assert r.status_code == 422  # unknown fields are refused, not ignored
     r = httpx.post(

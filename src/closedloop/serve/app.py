@@ -67,6 +67,8 @@ def _tasks(held: Mapping[str, Task], inline: Sequence[dict[str, Any]]) -> dict[s
             task = parse_task(obj)
         except TaskFormatError as e:
             raise _bad(f"tasks[{i}]: {e}") from None
+        if task.id in held:  # a request may not swap the tests of a task the server holds
+            raise _bad(f"tasks[{i}]: {task.id!r} is a task the server holds; send only its id")
         out[task.id] = task
     return out
 
