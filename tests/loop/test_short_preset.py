@@ -242,3 +242,31 @@ def test_an_alarm_with_on_alarm_stop_ends_self_play_and_resume_keeps_it_ended(
     assert res.returncode == 0, res.stderr[-3000:]
     assert "stopped early after iteration 1" in res.stderr
     assert row_counts(run_dir)["iterations"] == 2
+
+
+def test_rollback_makes_the_last_policy_evaluated_before_the_alarm_final(
+    config: Path, tmp_path: Path
+):
+    # every = 2: iteration 1 is not evaluated, iteration 2 raises the (forced) collapse alarm,
+    # so the newest policy evaluated before it is the cold start
+    cfg = tmp_path / "rollback.toml"
+    text = config.read_text().replace("iterations = 2", "iterations = 3")
+    text = text.replace("[eval]\n", "[eval]\nevery = 2\n")
+    cfg.write_text(text + '[monitor]\non_alarm = "rollback"\ncollapse_min_variety_ratio = 10.0\n')
+    run_dir = tmp_path / "rolled"
+    res = cli("run", str(cfg), "--run-dir", str(run_dir))
+    assert res.returncode == 0, res.stderr[-3000:]
+    err = " ".join(res.stderr.split())
+    assert "self-play stops after iteration 2; the final policy is cold_start" in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["rolled_back_to"] == "cold_start" and summary["iterations"] == 2
+    pol = summary["policies"]
+    assert pol["final"] == pol["cold_start"] and summary["gate"] is None
+    from safetensors.torch import load_file
+
+    cold, final = (
+        load_file(run_dir / "policies" / p / "model.safetensors") for p in ("cold_start", "final")
+    )
+    assert sorted(cold) == sorted(final) and all((cold[k] == final[k]).all() for k in cold)
+    # the control is matched to the final policy's updates: none
+    assert "control: held-out eval 0 steps" in err

@@ -195,6 +195,7 @@ class AlarmAction(StrEnum):
 
     WARN = "warn"  # print it, record it (run store, metrics, summary.json) and go on
     STOP = "stop"  # the same, then stop self-play: the control and the final table still run
+    ROLLBACK = "rollback"  # stop, and the final policy is the last one evaluated before the alarm
 
 
 class MonitorConfig(_Section):
@@ -205,7 +206,9 @@ class MonitorConfig(_Section):
     rate; reward hacking from iteration 1 with a planted weak reward (the audit)."""
 
     on_alarm: AlarmAction = AlarmAction.WARN
-    """``warn`` or ``stop`` (stop self-play after the iteration that raised it)."""
+    """``warn``, ``stop`` (stop self-play after the iteration that raised it) or ``rollback``
+    (stop, and make the final policy the newest one evaluated on held-out before that
+    iteration -- the cold start if none was; the control then matches its update steps)."""
     window: int = Field(3, ge=1)
     """Iterations the reward, proposal-cluster and saturation figures are averaged over."""
     hacking_min_reward_rise: float = Field(0.15, ge=0)

@@ -18,7 +18,8 @@ Run directory (a public contract)::
      "policies": {label: {"n_tasks", "pass@1"}},              # on the primary set
      "heldout_sets": {set: {label: {"n_tasks", "pass@1"}}},   # every set, primary included
      "alarms": [{"kind", "iteration", "message", "figures"}],  # closedloop.monitor.detectors
-     "stopped_early": bool,                                    # monitor.on_alarm = "stop" fired
+     "stopped_early": bool,                          # monitor.on_alarm = "stop" | "rollback" fired
+     "rolled_back_to": "iter_NNN" | "cold_start",    # only after a rollback: final's source
      "gate": {"candidate": "final", "baseline": "cold_start", "decision", "wins", "losses",
               "p_value", ...} | null}                        # closedloop.gate, [gate] config
 
@@ -515,9 +516,13 @@ class LoopRunner:
         events += [("alarm", a.to_json()) for a in alarms]
         if per_task is not None:
             events.append((PER_TASK_EVENT, {"policy": iter_label(it), "scores": per_task}))
-        stop = bool(alarms) and cfg.monitor.on_alarm is AlarmAction.STOP
+        stop = bool(alarms) and cfg.monitor.on_alarm is not AlarmAction.WARN
         if stop:
-            events.append(("early_stop", {"kinds": sorted({str(a.kind) for a in alarms})}))
+            data: dict[str, Any] = {"kinds": sorted({str(a.kind) for a in alarms})}
+            if cfg.monitor.on_alarm is AlarmAction.ROLLBACK:
+                before = [i for d in store.evals().values() for (_n, _p, i) in d.values()]
+                data["rollback_to"] = iter_label(max(i for i in before if i < it))
+            events.append(("early_stop", data))
         m["seconds"] = time.monotonic() - t0
         store.commit_iteration(
             IterationRecord(it, gen.accepted, rows, att.rows(), m, evals, events)
@@ -528,7 +533,12 @@ class LoopRunner:
         for a in alarms:
             self.console.print(alarm_line(a), soft_wrap=True)
         if stop:
-            self.console.print(f"monitor.on_alarm = 'stop': self-play stops after iteration {it}")
+            to = events[-1][1].get("rollback_to")
+            self.console.print(
+                f"monitor.on_alarm = '{cfg.monitor.on_alarm}': self-play stops after iteration {it}"
+                + (f"; the final policy is {to}" if to else ""),
+                soft_wrap=True,
+            )
             return [(it, events[-1][1])]
         return []
 
@@ -541,21 +551,34 @@ class LoopRunner:
         assert store is not None
         last = store.last_iteration()
         evals = store.evals()
+        stops = store.events("early_stop")
+        rollback = stops[-1][1].get("rollback_to") if stops else None
+        # the iteration the final policy comes from (a rollback's target, else the last one)
+        source = (
+            last if rollback is None else (0 if rollback == "cold_start" else int(rollback[5:]))
+        )
+        if rollback is not None:
+            self.policy = self._load(policy_dir(self.run_dir, rollback))
         self._save("final")
         cold = self._stored(evals, "cold_start")
         assert cold is not None, "the cold start commits every held-out set"
         scores: dict[str, EvalScores] = {"cold_start": cold}
-        # The last iteration is always evaluated, so final is normally its stored score.
-        final = self._stored(evals, iter_label(last))
+        # The last iteration is always evaluated (a rollback's target was), so final is normally
+        # its stored score.
+        final = self._stored(evals, iter_label(source))
         per_task = {d["policy"]: d["scores"] for _it, d in store.events(PER_TASK_EVENT)}
-        if final is None or iter_label(last) not in per_task:
-            final, _variety, per_task[iter_label(last)] = self._evaluate(verifier)
+        if final is None or iter_label(source) not in per_task:
+            final, _variety, per_task[iter_label(source)] = self._evaluate(verifier)
         scores["final"] = final
         store.add_eval("final", last, scores["final"])
         if cfg.control and cfg.model.kind is ModelKind.EMBEDDED and cfg.cold_start.corpus_size:
             control = self._stored(evals, "control")
             if control is None:
-                steps = int(sum(r.get("optimizer_steps", 0) for r in store.metrics_rows()))
+                # as many update steps as the final policy had (a rollback drops the later ones)
+                rows = store.metrics_rows()
+                steps = int(
+                    sum(r.get("optimizer_steps", 0) for r in rows if r["iteration"] <= source)
+                )
                 with self._progress() as prog:
                     bar = prog.add_task(
                         "control: SFT on cold-start data", total=2, note=f"{steps} steps"
@@ -586,9 +609,11 @@ class LoopRunner:
             "stopped_early": bool(store.events("early_stop")),
             "gate": None,
         }
-        if last > 0 and "cold_start" in per_task:
+        if rollback is not None:
+            summary["rolled_back_to"] = rollback
+        if source > 0 and "cold_start" in per_task:
             g = decide(
-                per_task[iter_label(last)],
+                per_task[iter_label(source)],
                 per_task["cold_start"],
                 cfg.gate.alpha,
                 cfg.gate.min_gain,
@@ -598,7 +623,8 @@ class LoopRunner:
         extra = {name: t for name, t in sets.items() if name != self.heldout_name}
         self.console.print(table_view(primary, extra))
         rows = store.metrics_rows()
-        line = narrowing_line(self.heldout_name, rows[0], rows[-1]) if len(rows) > 1 else None
+        final_row = next((r for r in rows if r["iteration"] == source), rows[-1])
+        line = narrowing_line(self.heldout_name, rows[0], final_row) if source > 0 else None
         if line:
             # a gain in pass@1 with fewer programs may be favourite programs that happen to fit
             self.console.print(line, soft_wrap=True)
