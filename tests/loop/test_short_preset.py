@@ -218,17 +218,24 @@ def test_gate_rejects_a_policy_against_itself_and_names_bad_input(reference: Pat
     assert res.returncode == 2 and "--baseline" in res.stderr and "nowhere" in res.stderr
 
 
+def _forced_alarm(config: Path, tmp_path: Path, action: str, every: int) -> Path:
+    """The preset for 3 iterations, evaluated every ``every``, acting on alarms with ``action``.
+    A variety ratio of 10 raises the collapse alarm at the first evaluation after the cold start
+    whatever the model writes (at most 6 programs on 6 tasks, at least one at the cold start)."""
+    cfg = tmp_path / f"{action}.toml"
+    text = config.read_text().replace("iterations = 2", "iterations = 3")
+    text = text.replace("[eval]\n", f"[eval]\nevery = {every}\n")
+    cfg.write_text(text + f'[monitor]\non_alarm = "{action}"\ncollapse_min_variety_ratio = 10.0\n')
+    return cfg
+
+
 def test_an_alarm_with_on_alarm_stop_ends_self_play_and_resume_keeps_it_ended(
     config: Path, tmp_path: Path
 ):
-    # A variety ratio of 10 raises the collapse alarm at the first evaluation whatever the
-    # model writes (at most 6 programs on 6 tasks, at least one at the cold start).
-    cfg = tmp_path / "stop.toml"
-    text = config.read_text().replace("iterations = 2", "iterations = 3")
-    text = text.replace("[eval]\n", "[eval]\nevery = 1\n")
-    cfg.write_text(text + '[monitor]\non_alarm = "stop"\ncollapse_min_variety_ratio = 10.0\n')
     run_dir = tmp_path / "stopped"
-    res = cli("run", str(cfg), "--run-dir", str(run_dir))
+    res = cli(
+        "run", str(_forced_alarm(config, tmp_path, "stop", every=1)), "--run-dir", str(run_dir)
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "ALARM collapse after iteration 1" in res.stderr
     assert "alarms: collapse after iteration 1" in res.stderr  # the run's last line
@@ -249,11 +256,8 @@ def test_rollback_makes_the_last_policy_evaluated_before_the_alarm_final(
 ):
     # every = 2: iteration 1 is not evaluated, iteration 2 raises the (forced) collapse alarm,
     # so the newest policy evaluated before it is the cold start
-    cfg = tmp_path / "rollback.toml"
-    text = config.read_text().replace("iterations = 2", "iterations = 3")
-    text = text.replace("[eval]\n", "[eval]\nevery = 2\n")
-    cfg.write_text(text + '[monitor]\non_alarm = "rollback"\ncollapse_min_variety_ratio = 10.0\n')
     run_dir = tmp_path / "rolled"
+    cfg = _forced_alarm(config, tmp_path, "rollback", every=2)
     res = cli("run", str(cfg), "--run-dir", str(run_dir))
     assert res.returncode == 0, res.stderr[-3000:]
     err = " ".join(res.stderr.split())
