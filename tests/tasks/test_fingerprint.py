@@ -10,6 +10,7 @@ from closedloop.tasks.fingerprint import (
     diversity,
     find_duplicates,
     fingerprint_task,
+    fingerprint_tasks,
     is_near_duplicate,
     structure_of,
 )
@@ -43,6 +44,20 @@ def test_equivalent_code_has_equal_behaviour(verifier, make_task) -> None:
     assert fa.behaviour and fa.behaviour == fb.behaviour != fc.behaviour
     assert fa.structure != fb.structure
     assert is_near_duplicate(fa, fb) and not is_near_duplicate(fa, fc)
+
+
+def test_fingerprints_in_parallel_equal_one_by_one(verifier, make_task) -> None:
+    tasks = [
+        make_task(example_solution="def f(xs):\n    return sorted(xs)\n"),
+        make_task(example_solution="def f(xs):\n    return xs[::-1]\n"),
+        make_task(example_solution="def f(xs):\n    raise ValueError\n"),  # io: stands in
+        make_task(example_solution=None),
+    ]
+    many = fingerprint_tasks(tasks, verifier)
+    assert many == [fingerprint_task(t, verifier) for t in tasks]
+    assert many[0].behaviour != many[1].behaviour
+    assert many[2].behaviour.startswith("io:") and many[3].behaviour.startswith("io:")
+    assert fingerprint_tasks([], verifier) == []
 
 
 def test_fingerprint_without_verifier_uses_io_pairs(make_task) -> None:

@@ -27,7 +27,7 @@ from closedloop.roles.challenger import (
 from closedloop.roles.sampling import sample_ids
 from closedloop.roles.solver import Attempt, attempt_tasks
 from closedloop.tasks.contamination import ContaminationGuard
-from closedloop.tasks.fingerprint import Fingerprint, fingerprint_task
+from closedloop.tasks.fingerprint import Fingerprint, fingerprint_tasks
 from closedloop.tasks.format import Split, Task
 from closedloop.tasks.validate import ValidationConfig, validate_tasks
 from closedloop.train.trajectory import Trajectory
@@ -102,7 +102,7 @@ def generate(
         max_example_seconds=cfg.verify_timeout_s,
     )
     results = validate_tasks([t for _, t in built], verifier, vcfg, guard) if built else []
-    fps = [fingerprint_task(t, verifier) for _, t in built]
+    fps = fingerprint_tasks([t for _, t in built], verifier)
     found = [str(res.reason) if res.reason else None for res in results]
     behaviours = known_behaviours if known_behaviours is not None else set()
     verdicts = admit([t for _, t in built], found, fps, set(known_ids), behaviours, ch.novelty)

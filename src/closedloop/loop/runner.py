@@ -232,10 +232,10 @@ class LoopRunner:
         if not self.cfg.challenger.novelty:
             return None
         if self._pool_behaviours is None:
-            from closedloop.tasks.fingerprint import fingerprint_task
+            from closedloop.tasks.fingerprint import fingerprint_tasks
 
             assert self.store is not None
-            fps = (fingerprint_task(t, verifier) for t in self.store.pool())
+            fps = fingerprint_tasks(self.store.pool(), verifier)
             self._pool_behaviours = {fp.behaviour for fp in fps if fp.behaviour}
         return self._pool_behaviours
 

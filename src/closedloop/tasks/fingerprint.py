@@ -136,19 +136,45 @@ def probe_outputs(verifier: Verifier, task: Task, probes: Sequence[str]) -> list
     return [(canonical(r.value) or "!error") if r.ok else "!error" for r in results]
 
 
+def _fingerprint(task: Task, probes: Sequence[str], outputs: Sequence[str]) -> Fingerprint:
+    structure, shingles = structure_of(task.example_solution or "")
+    behaviour = behaviour_of(probes, outputs) if outputs else ""
+    return Fingerprint(behaviour or _io_behaviour(task), structure, shingles)
+
+
 def fingerprint_task(
     task: Task, verifier: Verifier | None = None, n_probes: int = 8
 ) -> Fingerprint:
     """Fingerprint one task. Without a verifier (or an example solution) the behaviour half
     comes from the task's own I/O pairs."""
-    structure, shingles = structure_of(task.example_solution or "")
-    behaviour = ""
+    probes: list[str] = []
+    outputs: list[str] = []
     if verifier is not None and task.example_solution:
         probes = task_probes(task, n_probes)
-        behaviour = behaviour_of(probes, probe_outputs(verifier, task, probes))
-    if not behaviour:
-        behaviour = _io_behaviour(task)
-    return Fingerprint(behaviour, structure, shingles)
+        outputs = probe_outputs(verifier, task, probes)
+    return _fingerprint(task, probes, outputs)
+
+
+def fingerprint_tasks(
+    tasks: Sequence[Task], verifier: Verifier, n_probes: int = 8
+) -> list[Fingerprint]:
+    """:func:`fingerprint_task` of many tasks, their probe runs in parallel on the verifier's
+    slots (one job per task); a job the sandbox could not run gives that task no behaviour
+    from probes (its I/O pairs stand in), as an error would."""
+    from closedloop.verify import CallJob
+
+    probes = [task_probes(t, n_probes) if t.example_solution else [] for t in tasks]
+    run = [
+        i for i, (t, p) in enumerate(zip(tasks, probes, strict=True)) if p and t.example_solution
+    ]
+    jobs = [
+        CallJob(tasks[i].example_solution or "", tasks[i].entry_point, probes[i], tasks[i].prompt)
+        for i in run
+    ]
+    outputs: list[list[str]] = [[] for _ in tasks]
+    for i, results in zip(run, verifier.call_many(jobs) if jobs else [], strict=True):
+        outputs[i] = [(canonical(r.value) or "!error") if r.ok else "!error" for r in results]
+    return [_fingerprint(t, p, o) for t, p, o in zip(tasks, probes, outputs, strict=True)]
 
 
 def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
