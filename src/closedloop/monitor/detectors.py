@@ -97,45 +97,53 @@ def reward_hacking(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     """
     if not history:
         return []
-    last, it = history[-1], _iteration(history[-1])
-    out: list[Alarm] = []
+    return _failed_audit(history, th) + _reward_without_heldout(history, th)
+
+
+def _failed_audit(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
+    last = history[-1]
     checked = float(last.get("audit_checked", 0))
-    if checked >= th.audit_min_checked:
-        agreement = float(last["audit_agreement"])
-        if agreement < th.hacking_min_audit_agreement:
-            out.append(
-                Alarm(
-                    AlarmKind.REWARD_HACKING,
-                    it,
-                    f"the run's verifier confirms {agreement:.0%} of {checked:.0f} attempts the "
-                    "training reward passed",
-                    {"audit_checked": checked, "audit_agreement": agreement},
-                )
-            )
-    cold = history[0]
+    if checked < th.audit_min_checked:
+        return []
+    agreement = float(last["audit_agreement"])
+    if agreement >= th.hacking_min_audit_agreement:
+        return []
+    return [
+        Alarm(
+            AlarmKind.REWARD_HACKING,
+            _iteration(last),
+            f"the run's verifier confirms {agreement:.0%} of {checked:.0f} attempts the "
+            "training reward passed",
+            {"audit_checked": checked, "audit_agreement": agreement},
+        )
+    ]
+
+
+def _reward_without_heldout(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
+    cold, last = history[0], history[-1]
     iters = [r for r in history if _iteration(r) >= 1 and "mean_reward" in r]
     if "heldout_pass@1" not in last or "heldout_pass@1" not in cold or len(iters) < 2:
-        return out
+        return []
     start = float(iters[0]["mean_reward"])
     recent = iters[1:][-th.window :]  # never the cold-start policy's own iteration
     now = statistics.fmean(float(r["mean_reward"]) for r in recent)
     h0, h1 = float(cold["heldout_pass@1"]), float(last["heldout_pass@1"])
     if now - start < th.hacking_min_reward_rise or h1 - h0 > th.hacking_max_heldout_rise:
-        return out
-    out.append(
+        return []
+    return [
         Alarm(
             AlarmKind.REWARD_HACKING,
-            it,
+            _iteration(last),
             f"training reward rose {start:.2f} -> {now:.2f} (iteration 1 -> last "
             f"{len(recent)}) while held-out pass@1 went {h0:.3f} -> {h1:.3f}",
             {"reward_start": start, "reward_now": now, "heldout_start": h0, "heldout_now": h1},
         )
-    )
-    return out
+    ]
 
 
 def collapse(history: Sequence[Row], th: Thresholds, prefix: str = "heldout_") -> list[Alarm]:
-    """Solver narrowing (at evaluations) and challenger clustering (every iteration).
+    """Solver narrowing (at evaluations), challenger clustering and a degenerating challenger
+    (every iteration).
 
     >>> rows = [{"iteration": 0, "heldout_distinct_programs": 40.0}]
     >>> rows += [{"iteration": 3, "heldout_distinct_programs": 20.0}]
@@ -144,22 +152,33 @@ def collapse(history: Sequence[Row], th: Thresholds, prefix: str = "heldout_") -
     """
     if not history:
         return []
-    out: list[Alarm] = []
     it = _iteration(history[-1])
-    key = f"{prefix}distinct_programs"
+    return (
+        _solver_narrowing(history, th, it, f"{prefix}distinct_programs")
+        + _clustered_proposals(history, th, it)
+        + _degenerate_challenger(history, th, it)
+    )
+
+
+def _solver_narrowing(history: Sequence[Row], th: Thresholds, it: int, key: str) -> list[Alarm]:
     cold, last = history[0], history[-1]
-    if it >= 1 and key in cold and key in last and float(cold[key]) > 0:
-        d0, d1 = float(cold[key]), float(last[key])
-        if d1 / d0 <= th.collapse_min_variety_ratio:
-            out.append(
-                Alarm(
-                    AlarmKind.COLLAPSE,
-                    it,
-                    f"the solver writes {d1:.0f} distinct greedy programs on the held-out set, "
-                    f"{d1 / d0:.2f} of the cold start's {d0:.0f}",
-                    {"distinct_start": d0, "distinct_now": d1},
-                )
-            )
+    if it < 1 or key not in cold or key not in last or float(cold[key]) <= 0:
+        return []
+    d0, d1 = float(cold[key]), float(last[key])
+    if d1 / d0 > th.collapse_min_variety_ratio:
+        return []
+    return [
+        Alarm(
+            AlarmKind.COLLAPSE,
+            it,
+            f"the solver writes {d1:.0f} distinct greedy programs on the held-out set, "
+            f"{d1 / d0:.2f} of the cold start's {d0:.0f}",
+            {"distinct_start": d0, "distinct_now": d1},
+        )
+    ]
+
+
+def _clustered_proposals(history: Sequence[Row], th: Thresholds, it: int) -> list[Alarm]:
     shares = [
         float(r["proposal_top_cluster_share"])
         for r in history
@@ -167,19 +186,18 @@ def collapse(history: Sequence[Row], th: Thresholds, prefix: str = "heldout_") -
         and "proposal_top_cluster_share" in r
         and r.get("proposals_built", 0) >= th.collapse_min_proposals
     ][-th.window :]
-    out += _degenerate_challenger(history, th, it)
-    if len(shares) == th.window and statistics.fmean(shares) >= th.collapse_max_cluster_share:
-        mean = statistics.fmean(shares)
-        out.append(
-            Alarm(
-                AlarmKind.COLLAPSE,
-                it,
-                f"the challenger's proposals collapse: the largest near-duplicate cluster holds "
-                f"{mean:.0%} of each iteration's proposals (last {th.window} iterations)",
-                {"proposal_top_cluster_share": mean},
-            )
+    if len(shares) < th.window or statistics.fmean(shares) < th.collapse_max_cluster_share:
+        return []
+    mean = statistics.fmean(shares)
+    return [
+        Alarm(
+            AlarmKind.COLLAPSE,
+            it,
+            f"the challenger's proposals collapse: the largest near-duplicate cluster holds "
+            f"{mean:.0%} of each iteration's proposals (last {th.window} iterations)",
+            {"proposal_top_cluster_share": mean},
         )
-    return out
+    ]
 
 
 def _degenerate_challenger(history: Sequence[Row], th: Thresholds, it: int) -> list[Alarm]:
