@@ -52,3 +52,10 @@ def test_monitor_section_gives_the_detectors_their_defaults():
     cfg = config_from_dict({"monitor": {"window": 5, "collapse_min_variety_ratio": 0.4}})
     th = thresholds(cfg)
     assert th.window == 5 and th.collapse_min_variety_ratio == 0.4
+
+
+def test_iteration_labels_round_trip():
+    from closedloop.loop.runner import iter_label, iteration_of
+
+    assert [iteration_of(iter_label(i)) for i in (0, 1, 12, 345)] == [0, 1, 12, 345]
+    assert iteration_of("final") is None and iteration_of("iter_x") is None

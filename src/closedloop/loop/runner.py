@@ -91,6 +91,14 @@ def iter_label(iteration: int) -> str:
     return "cold_start" if iteration == 0 else f"iter_{iteration:03d}"
 
 
+def iteration_of(label: str) -> int | None:
+    """The inverse of :func:`iter_label` (None for other labels: ``final``, ``control``, ...)."""
+    if label == "cold_start":
+        return 0
+    digits = label.removeprefix("iter_")
+    return int(digits) if label.startswith("iter_") and digits.isdigit() else None
+
+
 HELDOUT_METRIC = "heldout_pass@1"
 PER_TASK_EVENT = "heldout_per_task"
 """Run-store event with a policy's per-task scores on the primary held-out set (for the gate)."""
@@ -218,12 +226,8 @@ class LoopRunner:
         if not root.is_dir():
             return
         for p in root.iterdir():
-            stale = p.name.endswith(".tmp")
-            if p.name.startswith("iter_") and p.name[5:].isdigit() and int(p.name[5:]) > last:
-                stale = True
-            if p.name == "cold_start" and last < 0:
-                stale = True
-            if stale:
+            it = iteration_of(p.name)  # cold_start is 0: stale only when nothing committed
+            if p.name.endswith(".tmp") or (it is not None and it > last):
                 shutil.rmtree(p, ignore_errors=True)
 
     def _behaviours(self, verifier: Any) -> set[str] | None:
@@ -552,11 +556,11 @@ class LoopRunner:
         last = store.last_iteration()
         evals = store.evals()
         stops = store.events("early_stop")
+        rows = store.metrics_rows()
         rollback = stops[-1][1].get("rollback_to") if stops else None
         # the iteration the final policy comes from (a rollback's target, else the last one)
-        source = (
-            last if rollback is None else (0 if rollback == "cold_start" else int(rollback[5:]))
-        )
+        source = last if rollback is None else iteration_of(rollback)
+        assert source is not None, f"rollback target {rollback!r} is not an iteration's label"
         if rollback is not None:
             self.policy = self._load(policy_dir(self.run_dir, rollback))
         self._save("final")
@@ -575,7 +579,6 @@ class LoopRunner:
             control = self._stored(evals, "control")
             if control is None:
                 # as many update steps as the final policy had (a rollback drops the later ones)
-                rows = store.metrics_rows()
                 steps = int(
                     sum(r.get("optimizer_steps", 0) for r in rows if r["iteration"] <= source)
                 )
@@ -606,7 +609,7 @@ class LoopRunner:
             "policies": _summary_entries(primary),
             "heldout_sets": {name: _summary_entries(t) for name, t in sets.items()},
             "alarms": [data for _it, data in store.events("alarm")],
-            "stopped_early": bool(store.events("early_stop")),
+            "stopped_early": bool(stops),
             "gate": None,
         }
         if rollback is not None:
@@ -622,7 +625,6 @@ class LoopRunner:
         (self.run_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
         extra = {name: t for name, t in sets.items() if name != self.heldout_name}
         self.console.print(table_view(primary, extra))
-        rows = store.metrics_rows()
         final_row = next((r for r in rows if r["iteration"] == source), rows[-1])
         line = narrowing_line(self.heldout_name, rows[0], final_row) if source > 0 else None
         if line:
