@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -93,7 +93,6 @@ def eval_cmd(
 ) -> None:
     """pass@1 and unbiased pass@k of a policy on a task file, with the solver role's prompt."""
     from closedloop.loop.evaluate import evaluate
-    from closedloop.policy.hf import HFPolicy
     from closedloop.sandbox import SandboxLimits
     from closedloop.verify import Verifier
 
@@ -101,7 +100,7 @@ def eval_cmd(
         _fail("--samples and --turns must be at least 1")
     _check_policy("--policy", policy)
     task_list = _task_file(tasks)
-    pol = HFPolicy.from_pretrained(policy)
+    pol = _load_policy(policy)
     with Verifier(limits=SandboxLimits(wall_s=timeout)) as v:
         res = evaluate(
             pol,
@@ -126,9 +125,15 @@ def eval_cmd(
 def _check_policy(option: str, path: Path) -> None:
     if not (path / "config.json").is_file():
         _fail(f"{option} {path}: not a Hugging Face model directory (no config.json)")
+
+
+def _load_policy(path: Path) -> Any:
     from transformers.utils import logging as hf_logging
 
+    from closedloop.policy.hf import HFPolicy
+
     hf_logging.disable_progress_bar()  # one "Loading weights" bar per policy says nothing
+    return HFPolicy.from_pretrained(path)
 
 
 def _task_file(path: Path) -> list:
@@ -167,7 +172,6 @@ def gate_cmd(
     tasks than it loses (paired one-sided sign test). Exit 0: promote; 1: reject; 2: bad input."""
     from closedloop.gate import Decision, decide
     from closedloop.loop.evaluate import evaluate
-    from closedloop.policy.hf import HFPolicy
     from closedloop.sandbox import SandboxLimits
     from closedloop.verify import Verifier
 
@@ -182,7 +186,7 @@ def gate_cmd(
     with Verifier(limits=SandboxLimits(wall_s=timeout)) as v:
         for label, path in (("candidate", candidate), ("baseline", baseline)):
             res = evaluate(
-                HFPolicy.from_pretrained(path),
+                _load_policy(path),
                 task_list,
                 v,
                 samples=samples,
