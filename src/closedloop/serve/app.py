@@ -35,14 +35,18 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _WithTasks(_Body):
+    tasks: list[dict[str, Any]] = Field(default_factory=list)
+    """Tasks sent inline (the public format), beside those the server holds."""
+
+
 class RewardItem(_Body):
     task_id: str
     completion: str
 
 
-class RewardRequest(_Body):
+class RewardRequest(_WithTasks):
     items: list[RewardItem] = Field(max_length=MAX_BATCH)
-    tasks: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class SolutionItem(_Body):
@@ -50,9 +54,8 @@ class SolutionItem(_Body):
     solution: str
 
 
-class VerifyRequest(_Body):
+class VerifyRequest(_WithTasks):
     solutions: list[SolutionItem] = Field(max_length=MAX_BATCH)
-    tasks: list[dict[str, Any]] = Field(default_factory=list)
     split: Split = Split.PRIVATE
 
 
