@@ -17,10 +17,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from closedloop.tasks.fingerprint import Fingerprint
+from closedloop.tasks.fingerprint import Fingerprint, diversity
 
 
 @dataclass(frozen=True)
@@ -77,8 +75,6 @@ def proposal_clusters(fps: Sequence[Fingerprint]) -> dict[str, float]:
     shared probe inputs, or nearly the same syntax tree) and ``proposal_top_cluster_share``
     (the largest cluster's share; 1.0 when the challenger proposes one function over and over).
     Empty when there are no proposals."""
-    from closedloop.tasks.fingerprint import diversity
-
     if not fps:
         return {}
     report = diversity(fps)
