@@ -5,6 +5,7 @@ iterations of the embedded preset with a planted fault, then prints, per iterati
 figures the detectors read and the alarms they raised:
 
     python benchmarks/monitor_alarms.py SRC_RUN OUT_DIR --plant weak-verifier [--iterations 6]
+    python benchmarks/monitor_alarms.py RUN_DIR --replay   # today's detectors on a recorded run
 
 Plants:
 
@@ -35,7 +36,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from closedloop.loop.runner import LoopRunner
+from closedloop.loop.config import load_config
+from closedloop.loop.runner import LoopRunner, thresholds
+from closedloop.monitor.detectors import detect
 from closedloop.tasks.format import Split, Task
 from closedloop.verify import CallJob, Outcome, Verdict
 
@@ -90,15 +93,49 @@ class ShapeOnlyReward:
         return out
 
 
+def _table(title: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    table.add_column("iter", justify="right")
+    for _key, name, _fmt in COLUMNS:
+        table.add_column(name, justify="right")
+    table.add_column("built", justify="right")
+    table.add_column("alarms")
+    logged = any("proposals_built" in r for r in rows)  # runs before it was logged: blank
+    for r in rows:
+        cells = [format(r[k], f) if k in r else "" for k, _n, f in COLUMNS]
+        built = ""
+        if logged and r.get("proposed"):
+            built = f"{r.get('proposals_built', 0):.0f}/{r['proposed']:.0f}"
+        alarms = ", ".join(k[6:] for k in sorted(r) if k.startswith("alarm_"))
+        table.add_row(str(r["iteration"]), *cells, built, alarms)
+    return table
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("src", type=Path, help="a finished run (its cold start is reused)")
-    ap.add_argument("out", type=Path, help="a new directory for the fork")
+    ap.add_argument("out", type=Path, nargs="?", help="a new directory for the fork")
+    ap.add_argument(
+        "--replay",
+        action="store_true",
+        help="run nothing: apply today's detectors to SRC's recorded metrics, iteration by iteration",
+    )
     ap.add_argument("--plant", choices=PLANTS, default="none")
     ap.add_argument("--iterations", type=int, default=6)
     ap.add_argument("--every", type=int, default=3)
     ap.add_argument("--set", nargs="*", default=[], help="more overrides: dotted.key=TOML_VALUE")
     args = ap.parse_args()
+    if args.replay:
+        rows = [json.loads(x) for x in (args.src / "metrics.jsonl").read_text().splitlines()]
+        th = thresholds(load_config(args.src / "config.toml"))
+        for i in range(1, len(rows) + 1):
+            for a in detect(rows[:i], th):
+                rows[i - 1][f"alarm_{a.kind}"] = 1.0
+                print(f"iteration {a.iteration}: {a.kind}: {a.message}")
+        Console(width=160).print(_table(f"replay of {args.src}", rows))
+        return
+    if args.out is None:
+        ap.error("give OUT (a new directory for the fork), or --replay")
     overrides: dict[str, Any] = {
         "control": False,
         "iterations": args.iterations,
@@ -119,16 +156,8 @@ def main() -> None:
     t0 = time.monotonic()
     runner.run()
     rows = [json.loads(x) for x in (args.out / "metrics.jsonl").read_text().splitlines()]
-    table = Table(title=f"plant: {args.plant} ({time.monotonic() - t0:.0f} s)")
-    table.add_column("iter", justify="right")
-    for _key, name, _fmt in COLUMNS:
-        table.add_column(name, justify="right")
-    table.add_column("alarms")
-    for r in rows:
-        cells = [format(r[k], f) if k in r else "" for k, _n, f in COLUMNS]
-        alarms = ", ".join(k[6:] for k in sorted(r) if k.startswith("alarm_"))
-        table.add_row(str(r["iteration"]), *cells, alarms)
-    Console(width=160).print(table)
+    title = f"plant: {args.plant} ({time.monotonic() - t0:.0f} s)"
+    Console(width=160).print(_table(title, rows))
     summary = json.loads((args.out / "summary.json").read_text())
     for a in summary["alarms"]:
         print(f"iteration {a['iteration']}: {a['kind']}: {a['message']}")
