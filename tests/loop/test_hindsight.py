@@ -65,3 +65,29 @@ def test_outputs_that_are_not_int_lists_or_equal_the_task_are_refused():
     long = [repr(list(range(i, i + 21))) for i in range(len(tests))]
     assert relabel_outputs(task, long) is None  # longer than any prompt should show
     assert relabel_outputs(task, [repr(list(range(i, i + 20))) for i in range(len(tests))])
+
+
+def _lookup_program(task, answered: int) -> str:
+    """A program that returns the task's expected output on its first ``answered`` public
+    inputs and something else (reversed, plus 1000) on every other input."""
+    table = {tuple(eval(t.input)[0]): eval(t.output) for t in task.public_tests[:answered]}
+    return (
+        f"def f(xs):\n    table = {table!r}\n    if tuple(xs) in table:\n"
+        "        return list(table[tuple(xs)])\n    return [x + 1000 for x in xs][::-1]\n"
+    )
+
+
+def test_a_program_that_reproduces_every_shown_example_is_not_relabeled(verifier):
+    # it fails only a private test: its relabel would show the very prompt GRPO just scored 0
+    task = _task()
+    code = _lookup_program(task, answered=len(task.public_tests))
+    assert verifier.verify(task, code).outcome is Outcome.FAIL
+    assert relabel_attempts(verifier, [task], [[_failed(task, code)]]) == []
+
+
+def test_a_program_that_differs_on_a_shown_example_is_relabeled_on_a_new_prompt(verifier):
+    task = _task()
+    code = _lookup_program(task, answered=len(task.public_tests) - 1)
+    out = relabel_attempts(verifier, [task], [[_failed(task, code)]])
+    assert len(out) == 1 and out[0].prompt != solver_prompt(task)
+    assert verifier.verify(out[0].task, code).outcome is Outcome.PASS

@@ -16,9 +16,12 @@ each iteration's relabels are used once (the policy that wrote them is the one t
 
 A relabel is kept only if it carries information a prompt can show: every call returns a
 list of at most 20 integers within a million of zero (the grammar's own bounds), the
-outputs are not all equal, not equal to the inputs everywhere, and differ from the
-task's own expected outputs (else the attempt was a success and is trained as one).
-Identical programs are relabeled once per iteration.
+outputs are not all equal, not equal to the inputs everywhere, and at least one *public*
+output differs from the task's own, so the rewritten task's solver prompt (instruction and
+public examples) differs from the original's. A program that reproduces every shown example
+but fails a private test would otherwise be relabeled on the very prompt where GRPO just
+scored it 0, and SFT would teach that wrong program for it. (A success also reproduces the
+shown examples and is trained as one.) Identical programs are relabeled once per iteration.
 """
 
 from __future__ import annotations
@@ -67,8 +70,9 @@ def _tests(task: Task) -> list[TestCase]:
 
 def relabel_outputs(task: Task, outputs: Sequence[str | None]) -> Task | None:
     """``task`` with its tests' outputs replaced by ``outputs`` (public tests first, then
-    private), or None when the outputs carry no information (see the module docstring).
-    Instructions that list the examples inline are rewritten with them."""
+    private), or None when the outputs carry no information or leave the solver prompt as it
+    was (see the module docstring). Instructions that list the examples inline are rewritten
+    with them."""
     tests = _tests(task)
     if len(outputs) != len(tests) or not tests:
         return None
@@ -80,11 +84,12 @@ def relabel_outputs(task: Task, outputs: Sequence[str | None]) -> Task | None:
         return None
     if all(len(a) == 1 and a[0] == v for a, v in zip(inputs, values, strict=True)):
         return None
-    if all(_int_list(t.output) == v for t, v in zip(tests, values, strict=True)):
-        return None
-    new = [replace(t, output=repr(v)) for t, v in zip(tests, values, strict=True)]
     npub = len(task.public_tests)
-    return replace(
+    shown = zip(task.public_tests, values[:npub], strict=True)
+    if all(_int_list(t.output) == v for t, v in shown):
+        return None  # the prompt would not change: see the module docstring
+    new = [replace(t, output=repr(v)) for t, v in zip(tests, values, strict=True)]
+    fresh = replace(
         task,
         id=f"{task.id}#hindsight",
         instruction=_rewrite_inline(task.instruction, task.public_tests, new[:npub]),
@@ -92,6 +97,7 @@ def relabel_outputs(task: Task, outputs: Sequence[str | None]) -> Task | None:
         private_tests=tuple(new[npub:]),
         example_solution=None,
     )
+    return fresh if solver_prompt(fresh) != solver_prompt(task) else None
 
 
 def _rewrite_inline(instruction: str, old: Sequence[TestCase], new: Sequence[TestCase]) -> str:
