@@ -5,6 +5,9 @@ from __future__ import annotations
 import ast
 import gzip
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -17,7 +20,11 @@ from closedloop.tasks.importers import (
     import_mbpp,
 )
 from closedloop.tasks.importers.evalplus import import_evalplus, read_records
-from closedloop.tasks.importers.reasoning_gym import ReasoningGymError, import_reasoning_gym
+from closedloop.tasks.importers.reasoning_gym import (
+    ReasoningGymError,
+    import_reasoning_gym,
+    import_reasoning_gym_seeds,
+)
 
 
 def test_humaneval_has_164_checker_tasks() -> None:
@@ -96,6 +103,55 @@ def test_reasoning_gym_list_functions_round_trip(tmp_path) -> None:
     back, bad = load_tasks(tmp_path / "lf.jsonl")
     assert not bad and back == tasks
     assert import_reasoning_gym("list_functions", size=5, seed=3) == tasks  # reproducible
+
+
+_IMPORT_LIST_FUNCTIONS = (
+    "import json, random\n"
+    "from closedloop.tasks.importers.reasoning_gym import import_reasoning_gym\n"
+    "random.seed({salt})\n"
+    "tasks = import_reasoning_gym('list_functions', size=50, seed=20250807)\n"
+    "print(json.dumps([t.to_json() for t in tasks], sort_keys=True))\n"
+)
+
+
+def _list_functions_in_a_fresh_process(hash_seed: str, salt: int) -> str:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    code = _IMPORT_LIST_FUNCTIONS.format(salt=salt)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_reasoning_gym_list_functions_is_the_same_in_two_processes() -> None:
+    # Family 14 draws from the global ``random``: each process (and each earlier draw) differs.
+    first = _list_functions_in_a_fresh_process("1", salt=1)
+    second = _list_functions_in_a_fresh_process("2", salt=2)
+    assert first == second
+
+
+def test_reasoning_gym_import_leaves_the_global_random_state_alone() -> None:
+    import random
+
+    random.seed(7)
+    before = random.getstate()
+    import_reasoning_gym("list_functions", size=20, seed=20250807)
+    assert random.getstate() == before
+
+
+def test_reasoning_gym_seeds_whose_item_streams_overlap_are_refused() -> None:
+    # Item i of seed s is drawn from Random(s + i): seeds closer than the size share items.
+    with pytest.raises(ReasoningGymError, match="overlap"):
+        import_reasoning_gym_seeds("list_functions", size=10, seeds=[100, 105])
+
+
+def test_reasoning_gym_several_seeds_concatenate_in_order() -> None:
+    tasks = import_reasoning_gym_seeds("list_functions", size=3, seeds=[1000, 0])
+    assert [t.id for t in tasks] == [
+        f"rg/list_functions/{s}/{i}" for s in (1000, 0) for i in range(3)
+    ]
+    assert tasks[3:] == import_reasoning_gym("list_functions", size=3, seed=0)
 
 
 def test_reasoning_gym_answer_tasks_keep_gold_and_provenance() -> None:

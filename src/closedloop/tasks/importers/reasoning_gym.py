@@ -7,18 +7,37 @@
 - ``list_functions`` becomes **function** tasks: the shown input/output pairs are the public
   tests and the query pair is the private test; the solver writes ``f(xs)``. Pairs are read
   back from the item's question text (``Input k: ...`` / ``Output k: ...`` / ``Input: ...``)
-  with ``ast.literal_eval``, so a task is exactly the item reasoning-gym produced (its
-  generators partly use the global ``random``, so regenerating the pairs separately could
-  differ). The rule family (0-16) is kept in ``metadata["rule_family"]``.
+  with ``ast.literal_eval``, so a task is exactly the item reasoning-gym produced. The rule
+  family (0-16) is kept in ``metadata["rule_family"]``.
 
 Item ``i`` is reasoning-gym's item ``i`` of ``create_dataset(name, size=size, seed=seed)``;
 its id is ``rg/{name}/{seed}/{i}``.
+
+Determinism: reasoning-gym seeds each item with ``Random(seed + i)``, but some generators also
+draw from the global ``random`` (``list_functions`` rule family 14, through
+``create_random_odd_numbers``) or numpy's global stream (e.g. ``pool_matrix``), which differ
+from one process to the next. Each item is therefore built with both global streams seeded
+from ``(name, seed, i)`` and restored afterwards (:func:`seeded_globals`), so an import is the
+same in every process and leaves the caller's random state alone. Items from such generators
+differ from what reasoning-gym alone gives (which was never reproducible). This does not guard
+against other process-dependent inputs (set iteration order of strings under
+``PYTHONHASHSEED``, the clock); ``list_functions`` uses none. A held-out set is still read
+from the run directory once written (``closedloop.loop.heldout``), never re-imported.
+
+Several seeds (:func:`import_reasoning_gym_seeds`): since item ``i`` of seed ``s`` uses
+``Random(s + i)``, two seeds closer than ``size`` share item streams (item ``i`` of ``s + 1``
+is item ``i + 1`` of ``s`` whenever their rule families agree), so such seeds are refused.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
+import itertools
+import random
 import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from closedloop.tasks.format import Task, parse_task
@@ -106,8 +125,32 @@ def answer_task(entry: dict[str, Any], task_id: str, name: str) -> Task:
     )
 
 
+@contextmanager
+def seeded_globals(key: str) -> Iterator[None]:
+    """Seed the global ``random`` and numpy streams from ``key``, and restore both after.
+
+    For third-party generators that draw from the global streams: inside, they are a function of
+    ``key`` alone (``random.seed`` of a string hashes it with SHA-512, not ``hash()``)."""
+    state = random.getstate()
+    try:
+        import numpy as np
+    except ImportError:  # reasoning-gym does not require numpy; without it nothing draws there
+        np = None  # type: ignore[assignment]
+    np_state = np.random.get_state() if np is not None else None
+    random.seed(key)
+    if np is not None:
+        np.random.seed(int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little"))
+    try:
+        yield
+    finally:
+        random.setstate(state)
+        if np is not None:
+            np.random.set_state(np_state)
+
+
 def import_reasoning_gym(name: str, size: int = 100, seed: int = 0) -> list[Task]:
-    """``size`` tasks from reasoning-gym dataset ``name`` with ``seed``.
+    """``size`` tasks from reasoning-gym dataset ``name`` with ``seed``, the same in every
+    process (see the module docstring).
 
     Raises :class:`ReasoningGymError` for an unknown dataset name or bad size.
     """
@@ -121,14 +164,35 @@ def import_reasoning_gym(name: str, size: int = 100, seed: int = 0) -> list[Task
         )
     if size < 1:
         raise ReasoningGymError(f"size: {size} must be at least 1")
-    ds = reasoning_gym.create_dataset(name, size=size, seed=seed)
+    with seeded_globals(f"reasoning-gym/{name}/{seed}"):
+        ds = reasoning_gym.create_dataset(name, size=size, seed=seed)
     families = getattr(ds, "task_indices", None)
     tasks = []
     for i in range(size):
-        entry = ds[i]
         tid = f"rg/{name}/{seed}/{i}"
+        with seeded_globals(tid):
+            entry = ds[i]
         if name == LIST_FUNCTIONS:
             tasks.append(list_function_task(entry, tid, families[i] if families else None))
         else:
             tasks.append(answer_task(entry, tid, name))
     return tasks
+
+
+def import_reasoning_gym_seeds(name: str, size: int, seeds: Sequence[int]) -> list[Task]:
+    """``size`` tasks per seed from reasoning-gym dataset ``name``, seed by seed in the given
+    order (ids ``rg/{name}/{seed}/{i}`` stay unique).
+
+    Raises :class:`ReasoningGymError` when two seeds are closer than ``size`` (their item
+    streams ``Random(seed + i)`` overlap) or a seed repeats.
+    """
+    if not seeds:
+        raise ReasoningGymError("seeds: give at least one seed")
+    ordered = sorted(seeds)
+    for a, b in itertools.pairwise(ordered):
+        if b - a < size:
+            raise ReasoningGymError(
+                f"seeds {a} and {b} overlap: item i of a seed is drawn from Random(seed + i), "
+                f"with {size} tasks per seed, seeds must be at least {size} apart"
+            )
+    return [t for s in seeds for t in import_reasoning_gym(name, size=size, seed=s)]
