@@ -11,23 +11,21 @@ from closedloop.train.dpo import (
     preference_pairs,
     run_dpo,
 )
-from closedloop.train.sft import SFTSettings, examples_from_text, keep_successes, mean_nll, run_sft
+from closedloop.train.sft import examples_from_text, keep_successes, mean_nll, sft_steps
 from closedloop.train.trajectory import Trajectory
 from closedloop.verify.outcome import Outcome
 
 PAIRS = [("abc", "cba"), ("bcd", "dcb"), ("efg", "gfe"), ("hab", "bah")]
 
 
-def test_sft_drives_loss_down(char_policy, tmp_path: Path) -> None:
+def test_sft_drives_loss_down(char_policy) -> None:
     examples = examples_from_text(char_policy, PAIRS)
     before = mean_nll(char_policy, examples)
-    result = run_sft(
-        char_policy, examples, SFTSettings(learning_rate=1e-2, epochs=30, batch_size=4), tmp_path
-    )
+    run = sft_steps(char_policy, examples, steps=30, batch_size=4, learning_rate=1e-2)
     after = mean_nll(char_policy, examples)
-    print(f"SFT NLL per token: {before:.3f} -> {after:.3f} ({result.steps} steps)")
-    assert result.losses[0] > 2.0 and after < 0.5 * before
-    assert abs(result.losses[0] - before) < 1e-3  # TRL trained on exactly our tokens
+    print(f"SFT NLL per token: {before:.3f} -> {after:.3f} ({run.steps} steps)")
+    assert run.first_loss > 2.0 and after < 0.5 * before
+    assert abs(run.first_loss - before) < 1e-3  # the first step trained on exactly our tokens
 
 
 def test_dpo_raises_the_margin(char_policy, tmp_path: Path) -> None:

@@ -1,17 +1,25 @@
-"""Supervised fine-tuning through TRL's ``SFTTrainer``: cold start and rejection sampling (STaR).
+"""Supervised fine-tuning: the cold start, expert iteration (STaR) and the control.
 
-Examples are handed to TRL already tokenized (``input_ids`` + ``completion_mask``), using the
-policy's own prompt rendering, so training sees exactly the tokens sampling sees, and with
-``completion_only_loss=True`` so prompt tokens (and environment-written tokens of multi-turn
-trajectories, whose loss mask is 0) are never trained on. Completions from text get the
-end-of-sequence token appended, so the model learns to stop.
+One path, :func:`sft_steps`: mean token NLL over the completion tokens whose loss mask is 1
+(prompt tokens and environment-written tokens of multi-turn trajectories are never trained
+on), AdamW with a linear decay, counted in optimizer steps so a control can be matched step
+for step. Examples carry token ids in the policy's own prompt rendering, so training sees
+exactly the tokens sampling sees; completions from text get the end-of-sequence token
+appended, so the model learns to stop.
+
+Why plain torch and not TRL's ``SFTTrainer`` (which this module used before): on the two-core
+preset TRL's per-step overhead made a 16-sequence step take ~2.5 s against ~0.3 s for the
+same step here, which alone would spend the preset's 10-minute budget; the objective is the
+same. Departures from ``SFTTrainer``'s defaults: a fixed number of steps instead of epochs
+(examples are cycled in a seeded shuffled order, bucketed by length), linear decay to 10% of
+the peak learning rate instead of to 0, gradient norm clipped at 1.0, no weight decay.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from closedloop.policy.base import Prompt
 from closedloop.policy.hf import HFPolicy
@@ -29,32 +37,6 @@ class SFTExample:
     def __post_init__(self) -> None:
         if len(self.loss_mask) != len(self.completion_ids):
             raise ValueError("loss_mask must have one entry per completion token")
-
-
-@dataclass(frozen=True)
-class SFTSettings:
-    """Settings of an SFT run."""
-
-    learning_rate: float = 5e-4
-    """Peak learning rate (linear decay to 0 over the run, as TRL's default schedule)."""
-    epochs: float = 1.0
-    """Passes over the examples."""
-    batch_size: int = 8
-    """Examples per optimizer step."""
-    max_length: int | None = 1024
-    """Longest sequence in tokens (longer ones are truncated at the end)."""
-    weight_decay: float = 0.0
-    """AdamW weight decay."""
-    seed: int = 0
-    """Seed of shuffling and dropout."""
-
-
-@dataclass(frozen=True)
-class SFTResult:
-    """What an SFT run did: the logged training loss per step."""
-
-    losses: tuple[float, ...]
-    steps: int
 
 
 def examples_from_text(policy: HFPolicy, pairs: Sequence[tuple[Prompt, str]]) -> list[SFTExample]:
@@ -124,48 +106,80 @@ def mean_nll(policy: HFPolicy, examples: Sequence[SFTExample]) -> float:
     return total / max(count, 1.0)
 
 
-def run_sft(
-    policy: HFPolicy, examples: Sequence[SFTExample], settings: SFTSettings, out_dir: str | Path
-) -> SFTResult:
-    """Train ``policy.model`` in place on ``examples`` with TRL's SFTTrainer.
+@dataclass(frozen=True)
+class SFTRun:
+    """What a run of :func:`sft_steps` did (losses are NaN when it took no step)."""
 
-    ``out_dir`` receives TRL's run files (no intermediate checkpoints); save the policy with
-    ``policy.save`` afterwards.
-    """
+    steps: int
+    """Optimizer steps taken."""
+    first_loss: float
+    """Training loss of the first step (the policy before any update)."""
+    last_loss: float
+    """Mean training loss of the last 10 steps."""
+
+
+def sft_steps(
+    policy: HFPolicy,
+    examples: Sequence[SFTExample],
+    steps: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int = 0,
+) -> SFTRun:
+    """``steps`` AdamW steps on ``examples`` (batches of ``batch_size``), training
+    ``policy.model`` in place; ``seed`` fixes the order examples are drawn in."""
     import torch
-    from datasets import Dataset
-    from transformers import PrinterCallback
-    from trl import SFTConfig, SFTTrainer
 
-    if not examples:
-        raise ValueError("no SFT examples: give at least one (prompt, completion)")
-    rows = {
-        "input_ids": [list(e.prompt_ids) + list(e.completion_ids) for e in examples],
-        "completion_mask": [[0] * len(e.prompt_ids) + list(e.loss_mask) for e in examples],
-    }
-    args = SFTConfig(
-        output_dir=str(out_dir),
-        learning_rate=settings.learning_rate,
-        num_train_epochs=settings.epochs,
-        per_device_train_batch_size=settings.batch_size,
-        max_length=settings.max_length,
-        weight_decay=settings.weight_decay,
-        seed=settings.seed,
-        completion_only_loss=True,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        use_cpu=not torch.cuda.is_available(),
-        disable_tqdm=True,
-    )
-    trainer = SFTTrainer(
-        model=policy.model,
-        args=args,
-        train_dataset=Dataset.from_dict(rows),
-        processing_class=policy.tokenizer,
-    )
-    trainer.remove_callback(PrinterCallback)  # metrics are returned, not printed
-    trainer.train()
-    policy.model.eval()
-    losses = tuple(float(e["loss"]) for e in trainer.state.log_history if "loss" in e)
-    return SFTResult(losses=losses, steps=trainer.state.global_step)
+    from closedloop.policy.logprobs import completion_logprobs, make_batch, pad_right
+
+    if not examples or steps <= 0:
+        return SFTRun(0, float("nan"), float("nan"))
+    model = policy.model
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.1, 1.0 - s / max(steps, 1)))
+    rng = random.Random(seed)
+    order: list[int] = []
+    losses: list[float] = []
+    model.train()
+    try:
+        for _ in range(steps):
+            if len(order) < batch_size:
+                order += _bucketed(examples, batch_size, rng)
+            rows = [examples[i] for i in order[:batch_size]]
+            del order[:batch_size]
+            batch = make_batch(
+                [e.prompt_ids for e in rows], [e.completion_ids for e in rows], policy.pad_id
+            )
+            batch = batch.to(policy.device)
+            lm = pad_right([e.loss_mask for e in rows], 0, torch.float32).to(policy.device)
+            mask = batch.completion_mask.float() * lm[:, : batch.completion_len]
+            logps, _ = completion_logprobs(model, batch)
+            loss = -(logps * mask).sum() / mask.sum().clamp(min=1.0)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            losses.append(float(loss.item()))
+    finally:
+        model.eval()
+    return SFTRun(steps, losses[0], sum(losses[-10:]) / len(losses[-10:]))
+
+
+def _bucketed(examples: Sequence[SFTExample], batch_size: int, rng: random.Random) -> list[int]:
+    """A shuffled epoch in which each window of 8 batches is sorted by length, so a batch
+    pads to similar lengths (a short solver example is not padded to a long proposal)."""
+    idx = list(range(len(examples)))
+    rng.shuffle(idx)
+    window = batch_size * 8
+    out: list[int] = []
+    for s in range(0, len(idx), window):
+        chunk = sorted(
+            idx[s : s + window],
+            key=lambda i: len(examples[i].prompt_ids) + len(examples[i].completion_ids),
+        )
+        batches = [chunk[b : b + batch_size] for b in range(0, len(chunk), batch_size)]
+        rng.shuffle(batches)
+        out += [i for b in batches for i in b]
+    return out
