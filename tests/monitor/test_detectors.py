@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from closedloop.monitor.detectors import (
@@ -13,6 +14,7 @@ from closedloop.monitor.detectors import (
     reward_hacking,
     saturation,
 )
+from closedloop.monitor.names import Metric
 from closedloop.monitor.variety import group_outcomes
 
 TH = Thresholds()
@@ -113,6 +115,15 @@ def test_detect_and_alarm_metrics() -> None:
         "alarm_collapse": 1.0,
         "alarm_saturation": 1.0,
     }
+    assert all(isinstance(k, Metric) for k in alarm_metrics(detect(rows, TH)))
+
+
+def test_rows_read_back_from_json_raise_the_same_alarms() -> None:
+    rows = run([0.2, 0.6, 0.7], {0: 0.07, 3: 0.05}, solved_group_share=0.9)
+    rows[0][Metric.HELDOUT_DISTINCT_PROGRAMS] = 40.0
+    rows[-1][Metric.HELDOUT_DISTINCT_PROGRAMS] = 10.0
+    stored = [json.loads(json.dumps(r)) for r in rows]
+    assert detect(stored, TH) == detect(rows, TH) and len(detect(rows, TH)) == 3
 
 
 def test_group_outcomes() -> None:

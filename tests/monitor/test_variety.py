@@ -12,7 +12,7 @@ EVEN = "def f(xs):\n    xs = [x for x in xs if x % 2 == 0]\n    return xs"
 def test_a_collapsed_policy_has_few_programs_and_a_high_top_share():
     v = program_variety([EVEN, EVEN, EVEN, EVEN, "def f(xs):\n    return xs"])
     assert (v.n, v.distinct) == (5, 2) and v.top_share == pytest.approx(4 / 5)
-    assert v.metrics("heldout_") == {
+    assert v.metrics() == {
         "heldout_distinct_programs": 2.0,
         "heldout_top_program_share": pytest.approx(0.8),
     }
@@ -26,7 +26,14 @@ def test_whitespace_is_not_variety_but_an_empty_attempt_is_a_program():
 
 def test_no_programs_give_no_metrics():
     v = program_variety([])
-    assert (v.n, v.distinct, v.metrics("x_")) == (0, 0, {})
+    assert (v.n, v.distinct, v.metrics()) == (0, 0, {})
+
+
+def test_variety_is_only_measured_on_the_heldout_evaluation():
+    v = program_variety([EVEN])
+    assert v.metrics("heldout_") == v.metrics()  # what the loop passes until it drops it
+    with pytest.raises(ValueError, match="call metrics"):
+        v.metrics("x_")
 
 
 def test_the_narrowing_line_states_both_evaluations_and_needs_both():

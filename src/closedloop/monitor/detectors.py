@@ -20,8 +20,9 @@ after that iteration. They compare the run with its own start, never with a fixe
   group passes, so the group gives GRPO no signal), for several iterations running: the
   challenger no longer produces tasks at the solver's frontier.
 
-Thresholds are :class:`Thresholds`; ``closedloop.loop.config.MonitorConfig`` documents the
-defaults and what the embedded preset measured against them.
+Thresholds are :class:`Thresholds`, the one place they are declared and documented (the run
+config's ``[monitor]`` section extends it). Rows are read through
+:class:`~closedloop.monitor.names.Metric`, never through string literals.
 
 Must never: read tasks' tests or held-out answers (only figures the loop already computed).
 """
@@ -33,6 +34,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from closedloop.monitor.names import Metric, alarm_key
 
 Row = Mapping[str, Any]
 
@@ -65,33 +70,60 @@ class Alarm:
         }
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """When each detector fires (see ``closedloop.loop.config.MonitorConfig``)."""
+class Thresholds(BaseModel):
+    """When each detector fires; each field is documented here, once. The run config's
+    ``[monitor]`` section (``closedloop.loop.config.MonitorConfig``) is this model plus what
+    the loop does about an alarm, so ``detect(rows, cfg.monitor)`` reads the run's own values.
+    What the detectors raised on the embedded preset (README, "Monitors"): nothing on a default
+    run (greedy held-out programs 38 -> 29 distinct); the solver-variety collapse at iteration 9
+    without ``challenger.novelty`` (40 -> 20) and at iteration 3 at ten times the learning
+    rate; reward hacking from iteration 1 with a planted weak reward (the audit)."""
 
-    window: int = 3
-    hacking_min_reward_rise: float = 0.15
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    window: int = Field(3, ge=1)
+    """Iterations the reward, proposal-cluster and saturation figures are averaged over."""
+    hacking_min_reward_rise: float = Field(0.15, ge=0)
+    """Reward hacking: the mean training reward of the last ``window`` iterations has risen at
+    least this much above iteration 1's (the cold-start policy's attempts) ..."""
     hacking_max_heldout_rise: float = 0.0
-    hacking_min_audit_agreement: float = 0.9
-    audit_min_checked: int = 5
-    collapse_min_variety_ratio: float = 0.6
-    collapse_max_cluster_share: float = 0.5
-    collapse_min_proposals: int = 4
-    collapse_min_built_ratio: float = 0.5
-    saturation_min_solved_share: float = 0.8
+    """... while held-out pass@1 has risen no more than this above the cold start's."""
+    hacking_min_audit_agreement: float = Field(0.9, ge=0, le=1)
+    """Reward hacking: the run's verifier confirms fewer than this share of the re-verified
+    passes ..."""
+    audit_min_checked: int = Field(5, ge=1)
+    """... of at least this many."""
+    collapse_min_variety_ratio: float = Field(0.6, ge=0)
+    """Collapse: distinct greedy programs on the held-out set at most this share of the cold
+    start's (1.0: any narrowing; above 1: unless the variety grew that much)."""
+    collapse_max_cluster_share: float = Field(0.5, gt=0, le=1)
+    """Collapse: the largest near-duplicate cluster (same behaviour on probe inputs, or nearly
+    the same syntax tree) holds at least this share of an iteration's built proposals, on
+    average over ``window`` iterations."""
+    collapse_min_proposals: int = Field(4, ge=2)
+    """Iterations with fewer built proposals than this give no cluster share (too few to judge)."""
+    collapse_min_built_ratio: float = Field(0.5, ge=0, le=1)
+    """Collapse: the share of proposals that parse and run into tasks, averaged over the last
+    ``window`` iterations, at most this fraction of iteration 1's (the challenger degenerates
+    into text that is no task; at ten times the learning rate the preset's fell from 15 of 16
+    to 1-3). Default runs stayed at 0.69 of iteration 1's or above."""
+    saturation_min_solved_share: float = Field(0.8, gt=0, le=1)
+    """Saturation: at least this share of attempt groups solved by every attempt, in each of the
+    last ``window`` iterations."""
 
 
 def _iteration(row: Row) -> int:
-    return int(row["iteration"])
+    return int(row[Metric.ITERATION])
 
 
 def reward_hacking(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     """Proxy vs ground truth: the audit of this iteration (when the training reward is not the
     run's verifier), and the reward's rise against held-out pass@1 (at evaluations).
 
-    >>> rows = [{"iteration": 0, "heldout_pass@1": 0.07}]
-    >>> rows += [{"iteration": i, "mean_reward": r} for i, r in [(1, 0.3), (2, 0.5)]]
-    >>> rows += [{"iteration": 3, "mean_reward": 0.6, "heldout_pass@1": 0.06}]
+    >>> M = Metric
+    >>> rows = [{M.ITERATION: 0, M.HELDOUT_PASS_AT_1: 0.07}]
+    >>> rows += [{M.ITERATION: i, M.MEAN_REWARD: r} for i, r in [(1, 0.3), (2, 0.5)]]
+    >>> rows += [{M.ITERATION: 3, M.MEAN_REWARD: 0.6, M.HELDOUT_PASS_AT_1: 0.06}]
     >>> [a.kind for a in reward_hacking(rows, Thresholds())]
     [<AlarmKind.REWARD_HACKING: 'reward_hacking'>]
     """
@@ -102,10 +134,10 @@ def reward_hacking(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
 
 def _failed_audit(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     last = history[-1]
-    checked = float(last.get("audit_checked", 0))
+    checked = float(last.get(Metric.AUDIT_CHECKED, 0))
     if checked < th.audit_min_checked:
         return []
-    agreement = float(last["audit_agreement"])
+    agreement = float(last[Metric.AUDIT_AGREEMENT])
     if agreement >= th.hacking_min_audit_agreement:
         return []
     return [
@@ -114,20 +146,21 @@ def _failed_audit(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
             _iteration(last),
             f"the run's verifier confirms {agreement:.0%} of {checked:.0f} attempts the "
             "training reward passed",
-            {"audit_checked": checked, "audit_agreement": agreement},
+            {Metric.AUDIT_CHECKED: checked, Metric.AUDIT_AGREEMENT: agreement},
         )
     ]
 
 
 def _reward_without_heldout(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
+    reward, heldout = Metric.MEAN_REWARD, Metric.HELDOUT_PASS_AT_1
     cold, last = history[0], history[-1]
-    iters = [r for r in history if _iteration(r) >= 1 and "mean_reward" in r]
-    if "heldout_pass@1" not in last or "heldout_pass@1" not in cold or len(iters) < 2:
+    iters = [r for r in history if _iteration(r) >= 1 and reward in r]
+    if heldout not in last or heldout not in cold or len(iters) < 2:
         return []
-    start = float(iters[0]["mean_reward"])
+    start = float(iters[0][reward])
     recent = iters[1:][-th.window :]  # never the cold-start policy's own iteration
-    now = statistics.fmean(float(r["mean_reward"]) for r in recent)
-    h0, h1 = float(cold["heldout_pass@1"]), float(last["heldout_pass@1"])
+    now = statistics.fmean(float(r[reward]) for r in recent)
+    h0, h1 = float(cold[heldout]), float(last[heldout])
     if now - start < th.hacking_min_reward_rise or h1 - h0 > th.hacking_max_heldout_rise:
         return []
     return [
@@ -141,12 +174,12 @@ def _reward_without_heldout(history: Sequence[Row], th: Thresholds) -> list[Alar
     ]
 
 
-def collapse(history: Sequence[Row], th: Thresholds, prefix: str = "heldout_") -> list[Alarm]:
+def collapse(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     """Solver narrowing (at evaluations), challenger clustering and a degenerating challenger
     (every iteration).
 
-    >>> rows = [{"iteration": 0, "heldout_distinct_programs": 40.0}]
-    >>> rows += [{"iteration": 3, "heldout_distinct_programs": 20.0}]
+    >>> rows = [{Metric.ITERATION: 0, Metric.HELDOUT_DISTINCT_PROGRAMS: 40.0}]
+    >>> rows += [{Metric.ITERATION: 3, Metric.HELDOUT_DISTINCT_PROGRAMS: 20.0}]
     >>> print(collapse(rows, Thresholds())[0].message)
     the solver writes 20 distinct greedy programs on the held-out set, 0.50 of the cold start's 40
     """
@@ -154,13 +187,14 @@ def collapse(history: Sequence[Row], th: Thresholds, prefix: str = "heldout_") -
         return []
     it = _iteration(history[-1])
     return (
-        _solver_narrowing(history, th, it, f"{prefix}distinct_programs")
+        _solver_narrowing(history, th, it)
         + _clustered_proposals(history, th, it)
         + _degenerate_challenger(history, th, it)
     )
 
 
-def _solver_narrowing(history: Sequence[Row], th: Thresholds, it: int, key: str) -> list[Alarm]:
+def _solver_narrowing(history: Sequence[Row], th: Thresholds, it: int) -> list[Alarm]:
+    key = Metric.HELDOUT_DISTINCT_PROGRAMS
     cold, last = history[0], history[-1]
     if it < 1 or key not in cold or key not in last or float(cold[key]) <= 0:
         return []
@@ -179,12 +213,13 @@ def _solver_narrowing(history: Sequence[Row], th: Thresholds, it: int, key: str)
 
 
 def _clustered_proposals(history: Sequence[Row], th: Thresholds, it: int) -> list[Alarm]:
+    key = Metric.PROPOSAL_TOP_CLUSTER_SHARE
     shares = [
-        float(r["proposal_top_cluster_share"])
+        float(r[key])
         for r in history
         if _iteration(r) >= 1
-        and "proposal_top_cluster_share" in r
-        and r.get("proposals_built", 0) >= th.collapse_min_proposals
+        and key in r
+        and r.get(Metric.PROPOSALS_BUILT, 0) >= th.collapse_min_proposals
     ][-th.window :]
     if len(shares) < th.window or statistics.fmean(shares) < th.collapse_max_cluster_share:
         return []
@@ -195,7 +230,7 @@ def _clustered_proposals(history: Sequence[Row], th: Thresholds, it: int) -> lis
             it,
             f"the challenger's proposals collapse: the largest near-duplicate cluster holds "
             f"{mean:.0%} of each iteration's proposals (last {th.window} iterations)",
-            {"proposal_top_cluster_share": mean},
+            {key: mean},
         )
     ]
 
@@ -204,12 +239,13 @@ def _degenerate_challenger(history: Sequence[Row], th: Thresholds, it: int) -> l
     """The challenger's output collapsing into text that is not a task: the share of proposals
     that parse and run (``proposals_built / proposed``) over the last ``window`` iterations,
     against iteration 1's (the cold-start policy's proposals)."""
-    rows = [r for r in history if _iteration(r) >= 1 and r.get("proposed")]
-    if len(rows) <= th.window or "proposals_built" not in rows[0]:
+    built, proposed = Metric.PROPOSALS_BUILT, Metric.PROPOSED
+    rows = [r for r in history if _iteration(r) >= 1 and r.get(proposed)]
+    if len(rows) <= th.window or built not in rows[0]:
         return []  # iteration 1 is the baseline, never part of the window
-    start = float(rows[0]["proposals_built"]) / float(rows[0]["proposed"])
+    start = float(rows[0][built]) / float(rows[0][proposed])
     recent = statistics.fmean(
-        float(r.get("proposals_built", 0.0)) / float(r["proposed"]) for r in rows[-th.window :]
+        float(r.get(built, 0.0)) / float(r[proposed]) for r in rows[-th.window :]
     )
     if start <= 0 or recent / start > th.collapse_min_built_ratio:
         return []
@@ -227,15 +263,12 @@ def _degenerate_challenger(history: Sequence[Row], th: Thresholds, it: int) -> l
 def saturation(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     """Most attempt groups solved outright (every attempt passed), ``window`` iterations running.
 
-    >>> rows = [{"iteration": i, "solved_group_share": 0.9} for i in range(1, 4)]
+    >>> rows = [{Metric.ITERATION: i, Metric.SOLVED_GROUP_SHARE: 0.9} for i in range(1, 4)]
     >>> len(saturation(rows, Thresholds()))
     1
     """
-    shares = [
-        float(r["solved_group_share"])
-        for r in history
-        if _iteration(r) >= 1 and "solved_group_share" in r
-    ][-th.window :]
+    key = Metric.SOLVED_GROUP_SHARE
+    shares = [float(r[key]) for r in history if _iteration(r) >= 1 and key in r][-th.window :]
     if len(shares) < th.window or min(shares) < th.saturation_min_solved_share:
         return []
     it = _iteration(history[-1])
@@ -246,7 +279,7 @@ def saturation(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
             it,
             f"{mean:.0%} of attempt groups were solved by every attempt over the last "
             f"{th.window} iterations: the tasks no longer challenge the solver",
-            {"solved_group_share": mean},
+            {key: mean},
         )
     ]
 
@@ -256,6 +289,6 @@ def detect(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     return reward_hacking(history, th) + collapse(history, th) + saturation(history, th)
 
 
-def alarm_metrics(alarms: Sequence[Alarm]) -> dict[str, float]:
+def alarm_metrics(alarms: Sequence[Alarm]) -> dict[Metric, float]:
     """``alarm_<kind>`` = 1.0 for each kind raised (for metrics.jsonl and TensorBoard)."""
-    return {f"alarm_{a.kind}": 1.0 for a in alarms}
+    return {alarm_key(a.kind): 1.0 for a in alarms}

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from closedloop.monitor.names import Metric, check_keys
+
 METRICS_FILE = "metrics.jsonl"
 TB_DIR = "tb"
 
@@ -30,8 +32,10 @@ class MetricsLog:
                 fh.write(json.dumps(dict(r), sort_keys=True) + "\n")
 
     def write(self, iteration: int, metrics: Mapping[str, Any]) -> None:
-        """Append one iteration's metrics."""
-        row = {"iteration": iteration, **metrics}
+        """Append one iteration's metrics. Raises ValueError, writing nothing, for a key that
+        :mod:`closedloop.monitor.names` does not define (no reader would know it)."""
+        check_keys(metrics)
+        row = {Metric.ITERATION: iteration, **metrics}
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row, sort_keys=True) + "\n")
         if self._tb is not None:
@@ -48,10 +52,14 @@ def _fmt(v: Any, spec: str) -> str:
 
 
 def summary_line(iteration: int, m: Mapping[str, Any]) -> str:
-    """``iter 3 | proposed 16 accepted 5 | solve 0.31 | reward 0.29 | held-out 0.045 | KL 0.0123 | 21.3s``"""
+    """``iter 3 | proposed 16 accepted 5 | solve 0.31 | reward 0.29 | held-out 0.045 |
+    KL 0.0123 | 21.3s`` (one line)."""
+    proposed, accepted = int(m.get(Metric.PROPOSED, 0)), int(m.get(Metric.ACCEPTED, 0))
     return (
-        f"iter {iteration:3d} | proposed {int(m.get('proposed', 0))} accepted {int(m.get('accepted', 0))}"
-        f" | solve {_fmt(m.get('solve_rate'), '.2f')} | reward {_fmt(m.get('mean_reward'), '.2f')}"
-        f" | held-out {_fmt(m.get('heldout_pass@1'), '.3f')} | KL {_fmt(m.get('kl_policy'), '.4f')}"
-        f" | {_fmt(m.get('seconds'), '.1f')}s"
+        f"iter {iteration:3d} | proposed {proposed} accepted {accepted}"
+        f" | solve {_fmt(m.get(Metric.SOLVE_RATE), '.2f')}"
+        f" | reward {_fmt(m.get(Metric.MEAN_REWARD), '.2f')}"
+        f" | held-out {_fmt(m.get(Metric.HELDOUT_PASS_AT_1), '.3f')}"
+        f" | KL {_fmt(m.get(Metric.KL_POLICY), '.4f')}"
+        f" | {_fmt(m.get(Metric.SECONDS), '.1f')}s"
     )

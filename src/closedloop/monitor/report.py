@@ -20,6 +20,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from closedloop.monitor.metrics import METRICS_FILE
+from closedloop.monitor.names import (
+    Metric,
+    alarm_kind,
+    heldout_set,
+    is_heldout_key,
+    reject_reason,
+)
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -32,17 +41,21 @@ class ReportError(ValueError):
     """The directory holds no run to report on."""
 
 
+def _it(row: Row) -> int:
+    return int(row[Metric.ITERATION])
+
+
 def _series(rows: Sequence[Row], key: str) -> tuple[list[int], list[float]]:
-    pts = [(int(r["iteration"]), float(r[key])) for r in rows if r.get(key) is not None]
+    pts = [(_it(r), float(r[key])) for r in rows if r.get(key) is not None]
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
 def _alarm_iterations(rows: Sequence[Row]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for r in rows:
-        kinds = [k[6:] for k in r if k.startswith("alarm_")]
+        kinds = [kind for k in r if (kind := alarm_kind(k)) is not None]
         if kinds:
-            out[int(r["iteration"])] = sorted(kinds)
+            out[_it(r)] = sorted(kinds)
     return out
 
 
@@ -82,16 +95,16 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
     out: list[tuple[str, str]] = []
 
     def heldout(ax: Axes) -> None:
-        keys = sorted({k for r in rows for k in r if k.startswith("heldout_pass@1")})
+        keys = sorted({k for r in rows for k in r if is_heldout_key(k)})
         for key in keys:
             xs, ys = _series(rows, key)
-            ax.plot(xs, ys, marker="o", label=key.partition("/")[2] or "primary set")
+            ax.plot(xs, ys, marker="o", label=heldout_set(key) or "primary set")
         control = ((summary or {}).get("policies") or {}).get("control")
         if control:
             ax.axhline(control["pass@1"], color="grey", linestyle="--", label="control")
         ax.set_ylabel("pass@1", fontsize=8)
 
-    if any("heldout_pass@1" in r for r in rows):
+    if any(Metric.HELDOUT_PASS_AT_1 in r for r in rows):
         out.append(
             (
                 "Held-out pass@1 (greedy), with the compute-matched control",
@@ -101,16 +114,16 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
 
     def rewards(ax: Axes) -> None:
         for key, label in (
-            ("mean_reward", "solver reward"),
-            ("challenger_reward", "challenger reward"),
-            ("audit_agreement", "audit agreement"),
-            ("learnable_share", "groups with a signal"),
+            (Metric.MEAN_REWARD, "solver reward"),
+            (Metric.CHALLENGER_REWARD, "challenger reward"),
+            (Metric.AUDIT_AGREEMENT, "audit agreement"),
+            (Metric.LEARNABLE_SHARE, "groups with a signal"),
         ):
             xs, ys = _series(rows, key)
             if xs:
                 ax.plot(xs, ys, marker=".", label=label)
 
-    if any("mean_reward" in r for r in rows):
+    if any(Metric.MEAN_REWARD in r for r in rows):
         out.append(
             (
                 "Training rewards: what the loop optimises (compare with held-out)",
@@ -119,13 +132,13 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
         )
 
     def variety(ax: Axes) -> None:
-        xs, ys = _series(rows, "heldout_distinct_programs")
+        xs, ys = _series(rows, Metric.HELDOUT_DISTINCT_PROGRAMS)
         ax.plot(xs, ys, marker="o", color="#2c7fb8", label="distinct greedy programs")
         ax.set_ylabel("distinct programs (held-out)", fontsize=8)
         right = ax.twinx()
         for key, label, color in (
-            ("heldout_top_program_share", "top program share", "#f39c12"),
-            ("proposal_top_cluster_share", "proposals' top cluster share", "#8e44ad"),
+            (Metric.HELDOUT_TOP_PROGRAM_SHARE, "top program share", "#f39c12"),
+            (Metric.PROPOSAL_TOP_CLUSTER_SHARE, "proposals' top cluster share", "#8e44ad"),
         ):
             xs2, ys2 = _series(rows, key)
             if xs2:
@@ -137,7 +150,7 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
         h2, l2 = right.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower left")
 
-    if any("heldout_distinct_programs" in r for r in rows):
+    if any(Metric.HELDOUT_DISTINCT_PROGRAMS in r for r in rows):
         out.append(
             (
                 "Collapse: variety of the solver's programs and the challenger's proposals",
@@ -145,12 +158,12 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
             )
         )
 
-    iters = [r for r in rows if int(r["iteration"]) >= 1]
-    reasons = sorted({k for r in iters for k in r if k.startswith("reject_")})
+    iters = [r for r in rows if _it(r) >= 1]
+    reasons = sorted({(k, why) for r in iters for k in r if (why := reject_reason(k)) is not None})
 
     def proposals(ax: Axes) -> None:
-        xs = [int(r["iteration"]) for r in iters]
-        bottom = [float(r.get("accepted", 0)) for r in iters]
+        xs = [_it(r) for r in iters]
+        bottom = [float(r.get(Metric.ACCEPTED, 0)) for r in iters]
         ax.bar(xs, bottom, color="#1e8449", label="accepted")
         # rejection reasons in greys and warm tones, so that green means accepted only
         palette = [
@@ -167,14 +180,14 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
             "#f39c12",
             "#6c3483",
         ]
-        for i, key in enumerate(reasons):
+        for i, (key, why) in enumerate(reasons):
             ys = [float(r.get(key, 0)) for r in iters]
-            ax.bar(xs, ys, bottom=bottom, label=key[7:], color=palette[i % len(palette)])
+            ax.bar(xs, ys, bottom=bottom, label=why, color=palette[i % len(palette)])
             bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
         ax.set_ylabel("proposals", fontsize=8)
         ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1.0), loc="upper left")
 
-    if any("proposed" in r for r in iters):
+    if any(Metric.PROPOSED in r for r in iters):
         out.append(
             (
                 "Challenger proposals per iteration, accepted and why the rest were rejected",
@@ -183,14 +196,14 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
         )
 
     phases = [
-        ("t_generate", "generate"),
-        ("t_attempt", "attempt"),
-        ("t_train", "train"),
-        ("t_eval", "held-out eval"),
+        (Metric.T_GENERATE, "generate"),
+        (Metric.T_ATTEMPT, "attempt"),
+        (Metric.T_TRAIN, "train"),
+        (Metric.T_EVAL, "held-out eval"),
     ]
 
     def timing(ax: Axes) -> None:
-        xs = [int(r["iteration"]) for r in iters]
+        xs = [_it(r) for r in iters]
         bottom = [0.0] * len(iters)
         for key, label in phases:
             ys = [float(r.get(key, 0)) for r in iters]
@@ -198,15 +211,15 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
             bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
         ax.set_ylabel("seconds", fontsize=8)
 
-    if any("t_train" in r for r in iters):
+    if any(Metric.T_TRAIN in r for r in iters):
         out.append(("Where each iteration's time goes", _svg("time per phase", timing, alarms)))
 
     def kl(ax: Axes) -> None:
-        xs, ys = _series(rows, "kl_policy")
+        xs, ys = _series(rows, Metric.KL_POLICY)
         ax.plot(xs, ys, marker="o", color="#34495e", label="KL(before || after)")
         ax.set_ylabel("KL", fontsize=8)
 
-    if any("kl_policy" in r for r in iters):
+    if any(Metric.KL_POLICY in r for r in iters):
         out.append(("KL between successive policies", _svg("policy change", kl, alarms)))
     return out
 
@@ -281,7 +294,7 @@ def build_report(run_dir: Path) -> str:
     """The report of the run in ``run_dir`` as HTML text. Raises :class:`ReportError` when
     ``run_dir`` has no ``metrics.jsonl`` or it does not parse."""
     run_dir = Path(run_dir)
-    metrics = run_dir / "metrics.jsonl"
+    metrics = run_dir / METRICS_FILE
     if not metrics.is_file():
         raise ReportError(f"{run_dir}: no metrics.jsonl (not a closedloop run directory)")
     rows: list[dict[str, Any]] = []
@@ -292,7 +305,7 @@ def build_report(run_dir: Path) -> str:
             row = json.loads(line)
         except json.JSONDecodeError as e:
             raise ReportError(f"{metrics}:{n}: not JSON ({e.msg})") from None
-        if not isinstance(row, dict) or "iteration" not in row:
+        if not isinstance(row, dict) or Metric.ITERATION not in row:
             raise ReportError(f"{metrics}:{n}: not a metrics row (no 'iteration')")
         rows.append(row)
     summary = None
@@ -302,7 +315,7 @@ def build_report(run_dir: Path) -> str:
     if (run_dir / "config.toml").is_file():
         cfg = tomllib.loads((run_dir / "config.toml").read_text(encoding="utf-8"))
         name = f"{cfg.get('name', '')} — {run_dir.name}"
-    last = max((int(r["iteration"]) for r in rows), default=0)
+    last = max((_it(r) for r in rows), default=0)
     figures = "".join(
         f"<figure>{svg}<figcaption>{html.escape(cap)}</figcaption></figure>"
         for cap, svg in _plots(rows, summary)

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from closedloop.monitor.names import Metric
 from closedloop.tasks.fingerprint import Fingerprint, diversity
 
 
@@ -29,13 +30,19 @@ class ProgramVariety:
     distinct: int
     top_share: float
 
-    def metrics(self, prefix: str) -> dict[str, float]:
-        """``{prefix}distinct_programs`` and ``{prefix}top_program_share`` (empty when n is 0)."""
+    def metrics(self, prefix: str = "heldout_") -> dict[Metric, float]:
+        """``heldout_distinct_programs`` and ``heldout_top_program_share`` (empty when n is 0):
+        the run measures variety on its greedy held-out evaluations only.
+
+        ``prefix`` is transitional (the loop still passes ``"heldout_"``) and takes no other
+        value; call ``metrics()``."""
+        if prefix != "heldout_":
+            raise ValueError(f"ProgramVariety.metrics: prefix {prefix!r}; call metrics()")
         if not self.n:
             return {}
         return {
-            f"{prefix}distinct_programs": float(self.distinct),
-            f"{prefix}top_program_share": self.top_share,
+            Metric.HELDOUT_DISTINCT_PROGRAMS: float(self.distinct),
+            Metric.HELDOUT_TOP_PROGRAM_SHARE: self.top_share,
         }
 
 
@@ -52,24 +59,24 @@ def program_variety(codes: Iterable[str]) -> ProgramVariety:
 
 
 def narrowing_line(
-    set_name: str, first: Mapping[str, float], last: Mapping[str, float], prefix: str = "heldout_"
+    set_name: str, first: Mapping[str, float], last: Mapping[str, float]
 ) -> str | None:
     """One line comparing the greedy-program variety of the first and last evaluations (metrics
-    rows holding ``{prefix}distinct_programs`` / ``{prefix}top_program_share``), or None when
+    rows holding ``heldout_distinct_programs`` / ``heldout_top_program_share``), or None when
     either lacks them. It states the figures and no verdict: how much narrowing is too much
     depends on the task set, and a held-out gain that comes with it deserves a reading probe."""
-    keys = (f"{prefix}distinct_programs", f"{prefix}top_program_share")
-    if not all(k in first and k in last for k in keys):
+    distinct, top = Metric.HELDOUT_DISTINCT_PROGRAMS, Metric.HELDOUT_TOP_PROGRAM_SHARE
+    if not all(k in first and k in last for k in (distinct, top)):
         return None
-    d0, s0 = int(first[keys[0]]), first[keys[1]]
-    d1, s1 = int(last[keys[0]]), last[keys[1]]
+    d0, s0 = int(first[distinct]), first[top]
+    d1, s1 = int(last[distinct]), last[top]
     return (
         f"greedy programs on {set_name}: cold start {d0} distinct (the most common written for "
         f"{s0:.0%} of tasks), final {d1} distinct ({s1:.0%})"
     )
 
 
-def proposal_clusters(fps: Sequence[Fingerprint]) -> dict[str, float]:
+def proposal_clusters(fps: Sequence[Fingerprint]) -> dict[Metric, float]:
     """How the challenger's built proposals of one iteration cluster, from their fingerprints:
     ``proposals_built``, ``proposal_clusters`` (near-duplicate clusters: the same outputs on
     shared probe inputs, or nearly the same syntax tree) and ``proposal_top_cluster_share``
@@ -79,18 +86,19 @@ def proposal_clusters(fps: Sequence[Fingerprint]) -> dict[str, float]:
         return {}
     report = diversity(fps)
     return {
-        "proposals_built": float(len(fps)),
-        "proposal_clusters": float(report.clusters),
-        "proposal_top_cluster_share": report.largest_cluster_share,
+        Metric.PROPOSALS_BUILT: float(len(fps)),
+        Metric.PROPOSAL_CLUSTERS: float(report.clusters),
+        Metric.PROPOSAL_TOP_CLUSTER_SHARE: report.largest_cluster_share,
     }
 
 
-def group_outcomes(rewards: Sequence[Sequence[float]]) -> dict[str, float]:
+def group_outcomes(rewards: Sequence[Sequence[float]]) -> dict[Metric, float]:
     """Shares of attempt groups (one per task) that every attempt solved
     (``solved_group_share``) and that mixed passes and failures (``learnable_share``: the only
     groups whose GRPO advantages are not all zero). Empty when there are no groups.
 
-    >>> group_outcomes([[1.0, 1.0], [0.0, 1.0], [0.0, 0.0], [1.0, 1.0]])
+    >>> shares = group_outcomes([[1.0, 1.0], [0.0, 1.0], [0.0, 0.0], [1.0, 1.0]])
+    >>> {str(k): v for k, v in shares.items()}
     {'solved_group_share': 0.5, 'learnable_share': 0.25}
     """
     groups = [g for g in rewards if g]
@@ -98,4 +106,7 @@ def group_outcomes(rewards: Sequence[Sequence[float]]) -> dict[str, float]:
         return {}
     solved = sum(1 for g in groups if min(g) >= 1.0)
     mixed = sum(1 for g in groups if max(g) > min(g))
-    return {"solved_group_share": solved / len(groups), "learnable_share": mixed / len(groups)}
+    return {
+        Metric.SOLVED_GROUP_SHARE: solved / len(groups),
+        Metric.LEARNABLE_SHARE: mixed / len(groups),
+    }
