@@ -63,6 +63,9 @@ class RejectReason(StrEnum):
     FAILURE_CASE_PASSES = "failure_case_passes"
     WEAK_TESTS = "weak_tests"  # mutation score below the minimum
     INFRA_ERROR = "infra_error"  # the verifier's own fault: not judged
+    # Admission into the loop's pool, after validation (never returned by validate_task):
+    DUPLICATE = "duplicate"  # the pool, or an earlier proposal of the iteration, has this task
+    SAME_BEHAVIOUR = "same_behaviour"  # computes what a pool task does (challenger.novelty)
 
 
 BENCHMARK_SOURCES = frozenset(
