@@ -21,25 +21,28 @@ from pathlib import Path
 
 from closedloop.loop.config import load_config
 from closedloop.loop.runner import LoopRunner
+from closedloop.monitor.metrics import METRICS_FILE
+from closedloop.monitor.names import Metric
 
-PHASES = ("t_generate", "t_attempt", "t_verify", "t_train", "t_eval", "seconds")
+M = Metric
+PHASES = (M.T_GENERATE, M.T_ATTEMPT, M.T_VERIFY, M.T_TRAIN, M.T_EVAL, M.SECONDS)
 
 
 def report(run_dir: Path, total: float | None = None) -> None:
     """Print the per-phase profile and the held-out table of a finished run."""
-    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for x in (run_dir / METRICS_FILE).read_text().splitlines()]
     summary = json.loads((run_dir / "summary.json").read_text())
-    iters = [r for r in rows if r["iteration"] > 0]
+    iters = [r for r in rows if r[M.ITERATION] > 0]
     took = f", total {total:.1f}s" if total is not None else ""
     print(f"\nloop profile: {run_dir}, {len(iters)} iterations{took}")
-    print(f"cold start (build + SFT + held-out eval): {rows[0]['seconds']:.1f}s")
+    print(f"cold start (build + SFT + held-out eval): {rows[0][M.SECONDS]:.1f}s")
     print(f"{'phase':<10}{'mean s/iter':>12}{'share':>8}")
     per = {p: statistics.fmean(r.get(p, 0.0) for r in iters) if iters else 0.0 for p in PHASES}
     for p in PHASES[:-1]:
-        share = per[p] / per["seconds"] if per["seconds"] else 0.0
-        print(f"{p[2:]:<10}{per[p]:>12.2f}{share:>8.0%}")
-    print(f"{'iteration':<10}{per['seconds']:>12.2f}")
-    evals = [r["t_eval"] for r in iters if "heldout_pass@1" in r]
+        share = per[p] / per[M.SECONDS] if per[M.SECONDS] else 0.0
+        print(f"{p.removeprefix('t_'):<10}{per[p]:>12.2f}{share:>8.0%}")
+    print(f"{'iteration':<10}{per[M.SECONDS]:>12.2f}")
+    evals = [r[M.T_EVAL] for r in iters if M.HELDOUT_PASS_AT_1 in r]
     if evals:
         print(f"held-out eval: {statistics.fmean(evals):.2f}s each, {len(evals)} times")
     print("held-out:", {k: v["pass@1"] for k, v in summary["policies"].items()})

@@ -37,8 +37,10 @@ from rich.console import Console
 from rich.table import Table
 
 from closedloop.loop.config import load_config
-from closedloop.loop.runner import LoopRunner, thresholds
-from closedloop.monitor.detectors import detect
+from closedloop.loop.runner import LoopRunner
+from closedloop.monitor.detectors import alarm_metrics, detect
+from closedloop.monitor.metrics import METRICS_FILE
+from closedloop.monitor.names import Metric, alarm_kind
 from closedloop.tasks.format import Split, Task
 from closedloop.verify import CallJob, Outcome, Verdict
 
@@ -47,12 +49,12 @@ from loop_fork import fork  # noqa: E402
 
 PLANTS = ("none", "weak-verifier", "no-diversity")
 COLUMNS = (
-    ("mean_reward", "reward", ".2f"),
-    ("heldout_pass@1", "held-out", ".3f"),
-    ("heldout_distinct_programs", "programs", ".0f"),
-    ("proposal_top_cluster_share", "top cluster", ".2f"),
-    ("solved_group_share", "solved groups", ".2f"),
-    ("audit_agreement", "audit", ".2f"),
+    (Metric.MEAN_REWARD, "reward", ".2f"),
+    (Metric.HELDOUT_PASS_AT_1, "held-out", ".3f"),
+    (Metric.HELDOUT_DISTINCT_PROGRAMS, "programs", ".0f"),
+    (Metric.PROPOSAL_TOP_CLUSTER_SHARE, "top cluster", ".2f"),
+    (Metric.SOLVED_GROUP_SHARE, "solved groups", ".2f"),
+    (Metric.AUDIT_AGREEMENT, "audit", ".2f"),
 )
 
 
@@ -100,14 +102,15 @@ def _table(title: str, rows: list[dict[str, Any]]) -> Table:
         table.add_column(name, justify="right")
     table.add_column("built", justify="right")
     table.add_column("alarms")
-    logged = any("proposals_built" in r for r in rows)  # runs before it was logged: blank
+    built_key, proposed = Metric.PROPOSALS_BUILT, Metric.PROPOSED
+    logged = any(built_key in r for r in rows)  # runs before it was logged: blank
     for r in rows:
         cells = [format(r[k], f) if k in r else "" for k, _n, f in COLUMNS]
         built = ""
-        if logged and r.get("proposed"):
-            built = f"{r.get('proposals_built', 0):.0f}/{r['proposed']:.0f}"
-        alarms = ", ".join(k[6:] for k in sorted(r) if k.startswith("alarm_"))
-        table.add_row(str(r["iteration"]), *cells, built, alarms)
+        if logged and r.get(proposed):
+            built = f"{r.get(built_key, 0):.0f}/{r[proposed]:.0f}"
+        alarms = ", ".join(kind for k in sorted(r) if (kind := alarm_kind(k)) is not None)
+        table.add_row(str(r[Metric.ITERATION]), *cells, built, alarms)
     return table
 
 
@@ -126,11 +129,12 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], help="more overrides: dotted.key=TOML_VALUE")
     args = ap.parse_args()
     if args.replay:
-        rows = [json.loads(x) for x in (args.src / "metrics.jsonl").read_text().splitlines()]
-        th = thresholds(load_config(args.src / "config.toml"))
+        rows = [json.loads(x) for x in (args.src / METRICS_FILE).read_text().splitlines()]
+        th = load_config(args.src / "config.toml").monitor  # the detectors' thresholds
         for i in range(1, len(rows) + 1):
-            for a in detect(rows[:i], th):
-                rows[i - 1][f"alarm_{a.kind}"] = 1.0
+            alarms = detect(rows[:i], th)  # MonitorConfig: Thresholds + loop keys
+            rows[i - 1].update(alarm_metrics(alarms))
+            for a in alarms:
                 print(f"iteration {a.iteration}: {a.kind}: {a.message}")
         Console(width=160).print(_table(f"replay of {args.src}", rows))
         return
@@ -155,7 +159,7 @@ def main() -> None:
         runner.reward_wrapper = ShapeOnlyReward
     t0 = time.monotonic()
     runner.run()
-    rows = [json.loads(x) for x in (args.out / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for x in (args.out / METRICS_FILE).read_text().splitlines()]
     title = f"plant: {args.plant} ({time.monotonic() - t0:.0f} s)"
     Console(width=160).print(_table(title, rows))
     summary = json.loads((args.out / "summary.json").read_text())
