@@ -1,9 +1,11 @@
-"""The SQLite pool: provenance, statistics, sampling, JSONL, and safety across processes."""
+"""The SQLite pool: provenance, statistics, sampling by the curriculum, transactions shared with
+other tables, JSONL, and safety across processes."""
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -13,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from closedloop.tasks.curriculum import CurriculumConfig
 from closedloop.tasks.fingerprint import Fingerprint
-from closedloop.tasks.pool import Provenance, SampleStrategy, TaskPool
+from closedloop.tasks.pool import PoolError, Provenance, TaskPool
 
 WRITER = r"""
 import os, sys, time
@@ -68,27 +71,72 @@ def test_solve_statistics_are_per_policy_version(tmp_path, make_task) -> None:
         assert s3.rate is None and s3.smoothed_rate == 0.5
 
 
-def test_sampling_strategies(tmp_path, make_task) -> None:
+def test_sample_is_the_curriculum_on_recent_outcomes(tmp_path, make_task) -> None:
     with TaskPool(tmp_path / "p.sqlite") as pool:
         pool.add_many((t, None, None) for t in _tasks(make_task, 4))
         # t0 always solved, t1 never, t2 half, t3 unseen
-        pool.record_outcomes([("t0", "v", True)] * 4 + [("t1", "v", False)] * 4)
-        pool.record_outcomes([("t2", "v", True), ("t2", "v", False)] * 2)
-        ids = lambda ts: [t.id for t in ts]  # noqa: E731
-        assert ids(pool.sample(4, SampleStrategy.EASIEST_FIRST, "v"))[0] == "t0"
-        assert ids(pool.sample(4, SampleStrategy.EASIEST_FIRST, "v"))[-1] == "t1"
-        assert set(ids(pool.sample(2, SampleStrategy.VARIANCE, "v"))) == {"t2", "t3"}
-        band = ids(pool.sample(4, SampleStrategy.SOLVE_RATE_BAND, "v", band=(0.2, 0.8)))
-        assert sorted(band) == ["t2", "t3"]
-        band = pool.sample(
-            4, SampleStrategy.SOLVE_RATE_BAND, "v", band=(0.2, 0.8), include_unseen=False
-        )
-        assert ids(band) == ["t2"]
-        assert ids(pool.sample(4, SampleStrategy.UNIFORM, "v", seed=1)) == ids(
-            pool.sample(4, SampleStrategy.UNIFORM, "v", seed=1)
-        )
-        with pytest.raises(ValueError, match="band"):
-            pool.sample(1, SampleStrategy.SOLVE_RATE_BAND, "v", band=(0.9, 0.1))
+        pool.record_outcomes([("t0", "v", True)] * 4 + [("t1", "v", False)] * 4, iteration=1)
+        pool.record_outcomes([("t2", "v", True), ("t2", "v", False)] * 2, iteration=1)
+        ids = lambda ts: {t.id for t in ts}  # noqa: E731
+        band = CurriculumConfig(band_low=0.2, band_high=0.8, easiest_first=False)
+        assert ids(pool.sample(2, band, 2, random.Random(0))) == {"t2", "t3"}
+        picked = ids(pool.sample(2, band, 2, random.Random(0), exclude=["t3"]))
+        assert "t3" not in picked and "t2" in picked  # the band first, then the rest
+        uniform = CurriculumConfig(solve_rate_band=False, variance_weight=False)
+        assert [t.id for t in pool.sample(4, uniform, 2, random.Random(1))] == [
+            t.id for t in pool.sample(4, uniform, 2, random.Random(1))
+        ]
+
+
+def test_outcomes_without_an_iteration_never_enter_the_window(tmp_path, make_task) -> None:
+    with TaskPool(tmp_path / "p.sqlite") as pool:
+        pool.add(make_task(id="a"))
+        pool.record_outcomes([("a", "v0", False)])
+        pool.record_outcomes([("a", "v1", True)], iteration=3)
+        assert pool.recent_stats(4, 1)["a"].attempts == 1
+        assert pool.recent_stats(3, 10) == {}
+
+
+def test_a_write_inside_a_transaction_commits_with_it_or_not_at_all(tmp_path, make_task) -> None:
+    with TaskPool(tmp_path / "p.sqlite") as pool:
+        pool.connection.execute("CREATE TABLE marks (n INTEGER)")
+        with pytest.raises(RuntimeError):
+            with pool.transaction() as c:
+                pool.add(make_task(id="a"))
+                pool.record_outcomes([("a", "v", True)], iteration=1)
+                c.execute("INSERT INTO marks VALUES (1)")
+                raise RuntimeError("fails after the pool's writes")
+        assert len(pool) == 0 and pool.stats("a", "v").attempts == 0
+        assert pool.connection.execute("SELECT COUNT(*) FROM marks").fetchone() == (0,)
+        with pool.transaction() as c:
+            pool.add(make_task(id="a"))
+            c.execute("INSERT INTO marks VALUES (1)")
+        assert "a" in pool
+        assert pool.connection.execute("SELECT COUNT(*) FROM marks").fetchone() == (1,)
+
+
+def test_rollback_after_drops_later_tasks_and_outcomes_and_keeps_imported(
+    tmp_path, make_task
+) -> None:
+    with TaskPool(tmp_path / "p.sqlite") as pool:
+        pool.add(make_task(id="imported"))
+        pool.add(make_task(id="early"), Provenance(run="r", iteration=1))
+        pool.add(make_task(id="late"), Provenance(run="r", iteration=2))
+        pool.record_outcomes([("early", "v1", True)], iteration=1)
+        pool.record_outcomes([("early", "v2", True), ("late", "v2", False)], iteration=2)
+        pool.rollback_after(1)
+        assert pool.task_ids() == {"imported", "early"}
+        assert pool.stats("early", "v1").attempts == 1 and pool.stats("early", "v2").attempts == 0
+
+
+def test_a_file_whose_tasks_table_is_not_a_pools_is_refused(tmp_path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE tasks (id TEXT PRIMARY KEY, task TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(PoolError, match="not a task pool's"):
+        TaskPool(path)
 
 
 def test_jsonl_round_trip_keeps_provenance_and_fingerprint(tmp_path, make_task) -> None:

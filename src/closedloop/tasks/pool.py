@@ -1,5 +1,5 @@
 """The task pool: a SQLite store of validated tasks, their provenance, scores, fingerprints,
-and solve statistics per policy version, plus the samplers the curriculum uses.
+and solve statistics per policy version, and the curriculum's reads of them.
 
 Storage: one SQLite file in WAL mode. Every write is one ``BEGIN IMMEDIATE`` transaction, so
 writers from several processes queue on SQLite's lock (``busy_timeout``) instead of losing
@@ -7,19 +7,18 @@ rows, and a process killed mid-write leaves the last committed state (WAL replay
 the unfinished transaction on the next open). ``synchronous=NORMAL`` is durable against a
 process crash, not against power loss (a committed transaction may roll back then).
 
+The pool can share its file with other tables: :meth:`TaskPool.transaction` opens one
+transaction on the pool's connection, and the pool's own writes inside it join it (as
+savepoints), so a caller commits its rows and the pool's in one go (the loop's run store,
+:mod:`closedloop.loop.store`, does this once per iteration).
+
+Solve statistics are kept per ``(task, policy version)``, with the iteration the version made
+its attempts in (one version per iteration; None outside a loop). :meth:`TaskPool.sample`
+hands the last few iterations' statistics to the one curriculum,
+:func:`closedloop.tasks.curriculum.pick_tasks` (the reasoning is in that module).
+
 Does not cover: sharing one :class:`TaskPool` object across threads or a ``fork`` (open one
 per process or thread), or network file systems (SQLite locking is unreliable there).
-
-Sampling (``SampleStrategy``), with the solve rate of a task for a policy version
-``p = (passes + 1) / (attempts + 2)`` (a uniform prior, so unseen tasks sit at 0.5):
-
-- ``solve_rate_band``: uniformly among tasks whose raw rate ``passes / attempts`` lies in
-  ``[lo, hi]`` (unseen tasks included unless ``include_unseen=False``);
-- ``variance``: highest outcome variance ``p (1 - p)`` first (the most informative for GRPO);
-- ``easiest_first``: highest ``p`` first;
-- ``uniform``: uniformly at random.
-
-Ties and uniform draws use ``random.Random(seed)``, so a sample is reproducible.
 """
 
 from __future__ import annotations
@@ -31,12 +30,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from closedloop.tasks.curriculum import CurriculumConfig, SolveStats, pick_tasks
 from closedloop.tasks.fingerprint import Fingerprint
 from closedloop.tasks.format import Task, TaskFormatError, parse_task, read_jsonl
+
+__all__ = ["PoolEntry", "PoolError", "Provenance", "SolveStats", "TaskPool"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -58,21 +59,18 @@ CREATE TABLE IF NOT EXISTS solve_stats (
     attempts INTEGER NOT NULL DEFAULT 0,
     passes INTEGER NOT NULL DEFAULT 0,
     last_seen REAL,
+    iteration INTEGER,
     PRIMARY KEY (task_id, policy_version)
 );
 CREATE INDEX IF NOT EXISTS tasks_source ON tasks (source);
 CREATE INDEX IF NOT EXISTS tasks_run ON tasks (run, iteration);
 CREATE INDEX IF NOT EXISTS stats_policy ON solve_stats (policy_version);
+CREATE INDEX IF NOT EXISTS stats_iteration ON solve_stats (iteration);
 """
 
 
-class SampleStrategy(StrEnum):
-    """How :meth:`TaskPool.sample` picks tasks (see the module docstring)."""
-
-    SOLVE_RATE_BAND = "solve_rate_band"
-    VARIANCE = "variance"
-    EASIEST_FIRST = "easiest_first"
-    UNIFORM = "uniform"
+class PoolError(ValueError):
+    """A file this version cannot use as a pool; the message names the file and why."""
 
 
 @dataclass(frozen=True)
@@ -87,25 +85,6 @@ class Provenance:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {"run": self.run, "iteration": self.iteration, "parent_id": self.parent_id}
-
-
-@dataclass(frozen=True)
-class SolveStats:
-    """Attempts and passes of one policy version on one task."""
-
-    attempts: int = 0
-    passes: int = 0
-    last_seen: float | None = None
-
-    @property
-    def rate(self) -> float | None:
-        """passes / attempts, or None before the first attempt."""
-        return self.passes / self.attempts if self.attempts else None
-
-    @property
-    def smoothed_rate(self) -> float:
-        """(passes + 1) / (attempts + 2): 0.5 for an unseen task."""
-        return (self.passes + 1) / (self.attempts + 2)
 
 
 @dataclass(frozen=True)
@@ -126,33 +105,67 @@ class TaskPool:
 
         with TaskPool(Path("pool.sqlite")) as pool:
             pool.add(task, Provenance(run="r1", iteration=0))
-            pool.record_outcome(task.id, "policy-0001", passed=True)
-            batch = pool.sample(8, SampleStrategy.VARIANCE, "policy-0001")
+            pool.record_outcomes([(task.id, "policy-0001", True)], iteration=1)
+            batch = pool.sample(8, CurriculumConfig(), iteration=2, rng=random.Random(0))
     """
 
     def __init__(self, path: Path | str, timeout_s: float = 60.0) -> None:
         self.path = Path(path)
         self._conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
-        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        with self._write() as c:
-            for stmt in _SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    c.execute(stmt)
+        self._depth = 0  # open transactions: 0 none, 1 BEGIN, more: savepoints inside it
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            with self.transaction() as c:
+                self._check_schema(c)
+                for stmt in _SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+        except BaseException:
+            self._conn.close()
+            raise
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def _check_schema(self, c: sqlite3.Connection) -> None:
+        """Refuse a ``tasks`` table that is not a pool's; add columns newer pools have."""
+        cols = {r[1] for r in c.execute("PRAGMA table_info(tasks)")}
+        if cols and "task_json" not in cols:
+            raise PoolError(
+                f"{self.path}: its tasks table is not a task pool's (no task_json column;"
+                " written by an older closedloop?); use a new file"
+            )
+        stats_cols = {r[1] for r in c.execute("PRAGMA table_info(solve_stats)")}
+        if stats_cols and "iteration" not in stats_cols:  # a pool from before iterations
+            c.execute("ALTER TABLE solve_stats ADD COLUMN iteration INTEGER")
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The pool's connection (autocommit: write only inside :meth:`transaction`)."""
+        return self._conn
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), committed when the block ends and
+        rolled back if it raises. Nested calls, including the pool's own writes inside the
+        block, become savepoints of the outer transaction: their rows commit with it."""
         c = self._conn
-        c.execute("BEGIN IMMEDIATE")
+        name = f"sp{self._depth}"
+        c.execute("BEGIN IMMEDIATE" if self._depth == 0 else f"SAVEPOINT {name}")
+        self._depth += 1
         try:
             yield c
         except BaseException:
-            c.execute("ROLLBACK")
+            self._depth -= 1
+            if self._depth == 0:
+                c.execute("ROLLBACK")
+            else:
+                c.execute(f"ROLLBACK TO {name}")
+                c.execute(f"RELEASE {name}")
             raise
-        c.execute("COMMIT")
+        self._depth -= 1
+        c.execute("COMMIT" if self._depth == 0 else f"RELEASE {name}")
 
     def close(self) -> None:
         """Close the connection."""
@@ -176,7 +189,8 @@ class TaskPool:
         return self.add_many([(task, provenance, fingerprint)]) == 1
 
     def add_many(self, items: Iterable[tuple[Task, Provenance | None, Fingerprint | None]]) -> int:
-        """Store tasks in one transaction; returns how many were new."""
+        """Store tasks in one transaction; returns how many were new (a known id is skipped
+        and keeps its stored provenance)."""
         rows = []
         now = time.time()
         for task, prov, fp in items:
@@ -197,7 +211,7 @@ class TaskPool:
                     json.dumps(fp.to_json()) if fp else None,
                 )
             )
-        with self._write() as c:
+        with self.transaction() as c:
             before = c.total_changes
             c.executemany(
                 "INSERT OR IGNORE INTO tasks (id, task_json, source, run, iteration, parent_id,"
@@ -209,9 +223,10 @@ class TaskPool:
 
     def set_fingerprint(self, task_id: str, fingerprint: Fingerprint) -> None:
         """Store (or replace) a task's fingerprint."""
-        with self._write() as c:
+        with self.transaction() as c:
             c.execute(
-                "UPDATE tasks SET fp_behaviour = ?, fp_structure = ?, fingerprint_json = ? WHERE id = ?",
+                "UPDATE tasks SET fp_behaviour = ?, fp_structure = ?, fingerprint_json = ?"
+                " WHERE id = ?",
                 (
                     fingerprint.behaviour,
                     fingerprint.structure,
@@ -222,11 +237,7 @@ class TaskPool:
 
     def get(self, task_id: str) -> PoolEntry | None:
         """The stored entry for ``task_id``, or None."""
-        row = self._conn.execute(
-            "SELECT task_json, run, iteration, parent_id, mutation_score, fingerprint_json,"
-            " created_at FROM tasks WHERE id = ?",
-            (task_id,),
-        ).fetchone()
+        row = self._conn.execute(_ENTRY_SQL + " WHERE id = ?", (task_id,)).fetchone()
         return _entry(row) if row else None
 
     def __contains__(self, task_id: object) -> bool:
@@ -239,14 +250,20 @@ class TaskPool:
         return self._conn.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
 
     def entries(self, source: str | None = None, run: str | None = None) -> Iterator[PoolEntry]:
-        """Every stored entry (optionally of one source or run), oldest first."""
-        sql = (
-            "SELECT task_json, run, iteration, parent_id, mutation_score, fingerprint_json,"
-            " created_at FROM tasks"
-        )
+        """Every stored entry (optionally of one source or run), in the order added."""
         where, args = _filters(source, run)
-        for row in self._conn.execute(sql + where + " ORDER BY created_at, id", args):
+        for row in self._conn.execute(_ENTRY_SQL + where + " ORDER BY rowid", args):
             yield _entry(row)
+
+    def tasks(self, source: str | None = None) -> list[Task]:
+        """Every stored task (optionally of one source), in the order added."""
+        where, args = _filters(source, None)
+        rows = self._conn.execute("SELECT task_json FROM tasks" + where + " ORDER BY rowid", args)
+        return [parse_task(json.loads(blob)) for (blob,) in rows]
+
+    def task_ids(self) -> set[str]:
+        """Ids of every stored task."""
+        return {tid for (tid,) in self._conn.execute("SELECT id FROM tasks")}
 
     def fingerprints(
         self, source: str | None = None, run: str | None = None
@@ -269,22 +286,28 @@ class TaskPool:
         """Count one attempt (and a pass if ``passed``) of ``policy_version`` on a task."""
         self.record_outcomes([(task_id, policy_version, passed)])
 
-    def record_outcomes(self, outcomes: Sequence[tuple[str, str, bool]]) -> None:
-        """Count many attempts in one transaction: ``(task_id, policy_version, passed)``."""
+    def record_outcomes(
+        self, outcomes: Sequence[tuple[str, str, bool]], iteration: int | None = None
+    ) -> None:
+        """Count many attempts in one transaction: ``(task_id, policy_version, passed)``,
+        made in ``iteration`` (which puts them in the curriculum's window; None: outside a
+        loop, never in it). A policy version makes its attempts in one iteration."""
         now = time.time()
-        with self._write() as c:
+        with self.transaction() as c:
             c.executemany(
-                "INSERT INTO solve_stats (task_id, policy_version, attempts, passes, last_seen)"
-                " VALUES (?, ?, 1, ?, ?) ON CONFLICT (task_id, policy_version) DO UPDATE SET"
-                " attempts = attempts + 1, passes = passes + excluded.passes,"
-                " last_seen = excluded.last_seen",
-                [(tid, pv, int(bool(ok)), now) for tid, pv, ok in outcomes],
+                "INSERT INTO solve_stats (task_id, policy_version, attempts, passes, last_seen,"
+                " iteration) VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (task_id, policy_version)"
+                " DO UPDATE SET attempts = attempts + 1, passes = passes + excluded.passes,"
+                " last_seen = excluded.last_seen,"
+                " iteration = COALESCE(excluded.iteration, iteration)",
+                [(tid, pv, int(bool(ok)), now, iteration) for tid, pv, ok in outcomes],
             )
 
     def stats(self, task_id: str, policy_version: str) -> SolveStats:
         """Attempts and passes of ``policy_version`` on ``task_id`` (zeros if never tried)."""
         row = self._conn.execute(
-            "SELECT attempts, passes, last_seen FROM solve_stats WHERE task_id = ? AND policy_version = ?",
+            "SELECT attempts, passes, last_seen FROM solve_stats"
+            " WHERE task_id = ? AND policy_version = ?",
             (task_id, policy_version),
         ).fetchone()
         return SolveStats(*row) if row else SolveStats()
@@ -298,56 +321,42 @@ class TaskPool:
         )
         return {tid: SolveStats(a, p, ls) for tid, a, p, ls in rows}
 
+    def recent_stats(self, iteration: int, window: int) -> dict[str, SolveStats]:
+        """Attempts and passes per task over iterations ``iteration - window`` to
+        ``iteration - 1`` (the curriculum's evidence before ``iteration``); tasks with no
+        attempt there are absent (unseen)."""
+        rows = self._conn.execute(
+            "SELECT task_id, SUM(attempts), SUM(passes), MAX(last_seen) FROM solve_stats"
+            " WHERE iteration >= ? AND iteration < ? GROUP BY task_id",
+            (iteration - window, iteration),
+        )
+        return {tid: SolveStats(int(a), int(p), ls) for tid, a, p, ls in rows}
+
     # -- sampling ---------------------------------------------------------------------------
 
     def sample(
         self,
         n: int,
-        strategy: SampleStrategy,
-        policy_version: str,
-        band: tuple[float, float] = (0.2, 0.8),
-        include_unseen: bool = True,
-        seed: int = 0,
+        cfg: CurriculumConfig,
+        iteration: int,
+        rng: random.Random,
+        exclude: Iterable[str] = (),
         source: str | None = None,
     ) -> list[Task]:
-        """Up to ``n`` tasks chosen by ``strategy`` for ``policy_version`` (module docstring)."""
-        lo, hi = band
-        if not 0.0 <= lo <= hi <= 1.0:
-            raise ValueError(f"band={band}: need 0 <= lo <= hi <= 1, e.g. (0.2, 0.8)")
-        stats = self.all_stats(policy_version)
-        if source is not None:
-            keep = {
-                tid
-                for (tid,) in self._conn.execute("SELECT id FROM tasks WHERE source = ?", (source,))
-            }
-            stats = {k: v for k, v in stats.items() if k in keep}
-        rng = random.Random(seed)
-        ids = sorted(stats)
-        rng.shuffle(ids)  # random tie-break, reproducible by seed
-        if strategy is SampleStrategy.SOLVE_RATE_BAND:
-            chosen = [
-                t
-                for t in ids
-                if (r := stats[t].rate) is None
-                and include_unseen
-                or r is not None
-                and lo <= r <= hi
-            ][:n]
-        elif strategy is SampleStrategy.VARIANCE:
-            ids.sort(key=lambda t: -(stats[t].smoothed_rate * (1 - stats[t].smoothed_rate)))
-            chosen = ids[:n]
-        elif strategy is SampleStrategy.EASIEST_FIRST:
-            ids.sort(key=lambda t: -stats[t].smoothed_rate)
-            chosen = ids[:n]
-        else:
-            chosen = ids[:n]
-        return [self._task(t) for t in chosen]
+        """Up to ``n`` tasks for ``iteration`` (counted from 1), chosen by the curriculum on
+        the outcomes of the last ``cfg.recent_iterations`` iterations; ids in ``exclude``
+        (and tasks of other sources, when ``source`` is given) are never picked."""
+        skip = set(exclude)
+        cands = [t for t in self.tasks(source) if t.id not in skip]
+        stats = self.recent_stats(iteration, cfg.recent_iterations)
+        return pick_tasks(cands, stats, n, cfg, iteration <= 1, rng)
 
-    def _task(self, task_id: str) -> Task:
-        (blob,) = self._conn.execute(
-            "SELECT task_json FROM tasks WHERE id = ?", (task_id,)
-        ).fetchone()
-        return parse_task(json.loads(blob))
+    def rollback_after(self, iteration: int) -> None:
+        """Delete the tasks added by, and the outcomes of, iterations after ``iteration``
+        (tasks without an iteration, e.g. imported ones, stay)."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM tasks WHERE iteration > ?", (iteration,))
+            c.execute("DELETE FROM solve_stats WHERE iteration > ?", (iteration,))
 
     # -- JSONL ------------------------------------------------------------------------------
 
@@ -386,6 +395,12 @@ class TaskPool:
             fp = Fingerprint.from_json(fp_obj) if isinstance(fp_obj, dict) else None
             items.append((task, prov, fp))
         return self.add_many(items)
+
+
+_ENTRY_SQL = (
+    "SELECT task_json, run, iteration, parent_id, mutation_score, fingerprint_json, created_at"
+    " FROM tasks"
+)
 
 
 def _filters(source: str | None, run: str | None) -> tuple[str, tuple[Any, ...]]:
