@@ -3,8 +3,9 @@
 Runs the loop (the embedded preset by default, or ``--config``) in a temporary run directory
 and prints per-phase seconds from its ``metrics.jsonl``; ``--from-run DIR`` prints the same
 for a run that already finished (e.g. a plain ``closedloop run``), without running anything. ``verify`` is the wall time spent
-inside the sandbox verifier, summed over the generate (validation) and attempt phases, so
-``generate + attempt - verify`` is the time spent sampling and parsing.
+inside the sandbox verifier, summed over the generate (validation), attempt (public-test
+feedback), score (private tests) and eval phases, overlapping them; ``score`` appears in runs
+that have that phase.
 
     python benchmarks/loop_profile.py [--config FILE] [--iterations N] [--keep DIR]
     python benchmarks/loop_profile.py --from-run RUN_DIR
@@ -25,7 +26,7 @@ from closedloop.monitor.metrics import METRICS_FILE
 from closedloop.monitor.names import Metric
 
 M = Metric
-PHASES = (M.T_GENERATE, M.T_ATTEMPT, M.T_VERIFY, M.T_TRAIN, M.T_EVAL, M.SECONDS)
+PHASES = (M.T_GENERATE, M.T_ATTEMPT, M.T_SCORE, M.T_VERIFY, M.T_TRAIN, M.T_EVAL, M.SECONDS)
 
 
 def report(run_dir: Path, total: float | None = None) -> None:

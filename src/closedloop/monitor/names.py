@@ -67,7 +67,8 @@ class Metric(StrEnum):
 
     # time per phase (s)
     T_GENERATE = "t_generate"  # challenger sampling, building and validating proposals
-    T_ATTEMPT = "t_attempt"  # solver sampling and verification of its attempts
+    T_ATTEMPT = "t_attempt"  # solver sampling (with its in-episode public-test feedback)
+    T_SCORE = "t_score"  # scoring the attempts on the private tests, the audit, challenger rewards
     T_TRAIN = "t_train"  # the update
     T_EVAL = "t_eval"  # held-out evaluation (0 where the iteration did not evaluate)
     T_VERIFY = "t_verify"  # sandbox wall time, overlapping generate, attempt and eval

@@ -198,6 +198,7 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
     phases = [
         (Metric.T_GENERATE, "generate"),
         (Metric.T_ATTEMPT, "attempt"),
+        (Metric.T_SCORE, "score"),
         (Metric.T_TRAIN, "train"),
         (Metric.T_EVAL, "held-out eval"),
     ]
