@@ -127,3 +127,8 @@ def test_server_errors_become_policy_errors(base_url: str) -> None:
     policy = OpenAIPolicy(base_url.replace("/v1", "/nope"), "m")
     with pytest.raises(PolicyError, match="404"):
         policy.sample(["a"], 1, SamplingParams())
+
+
+def test_openai_policy_refuses_token_id_prompts(base_url: str) -> None:
+    with pytest.raises(PolicyError, match="token ids"):
+        OpenAIPolicy(base_url, "m").sample_ids([[1, 2, 3]], 1, SamplingParams())

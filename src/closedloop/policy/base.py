@@ -3,7 +3,8 @@
 A backend samples ``n`` completions per prompt and scores given completions with per-token
 log-probs. Prompts are either a string or a conversation (a list of ``{"role", "content"}``
 messages); a backend whose tokenizer has a chat template renders both through it, otherwise a
-string is used as is.
+string is used as is. A backend that holds the tokenizer also samples from prompts given as
+token ids (``sample_ids``), which multi-turn attempts need to continue exactly what was sampled.
 """
 
 from __future__ import annotations
@@ -91,6 +92,12 @@ class Policy(Protocol):
 
     Contract:
     - ``sample`` returns, for each prompt in order, ``n`` completions; it never decides a reward.
+    - ``sample_ids`` does the same for prompts given as token ids, already rendered: the model
+      continues exactly those tokens, so a multi-turn attempt passes its earlier turns' sampled
+      ids (re-rendering their text can tokenize differently) and each ``Completion`` carries
+      token ids, the given prompt as ``prompt_ids``, and the log-probs of the tempered,
+      untruncated distribution (``temperature == 0`` is greedy, with untempered log-probs). A
+      backend that cannot take token ids (an HTTP text endpoint) raises :class:`PolicyError`.
     - ``completion_logprobs`` returns, for each (prompt, completion) pair, the per-token
       log-probs of the completion's tokens given the rendered prompt (temperature 1).
     - ``save`` writes a directory that ``transformers.AutoModelForCausalLM`` and
@@ -103,6 +110,12 @@ class Policy(Protocol):
         self, prompts: Sequence[Prompt], n: int, params: SamplingParams
     ) -> list[list[Completion]]:
         """Sample ``n`` completions for each prompt."""
+        ...
+
+    def sample_ids(
+        self, prompts: Sequence[Sequence[int]], n: int, params: SamplingParams
+    ) -> list[list[Completion]]:
+        """Sample ``n`` completions for each prompt given as token ids."""
         ...
 
     def completion_logprobs(

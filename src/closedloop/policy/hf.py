@@ -6,6 +6,11 @@ from the raw logits of each step divided by the temperature, i.e. they are the l
 tempered but *untruncated* distribution (top-p/top-k change which tokens can be drawn, not the
 reported numbers), which is what :mod:`closedloop.train.grpo` recomputes at training time.
 
+:meth:`HFPolicy.sample_ids` samples from prompts given as token ids, with a plain KV-cached
+incremental decode (one forward per step, the cache grows by one column), which on CPU is
+faster than ``generate`` for the small models; the loop's roles sample through it. It does not
+support top-p/top-k (the loop does not use them) and raises rather than ignore them.
+
 Does not support stop strings: a completion ends at the tokenizer's end-of-sequence token or at
 ``max_new_tokens``.
 """
@@ -13,6 +18,7 @@ Does not support stop strings: a completion ends at the tokenizer's end-of-seque
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +31,7 @@ from closedloop.policy.base import (
     BackendName,
     Completion,
     FinishReason,
+    PolicyError,
     Prompt,
     SamplingParams,
 )
@@ -206,6 +213,92 @@ class HFPolicy:
             )
         return results
 
+    def sample_ids(
+        self, prompts: Sequence[Sequence[int]], n: int, params: SamplingParams
+    ) -> list[list[Completion]]:
+        """Sample ``n`` completions for each prompt given as token ids (see
+        :meth:`~closedloop.policy.base.Policy.sample_ids`), ``max_batch`` rows at a time.
+
+        For a given seed the draws depend on ``max_batch`` (it sets which rows share a batch)."""
+        if n < 1:
+            raise ValueError(f"n={n}: must be >= 1")
+        if params.top_p < 1 or params.top_k > 0:
+            raise PolicyError(
+                f"top_p={params.top_p}, top_k={params.top_k}: sample_ids draws from the whole "
+                "tempered distribution; use top_p=1.0 and top_k=0, or sample() for truncation"
+            )
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        rows = [list(p) for p in prompts for _ in range(n)]
+        out: list[Completion] = []
+        for s in range(0, len(rows), self.max_batch):
+            out.extend(self._decode_chunk(rows[s : s + self.max_batch], params))
+        return [out[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+    def _decode_chunk(self, rows: list[list[int]], params: SamplingParams) -> list[Completion]:
+        """One batch of :meth:`sample_ids`: left-pad, prefill, then decode token by token."""
+        model, pad, eos, device = self.model, self.pad_id, self.eos_id, self.device
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, width - len(r) :] = torch.tensor(r)
+            mask[i, width - len(r) :] = 1
+        ids, mask = ids.to(device), mask.to(device)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        was_training = model.training
+        model.eval()
+        tokens: list[list[int]] = [[] for _ in rows]
+        logps: list[list[float]] = [[] for _ in rows]
+        done = torch.zeros(len(rows), dtype=torch.bool, device=device)
+        try:
+            with torch.no_grad():
+                res = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
+                past, logits = _cache_of(res), res.logits[:, -1, :].float()
+                cache_kw = _cache_keyword(model)
+                last_pos = pos[:, -1]
+                for _ in range(params.max_new_tokens):
+                    if params.temperature > 0:
+                        lp = torch.log_softmax(logits / params.temperature, dim=-1)
+                        nxt = torch.multinomial(lp.exp(), 1).squeeze(-1)
+                    else:
+                        lp = torch.log_softmax(logits, dim=-1)
+                        nxt = lp.argmax(-1)
+                    chosen = lp.gather(-1, nxt[:, None]).squeeze(-1)
+                    nl, cl, dl = nxt.tolist(), chosen.tolist(), done.tolist()
+                    for i in range(len(rows)):
+                        if not dl[i]:
+                            tokens[i].append(nl[i])
+                            logps[i].append(cl[i])
+                    done = done | (nxt == eos)
+                    if bool(done.all()):
+                        break
+                    mask = torch.cat([mask, (~done).long()[:, None]], dim=1)
+                    last_pos = last_pos + 1
+                    res = model(
+                        input_ids=torch.where(done, pad, nxt)[:, None],
+                        attention_mask=mask,
+                        position_ids=last_pos[:, None],
+                        use_cache=True,
+                        **{cache_kw: past},
+                    )
+                    past, logits = _cache_of(res), res.logits[:, -1, :].float()
+        finally:
+            model.train(was_training)
+        out = []
+        for r, toks, lps in zip(rows, tokens, logps, strict=True):
+            stopped = bool(toks) and toks[-1] == eos
+            out.append(
+                Completion(
+                    text=self.decode(toks),
+                    token_ids=tuple(toks),
+                    logprobs=tuple(lps),
+                    finish_reason=FinishReason.STOP if stopped else FinishReason.LENGTH,
+                    prompt_ids=tuple(r),
+                )
+            )
+        return out
+
     @torch.no_grad()
     def completion_logprobs(
         self, prompts: Sequence[Prompt], completions: Sequence[str]
@@ -248,3 +341,15 @@ class HFPolicy:
         model.save_pretrained(str(path))
         self.tokenizer.save_pretrained(str(path))
         return path
+
+
+def _cache_keyword(model: Any) -> str:
+    """The forward keyword of the KV cache: ``cache`` from transformers 5.24 on (where
+    ``past_key_values`` still works but warns on every call), ``past_key_values`` before."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def _cache_of(output: Any) -> Any:
+    """The KV cache a forward pass returned (``cache`` or, before 5.24, ``past_key_values``)."""
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else output.past_key_values

@@ -99,6 +99,15 @@ class OpenAIPolicy:
             raise ValueError(f"n={n}: must be >= 1")
         return [self._sample_one(p, n, params) for p in prompts]
 
+    def sample_ids(
+        self, prompts: Sequence[Sequence[int]], n: int, params: SamplingParams
+    ) -> list[list[Completion]]:
+        """Always raises: an OpenAI-compatible endpoint takes text, not this model's token ids."""
+        raise PolicyError(
+            f"the openai backend ({self.base_url}) cannot sample from token ids (the roles' "
+            "multi-turn attempts need them); run the loop with the 'hf' backend"
+        )
+
     def _sample_one(self, prompt: Prompt, n: int, params: SamplingParams) -> list[Completion]:
         body = self._sampling_body(n, params)
         if self.endpoint is Endpoint.CHAT:

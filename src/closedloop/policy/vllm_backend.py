@@ -73,6 +73,12 @@ class VLLMPolicy:
         self, prompts: Sequence[Prompt], n: int, params: SamplingParams
     ) -> list[list[Completion]]:
         """Sample ``n`` completions per prompt in one vLLM batch."""
+        return self.sample_ids([self._prompt(p)["prompt_token_ids"] for p in prompts], n, params)
+
+    def sample_ids(
+        self, prompts: Sequence[Sequence[int]], n: int, params: SamplingParams
+    ) -> list[list[Completion]]:
+        """Sample ``n`` completions per prompt given as token ids, in one vLLM batch."""
         from vllm import SamplingParams as VLLMSamplingParams
 
         if n < 1:
@@ -86,7 +92,7 @@ class VLLMPolicy:
             seed=params.seed,
             logprobs=0,  # the sampled token's log-prob only
         )
-        inputs = [self._prompt(p) for p in prompts]
+        inputs = [{"prompt_token_ids": list(p)} for p in prompts]
         results = self.llm.generate(inputs, sp, use_tqdm=False)
         out: list[list[Completion]] = []
         for request, prompt in zip(results, inputs, strict=True):

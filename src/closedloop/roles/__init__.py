@@ -4,7 +4,8 @@ Owns: the solver prompt (instruction and *public* tests only) and the multi-turn
 which code is run on the public tests and per-test feedback is appended, with feedback tokens
 masked out of training (:mod:`~closedloop.roles.solver`); the challenger prompt, the robust
 parser of its proposals, the building of a task from a proposal and the learnability reward
-(:mod:`~closedloop.roles.challenger`); a token-level batched sampler (:mod:`~closedloop.roles.sampling`).
+(:mod:`~closedloop.roles.challenger`). Both sample through the ``Policy`` protocol
+(``policy.sample_ids``: token-id prompts, so a turn continues exactly what was sampled).
 
 Must never:
 
