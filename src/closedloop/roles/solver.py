@@ -11,7 +11,7 @@ Protocol (one attempt):
 
 The trajectory concatenates every turn's tokens: the policy's tokens with loss mask 1 and the
 environment's (feedback, turn separators) with loss mask 0. Turns continue from the exact
-sampled token ids (see :mod:`~closedloop.roles.sampling`).
+sampled token ids (:meth:`~closedloop.policy.base.Policy.sample_ids`).
 
 Does not cover: tasks without public tests get a single turn (there is nothing to give
 feedback on); checker-only tasks give feedback only from their public I/O tests.
@@ -30,7 +30,6 @@ from closedloop.roles.prompts import (
     load_error_message,
     solver_prompt,
 )
-from closedloop.roles.sampling import sample_ids
 from closedloop.tasks.format import Split, Task
 from closedloop.train.trajectory import Trajectory
 from closedloop.verify import Verdict, Verifier
@@ -142,7 +141,7 @@ def attempt_tasks(
         if not open_:
             break
         contexts = [a.prompt_ids + a.completion_ids for _, a in open_]
-        comps: list[Completion] = [c[0] for c in sample_ids(policy, contexts, 1, params)]
+        comps: list[Completion] = [c[0] for c in policy.sample_ids(contexts, 1, params)]
         for (_, a), c in zip(open_, comps, strict=True):
             a.completion_ids += list(c.token_ids)
             a.loss_mask += [1] * len(c.token_ids)
