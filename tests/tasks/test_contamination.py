@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from closedloop.loop.config import RunConfig
+from closedloop.loop.domain import INSTRUCTIONS, grammar_task, seed_pool
+from closedloop.loop.grammar import sample_tasks
+from closedloop.roles.challenger import TaskShape
+from closedloop.sandbox import SandboxLimits
 from closedloop.tasks.contamination import ContaminationField, ContaminationGuard
-from closedloop.tasks.format import parse_task
+from closedloop.tasks.format import Task, parse_task
 from closedloop.tasks.importers import import_humaneval
+from closedloop.tasks.importers.reasoning_gym import import_reasoning_gym
+from closedloop.verify import Verifier
 
 
 @pytest.fixture(scope="module", name="guard")
@@ -63,3 +72,163 @@ def test_equal_io_pairs_are_contamination(guard) -> None:
 def test_new_task_is_kept(guard, make_task) -> None:
     report = guard.filter([make_task(instruction="Sort the list, keeping duplicates, ascending.")])
     assert len(report.kept) == 1 and not report.rejected
+
+
+# -- a held-out set with a template: reasoning-gym list_functions, as the loop builds it --------
+
+TEMPLATE_PREFIX = "following the same rule as these examples:\n"
+
+
+@pytest.fixture(scope="module", name="rg_heldout")
+def rg_heldout_fixture() -> list[Task]:
+    return import_reasoning_gym("list_functions", size=200, seed=20250807)
+
+
+@pytest.fixture(scope="module", name="rg_guard")
+def rg_guard_fixture(rg_heldout) -> ContaminationGuard:
+    return ContaminationGuard(rg_heldout)
+
+
+def _obj(task: Task, **fields: object) -> dict:
+    """``task`` as a raw task object (tests as lists), with overrides."""
+    obj = task.to_json()
+    obj["public_tests"], obj["private_tests"] = (
+        list(obj["public_tests"]),
+        list(obj["private_tests"]),
+    )
+    return {**obj, **fields}
+
+
+def _grammar_task(seed: int, instruction: str, inline: bool = False) -> Task:
+    (gt,) = sample_tasks(1, seed)
+    return grammar_task(gt, f"own/{seed}", instruction, inline=inline)
+
+
+def test_loop_seed_pool_is_not_contamination(rg_guard) -> None:
+    # Before the template was discounted, 27 of these 200 were rejected on wording alone.
+    report = rg_guard.filter(seed_pool(RunConfig(), 200))
+    assert report.rejected == []
+
+
+def test_every_corpus_phrasing_is_kept(rg_guard) -> None:
+    phrasings = [*INSTRUCTIONS, TaskShape().default_instruction]
+    tasks = [_grammar_task(90_001 + k, p) for k, p in enumerate(phrasings)]
+    assert [rg_guard.check(t) for t in tasks] == [None] * len(tasks)
+
+
+def test_heldout_template_wording_alone_is_kept(rg_guard, rg_heldout) -> None:
+    template = rg_heldout[0].instruction.split(TEMPLATE_PREFIX)[0] + TEMPLATE_PREFIX
+    assert rg_guard.check(_grammar_task(90_100, template)) is None
+
+
+def test_verbatim_heldout_copy_is_rejected(rg_guard, rg_heldout) -> None:
+    held = rg_heldout[17]
+    hit = rg_guard.check(parse_task(_obj(held, id="copy", source="challenger")))
+    assert hit is not None and hit.heldout_id == held.id and hit.overlap == 1.0
+
+
+def test_copy_with_only_whitespace_and_case_changes_is_rejected(rg_guard, rg_heldout) -> None:
+    held = rg_heldout[42]
+    obj = _obj(held)
+    respaced = [
+        {"input": t["input"].replace(", ", ",  "), "output": t["output"].replace(" ", "")}
+        for t in obj["public_tests"] + obj["private_tests"]
+    ]
+    copy = parse_task(
+        {
+            **obj,
+            "id": "copy",
+            "instruction": "  " + held.instruction.upper().replace(" ", "\n  "),
+            "public_tests": respaced[:3],
+            "private_tests": respaced[3:],
+        }
+    )
+    hit = rg_guard.check(copy)
+    assert hit is not None and hit.heldout_id == held.id and hit.overlap == 1.0
+
+
+def test_two_reused_heldout_io_pairs_are_rejected(rg_guard, rg_heldout) -> None:
+    held = rg_heldout[63]
+    own = _grammar_task(90_200, INSTRUCTIONS[1])
+    stolen = [{"input": t.input, "output": t.output} for t in held.public_tests[:2]]
+    task = parse_task(_obj(own, id="mixed", private_tests=[*stolen, *_obj(own)["private_tests"]]))
+    hit = rg_guard.check(task)
+    assert (
+        hit is not None and hit.field is ContaminationField.IO_PAIRS and hit.heldout_id == held.id
+    )
+
+
+def test_pasted_heldout_examples_in_instruction_are_rejected(rg_guard, rg_heldout) -> None:
+    held = rg_heldout[101]
+    examples = held.instruction.split(TEMPLATE_PREFIX)[1]
+    own = _grammar_task(90_300, f"{INSTRUCTIONS[4]}\n{examples}")
+    hit = rg_guard.check(own)
+    assert (
+        hit is not None
+        and hit.field is ContaminationField.INSTRUCTION
+        and hit.heldout_id == held.id
+    )
+
+
+# -- behaviour: the example solution run on held-out inputs (sandboxed) ------------------------
+
+
+def _io_task(task_id: str, pairs: list[tuple[list[int], list[int]]], solution: str = "") -> Task:
+    tests = [{"input": repr((i,)), "output": repr(o)} for i, o in pairs]
+    return parse_task(
+        {
+            "id": task_id,
+            "kind": "function",
+            "instruction": "Write f(xs).",
+            "entry_point": "f",
+            "public_tests": tests[:2],
+            "private_tests": tests[2:],
+            "example_solution": solution or None,
+            "source": "challenger" if solution else "heldout",
+        }
+    )
+
+
+@pytest.fixture(scope="module", name="reverse_guard")
+def reverse_guard_fixture() -> ContaminationGuard:
+    lists = [[3, 1, 2], [5, 9, 9, 4], [7, 0], [8, 6, 1, 2, 5]]
+    reverse = _io_task("held/reverse", [(x, x[::-1]) for x in lists])
+    first = _io_task("held/first", [(x, x[:1]) for x in lists])
+    return ContaminationGuard([reverse, first])
+
+
+def test_solution_reproducing_heldout_outputs_on_other_inputs_is_rejected(
+    reverse_guard, verifier
+) -> None:
+    solution = (
+        "def f(xs):\n    out = []\n    for x in xs:\n        out.insert(0, x)\n    return out\n"
+    )
+    task = _io_task("own", [([4, 4, 1], [1, 4, 4]), ([2], [2]), ([10, 20], [20, 10])], solution)
+    assert reverse_guard.check(task) is None  # no shared pair, no shared text
+    hit = reverse_guard.behaviour_check(task, verifier)
+    assert hit is not None and hit.field is ContaminationField.BEHAVIOUR
+    assert hit.heldout_id == "held/reverse"
+
+
+def test_solution_with_another_behaviour_passes_the_behaviour_check(
+    reverse_guard, verifier
+) -> None:
+    task = _io_task(
+        "own",
+        [([4, 4, 1], [1, 4, 4]), ([2], [2]), ([2, 1], [1, 2])],
+        "def f(xs):\n    return sorted(xs)\n",
+    )
+    assert reverse_guard.behaviour_check(task, verifier) is None
+
+
+def test_solution_that_hangs_on_heldout_inputs_costs_one_wall_clock(reverse_guard) -> None:
+    task = _io_task(
+        "own",
+        [([1], [1]), ([2], [2]), ([3], [3])],
+        "def f(xs):\n    while len(xs) > 1:\n        pass\n    return xs\n",
+    )
+    with Verifier(workers=1, limits=SandboxLimits(wall_s=1.0)) as v:
+        t0 = time.monotonic()
+        hit = reverse_guard.behaviour_check(task, v)
+        took = time.monotonic() - t0
+    assert hit is None and took < 2.5  # one timeout for all held-out inputs, and no verdict

@@ -8,29 +8,55 @@ a threshold in one of these fields:
   looked at: a wrong program copied from a held-out set teaches nothing right);
 - ``tests``: normalised token n-grams of the checker;
 - ``io_pairs``: equal (input, output) pairs, compared as decoded literals, including the pairs
-  written as ``assert candidate(...) == ...`` in checkers.
+  written as ``assert candidate(...) == ...`` in checkers; ``min_io_pairs`` pairs of one
+  held-out task (all of the task's, if it has fewer) are enough, whatever their share.
 
 Normalisation: lower case, tokens are runs of word characters or single punctuation marks,
 whitespace is ignored. Overlap is the share of the task's n-grams (or pairs) found in the one
-held-out task it overlaps most; texts shorter than n tokens count as one n-gram.
+held-out task it overlaps most; a text field is rejected at ``text_threshold``; texts shorter
+than n tokens count as one n-gram.
 
-Does not cover: paraphrases, renamed identifiers in code with reordered statements, or
-held-out behaviour reached through different inputs. It is a guard against copying, not a
-proof of novelty.
+Template text is not evidence. An n-gram (or I/O pair) found in many held-out tasks
+(``boilerplate_share`` of the set, and at least ``boilerplate_min_tasks``) is the set's
+template, e.g. the sentence every reasoning-gym ``list_functions`` task opens with, or
+``def check(candidate):``. Such items are dropped from the index and from the checked task
+before the share is taken, so a task that merely shares the template's wording is kept, while
+one that copies what is specific to a held-out task (its examples, its code, its pairs) is
+still rejected. A task made of template text alone is never rejected on that field.
+
+Behaviour (optional, needs the sandbox): :meth:`ContaminationGuard.behaviour_filter` runs a
+task's example solution on every held-out input and rejects it when it reproduces all of one
+held-out task's outputs (``io_pairs`` only catches equal inputs). It is a separate call because
+the guard itself never runs code. It rejects rediscovered rules, not only copies: 15 of the
+default seed pool's 200 grammar tasks reproduce a held-out ``list_functions`` task (reverse,
+sort, length, ...; ``benchmarks/contamination_seeds.py --behaviour``).
+
+Does not cover: paraphrases, renamed identifiers in code with reordered statements, content
+that several held-out tasks share (it counts as template once ``boilerplate_share`` of them
+have it), or, without the behaviour check, held-out behaviour reached through different
+inputs; the behaviour check misses a solution that agrees with a held-out rule only off the
+held-out inputs, or that detects the check. A held-out set smaller than
+``boilerplate_min_tasks`` has no template, so its fixed wording still counts as content there.
+It is a guard against copying, not a proof of novelty.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from closedloop.tasks.format import Task
+from closedloop.tasks.format import Task, TaskKind
 from closedloop.tasks.probes import checker_calls
+
+if TYPE_CHECKING:
+    from closedloop.verify import Verifier
 
 
 class ContaminationField(StrEnum):
@@ -40,6 +66,8 @@ class ContaminationField(StrEnum):
     SOLUTION = "solution"
     TESTS = "tests"
     IO_PAIRS = "io_pairs"
+    BEHAVIOUR = "behaviour"
+    """The example solution reproduces a held-out task's outputs on its inputs."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +77,26 @@ class ContaminationConfig:
     ngram: int = 8
     """n of the normalised token n-grams."""
     text_threshold: float = 0.5
-    """Reject when this share of a field's n-grams appears in one held-out task."""
-    io_threshold: float = 0.5
-    """Reject when this share of a task's I/O pairs equals pairs of one held-out task ..."""
+    """Reject when this share of a field's non-template n-grams appears in one held-out task."""
     min_io_pairs: int = 2
-    """... and at least this many pairs (or all of them, if the task has fewer) match."""
+    """Reject when this many of a task's I/O pairs (all, if it has fewer) equal non-template
+    pairs of one held-out task, whatever their share: each is held-out ground truth."""
+    boilerplate_share: float = 0.05
+    """An n-gram or pair found in at least this share of the held-out tasks is template ..."""
+    boilerplate_min_tasks: int = 2
+    """... provided it is found in at least this many of them."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.boilerplate_share <= 1.0:
+            raise ValueError(
+                f"boilerplate_share: {self.boilerplate_share} must be in [0, 1] "
+                "(a share of the held-out tasks)"
+            )
+        if self.boilerplate_min_tasks < 2:
+            raise ValueError(
+                f"boilerplate_min_tasks: {self.boilerplate_min_tasks} must be at least 2 "
+                "(text in one held-out task is that task's content, never template)"
+            )
 
 
 @dataclass(frozen=True)
@@ -81,19 +124,33 @@ class ContaminationReport:
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
+def tokens(text: str) -> list[str]:
+    """Normalised tokens: lower case, runs of word characters or single punctuation marks."""
+    return _TOKEN.findall(text.lower())
+
+
+def ngram_texts(text: str, n: int) -> list[str]:
+    """The normalised token n-grams of ``text`` as texts (one for short texts, none for empty)."""
+    toks = tokens(text)
+    if not toks:
+        return []
+    return [" ".join(toks[i : i + n]) for i in range(max(1, len(toks) - n + 1))]
+
+
 def ngrams(text: str, n: int) -> set[int]:
     """Hashed normalised token n-grams of ``text`` (one gram for short texts, none for empty)."""
-    tokens = _TOKEN.findall(text.lower())
-    if not tokens:
-        return set()
-    spans = [tokens[i : i + n] for i in range(max(1, len(tokens) - n + 1))]
     return {
-        int.from_bytes(hashlib.blake2b(" ".join(s).encode(), digest_size=8).digest(), "big")
-        for s in spans
+        int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "big")
+        for s in ngram_texts(text, n)
     }
 
 
+_MAX_LITERAL = 100_000
+
+
 def _norm_literal(text: str) -> str:
+    if len(text) > _MAX_LITERAL:  # too long to be worth decoding; compared as text
+        return text.strip()
     try:
         return repr(ast.literal_eval(text))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -114,7 +171,15 @@ def io_pairs(task: Task) -> set[tuple[str, str]]:
     return pairs
 
 
+_TEXT_FIELDS = (
+    ContaminationField.INSTRUCTION,
+    ContaminationField.SOLUTION,
+    ContaminationField.TESTS,
+)
+
+
 def _texts(task: Task) -> dict[ContaminationField, str]:
+    """The text fields compared by n-grams (keys in :data:`_TEXT_FIELDS` order)."""
     return {
         ContaminationField.INSTRUCTION: f"{task.instruction}\n{task.prompt}",
         ContaminationField.SOLUTION: task.example_solution or "",
@@ -122,39 +187,54 @@ def _texts(task: Task) -> dict[ContaminationField, str]:
     }
 
 
+_PairKey = tuple[str, str]
+
+
 class ContaminationGuard:
     """An index of held-out tasks; :meth:`check` says whether a task overlaps one of them."""
 
     def __init__(self, heldout: Iterable[Task], config: ContaminationConfig | None = None) -> None:
-        self.config = config or ContaminationConfig()
+        self.config = cfg = config or ContaminationConfig()
+        tasks = list(heldout)
+        self.size = len(tasks)
+        grams = [{f: ngrams(s, cfg.ngram) for f, s in _texts(t).items()} for t in tasks]
+        pairs = [io_pairs(t) for t in tasks]
+        cut = max(cfg.boilerplate_min_tasks, math.ceil(cfg.boilerplate_share * self.size))
+        self.template: dict[ContaminationField, frozenset[int]] = {
+            f: _common((g[f] for g in grams), cut) for f in _TEXT_FIELDS
+        }
+        """Per text field, the hashed n-grams that are the held-out set's template."""
+        self.template_pairs: frozenset[_PairKey] = _common(pairs, cut)
+        """I/O pairs common to many held-out tasks (e.g. empty in, empty out)."""
         self._grams: dict[ContaminationField, dict[int, set[str]]] = defaultdict(
             lambda: defaultdict(set)
         )
-        self._pairs: dict[tuple[str, str], set[str]] = defaultdict(set)
-        self.size = 0
-        for task in heldout:
-            self.size += 1
-            for fld, text in _texts(task).items():
-                for g in ngrams(text, self.config.ngram):
+        self._pairs: dict[_PairKey, set[str]] = defaultdict(set)
+        self._behaviour: dict[str, list[_PairKey]] = {}
+        for task, tg, tp in zip(tasks, grams, pairs, strict=True):
+            for fld, gs in tg.items():
+                for g in gs - self.template[fld]:
                     self._grams[fld][g].add(task.id)
-            for p in io_pairs(task):
+            for p in tp - self.template_pairs:
                 self._pairs[p].add(task.id)
+            calls = sorted(p for p in tp if _is_args(p[0]))
+            if len(calls) >= cfg.min_io_pairs:
+                self._behaviour[task.id] = calls
 
     def check(self, task: Task) -> ContaminationHit | None:
         """The largest overlap beyond its threshold, or None when the task is clean."""
         cfg = self.config
         hits: list[ContaminationHit] = []
         for fld, text in _texts(task).items():
-            grams = ngrams(text, cfg.ngram)
+            grams = ngrams(text, cfg.ngram) - self.template[fld]
             best = _best(grams, self._grams.get(fld, {}))
             if best and best[1] / len(grams) >= cfg.text_threshold:
                 hits.append(ContaminationHit(task.id, fld, best[0], best[1] / len(grams)))
-        pairs = io_pairs(task)
+        pairs = io_pairs(task) - self.template_pairs
         best = _best(pairs, self._pairs)
-        if best:
+        if best and best[1] >= min(cfg.min_io_pairs, len(pairs)):
             share = best[1] / len(pairs)
-            if share >= cfg.io_threshold and best[1] >= min(cfg.min_io_pairs, len(pairs)):
-                hits.append(ContaminationHit(task.id, ContaminationField.IO_PAIRS, best[0], share))
+            hits.append(ContaminationHit(task.id, ContaminationField.IO_PAIRS, best[0], share))
         return max(hits, key=lambda h: h.overlap) if hits else None
 
     def filter(self, tasks: Sequence[Task]) -> ContaminationReport:
@@ -167,6 +247,102 @@ class ContaminationGuard:
             else:
                 report.rejected.append(hit)
         return report
+
+    def behaviour_filter(
+        self, tasks: Sequence[Task], verifier: Verifier
+    ) -> list[ContaminationHit | None]:
+        """Per task, a ``behaviour`` hit when its example solution, run in the sandbox on the
+        inputs of every held-out task with at least ``min_io_pairs`` pairs, reproduces all of
+        one such task's outputs; None otherwise (also for tasks without an example solution,
+        and when the run fails or times out: the check then says nothing). One sandbox job
+        per task, in parallel over the verifier's workers."""
+        from closedloop.verify import CallJob
+
+        inputs = sorted({i for ps in self._behaviour.values() for i, _ in ps})
+        runnable = [
+            k
+            for k, t in enumerate(tasks)
+            if t.kind is TaskKind.FUNCTION and t.example_solution and t.entry_point.isidentifier()
+        ]
+        out: list[ContaminationHit | None] = [None] * len(tasks)
+        if not inputs or not runnable:
+            return out
+        arg = f"([{', '.join(inputs)}],)"
+        jobs = [
+            CallJob(
+                code=(tasks[k].example_solution or "") + _harness(tasks[k].entry_point),
+                entry_point=_HARNESS_ENTRY,
+                inputs=[arg],
+                prompt=tasks[k].prompt,
+            )
+            for k in runnable
+        ]
+        for k, results in zip(runnable, verifier.call_many(jobs), strict=True):
+            got = _outputs(results[0].value if results[0].ok else None, len(inputs))
+            if got is not None:
+                out[k] = self._behaviour_hit(tasks[k].id, dict(zip(inputs, got, strict=True)))
+        return out
+
+    def behaviour_check(self, task: Task, verifier: Verifier) -> ContaminationHit | None:
+        """:meth:`behaviour_filter` for one task."""
+        return self.behaviour_filter([task], verifier)[0]
+
+    def _behaviour_hit(self, task_id: str, got: dict[str, str | None]) -> ContaminationHit | None:
+        same = sorted(h for h, ps in self._behaviour.items() if all(got[i] == o for i, o in ps))
+        return (
+            ContaminationHit(task_id, ContaminationField.BEHAVIOUR, same[0], 1.0) if same else None
+        )
+
+
+_HARNESS_ENTRY = "_closedloop_heldout_outputs"
+
+
+def _harness(entry: str) -> str:
+    """Code appended to a solution: call ``entry`` on each argument tuple, returning the
+    ``repr`` of each result (None where the call raised), so one sandbox call covers all
+    inputs and a hang costs one wall clock, not one per input."""
+    return (
+        f"\n\n\ndef {_HARNESS_ENTRY}(args_list):\n"
+        "    out = []\n"
+        "    for args in args_list:\n"
+        "        try:\n"
+        f"            out.append(repr({entry}(*args)))\n"
+        "        except Exception:\n"
+        "            out.append(None)\n"
+        "    return out\n"
+    )
+
+
+def _is_args(text: str) -> bool:
+    """Whether a normalised input text is an argument-tuple literal (the harness's input)."""
+    try:
+        return isinstance(ast.literal_eval(text), tuple)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+
+
+def _outputs(value: str | None, n: int) -> list[str | None] | None:
+    """The harness's reply as normalised output literals, or None if it is not a list of
+    ``n`` strings-or-None (the solution tampered with it, or the run failed)."""
+    if value is None:
+        return None
+    try:
+        reply = ast.literal_eval(value)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    if not isinstance(reply, list) or len(reply) != n:
+        return None
+    if not all(r is None or isinstance(r, str) for r in reply):
+        return None
+    return [None if r is None else _norm_literal(r) for r in reply]
+
+
+def _common(sets: Iterable[Iterable], cut: int) -> frozenset:
+    """Items found in at least ``cut`` of ``sets``."""
+    df: Counter = Counter()
+    for s in sets:
+        df.update(s)
+    return frozenset(x for x, c in df.items() if c >= cut)
 
 
 def _best(items: Iterable, index: dict) -> tuple[str, int] | None:
