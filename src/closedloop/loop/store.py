@@ -1,27 +1,36 @@
-"""The run store: ``RUN_DIR/run.sqlite`` (tasks, proposals, attempts with verdicts and rewards,
-metrics, evaluations, events).
+"""The run store: ``RUN_DIR/run.sqlite``. The run's task pool (tasks with provenance and
+fingerprints, solve statistics per policy version: :class:`closedloop.tasks.pool.TaskPool`)
+and the run's own tables (proposals, attempts with verdicts and rewards, metrics,
+evaluations, events, iterations) share the file and one connection.
 
-Crash safety: everything an iteration produces is written in **one transaction** that also
-marks the iteration complete (:meth:`RunStore.commit_iteration`). A run killed at any moment
-therefore holds only whole iterations; :meth:`RunStore.rollback_after` deletes anything newer
-than the last complete iteration (a no-op unless the file was edited), so a resumed run never
-duplicates rows. SQLite's journal makes each commit atomic.
+Crash safety: everything an iteration produces, the pool's new tasks and solve statistics
+included, is written in **one transaction** that also marks the iteration complete
+(:meth:`RunStore.commit_iteration`). A run killed at any moment therefore holds only whole
+iterations; :meth:`RunStore.rollback_after` deletes anything newer than the last complete
+iteration (a no-op unless the file was edited), so a resumed run never duplicates rows.
+SQLite's journal (WAL, as the pool sets it) makes each commit atomic.
+
+The curriculum reads the pool through :meth:`RunStore.pick_tasks`: the solve statistics of
+the last few iterations only (:mod:`closedloop.tasks.curriculum`). An iteration's attempts
+count as the outcomes of policy version :func:`attempt_version` (the policy that made them).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import random
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from closedloop.tasks.format import Task, parse_task
+from closedloop.tasks.curriculum import CurriculumConfig, SolveStats
+from closedloop.tasks.fingerprint import Fingerprint
+from closedloop.tasks.format import Task
+from closedloop.tasks.pool import PoolError, Provenance, TaskPool
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS tasks (
-    id TEXT PRIMARY KEY, iteration INTEGER NOT NULL, source TEXT NOT NULL, task TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS proposals (
     iteration INTEGER NOT NULL, idx INTEGER NOT NULL, text TEXT NOT NULL, task_id TEXT,
     accepted INTEGER NOT NULL, reason TEXT, detail TEXT, reward REAL,
@@ -41,7 +50,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS iterations (iteration INTEGER PRIMARY KEY, finished_at REAL NOT NULL);
 """
 
-ROW_TABLES = ("tasks", "proposals", "attempts", "metrics", "evals", "events")
+ROW_TABLES = ("proposals", "attempts", "metrics", "evals", "events")
+"""The run's own tables with per-iteration rows (the pool's tables roll back by itself)."""
 
 EvalScores = dict[str, tuple[int, float]]
 """Held-out set name -> (n_tasks, pass@1) of one policy."""
@@ -74,6 +84,11 @@ class AttemptRow:
     reward: float | None
     detail: str
 
+    @property
+    def solved(self) -> bool | None:
+        """Whether the attempt solved its task (full reward); None when it was not scored."""
+        return None if self.reward is None else self.reward >= 1.0
+
 
 @dataclass
 class IterationRecord:
@@ -81,24 +96,29 @@ class IterationRecord:
 
     iteration: int
     tasks: list[Task]
+    """The tasks this iteration adds to the pool (provenance: this run and iteration)."""
     proposals: list[ProposalRow]
     attempts: list[AttemptRow]
+    """Every final attempt; the scored ones also count as solve outcomes of the pool's
+    policy version :func:`attempt_version` (``iteration``)."""
     metrics: dict[str, float]
     evals: dict[str, EvalScores]  # policy label -> held-out set -> (n_tasks, pass@1)
     events: list[tuple[str, dict[str, Any]]]
+    fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
+    """Fingerprints of the new tasks by id (those missing are stored without one)."""
+    parents: dict[str, str] = field(default_factory=dict)
+    """The task each new task was derived from, by id (none: proposed from scratch)."""
 
 
-@dataclass(frozen=True)
-class TaskStats:
-    """How the solver did on one pool task so far."""
+TaskStats = SolveStats
+"""Superseded by :class:`closedloop.tasks.curriculum.SolveStats`; kept until the loop
+switches to :meth:`RunStore.pick_tasks` (then delete it with :meth:`RunStore.stats`)."""
 
-    attempts: int
-    successes: int
 
-    @property
-    def solve_rate(self) -> float | None:
-        """successes / attempts, None when never attempted."""
-        return self.successes / self.attempts if self.attempts else None
+def attempt_version(iteration: int) -> str:
+    """The pool's policy version for the attempts of ``iteration``: the policy that made them
+    (saved as the previous iteration's policy, or the cold start before iteration 1)."""
+    return f"attempts_of_iteration_{iteration:03d}"
 
 
 class StoreError(ValueError):
@@ -106,16 +126,25 @@ class StoreError(ValueError):
 
 
 class RunStore:
-    """The SQLite file of one run."""
+    """The SQLite file of one run: the run's task pool and its own tables."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, run: str | None = None) -> None:
+        """Open (or create) ``path``; ``run`` names the run in the pool's provenance
+        (default: the run directory's name)."""
         self.path = Path(path)
-        self.db = sqlite3.connect(str(self.path))
-        self.db.executescript(_SCHEMA)
-        self.db.commit()
+        self.run = run if run is not None else self.path.resolve().parent.name
+        try:
+            self.task_pool = TaskPool(self.path)
+        except PoolError as e:
+            raise StoreError(f"{e}; it cannot be resumed, start a new run") from None
+        self.db = self.task_pool.connection
+        with self.task_pool.transaction() as c:
+            for stmt in _SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    c.execute(stmt)
         cols = {r[1] for r in self.db.execute("PRAGMA table_info(evals)")}
         if "heldout" not in cols:  # CREATE IF NOT EXISTS kept an older table as it was
-            self.db.close()
+            self.close()
             raise StoreError(
                 f"{self.path}: written by an older closedloop (its evals table has no heldout "
                 "column); it cannot be resumed, start a new run"
@@ -123,7 +152,7 @@ class RunStore:
 
     def close(self) -> None:
         """Close the connection."""
-        self.db.close()
+        self.task_pool.close()
 
     # -- iterations ------------------------------------------------------------------------
     def last_iteration(self) -> int:
@@ -132,20 +161,37 @@ class RunStore:
         return -1 if row[0] is None else int(row[0])
 
     def rollback_after(self, iteration: int) -> None:
-        """Delete every row of iterations after ``iteration`` (work lost in a crash)."""
-        with self.db:
+        """Delete every row of iterations after ``iteration`` (work lost in a crash), the
+        pool's tasks and solve statistics included."""
+        with self.task_pool.transaction() as c:
+            self.task_pool.rollback_after(iteration)
             for table in (*ROW_TABLES, "iterations"):
-                self.db.execute(f"DELETE FROM {table} WHERE iteration > ?", (iteration,))
+                c.execute(f"DELETE FROM {table} WHERE iteration > ?", (iteration,))
 
     def commit_iteration(self, rec: IterationRecord) -> None:
-        """Write an iteration's rows and mark it complete, in one transaction."""
+        """Write an iteration's rows, its new tasks and its solve outcomes, and mark it
+        complete, in one transaction. A new task whose id the pool already holds is an
+        error (:class:`StoreError`), and then nothing of the iteration is written."""
         it, now = rec.iteration, time.time()
-        with self.db:
-            self.db.executemany(
-                "INSERT INTO tasks VALUES (?, ?, ?, ?)",
-                [(t.id, it, t.source, json.dumps(t.to_json())) for t in rec.tasks],
+        pool = self.task_pool
+        with pool.transaction() as c:
+            added = pool.add_many(
+                (t, Provenance(self.run, it, rec.parents.get(t.id)), rec.fingerprints.get(t.id))
+                for t in rec.tasks
             )
-            self.db.executemany(
+            if added != len(rec.tasks):
+                known = sorted(self.task_ids() & {t.id for t in rec.tasks})
+                raise StoreError(
+                    f"iteration {it}: {len(rec.tasks) - added} new task(s) already in the pool"
+                    f" ({', '.join(known[:5]) or 'a duplicate id within the iteration'});"
+                    " nothing of the iteration was written"
+                )
+            version = attempt_version(it)
+            pool.record_outcomes(
+                [(a.task_id, version, ok) for a in rec.attempts if (ok := a.solved) is not None],
+                iteration=it,
+            )
+            c.executemany(
                 "INSERT INTO proposals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
@@ -161,7 +207,7 @@ class RunStore:
                     for p in rec.proposals
                 ],
             )
-            self.db.executemany(
+            c.executemany(
                 "INSERT INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
@@ -180,11 +226,11 @@ class RunStore:
                     for a in rec.attempts
                 ],
             )
-            self.db.executemany(
+            c.executemany(
                 "INSERT INTO metrics VALUES (?, ?, ?)",
                 [(it, k, float(v)) for k, v in rec.metrics.items()],
             )
-            self.db.executemany(
+            c.executemany(
                 "INSERT INTO evals VALUES (?, ?, ?, ?, ?)",
                 [
                     (label, it, name, n, p)
@@ -192,39 +238,57 @@ class RunStore:
                     for name, (n, p) in scores.items()
                 ],
             )
-            self.db.executemany(
+            c.executemany(
                 "INSERT INTO events (iteration, kind, data, at) VALUES (?, ?, ?, ?)",
                 [(it, kind, json.dumps(data), now) for kind, data in rec.events],
             )
-            self.db.execute("INSERT INTO iterations VALUES (?, ?)", (it, now))
+            c.execute("INSERT INTO iterations VALUES (?, ?)", (it, now))
 
     def add_eval(self, label: str, iteration: int, scores: EvalScores) -> None:
         """Record (or replace) one policy's evaluation on each held-out set in ``scores``,
         outside an iteration (e.g. the final table). One transaction, so a crash never leaves
         a policy scored on only some of its sets."""
-        with self.db:
-            self.db.executemany(
+        with self.task_pool.transaction() as c:
+            c.executemany(
                 "INSERT OR REPLACE INTO evals VALUES (?, ?, ?, ?, ?)",
                 [(label, iteration, name, n, p) for name, (n, p) in scores.items()],
             )
 
-    # -- reads -----------------------------------------------------------------------------
-    def pool(self) -> list[Task]:
-        """Every accepted task, in insertion order."""
-        rows = self.db.execute("SELECT task FROM tasks ORDER BY rowid").fetchall()
-        return [parse_task(json.loads(r[0])) for r in rows]
+    # -- the pool --------------------------------------------------------------------------
+    def tasks(self) -> list[Task]:
+        """Every task in the pool, in the order added."""
+        return self.task_pool.tasks()
 
     def task_ids(self) -> set[str]:
         """Ids of the pool's tasks."""
-        return {r[0] for r in self.db.execute("SELECT id FROM tasks")}
+        return self.task_pool.task_ids()
 
-    def stats(self) -> dict[str, TaskStats]:
-        """Attempts and successes per task (attempts with no reward are not counted)."""
+    def pick_tasks(
+        self,
+        count: int,
+        cfg: CurriculumConfig,
+        iteration: int,
+        rng: random.Random,
+        exclude_ids: Iterable[str] = (),
+    ) -> list[Task]:
+        """Up to ``count`` pool tasks for ``iteration`` chosen by the curriculum on the solve
+        outcomes of the last ``cfg.recent_iterations`` committed iterations; none of
+        ``exclude_ids``."""
+        return self.task_pool.sample(count, cfg, iteration, rng, exclude=exclude_ids)
+
+    def pool(self) -> list[Task]:
+        """Superseded by :meth:`tasks` (delete once the loop calls that)."""
+        return self.tasks()
+
+    def stats(self) -> dict[str, SolveStats]:
+        """Lifetime attempts and passes per task. Superseded: the curriculum reads recent
+        outcomes through :meth:`pick_tasks` (delete once the loop calls that)."""
         rows = self.db.execute(
-            "SELECT task_id, COUNT(*), SUM(reward >= 1.0) FROM attempts WHERE reward IS NOT NULL GROUP BY task_id"
+            "SELECT task_id, SUM(attempts), SUM(passes) FROM solve_stats GROUP BY task_id"
         )
-        return {r[0]: TaskStats(int(r[1]), int(r[2] or 0)) for r in rows}
+        return {tid: SolveStats(int(a), int(p)) for tid, a, p in rows}
 
+    # -- reads -----------------------------------------------------------------------------
     def metrics_rows(self) -> list[dict[str, Any]]:
         """One dict per complete iteration: its metrics, with ``iteration``."""
         out: dict[int, dict[str, Any]] = {}

@@ -165,7 +165,15 @@ class TaskPool:
                 c.execute(f"RELEASE {name}")
             raise
         self._depth -= 1
-        c.execute("COMMIT" if self._depth == 0 else f"RELEASE {name}")
+        if self._depth:
+            c.execute(f"RELEASE {name}")
+            return
+        try:
+            c.execute("COMMIT")
+        except BaseException:
+            if c.in_transaction:  # the commit failed and left it open: nothing is kept
+                c.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         """Close the connection."""
