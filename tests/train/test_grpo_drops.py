@@ -19,6 +19,7 @@ def traj(completion: tuple[int, ...], reward: float | None, outcome: Outcome) ->
         completion,
         (1,) * len(completion),
         (-2.0,) * len(completion),
+        1.0,
         reward,
         "g",
         0,

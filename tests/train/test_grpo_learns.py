@@ -23,7 +23,9 @@ def test_grpo_raises_mean_reward_by_a_clear_margin(char_policy) -> None:
             PROMPTS, 8, SamplingParams(max_new_tokens=8, temperature=1.0, seed=step)
         )
         batch = [
-            Trajectory.from_completion(c, reward(c.text), str(i), trainer.version, Outcome.FAIL)
+            Trajectory.from_completion(
+                c, reward(c.text), str(i), trainer.version, Outcome.FAIL, temperature=1.0
+            )
             for i, group in enumerate(groups)
             for c in group
         ]

@@ -12,8 +12,8 @@ from closedloop.train.trajectory import Trajectory
 from closedloop.verify.outcome import Outcome
 
 BATCH = [
-    Trajectory((3, 4), (3, 3, 2), (1, 1, 1), (-2.0,) * 3, 1.0, "g", 0, Outcome.PASS),
-    Trajectory((3, 4), (5, 6, 2), (1, 1, 1), (-2.0,) * 3, 0.0, "g", 0, Outcome.FAIL),
+    Trajectory((3, 4), (3, 3, 2), (1, 1, 1), (-2.0,) * 3, 1.0, 1.0, "g", 0, Outcome.PASS),
+    Trajectory((3, 4), (5, 6, 2), (1, 1, 1), (-2.0,) * 3, 1.0, 0.0, "g", 0, Outcome.FAIL),
 ]
 
 

@@ -41,6 +41,7 @@ def feedback_trajectory(env_logprob: float, env_token: int, reward: float, gid: 
         completion_ids=(3, 4, env_token, 5, 2),
         loss_mask=(1, 1, 0, 1, 1),
         sampling_logprobs=(-2.0, -2.1, env_logprob, -2.2, -2.3),
+        temperature=1.0,
         reward=reward,
         group_id=gid,
         policy_version=0,

@@ -26,7 +26,7 @@ def trl_factory(char_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
             temperature=temperature,
             per_device_train_batch_size=4,
             num_generations=4,
-            max_completion_length=8,
+            max_completion_length=MAX_COMPLETION_LENGTH,
             report_to="none",
             use_bias_correction_kl=correction,
             use_cpu=True,
@@ -45,12 +45,18 @@ def trl_factory(char_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     return build
 
 
+MAX_COMPLETION_LENGTH = 8  # TRL's max_completion_length in trl_factory: dr_grpo's constant
+NUM_ITEMS_IN_BATCH = 29.0  # TRL's dapo: trained tokens of the whole generation batch (> ours)
+
+
 @pytest.mark.parametrize(
     ("aggregation", "beta", "temperature", "correction"),
     [
         (LossAggregation.SEQUENCE, 0.04, 0.7, True),
         (LossAggregation.SEQUENCE, 0.1, 1.0, False),
         (LossAggregation.TOKEN, 0.0, 1.0, True),
+        (LossAggregation.DAPO, 0.04, 0.7, True),
+        (LossAggregation.DR_GRPO, 0.1, 1.0, False),
     ],
 )
 def test_grpo_loss_matches_trl(trl_factory, aggregation, beta, temperature, correction) -> None:
@@ -71,6 +77,7 @@ def test_grpo_loss_matches_trl(trl_factory, aggregation, beta, temperature, corr
         "advantages": advantages,
         "old_per_token_logps": old,
         "ref_per_token_logps": ref,
+        "num_items_in_batch": torch.tensor(NUM_ITEMS_IN_BATCH),
     }
     expected = trl._compute_loss(trl.model, inputs)
 
@@ -80,7 +87,8 @@ def test_grpo_loss_matches_trl(trl_factory, aggregation, beta, temperature, corr
         completion_mask=completion_mask,
         prompt_len=p,
     )
-    logps, _ = completion_logprobs(trl.model, batch, temperature)
+    # the per-row form the trainer uses (every row at the one temperature TRL knows)
+    logps, _ = completion_logprobs(trl.model, batch, torch.full((b,), temperature))
     ours = grpo_loss(
         logps,
         old,
@@ -92,6 +100,8 @@ def test_grpo_loss_matches_trl(trl_factory, aggregation, beta, temperature, corr
         ref,
         aggregation,
         correction,
+        dapo_normalizer=NUM_ITEMS_IN_BATCH,  # TRL's per-step normaliser with one step per batch
+        max_completion_length=MAX_COMPLETION_LENGTH,
     )
     print(f"{aggregation}: ours {ours.loss.item():.6f} TRL {expected.item():.6f}")
     assert torch.allclose(ours.loss, expected, atol=1e-5, rtol=5e-4)

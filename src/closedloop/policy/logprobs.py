@@ -81,15 +81,25 @@ def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
 def completion_logprobs(
     model: torch.nn.Module,
     batch: TokenBatch,
-    temperature: float = 1.0,
+    temperature: float | torch.Tensor = 1.0,
     with_entropy: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per-token log-probs (B, C) of the completion tokens, and optionally their entropies.
 
     Logits are divided by ``temperature`` first (as at sampling time, and as TRL does), so the
-    result is the log-prob under the tempered distribution. Padded positions hold garbage;
-    mask them with ``batch.completion_mask``.
+    result is the log-prob under the tempered distribution. ``temperature`` is one float for
+    the whole batch (0 means 1: greedy log-probs are untempered) or a (B,) tensor of per-row
+    temperatures, each > 0, for a batch whose rows were sampled at different temperatures.
+    Padded positions hold garbage; mask them with ``batch.completion_mask``.
     """
+    rows = batch.input_ids.shape[0]
+    if isinstance(temperature, torch.Tensor) and temperature.shape != (rows,):
+        raise ValueError(
+            f"temperature has shape {tuple(temperature.shape)}; a per-row temperature must have "
+            f"shape ({rows},), one per row of the batch"
+        )
+    if isinstance(temperature, torch.Tensor) and not bool((temperature > 0).all()):
+        raise ValueError(f"per-row temperatures {temperature.tolist()}: each must be > 0")
     out = model(
         input_ids=batch.input_ids,
         attention_mask=batch.attention_mask,
@@ -98,7 +108,9 @@ def completion_logprobs(
     )
     start = batch.prompt_len - 1
     logits = out.logits[:, start : start + batch.completion_len, :].float()
-    if temperature not in (0.0, 1.0):
+    if isinstance(temperature, torch.Tensor):
+        logits = logits / temperature.to(logits.device, logits.dtype).view(-1, 1, 1)
+    elif temperature not in (0.0, 1.0):
         logits = logits / temperature
     logp_all = F.log_softmax(logits, dim=-1)
     targets = batch.input_ids[:, batch.prompt_len :]

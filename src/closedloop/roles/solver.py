@@ -31,7 +31,7 @@ from closedloop.roles.prompts import (
     solver_prompt,
 )
 from closedloop.tasks.format import Split, Task
-from closedloop.train.trajectory import Trajectory
+from closedloop.train.trajectory import Trajectory, logprob_temperature
 from closedloop.verify import Verdict, Verifier
 from closedloop.verify.outcome import Outcome
 
@@ -52,6 +52,9 @@ class Attempt:
     feedback: list[str] = field(default_factory=list)
     public_pass: bool = False
     verdict: Verdict | None = None
+    temperature: float | None = None
+    """The temperature every turn was sampled at (set by :func:`attempt_tasks`; None for an
+    attempt built by hand, which cannot become a trajectory)."""
 
     @property
     def code(self) -> str:
@@ -69,13 +72,20 @@ class Attempt:
         return self.verdict.reward if self.verdict else None
 
     def trajectory(self, group_id: str, policy_version: int) -> Trajectory:
-        """The attempt as a training trajectory (feedback tokens masked out)."""
+        """The attempt as a training trajectory (feedback tokens masked out), stamped with the
+        temperature its log-probs are under, so the trainer recomputes them at the same one."""
+        if self.temperature is None:
+            raise ValueError(
+                f"attempt {self.task_id}#{self.sample} records no sampling temperature; "
+                "build attempts with attempt_tasks to train on them"
+            )
         outcome = self.verdict.outcome if self.verdict else Outcome.INFRA_ERROR
         return Trajectory(
             prompt_ids=tuple(self.prompt_ids),
             completion_ids=tuple(self.completion_ids),
             loss_mask=tuple(self.loss_mask),
             sampling_logprobs=tuple(self.logprobs),
+            temperature=logprob_temperature(self.temperature),
             reward=self.reward,
             group_id=group_id,
             policy_version=policy_version,
@@ -133,7 +143,8 @@ def attempt_tasks(
         raise ValueError(f"turns={turns}: must be >= 1")
     prompts = [policy.encode_prompt(solver_prompt(t)) for t in tasks]
     attempts = [
-        [Attempt(t.id, j, list(p)) for j in range(n)] for t, p in zip(tasks, prompts, strict=True)
+        [Attempt(t.id, j, list(p), temperature=params.temperature) for j in range(n)]
+        for t, p in zip(tasks, prompts, strict=True)
     ]
     flat = [(t, a) for t, row in zip(tasks, attempts, strict=True) for a in row]
     open_ = list(flat)

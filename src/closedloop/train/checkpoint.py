@@ -1,12 +1,12 @@
-"""Training checkpoints: a Hugging Face model directory plus optimizer, step and RNG state.
+"""Training checkpoints: a Hugging Face model directory plus the trainer's state and RNG state.
 
 Layout of ``ROOT/checkpoint-000012/``::
 
     config.json, model.safetensors, tokenizer files   # the policy (AutoModelForCausalLM loads it)
     adapter_config.json, adapter_model.safetensors   # instead, when the policy has a LoRA adapter
-    optimizer.pt                                     # optimizer state_dict
     rng.pt                                           # python, torch (and CUDA) RNG states
-    trainer_state.json                               # step, policy version, probe set, extra
+    trainer_state.pt                                 # the trainer's state_dict (torch.save):
+                                                     # optimizer, policy version, probe, config
 
 A checkpoint directory is written under a temporary name and renamed when complete, so a crash
 mid-write never leaves a half checkpoint that :func:`latest_checkpoint` would pick.
@@ -14,7 +14,7 @@ mid-write never leaves a half checkpoint that :func:`latest_checkpoint` would pi
 
 from __future__ import annotations
 
-import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -25,7 +25,7 @@ import torch
 from closedloop.policy.hf import HFPolicy
 
 PREFIX = "checkpoint-"
-STATE_FILE = "trainer_state.json"
+STATE_FILE = "trainer_state.pt"
 
 
 def checkpoint_dir(root: str | Path, step: int) -> Path:
@@ -42,25 +42,41 @@ def latest_checkpoint(root: str | Path) -> Path | None:
     return max(done, key=lambda p: int(p.name[len(PREFIX) :]), default=None)
 
 
+def save_state_file(state: dict[str, Any], path: str | Path) -> Path:
+    """``torch.save`` ``state`` to ``path`` atomically: written beside it under a temporary
+    name, flushed to disk, then renamed, so a crash leaves the old file or the new, never half."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def load_state_file(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Inverse of :func:`save_state_file` (tensors mapped to ``device``; plain data only)."""
+    return torch.load(Path(path), map_location=device, weights_only=True)
+
+
 def save_checkpoint(
     root: str | Path,
     step: int,
     policy: HFPolicy,
-    optimizer: torch.optim.Optimizer,
-    state: dict[str, Any],
+    trainer_state: dict[str, Any],
     keep_last: int | None = 3,
 ) -> Path:
-    """Write the checkpoint of ``step`` (``state`` must be JSON-ready) and prune older ones."""
+    """Write the checkpoint of ``step`` (the policy and ``trainer_state``) and prune older ones."""
     final = checkpoint_dir(root, step)
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     policy.save(tmp, merge_lora=False)
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
     rng = {"python": random.getstate(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
     torch.save(rng, tmp / "rng.pt")
-    (tmp / STATE_FILE).write_text(json.dumps({"step": step, **state}, indent=1))
+    torch.save(trainer_state, tmp / STATE_FILE)  # last: its presence marks a complete checkpoint
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     if keep_last is not None:
@@ -94,16 +110,13 @@ def _load_weights(model: torch.nn.Module, path: Path) -> None:
         )
 
 
-def load_checkpoint(
-    path: str | Path, policy: HFPolicy, optimizer: torch.optim.Optimizer
-) -> dict[str, Any]:
-    """Restore weights, optimizer and RNG state in place; return the saved trainer state."""
+def load_checkpoint(path: str | Path, policy: HFPolicy) -> dict[str, Any]:
+    """Restore the weights and RNG state in place; return the saved trainer state."""
     path = Path(path)
     _load_weights(policy.model, path)
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location=policy.device))
     rng = torch.load(path / "rng.pt", weights_only=False)
     random.setstate(rng["python"])
     torch.set_rng_state(rng["torch"])
     if "cuda" in rng and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(rng["cuda"])
-    return json.loads((path / STATE_FILE).read_text())
+    return load_state_file(path / STATE_FILE, policy.device)

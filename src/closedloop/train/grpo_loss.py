@@ -3,9 +3,9 @@
 Source: DeepSeekMath (Shao et al., 2024, arXiv:2402.03300), eq. 3 and 4 — outcome supervision,
 advantage ``(r - mean(r_group)) / std(r_group)`` given to every token, PPO's clipped ratio, and
 the k3 KL estimator ``exp(ref - logp) - (ref - logp) - 1`` added per token; written to match
-TRL's ``GRPOTrainer._compute_loss`` (``loss_type`` ``"grpo"`` and ``"bnpo"``), including its
-``1e-4`` in the advantage denominator, its Bessel-corrected std and its ratio-weighted
-(bias-corrected) KL term. Departures are listed in
+TRL's ``GRPOTrainer._compute_loss`` (TRL 1.16; ``loss_type`` ``"grpo"``, ``"bnpo"``, ``"dapo"``
+and ``"dr_grpo"``), including its ``1e-4`` in the advantage denominator, its Bessel-corrected
+std and its ratio-weighted (bias-corrected) KL term. Departures are listed in
 :mod:`closedloop.train.grpo`. Tests check this against TRL as an oracle.
 """
 
@@ -18,10 +18,17 @@ import torch
 
 
 class LossAggregation(StrEnum):
-    """How per-token losses become one number (TRL's ``loss_type`` names)."""
+    """How per-token losses become one number (TRL's ``loss_type`` names and normalisers).
+
+    ``grpo`` weighs each sequence equally, so a token of a short answer counts more than one of
+    a long answer (length bias: Dr. GRPO, arXiv:2503.20783, section 3.1). The other three sum
+    token losses and differ only in the divisor.
+    """
 
     SEQUENCE = "grpo"  # mean over each sequence's trained tokens, then mean over sequences
-    TOKEN = "bnpo"  # mean over every trained token of the batch (long answers weigh more)
+    TOKEN = "bnpo"  # sum over the minibatch's trained tokens / their count (per minibatch)
+    DAPO = "dapo"  # sum / (trained tokens of the whole update batch / minibatches per pass)
+    DR_GRPO = "dr_grpo"  # sum / (sequences in the minibatch * max_completion_length), a constant
 
 
 class RewardScaling(StrEnum):
@@ -80,6 +87,7 @@ class LossParts:
     loss: torch.Tensor
     clip_ratio: float  # fraction of trained tokens whose ratio was clipped (low or high region)
     kl_ref: float | None  # mean k3 KL to the reference over trained tokens (None without one)
+    ratio_dev: float  # max |ratio - 1| over trained tokens (0 when there are none)
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -98,6 +106,8 @@ def grpo_loss(
     ref_logps: torch.Tensor | None = None,
     aggregation: LossAggregation = LossAggregation.SEQUENCE,
     kl_ratio_correction: bool = True,
+    dapo_normalizer: float | None = None,
+    max_completion_length: int | None = None,
 ) -> LossParts:
     """The clipped surrogate loss over a (B, T) batch of completion tokens.
 
@@ -107,6 +117,11 @@ def grpo_loss(
     With ``kl_ratio_correction`` the per-token KL is multiplied by the (differentiable) ratio,
     which makes its gradient the unbiased reverse-KL gradient (DeepSeek-V3.2; TRL's default
     ``use_bias_correction_kl=True``). The reported ``kl_ref`` is the uncorrected k3 mean.
+
+    ``dapo_normalizer`` (required by ``dapo``) is the update batch's trained tokens per
+    optimizer step, so every token of the update weighs the same whichever minibatch it is in
+    (TRL's ``num_items_in_batch`` rescaled to one step); ``max_completion_length`` (required by
+    ``dr_grpo``) is the constant of Dr. GRPO's normaliser.
     """
     mask = mask.to(logps.dtype)
     # Masked positions may hold anything (an environment token's sampling log-prob is
@@ -126,11 +141,36 @@ def grpo_loss(
             per_token = per_token + beta * penalty
     elif beta != 0.0:
         raise ValueError(f"beta={beta} needs ref_logps; pass the reference's log-probs or beta=0")
-    if aggregation is LossAggregation.SEQUENCE:
-        loss = ((per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
-    else:
-        loss = masked_mean(per_token, mask)
+    loss = _aggregate(per_token, mask, aggregation, dapo_normalizer, max_completion_length)
     low = (ratio < 1 - epsilon_low) & (adv < 0)
     high = (ratio > 1 + epsilon_high) & (adv > 0)
     clip_ratio = masked_mean((low | high).float().detach(), mask).item()
-    return LossParts(loss=loss, clip_ratio=clip_ratio, kl_ref=kl_value)
+    ratio_dev = ((ratio.detach() - 1).abs() * mask).max().item() if mask.numel() else 0.0
+    return LossParts(loss=loss, clip_ratio=clip_ratio, kl_ref=kl_value, ratio_dev=ratio_dev)
+
+
+def _aggregate(
+    per_token: torch.Tensor,
+    mask: torch.Tensor,
+    aggregation: LossAggregation,
+    dapo_normalizer: float | None,
+    max_completion_length: int | None,
+) -> torch.Tensor:
+    total = (per_token * mask).sum()
+    if aggregation is LossAggregation.SEQUENCE:
+        return ((per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
+    if aggregation is LossAggregation.TOKEN:
+        return total / mask.sum().clamp(min=1.0)
+    if aggregation is LossAggregation.DAPO:
+        if dapo_normalizer is None:
+            raise ValueError(
+                "dapo_normalizer=None: the 'dapo' aggregation needs the update batch's trained "
+                "tokens per optimizer step"
+            )
+        return total / max(dapo_normalizer, 1.0)  # TRL clamps it at 1 too
+    if max_completion_length is None or max_completion_length < 1:
+        raise ValueError(
+            f"max_completion_length={max_completion_length}: the 'dr_grpo' aggregation needs "
+            "its constant normaliser, the longest completion in tokens (>= 1)"
+        )
+    return total / (per_token.shape[0] * max_completion_length)

@@ -14,21 +14,27 @@ from closedloop.policy.logprobs import make_batch, next_token_logprobs
 
 @dataclass(frozen=True)
 class UpdateMetrics:
-    """Metrics of one GRPO update (one call of ``GRPOTrainer.step``)."""
+    """Metrics of one GRPO update (one call of ``GRPOTrainer.step``). The fields that only an
+    optimizer step can measure are None when the update took none (no group had signal)."""
 
     step: int
-    """Updates done so far, this one included (the new policy version)."""
-    loss: float
+    """The policy version after this update: updates that took a step so far, this one too."""
+    loss: float | None
     """Mean surrogate loss over the update's optimizer steps."""
     mean_reward: float
-    """Mean reward of the usable trajectories."""
+    """Mean reward of the usable trajectories (zero-spread groups included)."""
     reward_std: float
     """Std of those rewards (population std over the batch)."""
+    num_groups: int
+    """Groups among the usable trajectories."""
+    num_zero_std_groups: int
+    """Groups whose rewards were all equal (or that had one member): no learning signal, so
+    they were dropped before minibatching (DAPO's dynamic sampling)."""
     frac_zero_std_groups: float
-    """Fraction of groups whose rewards were all equal (no learning signal)."""
-    clip_ratio: float
+    """``num_zero_std_groups / num_groups``: the share of the batch without signal."""
+    clip_ratio: float | None
     """Fraction of trained tokens whose probability ratio was clipped."""
-    entropy: float
+    entropy: float | None
     """Mean per-token entropy of the policy on the trained tokens (before the update)."""
     kl_ref: float | None
     """Mean k3 KL from the policy to the reference on trained tokens (None without a reference)."""
@@ -36,19 +42,23 @@ class UpdateMetrics:
     """Mean per-position KL(before || after) of next-token distributions across this update
     alone, on the trainer's probe set: the one it was given, else the first ``probe_size``
     usable trajectories of the first batch it stepped on, kept for every later update (so
-    successive values are comparable)."""
+    successive values are comparable). 0 when no step was taken."""
+    first_pass_ratio_dev: float | None
+    """Max |ratio - 1| over the trained tokens of the first minibatch, before any step: the
+    trainer's log-probs against the sampler's. Near 0 (1e-6 on CPU in float32) when both score
+    the same distribution; larger means a temperature or numerics mismatch."""
     optimizer_steps: int
-    """``optimizer.step()`` calls this update made."""
+    """``optimizer.step()`` calls this update made (0 when no group had signal)."""
     num_trajectories: int
-    """Trajectories used."""
+    """Trajectories trained on (usable, in groups with reward spread)."""
     num_dropped: int
-    """Trajectories dropped (``infra_error`` or no reward)."""
+    """Trajectories dropped as unusable (``infra_error`` or no reward)."""
     num_tokens: int
-    """Trained tokens (loss mask 1)."""
-    grad_norm: float
+    """Trained tokens (loss mask 1) of the trajectories trained on."""
+    grad_norm: float | None
     """Gradient norm before clipping, averaged over optimizer steps."""
     staleness: float
-    """Mean of (trainer version - trajectory policy_version)."""
+    """Mean of (trainer version before the update - trajectory policy_version), usable ones."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

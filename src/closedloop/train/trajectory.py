@@ -29,6 +29,11 @@ class Trajectory:
     """1 where the policy wrote the token (trained on), 0 where the environment did (never)."""
     sampling_logprobs: tuple[float, ...]
     """Log-prob of each completion token when it was sampled; ignored where ``loss_mask`` is 0."""
+    temperature: float
+    """The temperature of the distribution ``sampling_logprobs`` are under, which the trainer
+    recomputes its log-probs at so that the first PPO ratio is 1: the sampling temperature, or
+    1.0 for greedy decoding (whose recorded log-probs are untempered); see
+    :func:`logprob_temperature`."""
     reward: float | None
     """The verified reward; None when there is none (the attempt is then dropped, never scored 0)."""
     group_id: str
@@ -50,6 +55,11 @@ class Trajectory:
             raise ValueError(f"trajectory of group {self.group_id!r}: loss_mask must be 0/1")
         if not self.prompt_ids:
             raise ValueError(f"trajectory of group {self.group_id!r}: prompt_ids is empty")
+        if not self.temperature > 0:
+            raise ValueError(
+                f"trajectory of group {self.group_id!r}: temperature={self.temperature}: must be "
+                "> 0; pass logprob_temperature(sampling temperature) (1.0 for greedy decoding)"
+            )
 
     @property
     def usable(self) -> bool:
@@ -69,8 +79,10 @@ class Trajectory:
         group_id: str,
         policy_version: int,
         outcome: Outcome,
+        temperature: float,
     ) -> Trajectory:
-        """A single-turn trajectory: every completion token is the policy's."""
+        """A single-turn trajectory: every completion token is the policy's. ``temperature`` is
+        the one the completion was sampled at (``SamplingParams.temperature``, 0 for greedy)."""
         if not completion.token_ids or not completion.prompt_ids:
             raise ValueError(
                 "completion carries no token ids (an HTTP backend?); sample with a local "
@@ -81,6 +93,7 @@ class Trajectory:
             completion_ids=tuple(completion.token_ids),
             loss_mask=(1,) * len(completion.token_ids),
             sampling_logprobs=tuple(completion.logprobs),
+            temperature=logprob_temperature(temperature),
             reward=reward,
             group_id=group_id,
             policy_version=policy_version,
@@ -96,16 +109,32 @@ class Trajectory:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Trajectory:
         """Inverse of :meth:`to_json`."""
+        if "temperature" not in data:
+            raise ValueError(
+                f"trajectory of group {data.get('group_id')!r} has no 'temperature': it was "
+                "written before trajectories recorded their sampling temperature, so its "
+                "log-probs cannot be matched; resample it"
+            )
         return cls(
             prompt_ids=tuple(data["prompt_ids"]),
             completion_ids=tuple(data["completion_ids"]),
             loss_mask=tuple(data["loss_mask"]),
             sampling_logprobs=tuple(float(x) for x in data["sampling_logprobs"]),
+            temperature=float(data["temperature"]),
             reward=None if data["reward"] is None else float(data["reward"]),
             group_id=str(data["group_id"]),
             policy_version=int(data["policy_version"]),
             outcome=Outcome(data["outcome"]),
         )
+
+
+def logprob_temperature(sampling_temperature: float) -> float:
+    """The temperature a sampler's recorded log-probs are under: the sampling temperature, or 1.0
+    for greedy decoding (temperature 0), whose log-probs the local samplers (``HFPolicy.sample``,
+    ``roles.sampling``) report untempered."""
+    if sampling_temperature < 0:
+        raise ValueError(f"sampling temperature {sampling_temperature}: must be >= 0")
+    return sampling_temperature if sampling_temperature > 0 else 1.0
 
 
 def usable(trajectories: Iterable[Trajectory]) -> list[Trajectory]:
