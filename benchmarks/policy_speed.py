@@ -87,7 +87,9 @@ def main() -> None:
     rows.append(("score (forward)", f"{len(flat)} seqs", sum(len(c.token_ids) for c in flat), s))
 
     batch = [
-        Trajectory.from_completion(c, float(i % 2), str(i // args.n), 0, Outcome.FAIL)
+        Trajectory.from_completion(
+            c, float(i % 2), str(i // args.n), 0, Outcome.FAIL, temperature=1.0
+        )
         for i, c in enumerate(flat)
     ]
     for label, track in (("GRPO step, no reference", False), ("GRPO step + reference KL", True)):

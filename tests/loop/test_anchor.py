@@ -3,8 +3,6 @@ count in the optimizer steps the control is matched to."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from closedloop.loop import phases
@@ -12,7 +10,8 @@ from closedloop.loop.config import config_from_dict
 from closedloop.loop.domain import cold_start_pairs, grammar_task
 from closedloop.loop.grammar import sample_tasks
 from closedloop.loop.hindsight import Relabel
-from closedloop.loop.runner import LoopRunner
+from closedloop.loop.iteration import LoopState, anchor_examples
+from closedloop.monitor.names import train_key
 from closedloop.train.sft import examples_from_text
 
 
@@ -23,7 +22,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_embedded_config):
     cfg = config_from_dict(
         {
             "cold_start": {"corpus_size": 30},
-            "train": {"algorithm": "expert_iteration", "minibatch_size": 4, "anchor_ratio": 0.5},
+            "train": {"algorithm": "expert_iteration", "sft_batch_size": 4, "anchor_ratio": 0.5},
         }
     )
     pairs = cold_start_pairs(cfg)
@@ -47,17 +46,23 @@ def test_anchor_examples_join_the_supervised_step_and_its_step_count(setup):
     mixed = phases.train(None, policy, cfg, [], [], 0, relabels, corpus[:5])
     assert alone.optimizer_steps == 1  # ceil(3 / 4)
     assert mixed.optimizer_steps == 2  # ceil((3 + 5) / 4): the control gets these steps too
-    assert mixed.metrics["anchor"] == 5.0 and alone.metrics["anchor"] == 0.0
+    assert mixed.metrics[train_key("anchor")] == 5.0
+    assert alone.metrics[train_key("anchor")] == 0.0
 
 
-def test_runner_draws_ratio_times_relabels_from_the_cold_start_corpus(setup, tmp_path: Path):
+def _state(cfg, corpus) -> LoopState:
+    state = LoopState(cfg, None, None, None, None, {}, None, None, None)  # type: ignore[arg-type]
+    state.set_corpus(corpus)
+    return state
+
+
+def test_an_iteration_draws_ratio_times_relabels_from_the_cold_start_corpus(setup):
     cfg, _, corpus = setup
-    runner = LoopRunner(cfg, tmp_path)
-    runner._cold_examples = corpus
-    first = runner._anchor(10, iteration=1)
+    state = _state(cfg, corpus)
+    first = anchor_examples(state, 10, iteration=1)
     assert len(first) == 5 and len({id(e) for e in first}) == 5
     assert all(any(e is c for c in corpus) for e in first)
-    assert runner._anchor(10, iteration=1) == first  # seeded by the iteration: resumable
-    assert runner._anchor(10, iteration=2) != first
-    off = LoopRunner(config_from_dict({"train": {"anchor_ratio": 0.0}}), tmp_path)
-    assert off._anchor(10, iteration=1) == []
+    assert anchor_examples(state, 10, iteration=1) == first  # seeded by the iteration: resumable
+    assert anchor_examples(state, 10, iteration=2) != first
+    off = _state(config_from_dict({"train": {"anchor_ratio": 0.0}}), corpus)
+    assert anchor_examples(off, 10, iteration=1) == []

@@ -44,18 +44,31 @@ def test_presets_and_dump_round_trip(name):
 
 def test_monitor_section_gives_the_detectors_their_defaults():
     from closedloop.loop.config import RunConfig
-    from closedloop.loop.runner import thresholds
     from closedloop.monitor.detectors import Thresholds
 
-    # one place documents the defaults (the config); the detectors' own must agree
-    assert thresholds(RunConfig()) == Thresholds()
+    # one place declares the thresholds (Thresholds); the config's [monitor] section extends it
+    th = RunConfig().monitor
+    assert isinstance(th, Thresholds)
+    assert Thresholds(**th.model_dump(include=set(Thresholds.model_fields))) == Thresholds()
     cfg = config_from_dict({"monitor": {"window": 5, "collapse_min_variety_ratio": 0.4}})
-    th = thresholds(cfg)
-    assert th.window == 5 and th.collapse_min_variety_ratio == 0.4
+    assert cfg.monitor.window == 5 and cfg.monitor.collapse_min_variety_ratio == 0.4
+
+
+def test_grpo_settings_nest_in_the_run_config_with_the_loops_defaults():
+    from closedloop.train.grpo_config import GRPOConfig
+
+    cfg = config_from_dict({"train": {"grpo": {"beta": 0.1}}})
+    assert isinstance(cfg.train.grpo, GRPOConfig) and cfg.train.grpo.beta == 0.1
+    # fields the table leaves out keep the loop's defaults, not the class's
+    assert cfg.train.grpo.learning_rate == 5e-5 and cfg.train.grpo.track_ref_kl is False
+    with pytest.raises(ConfigError, match=r"train.learning_rate: this key moved to train.grpo"):
+        config_from_dict({"train": {"learning_rate": 1e-4}})
+    with pytest.raises(ConfigError, match=r"train.grpo.temperature: unknown key"):
+        config_from_dict({"train": {"grpo": {"temperature": 0.7}}})
 
 
 def test_iteration_labels_round_trip():
-    from closedloop.loop.runner import iter_label, iteration_of
+    from closedloop.loop.rundir import iter_label, iteration_of
 
     assert [iteration_of(iter_label(i)) for i in (0, 1, 12, 345)] == [0, 1, 12, 345]
     assert iteration_of("final") is None and iteration_of("iter_x") is None

@@ -10,8 +10,9 @@ import pytest
 from rich.console import Console
 
 from closedloop.loop.config import ConfigError, config_from_dict
+from closedloop.loop.console import table_view
 from closedloop.loop.domain import heldout_sets
-from closedloop.loop.runner import by_set, heldout_metrics, table_view
+from closedloop.loop.runner import by_set, heldout_metrics
 from closedloop.loop.store import IterationRecord, RunStore, StoreError
 
 

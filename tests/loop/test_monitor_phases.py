@@ -37,7 +37,10 @@ def test_audit_rechecks_what_a_foreign_reward_passed(verifier):
 
 
 def test_admit_rejects_duplicates_and_with_novelty_same_behaviour(verifier):
-    from closedloop.loop.phases import DUPLICATE, SAME_BEHAVIOUR, admit
+    from closedloop.loop.phases import admit
+    from closedloop.tasks.validate import RejectReason
+
+    DUPLICATE, SAME_BEHAVIOUR = RejectReason.DUPLICATE, RejectReason.SAME_BEHAVIOUR
     from closedloop.tasks.fingerprint import fingerprint_task
 
     gts = sample_tasks(60, seed=11)

@@ -47,14 +47,15 @@ def traj(
     completion: tuple[int, ...], reward: float | None, outcome: Outcome, gid: str = "g"
 ) -> Trajectory:
     return Trajectory(
-        (3, 4),
-        completion,
-        (1,) * len(completion),
-        (-1.0,) * len(completion),
-        reward,
-        gid,
-        0,
-        outcome,
+        prompt_ids=(3, 4),
+        completion_ids=completion,
+        loss_mask=(1,) * len(completion),
+        sampling_logprobs=(-1.0,) * len(completion),
+        temperature=1.0,
+        reward=reward,
+        group_id=gid,
+        policy_version=0,
+        outcome=outcome,
     )
 
 

@@ -12,7 +12,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from closedloop.monitor.detectors import Thresholds
+from closedloop.tasks.curriculum import CurriculumConfig
+from closedloop.train.grpo_config import GRPOConfig
 
 
 class ConfigError(ValueError):
@@ -38,6 +49,11 @@ class TrainAlgorithm(StrEnum):
 
     GRPO = "grpo"  # closedloop.train.grpo on solver and challenger groups
     EXPERT_ITERATION = "expert_iteration"  # SFT on verified successes (STaR)
+
+
+LOOP_GRPO_DEFAULTS: dict[str, Any] = {"learning_rate": 5e-5, "track_ref_kl": False}
+"""Where the loop's ``[train.grpo]`` defaults differ from :class:`GRPOConfig`'s (see
+``TrainConfig.grpo``)."""
 
 
 class _Section(BaseModel):
@@ -120,25 +136,6 @@ class SolverConfig(_Section):
     turns the gap was wider: 62% against 77% unparseable)."""
 
 
-class CurriculumConfig(_Section):
-    solve_rate_band: bool = True
-    """Prefer tasks whose solve rate lies in [band_low, band_high] (the solver's frontier)."""
-    band_low: float = Field(0.05, ge=0, le=1)
-    band_high: float = Field(0.95, ge=0, le=1)
-    variance_weight: bool = True
-    """Weight tasks by their outcome variance p(1-p) (with a prior for unseen tasks)."""
-    easiest_first: bool = True
-    """In the first iteration draw from the easiest third of the pool only."""
-
-    @model_validator(mode="after")
-    def _band(self) -> CurriculumConfig:
-        if self.band_low > self.band_high:
-            raise ValueError(
-                f"curriculum.band_low={self.band_low} > band_high={self.band_high}: the band is empty"
-            )
-        return self
-
-
 class TrainConfig(_Section):
     algorithm: TrainAlgorithm = TrainAlgorithm.GRPO
     """``grpo`` or ``expert_iteration`` (SFT on verified successes). Either way hindsight
@@ -146,15 +143,24 @@ class TrainConfig(_Section):
     start) GRPO ended at 0.090 held-out against expert iteration's 0.045, and on a second
     reasoning-gym set (seed 1234, never used for choices before) at 0.115 against 0.045
     (cold start 0.075)."""
-    learning_rate: float = Field(5e-5, gt=0)
-    """Learning rate of GRPO's updates (at 2e-4 the KL between successive policies of the
-    embedded preset was 0.15-0.36 per update, and the held-out score swung)."""
-    minibatch_size: int = Field(16, ge=1)
-    """Trajectories per optimizer step."""
+    grpo: GRPOConfig = Field(default_factory=lambda: GRPOConfig(**LOOP_GRPO_DEFAULTS))
+    """The GRPO update (``[train.grpo]``, every field documented in
+    :class:`closedloop.train.grpo_config.GRPOConfig`). The loop's defaults differ from the
+    class's in two fields: ``learning_rate = 5e-5`` (at 2e-4 the KL between successive policies
+    of the embedded preset was 0.15-0.36 per update, and the held-out score swung) and
+    ``track_ref_kl = false`` (a second forward pass per step only to report a KL the loop's
+    ``kl_policy`` already measures; with ``beta > 0`` the reference is kept regardless). The
+    reference of the KL is always the cold-start policy, after a resume too. Sampling
+    temperatures are not set here: each trajectory carries the one it was sampled at."""
     train_challenger: bool = True
     """Also update the challenger on its learnability rewards."""
-    beta: float = Field(0.0, ge=0)
-    """GRPO: weight of the KL penalty to the cold-start policy."""
+
+    @field_validator("grpo", mode="before")
+    @classmethod
+    def _loop_grpo_defaults(cls, value: Any) -> Any:
+        # a [train.grpo] table sets some fields; the rest keep the loop's defaults, not the class's
+        return {**LOOP_GRPO_DEFAULTS, **value} if isinstance(value, dict) else value
+
     hindsight: bool = True
     """Relabel failed attempts with their own outputs (run in the sandbox) and train on them
     as solved examples (closedloop.loop.hindsight)."""
@@ -168,6 +174,9 @@ class TrainConfig(_Section):
     the final model reached 0.090 / 0.090 but fell to 0.040 on its own grammar; at 0.3 it
     ended at 0.060 / 0.080 / 0.120; at 1.0 at 0.015 / 0.025 / 0.125. The default wins the run's
     held-out metric by narrowing; 0.3 keeps the grammar skill and loses the held-out gain."""
+    sft_batch_size: int = Field(16, ge=1)
+    """Examples per optimizer step of the loop's supervised step (relabels, anchors, and with
+    ``expert_iteration`` the verified successes)."""
     sft_learning_rate: float = Field(2e-4, gt=0)
     """Learning rate of the loop's supervised steps: on relabeled attempts, and with
     ``expert_iteration`` on the verified successes too."""
@@ -198,8 +207,9 @@ class AlarmAction(StrEnum):
     ROLLBACK = "rollback"  # stop, and the final policy is the last one evaluated before the alarm
 
 
-class MonitorConfig(_Section):
-    """The detectors of closedloop.monitor.detectors. Each compares the run with its own start.
+class MonitorConfig(Thresholds):
+    """The ``[monitor]`` section: the detectors' thresholds (declared once, in
+    :class:`closedloop.monitor.detectors.Thresholds`) plus what the loop does with an alarm.
     What they raised on the embedded preset (README, "Monitors"): nothing on a default run
     (greedy held-out programs 38 -> 29 distinct); the solver-variety collapse at iteration 9
     without ``challenger.novelty`` (40 -> 20) and at iteration 3 at ten times the learning
@@ -209,39 +219,10 @@ class MonitorConfig(_Section):
     """``warn``, ``stop`` (stop self-play after the iteration that raised it) or ``rollback``
     (stop, and make the final policy the newest one evaluated on held-out before that
     iteration -- the cold start if none was; the control then matches its update steps)."""
-    window: int = Field(3, ge=1)
-    """Iterations the reward, proposal-cluster and saturation figures are averaged over."""
-    hacking_min_reward_rise: float = Field(0.15, ge=0)
-    """Reward hacking: the mean training reward of the last ``window`` iterations has risen at
-    least this much above iteration 1's (the cold-start policy's attempts) ..."""
-    hacking_max_heldout_rise: float = 0.0
-    """... while held-out pass@1 has risen no more than this above the cold start's."""
     audit_samples: int = Field(24, ge=0)
     """When the training reward is not the run's verifier (a reward plugged in through
     ``LoopRunner.reward_wrapper``), re-verify up to this many of the attempts it passed with the
     run's verifier each iteration (0: never)."""
-    hacking_min_audit_agreement: float = Field(0.9, ge=0, le=1)
-    """Reward hacking: the run's verifier confirms fewer than this share of the re-verified
-    passes ..."""
-    audit_min_checked: int = Field(5, ge=1)
-    """... of at least this many."""
-    collapse_min_variety_ratio: float = Field(0.6, ge=0)
-    """Collapse: distinct greedy programs on the held-out set at most this share of the cold
-    start's (1.0: any narrowing; above 1: unless the variety grew that much)."""
-    collapse_max_cluster_share: float = Field(0.5, gt=0, le=1)
-    """Collapse: the largest near-duplicate cluster (same behaviour on probe inputs, or nearly
-    the same syntax tree) holds at least this share of an iteration's built proposals, on
-    average over ``window`` iterations."""
-    collapse_min_proposals: int = Field(4, ge=2)
-    """Iterations with fewer built proposals than this give no cluster share (too few to judge)."""
-    collapse_min_built_ratio: float = Field(0.5, ge=0, le=1)
-    """Collapse: the share of proposals that parse and run into tasks, averaged over the last
-    ``window`` iterations, at most this fraction of iteration 1's (the challenger degenerates
-    into text that is no task; at ten times the learning rate the preset's fell from 15 of 16
-    to 1-3). Default runs stayed at 0.69 of iteration 1's or above."""
-    saturation_min_solved_share: float = Field(0.8, gt=0, le=1)
-    """Saturation: at least this share of attempt groups solved by every attempt, in each of the
-    last ``window`` iterations."""
 
 
 class GateConfig(_Section):
@@ -287,6 +268,15 @@ class RunConfig(_Section):
     gate: GateConfig = Field(default_factory=GateConfig)
 
 
+MOVED_KEYS = {
+    "train.learning_rate": "train.grpo.learning_rate",
+    "train.minibatch_size": "train.grpo.minibatch_size",
+    "train.beta": "train.grpo.beta",
+}
+"""Keys of older configs that live elsewhere now (named in the error, so an old config is
+fixed in one step)."""
+
+
 def _loc(err: dict[str, Any]) -> str:
     return ".".join(str(p) for p in err["loc"]) or "(top level)"
 
@@ -295,7 +285,9 @@ def _message(e: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid config"]
     for err in e.errors():
         key = _loc(err)
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "extra_forbidden" and key in MOVED_KEYS:
+            lines.append(f"  {key}: this key moved to {MOVED_KEYS[key]}")
+        elif err["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key (check its spelling; see closedloop.loop.config)")
         else:
             value = err.get("input")
@@ -343,17 +335,19 @@ def _toml_value(v: Any) -> str:
 
 
 def dump_config(cfg: RunConfig) -> str:
-    """The config as TOML (None values are left out: they are the defaults)."""
-    data = cfg.model_dump(mode="json")
-    top = [
+    """The config as TOML (None values are left out: they are the defaults); nested sections
+    such as ``[train.grpo]`` become their own tables."""
+    return "\n".join(_toml_table(cfg.model_dump(mode="json"), [])).lstrip("\n") + "\n"
+
+
+def _toml_table(data: dict[str, Any], path: list[str]) -> list[str]:
+    out = [f"\n[{'.'.join(path)}]"] if path else []
+    out += [
         f"{k} = {_toml_value(v)}"
         for k, v in data.items()
         if not isinstance(v, dict) and v is not None
     ]
-    out = top
     for k, v in data.items():
         if isinstance(v, dict):
-            out += ["", f"[{k}]"] + [
-                f"{kk} = {_toml_value(vv)}" for kk, vv in v.items() if vv is not None
-            ]
-    return "\n".join(out) + "\n"
+            out += _toml_table(v, [*path, k])
+    return out

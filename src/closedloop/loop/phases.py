@@ -1,7 +1,18 @@
-"""The phases of one iteration: generate (challenger + validation), attempt (solver), train.
+"""The phases of one iteration, each a function returning a typed result:
 
-Each phase is a function of plain inputs returning plain outputs, so the orchestrator can
-show, time and store each one separately.
+- :func:`generate` -> :class:`Generated`: the challenger proposes, proposals become tasks (expected
+  outputs from the sandbox), validation, the contamination guard and the duplicate/novelty
+  admission decide which join the pool;
+- :func:`choose_tasks` and :func:`attempt` -> :class:`Attempted`: the curriculum picks tasks, the
+  solver attempts each ``solver.samples`` times (public-test feedback between turns);
+- :func:`verify` -> :class:`Verified`: every final attempt is scored on the private tests (the
+  reward), a plugged-in reward is audited, proposals get their learnability rewards;
+- :func:`train` -> :class:`TrainOutcome`: GRPO (or expert iteration) plus the supervised step on
+  hindsight relabels;
+- :func:`evaluate` -> :class:`HeldoutEval`: greedy pass@1 on every held-out set.
+
+:mod:`closedloop.loop.iteration` calls them in this order. Each takes plain inputs, so each can
+be run, timed and tested alone. None writes to the run store.
 """
 
 from __future__ import annotations
@@ -13,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from closedloop.loop.config import RunConfig, TrainAlgorithm
-from closedloop.loop.curriculum import pick_tasks
 from closedloop.loop.hindsight import Relabel, relabel_attempts
-from closedloop.loop.store import AttemptRow, ProposalRow, TaskStats
+from closedloop.loop.store import AttemptRow, EvalScores, ProposalRow, RunStore
+from closedloop.monitor.names import Metric, train_key
 from closedloop.policy.base import SamplingParams
 from closedloop.roles.challenger import (
     ProposalError,
@@ -24,12 +35,11 @@ from closedloop.roles.challenger import (
     learnability,
     parse_proposal,
 )
-from closedloop.roles.sampling import sample_ids
-from closedloop.roles.solver import Attempt, attempt_tasks
+from closedloop.roles.solver import Attempt, attempt_tasks, score_attempts
 from closedloop.tasks.contamination import ContaminationGuard
 from closedloop.tasks.fingerprint import Fingerprint, fingerprint_tasks
 from closedloop.tasks.format import Split, Task
-from closedloop.tasks.validate import ValidationConfig, validate_tasks
+from closedloop.tasks.validate import RejectReason, ValidationConfig, validate_tasks
 from closedloop.train.trajectory import Trajectory
 from closedloop.verify import Verifier
 from closedloop.verify.outcome import Outcome
@@ -49,13 +59,8 @@ class Generated:
     fingerprints: list[Fingerprint] = field(default_factory=list)
     """One per proposal that parsed and ran into a task, accepted or not (the collapse monitor
     measures what the challenger proposes, before validation and duplicates filter it)."""
-
-
-DUPLICATE = "duplicate"
-"""Rejection reason: the proposal is a task already in the pool (the same text and tests)."""
-SAME_BEHAVIOUR = "same_behaviour"
-"""Rejection reason (``challenger.novelty``): its example solution returns what a pool task's
-(or an earlier proposal's of this iteration) returns on every shared probe input."""
+    accepted_fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
+    """Accepted task id -> its fingerprint (stored with the task in the pool)."""
 
 
 def generate(
@@ -81,7 +86,7 @@ def generate(
         seed=cfg.seed * 100_003 + iteration,
     )
     prompt = policy.encode_prompt(cfg.challenger_prompt)
-    comps = sample_ids(policy, [prompt], ch.proposals, params)[0]
+    comps = policy.sample_ids([prompt], ch.proposals, params)[0]
     shape = TaskShape(public_tests=ch.public_tests)
     rows: list[ProposalRow | None] = [None] * len(comps)
     built: list[tuple[int, Task]] = []
@@ -107,13 +112,15 @@ def generate(
     behaviours = known_behaviours if known_behaviours is not None else set()
     verdicts = admit([t for _, t in built], found, fps, set(known_ids), behaviours, ch.novelty)
     accepted: list[Task] = []
-    for (i, task), res, reason in zip(built, results, verdicts, strict=True):
+    accepted_fps: dict[str, Fingerprint] = {}
+    for (i, task), res, reason, fp in zip(built, results, verdicts, fps, strict=True):
         if reason is None:
             accepted.append(res.task or task)
+            accepted_fps[accepted[-1].id] = fp
         rows[i] = ProposalRow(i, comps[i].text, task.id, reason, res.detail[:300], None)
     final = [r for r in rows if r is not None]
-    reasons = Counter(r.reason or "accepted" for r in final)
-    return Generated(comps, final, accepted, reasons, fps)
+    reasons = Counter(r.reason or Metric.ACCEPTED for r in final)
+    return Generated(comps, final, accepted, reasons, fps, accepted_fps)
 
 
 def admit(
@@ -131,9 +138,9 @@ def admit(
     out: list[str | None] = []
     for task, reason, fp in zip(tasks, reasons, fps, strict=True):
         if reason is None and task.id in known_ids:
-            reason = DUPLICATE
+            reason = RejectReason.DUPLICATE
         if reason is None and novelty and fp.behaviour in behaviours:
-            reason = SAME_BEHAVIOUR
+            reason = RejectReason.SAME_BEHAVIOUR
         if reason is None:
             known_ids.add(task.id)
             if fp.behaviour:
@@ -144,7 +151,8 @@ def admit(
 
 @dataclass
 class Attempted:
-    """The attempt phase's output."""
+    """The attempt phase's output: every chosen task's group of attempts (final programs,
+    public-test feedback), not yet scored on the private tests."""
 
     tasks: list[Task]
     attempts: list[list[Attempt]]
@@ -162,7 +170,7 @@ class Attempted:
                         a.turns,
                         a.code,
                         a.public_pass,
-                        str(v.outcome) if v else "infra_error",
+                        str(v.outcome) if v else str(Outcome.INFRA_ERROR),
                         v.passed if v else 0,
                         v.total if v else 0,
                         a.reward,
@@ -182,36 +190,82 @@ class Attempted:
             if row
         }
 
+    def rewards(self) -> list[list[float]]:
+        """Each group's scored rewards (attempts without a reward are left out, never 0)."""
+        return [[a.reward for a in row if a.reward is not None] for row in self.attempts]
+
+
+CURRICULUM_SEED_FACTOR = 7_919
+
 
 def choose_tasks(
-    cfg: RunConfig,
-    new: Sequence[Task],
-    pool: Sequence[Task],
-    stats: dict[str, TaskStats],
-    iteration: int,
-    first: bool,
+    cfg: RunConfig, new: Sequence[Task], store: RunStore, iteration: int
 ) -> list[Task]:
-    """New tasks first (their learnability needs attempts), then the curriculum's picks."""
+    """The tasks attempted this iteration: the new proposals first (their learnability needs
+    attempts), then the curriculum's picks from the pool (closedloop.tasks.curriculum, on the
+    recent outcomes of the current policy)."""
     want = max(cfg.solver.tasks_per_iteration - len(new), 0)
-    new_ids = {t.id for t in new}
-    rest = [t for t in pool if t.id not in new_ids]
-    rng = random.Random(cfg.seed * 7_919 + iteration)
-    picked = pick_tasks(rest, stats, want, cfg.curriculum, first, rng)
+    rng = random.Random(cfg.seed * CURRICULUM_SEED_FACTOR + iteration)
+    picked = store.pick_tasks(want, cfg.curriculum, iteration, rng, exclude_ids={t.id for t in new})
     return list(new)[: cfg.solver.tasks_per_iteration] + picked
 
 
 def attempt(
     policy: Any, cfg: RunConfig, verifier: Verifier, tasks: list[Task], iteration: int
 ) -> Attempted:
-    """Every chosen task, ``solver.samples`` times, up to ``solver.turns`` turns each."""
+    """Every chosen task, ``solver.samples`` times, up to ``solver.turns`` turns each; the
+    verifier runs only the public tests here (in-episode feedback)."""
     s = cfg.solver
     params = SamplingParams(
         max_new_tokens=s.max_new_tokens,
         temperature=s.temperature,
         seed=cfg.seed * 100_019 + iteration,
     )
-    return Attempted(
-        tasks, attempt_tasks(policy, tasks, verifier, s.samples, params, s.turns) if tasks else []
+    attempts = (
+        attempt_tasks(policy, tasks, verifier, s.samples, params, s.turns, score=False)
+        if tasks
+        else []
+    )
+    return Attempted(tasks, attempts)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The verify phase's output: the attempts' private verdicts, summed up."""
+
+    scored: int
+    """Attempts with a reward (``infra_error`` has none and counts nowhere)."""
+    solved: int
+    """Attempts with reward >= 1."""
+    mean_reward: float
+    audit: dict[str, float]
+    """The audit of a plugged-in reward against the run's verifier (empty when the reward is
+    the run's verifier)."""
+
+    @property
+    def solve_rate(self) -> float:
+        """solved / scored (0 when nothing was scored)."""
+        return self.solved / self.scored if self.scored else 0.0
+
+
+def verify(
+    reward: Verifier, verifier: Verifier, att: Attempted, cfg: RunConfig, iteration: int
+) -> Verified:
+    """Score every final attempt on the private tests with ``reward`` (the training reward: the
+    run's verifier unless one is plugged in); when ``reward`` is another verifier, audit a
+    sample of its passes with the run's ``verifier``."""
+    score_attempts(reward, att.tasks, att.attempts)
+    audited = (
+        audit(verifier, att, cfg.monitor.audit_samples, cfg.seed + iteration)
+        if reward is not verifier
+        else {}
+    )
+    scores = [r for row in att.rewards() for r in row]
+    return Verified(
+        scored=len(scores),
+        solved=sum(1 for r in scores if r >= 1.0),
+        mean_reward=sum(scores) / len(scores) if scores else 0.0,
+        audit=audited,
     )
 
 
@@ -231,7 +285,7 @@ def audit(verifier: Verifier, att: Attempted, samples: int, seed: int) -> dict[s
     picked = random.Random(seed).sample(passed, min(samples, len(passed)))
     verdicts = verifier.verify_many([(t, a.code) for t, a in picked], split=Split.PRIVATE)
     ok = sum(1 for v in verdicts if v.outcome is Outcome.PASS)
-    return {"audit_checked": float(len(picked)), "audit_agreement": ok / len(picked)}
+    return {Metric.AUDIT_CHECKED: float(len(picked)), Metric.AUDIT_AGREEMENT: ok / len(picked)}
 
 
 def challenger_rewards(cfg: RunConfig, gen: Generated, att: Attempted) -> list[ProposalRow]:
@@ -239,7 +293,7 @@ def challenger_rewards(cfg: RunConfig, gen: Generated, att: Attempted) -> list[P
     succ = att.successes()
     out = []
     for p in gen.proposals:
-        if p.reason == "infra_error":
+        if p.reason == RejectReason.INFRA_ERROR:
             r: float | None = None
         elif p.reason is not None:
             r = cfg.challenger.rejected_reward
@@ -258,7 +312,8 @@ def trajectories(
     iteration: int,
     version: int,
 ) -> tuple[list[Trajectory], list[Trajectory]]:
-    """(solver trajectories, challenger trajectories) of this iteration."""
+    """(solver trajectories, challenger trajectories) of this iteration, each stamped with the
+    temperature it was sampled at (the update's ratio needs the same one)."""
     solver = [
         a.trajectory(f"{iteration}:{a.task_id}", version)
         for row in att.attempts
@@ -272,18 +327,15 @@ def trajectories(
                 outcome = Outcome.PASS if p.reason is None else Outcome.INVALID
                 chal.append(
                     Trajectory.from_completion(
-                        c, p.reward, f"{iteration}:challenger", version, outcome
+                        c,
+                        p.reward,
+                        f"{iteration}:challenger",
+                        version,
+                        outcome,
+                        temperature=cfg.challenger.temperature,
                     )
                 )
     return solver, chal
-
-
-@dataclass(frozen=True)
-class TrainOutcome:
-    """What the train phase did."""
-
-    optimizer_steps: int
-    metrics: dict[str, float]
 
 
 def relabel(cfg: RunConfig, verifier: Verifier, att: Attempted) -> list[Relabel]:
@@ -291,6 +343,20 @@ def relabel(cfg: RunConfig, verifier: Verifier, att: Attempted) -> list[Relabel]
     if not cfg.train.hindsight or not att.tasks:
         return []
     return relabel_attempts(verifier, att.tasks, att.attempts)
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """What the train phase did."""
+
+    optimizer_steps: int
+    """Optimizer steps taken; only steps with a learning signal are taken (the control gets as
+    many)."""
+    metrics: dict[str, float]
+    """The update's figures, keyed by their :class:`~closedloop.monitor.names.Metric`."""
+    kl_policy: float | None
+    """KL(before || after) of the whole phase on the first solver trajectories (None without
+    any)."""
 
 
 def train(
@@ -303,43 +369,88 @@ def train(
     relabels: Sequence[Relabel] = (),
     anchor: Sequence[SFTExample] = (),
 ) -> TrainOutcome:
-    """One update on this iteration's trajectories: GRPO on every group, or (expert iteration)
-    SFT on the verified successes; hindsight relabels and ``anchor`` examples (replayed
-    cold-start data) join the supervised step. Every optimizer step counts (the control gets
-    as many)."""
-    from closedloop.loop.updates import sft_steps
-    from closedloop.train.sft import examples_from_text, examples_from_trajectories, keep_successes
+    """One update on this iteration's trajectories: GRPO on every group with a reward spread,
+    or (expert iteration) SFT on the verified successes; hindsight relabels and ``anchor``
+    examples (replayed cold-start data) join the supervised step."""
+    from closedloop.train.metrics import probe_distributions, probe_kl
+    from closedloop.train.sft import (
+        examples_from_text,
+        examples_from_trajectories,
+        keep_successes,
+        sft_steps,
+    )
 
-    mb = cfg.train.minibatch_size
+    # kl_policy: KL(before || after) across the whole phase (GRPO or expert iteration, plus
+    # the supervised step) on this iteration's first solver trajectories -- not the trainer's
+    # own kl_probe, which covers its GRPO update alone.
+    probe = [(list(t.prompt_ids), list(t.completion_ids)) for t in solver[:8]]
+    before = probe_distributions(policy.model, probe, policy.pad_id) if probe else None
     steps, metrics = 0, {}
     examples = examples_from_text(policy, [(r.prompt, r.code) for r in relabels]) + list(anchor)
     if cfg.train.algorithm is TrainAlgorithm.GRPO:
         usable = [t for t in solver + chal if t.usable]
         if usable:
-            m = trainer.step(usable)
+            m = trainer.step(usable, seed=seed)
             steps = m.optimizer_steps
             metrics = {
-                "loss": m.loss,
-                "entropy": m.entropy,
-                "frac_zero_std_groups": m.frac_zero_std_groups,
-                "clip_ratio": m.clip_ratio,
-                "kl_ref": m.kl_ref or 0.0,
+                train_key("loss"): m.loss,
+                train_key("entropy"): m.entropy,
+                train_key("frac_zero_std_groups"): m.frac_zero_std_groups,
+                train_key("zero_std_groups_dropped"): float(m.num_zero_std_groups),
+                train_key("clip_ratio"): m.clip_ratio,
+                train_key("first_pass_ratio_dev"): m.first_pass_ratio_dev,
+                train_key("kl_ref"): m.kl_ref or 0.0,
             }
     else:
         kept = keep_successes(solver) + [t for t in chal if (t.reward or 0) > 0]
-        metrics["kept"] = float(len(kept))
+        metrics[train_key("kept")] = float(len(kept))
         examples = examples_from_trajectories(kept, final_turn_only=True) + examples
     if examples:
+        mb = cfg.train.sft_batch_size
         run = sft_steps(
-            policy,
-            examples,
-            -(-len(examples) // mb),
-            mb,
-            cfg.train.sft_learning_rate,
-            seed,
+            policy, examples, -(-len(examples) // mb), mb, cfg.train.sft_learning_rate, seed
         )
         steps += run.steps
-        metrics["sft_loss"] = run.last_loss
-    metrics["hindsight"] = float(len(relabels))
-    metrics["anchor"] = float(len(anchor))
-    return TrainOutcome(steps, metrics)
+        metrics[train_key("sft_loss")] = run.last_loss
+    metrics[train_key("hindsight")] = float(len(relabels))
+    metrics[train_key("anchor")] = float(len(anchor))
+    kl = (
+        probe_kl(before, probe_distributions(policy.model, probe, policy.pad_id), probe)
+        if before is not None
+        else None
+    )
+    return TrainOutcome(steps, {k: v for k, v in metrics.items() if v is not None}, kl)
+
+
+@dataclass(frozen=True)
+class HeldoutEval:
+    """The evaluate phase's output: one policy on every held-out set."""
+
+    scores: EvalScores
+    """Set name -> (n_tasks, pass@1), the primary set first."""
+    variety: dict[str, float]
+    """The variety of its greedy programs on the primary set (``heldout_distinct_programs``,
+    ``heldout_top_program_share``: the run's collapse figure, see ``monitor.variety``)."""
+    per_task: dict[str, float]
+    """The primary set's per-task scores (task id -> 1.0 / 0.0): what the gate compares."""
+
+
+def evaluate(
+    policy: Any, heldout: dict[str, Sequence[Task]], verifier: Verifier, cfg: RunConfig
+) -> HeldoutEval:
+    """Greedy pass@1 of ``policy`` on every held-out set (the first is the primary one)."""
+    from closedloop.loop.evaluate import evaluate as evaluate_set
+
+    e = cfg.eval
+    scores: EvalScores = {}
+    variety: dict[str, float] = {}
+    per_task: dict[str, float] = {}
+    for i, (name, tasks) in enumerate(heldout.items()):
+        res = evaluate_set(
+            policy, tasks, verifier, samples=1, turns=e.turns, max_new_tokens=e.max_new_tokens
+        )
+        scores[name] = (res.n_tasks, res.pass_at_1)
+        if i == 0:
+            variety = res.variety.metrics()
+            per_task = {t: float(c) for t, c in res.successes.items()}
+    return HeldoutEval(scores, variety, per_task)

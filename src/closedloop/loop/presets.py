@@ -56,6 +56,7 @@ turns = 2
 max_new_tokens = 512
 [train]
 algorithm = "grpo"
+[train.grpo]
 learning_rate = 1e-6
 minibatch_size = 32
 [eval]

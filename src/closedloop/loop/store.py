@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from closedloop.tasks.curriculum import CurriculumConfig, SolveStats
+from closedloop.tasks.curriculum import CurriculumConfig
 from closedloop.tasks.fingerprint import Fingerprint
 from closedloop.tasks.format import Task
 from closedloop.tasks.pool import PoolError, Provenance, TaskPool
@@ -108,11 +108,6 @@ class IterationRecord:
     """Fingerprints of the new tasks by id (those missing are stored without one)."""
     parents: dict[str, str] = field(default_factory=dict)
     """The task each new task was derived from, by id (none: proposed from scratch)."""
-
-
-TaskStats = SolveStats
-"""Superseded by :class:`closedloop.tasks.curriculum.SolveStats`; kept until the loop
-switches to :meth:`RunStore.pick_tasks` (then delete it with :meth:`RunStore.stats`)."""
 
 
 def attempt_version(iteration: int) -> str:
@@ -275,18 +270,6 @@ class RunStore:
         outcomes of the last ``cfg.recent_iterations`` committed iterations; none of
         ``exclude_ids``."""
         return self.task_pool.sample(count, cfg, iteration, rng, exclude=exclude_ids)
-
-    def pool(self) -> list[Task]:
-        """Superseded by :meth:`tasks` (delete once the loop calls that)."""
-        return self.tasks()
-
-    def stats(self) -> dict[str, SolveStats]:
-        """Lifetime attempts and passes per task. Superseded: the curriculum reads recent
-        outcomes through :meth:`pick_tasks` (delete once the loop calls that)."""
-        rows = self.db.execute(
-            "SELECT task_id, SUM(attempts), SUM(passes) FROM solve_stats GROUP BY task_id"
-        )
-        return {tid: SolveStats(int(a), int(p)) for tid, a, p in rows}
 
     # -- reads -----------------------------------------------------------------------------
     def metrics_rows(self) -> list[dict[str, Any]]:

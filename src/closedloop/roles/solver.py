@@ -136,9 +136,11 @@ def attempt_tasks(
     n: int,
     params: SamplingParams,
     turns: int = 1,
+    score: bool = True,
 ) -> list[list[Attempt]]:
-    """``n`` attempts per task, each of up to ``turns`` turns; every final attempt is scored on
-    the private tests (``attempt.verdict``)."""
+    """``n`` attempts per task, each of up to ``turns`` turns. With ``score`` every final
+    attempt is then scored on the private tests (``attempt.verdict``); the loop passes False
+    and scores them in its own verify phase (:func:`score_attempts`)."""
     if turns < 1:
         raise ValueError(f"turns={turns}: must be >= 1")
     prompts = [policy.encode_prompt(solver_prompt(t)) for t in tasks]
@@ -173,7 +175,17 @@ def attempt_tasks(
             a.logprobs += [0.0] * len(sep)
             still.append((t, a))
         open_ = still
+    if score:
+        score_attempts(verifier, tasks, attempts)
+    return attempts
+
+
+def score_attempts(
+    verifier: Verifier, tasks: Sequence[Task], attempts: Sequence[Sequence[Attempt]]
+) -> None:
+    """Verify every attempt's final program on its task's **private** tests and set
+    ``attempt.verdict`` (the reward). Nothing of the verdict reaches any turn."""
+    flat = [(t, a) for t, row in zip(tasks, attempts, strict=True) for a in row]
     finals = verifier.verify_many([(t, a.code) for t, a in flat], split=Split.PRIVATE)
     for (_, a), v in zip(flat, finals, strict=True):
         a.verdict = v
-    return attempts

@@ -60,7 +60,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from closedloop.policy.hf import HFPolicy
 from closedloop.policy.logprobs import completion_logprobs, make_batch, pad_right
@@ -71,10 +70,9 @@ from closedloop.train.checkpoint import (
     save_checkpoint,
     save_state_file,
 )
+from closedloop.train.grpo_config import GRPOConfig
 from closedloop.train.grpo_loss import (
-    LossAggregation,
     LossParts,
-    RewardScaling,
     group_advantages,
     grpo_loss,
     masked_mean,
@@ -90,64 +88,6 @@ from closedloop.train.trajectory import Trajectory, group_by_id, usable
 
 STATE_FORMAT = 1
 """Version of :meth:`GRPOTrainer.state_dict`'s layout."""
-
-
-class GRPOConfig(BaseModel):
-    """Settings of the GRPO update. The loop nests it as ``[train.grpo]`` in its run config."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-    learning_rate: float = Field(1e-5, gt=0)
-    """AdamW learning rate, constant (TRL's default peak is 1e-6 for LLMs; 1e-5 suits the small
-    models here; the loop sets its own)."""
-    epsilon_low: float = Field(0.2, ge=0)
-    """Lower clip: the ratio is clipped below at 1 - epsilon_low."""
-    epsilon_high: float = Field(0.2, ge=0)
-    """Upper clip: the ratio is clipped above at 1 + epsilon_high (DAPO's clip-higher when
-    larger)."""
-    beta: float = Field(0.0, ge=0)
-    """Weight of the k3 KL penalty to the reference (0: no penalty, as TRL's default)."""
-    kl_ratio_correction: bool = True
-    """Weight the KL term by the ratio (unbiased reverse-KL gradient; TRL's default)."""
-    num_iterations: int = Field(1, ge=1)
-    """Passes over the batch per update (mu in DeepSeekMath)."""
-    minibatch_size: int = Field(16, ge=1)
-    """Trajectories per optimizer step."""
-    aggregation: LossAggregation = LossAggregation.DAPO
-    """How per-token losses are averaged. ``dapo`` (TRL's default) weighs every trained token
-    of the update the same, whichever minibatch it is in. Measured on the toy task of
-    ``tests/train/test_grpo_learns.py`` (char model, 25 updates of 32 completions of up to 8
-    tokens, 5 seeds; mean reward of the last 3 updates minus the first 3, mean +- sd): one
-    minibatch, lr 3e-3: grpo 0.635+-0.015, bnpo = dapo 0.671+-0.016, dr_grpo 0.679+-0.014;
-    minibatches of 8, lr 5e-4: grpo 0.386+-0.046, bnpo 0.415+-0.031, dapo 0.416+-0.031,
-    dr_grpo 0.409+-0.029; minibatches of 8, lr 3e-3: all four 0.85 (saturated). Token-level
-    beats per-sequence ``grpo`` (also length-biased: Dr. GRPO, arXiv:2503.20783); among the
-    token-level three the toy cannot tell (its completions are nearly all 8 tokens), so the
-    default is the one without a length setting whose minibatches are weighted consistently."""
-    max_completion_length: int | None = Field(None, ge=1)
-    """Dr. GRPO's constant normaliser, in tokens (the longest completion sampled: the sampler's
-    ``max_new_tokens``, summed over turns); required by ``aggregation = "dr_grpo"`` only."""
-    reward_scaling: RewardScaling = RewardScaling.GROUP
-    """What centred rewards are divided by."""
-    max_grad_norm: float = Field(1.0, gt=0)
-    """Gradient clipping norm."""
-    weight_decay: float = Field(0.0, ge=0)
-    """AdamW weight decay."""
-    track_ref_kl: bool = True
-    """Keep a reference even when beta is 0, to report the KL to it (one more forward pass)."""
-    probe_size: int = Field(8, ge=1)
-    """Trajectories of the first batch kept as the probe set when none is given."""
-    seed: int = 0
-    """Seed of the row shuffle (combined with the policy version, so each update differs)."""
-
-    @model_validator(mode="after")
-    def _dr_grpo_needs_its_constant(self) -> GRPOConfig:
-        if self.aggregation is LossAggregation.DR_GRPO and self.max_completion_length is None:
-            raise ValueError(
-                "max_completion_length: required when aggregation = 'dr_grpo' (its constant "
-                "normaliser: the sampler's max_new_tokens, summed over turns)"
-            )
-        return self
 
 
 @dataclass

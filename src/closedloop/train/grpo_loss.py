@@ -12,32 +12,10 @@ std and its ratio-weighted (bias-corrected) KL term. Departures are listed in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import torch
 
-
-class LossAggregation(StrEnum):
-    """How per-token losses become one number (TRL's ``loss_type`` names and normalisers).
-
-    ``grpo`` weighs each sequence equally, so a token of a short answer counts more than one of
-    a long answer (length bias: Dr. GRPO, arXiv:2503.20783, section 3.1). The other three sum
-    token losses and differ only in the divisor.
-    """
-
-    SEQUENCE = "grpo"  # mean over each sequence's trained tokens, then mean over sequences
-    TOKEN = "bnpo"  # sum over the minibatch's trained tokens / their count (per minibatch)
-    DAPO = "dapo"  # sum / (trained tokens of the whole update batch / minibatches per pass)
-    DR_GRPO = "dr_grpo"  # sum / (sequences in the minibatch * max_completion_length), a constant
-
-
-class RewardScaling(StrEnum):
-    """What the centred reward is divided by (TRL's ``scale_rewards``)."""
-
-    GROUP = "group"  # the group's std (DeepSeekMath)
-    BATCH = "batch"  # the whole batch's std
-    NONE = "none"  # nothing (Dr. GRPO's unbiased variant)
-
+from closedloop.train.grpo_config import LossAggregation, RewardScaling
 
 ADVANTAGE_EPS = 1e-4  # TRL's constant in ``advantages / (std + 1e-4)``
 

@@ -1,0 +1,161 @@
+"""The run directory: its layout, creating and reopening it, policy directories, summary.json.
+
+Layout (a public contract)::
+
+    config.toml            the effective config (closedloop.loop.config)
+    run.sqlite             the run store (closedloop.loop.store): tasks, attempts, metrics, ...
+    heldout/               the held-out sets, materialised when the run is created
+    metrics.jsonl, tb/     per-iteration metrics (closedloop.monitor.metrics)
+    policies/cold_start/   Hugging Face model directories that `closedloop eval --policy` loads
+    policies/iter_NNN/     (the newest also holds trainer_state.pt: the GRPO optimizer, for resume)
+    policies/final/
+    policies/control/
+    summary.json           the held-out table per policy, alarms, the gate
+    report.html            closedloop.monitor.report
+
+Owns paths and the atomic writing of policies and the summary. Must never decide what a policy
+or a summary holds (the runner does) or delete a committed iteration's policy.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from closedloop.loop.config import ConfigError, RunConfig, dump_config, load_config
+
+CONFIG_FILE = "config.toml"
+STORE_FILE = "run.sqlite"
+SUMMARY_FILE = "summary.json"
+REPORT_FILE = "report.html"
+HELDOUT_DIR = "heldout"
+POLICIES_DIR = "policies"
+TRAINER_STATE_FILE = "trainer_state.pt"
+"""In the newest ``iter_NNN`` policy directory: the GRPO trainer's state (optimizer moments,
+version), so a resumed run continues the same algorithm."""
+
+COLD_START = "cold_start"
+FINAL = "final"
+CONTROL = "control"
+
+
+class RunDirError(ValueError):
+    """The run directory cannot be used (exists and is not empty, or is not a run to resume)."""
+
+
+def iter_label(iteration: int) -> str:
+    """``iter_NNN`` (0 is ``cold_start``)."""
+    return COLD_START if iteration == 0 else f"iter_{iteration:03d}"
+
+
+def iteration_of(label: str) -> int | None:
+    """The inverse of :func:`iter_label` (None for other labels: ``final``, ``control``, ...)."""
+    if label == COLD_START:
+        return 0
+    digits = label.removeprefix("iter_")
+    return int(digits) if label.startswith("iter_") and digits.isdigit() else None
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """One run's directory. ``RunDir.create`` for a new run, ``RunDir.open`` to resume."""
+
+    root: Path
+
+    @classmethod
+    def create(cls, root: Path, cfg: RunConfig) -> RunDir:
+        """A new run directory holding ``config.toml``; refuses an existing non-empty one."""
+        root = Path(root)
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise RunDirError(
+                f"{root} exists and is not empty; choose a new --run-dir or --resume it"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        (root / CONFIG_FILE).write_text(dump_config(cfg), encoding="utf-8")
+        return cls(root)
+
+    @classmethod
+    def open(cls, root: Path) -> tuple[RunDir, RunConfig]:
+        """An existing run and its config."""
+        root = Path(root)
+        if not (root / CONFIG_FILE).is_file():
+            raise RunDirError(f"{root} is not a run directory (no {CONFIG_FILE})")
+        try:
+            cfg = load_config(root / CONFIG_FILE)
+        except ConfigError as e:
+            raise RunDirError(str(e)) from None
+        return cls(root), cfg
+
+    # -- paths -------------------------------------------------------------------------------
+    @property
+    def store(self) -> Path:
+        return self.root / STORE_FILE
+
+    @property
+    def summary(self) -> Path:
+        return self.root / SUMMARY_FILE
+
+    @property
+    def heldout(self) -> Path:
+        return self.root / HELDOUT_DIR
+
+    def policy(self, label: str) -> Path:
+        """``RUN_DIR/policies/<label>``."""
+        return self.root / POLICIES_DIR / label
+
+    def trainer_state(self, iteration: int) -> Path:
+        """Where the trainer state saved with iteration ``iteration``'s policy lives."""
+        return self.policy(iter_label(iteration)) / TRAINER_STATE_FILE
+
+    # -- policies ----------------------------------------------------------------------------
+    def save_policy(self, policy: Any, label: str, trainer: Any = None) -> Path:
+        """Write ``policy`` (and the trainer's state, when given) as ``policies/<label>``,
+        atomically: a crash leaves the old directory or the new one, never half of one."""
+        final = self.policy(label)
+        tmp = final.with_name(final.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        policy.save(tmp)
+        if trainer is not None:
+            trainer.save_state(tmp / TRAINER_STATE_FILE)
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        return final
+
+    def load_policy(self, label: str) -> Any:
+        """The Hugging Face policy saved as ``policies/<label>``."""
+        from closedloop.policy.hf import HFPolicy
+
+        return HFPolicy.from_pretrained(self.policy(label))
+
+    def drop_policies_after(self, last: int) -> None:
+        """Delete unfinished writes and the policies of iterations after ``last`` (the last
+        committed one): they belong to an iteration a crash cut short, which runs again."""
+        root = self.root / POLICIES_DIR
+        if not root.is_dir():
+            return
+        for p in root.iterdir():
+            it = iteration_of(p.name)  # cold_start is 0: stale only when nothing committed
+            if p.name.endswith(".tmp") or (it is not None and it > last):
+                shutil.rmtree(p, ignore_errors=True)
+
+    def prune_trainer_states(self, keep: int) -> None:
+        """Remove the trainer state of every iteration but ``keep`` (the last committed one):
+        only it is needed to resume, and each copy is twice the model's size."""
+        root = self.root / POLICIES_DIR
+        if not root.is_dir():
+            return
+        for p in root.iterdir():
+            it = iteration_of(p.name)
+            if it is not None and it != keep:
+                (p / TRAINER_STATE_FILE).unlink(missing_ok=True)
+
+    # -- summary -----------------------------------------------------------------------------
+    def write_summary(self, summary: dict[str, Any]) -> Path:
+        """Write ``summary.json`` atomically."""
+        tmp = self.summary.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        tmp.replace(self.summary)
+        return self.summary
