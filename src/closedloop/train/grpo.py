@@ -300,6 +300,37 @@ class GRPOTrainer:
         mean_entropy = masked_mean(entropy.detach(), mask).item()
         return parts, mean_entropy, int(mask.sum().item()), float(norm)
 
+    @torch.no_grad()
+    def ratio_deviation(self, trajectories: Sequence[Trajectory]) -> float:
+        """max |pi/pi_old - 1| over the trained tokens of ``trajectories`` under the current
+        weights, log-probs recomputed exactly as an update recomputes them (each row at its own
+        temperature). Before any update on a batch this is ~0 (1e-6 on CPU); much more means
+        the trainer and the sampler disagree about the distribution the tokens came from."""
+        worst = 0.0
+        device = self.policy.device
+        was_training = self.policy.model.training
+        self.policy.model.eval()
+        try:
+            for start in range(0, len(trajectories), self.config.minibatch_size):
+                rows = trajectories[start : start + self.config.minibatch_size]
+                batch = make_batch(
+                    [t.prompt_ids for t in rows],
+                    [t.completion_ids for t in rows],
+                    self.policy.pad_id,
+                ).to(device)
+                loss_mask = pad_right([t.loss_mask for t in rows], 0, torch.float32).to(device)
+                mask = batch.completion_mask.float() * loss_mask[:, : batch.completion_len]
+                old = pad_right([t.sampling_logprobs for t in rows], 0.0, torch.float32).to(device)
+                temperature = torch.tensor([t.temperature for t in rows], dtype=torch.float32)
+                logps, _ = completion_logprobs(self.policy.model, batch, temperature)
+                # masked positions (feedback, padding) hold anything: zero their log-ratio
+                log_ratio = torch.where(mask.bool(), logps - old, torch.zeros_like(logps))
+                dev = (log_ratio.exp() - 1).abs()
+                worst = max(worst, float(dev.max()) if dev.numel() else 0.0)
+        finally:
+            self.policy.model.train(was_training)
+        return worst
+
     # ---- state -----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything but the weights that the next update depends on: the optimizer's
