@@ -10,7 +10,6 @@ exploratory picks that found a success clipped to zero gradient.
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 import pytest
 

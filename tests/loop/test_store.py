@@ -21,6 +21,7 @@ from closedloop.tasks.curriculum import CurriculumConfig
 from closedloop.tasks.fingerprint import Fingerprint
 from closedloop.tasks.format import Task, parse_task
 from closedloop.tasks.pool import Provenance, TaskPool
+from closedloop.verify.outcome import Outcome
 
 FP = Fingerprint("behaviour", "structure", frozenset({1}))
 
@@ -40,7 +41,7 @@ def _task(task_id: str) -> Task:
 
 def _attempts(task_id: str, passes: int, n: int = 6) -> list[AttemptRow]:
     return [
-        AttemptRow(task_id, k, 1, "def f(x): ...", True, "pass", 1, 1, float(k < passes), "")
+        AttemptRow(task_id, k, 1, "def f(x): ...", True, Outcome.PASS, 1, 1, float(k < passes), "")
         for k in range(n)
     ]
 
@@ -87,7 +88,7 @@ def test_the_pool_lives_in_the_run_file(store: RunStore):
 def test_unscored_attempts_are_not_outcomes(store: RunStore):
     store.commit_iteration(_record(0, [_task("seed")]))
     rows = _attempts("seed", 1, n=2)
-    unscored = AttemptRow("seed", 2, 1, "", False, "infra_error", 0, 0, None, "")
+    unscored = AttemptRow("seed", 2, 1, "", False, Outcome.INFRA_ERROR, 0, 0, None, "")
     store.commit_iteration(_record(1, attempts=[*rows, unscored]))
     st = store.task_pool.stats("seed", attempt_version(1))
     assert (st.attempts, st.passes) == (2, 1)

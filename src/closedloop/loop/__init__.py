@@ -1,10 +1,25 @@
-"""The loop: the orchestrator, the curriculum, the run store, the list-functions grammar.
+"""The loop: the orchestrator of a run, its phases, its store, its domains.
 
-Owns: the run configuration (:mod:`~closedloop.loop.config`), the run directory and its
-phases (:mod:`~closedloop.loop.runner`, :mod:`~closedloop.loop.phases`), the SQLite run store
-and resume (:mod:`~closedloop.loop.store`), the curriculum (:mod:`~closedloop.loop.curriculum`),
-held-out evaluation (:mod:`~closedloop.loop.evaluate`), the domains and the grammar of the
-cold-start corpus (:mod:`~closedloop.loop.domain`, :mod:`~closedloop.loop.grammar`).
+Where each thing lives:
+
+- :mod:`~closedloop.loop.runner` -- the run's life cycle (create or resume, cold start,
+  iterations, final, control, gate, summary);
+- :mod:`~closedloop.loop.iteration` -- one iteration, top to bottom: generate -> attempt ->
+  verify -> train -> evaluate, each a function of :mod:`~closedloop.loop.phases` returning a
+  typed result;
+- :mod:`~closedloop.loop.rundir` -- the run directory's layout; :mod:`~closedloop.loop.store`
+  -- ``run.sqlite`` (the iteration's rows and the task pool, committed in one transaction);
+- :mod:`~closedloop.loop.baselines` -- the cold start and the compute-matched control (both SFT
+  on the same corpus); :mod:`~closedloop.loop.early_stop` -- what an alarm stops;
+  :mod:`~closedloop.loop.console` -- what a run prints;
+- :mod:`~closedloop.loop.heldout` -- the held-out sets, materialised into the run directory;
+  :mod:`~closedloop.loop.evaluate` -- pass@k; :mod:`~closedloop.loop.hindsight` -- relabels;
+- :mod:`~closedloop.loop.config` and :mod:`~closedloop.loop.presets` -- the run config;
+  :mod:`~closedloop.loop.domain` and :mod:`~closedloop.loop.grammar` -- the list-functions
+  grammar of the cold-start corpus and the seed pool.
+
+The pool and its curriculum are :mod:`closedloop.tasks.pool` and
+:mod:`closedloop.tasks.curriculum` (one task store for every part).
 
 Must never: train on a held-out task (held-out sets build the contamination guard every
 proposal passes through, and are only ever evaluated), or write a reward the verifier did not

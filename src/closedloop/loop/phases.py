@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from closedloop.loop.config import RunConfig, TrainAlgorithm
 from closedloop.loop.hindsight import Relabel, relabel_attempts
-from closedloop.loop.store import AttemptRow, EvalScores, ProposalRow, RunStore
+from closedloop.loop.store import AttemptRow, EvalScores, ProposalRow, Rejection, RunStore
 from closedloop.monitor.names import Metric, train_key
 from closedloop.policy.base import SamplingParams
 from closedloop.roles.challenger import (
@@ -98,7 +98,7 @@ def generate(
             )
             built.append((i, task))
         except ProposalError as e:
-            rows[i] = ProposalRow(i, c.text, None, str(e.reason), str(e)[:300], None)
+            rows[i] = ProposalRow(i, c.text, None, e.reason, str(e)[:300], None)
     vcfg = ValidationConfig(
         min_failure_cases=ch.min_failure_cases,
         max_mutants=ch.max_mutants,
@@ -108,7 +108,7 @@ def generate(
     )
     results = validate_tasks([t for _, t in built], verifier, vcfg, guard) if built else []
     fps = fingerprint_tasks([t for _, t in built], verifier)
-    found = [str(res.reason) if res.reason else None for res in results]
+    found = [res.reason for res in results]
     behaviours = known_behaviours if known_behaviours is not None else set()
     verdicts = admit([t for _, t in built], found, fps, set(known_ids), behaviours, ch.novelty)
     accepted: list[Task] = []
@@ -125,7 +125,7 @@ def generate(
 
 def admit(
     tasks: Sequence[Task],
-    reasons: Sequence[str | None],
+    reasons: Sequence[Rejection | None],
     fps: Sequence[Fingerprint],
     known_ids: set[str],
     behaviours: set[str],
@@ -170,7 +170,7 @@ class Attempted:
                         a.turns,
                         a.code,
                         a.public_pass,
-                        str(v.outcome) if v else str(Outcome.INFRA_ERROR),
+                        v.outcome if v else Outcome.INFRA_ERROR,
                         v.passed if v else 0,
                         v.total if v else 0,
                         a.reward,

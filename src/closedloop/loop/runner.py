@@ -34,7 +34,6 @@ weights an uninterrupted one ends with (``tests/loop/test_resume_same_algorithm.
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,7 +69,7 @@ from closedloop.monitor.metrics import MetricsLog, summary_line
 from closedloop.monitor.names import Metric, heldout_key
 from closedloop.monitor.variety import narrowing_line
 
-__all__ = ["LoopRunner", "RunDirError", "RunResult", "TimedVerifier"]
+__all__ = ["LoopRunner", "RunDirError", "RunResult"]
 
 SEED_POOL_SIZE = 200
 PER_TASK_EVENT = "heldout_per_task"
@@ -143,6 +142,7 @@ class LoopRunner:
         from closedloop.sandbox import SandboxLimits
         from closedloop.tasks.contamination import ContaminationGuard
         from closedloop.verify import Verifier
+        from closedloop.verify.timed import TimedVerifier
 
         # The run shows its own phase bars; transformers' per-save/per-load bars would bury them.
         hf_logging.disable_progress_bar()
@@ -176,7 +176,7 @@ class LoopRunner:
             with Verifier(
                 workers=cfg.workers, limits=SandboxLimits(wall_s=cfg.verify_timeout_s)
             ) as inner:
-                verifier = TimedVerifier(inner)
+                verifier = TimedVerifier(inner)  # t_verify: the sandbox's share of the time
                 state = LoopState(
                     cfg=cfg,
                     store=store,
@@ -471,47 +471,3 @@ def by_set(scores: dict[str, EvalScores]) -> dict[str, dict[str, tuple[int, floa
 
 def _summary_entries(table: dict[str, tuple[int, float]]) -> dict[str, dict[str, float]]:
     return {k: {"n_tasks": n, "pass@1": p} for k, (n, p) in table.items()}
-
-
-class TimedVerifier:
-    """A verifier that adds up the wall time during which any of its calls runs (for the
-    time profile; calls made at once from several threads count once)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.seconds = 0.0
-        self._lock = threading.Lock()
-        self._active = 0
-        self._since = 0.0
-
-    def _timed(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            if self._active == 0:
-                self._since = time.monotonic()
-            self._active += 1
-        try:
-            return getattr(self.inner, name)(*args, **kwargs)
-        finally:
-            with self._lock:
-                self._active -= 1
-                if self._active == 0:
-                    self.seconds += time.monotonic() - self._since
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)  # pool, limits, ...: the wrapped verifier's
-
-    def verify(self, *args: Any, **kwargs: Any) -> Any:
-        """``Verifier.verify``, timed."""
-        return self._timed("verify", *args, **kwargs)
-
-    def verify_many(self, *args: Any, **kwargs: Any) -> Any:
-        """``Verifier.verify_many``, timed."""
-        return self._timed("verify_many", *args, **kwargs)
-
-    def call(self, *args: Any, **kwargs: Any) -> Any:
-        """``Verifier.call``, timed."""
-        return self._timed("call", *args, **kwargs)
-
-    def call_many(self, *args: Any, **kwargs: Any) -> Any:
-        """``Verifier.call_many``, timed."""
-        return self._timed("call_many", *args, **kwargs)

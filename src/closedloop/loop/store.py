@@ -25,10 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from closedloop.roles.challenger import ProposalRejection
 from closedloop.tasks.curriculum import CurriculumConfig
 from closedloop.tasks.fingerprint import Fingerprint
 from closedloop.tasks.format import Task
 from closedloop.tasks.pool import PoolError, Provenance, TaskPool
+from closedloop.tasks.validate import RejectReason
+from closedloop.verify.outcome import Outcome
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS proposals (
@@ -53,6 +56,10 @@ CREATE TABLE IF NOT EXISTS iterations (iteration INTEGER PRIMARY KEY, finished_a
 ROW_TABLES = ("proposals", "attempts", "metrics", "evals", "events")
 """The run's own tables with per-iteration rows (the pool's tables roll back by itself)."""
 
+Rejection = RejectReason | ProposalRejection
+"""Why a proposal did not join the pool: it never became a task (the challenger role's reasons)
+or the task failed validation or admission (the task part's)."""
+
 EvalScores = dict[str, tuple[int, float]]
 """Held-out set name -> (n_tasks, pass@1) of one policy."""
 
@@ -64,7 +71,8 @@ class ProposalRow:
     idx: int
     text: str
     task_id: str | None
-    reason: str | None  # None: accepted
+    reason: Rejection | None
+    """Why it was rejected (None: accepted into the pool)."""
     detail: str
     reward: float | None
 
@@ -78,7 +86,7 @@ class AttemptRow:
     turns: int
     code: str
     public_pass: bool
-    outcome: str
+    outcome: Outcome
     passed: int
     total: int
     reward: float | None
@@ -195,7 +203,7 @@ class RunStore:
                         p.text,
                         p.task_id,
                         int(p.reason is None),
-                        p.reason,
+                        None if p.reason is None else str(p.reason),
                         p.detail,
                         p.reward,
                     )
@@ -212,7 +220,7 @@ class RunStore:
                         a.turns,
                         a.code,
                         int(a.public_pass),
-                        a.outcome,
+                        str(a.outcome),
                         a.passed,
                         a.total,
                         a.reward,

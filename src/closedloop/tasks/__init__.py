@@ -4,7 +4,9 @@ This part owns the task format (``format``), the importers of external task sets
 (``importers``: HumanEval, MBPP, EvalPlus, reasoning-gym, JSONL), Code-as-Task validation
 (``validate``) with mutation testing (``mutate``), answer comparison for answer tasks
 (``answer``), structural fingerprints and pool diversity (``fingerprint``), the contamination
-guard against held-out sets (``contamination``) and the SQLite task pool (``pool``).
+guard against held-out sets (``contamination``), the SQLite task pool (``pool``: the one task
+store, which the loop keeps inside its run store) and the one curriculum that samples from it
+(``curriculum``).
 
 What it must never do:
 

@@ -1,10 +1,12 @@
 """Training: SFT (cold start, rejection sampling), GRPO and DPO updates, and checkpoints.
 
 Owns: the trajectory record that is the boundary between the generate/verify phases and
-training (:mod:`~closedloop.train.trajectory`); SFT and STaR-style rejection sampling through
-TRL's ``SFTTrainer`` (:mod:`~closedloop.train.sft`); DPO on pass-vs-fail attempts through
-TRL's ``DPOTrainer`` (:mod:`~closedloop.train.dpo`); GRPO written here
-(:mod:`~closedloop.train.grpo`, math in :mod:`~closedloop.train.grpo_loss`); update metrics
+training (:mod:`~closedloop.train.trajectory`); the one SFT path, ``sft_steps`` (plain torch,
+counted in optimizer steps so the control can be matched; TRL's ``SFTTrainer`` cost ~12x more
+per step on two cores) and STaR-style rejection sampling (:mod:`~closedloop.train.sft`); DPO
+on pass-vs-fail attempts through TRL's ``DPOTrainer`` (:mod:`~closedloop.train.dpo`); GRPO
+written here (:mod:`~closedloop.train.grpo`, settings in :mod:`~closedloop.train.grpo_config`,
+math in :mod:`~closedloop.train.grpo_loss`); update metrics
 (:mod:`~closedloop.train.metrics`); checkpoints (:mod:`~closedloop.train.checkpoint`).
 
 Must never: run candidate code, score or verify an attempt, or turn a missing reward

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from closedloop.loop.runner import TimedVerifier
+from closedloop.verify.timed import TimedVerifier
 
 
 class _Slow:

@@ -1,0 +1,54 @@
+"""A verifier wrapper that measures how long the sandbox was busy (the loop's ``t_verify``).
+
+Owns timing only: every call is passed through unchanged. Must never change a verdict.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+
+class TimedVerifier:
+    """A verifier that adds up the wall time during which any of its calls runs (for the
+    time profile; calls made at once from several threads count once)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+        self._active = 0
+        self._since = 0.0
+
+    def _timed(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            if self._active == 0:
+                self._since = time.monotonic()
+            self._active += 1
+        try:
+            return getattr(self.inner, name)(*args, **kwargs)
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    self.seconds += time.monotonic() - self._since
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # pool, limits, ...: the wrapped verifier's
+
+    def verify(self, *args: Any, **kwargs: Any) -> Any:
+        """``Verifier.verify``, timed."""
+        return self._timed("verify", *args, **kwargs)
+
+    def verify_many(self, *args: Any, **kwargs: Any) -> Any:
+        """``Verifier.verify_many``, timed."""
+        return self._timed("verify_many", *args, **kwargs)
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """``Verifier.call``, timed."""
+        return self._timed("call", *args, **kwargs)
+
+    def call_many(self, *args: Any, **kwargs: Any) -> Any:
+        """``Verifier.call_many``, timed."""
+        return self._timed("call_many", *args, **kwargs)
