@@ -210,10 +210,11 @@ class AlarmAction(StrEnum):
 class MonitorConfig(Thresholds):
     """The ``[monitor]`` section: the detectors' thresholds (declared once, in
     :class:`closedloop.monitor.detectors.Thresholds`) plus what the loop does with an alarm.
-    What they raised on the embedded preset (README, "Monitors"): nothing on a default run
-    (greedy held-out programs 38 -> 29 distinct); the solver-variety collapse at iteration 9
-    without ``challenger.novelty`` (40 -> 20) and at iteration 3 at ten times the learning
-    rate; reward hacking from iteration 1 with a planted weak reward (the audit)."""
+    What they raised on the embedded preset (README, "Monitors"): the solver-variety collapse at
+    iteration 9 of a default run after the learning-signal fixes (greedy held-out programs
+    37 -> 21 distinct; nothing before them, 38 -> 29), at iteration 9 without
+    ``challenger.novelty`` (40 -> 20) and at iteration 3 at ten times the learning rate; reward
+    hacking from iteration 1 with a planted weak reward (the audit)."""
 
     on_alarm: AlarmAction = AlarmAction.WARN
     """``warn``, ``stop`` (stop self-play after the iteration that raised it) or ``rollback``
