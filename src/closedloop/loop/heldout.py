@@ -84,7 +84,7 @@ def rg_list_functions(size: int, seeds: Sequence[int]) -> tuple[list[Task], str]
 def _build(cfg: RunConfig) -> list[_Built]:
     """The sets the config names, primary first, never yet written anywhere."""
     if cfg.domain is Domain.LIST_FUNCTIONS:
-        tasks, source = rg_list_functions(cfg.eval.heldout_size, [cfg.eval.heldout_seed])
+        tasks, source = rg_list_functions(cfg.eval.heldout_size, cfg.eval.heldout_seeds)
         sets = [_Built(RG_LIST_FUNCTIONS, tasks, source)]
     else:
         from closedloop.tasks.importers.humaneval import import_humaneval

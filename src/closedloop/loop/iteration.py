@@ -21,7 +21,7 @@ from closedloop.loop import phases
 from closedloop.loop.config import RunConfig
 from closedloop.loop.console import PhaseBars
 from closedloop.loop.store import RunStore
-from closedloop.monitor.names import Metric, heldout_key, reject_key
+from closedloop.monitor.names import Metric, reject_key
 from closedloop.monitor.variety import group_outcomes, proposal_clusters
 from closedloop.tasks.contamination import ContaminationGuard
 from closedloop.tasks.format import Task
@@ -175,12 +175,6 @@ def run_iteration(state: LoopState, it: int) -> IterationResult:
         **group_outcomes(att.rewards()),
     }
     if evaluated is not None:
-        m.update(
-            {
-                heldout_key(None if name == state.primary else name): p
-                for name, (_n, p) in evaluated.scores.items()
-            }
-        )
-        m.update(evaluated.variety)
+        m.update(evaluated.metrics(state.primary))
     metrics = {str(k): float(v) for k, v in m.items() if v is not None}
     return IterationResult(it, gen, rows, att, ver, tr, evaluated, metrics)

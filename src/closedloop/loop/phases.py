@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from closedloop.loop.config import RunConfig, TrainAlgorithm
 from closedloop.loop.hindsight import Relabel, relabel_attempts
 from closedloop.loop.store import AttemptRow, EvalScores, ProposalRow, Rejection, RunStore
-from closedloop.monitor.names import Metric, train_key
+from closedloop.monitor.names import Metric, heldout_key, train_key
 from closedloop.policy.base import SamplingParams
 from closedloop.roles.challenger import (
     ProposalError,
@@ -45,6 +45,7 @@ from closedloop.verify import Verifier
 from closedloop.verify.outcome import Outcome
 
 if TYPE_CHECKING:  # train.sft imports torch; the phase imports it only when it trains
+    from closedloop.loop.evaluate import SampledEval
     from closedloop.train.sft import SFTExample
 
 
@@ -433,13 +434,39 @@ class HeldoutEval:
     ``heldout_top_program_share``: the run's collapse figure, see ``monitor.variety``)."""
     per_task: dict[str, float]
     """The primary set's per-task scores (task id -> 1.0 / 0.0): what the gate compares."""
+    sampled: SampledEval | None = None
+    """``eval.samples`` sampled attempts per primary task, filtered by the shown examples
+    (None when ``eval.samples`` is 0)."""
+
+    def metrics(self, primary: str) -> dict[str, float]:
+        """The evaluation's metrics: ``heldout_pass@1`` (primary) and ``heldout_pass@1/<set>``,
+        the greedy programs' variety, and with samples the filtered pass@1 and confidence."""
+        out: dict[str, float] = {
+            heldout_key(None if name == primary else name): p
+            for name, (_n, p) in self.scores.items()
+        }
+        out.update(self.variety)
+        s = self.sampled
+        if s is not None:
+            out[Metric.HELDOUT_FILTERED_PASS_AT_1] = s.filtered_pass_at_1
+            out[Metric.HELDOUT_SAMPLED_PASS_AT_1] = s.pass_at_1
+            out[Metric.HELDOUT_CONFIDENCE] = s.confidence
+            if s.confidence_correctness is not None:
+                out[Metric.HELDOUT_CONFIDENCE_CORRECTNESS] = s.confidence_correctness
+        return out
+
+
+EVAL_SEED = 20_251_130
+"""Seed of the sampled evaluation (the same for every policy: paired samples)."""
 
 
 def evaluate(
     policy: Any, heldout: dict[str, Sequence[Task]], verifier: Verifier, cfg: RunConfig
 ) -> HeldoutEval:
-    """Greedy pass@1 of ``policy`` on every held-out set (the first is the primary one)."""
+    """Greedy pass@1 of ``policy`` on every held-out set (the first is the primary one), and
+    with ``eval.samples`` the filtered sampled evaluation of the primary set."""
     from closedloop.loop.evaluate import evaluate as evaluate_set
+    from closedloop.loop.evaluate import sampled_evaluate
 
     e = cfg.eval
     scores: EvalScores = {}
@@ -453,4 +480,10 @@ def evaluate(
         if i == 0:
             variety = res.variety.metrics()
             per_task = {t: float(c) for t, c in res.successes.items()}
-    return HeldoutEval(scores, variety, per_task)
+    sampled = None
+    if e.samples:
+        primary = next(iter(heldout.values()))
+        sampled = sampled_evaluate(
+            policy, primary, verifier, e.samples, e.max_new_tokens, e.temperature, EVAL_SEED
+        )
+    return HeldoutEval(scores, variety, per_task, sampled)

@@ -66,7 +66,7 @@ from closedloop.loop.rundir import (
 from closedloop.loop.store import EvalScores, IterationRecord, RunStore, StoreError
 from closedloop.monitor.detectors import alarm_metrics, detect
 from closedloop.monitor.metrics import MetricsLog, summary_line
-from closedloop.monitor.names import Metric, heldout_key
+from closedloop.monitor.names import Metric
 from closedloop.monitor.variety import narrowing_line
 
 __all__ = ["LoopRunner", "RunDirError", "RunResult"]
@@ -87,12 +87,6 @@ class RunResult:
     seconds: float
     heldout_sets: dict[str, dict[str, tuple[int, float]]] = field(default_factory=dict)
     """Every held-out set, primary first: set name -> label -> (n_tasks, pass@1)."""
-
-
-def heldout_metrics(scores: EvalScores, primary: str) -> dict[str, float]:
-    """Metrics of one evaluation: ``heldout_pass@1`` for the primary set, ``heldout_pass@1/<set>``
-    for each other set."""
-    return {heldout_key(None if name == primary else name): p for name, (_n, p) in scores.items()}
 
 
 class LoopRunner:
@@ -261,8 +255,7 @@ class LoopRunner:
             fps = dict(
                 zip([t.id for t in seeds], fingerprint_tasks(seeds, state.verifier), strict=True)
             )
-        metrics.update(heldout_metrics(ev.scores, state.primary))
-        metrics.update(ev.variety)
+        metrics.update(ev.metrics(state.primary))
         metrics.update({Metric.SEED_TASKS: len(seeds), Metric.SECONDS: time.monotonic() - t0})
         state.store.commit_iteration(
             IterationRecord(

@@ -64,6 +64,13 @@ class Metric(StrEnum):
     HELDOUT_PASS_AT_1 = "heldout_pass@1"  # greedy pass@1 on the primary held-out set (0-1)
     HELDOUT_DISTINCT_PROGRAMS = "heldout_distinct_programs"  # distinct greedy programs (count)
     HELDOUT_TOP_PROGRAM_SHARE = "heldout_top_program_share"  # most common one's share (0-1)
+    # ... with eval.samples > 0 (loop.evaluate.SampledEval), on the primary set:
+    HELDOUT_FILTERED_PASS_AT_1 = (
+        "heldout_filtered_pass@1"  # first sample passing the shown examples (0-1)
+    )
+    HELDOUT_SAMPLED_PASS_AT_1 = "heldout_sampled_pass@1"  # mean success of the samples (0-1)
+    HELDOUT_CONFIDENCE = "heldout_confidence"  # modal program's share of a task's samples (0-1)
+    HELDOUT_CONFIDENCE_CORRECTNESS = "heldout_confidence_correctness"  # Pearson r, tasks (-1..1)
 
     # time per phase (s)
     T_GENERATE = "t_generate"  # challenger sampling, building and validating proposals

@@ -30,14 +30,9 @@ class ProgramVariety:
     distinct: int
     top_share: float
 
-    def metrics(self, prefix: str = "heldout_") -> dict[Metric, float]:
+    def metrics(self) -> dict[Metric, float]:
         """``heldout_distinct_programs`` and ``heldout_top_program_share`` (empty when n is 0):
-        the run measures variety on its greedy held-out evaluations only.
-
-        ``prefix`` is transitional (the loop still passes ``"heldout_"``) and takes no other
-        value; call ``metrics()``."""
-        if prefix != "heldout_":
-            raise ValueError(f"ProgramVariety.metrics: prefix {prefix!r}; call metrics()")
+        the run measures variety on its greedy held-out evaluations only."""
         if not self.n:
             return {}
         return {
