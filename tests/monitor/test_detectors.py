@@ -154,3 +154,29 @@ def test_a_challenger_whose_proposals_stop_being_tasks_is_a_collapse() -> None:
     # rows from before proposals_built was logged never raise it
     old = [{"iteration": 0}] + [{"iteration": i, "proposed": 16} for i in range(1, 6)]
     assert collapse(old, TH) == []
+
+
+def _calibration(it: int, confidence: float, correlation: float) -> dict[str, Any]:
+    return {
+        Metric.ITERATION: it,
+        Metric.HELDOUT_CONFIDENCE: confidence,
+        Metric.HELDOUT_CONFIDENCE_CORRECTNESS: correlation,
+    }
+
+
+def test_surer_while_sureness_tells_less_is_saturation() -> None:
+    rows = [_calibration(0, 0.45, 0.40), {Metric.ITERATION: 1}, _calibration(3, 0.70, 0.15)]
+    alarms = saturation(rows, Thresholds())
+    assert [a.kind for a in alarms] == [AlarmKind.SATURATION]
+    assert alarms[0].figures["correlation_now"] == 0.15
+
+
+def test_surer_and_still_calibrated_or_unsure_is_not_saturation() -> None:
+    th = Thresholds()
+    # confidence up, correlation held: learning, not saturating
+    assert saturation([_calibration(0, 0.45, 0.40), _calibration(3, 0.70, 0.38)], th) == []
+    # correlation down but no surer: noise, not saturation
+    assert saturation([_calibration(0, 0.45, 0.40), _calibration(3, 0.47, 0.10)], th) == []
+    # judged only after an iteration that evaluated (the last row did not)
+    late = [_calibration(0, 0.45, 0.40), _calibration(3, 0.70, 0.10), {Metric.ITERATION: 4}]
+    assert saturation(late, th) == []

@@ -103,6 +103,16 @@ def test_report_shows_table_gate_alarms_and_one_plot_per_figure(tmp_path: Path):
     assert "<script>" not in text and "&lt;script&gt;" in text and "emb&lt;b&gt;edded" in text
 
 
+def test_a_run_that_sampled_its_evaluations_gets_the_saturation_plot(tmp_path: Path):
+    d = _run_dir(tmp_path)
+    rows = [json.loads(x) for x in (d / "metrics.jsonl").read_text().splitlines()]
+    for row, conf, corr in ((rows[0], 0.4, 0.5), (rows[2], 0.8, 0.1)):
+        row.update({"heldout_confidence": conf, "heldout_confidence_correctness": corr})
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    text = build_report(d)
+    assert text.count("<svg") == 7 and "confidence vs correctness" in text
+
+
 def test_an_unfinished_run_still_gets_its_plots(tmp_path: Path):
     text = build_report(_run_dir(tmp_path, finished=False))
     assert "has not finished" in text and text.count("<svg") == 6

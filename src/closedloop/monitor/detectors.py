@@ -16,9 +16,13 @@ after that iteration. They compare the run with its own start, never with a fixe
   built proposals, averaged over the last iterations); or the challenger's output degenerates
   into text that is no task at all (the share of proposals that parse and run, against
   iteration 1's).
-- **saturation**: the solver solves most of what it is given outright (every attempt of a
-  group passes, so the group gives GRPO no signal), for several iterations running: the
-  challenger no longer produces tasks at the solver's frontier.
+- **saturation**, two ways: the solver solves most of what it is given outright (every attempt
+  of a group passes, so the group gives GRPO no signal), for several iterations running: the
+  challenger no longer produces tasks at the solver's frontier; and, where the held-out
+  evaluation samples (``eval.samples``), the solver grows surer while its sureness tells less
+  about being right -- its confidence (agreement among its samples) has risen above the cold
+  start's while the correlation of confidence with correctness has fallen below it (the seed's
+  definition of capability saturation: training sharpens the policy past what it can do).
 
 Thresholds are :class:`Thresholds`, the one place they are declared and documented (the run
 config's ``[monitor]`` section extends it). Rows are read through
@@ -110,6 +114,12 @@ class Thresholds(BaseModel):
     saturation_min_solved_share: float = Field(0.8, gt=0, le=1)
     """Saturation: at least this share of attempt groups solved by every attempt, in each of the
     last ``window`` iterations."""
+    saturation_min_confidence_rise: float = Field(0.1, ge=0)
+    """Saturation: the held-out confidence (the most common sample's share, averaged over tasks)
+    has risen at least this much above the cold start's ..."""
+    saturation_min_correlation_drop: float = Field(0.1, ge=0)
+    """... while the correlation of confidence with correctness has fallen at least this much
+    below the cold start's."""
 
 
 def _iteration(row: Row) -> int:
@@ -261,10 +271,54 @@ def _degenerate_challenger(history: Sequence[Row], th: Thresholds, it: int) -> l
 
 
 def saturation(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
+    """Saturation, either way (see the module docstring)."""
+    return _solved_outright(history, th) + _sure_but_uncalibrated(history, th)
+
+
+def _sure_but_uncalibrated(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
+    """Held-out confidence up by ``saturation_min_confidence_rise`` over the first evaluation's
+    (the cold start's) while its correlation with correctness is down by
+    ``saturation_min_correlation_drop``; judged on the last row only when it evaluated.
+
+    >>> start = {Metric.ITERATION: 0, Metric.HELDOUT_CONFIDENCE: 0.5,
+    ...          Metric.HELDOUT_CONFIDENCE_CORRECTNESS: 0.4}
+    >>> now = {Metric.ITERATION: 6, Metric.HELDOUT_CONFIDENCE: 0.8,
+    ...        Metric.HELDOUT_CONFIDENCE_CORRECTNESS: 0.1}
+    >>> [a.kind for a in _sure_but_uncalibrated([start, now], Thresholds())]
+    [<AlarmKind.SATURATION: 'saturation'>]
+    """
+    conf, corr = Metric.HELDOUT_CONFIDENCE, Metric.HELDOUT_CONFIDENCE_CORRECTNESS
+    rows = [r for r in history if conf in r and corr in r]
+    last = history[-1] if history else {}
+    if len(rows) < 2 or rows[-1] is not last or _iteration(last) < 1:
+        return []
+    start, now = rows[0], rows[-1]
+    rise = float(now[conf]) - float(start[conf])
+    drop = float(start[corr]) - float(now[corr])
+    if rise < th.saturation_min_confidence_rise or drop < th.saturation_min_correlation_drop:
+        return []
+    return [
+        Alarm(
+            AlarmKind.SATURATION,
+            _iteration(last),
+            f"the solver grows surer while its sureness tells less: held-out confidence "
+            f"{float(start[conf]):.2f} -> {float(now[conf]):.2f}, its correlation with "
+            f"correctness {float(start[corr]):.2f} -> {float(now[corr]):.2f}",
+            {
+                "confidence_start": float(start[conf]),
+                "confidence_now": float(now[conf]),
+                "correlation_start": float(start[corr]),
+                "correlation_now": float(now[corr]),
+            },
+        )
+    ]
+
+
+def _solved_outright(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     """Most attempt groups solved outright (every attempt passed), ``window`` iterations running.
 
     >>> rows = [{Metric.ITERATION: i, Metric.SOLVED_GROUP_SHARE: 0.9} for i in range(1, 4)]
-    >>> len(saturation(rows, Thresholds()))
+    >>> len(_solved_outright(rows, Thresholds()))
     1
     """
     key = Metric.SOLVED_GROUP_SHARE

@@ -215,6 +215,25 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
     if any(Metric.T_TRAIN in r for r in iters):
         out.append(("Where each iteration's time goes", _svg("time per phase", timing, alarms)))
 
+    def calibration(ax: Axes) -> None:
+        for key, label in (
+            (Metric.HELDOUT_CONFIDENCE, "confidence (agreement among samples)"),
+            (Metric.HELDOUT_CONFIDENCE_CORRECTNESS, "its correlation with correctness"),
+            (Metric.HELDOUT_FILTERED_PASS_AT_1, "filtered pass@1"),
+        ):
+            xs, ys = _series(rows, key)
+            if xs:
+                ax.plot(xs, ys, marker="o", label=label)
+
+    if any(Metric.HELDOUT_CONFIDENCE in r for r in rows):
+        out.append(
+            (
+                "Saturation: does the solver's sureness still track being right? "
+                "(confidence rising while its correlation with correctness falls raises it)",
+                _svg("confidence vs correctness", calibration, alarms),
+            )
+        )
+
     def kl(ax: Axes) -> None:
         xs, ys = _series(rows, Metric.KL_POLICY)
         ax.plot(xs, ys, marker="o", color="#34495e", label="KL(before || after)")
