@@ -50,6 +50,14 @@ def _series(rows: Sequence[Row], key: str) -> tuple[list[int], list[float]]:
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
+def _lines(ax: Axes, rows: Sequence[Row], marker: str, keys: Sequence[tuple[str, str]]) -> None:
+    """One line per (metric, label) that the rows hold."""
+    for key, label in keys:
+        xs, ys = _series(rows, key)
+        if xs:
+            ax.plot(xs, ys, marker=marker, label=label)
+
+
 def _alarm_iterations(rows: Sequence[Row]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for r in rows:
@@ -113,15 +121,17 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
         )
 
     def rewards(ax: Axes) -> None:
-        for key, label in (
-            (Metric.MEAN_REWARD, "solver reward"),
-            (Metric.CHALLENGER_REWARD, "challenger reward"),
-            (Metric.AUDIT_AGREEMENT, "audit agreement"),
-            (Metric.LEARNABLE_SHARE, "groups with a signal"),
-        ):
-            xs, ys = _series(rows, key)
-            if xs:
-                ax.plot(xs, ys, marker=".", label=label)
+        _lines(
+            ax,
+            rows,
+            ".",
+            [
+                (Metric.MEAN_REWARD, "solver reward"),
+                (Metric.CHALLENGER_REWARD, "challenger reward"),
+                (Metric.AUDIT_AGREEMENT, "audit agreement"),
+                (Metric.LEARNABLE_SHARE, "groups with a signal"),
+            ],
+        )
 
     if any(Metric.MEAN_REWARD in r for r in rows):
         out.append(
@@ -216,14 +226,16 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
         out.append(("Where each iteration's time goes", _svg("time per phase", timing, alarms)))
 
     def calibration(ax: Axes) -> None:
-        for key, label in (
-            (Metric.HELDOUT_CONFIDENCE, "confidence (agreement among samples)"),
-            (Metric.HELDOUT_CONFIDENCE_CORRECTNESS, "its correlation with correctness"),
-            (Metric.HELDOUT_FILTERED_PASS_AT_1, "filtered pass@1"),
-        ):
-            xs, ys = _series(rows, key)
-            if xs:
-                ax.plot(xs, ys, marker="o", label=label)
+        _lines(
+            ax,
+            rows,
+            "o",
+            [
+                (Metric.HELDOUT_CONFIDENCE, "confidence (agreement among samples)"),
+                (Metric.HELDOUT_CONFIDENCE_CORRECTNESS, "its correlation with correctness"),
+                (Metric.HELDOUT_FILTERED_PASS_AT_1, "filtered pass@1"),
+            ],
+        )
 
     if any(Metric.HELDOUT_CONFIDENCE in r for r in rows):
         out.append(
