@@ -1,5 +1,8 @@
 """Does a policy read the examples, or write its favourite program? A per-primitive probe.
 
+A thin command line over :mod:`closedloop.loop.probe` (the probe's tasks and scoring live
+there, so ``closedloop pretrain`` and this script measure the same thing).
+
 Held-out pass@1 of a small model mixes two things: reading the examples (the skill the loop
 is meant to grow) and guessing a program its prior favours that happens to fit. This probe
 separates them. Each probe task is a single grammar primitive (reverse, sorted, ``x + 3``,
@@ -21,89 +24,20 @@ and probes it after each third of the steps. Chance is ``1/k``.
 from __future__ import annotations
 
 import argparse
-import ast
-import random
 import tempfile
 import time
 from pathlib import Path
 
-from closedloop.loop.domain import INSTRUCTIONS, examples_task
-from closedloop.loop.evaluate import evaluate
-from closedloop.loop.grammar import random_input, render_program
+from closedloop.loop.probe import PRIMITIVES, probe_tasks, run_probe, unknown_primitives
 from closedloop.roles.prompts import solver_prompt
-from closedloop.tasks.format import Task
-from closedloop.verify import CallJob, Verifier
-
-PRIMITIVES: dict[str, tuple[str | None, str | None]] = {
-    "reverse": ("xs[::-1]", None),
-    "sorted": ("sorted(xs)", None),
-    "sorted_desc": ("sorted(xs, reverse=True)", None),
-    "drop_first": ("xs[1:]", None),
-    "add3": ("[x + 3 for x in xs]", None),
-    "mul2": ("[x * 2 for x in xs]", None),
-    "even": ("[x for x in xs if x % 2 == 0]", None),
-    "gt50": ("[x for x in xs if x > 50]", None),
-    "len": (None, "[len(xs)]"),
-    "sum": (None, "[sum(xs)]"),
-    "max": (None, "[max(xs)]"),
-    "third": (None, "[xs[2]]"),
-}
-"""Probe primitives as (step, aggregate) expressions of the grammar, rendered as it renders
-its programs (:func:`closedloop.loop.grammar.render_program`)."""
-
-PUBLIC = 3
-INPUTS = 5
+from closedloop.verify import Verifier
 
 
-def probe_tasks(verifier: Verifier, names: list[str], per: int, seed: int) -> list[Task]:
-    """``per`` tasks of each named primitive: random lists of length 3..10, outputs from the
-    sandbox; half show their examples inline in the instruction, as the corpus does."""
-    rng = random.Random(seed)
-    drafts = []
-    for name in names:
-        step, aggregate = PRIMITIVES[name]
-        code = render_program([step] if step else [], aggregate)
-        for j in range(per):
-            inputs = []
-            while len(inputs) < INPUTS:
-                xs = random_input(rng)
-                if len(xs) >= 3:
-                    inputs.append(repr((xs,)))
-            drafts.append((name, j, code, inputs, rng.choice(INSTRUCTIONS), rng.random() < 0.5))
-    results = verifier.call_many([CallJob(code, "f", inp) for _, _, code, inp, _, _ in drafts])
-    tasks = []
-    for (name, j, code, inputs, instruction, inline), res in zip(drafts, results, strict=True):
-        if not all(r.ok for r in res):
-            raise RuntimeError(f"probe program {name!r} failed in the sandbox: {res}")
-        tasks.append(
-            examples_task(
-                f"probe/{name}/{j}",
-                code,
-                [ast.literal_eval(i)[0] for i in inputs],
-                [ast.literal_eval(r.value or "") for r in res],
-                instruction,
-                PUBLIC,
-                inline,
-                source="probe",
-                metadata={"primitive": name},
-            )
-        )
-    return tasks
-
-
-def report(label: str, policy: object, tasks: list[Task], verifier: Verifier) -> float:
+def report(label: str, policy: object, tasks: list, verifier: Verifier) -> float:
     """Print per-primitive greedy pass@1 and the variety of the programs written."""
-    r = evaluate(policy, tasks, verifier, samples=1)
-    solved: dict[str, list[int]] = {}
-    for t in tasks:
-        solved.setdefault(str(t.metadata["primitive"]), []).append(r.successes[t.id])
-    per = " ".join(f"{k}:{sum(v)}/{len(v)}" for k, v in solved.items())
-    print(
-        f"{label} | probe pass@1 {r.pass_at_1:.3f} | {per} | "
-        f"{r.variety.distinct} distinct programs, top one {r.variety.top_share:.0%}",
-        flush=True,
-    )
-    return r.pass_at_1
+    result = run_probe(policy, tasks, verifier)
+    print(f"{label} | {result.summary()}", flush=True)
+    return result.pass_at_1
 
 
 def learn(names: list[str], steps: int, verifier: Verifier) -> None:
@@ -141,7 +75,7 @@ def main() -> None:
     if not args.policies and not args.learn:
         ap.error("give policy directories, or --learn PRIMITIVES")
     names = args.learn.split(",") if args.learn else list(PRIMITIVES)
-    unknown = [n for n in names if n not in PRIMITIVES]
+    unknown = unknown_primitives(names)
     if unknown:
         ap.error(f"unknown primitive(s) {unknown}; known: {', '.join(PRIMITIVES)}")
     from transformers.utils import logging as hf_logging
