@@ -79,13 +79,14 @@ def verify(
 
 
 def _mount_subapps() -> None:
-    from closedloop.cli import serve_cmd
+    from closedloop.cli import pretrain_cmd, serve_cmd
     from closedloop.cli.loop_cmds import register
     from closedloop.tasks.cli import tasks_app
 
     app.add_typer(tasks_app, name="tasks", help="Import, validate and inspect task files.")
     register(app)
     serve_cmd.register(app)
+    pretrain_cmd.register(app)
 
 
 _mount_subapps()

@@ -1,0 +1,603 @@
+"""Pretraining the base model offline: the embedded model taught to read list examples.
+
+Why: a model trained from scratch in a few hundred SFT steps inside the loop's budget does not
+learn to read input/output examples (reading probe 0.077), so self-play only sharpens its
+prior. Reading is cheap with a clean representation and many fresh tasks
+(shared/research/reading-representation.md), so it is built once, here, and shipped.
+
+Recipe, top to bottom (:func:`pretrain`):
+
+1. **Tokenizer and model**: the embedded model (:mod:`closedloop.policy.embedded`, one token
+   per integer) with its BPE trained on ``tokenizer_steps`` batches drawn like the training
+   data (a stream seeded apart from it), weights seeded by ``seed``.
+2. **Data, fresh every step**: step ``s`` draws its batch from its own seed, so no task is
+   seen twice and a resumed run sees exactly the batches an uninterrupted one would:
+   - *single primitives*: grammar tasks of depth ``max_depth`` (1 by default: one step,
+     followed by an aggregate in 30% of tasks, as the grammar draws), rendered by
+     :func:`closedloop.loop.domain.cold_start_pairs` exactly as the loop renders solver prompts
+     (instruction phrasings, one in three with inline examples);
+   - *aggregates alone* (``aggregate_share``): ``[len(xs)]``, ``[max(xs)]``, ``[xs[2]]``...,
+     which the grammar only draws after a step;
+   - *challenger examples* (``challenger_share``): a proposal in the challenger's format, so
+     the base can also propose tasks.
+3. **Objective**: each example's mean NLL over its completion tokens (the program; prompt
+   tokens are never trained), averaged over examples, so a long proposal weighs no more than a
+   short program (per token, proposals' random input numbers were ~85% of the loss and the
+   probe stayed at 0.05 after 300 steps). Logits are computed only where a completion token is
+   predicted; rows are right-padded, so the causal mask alone keeps padding out.
+4. **Optimizer**: AdamW, linear warm-up then cosine decay to ``min_lr_ratio`` of the peak,
+   gradient norm clipped at 1.0.
+5. **Probe and stopping**: every ``probe_every`` steps the reading probe
+   (:mod:`closedloop.loop.probe`, greedy, outputs from the sandbox) on ``probe_per`` tasks per
+   primitive; training stops at ``steps``, at ``max_minutes``, when the probe reaches
+   ``stop_at``, or when it has not gained ``min_gain`` over its best in ``patience`` probes.
+6. **Checkpoints** every ``checkpoint_every`` steps (:mod:`closedloop.train.checkpoint`:
+   weights, optimizer, step, RNG, curve, written atomically); ``resume`` continues from the
+   latest, and the weights then equal an uninterrupted run's.
+7. **Export**: bf16 safetensors, tokenizer, ``curve.csv``, ``probe.json`` and ``MODEL_CARD.md``
+   (data, depth, steps, seed, wall time, machine, weight SHA-256, probe per primitive).
+
+Departures from the research set-up it follows: the answer is the grammar's Python program
+(not a class token), prompts are the loop's (natural-language instruction, chat template), and
+the data is the whole single-primitive grammar (constants 1..9 included), not 12 classes.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import platform
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from closedloop.loop.domain import GRAMMAR_INPUTS, INLINE_SHARE, INSTRUCTIONS, grammar_task
+from closedloop.loop.grammar import (
+    MAX_ABS_VALUE,
+    MAX_OUTPUT_LEN,
+    GrammarTask,
+    ListProgram,
+    random_input,
+    random_program,
+)
+from closedloop.loop.probe import PRIMITIVES, PROBE_SEED
+from closedloop.roles.prompts import solver_prompt
+
+SEED_OFFSET = 1_000_000
+"""Pretraining draws grammar seeds from ``SEED_OFFSET + seed * SEED_STRIDE + step``, apart from
+the loop's corpus and seed pool (seeds near the run seed and ``+ 7,919``)."""
+SEED_STRIDE = 100_000
+TOKENIZER_STREAM = SEED_STRIDE // 2
+"""The tokenizer's corpus is drawn from steps ``TOKENIZER_STREAM ..`` (never trained on)."""
+CURVE_FILE = "curve.csv"
+PROBES_FILE = "probes.jsonl"
+"""Every training probe, per primitive (one JSON object per line, in the work directory)."""
+CARD_FILE = "MODEL_CARD.md"
+PROBE_FILE = "probe.json"
+WEIGHTS_FILE = "model.safetensors"
+INIT_DIR = "init"
+CURVE_FIELDS = ("step", "seconds", "loss", "lr", "probe")
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Everything a pretraining run depends on (saved in its checkpoints and model card)."""
+
+    seed: int = 0
+    """Seed of the weights, the tokenizer's corpus and every batch."""
+    steps: int = 3000
+    """Most optimizer steps (the cosine schedule spans them)."""
+    batch_size: int = 64
+    """Examples per optimizer step (all fresh)."""
+    micro_batches: int = 2
+    """Length-sorted slices a batch is computed in (less padding; same gradient)."""
+    learning_rate: float = 2e-3
+    """Peak learning rate."""
+    warmup_steps: int = 100
+    """Linear warm-up from 0 to the peak."""
+    min_lr_ratio: float = 0.1
+    """The cosine decays to this share of the peak at ``steps``."""
+    weight_decay: float = 0.01
+    """AdamW weight decay."""
+    hidden_size: int = 192
+    """Width of the residual stream."""
+    intermediate_size: int = 512
+    """Width of each MLP's hidden layer."""
+    num_layers: int = 4
+    """Transformer blocks."""
+    num_heads: int = 4
+    """Attention heads per block."""
+    vocab_size: int = 2048
+    """BPE vocabulary (the integer tokens come on top)."""
+    integer_tokens: bool = True
+    """One token per integer 0..999 (see closedloop.policy.embedded)."""
+    tokenizer_steps: int = 40
+    """Batches of text the BPE is trained on."""
+    max_depth: int = 1
+    """Most grammar steps per program (1: single primitives)."""
+    aggregate_share: float = 0.2
+    """Share of each batch that is an aggregate alone (``[len(xs)]``, ...)."""
+    challenger_share: float = 0.05
+    """Share of each batch in the challenger's proposal format."""
+    probe_every: int = 250
+    """Steps between reading probes (0: none until the end)."""
+    probe_per: int = 8
+    """Probe tasks per primitive during training (the final probe uses ``final_probe_per``)."""
+    final_probe_per: int = 25
+    """Probe tasks per primitive of the exported model's probe (0: no final probe)."""
+    primitives: tuple[str, ...] = tuple(PRIMITIVES)
+    """Probe primitives."""
+    stop_at: float = 0.98
+    """Stop once a probe reaches this."""
+    patience: int = 4
+    """Stop after this many probes without a gain of ``min_gain`` over the best (0: never)."""
+    min_gain: float = 0.01
+    """What counts as a gain for ``patience``."""
+    max_minutes: float | None = None
+    """Stop after this much wall time (checked between steps)."""
+    checkpoint_every: int = 100
+    """Steps between checkpoints (0: only at the end)."""
+
+    def __post_init__(self) -> None:
+        positive = ("steps", "batch_size", "micro_batches", "hidden_size", "num_layers")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}: must be >= 1")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate={self.learning_rate}: must be > 0")
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"hidden_size={self.hidden_size} is not divisible by num_heads={self.num_heads}"
+            )
+        if not 0 <= self.aggregate_share + self.challenger_share <= 1:
+            raise ValueError(
+                f"aggregate_share + challenger_share = "
+                f"{self.aggregate_share + self.challenger_share}: must be within 0..1"
+            )
+        if not 1 <= self.max_depth <= 4:
+            raise ValueError(f"max_depth={self.max_depth}: must be within 1..4")
+        unknown = [p for p in self.primitives if p not in PRIMITIVES]
+        if unknown or not self.primitives:
+            raise ValueError(f"primitives {unknown or '()'}: known are {', '.join(PRIMITIVES)}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max_minutes={self.max_minutes}: must be > 0")
+
+    def architecture(self) -> dict[str, Any]:
+        """The fields a checkpoint must share with the run resuming it."""
+        keys = ("seed", "hidden_size", "intermediate_size", "num_layers", "num_heads")
+        keys += ("vocab_size", "integer_tokens", "tokenizer_steps")
+        return {k: getattr(self, k) for k in keys}
+
+
+# ---- data ---------------------------------------------------------------------------------
+
+
+def step_seed(cfg: PretrainConfig, step: int) -> int:
+    """The seed every example of ``step`` is drawn from."""
+    return SEED_OFFSET + cfg.seed * SEED_STRIDE + step
+
+
+def aggregate_task(
+    seed: int, n_inputs: int = GRAMMAR_INPUTS, tries: int = 20
+) -> GrammarTask | None:
+    """An aggregate alone (``return [len(xs)]``...) on ``n_inputs`` lists, with the grammar's
+    rules for a usable task (:func:`closedloop.loop.grammar.sample_task`: runs on every input,
+    short outputs, not all outputs equal, not all equal to the inputs); None if draws fail."""
+    rng = random.Random(seed)
+    for _ in range(tries):
+        agg = random_program(rng, seed, max_depth=1, aggregate_prob=1.0).aggregate
+        prog = ListProgram((), agg, seed)
+        ins, outs = [], []
+        for _ in range(n_inputs * 3):
+            xs = random_input(rng)
+            try:
+                ys = prog(xs)
+            except (ValueError, IndexError, ZeroDivisionError):
+                continue
+            if len(ys) > MAX_OUTPUT_LEN or any(abs(y) > MAX_ABS_VALUE for y in ys):
+                continue
+            ins.append(tuple(xs))
+            outs.append(tuple(ys))
+            if len(ins) == n_inputs:
+                break
+        if len(ins) == n_inputs and len(set(outs)) > 1 and ins != outs:
+            return GrammarTask(prog, tuple(ins), tuple(outs))
+    return None
+
+
+def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
+    """The (prompt, completion) pairs of ``step``'s batch, rebuilt from its seed alone."""
+    from closedloop.loop.config import RunConfig
+    from closedloop.loop.domain import cold_start_pairs
+
+    seed = step_seed(cfg, step)
+    n_agg = round(cfg.batch_size * cfg.aggregate_share)
+    n_chal = round(cfg.batch_size * cfg.challenger_share)
+    n_grammar = cfg.batch_size - n_agg
+    run = RunConfig.model_validate(
+        {
+            "seed": seed,
+            "cold_start": {
+                "corpus_size": n_grammar,
+                "challenger_fraction": n_chal / max(n_grammar, 1),
+                "max_depth": cfg.max_depth,
+            },
+        }
+    )
+    pairs = cold_start_pairs(run)
+    rng = random.Random(seed)
+    for i in range(n_agg):
+        gt = aggregate_task(seed * 1_000_003 + 500_000 + i)
+        if gt is None:
+            continue
+        inline = rng.random() < INLINE_SHARE
+        task = grammar_task(gt, f"pretrain/{step}/{i}", rng.choice(INSTRUCTIONS), 3, inline)
+        pairs.append((solver_prompt(task), gt.program.code))
+    return pairs
+
+
+def tokenizer_corpus(cfg: PretrainConfig) -> list[str]:
+    """Text the BPE is trained on: ``tokenizer_steps`` batches of a stream never trained on."""
+    out = []
+    for s in range(cfg.tokenizer_steps):
+        out += [p + "\n" + c for p, c in batch_pairs(cfg, TOKENIZER_STREAM + s)]
+    return out
+
+
+# ---- the objective ------------------------------------------------------------------------
+
+
+def lr_at(cfg: PretrainConfig, step: int) -> float:
+    """Learning rate of optimizer step ``step`` (0-based): warm-up, then cosine."""
+    if step < cfg.warmup_steps:
+        return cfg.learning_rate * (step + 1) / cfg.warmup_steps
+    span = max(cfg.steps - cfg.warmup_steps, 1)
+    progress = min((step - cfg.warmup_steps) / span, 1.0)
+    cosine = 0.5 * (1 + math.cos(math.pi * progress))
+    return cfg.learning_rate * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+
+
+def encode_pairs(policy: Any, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], int]]:
+    """Each pair as (prompt + completion + EOS token ids, prompt length)."""
+    out = []
+    for prompt, completion in pairs:
+        p = policy.encode_prompt(prompt)
+        out.append((p + policy.encode_completion(completion, add_eos=True), len(p)))
+    return out
+
+
+def completion_loss(model: Any, rows: Sequence[tuple[list[int], int]], pad_id: int) -> Any:
+    """Sum over ``rows`` (right-padded) of each row's mean completion-token NLL.
+
+    Each example weighs the same, however long its completion: a proposal's ~85 tokens, half
+    of them random input numbers the model cannot predict, would otherwise outweigh the ~5
+    tokens of a solver program, whose one or two decisive tokens carry the reading signal.
+    Only the hidden states that predict a completion token go through the LM head."""
+    import torch
+    import torch.nn.functional as F
+
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    target = torch.zeros((len(rows), width), dtype=torch.bool)
+    for i, (row, p_len) in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+        target[i, p_len : len(row)] = True
+    ids = ids.to(model.device)
+    target = target[:, 1:].to(model.device)
+    hidden = model.model(input_ids=ids, use_cache=False).last_hidden_state
+    logits = model.lm_head(hidden[:, :-1][target]).float()
+    nll = F.cross_entropy(logits, ids[:, 1:][target], reduction="none")
+    row_of = torch.arange(len(rows), device=ids.device).unsqueeze(1).expand_as(target)[target]
+    per_row = torch.zeros(len(rows), device=ids.device).index_add_(0, row_of, nll)
+    return (per_row / target.sum(1).clamp(min=1)).sum()
+
+
+# ---- the run ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress callback is told after each step (``probe`` is the latest, or None)."""
+
+    step: int
+    steps: int
+    loss: float
+    lr: float
+    seconds: float
+    probe: float | None
+
+
+@dataclass
+class PretrainResult:
+    """Where a run ended and what it measured."""
+
+    out_dir: Path
+    steps: int
+    seconds: float
+    stop_reason: str
+    curve: list[dict[str, float]] = field(default_factory=list)
+    final_probe: Any = None  # closedloop.loop.probe.ProbeResult of the exported model
+    parameters: int = 0
+
+
+def _build(cfg: PretrainConfig, work: Path) -> Any:
+    from closedloop.policy.embedded import EmbeddedConfig, build_embedded_policy
+    from closedloop.policy.hf import HFPolicy
+
+    init = work / INIT_DIR
+    if (init / "config.json").is_file():
+        return HFPolicy.from_pretrained(init, device="cpu")
+    ecfg = EmbeddedConfig(
+        vocab_size=cfg.vocab_size,
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.intermediate_size,
+        num_layers=cfg.num_layers,
+        num_heads=cfg.num_heads,
+        seed=cfg.seed,
+        integer_tokens=cfg.integer_tokens,
+    )
+    return build_embedded_policy(tokenizer_corpus(cfg), init, ecfg)
+
+
+def pretrain(
+    cfg: PretrainConfig,
+    out_dir: str | Path,
+    work_dir: str | Path,
+    verifier: Any,
+    resume: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> PretrainResult:
+    """Train the base model (see the module docstring), export it to ``out_dir``, probe it.
+
+    ``work_dir`` holds the fresh model (``init/``), the checkpoints and ``curve.csv``; with
+    ``resume`` the latest checkpoint there is continued (its architecture must match ``cfg``).
+    Raises ValueError when ``resume`` finds a checkpoint of another architecture."""
+    import torch
+
+    from closedloop.loop.probe import probe_tasks, run_probe
+    from closedloop.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    ckpt_root = work / "checkpoints"
+    policy = _build(cfg, work)
+    model = policy.model
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    start, curve, elapsed = 0, [], 0.0
+    latest = latest_checkpoint(ckpt_root) if resume else None
+    if latest is not None:
+        state = load_checkpoint(latest, policy)
+        if state["architecture"] != cfg.architecture():
+            raise ValueError(
+                f"checkpoint {latest} was trained with {state['architecture']}, not "
+                f"{cfg.architecture()}; resume with the same options or use another --work-dir"
+            )
+        opt.load_state_dict(state["optimizer"])
+        start, curve, elapsed = state["step"], list(state["curve"]), state["seconds"]
+    elif not resume and ckpt_root.exists():
+        import shutil
+
+        shutil.rmtree(ckpt_root)
+    probe_set = (
+        probe_tasks(verifier, cfg.primitives, cfg.probe_per, PROBE_SEED + 1)
+        if cfg.probe_every
+        else []
+    )
+    probes = [r["probe"] for r in curve if not math.isnan(r["probe"])]
+    best, since_best = max(probes, default=0.0), 0
+    t0 = time.monotonic() - elapsed
+    stop_reason, losses = "step cap", []
+
+    def checkpoint(at: int) -> None:
+        state = {
+            "architecture": cfg.architecture(),
+            "optimizer": opt.state_dict(),
+            "step": at,
+            "curve": curve,
+            "seconds": time.monotonic() - t0,
+        }
+        save_checkpoint(ckpt_root, at, policy, state, keep_last=2)
+
+    model.train()
+    done = start
+    for step in range(start, cfg.steps):
+        lr = lr_at(cfg, step)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        rows = sorted(encode_pairs(policy, batch_pairs(cfg, step)), key=lambda r: len(r[0]))
+        size = math.ceil(len(rows) / cfg.micro_batches)
+        opt.zero_grad(set_to_none=True)
+        total = 0.0
+        for chunk in range(0, len(rows), size):
+            nll = completion_loss(model, rows[chunk : chunk + size], policy.pad_id)
+            (nll / len(rows)).backward()
+            total += float(nll.detach())
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        losses.append(total / len(rows))
+        done = step + 1
+        probe = math.nan
+        if cfg.probe_every and done % cfg.probe_every == 0 and done < cfg.steps:
+            model.eval()
+            measured = run_probe(policy, probe_set, verifier)
+            model.train()
+            probe = measured.pass_at_1
+            with open(work / PROBES_FILE, "a") as f:
+                row = {"step": done, "seconds": round(time.monotonic() - t0, 1)}
+                f.write(json.dumps({**row, **dataclasses.asdict(measured)}) + "\n")
+        stop = _should_stop(cfg, probe, best, since_best, time.monotonic() - t0)
+        if not math.isnan(probe):
+            since_best = 0 if probe >= best + cfg.min_gain else since_best + 1
+            best = max(best, probe)
+        period = cfg.probe_every or cfg.checkpoint_every or cfg.steps
+        if done % period == 0 or stop or done == cfg.steps:
+            recent = losses[-period:]
+            curve.append(
+                {
+                    "step": done,
+                    "seconds": round(time.monotonic() - t0, 1),
+                    "loss": round(sum(recent) / len(recent), 5),
+                    "lr": lr,
+                    "probe": probe,
+                }
+            )
+            _write_curve(work / CURVE_FILE, curve)
+        if on_progress is not None:
+            shown = [r["probe"] for r in curve if not math.isnan(r["probe"])]
+            seconds = time.monotonic() - t0
+            on_progress(Progress(done, cfg.steps, losses[-1], lr, seconds, (shown or [None])[-1]))
+        if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 or stop or done == cfg.steps:
+            checkpoint(done)
+        if stop:
+            stop_reason = stop
+            break
+    model.eval()
+    result = PretrainResult(Path(out_dir), done, time.monotonic() - t0, stop_reason, curve)
+    export(policy, cfg, result, verifier)
+    return result
+
+
+def _should_stop(
+    cfg: PretrainConfig, probe: float, best: float, since_best: int, seconds: float
+) -> str:
+    """Why to stop after this step ('' to go on)."""
+    if not math.isnan(probe) and probe >= cfg.stop_at:
+        return f"probe {probe:.3f} reached {cfg.stop_at}"
+    if not math.isnan(probe) and cfg.patience and probe < best + cfg.min_gain:
+        if since_best + 1 >= cfg.patience:
+            return f"probe plateaued ({cfg.patience} probes without a gain of {cfg.min_gain})"
+    if cfg.max_minutes is not None and seconds >= cfg.max_minutes * 60:
+        return f"time cap of {cfg.max_minutes} minutes"
+    return ""
+
+
+def _write_curve(path: Path, curve: Sequence[dict[str, float]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CURVE_FIELDS)
+        w.writeheader()
+        w.writerows(curve)
+    os.replace(tmp, path)
+
+
+# ---- export -------------------------------------------------------------------------------
+
+
+def export(policy: Any, cfg: PretrainConfig, result: PretrainResult, verifier: Any) -> None:
+    """Write the model (bf16 safetensors), tokenizer, curve, probe and model card to
+    ``result.out_dir``, probing the model as it was saved (bf16 weights, loaded back)."""
+    import copy
+
+    import torch
+
+    from closedloop.loop.probe import probe_tasks, run_probe
+    from closedloop.policy.embedded import parameter_count
+    from closedloop.policy.hf import HFPolicy
+
+    out = result.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    copy.deepcopy(policy.model).to(torch.bfloat16).save_pretrained(str(out))
+    policy.tokenizer.save_pretrained(str(out))
+    _write_curve(out / CURVE_FILE, result.curve)
+    result.parameters = parameter_count(policy)
+    if cfg.final_probe_per:
+        shipped = HFPolicy.from_pretrained(out, device="cpu")
+        tasks = probe_tasks(verifier, cfg.primitives, cfg.final_probe_per, PROBE_SEED)
+        result.final_probe = run_probe(shipped, tasks, verifier)
+        (out / PROBE_FILE).write_text(
+            json.dumps(dataclasses.asdict(result.final_probe), indent=2) + "\n"
+        )
+    (out / CARD_FILE).write_text(model_card(cfg, result))
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def machine() -> str:
+    """The machine in words: CPU, cores, torch threads, torch version."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu
+            )
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} with "
+        f"{torch.get_num_threads()} threads, Python {platform.python_version()}"
+    )
+
+
+def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
+    """The model card: how the weights were made and what they measured."""
+    weights = result.out_dir / WEIGHTS_FILE
+    size = weights.stat().st_size if weights.is_file() else 0
+    probe = result.final_probe
+    lines = [
+        "# closedloop base model",
+        "",
+        "The embedded Llama-style model pretrained by `closedloop pretrain` "
+        "(closedloop.train.pretrain) to read list-function examples.",
+        "",
+        "## Data",
+        f"- Fresh grammar tasks every step (closedloop.loop.grammar), grammar depth "
+        f"{cfg.max_depth} (single primitives; an aggregate follows the step in 30% of them), "
+        f"{cfg.aggregate_share:.0%} aggregates alone, {cfg.challenger_share:.0%} challenger "
+        "proposals; prompts rendered as the loop renders them.",
+        f"- {result.steps} steps x {cfg.batch_size} examples = "
+        f"{result.steps * cfg.batch_size:,} examples; no task repeated.",
+        "",
+        "## Model and training",
+        f"- Width {cfg.hidden_size}, {cfg.num_layers} layers, {cfg.num_heads} heads, MLP "
+        f"{cfg.intermediate_size}; BPE {cfg.vocab_size} + integer tokens "
+        f"({'one token per integer 0..999' if cfg.integer_tokens else 'plain byte-level BPE'}); "
+        f"{result.parameters:,} parameters.",
+        f"- AdamW lr {cfg.learning_rate}, warm-up {cfg.warmup_steps}, cosine to "
+        f"{cfg.min_lr_ratio} of the peak over {cfg.steps} steps, weight decay "
+        f"{cfg.weight_decay}, batch {cfg.batch_size}; seed {cfg.seed}.",
+        f"- Stopped: {result.stop_reason}; wall time {result.seconds / 60:.1f} min on {machine()}.",
+        f"- Weights: `{WEIGHTS_FILE}` (bf16), {size / 1e6:.1f} MB, SHA-256 "
+        f"`{sha256_of(weights) if size else 'n/a'}`.",
+        "",
+        "## Reading probe (closedloop.loop.probe, greedy, outputs from the sandbox)",
+    ]
+    if probe is None:
+        lines.append("- Not measured.")
+    else:
+        lines.append(
+            f"- Overall {probe.pass_at_1:.3f} on {len(probe.per_primitive)} primitives x "
+            f"{probe.tasks_per_primitive} tasks; {probe.distinct_programs} distinct programs."
+        )
+        lines += ["", "| primitive | pass@1 |", "|---|---|"]
+        lines += [f"| {k} | {v:.2f} |" for k, v in probe.per_primitive.items()]
+    lines += [
+        "",
+        "Held-out (reasoning-gym list_functions): not measured here.",
+        "",
+        "## Curve (probe on "
+        f"{cfg.probe_per} tasks per primitive, seed {PROBE_SEED + 1}; full data in {CURVE_FILE})",
+        "",
+        "| step | minutes | loss | probe |",
+        "|---|---|---|---|",
+    ]
+    for r in result.curve:
+        shown = "" if math.isnan(r["probe"]) else f"{r['probe']:.3f}"
+        lines.append(f"| {r['step']} | {r['seconds'] / 60:.1f} | {r['loss']:.4f} | {shown} |")
+    return "\n".join(lines) + "\n"
