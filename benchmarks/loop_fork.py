@@ -4,7 +4,8 @@ from one cold start (the README's table of update variants comes from such forks
     python benchmarks/loop_fork.py SRC_RUN DST_RUN train.hindsight=false control=false
     closedloop run --resume DST_RUN
 
-Copies ``policies/cold_start/`` and ``run.sqlite``, rolls the store back to iteration 0 (the
+Copies ``policies/cold_start/``, ``heldout/`` and ``run.sqlite`` (through SQLite's backup API, so
+iterations still in a killed run's write-ahead log come along), rolls the store back to iteration 0 (the
 cold start's rows, its held-out scores and metrics stay), and writes ``config.toml`` = SRC's
 config with the overrides (values are TOML literals: ``false``, ``0.3``, ``"grpo"``). The
 cold start is not rerun on resume: its weights and scores are the source run's.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sqlite3
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,13 @@ def fork(src: Path, dst: Path, overrides: dict[str, Any]) -> None:
     dst.mkdir(parents=True)  # refuses an existing directory, like closedloop run
     (dst / "policies").mkdir()
     shutil.copytree(src / "policies" / "cold_start", dst / "policies" / "cold_start")
-    shutil.copy(src / "run.sqlite", dst / "run.sqlite")
+    if (src / "heldout").is_dir():
+        shutil.copytree(src / "heldout", dst / "heldout")
+    with (
+        sqlite3.connect(str(src / "run.sqlite")) as a,
+        sqlite3.connect(str(dst / "run.sqlite")) as b,
+    ):
+        a.backup(b)
     (dst / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
     store = RunStore(dst / "run.sqlite")
     try:
