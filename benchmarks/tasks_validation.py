@@ -1,7 +1,7 @@
 """Validate every HumanEval and MBPP task (Code-as-Task checks plus mutation testing) and
 print acceptance counts, rejection reasons and mutation-score bands.
 
-Run:  python benchmarks/tasks_validation.py [--data ../shared/data] [--max-mutants 20]
+Run:  python benchmarks/tasks_validation.py [--data DIR (default: closedloop.data, the shipped sets)] [--max-mutants 20]
       [--workers 2] [--wall-s 3] [--min-mutation-score 0.5] [--evalplus] [--json OUT]
 
 Mutation scores are computed with the rejection threshold off, so the bands show every
@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from closedloop.data import DATA_DIR
 from closedloop.sandbox import SandboxLimits
 from closedloop.tasks.format import Task
 from closedloop.tasks.importers import import_humaneval, import_mbpp
@@ -93,9 +94,7 @@ def run_set(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument(
-        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
+    ap.add_argument("--data", type=Path, default=DATA_DIR)
     ap.add_argument("--max-mutants", type=int, default=20)
     ap.add_argument("--min-mutation-score", type=float, default=0.5)
     ap.add_argument("--workers", type=int, default=2)

@@ -8,10 +8,14 @@ import sqlite3
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from closedloop.loop.config import config_from_dict, dump_config
 from closedloop.loop.presets import REAL_MODEL
 
 from .conftest import cli
+
+pytestmark = pytest.mark.slow  # a whole run of the loop
 
 
 def test_tiny_random_model_runs_one_iteration_and_reports_rejections(

@@ -21,6 +21,7 @@ from closedloop.loop.presets import SHORT
 
 from .conftest import cli, cli_popen, row_counts
 
+pytestmark = pytest.mark.slow  # whole runs of the loop: `pytest -m "not slow"` leaves them out
 EXTRA_SET = "extra_grammar"
 EXTRA_TASKS = 3
 

@@ -5,15 +5,14 @@ constant) must fail on most tasks."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from closedloop.data import MBPP
 from closedloop.tasks.importers import import_humaneval, import_mbpp
 from closedloop.tasks.mutate import MutationOperator, generate_mutants
 from closedloop.verify import Outcome
 
-MBPP = Path(__file__).resolve().parents[3] / "shared" / "data" / "mbpp" / "mbpp.jsonl"
 SIMPLE = (MutationOperator.COMPARISON, MutationOperator.CONSTANT)
 
 
@@ -25,8 +24,6 @@ def _first_simple_mutant(source: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def sets():
-    if not MBPP.exists():
-        pytest.skip(f"MBPP data not found at {MBPP}")
     return {"humaneval": import_humaneval(), "mbpp": import_mbpp(MBPP)}
 
 

@@ -3,8 +3,8 @@
 Mounted by the main CLI as ``closedloop tasks``::
 
     closedloop tasks import humaneval -o he.jsonl
-    closedloop tasks import mbpp ../shared/data/mbpp/mbpp.jsonl -o mbpp.jsonl
-    closedloop tasks import evalplus ../shared/data/evalplus/MbppPlus.jsonl.gz -o mbppplus.jsonl
+    closedloop tasks import mbpp src/closedloop/data/mbpp/mbpp.jsonl -o mbpp.jsonl
+    closedloop tasks import evalplus src/closedloop/data/evalplus/MbppPlus.jsonl.gz -o mbppplus.jsonl
     closedloop tasks import reasoning-gym list_functions --size 100 --seed 1 -o lf.jsonl
     closedloop tasks validate tasks.jsonl -o accepted.jsonl
 
