@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from closedloop.tasks.cli import tasks_app
+from closedloop.cli.tasks_cmd import tasks_app
 from closedloop.tasks.format import load_tasks, write_tasks
 
 runner = CliRunner()
@@ -48,6 +48,7 @@ def test_missing_file_is_a_one_line_error_with_exit_code_2(tmp_path) -> None:
         r = runner.invoke(tasks_app, [*args, "-o", str(tmp_path / "o.jsonl")])
         assert r.exit_code == 2
         assert "no such file" in r.output and len(r.output.strip().splitlines()) == 1
+        assert r.output.startswith("closedloop: error: ")
 
 
 def test_unknown_reasoning_gym_dataset_exits_2(tmp_path) -> None:
@@ -73,3 +74,10 @@ def test_validate_prints_reasons_and_writes_accepted_tasks(tmp_path, make_task) 
         assert word in r.output
     (kept,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert kept["id"] == "good" and kept["metadata"]["mutation_score"] is not None
+
+
+def test_import_mbpp_without_a_path_reads_the_shipped_copy(tmp_path) -> None:
+    out = tmp_path / "m.jsonl"
+    r = runner.invoke(tasks_app, ["import", "mbpp", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert len(load_tasks(out)[0]) == 974

@@ -56,7 +56,7 @@ def verify(
     ] = False,
 ) -> None:
     """Verify solutions against tasks in the sandbox; one verdict per solution line."""
-    from closedloop.cli.verify_cmd import open_output, run_verify
+    from closedloop.cli.verify_cmd import open_output, readable, run_verify
     from closedloop.sandbox import SandboxUnavailable
 
     if workers is not None and workers < 1:
@@ -64,6 +64,8 @@ def verify(
     if not timeout > 0:
         _fail(f"--timeout must be a positive number of seconds, got {timeout}")
     try:
+        readable(tasks, "tasks")  # before -o is created: a typo leaves no empty file behind
+        readable(solutions, "solutions")
         out = open_output(output)
         try:
             run_verify(tasks, solutions, out, split, workers, timeout, rerun, quiet)
@@ -81,9 +83,9 @@ def verify(
 def _mount_subapps() -> None:
     from closedloop.cli import pretrain_cmd, serve_cmd
     from closedloop.cli.loop_cmds import register
-    from closedloop.tasks.cli import tasks_app
+    from closedloop.cli.tasks_cmd import tasks_app
 
-    app.add_typer(tasks_app, name="tasks", help="Import, validate and inspect task files.")
+    app.add_typer(tasks_app, name="tasks", help="Import and validate task files.")
     register(app)
     serve_cmd.register(app)
     pretrain_cmd.register(app)

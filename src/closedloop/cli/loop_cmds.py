@@ -1,16 +1,22 @@
 """``closedloop run``, ``eval``, ``gate`` and ``report``: parse, call the library, print.
 
-Wired into the main app by ``register(app)``; heavy imports happen inside the commands.
+Wired into the main app by ``register(app)``; heavy imports happen inside the commands, after
+every argument is checked (``closedloop.cli.checks``): bad input is one line and exit code 2
+before a model loads or a run directory is created.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from closedloop.cli import checks
+from closedloop.cli.checks import fail as _fail
 
 # options shared by eval and gate
 SamplesOpt = Annotated[int, typer.Option("--samples", help="Attempts per task (1: greedy).")]
@@ -18,11 +24,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 MaxTokensOpt = Annotated[int, typer.Option(help="Token budget per turn.")]
 TemperatureOpt = Annotated[float, typer.Option(help="Sampling temperature when --samples > 1.")]
 TimeoutOpt = Annotated[float, typer.Option(help="Wall-clock seconds per verification.")]
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    typer.echo(f"closedloop: error: {msg}", err=True)
-    raise typer.Exit(code)
 
 
 def run(
@@ -48,25 +49,38 @@ def run(
     from rich.console import Console
 
     from closedloop.loop.config import ConfigError, load_config
+
+    if resume is not None:
+        if config is not None or run_dir is not None:
+            _fail("--resume takes its config from the run directory; give no CONFIG or --run-dir")
+        _check_resumable(resume)
+    else:
+        if config is not None:
+            checks.toml_file("CONFIG", config)
+        if model is not None:
+            checks.model_dir("--model", model)
+        checks.at_least("--iterations", iterations, 0)
+        overrides: dict[str, object] = {}
+        if model is not None:
+            overrides.update({"model.kind": "hf", "model.path": str(model)})
+        if iterations is not None:
+            overrides["iterations"] = iterations
+        try:
+            cfg = load_config(config, overrides)
+        except ConfigError as e:
+            _fail(str(e))
+        _check_run_inputs(cfg)
+
+    # only now the heavy parts: every argument is known to be usable
     from closedloop.loop.runner import LoopRunner, RunDirError
     from closedloop.sandbox import SandboxUnavailable
 
     console = Console(stderr=True)
+    target = resume or run_dir or Path("runs") / f"{cfg.name}-{datetime.now():%Y%m%d-%H%M%S}"
     try:
         if resume is not None:
-            if config is not None or run_dir is not None:
-                _fail(
-                    "--resume takes its config from the run directory; give no CONFIG or --run-dir"
-                )
             runner = LoopRunner.resume(resume, console)
         else:
-            overrides: dict[str, object] = {}
-            if model is not None:
-                overrides.update({"model.kind": "hf", "model.path": str(model)})
-            if iterations is not None:
-                overrides["iterations"] = iterations
-            cfg = load_config(config, overrides)
-            target = run_dir or Path("runs") / f"{cfg.name}-{datetime.now():%Y%m%d-%H%M%S}"
             runner = LoopRunner.new(cfg, target, console)
         console.print(f"run directory: {runner.run_dir}")
         result = runner.run()
@@ -74,9 +88,31 @@ def run(
         _fail(str(e))
     except SandboxUnavailable as e:
         _fail(str(e), code=3)
+    except sqlite3.DatabaseError as e:  # a store damaged past its header
+        _fail(f"{target / 'run.sqlite'}: damaged SQLite database ({e}); start a new run")
     except KeyboardInterrupt:
         _fail("interrupted; resume with --resume RUN_DIR", code=130)
     typer.echo(f"{result.run_dir} finished in {result.seconds:.0f}s")
+
+
+def _check_resumable(run_dir: Path) -> None:
+    """The files a resume reads first: the config (text, TOML) and the store (SQLite)."""
+    if not run_dir.is_dir():
+        _fail(f"--resume {run_dir}: no such run directory")
+    config = run_dir / "config.toml"
+    if not config.is_file():
+        _fail(f"--resume {run_dir}: not a run directory (no config.toml)")
+    checks.toml_file("--resume", config)
+    checks.sqlite_file("--resume", run_dir / "run.sqlite")
+
+
+def _check_run_inputs(cfg: Any) -> None:
+    """What a new run reads from outside its config: the model directory and the held-out
+    files. Checked before the run directory is created, so a bad one leaves nothing behind."""
+    if cfg.model.path is not None and cfg.model.kind == "hf":
+        checks.model_dir("model.path", Path(cfg.model.path))
+    for path in cfg.eval.heldout_files:
+        checks.task_file("eval.heldout_files:", Path(path))
 
 
 def eval_cmd(
@@ -99,15 +135,17 @@ def eval_cmd(
     timeout: TimeoutOpt = 5.0,
 ) -> None:
     """pass@1 and unbiased pass@k of a policy on a task file, with the solver role's prompt."""
+    checks.at_least("--samples", samples, 1)
+    checks.at_least("--turns", turns, 1)
+    _check_generation(max_new_tokens, temperature, timeout)
+    task_list = _task_file(tasks)
+    checks.model_dir("--policy", policy)
+
     from closedloop.loop.evaluate import evaluate
     from closedloop.sandbox import SandboxLimits
     from closedloop.verify import Verifier
 
-    if samples < 1 or turns < 1:
-        _fail("--samples and --turns must be at least 1")
-    _check_policy("--policy", policy)
-    task_list = _task_file(tasks)
-    pol = _load_policy(policy)
+    pol = _load_policy("--policy", policy)
     with Verifier(limits=SandboxLimits(wall_s=timeout)) as v:
         res = evaluate(
             pol,
@@ -129,18 +167,28 @@ def eval_cmd(
         )
 
 
-def _check_policy(option: str, path: Path) -> None:
-    if not (path / "config.json").is_file():
-        _fail(f"{option} {path}: not a Hugging Face model directory (no config.json)")
+def _check_generation(max_new_tokens: int, temperature: float, timeout: float) -> None:
+    checks.at_least("--max-new-tokens", max_new_tokens, 1)
+    checks.positive("--temperature", temperature)
+    checks.positive("--timeout", timeout)
 
 
-def _load_policy(path: Path) -> Any:
+# What transformers raises for a model directory it cannot load (damaged weights, a
+# model_type it does not know, sizes that do not fit together): each becomes one line.
+_LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError)
+
+
+def _load_policy(option: str, path: Path) -> Any:
     from transformers.utils import logging as hf_logging
 
     from closedloop.policy.hf import HFPolicy
 
     hf_logging.disable_progress_bar()  # one "Loading weights" bar per policy says nothing
-    return HFPolicy.from_pretrained(path)
+    try:
+        return HFPolicy.from_pretrained(path)
+    except _LOAD_ERRORS as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        _fail(f"{option} {path}: cannot load the model ({type(e).__name__}: {first})")
 
 
 def _task_file(path: Path) -> list:
@@ -156,6 +204,7 @@ def _task_file(path: Path) -> list:
         except HeldoutError as e:
             _fail(f"--tasks {path}: {e}")
         return list(primary.tasks)
+    checks.input_file("--tasks", path)
     try:
         task_list, bad = load_tasks(path)
     except OSError as e:
@@ -192,23 +241,24 @@ def gate_cmd(
 ) -> None:
     """Promote a candidate policy over a baseline only if it wins significantly more held-out
     tasks than it loses (paired one-sided sign test). Exit 0: promote; 1: reject; 2: bad input."""
+    checks.at_least("--samples", samples, 1)
+    checks.fraction("--alpha", alpha, open_low=True, open_high=True)
+    checks.fraction("--min-gain", min_gain, open_high=True)
+    _check_generation(max_new_tokens, temperature, timeout)
+    task_list = _task_file(tasks)
+    checks.model_dir("--candidate", candidate)
+    checks.model_dir("--baseline", baseline)
+
     from closedloop.gate import Decision, decide
     from closedloop.loop.evaluate import evaluate
     from closedloop.sandbox import SandboxLimits
     from closedloop.verify import Verifier
 
-    if samples < 1:
-        _fail("--samples must be at least 1")
-    if not 0 < alpha < 1:
-        _fail(f"--alpha {alpha}: must be between 0 and 1")
-    _check_policy("--candidate", candidate)
-    _check_policy("--baseline", baseline)
-    task_list = _task_file(tasks)
     scores = {}
     with Verifier(limits=SandboxLimits(wall_s=timeout)) as v:
         for label, path in (("candidate", candidate), ("baseline", baseline)):
             res = evaluate(
-                _load_policy(path),
+                _load_policy(f"--{label}", path),
                 task_list,
                 v,
                 samples=samples,
@@ -242,13 +292,33 @@ def report_cmd(
     """Write a run's HTML report: held-out table, gate, alarms, and plots over the iterations."""
     from closedloop.monitor.report import ReportError, write_report
 
+    _check_report_inputs(run_dir)
+    if output is not None:
+        checks.output_file("-o", output)
     try:
         path = write_report(run_dir, output)
     except ReportError as e:
         _fail(str(e))
     except OSError as e:
         _fail(f"{output or run_dir}: {e.strerror}")
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        # a file that parses but holds values of the wrong shape (a hand-edited summary)
+        _fail(f"{run_dir}: summary.json or metrics.jsonl is not as a run writes it ({e!r})")
     typer.echo(str(path))
+
+
+def _check_report_inputs(run_dir: Path) -> None:
+    """The files a report reads, each readable as its format (metrics.jsonl's rows are
+    checked line by line by the report itself)."""
+    if not run_dir.is_dir():
+        _fail(f"{run_dir}: no such run directory")
+    if not (run_dir / "metrics.jsonl").is_file():
+        _fail(f"{run_dir}: no metrics.jsonl (not a closedloop run directory)")
+    checks.text_file("RUN_DIR", run_dir / "metrics.jsonl")
+    if (run_dir / "summary.json").exists():
+        checks.json_object_file("RUN_DIR", run_dir / "summary.json")
+    if (run_dir / "config.toml").exists():
+        checks.toml_file("RUN_DIR", run_dir / "config.toml")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,9 @@
 """``closedloop serve``: parse, start the reward server (closedloop.serve.app), serve until
-interrupted. Wired into the main app by ``register(app)``."""
+interrupted. Wired into the main app by ``register(app)``.
+
+Every argument is checked before the sandbox starts; a task file none of whose lines is a
+valid task is refused (a server holding 0 tasks would answer every request with 422).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from closedloop.cli import checks
 
 
 def serve(
@@ -24,6 +30,14 @@ def serve(
     timeout: Annotated[float, typer.Option(help="Wall-clock seconds per verification.")] = 10.0,
 ) -> None:
     """Serve verdicts and rewards over HTTP: POST /reward, POST /verify, GET /health."""
+    if not 0 < port < 65536:
+        checks.fail(f"--port {port}: not a TCP port (1-65535)")
+    checks.at_least("--workers", workers, 1)
+    checks.positive("--timeout", timeout)
+    held = []
+    if tasks is not None:
+        checks.task_file("--tasks", tasks)
+
     import uvicorn
 
     from closedloop.sandbox import SandboxLimits, SandboxUnavailable
@@ -31,23 +45,14 @@ def serve(
     from closedloop.tasks.format import load_tasks
     from closedloop.verify import Verifier
 
-    held = []
     if tasks is not None:
-        try:
-            held, bad = load_tasks(tasks)
-        except OSError as e:
-            typer.echo(f"closedloop: error: --tasks {tasks}: {e.strerror}", err=True)
-            raise typer.Exit(2) from None
+        held, bad = load_tasks(tasks)
         for b in bad:
             typer.echo(f"closedloop: skipping {b.reason}", err=True)
-    if not 0 < port < 65536:
-        typer.echo(f"closedloop: error: --port {port}: not a TCP port", err=True)
-        raise typer.Exit(2)
     try:
         verifier = Verifier(workers=workers, limits=SandboxLimits(wall_s=timeout))
     except SandboxUnavailable as e:
-        typer.echo(f"closedloop: error: {e}", err=True)
-        raise typer.Exit(3) from None
+        checks.fail(str(e), code=3)
     with verifier:
         typer.echo(f"closedloop serve: {len(held)} tasks held, http://{host}:{port}", err=True)
         uvicorn.run(make_app(verifier, held), host=host, port=port, log_level="warning")

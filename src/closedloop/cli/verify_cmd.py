@@ -22,7 +22,8 @@ class UsageError(Exception):
     """A problem with the command line or its files; printed as one line, exit code 2."""
 
 
-def _readable(path: Path, what: str) -> None:
+def readable(path: Path, what: str) -> None:
+    """Raises :class:`UsageError` unless ``path`` is a readable file (``what``: its role)."""
     if not path.exists():
         raise UsageError(f"{what} file not found: {path}")
     if not path.is_file():
@@ -58,8 +59,8 @@ def run_verify(
     from closedloop.sandbox import SandboxLimits
     from closedloop.verify.runner import Verifier
 
-    _readable(tasks_path, "tasks")
-    _readable(solutions_path, "solutions")
+    readable(tasks_path, "tasks")
+    readable(solutions_path, "solutions")
     console = Console(stderr=True)
     tasks, bad_tasks = load_tasks(tasks_path)
     by_id: dict[str, Task] = {}

@@ -25,6 +25,7 @@ from closedloop.tasks.importers.humaneval import import_humaneval
 from closedloop.tasks.importers.jsonl import import_jsonl
 from closedloop.tasks.importers.mbpp import import_mbpp
 from closedloop.tasks.importers.reasoning_gym import import_reasoning_gym
+from closedloop.tasks.importers.source import SourceFileError
 
 Importer = Callable[..., list[Task]]
 
@@ -94,6 +95,7 @@ __all__ = [
     "DuplicateImporterError",
     "ImporterRegistry",
     "ImporterSpec",
+    "SourceFileError",
     "UnknownImporterError",
     "default_registry",
     "import_evalplus",

@@ -20,8 +20,6 @@ we compare returned values only, so those tasks are stricter here and may fail v
 from __future__ import annotations
 
 import ast
-import gzip
-import json
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from closedloop.tasks.format import Task, parse_task
+from closedloop.tasks.importers.source import json_lines, read_text, records
 from closedloop.tasks.probes import literal_text
 from closedloop.verify import CallJob
 
@@ -39,11 +38,15 @@ SOURCE_HUMANEVAL_PLUS = "humanevalplus"
 SOURCE_MBPP_PLUS = "mbppplus"
 
 
+REQUIRED = ("task_id", "entry_point", "canonical_solution")
+"""The fields of an EvalPlus record the importer needs (besides the inputs and ``prompt``)."""
+
+
 def read_records(path: Path) -> list[dict[str, Any]]:
-    """The records of an EvalPlus release (``.jsonl.gz`` or plain ``.jsonl``)."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    """The records of an EvalPlus release (``.jsonl.gz`` or plain ``.jsonl``). Raises
+    :class:`SourceFileError` for a file that is not one."""
+    text = read_text(path, gzipped=str(path).endswith(".gz"))
+    return records(path, json_lines(path, text), REQUIRED)
 
 
 # MBPP+ tasks whose inputs had tuples, sets or complex numbers that JSON flattened; the

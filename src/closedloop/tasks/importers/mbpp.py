@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from closedloop.tasks.format import Task, TaskFormatError, parse_task
+from closedloop.tasks.importers.source import SourceFileError, json_lines, read_text, records
 from closedloop.tasks.probes import parse_code
 
 SOURCE = "mbpp"
@@ -29,11 +30,21 @@ class MbppRecordError(ValueError):
     """An MBPP record the importer cannot turn into a task; the message names the record."""
 
 
+REQUIRED = ("task_id", "code", "test_list")
+"""The fields of an MBPP record the importer reads (besides ``text`` or ``prompt``)."""
+
+
 def _load(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text(encoding="utf-8")
+    """The records of ``path``; raises :class:`SourceFileError` when it is not an MBPP file."""
+    text = read_text(path)
     if text.lstrip().startswith("["):  # sanitized-mbpp.json is one JSON array
-        return json.loads(text)
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SourceFileError(f"{path} line {e.lineno}: not JSON ({e.msg})") from None
+    else:
+        values = json_lines(path, text)
+    return records(path, values, REQUIRED)
 
 
 def _called_names(tests: list[str]) -> list[str]:
@@ -108,5 +119,8 @@ def mbpp_task(rec: dict[str, Any]) -> Task:
 
 
 def import_mbpp(path: Path) -> list[Task]:
-    """All records of an MBPP file as tasks (974 for the full ``mbpp.jsonl``)."""
+    """All records of an MBPP file as tasks (974 for the full ``mbpp.jsonl``).
+
+    Raises :class:`SourceFileError` for a file that is not MBPP's format and
+    :class:`MbppRecordError` for a record that cannot become a task."""
     return [mbpp_task(rec) for rec in _load(Path(path))]

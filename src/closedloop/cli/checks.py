@@ -1,0 +1,183 @@
+"""Argument checks the commands run before they load or create anything.
+
+Every command answers bad input with one line, ``closedloop: error: <what> <why>``, and exit
+code 2 (:data:`EXIT_USAGE`), before it loads a model, starts a sandbox or creates a file:
+a typo costs no waiting and leaves nothing half-made behind. The checks look at what the
+arguments are (a number's range, a file's existence, encoding and shape); whether a model's
+weights load is only known by loading them, which the commands do next, inside a handler
+that also answers in one line.
+
+Must never: import torch or transformers (``closedloop verify`` and ``--help`` start fast),
+or write anything.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tomllib
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+EXIT_USAGE = 2
+"""Exit code for bad input (as click uses for usage errors)."""
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file."""
+
+# config.json fields that size a model: when present they must be positive integers
+_SHAPE_FIELDS = (
+    "vocab_size",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "max_position_embeddings",
+)
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
+_WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``closedloop: error: message`` on standard error and exit with ``code``."""
+    typer.echo(f"closedloop: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+# -- numbers ------------------------------------------------------------------------------
+def at_least(option: str, value: float | None, minimum: float) -> None:
+    """``value`` (when given) is at least ``minimum``."""
+    if value is not None and not value >= minimum:
+        fail(f"{option} {value}: must be at least {minimum}")
+
+
+def positive(option: str, value: float | None) -> None:
+    """``value`` (when given) is above 0 (a NaN is not)."""
+    if value is not None and not value > 0:
+        fail(f"{option} {value}: must be above 0")
+
+
+def fraction(option: str, value: float, *, open_low: bool = False, open_high: bool = False) -> None:
+    """``value`` lies in [0, 1] (``open_low``: above 0; ``open_high``: below 1)."""
+    low_ok = value > 0 if open_low else value >= 0
+    high_ok = value < 1 if open_high else value <= 1
+    if not (low_ok and high_ok):
+        span = f"{'(' if open_low else '['}0, 1{')' if open_high else ']'}"
+        fail(f"{option} {value}: must be in {span}")
+
+
+# -- files --------------------------------------------------------------------------------
+def input_file(option: str, path: Path) -> None:
+    """``path`` is an existing, readable regular file."""
+    if not path.exists():
+        fail(f"{option} {path}: no such file")
+    if not path.is_file():
+        fail(f"{option} {path}: not a file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        fail(f"{option} {path}: cannot read ({e.strerror})")
+
+
+def text_file(option: str, path: Path) -> str:
+    """The text of ``path``, which must be a readable UTF-8 file."""
+    input_file(option, path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        fail(f"{option} {path}: not UTF-8 text (byte {e.start}); is it the right file?")
+    except OSError as e:
+        fail(f"{option} {path}: cannot read ({e.strerror})")
+
+
+def toml_file(option: str, path: Path) -> dict[str, Any]:
+    """The table of a TOML file."""
+    text = text_file(option, path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        fail(f"{option} {path}: not valid TOML ({e})")
+
+
+def json_object_file(option: str, path: Path) -> dict[str, Any]:
+    """The object of a JSON file whose top level must be an object."""
+    text = text_file(option, path)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        fail(f"{option} {path}: not JSON ({e.msg} at line {e.lineno})")
+    if not isinstance(obj, dict):
+        fail(f"{option} {path}: expected a JSON object, found {type(obj).__name__}")
+    return obj
+
+
+def output_file(option: str, path: Path) -> None:
+    """``path`` can be written: its folder exists and it is not itself a folder."""
+    if path.is_dir():
+        fail(f"{option} {path}: is a directory; give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        fail(f"{option} {path}: no such directory {parent} (create it first)")
+
+
+def task_file(option: str, path: Path) -> None:
+    """``path`` is a task file with at least one valid task (a file of none is refused, so
+    nothing runs on an empty set without a word)."""
+    from closedloop.tasks.format import load_tasks
+
+    input_file(option, path)
+    tasks, bad = load_tasks(path)
+    if not tasks:
+        first = f"; first: {bad[0].reason}" if bad else ""
+        fail(f"{option} {path}: no valid task in {len(bad)} line(s){first}")
+
+
+def sqlite_file(option: str, path: Path) -> None:
+    """``path``, when it exists and is not empty, is an SQLite database that opens."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(len(SQLITE_MAGIC))
+    if head != SQLITE_MAGIC:
+        fail(f"{option} {path}: not an SQLite database (damaged?); start a new run")
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            db.execute("SELECT name FROM sqlite_master").fetchall()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as e:
+        fail(f"{option} {path}: damaged SQLite database ({e}); start a new run")
+
+
+# -- model directories --------------------------------------------------------------------
+def model_dir(option: str, path: Path) -> None:
+    """``path`` looks like a loadable Hugging Face causal-LM directory: a ``config.json``
+    object with a ``model_type`` and positive integer sizes, tokenizer files and weights.
+    Whether the weights load is known only by loading them."""
+    if not path.is_dir():
+        fail(f"{option} {path}: not a directory (a Hugging Face model directory)")
+    config = path / "config.json"
+    if not config.is_file():
+        fail(f"{option} {path}: not a Hugging Face model directory (no config.json)")
+    obj = json_object_file(option, config)
+    model_type = obj.get("model_type")
+    if not isinstance(model_type, str) or not model_type:
+        fail(f"{option} {config}: model_type must be a non-empty string, got {model_type!r}")
+    for key in _SHAPE_FIELDS:
+        v = obj.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            fail(f"{option} {config}: {key} must be a positive integer, got {v!r}")
+    if not any((path / f).is_file() for f in _TOKENIZER_FILES):
+        fail(f"{option} {path}: no tokenizer (none of {', '.join(_TOKENIZER_FILES)})")
+    if not any((path / f).is_file() for f in _WEIGHT_FILES):
+        fail(f"{option} {path}: no weights (none of {', '.join(_WEIGHT_FILES)})")

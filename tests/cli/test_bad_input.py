@@ -1,0 +1,281 @@
+"""Bad input to any command is one line, ``closedloop: error: ...`` naming the problem, exit
+code 2, and nothing half-made left behind; arguments are checked before anything heavy loads.
+
+Each case is one a new user hit (issue 18); every one of them ended in a traceback, ran on
+silently, or left a directory behind before the checks in ``closedloop.cli.checks``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from closedloop.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+TASKS = REPO / "examples" / "tasks.jsonl"
+BINARY = bytes(range(256)) * 8  # not UTF-8, not gzip, not SQLite
+
+runner = CliRunner()
+
+
+def refused(*args: str | Path) -> str:
+    """Run the real CLI; assert a one-line error and exit code 2; return the line."""
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert r.exit_code == 2, (r.exit_code, r.output)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("closedloop: error: "), r.stderr
+    return lines[0]
+
+
+def _policy_dir(root: Path, config_bytes: bytes) -> Path:
+    """A model directory with tokenizer and weight files whose config.json is ``config_bytes``."""
+    d = root / "policy"
+    d.mkdir()
+    (d / "config.json").write_bytes(config_bytes)
+    (d / "tokenizer.json").write_text("{}")
+    (d / "model.safetensors").write_bytes(b"\0" * 16)
+    return d
+
+
+BAD_CONFIGS = {
+    "empty object": (b"{}", "model_type must be a non-empty string"),
+    "not JSON": (b"garbage{", "not JSON"),
+    "binary": (BINARY, "not UTF-8"),
+    "a list": (b"[1, 2]", "expected a JSON object"),
+    "model_type a number": (b'{"model_type": 5}', "model_type must be a non-empty string"),
+    "size a string": (
+        b'{"model_type": "llama", "hidden_size": "big"}',
+        "hidden_size must be a positive integer",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+@pytest.mark.parametrize("command", ["eval", "gate", "run --model"])
+def test_a_policy_whose_config_json_is_bad_is_named(tmp_path: Path, command: str, case: str):
+    raw, why = BAD_CONFIGS[case]
+    d = _policy_dir(tmp_path, raw)
+    args = {
+        "eval": ["eval", "--policy", d, "--tasks", TASKS],
+        "gate": ["gate", "--candidate", d, "--baseline", d, "--tasks", TASKS],
+        "run --model": ["run", "--model", d, "--run-dir", tmp_path / "run"],
+    }[command]
+    line = refused(*args)
+    assert why in line and "config.json" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_model_directory_without_weights_or_tokenizer_is_named(tmp_path: Path):
+    d = _policy_dir(tmp_path, b'{"model_type": "llama"}')
+    (d / "model.safetensors").unlink()
+    assert "no weights" in refused("eval", "--policy", d, "--tasks", TASKS)
+    (d / "model.safetensors").write_bytes(b"")
+    (d / "tokenizer.json").unlink()
+    assert "no tokenizer" in refused("eval", "--policy", d, "--tasks", TASKS)
+
+
+@pytest.mark.parametrize(
+    "option,value",
+    [
+        ("--max-new-tokens", "-5"),
+        ("--timeout", "-1"),
+        ("--temperature", "-0.5"),
+        ("--samples", "0"),
+    ],
+)
+@pytest.mark.parametrize("command", ["eval", "gate"])
+def test_eval_and_gate_refuse_numbers_out_of_range(
+    tmp_path: Path, command: str, option: str, value: str
+):
+    d = _policy_dir(tmp_path, b'{"model_type": "llama"}')
+    models = ["--policy", d] if command == "eval" else ["--candidate", d, "--baseline", d]
+    line = refused(command, *models, "--tasks", TASKS, option, value)
+    assert option in line and value in line
+
+
+def test_eval_refuses_a_bad_number_before_loading_torch(tmp_path: Path):
+    # the issue's case took 11 s of loading before its traceback
+    d = _policy_dir(tmp_path, b'{"model_type": "llama"}')
+    code = (
+        "import sys\n"
+        "from closedloop.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    print('torch' in sys.modules, 'transformers' in sys.modules)\n"
+    )
+    args = ["eval", "--policy", str(d), "--tasks", str(TASKS), "--max-new-tokens", "-1"]
+    r = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 2 and "--max-new-tokens -1" in r.stderr
+    assert r.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("min_gain", ["-1", "1"])
+def test_gate_refuses_a_min_gain_outside_0_to_1(tmp_path: Path, min_gain: str):
+    d = _policy_dir(tmp_path, b'{"model_type": "llama"}')
+    args = ["--candidate", d, "--baseline", d, "--tasks", TASKS, "--min-gain", min_gain]
+    assert "--min-gain" in refused("gate", *args)
+
+
+@pytest.mark.parametrize(
+    "args,word",
+    [
+        (["--timeout", "-1"], "--timeout"),
+        (["--workers", "0"], "--workers"),
+        (["--port", "0"], "--port"),
+    ],
+)
+def test_serve_refuses_bad_numbers(args: list[str], word: str):
+    assert word in refused("serve", *args)
+
+
+def test_serve_refuses_a_task_file_without_one_valid_task(tmp_path: Path):
+    bad = tmp_path / "tasks.jsonl"
+    bad.write_text('{"x": 1}\nnot json\n')
+    assert "no valid task in 2 line(s)" in refused("serve", "--tasks", bad)
+
+
+@pytest.mark.parametrize("damaged", ["summary.json", "metrics.jsonl", "config.toml"])
+@pytest.mark.parametrize(
+    "content", [BINARY, b'{"policies": 5', b"\xff\xfe{"], ids=["binary", "cut", "utf16"]
+)
+def test_report_names_a_damaged_run_file(tmp_path: Path, damaged: str, content: bytes):
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "metrics.jsonl").write_text('{"iteration": 0, "heldout_pass@1": 0.1}\n')
+    (d / "summary.json").write_text("{}")
+    (d / "config.toml").write_text('name = "x"\n')
+    (d / damaged).write_bytes(content)
+    assert damaged in refused("report", d)
+    assert not (d / "report.html").exists()
+
+
+def test_report_names_a_summary_of_the_wrong_shape(tmp_path: Path):
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "metrics.jsonl").write_text('{"iteration": 0, "heldout_pass@1": 0.1}\n')
+    (d / "summary.json").write_text(json.dumps({"policies": {"final": 5}}))
+    assert "summary.json" in refused("report", d)
+
+
+def test_run_names_a_binary_config_file(tmp_path: Path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_bytes(BINARY)
+    assert "not UTF-8" in refused("run", cfg, "--run-dir", tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_names_a_garbage_store(tmp_path: Path):
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "config.toml").write_text('name = "x"\n')
+    (d / "run.sqlite").write_bytes(BINARY)
+    assert "run.sqlite: not an SQLite database" in refused("run", "--resume", d)
+
+
+def test_resume_names_a_binary_config(tmp_path: Path):
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "config.toml").write_bytes(BINARY)
+    assert "config.toml: not UTF-8" in refused("run", "--resume", d)
+
+
+def test_run_refuses_a_missing_heldout_file_before_creating_the_run_dir(tmp_path: Path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[eval]\nheldout_files = ["{tmp_path / "nope.jsonl"}"]\n')
+    line = refused("run", cfg, "--run-dir", tmp_path / "run")
+    assert "eval.heldout_files" in line and "nope.jsonl" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_run_refuses_a_missing_model_before_creating_the_run_dir(tmp_path: Path):
+    line = refused("run", "--model", tmp_path / "nope", "--run-dir", tmp_path / "run")
+    assert "--model" in line and not (tmp_path / "run").exists()
+
+
+def test_run_refuses_negative_iterations(tmp_path: Path):
+    assert "--iterations" in refused("run", "--iterations", "-1", "--run-dir", tmp_path / "r")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tasks", "import", "humaneval"],
+        ["tasks", "import", "mbpp"],
+        ["tasks", "import", "jsonl", str(TASKS)],
+        ["tasks", "import", "reasoning-gym", "list_functions", "--size", "2"],
+    ],
+    ids=lambda a: a[2],
+)
+def test_import_into_a_missing_directory_is_named_before_importing(tmp_path: Path, args):
+    out = tmp_path / "no" / "such" / "dir" / "out.jsonl"
+    assert "no such directory" in refused(*args, "-o", out)
+
+
+@pytest.mark.parametrize(
+    "source,name,content,why",
+    [
+        ("mbpp", "mbpp.jsonl", BINARY, "not UTF-8"),
+        ("mbpp", "mbpp.jsonl", b'{"task_id": 1}\n', "no code, test_list field"),
+        ("mbpp", "mbpp.json", b"[1, 2]", "expected a JSON object"),
+        ("evalplus", "plus.jsonl.gz", BINARY, "not a gzip file"),
+        ("evalplus", "plus.jsonl", BINARY, "not UTF-8"),
+        ("evalplus", "plus.jsonl.gz", gzip.compress(b'{"task_id": "x"}\n'), "no entry_point"),
+        ("evalplus", "plus.jsonl", b"[not json\n", "line 1: not JSON"),
+    ],
+    ids=[
+        "mbpp-binary",
+        "mbpp-fields",
+        "mbpp-array",
+        "gz-binary",
+        "plain-binary",
+        "gz-fields",
+        "plain-json",
+    ],
+)
+def test_a_wrong_benchmark_file_is_named(tmp_path: Path, source, name, content, why):
+    src = tmp_path / name
+    src.write_bytes(content)
+    out = tmp_path / "out.jsonl"
+    line = refused("tasks", "import", source, src, "-o", out)
+    assert why in line and name in line
+    assert not out.exists()
+
+
+def test_evalplus_import_refuses_zero_workers(tmp_path: Path):
+    from closedloop.data import HUMANEVAL_PLUS_MINI
+
+    line = refused(
+        "tasks", "import", "evalplus", HUMANEVAL_PLUS_MINI, "-o", tmp_path / "o", "--workers", "0"
+    )
+    assert "--workers 0" in line
+
+
+def test_validate_refuses_a_heldout_file_that_gives_no_task(tmp_path: Path):
+    # it used to build an empty contamination guard and pass everything without a word
+    held = tmp_path / "held.jsonl"
+    held.write_bytes(BINARY)
+    assert "--heldout" in refused("tasks", "validate", TASKS, "--heldout", held)
+
+
+@pytest.mark.parametrize(
+    "args", [["--workers", "0"], ["--min-mutation-score", "1.5"], ["--wall-s", "0"]]
+)
+def test_validate_refuses_bad_numbers(args: list[str]):
+    assert args[0] in refused("tasks", "validate", TASKS, *args)
+
+
+def test_verify_with_a_missing_task_file_creates_no_output(tmp_path: Path):
+    out = tmp_path / "verdicts.jsonl"
+    refused("verify", tmp_path / "nope.jsonl", TASKS, "-o", out)
+    assert not out.exists()
