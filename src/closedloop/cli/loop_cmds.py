@@ -28,7 +28,14 @@ TimeoutOpt = Annotated[float, typer.Option(help="Wall-clock seconds per verifica
 
 def run(
     config: Annotated[
-        Path | None, typer.Argument(help="Run config (TOML). None: the embedded preset.")
+        Path | None,
+        typer.Argument(help="Run config (TOML). None: --preset, or the embedded preset."),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset", help="A named config instead of CONFIG (closedloop presets lists them)."
+        ),
     ] = None,
     run_dir: Annotated[
         Path | None,
@@ -49,12 +56,22 @@ def run(
     from rich.console import Console
 
     from closedloop.loop.config import ConfigError, load_config
+    from closedloop.loop.presets import PRESETS, preset_config
 
     if resume is not None:
-        if config is not None or run_dir is not None:
-            _fail("--resume takes its config from the run directory; give no CONFIG or --run-dir")
+        if config is not None or run_dir is not None or preset is not None:
+            _fail(
+                "--resume takes its config from the run directory; "
+                "give no CONFIG, --preset or --run-dir"
+            )
         _check_resumable(resume)
     else:
+        if config is not None and preset is not None:
+            _fail("give CONFIG or --preset, not both")
+        if preset is not None and preset not in PRESETS:
+            _fail(f"--preset {preset}: no such preset; there are: {', '.join(PRESETS)}")
+        if config is not None and not config.exists() and str(config) in PRESETS:
+            _fail(f"CONFIG {config}: no such file; for the preset, run --preset {config}")
         if config is not None:
             checks.toml_file("CONFIG", config)
         if model is not None:
@@ -66,7 +83,10 @@ def run(
         if iterations is not None:
             overrides["iterations"] = iterations
         try:
-            cfg = load_config(config, overrides)
+            if preset is not None:
+                cfg = preset_config(preset, overrides)
+            else:
+                cfg = load_config(config, overrides)
         except ConfigError as e:
             _fail(str(e))
         _check_run_inputs(cfg)
@@ -109,7 +129,11 @@ def _check_resumable(run_dir: Path) -> None:
 def _check_run_inputs(cfg: Any) -> None:
     """What a new run reads from outside its config: the model directory and the held-out
     files. Checked before the run directory is created, so a bad one leaves nothing behind."""
-    if cfg.model.path is not None and cfg.model.kind == "hf":
+    from closedloop.loop.presets import MODEL_PLACEHOLDER
+
+    if cfg.model.path == MODEL_PLACEHOLDER:
+        _fail("model.path is not set: give the model directory with --model PATH")
+    if cfg.model.path is not None and cfg.model.kind != "embedded":
         checks.model_dir("model.path", Path(cfg.model.path))
     for path in cfg.eval.heldout_files:
         checks.task_file("eval.heldout_files:", Path(path))
@@ -321,9 +345,19 @@ def _check_report_inputs(run_dir: Path) -> None:
         checks.toml_file("RUN_DIR", run_dir / "config.toml")
 
 
+def presets_cmd() -> None:
+    """List the named configs ``run --preset`` takes: what each runs and how long it takes."""
+    from closedloop.loop.presets import CATALOGUE
+
+    width = max(len(p.name) for p in CATALOGUE)
+    for p in CATALOGUE:
+        typer.echo(f"{p.name:<{width}}  {p.runs} ({p.time})")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``run``, ``eval``, ``gate`` and ``report`` to ``app``."""
+    """Add ``run``, ``presets``, ``eval``, ``gate`` and ``report`` to ``app``."""
     app.command("run")(run)
+    app.command("presets")(presets_cmd)
     app.command("eval")(eval_cmd)
     app.command("gate")(gate_cmd)
     app.command("report")(report_cmd)
