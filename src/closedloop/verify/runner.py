@@ -15,6 +15,7 @@ Exit codes, stdout and objects the candidate built are never trusted.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from typing import Any
 
 from closedloop.sandbox import SandboxLimits, WorkerLost
 from closedloop.sandbox.pool import SandboxPool, Slot
-from closedloop.sandbox.wire import WireError, decode_plain, plain_equal
+from closedloop.sandbox.wire import MAX_FRAME, WireError, decode_plain, plain_equal
 from closedloop.sandbox.worker import JobChannel, JobStatus
 from closedloop.tasks.format import Split, Task, TaskKind
 from closedloop.verify.outcome import Outcome, TestResult, Verdict
@@ -378,8 +379,28 @@ def _prints(solution: str) -> bool:
     )
 
 
+def _over_the_wire_cap(frame: dict[str, Any]) -> str | None:
+    """Why ``frame`` cannot reach the sandbox (encoded, it is over the wire's ``MAX_FRAME``
+    bytes), or None. Without this the job refuses the frame and exits, and the verdict said
+    only "exited while loading"."""
+    text = frame["code"]
+    if len(text) * 6 + 256 <= MAX_FRAME:  # write_frame's JSON spends at most 6 bytes a char
+        return None
+    size = len(json.dumps(frame, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if size <= MAX_FRAME:
+        return None
+    return (
+        f"the solution is {size:,} bytes as sent, over the sandbox's limit of "
+        f"{MAX_FRAME:,} bytes ({MAX_FRAME >> 20} MiB) a solution may have"
+    )
+
+
 def _load(ch: JobChannel, code: str, entry: str) -> dict[str, Any]:
-    if not ch.send({"code": code, "entry": entry}):
+    frame = {"code": code, "entry": entry}
+    too_big = _over_the_wire_cap(frame)
+    if too_big is not None:
+        return {"load_error": too_big}
+    if not ch.send(frame):
         return {"died": True}
     try:
         msg = ch.recv()
