@@ -104,3 +104,15 @@ def test_cli_refuses_a_bad_option_with_exit_2(tmp_path) -> None:
     args = ["pretrain", "--width", "30", "--heads", "4", "--work-dir", str(tmp_path)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "num_heads" in result.output
+
+
+def test_aggregate_alone_tasks_agree_with_their_program_in_the_sandbox(verifier) -> None:
+    from closedloop.loop.domain import grammar_task
+    from closedloop.train.pretrain import aggregate_task
+    from closedloop.verify.outcome import Outcome
+
+    drawn = [aggregate_task(seed) for seed in range(30)]
+    tasks = [grammar_task(gt, f"agg/{i}", "Write f.") for i, gt in enumerate(drawn) if gt]
+    verdicts = verifier.verify_many([(t, t.example_solution or "") for t in tasks])
+    assert len(tasks) >= 25 and all(v.outcome is Outcome.PASS for v in verdicts)
+    assert all(t.example_solution.startswith("def f(xs):\n    return [") for t in tasks)

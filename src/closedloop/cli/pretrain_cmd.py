@@ -28,7 +28,7 @@ def pretrain(
     seed: Annotated[int, typer.Option(help="Seed of the weights and every batch.")] = 0,
     steps: Annotated[
         int, typer.Option(help="Most optimizer steps (the cosine spans them).")
-    ] = 3000,
+    ] = 3400,
     batch_size: Annotated[int, typer.Option(help="Fresh examples per step.")] = 64,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 2e-3,
     warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 100,
@@ -41,8 +41,8 @@ def pretrain(
         bool, typer.Option(help="One token per integer 0..999 (off: plain byte-level BPE).")
     ] = True,
     max_depth: Annotated[int, typer.Option(help="Grammar steps per program.")] = 1,
-    probe_every: Annotated[int, typer.Option(help="Steps between probes (0: none).")] = 250,
-    probe_per: Annotated[int, typer.Option(help="Probe tasks per primitive in training.")] = 8,
+    probe_every: Annotated[int, typer.Option(help="Steps between probes (0: none).")] = 100,
+    probe_per: Annotated[int, typer.Option(help="Probe tasks per primitive in training.")] = 6,
     final_probe_per: Annotated[
         int, typer.Option(help="Probe tasks per primitive of the exported model (0: none).")
     ] = 25,
@@ -52,7 +52,7 @@ def pretrain(
     stop_at: Annotated[float, typer.Option(help="Stop once a probe reaches this.")] = 0.98,
     patience: Annotated[
         int, typer.Option(help="Stop after this many probes without a gain (0: never).")
-    ] = 4,
+    ] = 10,
     max_minutes: Annotated[float | None, typer.Option(help="Wall-time cap.")] = None,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100,
     workers: Annotated[int, typer.Option(help="Sandbox slots for the probe.")] = 2,

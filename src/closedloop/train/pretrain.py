@@ -81,6 +81,12 @@ PROBES_FILE = "probes.jsonl"
 """Every training probe, per primitive (one JSON object per line, in the work directory)."""
 CARD_FILE = "MODEL_CARD.md"
 PROBE_FILE = "probe.json"
+CONFIG_FILE = "pretrain_config.json"
+"""The :class:`PretrainConfig` a base was built with (the loop's control draws from the same
+distribution)."""
+CONTROL_STEP_OFFSET = 1_000_000
+"""The loop's control draws its batches from steps this far past the base's last one (fresh
+examples of the base's distribution that it never saw)."""
 WEIGHTS_FILE = "model.safetensors"
 INIT_DIR = "init"
 CURVE_FIELDS = ("step", "seconds", "loss", "lr", "probe")
@@ -92,7 +98,7 @@ class PretrainConfig:
 
     seed: int = 0
     """Seed of the weights, the tokenizer's corpus and every batch."""
-    steps: int = 3000
+    steps: int = 3400
     """Most optimizer steps (the cosine schedule spans them)."""
     batch_size: int = 64
     """Examples per optimizer step (all fresh)."""
@@ -126,9 +132,9 @@ class PretrainConfig:
     """Share of each batch that is an aggregate alone (``[len(xs)]``, ...)."""
     challenger_share: float = 0.05
     """Share of each batch in the challenger's proposal format."""
-    probe_every: int = 250
+    probe_every: int = 100
     """Steps between reading probes (0: none until the end)."""
-    probe_per: int = 8
+    probe_per: int = 6
     """Probe tasks per primitive during training (the final probe uses ``final_probe_per``)."""
     final_probe_per: int = 25
     """Probe tasks per primitive of the exported model's probe (0: no final probe)."""
@@ -136,7 +142,7 @@ class PretrainConfig:
     """Probe primitives."""
     stop_at: float = 0.98
     """Stop once a probe reaches this."""
-    patience: int = 4
+    patience: int = 10
     """Stop after this many probes without a gain of ``min_gain`` over the best (0: never)."""
     min_gain: float = 0.01
     """What counts as a gain for ``patience``."""
@@ -515,6 +521,7 @@ def export(policy: Any, cfg: PretrainConfig, result: PretrainResult, verifier: A
         (out / PROBE_FILE).write_text(
             json.dumps(dataclasses.asdict(result.final_probe), indent=2) + "\n"
         )
+    write_pretrain_config(cfg, out)
     (out / CARD_FILE).write_text(model_card(cfg, result))
 
 
@@ -601,3 +608,24 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
         shown = "" if math.isnan(r["probe"]) else f"{r['probe']:.3f}"
         lines.append(f"| {r['step']} | {r['seconds'] / 60:.1f} | {r['loss']:.4f} | {shown} |")
     return "\n".join(lines) + "\n"
+
+
+def write_pretrain_config(cfg: PretrainConfig, out_dir: Path) -> Path:
+    """Write ``cfg`` as ``pretrain_config.json`` beside the model it built."""
+    path = Path(out_dir) / CONFIG_FILE
+    data = dataclasses.asdict(cfg)
+    data["primitives"] = list(cfg.primitives)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def load_pretrain_config(base_dir: Path) -> PretrainConfig:
+    """The :class:`PretrainConfig` a base directory was built with (``pretrain_config.json``);
+    raises ValueError naming the file when it is missing or unreadable."""
+    path = Path(base_dir) / CONFIG_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["primitives"] = tuple(data.get("primitives", PRIMITIVES))
+        return PretrainConfig(**data)
+    except (OSError, ValueError, TypeError) as e:
+        raise ValueError(f"{path}: no readable pretraining config ({e})") from None
