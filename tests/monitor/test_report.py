@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -101,6 +102,38 @@ def test_report_shows_table_gate_alarms_and_one_plot_per_figure(tmp_path: Path):
     assert "reward_hacking</b> after iteration 1" in text and "stopped early" in text
     # what the run wrote is shown, never executed
     assert "<script>" not in text and "&lt;script&gt;" in text and "emb&lt;b&gt;edded" in text
+
+
+def _svg_text_report(run_dir: Path) -> str:
+    """The report with its plots' text kept as SVG text elements (not glyph paths)."""
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        return build_report(run_dir)
+
+
+def test_iteration_ticks_are_whole_numbers(tmp_path: Path):
+    text = _svg_text_report(_run_dir(tmp_path))
+    ticks = re.findall(r'<g id="xtick_\d+">.*?<text[^>]*>([^<]*)</text>', text, re.S)
+    assert len(ticks) >= 12  # six plots, two or more iterations each
+    assert all(re.fullmatch(r"[−-]?\d+", t) for t in ticks), sorted(set(ticks))
+
+
+def test_alarm_labels_are_horizontal_readable_and_name_the_alarm(tmp_path: Path):
+    text = _svg_text_report(_run_dir(tmp_path))
+    for label in ("alarm: reward hacking (1)", "alarm: collapse (2)"):
+        found = re.findall(
+            rf'<text style="font-size: (\d+)px[^>]*rotate\((-?\d+)[^>]*>{re.escape(label)}<', text
+        )
+        assert len(found) == 6, label  # on every plot
+        assert all(int(size) >= 8 and int(angle) == 0 for size, angle in found)
+
+
+def test_an_alarm_over_consecutive_iterations_is_one_span_with_one_label():
+    from closedloop.monitor.report import _alarm_spans
+
+    alarms = {3: ["collapse"], 4: ["collapse"], 5: ["collapse"], 7: ["collapse", "saturation"]}
+    assert _alarm_spans(alarms) == [(3, 5, "collapse"), (7, 7, "collapse, saturation")]
 
 
 def test_a_run_that_sampled_its_evaluations_gets_the_saturation_plot(tmp_path: Path):

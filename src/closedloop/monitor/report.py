@@ -31,6 +31,7 @@ from closedloop.monitor.names import (
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 REPORT_FILE = "report.html"
 
@@ -67,30 +68,56 @@ def _alarm_iterations(rows: Sequence[Row]) -> dict[int, list[str]]:
     return out
 
 
-def _svg(title: str, draw: Callable[[Axes], None], alarms: Mapping[int, list[str]]) -> str:
+def _alarm_spans(alarms: Mapping[int, list[str]]) -> list[tuple[int, int, str]]:
+    """(first, last, label) for each run of consecutive iterations that raised the same
+    alarms, so that an alarm raised at 3, 4, 5 and 6 is one shaded span with one label."""
+    spans: list[tuple[int, int, str]] = []
+    for it in sorted(alarms):
+        label = ", ".join(k.replace("_", " ") for k in alarms[it])
+        if spans and spans[-1][1] == it - 1 and spans[-1][2] == label:
+            spans[-1] = (spans[-1][0], it, label)
+        else:
+            spans.append((it, it, label))
+    return spans
+
+
+def _figure(title: str, draw: Callable[[Axes], None], alarms: Mapping[int, list[str]]) -> Figure:
+    """One plot over the iterations: whole-number iteration ticks, and each alarm a shaded
+    span with a horizontal label naming it (and its iterations when it lasted)."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(6.4, 3.4), layout="constrained")
     ax = fig.add_subplot()
     draw(ax)
-    for it, kinds in alarms.items():
-        ax.axvline(it, color="#c0392b", alpha=0.45, linewidth=1.5, linestyle=":")
-        ax.annotate(
-            ", ".join(kinds),
-            (it, 1.0),
-            xycoords=("data", "axes fraction"),
-            fontsize=7,
-            color="#c0392b",
-            rotation=90,
-            ha="right",
+    lo, hi = ax.get_xlim()
+    for i, (first, last, label) in enumerate(_alarm_spans(alarms)):
+        ax.axvspan(first - 0.4, last + 0.4, color="#c0392b", alpha=0.12, linewidth=0)
+        when = f"{first}" if first == last else f"{first}–{last}"
+        right = first + last > lo + hi  # in the right half: the label runs leftwards
+        ax.text(
+            last + 0.4 if right else first - 0.4,
+            0.97 - 0.11 * (i % 4),  # stacked, so that neighbouring labels do not overlap
+            f"alarm: {label} ({when})",
+            transform=ax.get_xaxis_transform(),
+            fontsize=8,
+            color="#922b21",
+            ha="right" if right else "left",
             va="top",
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1},
         )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations are whole numbers
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("iteration (0 = cold start)", fontsize=8)
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0] and ax.get_legend() is None:
         ax.legend(fontsize=7, loc="best")
+    return fig
+
+
+def _svg(title: str, draw: Callable[[Axes], None], alarms: Mapping[int, list[str]]) -> str:
+    fig = _figure(title, draw, alarms)
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
     text = buf.getvalue()
