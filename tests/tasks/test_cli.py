@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -81,3 +82,11 @@ def test_import_mbpp_without_a_path_reads_the_shipped_copy(tmp_path) -> None:
     r = runner.invoke(tasks_app, ["import", "mbpp", "-o", str(out)])
     assert r.exit_code == 0, r.output
     assert len(load_tasks(out)[0]) == 974
+
+
+def test_the_example_task_file_passes_its_own_validator(tmp_path) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples" / "tasks.jsonl"
+    out = tmp_path / "ok.jsonl"
+    r = runner.invoke(tasks_app, ["validate", str(examples), "-o", str(out), "--details"])
+    assert r.exit_code == 0, r.output
+    assert len(load_tasks(out)[0]) == len(load_tasks(examples)[0]) == 3
