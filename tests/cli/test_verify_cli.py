@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -166,3 +167,15 @@ def test_verifier_path_never_imports_torch(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
     )
     assert r.stdout.strip() == "[]", r.stderr
+
+
+def test_the_readme_verify_demo_runs_in_seconds_as_written():
+    # the demo's infinite loop used to wait out the 10 s default wall clock
+    readme = (REPO / "README.md").read_text()
+    (command,) = set(re.findall(r"`(closedloop verify examples/tasks\.jsonl [^`]*)`", readme))
+    t0 = time.monotonic()
+    r = _cli(*command.split()[1:])
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(x)["outcome"] for x in r.stdout.splitlines()].count("timeout") == 1
+    assert elapsed < 8, elapsed
