@@ -9,7 +9,7 @@ Endpoints (JSON in, JSON out):
   tests; ``null`` for ``infra_error`` (the verifier's fault, never a reward of 0) and
   ``invalid``. Tasks come from the server's task file, or inline.
 - ``POST /verify`` ``{"solutions": [{"task_id", "solution"}], "tasks": [TASK...]?, "split"}``
-  -> ``{"verdicts": [VERDICT...]}``: DESIGN.md's verdict lines.
+  -> ``{"verdicts": [VERDICT...]}``: the verdict lines of docs/design.md.
 
 Bad input is a 422 whose ``detail`` is one line naming the item (``items[3].task_id: 'x' is
 not a task the server holds``). A batch is verified in parallel on the verifier's slots.
