@@ -4,12 +4,16 @@ Both are supervised training on the **same corpus** (:func:`closedloop.loop.doma
 rebuilt identically from the config after a resume), through the one SFT path
 (:func:`closedloop.train.sft.sft_steps`):
 
-- the **cold start** (iteration 0): the embedded model built from scratch (or a Hugging Face
-  model loaded from ``model.path``), then ``cold_start.epochs`` passes over the corpus;
+- the **cold start** (iteration 0): the base model pretrained offline (``model.kind = "base"``:
+  the cold start *is* the base, no SFT here), or the embedded model built from scratch and
+  trained ``cold_start.epochs`` passes over the corpus (or a Hugging Face model loaded from
+  ``model.path``);
 - the **control**: the cold start trained further on that corpus for exactly as many optimizer
   steps as self-play took *with signal* (steps on batches with no learning signal are not taken,
-  so they are not counted). It answers "would more of the same supervised data have done as
-  well?": self-play earns its keep only by beating it.
+  so they are not counted). For a base model its data is fresh examples of the base's own
+  pretraining distribution, at the learning rate its pretraining ended with. It answers "would
+  more of the same supervised data have done as well?": self-play earns its keep only by
+  beating it.
 
 Owns building and training both. Must never see a self-play task or attempt: the control's
 data is the cold start's data, so the loop gets no information the control lacks.
@@ -21,7 +25,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from closedloop.loop.config import ModelKind, RunConfig
+from closedloop.loop.config import ConfigError, ModelKind, RunConfig
 
 if TYPE_CHECKING:
     from closedloop.train.sft import SFTExample, SFTRun
@@ -31,12 +35,45 @@ CONTROL_SEED_OFFSET = 10_007
 
 
 def corpus_pairs(cfg: RunConfig) -> list[tuple[str, str]]:
-    """The corpus both baselines train on: (prompt, completion) pairs (empty without one)."""
+    """The corpus both baselines train on: (prompt, completion) pairs (empty without one).
+    With ``model.kind = "base"`` the cold start is the base and this is empty: the control
+    draws fresh examples of the base's own distribution instead (:func:`base_control_pairs`)."""
     if cfg.model.kind is not ModelKind.EMBEDDED or not cfg.cold_start.corpus_size:
         return []
     from closedloop.loop.domain import cold_start_pairs
 
     return cold_start_pairs(cfg)
+
+
+def base_dir(cfg: RunConfig) -> Path:
+    """The base model's directory (``model.path``, else the one shipped in the package);
+    raises ConfigError naming the fix when it holds no model."""
+    from closedloop.policy.base_model import WEIGHTS, base_model_dir
+
+    from closedloop.train.pretrain import CONFIG_FILE
+
+    path = Path(cfg.model.path) if cfg.model.path else base_model_dir()
+    missing = [f for f in (WEIGHTS, CONFIG_FILE) if not (path / f).is_file()]
+    if missing:
+        raise ConfigError(
+            f"model.kind = 'base': {path} holds no base model (no {', '.join(missing)}); build "
+            "one with `closedloop pretrain --out DIR` and set model.path = DIR"
+        )
+    return path
+
+
+def base_control_pairs(cfg: RunConfig, n: int) -> list[tuple[str, str]]:
+    """``n`` fresh examples of the base's pretraining distribution (the batches it would have
+    drawn after its last step, which it never saw), for the control."""
+    from closedloop.train.pretrain import CONTROL_STEP_OFFSET, batch_pairs, load_pretrain_config
+
+    pcfg = load_pretrain_config(base_dir(cfg))
+    pairs: list[tuple[str, str]] = []
+    step = pcfg.steps + CONTROL_STEP_OFFSET + cfg.seed * 1_000
+    while len(pairs) < n:
+        pairs += batch_pairs(pcfg, step)
+        step += 1
+    return pairs[:n]
 
 
 def corpus_examples(policy: Any, pairs: list[tuple[str, str]]) -> list[SFTExample]:
@@ -47,8 +84,13 @@ def corpus_examples(policy: Any, pairs: list[tuple[str, str]]) -> list[SFTExampl
 
 
 def build_policy(cfg: RunConfig, pairs: list[tuple[str, str]], scratch: Path) -> Any:
-    """The untrained policy: the embedded model built from scratch (its tokenizer trained on
+    """The policy self-play starts from, before any cold-start SFT: the base model
+    (``model.kind = "base"``), the embedded model built from scratch (its tokenizer trained on
     the corpus's text), or the Hugging Face model at ``model.path``."""
+    if cfg.model.kind is ModelKind.BASE:
+        from closedloop.policy.hf import HFPolicy
+
+        return HFPolicy.from_pretrained(base_dir(cfg))
     if cfg.model.kind is ModelKind.EMBEDDED:
         from closedloop.policy.embedded import EmbeddedConfig, build_embedded_policy
 
@@ -84,15 +126,26 @@ def train_cold_start(policy: Any, examples: list[SFTExample], cfg: RunConfig) ->
 
 
 def train_control(policy: Any, examples: list[SFTExample], steps: int, cfg: RunConfig) -> SFTRun:
-    """``steps`` more SFT steps of the cold-start policy on the same corpus, in place."""
-    from closedloop.train.sft import sft_steps
+    """``steps`` more SFT steps of the cold-start policy on its own data, in place: the
+    cold-start corpus, or for a base model fresh examples of its pretraining distribution at
+    the learning rate its pretraining ended with."""
+    from closedloop.train.sft import examples_from_text, sft_steps
 
     cs = cfg.cold_start
-    return sft_steps(
-        policy, examples, steps, cs.batch_size, cs.learning_rate, cfg.seed + CONTROL_SEED_OFFSET
-    )
+    lr = cs.learning_rate
+    if cfg.model.kind is ModelKind.BASE:
+        from closedloop.train.pretrain import load_pretrain_config
+
+        pcfg = load_pretrain_config(base_dir(cfg))
+        lr = pcfg.learning_rate * pcfg.min_lr_ratio
+        examples = examples_from_text(policy, base_control_pairs(cfg, steps * cs.batch_size))
+    return sft_steps(policy, examples, steps, cs.batch_size, lr, cfg.seed + CONTROL_SEED_OFFSET)
 
 
 def has_control(cfg: RunConfig) -> bool:
-    """Whether the run trains a control (it needs a corpus to train it on)."""
-    return cfg.control and cfg.model.kind is ModelKind.EMBEDDED and cfg.cold_start.corpus_size > 0
+    """Whether the run trains a control (it needs data of the cold start's own to train on)."""
+    if not cfg.control:
+        return False
+    if cfg.model.kind is ModelKind.BASE:
+        return True
+    return cfg.model.kind is ModelKind.EMBEDDED and cfg.cold_start.corpus_size > 0

@@ -41,6 +41,7 @@ class ModelKind(StrEnum):
     """Where the policy comes from."""
 
     EMBEDDED = "embedded"  # built from scratch here and cold-started by SFT on the grammar corpus
+    BASE = "base"  # the base pretrained offline (closedloop pretrain): shipped, or model.path
     HF = "hf"  # a Hugging Face model directory (``model.path``)
 
 
@@ -62,9 +63,12 @@ class _Section(BaseModel):
 
 class ModelConfig(_Section):
     kind: ModelKind = ModelKind.EMBEDDED
-    """``embedded`` (built here) or ``hf`` (load ``path``)."""
+    """``embedded`` (built here and cold-started on the grammar corpus), ``base`` (the base
+    model ``closedloop pretrain`` built offline: the cold start *is* the base, and the control
+    trains it further on its own pretraining distribution) or ``hf`` (load ``path``)."""
     path: str | None = None
-    """A Hugging Face model directory; required when ``kind = "hf"``."""
+    """A Hugging Face model directory; required when ``kind = "hf"``. With ``kind = "base"``,
+    a directory ``closedloop pretrain`` wrote (default: the base shipped in the package)."""
     hidden_size: int = Field(192, ge=8)
     """Embedded model: width of the residual stream."""
     num_layers: int = Field(4, ge=1)
@@ -81,7 +85,8 @@ class ModelConfig(_Section):
 
 class ColdStartConfig(_Section):
     corpus_size: int = Field(3000, ge=0)
-    """Grammar tasks in the cold-start SFT corpus (0: no cold start)."""
+    """Grammar tasks in the cold-start SFT corpus (0: no cold start). Not used with
+    ``model.kind = "base"``: the base is the cold start."""
     challenger_fraction: float = Field(0.2, ge=0.0, le=1.0)
     """Share of the corpus that teaches the challenger format (the rest teaches the solver)."""
     max_depth: int = Field(2, ge=1, le=4)

@@ -45,6 +45,7 @@ from rich.console import Console
 from closedloop.gate import decide
 from closedloop.loop import early_stop, phases
 from closedloop.loop.baselines import (
+    base_dir,
     build_policy,
     corpus_examples,
     corpus_pairs,
@@ -52,7 +53,7 @@ from closedloop.loop.baselines import (
     train_cold_start,
     train_control,
 )
-from closedloop.loop.config import ConfigError, Domain, RunConfig, TrainAlgorithm
+from closedloop.loop.config import ConfigError, Domain, ModelKind, RunConfig, TrainAlgorithm
 from closedloop.loop.console import alarm_line, alarms_line, gate_line, progress, table_view
 from closedloop.loop.iteration import LoopState, run_iteration
 from closedloop.loop.rundir import (
@@ -113,6 +114,8 @@ class LoopRunner:
         materialises the held-out sets."""
         from closedloop.loop.heldout import materialise
 
+        if cfg.model.kind is ModelKind.BASE:
+            base_dir(cfg)  # a missing base is named before anything is created
         rd = RunDir.create(run_dir, cfg)
         try:
             materialise(cfg, rd.root)
