@@ -49,7 +49,6 @@ def base_dir(cfg: RunConfig) -> Path:
     """The base model's directory (``model.path``, else the one shipped in the package);
     raises ConfigError naming the fix when it holds no model."""
     from closedloop.policy.base_model import WEIGHTS, base_model_dir
-
     from closedloop.train.pretrain import CONFIG_FILE
 
     path = Path(cfg.model.path) if cfg.model.path else base_model_dir()
