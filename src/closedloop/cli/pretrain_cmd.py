@@ -52,7 +52,7 @@ def pretrain(
     stop_at: Annotated[float, typer.Option(help="Stop once a probe reaches this.")] = 0.98,
     patience: Annotated[
         int, typer.Option(help="Stop after this many probes without a gain (0: never).")
-    ] = 10,
+    ] = 0,
     max_minutes: Annotated[float | None, typer.Option(help="Wall-time cap.")] = None,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100,
     workers: Annotated[int, typer.Option(help="Sandbox slots for the probe.")] = 2,
