@@ -17,8 +17,8 @@ LIST_FUNCTIONS = [
 
 @pytest.fixture(scope="session")
 def tiny_config():
-    # not tests/conftest.py's tiny_embedded_config: the round-trip test needs the merges
-    # of a 320-token vocabulary ("    return" in at most 3 tokens)
+    # not tests/conftest.py's tiny_embedded_config: the round-trip test needs the merges of
+    # a 320-token vocabulary
     from closedloop.policy.embedded import EmbeddedConfig
 
     return EmbeddedConfig(

@@ -10,6 +10,8 @@ import torch
 from closedloop.policy.base import FinishReason, SamplingParams
 from closedloop.policy.embedded import EmbeddedConfig
 
+from .conftest import LIST_FUNCTIONS
+
 CODE = [
     "def f(xs):\n    return [x * 2 for x in xs if x % 3 != 0]\n",
     "def f(xs):\n\tif not xs:\n\t\treturn []\n\n\n    return xs[::-1]  # é, 中文, trailing   \n",
@@ -50,8 +52,10 @@ def test_tokenizer_round_trip_is_exact(embedded_dir: Path) -> None:
     for text in CODE:
         ids = tok(text, add_special_tokens=False)["input_ids"]
         assert tok.decode(ids) == text
-    # Python is compressed: common code pieces became single tokens
-    assert len(tok("    return", add_special_tokens=False)["input_ids"]) <= 3
+    # the domain's text is compressed: common code pieces merge (across words too) and every
+    # integer is one token, so the corpus takes well under half a token per character
+    tokens = sum(len(tok(t, add_special_tokens=False)["input_ids"]) for t in LIST_FUNCTIONS)
+    assert tokens <= 0.45 * sum(len(t) for t in LIST_FUNCTIONS)
 
 
 def test_saved_directory_loads_with_auto_classes(embedded_dir: Path, embedded) -> None:
