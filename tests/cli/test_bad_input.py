@@ -207,6 +207,10 @@ def test_run_refuses_negative_iterations(tmp_path: Path):
     assert "--iterations" in refused("run", "--iterations", "-1", "--run-dir", tmp_path / "r")
 
 
+def test_run_refuses_zero_threads(tmp_path: Path):
+    assert "--threads 0" in refused("run", "--threads", "0", "--run-dir", tmp_path / "r")
+
+
 @pytest.mark.parametrize(
     "args",
     [

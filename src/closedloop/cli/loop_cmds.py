@@ -51,13 +51,21 @@ def run(
     iterations: Annotated[
         int | None, typer.Option(help="Override the number of self-play iterations.")
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="Torch threads (default: the preset's, else one per core; 1 is fastest for "
+            "small models on a shared machine)."
+        ),
+    ] = None,
 ) -> None:
     """Run the closed loop: generate -> attempt -> verify -> train, then the held-out table."""
     from rich.console import Console
 
     from closedloop.loop.config import ConfigError, load_config
-    from closedloop.loop.presets import PRESETS, preset_config
+    from closedloop.loop.presets import BY_NAME, PRESETS, preset_config
 
+    checks.at_least("--threads", threads, 1)
     if resume is not None:
         if config is not None or run_dir is not None or preset is not None:
             _fail(
@@ -92,8 +100,15 @@ def run(
         _check_run_inputs(cfg)
 
     # only now the heavy parts: every argument is known to be usable
+    import torch
+
     from closedloop.loop.runner import LoopRunner, RunDirError
     from closedloop.sandbox import SandboxUnavailable
+
+    if threads is None and preset is not None:
+        threads = BY_NAME[preset].threads
+    if threads is not None:
+        torch.set_num_threads(threads)
 
     console = Console(stderr=True)
     target = resume or run_dir or Path("runs") / f"{cfg.name}-{datetime.now():%Y%m%d-%H%M%S}"

@@ -122,6 +122,12 @@ class Preset:
     """What it runs, in a few words."""
     time: str
     """How long it takes, as measured on 2 CPU cores (see the README)."""
+    threads: int | None = None
+    """Torch threads ``run --preset`` uses unless ``--threads`` says otherwise (None: torch's
+    default, one per core). A tiny model gains nothing from a second thread, and on two
+    cores shared with anything else the two spin-wait on each other: on this project's 2-core
+    machine, with another run beside it, the quick preset took 316 s with two threads and
+    52 s with one (the same numbers out)."""
 
 
 CATALOGUE: tuple[Preset, ...] = (
@@ -130,6 +136,7 @@ CATALOGUE: tuple[Preset, ...] = (
         QUICK,
         "the whole loop, report included, on a tiny model: numbers mean nothing",
         "about 1 minute on 2 CPU cores",
+        threads=1,
     ),
     Preset(
         "embedded",
@@ -151,6 +158,9 @@ CATALOGUE: tuple[Preset, ...] = (
     ),
 )
 """Every preset, in the order ``closedloop presets`` lists them."""
+
+BY_NAME: dict[str, Preset] = {p.name: p for p in CATALOGUE}
+"""Preset name -> :class:`Preset`."""
 
 PRESETS: dict[str, str] = {p.name: p.toml for p in CATALOGUE}
 """Preset name -> TOML text (``embedded`` is the empty config: all defaults)."""
