@@ -72,3 +72,10 @@ def test_iteration_labels_round_trip():
 
     assert [iteration_of(iter_label(i)) for i in (0, 1, 12, 345)] == [0, 1, 12, 345]
     assert iteration_of("final") is None and iteration_of("iter_x") is None
+
+
+def test_a_binary_config_file_is_named_not_a_traceback(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(ConfigError, match="not a text file"):
+        load_config(path)

@@ -346,6 +346,8 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> R
             raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: not valid TOML ({e})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not a text file (TOML is UTF-8 text)") from None
     for dotted, value in (overrides or {}).items():
         node = data
         *parents, last = dotted.split(".")
