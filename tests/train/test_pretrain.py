@@ -116,3 +116,36 @@ def test_aggregate_alone_tasks_agree_with_their_program_in_the_sandbox(verifier)
     verdicts = verifier.verify_many([(t, t.example_solution or "") for t in tasks])
     assert len(tasks) >= 25 and all(v.outcome is Outcome.PASS for v in verdicts)
     assert all(t.example_solution.startswith("def f(xs):\n    return [") for t in tasks)
+
+
+def test_the_commands_defaults_are_the_configs_defaults() -> None:
+    # closedloop pretrain with no options must build PretrainConfig() (the shipped recipe):
+    # the option defaults are written beside the fields and must not drift from them
+    import inspect
+
+    from closedloop.cli.pretrain_cmd import pretrain as command
+
+    options = {k: p.default for k, p in inspect.signature(command).parameters.items()}
+    names = {
+        "seed": "seed",
+        "steps": "steps",
+        "batch_size": "batch_size",
+        "lr": "learning_rate",
+        "warmup": "warmup_steps",
+        "width": "hidden_size",
+        "mlp": "intermediate_size",
+        "layers": "num_layers",
+        "heads": "num_heads",
+        "vocab_size": "vocab_size",
+        "integer_tokens": "integer_tokens",
+        "max_depth": "max_depth",
+        "probe_every": "probe_every",
+        "probe_per": "probe_per",
+        "final_probe_per": "final_probe_per",
+        "stop_at": "stop_at",
+        "patience": "patience",
+        "max_minutes": "max_minutes",
+        "checkpoint_every": "checkpoint_every",
+    }
+    defaults = PretrainConfig()
+    assert {o: options[o] for o in names} == {o: getattr(defaults, f) for o, f in names.items()}

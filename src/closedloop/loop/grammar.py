@@ -212,28 +212,36 @@ def sample_task(
     nor all equal to the inputs; None when ``tries`` draws fail."""
     rng = random.Random(seed)
     for _ in range(tries):
-        prog = random_program(rng, seed, max_depth)
-        ins, outs = [], []
-        for _ in range(n_inputs * 3):
-            xs = random_input(rng)
-            try:
-                ys = prog(xs)
-            except (ValueError, IndexError, ZeroDivisionError):
-                continue
-            if len(ys) > MAX_OUTPUT_LEN or any(abs(y) > MAX_ABS_VALUE for y in ys):
-                continue
-            ins.append(tuple(xs))
-            outs.append(tuple(ys))
-            if len(ins) == n_inputs:
-                break
-        if (
-            len(ins) < n_inputs
-            or len(set(outs)) < 2
-            or all(a == b for a, b in zip(ins, outs, strict=True))
-        ):
-            continue
-        return GrammarTask(prog, tuple(ins), tuple(outs))
+        task = draw_examples(random_program(rng, seed, max_depth), rng, n_inputs)
+        if task is not None:
+            return task
     return None
+
+
+def draw_examples(prog: ListProgram, rng: random.Random, n_inputs: int) -> GrammarTask | None:
+    """``prog`` on ``n_inputs`` random inputs it runs on within the grammar's output bounds (up
+    to three tries per input), or None when too few run or the outputs carry no information
+    (all equal, or all equal to the inputs)."""
+    ins, outs = [], []
+    for _ in range(n_inputs * 3):
+        xs = random_input(rng)
+        try:
+            ys = prog(xs)
+        except (ValueError, IndexError, ZeroDivisionError):
+            continue
+        if len(ys) > MAX_OUTPUT_LEN or any(abs(y) > MAX_ABS_VALUE for y in ys):
+            continue
+        ins.append(tuple(xs))
+        outs.append(tuple(ys))
+        if len(ins) == n_inputs:
+            break
+    if (
+        len(ins) < n_inputs
+        or len(set(outs)) < 2
+        or all(a == b for a, b in zip(ins, outs, strict=True))
+    ):
+        return None
+    return GrammarTask(prog, tuple(ins), tuple(outs))
 
 
 def sample_tasks(n: int, seed: int, n_inputs: int = 5, max_depth: int = 2) -> list[GrammarTask]:

@@ -59,14 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from closedloop.loop.domain import GRAMMAR_INPUTS, INLINE_SHARE, INSTRUCTIONS, grammar_task
-from closedloop.loop.grammar import (
-    MAX_ABS_VALUE,
-    MAX_OUTPUT_LEN,
-    GrammarTask,
-    ListProgram,
-    random_input,
-    random_program,
-)
+from closedloop.loop.grammar import GrammarTask, ListProgram, draw_examples, random_program
 from closedloop.loop.probe import PRIMITIVES, PROBE_SEED
 from closedloop.roles.prompts import solver_prompt
 
@@ -201,22 +194,9 @@ def aggregate_task(
     rng = random.Random(seed)
     for _ in range(tries):
         agg = random_program(rng, seed, max_depth=1, aggregate_prob=1.0).aggregate
-        prog = ListProgram((), agg, seed)
-        ins, outs = [], []
-        for _ in range(n_inputs * 3):
-            xs = random_input(rng)
-            try:
-                ys = prog(xs)
-            except (ValueError, IndexError, ZeroDivisionError):
-                continue
-            if len(ys) > MAX_OUTPUT_LEN or any(abs(y) > MAX_ABS_VALUE for y in ys):
-                continue
-            ins.append(tuple(xs))
-            outs.append(tuple(ys))
-            if len(ins) == n_inputs:
-                break
-        if len(ins) == n_inputs and len(set(outs)) > 1 and ins != outs:
-            return GrammarTask(prog, tuple(ins), tuple(outs))
+        task = draw_examples(ListProgram((), agg, seed), rng, n_inputs)
+        if task is not None:
+            return task
     return None
 
 
