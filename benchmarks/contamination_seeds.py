@@ -26,10 +26,10 @@ from closedloop.loop.domain import (
     INLINE_SHARE,
     INSTRUCTIONS,
     grammar_task,
-    heldout_sets,
     seed_pool,
 )
 from closedloop.loop.grammar import sample_tasks
+from closedloop.loop.heldout import heldout_sets
 from closedloop.tasks.contamination import ContaminationGuard, ngram_texts
 from closedloop.tasks.format import Task
 

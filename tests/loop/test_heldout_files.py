@@ -12,12 +12,12 @@ from closedloop.loop.config import ConfigError, RunConfig, config_from_dict
 from closedloop.loop.heldout import (
     HeldoutError,
     HeldoutMissing,
-    digests,
     heldout_dir,
     load,
     load_or_materialise,
     materialise,
     rg_list_functions,
+    summary_entries,
 )
 from closedloop.tasks.format import write_tasks
 
@@ -50,9 +50,10 @@ def test_loaded_sets_equal_the_materialised_ones_in_order(tmp_path: Path):
 
 def test_each_hash_is_the_sha256_of_the_file_bytes(tmp_path: Path):
     sets = materialise(_cfg(tmp_path), tmp_path / "run")
-    for name, digest in digests(sets).items():
+    for name, entry in summary_entries(sets).items():
         data = (heldout_dir(tmp_path / "run") / f"{name}.jsonl").read_bytes()
-        assert hashlib.sha256(data).hexdigest() == digest
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert entry["n_tasks"] == len(sets[name].tasks)
 
 
 def test_a_run_reads_its_own_files_not_the_config_files(tmp_path: Path):

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from closedloop.loop.config import ConfigError, config_from_dict
 from closedloop.loop.console import table_view
-from closedloop.loop.domain import heldout_sets
+from closedloop.loop.heldout import heldout_sets
 from closedloop.loop.phases import HeldoutEval
 from closedloop.loop.runner import by_set
 from closedloop.loop.store import IterationRecord, RunStore, StoreError

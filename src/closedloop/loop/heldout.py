@@ -219,6 +219,10 @@ def load_or_materialise(cfg: RunConfig, run_dir: Path) -> tuple[dict[str, Heldou
         return materialise(cfg, run_dir), True
 
 
-def digests(sets: dict[str, HeldoutSet]) -> dict[str, str]:
-    """``{name: sha256}`` of each set, for ``summary.json``."""
-    return {name: s.sha256 for name, s in sets.items()}
+def summary_entries(sets: dict[str, HeldoutSet]) -> dict[str, dict[str, Any]]:
+    """``{name: {"sha256", "n_tasks", "source"}}`` of each set: ``summary.json``'s
+    ``heldout_files``, what a reader needs to know exactly which tasks were evaluated."""
+    return {
+        name: {"sha256": s.sha256, "n_tasks": len(s.tasks), "source": s.source}
+        for name, s in sets.items()
+    }

@@ -135,7 +135,7 @@ class LoopRunner:
         """Run every remaining phase and return the held-out table."""
         from transformers.utils import logging as hf_logging
 
-        from closedloop.loop.heldout import HeldoutError, load_or_materialise
+        from closedloop.loop.heldout import HeldoutError, load_or_materialise, summary_entries
         from closedloop.sandbox import SandboxLimits
         from closedloop.tasks.contamination import ContaminationGuard
         from closedloop.verify import Verifier
@@ -163,10 +163,7 @@ class LoopRunner:
                 f"held-out sets written to {self.dir.heldout} now (a run made before they were "
                 "materialised): its earlier evaluations may have seen different tasks"
             )
-        self.heldout_files = {
-            name: {"sha256": s.sha256, "n_tasks": len(s.tasks), "source": s.source}
-            for name, s in sets.items()
-        }
+        self.heldout_files = summary_entries(sets)
         heldout = {name: list(s.tasks) for name, s in sets.items()}
         guard = ContaminationGuard([t for ts in heldout.values() for t in ts])
         try:
