@@ -45,3 +45,40 @@ def test_round_trip_is_exact(tokenizer, text: str) -> None:
 def test_plain_bpe_gives_an_integer_two_forms() -> None:
     tok = train_tokenizer(CORPUS, EmbeddedConfig(vocab_size=300, integer_tokens=False))
     assert _ids(tok, "[17")[1:] != _ids(tok, ", 17")[len(_ids(tok, ", ")) :]
+
+
+def test_value_features_relate_every_x_to_x_plus_k_by_one_linear_map() -> None:
+    # the point of the features: "+ 3" is the same map wherever the numbers are, so a map
+    # fitted on small numbers predicts the features of large ones almost exactly
+    import torch
+
+    from closedloop.policy.embedded import value_features
+
+    f = value_features(1000, 64, 1.0).double()
+    sincos = f[:, :42]  # the periodic part (the magnitude feature is affine, not periodic)
+    fit = torch.linalg.lstsq(sincos[:600], sincos[3:603], driver="gelsd").solution
+    err = (sincos[600:997] @ fit - sincos[603:1000]).abs().max()
+    assert err < 1e-3 * sincos.abs().max()
+    assert abs(f.norm(dim=1).mean() - 1) < 1e-6
+
+
+def test_value_embeddings_change_only_the_integer_rows(tmp_path) -> None:
+    import torch
+
+    from closedloop.policy.embedded import INTEGER_TOKENS, EmbeddedConfig, build_embedded_policy
+
+    corpus = ["f([1, 22, 333]) == [333, 22, 1]\ndef f(xs):\n    return xs[::-1]\n"] * 20
+    plain = build_embedded_policy(corpus, tmp_path / "a", EmbeddedConfig(vocab_size=300))
+    valued = build_embedded_policy(
+        corpus, tmp_path / "b", EmbeddedConfig(vocab_size=300, value_embeddings=True)
+    )
+    ids = valued.tokenizer.convert_tokens_to_ids([str(n) for n in range(INTEGER_TOKENS)])
+    a = plain.model.get_input_embeddings().weight.detach()
+    b = valued.model.get_input_embeddings().weight.detach()
+    others = [i for i in range(a.shape[0]) if i not in set(ids)]
+    assert torch.equal(a[others], b[others]) and not torch.equal(a[ids], b[ids])
+    # neighbours in value end up closer than far-apart numbers (they were random before)
+    cos = torch.nn.functional.cosine_similarity
+    near = cos(b[ids[500]], b[ids[501]], dim=0)
+    far = cos(b[ids[500]], b[ids[3]], dim=0)
+    assert near > far + 0.2

@@ -138,6 +138,8 @@ def test_the_commands_defaults_are_the_configs_defaults() -> None:
         "heads": "num_heads",
         "vocab_size": "vocab_size",
         "integer_tokens": "integer_tokens",
+        "value_embeddings": "value_embeddings",
+        "deduction_per_step": "deduction_per_step",
         "max_depth": "max_depth",
         "probe_every": "probe_every",
         "probe_per": "probe_per",
@@ -149,3 +151,34 @@ def test_the_commands_defaults_are_the_configs_defaults() -> None:
     }
     defaults = PretrainConfig()
     assert {o: options[o] for o in names} == {o: getattr(defaults, f) for o, f in names.items()}
+
+
+def test_deduction_completions_are_what_the_program_returns_in_the_sandbox(verifier) -> None:
+    # a deduction example teaches execution: its completion must be the program's own output
+    import ast
+    import re
+
+    from closedloop.train.pretrain import deduction_pairs
+    from closedloop.verify import CallJob
+
+    pairs = deduction_pairs(PretrainConfig(), 3, 40)
+    jobs = []
+    for prompt, _ in pairs:
+        xs = re.match(r"What does f return for xs = (\[.*?\])\?\n", prompt)
+        assert xs is not None, prompt
+        jobs.append(CallJob(prompt[xs.end() :], "f", [repr((ast.literal_eval(xs.group(1)),))]))
+    results = verifier.call_many(jobs)
+    assert len(pairs) == 40 and len({p for p, _ in pairs}) == 40
+    for (_, completion), res in zip(pairs, results, strict=True):
+        assert res[0].ok and ast.literal_eval(res[0].value) == ast.literal_eval(completion)
+
+
+def test_a_batch_carries_its_deduction_examples_on_top_of_the_batch_size() -> None:
+    with_ded = batch_pairs(PretrainConfig(batch_size=32, deduction_per_step=8), 4)
+    without = batch_pairs(PretrainConfig(batch_size=32, deduction_per_step=0), 4)
+    assert with_ded[: len(without)] == without and len(with_ded) == len(without) + 8
+
+
+def test_value_embeddings_need_integer_tokens() -> None:
+    with pytest.raises(ValueError, match="integer_tokens"):
+        PretrainConfig(integer_tokens=False, value_embeddings=True)

@@ -40,6 +40,12 @@ def pretrain(
     integer_tokens: Annotated[
         bool, typer.Option(help="One token per integer 0..999 (off: plain byte-level BPE).")
     ] = True,
+    value_embeddings: Annotated[
+        bool, typer.Option(help="Integer tokens start from features of their value.")
+    ] = True,
+    deduction_per_step: Annotated[
+        int, typer.Option(help="Deduction examples (program + input -> output) per step.")
+    ] = 16,
     max_depth: Annotated[int, typer.Option(help="Grammar steps per program.")] = 1,
     probe_every: Annotated[int, typer.Option(help="Steps between probes (0: none).")] = 100,
     probe_per: Annotated[int, typer.Option(help="Probe tasks per primitive in training.")] = 6,
@@ -79,6 +85,8 @@ def pretrain(
             num_heads=heads,
             vocab_size=vocab_size,
             integer_tokens=integer_tokens,
+            value_embeddings=value_embeddings,
+            deduction_per_step=deduction_per_step,
             max_depth=max_depth,
             probe_every=probe_every,
             probe_per=probe_per,

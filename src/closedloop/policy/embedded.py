@@ -81,6 +81,11 @@ class EmbeddedConfig:
     module docstring); False gives the plain byte-level BPE of earlier builds, where an
     integer's tokens depend on what precedes it. Adds ``INTEGER_TOKENS - 10`` tokens beyond
     ``vocab_size``."""
+    value_embeddings: bool = False
+    """With ``integer_tokens``: start each integer token's embedding with features of its value
+    (see :func:`value_features`) added to the random initialisation, so ``x`` and ``x + 3``
+    are related by one fixed linear map and order and parity are linear read-outs from the
+    first layer on; the features are trained like the rest."""
 
     def __post_init__(self) -> None:
         floor = BYTE_ALPHABET + len(SpecialToken)
@@ -96,6 +101,58 @@ class EmbeddedConfig:
             )
         if min(self.num_layers, self.intermediate_size, self.max_positions) < 1:
             raise ValueError("num_layers, intermediate_size and max_positions must all be >= 1")
+
+
+VALUE_PERIODS = (
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    12,
+    16,
+    25,
+    40,
+    64,
+    100,
+    160,
+    250,
+    400,
+    640,
+    1000,
+    2000,
+)
+"""Periods of the sinusoidal value features: the small ones make parity and ``x % k``
+readable, the long ones make magnitude and order readable."""
+
+
+def value_features(n_values: int, width: int, scale: float):  # -> torch.Tensor
+    """``(n_values, width)`` features of the integers ``0 .. n_values - 1``: ``sin`` and
+    ``cos`` of ``2 pi n / P`` for each period ``P`` of :data:`VALUE_PERIODS` and a centred
+    magnitude ``n / n_values - 0.5`` (zero-padded or truncated to ``width``), all scaled by one
+    factor so that the rows' mean norm is ``scale`` (one factor for all, so the sinusoids stay
+    exact rotations of each other).
+
+    Why sinusoids: adding ``k`` to ``n`` rotates every (sin, cos) pair by a fixed angle, so the
+    same linear map relates every ``x`` to ``x + k`` and an attention head can detect ``+ k``
+    wherever the numbers are; a model that only has one random vector per integer must learn
+    each of the thousand sums separately."""
+    import math
+
+    import torch
+
+    n = torch.arange(n_values, dtype=torch.float64).unsqueeze(1)
+    angles = 2 * math.pi * n / torch.tensor(VALUE_PERIODS, dtype=torch.float64)
+    feats = torch.cat([angles.sin(), angles.cos(), n / n_values - 0.5], dim=1)
+    out = torch.zeros(n_values, width, dtype=torch.float64)
+    k = min(width, feats.shape[1])
+    out[:, :k] = feats[:, :k]
+    out = out / out.norm(dim=1).mean().clamp(min=1e-12) * scale
+    return out.float()
 
 
 def train_tokenizer(corpus: Sequence[str], config: EmbeddedConfig):  # -> PreTrainedTokenizerFast
@@ -178,6 +235,8 @@ def build_embedded_policy(
     )
     torch.manual_seed(cfg.seed)
     model = LlamaForCausalLM(llama)
+    if cfg.value_embeddings and cfg.integer_tokens:
+        _add_value_features(model, tokenizer)
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -188,6 +247,19 @@ def build_embedded_policy(
     model.save_pretrained(str(path))
     tokenizer.save_pretrained(str(path))
     return HFPolicy.from_pretrained(path)
+
+
+def _add_value_features(model, tokenizer) -> None:  # noqa: ANN001
+    """Add :func:`value_features` to the integer tokens' embedding rows, at the norm of an
+    average random row (so neither part drowns the other at the first RMSNorm)."""
+    import torch
+
+    emb = model.get_input_embeddings().weight
+    ids = tokenizer.convert_tokens_to_ids([str(n) for n in range(INTEGER_TOKENS)])
+    with torch.no_grad():
+        rows = emb[ids]
+        feats = value_features(INTEGER_TOKENS, emb.shape[1], float(rows.norm(dim=1).mean()))
+        emb[ids] = rows + feats.to(emb.dtype)
 
 
 def parameter_count(policy: HFPolicy) -> int:

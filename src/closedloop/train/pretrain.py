@@ -59,7 +59,15 @@ from pathlib import Path
 from typing import Any
 
 from closedloop.loop.domain import GRAMMAR_INPUTS, INLINE_SHARE, INSTRUCTIONS, grammar_task
-from closedloop.loop.grammar import GrammarTask, ListProgram, draw_examples, random_program
+from closedloop.loop.grammar import (
+    MAX_ABS_VALUE,
+    MAX_OUTPUT_LEN,
+    GrammarTask,
+    ListProgram,
+    draw_examples,
+    random_input,
+    random_program,
+)
 from closedloop.loop.probe import PRIMITIVES, PROBE_SEED
 from closedloop.roles.prompts import solver_prompt
 
@@ -117,6 +125,9 @@ class PretrainConfig:
     """BPE vocabulary (the integer tokens come on top)."""
     integer_tokens: bool = True
     """One token per integer 0..999 (see closedloop.policy.embedded)."""
+    value_embeddings: bool = True
+    """Integer tokens start from features of their value (closedloop.policy.embedded's
+    ``value_features``); needs ``integer_tokens``."""
     tokenizer_steps: int = 40
     """Batches of text the BPE is trained on."""
     max_depth: int = 1
@@ -125,6 +136,9 @@ class PretrainConfig:
     """Share of each batch that is an aggregate alone (``[len(xs)]``, ...)."""
     challenger_share: float = 0.05
     """Share of each batch in the challenger's proposal format."""
+    deduction_per_step: int = 16
+    """Deduction examples added to each batch (:func:`deduction_pairs`: a program and an input
+    in the prompt, the output list as the completion), on top of ``batch_size``."""
     probe_every: int = 100
     """Steps between reading probes (0: none until the end)."""
     probe_per: int = 6
@@ -167,13 +181,17 @@ class PretrainConfig:
         unknown = [p for p in self.primitives if p not in PRIMITIVES]
         if unknown or not self.primitives:
             raise ValueError(f"primitives {unknown or '()'}: known are {', '.join(PRIMITIVES)}")
+        if self.deduction_per_step < 0:
+            raise ValueError(f"deduction_per_step={self.deduction_per_step}: must be >= 0")
+        if self.value_embeddings and not self.integer_tokens:
+            raise ValueError("value_embeddings needs integer_tokens (features of a token's value)")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"max_minutes={self.max_minutes}: must be > 0")
 
     def architecture(self) -> dict[str, Any]:
         """The fields a checkpoint must share with the run resuming it."""
         keys = ("seed", "hidden_size", "intermediate_size", "num_layers", "num_heads")
-        keys += ("vocab_size", "integer_tokens", "tokenizer_steps")
+        keys += ("vocab_size", "integer_tokens", "value_embeddings", "tokenizer_steps")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -198,6 +216,32 @@ def aggregate_task(
         if task is not None:
             return task
     return None
+
+
+DEDUCTION_PROMPT = "What does f return for xs = {xs}?\n{code}"
+"""Prompt of a deduction example (the completion is the returned list's ``repr``)."""
+
+
+def deduction_pairs(cfg: PretrainConfig, step: int, n: int) -> list[tuple[str, str]]:
+    """``n`` deduction examples of ``step``: a grammar program of the base's depth and one
+    input in the prompt, its output list as the completion.
+
+    Why: an induction example supervises one or two decisive tokens of a program; running a
+    program supervises every element of its output, so the model is taught, token by token,
+    which input element each output element comes from (the alignment that tells ``xs[1:]``
+    from ``xs[:-1]``) and what ``+ 3`` does to a number."""
+    rng = random.Random(step_seed(cfg, step) * 1_000_003 + 900_000)
+    out: list[tuple[str, str]] = []
+    while len(out) < n:
+        prog = random_program(rng, 0, max_depth=cfg.max_depth)
+        xs = random_input(rng)
+        try:
+            ys = prog(xs)
+        except (ValueError, IndexError, ZeroDivisionError):
+            continue
+        if len(ys) <= MAX_OUTPUT_LEN and all(abs(y) <= MAX_ABS_VALUE for y in ys):
+            out.append((DEDUCTION_PROMPT.format(xs=xs, code=prog.code), repr(ys)))
+    return out
 
 
 def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
@@ -228,7 +272,7 @@ def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
         inline = rng.random() < INLINE_SHARE
         task = grammar_task(gt, f"pretrain/{step}/{i}", rng.choice(INSTRUCTIONS), 3, inline)
         pairs.append((solver_prompt(task), gt.program.code))
-    return pairs
+    return pairs + deduction_pairs(cfg, step, cfg.deduction_per_step)
 
 
 def tokenizer_corpus(cfg: PretrainConfig) -> list[str]:
@@ -330,6 +374,7 @@ def _build(cfg: PretrainConfig, work: Path) -> Any:
         num_heads=cfg.num_heads,
         seed=cfg.seed,
         integer_tokens=cfg.integer_tokens,
+        value_embeddings=cfg.value_embeddings,
     )
     return build_embedded_policy(tokenizer_corpus(cfg), init, ecfg)
 
