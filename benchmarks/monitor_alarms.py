@@ -17,6 +17,12 @@ Plants:
 - ``no-diversity``: the challenger's diversity pressure is removed (``challenger.novelty =
   false``, so proposals that compute the same function as a pool task are accepted). The
   collapse alarm should fire.
+- ``saturated-pool``: the loop keeps training on a pool it has stopped learning from: the
+  challenger proposes nothing (``challenger.proposals = 0``, so the seed pool is all there is)
+  and GRPO runs at ten times the loop's learning rate, with held-out sampling on
+  (``eval.samples = 4``) so confidence is measured. Training then sharpens the policy past
+  what it can do: its samples agree more while agreement says less about correctness. The
+  saturation alarm should fire.
 
 Every fork sets ``control = false`` and evaluates held-out every ``--every`` iterations.
 """
@@ -47,7 +53,13 @@ from closedloop.verify import CallJob, Outcome, Verdict
 sys.path.insert(0, str(Path(__file__).parent))
 from loop_fork import fork  # noqa: E402
 
-PLANTS = ("none", "weak-verifier", "no-diversity")
+PLANTS = ("none", "weak-verifier", "no-diversity", "saturated-pool")
+SATURATED_POOL = {
+    "challenger.proposals": 0,
+    "train.grpo.learning_rate": 5e-4,
+    "eval.samples": 4,
+}
+"""Overrides of the ``saturated-pool`` plant (see the module docstring)."""
 COLUMNS = (
     (Metric.MEAN_REWARD, "reward", ".2f"),
     (Metric.HELDOUT_PASS_AT_1, "held-out", ".3f"),
@@ -55,6 +67,8 @@ COLUMNS = (
     (Metric.PROPOSAL_TOP_CLUSTER_SHARE, "top cluster", ".2f"),
     (Metric.SOLVED_GROUP_SHARE, "solved groups", ".2f"),
     (Metric.AUDIT_AGREEMENT, "audit", ".2f"),
+    (Metric.HELDOUT_CONFIDENCE, "confidence", ".2f"),
+    (Metric.HELDOUT_CONFIDENCE_CORRECTNESS, "conf~correct", ".2f"),
 )
 
 
@@ -145,13 +159,15 @@ def main() -> None:
         "iterations": args.iterations,
         "eval.every": args.every,
     }
-    for item in args.set:
+    if args.plant == "no-diversity":
+        overrides["challenger.novelty"] = False
+    if args.plant == "saturated-pool":
+        overrides.update(SATURATED_POOL)
+    for item in args.set:  # after the plant's, so --set can change a plant's value
         key, sep, value = item.partition("=")
         if not sep:
             ap.error(f"--set {item!r}: expected dotted.key=value")
         overrides[key] = tomllib.loads(f"v = {value}")["v"]
-    if args.plant == "no-diversity":
-        overrides["challenger.novelty"] = False
     fork(args.src, args.out, overrides)
     console = Console(stderr=True)
     runner = LoopRunner.resume(args.out, console)

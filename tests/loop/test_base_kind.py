@@ -79,3 +79,15 @@ def test_a_run_starts_from_the_base_and_matches_the_control_to_it(base: Path, tm
     assert all(cold[k].equal(shipped[k].float()) for k in shipped)
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert "sft_steps" not in rows[0]
+
+
+def test_eval_probe_per_puts_each_policys_reading_probe_in_the_summary(base: Path, tmp_path: Path):
+    from closedloop.loop.probe import PRIMITIVES
+
+    cfg = _cfg(base, eval={"heldout_size": 3, "max_new_tokens": 16, "probe_per": 1})
+    LoopRunner.new(cfg, tmp_path / "run").run()
+    probe = json.loads((tmp_path / "run" / "summary.json").read_text())["probe"]
+    assert set(probe) == {"cold_start", "final", "control"}
+    for entry in probe.values():
+        assert set(entry["per_primitive"]) == set(PRIMITIVES)
+        assert 0 <= entry["pass@1"] <= 1 and entry["distinct_programs"] >= 1

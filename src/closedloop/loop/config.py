@@ -213,6 +213,11 @@ class EvalConfig(_Section):
     program) and how well it tracks correctness (the saturation monitor). 0: greedy only."""
     temperature: float = Field(0.8, gt=0)
     """Sampling temperature of ``samples``."""
+    probe_per: int = Field(0, ge=0)
+    """List domain: at the end, the reading probe (:mod:`closedloop.loop.probe`, greedy, this
+    many tasks per primitive) of the cold start, the control and the final policy, in
+    ``summary.json`` under ``probe``: a gain that is skill keeps the probe; a gain bought by
+    narrowing the policy's programs loses it. 0: no probe."""
 
     @model_validator(mode="after")
     def _seeds_apart(self) -> EvalConfig:

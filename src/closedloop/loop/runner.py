@@ -401,6 +401,8 @@ class LoopRunner:
                 cfg.gate.min_gain,
             )
             summary["gate"] = {"candidate": FINAL, "baseline": COLD_START, **g.to_json()}
+        if cfg.eval.probe_per and cfg.domain is Domain.LIST_FUNCTIONS:
+            summary["probe"] = self._probe(state, list(scores))
         self.dir.write_summary(summary)
         extra = {name: t for name, t in by.items() if name != state.primary}
         self.console.print(table_view(primary, extra))
@@ -416,6 +418,29 @@ class LoopRunner:
             self.console.print(raised, soft_wrap=True)
         self._report()
         return scores
+
+    def _probe(self, state: LoopState, labels: list[str]) -> dict[str, dict[str, Any]]:
+        """The reading probe of each saved policy in ``labels`` (summary.json's ``probe``)."""
+        from closedloop.loop.probe import PRIMITIVES, PROBE_SEED, probe_tasks, run_probe
+
+        tasks = probe_tasks(state.verifier, list(PRIMITIVES), self.cfg.eval.probe_per, PROBE_SEED)
+        out: dict[str, dict[str, Any]] = {}
+        with progress(self.console) as prog:
+            bar = prog.add_task("reading probe", total=len(labels), note=f"{len(tasks)} tasks")
+            for label in labels:
+                r = run_probe(self.dir.load_policy(label), tasks, state.verifier)
+                out[label] = {
+                    "pass@1": round(r.pass_at_1, 4),
+                    "distinct_programs": r.distinct_programs,
+                    "per_primitive": {k: round(v, 4) for k, v in r.per_primitive.items()},
+                }
+                prog.update(bar, advance=1)
+        self.console.print(
+            "reading probe (greedy, "
+            f"{len(tasks)} tasks): " + ", ".join(f"{k} {v['pass@1']:.3f}" for k, v in out.items()),
+            soft_wrap=True,
+        )
+        return out
 
     def _report(self) -> None:
         """Write ``report.html``; a failure here is reported and loses nothing of the run."""
