@@ -3,6 +3,11 @@ catalogue ``closedloop presets`` prints (``closedloop run --preset NAME`` runs o
 
 - ``embedded``: the defaults (``closedloop run`` with no config): list functions, a ~2 M
   parameter model built and cold-started here, reasoning-gym list_functions held out.
+- ``base``: self-play from the base model ``closedloop pretrain`` built offline and the
+  package ships (``model.kind = "base"``): no cold-start SFT, a seed pool of depth 1-3
+  grammar programs (the base was taught single steps), 600 held-out tasks (three seeds of
+  reasoning-gym list_functions) scored greedy and filtered from 4 samples, and the reading
+  probe of every policy at the end.
 - ``quick``: the whole loop in about a minute on 2 CPU cores, report included: a tiny model
   with its own small cold start, four iterations, 50 held-out tasks evaluated every
   iteration. It shows every phase, plot and line of the output; its numbers mean nothing
@@ -52,6 +57,18 @@ max_new_tokens = 48
 heldout_size = 50
 max_new_tokens = 48
 every = 1
+"""
+
+BASE = """\
+name = "base"
+[model]
+kind = "base"
+[cold_start]
+max_depth = 3
+[eval]
+heldout_seeds = [20250807, 20260807, 20270807]
+samples = 4
+probe_per = 10
 """
 
 SHORT = """\
@@ -143,6 +160,12 @@ CATALOGUE: tuple[Preset, ...] = (
         "",
         "the main job: a ~2 M-parameter model cold-started here, 9 iterations, control, gate",
         "9-12 minutes on 2 CPU cores",
+    ),
+    Preset(
+        "base",
+        BASE,
+        "self-play from the shipped pretrained base, 600 held-out tasks, probe at the end",
+        "not yet timed on 2 CPU cores",
     ),
     Preset(
         "short",
