@@ -57,7 +57,8 @@ class Admission:
         self.capacity = capacity
         self._slots = max(1, slots)
         self._depth = 0
-        self._item_s = 1.0  # running mean of one verification's seconds (a guess until measured)
+        self._item_s = 0.1  # mean seconds of one verification (a guess until measured)
+        self._seen = 0
         self._lock = threading.Lock()
 
     @property
@@ -78,8 +79,9 @@ class Admission:
         ``elapsed_s``, one verification's time, updates the drain-time estimate."""
         with self._lock:
             self._depth -= n
-            if elapsed_s is not None:
-                self._item_s += 0.05 * (elapsed_s - self._item_s)
+            if elapsed_s is not None:  # the plain mean of the first 20, then a moving mean
+                self._seen += 1
+                self._item_s += max(0.05, 1 / self._seen) * (elapsed_s - self._item_s)
 
     def retry_after_s(self) -> int:
         """Whole seconds until the queue drains at the measured pace (1 to 120)."""
