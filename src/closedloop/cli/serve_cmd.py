@@ -81,8 +81,12 @@ def serve(
         ),
     ] = 8192,
     max_connections: Annotated[
-        int, typer.Option(help="Most open connections (uvicorn answers 503 past it).")
-    ] = 512,
+        int,
+        typer.Option(
+            help="Most open connections (uvicorn answers 503 past it); OpenRLHF opens one per"
+            " sample of a rollout."
+        ),
+    ] = 1024,
 ) -> None:
     """Serve verdicts and rewards over HTTP: POST /reward, /verify, /get_reward (OpenRLHF),
     GET /health, /limits, /metrics."""

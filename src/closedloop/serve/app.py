@@ -92,13 +92,15 @@ def _tasks(held: Mapping[str, Task], inline: Sequence[dict[str, Any]]) -> dict[s
     return out
 
 
-def _pairs(tasks: Mapping[str, Task], ids: Sequence[str], where: str) -> list[Task]:
+def _pairs(
+    tasks: Mapping[str, Task], ids: Sequence[str], where: str, known: str = "holds or was sent"
+) -> list[Task]:
     """The task of each id; ``where`` names an item, e.g. ``"items[{}].task_id"``."""
     out = []
     for i, tid in enumerate(ids):
         task = tasks.get(tid)
         if task is None:
-            raise _bad(f"{where.format(i)}: {tid!r} is not a task the server holds or was sent")
+            raise _bad(f"{where.format(i)}: {tid!r} is not a task the server {known}")
         out.append(task)
     return out
 
@@ -212,7 +214,7 @@ def make_app(
             items = openrlhf.split_request(req)
         except openrlhf.ContractError as e:
             raise _bad(str(e)) from None
-        ts = _pairs(held, [tid for tid, _ in items], "labels[{}]")  # held tasks only
+        ts = _pairs(held, [tid for tid, _ in items], "labels[{}]", known="holds")
         verdicts = await work.run(
             list(zip(ts, [code for _, code in items], strict=True)), Split.PRIVATE
         )
