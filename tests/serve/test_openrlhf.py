@@ -118,6 +118,21 @@ def test_openrlhf_0_11_output_turns_into_its_tensors(url: str):
         assert torch.tensor([value]).numel() == 1, key
 
 
+def test_openrlhf_0_11_rollout_at_once_gets_every_reward_on_its_own_sample(url: str):
+    # 0.11 sends a rollout as one request per sample, all at once: none lost or swapped
+    agent = _agent_module()
+    executor = agent.SingleTurnAgentExecutor(_authed(url))
+    answers = [FENCED_RIGHT if i % 3 else WRONG for i in range(24)]
+
+    async def rollout() -> list:
+        return await asyncio.gather(
+            *(executor._fetch_rewards_via_http([PROMPT + a], [PROMPT], ["sort"]) for a in answers)
+        )
+
+    got = [info["rewards"] for (info,) in asyncio.run(rollout())]
+    assert got == [[1.0] if i % 3 else [0.0] for i in range(24)]
+
+
 def test_pre_0_10_client_gets_a_whole_batch_in_order(url: str):
     queries = [PROMPT + FENCED_RIGHT, PROMPT + WRONG, PROMPT + RIGHT + "<|im_end|>"]
     got = remote_rm_fn(_authed(url), queries, [PROMPT] * 3, ["sort"] * 3)
