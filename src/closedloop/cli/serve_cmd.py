@@ -1,18 +1,53 @@
 """``closedloop serve``: parse, start the reward server (closedloop.serve.app), serve until
-interrupted. Wired into the main app by ``register(app)``.
+SIGTERM or Ctrl-C, then stop gracefully. Wired into the main app by ``register(app)``.
 
 Every argument is checked before the sandbox starts; a task file none of whose lines is a
-valid task is refused (a server holding 0 tasks would answer every request with 422).
+valid task is refused (a server holding 0 tasks would answer every request with 422), and so
+is an address other than loopback without a token (``--token-file`` or the
+``CLOSEDLOOP_SERVE_TOKEN`` environment variable): an exposed verifier would run anyone's code.
+
+On SIGTERM or SIGINT the server stops accepting connections, answers every request in flight
+(its verdicts included), closes the sandbox pool and exits 0. A second Ctrl-C stops it at once.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
 
 from closedloop.cli import checks
+
+
+def _token(token_file: Path | None) -> str | None:
+    """The token from ``--token-file``, else from the environment, else None."""
+    from closedloop.serve.auth import TOKEN_ENV, TokenError, check_token
+
+    try:
+        if token_file is not None:
+            text = checks.text_file("--token-file", token_file)
+            return check_token(text, f"--token-file {token_file}")
+        if os.environ.get(TOKEN_ENV):
+            return check_token(os.environ[TOKEN_ENV], TOKEN_ENV)
+    except TokenError as e:
+        checks.fail(str(e))
+    return None
+
+
+def _port_free(host: str, port: int) -> None:
+    """Fail in one line now, not after the sandbox started, when the port cannot be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host.strip("[]"), port))
+    except OSError as e:
+        checks.fail(f"--host {host} --port {port}: cannot listen there ({e.strerror})")
 
 
 def serve(
@@ -28,20 +63,58 @@ def serve(
         int | None, typer.Option(help="Sandbox slots (default: one per core).")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Wall-clock seconds per verification.")] = 10.0,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            help="File holding the bearer token clients must send (else $CLOSEDLOOP_SERVE_TOKEN);"
+            " required on an address other than loopback.",
+        ),
+    ] = None,
+    max_body_mb: Annotated[
+        float, typer.Option("--max-body-mb", help="Largest request body, in MiB (413 past it).")
+    ] = 32.0,
+    queue: Annotated[
+        int,
+        typer.Option(
+            help="Most solutions waiting for the verifier; a batch past it gets 503 + Retry-After."
+        ),
+    ] = 8192,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            help="Most open connections (uvicorn answers 503 past it); OpenRLHF opens one per"
+            " sample of a rollout."
+        ),
+    ] = 1024,
 ) -> None:
-    """Serve verdicts and rewards over HTTP: POST /reward, POST /verify, GET /health."""
+    """Serve verdicts and rewards over HTTP: POST /reward, /verify, /get_reward (OpenRLHF),
+    GET /health, /limits, /metrics."""
+    from closedloop.serve.auth import TOKEN_ENV, is_loopback
+
     if not 0 < port < 65536:
         checks.fail(f"--port {port}: not a TCP port (1-65535)")
     checks.at_least("--workers", workers, 1)
     checks.positive("--timeout", timeout)
+    checks.positive("--max-body-mb", max_body_mb)
+    checks.at_least("--queue", queue, 1)
+    checks.at_least("--max-connections", max_connections, 1)
+    token = _token(token_file)
+    if token is None and not is_loopback(host):
+        checks.fail(
+            f"--host {host} is not a loopback address: give a token (--token-file FILE or "
+            f"{TOKEN_ENV}) so that only your clients can run code on this machine"
+        )
     held = []
     if tasks is not None:
         checks.task_file("--tasks", tasks)
+    _port_free(host, port)
 
     import uvicorn
 
     from closedloop.sandbox import SandboxLimits, SandboxUnavailable
     from closedloop.serve.app import make_app
+    from closedloop.serve.limits import ServeLimits
     from closedloop.tasks.format import load_tasks
     from closedloop.verify import Verifier
 
@@ -49,13 +122,36 @@ def serve(
         held, bad = load_tasks(tasks)
         for b in bad:
             typer.echo(f"closedloop: skipping {b.reason}", err=True)
+    limits = ServeLimits(max_body_bytes=int(max_body_mb * (1 << 20)), queue_items=queue)
     try:
         verifier = Verifier(workers=workers, limits=SandboxLimits(wall_s=timeout))
     except SandboxUnavailable as e:
         checks.fail(str(e), code=3)
+    stopped_by: list[int] = []
     with verifier:
-        typer.echo(f"closedloop serve: {len(held)} tasks held, http://{host}:{port}", err=True)
-        uvicorn.run(make_app(verifier, held), host=host, port=port, log_level="warning")
+        app = make_app(verifier, held, token=token, limits=limits)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app, host=host, port=port, log_level="warning", limit_concurrency=max_connections
+            )
+        )
+
+        def note(sig: int, _frame: FrameType | None) -> None:
+            # uvicorn handles the signals while it serves, then restores this handler and sends
+            # itself the signal again: noted here, the process goes on to close the pool and
+            # exit 0 instead of dying with the pool open
+            stopped_by.append(sig)
+            server.should_exit = True
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, note)
+        auth = "token required" if token else "no token (loopback only)"
+        typer.echo(
+            f"closedloop serve: {len(held)} tasks held, http://{host}:{port}, {auth}", err=True
+        )
+        server.run()
+    why = signal.Signals(stopped_by[0]).name if stopped_by else "server exit"
+    typer.echo(f"closedloop serve: stopped ({why}); requests in flight were answered", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,128 @@
+"""Who may use the reward server: one shared bearer token, checked before a request body is read.
+
+A client sends ``Authorization: Bearer TOKEN``. ``Authorization: Basic`` with the token as the
+password (any user name) is taken too, because some trainers' HTTP clients cannot add a
+header but do turn a URL's credentials into Basic auth (OpenRLHF's remote reward-model client:
+``--reward.remote_url http://rm:TOKEN@host:8000/get_reward``). ``GET /health`` stays open, so
+a load balancer can probe the server without the token.
+
+What this does not protect against: anyone who can read the traffic (plain HTTP sends the
+token in the clear: put TLS in front, e.g. a reverse proxy, when the network is not trusted),
+anyone who holds the token (there is one token, with every right), and request floods from
+such a holder (the queue in :mod:`closedloop.serve.limits` bounds the work, not the callers).
+
+Must never: log or echo the token, compare it in time that depends on its contents, or read a
+request body before the token is checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import ipaddress
+import json
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import Any
+
+TOKEN_ENV = "CLOSEDLOOP_SERVE_TOKEN"
+"""The environment variable ``closedloop serve`` reads the token from (after ``--token-file``)."""
+
+MIN_TOKEN_CHARS = 16
+"""Shortest token accepted: a guessable token on an exposed port is no lock."""
+
+OPEN_PATHS = frozenset({"/health"})
+"""Paths answered without the token (liveness probes)."""
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class TokenError(ValueError):
+    """The token given cannot be used; the message says why and how to make one."""
+
+
+def check_token(token: str, where: str) -> str:
+    """``token`` stripped of surrounding whitespace, refused when too short to be a secret."""
+    token = token.strip()
+    if len(token) < MIN_TOKEN_CHARS or any(c.isspace() for c in token):
+        raise TokenError(
+            f"{where}: the token must be at least {MIN_TOKEN_CHARS} characters with no spaces "
+            "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return token
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) only accepts connections from this machine.
+
+    A name other than ``localhost`` counts as not loopback: what it resolves to can change.
+    """
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def presented_token(authorization: str) -> str | None:
+    """The token in an ``Authorization`` header value (Bearer, or Basic's password), if any."""
+    scheme, _, value = authorization.strip().partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer":
+        return value.strip()
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2]
+    return None
+
+
+class BearerAuth:
+    """ASGI middleware: every HTTP request outside :data:`OPEN_PATHS` must carry the token;
+    others get 401 with ``WWW-Authenticate: Bearer`` before their body is read."""
+
+    def __init__(self, app: ASGIApp, token: str):
+        self.app = app
+        self._token = token.encode("utf-8")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                header = value.decode("latin-1")
+                break
+        got = presented_token(header)
+        if got is not None and hmac.compare_digest(got.encode("utf-8"), self._token):
+            await self.app(scope, receive, send)
+            return
+        detail = "missing bearer token" if not header else "wrong token"
+        await send_json(send, 401, {"detail": detail}, [(b"www-authenticate", b"Bearer")])
+
+
+async def send_json(
+    send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """Answer a request from middleware, without the app (used for 401 and 413)."""
+    data = json.dumps(body).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})

@@ -1,0 +1,130 @@
+"""OpenRLHF's remote reward-model contract: ``POST /get_reward`` on the reward server.
+
+OpenRLHF (``--reward.remote_url http://HOST:PORT/get_reward``) posts
+``{"query": [...], "prompts": [...], "labels": [...]}`` and reads ``rewards``, ``scores`` and
+``extra_logs`` from the JSON answer. Sources: ``openrlhf/utils/agent.py``,
+``SingleTurnAgentExecutor._fetch_rewards_via_http`` (0.11.2 on PyPI; one query per request,
+``query`` being ``tokenizer.decode(prompt_ids + response_ids, skip_special_tokens=False)``)
+and ``openrlhf/utils/remote_rm_utils.py`` (before 0.10; a whole batch per request). Its own
+``serve_rm.py`` answers ``{"rewards": r, "scores": r, "extra_logs": {...}}`` with lists.
+
+Here ``labels`` are task ids of tasks the server holds (``closedloop serve --tasks``; the
+dataset's label column, ``--data.label_key``), and the response is split out of each query:
+
+1. the query starts with its prompt: the response is the rest;
+2. otherwise (the prompt was cut to fit ``max_len``, or decoding changed an early character)
+   the last :data:`PROMPT_TAIL` characters of the prompt are looked for in the query, and
+   the response starts after their first occurrence;
+3. otherwise the request is refused (422 naming the item): guessing could grade the prompt's
+   own code.
+
+Special tokens left at the end of the response (``<|im_end|>``, ``</s>``, ...; OpenRLHF
+decodes with them) are dropped; the code is then taken as in ``/reward`` (the first fenced
+block, else the whole text).
+
+Departures forced by OpenRLHF's client: it turns ``rewards`` into a tensor, so a ``null``
+reward would stop its training. An ``infra_error`` verdict (the verifier's fault; the server
+already retried it once) is therefore answered 503 with ``Retry-After`` — OpenRLHF retries a
+request 5 times, then leaves that sample without a reward, which is the truth — and never as a
+reward of 0; an ``invalid`` verdict (a held task that cannot be verified) is a 422.
+``extra_logs`` holds numbers only (OpenRLHF makes a tensor of each value): per query, 1.0 or
+0.0 for each of ``pass``, ``fail``, ``error``, ``timeout``, and the fraction of tests passed.
+
+Must never: take a task's tests from the request (labels name held tasks only), or turn an
+``infra_error`` into a reward.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from closedloop.roles.prompts import extract_code
+from closedloop.serve.limits import MAX_BATCH
+from closedloop.verify import Outcome, Verdict
+
+PROMPT_TAIL = 256
+"""Characters of the prompt's end looked for in a query that does not start with the prompt."""
+
+LOGGED_OUTCOMES = (Outcome.PASS, Outcome.FAIL, Outcome.ERROR, Outcome.TIMEOUT)
+"""Outcomes given an indicator series in ``extra_logs``."""
+
+_TRAILING_SPECIAL = re.compile(r"(?:\s*(?:<\|[^<>|\s]{1,40}\|>|</s>|<eos>))+\s*\Z")
+
+
+class GetRewardRequest(BaseModel):
+    """The body OpenRLHF sends. Fields it may add later are ignored rather than refused (this
+    route follows another project's contract)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    query: list[str] = Field(max_length=MAX_BATCH)
+    """Prompt plus response, as the policy's tokenizer decoded them."""
+    prompts: list[str]
+    labels: list[Any]
+    """The task id of each query (anything else is refused, naming the item)."""
+
+
+class ContractError(ValueError):
+    """The request does not fit the contract; the message names the item (a 422)."""
+
+
+def response_text(query: str, prompt: str) -> str | None:
+    """The response in ``query`` given its ``prompt`` (see the module docstring), or None when
+    the prompt cannot be found in it."""
+    if query.startswith(prompt):
+        rest = query[len(prompt) :]
+    else:
+        tail = prompt[-PROMPT_TAIL:]
+        at = query.find(tail)
+        if not tail or at < 0:
+            return None
+        rest = query[at + len(tail) :]
+    return _TRAILING_SPECIAL.sub("", rest)
+
+
+def split_request(req: GetRewardRequest) -> list[tuple[str, str]]:
+    """``(task_id, code)`` for each query, in order; :class:`ContractError` names a bad item."""
+    n = len(req.query)
+    if len(req.prompts) != n or len(req.labels) != n:
+        raise ContractError(
+            f"query, prompts and labels must have one entry each per sample: got {n}, "
+            f"{len(req.prompts)} and {len(req.labels)}"
+        )
+    out = []
+    for i, (query, prompt, label) in enumerate(
+        zip(req.query, req.prompts, req.labels, strict=True)
+    ):
+        if not isinstance(label, str):
+            raise ContractError(
+                f"labels[{i}]: {label!r} is not a task id (set OpenRLHF's --data.label_key to "
+                "the dataset column holding task ids)"
+            )
+        response = response_text(query, prompt)
+        if response is None:
+            raise ContractError(f"query[{i}]: its prompt (prompts[{i}]) is not found in it")
+        out.append((label, extract_code(response)))
+    return out
+
+
+def problem(verdicts: Sequence[Verdict]) -> tuple[int, str] | None:
+    """The status and one-line detail when a verdict cannot be given as a reward, else None."""
+    for i, v in enumerate(verdicts):
+        if v.outcome is Outcome.INFRA_ERROR:
+            return 503, f"query[{i}]: the verifier failed ({v.detail}); retry"
+        if v.outcome is Outcome.INVALID:
+            return 422, f"labels[{i}]: task {v.task_id!r} cannot be verified: {v.detail}"
+    return None
+
+
+def answer(verdicts: Sequence[Verdict]) -> dict[str, Any]:
+    """The JSON answer for verdicts that all carry a reward (see :func:`problem`)."""
+    rewards = [1.0 if v.outcome is Outcome.PASS else 0.0 for v in verdicts]
+    logs: dict[str, list[float]] = {
+        str(o): [1.0 if v.outcome is o else 0.0 for v in verdicts] for o in LOGGED_OUTCOMES
+    }
+    logs["tests_passed_frac"] = [v.passed / v.total if v.total else 0.0 for v in verdicts]
+    return {"rewards": rewards, "scores": list(rewards), "extra_logs": logs}
