@@ -23,7 +23,7 @@ import struct
 MAX_TEXT = 1 << 20  # longest literal text accepted (characters)
 MAX_NODES = 200_000  # most AST nodes in one decoded value
 MAX_TOKENS = 3 * MAX_NODES  # most tokens (strings, numbers, names, signs) parsed for one value
-MAX_INT_BITS = 14_300  # the largest int ``int.__repr__`` writes by default (4,300 digits)
+MAX_INT_BITS = 14_284  # every int under it prints within the default 4,300-digit limit
 MAX_SAME_HASH = 64  # distinct keys of one set or dict that may share a hash value
 MAX_FRAME = 4 << 20  # longest frame on a channel (bytes)
 _HDR = struct.Struct(">I")

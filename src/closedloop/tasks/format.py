@@ -23,6 +23,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from closedloop.sandbox.wire import WireError, contains_nan, decode_plain
+
 
 class TaskKind(StrEnum):
     """What a solution to the task is."""
@@ -132,17 +134,17 @@ def _tests(obj: dict[str, Any], name: str) -> tuple[TestCase, ...]:
             raise TaskFormatError(
                 f"{name}[{i}].input: must be a tuple of positional arguments, e.g. '([1, 2],)'"
             )
-        try:
-            ast.literal_eval(t["output"])
-        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError) as e:
-            if t["output"].strip() not in _NONLITERAL_FLOATS:
-                raise TaskFormatError(f"{name}[{i}].output: not a Python literal ({e})") from None
+        try:  # the verifier's own decoder: what parses here is what a verdict compares with
+            expected = decode_plain(t["output"])
+        except WireError as e:
+            raise TaskFormatError(f"{name}[{i}].output: not a plain literal ({e})") from None
+        if contains_nan(expected):
+            raise TaskFormatError(
+                f"{name}[{i}].output: holds NaN, which equals nothing, so no solution could pass;"
+                " test for NaN in a checker (math.isnan) instead"
+            )
         out.append(TestCase(input=t["input"], output=t["output"]))
     return tuple(out)
-
-
-# Outputs the safe decoder accepts although ast.literal_eval does not.
-_NONLITERAL_FLOATS = {"float('nan')", "float('inf')", "-float('inf')", "float('-inf')"}
 
 
 def parse_task(obj: Any) -> Task:
