@@ -62,15 +62,27 @@ LIST = parse_task(
     }
 )
 
-# Each builds a value that is cheap to make and (once) costly to read, for every test.
+
+def forging(text_expr: str) -> str:
+    """A solution that answers all four calls at once with the value text ``text_expr``
+    builds (cheap to write, once costly to read), then exits."""
+    return (
+        "import os, json, struct\ndef f(x):\n"
+        f"    text = {text_expr}\n"
+        "    for i in range(4):\n"
+        "        data = json.dumps({'i': i, 'value': text}).encode()\n"
+        "        os.write(4, struct.pack('>I', len(data)) + data)\n"
+        "    os._exit(0)\n"
+    )
+
+
 STALLS = {
-    "keys-that-hash-alike": (SETS, f"def f(x):\n    return {{k * {M} for k in range(1, 36000)}}\n"),
-    "deeply-nested-lists": (
-        LIST,
-        "def f(x):\n    v = [[]] * 1\n    for _ in range(150):\n        v = [v]\n"
-        "    return [v] * 1200\n",
+    "keys-that-hash-alike": (
+        SETS,
+        forging("'{' + ', '.join(str(k * (2**61 - 1)) for k in range(1, 36000)) + '}'"),
     ),
-    "half-a-million-tokens": (LIST, "def f(x):\n    return [0] * 190000\n"),
+    "deeply-nested-lists": (LIST, forging("'[' + ', '.join(['[' * 190 + ']' * 190] * 2000) + ']'")),
+    "half-a-million-tokens": (LIST, forging("'[' + '0, ' * 300000 + '0]'")),
 }
 
 

@@ -1,5 +1,14 @@
 """The task format: one JSON object per line (a public contract, see DESIGN.md).
 
+Checkers: ``check(candidate)`` calls a proxy that behaves like a call of the solution. The
+arguments cross as plain data, and what the call did to them in place comes back into the
+checker's own objects (lists, dicts, sets, objects' attributes), so a checker may test
+in-place mutation. The candidate's exceptions arrive as classes of the same name deriving
+from the same builtin (``except ValueError`` catches a ``ValueError`` subclass), except that
+``StopIteration`` and ``StopAsyncIteration`` arrive as ``RuntimeError`` (as PEP 479 does for
+generators), so that they cannot end a checker's ``map`` or ``zip`` early. Expected outputs
+may not hold NaN (nothing equals it): check NaN in a checker with ``math.isnan``.
+
 This module parses and writes task and solution lines. It never runs anything: turning a task
 into verdicts is ``closedloop.verify``'s job. Errors name the line and the field, so a
 malformed line becomes one ``invalid`` verdict and the rest of a file is still verified.
