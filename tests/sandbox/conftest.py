@@ -20,6 +20,8 @@ def run_job(
     try:
         ch.send({"code": code, "entry": "f"})
         first = ch.recv()
+        if first == {"locked": True}:  # the job's lock-down confirmation precedes its frames
+            first = ch.recv()
         frame = first
         if first is not None and "ready" in first:
             ch.send({"i": 0, "args": args})

@@ -6,7 +6,6 @@ interrupted run keeps every verdict it wrote. Progress and the summary go to std
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections import Counter
@@ -16,6 +15,7 @@ from typing import IO
 
 from closedloop.tasks.format import Split, Task, load_solutions, load_tasks
 from closedloop.verify.outcome import Outcome, Verdict
+from closedloop.verify.text import json_line
 
 
 class UsageError(Exception):
@@ -120,7 +120,7 @@ def run_verify(
     )
 
     def emit(v: Verdict) -> None:
-        out.write(json.dumps(v.to_json(), ensure_ascii=False) + "\n")
+        out.write(json_line(v.to_json()) + "\n")  # candidate text: no lone surrogate, one line
         out.flush()
         counts[str(v.outcome)] += 1
 

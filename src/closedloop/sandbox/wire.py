@@ -22,6 +22,9 @@ import struct
 
 MAX_TEXT = 1 << 20  # longest literal text accepted (characters)
 MAX_NODES = 200_000  # most AST nodes in one decoded value
+MAX_TOKENS = 3 * MAX_NODES  # most tokens (strings, numbers, names, signs) parsed for one value
+MAX_INT_BITS = 14_284  # every int under it prints within the default 4,300-digit limit
+MAX_SAME_HASH = 64  # distinct keys of one set or dict that may share a hash value
 MAX_FRAME = 4 << 20  # longest frame on a channel (bytes)
 _HDR = struct.Struct(">I")
 
@@ -169,20 +172,22 @@ def _dec(node, budget, ns=None):
         v = node.value
         if v is Ellipsis:
             raise WireError("Ellipsis is not plain data")
+        if type(v) is int and v.bit_length() > MAX_INT_BITS:  # a hex literal has no digit cap
+            raise WireError(f"int of {v.bit_length()} bits, over the {MAX_INT_BITS}-bit cap")
         return v
     if t is ast.Tuple:
         return tuple(_dec(e, budget, ns) for e in node.elts)
     if t is ast.List:
         return [_dec(e, budget, ns) for e in node.elts]
     if t is ast.Set:
-        return {_hashable(_dec(e, budget, ns)) for e in node.elts}
+        return _bounded_set(set(), (_dec(e, budget, ns) for e in node.elts))
     if t is ast.Dict:
         if any(k is None for k in node.keys):
             raise WireError("dict unpacking is not a literal")
-        return {
-            _hashable(_dec(k, budget, ns)): _dec(v, budget, ns)
+        return _bounded_dict(
+            (_dec(k, budget, ns), _dec(v, budget, ns))
             for k, v in zip(node.keys, node.values, strict=False)
-        }
+        )
     if t is ast.UnaryOp and type(node.op) in (ast.USub, ast.UAdd):
         v = _dec(node.operand, budget, ns)
         if type(v) not in (int, float, complex):
@@ -214,7 +219,7 @@ def _dec(node, budget, ns=None):
             inner = _dec(args[0], budget, ns) if args else []
             if type(inner) not in (list, tuple, set):
                 raise WireError("frozenset() takes a list literal")
-            return frozenset(_hashable(v) for v in inner)
+            return frozenset(_bounded_set(set(), inner))
     raise WireError(f"not a plain literal: {type(node).__name__}")
 
 
@@ -227,12 +232,61 @@ def _make_obj(ns, name, state):
     return obj
 
 
-def _hashable(v):
+def _hash(v):
     try:
-        hash(v)
+        return hash(v)
     except TypeError:
         raise WireError(f"unhashable {type(v).__name__} in a set or dict key") from None
-    return v
+
+
+# Keys that all hash alike (ints that differ by multiples of 2**61 - 1, tuples of them) make
+# each insertion walk every earlier key: n keys cost n**2 / 2 comparisons. Counting the
+# distinct keys per hash value, and refusing past MAX_SAME_HASH, keeps building a set or dict
+# (and every later lookup in it) linear. Legitimate data has a handful at most (-1 and -2).
+
+
+def _bounded_set(out, items):
+    seen = {}
+    for v in items:
+        h = _hash(v)
+        n = len(out)
+        out.add(v)
+        if len(out) > n:
+            c = seen[h] = seen.get(h, 0) + 1
+            if c > MAX_SAME_HASH:
+                raise WireError(f"more than {MAX_SAME_HASH} set elements share one hash value")
+    return out
+
+
+def _bounded_dict(pairs):
+    out, seen = {}, {}
+    for k, v in pairs:
+        h = _hash(k)
+        n = len(out)
+        out[k] = v
+        if len(out) > n:
+            c = seen[h] = seen.get(h, 0) + 1
+            if c > MAX_SAME_HASH:
+                raise WireError(f"more than {MAX_SAME_HASH} dict keys share one hash value")
+    return out
+
+
+# What a literal's parse costs is set by its tokens, not its characters: a megabyte string is
+# one token, a megabyte of "1," half a million. ``token_count`` counts them cheaply (regular
+# expressions, C speed) so that text over a token cap is refused before it is parsed.
+_STRINGS = re.compile(r"""[bB]?(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
+_WORDS = re.compile(r"(?:\d|\.\d)(?:[\w.]|(?<=[eE])[+-])*|[A-Za-z_]\w*")
+_SPACE = re.compile(r"\s+")
+
+
+def token_count(text):
+    """About how many tokens ``text`` has (strings, numbers and names count one each, every
+    other character one). Equal values written by :func:`encode_plain` and by hand differ by
+    under a factor of 2 (``frozenset([])`` against ``frozenset()``, ``(1+2j)`` against
+    ``1+2j``), whatever their numbers' digits or their strings' escapes."""
+    s = _STRINGS.sub("'", text)
+    s = _WORDS.sub("0", s)
+    return len(_SPACE.sub("", s))
 
 
 # Text that JSON reads exactly as Python would: digits, signs, points, exponents, brackets.
@@ -241,17 +295,25 @@ _SIMPLE_STR = re.compile(r"'[^'\\\n\r]*'")  # a quoted string with no escapes
 _FAST = {"True": (True,), "False": (False,), "None": (None,), "()": ((),), "''": ("",)}
 
 
-def decode_plain(text, namespace=None):
+def decode_plain(text, namespace=None, max_tokens=MAX_TOKENS):
     """Parse literal text into exact builtin values, failing closed (:class:`WireError`).
 
     Never calls ``eval``: the text is parsed to a syntax tree and only literal nodes are built.
     ``namespace`` (only inside a candidate's process, for arguments) lets ``__obj__`` forms
     rebuild objects of the candidate's own classes; without it they are refused.
+
+    Every failure is a :class:`WireError`, whatever raised it (an overflow, a class's
+    ``__new__``): a value that cannot be read is the sender's fault, never the reader's.
+    Cost is linear in the text and capped: at most ``max_tokens`` tokens are parsed (see
+    :func:`token_count`), ints have at most ``MAX_INT_BITS`` bits, and no set or dict has more
+    than ``MAX_SAME_HASH`` keys with one hash value.
     """
     if type(text) is not str:
         raise WireError("value text must be a string")
     if len(text) > MAX_TEXT:
         raise WireError(f"value text is {len(text)} characters, over the {MAX_TEXT} cap")
+    if len(text) > max_tokens and token_count(text) > max_tokens:
+        raise WireError(f"value text has more than {max_tokens} tokens")
     fast = _FAST.get(text)
     if fast is not None:
         return fast[0]
@@ -269,17 +331,36 @@ def decode_plain(text, namespace=None):
         return _dec(tree.body, [MAX_NODES], namespace)
     except WireError:
         raise
-    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError) as e:
-        raise WireError(f"not a plain literal ({type(e).__name__}: {str(e)[:80]})") from None
+    except BaseException as e:  # an overflow, a recursion, a candidate class's __new__: refused
+        if not isinstance(e, Exception | RecursionError | MemoryError):
+            raise  # KeyboardInterrupt, SystemExit: not about the value
+        raise WireError(f"not a plain literal ({type(e).__name__}: {_why(e)})") from None
+
+
+def _why(e):
+    try:
+        return str(e)[:80]
+    except Exception:
+        return "?"
 
 
 def plain_equal(a, b, tol=None):
     """Python's ``==`` on decoded plain data, except that NaN never equals anything and, where
-    ``tol`` is set, two finite numbers are equal when ``abs(a - b) <= tol``.
+    ``tol`` is set, two finite numbers are equal when ``abs(a - b) <= tol`` (inside lists,
+    tuples, dict values and sets alike). Never raises: what cannot be compared is unequal.
     """
+    try:
+        return _equal(a, b, tol)
+    except Exception:  # an overflow, a recursion: a value that cannot be compared is not equal
+        return False
+
+
+_NUM = (int, float, bool)
+
+
+def _equal(a, b, tol):
     ta, tb = type(a), type(b)
-    num = (int, float, bool)
-    if ta in num and tb in num:
+    if ta in _NUM and tb in _NUM:
         if ta is float or tb is float:
             if (ta is float and math.isnan(a)) or (tb is float and math.isnan(b)):
                 return False
@@ -295,20 +376,49 @@ def plain_equal(a, b, tol=None):
         if ta not in (int, float, complex) or tb not in (int, float, complex):
             return False
         a, b = complex(a), complex(b)
-        return plain_equal(a.real, b.real, tol) and plain_equal(a.imag, b.imag, tol)
+        return _equal(a.real, b.real, tol) and _equal(a.imag, b.imag, tol)
     if ta is not tb and not ({ta, tb} <= {set, frozenset}):
         return False
     if ta is list or ta is tuple:
-        return len(a) == len(b) and all(plain_equal(x, y, tol) for x, y in zip(a, b, strict=False))
+        return len(a) == len(b) and all(_equal(x, y, tol) for x, y in zip(a, b, strict=False))
     if ta is dict:
         if a.keys() != b.keys():
             return False
-        return all(plain_equal(a[k], b[k], tol) for k in a)
+        return all(_equal(a[k], b[k], tol) for k in a)
     if ta in (set, frozenset):
-        if contains_nan(a) or contains_nan(b):
+        if len(a) != len(b) or contains_nan(a) or contains_nan(b):
             return False
-        return a == b
+        if tol is None:
+            return a == b
+        return _sets_close(a, b, tol)
     return a == b
+
+
+_MATCH_BUDGET = 1 << 16  # element comparisons a tolerant set match may spend
+
+
+def _sets_close(a, b, tol):
+    """Equal sets under a tolerance: a one-to-one pairing of close elements. Exact matches
+    pair first; left-over reals pair in sorted order (optimal on a line); anything else
+    pairs greedily, within ``_MATCH_BUDGET`` comparisons (past it: unequal)."""
+    left, right = a - b, b - a
+    if not left:
+        return True
+    if all(type(x) in _NUM for x in left) and all(type(y) in _NUM for y in right):
+        return all(_equal(x, y, tol) for x, y in zip(sorted(left), sorted(right), strict=True))
+    rest = list(right)
+    budget = _MATCH_BUDGET
+    for x in left:
+        for i, y in enumerate(rest):
+            budget -= 1
+            if budget < 0:
+                return False
+            if _equal(x, y, tol):
+                del rest[i]
+                break
+        else:
+            return False
+    return True
 
 
 def contains_nan(v, depth=0):

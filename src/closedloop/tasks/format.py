@@ -1,5 +1,14 @@
 """The task format: one JSON object per line (a public contract, see DESIGN.md).
 
+Checkers: ``check(candidate)`` calls a proxy that behaves like a call of the solution. The
+arguments cross as plain data, and what the call did to them in place comes back into the
+checker's own objects (lists, dicts, sets, objects' attributes), so a checker may test
+in-place mutation. The candidate's exceptions arrive as classes of the same name deriving
+from the same builtin (``except ValueError`` catches a ``ValueError`` subclass), except that
+``StopIteration`` and ``StopAsyncIteration`` arrive as ``RuntimeError`` (as PEP 479 does for
+generators), so that they cannot end a checker's ``map`` or ``zip`` early. Expected outputs
+may not hold NaN (nothing equals it): check NaN in a checker with ``math.isnan``.
+
 This module parses and writes task and solution lines. It never runs anything: turning a task
 into verdicts is ``closedloop.verify``'s job. Errors name the line and the field, so a
 malformed line becomes one ``invalid`` verdict and the rest of a file is still verified.
@@ -22,6 +31,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from closedloop.sandbox.wire import WireError, contains_nan, decode_plain
 
 
 class TaskKind(StrEnum):
@@ -132,17 +143,17 @@ def _tests(obj: dict[str, Any], name: str) -> tuple[TestCase, ...]:
             raise TaskFormatError(
                 f"{name}[{i}].input: must be a tuple of positional arguments, e.g. '([1, 2],)'"
             )
-        try:
-            ast.literal_eval(t["output"])
-        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError) as e:
-            if t["output"].strip() not in _NONLITERAL_FLOATS:
-                raise TaskFormatError(f"{name}[{i}].output: not a Python literal ({e})") from None
+        try:  # the verifier's own decoder: what parses here is what a verdict compares with
+            expected = decode_plain(t["output"])
+        except WireError as e:
+            raise TaskFormatError(f"{name}[{i}].output: not a plain literal ({e})") from None
+        if contains_nan(expected):
+            raise TaskFormatError(
+                f"{name}[{i}].output: holds NaN, which equals nothing, so no solution could pass;"
+                " test for NaN in a checker (math.isnan) instead"
+            )
         out.append(TestCase(input=t["input"], output=t["output"]))
     return tuple(out)
-
-
-# Outputs the safe decoder accepts although ast.literal_eval does not.
-_NONLITERAL_FLOATS = {"float('nan')", "float('inf')", "-float('inf')", "float('-inf')"}
 
 
 def parse_task(obj: Any) -> Task:

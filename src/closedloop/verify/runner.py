@@ -10,6 +10,19 @@ result decoded here before the judge sees it. The candidate can read neither the
 memory nor its files, and the judge's verdict travels on a channel the candidate cannot write.
 
 Exit codes, stdout and objects the candidate built are never trusted.
+
+Whose fault: ``infra_error`` (reward None: the attempt is dropped, not scored) comes only from
+conditions the candidate cannot cause: no lock-down confirmation as the first frame of the
+result channel, which the job writes before any candidate code exists (``_load``); a worker
+lost before its job started; the judge's process ending before it confirmed it was judging.
+``invalid`` (reward None too) only from the task: inputs or expected outputs over the wire's
+caps, a checker that does not load or passes over-sized arguments before the candidate ever
+returned. Everything that reads, decodes or compares a candidate's value, or a frame the
+candidate could have written, classes its failure as the candidate's (``error``/``fail``).
+
+Cost: results are judged as they arrive, inside the job's deadline, and a value is parsed
+only up to a token budget set by its expected output (``_expected``), so the verifier's
+own process spends at most one bounded decode past the job's wall clock.
 """
 
 from __future__ import annotations
@@ -24,12 +37,20 @@ from typing import Any
 
 from closedloop.sandbox import SandboxLimits, WorkerLost
 from closedloop.sandbox.pool import SandboxPool, Slot
-from closedloop.sandbox.wire import MAX_FRAME, WireError, decode_plain, plain_equal
+from closedloop.sandbox.wire import (
+    MAX_FRAME,
+    WireError,
+    decode_plain,
+    plain_equal,
+    token_count,
+)
 from closedloop.sandbox.worker import JobChannel, JobStatus
 from closedloop.tasks.format import Split, Task, TaskKind
 from closedloop.verify.outcome import Outcome, TestResult, Verdict
+from closedloop.verify.text import safe_text
 
 _BATCH_BYTES = 32 << 10  # requests written ahead of results; stays under a pipe's buffer
+_JUDGE_GRACE_S = 0.25  # how long past the candidate's deadline a judge may take to answer
 
 
 @dataclass(frozen=True)
@@ -255,28 +276,27 @@ class Verifier:
             return self._run_answer(task, solution, slot)
         if total == 0:
             return Verdict(task.id, Outcome.INVALID, 0, 0, detail=f"task has no {split} tests")
+        problem = _task_problem(tests)
+        if problem:
+            return Verdict(task.id, Outcome.INVALID, 0, total, detail=problem)
         t0 = time.monotonic()
         ch = slot.candidate.begin("candidate")
         results: list[TestResult] = []
         judge_outcome: tuple[Outcome, str] | None = None
-        sandbox_error = None
+        tol = task.float_tolerance
+
+        def judge(k: int, frame: dict[str, Any]) -> None:  # as each result arrives
+            results.append(_judge_io(k, tests[k], frame, tol))
+
         try:
             load = _load(ch, program_text(task, solution), task.entry_point)
-            if "sandbox_error" in load:
-                sandbox_error = load["sandbox_error"]
-            elif "ready" in load:
-                frames = _run_calls(ch, [t.input for t in tests])
-                results = [
-                    _judge_io(i, t, f, task.float_tolerance)
-                    for i, (t, f) in enumerate(zip(tests, frames, strict=False))
-                ]
+            if "ready" in load:
+                _run_calls(ch, [t.input for t in tests], judge)
                 if use_checker and not ch.eof and time.monotonic() < ch.deadline:
                     judge_outcome = self._run_checker(task, ch, slot)
         finally:
             status = slot.candidate.end(ch)
         elapsed = time.monotonic() - t0
-        if sandbox_error:
-            raise WorkerLost(f"job could not be locked down: {sandbox_error}")
         return _verdict(
             task, tests, results, load, judge_outcome, use_checker, status, elapsed, total
         )
@@ -329,26 +349,44 @@ class Verifier:
         )
 
     def _run_checker(self, task: Task, cand: JobChannel, slot: Slot) -> tuple[Outcome, str]:
+        """The checker's outcome. The judge confirms ``judging`` before any checker code runs;
+        its process ending after that is the candidate's fault (its values were in play), and
+        a judge still busy past the deadline is killed and the outcome is a timeout: neither
+        is ever ``infra_error``, nor costs more than ``_JUDGE_GRACE_S`` past the deadline."""
         judge = slot.judge.begin("judge", extra_fds=(cand.in_w, cand.out_r))
-        judge.deadline = cand.deadline
+        judge.deadline = cand.deadline + _JUDGE_GRACE_S
+        judging = False
         try:
             judge.send({"prelude": task.prompt, "checker": task.checker, "entry": task.entry_point})
             msg = judge.recv()
-            if msg is None:
-                outcome = (
-                    (Outcome.INFRA_ERROR, "the judge process ended without a verdict")
-                    if judge.eof
-                    else (Outcome.TIMEOUT, "the checker did not finish in time")
-                )
-            else:
+            if msg is not None and msg.get("judging") is True:
+                judging = True
+                msg = judge.recv()
+            if msg is not None:
                 outcome = _judge_verdict(msg)
-        except WireError as e:
-            outcome = (Outcome.INFRA_ERROR, f"judge channel: {e}")
-        finally:
-            st = slot.judge.end(judge)
-        if outcome[0] is Outcome.INFRA_ERROR and st.timed_out:
-            outcome = (Outcome.TIMEOUT, "the checker did not finish in time")
-        elif outcome[0] is Outcome.INFRA_ERROR and st.stderr:
+            elif not judge.eof:
+                outcome = (Outcome.TIMEOUT, "the checker did not finish in time")
+            elif judging:
+                outcome = (Outcome.ERROR, "the checker's process ended while judging")
+            else:
+                outcome = (Outcome.INFRA_ERROR, "the judge process ended before judging")
+        except WireError as e:  # only trusted code writes there: a frame cut by the judge's death
+            outcome = (
+                (Outcome.ERROR, f"the checker's process ended while judging ({e})")
+                if judging
+                else (Outcome.INFRA_ERROR, f"judge channel: {e}")
+            )
+        if outcome[0] is Outcome.TIMEOUT and msg is None:
+            judge.close()
+            slot.judge.kill()  # still running the checker: replaced before the slot's next job
+            return outcome
+        try:
+            st = slot.judge.end(judge, grace_s=_JUDGE_GRACE_S)
+        except WorkerLost:
+            if outcome[0] is Outcome.INFRA_ERROR:
+                raise
+            return outcome
+        if outcome[0] is Outcome.INFRA_ERROR and st.stderr:
             outcome = (outcome[0], outcome[1] + ": " + st.stderr.strip().splitlines()[-1][:200])
         return outcome
 
@@ -396,6 +434,21 @@ def _over_the_wire_cap(frame: dict[str, Any]) -> str | None:
 
 
 def _load(ch: JobChannel, code: str, entry: str) -> dict[str, Any]:
+    """Send the program; ``{"ready": True}``, or why it did not load.
+
+    The result channel's first frame is written by the job before it reads the program, so
+    before any candidate code exists: ``{"locked": true}`` once lock-down is in force, or
+    ``{"sandbox_error": ...}``. Only that frame may blame the sandbox (:class:`WorkerLost`,
+    retried, ``infra_error`` at last); every frame after it may be the candidate's, and a
+    malformed or unexpected one is a load error, the candidate's fault.
+    """
+    try:
+        first = ch.recv()
+    except WireError as e:
+        raise WorkerLost(f"job's lock-down confirmation is malformed: {e}") from None
+    if first is None or first.get("locked") is not True:
+        why = (first or {}).get("sandbox_error") or "the job did not confirm its lock-down"
+        raise WorkerLost(f"job could not be locked down: {str(why)[:300]}")
     frame = {"code": code, "entry": entry}
     too_big = _over_the_wire_cap(frame)
     if too_big is not None:
@@ -408,9 +461,17 @@ def _load(ch: JobChannel, code: str, entry: str) -> dict[str, Any]:
         return {"load_error": f"malformed result channel: {e}"}
     if msg is None:
         return {"timeout": True} if not ch.eof else {"died": True}
-    if not ({"ready", "load_error", "sandbox_error"} & msg.keys()):
-        return {"load_error": "malformed result channel: unexpected first frame"}
-    return msg
+    if msg.get("ready") is True:
+        return {"ready": True}
+    if "load_error" in msg:
+        return {"load_error": safe_text(_text(msg["load_error"], 2000))}
+    return {"load_error": "malformed result channel: unexpected first frame"}
+
+
+def _text(x: Any, limit: int) -> str:
+    """A frame field that should be text, cut to ``limit`` characters (the candidate may have
+    written the frame: anything else is shown as what it is, never converted)."""
+    return x[:limit] if type(x) is str else f"({type(x).__name__}, not text)"
 
 
 def _call_job(
@@ -424,7 +485,8 @@ def _call_job(
         if "ready" not in load:
             err = load.get("load_error") or "the program did not load"
             return [CallResult(False, error=err) for _ in inputs], None
-        frames = _run_calls(ch, inputs)
+        frames: list[dict[str, Any]] = []
+        _run_calls(ch, inputs, lambda _k, f: frames.append(f))
     finally:
         status = slot.candidate.end(ch)
     lost = next((k for k, f in enumerate(frames) if "missing" in f), None)
@@ -434,10 +496,12 @@ def _call_job(
     return results, lost
 
 
-def _run_calls(ch: JobChannel, inputs: list[str]) -> list[dict[str, Any]]:
-    """Call the entry point on each input, writing ahead in batches; one frame per input
-    (``{"missing": why}`` for calls that got no answer)."""
-    out: list[dict[str, Any]] = []
+def _run_calls(
+    ch: JobChannel, inputs: list[str], on_frame: Callable[[int, dict[str, Any]], None]
+) -> None:
+    """Call the entry point on each input, writing ahead in batches; ``on_frame(k, frame)``
+    for each input in order, as its result arrives (``{"missing": why}`` for calls that got
+    no answer), so that results are judged inside the job's deadline and none is kept."""
     i = 0
     while i < len(inputs):
         j, size = i, 0
@@ -455,17 +519,17 @@ def _run_calls(ch: JobChannel, inputs: list[str]) -> list[dict[str, Any]]:
                 ch.eof = True
             if msg is None:
                 why = "timeout" if not ch.eof else "the candidate process ended"
-                out.extend({"missing": why} for _ in range(k, len(inputs)))
-                return out
+                for m in range(k, len(inputs)):
+                    on_frame(m, {"missing": why})
+                return
             if msg.get("i") != k:
                 msg = {"unplain": "malformed result channel: results out of order"}
-            out.append(msg)
+            on_frame(k, msg)
         i = j
-    return out
 
 
 def _judge_verdict(msg: dict[str, Any]) -> tuple[Outcome, str]:
-    kind, detail = msg.get("verdict"), str(msg.get("detail", ""))[:500]
+    kind, detail = msg.get("verdict"), safe_text(_text(msg.get("detail", ""), 500))
     if kind == "pass":
         return Outcome.PASS, ""
     if kind == "fail":
@@ -476,13 +540,43 @@ def _judge_verdict(msg: dict[str, Any]) -> tuple[Outcome, str]:
         return (Outcome.TIMEOUT if detail == "timeout" else Outcome.ERROR), detail
     if kind == "judge_error":
         return Outcome.INVALID, "the task's checker does not load: " + detail
+    if kind == "limit":
+        return Outcome.INVALID, "the task's checker is over the wire's caps: " + detail
     return Outcome.INFRA_ERROR, "the judge sent an unknown verdict"
 
 
 @functools.lru_cache(maxsize=8192)
-def _expected(text: str) -> Any:
-    """Decoded expected outputs, cached: RL verifies many attempts at the same task."""
-    return decode_plain(text)
+def _expected(text: str) -> tuple[Any, int]:
+    """A decoded expected output, and the most tokens a value equal to it can be written
+    with (4x its own, plus slack: ``token_count`` differs by under 2x between equal values).
+    Cached: RL verifies many attempts at the same task."""
+    return decode_plain(text), 4 * token_count(text) + 64
+
+
+@functools.lru_cache(maxsize=8192)
+def _literal_problem(text: str, what: str) -> str:
+    """Why a task's literal (``what``: input or output) cannot cross the wire, or ""."""
+    try:
+        v = decode_plain(text)
+    except WireError as e:
+        return f"{what} {text[:60]!r}... cannot be used: {e}"
+    if what == "input" and type(v) is not tuple:
+        return f"input {text[:60]!r} is not a tuple of arguments"
+    if what == "input" and len(text) * 6 + 64 > MAX_FRAME:  # JSON: up to 6 bytes a character
+        size = len(json.dumps({"i": 0, "args": text}, ensure_ascii=False).encode())
+        if size > MAX_FRAME:
+            return f"input of {size:,} bytes as sent, over the wire's {MAX_FRAME:,}-byte cap"
+    return ""
+
+
+def _task_problem(tests: Sequence[Any]) -> str:
+    """Why the task's tests cannot be run as they are (the task's fault, not the
+    candidate's: over the wire's caps), or ""."""
+    for i, t in enumerate(tests):
+        problem = _literal_problem(t.input, "input") or _literal_problem(t.output, "output")
+        if problem:
+            return f"test {i}: {problem}"
+    return ""
 
 
 def _call_result(frame: dict[str, Any]) -> CallResult:
@@ -493,36 +587,46 @@ def _call_result(frame: dict[str, Any]) -> CallResult:
         except WireError as e:
             return CallResult(False, error=str(e))
     if "raised" in frame:
-        return CallResult(False, error=str(frame.get("error")))
-    return CallResult(False, error=str(frame.get("unplain") or frame.get("missing")))
+        return CallResult(False, error=safe_text(_text(frame.get("error"), 400)))
+    return CallResult(
+        False, error=safe_text(_text(frame.get("unplain") or frame.get("missing"), 400))
+    )
 
 
 def _judge_io(i: int, test: Any, frame: dict[str, Any], tol: float | None) -> TestResult:
+    """One I/O test's result. Every way a candidate's value can fail to be read or compared
+    is the candidate's failure; a value with more tokens than any value equal to the
+    expected output could have is unequal without being parsed."""
     if "value" in frame:
+        text = frame["value"]
+        if type(text) is not str:
+            return TestResult(i, False, test.input, test.output, None, "result refused: not text")
+        expected, max_tokens = _expected(test.output)
+        if len(text) > max_tokens and token_count(text) > max_tokens:
+            return TestResult(i, False, test.input, test.output, safe_text(text[:1000]))
         try:
-            got = decode_plain(frame["value"])
-        except WireError as e:
-            return TestResult(i, False, test.input, test.output, None, f"result refused: {e}")
-        try:
-            ok = plain_equal(got, _expected(test.output), tol)
-        except (ValueError, TypeError, OverflowError, RecursionError) as e:
+            got = decode_plain(text, max_tokens=max_tokens)
+        except Exception as e:  # WireError, or anything else: the value's fault
             return TestResult(
-                i,
-                False,
-                test.input,
-                test.output,
-                frame["value"][:1000],
-                f"comparison failed: {type(e).__name__}",
+                i, False, test.input, test.output, None, safe_text(f"result refused: {e}")[:400]
             )
-        return TestResult(i, ok, test.input, test.output, frame["value"][:1000])
+        ok = plain_equal(got, expected, tol)  # never raises: what cannot be compared is unequal
+        return TestResult(i, ok, test.input, test.output, safe_text(text[:1000]))
     if "raised" in frame:
-        return TestResult(i, False, test.input, test.output, None, str(frame.get("error"))[:400])
+        return TestResult(
+            i, False, test.input, test.output, None, safe_text(_text(frame.get("error"), 400))
+        )
     if "missing" in frame:
         return TestResult(
             i, False, test.input, test.output, None, f"no result ({frame['missing']})"
         )
     return TestResult(
-        i, False, test.input, test.output, None, f"result refused: {frame.get('unplain')}"
+        i,
+        False,
+        test.input,
+        test.output,
+        None,
+        "result refused: " + safe_text(_text(frame.get("unplain"), 400)),
     )
 
 

@@ -1,0 +1,45 @@
+"""Text a candidate wrote, made safe to store and to print.
+
+A candidate controls the messages of its exceptions, its output and the text of its values,
+and JSON escapes let a line carry any code point: lone surrogates (which UTF-8 cannot encode:
+a file write, SQLite and most JSON writers refuse them) and the line separators U+2028,
+U+2029 and U+0085 (which ``str.splitlines`` and JavaScript split on, so one verdict line
+would read as two). This module owns turning such text into text every writer and reader
+accepts. It never drops or reorders what is printable.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_SEPARATORS = {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\u0085"}
+
+
+def safe_text(s: str) -> str:
+    """``s`` with every lone surrogate replaced by U+FFFD (a surrogate pair becomes the
+    character it spells); unchanged, and not copied, when it has none."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def json_line(obj: Any) -> str:
+    """One JSON line (no newline) for ``obj`` that every UTF-8 writer and line-splitting
+    reader takes as one line: strings made :func:`safe_text`, line separators escaped."""
+    text = safe_text(json.dumps(obj, ensure_ascii=False))
+    # A separator can only sit inside a JSON string, where its escape means the same.
+    return text.translate(_SEPARATORS)
+
+
+def safe_json(obj: Any) -> Any:
+    """``obj`` (JSON-ready data) with every string made :func:`safe_text`."""
+    if isinstance(obj, str):
+        return safe_text(obj)
+    if isinstance(obj, dict):
+        return {safe_text(str(k)): safe_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [safe_json(v) for v in obj]
+    return obj

@@ -1,0 +1,75 @@
+"""No false rejections: a correct solution is not failed by the verifier's own limits or
+comparisons (``float_tolerance`` inside sets), and a task the wire cannot carry gets an
+outcome that blames the task's size (``invalid``, not scored), never the candidate.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from closedloop.sandbox import SandboxLimits
+from closedloop.sandbox.wire import MAX_TEXT
+from closedloop.tasks.format import Split, TaskFormatError, parse_task
+from closedloop.verify import Outcome, Verifier
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    with Verifier(workers=1, limits=SandboxLimits(wall_s=3.0)) as v:
+        yield v
+
+
+def test_float_tolerance_applies_inside_sets(verifier):
+    task = parse_task(
+        {
+            "id": "tol-set",
+            "entry_point": "f",
+            "float_tolerance": 1e-9,
+            "private_tests": [
+                {"input": "()", "output": "{0.3, 1.0}"},
+                {"input": "()", "output": "frozenset([(0.3, 'a')])"},
+            ],
+        }
+    )
+    code = (
+        "calls = [0]\ndef f():\n    calls[0] += 1\n"
+        "    if calls[0] == 1:\n        return {0.1 + 0.2, 1.0}\n"
+        "    return frozenset([(0.1 + 0.2, 'a')])\n"
+    )
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.PASS, verdict
+    wrong = "def f():\n    return {0.31, 1.0}\n"
+    assert verifier.verify(task, wrong).outcome is Outcome.FAIL
+
+
+def test_an_input_over_the_wires_cap_is_invalid_not_the_candidates_error(verifier):
+    big = "('" + "x" * (MAX_TEXT + 10) + "',)"
+    task = parse_task(
+        {"id": "big", "entry_point": "f", "private_tests": [{"input": big, "output": "1"}]}
+    )
+    verdict = verifier.verify(task, "def f(s):\n    return 1\n", Split.ALL)
+    assert verdict.outcome is Outcome.INVALID, verdict
+    assert "cap" in verdict.detail and verdict.reward is None
+
+
+def test_a_checker_argument_over_the_wires_cap_is_invalid(verifier):
+    task = parse_task(
+        {
+            "id": "big-arg",
+            "entry_point": "f",
+            "checker": f"def check(candidate):\n    assert candidate('x' * {MAX_TEXT + 10}) == 1\n",
+        }
+    )
+    verdict = verifier.verify(task, "def f(s):\n    return 1\n")
+    assert verdict.outcome is Outcome.INVALID, verdict
+
+
+def test_expected_nan_is_refused_when_the_task_is_read():
+    with pytest.raises(TaskFormatError, match="NaN"):
+        parse_task(
+            {
+                "id": "nan",
+                "entry_point": "f",
+                "private_tests": [{"input": "()", "output": "float('nan')"}],
+            }
+        )

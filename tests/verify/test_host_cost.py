@@ -1,0 +1,137 @@
+"""Bounded cost on the host (EXPLOITS.md row 31): a candidate's value is decoded and compared
+within a time bound whatever its shape, no verdict keeps the verifier's own process busy
+long past the job's limit, and a candidate's text never crashes the CLI, the run store or a
+reader of the verdict file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from closedloop.cli.verify_cmd import run_verify
+from closedloop.loop.store import AttemptRow, IterationRecord, RunStore
+from closedloop.sandbox import SandboxLimits
+from closedloop.sandbox.wire import WireError, decode_plain, plain_equal
+from closedloop.tasks.format import Split, parse_task
+from closedloop.verify import Outcome, Verifier
+
+M = 2**61 - 1  # ints that differ by a multiple of it hash alike
+
+HOSTILE = {  # text a candidate can send as a value, each once very costly to read
+    "ints-that-hash-alike-in-a-set": "{" + ", ".join(str(k * M) for k in range(1, 36000)) + "}",
+    "ints-that-hash-alike-as-keys": "{" + ", ".join(f"{k * M}: 0" for k in range(1, 30000)) + "}",
+    "tuples-that-hash-alike": "{" + ", ".join(f"({k * M},)" for k in range(1, 30000)) + "}",
+    "hex-int-of-a-megabyte": "0x" + "f" * 900_000,
+    "hex-int-plus-imaginary": "0x" + "f" * 3000 + " + 1j",
+    "float-with-huge-exponent": "1e" + "9" * 900_000,
+    "float-with-huge-mantissa": "0." + "1" * 900_000 + "e-99999",
+    "unary-chain": "-" * 500_000 + "1",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_value_is_decoded_and_compared_within_a_second(name):
+    text = HOSTILE[name]
+    t0 = time.process_time()
+    try:
+        value = decode_plain(text)
+    except WireError:
+        value = None
+    if value is not None:
+        assert plain_equal(value, value, tol=1e-9) in (True, False)
+        assert not plain_equal(value, {0}, tol=1e-9)
+    assert time.process_time() - t0 < 1.0
+
+
+SETS = parse_task(
+    {
+        "id": "set",
+        "entry_point": "f",
+        "private_tests": [{"input": f"({k},)", "output": "{1, 2}"} for k in range(4)],
+    }
+)
+LIST = parse_task(
+    {
+        "id": "list",
+        "entry_point": "f",
+        "private_tests": [{"input": f"({k},)", "output": "[1, 2, 3]"} for k in range(4)],
+    }
+)
+
+
+def forging(text_expr: str) -> str:
+    """A solution that answers all four calls at once with the value text ``text_expr``
+    builds (cheap to write, once costly to read), then exits."""
+    return (
+        "import os, json, struct\ndef f(x):\n"
+        f"    text = {text_expr}\n"
+        "    for i in range(4):\n"
+        "        data = json.dumps({'i': i, 'value': text}).encode()\n"
+        "        os.write(4, struct.pack('>I', len(data)) + data)\n"
+        "    os._exit(0)\n"
+    )
+
+
+STALLS = {
+    "keys-that-hash-alike": (
+        SETS,
+        forging("'{' + ', '.join(str(k * (2**61 - 1)) for k in range(1, 36000)) + '}'"),
+    ),
+    "deeply-nested-lists": (LIST, forging("'[' + ', '.join(['[' * 190 + ']' * 190] * 2000) + ']'")),
+    "half-a-million-tokens": (LIST, forging("'[' + '0, ' * 300000 + '0]'")),
+}
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    with Verifier(workers=1, limits=SandboxLimits(wall_s=3.0)) as v:
+        yield v
+
+
+@pytest.mark.parametrize("name", sorted(STALLS))
+def test_costly_values_cost_the_verifiers_process_under_a_second(verifier, name):
+    task, code = STALLS[name]
+    t0 = time.process_time()
+    verdict = verifier.verify(task, code, Split.ALL)
+    assert verdict.outcome not in (Outcome.PASS, Outcome.INFRA_ERROR), verdict
+    assert time.process_time() - t0 < 1.0  # this process's CPU: decoding and comparing
+
+
+def test_verdict_lines_survive_lone_surrogates_and_line_separators(tmp_path: Path):
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(json.dumps(LIST.to_json()) + "\n")
+    sols = tmp_path / "solutions.jsonl"
+    bad = "def f(x):\n    raise ValueError('\\ud800 \\u2028 \\x85 next')\n"
+    sols.write_text(
+        json.dumps({"task_id": "list", "solution": bad})
+        + "\n"
+        + json.dumps({"task_id": "list", "solution": "def f(x):\n    return [1, 2, 3]\n"})
+        + "\n"
+    )
+    out = tmp_path / "verdicts.jsonl"
+    with open(out, "w", encoding="utf-8") as fh:
+        run_verify(tasks, sols, fh, Split.PRIVATE, 1, 3.0, False, quiet=True)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    verdicts = [json.loads(line) for line in lines]
+    assert [v["outcome"] for v in verdicts] == ["error", "pass"]
+    assert "\ufffd" in verdicts[0]["detail"]
+    json.dumps(verdicts[0], ensure_ascii=False).encode("utf-8")  # a reader can write it back
+
+
+def test_run_store_keeps_an_attempt_with_lone_surrogates(tmp_path: Path):
+    store = RunStore(tmp_path / "run.sqlite", run="r")
+    try:
+        row = AttemptRow("t", 0, 1, "x = '\ud800'", False, Outcome.ERROR, 0, 1, 0.0, "\udfff!")
+        store.commit_iteration(
+            IterationRecord(1, [], [], [row], {}, {}, [("note", {"why": "\ud800"})])
+        )
+        got = store.db.execute("SELECT code, detail FROM attempts").fetchone()
+        assert got == ("x = '\ufffd'", "\ufffd!")
+        assert store.events("note") == [(1, {"why": "\ufffd"})]
+    finally:
+        store.close()
