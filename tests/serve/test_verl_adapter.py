@@ -194,3 +194,8 @@ def test_a_broken_task_raises_rather_than_scoring_zero(in_process):
 def test_a_misspelt_keyword_is_refused(in_process):
     with pytest.raises(TypeError, match="'ulr'"):
         cl_verl.compute_score("x", "", "t", ulr="http://127.0.0.1:1")
+
+
+def test_a_task_id_with_no_server_names_the_fix(in_process):
+    with pytest.raises(KeyError, match="'mbpp/11': not among the tasks given.*url="):
+        cl_verl.compute_score("x", "", "mbpp/11")

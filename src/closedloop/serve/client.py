@@ -29,6 +29,15 @@ TOKEN_ENV = "CLOSEDLOOP_SERVE_TOKEN"
 """The environment variable a client reads its bearer token from when none is given."""
 
 _RETRY_STATUS = frozenset({502, 503, 504})
+_DOWN = (
+    httpx.ConnectError,  # nothing listens (yet)
+    httpx.ConnectTimeout,
+    httpx.RemoteProtocolError,  # the server closed the connection without an answer
+    httpx.ReadError,  # the connection dropped: the server died mid-request
+    httpx.WriteError,
+)
+"""Transport errors that mean the server is down or restarting (not slow: a ReadTimeout is not
+here)."""
 _TOO_LARGE = 413
 
 
@@ -128,9 +137,7 @@ class ServerClient:
             retry_after = None
             try:
                 r = self._http.post(where, json=body)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as e:
-                last = f"{type(e).__name__}: {e}"
-            except httpx.ReadError as e:  # the connection dropped: the server died mid-request
+            except _DOWN as e:
                 last = f"{type(e).__name__}: {e}"
             else:
                 if r.status_code not in _RETRY_STATUS:
