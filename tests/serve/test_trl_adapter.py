@@ -166,3 +166,42 @@ def test_trl_names_the_reward_and_calls_it_as_grpo_does(verifier):
         prompts=["p", "p"], completions=conv, completion_ids=[[1], [2]], task_id=["sort-list"] * 2
     )
     assert out == [1.0, 0.0]
+
+
+def test_grpo_trainer_takes_a_step_on_the_local_reward(tmp_path: Path):
+    """TRL's own trainer, one GRPO step of the shipped 4 MB Llama on 2 MBPP tasks: the reward
+    is called with the dataset's task_id column and logged under its name."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    from closedloop.policy.base_model import base_model_dir
+
+    tasks, _ = load_tasks(EXAMPLES / "tasks" / "mbpp_slice.jsonl")
+    tasks = tasks[:2]
+    ds = Dataset.from_list([{"prompt": t.instruction, "task_id": t.id} for t in tasks])
+    cfg = GRPOConfig(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        num_generations=4,
+        max_completion_length=16,
+        max_steps=1,
+        logging_steps=1,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+        bf16=False,
+    )
+    with local_reward(tasks, workers=1) as reward:
+        trainer = GRPOTrainer(
+            model=AutoModelForCausalLM.from_pretrained(base_model_dir()),
+            reward_funcs=reward,
+            args=cfg,
+            train_dataset=ds,
+            processing_class=AutoTokenizer.from_pretrained(base_model_dir()),
+        )
+        trainer.train()
+    logged = trainer.state.log_history[0]
+    # 16 tokens of a 4 MB model solve no MBPP task: every reward is a real 0.0, none missing
+    assert logged["rewards/closedloop_reward/mean"] == 0.0
+    assert logged["frac_reward_zero_std"] == 1.0
