@@ -10,6 +10,14 @@
 - :mod:`~closedloop.serve.trl`: a reward function with TRL's signature
   (``(prompts, completions, **kwargs) -> list[float | None]``) backed by that server or by a
   verifier in the same process.
+- :mod:`~closedloop.serve.verl`: veRL's ``compute_score`` (and ``compute_score_batch``).
+- :mod:`~closedloop.serve.verifiers_rubric`: a ``verifiers`` ``Rubric``.
+- :mod:`~closedloop.serve.scoring`: completions scored against task references (a task's JSON
+  or a task id), shared by the veRL and ``verifiers`` adapters.
+- :mod:`~closedloop.serve.client`: the adapters' HTTP client (batch splitting, retries, token).
+- :mod:`~closedloop.serve.background`: a server on loopback in a thread (examples, tests).
+
+docs/adapters.md says how each trainer uses them.
 
 Must never: judge anything itself (verdicts come from :mod:`closedloop.verify`), fold an
 ``infra_error`` into a reward of 0 (it is ``null``), or import torch.

@@ -1,26 +1,37 @@
 """A reward function for TRL's ``GRPOTrainer`` (and anything with its signature), backed by the
-verifier: in this process, or through ``closedloop serve``.
+verifier: through ``closedloop serve``, or in this process.
 
-    from closedloop.serve.trl import verifier_reward
+    from closedloop.serve.trl import local_reward, verifier_reward
+
     reward = verifier_reward(url="http://127.0.0.1:8000")   # the server holds the tasks
     trainer = GRPOTrainer(model, reward_funcs=reward, train_dataset=ds, ...)  # ds has task_id
+
+    with local_reward(tasks, workers=4) as reward:           # a sandbox pool in this process,
+        GRPOTrainer(model, reward_funcs=reward, ...).train()  # stopped when the block ends
 
 TRL passes the dataset's columns as keyword arguments, one value per completion; the
 ``task_id`` column names the task each completion answers. Completions may be strings or
 conversations (a list of ``{"role", "content"}`` messages: the last message's content is
 used). The reward is 1.0 for a pass on the private tests, 0.0 otherwise, and None for an
-``infra_error`` (TRL treats None as "no reward for this sample" rather than as a failure).
+``infra_error`` or ``invalid`` (TRL turns None into NaN: no reward for that sample, rather
+than a failure).
+
+Over HTTP a batch larger than the server's cap is split (and a chunk the server refuses as too
+large, 413, is halved), and a server that is down or busy (refused connection, 502/503/504) is
+retried with bounded back-off (:class:`~closedloop.serve.client.RetryPolicy`), then
+:class:`~closedloop.serve.client.RewardServerUnavailable` names it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from closedloop.roles.prompts import extract_code
+from closedloop.serve.app import MAX_BATCH
+from closedloop.serve.client import RetryPolicy, ServerClient
 from closedloop.tasks.format import Split, Task
-
-RewardFn = Callable[..., list[float | None]]
+from closedloop.verify import Verifier
 
 
 def _text(completion: Any) -> str:
@@ -31,47 +42,110 @@ def _text(completion: Any) -> str:
     raise TypeError(f"a completion must be a string or a list of messages, got {type(completion)}")
 
 
+class VerifierReward:
+    """TRL's reward-function shape: ``reward(prompts, completions, **columns)`` ->
+    ``list[float | None]``. A context manager: leaving it closes the server connections, and
+    the sandbox pool when this object started it (:func:`local_reward`)."""
+
+    __name__ = "closedloop_reward"
+    """What TRL logs the reward under (``rewards/closedloop_reward/mean``)."""
+
+    def __init__(
+        self,
+        tasks: Sequence[Task],
+        task_id_column: str,
+        client: ServerClient | None = None,
+        verifier: Verifier | None = None,
+        owns_verifier: bool = False,
+    ):
+        self.by_id = {t.id: t for t in tasks}
+        self.task_id_column = task_id_column
+        self.client = client
+        self.verifier = verifier
+        self._owns_verifier = owns_verifier
+
+    def __call__(
+        self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any
+    ) -> list[float | None]:
+        ids = kwargs.get(self.task_id_column)
+        if ids is None or len(ids) != len(completions):
+            raise ValueError(
+                f"the dataset needs a {self.task_id_column!r} column (one id per completion)"
+            )
+        ids = [str(i) for i in ids]
+        texts = [_text(c) for c in completions]
+        if self.client is not None:
+            items = [{"task_id": i, "completion": t} for i, t in zip(ids, texts, strict=True)]
+            return self.client.post_batched("/reward", "items", items, self._inline, "rewards")
+        if self.verifier is None:
+            raise RuntimeError("this reward function is closed")
+        missing = [i for i in ids if i not in self.by_id]
+        if missing:
+            raise KeyError(f"{self.task_id_column} {missing[0]!r} is not among the tasks given")
+        pairs = [(self.by_id[i], extract_code(t)) for i, t in zip(ids, texts, strict=True)]
+        return [v.reward for v in self.verifier.verify_many(pairs, split=Split.PRIVATE)]
+
+    def _inline(self, chunk: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The tasks given at construction that ``chunk`` answers (sent along with it)."""
+        ids = dict.fromkeys(it["task_id"] for it in chunk)
+        return [self.by_id[i].to_json() for i in ids if i in self.by_id]
+
+    def close(self) -> None:
+        """Close the server connections, and the sandbox pool when this object started it."""
+        if self.client is not None:
+            self.client.close()
+        if self._owns_verifier and self.verifier is not None:
+            self.verifier.close()
+        if self._owns_verifier:
+            self.verifier = None
+
+    def __enter__(self) -> VerifierReward:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def verifier_reward(
     tasks: Sequence[Task] = (),
-    verifier: Any = None,
+    verifier: Verifier | None = None,
     url: str | None = None,
     task_id_column: str = "task_id",
     timeout_s: float = 600.0,
-) -> RewardFn:
+    *,
+    token: str | None = None,
+    max_batch: int = MAX_BATCH,
+    retry: RetryPolicy | None = None,
+) -> VerifierReward:
     """A TRL reward function. Give ``url`` (a ``closedloop serve`` server; ``tasks`` are sent
-    along when given, else the server's own are used) or ``verifier`` (a
-    :class:`closedloop.verify.Verifier` in this process, with ``tasks``)."""
+    along when given, else the server's own are used; ``token`` or ``CLOSEDLOOP_SERVE_TOKEN``
+    is its bearer token; ``timeout_s`` bounds one request) or ``verifier`` (a
+    :class:`closedloop.verify.Verifier` in this process, which the caller closes, with
+    ``tasks``). For a verifier this function starts and stops, use :func:`local_reward`."""
     if (url is None) == (verifier is None):
         raise ValueError("give exactly one of url= (a closedloop server) or verifier=")
-    by_id = {t.id: t for t in tasks}
-    if verifier is not None and not by_id:
+    if verifier is not None and not tasks:
         raise ValueError("a local verifier needs the tasks")
+    client = (
+        ServerClient(url, token=token, timeout_s=timeout_s, max_batch=max_batch, retry=retry)
+        if url is not None
+        else None
+    )
+    return VerifierReward(tasks, task_id_column, client=client, verifier=verifier)
 
-    def reward(
-        prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any
-    ) -> list[float | None]:
-        ids = kwargs.get(task_id_column)
-        if ids is None or len(ids) != len(completions):
-            raise ValueError(
-                f"the dataset needs a {task_id_column!r} column (one id per completion)"
-            )
-        texts = [_text(c) for c in completions]
-        if url is not None:
-            import httpx
 
-            body: dict[str, Any] = {
-                "items": [{"task_id": i, "completion": t} for i, t in zip(ids, texts, strict=True)]
-            }
-            if by_id:
-                body["tasks"] = [by_id[i].to_json() for i in dict.fromkeys(ids) if i in by_id]
-            r = httpx.post(url.rstrip("/") + "/reward", json=body, timeout=timeout_s)
-            if r.status_code != 200:
-                raise RuntimeError(f"reward server {url}: {r.status_code} {r.text[:300]}")
-            return r.json()["rewards"]
-        missing = [i for i in ids if i not in by_id]
-        if missing:
-            raise KeyError(f"{task_id_column} {missing[0]!r} is not among the tasks given")
-        pairs = [(by_id[i], extract_code(t)) for i, t in zip(ids, texts, strict=True)]
-        return [v.reward for v in verifier.verify_many(pairs, split=Split.PRIVATE)]
+def local_reward(
+    tasks: Sequence[Task],
+    workers: int | None = None,
+    wall_s: float = 10.0,
+    task_id_column: str = "task_id",
+) -> VerifierReward:
+    """A TRL reward function over a sandbox pool it starts now (``workers`` slots, default one
+    per core; ``wall_s`` seconds per verification) and stops on ``close()`` or at the end of a
+    ``with`` block."""
+    if not tasks:
+        raise ValueError("local_reward needs the tasks")
+    from closedloop.sandbox import SandboxLimits
 
-    return reward
+    verifier = Verifier(workers=workers, limits=SandboxLimits(wall_s=wall_s))
+    return VerifierReward(tasks, task_id_column, verifier=verifier, owns_verifier=True)
