@@ -293,3 +293,44 @@ def test_a_later_run_reads_nothing(job, channel, restore_device_nodes):
         after = _observe(job, later, reader)
     assert f"{secret:016x}" not in str(after) and str(secret) not in str(after)
     assert after == before
+
+
+LOCKER = """
+import fcntl, os
+def f(path):
+    fd = os.open(path, os.O_RDONLY)
+    out = []
+    for attempt in (lambda: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB),
+                    lambda: fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)):
+        try:
+            attempt()
+            out.append('held')
+        except OSError as e:
+            out.append(e.errno)
+    return out
+"""
+
+
+def test_a_running_job_cannot_signal_a_neighbour_through_file_locks(job, workers):
+    # Both workers see the same host inode (read-only): a lock one job holds would be a bit
+    # the job running beside it reads. The job holding it stays alive while the other looks.
+    a, b = workers
+    path = os.path.realpath(os.__file__)
+    alone = _observe_locks(job, b, path)
+    ch = a.begin("candidate")
+    try:
+        ch.send({"code": textwrap.dedent(LOCKER), "entry": "f"})
+        assert "ready" in (ch.recv() or {})
+        ch.send({"i": 0, "args": repr((path,))})
+        held = ch.recv()
+        beside = _observe_locks(job, b, path)
+    finally:
+        a.end(ch)
+    assert held is not None and "'held'" not in held.get("value", ""), held
+    assert beside == alone
+
+
+def _observe_locks(job, worker: Worker, path: str) -> object:
+    frame, value, _ = job(worker, textwrap.dedent(LOCKER), repr((path,)))
+    assert frame is not None and "value" in frame, frame
+    return value
