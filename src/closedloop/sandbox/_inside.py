@@ -1,24 +1,49 @@
-"""The code that runs inside the sandbox: the worker and the job harness.
+"""The code that runs inside the sandbox: the worker, its zygote and the job harness.
 
 Its source is sent, after ``wire.py``'s, to a fresh ``python -I -S -c`` process, so it is
 stdlib-only and imports nothing of closedloop. The host never imports it to run it.
 
 The worker
   1. enters new user, mount, PID, network, IPC, UTS and cgroup namespaces (unshare(2));
-  2. builds a root of read-only bind mounts holding the Python runtime and the OS libraries
-     (nothing of the task or the user's files), pivots into it, and becomes PID 1 there;
-  3. serves jobs: for each one it mounts a fresh size-capped tmpfs at /tmp, forks a child,
-     and reports how the child ended. It never reads the job's payload: the child reads it
-     from a pipe the host handed over with SCM_RIGHTS, so nothing of one job is left in the
-     memory the next job's child inherits.
+  2. builds a root of read-only bind mounts holding the Python runtime, the OS libraries and
+     four device nodes (nothing of the task or the user's files; read-only, so that no
+     inode of the host, device nodes included, can have its mode, owner or times changed),
+     pivots into it, and becomes PID 1 there;
+  3. forks the zygote before the first job; then serves jobs: for each one it mounts a fresh
+     size-capped tmpfs at /tmp, has the zygote clone a child, and reports how the child
+     ended and what it was refused.
 
-Each job child puts itself in its own process group, redirects stdout/stderr to capped pipes,
-sets rlimits, drops every capability, sets no_new_privs and installs a seccomp filter before
-it reads a byte of the job. Then it serves calls (a candidate) or runs a checker (a judge).
+No state crosses between jobs, by construction:
+  - memory: PID 1 reads each job's output, status and denied calls, so its heap holds what
+    jobs wrote; it never forks a job. The zygote, forked before any job, receives only a
+    constant trigger byte and never learns a child's PID (the raw clone's result is not
+    read), so every job starts from memory no job wrote;
+  - kernel objects: each job child is PID 1 of a new PID namespace (it cannot name any
+    other process of the sandbox, and its ids do not depend on earlier jobs) and has a new
+    IPC namespace (System V shared memory, semaphores and queues, POSIX message queues);
+  - files: the root is read-only, /tmp is a new tmpfs per job; locks and inotify watches on
+    the host's shared files are denied (they would be a channel between running jobs).
+
+Each job child redirects stdout/stderr to capped pipes, sets rlimits, drops every capability,
+sets no_new_privs and installs a seccomp filter before it reads a byte of the job. Then it
+serves calls (a candidate) or runs a checker (a judge).
+
+Denied system calls are counted where the job cannot reach: the filter sends them to a
+seccomp user-notification listener (SECCOMP_RET_USER_NOTIF). PID 1 takes a copy of the
+child's listener (pidfd_getfd) and only then lets the child close its own, before any job
+code runs; the kernel holds the calling thread until PID 1 answers EPERM and counts the call.
+(SECCOMP_RET_TRAP would be catchable, and RET_ERRNO invisible, to the job.) A job that makes
+more than MAX_DENIALS denied calls is killed. On kernels without pidfd_getfd (before 5.6)
+the filter answers EPERM itself and nothing is counted. Limits hit (wall clock, CPU, output
+caps, /tmp full, a file at the size limit) are read by PID 1 from the kernel's exit status
+and resource usage, the pipes and /tmp after the job.
 
 What this does not protect against: kernel bugs (seccomp narrows the surface; it does not
-remove it); timing side channels between concurrent jobs; a job learning the inputs it is
-called with (it is supposed to).
+remove it); timing side channels between concurrent jobs and through caches; a job learning
+the inputs it is called with (it is supposed to). Being PID 1 of its namespace, a job
+ignores signals it sends itself whose action is the default (``os.kill(os.getpid(), 9)``
+does nothing; ``abort()`` ends in SIGSEGV rather than SIGABRT); the kernel's own signals
+(faults, the CPU limit's SIGKILL) and PID 1's SIGKILL at the deadline still end it.
 """
 
 import builtins
