@@ -93,6 +93,7 @@ CLONE_PARENT, CLONE_CHILD_SETTID = 0x00008000, 0x01000000
 SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER = 1, 8
 SECCOMP_IOCTL_NOTIF_RECV, SECCOMP_IOCTL_NOTIF_SEND = 0xC0502100, 0xC0182101
 LISTENER_FD = 5  # where a job child keeps its seccomp listener until its worker has a copy
+BIRTH_FD = 6  # the job child's socket to PID 1, closed before job code runs
 TID_OFFSET = 720  # glibc's struct pthread.tid on x86-64; checked before use (_tid_address)
 MAX_DENIALS = 10_000  # denied system calls a job may make before its worker kills it
 
@@ -388,8 +389,8 @@ def _recv_birth(births, deadline):
 def _prefork(zygote, lim):
     """Have the zygote make the next job child on a fresh /tmp; the child locks itself down
     and blocks reading its input pipe, whose other end goes to the host when the job starts.
-    With seccomp notification, this takes a copy of the child's listener and only then lets
-    the child close its own: no job code ever holds it."""
+    With seccomp notification, this takes a copy of the child's listener before the host can
+    write to the child, which closes its own at the first byte: no job code ever holds it."""
     _fresh_tmp(lim)
     os.write(zygote["trigger"], b"j")
     births = zygote["births"]
@@ -399,16 +400,12 @@ def _prefork(zygote, lim):
         os._exit(73)  # the zygote or its child failed: the host replaces this worker
     in_w, out_r, so_r, se_r = fds
     pidfd = os.pidfd_open(pid)
-    listener, r = None, []
+    listener = None
     if zygote["notify"]:
-        r = select.select([births, pidfd], [], [], max(0.0, deadline - time.monotonic()))[0]
-    if births in r and births.recv(16) == b"locked":
-        got = _libc.syscall(SYS_PIDFD_GETFD, pidfd, LISTENER_FD, 0)
-        if got < 0:
-            os.kill(pid, signal.SIGKILL)  # its denied calls would wait on nobody: fail closed
-        else:
-            listener = got
-        births.send(b"go")
+        listener = _libc.syscall(SYS_PIDFD_GETFD, pidfd, LISTENER_FD, 0)
+        if listener < 0:  # it failed to lock down (and said so), or its calls would hang
+            os.kill(pid, signal.SIGKILL)
+            listener = None
     return {
         "pid": pid,
         "pidfd": pidfd,
@@ -443,9 +440,12 @@ def run_job(sock, ready):
             break
         if sock.fileno() in ready_fds:  # the host closed the channel: stop now
             os._exit(0)
-        if listener in ready_fds and _answer_denied(listener, denied) > MAX_DENIALS:
-            flooded = True
-            break
+        if listener in ready_fds:
+            if _hung_up(listener):  # no task of the job is left to be refused anything
+                open_fds.remove(listener)
+            elif _answer_denied(listener, denied) > MAX_DENIALS:
+                flooded = True
+                break
         for fd in (so_r, se_r):
             if fd in ready_fds:
                 _drain(fd, bufs, seen, caps, open_fds)
@@ -513,6 +513,14 @@ def _answer_denied(listener, denied):
     except OSError:
         pass
     return sum(denied.values())
+
+
+def _hung_up(fd):
+    """Whether a seccomp listener reports POLLHUP: its filter has no task left. (It turns
+    readable as the job exits, before the job's pidfd does.)"""
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return any(ev & select.POLLHUP for _, ev in p.poll(0))
 
 
 def _cpu_limit(lim):
@@ -657,6 +665,11 @@ def _x86_64_seccomp_filter(deny):
         ins(RET, 0, 0, deny)
         ins(RET, 0, 0, RET_ALLOW)
         ins(LD, 0, 0, 0)  # reload nr for the next check
+    ins(JEQ, 0, 4, 46)  # sendmsg: on BIRTH_FD only (no other socket can exist in the job)
+    ins(LD, 0, 0, 16)  # args[0] low half (fd); fds are ints: the high half is sign extension
+    ins(JEQ, 0, 1, BIRTH_FD)
+    ins(RET, 0, 0, RET_ALLOW)
+    ins(RET, 0, 0, deny)
     ins(JEQ, 0, len(FCNTL_LOCKS) + 3, 72)  # fcntl: not the lock commands
     ins(LD, 0, 0, 24)  # args[1] low half (cmd)
     for k, cmd in enumerate(FCNTL_LOCKS):
@@ -738,43 +751,46 @@ def lock_down(lim, notify):
 
 def job_child(lim, birth_fd, notify):
     """Runs in a fresh clone of the zygote, as PID 1 of its own PID and IPC namespaces. Makes
-    the job's pipes and hands the worker's ends to PID 1 (the kernel adds this process's PID
-    in PID 1's namespace), locks itself down, gives up its seccomp listener once PID 1 holds
-    a copy, and only then reads the job."""
+    the job's pipes, locks itself down, and hands PID 1 the worker's pipe ends in one message
+    (the kernel adds this process's PID in PID 1's namespace; the filter allows sendmsg on
+    BIRTH_FD alone, the one socket the job has, closed before job code runs). PID 1 copies the
+    seccomp listener before it offers the job to the host, so once the job's first frame is
+    readable this process drops its own copy, and only then reads the job."""
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     so_r, so_w = os.pipe()
     se_r, se_w = os.pipe()
-    births = socket.socket(fileno=birth_fd)
-    socket.send_fds(births, [b"born"], [in_w, out_r, so_r, se_r])
-    births.detach()
-    for fd in (in_w, out_r, so_r, se_r):
-        os.close(fd)
     os.setpgid(0, 0)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, it does not kill
     null = os.open("/dev/null", os.O_RDONLY)
-    ends = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in (null, so_w, se_w, in_r, out_w, birth_fd)]
-    for target, fd in zip((0, 1, 2, 3, 4, 6), ends, strict=True):
+    keep = (null, so_w, se_w, in_r, out_w, birth_fd, in_w, out_r, so_r, se_r)
+    ends = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in keep]
+    for target, fd in zip((0, 1, 2, 3, 4, BIRTH_FD, 7, 8, 9, 10), ends, strict=True):
         os.dup2(fd, target)
-    os.closerange(5, 6)
-    os.closerange(7, 1 << 16)  # the zygote's pipe and every spare end: gone
+    os.closerange(LISTENER_FD, LISTENER_FD + 1)
+    os.closerange(11, 1 << 16)  # the zygote's pipe and every spare end: gone
     os.chdir("/tmp")
+    error = None
     try:
         listener = lock_down(lim, notify)
-        if listener is not None:
-            if listener != LISTENER_FD:
-                os.dup2(listener, LISTENER_FD)
-                os.close(listener)
-            os.write(6, b"locked")
-            if os.read(6, 16) != b"go":
-                raise OSError("the worker did not take the seccomp listener")
-            os.close(LISTENER_FD)  # job code must never answer its own denied calls
+        if listener is not None and listener != LISTENER_FD:
+            os.dup2(listener, LISTENER_FD)
+            os.close(listener)
     except BaseException as e:  # fail closed, and say why on the result channel
-        write_frame(4, {"sandbox_error": f"{type(e).__name__}: {e}"})
+        error = f"{type(e).__name__}: {e}"
+        write_frame(4, {"sandbox_error": error})
+    births = socket.socket(fileno=BIRTH_FD)
+    socket.send_fds(births, [b"born"], [7, 8, 9, 10])
+    births.detach()
+    for fd in (BIRTH_FD, 7, 8, 9, 10):
+        os.close(fd)
+    if error is not None:
         os._exit(71)
-    os.close(6)
+    if notify:
+        select.select([3], [], [])  # the host writes only after PID 1 took the listener
+        os.close(LISTENER_FD)  # job code must never answer its own denied calls
     # random reseeds itself in a forked child (os.register_at_fork): no shared stream
     try:
         serve_candidate(3, 4)
