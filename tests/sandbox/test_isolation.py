@@ -16,17 +16,18 @@ from closedloop.sandbox import SandboxLimits, Worker
 from closedloop.sandbox.wire import WireError, decode_plain, encode_plain, plain_equal
 
 
-def test_job_is_pid_one_namespace_child_with_empty_network(worker, job):
+def test_job_is_pid_one_of_its_own_namespace_with_empty_network(worker, job):
     repo = str(Path(__file__).resolve().parents[2])
     code = textwrap.dedent(f"""
         import os, socket
         def f():
             seen = [os.path.exists(p) for p in ('/proc/self', '/home', '/etc/passwd', {repo!r}, {__file__!r})]
-            return (os.getpid() > 1, socket.gethostname(), seen)
+            return (os.getpid(), os.getppid(), socket.gethostname(), seen)
     """)
     _, value, _ = job(worker, code)
-    is_child, host, seen = value
-    assert is_child and host == "sandbox"
+    pid, ppid, host, seen = value
+    assert (pid, ppid) == (1, 0)  # no process of the worker has a number the job can name
+    assert host == "sandbox"
     assert seen == [False] * 5  # no /proc, no home, no accounts, nothing of the user's files
 
 
@@ -37,7 +38,8 @@ def test_job_is_pid_one_namespace_child_with_empty_network(worker, job):
         "import socket; socket.socketpair()",
         "import os; os.fork()",
         "import os; os.execv('/usr/bin/true', ['true'])",
-        "import os; os.kill(1, 9)",
+        "import os; os.kill(os.getppid(), 9)",
+        "import os; os.kill(2, 9)",
         "import os; os.kill(-1, 9)",
         "import ctypes; assert ctypes.CDLL(None).ptrace(16, 1, 0, 0) == 0, 'ptrace'",
         "import ctypes; assert ctypes.CDLL(None).unshare(0x10000000) == 0, 'unshare'",
@@ -142,11 +144,12 @@ def test_nothing_outlives_the_job(worker, job, descendants):
     time.sleep(0.5)
     _, value, _ = job(worker, "import os\ndef f():\n    return os.listdir('/tmp')\n")
     assert value == []
-    # the worker's outer process, PID 1 inside, and one pre-forked, waiting child: no more
+    # under the worker's outer process: PID 1 inside, the zygote, and one pre-forked, waiting
+    # child: no more
     deadline = time.monotonic() + 2
-    while len(descendants(worker.pid)) != 2 and time.monotonic() < deadline:
+    while len(descendants(worker.pid)) != 3 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(descendants(worker.pid)) == 2
+    assert len(descendants(worker.pid)) == 3
 
 
 def test_killing_the_worker_takes_every_job_with_it(descendants):

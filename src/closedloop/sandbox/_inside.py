@@ -1,29 +1,55 @@
-"""The code that runs inside the sandbox: the worker and the job harness.
+"""The code that runs inside the sandbox: the worker, its zygote and the job harness.
 
 Its source is sent, after ``wire.py``'s, to a fresh ``python -I -S -c`` process, so it is
 stdlib-only and imports nothing of closedloop. The host never imports it to run it.
 
 The worker
   1. enters new user, mount, PID, network, IPC, UTS and cgroup namespaces (unshare(2));
-  2. builds a root of read-only bind mounts holding the Python runtime and the OS libraries
-     (nothing of the task or the user's files), pivots into it, and becomes PID 1 there;
-  3. serves jobs: for each one it mounts a fresh size-capped tmpfs at /tmp, forks a child,
-     and reports how the child ended. It never reads the job's payload: the child reads it
-     from a pipe the host handed over with SCM_RIGHTS, so nothing of one job is left in the
-     memory the next job's child inherits.
+  2. builds a root of read-only bind mounts holding the Python runtime, the OS libraries and
+     four device nodes (nothing of the task or the user's files; read-only, so that no
+     inode of the host, device nodes included, can have its mode, owner or times changed),
+     pivots into it, and becomes PID 1 there;
+  3. forks the zygote before the first job; then serves jobs: for each one it mounts a fresh
+     size-capped tmpfs at /tmp, has the zygote clone a child, and reports how the child
+     ended and what it was refused.
 
-Each job child puts itself in its own process group, redirects stdout/stderr to capped pipes,
-sets rlimits, drops every capability, sets no_new_privs and installs a seccomp filter before
-it reads a byte of the job. Then it serves calls (a candidate) or runs a checker (a judge).
+No state crosses between jobs, by construction:
+  - memory: PID 1 reads each job's output, status and denied calls, so its heap holds what
+    jobs wrote; it never forks a job. The zygote, forked before any job, receives only a
+    constant trigger byte and never learns a child's PID (the raw clone's result is not
+    read), so every job starts from memory no job wrote;
+  - kernel objects: each job child is PID 1 of a new PID namespace (it cannot name any
+    other process of the sandbox, and its ids do not depend on earlier jobs) and has a new
+    IPC namespace (System V shared memory, semaphores and queues, POSIX message queues);
+  - files: the root is read-only, /tmp is a new tmpfs per job; locks and inotify watches on
+    the host's shared files are denied (they would be a channel between running jobs).
+
+Each job child redirects stdout/stderr to capped pipes, sets rlimits, drops every capability,
+sets no_new_privs and installs a seccomp filter before it reads a byte of the job. Then it
+serves calls (a candidate) or runs a checker (a judge).
+
+Denied system calls are counted where the job cannot reach: the filter sends them to a
+seccomp user-notification listener (SECCOMP_RET_USER_NOTIF). PID 1 takes a copy of the
+child's listener (pidfd_getfd) and only then lets the child close its own, before any job
+code runs; the kernel holds the calling thread until PID 1 answers EPERM and counts the call.
+(SECCOMP_RET_TRAP would be catchable, and RET_ERRNO invisible, to the job.) A job that makes
+more than MAX_DENIALS denied calls is killed. On kernels without pidfd_getfd (before 5.6)
+the filter answers EPERM itself and nothing is counted. Limits hit (wall clock, CPU, output
+caps, /tmp full, a file at the size limit) are read by PID 1 from the kernel's exit status
+and resource usage, the pipes and /tmp after the job.
 
 What this does not protect against: kernel bugs (seccomp narrows the surface; it does not
-remove it); timing side channels between concurrent jobs; a job learning the inputs it is
-called with (it is supposed to).
+remove it); timing side channels between concurrent jobs and through caches; a job learning
+the inputs it is called with (it is supposed to). Being PID 1 of its namespace, a job
+ignores signals it sends itself whose action is the default (``os.kill(os.getpid(), 9)``
+does nothing; ``abort()`` ends in SIGSEGV rather than SIGABRT); the kernel's own signals
+(faults, the CPU limit's SIGKILL) and PID 1's SIGKILL at the deadline still end it.
 """
 
 import builtins
 import ctypes
 import errno
+import fcntl
 import json
 import os
 import resource
@@ -62,7 +88,14 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_CAPBSET_DROP = 1, 38, 22, 24
-SYS_PIVOT_ROOT, SYS_CAPSET = 155, 126
+SYS_PIVOT_ROOT, SYS_CAPSET, SYS_CLONE, SYS_SECCOMP, SYS_PIDFD_GETFD = 155, 126, 56, 317, 438
+CLONE_PARENT, CLONE_CHILD_SETTID = 0x00008000, 0x01000000
+SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER = 1, 8
+SECCOMP_IOCTL_NOTIF_RECV, SECCOMP_IOCTL_NOTIF_SEND = 0xC0502100, 0xC0182101
+LISTENER_FD = 5  # where a job child keeps its seccomp listener until its worker has a copy
+BIRTH_FD = 6  # the job child's socket to PID 1, closed before job code runs
+TID_OFFSET = 720  # glibc's struct pthread.tid on x86-64; checked before use (_tid_address)
+MAX_DENIALS = 10_000  # denied system calls a job may make before its worker kills it
 
 
 def _c(s):
@@ -162,9 +195,8 @@ def enter_sandbox(cfg):
         if os.path.islink(p) and not os.path.lexists(root + p):
             os.symlink(os.readlink(p), root + p)
     os.makedirs(root + "/dev", exist_ok=True)
-    for dev in ("null", "zero", "random", "urandom"):
-        open(root + "/dev/" + dev, "a").close()
-        _mount("/dev/" + dev, root + "/dev/" + dev, None, MS_BIND)
+    for dev in ("null", "zero", "random", "urandom"):  # read-only: the inode is the host's
+        _bind_ro("/dev/" + dev, root + "/dev/" + dev)
     os.makedirs(root + "/tmp", exist_ok=True)
     os.chdir(root)
     os.makedirs(".oldroot", exist_ok=True)
@@ -181,15 +213,21 @@ def _send(sock, obj):
 
 
 def serve(sock, cfg):
-    """Candidate worker loop. A child is forked and locked down *before* its job is asked for,
-    and its pipe ends are offered to the host at once (SCM_RIGHTS); the host's "go" starts
-    the job's clock. So neither the fork nor a round trip is on the job's critical path.
-    Every job runs under the worker's limits."""
+    """Candidate worker loop. The next job's child is started and locked down *before* its
+    job is asked for, and its pipe ends are offered to the host at once (SCM_RIGHTS); the
+    host's "go" starts the job's clock. So neither the fork nor a round trip is on the job's
+    critical path. Every job runs under the worker's limits.
+
+    This process (PID 1) reads each job's output, status and denied system calls, so its
+    memory holds what earlier jobs wrote; it therefore never forks a job. The zygote does:
+    a process forked once, before the first job, which receives nothing but a constant
+    trigger byte, so every job starts from memory no job has written."""
     _send(sock, {"op": "ready", "pid": os.getpid(), "uid": os.getuid()})
     if cfg.get("mode") == "judge":
         serve_judges(sock)
     lim = cfg["limits"]
-    ready = _prefork(lim)
+    zygote = _start_zygote(sock, lim, cfg["notify"])
+    ready = _prefork(zygote, lim)
     _offer(sock, ready)
     while True:
         try:
@@ -198,11 +236,11 @@ def serve(sock, cfg):
             os._exit(0)
         if not data:
             os._exit(0)  # the host went away: PID 1 exits and the kernel kills the namespace
-        for fd in fds:  # a candidate job's pipes are made here, never handed in
+        for fd in fds:  # a candidate job's pipes are made by its child, never handed in
             os.close(fd)
         if json.loads(data).get("op") == "go":
             _send(sock, run_job(sock, ready))
-            ready = _prefork(lim)  # the next child, while the host reads the verdict
+            ready = _prefork(zygote, lim)  # the next child, while the host reads the verdict
             _offer(sock, ready)
         else:
             _send(sock, {"op": "error", "detail": "unknown control message"})
@@ -261,28 +299,117 @@ def _fresh_tmp(lim):
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts)
 
 
-def _prefork(lim):
-    """Fork the next job child on a fresh /tmp; it locks itself down and blocks reading its
-    input pipe, whose other end goes to the host when the job starts."""
-    _fresh_tmp(lim)
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    so_r, so_w = os.pipe()
-    se_r, se_w = os.pipe()
+# -- the zygote -----------------------------------------------------------------------------
+
+_pyapi = ctypes.pythonapi
+_raw = ctypes.PyDLL(None, use_errno=True)  # keeps the GIL across the call, as os.fork does
+_raw.syscall.restype = None  # the new child's PID never becomes a Python object in the zygote
+for _f in ("PyOS_BeforeFork", "PyOS_AfterFork_Parent", "PyOS_AfterFork_Child"):
+    getattr(_pyapi, _f).restype = None
+_TID_ADDR = None
+
+
+def _tid_address():
+    """Where glibc caches this thread's id, if it is at TID_OFFSET (checked against gettid):
+    a child made with a raw clone must have it rewritten, or glibc's recursive locks would
+    take a later thread for the owner."""
+    _libc.pthread_self.restype = ctypes.c_void_p
+    addr = _libc.pthread_self() + TID_OFFSET
+    return addr if ctypes.c_int.from_address(addr).value == _libc.gettid() else None
+
+
+def _start_zygote(sock, lim, notify):
+    """Fork the zygote. It keeps a pipe to wait on and a socket its children report on."""
+    trig_r, trig_w = os.pipe()
+    births, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    births.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # the kernel names the child
     pid = os.fork()
     if pid == 0:
         try:
-            job_child(lim, in_r, out_w, so_w, se_w)
-        except BaseException:
-            traceback.print_exc()
-            sys.stderr.flush()
+            sock.close()
+            births.close()
+            os.close(trig_w)
+            zygote(trig_r, theirs.fileno(), lim, notify)
         finally:
             os._exit(70)
-    for fd in (in_r, out_w, so_w, se_w):
-        os.close(fd)
+    os.close(trig_r)
+    theirs.close()
+    return {"pid": pid, "trigger": trig_w, "births": births, "notify": notify}
+
+
+def zygote(trig_r, birth_fd, lim, notify):
+    """For each trigger byte, clone one job child. The child is made a child of PID 1 (so that
+    PID 1 reaps it and reads its resource usage), in a new PID namespace (it is PID 1 there:
+    no other process of the sandbox has a number it can name, and every job's ids start from
+    the same place) and a new IPC namespace (no System V object or POSIX message queue of an
+    earlier job). Nothing the zygote reads depends on a job."""
+    flags = CLONE_PARENT | CLONE_NEWPID | CLONE_NEWIPC | signal.SIGCHLD
+    tid = _TID_ADDR
+    if tid is not None:
+        flags |= CLONE_CHILD_SETTID
+    args = (ctypes.c_long(SYS_CLONE), ctypes.c_ulong(flags), None, None, ctypes.c_void_p(tid))
+    while True:
+        if os.read(trig_r, 1) != b"j":
+            os._exit(0)  # PID 1 is gone
+        ctypes.set_errno(0)
+        _pyapi.PyOS_BeforeFork()
+        _raw.syscall(*args, None)
+        if os.getpid() == 1:  # the child, PID 1 of its own namespace
+            _pyapi.PyOS_AfterFork_Child()
+            try:
+                os.close(trig_r)
+                job_child(lim, birth_fd, notify)
+            except BaseException:
+                traceback.print_exc()
+                sys.stderr.flush()
+            finally:
+                os._exit(70)
+        _pyapi.PyOS_AfterFork_Parent()
+        if ctypes.get_errno():
+            os._exit(72)  # no child: the worker ends, and the host starts a fresh one
+
+
+def _recv_birth(births, deadline):
+    """The new child's pipes and its PID in this namespace (from SCM_CREDENTIALS, which the
+    kernel fills in: the child cannot name another process)."""
+    left = deadline - time.monotonic()
+    if left <= 0 or not select.select([births], [], [], left)[0]:
+        return None, []
+    fds_size = socket.CMSG_SPACE(4 * 4) + socket.CMSG_SPACE(12)
+    _, anc, _, _ = births.recvmsg(64, fds_size)
+    pid, fds = None, []
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds += list(struct.unpack(f"{len(data) // 4}i", data[: len(data) - len(data) % 4]))
+        elif level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            pid = struct.unpack("iII", data[:12])[0]
+    return pid, fds
+
+
+def _prefork(zygote, lim):
+    """Have the zygote make the next job child on a fresh /tmp; the child locks itself down
+    and blocks reading its input pipe, whose other end goes to the host when the job starts.
+    With seccomp notification, this takes a copy of the child's listener before the host can
+    write to the child, which closes its own at the first byte: no job code ever holds it."""
+    _fresh_tmp(lim)
+    os.write(zygote["trigger"], b"j")
+    births = zygote["births"]
+    deadline = time.monotonic() + 30
+    pid, fds = _recv_birth(births, deadline)
+    if pid is None or len(fds) != 4:
+        os._exit(73)  # the zygote or its child failed: the host replaces this worker
+    in_w, out_r, so_r, se_r = fds
+    pidfd = os.pidfd_open(pid)
+    listener = None
+    if zygote["notify"]:
+        listener = _libc.syscall(SYS_PIDFD_GETFD, pidfd, LISTENER_FD, 0)
+        if listener < 0:  # it failed to lock down (and said so), or its calls would hang
+            os.kill(pid, signal.SIGKILL)
+            listener = None
     return {
         "pid": pid,
-        "pidfd": os.pidfd_open(pid),
+        "pidfd": pidfd,
+        "listener": listener,
         "in_w": in_w,
         "out_r": out_r,
         "so_r": so_r,
@@ -294,13 +421,15 @@ def _prefork(lim):
 def run_job(sock, ready):
     lim = ready["limits"]
     pid, pidfd, so_r, se_r = ready["pid"], ready["pidfd"], ready["so_r"], ready["se_r"]
+    listener = ready["listener"]
     t0 = time.monotonic()
     deadline = t0 + lim["wall_s"]
     caps = {so_r: lim["output_bytes"], se_r: lim["output_bytes"]}
     bufs = {so_r: bytearray(), se_r: bytearray()}
     seen = {so_r: 0, se_r: 0}
-    timed_out = False
-    open_fds = [pidfd, so_r, se_r, sock.fileno()]
+    denied = {}
+    timed_out = flooded = False
+    open_fds = [pidfd, so_r, se_r, sock.fileno()] + ([listener] if listener is not None else [])
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -311,46 +440,119 @@ def run_job(sock, ready):
             break
         if sock.fileno() in ready_fds:  # the host closed the channel: stop now
             os._exit(0)
+        if listener in ready_fds:
+            if _hung_up(listener):  # no task of the job is left to be refused anything
+                open_fds.remove(listener)
+            elif _answer_denied(listener, denied) > MAX_DENIALS:
+                flooded = True
+                break
         for fd in (so_r, se_r):
             if fd in ready_fds:
                 _drain(fd, bufs, seen, caps, open_fds)
-    if timed_out:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            os.kill(pid, signal.SIGKILL)
+    if timed_out or flooded:
+        # The child is PID 1 of its namespace: its death takes every thread and process of
+        # the job with it, and nothing of the job can outlive it.
+        os.kill(pid, signal.SIGKILL)
     _, status, ru = os.wait4(pid, 0)
     wall = time.monotonic() - t0
-    # Nothing may outlive the job: signal every other process in this PID namespace.
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except OSError:
-        pass
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                break
-        except ChildProcessError:
-            break
+    if listener is not None:
+        os.close(listener)
     for fd in (so_r, se_r):
         while fd in open_fds:
             _drain(fd, bufs, seen, caps, open_fds)
         os.close(fd)
     os.close(pidfd)
     sig = -os.waitstatus_to_exitcode(status) if os.WIFSIGNALED(status) else 0
+    cpu = ru.ru_utime + ru.ru_stime
+    cpu_limit = _cpu_limit(lim)
+    cpu_hit = sig == signal.SIGXCPU or (sig == signal.SIGKILL and not timed_out and not flooded)
+    cpu_hit = cpu_hit and cpu >= cpu_limit - 0.5
+    limits = _tmp_limits(lim)
+    for hit, name in (
+        (timed_out, "wall_clock"),
+        (cpu_hit, "cpu"),
+        (seen[so_r] > caps[so_r], "stdout"),
+        (seen[se_r] > caps[se_r], "stderr"),
+        (flooded, "denials"),
+    ):
+        if hit:
+            limits[name] = 1
     return {
         "op": "done",
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": sig or None,
-        "timed_out": timed_out or sig == signal.SIGXCPU,
+        "timed_out": timed_out or cpu_hit,
         "wall_s": wall,
-        "cpu_s": ru.ru_utime + ru.ru_stime,
+        "cpu_s": cpu,
         "maxrss_kb": ru.ru_maxrss,
         "stdout": bytes(bufs[so_r]).decode("utf-8", "replace"),
         "stderr": bytes(bufs[se_r]).decode("utf-8", "replace"),
         "stdout_bytes": seen[so_r],
         "stderr_bytes": seen[se_r],
+        "refusals": {"denied": denied, "limits": limits},
     }
+
+
+def _answer_denied(listener, denied):
+    """Refuse one notified system call with EPERM and count it by name; returns the total.
+
+    The kernel holds the calling thread until the answer comes and cannot be answered by the
+    job itself (it no longer has the listener), so the count is neither forged nor hidden."""
+    req = bytearray(80)  # struct seccomp_notif, zeroed as the kernel requires
+    try:
+        fcntl.ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req, True)
+    except OSError:  # the thread was killed before we answered it
+        return sum(denied.values())
+    nid, _, _, nr, arch = struct.unpack_from("QIIiI", req)
+    name = _SYSCALL_NAMES.get(nr, str(nr)) if arch == AUDIT_ARCH_X86_64 else "x32"
+    denied[name] = denied.get(name, 0) + 1
+    try:
+        fcntl.ioctl(
+            listener, SECCOMP_IOCTL_NOTIF_SEND, struct.pack("QqiI", nid, 0, -errno.EPERM, 0)
+        )
+    except OSError:
+        pass
+    return sum(denied.values())
+
+
+def _hung_up(fd):
+    """Whether a seccomp listener reports POLLHUP: its filter has no task left. (It turns
+    readable as the job exits, before the job's pidfd does.)"""
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return any(ev & select.POLLHUP for _, ev in p.poll(0))
+
+
+def _cpu_limit(lim):
+    return int(lim.get("cpu_s") or lim["wall_s"]) + 1
+
+
+def _tmp_limits(lim):
+    """Which of /tmp's limits the job's files stand at (read here, after the job ended)."""
+    out = {}
+    try:
+        st = os.statvfs("/tmp")
+    except OSError:
+        return out
+    if st.f_bavail == 0:
+        out["tmp_space"] = 1
+    if st.f_favail == 0:
+        out["tmp_inodes"] = 1
+    if st.f_files - st.f_ffree > 1:  # something beyond the root directory: look for a big file
+        stack = ["/tmp"]
+        while stack:
+            try:
+                entries = list(os.scandir(stack.pop()))
+            except OSError:
+                continue
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                elif e.is_file(follow_symlinks=False):
+                    if e.stat(follow_symlinks=False).st_size >= lim["fsize_bytes"]:
+                        out["file_size"] = 1
+                        return out
+    return out
 
 
 def _drain(fd, bufs, seen, caps, open_fds):
@@ -402,8 +604,20 @@ DENIED_SYSCALLS = {
     # limits and identities, fixed before the filter goes on
     "setrlimit": 160, "prlimit64": 302, "setuid": 105, "setgid": 106, "setreuid": 113,
     "setregid": 114, "setresuid": 117, "setresgid": 119, "setfsuid": 122, "setfsgid": 123,
+    # state on the host's (read-only) files that every worker's jobs share: locks and watches
+    # (fcntl's lock commands are checked below)
+    "flock": 73, "inotify_init": 253, "inotify_add_watch": 254, "inotify_init1": 294,
 }
 # fmt: on
+AUDIT_ARCH_X86_64 = 0xC000003E
+FCNTL_LOCKS = (5, 6, 7, 36, 37, 38)  # F_GETLK, F_SETLK, F_SETLKW and their OFD forms
+_SYSCALL_NAMES = {
+    **{nr: name for name, nr in DENIED_SYSCALLS.items()},
+    56: "clone",  # a new process (threads are allowed)
+    62: "kill",  # another process
+    234: "tgkill",
+    72: "fcntl_lock",
+}
 
 
 def _ranges(numbers):
@@ -416,11 +630,13 @@ def _ranges(numbers):
     return out
 
 
-def _x86_64_seccomp_filter(pid):
-    """Classic BPF: deny DENIED_SYSCALLS (as contiguous ranges, so the program stays short:
-    the kernel compiles it for every job), threads-only clone, kill/tgkill to itself only."""
+def _x86_64_seccomp_filter(deny):
+    """Classic BPF: ``deny`` DENIED_SYSCALLS (as contiguous ranges, so the program stays short:
+    the kernel compiles it for every job), clone for anything but a thread, kill/tgkill to any
+    process but itself (PID 1 of its namespace) and fcntl's lock commands. ``deny`` is either
+    SECCOMP_RET_USER_NOTIF (the worker answers EPERM and counts the call) or EPERM itself."""
     RET_ALLOW, RET_KILL = 0x7FFF0000, 0x80000000
-    RET_EPERM, RET_ENOSYS = 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
+    RET_ENOSYS = 0x00050000 | errno.ENOSYS
     LD, JEQ, JGE, JGT, JSET, RET = 0x20, 0x15, 0x35, 0x25, 0x45, 0x06
     prog = []
 
@@ -428,34 +644,45 @@ def _x86_64_seccomp_filter(pid):
         prog.append(struct.pack("HBBI", code, jt, jf, k))
 
     ins(LD, 0, 0, 4)  # seccomp_data.arch
-    ins(JEQ, 1, 0, 0xC000003E)  # AUDIT_ARCH_X86_64
+    ins(JEQ, 1, 0, AUDIT_ARCH_X86_64)
     ins(RET, 0, 0, RET_KILL)
     ins(LD, 0, 0, 0)  # seccomp_data.nr
     ins(JGE, 0, 1, 0x40000000)  # the x32 ABI
-    ins(RET, 0, 0, RET_EPERM)
+    ins(RET, 0, 0, deny)
     ins(JEQ, 0, 4, 56)  # clone: threads only
     ins(LD, 0, 0, 16)  # args[0] low half (flags)
     ins(JSET, 0, 1, 0x00010000)  # CLONE_THREAD
     ins(RET, 0, 0, RET_ALLOW)
-    ins(RET, 0, 0, RET_EPERM)
+    ins(RET, 0, 0, deny)
     ins(JEQ, 0, 1, 435)  # clone3: glibc falls back to clone, which can be inspected
     ins(RET, 0, 0, RET_ENOSYS)
     for nr in (62, 234):  # kill(pid, sig), tgkill(tgid, tid, sig): to itself only
         ins(JEQ, 0, 6, nr)
         ins(LD, 0, 0, 16)
-        ins(JEQ, 0, 2, pid)
+        ins(JEQ, 0, 2, 1)  # its own PID: 1 in its namespace
         ins(LD, 0, 0, 20)  # high half must be 0
         ins(JEQ, 1, 0, 0)
-        ins(RET, 0, 0, RET_EPERM)
+        ins(RET, 0, 0, deny)
         ins(RET, 0, 0, RET_ALLOW)
         ins(LD, 0, 0, 0)  # reload nr for the next check
+    ins(JEQ, 0, 4, 46)  # sendmsg: on BIRTH_FD only (no other socket can exist in the job)
+    ins(LD, 0, 0, 16)  # args[0] low half (fd); fds are ints: the high half is sign extension
+    ins(JEQ, 0, 1, BIRTH_FD)
+    ins(RET, 0, 0, RET_ALLOW)
+    ins(RET, 0, 0, deny)
+    ins(JEQ, 0, len(FCNTL_LOCKS) + 3, 72)  # fcntl: not the lock commands
+    ins(LD, 0, 0, 24)  # args[1] low half (cmd)
+    for k, cmd in enumerate(FCNTL_LOCKS):
+        ins(JEQ, len(FCNTL_LOCKS) - k, 0, cmd)
+    ins(RET, 0, 0, RET_ALLOW)
+    ins(RET, 0, 0, deny)
     for lo, hi in _ranges(DENIED_SYSCALLS.values()):
         if lo == hi:
             ins(JEQ, 0, 1, lo)
         else:  # lo <= nr <= hi
             ins(JGE, 0, 2, lo)
             ins(JGT, 1, 0, hi)
-        ins(RET, 0, 0, RET_EPERM)
+        ins(RET, 0, 0, deny)
     ins(RET, 0, 0, RET_ALLOW)
     return b"".join(prog)
 
@@ -465,31 +692,44 @@ class _SockFprog(ctypes.Structure):
 
 
 # Built once in the worker so that a forked child touches as few fresh pages as it can.
-_PID_MARK = 0x7FFFFFF1
-_FILTER = None
 _FILTER_BUF = None
 _FPROG = None
 _CAP_HDR = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
 _CAP_DATA = ctypes.create_string_buffer(24)  # two zeroed __user_cap_data_struct
+RET_USER_NOTIF, RET_EPERM = 0x7FC00000, 0x00050000 | errno.EPERM
 
 
-def _prepare_lockdown():
-    global _FILTER, _FILTER_BUF, _FPROG
-    _FILTER = _x86_64_seccomp_filter(_PID_MARK)
-    _FILTER_BUF = ctypes.create_string_buffer(len(_FILTER))
-    _FPROG = _SockFprog(len(_FILTER) // 8, ctypes.cast(_FILTER_BUF, ctypes.c_void_p))
+def _prepare_lockdown(notify):
+    global _FILTER_BUF, _FPROG
+    flt = _x86_64_seccomp_filter(RET_USER_NOTIF if notify else RET_EPERM)
+    _FILTER_BUF = ctypes.create_string_buffer(flt, len(flt))
+    _FPROG = _SockFprog(len(flt) // 8, ctypes.cast(_FILTER_BUF, ctypes.c_void_p))
 
 
-def lock_down(lim):
+def _notify_works():
+    """Whether this kernel lets the worker take a job's seccomp listener (pidfd_getfd, 5.6)."""
+    pidfd = os.pidfd_open(os.getpid())
+    try:
+        fd = _libc.syscall(SYS_PIDFD_GETFD, pidfd, 0, 0)
+        if fd < 0:
+            return False
+        os.close(fd)
+        return True
+    finally:
+        os.close(pidfd)
+
+
+def lock_down(lim, notify):
     """rlimits, no capabilities, no_new_privs, seccomp. Fails closed: raises on any error.
+    Returns the seccomp listener's descriptor when denied calls go to the worker.
 
     The capability bounding set is left alone: it matters only across execve, which seccomp
-    denies (and no_new_privs would strip gains from anyway).
+    denies (and no_new_privs would strip gains from anyway). The CPU limit kills outright
+    (soft = hard): the job is PID 1 of its namespace, which ignores SIGXCPU's default action.
     """
-    wall = lim["wall_s"]
-    cpu = int(lim.get("cpu_s") or wall) + 1
+    cpu = _cpu_limit(lim)
     for res, val in (
-        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_CPU, (cpu, cpu)),
         (resource.RLIMIT_AS, (lim["mem_bytes"],) * 2),
         (resource.RLIMIT_FSIZE, (lim["fsize_bytes"],) * 2),
         (resource.RLIMIT_NOFILE, (lim["nofile"],) * 2),
@@ -499,29 +739,58 @@ def lock_down(lim):
         resource.setrlimit(res, val)
     _check(_libc.syscall(SYS_CAPSET, _CAP_HDR, _CAP_DATA), "capset")
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
-    flt = _FILTER.replace(struct.pack("I", _PID_MARK), struct.pack("I", os.getpid()))
-    ctypes.memmove(_FILTER_BUF, flt, len(flt))
-    _check(_libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(_FPROG), 0, 0), "prctl(SECCOMP_MODE_FILTER)")
+    if not notify:
+        _check(_libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(_FPROG), 0, 0), "prctl(SECCOMP)")
+        return None
+    fd = _libc.syscall(
+        SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, ctypes.byref(_FPROG)
+    )
+    _check(0 if fd >= 0 else -1, "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)")
+    return fd
 
 
-def job_child(lim, in_r, out_w, so_w, se_w):
+def job_child(lim, birth_fd, notify):
+    """Runs in a fresh clone of the zygote, as PID 1 of its own PID and IPC namespaces. Makes
+    the job's pipes, locks itself down, and hands PID 1 the worker's pipe ends in one message
+    (the kernel adds this process's PID in PID 1's namespace; the filter allows sendmsg on
+    BIRTH_FD alone, the one socket the job has, closed before job code runs). PID 1 copies the
+    seccomp listener before it offers the job to the host, so once the job's first frame is
+    readable this process drops its own copy, and only then reads the job."""
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    so_r, so_w = os.pipe()
+    se_r, se_w = os.pipe()
     os.setpgid(0, 0)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, it does not kill
     null = os.open("/dev/null", os.O_RDONLY)
-    os.dup2(null, 0)
-    os.dup2(so_w, 1)
-    os.dup2(se_w, 2)
-    os.dup2(in_r, 3)
-    os.dup2(out_w, 4)
-    os.closerange(5, 1 << 16)  # the control socket and the worker's pipes: gone
+    keep = (null, so_w, se_w, in_r, out_w, birth_fd, in_w, out_r, so_r, se_r)
+    ends = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in keep]
+    for target, fd in zip((0, 1, 2, 3, 4, BIRTH_FD, 7, 8, 9, 10), ends, strict=True):
+        os.dup2(fd, target)
+    os.closerange(LISTENER_FD, LISTENER_FD + 1)
+    os.closerange(11, 1 << 16)  # the zygote's pipe and every spare end: gone
     os.chdir("/tmp")
+    error = None
     try:
-        lock_down(lim)
+        listener = lock_down(lim, notify)
+        if listener is not None and listener != LISTENER_FD:
+            os.dup2(listener, LISTENER_FD)
+            os.close(listener)
     except BaseException as e:  # fail closed, and say why on the result channel
-        write_frame(4, {"sandbox_error": f"{type(e).__name__}: {e}"})
+        error = f"{type(e).__name__}: {e}"
+        write_frame(4, {"sandbox_error": error})
+    births = socket.socket(fileno=BIRTH_FD)
+    socket.send_fds(births, [b"born"], [7, 8, 9, 10])
+    births.detach()
+    for fd in (BIRTH_FD, 7, 8, 9, 10):
+        os.close(fd)
+    if error is not None:
         os._exit(71)
+    if notify:
+        select.select([3], [], [])  # the host writes only after PID 1 took the listener
+        os.close(LISTENER_FD)  # job code must never answer its own denied calls
     # random reseeds itself in a forked child (os.register_at_fork): no shared stream
     try:
         serve_candidate(3, 4)
@@ -887,12 +1156,15 @@ def main():
             __import__(name)
         except ImportError:
             pass
+    global _TID_ADDR
+    _TID_ADDR = _tid_address()  # here, where the thread id is the host's (unique) one
     try:
         enter_sandbox(cfg)
     except OSError as e:
         _send(sock, {"op": "unavailable", "detail": str(e)})
         os._exit(3)
-    _prepare_lockdown()
+    cfg["notify"] = cfg.get("mode") != "judge" and _notify_works()
+    _prepare_lockdown(cfg["notify"])
     import gc
 
     gc.collect()

@@ -14,7 +14,8 @@ class SandboxLimits:
     wall_s: float = 10.0
     """Wall-clock seconds for the whole job (load plus every call)."""
     cpu_s: float | None = None
-    """CPU seconds (RLIMIT_CPU); defaults to ``wall_s``."""
+    """CPU seconds; RLIMIT_CPU is ``int(cpu_s) + 1``, where the kernel kills the job (SIGKILL).
+    Defaults to ``wall_s``."""
     mem_bytes: int = 1 << 30
     """Address space (RLIMIT_AS)."""
     fsize_bytes: int = 16 << 20

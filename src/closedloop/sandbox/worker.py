@@ -4,7 +4,8 @@ A :class:`Worker` is a ``python -I -S`` process that has entered its own namespa
 ``_inside.py``). For each job the host makes two pipes, passes the child's ends to the worker
 over a SOCK_SEQPACKET socket (SCM_RIGHTS), and keeps its own ends: :class:`JobChannel`
 writes requests and reads length-prefixed result frames with a deadline. The worker reports
-how the job ended (exit code, signal, timeout, CPU time, captured output) on the socket.
+how the job ended (exit code, signal, timeout, CPU time, captured output, what it refused
+the job) on the socket.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from closedloop.sandbox.limits import SandboxLimits
+from closedloop.sandbox.refusals import Refusals
 from closedloop.sandbox.wire import MAX_FRAME, WireError, decode_frame, write_frame
 
 _HERE = Path(__file__).parent
@@ -102,6 +104,8 @@ class JobStatus:
     stderr: str
     stdout_bytes: int
     stderr_bytes: int
+    refusals: Refusals = field(default_factory=Refusals)
+    """What the sandbox refused the job or cut it off at (denied system calls, limits hit)."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -315,7 +319,8 @@ class Worker:
         if msg is None or msg.get("op") != "done":
             self.kill()
             raise WorkerLost("worker did not report the end of a job")
-        return JobStatus(**{k: msg[k] for k in JobStatus.__dataclass_fields__})
+        fields = {k: msg[k] for k in JobStatus.__dataclass_fields__ if k != "refusals"}
+        return JobStatus(**fields, refusals=Refusals.from_json(msg.get("refusals")))
 
     def kill(self) -> None:
         """SIGKILL the worker's whole process group; PID 1 dying takes every job with it."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from closedloop.sandbox.refusals import Refusals
+
 
 class Outcome(StrEnum):
     """The outcome of verifying one solution (DESIGN.md's contract)."""
@@ -49,6 +51,9 @@ class Verdict:
     nondeterministic: bool = False
     warnings: tuple[str, ...] = ()  # isolation the kernel could not give (said loudly)
     extra: dict[str, Any] = field(default_factory=dict)
+    # What the sandbox refused the candidate's job (denied system calls by name, limits hit),
+    # counted outside its process: the monitors' hack-attempt counts (issue 17, family 6).
+    refusals: Refusals = field(default_factory=Refusals)
 
     @property
     def reward(self) -> float | None:
@@ -78,5 +83,7 @@ class Verdict:
             out["nondeterministic"] = True
         if self.warnings:
             out["warnings"] = list(self.warnings)
+        if self.refusals:
+            out["refusals"] = self.refusals.to_json()
         out.update(self.extra)
         return out

@@ -642,6 +642,7 @@ def _verdict(
     total: int,
 ) -> Verdict:
     common = {"stdout": status.stdout, "stderr": status.stderr, "elapsed_s": elapsed}
+    common["refusals"] = status.refusals  # what the sandbox refused the job (issue 17, family 6)
     timed_out = status.timed_out or load.get("timeout")
     if "ready" not in load:
         if timed_out:

@@ -1,0 +1,152 @@
+"""Denied attempts are recorded (issue 17, family 6): each job's status, and the verdict built
+from it, count what the sandbox refused the job or cut it off at, as its worker saw it."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from closedloop.sandbox import SandboxLimits, Worker
+from closedloop.sandbox.refusals import Limit, Refusals
+from closedloop.tasks.format import parse_task
+from closedloop.verify import Outcome, Verifier
+
+DENIED = textwrap.dedent("""
+    import os, socket, ctypes
+    def f():
+        out = []
+        for attempt in (socket.socket, os.fork, lambda: os.kill(2, 9),
+                        lambda: ctypes.CDLL(None).ptrace(16, 1, 0, 0) == 0 or 1 / 0):
+            try:
+                attempt()
+            except (OSError, ZeroDivisionError):
+                out.append('refused')
+        for _ in range(2):
+            try:
+                socket.socket()
+            except OSError:
+                pass
+        return out
+""")
+
+
+@pytest.fixture(scope="module")
+def small() -> Worker:
+    w = Worker(SandboxLimits(wall_s=4, cpu_s=1, output_bytes=64, fsize_bytes=4096))
+    yield w
+    w.kill()
+
+
+def test_denied_system_calls_are_counted_by_name(worker, job):
+    _, value, status = job(worker, DENIED)
+    assert value == ["refused"] * 4
+    assert status.refusals.denied == {"socket": 3, "clone": 1, "kill": 1, "ptrace": 1}
+
+
+def test_a_job_cannot_hide_its_denied_calls(worker, job):
+    # The job no longer holds the seccomp listener: it cannot answer (or skip) its own
+    # notifications, and a SIGSYS handler sees nothing, since no signal is sent.
+    code = textwrap.dedent("""
+        import ctypes, fcntl, os, signal, socket
+        def f():
+            signal.signal(signal.SIGSYS, lambda *a: None)
+            fds = []
+            for fd in range(3, 64):
+                try:
+                    fcntl.ioctl(fd, 0xC0502100, bytearray(80), True)
+                    fds.append(fd)
+                except OSError:
+                    pass
+            try:
+                socket.socket()
+            except OSError:
+                pass
+            return fds
+    """)
+    _, value, status = job(worker, code)
+    assert value == []
+    assert status.refusals.denied == {"socket": 1}
+
+
+def test_an_ordinary_job_has_nothing_refused(worker, job):
+    code = "import threading\ndef f():\n    t = threading.Thread(target=print)\n    t.start(); t.join()\n    return 1\n"
+    _, value, status = job(worker, code)
+    assert value == 1 and not status.refusals
+
+
+def test_locks_and_watches_on_shared_files_are_refused(worker, job):
+    code = textwrap.dedent("""
+        import fcntl, os, ctypes
+        def f():
+            fd = os.open(os.__file__, os.O_RDONLY)
+            out = []
+            for attempt in (lambda: fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB),
+                            lambda: fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB),
+                            lambda: ctypes.CDLL(None, use_errno=True).inotify_init() >= 0 or 1 / 0):
+                try:
+                    attempt()
+                    out.append('allowed')
+                except (OSError, ZeroDivisionError):
+                    out.append('refused')
+            return out
+    """)
+    _, value, status = job(worker, code)
+    assert value == ["refused"] * 3
+    assert status.refusals.denied == {"flock": 1, "fcntl_lock": 1, "inotify_init": 1}
+
+
+def test_the_wall_clock_is_a_limit_hit(small, job):
+    _, _, status = job(small, "import time\ndef f():\n    time.sleep(30)\n")
+    assert status.timed_out and status.refusals.limits == {Limit.WALL_CLOCK: 1}
+
+
+def test_output_caps_are_limits_hit(small, job):
+    code = "import sys\ndef f():\n    print('x' * 100)\n    sys.stderr.write('y' * 100)\n    return 1\n"
+    _, _, status = job(small, code)
+    assert status.refusals.limits == {Limit.STDOUT: 1, Limit.STDERR: 1}
+
+
+def test_a_file_at_the_size_limit_is_a_limit_hit(small, job):
+    code = "def f():\n    try:\n        open('/tmp/big', 'wb').write(b'x' * 8192)\n    except OSError:\n        pass\n    return 1\n"
+    _, _, status = job(small, code)
+    assert status.refusals.limits == {Limit.FILE_SIZE: 1}
+
+
+def test_the_cpu_limit_is_a_limit_hit():
+    with Worker(SandboxLimits(wall_s=8, cpu_s=0.5)) as w:
+        ch = w.begin("candidate")
+        ch.send({"code": "while True:\n    pass\n", "entry": "f"})
+        assert ch.recv() is None
+        status = w.end(ch)
+    assert status.timed_out and not status.refusals.limits.get(Limit.WALL_CLOCK)
+    assert status.refusals.limits == {Limit.CPU: 1}
+
+
+def test_a_flood_of_denied_calls_ends_the_job(worker, job):
+    code = "import socket\ndef f():\n    while True:\n        try:\n            socket.socket()\n        except OSError:\n            pass\n"
+    frame, _, status = job(worker, code)
+    assert frame is None and status.signal == 9
+    assert status.refusals.limits == {Limit.DENIALS: 1}
+    assert status.refusals.denied["socket"] > 10_000 - 1
+
+
+def test_refusals_round_trip_through_json_and_add_up():
+    r = Refusals({"socket": 2}, {Limit.CPU: 1})
+    assert Refusals.from_json(r.to_json()) == r
+    assert (r + r).to_json() == {"denied": {"socket": 4}, "limits": {"cpu": 2}}
+    assert Refusals().to_json() == {} and not Refusals()
+
+
+def test_the_verdict_carries_the_refusals():
+    task = parse_task(
+        {"id": "t", "entry_point": "f", "private_tests": [{"input": "()", "output": "1"}]}
+    )
+    with Verifier(workers=1, limits=SandboxLimits(wall_s=4)) as v:
+        verdict = v.verify(task, DENIED)
+        clean = v.verify(task, "def f():\n    return 1\n")
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.refusals.denied == {"socket": 3, "clone": 1, "kill": 1, "ptrace": 1}
+    assert verdict.to_json()["refusals"]["denied"]["socket"] == 3
+    assert clean.outcome is Outcome.PASS and not clean.refusals
+    assert "refusals" not in clean.to_json()
