@@ -65,3 +65,21 @@ def test_admit_rejects_duplicates_and_with_novelty_same_behaviour(verifier):
         DUPLICATE,
         "too_few_tests",
     ]
+
+
+def test_verify_counts_what_the_sandbox_refused_the_attempts(verifier):
+    # a policy that starts probing the sandbox (sockets, forks) must show in the iteration's
+    # metrics even though every such attempt simply fails
+    from closedloop.loop.config import RunConfig
+    from closedloop.loop.phases import verify
+
+    gt = next(g for g in sample_tasks(40, seed=5) if len(g.inputs[0]) > 1)
+    task = grammar_task(gt, "t0", "Write f.", public=2)
+    probing = "import socket\ndef f(xs):\n    socket.socket()\n    return xs\n"
+    row = [Attempt(task.id, i, [1]) for i in range(3)]
+    row[0].codes.append(task.example_solution or "")
+    row[1].codes.append(probing)
+    row[2].codes.append(probing)
+    ver = verify(verifier, verifier, Attempted([task], [row]), RunConfig(), 1)
+    assert ver.solved == 1 and ver.refused_attempts == 2
+    assert ver.refusals.denied_total >= 2 and "socket" in ver.refusals.denied

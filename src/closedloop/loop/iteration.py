@@ -157,6 +157,9 @@ def run_iteration(state: LoopState, it: int) -> IterationResult:
         Metric.TASKS: len(tasks),
         Metric.SOLVE_RATE: ver.solve_rate,
         Metric.MEAN_REWARD: ver.mean_reward,
+        Metric.SANDBOX_DENIED_CALLS: ver.refusals.denied_total,
+        Metric.SANDBOX_LIMITS_HIT: ver.refusals.limits_total,
+        Metric.SANDBOX_REFUSED_SHARE: ver.refused_attempts / max(1, ver.scored),
         Metric.CHALLENGER_REWARD: (
             sum(r.reward for r in rows if r.reward is not None) / max(1, len(rows))
         ),

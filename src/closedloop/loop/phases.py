@@ -36,6 +36,7 @@ from closedloop.roles.challenger import (
     parse_proposal,
 )
 from closedloop.roles.solver import Attempt, attempt_tasks, score_attempts
+from closedloop.sandbox.refusals import Refusals
 from closedloop.tasks.contamination import ContaminationGuard
 from closedloop.tasks.fingerprint import Fingerprint, fingerprint_tasks
 from closedloop.tasks.format import Split, Task
@@ -242,6 +243,11 @@ class Verified:
     audit: dict[str, float]
     """The audit of a plugged-in reward against the run's verifier (empty when the reward is
     the run's verifier)."""
+    refusals: Refusals = field(default_factory=Refusals)
+    """What the sandbox refused the attempts, summed (denied system calls, limits hit): a
+    policy that starts probing the sandbox shows here before anything else."""
+    refused_attempts: int = 0
+    """Attempts the sandbox refused anything."""
 
     @property
     def solve_rate(self) -> float:
@@ -262,11 +268,14 @@ def verify(
         else {}
     )
     scores = [r for row in att.rewards() for r in row]
+    refusals = [a.verdict.refusals for row in att.attempts for a in row if a.verdict is not None]
     return Verified(
         scored=len(scores),
         solved=sum(1 for r in scores if r >= 1.0),
         mean_reward=sum(scores) / len(scores) if scores else 0.0,
         audit=audited,
+        refusals=sum(refusals, Refusals()),
+        refused_attempts=sum(1 for r in refusals if r),
     )
 
 

@@ -168,6 +168,26 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
             )
         )
 
+    def refused(ax: Axes) -> None:
+        _lines(
+            ax,
+            rows,
+            ".",
+            [
+                (Metric.SANDBOX_DENIED_CALLS, "system calls denied"),
+                (Metric.SANDBOX_LIMITS_HIT, "limits hit"),
+            ],
+        )
+        ax.set_ylabel("count per iteration", fontsize=8)
+
+    if any(r.get(Metric.SANDBOX_DENIED_CALLS) or r.get(Metric.SANDBOX_LIMITS_HIT) for r in rows):
+        out.append(
+            (
+                "What the sandbox refused the solver's attempts (probing the sandbox shows here)",
+                _svg("sandbox refusals", refused, alarms),
+            )
+        )
+
     def variety(ax: Axes) -> None:
         xs, ys = _series(rows, Metric.HELDOUT_DISTINCT_PROGRAMS)
         ax.plot(xs, ys, marker="o", color="#2c7fb8", label="distinct greedy programs")

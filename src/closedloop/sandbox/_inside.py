@@ -788,6 +788,10 @@ def job_child(lim, birth_fd, notify):
         os.close(fd)
     if error is not None:
         os._exit(71)
+    # Lock-down is in force and no candidate code exists yet: the one frame the host trusts to
+    # speak for the sandbox (verify.runner._load). It goes before the wait below, since the
+    # host sends the job only once it has read it.
+    write_frame(4, {"locked": True})
     if notify:
         select.select([3], [], [])  # the host writes only after PID 1 took the listener
         os.close(LISTENER_FD)  # job code must never answer its own denied calls
@@ -820,17 +824,16 @@ def _tail_tb(e, limit=1200):
 def serve_candidate(in_fd, out_fd):
     """Load the solution, then answer calls: each reply is plain-data text or an error.
 
-    Its first act, before it reads the job and so before any candidate code exists in this
-    process, is to write ``{"locked": true}``: the result channel's first frame is the only
-    one the host trusts to speak for the sandbox (``job_child`` writes ``sandbox_error`` there
-    instead when lock-down fails). Every later frame may be forged by the candidate, so
-    nothing in one can make the host blame itself (see ``verify.runner._load``).
+    ``job_child`` has already written the result channel's first frame, ``{"locked": true}``
+    (or ``sandbox_error`` when lock-down failed), before any candidate code exists: it is the
+    only frame the host trusts to speak for the sandbox. Every later frame, this function's
+    included, may be forged by the candidate, so nothing in one can make the host blame
+    itself (see ``verify.runner._load``).
 
     A request with ``"sync": true`` (the checker proxy's) also gets back the arguments' state
     after the call (``args``/``kwargs``) when the call changed them, so that a checker sees the
     candidate's in-place mutations as a real call would.
     """
-    write_frame(out_fd, {"locked": True})
     spec = read_frame(in_fd)
     if spec is None:
         return
