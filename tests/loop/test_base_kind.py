@@ -91,3 +91,14 @@ def test_eval_probe_per_puts_each_policys_reading_probe_in_the_summary(base: Pat
     for entry in probe.values():
         assert set(entry["per_primitive"]) == set(PRIMITIVES)
         assert 0 <= entry["pass@1"] <= 1 and entry["distinct_programs"] >= 1
+
+
+def test_with_eval_samples_each_policy_has_its_filtered_pass_at_1(base: Path, tmp_path: Path):
+    # base, control and final are each scored with the same sampling budget, filtered by the
+    # shown examples (the second primary figure), and the summary says so
+    cfg = _cfg(base, eval={"heldout_size": 3, "max_new_tokens": 16, "samples": 2})
+    LoopRunner.new(cfg, tmp_path / "run").run()
+    policies = json.loads((tmp_path / "run" / "summary.json").read_text())["policies"]
+    assert set(policies) == {"cold_start", "final", "control"}
+    for entry in policies.values():
+        assert 0 <= entry["filtered_pass@1"] <= 1 and 0 < entry["confidence"] <= 1

@@ -74,6 +74,9 @@ __all__ = ["LoopRunner", "RunDirError", "RunResult"]
 
 SEED_POOL_SIZE = 200
 PER_TASK_EVENT = "heldout_per_task"
+CONTROL_EVAL_EVENT = "control_heldout_metrics"
+"""The control's held-out evaluation metrics (its filtered pass@1 and confidence with
+``eval.samples``), recorded once, so a resumed finish reads them back."""
 """Run-store event with a policy's per-task scores on the primary held-out set (for the gate)."""
 ALARM_EVENT = "alarm"
 REJECTIONS_EVENT = "rejections"
@@ -372,11 +375,11 @@ class LoopRunner:
                     state.policy = self.dir.load_policy(COLD_START)
                     train_control(state.policy, state.corpus_examples(), steps, cfg)
                     prog.update(bar, advance=1, description="control: held-out eval")
-                    control = phases.evaluate(
-                        state.policy, state.heldout, state.verifier, cfg
-                    ).scores
+                    ev = phases.evaluate(state.policy, state.heldout, state.verifier, cfg)
+                    control = ev.scores
                     prog.update(bar, advance=1)
                 self.dir.save_policy(state.policy, CONTROL)
+                store.add_event(last, CONTROL_EVAL_EVENT, ev.metrics(state.primary))
                 store.add_eval(CONTROL, last, control)
             scores[CONTROL] = control
         by = by_set(scores)
@@ -391,6 +394,14 @@ class LoopRunner:
             "stopped_early": bool(store.events(early_stop.EARLY_STOP_EVENT)),
             "gate": None,
         }
+        final_row = next((r for r in rows if r[Metric.ITERATION] == source), rows[-1])
+        control_rows = [d for _it, d in store.events(CONTROL_EVAL_EVENT)]
+        sampled = {COLD_START: rows[0], FINAL: final_row, CONTROL: (control_rows or [{}])[-1]}
+        for label, metrics in sampled.items():
+            entry = summary["policies"].get(label)
+            if entry is not None and Metric.HELDOUT_FILTERED_PASS_AT_1 in metrics:
+                entry["filtered_pass@1"] = metrics[Metric.HELDOUT_FILTERED_PASS_AT_1]
+                entry["confidence"] = metrics[Metric.HELDOUT_CONFIDENCE]
         if rollback is not None:
             summary["rolled_back_to"] = rollback
         if source > 0 and COLD_START in per_task:
@@ -406,7 +417,17 @@ class LoopRunner:
         self.dir.write_summary(summary)
         extra = {name: t for name, t in by.items() if name != state.primary}
         self.console.print(table_view(primary, extra))
-        final_row = next((r for r in rows if r[Metric.ITERATION] == source), rows[-1])
+        filtered = {
+            k: v["filtered_pass@1"]
+            for k, v in summary["policies"].items()
+            if "filtered_pass@1" in v
+        }
+        if filtered:
+            self.console.print(
+                f"filtered pass@1 ({cfg.eval.samples} samples, the first that reproduces the shown "
+                "examples): " + ", ".join(f"{k} {v:.3f}" for k, v in filtered.items()),
+                soft_wrap=True,
+            )
         line = narrowing_line(state.primary, rows[0], final_row) if source > 0 else None
         if line:
             # a gain in pass@1 with fewer programs may be favourite programs that happen to fit

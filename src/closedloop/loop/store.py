@@ -258,6 +258,14 @@ class RunStore:
                 [(label, iteration, name, n, p) for name, (n, p) in scores.items()],
             )
 
+    def add_event(self, iteration: int, kind: str, data: dict[str, Any]) -> None:
+        """Record one event outside an iteration (e.g. the control's sampled evaluation)."""
+        with self.task_pool.transaction() as c:
+            c.execute(
+                "INSERT INTO events (iteration, kind, data, at) VALUES (?, ?, ?, ?)",
+                (iteration, kind, json.dumps(safe_json(data)), time.time()),
+            )
+
     # -- the pool --------------------------------------------------------------------------
     def tasks(self) -> list[Task]:
         """Every task in the pool, in the order added."""
