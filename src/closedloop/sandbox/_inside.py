@@ -28,6 +28,13 @@ Each job child redirects stdout/stderr to capped pipes, sets rlimits, drops ever
 sets no_new_privs and installs a seccomp filter before it reads a byte of the job. Then it
 serves calls (a candidate) or runs a checker (a judge).
 
+What may blame the sandbox (``infra_error``, which the loop drops unscored): only the
+result channel's first frame, which ``job_child`` writes once lock-down is in force and
+before any candidate code exists (``{"locked": true}``, or ``{"sandbox_error": ...}`` when
+lock-down failed), and, for a judge, its death before its ``{"judging": true}`` marker. Every
+later frame may be the candidate's, so none of them can make the host blame itself
+(``verify.runner._load``).
+
 Denied system calls are counted where the job cannot reach: the filter sends them to a
 seccomp user-notification listener (SECCOMP_RET_USER_NOTIF). PID 1 takes a copy of the
 child's listener (pidfd_getfd) and only then lets the child close its own, before any job
