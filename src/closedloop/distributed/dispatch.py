@@ -62,6 +62,8 @@ class Member:
     used: int = 0
     probe: Any = None
     lost_at: float = 0.0
+    kills: int = 0
+    """Times the dispatcher killed it (a batch past its deadline)."""
 
 
 @dataclass
@@ -70,6 +72,8 @@ class _Flight:
     jobs: list[Job]
     budget: float
     deadline: float
+    kills: int
+    """Its actor's ``kills`` when it was sent: a kill after that was for another batch."""
 
 
 @dataclass
@@ -166,7 +170,9 @@ class Dispatcher:
                         [(j.id, j.payload) for j in jobs], *args
                     )
                     budget = batch_timeout_s or self._budget(jobs, member, cost)
-                    flights[ref] = _Flight(member, jobs, budget, time.monotonic() + budget)
+                    flights[ref] = _Flight(
+                        member, jobs, budget, time.monotonic() + budget, member.kills
+                    )
                     self._count(batches=1)
                 if not flights:
                     if not src.has_more():
@@ -219,7 +225,9 @@ class Dispatcher:
             self._lost(flight.member)
             self._count(lost_batches=1)
             why = f"the actor on node {node} was lost ({type(e).__name__})"
-            yield from self._requeue(flight.jobs, why, src, ledger, failed)
+            # killed for another batch's deadline: not these jobs' doing, not charged to them
+            charge = flight.member.kills == flight.kills
+            yield from self._requeue(flight.jobs, why, src, ledger, failed, charge)
             return
         except (RayError, GetTimeoutError) as e:
             self._release(flight.member)
@@ -246,13 +254,15 @@ class Dispatcher:
         src: _Source,
         ledger: Ledger,
         failed: Callable[[Any, str], Any],
+        charge: bool = True,
     ) -> Iterator[tuple[int, Any]]:
-        """Put lost jobs back in front of the queue, or fail those lost too often."""
+        """Put lost jobs back in front of the queue, or fail those lost too often. Only a
+        loss with ``charge`` counts towards ``max_losses``."""
         given_up = []
         for job in jobs:
             if job.id in ledger:
                 continue
-            job = replace(job, lost=job.lost + 1, why=why)
+            job = replace(job, lost=job.lost + charge, why=why)
             if job.lost > self.max_losses:
                 given_up.append(job)
             else:
@@ -312,6 +322,7 @@ class Dispatcher:
             member.in_flight -= 1
             self.stats.timed_out_batches += 1
             if member.state is ActorState.READY:
+                member.kills += 1
                 try:
                     ray.kill(member.handle, no_restart=False)
                 except Exception:  # already dead: the probe will say so

@@ -19,8 +19,8 @@ LOCAL = "local"
 """The address that starts a Ray instance on this machine (``ray.init(address="local")``)."""
 RAY_OPTION_HELP = (
     "Verify on a Ray cluster, one sandbox pool per node: 'local' starts Ray here, 'auto' joins "
-    "this machine's cluster, HOST:PORT that head's (needs closedloop[ray]). Default: this "
-    "machine's pool."
+    "this machine's cluster, HOST:PORT that head's (needs Ray: the closedloop 'ray' extra). "
+    "Default: this machine's pool."
 )
 """The help of every command's ``--ray ADDRESS`` option."""
 

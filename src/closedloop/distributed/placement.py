@@ -15,6 +15,7 @@ Must never: start or stop Ray nodes (only a ``local`` instance of its own, throu
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,12 +49,14 @@ def connect(address: str) -> bool:
             )
         return False
     try:
-        ray.init(
-            address=address,
-            include_dashboard=False,
-            log_to_driver=False,  # stdout carries verdicts: the actors' logs stay in Ray's files
-            logging_level=logging.WARNING,
-        )
+        with warnings.catch_warnings():  # a tip about GPU env vars: no GPU is asked for here
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"ray\.")
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                log_to_driver=False,  # stdout carries verdicts: actors' logs stay in Ray's files
+                logging_level=logging.WARNING,
+            )
     except (ConnectionError, ValueError, RuntimeError) as e:
         raise ClusterUnavailable(f"--ray {address}: cannot connect to Ray: {e}") from None
     return True

@@ -13,6 +13,7 @@ placed running after :meth:`RayVerifier.close`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -199,8 +200,10 @@ class RayVerifier:
         for h in handles:
             try:
                 ray.kill(h, no_restart=True)
-            except Exception:
+            except Exception:  # already dead
                 pass
+        for h in handles:
+            _await_death(h)
         if self._owns_connection:
             ray.shutdown()
 
@@ -270,3 +273,18 @@ class RayVerifier:
                 + "; ".join(self.skipped)
             )
         return members
+
+
+def _await_death(handle: Any, timeout_s: float = 10.0) -> None:
+    """Return once the killed actor behind ``handle`` answers no more. ``ray.kill`` goes
+    through Ray's control store while calls go straight to the actor, so a call made just
+    after it can still be served: ask until one fails."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get(handle.info.remote(), timeout=max(0.1, deadline - time.monotonic()))
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            return
+        except ray.exceptions.RayError:
+            return
+        time.sleep(0.05)
