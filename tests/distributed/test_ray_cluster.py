@@ -191,6 +191,20 @@ def test_closing_stops_every_actor(cluster):
             ray.get(h.info.remote(), timeout=30)
 
 
+def test_the_reward_server_runs_on_a_ray_verifier_unchanged(shared: RayVerifier):
+    import httpx
+
+    from closedloop.serve.app import make_app
+    from closedloop.serve.background import background_server
+
+    wrong, loops = "def f(xs):\n    return xs\n", "def f(xs):\n    while True:\n        pass\n"
+    items = [{"task_id": "sort", "completion": c} for c in (SORTED, wrong, loops, SORTED)]
+    with background_server(make_app(shared, [_sort("sort")])) as url:
+        r = httpx.post(url + "/reward", json={"items": items}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.json()["rewards"] == [1.0, 0.0, 0.0, 1.0]
+
+
 def test_verify_command_with_ray_writes_the_local_verdicts(cluster, tmp_path: Path):
     items = mixed_batch()[:8]
     tasks = {t.id: t for t, _ in items}

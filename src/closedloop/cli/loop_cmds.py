@@ -65,7 +65,8 @@ def run(
         typer.Option(
             "--ray",
             metavar="ADDRESS",
-            help=RAY_OPTION_HELP + " Sets [distributed] ray_address (for a resume: this run only).",
+            help=RAY_OPTION_HELP
+            + " Sets the config's distributed.ray_address (on --resume: for this process only).",
         ),
     ] = None,
 ) -> None:

@@ -15,6 +15,7 @@ Must never: start or stop Ray nodes (only a ``local`` instance of its own, throu
 from __future__ import annotations
 
 import logging
+import socket
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,9 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from closedloop.distributed.actor import VerifyActor
 from closedloop.distributed.factory import LOCAL, ClusterUnavailable
 from closedloop.sandbox import SandboxLimits
+
+_CONNECT_S = 5.0
+"""How long a head's port may take to accept a connection."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ def connect(address: str) -> bool:
                 "give that address, or use one cluster per process"
             )
         return False
+    _answers(address)
     try:
         with warnings.catch_warnings():  # a tip about GPU env vars: no GPU is asked for here
             warnings.filterwarnings("ignore", category=FutureWarning, module=r"ray\.")
@@ -60,6 +65,21 @@ def connect(address: str) -> bool:
     except (ConnectionError, ValueError, RuntimeError) as e:
         raise ClusterUnavailable(f"--ray {address}: cannot connect to Ray: {e}") from None
     return True
+
+
+def _answers(address: str) -> None:
+    """Fail now when nothing listens at a ``HOST:PORT`` address: ``ray.init`` would retry
+    for minutes before it gave up."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if address in (LOCAL, "auto") or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT_S).close()
+    except OSError as e:
+        raise ClusterUnavailable(
+            f"--ray {address}: no Ray head answers there ({e.strerror or e}); start one with "
+            "`ray start --head`, or give 'local' to start Ray in this process"
+        ) from None
 
 
 def alive_nodes(max_nodes: int | None = None) -> list[Node]:
