@@ -143,7 +143,7 @@ def test_killing_one_nodes_actor_mid_batch_leaves_every_job_exactly_one_verdict(
     finished: list[str] = []
     killed = threading.Event()
     with RayVerifier(cluster.address, limits=SandboxLimits(wall_s=WALL_S)) as v:
-        doomed = next(h for h, info in v.actors if info.node_id == cluster.node_ids["cl_node_b"])
+        doomed = next(h for h, info in v.actors if info.node_id == cluster.node_ids["cl_node_1"])
 
         def on_done(verdict: Verdict) -> None:
             finished.append(verdict.task_id)
