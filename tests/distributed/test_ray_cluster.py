@@ -32,6 +32,7 @@ ROWS = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ROWS)
 
 WALL_S = 2.0
+IN_FLIGHT, JOBS_PER_SLOT = 2, 4  # batches per actor, jobs per slot in a batch
 # Attacks whose verdict is decided by the wall clock itself (they run until it kills them):
 # left out of the comparison but for one, so the batch stays a few seconds long; plain
 # timeouts are in it below.
@@ -83,7 +84,12 @@ def signature(v: Verdict) -> tuple[object, ...]:
 
 @pytest.fixture(scope="module")
 def shared(cluster) -> Iterator[RayVerifier]:
-    with RayVerifier(cluster.address, limits=SandboxLimits(wall_s=WALL_S)) as v:
+    with RayVerifier(
+        cluster.address,
+        limits=SandboxLimits(wall_s=WALL_S),
+        max_in_flight=IN_FLIGHT,
+        jobs_per_slot=JOBS_PER_SLOT,
+    ) as v:
         yield v
 
 
@@ -124,14 +130,14 @@ def test_jobs_are_read_only_as_far_as_the_actors_have_room(shared: RayVerifier):
 
     def source() -> Iterator[tuple[Task, str]]:
         nonlocal read
-        for i in range(12):
+        for i in range(60):
             read += 1
-            yield _sort(f"t{i}"), SLOW_SORTED
+            yield _sort(f"t{i}"), SORTED
 
     verdicts = shared.verify_many(source(), on_done=lambda _: read_at_first_verdict.append(read))
-    # 2 nodes x 2 batches in flight x 1 job a batch, and one item looked at ahead
-    assert read_at_first_verdict[0] <= 2 * 2 * 1 + 1
-    assert [v.outcome for v in verdicts] == [Outcome.PASS] * 12
+    # 2 nodes x 2 batches in flight x (1 slot x 4 jobs) a batch, and one item looked at ahead
+    assert read_at_first_verdict[0] <= 2 * IN_FLIGHT * JOBS_PER_SLOT + 1
+    assert [v.outcome for v in verdicts] == [Outcome.PASS] * 60
 
 
 @pytest.mark.parametrize("no_restart", [True, False], ids=["gone-for-good", "restarted"])
@@ -169,7 +175,8 @@ def test_a_batch_past_its_deadline_is_retried_elsewhere_then_infra_error(cluster
         limits=SandboxLimits(wall_s=60.0),
         batch_timeout_s=1.5,
         max_losses=1,
-        max_in_flight=1,  # nothing queued behind the stuck batch on its actor
+        max_in_flight=1,  # nothing queued behind the stuck batch on its actor ...
+        jobs_per_slot=1,  # ... nor beside it in its batch (a lost batch loses all its jobs)
     ) as v:
         t0 = time.monotonic()
         verdicts = v.verify_many([stuck, *quick])

@@ -135,9 +135,11 @@ class Dispatcher:
         max_in_flight: int = 2,
         max_losses: int = 2,
         revive_timeout_s: float = 120.0,
+        jobs_per_slot: int = 1,
     ) -> None:
         self.members = members
         self.max_in_flight = max_in_flight
+        self.jobs_per_slot = jobs_per_slot
         self.max_losses = max_losses
         self.revive_timeout_s = revive_timeout_s
         self.stats = DispatchStats()
@@ -165,7 +167,7 @@ class Dispatcher:
                     member = self._acquire()
                     if member is None:
                         break
-                    jobs = src.take(member.info.slots)
+                    jobs = src.take(member.info.slots * self.jobs_per_slot)
                     ref = getattr(member.handle, kind.value).remote(
                         [(j.id, j.payload) for j in jobs], *args
                     )

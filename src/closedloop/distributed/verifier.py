@@ -51,8 +51,9 @@ class RayVerifier:
             verdicts = v.verify_many([(task, solution), ...])
 
     ``workers``: sandbox slots per node (default: one per CPU Ray counts there). Each node's
-    actor takes at most ``max_in_flight`` batches at once, a batch being as many jobs as the
-    node has slots. A batch past its deadline (``batch_timeout_s``, default from ``limits``
+    actor takes at most ``max_in_flight`` batches at once, a batch being ``jobs_per_slot``
+    jobs for each of the node's slots (4: Ray's cost per call is then under 5% of HumanEval's
+    checks, benchmarks/ray_verify.py). A batch past its deadline (``batch_timeout_s``, default from ``limits``
     and the load on its actor) has its actor killed and restarted and its jobs run elsewhere;
     a job lost more than ``max_losses`` times is ``infra_error``. ``max_nodes`` uses at most
     that many nodes (in node-id order).
@@ -70,13 +71,18 @@ class RayVerifier:
         retries: int = 1,
         *,
         max_in_flight: int = 2,
+        jobs_per_slot: int = 4,
         max_nodes: int | None = None,
         batch_timeout_s: float | None = None,
         max_losses: int = 2,
         max_restarts: int = 3,
         start_timeout_s: float = 120.0,
     ) -> None:
-        for name, value in (("max_in_flight", max_in_flight), ("max_nodes", max_nodes or 1)):
+        for name, value in (
+            ("max_in_flight", max_in_flight),
+            ("jobs_per_slot", jobs_per_slot),
+            ("max_nodes", max_nodes or 1),
+        ):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         if workers is not None and workers < 1:
@@ -101,7 +107,9 @@ class RayVerifier:
         except BaseException:
             self.close()
             raise
-        self._dispatch = Dispatcher(self._members, max_in_flight, max_losses)
+        self._dispatch = Dispatcher(
+            self._members, max_in_flight, max_losses, jobs_per_slot=jobs_per_slot
+        )
         self.pool = ClusterPool(sum(m.info.slots for m in self._members))
 
     # -- the Verifier interface ----------------------------------------------------------------
