@@ -237,3 +237,26 @@ def test_verify_command_with_ray_writes_the_local_verdicts(cluster, tmp_path: Pa
         return [(r["task_id"], r["outcome"], r["passed"]) for r in rows]
 
     assert verdicts("--ray", cluster.address) == verdicts()
+
+
+@pytest.mark.slow  # a whole (short) run of the loop: ~30 s here
+def test_the_loop_verifies_on_the_cluster_given_in_its_config(cluster, tmp_path: Path):
+    import sqlite3
+
+    run_dir = tmp_path / "run"
+    out = subprocess.run(
+        [sys.executable, "-m", "closedloop.cli", "run", "--preset", "short"]
+        + ["--iterations", "1", "--run-dir", str(run_dir), "--ray", cluster.address],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f'ray_address = "{cluster.address}"' in (run_dir / "config.toml").read_text()
+    db = sqlite3.connect(str(run_dir / "run.sqlite"))
+    try:
+        outcomes = Counter(o for (o,) in db.execute("SELECT outcome FROM attempts"))
+    finally:
+        db.close()
+    assert sum(outcomes.values()) > 0 and outcomes[str(Outcome.INFRA_ERROR)] == 0
