@@ -140,6 +140,28 @@ def test_jobs_are_read_only_as_far_as_the_actors_have_room(shared: RayVerifier):
     assert [v.outcome for v in verdicts] == [Outcome.PASS] * 60
 
 
+def test_calls_from_several_threads_at_once_each_get_their_own_verdicts(shared: RayVerifier):
+    wrong = "def f(xs):\n    return xs\n"
+    batches = {
+        k: [(_sort(f"{k}{i}"), SORTED if (i + len(k)) % 2 else wrong) for i in range(10)]
+        for k in ("a", "bb", "ccc")
+    }
+    got: dict[str, list[Verdict]] = {}
+    threads = [
+        threading.Thread(target=lambda k=k: got.__setitem__(k, shared.verify_many(batches[k])))
+        for k in batches
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for k, items in batches.items():
+        assert [v.task_id for v in got[k]] == [t.id for t, _ in items]
+        assert [v.outcome for v in got[k]] == [
+            Outcome.PASS if s == SORTED else Outcome.FAIL for _, s in items
+        ]
+
+
 @pytest.mark.parametrize("no_restart", [True, False], ids=["gone-for-good", "restarted"])
 def test_killing_one_nodes_actor_mid_batch_leaves_every_job_exactly_one_verdict(
     cluster, no_restart: bool

@@ -168,9 +168,13 @@ class Dispatcher:
                     if member is None:
                         break
                     jobs = src.take(member.info.slots * self.jobs_per_slot)
-                    ref = getattr(member.handle, kind.value).remote(
-                        [(j.id, j.payload) for j in jobs], *args
-                    )
+                    try:
+                        ref = getattr(member.handle, kind.value).remote(
+                            [(j.id, j.payload) for j in jobs], *args
+                        )
+                    except BaseException:  # e.g. a payload Ray cannot pickle: room back
+                        self._release(member)
+                        raise
                     budget = batch_timeout_s or self._budget(jobs, member, cost)
                     flights[ref] = _Flight(
                         member, jobs, budget, time.monotonic() + budget, member.kills

@@ -81,7 +81,7 @@ class RayVerifier:
         for name, value in (
             ("max_in_flight", max_in_flight),
             ("jobs_per_slot", jobs_per_slot),
-            ("max_nodes", max_nodes or 1),
+            ("max_nodes", 1 if max_nodes is None else max_nodes),
         ):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
