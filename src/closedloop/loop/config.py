@@ -277,7 +277,8 @@ class DistributedConfig(_Section):
     ray_address: str = ""
     """A Ray cluster to verify on, one sandbox pool per node: ``local`` starts Ray on this
     machine, ``auto`` joins the cluster this machine belongs to, ``HOST:PORT`` that head's
-    (needs ``closedloop[ray]``). Empty: this machine's pool of ``workers`` slots."""
+    (needs ``closedloop[ray]``); ``workers`` then sizes each node's pool (default: one slot
+    per CPU of the node). Empty: this machine's pool of ``workers`` slots."""
 
 
 class RunConfig(_Section):
