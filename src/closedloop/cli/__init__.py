@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from closedloop.cli.verify_cmd import UsageError
+from closedloop.distributed.factory import RAY_OPTION_HELP
 from closedloop.tasks.format import Split
 
 app = typer.Typer(
@@ -54,6 +55,7 @@ def verify(
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="No progress bar or summary.")
     ] = False,
+    ray: Annotated[str, typer.Option("--ray", metavar="ADDRESS", help=RAY_OPTION_HELP)] = "",
 ) -> None:
     """Verify solutions against tasks in the sandbox; one verdict per solution line."""
     from closedloop.cli.verify_cmd import open_output, readable, run_verify
@@ -68,7 +70,7 @@ def verify(
         readable(solutions, "solutions")
         out = open_output(output)
         try:
-            run_verify(tasks, solutions, out, split, workers, timeout, rerun, quiet)
+            run_verify(tasks, solutions, out, split, workers, timeout, rerun, quiet, ray)
         finally:
             if out is not sys.stdout:
                 out.close()

@@ -17,6 +17,7 @@ import typer
 
 from closedloop.cli import checks
 from closedloop.cli.checks import fail as _fail
+from closedloop.distributed.factory import RAY_OPTION_HELP
 
 # options shared by eval and gate
 SamplesOpt = Annotated[int, typer.Option("--samples", help="Attempts per task (1: greedy).")]
@@ -24,6 +25,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 MaxTokensOpt = Annotated[int, typer.Option(help="Token budget per turn.")]
 TemperatureOpt = Annotated[float, typer.Option(help="Sampling temperature when --samples > 1.")]
 TimeoutOpt = Annotated[float, typer.Option(help="Wall-clock seconds per verification.")]
+RayOpt = Annotated[str, typer.Option("--ray", metavar="ADDRESS", help=RAY_OPTION_HELP)]
 
 
 def run(
@@ -58,6 +60,15 @@ def run(
             "small models on a shared machine)."
         ),
     ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help=RAY_OPTION_HELP
+            + " Sets the config's distributed.ray_address (on --resume: for this process only).",
+        ),
+    ] = None,
 ) -> None:
     """Run the closed loop: generate -> attempt -> verify -> train, then the held-out table."""
     from rich.console import Console
@@ -90,6 +101,8 @@ def run(
             overrides.update({"model.kind": "hf", "model.path": str(model)})
         if iterations is not None:
             overrides["iterations"] = iterations
+        if ray is not None:
+            overrides["distributed.ray_address"] = ray
         try:
             if preset is not None:
                 cfg = preset_config(preset, overrides)
@@ -115,6 +128,8 @@ def run(
     try:
         if resume is not None:
             runner = LoopRunner.resume(resume, console)
+            if ray is not None:
+                runner.cfg.distributed.ray_address = ray
         else:
             runner = LoopRunner.new(cfg, target, console)
         console.print(f"run directory: {runner.run_dir}")
@@ -172,6 +187,7 @@ def eval_cmd(
     max_new_tokens: MaxTokensOpt = 128,
     temperature: TemperatureOpt = 0.8,
     timeout: TimeoutOpt = 5.0,
+    ray: RayOpt = "",
 ) -> None:
     """pass@1 and unbiased pass@k of a policy on a task file, with the solver role's prompt."""
     checks.at_least("--samples", samples, 1)
@@ -181,11 +197,9 @@ def eval_cmd(
     checks.model_dir("--policy", policy)
 
     from closedloop.loop.evaluate import evaluate
-    from closedloop.sandbox import SandboxLimits
-    from closedloop.verify import Verifier
 
     pol = _load_policy("--policy", policy)
-    with Verifier(limits=SandboxLimits(wall_s=timeout)) as v:
+    with _verifier(timeout, ray) as v:
         res = evaluate(
             pol,
             task_list,
@@ -204,6 +218,18 @@ def eval_cmd(
             f"{res.n_tasks} tasks, {samples} samples: {scores}  "
             f"({v.distinct} distinct programs, the most common {v.top_share:.0%} of attempts)"
         )
+
+
+def _verifier(timeout: float, ray_address: str) -> Any:
+    """The verifier of ``eval`` and ``gate`` (closedloop.distributed.make_verifier); one line
+    and exit code 3 when it cannot start."""
+    from closedloop.distributed import make_verifier
+    from closedloop.sandbox import SandboxLimits, SandboxUnavailable
+
+    try:
+        return make_verifier(None, SandboxLimits(wall_s=timeout), ray_address)
+    except SandboxUnavailable as e:
+        _fail(str(e), code=3)
 
 
 def _check_generation(max_new_tokens: int, temperature: float, timeout: float) -> None:
@@ -277,6 +303,7 @@ def gate_cmd(
     max_new_tokens: MaxTokensOpt = 128,
     temperature: TemperatureOpt = 0.8,
     timeout: TimeoutOpt = 5.0,
+    ray: RayOpt = "",
 ) -> None:
     """Promote a candidate policy over a baseline only if it wins significantly more held-out
     tasks than it loses (paired one-sided sign test). Exit 0: promote; 1: reject; 2: bad input."""
@@ -290,11 +317,9 @@ def gate_cmd(
 
     from closedloop.gate import Decision, decide
     from closedloop.loop.evaluate import evaluate
-    from closedloop.sandbox import SandboxLimits
-    from closedloop.verify import Verifier
 
     scores = {}
-    with Verifier(limits=SandboxLimits(wall_s=timeout)) as v:
+    with _verifier(timeout, ray) as v:
         for label, path in (("candidate", candidate), ("baseline", baseline)):
             res = evaluate(
                 _load_policy(f"--{label}", path),

@@ -22,6 +22,7 @@ from typing import Annotated
 import typer
 
 from closedloop.cli import checks
+from closedloop.distributed.factory import RAY_OPTION_HELP
 
 
 def _token(token_file: Path | None) -> str | None:
@@ -87,6 +88,7 @@ def serve(
             " sample of a rollout."
         ),
     ] = 1024,
+    ray: Annotated[str, typer.Option("--ray", metavar="ADDRESS", help=RAY_OPTION_HELP)] = "",
 ) -> None:
     """Serve verdicts and rewards over HTTP: POST /reward, /verify, /get_reward (OpenRLHF),
     GET /health, /limits, /metrics."""
@@ -112,11 +114,11 @@ def serve(
 
     import uvicorn
 
+    from closedloop.distributed import make_verifier
     from closedloop.sandbox import SandboxLimits, SandboxUnavailable
     from closedloop.serve.app import make_app
     from closedloop.serve.limits import ServeLimits
     from closedloop.tasks.format import load_tasks
-    from closedloop.verify import Verifier
 
     if tasks is not None:
         held, bad = load_tasks(tasks)
@@ -124,7 +126,7 @@ def serve(
             typer.echo(f"closedloop: skipping {b.reason}", err=True)
     limits = ServeLimits(max_body_bytes=int(max_body_mb * (1 << 20)), queue_items=queue)
     try:
-        verifier = Verifier(workers=workers, limits=SandboxLimits(wall_s=timeout))
+        verifier = make_verifier(workers, SandboxLimits(wall_s=timeout), ray)
     except SandboxUnavailable as e:
         checks.fail(str(e), code=3)
     stopped_by: list[int] = []

@@ -44,8 +44,10 @@ def run_verify(
     timeout_s: float,
     rerun: bool,
     quiet: bool = False,
+    ray_address: str = "",
 ) -> Counter[str]:
-    """Verify every solution line; returns counts per outcome."""
+    """Verify every solution line; returns counts per outcome. ``ray_address``: verify on
+    that Ray cluster (closedloop.distributed) instead of this machine's pool."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -56,8 +58,8 @@ def run_verify(
     )
     from rich.table import Table
 
+    from closedloop.distributed import make_verifier
     from closedloop.sandbox import SandboxLimits
-    from closedloop.verify.runner import Verifier
 
     readable(tasks_path, "tasks")
     readable(solutions_path, "solutions")
@@ -126,7 +128,7 @@ def run_verify(
 
     with progress:
         bar = progress.add_task("verify", total=len(entries), rate="")
-        with Verifier(workers=workers, limits=limits) as verifier:
+        with make_verifier(workers, limits, ray_address) as verifier:
             stream = verifier.iter_verify([job for _, job in jobs], split=split, rerun=rerun)  # type: ignore[misc]
             for line, entry in entries:
                 if isinstance(entry, Verdict):

@@ -271,6 +271,16 @@ class GateConfig(_Section):
     """... and the pass@1 gain is above this."""
 
 
+class DistributedConfig(_Section):
+    """Where the run's verification runs (closedloop.distributed)."""
+
+    ray_address: str = ""
+    """A Ray cluster to verify on, one sandbox pool per node: ``local`` starts Ray on this
+    machine, ``auto`` joins the cluster this machine belongs to, ``HOST:PORT`` that head's
+    (needs ``closedloop[ray]``); ``workers`` then sizes each node's pool (default: one slot
+    per CPU of the node). Empty: this machine's pool of ``workers`` slots."""
+
+
 class RunConfig(_Section):
     """The whole run. Unknown keys anywhere are errors."""
 
@@ -302,6 +312,7 @@ class RunConfig(_Section):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
+    distributed: DistributedConfig = Field(default_factory=DistributedConfig)
 
 
 MOVED_KEYS = {

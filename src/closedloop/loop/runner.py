@@ -138,10 +138,10 @@ class LoopRunner:
         """Run every remaining phase and return the held-out table."""
         from transformers.utils import logging as hf_logging
 
+        from closedloop.distributed import make_verifier
         from closedloop.loop.heldout import HeldoutError, load_or_materialise, summary_entries
         from closedloop.sandbox import SandboxLimits
         from closedloop.tasks.contamination import ContaminationGuard
-        from closedloop.verify import Verifier
         from closedloop.verify.timed import TimedVerifier
 
         # The run shows its own phase bars; transformers' per-save/per-load bars would bury them.
@@ -170,8 +170,10 @@ class LoopRunner:
         heldout = {name: list(s.tasks) for name, s in sets.items()}
         guard = ContaminationGuard([t for ts in heldout.values() for t in ts])
         try:
-            with Verifier(
-                workers=cfg.workers, limits=SandboxLimits(wall_s=cfg.verify_timeout_s)
+            with make_verifier(  # this machine's pool, or one per Ray node ([distributed])
+                cfg.workers,
+                SandboxLimits(wall_s=cfg.verify_timeout_s),
+                cfg.distributed.ray_address,
             ) as inner:
                 verifier = TimedVerifier(inner)  # t_verify: the sandbox's share of the time
                 state = LoopState(
