@@ -223,9 +223,9 @@ def serve(sock, cfg):
     a process forked once, before the first job, which receives nothing but a constant
     trigger byte, so every job starts from memory no job has written."""
     _send(sock, {"op": "ready", "pid": os.getpid(), "uid": os.getuid()})
-    if cfg.get("mode") == "judge":
-        serve_judges(sock)
     lim = cfg["limits"]
+    if cfg.get("mode") == "judge":
+        serve_judges(sock, lim)
     zygote = _start_zygote(sock, lim, cfg["notify"])
     ready = _prefork(zygote, lim)
     _offer(sock, ready)
@@ -252,11 +252,19 @@ def _offer(sock, ready):
     os.close(ready["out_r"])
 
 
-def serve_judges(sock):
-    """A judge worker runs each checker in its own process, one after another, each in fresh
-    globals. Checkers are trusted task code; what isolates them is this worker's sandbox, and
-    what isolates the candidate from them is that the candidate runs in another worker. The
-    host kills this worker if a checker overruns the deadline."""
+def serve_judges(sock, lim):
+    """A judge worker runs each checker in a process of its own, forked ahead of the job from
+    this process (which never runs a checker nor reads a job's frames), under the same kind of
+    limits as a candidate job: address space, CPU, processes, file size (a fresh size-capped
+    /tmp per job), and the wall clock, enforced here from outside with SIGKILL. The host sends
+    each job's time left (``wall_s``: the candidate's deadline); it kills this worker only if
+    this process fails to.
+
+    Checkers are trusted task code, but the values they handle are the candidate's: a checker
+    driven into a limit after it confirmed ``judging`` is the candidate's failure (see
+    ``verify.runner._run_checker``). Fails closed: a child whose limits could not be set exits
+    before it reads a byte of the job, and the job is the sandbox's failure."""
+    child = _prefork_judge(sock, lim)
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(sock, 65536, 4)
@@ -264,33 +272,106 @@ def serve_judges(sock):
             os._exit(0)
         if not data:
             os._exit(0)
-        t0 = time.monotonic()
-        if len(fds) == 4:
-            try:
-                serve_judge(fds[0], fds[1], fds[2:])
-            except BaseException as e:  # a broken channel: tell the host, keep serving
-                try:
-                    write_frame(fds[1], {"verdict": "judge_error", "detail": _exc_line(e)})
-                except OSError:
-                    pass
+        try:
+            wall = float(json.loads(data).get("wall_s") or lim["wall_s"])
+        except (ValueError, TypeError, AttributeError):
+            wall = lim["wall_s"]
+        done = run_judge(sock, child, fds, min(max(wall, 0.0), lim["wall_s"]), lim)
         for fd in fds:
             os.close(fd)
-        _send(
-            sock,
-            {
-                "op": "done",
-                "exit_code": 0,
-                "signal": None,
-                "timed_out": False,
-                "wall_s": time.monotonic() - t0,
-                "cpu_s": 0.0,
-                "maxrss_kb": 0,
-                "stdout": "",
-                "stderr": "",
-                "stdout_bytes": 0,
-                "stderr_bytes": 0,
-            },
-        )
+        _send(sock, done)
+        child = _prefork_judge(sock, lim)
+
+
+def _prefork_judge(sock, lim):
+    """Fork the next judge child on a fresh /tmp. It sets its limits, then waits for its job's
+    descriptors on a socket of its own; it never holds this worker's channel to the host."""
+    _fresh_tmp(lim)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            sock.close()
+            ours.close()
+            judge_child(theirs, lim)
+            code = 0
+        finally:
+            os._exit(code)
+    theirs.close()
+    return {"pid": pid, "pidfd": os.pidfd_open(pid), "ctl": ours}
+
+
+def judge_child(ctl, lim):
+    """Limit this process, then run the one checker job whose descriptors arrive on ``ctl``.
+    An exception escaping the checker's harness ends the process without a verdict: before
+    ``judging`` that is the sandbox's failure, after it the candidate's."""
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, it does not kill
+    os.chdir("/tmp")
+    set_rlimits(lim)  # raises, and the job is never read, if any limit cannot be set
+    _, fds, _, _ = socket.recv_fds(ctl, 64, 4)
+    ctl.close()
+    if len(fds) == 4:
+        serve_judge(fds[0], fds[1], fds[2:])
+
+
+def run_judge(sock, child, fds, wall, lim):
+    """Hand ``fds`` to the judge child, wait for it to end (SIGKILL at ``wall`` seconds) and
+    report how it ended, as ``run_job`` does for a candidate."""
+    pid, pidfd, ctl = child["pid"], child["pidfd"], child["ctl"]
+    t0 = time.monotonic()
+    timed_out = False
+    try:
+        socket.send_fds(ctl, [b"job"], fds)
+    except OSError:
+        pass  # the child died setting its limits: it never judged, and the host says so
+    ctl.close()
+    for fd in fds:  # the child has its own copies: the host sees end of file when it ends
+        os.close(fd)
+    fds.clear()
+    deadline = t0 + wall
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select([pidfd, sock.fileno()], [], [], left)
+        if pidfd in ready:
+            break
+        if sock.fileno() in ready:  # the host went away
+            os.killpg(pid, signal.SIGKILL)
+            os._exit(0)
+    if timed_out:
+        os.killpg(pid, signal.SIGKILL)
+    _, status, ru = os.wait4(pid, 0)
+    try:
+        os.killpg(pid, signal.SIGKILL)  # anything the checker started dies with its job
+    except OSError:
+        pass
+    os.close(pidfd)
+    sig = -os.waitstatus_to_exitcode(status) if os.WIFSIGNALED(status) else 0
+    cpu = ru.ru_utime + ru.ru_stime
+    cpu_hit = sig == signal.SIGKILL and not timed_out and cpu >= _cpu_limit(lim) - 0.5
+    limits = _tmp_limits(lim)
+    if timed_out:
+        limits["wall_clock"] = 1
+    if cpu_hit:
+        limits["cpu"] = 1
+    return {
+        "op": "done",
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": sig or None,
+        "timed_out": timed_out or cpu_hit,
+        "wall_s": time.monotonic() - t0,
+        "cpu_s": cpu,
+        "maxrss_kb": ru.ru_maxrss,
+        "stdout": "",
+        "stderr": "",
+        "stdout_bytes": 0,
+        "stderr_bytes": 0,
+        "refusals": {"denied": {}, "limits": limits},
+    }
 
 
 def _fresh_tmp(lim):
@@ -719,14 +800,9 @@ def _notify_works():
         os.close(pidfd)
 
 
-def lock_down(lim, notify):
-    """rlimits, no capabilities, no_new_privs, seccomp. Fails closed: raises on any error.
-    Returns the seccomp listener's descriptor when denied calls go to the worker.
-
-    The capability bounding set is left alone: it matters only across execve, which seccomp
-    denies (and no_new_privs would strip gains from anyway). The CPU limit kills outright
-    (soft = hard): the job is PID 1 of its namespace, which ignores SIGXCPU's default action.
-    """
+def set_rlimits(lim):
+    """The job's rlimits, soft = hard (the job cannot raise them back). Raises on any error.
+    The CPU limit kills outright: a job that is PID 1 of its namespace ignores SIGXCPU."""
     cpu = _cpu_limit(lim)
     for res, val in (
         (resource.RLIMIT_CPU, (cpu, cpu)),
@@ -737,6 +813,17 @@ def lock_down(lim, notify):
         (resource.RLIMIT_CORE, (0, 0)),
     ):
         resource.setrlimit(res, val)
+
+
+def lock_down(lim, notify):
+    """rlimits, no capabilities, no_new_privs, seccomp. Fails closed: raises on any error.
+    Returns the seccomp listener's descriptor when denied calls go to the worker.
+
+    The capability bounding set is left alone: it matters only across execve, which seccomp
+    denies (and no_new_privs would strip gains from anyway). The CPU limit kills outright
+    (soft = hard): the job is PID 1 of its namespace, which ignores SIGXCPU's default action.
+    """
+    set_rlimits(lim)
     _check(_libc.syscall(SYS_CAPSET, _CAP_HDR, _CAP_DATA), "capset")
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     if not notify:
