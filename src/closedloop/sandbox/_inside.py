@@ -252,20 +252,30 @@ def _offer(sock, ready):
     os.close(ready["out_r"])
 
 
-def serve_judges(sock, lim):
-    """A judge worker runs each checker in a process of its own, forked ahead of the job from
-    this process (which never runs a checker nor reads a job's frames), under the same kind of
-    limits as a candidate job: address space, CPU, processes, file size (a fresh size-capped
-    /tmp per job), and the wall clock, enforced here from outside with SIGKILL. The host sends
-    each job's time left (``wall_s``: the candidate's deadline); it kills this worker only if
-    this process fails to.
+JUDGE_RUNS = 64  # judge jobs one judge runner serves before a fresh one replaces it
+_CPU_POLL_S = 0.2  # how often a worker reads a busy judge runner's CPU clock
 
-    Checkers are trusted task code, but the values they handle are the candidate's: a checker
-    driven into a limit after it confirmed ``judging`` is the candidate's failure (see
-    ``verify.runner._run_checker``). Fails closed: a child whose limits could not be set exits
-    before it reads a byte of the job, and the job is the sandbox's failure."""
-    child = _prefork_judge(sock, lim)
+
+def serve_judges(sock, lim):
+    """A judge worker runs checkers in a judge runner: a process forked from this one (which
+    never runs a checker nor reads a job's frames), limited in address space, processes,
+    open files and file size before it reads a byte of any job (fails closed: a runner whose
+    limits cannot be set exits, and the job is the sandbox's failure). Each job gets a fresh
+    size-capped /tmp, its CPU time counted and its wall clock (``wall_s``, the host's time
+    left: the candidate's deadline) enforced from here, outside the runner, with SIGKILL; a
+    runner killed or dead is replaced before the next job, and every ``JUDGE_RUNS`` jobs.
+
+    A runner serves several jobs because a fork per job cost a third of the verifier's
+    throughput; checker code still gets fresh globals per job, and checkers are trusted task
+    code: the values they handle are the candidate's, but no candidate code runs here. A
+    checker driven into a limit after it confirmed ``judging`` is the candidate's failure
+    (see ``verify.runner._run_checker``)."""
+    runner = None
     while True:
+        if runner is None or runner["runs"] >= JUDGE_RUNS:
+            _stop_runner(runner)
+            runner = _start_runner(sock, lim)
+        _fresh_tmp(lim)
         try:
             data, fds, _, _ = socket.recv_fds(sock, 65536, 4)
         except OSError:
@@ -276,17 +286,16 @@ def serve_judges(sock, lim):
             wall = float(json.loads(data).get("wall_s") or lim["wall_s"])
         except (ValueError, TypeError, AttributeError):
             wall = lim["wall_s"]
-        done = run_judge(sock, child, fds, min(max(wall, 0.0), lim["wall_s"]), lim)
-        for fd in fds:
-            os.close(fd)
+        done = run_judge(sock, runner, fds, min(max(wall, 0.0), lim["wall_s"]), lim)
+        if done["exit_code"] is not None or done["signal"]:
+            _stop_runner(runner)
+            runner = None
         _send(sock, done)
-        child = _prefork_judge(sock, lim)
 
 
-def _prefork_judge(sock, lim):
-    """Fork the next judge child on a fresh /tmp. It sets its limits, then waits for its job's
-    descriptors on a socket of its own; it never holds this worker's channel to the host."""
-    _fresh_tmp(lim)
+def _start_runner(sock, lim):
+    """Fork a judge runner; it waits for its jobs' descriptors on a socket of its own and
+    never holds this worker's channel to the host."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid == 0:
@@ -294,78 +303,117 @@ def _prefork_judge(sock, lim):
         try:
             sock.close()
             ours.close()
-            judge_child(theirs, lim)
+            judge_runner(theirs, lim)
             code = 0
         finally:
             os._exit(code)
     theirs.close()
-    return {"pid": pid, "pidfd": os.pidfd_open(pid), "ctl": ours}
+    clock = ((~pid) << 3) | 2  # the process's CPU clock (CPUCLOCK_SCHED), read from here
+    return {"pid": pid, "pidfd": os.pidfd_open(pid), "ctl": ours, "clock": clock, "runs": 0}
 
 
-def judge_child(ctl, lim):
-    """Limit this process, then run the one checker job whose descriptors arrive on ``ctl``.
-    An exception escaping the checker's harness ends the process without a verdict: before
-    ``judging`` that is the sandbox's failure, after it the candidate's."""
+def _stop_runner(runner):
+    if runner is None:
+        return
+    if runner["pid"] > 0:  # not reaped yet
+        try:
+            os.killpg(runner["pid"], signal.SIGKILL)  # the runner and what a checker started
+        except OSError:
+            pass
+        try:
+            os.waitpid(runner["pid"], 0)
+        except ChildProcessError:
+            pass
+    runner["ctl"].close()
+    os.close(runner["pidfd"])
+
+
+def judge_runner(ctl, lim):
+    """Limit this process, then run each checker job whose descriptors arrive on ``ctl``,
+    answering ``done`` after each. An exception escaping the checker's harness ends the
+    process without a verdict: before ``judging`` that is the sandbox's failure, after it
+    the candidate's."""
     os.setpgid(0, 0)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, it does not kill
-    os.chdir("/tmp")
-    set_rlimits(lim)  # raises, and the job is never read, if any limit cannot be set
-    _, fds, _, _ = socket.recv_fds(ctl, 64, 4)
-    ctl.close()
-    if len(fds) == 4:
-        serve_judge(fds[0], fds[1], fds[2:])
+    set_rlimits(
+        dict(lim, cpu_s=(JUDGE_RUNS + 1) * _cpu_limit(lim))
+    )  # per job: counted from outside
+    while True:
+        _, fds, _, _ = socket.recv_fds(ctl, 64, 4)
+        if len(fds) != 4:
+            return
+        os.chdir("/tmp")  # this job's fresh /tmp
+        try:
+            serve_judge(fds[0], fds[1], fds[2:])
+        finally:
+            for fd in fds:  # the candidate sees end of file once the host closes its end too
+                os.close(fd)
+        os.chdir("/")
+        ctl.send(b"done")
 
 
-def run_judge(sock, child, fds, wall, lim):
-    """Hand ``fds`` to the judge child, wait for it to end (SIGKILL at ``wall`` seconds) and
-    report how it ended, as ``run_job`` does for a candidate."""
-    pid, pidfd, ctl = child["pid"], child["pidfd"], child["ctl"]
+def run_judge(sock, runner, fds, wall, lim):
+    """Hand ``fds`` to the judge runner, wait for its ``done`` (SIGKILL at ``wall`` seconds of
+    wall clock or the limits' CPU seconds) and report how the job ended, as ``run_job`` does."""
+    pid, pidfd, ctl, clock = runner["pid"], runner["pidfd"], runner["ctl"], runner["clock"]
     t0 = time.monotonic()
-    timed_out = False
+    cpu0 = time.clock_gettime(clock)
+    runner["runs"] += 1
+    timed_out = cpu_hit = ended = False
     try:
         socket.send_fds(ctl, [b"job"], fds)
     except OSError:
-        pass  # the child died setting its limits: it never judged, and the host says so
-    ctl.close()
-    for fd in fds:  # the child has its own copies: the host sees end of file when it ends
+        pass  # the runner died setting its limits: it never judged, and the host says so
+    for fd in fds:  # the runner has its own copies
         os.close(fd)
-    fds.clear()
-    deadline = t0 + wall
+    deadline, cpu_limit = t0 + wall, _cpu_limit(lim)
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             timed_out = True
             break
-        ready, _, _ = select.select([pidfd, sock.fileno()], [], [], left)
+        ready, _, _ = select.select([ctl, pidfd, sock.fileno()], [], [], min(left, _CPU_POLL_S))
+        if ctl in ready and ctl.recv(16) == b"done":
+            break
         if pidfd in ready:
+            ended = True
             break
         if sock.fileno() in ready:  # the host went away
-            os.killpg(pid, signal.SIGKILL)
+            _stop_runner(runner)
             os._exit(0)
-    if timed_out:
-        os.killpg(pid, signal.SIGKILL)
-    _, status, ru = os.wait4(pid, 0)
+        if time.clock_gettime(clock) - cpu0 >= cpu_limit:
+            cpu_hit = True
+            break
     try:
-        os.killpg(pid, signal.SIGKILL)  # anything the checker started dies with its job
+        cpu = time.clock_gettime(clock) - cpu0
     except OSError:
-        pass
-    os.close(pidfd)
-    sig = -os.waitstatus_to_exitcode(status) if os.WIFSIGNALED(status) else 0
-    cpu = ru.ru_utime + ru.ru_stime
-    cpu_hit = sig == signal.SIGKILL and not timed_out and cpu >= _cpu_limit(lim) - 0.5
+        cpu = None
+    status, maxrss = None, 0
+    if timed_out or cpu_hit or ended:
+        os.killpg(pid, signal.SIGKILL)
+        _, status, ru = os.wait4(pid, 0)
+        maxrss = ru.ru_maxrss
+        runner["pid"] = -1  # reaped: _stop_runner must not signal or wait for it again
+        if cpu is None:
+            cpu = ru.ru_utime + ru.ru_stime
     limits = _tmp_limits(lim)
     if timed_out:
         limits["wall_clock"] = 1
     if cpu_hit:
         limits["cpu"] = 1
+    sig = 0
+    if status is not None and os.WIFSIGNALED(status):
+        sig = -os.waitstatus_to_exitcode(status)
     return {
         "op": "done",
-        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "exit_code": os.WEXITSTATUS(status)
+        if status is not None and os.WIFEXITED(status)
+        else None,
         "signal": sig or None,
         "timed_out": timed_out or cpu_hit,
         "wall_s": time.monotonic() - t0,
         "cpu_s": cpu,
-        "maxrss_kb": ru.ru_maxrss,
+        "maxrss_kb": maxrss,
         "stdout": "",
         "stderr": "",
         "stdout_bytes": 0,

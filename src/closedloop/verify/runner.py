@@ -384,6 +384,7 @@ class Verifier:
                 if judging
                 else (Outcome.INFRA_ERROR, f"judge channel: {e}")
             )
+        cand.close_input()  # the checker was the job's last step: both processes end at once
         if outcome[0] is Outcome.TIMEOUT and msg is None:
             judge.close()
             slot.judge.kill()  # still running the checker: replaced before the slot's next job
@@ -453,8 +454,13 @@ def _load(ch: JobChannel, code: str, entry: str) -> dict[str, Any]:
     before any candidate code exists: ``{"locked": true}`` once lock-down is in force, or
     ``{"sandbox_error": ...}``. Only that frame may blame the sandbox (:class:`WorkerLost`,
     retried, ``infra_error`` at last); every frame after it may be the candidate's, and a
-    malformed or unexpected one is a load error, the candidate's fault.
+    malformed or unexpected one is a load error, the candidate's fault. The program is written
+    before that frame is read (the job reads nothing before writing it), which saves a round
+    trip and changes nothing of whose frame is whose.
     """
+    frame = {"code": code, "entry": entry}
+    too_big = _over_the_wire_cap(frame)
+    sent = too_big is None and ch.send(frame)
     try:
         first = ch.recv()
     except WireError as e:
@@ -462,11 +468,9 @@ def _load(ch: JobChannel, code: str, entry: str) -> dict[str, Any]:
     if first is None or first.get("locked") is not True:
         why = (first or {}).get("sandbox_error") or "the job did not confirm its lock-down"
         raise WorkerLost(f"job could not be locked down: {str(why)[:300]}")
-    frame = {"code": code, "entry": entry}
-    too_big = _over_the_wire_cap(frame)
     if too_big is not None:
         return {"load_error": too_big}
-    if not ch.send(frame):
+    if not sent:
         return {"died": True}
     try:
         msg = ch.recv()
