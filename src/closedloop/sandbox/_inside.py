@@ -252,7 +252,7 @@ def _offer(sock, ready):
     os.close(ready["out_r"])
 
 
-JUDGE_RUNS = 64  # judge jobs one judge runner serves before a fresh one replaces it
+JUDGE_RUNS = 1024  # judge jobs one judge runner serves before a fresh one replaces it
 _CPU_POLL_S = 0.2  # how often a worker reads a busy judge runner's CPU clock
 
 
