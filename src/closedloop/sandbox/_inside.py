@@ -13,6 +13,11 @@ The worker
      size-capped tmpfs at /tmp, has the zygote clone a child, and reports how the child
      ended and what it was refused.
 
+A judge worker (checkers, trusted task code run on the candidate's values) forks no zygote: it
+runs checkers in a judge runner, a child limited like a job (address space, processes, open
+files, file size) before it reads any job, with a fresh /tmp, the CPU time and the wall clock
+of each job enforced from outside (``serve_judges``).
+
 No state crosses between jobs, by construction:
   - memory: PID 1 reads each job's output, status and denied calls, so its heap holds what
     jobs wrote; it never forks a job. The zygote, forked before any job, receives only a
