@@ -57,7 +57,7 @@ def _cli_once(src: str, tasks: str, sols: str, out: str) -> tuple[float, int]:
     env = dict(os.environ, PYTHONPATH=src)
     t = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "closedloop", "verify", tasks, sols, "-o", out, "-q"],
+        [sys.executable, "-m", "closedloop.cli", "verify", tasks, sols, "-o", out, "-q"],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
