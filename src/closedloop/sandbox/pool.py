@@ -24,8 +24,14 @@ class Slot:
     def __init__(self, index: int, limits: SandboxLimits, prewarm_judge: bool = True):
         self.index = index
         self.limits = limits
-        self.candidate = Worker(limits)
-        self._judge: Worker | None = Worker(limits, judge=True) if prewarm_judge else None
+        self._judge: Worker | None = None
+        if prewarm_judge:  # both workers start at once: start-up is most of a short run's time
+            with ThreadPoolExecutor(1) as ex:
+                judge = ex.submit(Worker, limits, judge=True)
+                self.candidate = Worker(limits)
+                self._judge = judge.result()
+        else:
+            self.candidate = Worker(limits)
 
     @property
     def judge(self) -> Worker:

@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from closedloop.sandbox import SandboxLimits, WorkerLost
+from closedloop.sandbox import Limit, Refusals, SandboxLimits, WorkerLost
 from closedloop.sandbox.pool import SandboxPool, Slot
 from closedloop.sandbox.wire import (
     MAX_FRAME,
@@ -283,6 +283,7 @@ class Verifier:
         ch = slot.candidate.begin("candidate")
         results: list[TestResult] = []
         judge_outcome: tuple[Outcome, str] | None = None
+        judge_refusals = Refusals()
         tol = task.float_tolerance
 
         def judge(k: int, frame: dict[str, Any]) -> None:  # as each result arrives
@@ -293,9 +294,11 @@ class Verifier:
             if "ready" in load:
                 _run_calls(ch, [t.input for t in tests], judge)
                 if use_checker and not ch.eof and time.monotonic() < ch.deadline:
-                    judge_outcome = self._run_checker(task, ch, slot)
+                    judge_outcome, judge_refusals = self._run_checker(task, ch, slot)
         finally:
             status = slot.candidate.end(ch)
+        if judge_refusals:
+            status = replace(status, refusals=status.refusals + judge_refusals)
         elapsed = time.monotonic() - t0
         return _verdict(
             task, tests, results, load, judge_outcome, use_checker, status, elapsed, total
@@ -348,12 +351,17 @@ class Verifier:
             **common,
         )
 
-    def _run_checker(self, task: Task, cand: JobChannel, slot: Slot) -> tuple[Outcome, str]:
-        """The checker's outcome. The judge confirms ``judging`` before any checker code runs;
-        its process ending after that is the candidate's fault (its values were in play), and
-        a judge still busy past the deadline is killed and the outcome is a timeout: neither
-        is ever ``infra_error``, nor costs more than ``_JUDGE_GRACE_S`` past the deadline."""
-        judge = slot.judge.begin("judge", extra_fds=(cand.in_w, cand.out_r))
+    def _run_checker(
+        self, task: Task, cand: JobChannel, slot: Slot
+    ) -> tuple[tuple[Outcome, str], Refusals]:
+        """The checker's outcome, and what the sandbox cut the judge off at. The judge confirms
+        ``judging`` before any checker code runs; its process ending after that is the
+        candidate's fault (its values were in play): a limit hit (wall clock, CPU) is a
+        timeout, any other death an error, and a judge still busy past the deadline is
+        killed (by its worker at the candidate's deadline; by the host, which then replaces
+        the worker, ``_JUDGE_GRACE_S`` after). Neither is ever ``infra_error``."""
+        left = cand.deadline - time.monotonic()
+        judge = slot.judge.begin("judge", extra_fds=(cand.in_w, cand.out_r), wall_s=left)
         judge.deadline = cand.deadline + _JUDGE_GRACE_S
         judging = False
         try:
@@ -376,19 +384,25 @@ class Verifier:
                 if judging
                 else (Outcome.INFRA_ERROR, f"judge channel: {e}")
             )
+        cand.close_input()  # the checker was the job's last step: both processes end at once
         if outcome[0] is Outcome.TIMEOUT and msg is None:
             judge.close()
             slot.judge.kill()  # still running the checker: replaced before the slot's next job
-            return outcome
+            return outcome, Refusals({}, {Limit.WALL_CLOCK: 1})
         try:
             st = slot.judge.end(judge, grace_s=_JUDGE_GRACE_S)
         except WorkerLost:
             if outcome[0] is Outcome.INFRA_ERROR:
                 raise
-            return outcome
-        if outcome[0] is Outcome.INFRA_ERROR and st.stderr:
-            outcome = (outcome[0], outcome[1] + ": " + st.stderr.strip().splitlines()[-1][:200])
-        return outcome
+            return outcome, Refusals()
+        if judging and msg is None and st.timed_out:  # its worker killed it at a limit
+            cut = "the CPU limit" if Limit.CPU in st.refusals.limits else "the wall clock"
+            outcome = (Outcome.TIMEOUT, f"the checker was stopped at {cut}")
+        if outcome[0] is Outcome.INFRA_ERROR:
+            why = st.stderr.strip().splitlines()[-1][:200] if st.stderr.strip() else ""
+            why = why or (f"exit code {st.exit_code}" if st.exit_code else "")
+            outcome = (outcome[0], outcome[1] + (": " + why if why else ""))
+        return outcome, st.refusals
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -440,8 +454,13 @@ def _load(ch: JobChannel, code: str, entry: str) -> dict[str, Any]:
     before any candidate code exists: ``{"locked": true}`` once lock-down is in force, or
     ``{"sandbox_error": ...}``. Only that frame may blame the sandbox (:class:`WorkerLost`,
     retried, ``infra_error`` at last); every frame after it may be the candidate's, and a
-    malformed or unexpected one is a load error, the candidate's fault.
+    malformed or unexpected one is a load error, the candidate's fault. The program is written
+    before that frame is read (the job reads nothing before writing it), which saves a round
+    trip and changes nothing of whose frame is whose.
     """
+    frame = {"code": code, "entry": entry}
+    too_big = _over_the_wire_cap(frame)
+    sent = too_big is None and ch.send(frame)
     try:
         first = ch.recv()
     except WireError as e:
@@ -449,11 +468,9 @@ def _load(ch: JobChannel, code: str, entry: str) -> dict[str, Any]:
     if first is None or first.get("locked") is not True:
         why = (first or {}).get("sandbox_error") or "the job did not confirm its lock-down"
         raise WorkerLost(f"job could not be locked down: {str(why)[:300]}")
-    frame = {"code": code, "entry": entry}
-    too_big = _over_the_wire_cap(frame)
     if too_big is not None:
         return {"load_error": too_big}
-    if not ch.send(frame):
+    if not sent:
         return {"died": True}
     try:
         msg = ch.recv()
