@@ -99,7 +99,7 @@ class PretrainConfig:
 
     seed: int = 0
     """Seed of the weights, the tokenizer's corpus and every batch."""
-    steps: int = 3400
+    steps: int = 3600
     """Most optimizer steps (the cosine schedule spans them)."""
     batch_size: int = 64
     """Examples per optimizer step (all fresh)."""
@@ -139,7 +139,7 @@ class PretrainConfig:
     deduction_per_step: int = 16
     """Deduction examples added to each batch (:func:`deduction_pairs`: a program and an input
     in the prompt, the output list as the completion), on top of ``batch_size``."""
-    probe_every: int = 100
+    probe_every: int = 200
     """Steps between reading probes (0: none until the end)."""
     probe_per: int = 6
     """Probe tasks per primitive during training (the final probe uses ``final_probe_per``)."""
@@ -594,14 +594,21 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
         f"- Fresh grammar tasks every step (closedloop.loop.grammar), grammar depth "
         f"{cfg.max_depth} (single primitives; an aggregate follows the step in 30% of them), "
         f"{cfg.aggregate_share:.0%} aggregates alone, {cfg.challenger_share:.0%} challenger "
-        "proposals; prompts rendered as the loop renders them.",
+        "proposals; prompts rendered as the loop renders them"
+        + (
+            f"; plus {cfg.deduction_per_step} deduction examples per step (program + input -> "
+            "output)."
+            if cfg.deduction_per_step
+            else "."
+        ),
         f"- {result.steps} steps x {cfg.batch_size} examples = "
         f"{result.steps * cfg.batch_size:,} examples; no task repeated.",
         "",
         "## Model and training",
         f"- Width {cfg.hidden_size}, {cfg.num_layers} layers, {cfg.num_heads} heads, MLP "
         f"{cfg.intermediate_size}; BPE {cfg.vocab_size} + integer tokens "
-        f"({'one token per integer 0..999' if cfg.integer_tokens else 'plain byte-level BPE'}); "
+        f"({'one token per integer 0..999' if cfg.integer_tokens else 'plain byte-level BPE'}"
+        f"{', started from sinusoidal value features' if cfg.value_embeddings else ''}); "
         f"{result.parameters:,} parameters.",
         f"- AdamW lr {cfg.learning_rate}, warm-up {cfg.warmup_steps}, cosine to "
         f"{cfg.min_lr_ratio} of the peak over {cfg.steps} steps, weight decay "
