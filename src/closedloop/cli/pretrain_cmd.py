@@ -28,7 +28,7 @@ def pretrain(
     seed: Annotated[int, typer.Option(help="Seed of the weights and every batch.")] = 0,
     steps: Annotated[
         int, typer.Option(help="Most optimizer steps (the cosine spans them).")
-    ] = 3600,
+    ] = 3400,
     batch_size: Annotated[int, typer.Option(help="Fresh examples per step.")] = 64,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 2e-3,
     warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 100,
@@ -42,12 +42,12 @@ def pretrain(
     ] = True,
     value_embeddings: Annotated[
         bool, typer.Option(help="Integer tokens start from features of their value.")
-    ] = True,
+    ] = False,
     deduction_per_step: Annotated[
         int, typer.Option(help="Deduction examples (program + input -> output) per step.")
-    ] = 16,
+    ] = 0,
     max_depth: Annotated[int, typer.Option(help="Grammar steps per program.")] = 1,
-    probe_every: Annotated[int, typer.Option(help="Steps between probes (0: none).")] = 200,
+    probe_every: Annotated[int, typer.Option(help="Steps between probes (0: none).")] = 100,
     probe_per: Annotated[int, typer.Option(help="Probe tasks per primitive in training.")] = 6,
     final_probe_per: Annotated[
         int, typer.Option(help="Probe tasks per primitive of the exported model (0: none).")
