@@ -30,3 +30,11 @@ def test_answer_outcomes(verifier, solution, outcome):
 def test_a_printing_program_runs_in_the_sandbox(verifier):
     leak = "import os\nprint(int(os.path.exists('/proc/self')) * 42)"
     assert verifier.verify(TASK, leak).outcome is Outcome.FAIL
+
+
+def test_an_answer_programs_verdict_carries_what_the_sandbox_refused_it(verifier):
+    # answer tasks go through their own path in the runner; probing the sandbox there must
+    # count like anywhere else (the monitors read it from every verdict)
+    probing = "import socket\ntry:\n    socket.socket()\nexcept OSError:\n    pass\nprint(42)"
+    v = verifier.verify(TASK, probing)
+    assert v.outcome is Outcome.PASS and v.refusals.denied.get("socket", 0) >= 1

@@ -329,6 +329,7 @@ class Verifier:
                     stdout=status.stdout,
                     stderr=status.stderr,
                     elapsed_s=time.monotonic() - t0,
+                    refusals=status.refusals,
                 )
             lines = [x for x in status.stdout.splitlines() if x.strip()]
             answer = lines[-1] if lines else ""
@@ -337,6 +338,7 @@ class Verifier:
             "elapsed_s": time.monotonic() - t0,
             "stdout": status.stdout if status else "",
             "stderr": status.stderr if status else "",
+            "refusals": status.refusals if status else Refusals(),
         }
         test = TestResult(0, ok, "", task.answer, answer[:1000])
         if ok:
