@@ -139,6 +139,7 @@ def test_the_commands_defaults_are_the_configs_defaults() -> None:
         "vocab_size": "vocab_size",
         "integer_tokens": "integer_tokens",
         "value_embeddings": "value_embeddings",
+        "list_positions": "list_positions",
         "deduction_per_step": "deduction_per_step",
         "max_depth": "max_depth",
         "probe_every": "probe_every",
@@ -182,3 +183,18 @@ def test_a_batch_carries_its_deduction_examples_on_top_of_the_batch_size() -> No
 def test_value_embeddings_need_integer_tokens() -> None:
     with pytest.raises(ValueError, match="integer_tokens"):
         PretrainConfig(integer_tokens=False, value_embeddings=True)
+
+
+def test_list_positions_build_the_list_llama_and_a_resume_must_match(tmp_path, verifier) -> None:
+    from closedloop.policy.hf import HFPolicy
+
+    with pytest.raises(ValueError, match="integer_tokens"):
+        PretrainConfig(integer_tokens=False, list_positions=True)
+    cfg = PretrainConfig(**{**TINY, "steps": 2, "list_positions": True})
+    pretrain(cfg, tmp_path / "out", tmp_path / "work", verifier)
+    policy = HFPolicy.from_pretrained(tmp_path / "out", device="cpu")
+    assert type(policy.model).__name__ == "ListLlamaForCausalLM"
+    assert "list_from_end.weight" in " ".join(_weights(tmp_path / "out"))
+    with pytest.raises(ValueError, match="list_positions"):
+        pretrain(PretrainConfig(**{**TINY, "steps": 3}), tmp_path / "o2", tmp_path / "work",
+                 verifier, resume=True)

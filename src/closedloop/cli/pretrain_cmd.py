@@ -43,6 +43,9 @@ def pretrain(
     value_embeddings: Annotated[
         bool, typer.Option(help="Integer tokens start from features of their value.")
     ] = False,
+    list_positions: Annotated[
+        bool, typer.Option(help="Integers in prompt lists get their index in the list.")
+    ] = False,
     deduction_per_step: Annotated[
         int, typer.Option(help="Deduction examples (program + input -> output) per step.")
     ] = 0,
@@ -86,6 +89,7 @@ def pretrain(
             vocab_size=vocab_size,
             integer_tokens=integer_tokens,
             value_embeddings=value_embeddings,
+            list_positions=list_positions,
             deduction_per_step=deduction_per_step,
             max_depth=max_depth,
             probe_every=probe_every,

@@ -86,6 +86,10 @@ class EmbeddedConfig:
     (see :func:`value_features`) added to the random initialisation, so ``x`` and ``x + 3``
     are related by one fixed linear map and order and parity are linear read-outs from the
     first layer on; the features are trained like the rest."""
+    list_positions: bool = False
+    """With ``integer_tokens``: each integer of a list in a prompt also gets embeddings of its
+    index in that list, from the start and from the end (:mod:`closedloop.policy.list_llama`),
+    so output elements can be matched with input elements at the same index."""
 
     def __post_init__(self) -> None:
         floor = BYTE_ALPHABET + len(SpecialToken)
@@ -218,9 +222,19 @@ def build_embedded_policy(
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
+    from closedloop.policy.list_llama import (
+        ListLlamaConfig,
+        ListLlamaForCausalLM,
+        list_config_fields,
+    )
+
     cfg = config or EmbeddedConfig()
     tokenizer = train_tokenizer(corpus, cfg)
-    llama = LlamaConfig(
+    with_lists = cfg.list_positions and cfg.integer_tokens
+    config_class = ListLlamaConfig if with_lists else LlamaConfig
+    extra = list_config_fields(tokenizer) if with_lists else {}
+    llama = config_class(
+        **extra,
         vocab_size=len(tokenizer),
         hidden_size=cfg.hidden_size,
         intermediate_size=cfg.intermediate_size,
@@ -234,7 +248,7 @@ def build_embedded_policy(
         pad_token_id=tokenizer.pad_token_id,
     )
     torch.manual_seed(cfg.seed)
-    model = LlamaForCausalLM(llama)
+    model = ListLlamaForCausalLM(llama) if with_lists else LlamaForCausalLM(llama)
     if cfg.value_embeddings and cfg.integer_tokens:
         _add_value_features(model, tokenizer)
     model.generation_config = GenerationConfig(

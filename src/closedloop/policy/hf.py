@@ -35,6 +35,7 @@ from closedloop.policy.base import (
     Prompt,
     SamplingParams,
 )
+from closedloop.policy import list_llama  # noqa: F401 - registers the list-position Llama
 from closedloop.policy.logprobs import completion_logprobs, make_batch
 from closedloop.policy.render import (
     PromptFormat,

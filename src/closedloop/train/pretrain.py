@@ -135,6 +135,9 @@ class PretrainConfig:
     value_embeddings: bool = False
     """Integer tokens start from features of their value (closedloop.policy.embedded's
     ``value_features``); needs ``integer_tokens``."""
+    list_positions: bool = False
+    """Each integer of a prompt's lists gets embeddings of its index in the list, from both
+    ends (closedloop.policy.list_llama); needs ``integer_tokens``."""
     tokenizer_steps: int = 40
     """Batches of text the BPE is trained on."""
     max_depth: int = 1
@@ -192,6 +195,8 @@ class PretrainConfig:
             raise ValueError(f"deduction_per_step={self.deduction_per_step}: must be >= 0")
         if self.value_embeddings and not self.integer_tokens:
             raise ValueError("value_embeddings needs integer_tokens (features of a token's value)")
+        if self.list_positions and not self.integer_tokens:
+            raise ValueError("list_positions needs integer_tokens (positions of integer tokens)")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"max_minutes={self.max_minutes}: must be > 0")
 
@@ -199,7 +204,10 @@ class PretrainConfig:
         """The fields a checkpoint must share with the run resuming it."""
         keys = ("seed", "hidden_size", "intermediate_size", "num_layers", "num_heads")
         keys += ("vocab_size", "integer_tokens", "value_embeddings", "tokenizer_steps")
-        return {k: getattr(self, k) for k in keys}
+        arch = {k: getattr(self, k) for k in keys}
+        if self.list_positions:  # only when on: checkpoints of earlier builds still resume
+            arch["list_positions"] = True
+        return arch
 
 
 # ---- data ---------------------------------------------------------------------------------
@@ -382,6 +390,7 @@ def _build(cfg: PretrainConfig, work: Path) -> Any:
         seed=cfg.seed,
         integer_tokens=cfg.integer_tokens,
         value_embeddings=cfg.value_embeddings,
+        list_positions=cfg.list_positions,
     )
     return build_embedded_policy(tokenizer_corpus(cfg), init, ecfg)
 
@@ -615,7 +624,8 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
         f"- Width {cfg.hidden_size}, {cfg.num_layers} layers, {cfg.num_heads} heads, MLP "
         f"{cfg.intermediate_size}; BPE {cfg.vocab_size} + integer tokens "
         f"({'one token per integer 0..999' if cfg.integer_tokens else 'plain byte-level BPE'}"
-        f"{', started from sinusoidal value features' if cfg.value_embeddings else ''}); "
+        f"{', started from sinusoidal value features' if cfg.value_embeddings else ''}"
+        f"{', list positions from both ends' if cfg.list_positions else ''}); "
         f"{result.parameters:,} parameters.",
         f"- AdamW lr {cfg.learning_rate}, warm-up {cfg.warmup_steps}, cosine to "
         f"{cfg.min_lr_ratio} of the peak over {cfg.steps} steps, weight decay "
