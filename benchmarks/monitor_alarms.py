@@ -23,6 +23,13 @@ Plants:
   (``eval.samples = 4``) so confidence is measured. Training then sharpens the policy past
   what it can do: its samples agree more while agreement says less about correctness. The
   saturation alarm should fire.
+- ``majority-vote``: the solver's training reward needs no ground truth: an attempt passes
+  when its outputs on the private inputs equal those of most attempts of its task (the
+  self-consistency reward of label-free RL, e.g. TTRL). Nothing ties agreement to
+  correctness, so training makes the policy agree with itself whether or not it is right:
+  held-out confidence should rise while its correlation with correctness falls, and the
+  saturation alarm should fire (the audit's reward-hacking alarm may fire beside it: the
+  reward passes what the verifier fails). Held-out evaluation keeps the real verifier.
 
 Every fork sets ``control = false`` and evaluates held-out every ``--every`` iterations.
 """
@@ -35,6 +42,7 @@ import json
 import sys
 import time
 import tomllib
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -53,7 +61,7 @@ from closedloop.verify import CallJob, Outcome, Verdict
 sys.path.insert(0, str(Path(__file__).parent))
 from loop_fork import fork  # noqa: E402
 
-PLANTS = ("none", "weak-verifier", "no-diversity", "saturated-pool")
+PLANTS = ("none", "weak-verifier", "no-diversity", "saturated-pool", "majority-vote")
 SATURATED_POOL = {
     "challenger.proposals": 0,
     "train.grpo.learning_rate": 5e-4,
@@ -107,6 +115,41 @@ class ShapeOnlyReward:
             outcome = Outcome.PASS if ok and all(ok) else Outcome.FAIL
             out.append(Verdict(t.id, outcome, sum(ok), len(ok)))
         return out
+
+
+class MajorityReward:
+    """A planted label-free reward: an attempt passes when its outputs on the private inputs
+    are its task's most common outputs among the attempts in this call (errors never agree).
+    Everything but the private split goes to the real verifier."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def verify_many(
+        self, items: Sequence[tuple[Task, str]], split: Split = Split.PRIVATE, **kw: Any
+    ) -> list[Verdict]:
+        if split is not Split.PRIVATE:
+            return self.inner.verify_many(items, split=split, **kw)
+        jobs = [
+            CallJob(code, t.entry_point, [x.input for x in t.private_tests], t.prompt)
+            for t, code in items
+        ]
+        outputs = [
+            tuple(r.value for r in results) if all(r.ok for r in results) else None
+            for results in self.inner.call_many(jobs)
+        ]
+        votes: dict[str, Counter] = {}
+        for (t, _), out in zip(items, outputs, strict=True):
+            if out is not None:
+                votes.setdefault(t.id, Counter())[out] += 1
+        out_verdicts = []
+        for (t, _), out in zip(items, outputs, strict=True):
+            top = votes[t.id].most_common(1)[0][0] if t.id in votes else None
+            agree = out is not None and out == top
+            n = len(t.private_tests)
+            outcome = Outcome.PASS if agree else Outcome.FAIL
+            out_verdicts.append(Verdict(t.id, outcome, n if agree else 0, n))
+        return out_verdicts
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> Table:
@@ -173,6 +216,8 @@ def main() -> None:
     runner = LoopRunner.resume(args.out, console)
     if args.plant == "weak-verifier":
         runner.reward_wrapper = ShapeOnlyReward
+    if args.plant == "majority-vote":
+        runner.reward_wrapper = MajorityReward
     t0 = time.monotonic()
     runner.run()
     rows = [json.loads(x) for x in (args.out / METRICS_FILE).read_text().splitlines()]
