@@ -11,13 +11,16 @@ import json
 import sqlite3
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from closedloop.cli import checks
 from closedloop.cli.checks import fail as _fail
 from closedloop.distributed.factory import RAY_OPTION_HELP
+
+if TYPE_CHECKING:
+    from closedloop.verify import VerificationBackend
 
 # options shared by eval and gate
 SamplesOpt = Annotated[int, typer.Option("--samples", help="Attempts per task (1: greedy).")]
@@ -220,7 +223,7 @@ def eval_cmd(
         )
 
 
-def _verifier(timeout: float, ray_address: str) -> Any:
+def _verifier(timeout: float, ray_address: str) -> VerificationBackend:
     """The verifier of ``eval`` and ``gate`` (closedloop.distributed.make_verifier); one line
     and exit code 3 when it cannot start."""
     from closedloop.distributed import make_verifier
