@@ -59,8 +59,8 @@ def run(
     threads: Annotated[
         int | None,
         typer.Option(
-            help="Torch threads (default: the preset's, else one per core; 1 is fastest for "
-            "small models on a shared machine)."
+            help="Torch threads (default: the config's threads, else one per core; 1 is "
+            "fastest for small models on a shared machine). On --resume: for this process only."
         ),
     ] = None,
     ray: Annotated[
@@ -77,7 +77,7 @@ def run(
     from rich.console import Console
 
     from closedloop.loop.config import ConfigError, load_config
-    from closedloop.loop.presets import BY_NAME, PRESETS, preset_config
+    from closedloop.loop.presets import PRESETS, preset_config
 
     checks.at_least("--threads", threads, 1)
     if resume is not None:
@@ -106,6 +106,8 @@ def run(
             overrides["iterations"] = iterations
         if ray is not None:
             overrides["distributed.ray_address"] = ray
+        if threads is not None:
+            overrides["threads"] = threads
         try:
             if preset is not None:
                 cfg = preset_config(preset, overrides)
@@ -116,15 +118,8 @@ def run(
         _check_run_inputs(cfg)
 
     # only now the heavy parts: every argument is known to be usable
-    import torch
-
     from closedloop.loop.runner import LoopRunner, RunDirError
     from closedloop.sandbox import SandboxUnavailable
-
-    if threads is None and preset is not None:
-        threads = BY_NAME[preset].threads
-    if threads is not None:
-        torch.set_num_threads(threads)
 
     console = Console(stderr=True)
     target = resume or run_dir or Path("runs") / f"{cfg.name}-{datetime.now():%Y%m%d-%H%M%S}"
@@ -133,6 +128,8 @@ def run(
             runner = LoopRunner.resume(resume, console)
             if ray is not None:
                 runner.cfg.distributed.ray_address = ray
+            if threads is not None:
+                runner.cfg.threads = threads
         else:
             runner = LoopRunner.new(cfg, target, console)
         console.print(f"run directory: {runner.run_dir}")
