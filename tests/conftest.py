@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+
+from ._procs import descendants
 
 
 @pytest.fixture(scope="session")
@@ -33,28 +33,7 @@ def verifier() -> Iterator[object]:
         yield v
 
 
-def descendants(pid: int) -> list[int]:
-    """Host PIDs of every live process below ``pid`` (zombies excluded)."""
-    children: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if stat[0] == "Z":
-            continue
-        children.setdefault(int(stat[1]), []).append(int(d))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        for c in children.get(p, []):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
-@pytest.fixture(name="descendants")
+@pytest.fixture(name="descendants", scope="session")
 def descendants_fixture():
+    """``tests/_procs.descendants``: host PIDs of every live process below a PID."""
     return descendants

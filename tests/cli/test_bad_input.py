@@ -160,12 +160,26 @@ def test_report_names_a_damaged_run_file(tmp_path: Path, damaged: str, content: 
     assert not (d / "report.html").exists()
 
 
-def test_report_names_a_summary_of_the_wrong_shape(tmp_path: Path):
+@pytest.mark.parametrize(
+    "damaged,content,why",
+    [
+        ("summary.json", json.dumps({"policies": {"final": 5}}), "must be an object"),
+        ("summary.json", "[1, 2]", "the top level must be an object, found list"),
+        ("metrics.jsonl", '{"iteration": 0, "mean_reward": "high"}\n', "must be a number"),
+        ("metrics.jsonl", '{"mean_reward": 0.5}\n', "no 'iteration'"),
+    ],
+    ids=["summary entry a number", "summary a list", "metric a string", "row without iteration"],
+)
+def test_report_names_a_run_file_of_the_wrong_shape(
+    tmp_path: Path, damaged: str, content: str, why: str
+):
     d = tmp_path / "run"
     d.mkdir()
     (d / "metrics.jsonl").write_text('{"iteration": 0, "heldout_pass@1": 0.1}\n')
-    (d / "summary.json").write_text(json.dumps({"policies": {"final": 5}}))
-    assert "summary.json" in refused("report", d)
+    (d / damaged).write_text(content)
+    line = refused("report", d)
+    assert damaged in line and why in line, line
+    assert not (d / "report.html").exists()
 
 
 def test_run_names_a_binary_config_file(tmp_path: Path):

@@ -161,6 +161,71 @@ def test_what_is_not_a_run_is_named(tmp_path: Path):
         build_report(d)
 
 
+WRONG_SUMMARIES = {
+    "a list": ([1, 2], "the top level must be an object, found list"),
+    "policies a number": ({"policies": 5}, "'policies' must be an object, found int"),
+    "an entry without pass@1": (
+        {"policies": {"final": {"n_tasks": 3}}},
+        "'policies.final' has no 'pass@1'",
+    ),
+    "pass@1 a string": (
+        {"heldout_sets": {"rg": {"final": {"n_tasks": 3, "pass@1": "high"}}}},
+        "'heldout_sets.rg.final.pass@1' must be a number, found str",
+    ),
+    "alarms an object": ({"alarms": {"kind": "collapse"}}, "'alarms' must be a list"),
+    "an alarm without its iteration": (
+        {"alarms": [{"kind": "collapse", "message": ""}]},
+        "'alarms[0]' has no 'iteration'",
+    ),
+    "a gate without its decision": ({"gate": {"candidate": "final"}}, "'gate' has no 'decision'"),
+}
+
+
+@pytest.mark.parametrize("summary,why", WRONG_SUMMARIES.values(), ids=list(WRONG_SUMMARIES))
+def test_a_summary_of_the_wrong_shape_is_named_with_what_is_wrong(
+    tmp_path: Path, summary: object, why: str
+):
+    d = _run_dir(tmp_path)
+    (d / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(ReportError, match=re.escape(f"{d / 'summary.json'}: {why}")):
+        build_report(d)
+
+
+WRONG_ROWS = {
+    "a list": ("[0, 1]", "not a metrics row (no 'iteration')"),
+    "no iteration": ('{"mean_reward": 0.5}', "not a metrics row (no 'iteration')"),
+    "iteration a string": ('{"iteration": "1"}', "'iteration' must be a whole number >= 0"),
+    "a metric a string": ('{"iteration": 1, "mean_reward": "x"}', "'mean_reward' must be a number"),
+}
+
+
+@pytest.mark.parametrize("line,why", WRONG_ROWS.values(), ids=list(WRONG_ROWS))
+def test_a_metrics_row_of_the_wrong_shape_is_named_with_its_line(
+    tmp_path: Path, line: str, why: str
+):
+    d = _run_dir(tmp_path)
+    with (d / "metrics.jsonl").open("a") as fh:
+        fh.write(line + "\n")
+    with pytest.raises(ReportError, match=re.escape(f"{d / 'metrics.jsonl'}:4: {why}")):
+        build_report(d)
+
+
+def test_a_config_that_is_not_toml_is_named(tmp_path: Path):
+    d = _run_dir(tmp_path)
+    (d / "config.toml").write_text("name = \n")
+    with pytest.raises(ReportError, match=re.escape(f"{d / 'config.toml'}: not TOML")):
+        build_report(d)
+
+
+def test_keys_the_report_does_not_read_are_not_checked(tmp_path: Path):
+    d = _run_dir(tmp_path)
+    summary = json.loads((d / "summary.json").read_text())
+    summary.update(heldout_files=5, probe=[1])
+    summary["alarms"][0]["figures"] = "anything"
+    (d / "summary.json").write_text(json.dumps(summary))
+    assert "won 2, lost 8" in build_report(d)
+
+
 def _chromium() -> str:
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:

@@ -19,11 +19,9 @@ def run_job(
     value = None
     try:
         ch.send({"code": code, "entry": "f"})
-        first = ch.recv()
-        if first == {"locked": True}:  # the job's lock-down confirmation precedes its frames
-            first = ch.recv()
-        frame = first
-        if first is not None and "ready" in first:
+        ch.recv_lock_down()
+        frame = ch.recv()
+        if frame is not None and "ready" in frame:
             ch.send({"i": 0, "args": args})
             frame = ch.recv()
             if frame is not None and "value" in frame:

@@ -320,10 +320,8 @@ def test_a_running_job_cannot_signal_a_neighbour_through_file_locks(job, workers
     ch = a.begin("candidate")
     try:
         ch.send({"code": textwrap.dedent(LOCKER), "entry": "f"})
-        first = ch.recv()
-        if first == {"locked": True}:  # the lock-down confirmation precedes the job's frames
-            first = ch.recv()
-        assert "ready" in (first or {})
+        ch.recv_lock_down()
+        assert "ready" in (ch.recv() or {})
         ch.send({"i": 0, "args": repr((path,))})
         held = ch.recv()
         beside = _observe_locks(job, b, path)

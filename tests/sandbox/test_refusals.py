@@ -117,7 +117,7 @@ def test_the_cpu_limit_is_a_limit_hit():
     with Worker(SandboxLimits(wall_s=8, cpu_s=0.5)) as w:
         ch = w.begin("candidate")
         ch.send({"code": "while True:\n    pass\n", "entry": "f"})
-        assert ch.recv() == {"locked": True}  # the sandbox's word comes before the job's code
+        ch.recv_lock_down()  # the sandbox's word comes before the job's code
         assert ch.recv() is None
         status = w.end(ch)
     assert status.timed_out and not status.refusals.limits.get(Limit.WALL_CLOCK)

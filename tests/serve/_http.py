@@ -90,32 +90,3 @@ def wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError("the server did not come up")
-
-
-def process_tree(pid: int) -> list[int]:
-    """PIDs of every live process below ``pid`` (as tests/conftest.py's ``descendants``)."""
-    children: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if stat[0] != "Z":
-            children.setdefault(int(stat[1]), []).append(int(d))
-    out, todo = [], [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a live (not zombie) process."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

@@ -14,16 +14,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from ._http import (
-    RIGHT,
-    SORT,
-    alive,
-    free_port,
-    process_tree,
-    start_serve,
-    wait_healthy,
-    write_tasks,
-)
+from .._procs import alive, descendants
+from ._http import RIGHT, SORT, free_port, start_serve, wait_healthy, write_tasks
 
 SLOW_RIGHT = "import time\ndef f(xs):\n    time.sleep(0.6)\n" + RIGHT.split("\n", 1)[1]
 
@@ -59,7 +51,7 @@ def stopped(tmp_path_factory) -> Stopped:
     got: list[httpx.Response] = []
     try:
         wait_healthy(url, proc)
-        started = process_tree(proc.pid)
+        started = descendants(proc.pid)
         body = {"solutions": [{"task_id": "sort", "solution": SLOW_RIGHT}]}
         th = threading.Thread(
             target=lambda: got.append(httpx.post(url + "/verify", json=body, timeout=60))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -136,6 +137,20 @@ def test_a_file_whose_tasks_table_is_not_a_pools_is_refused(tmp_path) -> None:
     db.commit()
     db.close()
     with pytest.raises(PoolError, match="not a task pool's"):
+        TaskPool(path)
+
+
+def test_a_file_that_is_not_a_database_is_a_pool_error_naming_it(tmp_path) -> None:
+    path = tmp_path / "notes.sqlite"
+    path.write_bytes(b"these are notes, not SQLite" * 40)
+    with pytest.raises(PoolError, match=re.escape(f"{path}: not an SQLite database")):
+        TaskPool(path)
+    assert path.read_bytes().startswith(b"these are notes")  # left as it was
+
+
+def test_a_path_sqlite_cannot_open_is_a_pool_error_naming_it(tmp_path) -> None:
+    path = tmp_path / "no-such-dir" / "pool.sqlite"
+    with pytest.raises(PoolError, match=re.escape(f"{path}: cannot be opened as a task pool")):
         TaskPool(path)
 
 

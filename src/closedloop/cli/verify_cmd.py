@@ -129,7 +129,7 @@ def run_verify(
     with progress:
         bar = progress.add_task("verify", total=len(entries), rate="")
         with make_verifier(workers, limits, ray_address) as verifier:
-            stream = verifier.iter_verify([job for _, job in jobs], split=split, rerun=rerun)  # type: ignore[misc]
+            stream = verifier.iter_verify([job for _, job in jobs], split=split, rerun=rerun)
             for line, entry in entries:
                 if isinstance(entry, Verdict):
                     v = entry

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 from closedloop.sandbox import SandboxLimits, SandboxUnavailable
 
 if TYPE_CHECKING:
-    from closedloop.distributed.verifier import RayVerifier
-    from closedloop.verify import Verifier
+    from closedloop.verify import VerificationBackend
 
 LOCAL = "local"
 """The address that starts a Ray instance on this machine (``ray.init(address="local")``)."""
@@ -37,8 +36,8 @@ def make_verifier(
     limits: SandboxLimits | None = None,
     ray_address: str = "",
     retries: int = 1,
-) -> Verifier | RayVerifier:
-    """A verifier: the local sandbox pool when ``ray_address`` is empty, else a
+) -> VerificationBackend:
+    """A :class:`~closedloop.verify.VerificationBackend`: the local sandbox pool when ``ray_address`` is empty, else a
     :class:`RayVerifier` with one pool per node of the cluster at ``ray_address``
     (``local``: a Ray instance started here; ``auto``: the cluster this machine belongs to;
     ``HOST:PORT``: that cluster's head). ``workers`` is the pool size, per node on Ray

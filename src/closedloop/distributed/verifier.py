@@ -1,8 +1,9 @@
-"""``RayVerifier``: the ``Verifier`` interface, with one sandbox pool per node of a Ray cluster.
+"""``RayVerifier``: a :class:`~closedloop.verify.VerificationBackend` with one sandbox pool per
+node of a Ray cluster.
 
 Owns the life of a fan-out (connect, place an actor per node, check each node runs this
-process's verdict code, close) and the translation between the ``Verifier`` interface and
-batches of jobs: results in input order, ``on_done`` once per job, a job that could not be
+process's verdict code, close) and the translation between the ``VerificationBackend``
+contract and batches of jobs: results in input order, ``on_done`` once per job, a job that could not be
 run at all answered as the local pool answers a lost worker (``infra_error`` verdicts, call
 results with ``infra_error`` set, :class:`WorkerLost` from :meth:`RayVerifier.call`).
 
@@ -37,13 +38,14 @@ _START_S = 5.0
 
 @dataclass(frozen=True)
 class ClusterPool:
-    """What callers read of a local ``Verifier``'s pool: its size (here, every node's slots)."""
+    """The backend's ``pool`` (``VerificationBackend.pool``): its size, every node's slots."""
 
     size: int
 
 
 class RayVerifier:
-    """Verifies on every node of a Ray cluster; a drop-in for :class:`closedloop.verify.Verifier`.
+    """Verifies on every node of a Ray cluster: a :class:`~closedloop.verify.VerificationBackend`,
+    so a drop-in for :class:`closedloop.verify.Verifier`.
 
     Example::
 
@@ -112,7 +114,7 @@ class RayVerifier:
         )
         self.pool = ClusterPool(sum(m.info.slots for m in self._members))
 
-    # -- the Verifier interface ----------------------------------------------------------------
+    # -- VerificationBackend (its docstring holds the contract) ------------------------------
 
     def verify(
         self,
@@ -122,7 +124,7 @@ class RayVerifier:
         rerun: bool = False,
         line: int | None = None,
     ) -> Verdict:
-        """One verdict (``Verifier.verify``)."""
+        """One verdict."""
         return replace(self.verify_many([(task, solution)], split, rerun)[0], line=line)
 
     def verify_many(
@@ -132,7 +134,7 @@ class RayVerifier:
         rerun: bool = False,
         on_done: Callable[[Verdict], None] | None = None,
     ) -> list[Verdict]:
-        """Verdicts in input order (``Verifier.verify_many``)."""
+        """Verdicts in input order."""
         return list(self.iter_verify(items, split, rerun, on_done))
 
     def iter_verify(
@@ -157,7 +159,7 @@ class RayVerifier:
     def call(
         self, code: str, entry_point: str, inputs: list[str], prompt: str = ""
     ) -> list[CallResult]:
-        """``Verifier.call`` on one node; raises :class:`WorkerLost` when it could not run."""
+        """The calls on one node; raises :class:`WorkerLost` when it could not run."""
         results = self.call_many([CallJob(code, entry_point, inputs, prompt)])[0]
         if results and all(r.infra_error for r in results):
             raise WorkerLost(results[0].error or "the call could not run")
@@ -168,8 +170,8 @@ class RayVerifier:
         jobs: Iterable[CallJob],
         on_done: Callable[[list[CallResult]], None] | None = None,
     ) -> list[list[CallResult]]:
-        """``Verifier.call_many``: results in job order; a job that could not run gets one
-        ``infra_error`` result per input."""
+        """Results in job order; a job that could not run gets one ``infra_error`` result per
+        input."""
 
         def cost(job: CallJob) -> float:  # each input may cost a job of its own
             return (self.limits.wall_s * max(1, len(job.inputs)) + _START_S) * (1 + self.retries)

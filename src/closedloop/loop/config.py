@@ -294,6 +294,12 @@ class RunConfig(_Section):
     """Self-play iterations."""
     workers: int | None = Field(None, ge=1)
     """Sandbox slots (default: one per core)."""
+    threads: int | None = Field(None, ge=1)
+    """Torch threads of the run's process (default: torch's, one per core); ``closedloop run
+    --threads N`` overrides it. A tiny model gains nothing from a second thread, and on two
+    cores shared with anything else the two spin-wait on each other: on this project's 2-core
+    machine, with another run beside it, the quick preset took 316 s with two threads and 52 s
+    with one (the same numbers out)."""
     verify_timeout_s: float = Field(5.0, gt=0)
     """Wall-clock seconds per verification."""
     control: bool = True

@@ -17,7 +17,7 @@ from closedloop.monitor.variety import ProgramVariety, program_variety
 from closedloop.policy.base import SamplingParams
 from closedloop.roles.solver import Attempt, attempt_tasks
 from closedloop.tasks.format import Task
-from closedloop.verify import Verifier
+from closedloop.verify import VerificationBackend
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -67,7 +67,7 @@ def ks_for(samples: int) -> list[int]:
 def evaluate(
     policy: Any,
     tasks: Sequence[Task],
-    verifier: Verifier,
+    verifier: VerificationBackend,
     samples: int = 1,
     turns: int = 1,
     max_new_tokens: int = 64,
@@ -136,7 +136,7 @@ def _pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
 def sampled_evaluate(
     policy: Any,
     tasks: Sequence[Task],
-    verifier: Verifier,
+    verifier: VerificationBackend,
     samples: int,
     max_new_tokens: int = 64,
     temperature: float = 0.8,

@@ -34,7 +34,7 @@ from closedloop.loop.grammar import MAX_ABS_VALUE, MAX_OUTPUT_LEN
 from closedloop.roles.prompts import call_text, literal_text, solver_prompt
 from closedloop.roles.solver import Attempt
 from closedloop.tasks.format import Task, TestCase
-from closedloop.verify import CallJob, Verifier
+from closedloop.verify import CallJob, VerificationBackend
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def _rewrite_inline(instruction: str, old: Sequence[TestCase], new: Sequence[Tes
 
 
 def relabel_attempts(
-    verifier: Verifier,
+    verifier: VerificationBackend,
     tasks: Sequence[Task],
     attempts: Sequence[Sequence[Attempt]],
 ) -> list[Relabel]:

@@ -42,7 +42,7 @@ from closedloop.tasks.fingerprint import Fingerprint, fingerprint_tasks
 from closedloop.tasks.format import Split, Task
 from closedloop.tasks.validate import RejectReason, ValidationConfig, validate_tasks
 from closedloop.train.trajectory import Trajectory
-from closedloop.verify import Verifier
+from closedloop.verify import VerificationBackend
 from closedloop.verify.outcome import Outcome
 
 if TYPE_CHECKING:  # train.sft imports torch; the phase imports it only when it trains
@@ -68,7 +68,7 @@ class Generated:
 def generate(
     policy: Any,
     cfg: RunConfig,
-    verifier: Verifier,
+    verifier: VerificationBackend,
     guard: ContaminationGuard,
     known_ids: set[str],
     iteration: int,
@@ -213,7 +213,7 @@ def choose_tasks(
 
 
 def attempt(
-    policy: Any, cfg: RunConfig, verifier: Verifier, tasks: list[Task], iteration: int
+    policy: Any, cfg: RunConfig, verifier: VerificationBackend, tasks: list[Task], iteration: int
 ) -> Attempted:
     """Every chosen task, ``solver.samples`` times, up to ``solver.turns`` turns each; the
     verifier runs only the public tests here (in-episode feedback)."""
@@ -256,7 +256,11 @@ class Verified:
 
 
 def verify(
-    reward: Verifier, verifier: Verifier, att: Attempted, cfg: RunConfig, iteration: int
+    reward: VerificationBackend,
+    verifier: VerificationBackend,
+    att: Attempted,
+    cfg: RunConfig,
+    iteration: int,
 ) -> Verified:
     """Score every final attempt on the private tests with ``reward`` (the training reward: the
     run's verifier unless one is plugged in); when ``reward`` is another verifier, audit a
@@ -279,7 +283,9 @@ def verify(
     )
 
 
-def audit(verifier: Verifier, att: Attempted, samples: int, seed: int) -> dict[str, float]:
+def audit(
+    verifier: VerificationBackend, att: Attempted, samples: int, seed: int
+) -> dict[str, float]:
     """Re-verify up to ``samples`` attempts the training reward passed with ``verifier`` (the
     run's own, on the private tests) when the reward came from another verifier: how many of
     its passes are real. ``audit_checked`` and ``audit_agreement`` (share confirmed); empty when
@@ -348,7 +354,7 @@ def trajectories(
     return solver, chal
 
 
-def relabel(cfg: RunConfig, verifier: Verifier, att: Attempted) -> list[Relabel]:
+def relabel(cfg: RunConfig, verifier: VerificationBackend, att: Attempted) -> list[Relabel]:
     """Hindsight relabels of this iteration's failed attempts (none when switched off)."""
     if not cfg.train.hindsight or not att.tasks:
         return []
@@ -470,7 +476,7 @@ EVAL_SEED = 20_251_130
 
 
 def evaluate(
-    policy: Any, heldout: dict[str, Sequence[Task]], verifier: Verifier, cfg: RunConfig
+    policy: Any, heldout: dict[str, Sequence[Task]], verifier: VerificationBackend, cfg: RunConfig
 ) -> HeldoutEval:
     """Greedy pass@1 of ``policy`` on every held-out set (the first is the primary one), and
     with ``eval.samples`` the filtered sampled evaluation of the primary set."""

@@ -31,10 +31,11 @@ if TYPE_CHECKING:
 # model four times wider with 20 times the corpus (300 SFT steps), the challenger sampling
 # at 0.7 and needing 2 shown inputs and 1 wrong version instead of 3 and 3, and no novelty
 # rejection (the tiny model proposes the pool's commonest programs); without these no
-# proposal is accepted and no plot has a line.
+# proposal is accepted and no plot has a line. One torch thread: see RunConfig.threads.
 QUICK = """\
 name = "quick"
 iterations = 4
+threads = 1
 [model]
 hidden_size = 64
 num_layers = 2
@@ -139,12 +140,6 @@ class Preset:
     """What it runs, in a few words."""
     time: str
     """How long it takes, as measured on 2 CPU cores (see the README)."""
-    threads: int | None = None
-    """Torch threads ``run --preset`` uses unless ``--threads`` says otherwise (None: torch's
-    default, one per core). A tiny model gains nothing from a second thread, and on two
-    cores shared with anything else the two spin-wait on each other: on this project's 2-core
-    machine, with another run beside it, the quick preset took 316 s with two threads and
-    52 s with one (the same numbers out)."""
 
 
 CATALOGUE: tuple[Preset, ...] = (
@@ -153,7 +148,6 @@ CATALOGUE: tuple[Preset, ...] = (
         QUICK,
         "the whole loop, report included, on a tiny model: numbers mean nothing",
         "about 1 minute on 2 CPU cores",
-        threads=1,
     ),
     Preset(
         "embedded",

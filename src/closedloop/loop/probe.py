@@ -28,7 +28,7 @@ from closedloop.loop.domain import INSTRUCTIONS, examples_task
 from closedloop.loop.evaluate import evaluate
 from closedloop.loop.grammar import random_input, render_program
 from closedloop.tasks.format import Task
-from closedloop.verify import CallJob, Verifier
+from closedloop.verify import CallJob, VerificationBackend
 
 PRIMITIVES: dict[str, tuple[str | None, str | None]] = {
     "reverse": ("xs[::-1]", None),
@@ -75,7 +75,7 @@ def primitive_code(name: str) -> str:
 
 
 def probe_tasks(
-    verifier: Verifier, names: Sequence[str], per: int, seed: int = PROBE_SEED
+    verifier: VerificationBackend, names: Sequence[str], per: int, seed: int = PROBE_SEED
 ) -> list[Task]:
     """``per`` tasks of each named primitive: random lists of length 3..10, outputs from the
     sandbox; half show their examples inline in the instruction, as the corpus does.
@@ -143,7 +143,10 @@ class ProbeResult:
 
 
 def run_probe(
-    policy: Any, tasks: Sequence[Task], verifier: Verifier, max_new_tokens: int = MAX_NEW_TOKENS
+    policy: Any,
+    tasks: Sequence[Task],
+    verifier: VerificationBackend,
+    max_new_tokens: int = MAX_NEW_TOKENS,
 ) -> ProbeResult:
     """Attempt every probe task once, greedily, through the loop's evaluation path."""
     r = evaluate(policy, tasks, verifier, samples=1, max_new_tokens=max_new_tokens)

@@ -135,7 +135,9 @@ class LoopRunner:
 
     # -- the life cycle --------------------------------------------------------------------
     def run(self) -> RunResult:
-        """Run every remaining phase and return the held-out table."""
+        """Run every remaining phase and return the held-out table. Sets this process's torch
+        threads to the config's ``threads`` first, when it has one."""
+        import torch
         from transformers.utils import logging as hf_logging
 
         from closedloop.distributed import make_verifier
@@ -148,6 +150,8 @@ class LoopRunner:
         hf_logging.disable_progress_bar()
         t0 = time.monotonic()
         cfg = self.cfg
+        if cfg.threads is not None:
+            torch.set_num_threads(cfg.threads)
         try:
             store = RunStore(self.dir.store)
         except StoreError as e:

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import html
 import io
-import json
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from closedloop.monitor.metrics import METRICS_FILE
+from closedloop.loop.rundir import REPORT_FILE
 from closedloop.monitor.names import (
     Metric,
     alarm_kind,
@@ -28,18 +26,15 @@ from closedloop.monitor.names import (
     is_heldout_key,
     reject_reason,
 )
+from closedloop.monitor.run_files import ReportError, read_run
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-REPORT_FILE = "report.html"
+__all__ = ["REPORT_FILE", "ReportError", "build_report", "write_report"]
 
 Row = Mapping[str, Any]
-
-
-class ReportError(ValueError):
-    """The directory holds no run to report on."""
 
 
 def _it(row: Row) -> int:
@@ -370,30 +365,11 @@ figure { margin: 0; } figcaption { font-size: 0.9em; color: #555; }
 
 
 def build_report(run_dir: Path) -> str:
-    """The report of the run in ``run_dir`` as HTML text. Raises :class:`ReportError` when
-    ``run_dir`` has no ``metrics.jsonl`` or it does not parse."""
-    run_dir = Path(run_dir)
-    metrics = run_dir / METRICS_FILE
-    if not metrics.is_file():
-        raise ReportError(f"{run_dir}: no metrics.jsonl (not a closedloop run directory)")
-    rows: list[dict[str, Any]] = []
-    for n, line in enumerate(metrics.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ReportError(f"{metrics}:{n}: not JSON ({e.msg})") from None
-        if not isinstance(row, dict) or Metric.ITERATION not in row:
-            raise ReportError(f"{metrics}:{n}: not a metrics row (no 'iteration')")
-        rows.append(row)
-    summary = None
-    if (run_dir / "summary.json").is_file():
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    name = run_dir.name
-    if (run_dir / "config.toml").is_file():
-        cfg = tomllib.loads((run_dir / "config.toml").read_text(encoding="utf-8"))
-        name = f"{cfg.get('name', '')} — {run_dir.name}"
+    """The report of the run in ``run_dir`` as HTML text. Raises :class:`ReportError`, naming
+    the file and what is wrong, when ``run_dir`` has no ``metrics.jsonl`` or one of the run's
+    files is not as a run writes it (:mod:`closedloop.monitor.run_files`)."""
+    run = read_run(run_dir)
+    rows, summary, name = run.rows, run.summary, run.name
     last = max((_it(r) for r in rows), default=0)
     figures = "".join(
         f"<figure>{svg}<figcaption>{html.escape(cap)}</figcaption></figure>"

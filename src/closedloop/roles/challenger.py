@@ -39,7 +39,7 @@ from typing import Any
 
 from closedloop.roles.prompts import extract_code
 from closedloop.tasks.format import Task, TaskFormatError, parse_task
-from closedloop.verify import Verifier
+from closedloop.verify import VerificationBackend
 
 
 class ProposalRejection(StrEnum):
@@ -147,7 +147,7 @@ class TaskShape:
 
 def build_task(
     proposal: Proposal,
-    verifier: Verifier,
+    verifier: VerificationBackend,
     shape: TaskShape,
     provenance: dict[str, Any],
 ) -> Task:

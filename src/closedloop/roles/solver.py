@@ -32,7 +32,7 @@ from closedloop.roles.prompts import (
 )
 from closedloop.tasks.format import Split, Task
 from closedloop.train.trajectory import Trajectory, logprob_temperature
-from closedloop.verify import Verdict, Verifier
+from closedloop.verify import Verdict, VerificationBackend
 from closedloop.verify.outcome import Outcome
 
 _PLACEHOLDER = "\x00TURN\x00"
@@ -132,7 +132,7 @@ def _failing_public(task: Task, v: Verdict) -> str:
 def attempt_tasks(
     policy: Any,
     tasks: Sequence[Task],
-    verifier: Verifier,
+    verifier: VerificationBackend,
     n: int,
     params: SamplingParams,
     turns: int = 1,
@@ -181,7 +181,7 @@ def attempt_tasks(
 
 
 def score_attempts(
-    verifier: Verifier, tasks: Sequence[Task], attempts: Sequence[Sequence[Attempt]]
+    verifier: VerificationBackend, tasks: Sequence[Task], attempts: Sequence[Sequence[Attempt]]
 ) -> None:
     """Verify every attempt's final program on its task's **private** tests and set
     ``attempt.verdict`` (the reward). Nothing of the verdict reaches any turn."""

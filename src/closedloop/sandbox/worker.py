@@ -158,6 +158,19 @@ class JobChannel:
                 self.eof = True
             self._buf += chunk
 
+    def recv_lock_down(self) -> None:
+        """Read the job's first frame, which the sandbox writes before any candidate code
+        exists: return when it is ``{"locked": true}``; else raise :class:`WorkerLost` (the
+        sandbox's fault, never the candidate's), saying why. Called before reading any
+        frame the candidate could have written (``verify.runner._load``, the sandbox tests)."""
+        try:
+            first = self.recv()
+        except WireError as e:
+            raise WorkerLost(f"job's lock-down confirmation is malformed: {e}") from None
+        if first is None or first.get("locked") is not True:
+            why = (first or {}).get("sandbox_error") or "the job did not confirm its lock-down"
+            raise WorkerLost(f"job could not be locked down: {str(why)[:300]}")
+
     def _take(self) -> dict[str, Any] | None:
         if len(self._buf) < 4:
             if self.eof and self._buf:

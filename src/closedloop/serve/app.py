@@ -39,7 +39,7 @@ from closedloop.serve.auth import BearerAuth
 from closedloop.serve.limits import MAX_BATCH, Admission, BodyLimit, ServeLimits
 from closedloop.serve.metrics import MetricsMiddleware, ServerMetrics
 from closedloop.tasks.format import Split, Task, TaskFormatError, parse_task
-from closedloop.verify import Verdict, Verifier
+from closedloop.verify import Verdict, VerificationBackend
 
 __all__ = ["MAX_BATCH", "ROUTES", "ServeLimits", "make_app"]
 
@@ -108,7 +108,9 @@ def _pairs(
 class _Work:
     """Runs batches on the verifier through the bounded queue, counting verdicts."""
 
-    def __init__(self, verifier: Verifier, limits: ServeLimits, metrics_routes: Sequence[str]):
+    def __init__(
+        self, verifier: VerificationBackend, limits: ServeLimits, metrics_routes: Sequence[str]
+    ):
         self.verifier = verifier
         self.limits = limits
         self.admission = Admission(limits.queue_items, verifier.pool.size)
@@ -150,7 +152,7 @@ class _Work:
 
 
 def make_app(
-    verifier: Verifier,
+    verifier: VerificationBackend,
     tasks: Sequence[Task] = (),
     *,
     token: str | None = None,

@@ -22,7 +22,7 @@ from typing import Any
 from closedloop.roles.prompts import extract_code
 from closedloop.serve.client import RetryPolicy, ServerClient
 from closedloop.tasks.format import Split, Task, TaskFormatError, parse_task
-from closedloop.verify import Outcome, Verifier
+from closedloop.verify import Outcome, VerificationBackend, Verifier
 
 TaskRef = str | Mapping[str, Any] | Task
 """A task in closedloop's JSON format (string or dict), a Task, or a task id."""
@@ -103,7 +103,7 @@ class Scorer:
         self,
         url: str | None = None,
         tasks: Sequence[Task] = (),
-        verifier: Verifier | None = None,
+        verifier: VerificationBackend | None = None,
         workers: int | None = None,
         wall_s: float = 10.0,
         token: str | None = None,
@@ -118,7 +118,7 @@ class Scorer:
         self._workers, self._wall_s = workers, wall_s
         self._lock = threading.Lock()
 
-    def _local(self) -> Verifier:
+    def _local(self) -> VerificationBackend:
         with self._lock:  # started on first use: a scorer that is only built costs nothing
             if self._verifier is None:
                 from closedloop.sandbox import SandboxLimits

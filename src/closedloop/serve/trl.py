@@ -31,7 +31,7 @@ from closedloop.roles.prompts import extract_code
 from closedloop.serve.app import MAX_BATCH
 from closedloop.serve.client import RetryPolicy, ServerClient
 from closedloop.tasks.format import Split, Task
-from closedloop.verify import Verifier
+from closedloop.verify import VerificationBackend, Verifier
 
 
 def _text(completion: Any) -> str:
@@ -55,7 +55,7 @@ class VerifierReward:
         tasks: Sequence[Task],
         task_id_column: str,
         client: ServerClient | None = None,
-        verifier: Verifier | None = None,
+        verifier: VerificationBackend | None = None,
         owns_verifier: bool = False,
     ):
         self.by_id = {t.id: t for t in tasks}
@@ -108,7 +108,7 @@ class VerifierReward:
 
 def verifier_reward(
     tasks: Sequence[Task] = (),
-    verifier: Verifier | None = None,
+    verifier: VerificationBackend | None = None,
     url: str | None = None,
     task_id_column: str = "task_id",
     timeout_s: float = 600.0,

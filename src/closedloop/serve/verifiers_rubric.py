@@ -27,7 +27,7 @@ from typing import Any
 from closedloop.serve.client import RetryPolicy
 from closedloop.serve.scoring import Score, Scorer, TaskRef
 from closedloop.tasks.format import Task
-from closedloop.verify import Outcome, Verifier
+from closedloop.verify import Outcome, VerificationBackend
 
 RubricFunc = Callable[..., Awaitable[float]]
 
@@ -82,7 +82,7 @@ def reward_functions(scorer: Scorer) -> tuple[RubricFunc, RubricFunc]:
 def closedloop_rubric(
     url: str | None = None,
     tasks: Sequence[Task] = (),
-    verifier: Verifier | None = None,
+    verifier: VerificationBackend | None = None,
     *,
     workers: int | None = None,
     wall_s: float = 10.0,

@@ -34,7 +34,7 @@ from typing import Any
 
 from closedloop.serve.client import RetryPolicy
 from closedloop.serve.scoring import Score, Scorer, TaskRef
-from closedloop.verify import Verifier
+from closedloop.verify import VerificationBackend
 
 URL_ENV = "CLOSEDLOOP_SERVE_URL"
 """The environment variable naming the server when no ``url=`` or :func:`configure` does."""
@@ -54,7 +54,7 @@ def configure(
     workers: int | None = None,
     wall_s: float = 10.0,
     retry: RetryPolicy | None = None,
-    verifier: Verifier | None = None,
+    verifier: VerificationBackend | None = None,
 ) -> None:
     """Set where :func:`compute_score` verifies in this process: on the server at ``url`` (with
     ``token``, retried per ``retry``), or (``url=None``) with ``verifier`` (the caller's, left

@@ -56,7 +56,7 @@ from closedloop.tasks.format import Task, TaskKind
 from closedloop.tasks.probes import checker_calls
 
 if TYPE_CHECKING:
-    from closedloop.verify import Verifier
+    from closedloop.verify import VerificationBackend
 
 
 class ContaminationField(StrEnum):
@@ -249,7 +249,7 @@ class ContaminationGuard:
         return report
 
     def behaviour_filter(
-        self, tasks: Sequence[Task], verifier: Verifier
+        self, tasks: Sequence[Task], verifier: VerificationBackend
     ) -> list[ContaminationHit | None]:
         """Per task, a ``behaviour`` hit when its example solution, run in the sandbox on the
         inputs of every held-out task with at least ``min_io_pairs`` pairs, reproduces all of
@@ -283,7 +283,7 @@ class ContaminationGuard:
                 out[k] = self._behaviour_hit(tasks[k].id, dict(zip(inputs, got, strict=True)))
         return out
 
-    def behaviour_check(self, task: Task, verifier: Verifier) -> ContaminationHit | None:
+    def behaviour_check(self, task: Task, verifier: VerificationBackend) -> ContaminationHit | None:
         """:meth:`behaviour_filter` for one task."""
         return self.behaviour_filter([task], verifier)[0]
 

@@ -35,7 +35,7 @@ from closedloop.tasks.format import Task
 from closedloop.tasks.probes import canonical, parse_code, task_probes
 
 if TYPE_CHECKING:
-    from closedloop.verify import Verifier
+    from closedloop.verify import VerificationBackend
 
 NEAR_DUPLICATE_THRESHOLD = 0.9
 _SHINGLE_N = 4
@@ -126,7 +126,7 @@ def _io_behaviour(task: Task) -> str:
     return "io:" + _h(repr(pairs)) if pairs else ""
 
 
-def probe_outputs(verifier: Verifier, task: Task, probes: Sequence[str]) -> list[str]:
+def probe_outputs(verifier: VerificationBackend, task: Task, probes: Sequence[str]) -> list[str]:
     """The example solution's outputs on ``probes``, run in the sandbox (``!error`` on failure)."""
     if not probes or not task.example_solution:
         return []
@@ -143,7 +143,7 @@ def _fingerprint(task: Task, probes: Sequence[str], outputs: Sequence[str]) -> F
 
 
 def fingerprint_task(
-    task: Task, verifier: Verifier | None = None, n_probes: int = 8
+    task: Task, verifier: VerificationBackend | None = None, n_probes: int = 8
 ) -> Fingerprint:
     """Fingerprint one task. Without a verifier (or an example solution) the behaviour half
     comes from the task's own I/O pairs."""
@@ -156,7 +156,7 @@ def fingerprint_task(
 
 
 def fingerprint_tasks(
-    tasks: Sequence[Task], verifier: Verifier, n_probes: int = 8
+    tasks: Sequence[Task], verifier: VerificationBackend, n_probes: int = 8
 ) -> list[Fingerprint]:
     """:func:`fingerprint_task` of many tasks, their probe runs in parallel on the verifier's
     slots (one job per task); a job the sandbox could not run gives that task no behaviour

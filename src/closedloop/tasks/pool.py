@@ -73,6 +73,13 @@ class PoolError(ValueError):
     """A file this version cannot use as a pool; the message names the file and why."""
 
 
+def _pool_error(path: Path, e: sqlite3.DatabaseError) -> PoolError:
+    """SQLite's error on opening ``path``, as a :class:`PoolError` naming the file."""
+    if isinstance(e, sqlite3.OperationalError):  # could not open, or locked: the file may be fine
+        return PoolError(f"{path}: cannot be opened as a task pool ({e})")
+    return PoolError(f"{path}: not an SQLite database, or a damaged one ({e}); use a new file")
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Where a task came from: the loop run, iteration and parent task that produced it
@@ -110,8 +117,14 @@ class TaskPool:
     """
 
     def __init__(self, path: Path | str, timeout_s: float = 60.0) -> None:
+        """Open (or create) the pool in ``path``. Raises :class:`PoolError`, naming the file,
+        when it cannot be opened or is not a pool (not an SQLite database, damaged, another
+        program's tables)."""
         self.path = Path(path)
-        self._conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
+        except sqlite3.DatabaseError as e:
+            raise _pool_error(self.path, e) from None
         self._depth = 0  # open transactions: 0 none, 1 BEGIN, more: savepoints inside it
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
@@ -122,6 +135,9 @@ class TaskPool:
                 for stmt in _SCHEMA.strip().split(";"):
                     if stmt.strip():
                         c.execute(stmt)
+        except sqlite3.DatabaseError as e:  # SQLite reads the file only at the first statement
+            self._conn.close()
+            raise _pool_error(self.path, e) from None
         except BaseException:
             self._conn.close()
             raise

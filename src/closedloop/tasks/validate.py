@@ -44,7 +44,7 @@ from closedloop.verify import CallJob, CallResult
 from closedloop.verify.outcome import Outcome, Verdict
 
 if TYPE_CHECKING:
-    from closedloop.verify import Verifier
+    from closedloop.verify import VerificationBackend
 
 
 class RejectReason(StrEnum):
@@ -249,13 +249,13 @@ def _check_outputs(
     _trivial(st, [i for i, _ in ok], [v for _, v in ok], cfg)
 
 
-def _verify_all(verifier: Verifier, jobs: list[tuple[Task, str]]) -> list[Verdict]:
+def _verify_all(verifier: VerificationBackend, jobs: list[tuple[Task, str]]) -> list[Verdict]:
     return verifier.verify_many(jobs, split=Split.ALL) if jobs else []
 
 
 def validate_tasks(
     items: Sequence[Task | dict[str, Any]],
-    verifier: Verifier,
+    verifier: VerificationBackend,
     config: ValidationConfig | None = None,
     guard: ContaminationGuard | None = None,
     progress: Callable[[str, int, int], None] | None = None,

@@ -463,13 +463,7 @@ def _load(ch: JobChannel, code: str, entry: str) -> dict[str, Any]:
     frame = {"code": code, "entry": entry}
     too_big = _over_the_wire_cap(frame)
     sent = too_big is None and ch.send(frame)
-    try:
-        first = ch.recv()
-    except WireError as e:
-        raise WorkerLost(f"job's lock-down confirmation is malformed: {e}") from None
-    if first is None or first.get("locked") is not True:
-        why = (first or {}).get("sandbox_error") or "the job did not confirm its lock-down"
-        raise WorkerLost(f"job could not be locked down: {str(why)[:300]}")
+    ch.recv_lock_down()
     if too_big is not None:
         return {"load_error": too_big}
     if not sent:

@@ -9,12 +9,15 @@ import threading
 import time
 from typing import Any
 
+from closedloop.verify.backend import VerificationBackend
+
 
 class TimedVerifier:
-    """A verifier that adds up the wall time during which any of its calls runs (for the
-    time profile; calls made at once from several threads count once)."""
+    """A :class:`~closedloop.verify.VerificationBackend` that adds up the wall time during
+    which any of its calls runs (for the time profile; calls made at once from several
+    threads count once)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: VerificationBackend) -> None:
         self.inner = inner
         self.seconds = 0.0
         self._lock = threading.Lock()
@@ -36,6 +39,14 @@ class TimedVerifier:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)  # pool, limits, ...: the wrapped verifier's
+
+    # Dunders are looked up on the type, never through __getattr__: without these a
+    # TimedVerifier would not be the VerificationBackend it wraps.
+    def __enter__(self) -> TimedVerifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.close()
 
     def verify(self, *args: Any, **kwargs: Any) -> Any:
         """``Verifier.verify``, timed."""

@@ -32,7 +32,7 @@ from closedloop.tasks.probes import literal_text
 from closedloop.verify import CallJob
 
 if TYPE_CHECKING:
-    from closedloop.verify import CallResult, Verifier
+    from closedloop.verify import CallResult, VerificationBackend
 
 SOURCE_HUMANEVAL_PLUS = "humanevalplus"
 SOURCE_MBPP_PLUS = "mbppplus"
@@ -162,7 +162,10 @@ def _job(rec: dict[str, Any], max_tests: int | None) -> tuple[CallJob, int]:
 
 
 def evalplus_task(
-    rec: dict[str, Any], verifier: Verifier, max_tests: int | None = None, public: int = 0
+    rec: dict[str, Any],
+    verifier: VerificationBackend,
+    max_tests: int | None = None,
+    public: int = 0,
 ) -> Task:
     """One EvalPlus record as a task with expected outputs computed in the sandbox.
 
@@ -221,7 +224,7 @@ def _task(
 
 def import_evalplus(
     path: Path,
-    verifier: Verifier,
+    verifier: VerificationBackend,
     max_tests: int | None = None,
     public: int = 0,
     limit: int | None = None,
