@@ -5,11 +5,15 @@ weights, so every completion runs to ``--tokens``), a batch of ``--prompts`` pro
 completions, ``--reps`` rounds; each round runs the three paths one after the other, so that
 load from other work on a shared machine falls on all of them alike:
 
-1. here: the learner's own ``sample_ids`` in this process (torch's threads: one per core);
-2. 1 replica: a :class:`~closedloop.distributed.replicas.ReplicaSet` of one replica;
-3. 2 replicas: one replica on each node.
+1. here: the learner's own ``sample_ids`` on the whole batch, in this process;
+2. here, by shares: the same shares the replicas sample, one after the other, in this process
+   (:func:`~closedloop.distributed.shares.sample_in_shares`: what Ray adds, without Ray);
+3. 1 replica: a :class:`~closedloop.distributed.replicas.ReplicaSet` of one replica;
+4. 2 replicas: one replica on each node.
 
-Every replica asks Ray for one CPU, so Ray gives it one torch thread. Both nodes are one
+Every replica asks Ray for one CPU, so Ray gives it one torch thread; this process uses
+``--threads`` (1, as the presets do on a shared machine: torch's default of one thread per
+core is many times slower here when the cores are busy with other work). Both nodes are one
 :class:`~closedloop.distributed.local_cluster.LocalCluster` on this machine (two CPUs each in
 Ray's count, so that both sets fit at once): every path runs on the same cores, and two
 replicas can only help as far as one torch process leaves cores idle. Also measured: one
@@ -34,8 +38,19 @@ from rich.table import Table
 
 from closedloop.distributed.local_cluster import LocalCluster
 from closedloop.distributed.replicas import ReplicaSet, ReplicatedPolicy
+from closedloop.distributed.shares import Method, sample_in_shares
 from closedloop.policy.base import SamplingParams
 from closedloop.policy.embedded import EmbeddedConfig, build_embedded_policy
+
+
+class _InShares:
+    """The learner sampling a batch share by share, as the replicas do, in this process."""
+
+    def __init__(self, learner: object, per_share: int) -> None:
+        self.learner, self.per_share = learner, per_share
+
+    def sample_ids(self, prompts: list[list[int]], n: int, params: SamplingParams) -> list:
+        return sample_in_shares(self.learner, Method.SAMPLE_IDS, prompts, n, params, self.per_share)
 
 
 def main() -> None:
@@ -45,7 +60,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=4)
     ap.add_argument("--tokens", type=int, default=48)
     ap.add_argument("--per-share", type=int, default=8, help="prompts per share")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads in this process")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     console = Console(stderr=True)
     corpus = [f"def f(xs):\n    return [x + {i} for x in xs]\n" for i in range(200)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,7 +70,7 @@ def main() -> None:
     prompts = [learner.encode_prompt(f"Solve task {i}: sort the list") for i in range(args.prompts)]
     params = SamplingParams(max_new_tokens=args.tokens, temperature=1.0, seed=0)
     tokens_per_batch = args.prompts * args.n * args.tokens
-    names = ("here (this process)", "1 replica", "2 replicas")
+    names = ("here", "here, by shares", "1 replica", "2 replicas")
     seconds = dict.fromkeys(names, 0.0)
     load_before = os.getloadavg()
     t = time.perf_counter()
@@ -68,8 +85,9 @@ def main() -> None:
             ):
                 paths = {
                     names[0]: learner,
-                    names[1]: ReplicatedPolicy(learner, one),
-                    names[2]: ReplicatedPolicy(learner, two),
+                    names[1]: _InShares(learner, args.per_share),
+                    names[2]: ReplicatedPolicy(learner, one),
+                    names[3]: ReplicatedPolicy(learner, two),
                 }
                 for policy in paths.values():  # warm-up: places the replicas, first calls
                     policy.sample_ids(prompts[:2], 1, params)
@@ -84,7 +102,7 @@ def main() -> None:
                 with torch.no_grad():  # an update, then the sync it causes
                     for p in learner.model.parameters():
                         p.mul_(1.0)
-                paths[names[2]].sample_ids(prompts[:1], 1, params)
+                paths[names[3]].sample_ids(prompts[:1], 1, params)
                 sync = two.sync_stats
                 lost = two.stats.lost_batches + one.stats.lost_batches
         finally:

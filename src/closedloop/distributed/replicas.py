@@ -85,6 +85,9 @@ class ReplicaSet:
     replica killed and restarted and is sampled elsewhere; a share lost more than
     ``max_losses`` times raises :class:`ReplicasLost`. ``policy_kwargs`` go to the backend's
     factory on each replica (``device`` is set from ``gpus_per_replica`` for ``hf``).
+
+    One caller at a time (the loop's process): two threads sampling at once could both decide
+    to sync the weights.
     """
 
     def __init__(
