@@ -35,6 +35,16 @@ LIGHT = {"cpus_per_replica": 0, "start_timeout_s": 120}
 PARAMS = SamplingParams(max_new_tokens=12, temperature=1.0, seed=7)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """The learner samples its reference completions on one thread, as each replica does: on
+    a busy 2-core machine torch's two threads are many times slower (docs/distributed.md)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_embedded_config) -> Path:
     from closedloop.policy.embedded import build_embedded_policy
@@ -94,7 +104,7 @@ def test_one_replica_on_each_node_sampling_what_the_learner_samples_share_by_sha
         for c, d in zip(g, e, strict=True)
         for a, b in zip(c.logprobs, d.logprobs, strict=True)
     )
-    assert worst < 1e-4  # another process, another thread count: rounding only
+    assert worst < 1e-4  # another process: rounding only
     assert replicas.stats.batches >= 4  # 10 prompts in shares of 3: both replicas had work
     # a batch that fits in one share is sampled as the learner samples it itself
     one = ps[:PER_SHARE]
@@ -196,6 +206,15 @@ def test_a_share_past_its_deadline_is_sampled_again_then_raises(cluster, learner
         with pytest.raises(ReplicasLost, match="deadline"):  # never a batch short of a share
             policy.sample_ids(ps * 8, 4, slow)
         assert rs.stats.timed_out_batches >= 2  # its first replica, then the other one
+
+
+def test_more_cpu_replicas_than_nodes_is_refused_before_anything_is_placed(cluster):
+    from closedloop.distributed import ClusterUnavailable
+
+    with pytest.raises(ClusterUnavailable, match="one per node, and the cluster has 2 nodes"):
+        ReplicaSet(cluster.address, 3, **LIGHT)
+    with pytest.raises(ClusterUnavailable, match="the cluster has 0 GPUs"):
+        ReplicaSet(cluster.address, 1, "vllm", gpus_per_replica=1)
 
 
 @pytest.mark.slow  # a whole (short) run of the loop

@@ -144,12 +144,17 @@ class ReplicaSet:
         self.skipped: list[str] = []
         """Replicas that did not start, and why (the others are used)."""
         self._closed = False
-        self._owns_connection = connect(address)
         self._placed: list[Any] = []
         self._dispatch: Dispatcher | None = None
         self._mark: ChangeMark | None = None
         self._files: Any = None  # the model directory's files, for Ray's restarts
         self._state: Any = None  # the current version's state dict (None: version 0)
+        self._owns_connection = connect(address)
+        try:
+            self._places()  # too few nodes or GPUs: said now, not at the first batch
+        except BaseException:
+            self.close()
+            raise
 
     # -- generation --------------------------------------------------------------------------
 
