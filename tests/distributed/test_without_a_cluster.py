@@ -87,3 +87,35 @@ def test_distributed_ray_address_is_a_config_key_off_by_default(tmp_path: Path):
     assert load_config(tmp_path / "c.toml").distributed.ray_address == "10.0.0.1:6379"
     with pytest.raises(ConfigError, match="distributed.ray_adress: unknown key"):
         config_from_dict({"distributed": {"ray_adress": "auto"}})
+
+
+def test_policy_replicas_is_a_config_key_that_needs_a_ray_address(tmp_path: Path):
+    assert config_from_dict({}).distributed.policy_replicas == 0
+    cfg = config_from_dict({"distributed": {"ray_address": "auto", "policy_replicas": 2}})
+    (tmp_path / "c.toml").write_text(dump_config(cfg))
+    assert load_config(tmp_path / "c.toml").distributed.policy_replicas == 2
+    with pytest.raises(ConfigError, match="policy_replicas = 2 needs ray_address"):
+        config_from_dict({"distributed": {"policy_replicas": 2}})
+    with pytest.raises(ConfigError, match="replica_backend = 'vllm' runs on GPUs"):
+        config_from_dict(
+            {
+                "distributed": {
+                    "ray_address": "auto",
+                    "policy_replicas": 1,
+                    "replica_backend": "vllm",
+                }
+            }
+        )
+    with pytest.raises(ConfigError, match="distributed.replica_backend"):
+        config_from_dict({"distributed": {"replica_backend": "openai"}})
+
+
+def test_no_policy_replicas_never_imports_ray():
+    out = _python(
+        "import sys\n"
+        "from closedloop.distributed import make_replicas\n"
+        "with make_replicas('', 0) as r:\n"
+        "    print(r, 'ray' in sys.modules)\n"
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["None", "False"]

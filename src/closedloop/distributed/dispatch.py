@@ -21,18 +21,23 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError, RayError
+from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayError
 
 from closedloop.distributed.actor import ActorInfo, BatchResult
 from closedloop.distributed.ledger import Job, Ledger
+
+if TYPE_CHECKING:
+    from closedloop.distributed.replica import ReplicaInfo
 
 _POLL_S = 0.05
 """How often a call waiting for capacity held by another call looks again."""
 _GRACE_S = 15.0
 """Added to every batch's deadline: Ray's scheduling, moving the batch, a slow worker start."""
+_REPROBE_S = 0.5
+"""Pause before probing again an actor Ray says is restarting (its calls fail meanwhile)."""
 
 
 class JobKind(StrEnum):
@@ -40,6 +45,7 @@ class JobKind(StrEnum):
 
     VERIFY = "verify_batch"
     CALL = "call_batch"
+    GENERATE = "generate_batch"  # a generation replica's (closedloop.distributed.replica)
 
 
 class ActorState(StrEnum):
@@ -48,19 +54,22 @@ class ActorState(StrEnum):
     """Lost (died, or killed past a deadline); Ray is restarting it, a probe says when it is
     back. It gets no work until then."""
     DEAD = "dead"
-    """Its probe failed (restarts used up, node gone) or it did not come back in time."""
+    """Its probes failed (restarts used up, node gone) or it did not come back in time."""
 
 
 @dataclass
 class Member:
-    """One node's actor, as the dispatcher sees it."""
+    """One actor, as the dispatcher sees it."""
 
     handle: Any
-    info: ActorInfo
+    info: ActorInfo | ReplicaInfo
+    """What it said about itself: the dispatcher reads ``node_id`` and ``slots``."""
     state: ActorState = ActorState.READY
     in_flight: int = 0
     used: int = 0
     probe: Any = None
+    probe_at: float = 0.0
+    """When to send the next probe (after one that found it still restarting)."""
     lost_at: float = 0.0
     kills: int = 0
     """Times the dispatcher killed it (a batch past its deadline)."""
@@ -127,7 +136,8 @@ class _Source:
 
 
 class Dispatcher:
-    """Runs jobs on ``members`` (one actor per node); safe to use from several threads."""
+    """Runs jobs on ``members`` (verification actors, one per node, or policy replicas); safe
+    to use from several threads."""
 
     def __init__(
         self,
@@ -136,8 +146,11 @@ class Dispatcher:
         max_losses: int = 2,
         revive_timeout_s: float = 120.0,
         jobs_per_slot: int = 1,
+        what: str = "verification actor",
     ) -> None:
         self.members = members
+        self.what = what
+        """What the actors are, for messages."""
         self.max_in_flight = max_in_flight
         self.jobs_per_slot = jobs_per_slot
         self.max_losses = max_losses
@@ -184,7 +197,7 @@ class Dispatcher:
                     if not src.has_more():
                         return
                     if not self._usable():
-                        why = "no verification actor is left on the Ray cluster"
+                        why = f"no {self.what} is left on the Ray cluster"
                         while src.has_more():
                             yield from self._fail(src.take(1), why, ledger, failed)
                         return
@@ -346,13 +359,19 @@ class Dispatcher:
         for m in self.members:
             if m.state is not ActorState.REVIVING:
                 continue
-            if ray.wait([m.probe], timeout=0)[0]:
+            now = time.monotonic()
+            if m.probe is None:
+                if now >= m.probe_at:
+                    m.probe = m.handle.info.remote()
+            elif ray.wait([m.probe], timeout=0)[0]:
                 try:
                     m.info = ray.get(m.probe)
                     m.state = ActorState.READY
+                except ActorUnavailableError:  # restarting: calls fail until it is back
+                    m.probe, m.probe_at = None, now + _REPROBE_S
                 except RayError:
                     m.state = ActorState.DEAD
-            elif time.monotonic() - m.lost_at > self.revive_timeout_s:
+            if m.state is ActorState.REVIVING and now - m.lost_at > self.revive_timeout_s:
                 m.state = ActorState.DEAD
                 try:
                     ray.kill(m.handle, no_restart=True)

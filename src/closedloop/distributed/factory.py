@@ -1,17 +1,20 @@
-"""The one place a verifier is built: the local sandbox pool, or one pool per Ray node.
+"""The one place a verifier is built (the local sandbox pool, or one pool per Ray node), and
+the loop's policy replicas (none, or a :class:`~closedloop.distributed.replicas.ReplicaSet`).
 
 ``closedloop verify``, ``serve``, ``run``, ``eval``, ``gate`` and the loop all call
 :func:`make_verifier`; an empty address means the local pool, as before, and Ray is then
-never imported.
+never imported. The loop calls :func:`make_replicas`; no replicas, no Ray.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 from closedloop.sandbox import SandboxLimits, SandboxUnavailable
 
 if TYPE_CHECKING:
+    from closedloop.distributed.replicas import ReplicaSet
     from closedloop.verify import VerificationBackend
 
 LOCAL = "local"
@@ -53,3 +56,21 @@ def make_verifier(
             f"--ray {ray_address}: Ray is not installed ({e}); pip install 'closedloop[ray]'"
         ) from None
     return RayVerifier(address=ray_address, workers=workers, limits=limits, retries=retries)
+
+
+def make_replicas(
+    ray_address: str, replicas: int, backend: str = "hf", gpus_per_replica: float = 0.0
+) -> ReplicaSet | nullcontext[None]:
+    """The loop's generation replicas as a context manager: a
+    :class:`~closedloop.distributed.replicas.ReplicaSet` of ``replicas`` on the cluster at
+    ``ray_address`` (placed at its first batch), or, for 0 replicas, one that gives None."""
+    if not replicas:
+        return nullcontext()
+    try:
+        from closedloop.distributed.replicas import ReplicaSet
+    except ImportError as e:
+        raise ClusterUnavailable(
+            f"policy replicas on {ray_address}: Ray is not installed ({e}); "
+            "pip install 'closedloop[ray]'"
+        ) from None
+    return ReplicaSet(ray_address, replicas, backend, gpus_per_replica=gpus_per_replica)

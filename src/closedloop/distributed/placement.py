@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from closedloop.distributed.actor import VerifyActor
 from closedloop.distributed.factory import LOCAL, ClusterUnavailable
 from closedloop.sandbox import SandboxLimits
+
+log = logging.getLogger(__name__)
 
 _CONNECT_S = 5.0
 """How long a head's port may take to accept a connection."""
@@ -118,3 +121,52 @@ def place(
         max_concurrency=concurrency,
     )
     return cls.remote(workers or max(1, node.cpus), limits, retries)
+
+
+def await_started(
+    handles: list[Any], where: list[str], timeout_s: float, job: str
+) -> tuple[list[tuple[Any, Any]], list[str]]:
+    """Wait up to ``timeout_s`` for each actor's ``info``: ``(handle, info)`` of those that
+    answered, and a line for each that did not (named by ``where``, e.g. ``node 1a2b3c4d``),
+    which is killed. ``job`` names what the actors are for, in the log."""
+    probes = [h.info.remote() for h in handles]
+    ready, _ = ray.wait(probes, num_returns=len(probes), timeout=timeout_s)
+    started, skipped = [], []
+    for handle, probe, label in zip(handles, probes, where, strict=True):
+        why = f"no answer in {timeout_s:.0f}s"
+        if probe in ready:
+            try:
+                started.append((handle, ray.get(probe)))
+                continue
+            except ray.exceptions.RayError as e:
+                why = f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:300]}"
+        skipped.append(f"{label}: {why}")
+        log.warning("closedloop: %s cannot %s: %s", label, job, why)
+        ray.kill(handle, no_restart=True)
+    return started, skipped
+
+
+def stop_actors(handles: list[Any]) -> None:
+    """Kill every actor of ``handles`` for good and return once none answers any more."""
+    for h in handles:
+        try:
+            ray.kill(h, no_restart=True)
+        except Exception:  # already dead
+            pass
+    for h in handles:
+        await_death(h)
+
+
+def await_death(handle: Any, timeout_s: float = 10.0) -> None:
+    """Return once the killed actor behind ``handle`` answers no more. ``ray.kill`` goes
+    through Ray's control store while calls go straight to the actor, so a call made just
+    after it can still be served: ask until one fails."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get(handle.info.remote(), timeout=max(0.1, deadline - time.monotonic()))
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            return
+        except ray.exceptions.RayError:
+            return
+        time.sleep(0.05)

@@ -13,8 +13,6 @@ placed running after :meth:`RayVerifier.close`.
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,13 +22,17 @@ import ray
 from closedloop.distributed.actor import ActorInfo, code_fingerprint
 from closedloop.distributed.dispatch import Dispatcher, DispatchStats, JobKind, Member
 from closedloop.distributed.factory import LOCAL, ClusterUnavailable
-from closedloop.distributed.placement import alive_nodes, connect, place
+from closedloop.distributed.placement import (
+    alive_nodes,
+    await_started,
+    connect,
+    place,
+    stop_actors,
+)
 from closedloop.sandbox import SandboxLimits, WorkerLost
 from closedloop.tasks.format import Split, Task
 from closedloop.verify.outcome import Outcome, Verdict
 from closedloop.verify.runner import CallJob, CallResult, _test_count
-
-log = logging.getLogger(__name__)
 
 _START_S = 5.0
 """Seconds a job may take beyond its wall clock (a sandbox worker replaced, results decoded)."""
@@ -207,13 +209,7 @@ class RayVerifier:
             ray.wait([h.close.remote() for h in handles], num_returns=len(handles), timeout=10)
         except Exception:  # an actor already gone has nothing to close
             pass
-        for h in handles:
-            try:
-                ray.kill(h, no_restart=True)
-            except Exception:  # already dead
-                pass
-        for h in handles:
-            _await_death(h)
+        stop_actors(handles)
         if self._owns_connection:
             ray.shutdown()
 
@@ -253,48 +249,23 @@ class RayVerifier:
     def _start(self, handles: list[Any], node_ids: list[str], timeout_s: float) -> list[Member]:
         """Wait for every actor's sandbox pool; keep those that came up with this process's
         verdict code."""
-        probes = [h.info.remote() for h in handles]
-        ready, _ = ray.wait(probes, num_returns=len(probes), timeout=timeout_s)
-        mine, members = code_fingerprint(), []
-        for handle, probe, node in zip(handles, probes, node_ids, strict=True):
-            why = f"no answer in {timeout_s:.0f}s"
-            if probe in ready:
-                try:
-                    info: ActorInfo = ray.get(probe)
-                except ray.exceptions.RayError as e:
-                    why = f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:300]}"
-                else:
-                    members.append(Member(handle, info))
-                    if info.fingerprint != mine:
-                        raise ClusterUnavailable(
-                            f"node {node[:8]} judges with other code than this process "
-                            f"(its closedloop at {info.package} has verdict code "
-                            f"{info.fingerprint}, this process's {mine}): install the "
-                            "same closedloop on every node, or start the nodes with this tree "
-                            "on PYTHONPATH"
-                        )
-                    continue
-            self.skipped.append(f"node {node[:8]}: {why}")
-            log.warning("closedloop: node %s cannot verify: %s", node[:8], why)
-            ray.kill(handle, no_restart=True)
+        started, self.skipped = await_started(
+            handles, [f"node {n[:8]}" for n in node_ids], timeout_s, "verify"
+        )
+        mine = code_fingerprint()
+        members = [Member(h, info) for h, info in started]
+        for m, node in zip(members, [i.node_id for _, i in started], strict=True):
+            if m.info.fingerprint != mine:
+                raise ClusterUnavailable(
+                    f"node {node[:8]} judges with other code than this process "
+                    f"(its closedloop at {m.info.package} has verdict code "
+                    f"{m.info.fingerprint}, this process's {mine}): install the "
+                    "same closedloop on every node, or start the nodes with this tree "
+                    "on PYTHONPATH"
+                )
         if not members:
             raise ClusterUnavailable(
                 f"--ray {self.address}: no node could start a sandbox pool: "
                 + "; ".join(self.skipped)
             )
         return members
-
-
-def _await_death(handle: Any, timeout_s: float = 10.0) -> None:
-    """Return once the killed actor behind ``handle`` answers no more. ``ray.kill`` goes
-    through Ray's control store while calls go straight to the actor, so a call made just
-    after it can still be served: ask until one fails."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            ray.get(handle.info.remote(), timeout=max(0.1, deadline - time.monotonic()))
-        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
-            return
-        except ray.exceptions.RayError:
-            return
-        time.sleep(0.05)

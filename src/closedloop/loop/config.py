@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -272,13 +272,35 @@ class GateConfig(_Section):
 
 
 class DistributedConfig(_Section):
-    """Where the run's verification runs (closedloop.distributed)."""
+    """Where the run's verification and generation run (closedloop.distributed)."""
 
     ray_address: str = ""
     """A Ray cluster to verify on, one sandbox pool per node: ``local`` starts Ray on this
     machine, ``auto`` joins the cluster this machine belongs to, ``HOST:PORT`` that head's
     (needs ``closedloop[ray]``); ``workers`` then sizes each node's pool (default: one slot
     per CPU of the node). Empty: this machine's pool of ``workers`` slots."""
+    policy_replicas: int = Field(0, ge=0)
+    """Generation (proposals, attempts, held-out evaluation) on this many policy replicas
+    placed by Ray on the ``ray_address`` cluster, the learner's weights sent to them after
+    every update (closedloop.distributed.replicas); training and its log-probs stay in this
+    process. Without ``replica_gpus``: one replica per node. 0: sample in this process."""
+    replica_backend: Literal["hf", "vllm"] = "hf"
+    """The replicas' engine: ``hf`` (transformers, CPU or GPU) or ``vllm`` (GPUs only)."""
+    replica_gpus: float = Field(0.0, ge=0)
+    """GPUs per replica (0: CPU replicas, one per node); ``vllm`` needs at least one."""
+
+    @model_validator(mode="after")
+    def _replicas_need_ray(self) -> DistributedConfig:
+        if self.policy_replicas and not self.ray_address:
+            raise ValueError(
+                f"policy_replicas = {self.policy_replicas} needs ray_address (the Ray cluster "
+                "the replicas run on): set distributed.ray_address, or policy_replicas = 0"
+            )
+        if self.replica_backend == "vllm" and not self.replica_gpus:
+            raise ValueError(
+                "replica_backend = 'vllm' runs on GPUs: set distributed.replica_gpus (e.g. 1)"
+            )
+        return self
 
 
 class RunConfig(_Section):

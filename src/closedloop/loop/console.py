@@ -107,6 +107,16 @@ def gate_line(set_name: str, g: dict[str, Any]) -> str:
     )
 
 
+def replicas_line(d: dict[str, Any]) -> str:
+    """The policy replicas' work in a run (``ReplicaSet.summary``)."""
+    return (
+        f"generation on {d['replicas']} policy replicas ({d['backend']} on "
+        f"{', '.join(d['devices']) or '-'}): {d['shares']} shares, {d['lost_shares']} lost and "
+        f"{d['resampled_shares']} sampled again; {d['syncs']} weight syncs "
+        f"({d['state_mb']:.1f} MB each, {d['sync_seconds']:.1f}s in all)"
+    )
+
+
 def alarm_line(a: Alarm) -> str:
     """``ALARM collapse after iteration 6: ...`` (rich markup)."""
     return f"[bold red]ALARM[/] {a.kind} after iteration {a.iteration}: {a.message}"

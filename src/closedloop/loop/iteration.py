@@ -53,7 +53,19 @@ class LoopState:
     console: Console
     behaviours: set[str] | None = None
     """Behaviour fingerprints of the pool (``challenger.novelty``; None when off)."""
+    replicas: Any = None
+    """The policy replicas generation runs on (``[distributed] policy_replicas``), or None."""
     _corpus: list[SFTExample] | None = None
+
+    @property
+    def sampler(self) -> Any:
+        """The policy the phases sample with: ``policy``, or ``policy`` with its sampling on
+        the replicas (which follow its weights: an update reaches them before the next batch)."""
+        if self.replicas is None:
+            return self.policy
+        from closedloop.distributed.replicas import ReplicatedPolicy
+
+        return ReplicatedPolicy(self.policy, self.replicas)
 
     @property
     def primary(self) -> str:
@@ -116,7 +128,7 @@ def run_iteration(state: LoopState, it: int) -> IterationResult:
     with PhaseBars(state.console, f"iter {it}") as bars:
         with bars.phase("generate") as note:
             gen = phases.generate(
-                state.policy,
+                state.sampler,
                 cfg,
                 state.verifier,
                 state.guard,
@@ -127,7 +139,7 @@ def run_iteration(state: LoopState, it: int) -> IterationResult:
             note(f"{len(gen.accepted)}/{len(gen.proposals)} accepted")
         with bars.phase("attempt") as note:
             tasks = phases.choose_tasks(cfg, gen.accepted, store, it)
-            att = phases.attempt(state.policy, cfg, state.reward, tasks, it)
+            att = phases.attempt(state.sampler, cfg, state.reward, tasks, it)
             note(f"{len(tasks)} tasks x {cfg.solver.samples}")
         with bars.phase("verify") as note:
             ver = phases.verify(state.reward, state.verifier, att, cfg, it)
@@ -149,7 +161,7 @@ def run_iteration(state: LoopState, it: int) -> IterationResult:
             note(f"{tr.optimizer_steps} steps")
         if is_evaluated(cfg, it):
             with bars.phase("eval") as note:
-                evaluated = phases.evaluate(state.policy, state.heldout, state.verifier, cfg)
+                evaluated = phases.evaluate(state.sampler, state.heldout, state.verifier, cfg)
                 note(f"pass@1 {evaluated.scores[state.primary][1]:.3f}")
     m: dict[str, Any] = {
         Metric.PROPOSED: len(gen.proposals),

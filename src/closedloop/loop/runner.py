@@ -54,7 +54,14 @@ from closedloop.loop.baselines import (
     train_control,
 )
 from closedloop.loop.config import ConfigError, Domain, ModelKind, RunConfig, TrainAlgorithm
-from closedloop.loop.console import alarm_line, alarms_line, gate_line, progress, table_view
+from closedloop.loop.console import (
+    alarm_line,
+    alarms_line,
+    gate_line,
+    progress,
+    replicas_line,
+    table_view,
+)
 from closedloop.loop.iteration import LoopState, run_iteration
 from closedloop.loop.rundir import (
     COLD_START,
@@ -80,6 +87,8 @@ CONTROL_EVAL_EVENT = "control_heldout_metrics"
 """Run-store event with a policy's per-task scores on the primary held-out set (for the gate)."""
 ALARM_EVENT = "alarm"
 REJECTIONS_EVENT = "rejections"
+REPLICAS_EVENT = "policy_replicas"
+"""Run-store event with the policy replicas' work in a process (``ReplicaSet.summary``)."""
 
 
 @dataclass
@@ -140,7 +149,7 @@ class LoopRunner:
         import torch
         from transformers.utils import logging as hf_logging
 
-        from closedloop.distributed import make_verifier
+        from closedloop.distributed import make_replicas, make_verifier
         from closedloop.loop.heldout import HeldoutError, load_or_materialise, summary_entries
         from closedloop.sandbox import SandboxLimits
         from closedloop.tasks.contamination import ContaminationGuard
@@ -173,12 +182,18 @@ class LoopRunner:
         self.heldout_files = summary_entries(sets)
         heldout = {name: list(s.tasks) for name, s in sets.items()}
         guard = ContaminationGuard([t for ts in heldout.values() for t in ts])
+        dist = cfg.distributed
         try:
-            with make_verifier(  # this machine's pool, or one per Ray node ([distributed])
-                cfg.workers,
-                SandboxLimits(wall_s=cfg.verify_timeout_s),
-                cfg.distributed.ray_address,
-            ) as inner:
+            with (
+                make_verifier(  # this machine's pool, or one per Ray node ([distributed])
+                    cfg.workers,
+                    SandboxLimits(wall_s=cfg.verify_timeout_s),
+                    dist.ray_address,
+                ) as inner,
+                make_replicas(  # generation on Ray-placed replicas, or here
+                    dist.ray_address, dist.policy_replicas, dist.replica_backend, dist.replica_gpus
+                ) as replicas,
+            ):
                 verifier = TimedVerifier(inner)  # t_verify: the sandbox's share of the time
                 state = LoopState(
                     cfg=cfg,
@@ -190,6 +205,7 @@ class LoopRunner:
                     policy=None,
                     trainer=None,
                     console=self.console,
+                    replicas=replicas,
                 )
                 if last < 0:
                     self._cold_start(state, log)
@@ -208,6 +224,10 @@ class LoopRunner:
                         break
                     stops = self._iteration(state, it, log)
                 scores = self._finish(state)
+                if replicas is not None:
+                    work = replicas.summary()
+                    store.add_event(store.last_iteration(), REPLICAS_EVENT, work)
+                    self.console.print(replicas_line(work), soft_wrap=True)
         finally:
             log.close()
             store.close()
@@ -249,7 +269,7 @@ class LoopRunner:
                 run = train_cold_start(state.policy, examples, cfg)
                 metrics.update({Metric.SFT_STEPS: run.steps, Metric.SFT_LOSS: run.last_loss})
             prog.update(bar, advance=1, description="cold start: held-out eval")
-            ev = phases.evaluate(state.policy, state.heldout, state.verifier, cfg)
+            ev = phases.evaluate(state.sampler, state.heldout, state.verifier, cfg)
             n, p = ev.scores[state.primary]
             prog.update(
                 bar, advance=1, description="cold start: done", note=f"held-out pass@1 {p:.3f}"
@@ -359,7 +379,7 @@ class LoopRunner:
         # its stored score.
         final = _stored(evals, iter_label(source), state.heldout)
         if final is None or iter_label(source) not in per_task:
-            ev = phases.evaluate(state.policy, state.heldout, state.verifier, cfg)
+            ev = phases.evaluate(state.sampler, state.heldout, state.verifier, cfg)
             final, per_task[iter_label(source)] = ev.scores, ev.per_task
         scores[FINAL] = final
         store.add_eval(FINAL, last, final)
@@ -381,7 +401,7 @@ class LoopRunner:
                     state.policy = self.dir.load_policy(COLD_START)
                     train_control(state.policy, state.corpus_examples(), steps, cfg)
                     prog.update(bar, advance=1, description="control: held-out eval")
-                    ev = phases.evaluate(state.policy, state.heldout, state.verifier, cfg)
+                    ev = phases.evaluate(state.sampler, state.heldout, state.verifier, cfg)
                     control = ev.scores
                     prog.update(bar, advance=1)
                 self.dir.save_policy(state.policy, CONTROL)
