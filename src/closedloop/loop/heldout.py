@@ -22,9 +22,9 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from closedloop.loop.config import ConfigError, Domain, HeldoutSetName, RunConfig
@@ -91,16 +91,33 @@ def rg_list_functions(size: int, seeds: Sequence[int]) -> tuple[list[Task], str]
 
 
 def evalplus_set(name: HeldoutSetName, size: int, verifier: Verifier) -> tuple[list[Task], str]:
-    """The first ``size`` records of a shipped EvalPlus set as tasks (expected outputs from
-    their canonical solutions, run by ``verifier``), and the set's source line, which counts
-    the records left out because the canonical solution gave no usable output."""
+    """The first ``size`` records of a shipped EvalPlus set as tasks, and the set's source line.
+
+    Expected outputs come from each record's canonical solution, run by ``verifier``. Left out,
+    and named in the source line: the MBPP+ tasks EvalPlus compares as sets
+    (``SET_EQUALITY_TASKS``: here a correct answer would pass or fail with the sandbox's hash
+    seed), records whose canonical solution gave no usable output, and records whose canonical
+    solution does not pass its own tests twice more, each in a fresh sandbox process (too slow
+    for ``verify_timeout_s`` on this machine, or order-dependent in a way not listed)."""
     import closedloop.data as data
-    from closedloop.tasks.importers.evalplus import import_evalplus
+    from closedloop.tasks.format import Split
+    from closedloop.tasks.importers.evalplus import SET_EQUALITY_TASKS, import_evalplus
+    from closedloop.verify.outcome import Outcome
 
     path = getattr(data, EVALPLUS_FILES[name])
     skipped: list[str] = []
-    tasks = import_evalplus(path, verifier, limit=size, skipped=skipped)
-    left_out = f"; {len(skipped)} left out ({skipped[0]}...)" if skipped else ""
+    built = import_evalplus(path, verifier, limit=size, skipped=skipped)
+    by_set = [t.id for t in built if t.id in SET_EQUALITY_TASKS]
+    built = [t for t in built if t.id not in SET_EQUALITY_TASKS]
+    checks = verifier.verify_many([(t, t.example_solution) for t in built], Split.PRIVATE, True)
+    tasks = [t for t, v in zip(built, checks, strict=True) if v.outcome is Outcome.PASS]
+    failed = [t.id for t, v in zip(built, checks, strict=True) if v.outcome is not Outcome.PASS]
+    notes = [f"{len(skipped)} without usable outputs"] if skipped else []
+    if by_set:
+        notes.append(f"{len(by_set)} compared as sets by EvalPlus: {', '.join(by_set)}")
+    if failed:
+        notes.append(f"{len(failed)} whose reference failed a re-check: {', '.join(failed)}")
+    left_out = f"; left out: {'; '.join(notes)}" if notes else ""
     return tasks, f"EvalPlus {path.name} (closedloop.data), first {size} records{left_out}"
 
 

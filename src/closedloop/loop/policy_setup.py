@@ -14,7 +14,7 @@ from typing import Any
 
 from closedloop.loop.config import ConfigError, Generation, ModelKind, RunConfig
 
-CPU_STAND_IN = "--generation hf (or set model.generation = \"hf\")"
+CPU_STAND_IN = '--generation hf (or set model.generation = "hf")'
 """How to run a vLLM config without vLLM: what the start-up error tells the user."""
 
 
@@ -82,9 +82,7 @@ def hf_policy(cfg: RunConfig) -> Any:
         if lo is not None
         else None
     )
-    trained = HFPolicy.from_pretrained(
-        Path(cfg.model.path or ""), lora=lora, **_load_settings(cfg)
-    )
+    trained = HFPolicy.from_pretrained(Path(cfg.model.path or ""), lora=lora, **_load_settings(cfg))
     return _with_engine(cfg, trained)
 
 

@@ -199,7 +199,7 @@ CATALOGUE: tuple[Preset, ...] = (
         REAL_MODEL,
         "a Hugging Face code model (--model PATH): vLLM generation, LoRA GRPO, HumanEval+/MBPP+ "
         "held out",
-        "needs a GPU and vLLM; never run on one here (see the README)",
+        "needs a GPU and vLLM; never run on one in this project",
     ),
 )
 """Every preset, in the order ``closedloop presets`` lists them."""

@@ -15,8 +15,9 @@ Departures and limits, said plainly:
   (``llm.llm_engine.model_executor.driver_worker.model_runner.model.load_weights``), which
   needs the engine in this process: :meth:`VLLMPolicy.colocated` builds it so
   (``distributed_executor_backend="external_launcher"``, one process, one GPU).
-- Written to vLLM's documented API (>= 0.10.2) and TRL's use of it; no GPU was available to
-  this project, so this module has never run (its tests skip without vLLM and CUDA).
+- Written to vLLM's documented API (>= 0.10.2: ``logprobs_mode``) and to TRL's use of its
+  internals (TRL tests vLLM 0.16-0.25.1); no GPU was available to this project, so this module
+  has never run (its tests skip without vLLM and CUDA).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class VLLMPolicy:
             os.environ.setdefault(key, value)
         os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
         os.environ.setdefault("MASTER_PORT", str(_free_port()))
+        # vLLM's V1 engine exposes llm_engine.model_executor only when its core runs in-process
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         kwargs: dict[str, Any] = {
             "dtype": dtype,
             "gpu_memory_utilization": gpu_memory_utilization,
@@ -109,8 +112,13 @@ class VLLMPolicy:
     def load_weights(self, weights: Iterable[tuple[str, Any]]) -> None:
         """Replace the engine's weights by ``weights`` (Hugging Face names; vLLM maps them onto
         its fused layers) and drop its prefix cache, which holds keys of the old weights."""
-        runner = self.llm.llm_engine.model_executor.driver_worker.model_runner
-        runner.model.load_weights(weights=weights)
+        executor = getattr(self.llm.llm_engine, "model_executor", None)
+        if executor is None:
+            raise PolicyError(
+                "load_weights: this vLLM engine runs its model in another process; build it "
+                "with VLLMPolicy.colocated (VLLM_ENABLE_V1_MULTIPROCESSING=0)"
+            )
+        executor.driver_worker.model_runner.model.load_weights(weights=weights)
         self.llm.reset_prefix_cache()
 
     def _prompt(self, prompt: Prompt) -> dict[str, list[int]]:
