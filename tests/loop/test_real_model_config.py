@@ -72,6 +72,13 @@ def test_without_vllm_the_check_says_so_and_names_the_cpu_stand_in() -> None:
     check_generation(preset_config("real-model", {"model.generation": "hf"}))  # no error
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_a_cuda_device_that_is_not_there_is_named_at_start_up() -> None:
+    cfg = preset_config("real-model", {"model.generation": "hf", "model.device": "cuda:0"})
+    with pytest.raises(ConfigError, match="model.device = 'cuda:0': torch sees no CUDA device"):
+        check_generation(cfg)
+
+
 @pytest.mark.skipif(not NO_VLLM, reason="vLLM is installed here")
 def test_run_preset_without_vllm_fails_at_start_up_in_one_line(
     tmp_path: Path, random_model_dir: Path
@@ -136,3 +143,44 @@ def test_resuming_a_lora_run_without_its_adapter_is_refused(
     saved = HFPolicy.from_pretrained(random_model_dir, device="cpu").save(tmp_path / "iter_001")
     with pytest.raises(ConfigError, match="no adapter/"):
         load_run_policy(_tiny_lora_config(random_model_dir), saved)
+
+
+def test_the_loops_grpo_update_on_engine_samples_reaches_the_engine(
+    random_model_dir: Path,
+) -> None:
+    # The loop's train phase with the preset's GRPO settings on a LoRA policy whose samples
+    # come from a second model (the vLLM path's stand-in): the next samples are the new weights'.
+    # (The whole-preset run with a random model trains nothing: no proposal of it is accepted.)
+    from closedloop.loop import phases
+    from closedloop.train.grpo import GRPOTrainer
+    from closedloop.train.trajectory import Trajectory
+    from closedloop.verify.outcome import Outcome
+
+    cfg = preset_config(
+        "real-model",
+        {
+            "model.path": str(random_model_dir),
+            "model.generation": "hf-engine",
+            "model.dtype": "float32",
+            "train.grpo.learning_rate": 1e-2,
+        },
+    )
+    policy = hf_policy(cfg)
+    trainer = GRPOTrainer(policy, cfg.train.grpo)
+    prompt = policy.encode_prompt("Write f.")
+    params = SamplingParams(max_new_tokens=8, temperature=1.0, seed=0)
+    group = policy.sample_ids([prompt], 2, params)[0]
+    assert policy.handoffs == 1
+    trajs = [
+        Trajectory.from_completion(c, r, "g", 0, o, temperature=1.0)
+        for c, r, o in zip(group, (1.0, 0.0), (Outcome.PASS, Outcome.FAIL), strict=True)
+    ]
+    out = phases.train(trainer, policy, cfg, trajs, [], seed=0)
+    assert out.optimizer_steps == 1 and out.kl_policy is not None and out.kl_policy > 0
+    greedy = SamplingParams(max_new_tokens=12, temperature=0.0)
+    after = policy.sample_ids([prompt], 1, greedy)[0][0]
+    assert policy.handoffs == 2
+    assert after.token_ids == policy.trained.sample_ids([prompt], 1, greedy)[0][0].token_ids
+    assert after.logprobs == pytest.approx(
+        policy.trained.sample_ids([prompt], 1, greedy)[0][0].logprobs, abs=1e-4
+    )

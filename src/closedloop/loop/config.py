@@ -287,10 +287,10 @@ class EvalConfig(_Section):
     """The held-out sets by name, the first the **primary** one (the gate's, ``summary.json``'s
     ``policies``, ``heldout_pass@1``): ``rg_list_functions`` (``heldout_size`` tasks per seed
     of ``heldout_seeds``), ``humaneval``, ``humanevalplus`` (HumanEval+ Mini) and ``mbppplus``
-    (MBPP+), the last three the first ``heldout_size`` tasks of each; EvalPlus's expected
-    outputs are computed when the run is created, by running each record's canonical solution
-    in the sandbox (records where it gives none are left out and counted in the set's
-    ``source``). Empty: the domain's own (``rg_list_functions`` for list functions,
+    (MBPP+), the last three the first ``heldout_size`` records of each. EvalPlus's expected
+    outputs are computed in the sandbox when the run is created; the records it cannot judge
+    fairly are left out and named in the set's ``source`` (``closedloop.loop.heldout.
+    evalplus_set``). Empty: the domain's own (``rg_list_functions`` for list functions,
     ``humaneval`` for code)."""
     heldout_files: list[str] = Field(default_factory=list)
     """Extra held-out task files (JSONL), after the named sets; also guarded against."""

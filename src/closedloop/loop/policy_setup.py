@@ -20,7 +20,16 @@ CPU_STAND_IN = '--generation hf (or set model.generation = "hf")'
 
 def check_generation(cfg: RunConfig) -> None:
     """Raise :class:`ConfigError` (one line, with the fix) when ``model.generation`` names an
-    engine that cannot run on this machine: called before anything of a run is built."""
+    engine that cannot run on this machine, or ``model.device`` a CUDA device it lacks: called
+    before anything of a run is built."""
+    if cfg.model.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"model.device = '{cfg.model.device}': torch sees no CUDA device here; "
+                "use 'auto' or 'cpu'"
+            )
     if cfg.model.generation is not Generation.VLLM:
         return
     if importlib.util.find_spec("vllm") is None:
