@@ -35,6 +35,7 @@ def test_the_preset_says_vllm_lora_grpo_and_evalplus_held_out() -> None:
     assert m.kind is ModelKind.HF and m.generation is Generation.VLLM
     assert m.dtype is Dtype.BFLOAT16 and m.device == "auto"
     assert m.lora is not None and m.lora.r == 16 and m.lora.alpha == 32
+    assert m.lora.dropout == 0.0  # a resumed run repeats the uninterrupted run's updates
     assert {"q_proj", "v_proj", "gate_proj", "down_proj"} <= set(m.lora.target_modules)
     assert 0 < m.vllm.gpu_memory_utilization <= 0.5  # leaves the GPU to the trainer too
     assert cfg.train.algorithm is TrainAlgorithm.GRPO and cfg.train.grpo.learning_rate <= 1e-5
@@ -184,3 +185,42 @@ def test_the_loops_grpo_update_on_engine_samples_reaches_the_engine(
     assert after.logprobs == pytest.approx(
         policy.trained.sample_ids([prompt], 1, greedy)[0][0].logprobs, abs=1e-4
     )
+
+
+def test_a_resumed_lora_run_continues_the_same_grpo_updates(
+    random_model_dir: Path, tmp_path: Path
+) -> None:
+    # what the runner does on --resume: the saved policy through load_run_policy, then the
+    # trainer's state saved beside it; the next update must be the uninterrupted run's
+    from closedloop.train.grpo import GRPOTrainer
+    from closedloop.train.trajectory import Trajectory
+    from closedloop.verify.outcome import Outcome
+
+    cfg = preset_config(
+        "real-model",
+        {
+            "model.path": str(random_model_dir),
+            "model.generation": "hf",
+            "model.dtype": "float32",
+            "train.grpo.learning_rate": 1e-2,
+        },
+    )
+    batch = [
+        Trajectory((3, 4), (5, 6, 2), (1, 1, 1), (-2.0,) * 3, 1.0, 1.0, "g", 0, Outcome.PASS),
+        Trajectory((3, 4), (7, 8, 2), (1, 1, 1), (-2.0,) * 3, 1.0, 0.0, "g", 0, Outcome.FAIL),
+    ]
+    policy = hf_policy(cfg)
+    trainer = GRPOTrainer(policy, cfg.train.grpo)
+    trainer.step(batch, seed=1)
+    saved = policy.save(tmp_path / "iter_001")
+    trainer.save_state(saved / "trainer_state.pt")
+    trainer.step(batch, seed=2)
+
+    resumed = load_run_policy(cfg, saved)
+    again = GRPOTrainer(resumed, cfg.train.grpo)
+    again.load_state(saved / "trainer_state.pt")
+    again.step(batch, seed=2)
+    ours = dict(policy.model.named_parameters())
+    theirs = dict(resumed.model.named_parameters())
+    assert ours.keys() == theirs.keys()
+    assert all(torch.allclose(ours[n], theirs[n], atol=1e-6) for n in ours if ".lora_" in n)

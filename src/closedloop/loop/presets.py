@@ -119,7 +119,7 @@ dtype = "bfloat16"
 [model.lora]
 r = 16
 alpha = 32
-dropout = 0.05
+dropout = 0.0
 target_modules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 [model.vllm]
 gpu_memory_utilization = 0.3
