@@ -224,3 +224,26 @@ def test_a_resumed_lora_run_continues_the_same_grpo_updates(
     theirs = dict(resumed.model.named_parameters())
     assert ours.keys() == theirs.keys()
     assert all(torch.allclose(ours[n], theirs[n], atol=1e-6) for n in ours if ".lora_" in n)
+
+
+def test_a_reloaded_policy_keeps_the_runs_engine_and_hands_it_the_reloaded_weights(
+    random_model_dir: Path, tmp_path: Path
+) -> None:
+    # a rollback reloads an earlier policy; one process holds one vLLM engine, so it is reused
+    cfg = preset_config(
+        "real-model",
+        {
+            "model.path": str(random_model_dir),
+            "model.generation": "hf-engine",
+            "model.dtype": "float32",
+        },
+    )
+    current = hf_policy(cfg)
+    saved = current.save(tmp_path / "cold_start")
+    examples = examples_from_text(current, [("Write f.", "def f(x):\n    return x + 1\n")] * 8)
+    sft_steps(current, examples, 3, 4, 5e-2, 0)
+    prompt = current.encode_prompt("Write f.")
+    trained_out = _greedy(current, prompt)
+    back = load_run_policy(cfg, saved, reuse=current)
+    assert back.engine is current.engine
+    assert _greedy(back, prompt) == _greedy(back.trained, prompt) != trained_out

@@ -56,14 +56,17 @@ def _load_settings(cfg: RunConfig) -> dict[str, Any]:
     }
 
 
-def _with_engine(cfg: RunConfig, trained: Any) -> Any:
-    """``trained`` as the loop's policy: itself, or behind the configured engine."""
+def _with_engine(cfg: RunConfig, trained: Any, reuse: Any = None) -> Any:
+    """``trained`` as the loop's policy: itself, or behind the configured engine (``reuse``'s
+    engine when it has one: a process holds one vLLM engine)."""
     m = cfg.model
     if m.generation is Generation.HF:
         return trained
     from closedloop.policy.engine import EnginePolicy
     from closedloop.policy.hf import HFPolicy
 
+    if getattr(reuse, "engine", None) is not None:
+        return EnginePolicy(trained, reuse.engine)  # handed the new weights before sampling
     base = Path(m.path or "")
     if m.generation is Generation.HF_ENGINE:
         engine: Any = HFPolicy.from_pretrained(base, **_load_settings(cfg))
@@ -95,17 +98,18 @@ def hf_policy(cfg: RunConfig) -> Any:
     return _with_engine(cfg, trained)
 
 
-def load_run_policy(cfg: RunConfig, saved: Path) -> Any:
+def load_run_policy(cfg: RunConfig, saved: Path, reuse: Any = None) -> Any:
     """A policy the run saved (``policies/<label>``), ready to train further as the run
     trains: for the ``hf`` kind with LoRA, ``model.path`` plus the saved adapter (so the
     optimizer state saved with it still fits); else the saved weights. Other kinds load as
-    plain HF policies."""
+    plain HF policies. ``reuse``: the run's current policy, whose generation engine (if any)
+    serves the loaded one instead of a new engine."""
     from closedloop.policy.hf import ADAPTER_DIR, HFPolicy
 
     if cfg.model.kind is not ModelKind.HF:
         return HFPolicy.from_pretrained(saved)
     if cfg.model.lora is None:
-        return _with_engine(cfg, HFPolicy.from_pretrained(saved, **_load_settings(cfg)))
+        return _with_engine(cfg, HFPolicy.from_pretrained(saved, **_load_settings(cfg)), reuse)
     adapter = Path(saved) / ADAPTER_DIR
     if not adapter.is_dir():
         raise ConfigError(
@@ -115,4 +119,4 @@ def load_run_policy(cfg: RunConfig, saved: Path) -> Any:
     trained = HFPolicy.from_pretrained(
         Path(cfg.model.path or ""), adapter=adapter, **_load_settings(cfg)
     )
-    return _with_engine(cfg, trained)
+    return _with_engine(cfg, trained, reuse)

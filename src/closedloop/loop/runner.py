@@ -347,7 +347,7 @@ class LoopRunner:
         rows = store.metrics_rows()
         source, rollback = early_stop.final_source(last, store.events(early_stop.EARLY_STOP_EVENT))
         if rollback is not None:
-            state.policy = load_run_policy(cfg, self.dir.policy(rollback))
+            state.policy = load_run_policy(cfg, self.dir.policy(rollback), state.policy)
         self.dir.save_policy(state.policy, FINAL)
         cold = _stored(evals, COLD_START, state.heldout)
         if cold is None:
