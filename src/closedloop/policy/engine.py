@@ -127,30 +127,38 @@ class EnginePolicy:
 
     @property
     def tokenizer(self) -> Any:
+        """The trained policy's tokenizer (the engine's is the same vocabulary)."""
         return self.trained.tokenizer
 
     @property
     def device(self) -> torch.device:
+        """Where the trained weights live."""
         return self.trained.device
 
     @property
     def pad_id(self) -> int:
+        """The padding token id."""
         return self.trained.pad_id
 
     @property
     def eos_id(self) -> int:
+        """The end-of-sequence token id."""
         return self.trained.eos_id
 
     def render(self, prompt: Prompt) -> str:
+        """The prompt as the model sees it (chat template applied when in use)."""
         return self.trained.render(prompt)
 
     def encode_prompt(self, prompt: Prompt) -> list[int]:
+        """Token ids of the rendered prompt."""
         return self.trained.encode_prompt(prompt)
 
     def encode_completion(self, text: str, add_eos: bool = True) -> list[int]:
+        """Token ids of a completion (with the end-of-sequence token when ``add_eos``)."""
         return self.trained.encode_completion(text, add_eos)
 
     def decode(self, ids: Sequence[int]) -> str:
+        """Text of completion ids."""
         return self.trained.decode(ids)
 
     def completion_logprobs(
@@ -162,6 +170,7 @@ class EnginePolicy:
     def token_logprobs(
         self, prompt_ids: Sequence[Sequence[int]], completion_ids: Sequence[Sequence[int]]
     ) -> list[list[float]]:
+        """Per-token log-probs under the trained model, from token ids."""
         return self.trained.token_logprobs(prompt_ids, completion_ids)
 
     def save(self, out_dir: str | Path) -> Path:
