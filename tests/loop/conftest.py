@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 APP = (
     "import typer\n"
     "from closedloop.cli.loop_cmds import register\n"
@@ -40,3 +42,14 @@ def row_counts(run_dir: Path) -> dict[str, int]:
         return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
     finally:
         db.close()
+
+
+@pytest.fixture(scope="session")
+def random_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_embedded_config) -> Path:
+    """A tiny Llama-shaped Hugging Face model directory with random weights (a stand-in for a
+    real model: the real-model preset's tests load it with ``model.kind = "hf"``)."""
+    from closedloop.policy.embedded import build_embedded_policy
+
+    model_dir = tmp_path_factory.mktemp("random-model")
+    build_embedded_policy(["def f(x):\n    return x\n"] * 4, model_dir, tiny_embedded_config)
+    return model_dir

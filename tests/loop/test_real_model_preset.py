@@ -1,5 +1,7 @@
-"""The real-model preset's path (HF model dir, code tasks, HumanEval held out) runs one short
-iteration with a tiny random model: its garbage proposals are rejected and the loop goes on."""
+"""The real-model preset's path (a HF model directory, code tasks, LoRA, HumanEval+ and MBPP+
+held out) runs end to end on CPU stand-ins: a tiny random model, the model sampling itself
+(``--generation hf``) or through the engine hand-off (``hf-engine``), trimmed sizes. Its
+garbage proposals are rejected and the loop goes on; the run directory keeps its contract."""
 
 from __future__ import annotations
 
@@ -18,19 +20,23 @@ from .conftest import cli
 pytestmark = pytest.mark.slow  # a whole run of the loop
 
 
-def test_tiny_random_model_runs_one_iteration_and_reports_rejections(
-    tmp_path: Path, tiny_embedded_config
-):
-    from closedloop.policy.embedded import build_embedded_policy
-
-    model_dir = tmp_path / "random-model"
-    build_embedded_policy(["def f(x):\n    return x\n"] * 4, model_dir, tiny_embedded_config)
+def trimmed_preset(model_dir: Path, generation: str) -> dict:
+    """The preset as a GPU user runs it, but for the model, the engine and the sizes."""
     data = tomllib.loads(REAL_MODEL)
     data.update(iterations=1, workers=2)
-    data["model"]["path"] = str(model_dir)
+    data["model"].update(path=str(model_dir), generation=generation)
     data["challenger"].update(proposals=3, max_new_tokens=32)
     data["solver"].update(tasks_per_iteration=2, samples=2, max_new_tokens=16)
     data["eval"].update(heldout_size=3, max_new_tokens=16)
+    return data
+
+
+@pytest.mark.parametrize("generation", ["hf", "hf-engine"])
+def test_the_preset_runs_one_iteration_with_lora_and_evalplus_held_out(
+    tmp_path: Path, random_model_dir: Path, generation: str
+) -> None:
+    data = trimmed_preset(random_model_dir, generation)
+    assert data["model"]["lora"] and data["eval"]["heldout_sets"] == ["humanevalplus", "mbppplus"]
     cfg_path = tmp_path / "real.toml"
     cfg_path.write_text(dump_config(config_from_dict(data)))
     run_dir = tmp_path / "run"
@@ -42,4 +48,12 @@ def test_tiny_random_model_runs_one_iteration_and_reports_rejections(
     db.close()
     assert len(reasons) == 3 and all(reasons)
     summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["heldout_set"] == "humanevalplus"  # the primary set: the gate's
+    assert set(summary["heldout_sets"]) == {"humanevalplus", "mbppplus"}
     assert summary["policies"]["final"]["n_tasks"] == 3
+    assert summary["heldout_sets"]["mbppplus"]["final"]["n_tasks"] == 2  # Mbpp/2 left out
+    assert "gate" in summary and summary["gate"]["candidate"] == "final"
+    for label in ("cold_start", "iter_001", "final"):
+        policy = run_dir / "policies" / label
+        assert (policy / "config.json").is_file(), label  # merged: loads without PEFT
+        assert (policy / "adapter" / "adapter_config.json").is_file(), label

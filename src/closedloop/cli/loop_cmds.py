@@ -72,14 +72,25 @@ def run(
             + " Sets the config's distributed.ray_address (on --resume: for this process only).",
         ),
     ] = None,
+    generation: Annotated[
+        str | None,
+        typer.Option(
+            "--generation",
+            metavar="hf|hf-engine|vllm",
+            help="Where samples are drawn: sets model.generation (on --resume: for this "
+            "process only). 'hf' runs a vLLM config without vLLM (the CPU stand-in).",
+        ),
+    ] = None,
 ) -> None:
     """Run the closed loop: generate -> attempt -> verify -> train, then the held-out table."""
     from rich.console import Console
 
-    from closedloop.loop.config import ConfigError, load_config
+    from closedloop.loop.config import ConfigError, Generation, load_config
     from closedloop.loop.presets import PRESETS, preset_config
 
     checks.at_least("--threads", threads, 1)
+    if generation is not None and generation not in {g.value for g in Generation}:
+        _fail(f"--generation {generation}: must be one of {', '.join(g.value for g in Generation)}")
     if resume is not None:
         if config is not None or run_dir is not None or preset is not None:
             _fail(
@@ -108,6 +119,8 @@ def run(
             overrides["distributed.ray_address"] = ray
         if threads is not None:
             overrides["threads"] = threads
+        if generation is not None:
+            overrides["model.generation"] = generation
         try:
             if preset is not None:
                 cfg = preset_config(preset, overrides)
@@ -130,6 +143,8 @@ def run(
                 runner.cfg.distributed.ray_address = ray
             if threads is not None:
                 runner.cfg.threads = threads
+            if generation is not None:
+                runner.cfg.model.generation = Generation(generation)
         else:
             runner = LoopRunner.new(cfg, target, console)
         console.print(f"run directory: {runner.run_dir}")

@@ -15,6 +15,8 @@ Where each thing lives:
 - :mod:`~closedloop.loop.heldout` -- the held-out sets, materialised into the run directory;
   :mod:`~closedloop.loop.evaluate` -- pass@k; :mod:`~closedloop.loop.hindsight` -- relabels;
 - :mod:`~closedloop.loop.config` and :mod:`~closedloop.loop.presets` -- the run config;
+  :mod:`~closedloop.loop.policy_setup` -- the ``hf`` kind's policy from ``[model]`` (dtype,
+  device, LoRA, generation engine) and the start-up check of its engine;
   :mod:`~closedloop.loop.domain` and :mod:`~closedloop.loop.grammar` -- the list-functions
   grammar of the cold-start corpus and the seed pool.
 

@@ -85,7 +85,7 @@ def corpus_examples(policy: Any, pairs: list[tuple[str, str]]) -> list[SFTExampl
 def build_policy(cfg: RunConfig, pairs: list[tuple[str, str]], scratch: Path) -> Any:
     """The policy self-play starts from, before any cold-start SFT: the base model
     (``model.kind = "base"``), the embedded model built from scratch (its tokenizer trained on
-    the corpus's text), or the Hugging Face model at ``model.path``."""
+    the corpus's text), or the Hugging Face model at ``model.path`` (closedloop.loop.policy_setup)."""
     if cfg.model.kind is ModelKind.BASE:
         from closedloop.policy.hf import HFPolicy
 
@@ -104,9 +104,9 @@ def build_policy(cfg: RunConfig, pairs: list[tuple[str, str]], scratch: Path) ->
             return build_embedded_policy(texts, scratch, ecfg)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    from closedloop.policy.hf import HFPolicy
+    from closedloop.loop.policy_setup import hf_policy
 
-    return HFPolicy.from_pretrained(Path(cfg.model.path or ""))
+    return hf_policy(cfg)  # dtype, device, LoRA, generation engine: [model]
 
 
 def cold_start_steps(cfg: RunConfig, n_examples: int) -> int:

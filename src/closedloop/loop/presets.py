@@ -13,9 +13,19 @@ catalogue ``closedloop presets`` prints (``closedloop run --preset NAME`` runs o
   iteration. It shows every phase, plot and line of the output; its numbers mean nothing
   (a few tasks of 50 either way).
 - ``short``: the embedded preset shrunk further to run the whole loop in CI (a smoke run).
-- ``real-model``: a Hugging Face code model on a GPU (``closedloop run --model PATH`` with this
-  config): the challenger writes general Python tasks, HumanEval is held out (add MBPP with
-  ``eval.heldout_files``), no cold start, GRPO at a small learning rate.
+- ``real-model``: a Hugging Face code model on one GPU (``closedloop run --preset real-model
+  --model PATH``, e.g. a local copy of Qwen2.5-Coder-1.5B-Instruct): the challenger writes
+  general Python tasks; samples come from a vLLM engine in the same process
+  (``model.generation = "vllm"``, 30% of the GPU's memory), which is handed the trained
+  weights, LoRA merged, before the first sample after every update; the trainer is the
+  project's GRPO on a LoRA adapter (rank 16 on every attention and MLP projection, bfloat16
+  base) at learning rate 1e-5; no cold start and no control (an HF model has no cold-start
+  corpus of its own); held out: HumanEval+ Mini (164, the **primary** set: the gate's) and MBPP+
+  (378), both shipped, their expected outputs computed in the sandbox when the run is created.
+  Without vLLM it stops at start-up and says so; ``--generation hf`` runs the same config with
+  the trained model sampling itself (the CPU stand-in the tests run, with a tiny model and
+  trimmed sizes). No part of it has run on a GPU in this project (README, "Real-model
+  preset").
 """
 
 from __future__ import annotations
@@ -105,6 +115,16 @@ challenger_prompt = "Propose a new Python programming task: an instruction, at l
 [model]
 kind = "hf"
 path = "{MODEL_PLACEHOLDER}"  # or: closedloop run real.toml --model PATH
+generation = "vllm"
+dtype = "bfloat16"
+[model.lora]
+r = 16
+alpha = 32
+dropout = 0.0
+target_modules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+[model.vllm]
+gpu_memory_utilization = 0.3
+max_model_len = 4096
 [cold_start]
 corpus_size = 0
 [challenger]
@@ -121,10 +141,11 @@ max_new_tokens = 512
 [train]
 algorithm = "grpo"
 [train.grpo]
-learning_rate = 1e-6
+learning_rate = 1e-5
 minibatch_size = 32
 [eval]
-heldout_size = 164
+heldout_sets = ["humanevalplus", "mbppplus"]
+heldout_size = 378
 max_new_tokens = 512
 """.replace("{MODEL_PLACEHOLDER}", MODEL_PLACEHOLDER)
 
@@ -170,8 +191,9 @@ CATALOGUE: tuple[Preset, ...] = (
     Preset(
         "real-model",
         REAL_MODEL,
-        "a Hugging Face code model (--model PATH) on a GPU, HumanEval held out",
-        "needs a GPU; not timed here",
+        "a Hugging Face code model (--model PATH): vLLM generation, LoRA GRPO, HumanEval+/MBPP+ "
+        "held out",
+        "needs a GPU and vLLM; never run on one in this project",
     ),
 )
 """Every preset, in the order ``closedloop presets`` lists them."""

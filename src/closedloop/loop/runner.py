@@ -63,6 +63,7 @@ from closedloop.loop.console import (
     table_view,
 )
 from closedloop.loop.iteration import LoopState, run_iteration
+from closedloop.loop.policy_setup import check_generation, load_run_policy
 from closedloop.loop.rundir import (
     COLD_START,
     CONTROL,
@@ -126,6 +127,7 @@ class LoopRunner:
         materialises the held-out sets."""
         from closedloop.loop.heldout import materialise
 
+        check_generation(cfg)  # a missing engine is named before anything is created
         if cfg.model.kind is ModelKind.BASE:
             base_dir(cfg)  # a missing base is named before anything is created
         rd = RunDir.create(run_dir, cfg)
@@ -161,6 +163,7 @@ class LoopRunner:
         cfg = self.cfg
         if cfg.threads is not None:
             torch.set_num_threads(cfg.threads)
+        check_generation(cfg)  # on resume too, after any override of model.generation
         try:
             store = RunStore(self.dir.store)
         except StoreError as e:
@@ -212,7 +215,7 @@ class LoopRunner:
                     last = 0
                 else:
                     self.console.print(f"resuming {self.run_dir} after iteration {last}")
-                    state.policy = self.dir.load_policy(iter_label(last))
+                    state.policy = load_run_policy(cfg, self.dir.policy(iter_label(last)))
                 state.trainer = self._trainer(state.policy, last)
                 if cfg.challenger.novelty:
                     state.behaviours = pool_behaviours(store, verifier)
@@ -368,7 +371,7 @@ class LoopRunner:
         rows = store.metrics_rows()
         source, rollback = early_stop.final_source(last, store.events(early_stop.EARLY_STOP_EVENT))
         if rollback is not None:
-            state.policy = self.dir.load_policy(rollback)
+            state.policy = load_run_policy(cfg, self.dir.policy(rollback), state.policy)
         self.dir.save_policy(state.policy, FINAL)
         cold = _stored(evals, COLD_START, state.heldout)
         if cold is None:

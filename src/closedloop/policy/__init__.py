@@ -5,7 +5,9 @@ per-token log-probs; score given completions; save as a Hugging Face model direc
 backend registry, and the backends themselves — ``hf`` (transformers on CPU/GPU, LoRA through
 PEFT; :mod:`closedloop.policy.hf`), ``vllm`` (:mod:`closedloop.policy.vllm_backend`),
 ``openai`` (any OpenAI-compatible endpoint; :mod:`closedloop.policy.openai_backend`), and the
-embedded small model built from scratch (:mod:`closedloop.policy.embedded`).
+embedded small model built from scratch (:mod:`closedloop.policy.embedded`); and sampling from
+an engine apart from the trained model, handed its weights after each update
+(:mod:`closedloop.policy.engine`).
 
 Must never: decide a reward or a verdict, run candidate code, or train (that is ``train``'s
 job; trainers update an ``HFPolicy``'s model in place).

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,11 @@ class LoraSettings:
     """Names of the linear layers that get adapters (Llama-style names by default)."""
 
 
+ADAPTER_DIR = "adapter"
+"""In a saved policy directory with a LoRA adapter: the adapter alone (PEFT's layout), beside
+the merged weights, so training can continue on the same adapter."""
+
+
 def default_device() -> torch.device:
     """CUDA when present, else CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -96,12 +101,21 @@ class HFPolicy:
         lora: LoraSettings | None = None,
         prompt_format: PromptFormat = PromptFormat.AUTO,
         dtype: torch.dtype | None = None,
+        adapter: str | Path | None = None,
     ) -> HFPolicy:
-        """Load a Hugging Face model directory (optionally adding a fresh LoRA adapter)."""
+        """Load a Hugging Face model directory, optionally adding a fresh LoRA adapter
+        (``lora``) or loading a saved one to train further (``adapter``: a PEFT adapter
+        directory, e.g. a saved policy's ``adapter/``)."""
+        if lora is not None and adapter is not None:
+            raise PolicyError("give lora (a fresh adapter) or adapter (a saved one), not both")
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         tokenizer.padding_side = "left"
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype or torch.float32)
         model.to(torch.device(device) if device is not None else default_device())
+        if adapter is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
         if lora is not None:
             from peft import LoraConfig, get_peft_model
 
@@ -332,22 +346,41 @@ class HFPolicy:
         return out
 
     def save(self, out_dir: str | Path, merge_lora: bool = True) -> Path:
-        """Write a model directory; a LoRA adapter is merged into a copy unless ``merge_lora=False``
-        (then only the adapter is written, loadable with ``peft.AutoPeftModelForCausalLM``)."""
+        """Write a model directory; a LoRA adapter is merged into a copy and also written alone
+        in ``ADAPTER_DIR`` unless ``merge_lora=False`` (then only the adapter is written,
+        loadable with ``peft.AutoPeftModelForCausalLM``)."""
         path = Path(out_dir)
         path.mkdir(parents=True, exist_ok=True)
         model = self.model
         if merge_lora and hasattr(model, "merge_and_unload"):
+            model.save_pretrained(str(path / ADAPTER_DIR))
             model = copy.deepcopy(model).merge_and_unload()
         model.save_pretrained(str(path))
         self.tokenizer.save_pretrained(str(path))
         return path
 
+    @torch.no_grad()
+    def load_weights(self, weights: Iterable[tuple[str, torch.Tensor]]) -> None:
+        """Copy named weights (as a Hugging Face checkpoint names them) into the model in place:
+        an HF model as a :class:`~closedloop.policy.engine.GenerationEngine`. Raises
+        :class:`PolicyError` for a name the model does not have."""
+        params = dict(self.model.named_parameters())
+        for name, tensor in weights:
+            target = params.get(name)
+            if target is None:
+                raise PolicyError(
+                    f"load_weights: no parameter {name!r} in this model; the weights are of "
+                    "another architecture (or a PEFT-wrapped model's names were not mapped)"
+                )
+            target.copy_(tensor)
+
 
 def _cache_keyword(model: Any) -> str:
     """The forward keyword of the KV cache: ``cache`` from transformers 5.24 on (where
     ``past_key_values`` still works but warns on every call), ``past_key_values`` before."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    # a PEFT wrapper's forward takes **kwargs: ask the model it wraps
+    forward = model.get_base_model().forward if hasattr(model, "get_base_model") else model.forward
+    return "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
 
 
 def _cache_of(output: Any) -> Any:

@@ -9,15 +9,24 @@ Departures and limits, said plainly:
   ``logprobs_mode="processed_logprobs"`` (vLLM >= 0.10) through ``engine_kwargs`` to get
   tempered ones, or sample at temperature 1 when the log-probs feed a GRPO update; vLLM's
   numerics also differ slightly from the trainer's, which GRPO's clipped ratio tolerates.
-- The engine loads weights once. After a training step, save the trained policy and build a new
-  ``VLLMPolicy`` from that directory; there is no in-place weight sync here.
+- Weights: the engine loads the model directory once; :meth:`VLLMPolicy.load_weights` replaces
+  them in place afterwards (the hand-off of :mod:`closedloop.policy.engine`, which the loop runs
+  after each update). That reaches into the engine's model as TRL's "colocate" mode does
+  (``llm.llm_engine.model_executor.driver_worker.model_runner.model.load_weights``), which
+  needs the engine in this process: :meth:`VLLMPolicy.colocated` builds it so
+  (``distributed_executor_backend="external_launcher"``, one process, one GPU).
+- Written to vLLM's documented API (>= 0.10.2: ``logprobs_mode``) and to TRL's use of its
+  internals (TRL tests vLLM 0.16-0.25.1); no GPU was available to this project, so this module
+  has never run (its tests skip without vLLM and CUDA).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
-from collections.abc import Sequence
+import socket
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +74,52 @@ class VLLMPolicy:
         self.prompt_format = PromptFormat(prompt_format)
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
         self.llm = LLM(model=str(path), seed=seed, **(engine_kwargs or {}))
+
+    @classmethod
+    def colocated(
+        cls,
+        path: str | Path,
+        dtype: str = "bfloat16",
+        gpu_memory_utilization: float = 0.3,
+        max_model_len: int | None = None,
+        seed: int = 0,
+        prompt_format: PromptFormat = PromptFormat.AUTO,
+    ) -> VLLMPolicy:
+        """An engine in this process beside a trainer on the same GPU (TRL's colocate mode),
+        whose weights :meth:`load_weights` can replace; its log-probs are of the tempered
+        distribution (``logprobs_mode="processed_logprobs"``), as the loop's GRPO expects."""
+        # external_launcher runs vLLM's worker in this process and reads the torch.distributed
+        # rendezvous from the environment, as under torchrun; a lone process is rank 0 of 1.
+        for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1")):
+            os.environ.setdefault(key, value)
+        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+        os.environ.setdefault("MASTER_PORT", str(_free_port()))
+        # vLLM's V1 engine exposes llm_engine.model_executor only when its core runs in-process
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        kwargs: dict[str, Any] = {
+            "dtype": dtype,
+            "gpu_memory_utilization": gpu_memory_utilization,
+            "distributed_executor_backend": "external_launcher",
+            "logprobs_mode": "processed_logprobs",
+            # vLLM's memory profiler misjudges the default batch budget when sharing a GPU
+            # (TRL sets the same)
+            "max_num_batched_tokens": 4096,
+        }
+        if max_model_len is not None:
+            kwargs["max_model_len"] = max_model_len
+        return cls(path, prompt_format, seed, kwargs)
+
+    def load_weights(self, weights: Iterable[tuple[str, Any]]) -> None:
+        """Replace the engine's weights by ``weights`` (Hugging Face names; vLLM maps them onto
+        its fused layers) and drop its prefix cache, which holds keys of the old weights."""
+        executor = getattr(self.llm.llm_engine, "model_executor", None)
+        if executor is None:
+            raise PolicyError(
+                "load_weights: this vLLM engine runs its model in another process; build it "
+                "with VLLMPolicy.colocated (VLLM_ENABLE_V1_MULTIPROCESSING=0)"
+            )
+        executor.driver_worker.model_runner.model.load_weights(weights=weights)
+        self.llm.reset_prefix_cache()
 
     def _prompt(self, prompt: Prompt) -> dict[str, list[int]]:
         return {"prompt_token_ids": encode_prompt(self.tokenizer, prompt, self.prompt_format)}
@@ -143,3 +198,10 @@ class VLLMPolicy:
         dest = Path(out_dir)
         shutil.copytree(self.path, dest, dirs_exist_ok=True)
         return dest
+
+
+def _free_port() -> int:
+    """A TCP port free on this machine now (the lone rank's rendezvous)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

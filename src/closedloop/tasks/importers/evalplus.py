@@ -15,6 +15,9 @@ Departures from EvalPlus's own evaluator: it judges a few tasks with special ora
 (HumanEval/32 ``find_zero`` checks ``|poly(x)| <= atol`` rather than equal roots; Mbpp/164
 accepts anything; Mbpp/295 also accepts 0; three MBPP+ tasks compare only ``is not None``);
 we compare returned values only, so those tasks are stricter here and may fail validation.
+EvalPlus also compares the outputs of eight MBPP+ tasks as sets (:data:`SET_EQUALITY_TASKS`);
+here their verdict follows set iteration order, which follows the sandbox process's hash seed,
+so a correct answer passes or fails by chance (held-out sets leave them out).
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ if TYPE_CHECKING:
 SOURCE_HUMANEVAL_PLUS = "humanevalplus"
 SOURCE_MBPP_PLUS = "mbppplus"
 
+
+SET_EQUALITY_TASKS = frozenset(
+    {"Mbpp/2", "Mbpp/7", "Mbpp/111", "Mbpp/140", "Mbpp/232", "Mbpp/249", "Mbpp/579", "Mbpp/769"}
+)
+"""MBPP+ tasks whose outputs EvalPlus compares as sets, order ignored (its
+``MBPP_OUTPUT_SET_EQ_TASKS``, evalplus/eval/_special_oracle.py, v0.3.1): their references
+build the result from a set (Mbpp/2: ``tuple(set(a) & set(b))``)."""
 
 REQUIRED = ("task_id", "entry_point", "canonical_solution")
 """The fields of an EvalPlus record the importer needs (besides the inputs and ``prompt``)."""
