@@ -90,9 +90,9 @@ def _same_shape(got: str | None, expected: str) -> bool:
     return len(g) == len(e) if isinstance(e, list) else True
 
 
-class ShapeOnlyReward:
-    """A planted weak verifier: judges private tests by the type (and list length) of the
-    returned value, not its content. Everything else goes to the real verifier."""
+class PlantedReward:
+    """A planted training reward: the private split is judged by :meth:`judge` from the
+    candidates' raw results on the private inputs; every other split goes to the real verifier."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -106,50 +106,47 @@ class ShapeOnlyReward:
             CallJob(code, t.entry_point, [x.input for x in t.private_tests], t.prompt)
             for t, code in items
         ]
+        tasks = [t for t, _ in items]
+        return self.judge(tasks, self.inner.call_many(jobs))
+
+    def judge(self, tasks: list[Task], results: list[Any]) -> list[Verdict]:
+        raise NotImplementedError
+
+
+class ShapeOnlyReward(PlantedReward):
+    """A planted weak verifier: judges private tests by the type (and list length) of the
+    returned value, not its content."""
+
+    def judge(self, tasks: list[Task], results: list[Any]) -> list[Verdict]:
         out = []
-        for (t, _), results in zip(items, self.inner.call_many(jobs), strict=True):
+        for t, res in zip(tasks, results, strict=True):
             ok = [
                 r.ok and _same_shape(r.value, x.output)
-                for r, x in zip(results, t.private_tests, strict=True)
+                for r, x in zip(res, t.private_tests, strict=True)
             ]
             outcome = Outcome.PASS if ok and all(ok) else Outcome.FAIL
             out.append(Verdict(t.id, outcome, sum(ok), len(ok)))
         return out
 
 
-class MajorityReward:
+class MajorityReward(PlantedReward):
     """A planted label-free reward: an attempt passes when its outputs on the private inputs
-    are its task's most common outputs among the attempts in this call (errors never agree).
-    Everything but the private split goes to the real verifier."""
+    are its task's most common outputs among the attempts in this call (errors never agree)."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def verify_many(
-        self, items: Sequence[tuple[Task, str]], split: Split = Split.PRIVATE, **kw: Any
-    ) -> list[Verdict]:
-        if split is not Split.PRIVATE:
-            return self.inner.verify_many(items, split=split, **kw)
-        jobs = [
-            CallJob(code, t.entry_point, [x.input for x in t.private_tests], t.prompt)
-            for t, code in items
-        ]
+    def judge(self, tasks: list[Task], results: list[Any]) -> list[Verdict]:
         outputs = [
-            tuple(r.value for r in results) if all(r.ok for r in results) else None
-            for results in self.inner.call_many(jobs)
+            tuple(r.value for r in res) if all(r.ok for r in res) else None for res in results
         ]
         votes: dict[str, Counter] = {}
-        for (t, _), out in zip(items, outputs, strict=True):
+        for t, out in zip(tasks, outputs, strict=True):
             if out is not None:
                 votes.setdefault(t.id, Counter())[out] += 1
-        out_verdicts = []
-        for (t, _), out in zip(items, outputs, strict=True):
-            top = votes[t.id].most_common(1)[0][0] if t.id in votes else None
-            agree = out is not None and out == top
+        verdicts = []
+        for t, out in zip(tasks, outputs, strict=True):
+            agree = t.id in votes and out == votes[t.id].most_common(1)[0][0]
             n = len(t.private_tests)
-            outcome = Outcome.PASS if agree else Outcome.FAIL
-            out_verdicts.append(Verdict(t.id, outcome, n if agree else 0, n))
-        return out_verdicts
+            verdicts.append(Verdict(t.id, Outcome.PASS if agree else Outcome.FAIL, n * agree, n))
+        return verdicts
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> Table:
