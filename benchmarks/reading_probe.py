@@ -13,6 +13,9 @@ running each primitive's program in the sandbox, never from a Python re-statemen
     # what each policy reads (greedy pass@1 per primitive, and how varied its programs are)
     python benchmarks/reading_probe.py RUN_DIR/policies/cold_start RUN_DIR/policies/final
 
+    # the same with instructions no training data used (does it read past the sentence?)
+    python benchmarks/reading_probe.py --phrasings unseen RUN_DIR/policies/cold_start
+
     # how many SFT steps a fresh embedded model needs to tell k primitives apart
     python benchmarks/reading_probe.py --learn reverse,sorted,sorted_desc,add3 --steps 300
 
@@ -28,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from closedloop.loop.phrasing import HELDOUT_PHRASINGS, INSTRUCTIONS
 from closedloop.loop.probe import PRIMITIVES, probe_tasks, run_probe, unknown_primitives
 from closedloop.roles.prompts import solver_prompt
 from closedloop.verify import Verifier
@@ -71,6 +75,12 @@ def main() -> None:
     ap.add_argument("--per", type=int, default=25, help="probe tasks per primitive")
     ap.add_argument("--learn", help="comma-separated primitives to train a fresh model on")
     ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument(
+        "--phrasings",
+        choices=("fixed", "unseen"),
+        default="fixed",
+        help="instructions of the probe's tasks: the six the corpus uses, or ones it never does",
+    )
     args = ap.parse_args()
     if not args.policies and not args.learn:
         ap.error("give policy directories, or --learn PRIMITIVES")
@@ -87,7 +97,8 @@ def main() -> None:
         if args.policies:
             from closedloop.policy.hf import HFPolicy
 
-            tasks = probe_tasks(verifier, list(PRIMITIVES), args.per, seed=99)
+            phrasings = INSTRUCTIONS if args.phrasings == "fixed" else HELDOUT_PHRASINGS
+            tasks = probe_tasks(verifier, list(PRIMITIVES), args.per, 99, phrasings)
             for path in args.policies:
                 report(str(path), HFPolicy.from_pretrained(path), tasks, verifier)
 

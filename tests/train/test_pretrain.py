@@ -196,5 +196,26 @@ def test_list_positions_build_the_list_llama_and_a_resume_must_match(tmp_path, v
     assert type(policy.model).__name__ == "ListLlamaForCausalLM"
     assert "list_from_end.weight" in " ".join(_weights(tmp_path / "out"))
     with pytest.raises(ValueError, match="list_positions"):
-        pretrain(PretrainConfig(**{**TINY, "steps": 3}), tmp_path / "o2", tmp_path / "work",
-                 verifier, resume=True)
+        pretrain(
+            PretrainConfig(**{**TINY, "steps": 3}),
+            tmp_path / "o2",
+            tmp_path / "work",
+            verifier,
+            resume=True,
+        )
+
+
+def test_instruction_variety_changes_the_phrasing_of_the_same_programs() -> None:
+    from closedloop.loop.config import RunConfig
+    from closedloop.loop.phrasing import INSTRUCTIONS
+
+    challenger = RunConfig().challenger_prompt
+
+    def solver_pairs(**extra: object) -> list[tuple[str, str]]:
+        pairs = batch_pairs(PretrainConfig(**{**TINY, "batch_size": 32, **extra}), 7)
+        return [(p, c) for p, c in pairs if p != challenger]
+
+    fixed, varied = solver_pairs(), solver_pairs(instruction_variety=True)
+    assert [c for _, c in fixed] == [c for _, c in varied]  # the same programs
+    assert {p.split("\n")[0] for p, _ in fixed} <= set(INSTRUCTIONS)
+    assert len({p.split("\n")[0] for p, _ in varied} - set(INSTRUCTIONS)) > 5

@@ -49,6 +49,10 @@ def pretrain(
     deduction_per_step: Annotated[
         int, typer.Option(help="Deduction examples (program + input -> output) per step.")
     ] = 0,
+    instruction_variety: Annotated[
+        bool,
+        typer.Option(help="Varied instruction sentences (off: the six fixed phrasings)."),
+    ] = False,
     max_depth: Annotated[int, typer.Option(help="Grammar steps per program.")] = 1,
     probe_every: Annotated[int, typer.Option(help="Steps between probes (0: none).")] = 100,
     probe_per: Annotated[int, typer.Option(help="Probe tasks per primitive in training.")] = 6,
@@ -91,6 +95,7 @@ def pretrain(
             value_embeddings=value_embeddings,
             list_positions=list_positions,
             deduction_per_step=deduction_per_step,
+            instruction_variety=instruction_variety,
             max_depth=max_depth,
             probe_every=probe_every,
             probe_per=probe_per,
@@ -162,6 +167,11 @@ def _run(cfg, out: Path, work_dir: Path, resume: bool, workers: int) -> None:  #
     )
     if probe is not None:
         typer.echo(f"closedloop pretrain: {probe.summary()}")
+    if result.final_probe_unseen is not None:
+        typer.echo(
+            "closedloop pretrain: with unseen instruction phrasings, "
+            f"{result.final_probe_unseen.summary()}"
+        )
 
 
 def register(app: typer.Typer) -> None:

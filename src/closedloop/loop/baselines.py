@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from closedloop.loop.config import ConfigError, ModelKind, RunConfig
 
 if TYPE_CHECKING:
+    from closedloop.loop.domain import Phrase
     from closedloop.train.sft import SFTExample, SFTRun
 
 CONTROL_SEED_OFFSET = 10_007
@@ -73,6 +74,19 @@ def base_control_pairs(cfg: RunConfig, n: int) -> list[tuple[str, str]]:
         pairs += batch_pairs(pcfg, step)
         step += 1
     return pairs[:n]
+
+
+def task_phrase(cfg: RunConfig) -> Phrase:
+    """How the run's grammar tasks are phrased: as the base was taught (varied sentences when
+    it was pretrained with ``instruction_variety``), else the six fixed phrasings."""
+    from closedloop.loop.phrasing import fixed_instruction, varied_instruction
+
+    if cfg.model.kind is ModelKind.BASE:
+        from closedloop.train.pretrain import load_pretrain_config
+
+        if load_pretrain_config(base_dir(cfg)).instruction_variety:
+            return varied_instruction
+    return fixed_instruction
 
 
 def corpus_examples(policy: Any, pairs: list[tuple[str, str]]) -> list[SFTExample]:

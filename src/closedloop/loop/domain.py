@@ -20,24 +20,19 @@ Every held-out set builds the contamination guard; tasks the guard rejects never
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from closedloop.loop.config import RunConfig
 from closedloop.loop.grammar import GrammarTask, sample_tasks
+from closedloop.loop.phrasing import INSTRUCTIONS as INSTRUCTIONS  # re-exported
+from closedloop.loop.phrasing import fixed_instruction
 from closedloop.roles.challenger import render_proposal
 from closedloop.roles.prompts import call_text, solver_prompt
 from closedloop.tasks.format import Task, parse_task
 
-INSTRUCTIONS = (
-    "Write a Python function f(xs) that maps each list of integers to its output, as in these examples.",
-    "Find the rule and write f(xs) in Python. xs is a list of integers.",
-    "Write a Python function `f(xs)` that takes a list of integers and returns a list following the examples.",
-    "Implement f(xs) so that it returns the shown output for each input list.",
-    "Each example applies the same rule to a list of integers. Write that rule as a Python function f(xs).",
-    "Write f(xs): a function from a list of integers to a list of integers that agrees with every example.",
-)
-"""Instruction phrasings of grammar tasks."""
+Phrase = Callable[[random.Random], str]
+"""Draws a task's instruction (closedloop.loop.phrasing: the six fixed ones, or varied)."""
 
 CORPUS_SEED_OFFSET = 0
 POOL_SEED_OFFSET = 7_919
@@ -99,11 +94,15 @@ def grammar_task(
     )
 
 
-def _varied_task(gt: GrammarTask, task_id: str, public: int, rng: random.Random) -> Task:
+def _varied_task(
+    gt: GrammarTask,
+    task_id: str,
+    public: int,
+    rng: random.Random,
+    phrase: Phrase = fixed_instruction,
+) -> Task:
     """A grammar task with a drawn phrasing and layout."""
-    return grammar_task(
-        gt, task_id, rng.choice(INSTRUCTIONS), public, inline=rng.random() < INLINE_SHARE
-    )
+    return grammar_task(gt, task_id, phrase(rng), public, inline=rng.random() < INLINE_SHARE)
 
 
 def _wrong_versions(gt: GrammarTask, others: list[GrammarTask], k: int) -> list[str]:
@@ -120,10 +119,11 @@ def _wrong_versions(gt: GrammarTask, others: list[GrammarTask], k: int) -> list[
     return out
 
 
-def cold_start_pairs(cfg: RunConfig) -> list[tuple[str, str]]:
+def cold_start_pairs(cfg: RunConfig, phrase: Phrase = fixed_instruction) -> list[tuple[str, str]]:
     """(prompt, completion) pairs of the cold-start corpus: solver examples (prompt = a task's
     instruction and examples, completion = the program) and challenger examples (prompt = the
-    challenger prompt, completion = a proposal in its format)."""
+    challenger prompt, completion = a proposal in its format). ``phrase`` draws each task's
+    instruction (the default, one of the six fixed ones, is what the loop's corpus uses)."""
     cs = cfg.cold_start
     gts = sample_tasks(
         cs.corpus_size,
@@ -141,17 +141,19 @@ def cold_start_pairs(cfg: RunConfig) -> list[tuple[str, str]]:
             pairs.append(
                 (
                     cfg.challenger_prompt,
-                    render_proposal(rng.choice(INSTRUCTIONS), calls, gt.program.code, wrong),
+                    render_proposal(phrase(rng), calls, gt.program.code, wrong),
                 )
             )
         else:
-            task = _varied_task(gt, f"corpus/{i}", cfg.challenger.public_tests, rng)
+            task = _varied_task(gt, f"corpus/{i}", cfg.challenger.public_tests, rng, phrase)
             pairs.append((solver_prompt(task), gt.program.code))
     return pairs
 
 
-def seed_pool(cfg: RunConfig, size: int) -> list[Task]:
-    """Grammar tasks that start the pool (seeds disjoint from the corpus's)."""
+def seed_pool(cfg: RunConfig, size: int, phrase: Phrase = fixed_instruction) -> list[Task]:
+    """Grammar tasks that start the pool (seeds disjoint from the corpus's), each instruction
+    drawn by ``phrase`` (a base taught varied sentences gets them here too: a pool of six
+    fixed sentences would train it back into depending on them)."""
     rng = random.Random(cfg.seed + 1)
     gts = sample_tasks(
         size,
@@ -160,4 +162,4 @@ def seed_pool(cfg: RunConfig, size: int) -> list[Task]:
         max_depth=cfg.cold_start.max_depth,
     )
     public = cfg.challenger.public_tests
-    return [_varied_task(g, f"seed/{cfg.seed}/{i}", public, rng) for i, g in enumerate(gts)]
+    return [_varied_task(g, f"seed/{cfg.seed}/{i}", public, rng, phrase) for i, g in enumerate(gts)]

@@ -24,9 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from closedloop.loop.domain import INSTRUCTIONS, examples_task
+from closedloop.loop.domain import examples_task
 from closedloop.loop.evaluate import evaluate
 from closedloop.loop.grammar import random_input, render_program
+from closedloop.loop.phrasing import INSTRUCTIONS
 from closedloop.tasks.format import Task
 from closedloop.verify import CallJob, VerificationBackend
 
@@ -75,10 +76,16 @@ def primitive_code(name: str) -> str:
 
 
 def probe_tasks(
-    verifier: VerificationBackend, names: Sequence[str], per: int, seed: int = PROBE_SEED
+    verifier: VerificationBackend,
+    names: Sequence[str],
+    per: int,
+    seed: int = PROBE_SEED,
+    phrasings: Sequence[str] = INSTRUCTIONS,
 ) -> list[Task]:
     """``per`` tasks of each named primitive: random lists of length 3..10, outputs from the
-    sandbox; half show their examples inline in the instruction, as the corpus does.
+    sandbox; half show their examples inline in the instruction, as the corpus does. Each
+    instruction is one of ``phrasings`` (the six fixed ones; closedloop.loop.phrasing's
+    ``HELDOUT_PHRASINGS`` measure robustness to sentences no training data used).
 
     Raises ValueError on an unknown name and RuntimeError when a primitive's program fails
     in the sandbox (the sandbox is broken, or the table above is)."""
@@ -95,7 +102,7 @@ def probe_tasks(
                 xs = random_input(rng)
                 if len(xs) >= MIN_LEN:
                     inputs.append(repr((xs,)))
-            drafts.append((name, j, code, inputs, rng.choice(INSTRUCTIONS), rng.random() < 0.5))
+            drafts.append((name, j, code, inputs, rng.choice(phrasings), rng.random() < 0.5))
     results = verifier.call_many([CallJob(code, "f", inp) for _, _, code, inp, _, _ in drafts])
     tasks = []
     for (name, j, code, inputs, instruction, inline), res in zip(drafts, results, strict=True):

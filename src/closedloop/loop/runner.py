@@ -50,6 +50,7 @@ from closedloop.loop.baselines import (
     corpus_examples,
     corpus_pairs,
     has_control,
+    task_phrase,
     train_cold_start,
     train_control,
 )
@@ -278,7 +279,11 @@ class LoopRunner:
                 bar, advance=1, description="cold start: done", note=f"held-out pass@1 {p:.3f}"
             )
         self.dir.save_policy(state.policy, COLD_START)
-        seeds = seed_pool(cfg, SEED_POOL_SIZE) if cfg.domain is Domain.LIST_FUNCTIONS else []
+        seeds = (
+            seed_pool(cfg, SEED_POOL_SIZE, task_phrase(cfg))
+            if cfg.domain is Domain.LIST_FUNCTIONS
+            else []
+        )
         seeds = [t for t in seeds if state.guard.check(t) is None]
         fps = {}
         if cfg.challenger.novelty and seeds:  # the novelty pressure compares against them

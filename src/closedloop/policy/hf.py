@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
+from closedloop.policy import list_llama  # noqa: F401 - registers the list-position Llama
 from closedloop.policy.base import (
     BackendName,
     Completion,
@@ -35,7 +36,6 @@ from closedloop.policy.base import (
     Prompt,
     SamplingParams,
 )
-from closedloop.policy import list_llama  # noqa: F401 - registers the list-position Llama
 from closedloop.policy.logprobs import completion_logprobs, make_batch
 from closedloop.policy.render import (
     PromptFormat,

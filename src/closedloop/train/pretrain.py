@@ -65,7 +65,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from closedloop.loop.domain import GRAMMAR_INPUTS, INLINE_SHARE, INSTRUCTIONS, grammar_task
+from closedloop.loop.domain import GRAMMAR_INPUTS, INLINE_SHARE, grammar_task
 from closedloop.loop.grammar import (
     MAX_ABS_VALUE,
     MAX_OUTPUT_LEN,
@@ -75,6 +75,7 @@ from closedloop.loop.grammar import (
     random_input,
     random_program,
 )
+from closedloop.loop.phrasing import HELDOUT_PHRASINGS, fixed_instruction, varied_instruction
 from closedloop.loop.probe import PRIMITIVES, PROBE_SEED
 from closedloop.roles.prompts import solver_prompt
 
@@ -138,6 +139,10 @@ class PretrainConfig:
     list_positions: bool = False
     """Each integer of a prompt's lists gets embeddings of its index in the list, from both
     ends (closedloop.policy.list_llama); needs ``integer_tokens``."""
+    instruction_variety: bool = False
+    """Draw each task's instruction from closedloop.loop.phrasing's generator (composed
+    sentences, none, remarks) instead of the six fixed ones, so the base reads the examples
+    whatever sentence stands above them."""
     tokenizer_steps: int = 40
     """Batches of text the BPE is trained on."""
     max_depth: int = 1
@@ -278,14 +283,15 @@ def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
             },
         }
     )
-    pairs = cold_start_pairs(run)
+    phrase = varied_instruction if cfg.instruction_variety else fixed_instruction
+    pairs = cold_start_pairs(run, phrase)
     rng = random.Random(seed)
     for i in range(n_agg):
         gt = aggregate_task(seed * 1_000_003 + 500_000 + i)
         if gt is None:
             continue
         inline = rng.random() < INLINE_SHARE
-        task = grammar_task(gt, f"pretrain/{step}/{i}", rng.choice(INSTRUCTIONS), 3, inline)
+        task = grammar_task(gt, f"pretrain/{step}/{i}", phrase(rng), 3, inline)
         pairs.append((solver_prompt(task), gt.program.code))
     return pairs + deduction_pairs(cfg, step, cfg.deduction_per_step)
 
@@ -371,6 +377,8 @@ class PretrainResult:
     stop_reason: str
     curve: list[dict[str, float]] = field(default_factory=list)
     final_probe: Any = None  # closedloop.loop.probe.ProbeResult of the exported model
+    final_probe_unseen: Any = None
+    """The same probe with instructions no training data used (phrasing.HELDOUT_PHRASINGS)."""
     parameters: int = 0
 
 
@@ -561,9 +569,13 @@ def export(policy: Any, cfg: PretrainConfig, result: PretrainResult, verifier: A
         shipped = HFPolicy.from_pretrained(out, device="cpu")
         tasks = probe_tasks(verifier, cfg.primitives, cfg.final_probe_per, PROBE_SEED)
         result.final_probe = run_probe(shipped, tasks, verifier)
-        (out / PROBE_FILE).write_text(
-            json.dumps(dataclasses.asdict(result.final_probe), indent=2) + "\n"
+        unseen = probe_tasks(
+            verifier, cfg.primitives, cfg.final_probe_per, PROBE_SEED, HELDOUT_PHRASINGS
         )
+        result.final_probe_unseen = run_probe(shipped, unseen, verifier)
+        measured = dataclasses.asdict(result.final_probe)
+        measured["unseen_phrasings"] = dataclasses.asdict(result.final_probe_unseen)
+        (out / PROBE_FILE).write_text(json.dumps(measured, indent=2) + "\n")
     write_pretrain_config(cfg, out)
     (out / CARD_FILE).write_text(model_card(cfg, result))
 
@@ -616,6 +628,12 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
             "output)."
             if cfg.deduction_per_step
             else "."
+        )
+        + (
+            " Instructions drawn from closedloop.loop.phrasing's generator (composed sentences, "
+            "none, remarks), not only its six fixed phrasings."
+            if cfg.instruction_variety
+            else " Instructions: the six fixed phrasings."
         ),
         f"- {result.steps} steps x {cfg.batch_size} examples = "
         f"{result.steps * cfg.batch_size:,} examples; no task repeated.",
@@ -645,6 +663,14 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
         )
         lines += ["", "| primitive | pass@1 |", "|---|---|"]
         lines += [f"| {k} | {v:.2f} |" for k, v in probe.per_primitive.items()]
+    unseen = result.final_probe_unseen
+    if unseen is not None:
+        lines += [
+            "",
+            f"With instructions no training data used (closedloop.loop.phrasing."
+            f"HELDOUT_PHRASINGS): {unseen.pass_at_1:.3f} ({unseen.distinct_programs} distinct "
+            "programs).",
+        ]
     lines += [
         "",
         "Held-out (reasoning-gym list_functions): not measured here.",
