@@ -79,6 +79,17 @@ def test_a_run_starts_from_the_base_and_matches_the_control_to_it(base: Path, tm
     assert all(cold[k].equal(shipped[k].float()) for k in shipped)
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert "sft_steps" not in rows[0]
+    # the per-family table scores all three policies on the primary set's rule families
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    families = summary["families"]
+    assert (
+        sum(row["n_tasks"] for row in families.values()) == summary["policies"]["final"]["n_tasks"]
+    )
+    for label in ("cold_start", "final", "control"):
+        overall = sum(row["n_tasks"] * row[label] for row in families.values())
+        assert (
+            overall / summary["policies"][label]["n_tasks"] == summary["policies"][label]["pass@1"]
+        )
 
 
 def test_eval_probe_per_puts_each_policys_reading_probe_in_the_summary(base: Path, tmp_path: Path):

@@ -15,7 +15,9 @@ printed is :mod:`closedloop.loop.console`.
      "stopped_early": bool,                          # monitor.on_alarm = "stop" | "rollback" fired
      "rolled_back_to": "iter_NNN" | "cold_start",    # only after a rollback: final's source
      "gate": {"candidate": "final", "baseline": "cold_start", "decision", "wins", "losses",
-              "p_value", ...} | null}                        # closedloop.gate, [gate] config
+              "p_value", ...} | null,                        # closedloop.gate, [gate] config
+     "families": {family: {"n_tasks", label: pass@1}},  # primary set, closedloop.loop.families
+     "probe": {label: {"pass@1", ...}}}                 # eval.probe_per > 0, list domain only
 
 The held-out sets are materialised into ``RUN_DIR/heldout/`` when the run is created and read
 from there ever after (:mod:`closedloop.loop.heldout`), so the cold start, every iteration, the
@@ -63,6 +65,7 @@ from closedloop.loop.console import (
     replicas_line,
     table_view,
 )
+from closedloop.loop.families import family_table, family_view
 from closedloop.loop.iteration import LoopState, run_iteration
 from closedloop.loop.policy_setup import check_generation, load_run_policy
 from closedloop.loop.rundir import (
@@ -414,6 +417,8 @@ class LoopRunner:
                     prog.update(bar, advance=1)
                 self.dir.save_policy(state.policy, CONTROL)
                 store.add_event(last, CONTROL_EVAL_EVENT, ev.metrics(state.primary))
+                store.add_event(last, PER_TASK_EVENT, {"policy": CONTROL, "scores": ev.per_task})
+                per_task[CONTROL] = ev.per_task
                 store.add_eval(CONTROL, last, control)
             scores[CONTROL] = control
         by = by_set(scores)
@@ -446,11 +451,18 @@ class LoopRunner:
                 cfg.gate.min_gain,
             )
             summary["gate"] = {"candidate": FINAL, "baseline": COLD_START, **g.to_json()}
+        scored = {COLD_START: per_task.get(COLD_START), FINAL: per_task.get(iter_label(source))}
+        scored[CONTROL] = per_task.get(CONTROL)
+        scored = {k: v for k, v in scored.items() if v is not None and k in scores}
+        summary["families"] = family_table(state.heldout[state.primary], scored)
         if cfg.eval.probe_per and cfg.domain is Domain.LIST_FUNCTIONS:
             summary["probe"] = self._probe(state, list(scores))
         self.dir.write_summary(summary)
         extra = {name: t for name, t in by.items() if name != state.primary}
         self.console.print(table_view(primary, extra))
+        if len(summary["families"]) > 1:
+            order = [p for p in (COLD_START, CONTROL, FINAL) if p in scored]
+            self.console.print(family_view(summary["families"], order))
         filtered = {
             k: v["filtered_pass@1"]
             for k, v in summary["policies"].items()
