@@ -180,3 +180,17 @@ def test_surer_and_still_calibrated_or_unsure_is_not_saturation() -> None:
     # judged only after an iteration that evaluated (the last row did not)
     late = [_calibration(0, 0.45, 0.40), _calibration(3, 0.70, 0.10), {Metric.ITERATION: 4}]
     assert saturation(late, th) == []
+
+
+def test_surer_and_worse_is_saturation_even_with_no_correlation_to_lose() -> None:
+    # the planted majority-vote run: correlation near 0 throughout, samples right less often
+    def row(it: int, conf: float, corr: float, acc: float) -> dict[str, Any]:
+        return {**_calibration(it, conf, corr), Metric.HELDOUT_SAMPLED_PASS_AT_1: acc}
+
+    th = Thresholds()
+    start = row(0, 0.465, 0.065, 0.152)
+    assert saturation([start, row(2, 0.565, 0.059, 0.149)], th) == []  # barely worse
+    (alarm,) = saturation([start, row(4, 0.620, 0.140, 0.135)], th)
+    assert alarm.figures["accuracy_now"] == 0.135 and "right" in alarm.message
+    # surer and better is learning, not saturation
+    assert saturation([start, row(4, 0.620, 0.140, 0.200)], th) == []

@@ -22,7 +22,9 @@ after that iteration. They compare the run with its own start, never with a fixe
   evaluation samples (``eval.samples``), the solver grows surer while its sureness tells less
   about being right -- its confidence (agreement among its samples) has risen above the cold
   start's while the correlation of confidence with correctness has fallen below it (the seed's
-  definition of capability saturation: training sharpens the policy past what it can do).
+  definition of capability saturation: training sharpens the policy past what it can do) -- or
+  while those same samples are right less often (surer and worse: a policy whose confidence
+  never tracked correctness, correlation near 0 at the start, has no correlation left to lose).
 
 Thresholds are :class:`Thresholds`, the one place they are declared and documented (the run
 config's ``[monitor]`` section extends it). Rows are read through
@@ -119,7 +121,14 @@ class Thresholds(BaseModel):
     has risen at least this much above the cold start's ..."""
     saturation_min_correlation_drop: float = Field(0.1, ge=0)
     """... while the correlation of confidence with correctness has fallen at least this much
-    below the cold start's."""
+    below the cold start's, or ..."""
+    saturation_min_accuracy_drop: float = Field(0.1, ge=0, le=1)
+    """... the samples' own pass@1 (the mean success of the same samples) has fallen by at least
+    this share of the cold start's. Measured on a planted fault (``benchmarks/monitor_alarms.py
+    --plant majority-vote``, from the list-positions base): confidence 0.47 -> 0.57 -> 0.62 ->
+    0.65 at iterations 0/2/4/6, correlation 0.07 -> 0.06 -> 0.14 -> 0.11 (the correlation
+    rule stays quiet), sampled pass@1 0.152 -> 0.149 -> 0.135 -> 0.126; this threshold was set
+    after seeing that run."""
 
 
 def _iteration(row: Row) -> int:
@@ -295,21 +304,37 @@ def _sure_but_uncalibrated(history: Sequence[Row], th: Thresholds) -> list[Alarm
     start, now = rows[0], rows[-1]
     rise = float(now[conf]) - float(start[conf])
     drop = float(start[corr]) - float(now[corr])
-    if rise < th.saturation_min_confidence_rise or drop < th.saturation_min_correlation_drop:
+    acc = Metric.HELDOUT_SAMPLED_PASS_AT_1
+    worse = (
+        acc in start
+        and acc in now
+        and float(now[acc]) <= (1 - th.saturation_min_accuracy_drop) * float(start[acc])
+        and float(now[acc]) < float(start[acc])
+    )
+    if rise < th.saturation_min_confidence_rise or not (
+        drop >= th.saturation_min_correlation_drop or worse
+    ):
         return []
+    figures = {
+        "confidence_start": float(start[conf]),
+        "confidence_now": float(now[conf]),
+        "correlation_start": float(start[corr]),
+        "correlation_now": float(now[corr]),
+    }
+    if acc in start and acc in now:
+        figures.update({"accuracy_start": float(start[acc]), "accuracy_now": float(now[acc])})
+    why = (
+        f"its correlation with correctness {float(start[corr]):.2f} -> {float(now[corr]):.2f}"
+        if drop >= th.saturation_min_correlation_drop
+        else f"its samples right {float(start[acc]):.3f} -> {float(now[acc]):.3f} of the time"
+    )
     return [
         Alarm(
             AlarmKind.SATURATION,
             _iteration(last),
             f"the solver grows surer while its sureness tells less: held-out confidence "
-            f"{float(start[conf]):.2f} -> {float(now[conf]):.2f}, its correlation with "
-            f"correctness {float(start[corr]):.2f} -> {float(now[corr]):.2f}",
-            {
-                "confidence_start": float(start[conf]),
-                "confidence_now": float(now[conf]),
-                "correlation_start": float(start[corr]),
-                "correlation_now": float(now[corr]),
-            },
+            f"{float(start[conf]):.2f} -> {float(now[conf]):.2f}, {why}",
+            figures,
         )
     ]
 
