@@ -68,6 +68,22 @@ def test_the_control_draws_fresh_examples_of_the_bases_distribution(base: Path):
     assert json.loads((base / CONFIG_FILE).read_text())["steps"] == TINY_BASE.steps
 
 
+def test_replay_draws_its_own_stream_of_the_bases_distribution(base: Path, tmp_path: Path):
+    from closedloop.loop.baselines import replay_pairs
+
+    cfg = _cfg(base)
+    control = set(base_control_pairs(cfg, 40))
+    first, second = replay_pairs(cfg, 1, 20), replay_pairs(cfg, 2, 20)
+    assert len(first) == 20 and first == replay_pairs(cfg, 1, 20)  # the same after a resume
+    assert not (set(first) & set(second)) and not (set(first) & control)
+    # the loop puts them in the GRPO loss and says how many
+    grpo = {"replay_coef": 0.5, "learning_rate": 1e-3}
+    run = _cfg(base, train={"replay_examples": 8, "hindsight": False, "grpo": grpo})
+    LoopRunner.new(run, tmp_path / "run").run()
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r.get("train_replay") for r in rows[1:]] == [8.0]
+
+
 def test_a_run_starts_from_the_base_and_matches_the_control_to_it(base: Path, tmp_path: Path):
     from safetensors.torch import load_file
 

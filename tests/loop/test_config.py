@@ -79,3 +79,10 @@ def test_a_binary_config_file_is_named_not_a_traceback(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
     with pytest.raises(ConfigError, match="not a text file"):
         load_config(path)
+
+
+def test_replay_without_its_weight_is_refused():
+    with pytest.raises(ConfigError, match="replay_coef"):
+        config_from_dict({"train": {"replay_examples": 8}})
+    cfg = config_from_dict({"train": {"replay_examples": 8, "grpo": {"replay_coef": 0.5}}})
+    assert cfg.train.grpo.learning_rate == 5e-5  # the loop's default kept beside it

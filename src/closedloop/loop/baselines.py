@@ -62,14 +62,19 @@ def base_dir(cfg: RunConfig) -> Path:
     return path
 
 
-def base_control_pairs(cfg: RunConfig, n: int) -> list[tuple[str, str]]:
+REPLAY_STEP_OFFSET = 2_000_000
+"""Where the replay's batches of a base's distribution start (after the control's)."""
+
+
+def base_control_pairs(cfg: RunConfig, n: int, offset: int | None = None) -> list[tuple[str, str]]:
     """``n`` fresh examples of the base's pretraining distribution (the batches it would have
-    drawn after its last step, which it never saw), for the control."""
+    drawn after its last step, which it never saw), for the control; ``offset`` draws another
+    disjoint stream of them (the replay's)."""
     from closedloop.train.pretrain import CONTROL_STEP_OFFSET, batch_pairs, load_pretrain_config
 
     pcfg = load_pretrain_config(base_dir(cfg))
     pairs: list[tuple[str, str]] = []
-    step = pcfg.steps + CONTROL_STEP_OFFSET + cfg.seed * 1_000
+    step = pcfg.steps + (CONTROL_STEP_OFFSET if offset is None else offset) + cfg.seed * 1_000
     while len(pairs) < n:
         pairs += batch_pairs(pcfg, step)
         step += 1
@@ -87,6 +92,18 @@ def task_phrase(cfg: RunConfig) -> Phrase:
         if load_pretrain_config(base_dir(cfg)).instruction_variety:
             return varied_instruction
     return fixed_instruction
+
+
+def replay_pairs(cfg: RunConfig, iteration: int, n: int) -> list[tuple[str, str]]:
+    """``n`` examples of the cold start's own data for iteration ``iteration``'s replay term:
+    fresh examples of a base's pretraining distribution (a stream disjoint from the control's),
+    or a draw from the cold-start corpus. Never a self-play task."""
+    if cfg.model.kind is ModelKind.BASE:
+        return base_control_pairs(cfg, n, REPLAY_STEP_OFFSET + iteration * 100)
+    corpus = corpus_pairs(cfg)
+    import random
+
+    return random.Random(cfg.seed * 7_919 + iteration).sample(corpus, min(n, len(corpus)))
 
 
 def corpus_examples(policy: Any, pairs: list[tuple[str, str]]) -> list[SFTExample]:

@@ -271,12 +271,28 @@ class TrainConfig(_Section):
     the final model reached 0.090 / 0.090 but fell to 0.040 on its own grammar; at 0.3 it
     ended at 0.060 / 0.080 / 0.120; at 1.0 at 0.015 / 0.025 / 0.125. The default wins the run's
     held-out metric by narrowing; 0.3 keeps the grammar skill and loses the held-out gain."""
+    replay_examples: int = Field(0, ge=0)
+    """Examples of the cold start's own data (a base's pretraining distribution, else the
+    cold-start corpus; never a self-play task) whose NLL joins each GRPO update's loss,
+    weighted ``train.grpo.replay_coef`` (InstructGPT's PPO-ptx), split over its optimizer steps.
+    0: none. Needs ``algorithm = "grpo"`` and ``replay_coef > 0``."""
     sft_batch_size: int = Field(16, ge=1)
     """Examples per optimizer step of the loop's supervised step (relabels, anchors, and with
     ``expert_iteration`` the verified successes)."""
     sft_learning_rate: float = Field(2e-4, gt=0)
     """Learning rate of the loop's supervised steps: on relabeled attempts, and with
     ``expert_iteration`` on the verified successes too."""
+
+    @model_validator(mode="after")
+    def _replay_needs_its_weight(self) -> TrainConfig:
+        if self.replay_examples and (
+            self.algorithm is not TrainAlgorithm.GRPO or not self.grpo.replay_coef > 0
+        ):
+            raise ValueError(
+                "replay_examples: needs algorithm = 'grpo' and [train.grpo] replay_coef > 0 "
+                "(the weight of the replay term)"
+            )
+        return self
 
 
 class EvalConfig(_Section):

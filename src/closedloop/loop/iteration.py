@@ -119,6 +119,18 @@ def anchor_examples(state: LoopState, n_relabels: int, iteration: int) -> list[S
     return rng.sample(corpus, min(want, len(corpus)))
 
 
+def replay_examples(state: LoopState, iteration: int) -> list[SFTExample]:
+    """``train.replay_examples`` examples of the cold start's own data for the GRPO update's
+    replay term (closedloop.loop.baselines.replay_pairs), the same after a resume."""
+    n = state.cfg.train.replay_examples
+    if n <= 0:
+        return []
+    from closedloop.loop.baselines import replay_pairs
+    from closedloop.train.sft import examples_from_text
+
+    return examples_from_text(state.policy, replay_pairs(state.cfg, iteration, n))
+
+
 def run_iteration(state: LoopState, it: int) -> IterationResult:
     """Run iteration ``it`` (1-based) on ``state.policy``, training it in place."""
     cfg, store = state.cfg, state.store
@@ -157,6 +169,7 @@ def run_iteration(state: LoopState, it: int) -> IterationResult:
                 cfg.seed + it,
                 relabels,
                 anchor_examples(state, len(relabels), it),
+                replay_examples(state, it),
             )
             note(f"{tr.optimizer_steps} steps")
         if is_evaluated(cfg, it):

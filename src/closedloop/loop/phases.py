@@ -384,10 +384,12 @@ def train(
     seed: int,
     relabels: Sequence[Relabel] = (),
     anchor: Sequence[SFTExample] = (),
+    replay: Sequence[SFTExample] = (),
 ) -> TrainOutcome:
     """One update on this iteration's trajectories: GRPO on every group with a reward spread,
     or (expert iteration) SFT on the verified successes; hindsight relabels and ``anchor``
-    examples (replayed cold-start data) join the supervised step."""
+    examples (replayed cold-start data) join the supervised step; ``replay`` examples join
+    the GRPO steps' own loss (``train.grpo.replay_coef``)."""
     from closedloop.train.metrics import probe_distributions, probe_kl
     from closedloop.train.sft import (
         examples_from_text,
@@ -406,7 +408,7 @@ def train(
     if cfg.train.algorithm is TrainAlgorithm.GRPO:
         usable = [t for t in solver + chal if t.usable]
         if usable:
-            m = trainer.step(usable, seed=seed)
+            m = trainer.step(usable, seed=seed, replay=replay)
             steps = m.optimizer_steps
             metrics = {
                 train_key("loss"): m.loss,
@@ -430,6 +432,8 @@ def train(
         metrics[train_key("sft_loss")] = run.last_loss
     metrics[train_key("hindsight")] = float(len(relabels))
     metrics[train_key("anchor")] = float(len(anchor))
+    if replay:
+        metrics[train_key("replay")] = float(len(replay))
     kl = (
         probe_kl(before, probe_distributions(policy.model, probe, policy.pad_id), probe)
         if before is not None

@@ -62,6 +62,7 @@ class Metric(StrEnum):
     TRAIN_SFT_LOSS = "train_sft_loss"  # the supervised step's last minibatch loss (nats/token)
     TRAIN_HINDSIGHT = "train_hindsight"  # hindsight relabels in the supervised step (count)
     TRAIN_ANCHOR = "train_anchor"  # cold-start examples replayed beside them (count)
+    TRAIN_REPLAY = "train_replay"  # cold-start examples in the GRPO loss's replay term (count)
 
     # evaluate (rows that evaluated held-out only)
     HELDOUT_PASS_AT_1 = "heldout_pass@1"  # greedy pass@1 on the primary held-out set (0-1)

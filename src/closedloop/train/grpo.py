@@ -173,14 +173,22 @@ class GRPOTrainer:
         return self.policy.model, self.policy.model.disable_adapter()
 
     # ---- the update ------------------------------------------------------------------
-    def step(self, trajectories: Sequence[Trajectory], seed: int | None = None) -> UpdateMetrics:
+    def step(
+        self,
+        trajectories: Sequence[Trajectory],
+        seed: int | None = None,
+        replay: Sequence[Any] = (),
+    ) -> UpdateMetrics:
         """One update: drop unusable trajectories, compute advantages, drop the groups without
         reward spread, shuffle, optimise, report.
 
         ``num_iterations`` passes over the remaining rows in minibatches of ``minibatch_size``
         (the last may be smaller), one optimizer step per minibatch; when no row remains no
         step is taken and the version stays. ``seed`` overrides the shuffle's seed (default:
-        ``config.seed`` with the version). Raises ValueError when no trajectory is usable.
+        ``config.seed`` with the version). ``replay``: supervised examples (``SFTExample``:
+        prompt ids, completion ids, loss mask) whose mean NLL, weighted ``replay_coef``, joins
+        every step's loss, split evenly over the steps (ignored when the weight is 0). Raises
+        ValueError when no trajectory is usable.
         """
         cfg = self.config
         kept = usable(trajectories)
@@ -207,7 +215,9 @@ class GRPOTrainer:
         staleness = statistics.fmean(self.version - t.policy_version for t in kept)
         passes, kl_probe = _Passes(), 0.0
         if train:
-            passes, kl_probe = self._optimise_all(train, adv.values[rows])
+            passes, kl_probe = self._optimise_all(
+                train, adv.values[rows], list(replay) if cfg.replay_coef > 0 else []
+            )
             self.version += 1
         metrics = UpdateMetrics(
             step=self.version,
@@ -234,7 +244,7 @@ class GRPOTrainer:
         return metrics
 
     def _optimise_all(
-        self, rows: Sequence[Trajectory], advantages: torch.Tensor
+        self, rows: Sequence[Trajectory], advantages: torch.Tensor, replay: Sequence[Any] = ()
     ) -> tuple[_Passes, float]:
         """Every pass and minibatch over ``rows``; returns their measurements and the probe KL."""
         cfg = self.config
@@ -245,28 +255,36 @@ class GRPOTrainer:
         per_pass = -(-len(rows) // size)
         dapo_normalizer = sum(t.trained_tokens for t in rows) / per_pass
         passes = _Passes()
+        steps = cfg.num_iterations * per_pass
+        shares = [list(replay[i::steps]) for i in range(steps)] if replay else [[]] * steps
         self.policy.model.train()
-        for _ in range(cfg.num_iterations):
-            for start in range(0, len(rows), size):
+        for n in range(cfg.num_iterations):
+            for k, start in enumerate(range(0, len(rows), size)):
                 mb = rows[start : start + size]
                 passes.add(
-                    *self._optimise(mb, advantages[start : start + len(mb)], dapo_normalizer)
+                    *self._optimise(
+                        mb,
+                        advantages[start : start + len(mb)],
+                        dapo_normalizer,
+                        shares[n * per_pass + k],
+                    )
                 )
         self.policy.model.eval()
         after = probe_distributions(self.policy.model, self.probe, pad)
         return passes, probe_kl(before, after, self.probe)
 
     def _optimise(
-        self, rows: Sequence[Trajectory], advantages: torch.Tensor, dapo_normalizer: float
+        self,
+        rows: Sequence[Trajectory],
+        advantages: torch.Tensor,
+        dapo_normalizer: float,
+        replay: Sequence[Any] = (),
     ) -> tuple[LossParts, float, int, float]:
-        """One optimizer step on one minibatch: (loss parts, mean entropy, tokens, grad norm)."""
+        """One optimizer step on one minibatch (plus its share of the replay examples):
+        (loss parts, mean entropy, tokens, grad norm)."""
         cfg = self.config
         device = self.policy.device
-        batch = make_batch(
-            [t.prompt_ids for t in rows], [t.completion_ids for t in rows], self.policy.pad_id
-        ).to(device)
-        loss_mask = pad_right([t.loss_mask for t in rows], 0, torch.float32).to(device)
-        mask = batch.completion_mask.float() * loss_mask[:, : batch.completion_len]
+        batch, mask = self._trained_batch(rows)
         old = pad_right([t.sampling_logprobs for t in rows], 0.0, torch.float32).to(device)
         temperature = torch.tensor([t.temperature for t in rows], dtype=torch.float32)
         ref_logps = None
@@ -292,13 +310,31 @@ class GRPOTrainer:
             max_completion_length=cfg.max_completion_length,
         )
         self.optimizer.zero_grad(set_to_none=True)
-        parts.loss.backward()
+        loss = parts.loss
+        if replay:
+            loss = loss + cfg.replay_coef * self._replay_nll(replay)
+        loss.backward()
         params = [p for p in self.policy.model.parameters() if p.requires_grad]
         norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
         self.optimizer.step()
         assert entropy is not None
         mean_entropy = masked_mean(entropy.detach(), mask).item()
         return parts, mean_entropy, int(mask.sum().item()), float(norm)
+
+    def _trained_batch(self, rows: Sequence[Any]) -> tuple[Any, torch.Tensor]:
+        """``rows`` (trajectories or SFT examples: prompt ids, completion ids, loss mask) as one
+        batch on the policy's device, and the mask of its trained completion tokens."""
+        batch = make_batch(
+            [r.prompt_ids for r in rows], [r.completion_ids for r in rows], self.policy.pad_id
+        ).to(self.policy.device)
+        lm = pad_right([r.loss_mask for r in rows], 0, torch.float32).to(self.policy.device)
+        return batch, batch.completion_mask.float() * lm[:, : batch.completion_len]
+
+    def _replay_nll(self, examples: Sequence[Any]) -> torch.Tensor:
+        """Mean NLL per trained token of supervised ``examples`` under the current weights."""
+        batch, mask = self._trained_batch(examples)
+        logps, _ = completion_logprobs(self.policy.model, batch)
+        return -(logps * mask).sum() / mask.sum().clamp(min=1.0)
 
     @torch.no_grad()
     def ratio_deviation(self, trajectories: Sequence[Trajectory]) -> float:
@@ -313,13 +349,7 @@ class GRPOTrainer:
         try:
             for start in range(0, len(trajectories), self.config.minibatch_size):
                 rows = trajectories[start : start + self.config.minibatch_size]
-                batch = make_batch(
-                    [t.prompt_ids for t in rows],
-                    [t.completion_ids for t in rows],
-                    self.policy.pad_id,
-                ).to(device)
-                loss_mask = pad_right([t.loss_mask for t in rows], 0, torch.float32).to(device)
-                mask = batch.completion_mask.float() * loss_mask[:, : batch.completion_len]
+                batch, mask = self._trained_batch(rows)
                 old = pad_right([t.sampling_logprobs for t in rows], 0.0, torch.float32).to(device)
                 temperature = torch.tensor([t.temperature for t in rows], dtype=torch.float32)
                 logps, _ = completion_logprobs(self.policy.model, batch, temperature)

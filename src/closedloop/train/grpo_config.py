@@ -80,6 +80,11 @@ class GRPOConfig(BaseModel):
     """Trajectories of the first batch kept as the probe set when none is given."""
     seed: int = 0
     """Seed of the row shuffle (combined with the policy version, so each update differs)."""
+    replay_coef: float = Field(0.0, ge=0)
+    """Weight of the replay term: the mean NLL of supervised examples the caller passes to
+    ``step`` (``replay``), added to every optimizer step's loss, the examples split evenly over
+    the steps (InstructGPT's PPO-ptx: updates on new rewards keep the data the model was built
+    on). 0: none."""
 
     @model_validator(mode="after")
     def _dr_grpo_needs_its_constant(self) -> GRPOConfig:
