@@ -24,12 +24,12 @@ from closedloop.loop.config import RunConfig
 from closedloop.loop.domain import (
     GRAMMAR_INPUTS,
     INLINE_SHARE,
-    INSTRUCTIONS,
     grammar_task,
     seed_pool,
 )
 from closedloop.loop.grammar import sample_tasks
 from closedloop.loop.heldout import heldout_sets
+from closedloop.loop.phrasing import INSTRUCTIONS
 from closedloop.tasks.contamination import ContaminationGuard, ngram_texts
 from closedloop.tasks.format import Task
 

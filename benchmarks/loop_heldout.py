@@ -18,9 +18,10 @@ from collections import Counter
 from pathlib import Path
 
 from closedloop.loop.config import RunConfig
-from closedloop.loop.domain import INSTRUCTIONS, grammar_task
+from closedloop.loop.domain import grammar_task
 from closedloop.loop.evaluate import evaluate
 from closedloop.loop.grammar import sample_tasks
+from closedloop.loop.phrasing import INSTRUCTIONS
 from closedloop.policy.hf import HFPolicy
 from closedloop.tasks.format import Task
 from closedloop.tasks.importers.reasoning_gym import import_reasoning_gym

@@ -66,3 +66,20 @@ def test_an_iteration_draws_ratio_times_relabels_from_the_cold_start_corpus(setu
     assert anchor_examples(state, 10, iteration=2) != first
     off = _state(config_from_dict({"train": {"anchor_ratio": 0.0}}), corpus)
     assert anchor_examples(off, 10, iteration=1) == []
+
+
+def test_replay_of_an_embedded_run_draws_its_own_stream_of_the_corpus(setup):
+    from closedloop.loop.iteration import replay_examples
+
+    _, _, corpus = setup
+    cfg = config_from_dict(
+        {
+            "cold_start": {"corpus_size": 30},
+            "train": {"replay_examples": 6, "anchor_ratio": 1.0, "grpo": {"replay_coef": 0.5}},
+        }
+    )
+    state = _state(cfg, corpus)
+    replay = replay_examples(state, 2)
+    assert len(replay) == 6 and all(e in corpus for e in replay)
+    assert replay == replay_examples(state, 2)  # the same after a resume
+    assert replay != anchor_examples(state, 6, 2)  # not the anchors' draw

@@ -69,7 +69,7 @@ def test_the_control_draws_fresh_examples_of_the_bases_distribution(base: Path):
 
 
 def test_replay_draws_its_own_stream_of_the_bases_distribution(base: Path, tmp_path: Path):
-    from closedloop.loop.baselines import replay_pairs
+    from closedloop.loop.baselines import base_replay_pairs as replay_pairs
 
     cfg = _cfg(base)
     control = set(base_control_pairs(cfg, 40))

@@ -7,8 +7,9 @@ import time
 import pytest
 
 from closedloop.loop.config import RunConfig
-from closedloop.loop.domain import INSTRUCTIONS, grammar_task, seed_pool
+from closedloop.loop.domain import grammar_task, seed_pool
 from closedloop.loop.grammar import sample_tasks
+from closedloop.loop.phrasing import INSTRUCTIONS
 from closedloop.roles.challenger import TaskShape
 from closedloop.sandbox import SandboxLimits
 from closedloop.tasks.contamination import ContaminationField, ContaminationGuard

@@ -45,6 +45,12 @@ def test_tiny_pretraining_exports_a_loadable_model_with_a_card(tmp_path, verifie
     card = (tmp_path / "out" / CARD_FILE).read_text()
     assert result.steps == 4 and policy.model.config.num_hidden_layers == 1
     assert "SHA-256" in card and "| reverse |" in card
+    # the same probe with held-out instruction sentences, in the card and in probe.json
+    import json
+
+    assert result.final_probe_unseen is not None and "no training data used" in card
+    measured = json.loads((tmp_path / "out" / "probe.json").read_text())
+    assert measured["unseen_phrasings"]["pass_at_1"] == result.final_probe_unseen.pass_at_1
 
 
 def test_exported_weights_are_bf16(tmp_path, verifier) -> None:

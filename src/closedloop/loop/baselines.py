@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from closedloop.loop.config import ConfigError, ModelKind, RunConfig
 
 if TYPE_CHECKING:
-    from closedloop.loop.domain import Phrase
+    from closedloop.loop.phrasing import Phrase
     from closedloop.train.sft import SFTExample, SFTRun
 
 CONTROL_SEED_OFFSET = 10_007
@@ -94,16 +94,10 @@ def task_phrase(cfg: RunConfig) -> Phrase:
     return fixed_instruction
 
 
-def replay_pairs(cfg: RunConfig, iteration: int, n: int) -> list[tuple[str, str]]:
-    """``n`` examples of the cold start's own data for iteration ``iteration``'s replay term:
-    fresh examples of a base's pretraining distribution (a stream disjoint from the control's),
-    or a draw from the cold-start corpus. Never a self-play task."""
-    if cfg.model.kind is ModelKind.BASE:
-        return base_control_pairs(cfg, n, REPLAY_STEP_OFFSET + iteration * 100)
-    corpus = corpus_pairs(cfg)
-    import random
-
-    return random.Random(cfg.seed * 7_919 + iteration).sample(corpus, min(n, len(corpus)))
+def base_replay_pairs(cfg: RunConfig, iteration: int, n: int) -> list[tuple[str, str]]:
+    """``n`` fresh examples of a base's pretraining distribution for iteration ``iteration``'s
+    replay term: a stream disjoint from the control's and from every other iteration's."""
+    return base_control_pairs(cfg, n, REPLAY_STEP_OFFSET + iteration * 100)
 
 
 def corpus_examples(policy: Any, pairs: list[tuple[str, str]]) -> list[SFTExample]:

@@ -20,19 +20,15 @@ Every held-out set builds the contamination guard; tasks the guard rejects never
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from closedloop.loop.config import RunConfig
 from closedloop.loop.grammar import GrammarTask, sample_tasks
-from closedloop.loop.phrasing import INSTRUCTIONS as INSTRUCTIONS  # re-exported
-from closedloop.loop.phrasing import fixed_instruction
+from closedloop.loop.phrasing import Phrase, fixed_instruction
 from closedloop.roles.challenger import render_proposal
 from closedloop.roles.prompts import call_text, solver_prompt
 from closedloop.tasks.format import Task, parse_task
-
-Phrase = Callable[[random.Random], str]
-"""Draws a task's instruction (closedloop.loop.phrasing: the six fixed ones, or varied)."""
 
 CORPUS_SEED_OFFSET = 0
 POOL_SEED_OFFSET = 7_919

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from closedloop.loop import phases
-from closedloop.loop.config import RunConfig
+from closedloop.loop.config import ModelKind, RunConfig
 from closedloop.loop.console import PhaseBars
 from closedloop.loop.store import RunStore
 from closedloop.monitor.names import Metric, reject_key
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 ANCHOR_SEED_FACTOR = 31
 """Anchor examples of an iteration are drawn with ``Random(seed * 31 + iteration)``."""
+REPLAY_STREAM = 1_000_003
+"""Offsets the replay's corpus draws from the anchors' (same seed, another stream)."""
 
 
 @dataclass
@@ -111,24 +113,29 @@ def is_evaluated(cfg: RunConfig, iteration: int) -> bool:
 def anchor_examples(state: LoopState, n_relabels: int, iteration: int) -> list[SFTExample]:
     """Cold-start examples replayed beside ``n_relabels`` relabels (``train.anchor_ratio``),
     drawn with a seed of the iteration's own so a resumed run draws the same ones."""
-    want = round(state.cfg.train.anchor_ratio * n_relabels)
-    if want <= 0:
+    return _corpus_sample(state, round(state.cfg.train.anchor_ratio * n_relabels), iteration, 0)
+
+
+def _corpus_sample(state: LoopState, n: int, iteration: int, stream: int) -> list[SFTExample]:
+    """``n`` examples of the cold-start corpus, drawn by ``(seed, iteration, stream)``."""
+    if n <= 0:
         return []
     corpus = state.corpus_examples()
-    rng = random.Random(state.cfg.seed * ANCHOR_SEED_FACTOR + iteration)
-    return rng.sample(corpus, min(want, len(corpus)))
+    rng = random.Random(state.cfg.seed * ANCHOR_SEED_FACTOR + iteration + stream)
+    return rng.sample(corpus, min(n, len(corpus)))
 
 
 def replay_examples(state: LoopState, iteration: int) -> list[SFTExample]:
     """``train.replay_examples`` examples of the cold start's own data for the GRPO update's
-    replay term (closedloop.loop.baselines.replay_pairs), the same after a resume."""
+    replay term, the same after a resume: fresh examples of a base's pretraining distribution
+    (closedloop.loop.baselines.base_replay_pairs), else a draw from the cold-start corpus."""
     n = state.cfg.train.replay_examples
-    if n <= 0:
-        return []
-    from closedloop.loop.baselines import replay_pairs
+    if n <= 0 or state.cfg.model.kind is not ModelKind.BASE:
+        return _corpus_sample(state, n, iteration, REPLAY_STREAM)
+    from closedloop.loop.baselines import base_replay_pairs
     from closedloop.train.sft import examples_from_text
 
-    return examples_from_text(state.policy, replay_pairs(state.cfg, iteration, n))
+    return examples_from_text(state.policy, base_replay_pairs(state.cfg, iteration, n))
 
 
 def run_iteration(state: LoopState, it: int) -> IterationResult:

@@ -5,14 +5,14 @@ strings, not as "some words before the examples". Measured on the shipped list-p
 (reasoning-gym list_functions, seed 1234, rule families identity, third, reverse and sorted
 both ways, 62 tasks, greedy): with reasoning-gym's own sentence 0.161; the same tasks with one
 of the six sentences the base was taught, examples and everything else unchanged, 0.645
-(reverse 0/16 -> 11/16, sorted 0/8 -> 8/8). A base that reads the examples must not depend on
+(reverse 0/16 -> 13/16, sorted 0/8 -> 8/8; ``benchmarks/phrasing_swap.py``). A base that reads the examples must not depend on
 the sentence above them, so ``closedloop pretrain --instruction-variety`` draws each task's
 instruction from :func:`varied_instruction`: sentences composed from parts (hundreds of
 thousands of combinations), sometimes none at all, sometimes with an unrelated remark.
 
 Held out: :data:`HELDOUT_PHRASINGS` are written differently from anything the generator makes
 (and a test checks the generator never produces one, nor reasoning-gym's sentence), so the
-reading probe on them (``benchmarks/reading_probe.py --phrasings heldout``) measures
+reading probe on them (``benchmarks/reading_probe.py --phrasings unseen``) measures
 robustness to an unseen phrasing, not recall of a seen one.
 
 Owns phrasing only; must never read a held-out set to decide what to generate.
@@ -21,6 +21,10 @@ Owns phrasing only; must never read a held-out set to decide what to generate.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+
+Phrase = Callable[[random.Random], str]
+"""Draws a task's instruction: :func:`fixed_instruction` or :func:`varied_instruction`."""
 
 INSTRUCTIONS = (
     "Write a Python function f(xs) that maps each list of integers to its output, as in these examples.",

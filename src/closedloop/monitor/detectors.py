@@ -309,7 +309,7 @@ def _sure_but_uncalibrated(history: Sequence[Row], th: Thresholds) -> list[Alarm
         acc in start
         and acc in now
         and float(now[acc]) <= (1 - th.saturation_min_accuracy_drop) * float(start[acc])
-        and float(now[acc]) < float(start[acc])
+        and float(now[acc]) < float(start[acc])  # from 0 it cannot fall
     )
     if rise < th.saturation_min_confidence_rise or not (
         drop >= th.saturation_min_correlation_drop or worse
