@@ -3,6 +3,7 @@ card, resumes to the same weights, and draws the same batch from the same seed."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,7 @@ def test_the_commands_defaults_are_the_configs_defaults() -> None:
         "value_embeddings": "value_embeddings",
         "list_positions": "list_positions",
         "deduction_per_step": "deduction_per_step",
+        "relational_share": "relational_share",
         "max_depth": "max_depth",
         "probe_every": "probe_every",
         "probe_per": "probe_per",
@@ -225,3 +227,44 @@ def test_instruction_variety_changes_the_phrasing_of_the_same_programs() -> None
     assert [c for _, c in fixed] == [c for _, c in varied]  # the same programs
     assert {p.split("\n")[0] for p, _ in fixed} <= set(INSTRUCTIONS)
     assert len({p.split("\n")[0] for p, _ in varied} - set(INSTRUCTIONS)) > 5
+
+
+def test_relational_tasks_need_the_inputs_and_agree_with_the_sandbox(verifier) -> None:
+    # the relational share exists to teach comparing inputs with outputs: every task it draws
+    # must be a one-rule program of that kind, and its examples the program's own
+    from closedloop.loop.domain import grammar_task
+    from closedloop.train.pretrain import is_relational, relational_task
+    from closedloop.verify.outcome import Outcome
+
+    drawn = [relational_task(seed) for seed in range(60)]
+    assert all(gt is not None and is_relational(gt.program) for gt in drawn)
+    shapes = {re.sub(r"\d+", "k", gt.program.code.split("\n")[1]) for gt in drawn if gt}
+    assert len(shapes) >= 8  # maps, thresholds, slices, reverse and picks, not one kind
+    tasks = [grammar_task(gt, f"rel/{i}", "Write f.") for i, gt in enumerate(drawn) if gt]
+    verdicts = verifier.verify_many([(t, t.example_solution or "") for t in tasks[:30]])
+    assert all(v.outcome is Outcome.PASS for v in verdicts)
+
+
+def test_rules_the_outputs_alone_tell_are_not_relational() -> None:
+    from closedloop.loop.grammar import sample_task
+    from closedloop.train.pretrain import aggregate_task, is_relational
+
+    told_by_outputs = ("sorted(", "x * ", "% 2 ==", "[sum(", "[len(", "[max(", "[min(")
+
+    checked = 0
+    for seed in range(300):
+        for gt in (sample_task(seed, max_depth=1), aggregate_task(seed)):
+            one_rule = gt is not None and len(gt.program.steps) + bool(gt.program.aggregate) == 1
+            if one_rule and any(k in gt.program.code for k in told_by_outputs):
+                checked += 1
+                assert not is_relational(gt.program), gt.program.code
+    assert checked > 100
+
+
+def test_the_relational_share_replaces_ordinary_examples_at_the_same_batch_size() -> None:
+    plain = batch_pairs(PretrainConfig(batch_size=40), 5)
+    mixed = batch_pairs(PretrainConfig(batch_size=40, relational_share=0.5), 5)
+    assert abs(len(mixed) - len(plain)) <= 2
+    assert batch_pairs(PretrainConfig(batch_size=40, relational_share=0.0), 5) == plain
+    with pytest.raises(ValueError, match="relational_share"):
+        PretrainConfig(relational_share=0.9)

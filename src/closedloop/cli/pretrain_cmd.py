@@ -49,6 +49,13 @@ def pretrain(
     deduction_per_step: Annotated[
         int, typer.Option(help="Deduction examples (program + input -> output) per step.")
     ] = 0,
+    relational_share: Annotated[
+        float,
+        typer.Option(
+            help="Share of each batch drawn from rules only an input/output comparison tells "
+            "(x + c, thresholds, reverse, slices, picks)."
+        ),
+    ] = 0.0,
     instruction_variety: Annotated[
         bool,
         typer.Option(help="Varied instruction sentences (off: the six fixed phrasings)."),
@@ -95,6 +102,7 @@ def pretrain(
             value_embeddings=value_embeddings,
             list_positions=list_positions,
             deduction_per_step=deduction_per_step,
+            relational_share=relational_share,
             instruction_variety=instruction_variety,
             max_depth=max_depth,
             probe_every=probe_every,

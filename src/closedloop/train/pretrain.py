@@ -151,6 +151,10 @@ class PretrainConfig:
     """Share of each batch that is an aggregate alone (``[len(xs)]``, ...)."""
     challenger_share: float = 0.05
     """Share of each batch in the challenger's proposal format."""
+    relational_share: float = 0.0
+    """Share of each batch drawn from the relational rules alone (:func:`relational_task`:
+    rules whose outputs alone do not tell them, so the examples must be compared input to
+    output), replacing as many ordinary grammar examples (the step's cost is unchanged)."""
     deduction_per_step: int = 0
     """Deduction examples added to each batch (:func:`deduction_pairs`: a program and an input
     in the prompt, the output list as the completion), on top of ``batch_size``."""
@@ -185,6 +189,11 @@ class PretrainConfig:
         if self.hidden_size % self.num_heads:
             raise ValueError(
                 f"hidden_size={self.hidden_size} is not divisible by num_heads={self.num_heads}"
+            )
+        if not 0 <= self.relational_share <= 1 - self.aggregate_share:
+            raise ValueError(
+                f"relational_share={self.relational_share}: must be within "
+                f"0..{1 - self.aggregate_share:g} (1 - aggregate_share)"
             )
         if not 0 <= self.aggregate_share + self.challenger_share <= 1:
             raise ValueError(
@@ -238,6 +247,48 @@ def aggregate_task(
     return None
 
 
+def is_relational(prog: ListProgram) -> bool:
+    """Whether a one-step program's rule can be told only by comparing inputs with outputs:
+    ``x + c`` / ``x - c`` (outputs alone look like any list), ``x > c`` / ``x < c`` (which
+    threshold), reverse, slices and picks by position (which elements). Sorting, ``x * c``,
+    parity filters and sums show in the outputs alone; a base trained mostly on those learns
+    to read the outputs and guess the rest."""
+    codes = [s.code for s in prog.steps] + ([prog.aggregate.code] if prog.aggregate else [])
+    if len(codes) != 1:
+        return False
+    code = codes[0]
+    return (
+        code.startswith("[x + ")
+        or code.startswith("[x - ")
+        or " if x > " in code
+        or " if x < " in code
+        or code == "xs[::-1]"
+        or (code.startswith("xs[") and ":" in code)
+        or code.startswith("[xs[")
+    )
+
+
+def relational_task(
+    seed: int, n_inputs: int = GRAMMAR_INPUTS, tries: int = 200
+) -> GrammarTask | None:
+    """A single-rule grammar task whose rule :func:`is_relational`, drawn from the grammar's
+    own distribution by rejection (so constants and thresholds keep the grammar's ranges);
+    None if draws fail. A quarter of the draws are aggregates alone (picks by position)."""
+    rng = random.Random(seed)
+    for _ in range(tries):
+        if rng.random() < 0.25:
+            agg = random_program(rng, seed, max_depth=1, aggregate_prob=1.0).aggregate
+            prog = ListProgram((), agg, seed)
+        else:
+            prog = random_program(rng, seed, max_depth=1, aggregate_prob=0.0)
+        if not is_relational(prog):
+            continue
+        task = draw_examples(prog, rng, n_inputs)
+        if task is not None:
+            return task
+    return None
+
+
 DEDUCTION_PROMPT = "What does f return for xs = {xs}?\n{code}"
 """Prompt of a deduction example (the completion is the returned list's ``repr``)."""
 
@@ -272,7 +323,8 @@ def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
     seed = step_seed(cfg, step)
     n_agg = round(cfg.batch_size * cfg.aggregate_share)
     n_chal = round(cfg.batch_size * cfg.challenger_share)
-    n_grammar = cfg.batch_size - n_agg
+    n_rel = round(cfg.batch_size * cfg.relational_share)
+    n_grammar = cfg.batch_size - n_agg - n_rel
     run = RunConfig.model_validate(
         {
             "seed": seed,
@@ -292,6 +344,13 @@ def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
             continue
         inline = rng.random() < INLINE_SHARE
         task = grammar_task(gt, f"pretrain/{step}/{i}", phrase(rng), 3, inline)
+        pairs.append((solver_prompt(task), gt.program.code))
+    for i in range(n_rel):
+        gt = relational_task(seed * 1_000_003 + 700_000 + i)
+        if gt is None:
+            continue
+        inline = rng.random() < INLINE_SHARE
+        task = grammar_task(gt, f"pretrain/{step}/r{i}", phrase(rng), 3, inline)
         pairs.append((solver_prompt(task), gt.program.code))
     return pairs + deduction_pairs(cfg, step, cfg.deduction_per_step)
 
