@@ -19,7 +19,10 @@ Recipe, top to bottom (:func:`pretrain`):
    - *aggregates alone* (``aggregate_share``): ``[len(xs)]``, ``[max(xs)]``, ``[xs[2]]``...,
      which the grammar only draws after a step;
    - *challenger examples* (``challenger_share``): a proposal in the challenger's format, so
-     the base can also propose tasks.
+     the base can also propose tasks;
+   - *relational rules* (``relational_share``, 0 by default): single rules whose outputs alone
+     do not tell them (``x + c``, thresholds, reverse, slices, picks), so the examples must be
+     compared input to output; they replace as many single primitives.
 3. **Objective**: each example's mean NLL over its completion tokens (the program; prompt
    tokens are never trained), averaged over examples, so a long proposal weighs no more than a
    short program (per token, proposals' random input numbers were ~85% of the loss and the
@@ -190,10 +193,14 @@ class PretrainConfig:
             raise ValueError(
                 f"hidden_size={self.hidden_size} is not divisible by num_heads={self.num_heads}"
             )
-        if not 0 <= self.relational_share <= 1 - self.aggregate_share:
+        # the challenger's examples come out of what is left after aggregates and relational
+        # rules, and must fit in it
+        room = 1 - self.aggregate_share - 2 * self.challenger_share
+        if not 0 <= self.relational_share <= room:
             raise ValueError(
-                f"relational_share={self.relational_share}: must be within "
-                f"0..{1 - self.aggregate_share:g} (1 - aggregate_share)"
+                f"relational_share={self.relational_share}: must be within 0..{room:g} "
+                "(1 - aggregate_share - 2 * challenger_share, so ordinary single rules remain "
+                "beside the challenger's examples)"
             )
         if not 0 <= self.aggregate_share + self.challenger_share <= 1:
             raise ValueError(
@@ -254,9 +261,12 @@ def is_relational(prog: ListProgram) -> bool:
     parity filters and sums show in the outputs alone; a base trained mostly on those learns
     to read the outputs and guess the rest."""
     codes = [s.code for s in prog.steps] + ([prog.aggregate.code] if prog.aggregate else [])
-    if len(codes) != 1:
-        return False
-    code = codes[0]
+    return len(codes) == 1 and is_relational_rule(codes[0])
+
+
+def is_relational_rule(code: str) -> bool:
+    """Whether one grammar rule's expression (``[x + 3 for x in xs]``, ``xs[1:]``, ...) is
+    one of :func:`is_relational`'s kinds."""
     return (
         code.startswith("[x + ")
         or code.startswith("[x - ")
@@ -687,6 +697,15 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
             "output)."
             if cfg.deduction_per_step
             else "."
+        )
+        + (
+            (
+                f" {cfg.relational_share:.0%} of each batch drawn from relational rules alone "
+                "(x + c, thresholds, reverse, slices, picks by position: rules only an "
+                "input/output comparison tells)."
+            )
+            if cfg.relational_share
+            else ""
         )
         + (
             " Instructions drawn from closedloop.loop.phrasing's generator (composed sentences, "
