@@ -189,8 +189,22 @@ def test_surer_and_worse_is_saturation_even_with_no_correlation_to_lose() -> Non
 
     th = Thresholds()
     start = row(0, 0.465, 0.065, 0.152)
-    assert saturation([start, row(2, 0.565, 0.059, 0.149)], th) == []  # barely worse
+    # surer by well over the rise threshold, right 2% less often: barely worse, quiet
+    assert saturation([start, row(2, 0.665, 0.059, 0.149)], th) == []
     (alarm,) = saturation([start, row(4, 0.620, 0.140, 0.135)], th)
     assert alarm.figures["accuracy_now"] == 0.135 and "right" in alarm.message
     # surer and better is learning, not saturation
     assert saturation([start, row(4, 0.620, 0.140, 0.200)], th) == []
+
+
+def test_surer_and_worse_fires_where_the_correlation_is_undefined() -> None:
+    # every sample wrong leaves no correlation to compute (the row omits it): the worst
+    # "worse" there is must still alarm, and measured against the cold start's row
+    start = {**_calibration(0, 0.465, 0.065), Metric.HELDOUT_SAMPLED_PASS_AT_1: 0.152}
+    middle = {Metric.ITERATION: 2, Metric.HELDOUT_CONFIDENCE: 0.5}
+    middle[Metric.HELDOUT_SAMPLED_PASS_AT_1] = 0.15
+    now = {Metric.ITERATION: 4, Metric.HELDOUT_CONFIDENCE: 0.9}
+    now[Metric.HELDOUT_SAMPLED_PASS_AT_1] = 0.0
+    (alarm,) = saturation([start, middle, now], Thresholds())
+    assert alarm.figures["confidence_start"] == 0.465 and alarm.figures["accuracy_now"] == 0.0
+    assert "correlation_now" not in alarm.figures

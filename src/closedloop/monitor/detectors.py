@@ -297,35 +297,37 @@ def _sure_but_uncalibrated(history: Sequence[Row], th: Thresholds) -> list[Alarm
     [<AlarmKind.SATURATION: 'saturation'>]
     """
     conf, corr = Metric.HELDOUT_CONFIDENCE, Metric.HELDOUT_CONFIDENCE_CORRECTNESS
-    rows = [r for r in history if conf in r and corr in r]
+    acc = Metric.HELDOUT_SAMPLED_PASS_AT_1
+    # rows are those that evaluated (confidence recorded); the correlation is absent where it
+    # is undefined (every task equally right, or equally sure), and the accuracy branch must
+    # still judge those: all samples wrong is the worst "worse" there is
+    rows = [r for r in history if conf in r]
     last = history[-1] if history else {}
     if len(rows) < 2 or rows[-1] is not last or _iteration(last) < 1:
         return []
     start, now = rows[0], rows[-1]
     rise = float(now[conf]) - float(start[conf])
-    drop = float(start[corr]) - float(now[corr])
-    acc = Metric.HELDOUT_SAMPLED_PASS_AT_1
+    has_corr = corr in start and corr in now
+    drop = float(start[corr]) - float(now[corr]) if has_corr else 0.0
+    less_telling = has_corr and drop >= th.saturation_min_correlation_drop
     worse = (
         acc in start
         and acc in now
         and float(now[acc]) <= (1 - th.saturation_min_accuracy_drop) * float(start[acc])
         and float(now[acc]) < float(start[acc])  # from 0 it cannot fall
     )
-    if rise < th.saturation_min_confidence_rise or not (
-        drop >= th.saturation_min_correlation_drop or worse
-    ):
+    if rise < th.saturation_min_confidence_rise or not (less_telling or worse):
         return []
-    figures = {
-        "confidence_start": float(start[conf]),
-        "confidence_now": float(now[conf]),
-        "correlation_start": float(start[corr]),
-        "correlation_now": float(now[corr]),
-    }
+    figures = {"confidence_start": float(start[conf]), "confidence_now": float(now[conf])}
+    if has_corr:
+        figures.update(
+            {"correlation_start": float(start[corr]), "correlation_now": float(now[corr])}
+        )
     if acc in start and acc in now:
         figures.update({"accuracy_start": float(start[acc]), "accuracy_now": float(now[acc])})
     why = (
         f"its correlation with correctness {float(start[corr]):.2f} -> {float(now[corr]):.2f}"
-        if drop >= th.saturation_min_correlation_drop
+        if less_telling
         else f"its samples right {float(start[acc]):.3f} -> {float(now[acc]):.3f} of the time"
     )
     return [
