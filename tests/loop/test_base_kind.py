@@ -76,12 +76,18 @@ def test_replay_draws_its_own_stream_of_the_bases_distribution(base: Path, tmp_p
     first, second = replay_pairs(cfg, 1, 20), replay_pairs(cfg, 2, 20)
     assert len(first) == 20 and first == replay_pairs(cfg, 1, 20)  # the same after a resume
     assert not (set(first) & set(second)) and not (set(first) & control)
-    # the loop puts them in the GRPO loss and says how many
+    # another run seed's replay ten iterations on is another stream too
+    other_seed = replay_pairs(cfg.model_copy(update={"seed": cfg.seed + 1}), 1, 20)
+    assert not set(replay_pairs(cfg, 11, 20)) & set(other_seed)
+    # the loop hands them to the GRPO update, which reports how many joined a loss: none here,
+    # since the tiny base's groups have no reward spread and the update takes no step (that
+    # they join the loss when it does is tests/train/test_grpo_replay.py's)
     grpo = {"replay_coef": 0.5, "learning_rate": 1e-3}
     run = _cfg(base, train={"replay_examples": 8, "hindsight": False, "grpo": grpo})
     LoopRunner.new(run, tmp_path / "run").run()
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    assert [r.get("train_replay") for r in rows[1:]] == [8.0]
+    assert [r.get("train_replay") for r in rows[1:]] == [0.0]
+    assert [r.get("train_frac_zero_std_groups") for r in rows[1:]] == [1.0]
 
 
 def test_a_run_starts_from_the_base_and_matches_the_control_to_it(base: Path, tmp_path: Path):

@@ -16,12 +16,9 @@ from closedloop.loop.phrasing import (
     varied_instruction,
 )
 from closedloop.loop.probe import probe_tasks
-
-REASONING_GYM_SENTENCE = (
-    "Write a Python function `f(xs)` that takes a list of integers and returns a list of "
-    "integers, following the same rule as these examples:"
+from closedloop.tasks.importers.reasoning_gym import (
+    LIST_FUNCTIONS_INSTRUCTION as REASONING_GYM_SENTENCE,  # the primary held-out set's
 )
-"""The instruction of reasoning-gym's list_functions tasks (the primary held-out set)."""
 
 
 def _every_sentence() -> set[str]:
@@ -76,4 +73,5 @@ def test_a_varied_phrase_reaches_corpus_and_seed_pool() -> None:
 
 def test_the_probe_can_be_phrased_with_the_held_out_sentences(verifier) -> None:
     tasks = probe_tasks(verifier, ["reverse", "len"], 6, phrasings=HELDOUT_PHRASINGS)
+    assert len(tasks) == 12
     assert {t.instruction.split("\n")[0] for t in tasks} <= set(HELDOUT_PHRASINGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import torch
 
@@ -26,9 +27,17 @@ def test_replay_pulls_its_examples_up(char_policy) -> None:
     mixed = GRPOTrainer(other, GRPOConfig(learning_rate=1e-2, replay_coef=1.0))
     start = _replay_nll(plain)
     assert _replay_nll(mixed) == start  # same weights before the step
-    plain.step(BATCH, seed=0, replay=REPLAY)  # weight 0: the examples are ignored
-    mixed.step(BATCH, seed=0, replay=REPLAY)
+    ignored = plain.step(BATCH, seed=0, replay=REPLAY)  # weight 0: the examples are ignored
+    used = mixed.step(BATCH, seed=0, replay=REPLAY)
     assert _replay_nll(mixed) < _replay_nll(plain) - 0.05
+    assert (ignored.num_replay, used.num_replay) == (0, len(REPLAY))
+
+
+def test_an_update_without_signal_reports_no_replay(char_policy) -> None:
+    # every group's rewards equal: no optimizer step, so no replay example joined a loss
+    flat = [replace(t, reward=1.0) for t in BATCH]
+    m = GRPOTrainer(char_policy, GRPOConfig(replay_coef=1.0)).step(flat, seed=0, replay=REPLAY)
+    assert m.optimizer_steps == 0 and m.num_replay == 0
 
 
 def test_without_a_weight_replay_changes_nothing(char_policy) -> None:

@@ -64,6 +64,9 @@ def base_dir(cfg: RunConfig) -> Path:
 
 REPLAY_STEP_OFFSET = 2_000_000
 """Where the replay's batches of a base's distribution start (after the control's)."""
+REPLAY_SEED_STRIDE = 100_000
+"""Batches between two run seeds' replay streams (each iteration takes 100 batches' room, so
+the streams of different seeds and iterations stay apart for 1,000 iterations)."""
 
 
 def base_control_pairs(cfg: RunConfig, n: int, offset: int | None = None) -> list[tuple[str, str]]:
@@ -96,8 +99,11 @@ def task_phrase(cfg: RunConfig) -> Phrase:
 
 def base_replay_pairs(cfg: RunConfig, iteration: int, n: int) -> list[tuple[str, str]]:
     """``n`` fresh examples of a base's pretraining distribution for iteration ``iteration``'s
-    replay term: a stream disjoint from the control's and from every other iteration's."""
-    return base_control_pairs(cfg, n, REPLAY_STEP_OFFSET + iteration * 100)
+    replay term: a stream disjoint from the control's and from every other iteration's and run
+    seed's (for ``n`` up to 100 batches and 1,000 iterations)."""
+    return base_control_pairs(
+        cfg, n, REPLAY_STEP_OFFSET + cfg.seed * REPLAY_SEED_STRIDE + iteration * 100
+    )
 
 
 def corpus_examples(policy: Any, pairs: list[tuple[str, str]]) -> list[SFTExample]:

@@ -403,13 +403,13 @@ def train(
     # own kl_probe, which covers its GRPO update alone.
     probe = [(list(t.prompt_ids), list(t.completion_ids)) for t in solver[:8]]
     before = probe_distributions(policy.model, probe, policy.pad_id) if probe else None
-    steps, metrics = 0, {}
+    steps, metrics, replayed = 0, {}, 0
     examples = examples_from_text(policy, [(r.prompt, r.code) for r in relabels]) + list(anchor)
     if cfg.train.algorithm is TrainAlgorithm.GRPO:
         usable = [t for t in solver + chal if t.usable]
         if usable:
             m = trainer.step(usable, seed=seed, replay=replay)
-            steps = m.optimizer_steps
+            steps, replayed = m.optimizer_steps, m.num_replay
             metrics = {
                 train_key("loss"): m.loss,
                 train_key("entropy"): m.entropy,
@@ -432,8 +432,9 @@ def train(
         metrics[train_key("sft_loss")] = run.last_loss
     metrics[train_key("hindsight")] = float(len(relabels))
     metrics[train_key("anchor")] = float(len(anchor))
-    if replay:
-        metrics[train_key("replay")] = float(len(replay))
+    if replay and cfg.train.algorithm is TrainAlgorithm.GRPO:
+        # what joined the loss, from the trainer: none when no group had reward spread
+        metrics[train_key("replay")] = float(replayed)
     kl = (
         probe_kl(before, probe_distributions(policy.model, probe, policy.pad_id), probe)
         if before is not None

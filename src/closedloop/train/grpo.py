@@ -187,7 +187,8 @@ class GRPOTrainer:
         step is taken and the version stays. ``seed`` overrides the shuffle's seed (default:
         ``config.seed`` with the version). ``replay``: supervised examples (``SFTExample``:
         prompt ids, completion ids, loss mask) whose mean NLL, weighted ``replay_coef``, joins
-        every step's loss, split evenly over the steps (ignored when the weight is 0). Raises
+        the update's loss, split over its optimizer steps (each example once; with fewer
+        examples than steps some steps get none; ignored when the weight is 0). Raises
         ValueError when no trajectory is usable.
         """
         cfg = self.config
@@ -214,10 +215,9 @@ class GRPOTrainer:
             ]
         staleness = statistics.fmean(self.version - t.policy_version for t in kept)
         passes, kl_probe = _Passes(), 0.0
+        replayed = list(replay) if cfg.replay_coef > 0 else []
         if train:
-            passes, kl_probe = self._optimise_all(
-                train, adv.values[rows], list(replay) if cfg.replay_coef > 0 else []
-            )
+            passes, kl_probe = self._optimise_all(train, adv.values[rows], replayed)
             self.version += 1
         metrics = UpdateMetrics(
             step=self.version,
@@ -238,6 +238,7 @@ class GRPOTrainer:
             num_tokens=sum(t.trained_tokens for t in train),
             grad_norm=statistics.fmean(passes.norms) if passes.norms else None,
             staleness=staleness,
+            num_replay=len(replayed) if train else 0,
         )
         if self._writer is not None:
             self._writer.write("grpo", metrics.to_json(), self.version)

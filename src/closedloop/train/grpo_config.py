@@ -82,8 +82,8 @@ class GRPOConfig(BaseModel):
     """Seed of the row shuffle (combined with the policy version, so each update differs)."""
     replay_coef: float = Field(0.0, ge=0)
     """Weight of the replay term: the mean NLL of supervised examples the caller passes to
-    ``step`` (``replay``), added to every optimizer step's loss, the examples split evenly over
-    the steps (InstructGPT's PPO-ptx: updates on new rewards keep the data the model was built
+    ``step`` (``replay``), split over the update's optimizer steps, each step adding this
+    weight times the mean NLL per token of its share (InstructGPT's PPO-ptx: updates on new rewards keep the data the model was built
     on). 0: none."""
 
     @model_validator(mode="after")

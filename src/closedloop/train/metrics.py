@@ -59,6 +59,9 @@ class UpdateMetrics:
     """Gradient norm before clipping, averaged over optimizer steps."""
     staleness: float
     """Mean of (trainer version before the update - trajectory policy_version), usable ones."""
+    num_replay: int = 0
+    """Replay examples whose NLL joined an optimizer step's loss (0 when the update took no
+    step, or ``replay_coef`` is 0)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

@@ -45,6 +45,11 @@ from closedloop.tasks.format import Task, parse_task
 SOURCE = "reasoning-gym"
 LIST_FUNCTIONS = "list_functions"
 LIST_FUNCTIONS_ENTRY = "f"
+LIST_FUNCTIONS_INSTRUCTION = (
+    "Write a Python function `f(xs)` that takes a list of integers and returns a list of "
+    "integers, following the same rule as these examples:"
+)
+"""The sentence above a list_functions task's examples (reasoning-gym's own framing)."""
 
 _PAIR = re.compile(r"^Input (\d+): (.*)\nOutput \1: (.*)$", re.M)
 _QUERY = re.compile(r"^Input: (.*)$", re.M)
@@ -89,10 +94,7 @@ def list_function_task(entry: dict[str, Any], task_id: str, family: int | None) 
         }
     ]
     shown = "\n".join(f"f({a.strip()}) == {b.strip()}" for _, a, b in pairs)
-    instruction = (
-        "Write a Python function `f(xs)` that takes a list of integers and returns a list of "
-        "integers, following the same rule as these examples:\n" + shown
-    )
+    instruction = LIST_FUNCTIONS_INSTRUCTION + "\n" + shown
     meta = {"rg_dataset": LIST_FUNCTIONS, **_jsonable(entry.get("metadata", {}))}
     if family is not None:
         meta["rule_family"] = family
