@@ -29,10 +29,12 @@ from closedloop.tasks.format import Task
 if TYPE_CHECKING:
     from closedloop.train.sft import SFTExample
 
-ANCHOR_SEED_FACTOR = 31
-"""Anchor examples of an iteration are drawn with ``Random(seed * 31 + iteration)``."""
-REPLAY_STREAM = 1_000_003
-"""Offsets the replay's corpus draws from the anchors' (same seed, another stream)."""
+ANCHOR_STREAM = "anchors"
+"""Anchor examples of an iteration are drawn with ``Random("anchors:SEED:ITERATION")``: a
+named stream, so no other draw of the loop (the curriculum's ``seed * 7919 + iteration``, the
+audit's) starts from the same state at seed 0."""
+REPLAY_STREAM = "replay"
+"""The replay's corpus draws: another named stream of the same seed and iteration."""
 
 
 @dataclass
@@ -113,15 +115,17 @@ def is_evaluated(cfg: RunConfig, iteration: int) -> bool:
 def anchor_examples(state: LoopState, n_relabels: int, iteration: int) -> list[SFTExample]:
     """Cold-start examples replayed beside ``n_relabels`` relabels (``train.anchor_ratio``),
     drawn with a seed of the iteration's own so a resumed run draws the same ones."""
-    return _corpus_sample(state, round(state.cfg.train.anchor_ratio * n_relabels), iteration, 0)
+    return _corpus_sample(
+        state, round(state.cfg.train.anchor_ratio * n_relabels), iteration, ANCHOR_STREAM
+    )
 
 
-def _corpus_sample(state: LoopState, n: int, iteration: int, stream: int) -> list[SFTExample]:
-    """``n`` examples of the cold-start corpus, drawn by ``(seed, iteration, stream)``."""
+def _corpus_sample(state: LoopState, n: int, iteration: int, stream: str) -> list[SFTExample]:
+    """``n`` examples of the cold-start corpus, drawn by ``(stream, seed, iteration)``."""
     if n <= 0:
         return []
     corpus = state.corpus_examples()
-    rng = random.Random(state.cfg.seed * ANCHOR_SEED_FACTOR + iteration + stream)
+    rng = random.Random(f"{stream}:{state.cfg.seed}:{iteration}")
     return rng.sample(corpus, min(n, len(corpus)))
 
 

@@ -267,7 +267,7 @@ def verify(
     sample of its passes with the run's ``verifier``."""
     score_attempts(reward, att.tasks, att.attempts)
     audited = (
-        audit(verifier, att, cfg.monitor.audit_samples, cfg.seed + iteration)
+        audit(verifier, att, cfg.monitor.audit_samples, f"audit:{cfg.seed}:{iteration}")
         if reward is not verifier
         else {}
     )
@@ -284,7 +284,7 @@ def verify(
 
 
 def audit(
-    verifier: VerificationBackend, att: Attempted, samples: int, seed: int
+    verifier: VerificationBackend, att: Attempted, samples: int, seed: int | str
 ) -> dict[str, float]:
     """Re-verify up to ``samples`` attempts the training reward passed with ``verifier`` (the
     run's own, on the private tests) when the reward came from another verifier: how many of
