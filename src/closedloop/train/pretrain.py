@@ -348,19 +348,18 @@ def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
     phrase = varied_instruction if cfg.instruction_variety else fixed_instruction
     pairs = cold_start_pairs(run, phrase)
     rng = random.Random(seed)
-    for i in range(n_agg):
-        gt = aggregate_task(seed * 1_000_003 + 500_000 + i)
+    drawn = [
+        (aggregate_task(seed * 1_000_003 + 500_000 + i), f"pretrain/{step}/{i}")
+        for i in range(n_agg)
+    ] + [
+        (relational_task(seed * 1_000_003 + 700_000 + i), f"pretrain/{step}/r{i}")
+        for i in range(n_rel)
+    ]
+    for gt, task_id in drawn:
         if gt is None:
             continue
         inline = rng.random() < INLINE_SHARE
-        task = grammar_task(gt, f"pretrain/{step}/{i}", phrase(rng), 3, inline)
-        pairs.append((solver_prompt(task), gt.program.code))
-    for i in range(n_rel):
-        gt = relational_task(seed * 1_000_003 + 700_000 + i)
-        if gt is None:
-            continue
-        inline = rng.random() < INLINE_SHARE
-        task = grammar_task(gt, f"pretrain/{step}/r{i}", phrase(rng), 3, inline)
+        task = grammar_task(gt, task_id, phrase(rng), 3, inline)
         pairs.append((solver_prompt(task), gt.program.code))
     return pairs + deduction_pairs(cfg, step, cfg.deduction_per_step)
 
