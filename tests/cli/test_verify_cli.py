@@ -132,6 +132,9 @@ def test_interrupted_run_keeps_the_verdicts_it_wrote(tmp_path):
         cwd=REPO,
         stderr=subprocess.PIPE,
         text=True,
+        # as at a terminal: a suite started in the background (`cmd &`) inherits SIGINT
+        # ignored, and the CLI would then run to the end (exit 0) instead of being interrupted
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (
