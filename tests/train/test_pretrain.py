@@ -61,21 +61,27 @@ def test_exported_weights_are_bf16(tmp_path, verifier) -> None:
     assert {t.dtype for t in _weights(tmp_path / "out").values()} == {torch.bfloat16}
 
 
+def _interrupted_then_resumed(cfg: PretrainConfig, root: Path, at: int, verifier) -> dict:
+    """Run ``cfg`` in ``root``, interrupted when step ``at`` reports (before its checkpoint),
+    then resumed to the end; the last checkpoint's weights."""
+
+    def stop(p) -> None:
+        if p.step == at:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        pretrain(cfg, root / "out", root / "work", verifier, on_progress=stop)
+    pretrain(cfg, root / "out", root / "work", verifier, resume=True)
+    return _weights(root / "work" / "checkpoints" / f"checkpoint-{cfg.steps:06d}")
+
+
 def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, verifier) -> None:
     import torch
 
     cfg = PretrainConfig(**TINY)
     pretrain(cfg, tmp_path / "a", tmp_path / "wa", verifier)
-
-    def stop_at_three(p) -> None:
-        if p.step == 3:
-            raise Interrupted
-
-    with pytest.raises(Interrupted):
-        pretrain(cfg, tmp_path / "b", tmp_path / "wb", verifier, on_progress=stop_at_three)
-    pretrain(cfg, tmp_path / "b", tmp_path / "wb", verifier, resume=True)
     a = _weights(tmp_path / "wa" / "checkpoints" / "checkpoint-000004")
-    b = _weights(tmp_path / "wb" / "checkpoints" / "checkpoint-000004")
+    b = _interrupted_then_resumed(cfg, tmp_path / "b", 3, verifier)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -157,6 +163,7 @@ def test_the_commands_defaults_are_the_configs_defaults() -> None:
         "patience": "patience",
         "max_minutes": "max_minutes",
         "checkpoint_every": "checkpoint_every",
+        "init_from": "init_from",
     }
     defaults = PretrainConfig()
     assert {o: options[o] for o in names} == {o: getattr(defaults, f) for o, f in names.items()}
@@ -282,3 +289,53 @@ def test_the_relational_share_replaces_ordinary_examples_at_the_same_batch_size(
     assert relational(mixed) >= relational(plain) + 10
     with pytest.raises(ValueError, match="relational_share"):
         PretrainConfig(relational_share=0.78)  # no room left beside the challenger's examples
+
+
+def test_init_from_continues_a_base_at_its_last_step_on_batches_it_never_saw(
+    tmp_path, verifier
+) -> None:
+    import torch
+
+    base_cfg = PretrainConfig(**TINY)
+    pretrain(base_cfg, tmp_path / "base", tmp_path / "wbase", verifier)
+    cfg = PretrainConfig(
+        **{**TINY, "steps": 7, "warmup_steps": 4, "init_from": str(tmp_path / "base")}
+    )
+    seen = []
+    result = pretrain(
+        cfg, tmp_path / "out", tmp_path / "work", verifier, on_progress=lambda p: seen.append(p)
+    )
+    # it starts where the base ended: steps 5..7 (batches 4..6), the base's curve kept
+    assert [p.step for p in seen] == [5, 6, 7] and result.steps == 7
+    assert [int(r["step"]) for r in result.curve][:2] == [2, 4]
+    # from the base's weights, not fresh ones: the first step moved them only a little
+    base, fresh = _weights(tmp_path / "base"), _weights(tmp_path / "wbase" / "init")
+    after = _weights(tmp_path / "work" / "checkpoints" / "checkpoint-000007")
+    key = "model.embed_tokens.weight"
+    assert (after[key].float() - base[key].float()).abs().mean() < (
+        fresh[key].float() - base[key].float()
+    ).abs().mean()
+    # the learning rate is warmed up again from the base's last step (a fresh AdamW)
+    assert 0 < seen[0].lr < lr_at(cfg, 4)
+    assert "Started from the weights of" in (tmp_path / "out" / CARD_FILE).read_text()
+
+    # interrupted after its step-6 checkpoint and resumed from it, it keeps its start (and
+    # warm-up): the uninterrupted weights
+    again = _interrupted_then_resumed(cfg, tmp_path / "again", 7, verifier)
+    assert all(torch.equal(after[k], again[k]) for k in after)
+
+
+def test_init_from_refuses_a_base_of_another_architecture(tmp_path, verifier) -> None:
+    pretrain(PretrainConfig(**TINY), tmp_path / "base", tmp_path / "wbase", verifier)
+    cfg = PretrainConfig(
+        **{**TINY, "steps": 7, "hidden_size": 64, "init_from": str(tmp_path / "base")}
+    )
+    with pytest.raises(ValueError, match="--init-from .*hidden_size"):
+        pretrain(cfg, tmp_path / "out", tmp_path / "work", verifier)
+    with pytest.raises(ValueError, match="--init-from .*--steps must be larger"):
+        pretrain(
+            PretrainConfig(**{**TINY, "init_from": str(tmp_path / "base")}),
+            tmp_path / "o2",
+            tmp_path / "w2",
+            verifier,
+        )

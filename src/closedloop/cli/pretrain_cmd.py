@@ -73,7 +73,17 @@ def pretrain(
     patience: Annotated[
         int, typer.Option(help="Stop after this many probes without a gain (0: never).")
     ] = 0,
-    max_minutes: Annotated[float | None, typer.Option(help="Wall-time cap.")] = None,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option(help="Wall-time cap (with --init-from, the base's build time counts)."),
+    ] = None,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Start from this base's weights (e.g. the shipped base), at the step it ended "
+            "on; --steps counts from its step 0. Give the options it was built with."
+        ),
+    ] = None,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100,
     workers: Annotated[int, typer.Option(help="Sandbox slots for the probe.")] = 2,
     threads: Annotated[
@@ -113,6 +123,7 @@ def pretrain(
             patience=patience,
             max_minutes=max_minutes,
             checkpoint_every=checkpoint_every,
+            init_from=str(init_from.resolve()) if init_from else None,
         )
     except ValueError as e:
         _fail(str(e))

@@ -181,6 +181,12 @@ class PretrainConfig:
     """Stop after this much wall time (checked between steps)."""
     checkpoint_every: int = 100
     """Steps between checkpoints (0: only at the end)."""
+    init_from: str | None = None
+    """A base directory (``closedloop pretrain``'s output, e.g. the shipped base) whose weights
+    this run starts from, at the step its curve ends on, so its batches are ones the base never
+    saw. Its architecture must equal this run's. A base ships no optimizer state, so AdamW
+    starts fresh and the learning rate is warmed up again over ``warmup_steps`` from there (a
+    fresh Adam's first updates are ``lr * sign(grad)``-sized on every weight)."""
 
     def __post_init__(self) -> None:
         positive = ("steps", "batch_size", "micro_batches", "hidden_size", "num_layers")
@@ -375,14 +381,46 @@ def tokenizer_corpus(cfg: PretrainConfig) -> list[str]:
 # ---- the objective ------------------------------------------------------------------------
 
 
-def lr_at(cfg: PretrainConfig, step: int) -> float:
-    """Learning rate of optimizer step ``step`` (0-based): warm-up, then cosine."""
+def lr_at(cfg: PretrainConfig, step: int, rewarm_from: int | None = None) -> float:
+    """Learning rate of optimizer step ``step`` (0-based): warm-up, then cosine. With
+    ``rewarm_from`` (the first step of a run started from a base's weights) the schedule's
+    value is warmed up again over ``warmup_steps`` from that step."""
     if step < cfg.warmup_steps:
         return cfg.learning_rate * (step + 1) / cfg.warmup_steps
     span = max(cfg.steps - cfg.warmup_steps, 1)
     progress = min((step - cfg.warmup_steps) / span, 1.0)
     cosine = 0.5 * (1 + math.cos(math.pi * progress))
-    return cfg.learning_rate * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+    lr = cfg.learning_rate * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+    if rewarm_from is not None and cfg.warmup_steps:
+        lr *= min(1.0, (step - rewarm_from + 1) / cfg.warmup_steps)
+    return lr
+
+
+def init_point(cfg: PretrainConfig) -> tuple[int, list[dict[str, float]]]:
+    """Where a run with ``init_from`` starts: the base's last step and its curve. Raises
+    ValueError naming the directory when it is no base of this run's architecture."""
+    base = Path(cfg.init_from or "")
+    base_cfg = load_pretrain_config(base)
+    if base_cfg.architecture() != cfg.architecture():
+        raise ValueError(
+            f"--init-from {base}: built with {base_cfg.architecture()}, not "
+            f"{cfg.architecture()}; give the options it was built with (its {CONFIG_FILE})"
+        )
+    try:
+        with open(base / CURVE_FILE, newline="") as f:
+            curve = [
+                {k: float(v) if v else math.nan for k, v in r.items()} for r in csv.DictReader(f)
+            ]
+        for r in curve:
+            r["step"] = int(r["step"])
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"--init-from {base}: no readable {CURVE_FILE} ({e})") from None
+    if not curve:
+        raise ValueError(f"--init-from {base}: {CURVE_FILE} is empty")
+    start = int(curve[-1]["step"])
+    if start >= cfg.steps:
+        raise ValueError(f"--init-from {base}: it ends at step {start}; --steps must be larger")
+    return start, curve
 
 
 def encode_pairs(policy: Any, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], int]]:
@@ -455,8 +493,13 @@ def _build(cfg: PretrainConfig, work: Path) -> Any:
     from closedloop.policy.hf import HFPolicy
 
     init = work / INIT_DIR
+    if cfg.init_from and not (init / "config.json").is_file():
+        import shutil
+
+        shutil.rmtree(init, ignore_errors=True)
+        shutil.copytree(cfg.init_from, init)
     if (init / "config.json").is_file():
-        return HFPolicy.from_pretrained(init, device="cpu")
+        return HFPolicy.from_pretrained(init, device="cpu")  # float32, whatever was saved
     ecfg = EmbeddedConfig(
         vocab_size=cfg.vocab_size,
         hidden_size=cfg.hidden_size,
@@ -492,12 +535,21 @@ def pretrain(
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     ckpt_root = work / "checkpoints"
+    latest = latest_checkpoint(ckpt_root) if resume else None
+    # a resumed run keeps the start it recorded: the base directory may since hold its output
+    fresh_init = latest is None and cfg.init_from
+    rewarm_from, base_curve = init_point(cfg) if fresh_init else (None, [])
+    if fresh_init:
+        import shutil
+
+        shutil.rmtree(work / INIT_DIR, ignore_errors=True)  # the base given now, not an older one
     policy = _build(cfg, work)
     model = policy.model
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     start, curve, elapsed = 0, [], 0.0
-    latest = latest_checkpoint(ckpt_root) if resume else None
+    if rewarm_from is not None:
+        start, curve, elapsed = rewarm_from, base_curve, float(base_curve[-1]["seconds"])
     if latest is not None:
         state = load_checkpoint(latest, policy)
         if state["architecture"] != cfg.architecture():
@@ -507,6 +559,7 @@ def pretrain(
             )
         opt.load_state_dict(state["optimizer"])
         start, curve, elapsed = state["step"], list(state["curve"]), state["seconds"]
+        rewarm_from = state.get("rewarm_from")
     elif not resume and ckpt_root.exists():
         import shutil
 
@@ -528,13 +581,14 @@ def pretrain(
             "step": at,
             "curve": curve,
             "seconds": time.monotonic() - t0,
+            "rewarm_from": rewarm_from,
         }
         save_checkpoint(ckpt_root, at, policy, state, keep_last=2)
 
     model.train()
     done = start
     for step in range(start, cfg.steps):
-        lr = lr_at(cfg, step)
+        lr = lr_at(cfg, step, rewarm_from)
         for group in opt.param_groups:
             group["lr"] = lr
         rows = sorted(encode_pairs(policy, batch_pairs(cfg, step)), key=lambda r: len(r[0]))
@@ -725,6 +779,14 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
         f"- AdamW lr {cfg.learning_rate}, warm-up {cfg.warmup_steps}, cosine to "
         f"{cfg.min_lr_ratio} of the peak over {cfg.steps} steps, weight decay "
         f"{cfg.weight_decay}, batch {cfg.batch_size}; seed {cfg.seed}.",
+    ]
+    if cfg.init_from:
+        lines.append(
+            f"- Started from the weights of `{cfg.init_from}` (its steps, wall time and curve "
+            "are counted here), AdamW fresh and the learning rate warmed up again over "
+            f"{cfg.warmup_steps} steps from there; the data options above hold from that step."
+        )
+    lines += [
         f"- Stopped: {result.stop_reason}; wall time {result.seconds / 60:.1f} min on {machine()}.",
         f"- Weights: `{WEIGHTS_FILE}` (bf16), {size / 1e6:.1f} MB, SHA-256 "
         f"`{sha256_of(weights) if size else 'n/a'}`.",
