@@ -217,6 +217,11 @@ def test_run_refuses_a_missing_model_before_creating_the_run_dir(tmp_path: Path)
     assert "--model" in line and not (tmp_path / "run").exists()
 
 
+def test_resume_refuses_a_new_seed(tmp_path: Path):
+    # a resumed run keeps the seed it started with; a new one would break its streams
+    assert "--seed" in refused("run", "--resume", tmp_path, "--seed", "1")
+
+
 def test_run_refuses_negative_iterations(tmp_path: Path):
     assert "--iterations" in refused("run", "--iterations", "-1", "--run-dir", tmp_path / "r")
 

@@ -59,7 +59,8 @@ def test_the_real_model_preset_without_a_model_asks_for_one(tmp_path: Path):
 def test_the_quick_preset_runs_every_phase_and_writes_the_report(tmp_path: Path):
     run_dir = tmp_path / "quick"
     r = subprocess.run(
-        [sys.executable, "-m", "closedloop.cli", "run", "--preset", "quick", "--run-dir", run_dir],
+        [sys.executable, "-m", "closedloop.cli", "run", "--preset", "quick", "--seed", "3"]
+        + ["--run-dir", run_dir],
         capture_output=True,
         text=True,
         timeout=600,
@@ -67,6 +68,9 @@ def test_the_quick_preset_runs_every_phase_and_writes_the_report(tmp_path: Path)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [row["iteration"] for row in rows] == [0, 1, 2, 3, 4]
+    import tomllib
+
+    assert tomllib.loads((run_dir / "config.toml").read_text())["seed"] == 3  # --seed recorded
     assert all("heldout_pass@1" in row for row in rows)  # evaluated every iteration: a line
     assert sum(row.get("optimizer_steps", 0) for row in rows) > 0  # the policy was trained
     summary = json.loads((run_dir / "summary.json").read_text())

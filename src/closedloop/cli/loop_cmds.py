@@ -56,6 +56,9 @@ def run(
     iterations: Annotated[
         int | None, typer.Option(help="Override the number of self-play iterations.")
     ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Override the run's seed (the config's seed).")
+    ] = None,
     threads: Annotated[
         int | None,
         typer.Option(
@@ -92,10 +95,10 @@ def run(
     if generation is not None and generation not in {g.value for g in Generation}:
         _fail(f"--generation {generation}: must be one of {', '.join(g.value for g in Generation)}")
     if resume is not None:
-        if config is not None or run_dir is not None or preset is not None:
+        if config is not None or run_dir is not None or preset is not None or seed is not None:
             _fail(
                 "--resume takes its config from the run directory; "
-                "give no CONFIG, --preset or --run-dir"
+                "give no CONFIG, --preset, --run-dir or --seed"
             )
         _check_resumable(resume)
     else:
@@ -115,6 +118,8 @@ def run(
             overrides.update({"model.kind": "hf", "model.path": str(model)})
         if iterations is not None:
             overrides["iterations"] = iterations
+        if seed is not None:
+            overrides["seed"] = seed
         if ray is not None:
             overrides["distributed.ray_address"] = ray
         if threads is not None:
