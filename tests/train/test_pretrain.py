@@ -117,6 +117,11 @@ def test_cli_refuses_a_bad_option_with_exit_2(tmp_path) -> None:
     args = ["pretrain", "--width", "30", "--heads", "4", "--work-dir", str(tmp_path)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "num_heads" in result.output
+    # a directory that is no base is named before anything starts or is written
+    args = ["pretrain", "--init-from", str(tmp_path / "nope"), "--work-dir", str(tmp_path / "w")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "--init-from" in result.output
+    assert "not a base directory" in result.output and not (tmp_path / "w").exists()
 
 
 def test_aggregate_alone_tasks_agree_with_their_program_in_the_sandbox(verifier) -> None:

@@ -127,6 +127,8 @@ def pretrain(
         )
     except ValueError as e:
         _fail(str(e))
+    if init_from is not None and not (init_from / "pretrain_config.json").is_file():
+        _fail(f"--init-from {init_from}: not a base directory (no pretrain_config.json)")
     if workers < 1 or threads < 1:
         _fail(f"--workers and --threads must be at least 1, got {workers} and {threads}")
     if probe_every < 0 or probe_per < 1 or final_probe_per < 0 or checkpoint_every < 0:

@@ -36,7 +36,9 @@ Recipe, top to bottom (:func:`pretrain`):
    ``stop_at``, or when it has not gained ``min_gain`` over its best in ``patience`` probes.
 6. **Checkpoints** every ``checkpoint_every`` steps (:mod:`closedloop.train.checkpoint`:
    weights, optimizer, step, RNG, curve, written atomically); ``resume`` continues from the
-   latest, and the weights then equal an uninterrupted run's.
+   latest, and the weights then equal an uninterrupted run's. ``init_from`` starts from an exported
+   base's weights instead (it ships no optimizer state) at the step its curve ends on: how the
+   shipped base's later stages were built on the earlier ones.
 7. **Export**: bf16 safetensors, tokenizer, ``curve.csv``, ``probe.json`` and ``MODEL_CARD.md``
    (data, depth, steps, seed, wall time, machine, weight SHA-256, probe per primitive).
 
