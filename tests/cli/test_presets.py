@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,6 @@ def test_the_quick_preset_runs_every_phase_and_writes_the_report(tmp_path: Path)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [row["iteration"] for row in rows] == [0, 1, 2, 3, 4]
-    import tomllib
-
     assert tomllib.loads((run_dir / "config.toml").read_text())["seed"] == 3  # --seed recorded
     assert all("heldout_pass@1" in row for row in rows)  # evaluated every iteration: a line
     assert sum(row.get("optimizer_steps", 0) for row in rows) > 0  # the policy was trained

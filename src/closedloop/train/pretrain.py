@@ -64,6 +64,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -495,11 +496,6 @@ def _build(cfg: PretrainConfig, work: Path) -> Any:
     from closedloop.policy.hf import HFPolicy
 
     init = work / INIT_DIR
-    if cfg.init_from and not (init / "config.json").is_file():
-        import shutil
-
-        shutil.rmtree(init, ignore_errors=True)
-        shutil.copytree(cfg.init_from, init)
     if (init / "config.json").is_file():
         return HFPolicy.from_pretrained(init, device="cpu")  # float32, whatever was saved
     ecfg = EmbeddedConfig(
@@ -541,10 +537,9 @@ def pretrain(
     # a resumed run keeps the start it recorded: the base directory may since hold its output
     fresh_init = latest is None and cfg.init_from
     rewarm_from, base_curve = init_point(cfg) if fresh_init else (None, [])
-    if fresh_init:
-        import shutil
-
-        shutil.rmtree(work / INIT_DIR, ignore_errors=True)  # the base given now, not an older one
+    if fresh_init:  # the base given now, not one an earlier run copied
+        shutil.rmtree(work / INIT_DIR, ignore_errors=True)
+        shutil.copytree(cfg.init_from, work / INIT_DIR)
     policy = _build(cfg, work)
     model = policy.model
     params = [p for p in model.parameters() if p.requires_grad]
@@ -563,8 +558,6 @@ def pretrain(
         start, curve, elapsed = state["step"], list(state["curve"]), state["seconds"]
         rewarm_from = state.get("rewarm_from")
     elif not resume and ckpt_root.exists():
-        import shutil
-
         shutil.rmtree(ckpt_root)
     probe_set = (
         probe_tasks(verifier, cfg.primitives, cfg.probe_per, PROBE_SEED + 1)
