@@ -3,7 +3,7 @@ with a per-rule-family breakdown (where the loop's held-out figures come from, a
 held-out seed to check choices on).
 
     python benchmarks/loop_heldout.py RUN_DIR/policies/cold_start RUN_DIR/policies/final ...
-        [--seed 1234] [--size 200] [--grammar 200]
+        [--seed 1234] [--size 200] [--grammar 200] [--grammar-depth 2]
 
 ``--seed`` is the reasoning-gym seed (the embedded preset reports 20250807; 1234 is the
 second set used to check choices). Grammar tasks come from a seed no run draws its corpus or
@@ -39,20 +39,35 @@ def _families(tasks: list[Task], successes: dict[str, int]) -> str:
     return " ".join(f"{f}:{solved[f]}/{total[f]}" for f in sorted(total))
 
 
+def _depths(tasks: list[Task], successes: dict[str, int]) -> str:
+    """Solved per number of list steps (grammar tasks; the aggregate not counted)."""
+    total, solved = Counter(), Counter()
+    for t in tasks:
+        depth = sum(f != "aggregate" for f in t.metadata.get("families", []))
+        total[depth] += 1
+        solved[depth] += successes[t.id] > 0
+    return " ".join(f"depth {d}: {solved[d]}/{total[d]}" for d in sorted(total))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("policies", nargs="+", type=Path)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--size", type=int, default=200)
     ap.add_argument("--grammar", type=int, default=200)
+    ap.add_argument("--grammar-depth", type=int, default=2)
     args = ap.parse_args()
-    sets = {f"rg seed {args.seed}": import_reasoning_gym("list_functions", args.size, args.seed)}
+    sets = {}
+    if args.size:
+        sets[f"rg seed {args.seed}"] = import_reasoning_gym("list_functions", args.size, args.seed)
     if args.grammar:
         rng = random.Random(5)
         public = RunConfig().challenger.public_tests
-        sets["grammar"] = [
+        sets[f"grammar depth <= {args.grammar_depth}"] = [
             grammar_task(g, f"grammar/{i}", rng.choice(INSTRUCTIONS), public)
-            for i, g in enumerate(sample_tasks(args.grammar, GRAMMAR_SEED))
+            for i, g in enumerate(
+                sample_tasks(args.grammar, GRAMMAR_SEED, max_depth=args.grammar_depth)
+            )
         ]
     with Verifier(workers=2) as verifier:
         for path in args.policies:
@@ -63,6 +78,7 @@ def main() -> None:
                     f"{path} | {name} | pass@1 {r.pass_at_1:.3f} | "
                     f"{r.variety.distinct} distinct programs, top {r.variety.top_share:.0%} | "
                     f"{_families(tasks, r.successes)}"
+                    + (f" | {_depths(tasks, r.successes)}" if name.startswith("grammar") else "")
                 )
 
 

@@ -91,10 +91,12 @@ class ListProgram:
         return self.aggregate.fn(xs) if self.aggregate else xs
 
 
-def _map_steps(rng: random.Random) -> Step:
-    c = rng.randint(1, 9)
-    kind = rng.choice(["add", "sub", "mul", "half", "mod", "neg", "abs", "sq"])
-    table: dict[str, tuple[str, Fn]] = {
+_MAP_KINDS = ("add", "sub", "mul", "half", "mod", "neg", "abs", "sq")
+_FILTER_KINDS = ("gt", "lt", "even", "odd", "div")
+
+
+def _map_table(c: int) -> dict[str, tuple[str, Fn]]:
+    return {
         "add": (f"[x + {c} for x in xs]", lambda xs: [x + c for x in xs]),
         "sub": (f"[x - {c} for x in xs]", lambda xs: [x - c for x in xs]),
         "mul": (f"[x * {c} for x in xs]", lambda xs: [x * c for x in xs]),
@@ -104,29 +106,20 @@ def _map_steps(rng: random.Random) -> Step:
         "abs": ("[abs(x) for x in xs]", lambda xs: [abs(x) for x in xs]),
         "sq": ("[x * x for x in xs]", lambda xs: [x * x for x in xs]),
     }
-    code, fn = table[kind]
-    return Step(code, fn, "map")
 
 
-def _filter_steps(rng: random.Random) -> Step:
-    c = rng.randint(1, 9) * rng.choice([1, 5, 10])
-    k = rng.randint(3, 5)
-    kind = rng.choice(["gt", "lt", "even", "odd", "div"])
-    table: dict[str, tuple[str, Fn]] = {
+def _filter_table(c: int, k: int) -> dict[str, tuple[str, Fn]]:
+    return {
         "gt": (f"[x for x in xs if x > {c}]", lambda xs: [x for x in xs if x > c]),
         "lt": (f"[x for x in xs if x < {c}]", lambda xs: [x for x in xs if x < c]),
         "even": ("[x for x in xs if x % 2 == 0]", lambda xs: [x for x in xs if x % 2 == 0]),
         "odd": ("[x for x in xs if x % 2 == 1]", lambda xs: [x for x in xs if x % 2 == 1]),
         "div": (f"[x for x in xs if x % {k} == 0]", lambda xs: [x for x in xs if x % k == 0]),
     }
-    code, fn = table[kind]
-    return Step(code, fn, "filter")
 
 
-def _shape_steps(rng: random.Random) -> Step:
-    k = rng.randint(1, 3)
-    c = rng.randint(0, 9)
-    table: list[tuple[str, Fn, str]] = [
+def _shape_table(k: int, c: int) -> list[tuple[str, Fn, str]]:
+    return [
         ("sorted(xs)", sorted, "order"),
         ("sorted(xs, reverse=True)", lambda xs: sorted(xs, reverse=True), "order"),
         ("xs[::-1]", lambda xs: xs[::-1], "order"),
@@ -156,13 +149,10 @@ def _shape_steps(rng: random.Random) -> Step:
         ),
         ("list(dict.fromkeys(xs))", lambda xs: list(dict.fromkeys(xs)), "pairs"),
     ]
-    code, fn, family = rng.choice(table)
-    return Step(code, fn, family)
 
 
-def _aggregate(rng: random.Random) -> Step:
-    k = rng.randint(0, 2)
-    table: list[tuple[str, Fn]] = [
+def _aggregate_table(k: int) -> list[tuple[str, Fn]]:
+    return [
         ("[sum(xs)]", lambda xs: [sum(xs)]),
         ("[max(xs)]", lambda xs: [max(xs)]),
         ("[min(xs)]", lambda xs: [min(xs)]),
@@ -172,8 +162,60 @@ def _aggregate(rng: random.Random) -> Step:
         ("[max(xs) - min(xs)]", lambda xs: [max(xs) - min(xs)]),
         ("[xs.count(xs[0])]", lambda xs: [xs.count(xs[0])]),
     ]
-    code, fn = rng.choice(table)
+
+
+# The draws below are the corpus's and the seed pools': their order of rng calls is fixed.
+def _map_steps(rng: random.Random) -> Step:
+    c = rng.randint(1, 9)
+    code, fn = _map_table(c)[rng.choice(_MAP_KINDS)]
+    return Step(code, fn, "map")
+
+
+def _filter_steps(rng: random.Random) -> Step:
+    c = rng.randint(1, 9) * rng.choice([1, 5, 10])
+    k = rng.randint(3, 5)
+    code, fn = _filter_table(c, k)[rng.choice(_FILTER_KINDS)]
+    return Step(code, fn, "filter")
+
+
+def _shape_steps(rng: random.Random) -> Step:
+    k = rng.randint(1, 3)
+    c = rng.randint(0, 9)
+    code, fn, family = rng.choice(_shape_table(k, c))
+    return Step(code, fn, family)
+
+
+def _aggregate(rng: random.Random) -> Step:
+    k = rng.randint(0, 2)
+    code, fn = rng.choice(_aggregate_table(k))
     return Step(code, fn, "aggregate")
+
+
+def all_steps() -> list[Step]:
+    """Every step the grammar can draw, each once (by its code), in a fixed order: what an
+    exhaustive search over the grammar's programs enumerates."""
+    found: dict[str, Step] = {}
+    for c in range(1, 10):
+        for code, fn in _map_table(c).values():
+            found.setdefault(code, Step(code, fn, "map"))
+    for c in sorted({a * m for a in range(1, 10) for m in (1, 5, 10)}):
+        for k in range(3, 6):
+            for code, fn in _filter_table(c, k).values():
+                found.setdefault(code, Step(code, fn, "filter"))
+    for k in range(1, 4):
+        for c in range(10):
+            for code, fn, family in _shape_table(k, c):
+                found.setdefault(code, Step(code, fn, family))
+    return list(found.values())
+
+
+def all_aggregates() -> list[Step]:
+    """Every aggregate the grammar can draw, each once, in a fixed order."""
+    found: dict[str, Step] = {}
+    for k in range(3):
+        for code, fn in _aggregate_table(k):
+            found.setdefault(code, Step(code, fn, "aggregate"))
+    return list(found.values())
 
 
 def random_program(
