@@ -261,6 +261,14 @@ class TrainConfig(_Section):
     hindsight: bool = True
     """Relabel failed attempts with their own outputs (run in the sandbox) and train on them
     as solved examples (closedloop.loop.hindsight)."""
+    rationalize: bool = False
+    """STaR's rationalization (Zelikman et al. 2022, arXiv:2203.14465): a task that no sample
+    of the iteration solved, and that carries a verified solution (the challenger's own, run in
+    the sandbox to make the task's outputs; a seed task's grammar program), joins the supervised
+    step as (solver prompt, that solution). GRPO learns nothing from a group of failures; this
+    is how the compositions the solver cannot yet sample reach it
+    (closedloop.loop.phases.rationalize). Unlike anchors, it gives the loop data the control
+    lacks: the pool's tasks, which is the point of self-play."""
     anchor_ratio: float = Field(0.0, ge=0)
     """Cold-start corpus examples replayed in each supervised step, per hindsight relabel (0:
     none). Self-training on its own relabeled programs narrows the model toward them; replaying

@@ -37,7 +37,9 @@ class Fit:
     @property
     def code(self) -> str:
         """The program as Python source."""
-        return render_program([s.code for s in self.steps], self.aggregate.code if self.aggregate else None)
+        return render_program(
+            [s.code for s in self.steps], self.aggregate.code if self.aggregate else None
+        )
 
     @property
     def depth(self) -> int:

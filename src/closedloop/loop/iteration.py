@@ -181,6 +181,7 @@ def run_iteration(state: LoopState, it: int) -> IterationResult:
                 relabels,
                 anchor_examples(state, len(relabels), it),
                 replay_examples(state, it),
+                phases.rationalize(cfg, att),
             )
             note(f"{tr.optimizer_steps} steps")
         if is_evaluated(cfg, it):

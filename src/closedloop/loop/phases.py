@@ -29,12 +29,14 @@ from closedloop.loop.store import AttemptRow, EvalScores, ProposalRow, Rejection
 from closedloop.monitor.names import Metric, heldout_key, train_key
 from closedloop.policy.base import SamplingParams
 from closedloop.roles.challenger import (
+    PROPOSAL_SOURCE,
     ProposalError,
     TaskShape,
     build_task,
     learnability,
     parse_proposal,
 )
+from closedloop.roles.prompts import solver_prompt
 from closedloop.roles.solver import Attempt, attempt_tasks, score_attempts
 from closedloop.sandbox.refusals import Refusals
 from closedloop.tasks.contamination import ContaminationGuard
@@ -361,6 +363,21 @@ def relabel(cfg: RunConfig, verifier: VerificationBackend, att: Attempted) -> li
     return relabel_attempts(verifier, att.tasks, att.attempts)
 
 
+def rationalize(cfg: RunConfig, att: Attempted) -> list[tuple[str, str, str]]:
+    """(solver prompt, verified solution, task source) for every attempted task that no sample
+    solved and that has an example solution, in task order (none unless
+    ``train.rationalize``). A task whose attempts were all left unjudged (``infra_error``) is
+    skipped: nothing says the solver failed it."""
+    if not cfg.train.rationalize:
+        return []
+    out = []
+    for task, row in zip(att.tasks, att.attempts, strict=True):
+        rewards = [a.reward for a in row if a.reward is not None]
+        if task.example_solution and rewards and max(rewards) < 1.0:
+            out.append((solver_prompt(task), task.example_solution, task.source))
+    return out
+
+
 @dataclass(frozen=True)
 class TrainOutcome:
     """What the train phase did."""
@@ -385,6 +402,7 @@ def train(
     relabels: Sequence[Relabel] = (),
     anchor: Sequence[SFTExample] = (),
     replay: Sequence[SFTExample] = (),
+    rationalized: Sequence[tuple[str, str, str]] = (),
 ) -> TrainOutcome:
     """One update on this iteration's trajectories: GRPO on every group with a reward spread,
     or (expert iteration) SFT on the verified successes; hindsight relabels and ``anchor``
@@ -404,7 +422,9 @@ def train(
     probe = [(list(t.prompt_ids), list(t.completion_ids)) for t in solver[:8]]
     before = probe_distributions(policy.model, probe, policy.pad_id) if probe else None
     steps, metrics, replayed = 0, {}, 0
-    examples = examples_from_text(policy, [(r.prompt, r.code) for r in relabels]) + list(anchor)
+    examples = examples_from_text(
+        policy, [(r.prompt, r.code) for r in relabels] + [(p, c) for p, c, _ in rationalized]
+    ) + list(anchor)
     if cfg.train.algorithm is TrainAlgorithm.GRPO:
         usable = [t for t in solver + chal if t.usable]
         if usable:
@@ -432,6 +452,11 @@ def train(
         metrics[train_key("sft_loss")] = run.last_loss
     metrics[train_key("hindsight")] = float(len(relabels))
     metrics[train_key("anchor")] = float(len(anchor))
+    if cfg.train.rationalize:
+        metrics[train_key("rationalized")] = float(len(rationalized))
+        metrics[train_key("rationalized_proposals")] = float(
+            sum(1 for *_, source in rationalized if source == PROPOSAL_SOURCE)
+        )
     if replay and cfg.train.algorithm is TrainAlgorithm.GRPO:
         # what joined the loss, from the trainer: none when no group had reward spread
         metrics[train_key("replay")] = float(replayed)

@@ -62,6 +62,12 @@ class Metric(StrEnum):
     TRAIN_SFT_LOSS = "train_sft_loss"  # the supervised step's last minibatch loss (nats/token)
     TRAIN_HINDSIGHT = "train_hindsight"  # hindsight relabels in the supervised step (count)
     TRAIN_ANCHOR = "train_anchor"  # cold-start examples replayed beside them (count)
+    TRAIN_RATIONALIZED = (
+        "train_rationalized"  # unsolved tasks trained on their own solution (count)
+    )
+    TRAIN_RATIONALIZED_PROPOSALS = (
+        "train_rationalized_proposals"  # of them, challenger proposals (count)
+    )
     TRAIN_REPLAY = "train_replay"  # cold-start examples in the GRPO loss's replay term (count)
 
     # evaluate (rows that evaluated held-out only)

@@ -73,6 +73,10 @@ class ProposalError(ValueError):
 _HEADER = re.compile(r"^\s*(instruction|inputs?|solution|wrong)\s*:\s*", re.I | re.M)
 
 
+PROPOSAL_SOURCE = "challenger"
+"""The ``source`` of a task built from a proposal."""
+
+
 def _entry_point(code: str) -> str | None:
     try:
         tree = ast.parse(code)
@@ -169,7 +173,7 @@ def build_task(
         "private_tests": tests[shape.public_tests :],
         "example_solution": proposal.solution,
         "failure_cases": list(proposal.failure_cases),
-        "source": "challenger",
+        "source": PROPOSAL_SOURCE,
         "metadata": dict(provenance),
     }
     try:
