@@ -20,9 +20,9 @@ from closedloop.train.sft import examples_from_text, mean_nll
 WRONG = "def f(xs):\n    return [123456]\n"
 
 
-def _cfg(rationalize: bool):
+def _cfg(rationalize: bool, **train):
     raw = tomllib.loads(SHORT)
-    raw["train"] = {"rationalize": rationalize, "hindsight": False}
+    raw["train"] = {"rationalize": rationalize, "hindsight": False, **train}
     return config_from_dict(raw)
 
 
@@ -58,3 +58,12 @@ def test_the_supervised_step_trains_the_solution_in(attempted, tmp_path):
     assert out.metrics["train_rationalized"] == 1.0
     assert out.metrics["train_rationalized_proposals"] == 0.0
     assert mean_nll(policy, ex) < before
+
+
+def test_sft_epochs_sets_the_supervised_steps(attempted, tmp_path):
+    cfg = _cfg(True, sft_batch_size=1, sft_epochs=3.0)
+    policy = build_policy(cfg, corpus_pairs(cfg), tmp_path / "init")
+    out = phases.train(
+        None, policy, cfg, [], [], 0, rationalized=phases.rationalize(cfg, attempted)
+    )
+    assert out.optimizer_steps == 3

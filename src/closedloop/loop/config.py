@@ -287,6 +287,9 @@ class TrainConfig(_Section):
     sft_batch_size: int = Field(16, ge=1)
     """Examples per optimizer step of the loop's supervised step (relabels, anchors, and with
     ``expert_iteration`` the verified successes)."""
+    sft_epochs: float = Field(1.0, gt=0)
+    """Passes over the supervised step's examples per iteration (steps: epochs x examples /
+    ``sft_batch_size``, rounded up). The control is matched to the steps taken."""
     sft_learning_rate: float = Field(2e-4, gt=0)
     """Learning rate of the loop's supervised steps: on relabeled attempts, and with
     ``expert_iteration`` on the verified successes too."""

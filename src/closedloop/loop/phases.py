@@ -17,6 +17,7 @@ be run, timed and tested alone. None writes to the run store.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -446,7 +447,12 @@ def train(
     if examples:
         mb = cfg.train.sft_batch_size
         run = sft_steps(
-            policy, examples, -(-len(examples) // mb), mb, cfg.train.sft_learning_rate, seed
+            policy,
+            examples,
+            math.ceil(cfg.train.sft_epochs * len(examples) / mb),
+            mb,
+            cfg.train.sft_learning_rate,
+            seed,
         )
         steps += run.steps
         metrics[train_key("sft_loss")] = run.last_loss
