@@ -22,12 +22,15 @@ from closedloop.loop.domain import grammar_task
 from closedloop.loop.evaluate import evaluate
 from closedloop.loop.grammar import sample_tasks
 from closedloop.loop.phrasing import INSTRUCTIONS
+from closedloop.policy.base import SamplingParams
 from closedloop.policy.hf import HFPolicy
+from closedloop.roles.stepwise import stepwise_attempts
 from closedloop.tasks.format import Task
 from closedloop.tasks.importers.reasoning_gym import import_reasoning_gym
 from closedloop.verify import Verifier
 
 GRAMMAR_SEED = 424_242
+STEPWISE_PARAMS = SamplingParams(max_new_tokens=64, temperature=0.0, seed=0)
 
 
 def _families(tasks: list[Task], successes: dict[str, int]) -> str:
@@ -56,6 +59,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=200)
     ap.add_argument("--grammar", type=int, default=200)
     ap.add_argument("--grammar-depth", type=int, default=2)
+    ap.add_argument("--stepwise", action="store_true")
     args = ap.parse_args()
     sets = {}
     if args.size:
@@ -73,6 +77,14 @@ def main() -> None:
         for path in args.policies:
             policy = HFPolicy.from_pretrained(path)
             for name, tasks in sets.items():
+                if args.stepwise:
+                    att = stepwise_attempts(policy, tasks, verifier, STEPWISE_PARAMS)
+                    won = {t.id: int((a.reward or 0) >= 1) for t, a in zip(tasks, att, strict=True)}
+                    print(
+                        f"{path} | {name} | step-wise pass@1 {sum(won.values()) / len(tasks):.3f} | "
+                        f"{_families(tasks, won)}"
+                        + (f" | {_depths(tasks, won)}" if name.startswith("grammar") else "")
+                    )
                 r = evaluate(policy, tasks, verifier, samples=1)
                 print(
                     f"{path} | {name} | pass@1 {r.pass_at_1:.3f} | "
