@@ -25,7 +25,7 @@ from closedloop.loop.phrasing import INSTRUCTIONS
 from closedloop.policy.base import SamplingParams
 from closedloop.policy.hf import HFPolicy
 from closedloop.roles.stepwise import stepwise_attempts
-from closedloop.tasks.format import Task
+from closedloop.tasks.format import Task, load_tasks
 from closedloop.tasks.importers.reasoning_gym import import_reasoning_gym
 from closedloop.verify import Verifier
 
@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--grammar", type=int, default=200)
     ap.add_argument("--grammar-depth", type=int, default=2)
     ap.add_argument("--stepwise", action="store_true")
+    ap.add_argument("--tasks", type=Path, action="append", default=[], help="a task file too")
     args = ap.parse_args()
     sets = {}
     if args.size:
@@ -73,6 +74,11 @@ def main() -> None:
                 sample_tasks(args.grammar, GRAMMAR_SEED, max_depth=args.grammar_depth)
             )
         ]
+    for path in args.tasks:
+        tasks, bad = load_tasks(path)
+        if bad:
+            raise SystemExit(f"{path}: {len(bad)} bad lines (line {bad[0].line}: {bad[0].reason})")
+        sets[str(path)] = tasks
     with Verifier(workers=2) as verifier:
         for path in args.policies:
             policy = HFPolicy.from_pretrained(path)

@@ -6,7 +6,8 @@ to read one step. Each round shows the policy the task's shown inputs *as the pr
 leaves them* beside the shown outputs, as a task of its own. The policy writes a program; when
 that program, after the steps so far, gives every shown output, it is the answer. Otherwise
 its first step is kept, the sandbox runs the steps so far on the shown inputs, and the next
-round shows the lists they produce. A round that leaves the lists as they were, or raises,
+round shows the lists they produce (the first round is the plain attempt, on the task's own
+prompt). A round that leaves the lists as they were, or raises,
 ends the search with the last program. (After the execution-guided decoding of Chen et al.
 2019 and the REPL of Ellis et al. 2019, reduced to one sample per round.)
 
@@ -113,8 +114,9 @@ def stepwise_programs(
         active = [i for i, t in enumerate(tasks) if final[i] is None]
         if not active:
             break
+        # The first round is the plain attempt, on the task's own prompt.
         prompts = [
-            solver_prompt(_subtask(tasks[i], shown[i], round_) if shown[i] else tasks[i])
+            solver_prompt(_subtask(tasks[i], shown[i], round_) if round_ else tasks[i])
             for i in active
         ]
         outs = policy.sample(prompts, 1, params)  # type: ignore[attr-defined]
