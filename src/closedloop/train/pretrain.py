@@ -736,9 +736,14 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
         "(closedloop.train.pretrain) to read list-function examples.",
         "",
         "## Data",
-        f"- Fresh grammar tasks every step (closedloop.loop.grammar), grammar depth "
-        f"{cfg.max_depth} (single primitives; an aggregate follows the step in 30% of them), "
-        f"{cfg.aggregate_share:.0%} aggregates alone, {cfg.challenger_share:.0%} challenger "
+        "- Fresh grammar tasks every step (closedloop.loop.grammar), grammar depth "
+        + (
+            f"{cfg.max_depth} (single primitives; an aggregate follows the step in 30% of them), "
+            if cfg.max_depth == 1
+            else f"up to {cfg.max_depth} (1 to {cfg.max_depth} steps, each count half as likely "
+            "as the one before; an aggregate follows in 30% of them), "
+        )
+        + f"{cfg.aggregate_share:.0%} aggregates alone, {cfg.challenger_share:.0%} challenger "
         "proposals; prompts rendered as the loop renders them"
         + (
             f"; plus {cfg.deduction_per_step} deduction examples per step (program + input -> "
