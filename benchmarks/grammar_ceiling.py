@@ -63,12 +63,6 @@ def _measure(job: tuple[Task, int]) -> tuple[str, int | None, int | None]:
     )
 
 
-def _run(fit: Fit, xs: list[int]) -> list[int]:
-    for s in fit.steps:
-        xs = s.fn(list(xs))
-    return fit.aggregate.fn(xs) if fit.aggregate else xs
-
-
 def _redrawn(task: Task, fit: Fit, rng: random.Random) -> Task | None:
     """``task`` with ``fit``'s outputs on fresh grammar inputs; None when too few run or the
     outputs are all equal."""
@@ -79,7 +73,7 @@ def _redrawn(task: Task, fit: Fit, rng: random.Random) -> Task | None:
     for _ in range(n * 8):
         xs = random_input(rng)
         try:
-            ys = _run(fit, xs)
+            ys = fit(xs)
         except (ValueError, IndexError, ZeroDivisionError):
             continue
         ins.append(xs)

@@ -41,6 +41,12 @@ class Fit:
             [s.code for s in self.steps], self.aggregate.code if self.aggregate else None
         )
 
+    def __call__(self, xs: list[int]) -> list[int]:
+        """The program's semantics on ``xs`` (raises as its code would)."""
+        for s in self.steps:
+            xs = s.fn(list(xs))
+        return self.aggregate.fn(xs) if self.aggregate else xs
+
     @property
     def depth(self) -> int:
         """Number of list steps (the aggregate not counted)."""

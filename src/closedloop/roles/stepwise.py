@@ -107,7 +107,9 @@ def stepwise_programs(
 ) -> list[str]:
     """The program step-wise solving gives for each task (see the module docstring); the
     policy is sampled once per active task and round, all tasks of a round in one batch."""
-    shown: list[list[list[int]] | None] = [_one_list(t) for t in tasks]
+    inputs = [_one_list(t) for t in tasks]
+    wants = [[_norm(t.output) for t in task.public_tests] for task in tasks]
+    shown: list[list[list[int]] | None] = list(inputs)
     kept: list[list[str]] = [[] for _ in tasks]
     final: list[str | None] = [None] * len(tasks)
     for round_ in range(max_rounds):
@@ -127,17 +129,15 @@ def stepwise_programs(
                 final[i] = code if not kept[i] else Steps((*kept[i],), "xs").code()
                 continue
             whole = Steps((*kept[i], *parsed.steps), parsed.result)
-            want = [t.output for t in tasks[i].public_tests]
-            inputs = _one_list(tasks[i])
-            got = _run(verifier, whole.code(), inputs)  # type: ignore[arg-type]
+            got = _run(verifier, whole.code(), inputs[i])  # type: ignore[arg-type]
             last = round_ == max_rounds - 1
-            if got is not None and [_norm(g) for g in got] == [_norm(w) for w in want]:
+            if got is not None and [_norm(g) for g in got] == wants[i]:
                 final[i] = whole.code()
             elif not parsed.steps or last:
                 final[i] = whole.code()
             else:
                 prefix = Steps((*kept[i], parsed.steps[0]), "xs")
-                now = _run(verifier, prefix.code(), inputs)  # type: ignore[arg-type]
+                now = _run(verifier, prefix.code(), inputs[i])  # type: ignore[arg-type]
                 lists = [_as_list(v) for v in now] if now is not None else None
                 if lists is None or any(v is None for v in lists) or lists == shown[i]:
                     final[i] = whole.code()
