@@ -19,18 +19,21 @@ from pathlib import Path
 
 from closedloop.loop.config import RunConfig
 from closedloop.loop.domain import grammar_task
-from closedloop.loop.evaluate import evaluate
 from closedloop.loop.grammar import sample_tasks
 from closedloop.loop.phrasing import INSTRUCTIONS
+from closedloop.monitor.variety import program_variety
 from closedloop.policy.base import SamplingParams
 from closedloop.policy.hf import HFPolicy
+from closedloop.roles.solver import attempt_tasks
 from closedloop.roles.stepwise import stepwise_attempts
 from closedloop.tasks.format import Task, load_tasks
 from closedloop.tasks.importers.reasoning_gym import import_reasoning_gym
 from closedloop.verify import Verifier
 
 GRAMMAR_SEED = 424_242
-STEPWISE_PARAMS = SamplingParams(max_new_tokens=64, temperature=0.0, seed=0)
+GREEDY_PARAMS = SamplingParams(max_new_tokens=64, temperature=0.0, seed=0)
+"""What closedloop.loop.evaluate.evaluate uses for one sample (greedy, the solver's budget);
+step-wise solving decodes with it too."""
 
 
 def _families(tasks: list[Task], successes: dict[str, int]) -> str:
@@ -42,14 +45,27 @@ def _families(tasks: list[Task], successes: dict[str, int]) -> str:
     return " ".join(f"{f}:{solved[f]}/{total[f]}" for f in sorted(total))
 
 
-def _depths(tasks: list[Task], successes: dict[str, int]) -> str:
-    """Solved per number of list steps (grammar tasks; the aggregate not counted)."""
+def steps_written(code: str) -> int:
+    """List steps in a program of the grammar's shape (its ``xs = ...`` lines)."""
+    return sum(1 for line in code.splitlines() if line.strip().startswith("xs = "))
+
+
+def _depths(tasks: list[Task], successes: dict[str, int], codes: dict[str, str]) -> str:
+    """Solved per number of list steps (grammar tasks; the aggregate not counted), and how
+    many steps the policy wrote for them (does it compose, or write one step?)."""
     total, solved = Counter(), Counter()
+    written: dict[int, Counter] = {}
     for t in tasks:
         depth = sum(f != "aggregate" for f in t.metadata.get("families", []))
         total[depth] += 1
         solved[depth] += successes[t.id] > 0
-    return " ".join(f"depth {d}: {solved[d]}/{total[d]}" for d in sorted(total))
+        written.setdefault(depth, Counter())[steps_written(codes.get(t.id, ""))] += 1
+    return " ".join(
+        f"depth {d}: {solved[d]}/{total[d]} (wrote "
+        + ", ".join(f"{n} step{'s' * (n != 1)} {written[d][n]}" for n in sorted(written[d]))
+        + ")"
+        for d in sorted(total)
+    )
 
 
 def main() -> None:
@@ -84,19 +100,26 @@ def main() -> None:
             policy = HFPolicy.from_pretrained(path)
             for name, tasks in sets.items():
                 if args.stepwise:
-                    att = stepwise_attempts(policy, tasks, verifier, STEPWISE_PARAMS)
+                    att = stepwise_attempts(policy, tasks, verifier, GREEDY_PARAMS)
                     won = {t.id: int((a.reward or 0) >= 1) for t, a in zip(tasks, att, strict=True)}
+                    codes = {t.id: a.code for t, a in zip(tasks, att, strict=True)}
                     print(
                         f"{path} | {name} | step-wise pass@1 {sum(won.values()) / len(tasks):.3f} | "
                         f"{_families(tasks, won)}"
-                        + (f" | {_depths(tasks, won)}" if name.startswith("grammar") else "")
+                        + (f" | {_depths(tasks, won, codes)}" if name.startswith("grammar") else "")
                     )
-                r = evaluate(policy, tasks, verifier, samples=1)
+                # what evaluate(samples=1) does, keeping each task's program for the depth line
+                rows = attempt_tasks(policy, tasks, verifier, 1, GREEDY_PARAMS)
+                won = {
+                    t.id: int((row[0].reward or 0) >= 1) for t, row in zip(tasks, rows, strict=True)
+                }
+                codes = {t.id: row[0].code for t, row in zip(tasks, rows, strict=True)}
+                variety = program_variety(codes.values())
                 print(
-                    f"{path} | {name} | pass@1 {r.pass_at_1:.3f} | "
-                    f"{r.variety.distinct} distinct programs, top {r.variety.top_share:.0%} | "
-                    f"{_families(tasks, r.successes)}"
-                    + (f" | {_depths(tasks, r.successes)}" if name.startswith("grammar") else "")
+                    f"{path} | {name} | pass@1 {sum(won.values()) / len(tasks):.3f} | "
+                    f"{variety.distinct} distinct programs, top {variety.top_share:.0%} | "
+                    f"{_families(tasks, won)}"
+                    + (f" | {_depths(tasks, won, codes)}" if name.startswith("grammar") else "")
                 )
 
 
