@@ -27,7 +27,7 @@ from closedloop.policy.base import SamplingParams
 from closedloop.roles.prompts import extract_code, solver_prompt
 from closedloop.roles.solver import Attempt, score_attempts
 from closedloop.tasks.format import Task, TestCase
-from closedloop.verify import VerificationBackend
+from closedloop.verify import CallJob, VerificationBackend
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,18 @@ def _subtask(task: Task, shown: Sequence[list[int]], round_: int) -> Task:
     return replace(task, id=f"{task.id}#step{round_}", instruction=head, public_tests=tests)
 
 
-def _run(verifier: VerificationBackend, code: str, inputs: Sequence[list[int]]) -> list[str] | None:
-    """``f`` of ``code`` on each input in the sandbox: the returned literals, or None when any
-    call fails."""
-    res = verifier.call(code, "f", [repr((xs,)) for xs in inputs])
-    return [r.value for r in res] if all(r.ok and r.value is not None for r in res) else None
+def _run_many(
+    verifier: VerificationBackend, jobs: Sequence[tuple[str, Sequence[list[int]]]]
+) -> list[list[str] | None]:
+    """``f`` of each ``(code, inputs)`` on its inputs in the sandbox, all in one batch: per
+    job the returned literals, or None when any of its calls fails."""
+    results = verifier.call_many(
+        [CallJob(code, "f", [repr((xs,)) for xs in inputs]) for code, inputs in jobs]
+    )
+    return [
+        [r.value for r in res] if all(r.ok and r.value is not None for r in res) else None  # type: ignore[misc]
+        for res in results
+    ]
 
 
 def stepwise_programs(
@@ -106,7 +113,8 @@ def stepwise_programs(
     max_rounds: int = 3,
 ) -> list[str]:
     """The program step-wise solving gives for each task (see the module docstring); the
-    policy is sampled once per active task and round, all tasks of a round in one batch."""
+    policy is sampled once per active task and round, all tasks of a round in one batch, and
+    the sandbox runs a round's programs in one batch too."""
     inputs = [_one_list(t) for t in tasks]
     wants = [[_norm(t.output) for t in task.public_tests] for task in tasks]
     shown: list[list[list[int]] | None] = list(inputs)
@@ -122,28 +130,35 @@ def stepwise_programs(
             for i in active
         ]
         outs = policy.sample(prompts, 1, params)  # type: ignore[attr-defined]
+        wholes: dict[int, Steps] = {}
         for i, row in zip(active, outs, strict=True):
             code = extract_code(row[0].text)
             parsed = parse_steps(code) if shown[i] is not None else None
             if parsed is None:
                 final[i] = code if not kept[i] else Steps((*kept[i],), "xs").code()
-                continue
-            whole = Steps((*kept[i], *parsed.steps), parsed.result)
-            got = _run(verifier, whole.code(), inputs[i])  # type: ignore[arg-type]
-            last = round_ == max_rounds - 1
-            if got is not None and [_norm(g) for g in got] == wants[i]:
-                final[i] = whole.code()
-            elif not parsed.steps or last:
+            else:
+                wholes[i] = Steps((*kept[i], *parsed.steps), parsed.result)
+        got = _run_many(verifier, [(w.code(), inputs[i]) for i, w in wholes.items()])  # type: ignore[misc]
+        last = round_ == max_rounds - 1
+        # a program that does not yet fit keeps its first new step, which runs next
+        extend: list[int] = []
+        for (i, whole), outputs in zip(wholes.items(), got, strict=True):
+            fits = outputs is not None and [_norm(g) for g in outputs] == wants[i]
+            if fits or len(whole.steps) == len(kept[i]) or last:
                 final[i] = whole.code()
             else:
-                prefix = Steps((*kept[i], parsed.steps[0]), "xs")
-                now = _run(verifier, prefix.code(), inputs[i])  # type: ignore[arg-type]
-                lists = [_as_list(v) for v in now] if now is not None else None
-                if lists is None or any(v is None for v in lists) or lists == shown[i]:
-                    final[i] = whole.code()
-                else:
-                    kept[i].append(parsed.steps[0])
-                    shown[i] = lists  # type: ignore[assignment]
+                extend.append(i)
+        prefixes = [Steps((*kept[i], wholes[i].steps[len(kept[i])]), "xs") for i in extend]
+        now = _run_many(
+            verifier, [(p.code(), inputs[i]) for i, p in zip(extend, prefixes, strict=True)]
+        )  # type: ignore[misc]
+        for i, prefix, values in zip(extend, prefixes, now, strict=True):
+            lists = [_as_list(v) for v in values] if values is not None else None
+            if lists is None or any(v is None for v in lists) or lists == shown[i]:
+                final[i] = wholes[i].code()
+            else:
+                kept[i].append(prefix.steps[-1])
+                shown[i] = lists  # type: ignore[assignment]
     return [
         f if f is not None else Steps(tuple(k), "xs").code()
         for f, k in zip(final, kept, strict=True)
