@@ -8,8 +8,8 @@ catalogue ``closedloop presets`` prints (``closedloop run --preset NAME`` runs o
   grammar programs (the shipped base was taught programs of one to three steps), 600 held-out
   tasks (three seeds of reasoning-gym list_functions) scored greedy and filtered from 4
   samples, and the reading probe of every policy at the end. GRPO alone, at 1e-4, measured
-  on forks of one cold start (600 held-out tasks, greedy): from the list-positions base (0.200), three iterations ended
-  at 0.125 with hindsight relabels (their supervised step at 2e-4), 0.180 at 5e-5, 0.187 at
+  on forks of one cold start (600 held-out tasks, greedy): from the list-positions base
+  (0.200), three iterations ended at 0.125 with hindsight relabels (their supervised step at 2e-4), 0.180 at 5e-5, 0.187 at
   2e-5, 0.198 without them; GRPO without them, 9 iterations, at 1e-4 / 2e-4 / 3e-4 gave
   0.200 / 0.223 (the gate promotes, p = 0.012) / 0.172, and at 5e-4 0.177 after 3. From the
   varied-instruction base (0.370), 9 iterations: 1e-4 0.372, 2e-4 0.327 (reverse tasks
