@@ -5,19 +5,20 @@ catalogue ``closedloop presets`` prints (``closedloop run --preset NAME`` runs o
   parameter model built and cold-started here, reasoning-gym list_functions held out.
 - ``base``: self-play from the base model ``closedloop pretrain`` built offline and the
   package ships (``model.kind = "base"``): no cold-start SFT, a seed pool of depth 1-3
-  grammar programs (the shipped base was taught programs of one to three steps), 600 held-out
-  tasks (three seeds of reasoning-gym list_functions) scored greedy and filtered from 4
-  samples, and the reading probe of every policy at the end. GRPO alone, at 1e-4, measured
-  on forks of one cold start (600 held-out tasks, greedy): from the list-positions base
-  (0.200), three iterations ended at 0.125 with hindsight relabels (their supervised step at 2e-4), 0.180 at 5e-5, 0.187 at
-  2e-5, 0.198 without them; GRPO without them, 9 iterations, at 1e-4 / 2e-4 / 3e-4 gave
-  0.200 / 0.223 (the gate promotes, p = 0.012) / 0.172, and at 5e-4 0.177 after 3. From the
-  varied-instruction base (0.370), 9 iterations: 1e-4 0.372, 2e-4 0.327 (reverse tasks
-  forgotten, 0.84 -> 0.28, for ``x + 9``), 2e-4 with a KL penalty (beta 0.1) 0.352, 2e-4 with
-  64 replayed base examples per update (replay_coef 1.0 / 0.3) 0.345 / 0.340; expert
-  iteration 0.323; 40 iterations at 1e-4 0.365. From the relational base shipped after it
-  (0.375), seeds 0 / 1 / 2: 0.362 / 0.342 / 0.368 (README, "The loop"); seed 0 at 2e-4
-  0.358, at 1e-4 with 64 replayed base examples (replay_coef 1.0) 0.370.
+  grammar programs (the shipped base was taught programs of one to three steps), 600
+  held-out tasks (three seeds of reasoning-gym list_functions) scored greedy and filtered
+  from 4 samples, and the reading probe of every policy at the end. GRPO alone, at 1e-4,
+  measured on forks of one cold start (600 held-out tasks, greedy): from the list-positions
+  base (0.200), three iterations ended at 0.125 with hindsight relabels (their supervised
+  step at 2e-4), 0.180 at 5e-5, 0.187 at 2e-5, 0.198 without them; GRPO without them, 9
+  iterations, at 1e-4 / 2e-4 / 3e-4 gave 0.200 / 0.223 (the gate promotes, p = 0.012) /
+  0.172, and at 5e-4 0.177 after 3. From the varied-instruction base (0.370), 9 iterations:
+  1e-4 0.372, 2e-4 0.327 (reverse tasks forgotten, 0.84 -> 0.28, for ``x + 9``), 2e-4 with a
+  KL penalty (beta 0.1) 0.352, 2e-4 with 64 replayed base examples per update (replay_coef
+  1.0 / 0.3) 0.345 / 0.340; expert iteration 0.323; 40 iterations at 1e-4 0.365. From the
+  relational base shipped after it (0.375), seeds 0 / 1 / 2: 0.362 / 0.342 / 0.368 (README,
+  "The loop"); seed 0 at 2e-4 0.358, at 1e-4 with 64 replayed base examples (replay_coef
+  1.0) 0.370.
 - ``quick``: the whole loop in about a minute on 2 CPU cores, report included: a tiny model
   with its own small cold start, four iterations, 50 held-out tasks evaluated every
   iteration. It shows every phase, plot and line of the output; its numbers mean nothing
