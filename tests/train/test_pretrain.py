@@ -160,6 +160,7 @@ def test_the_commands_defaults_are_the_configs_defaults() -> None:
         "list_positions": "list_positions",
         "deduction_per_step": "deduction_per_step",
         "relational_share": "relational_share",
+        "identity_share": "identity_share",
         "max_depth": "max_depth",
         "probe_every": "probe_every",
         "probe_per": "probe_per",
@@ -294,6 +295,41 @@ def test_the_relational_share_replaces_ordinary_examples_at_the_same_batch_size(
     assert relational(mixed) >= relational(plain) + 10
     with pytest.raises(ValueError, match="relational_share"):
         PretrainConfig(relational_share=0.78)  # no room left beside the challenger's examples
+
+
+def test_the_identity_share_teaches_return_xs_on_lists_the_sandbox_returns_unchanged(
+    verifier,
+) -> None:
+    # the grammar's draws drop tasks whose outputs equal their inputs; the identity share is
+    # the only way a base sees the rule, so its examples must be real identity tasks
+    from closedloop.loop.domain import grammar_task
+    from closedloop.train.pretrain import identity_task
+    from closedloop.verify.outcome import Outcome
+
+    def identities(pairs: list[tuple[str, str]]) -> int:
+        return sum(
+            1
+            for _, c in pairs
+            if [ln.strip() for ln in c.splitlines()] == ["def f(xs):", "return xs"]
+        )
+
+    plain = batch_pairs(PretrainConfig(batch_size=40), 5)
+    mixed = batch_pairs(PretrainConfig(batch_size=40, identity_share=0.1), 5)
+    assert identities(plain) == 0 and identities(mixed) == 4
+    assert abs(len(mixed) - len(plain)) <= 2  # they replace ordinary examples
+    drawn = [identity_task(seed) for seed in range(10)]
+    assert len({gt.inputs for gt in drawn}) == 10
+    tasks = [grammar_task(gt, f"id/{i}", "Write f.") for i, gt in enumerate(drawn)]
+    assert all(t.public_tests[0].input != t.public_tests[1].input for t in tasks)
+    verdicts = verifier.verify_many([(t, t.example_solution or "") for t in tasks])
+    assert all(v.outcome is Outcome.PASS for v in verdicts)
+    # a wrong rule fails them (the examples tell the identity from a transformation)
+    wrong = verifier.verify_many([(t, "def f(xs):\n    return xs[::-1]\n") for t in tasks])
+    assert sum(v.outcome is Outcome.PASS for v in wrong) <= 1
+    with pytest.raises(ValueError, match="relational_share"):
+        PretrainConfig(relational_share=0.65, identity_share=0.1)  # together past the room
+    with pytest.raises(ValueError, match="identity_share"):
+        PretrainConfig(identity_share=-0.1)
 
 
 def test_init_from_continues_a_base_at_its_last_step_on_batches_it_never_saw(

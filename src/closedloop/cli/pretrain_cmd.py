@@ -56,6 +56,10 @@ def pretrain(
             "(x + c, thresholds, reverse, slices, picks)."
         ),
     ] = 0.0,
+    identity_share: Annotated[
+        float,
+        typer.Option(help="Share of each batch that is the identity (`return xs`)."),
+    ] = 0.0,
     instruction_variety: Annotated[
         bool,
         typer.Option(help="Varied instruction sentences (off: the six fixed phrasings)."),
@@ -113,6 +117,7 @@ def pretrain(
             list_positions=list_positions,
             deduction_per_step=deduction_per_step,
             relational_share=relational_share,
+            identity_share=identity_share,
             instruction_variety=instruction_variety,
             max_depth=max_depth,
             probe_every=probe_every,

@@ -22,7 +22,11 @@ Recipe, top to bottom (:func:`pretrain`):
      the base can also propose tasks;
    - *relational rules* (``relational_share``, 0 by default): single rules whose outputs alone
      do not tell them (``x + c``, thresholds, reverse, slices, picks), so the examples must be
-     compared input to output; they replace as many single primitives.
+     compared input to output; they replace as many single primitives;
+   - *the identity* (``identity_share``, 0 by default): outputs equal to their inputs, the
+     program ``return xs``. The grammar's draws drop such tasks (a random program that leaves
+     every input as it was, ``abs(x)`` on non-negative lists, teaches the wrong rule), so
+     without them a base never sees the rule and guesses a lucky filter (``x > 3``) for it.
 3. **Objective**: each example's mean NLL over its completion tokens (the program; prompt
    tokens are never trained), averaged over examples, so a long proposal weighs no more than a
    short program (per token, proposals' random input numbers were ~85% of the loss and the
@@ -161,6 +165,9 @@ class PretrainConfig:
     """Share of each batch drawn from the relational rules alone (:func:`relational_task`:
     rules whose outputs alone do not tell them, so the examples must be compared input to
     output), replacing as many ordinary grammar examples (the step's cost is unchanged)."""
+    identity_share: float = 0.0
+    """Share of each batch that is the identity rule (:func:`identity_task`), replacing as many
+    ordinary grammar examples."""
     deduction_per_step: int = 0
     """Deduction examples added to each batch (:func:`deduction_pairs`: a program and an input
     in the prompt, the output list as the completion), on top of ``batch_size``."""
@@ -205,11 +212,14 @@ class PretrainConfig:
         # the challenger's examples come out of what is left after aggregates and relational
         # rules, and must fit in it
         room = 1 - self.aggregate_share - 2 * self.challenger_share
-        if not 0 <= self.relational_share <= room:
+        if not 0 <= self.identity_share <= 1:
+            raise ValueError(f"identity_share={self.identity_share}: must be within 0..1")
+        if not 0 <= self.relational_share <= room - self.identity_share:
             raise ValueError(
-                f"relational_share={self.relational_share}: must be within 0..{room:g} "
-                "(1 - aggregate_share - 2 * challenger_share, so ordinary single rules remain "
-                "beside the challenger's examples)"
+                f"relational_share={self.relational_share}: must be within "
+                f"0..{room - self.identity_share:g} (1 - aggregate_share - 2 * challenger_share "
+                "- identity_share, so ordinary single rules remain beside the challenger's "
+                "examples)"
             )
         if not 0 <= self.aggregate_share + self.challenger_share <= 1:
             raise ValueError(
@@ -308,6 +318,13 @@ def relational_task(
     return None
 
 
+def identity_task(seed: int, n_inputs: int = GRAMMAR_INPUTS) -> GrammarTask:
+    """The identity rule (program ``return xs``) on ``n_inputs`` random grammar inputs."""
+    rng = random.Random(seed)
+    ins = tuple(tuple(random_input(rng)) for _ in range(n_inputs))
+    return GrammarTask(ListProgram((), None, seed), ins, ins)
+
+
 DEDUCTION_PROMPT = "What does f return for xs = {xs}?\n{code}"
 """Prompt of a deduction example (the completion is the returned list's ``repr``)."""
 
@@ -343,7 +360,8 @@ def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
     n_agg = round(cfg.batch_size * cfg.aggregate_share)
     n_chal = round(cfg.batch_size * cfg.challenger_share)
     n_rel = round(cfg.batch_size * cfg.relational_share)
-    n_grammar = cfg.batch_size - n_agg - n_rel
+    n_id = round(cfg.batch_size * cfg.identity_share)
+    n_grammar = cfg.batch_size - n_agg - n_rel - n_id
     run = RunConfig.model_validate(
         {
             "seed": seed,
@@ -357,13 +375,20 @@ def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
     phrase = varied_instruction if cfg.instruction_variety else fixed_instruction
     pairs = cold_start_pairs(run, phrase)
     rng = random.Random(seed)
-    drawn = [
-        (aggregate_task(seed * 1_000_003 + 500_000 + i), f"pretrain/{step}/{i}")
-        for i in range(n_agg)
-    ] + [
-        (relational_task(seed * 1_000_003 + 700_000 + i), f"pretrain/{step}/r{i}")
-        for i in range(n_rel)
-    ]
+    drawn = (
+        [
+            (aggregate_task(seed * 1_000_003 + 500_000 + i), f"pretrain/{step}/{i}")
+            for i in range(n_agg)
+        ]
+        + [
+            (relational_task(seed * 1_000_003 + 700_000 + i), f"pretrain/{step}/r{i}")
+            for i in range(n_rel)
+        ]
+        + [
+            (identity_task(seed * 1_000_003 + 800_000 + i), f"pretrain/{step}/i{i}")
+            for i in range(n_id)
+        ]
+    )
     for gt, task_id in drawn:
         if gt is None:
             continue
@@ -758,6 +783,12 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
                 "input/output comparison tells)."
             )
             if cfg.relational_share
+            else ""
+        )
+        + (
+            f" {cfg.identity_share:.0%} of each batch the identity (outputs equal to the inputs, "
+            "`return xs`), which the grammar's draws drop."
+            if cfg.identity_share
             else ""
         )
         + (
