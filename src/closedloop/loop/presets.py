@@ -18,7 +18,8 @@ catalogue ``closedloop presets`` prints (``closedloop run --preset NAME`` runs o
   1.0 / 0.3) 0.345 / 0.340; expert iteration 0.323; 40 iterations at 1e-4 0.365. From the
   relational base shipped after it (0.375), seeds 0 / 1 / 2: 0.362 / 0.342 / 0.368 (README,
   "The loop"); seed 0 at 2e-4 0.358, at 1e-4 with 64 replayed base examples (replay_coef
-  1.0) 0.370.
+  1.0) 0.370. From the composition base (0.387): 0.343 / 0.358 / 0.393; from the identity
+  base (0.430), shipped since: 0.432 / 0.422 / 0.442 (gate p = 0.50 / 0.87 / 0.08).
 - ``quick``: the whole loop in about a minute on 2 CPU cores, report included: a tiny model
   with its own small cold start, four iterations, 50 held-out tasks evaluated every
   iteration. It shows every phase, plot and line of the output; its numbers mean nothing
