@@ -303,7 +303,7 @@ def test_the_identity_share_teaches_return_xs_on_lists_the_sandbox_returns_uncha
     # the grammar's draws drop tasks whose outputs equal their inputs; the identity share is
     # the only way a base sees the rule, so its examples must be real identity tasks
     from closedloop.loop.domain import grammar_task
-    from closedloop.train.pretrain import identity_task
+    from closedloop.loop.grammar import identity_task
     from closedloop.verify.outcome import Outcome
 
     def identities(pairs: list[tuple[str, str]]) -> int:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from closedloop.loop.config import RunConfig
-from closedloop.loop.grammar import GrammarTask, sample_tasks
+from closedloop.loop.grammar import GrammarTask, identity_task, sample_tasks
 from closedloop.loop.phrasing import Phrase, fixed_instruction
 from closedloop.roles.challenger import render_proposal
 from closedloop.roles.prompts import call_text, solver_prompt
@@ -149,13 +149,18 @@ def cold_start_pairs(cfg: RunConfig, phrase: Phrase = fixed_instruction) -> list
 def seed_pool(cfg: RunConfig, size: int, phrase: Phrase = fixed_instruction) -> list[Task]:
     """Grammar tasks that start the pool (seeds disjoint from the corpus's), each instruction
     drawn by ``phrase`` (a base taught varied sentences gets them here too: a pool of six
-    fixed sentences would train it back into depending on them)."""
+    fixed sentences would train it back into depending on them); the last
+    ``cold_start.identity_share`` of them are the identity rule."""
     rng = random.Random(cfg.seed + 1)
+    n_id = round(size * cfg.cold_start.identity_share)
     gts = sample_tasks(
-        size,
+        size - n_id,
         cfg.seed + POOL_SEED_OFFSET,
         n_inputs=GRAMMAR_INPUTS,
         max_depth=cfg.cold_start.max_depth,
-    )
+    ) + [
+        identity_task((cfg.seed + POOL_SEED_OFFSET) * 1_000_003 + 900_000 + i, GRAMMAR_INPUTS)
+        for i in range(n_id)
+    ]
     public = cfg.challenger.public_tests
     return [_varied_task(g, f"seed/{cfg.seed}/{i}", public, rng, phrase) for i, g in enumerate(gts)]

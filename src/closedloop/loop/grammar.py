@@ -286,6 +286,16 @@ def draw_examples(prog: ListProgram, rng: random.Random, n_inputs: int) -> Gramm
     return GrammarTask(prog, tuple(ins), tuple(outs))
 
 
+def identity_task(seed: int, n_inputs: int = 5) -> GrammarTask:
+    """The identity rule (program ``return xs``, no step and no aggregate) on ``n_inputs``
+    random inputs. :func:`draw_examples` drops every task whose outputs equal its inputs (a
+    random program that leaves them as they were, ``abs(x)`` on non-negative lists, would teach
+    the wrong rule), so this is the only way the identity reaches a corpus or a pool."""
+    rng = random.Random(seed)
+    ins = tuple(tuple(random_input(rng)) for _ in range(n_inputs))
+    return GrammarTask(ListProgram((), None, seed), ins, ins)
+
+
 def sample_tasks(n: int, seed: int, n_inputs: int = 5, max_depth: int = 2) -> list[GrammarTask]:
     """``n`` grammar tasks; item ``i`` comes from ``Random(seed * 1_000_003 + i)``
     (items whose draws all fail are skipped, so fewer than ``n`` may come back)."""

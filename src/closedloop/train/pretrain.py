@@ -82,6 +82,7 @@ from closedloop.loop.grammar import (
     GrammarTask,
     ListProgram,
     draw_examples,
+    identity_task,
     random_input,
     random_program,
 )
@@ -166,7 +167,7 @@ class PretrainConfig:
     rules whose outputs alone do not tell them, so the examples must be compared input to
     output), replacing as many ordinary grammar examples (the step's cost is unchanged)."""
     identity_share: float = 0.0
-    """Share of each batch that is the identity rule (:func:`identity_task`), replacing as many
+    """Share of each batch that is the identity rule (:func:`closedloop.loop.grammar.identity_task`), replacing as many
     ordinary grammar examples."""
     deduction_per_step: int = 0
     """Deduction examples added to each batch (:func:`deduction_pairs`: a program and an input
@@ -318,13 +319,6 @@ def relational_task(
     return None
 
 
-def identity_task(seed: int, n_inputs: int = GRAMMAR_INPUTS) -> GrammarTask:
-    """The identity rule (program ``return xs``) on ``n_inputs`` random grammar inputs."""
-    rng = random.Random(seed)
-    ins = tuple(tuple(random_input(rng)) for _ in range(n_inputs))
-    return GrammarTask(ListProgram((), None, seed), ins, ins)
-
-
 DEDUCTION_PROMPT = "What does f return for xs = {xs}?\n{code}"
 """Prompt of a deduction example (the completion is the returned list's ``repr``)."""
 
@@ -385,7 +379,7 @@ def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
             for i in range(n_rel)
         ]
         + [
-            (identity_task(seed * 1_000_003 + 800_000 + i), f"pretrain/{step}/i{i}")
+            (identity_task(seed * 1_000_003 + 800_000 + i, GRAMMAR_INPUTS), f"pretrain/{step}/i{i}")
             for i in range(n_id)
         ]
     )
