@@ -167,8 +167,9 @@ class PretrainConfig:
     rules whose outputs alone do not tell them, so the examples must be compared input to
     output), replacing as many ordinary grammar examples (the step's cost is unchanged)."""
     identity_share: float = 0.0
-    """Share of each batch that is the identity rule (:func:`closedloop.loop.grammar.identity_task`), replacing as many
-    ordinary grammar examples."""
+    """Share of each batch that is the identity rule
+    (:func:`closedloop.loop.grammar.identity_task`), replacing as many ordinary grammar
+    examples."""
     deduction_per_step: int = 0
     """Deduction examples added to each batch (:func:`deduction_pairs`: a program and an input
     in the prompt, the output list as the completion), on top of ``batch_size``."""
