@@ -196,7 +196,8 @@ class PretrainConfig:
     init_from: str | None = None
     """A base directory (``closedloop pretrain``'s output, e.g. the shipped base) whose weights
     this run starts from, at the step its curve ends on, so its batches are ones the base never
-    saw. Its architecture must equal this run's. A base ships no optimizer state, so AdamW
+    saw. Its architecture must equal this run's, except that it may have fewer blocks: it is
+    then grown to ``num_layers`` first (closedloop.train.grow; outputs unchanged). A base ships no optimizer state, so AdamW
     starts fresh and the learning rate is warmed up again over ``warmup_steps`` from there (a
     fresh Adam's first updates are ``lr * sign(grad)``-sized on every weight)."""
 
@@ -424,7 +425,8 @@ def init_point(cfg: PretrainConfig) -> tuple[int, list[dict[str, float]]]:
     ValueError naming the directory when it is no base of this run's architecture."""
     base = Path(cfg.init_from or "")
     base_cfg = load_pretrain_config(base)
-    if base_cfg.architecture() != cfg.architecture():
+    base_arch = {**base_cfg.architecture(), "num_layers": cfg.num_layers}
+    if base_cfg.num_layers > cfg.num_layers or base_arch != cfg.architecture():
         raise ValueError(
             f"--init-from {base}: built with {base_cfg.architecture()}, not "
             f"{cfg.architecture()}; give the options it was built with (its {CONFIG_FILE})"
@@ -560,6 +562,10 @@ def pretrain(
     if fresh_init:  # the base given now, not one an earlier run copied
         shutil.rmtree(work / INIT_DIR, ignore_errors=True)
         shutil.copytree(cfg.init_from, work / INIT_DIR)
+        if load_pretrain_config(Path(cfg.init_from)).num_layers < cfg.num_layers:
+            from closedloop.train.grow import grow_layers
+
+            grow_layers(work / INIT_DIR, cfg.num_layers)
     policy = _build(cfg, work)
     model = policy.model
     params = [p for p in model.parameters() if p.requires_grad]
@@ -812,6 +818,16 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
             "are counted here), AdamW fresh and the learning rate warmed up again over "
             f"{cfg.warmup_steps} steps from there; the data options above hold from that step."
         )
+        try:  # the base directory may be gone or rebuilt by now: then the line is left out
+            base_layers = load_pretrain_config(Path(cfg.init_from)).num_layers
+        except ValueError:
+            base_layers = cfg.num_layers
+        if base_layers < cfg.num_layers:
+            lines.append(
+                f"- Grown from its {base_layers} blocks to {cfg.num_layers} "
+                "(closedloop.train.grow: each new block a copy of the one before it with its "
+                "output projections zeroed, so the grown model first computed what the base did)."
+            )
     lines += [
         f"- Stopped: {result.stop_reason}; wall time {result.seconds / 60:.1f} min on {machine()}.",
         f"- Weights: `{WEIGHTS_FILE}` (bf16), {size / 1e6:.1f} MB, SHA-256 "
