@@ -19,12 +19,11 @@ from pathlib import Path
 
 from closedloop.loop.config import RunConfig
 from closedloop.loop.domain import grammar_task
+from closedloop.loop.evaluate import evaluate
 from closedloop.loop.grammar import sample_tasks
 from closedloop.loop.phrasing import INSTRUCTIONS
-from closedloop.monitor.variety import program_variety
 from closedloop.policy.base import SamplingParams
 from closedloop.policy.hf import HFPolicy
-from closedloop.roles.solver import attempt_tasks
 from closedloop.roles.stepwise import stepwise_attempts
 from closedloop.tasks.format import Task, load_tasks
 from closedloop.tasks.importers.reasoning_gym import import_reasoning_gym
@@ -32,7 +31,7 @@ from closedloop.verify import Verifier
 
 GRAMMAR_SEED = 424_242
 GREEDY_PARAMS = SamplingParams(max_new_tokens=64, temperature=0.0, seed=0)
-"""What closedloop.loop.evaluate.evaluate uses for one sample (greedy, the solver's budget);
+"""What closedloop.loop.evaluate.evaluate uses for one sample (greedy, the solver's budget):
 step-wise solving decodes with it too."""
 
 
@@ -108,13 +107,10 @@ def main() -> None:
                         f"{_families(tasks, won)}"
                         + (f" | {_depths(tasks, won, codes)}" if name.startswith("grammar") else "")
                     )
-                # what evaluate(samples=1) does, keeping each task's program for the depth line
-                rows = attempt_tasks(policy, tasks, verifier, 1, GREEDY_PARAMS)
-                won = {
-                    t.id: int((row[0].reward or 0) >= 1) for t, row in zip(tasks, rows, strict=True)
-                }
-                codes = {t.id: row[0].code for t, row in zip(tasks, rows, strict=True)}
-                variety = program_variety(codes.values())
+                res = evaluate(policy, tasks, verifier, samples=1)  # greedy, the solver's budget
+                won = dict(res.successes)
+                codes = {tid: programs[0] for tid, programs in res.programs.items()}
+                variety = res.variety
                 print(
                     f"{path} | {name} | pass@1 {sum(won.values()) / len(tasks):.3f} | "
                     f"{variety.distinct} distinct programs, top {variety.top_share:.0%} | "

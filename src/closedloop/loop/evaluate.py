@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from closedloop.monitor.variety import ProgramVariety, program_variety
@@ -42,6 +42,9 @@ class EvalResult:
     successes: dict[str, int]  # task id -> correct samples
     infra_errors: int  # attempts the verifier could not judge (excluded from nothing: counted as failures, and reported)
     variety: ProgramVariety  # of the final programs of every attempt (greedy: one per task)
+    programs: dict[str, list[str]] = field(default_factory=dict)
+    """Task id -> the final program of each attempt, in sample order (what a per-task analysis
+    such as benchmarks/loop_heldout.py's depth line reads)."""
 
     @property
     def pass_at_1(self) -> float:
@@ -91,7 +94,8 @@ def evaluate(
         for k in ks_for(samples)
     }
     variety = program_variety(a.code for row in attempts for a in row)
-    return EvalResult(len(tasks), samples, pass_at, succ, infra, variety)
+    programs = {t.id: [a.code for a in row] for t, row in zip(tasks, attempts, strict=True)}
+    return EvalResult(len(tasks), samples, pass_at, succ, infra, variety, programs)
 
 
 @dataclass(frozen=True)
