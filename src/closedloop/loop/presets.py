@@ -21,7 +21,9 @@ catalogue ``closedloop presets`` prints (``closedloop run --preset NAME`` runs o
   1.0) 0.370. From the composition base (0.387): 0.343 / 0.358 / 0.393; from the identity
   base (0.430), shipped since: 0.432 / 0.422 / 0.442 (gate p = 0.50 / 0.87 / 0.08), and with
   64 replayed base examples per update at replay_coef 0.3 (the preset since) 0.443 / 0.445 /
-  0.433 (gate p = 0.038 / 0.054 / 0.41; at replay_coef 1.0, seed 0, 0.418).
+  0.433 (gate p = 0.038 / 0.054 / 0.41; at replay_coef 1.0, seed 0, 0.418; 24 iterations
+  evaluated only at the end, seed 0, 0.437). From the continued base (0.453), shipped since:
+  0.438 / 0.447 / 0.465, controls 0.442 / 0.447 / 0.462 (gate p = 0.99 / 0.88 / 0.095).
 - ``quick``: the whole loop in about a minute on 2 CPU cores, report included: a tiny model
   with its own small cold start, four iterations, 50 held-out tasks evaluated every
   iteration. It shows every phase, plot and line of the output; its numbers mean nothing
