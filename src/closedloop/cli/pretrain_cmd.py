@@ -85,7 +85,8 @@ def pretrain(
         Path | None,
         typer.Option(
             help="Start from this base's weights (e.g. the shipped base), at the step it ended "
-            "on; --steps counts from its step 0. Give the options it was built with."
+            "on; --steps counts from its step 0. Give the options it was built with; a larger "
+            "--layers grows it (new blocks start as no-ops: closedloop.train.grow)."
         ),
     ] = None,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100,

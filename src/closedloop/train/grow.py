@@ -74,6 +74,8 @@ def grow_layers(model_dir: str | Path, num_layers: int) -> list[int | None]:
             grown[name] = tensor
     if sorted(blocks) != list(range(old_layers)):
         raise ValueError(f"{path}: weights hold blocks {sorted(blocks)}, config says {old_layers}")
+    if missing := [p for p in OUTPUT_PROJECTIONS if p not in blocks[0]]:
+        raise ValueError(f"{path}: blocks have no {', '.join(missing)}")
     source = 0
     for new_index, base_index in enumerate(plan):
         if base_index is not None:
@@ -83,8 +85,6 @@ def grow_layers(model_dir: str | Path, num_layers: int) -> list[int | None]:
             if base_index is None and rest in OUTPUT_PROJECTIONS:
                 t.zero_()
             grown[f"{prefix}{new_index}.{rest}"] = t
-    if base_index_missing := [p for p in OUTPUT_PROJECTIONS if p not in blocks[0]]:
-        raise ValueError(f"{path}: blocks have no {', '.join(base_index_missing)}")
     save_file(grown, str(weights_file), metadata={"format": "pt"})
     config["num_hidden_layers"] = num_layers
     if isinstance(config.get("layer_types"), list):  # transformers 5 lists one type per block

@@ -197,9 +197,10 @@ class PretrainConfig:
     """A base directory (``closedloop pretrain``'s output, e.g. the shipped base) whose weights
     this run starts from, at the step its curve ends on, so its batches are ones the base never
     saw. Its architecture must equal this run's, except that it may have fewer blocks: it is
-    then grown to ``num_layers`` first (closedloop.train.grow; outputs unchanged). A base ships no optimizer state, so AdamW
-    starts fresh and the learning rate is warmed up again over ``warmup_steps`` from there (a
-    fresh Adam's first updates are ``lr * sign(grad)``-sized on every weight)."""
+    then grown to ``num_layers`` first (closedloop.train.grow; outputs unchanged). A base
+    ships no optimizer state, so AdamW starts fresh and the learning rate is warmed up again
+    over ``warmup_steps`` from there (a fresh Adam's first updates are ``lr * sign(grad)``-sized
+    on every weight)."""
 
     def __post_init__(self) -> None:
         positive = ("steps", "batch_size", "micro_batches", "hidden_size", "num_layers")
@@ -420,9 +421,10 @@ def lr_at(cfg: PretrainConfig, step: int, rewarm_from: int | None = None) -> flo
     return lr
 
 
-def init_point(cfg: PretrainConfig) -> tuple[int, list[dict[str, float]]]:
-    """Where a run with ``init_from`` starts: the base's last step and its curve. Raises
-    ValueError naming the directory when it is no base of this run's architecture."""
+def init_point(cfg: PretrainConfig) -> tuple[int, list[dict[str, float]], int]:
+    """Where a run with ``init_from`` starts: the base's last step, its curve and its number
+    of blocks. Raises ValueError naming the directory when it is no base of this run's
+    architecture (a base with fewer blocks is one: it is grown)."""
     base = Path(cfg.init_from or "")
     base_cfg = load_pretrain_config(base)
     base_arch = {**base_cfg.architecture(), "num_layers": cfg.num_layers}
@@ -445,7 +447,7 @@ def init_point(cfg: PretrainConfig) -> tuple[int, list[dict[str, float]]]:
     start = int(curve[-1]["step"])
     if start >= cfg.steps:
         raise ValueError(f"--init-from {base}: it ends at step {start}; --steps must be larger")
-    return start, curve
+    return start, curve, base_cfg.num_layers
 
 
 def encode_pairs(policy: Any, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], int]]:
@@ -510,6 +512,8 @@ class PretrainResult:
     final_probe: Any = None  # closedloop.loop.probe.ProbeResult of the exported model
     final_probe_unseen: Any = None
     """The same probe with instructions no training data used (phrasing.HELDOUT_PHRASINGS)."""
+    grown_from: int | None = None
+    """The blocks of the ``init_from`` base when this run grew it (closedloop.train.grow)."""
     parameters: int = 0
 
 
@@ -558,11 +562,14 @@ def pretrain(
     latest = latest_checkpoint(ckpt_root) if resume else None
     # a resumed run keeps the start it recorded: the base directory may since hold its output
     fresh_init = latest is None and cfg.init_from
-    rewarm_from, base_curve = init_point(cfg) if fresh_init else (None, [])
+    rewarm_from, base_curve, base_layers = (
+        init_point(cfg) if fresh_init else (None, [], cfg.num_layers)
+    )
+    grown_from = base_layers if base_layers < cfg.num_layers else None
     if fresh_init:  # the base given now, not one an earlier run copied
         shutil.rmtree(work / INIT_DIR, ignore_errors=True)
         shutil.copytree(cfg.init_from, work / INIT_DIR)
-        if load_pretrain_config(Path(cfg.init_from)).num_layers < cfg.num_layers:
+        if grown_from is not None:
             from closedloop.train.grow import grow_layers
 
             grow_layers(work / INIT_DIR, cfg.num_layers)
@@ -582,7 +589,7 @@ def pretrain(
             )
         opt.load_state_dict(state["optimizer"])
         start, curve, elapsed = state["step"], list(state["curve"]), state["seconds"]
-        rewarm_from = state.get("rewarm_from")
+        rewarm_from, grown_from = state.get("rewarm_from"), state.get("grown_from")
     elif not resume and ckpt_root.exists():
         shutil.rmtree(ckpt_root)
     probe_set = (
@@ -603,6 +610,7 @@ def pretrain(
             "curve": curve,
             "seconds": time.monotonic() - t0,
             "rewarm_from": rewarm_from,
+            "grown_from": grown_from,
         }
         save_checkpoint(ckpt_root, at, policy, state, keep_last=2)
 
@@ -661,6 +669,7 @@ def pretrain(
             break
     model.eval()
     result = PretrainResult(Path(out_dir), done, time.monotonic() - t0, stop_reason, curve)
+    result.grown_from = grown_from
     export(policy, cfg, result, verifier)
     return result
 
@@ -818,13 +827,9 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
             "are counted here), AdamW fresh and the learning rate warmed up again over "
             f"{cfg.warmup_steps} steps from there; the data options above hold from that step."
         )
-        try:  # the base directory may be gone or rebuilt by now: then the line is left out
-            base_layers = load_pretrain_config(Path(cfg.init_from)).num_layers
-        except ValueError:
-            base_layers = cfg.num_layers
-        if base_layers < cfg.num_layers:
+        if result.grown_from is not None:
             lines.append(
-                f"- Grown from its {base_layers} blocks to {cfg.num_layers} "
+                f"- Grown from its {result.grown_from} blocks to {cfg.num_layers} "
                 "(closedloop.train.grow: each new block a copy of the one before it with its "
                 "output projections zeroed, so the grown model first computed what the base did)."
             )
