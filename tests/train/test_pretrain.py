@@ -164,6 +164,7 @@ def test_the_commands_defaults_are_the_configs_defaults() -> None:
         "deduction_per_step": "deduction_per_step",
         "relational_share": "relational_share",
         "identity_share": "identity_share",
+        "focus_share": "focus_share",
         "max_depth": "max_depth",
         "probe_every": "probe_every",
         "probe_per": "probe_per",
@@ -176,6 +177,7 @@ def test_the_commands_defaults_are_the_configs_defaults() -> None:
     }
     defaults = PretrainConfig()
     assert {o: options[o] for o in names} == {o: getattr(defaults, f) for o, f in names.items()}
+    assert options["focus"] is None and defaults.focus == ()  # no --focus: no kinds
 
 
 def test_deduction_completions_are_what_the_program_returns_in_the_sandbox(verifier) -> None:
@@ -333,6 +335,58 @@ def test_the_identity_share_teaches_return_xs_on_lists_the_sandbox_returns_uncha
         PretrainConfig(relational_share=0.65, identity_share=0.1)  # together past the room
     with pytest.raises(ValueError, match="identity_share"):
         PretrainConfig(identity_share=-0.1)
+
+
+def test_the_focus_share_draws_only_the_named_kinds_and_their_examples_hold_in_the_sandbox(
+    verifier,
+) -> None:
+    # a base that misreads some kinds (x + c as x + 1, even as xs[::2]) is shown more of them:
+    # every focus example must be a single rule of a named kind, every kind must come up, and
+    # the examples must be the program's real outputs
+    from closedloop.loop.domain import grammar_task
+    from closedloop.train.pretrain import focus_task
+    from closedloop.verify.outcome import Outcome
+
+    kinds = ("even", "add", "pick")
+    drawn = [focus_task(seed, kinds) for seed in range(60)]
+    assert all(gt is not None for gt in drawn)
+
+    def kind(gt) -> str | None:
+        codes = [s.code for s in gt.program.steps]
+        codes += [gt.program.aggregate.code] if gt.program.aggregate else []
+        if len(codes) != 1:
+            return None
+        if codes[0] == "[x for x in xs if x % 2 == 0]":
+            return "even"
+        return (
+            "add"
+            if codes[0].startswith("[x + ")
+            else "pick"
+            if codes[0].startswith("[xs[")
+            else None
+        )
+
+    assert [kind(gt) for gt in drawn].count(None) == 0
+    assert {kind(gt) for gt in drawn} == set(kinds)
+    codes = [gt.program.code for gt in drawn]
+    assert len({c for c in codes if "[x + " in c}) >= 4  # the grammar's constants, not one
+    tasks = [grammar_task(gt, f"focus/{i}", "Write f.") for i, gt in enumerate(drawn[:20])]
+    verdicts = verifier.verify_many([(t, t.example_solution or "") for t in tasks])
+    assert all(v.outcome is Outcome.PASS for v in verdicts)
+
+    def focused(pairs: list[tuple[str, str]]) -> int:
+        return sum(1 for _, c in pairs if "x % 2 == 0" in c)
+
+    plain = batch_pairs(PretrainConfig(batch_size=40), 5)
+    mixed = batch_pairs(PretrainConfig(batch_size=40, focus=("even",), focus_share=0.25), 5)
+    assert abs(len(mixed) - len(plain)) <= 2  # they replace ordinary examples
+    assert focused(mixed) >= focused(plain) + 8
+    with pytest.raises(ValueError, match="focus kinds"):
+        PretrainConfig(focus=("evens",))
+    with pytest.raises(ValueError, match="needs at least one focus kind"):
+        PretrainConfig(focus_share=0.1)
+    with pytest.raises(ValueError, match="focus_share"):
+        PretrainConfig(relational_share=0.5, focus=("add",), focus_share=0.3)  # past the room
 
 
 def test_init_from_continues_a_base_at_its_last_step_on_batches_it_never_saw(

@@ -60,6 +60,17 @@ def pretrain(
         float,
         typer.Option(help="Share of each batch that is the identity (`return xs`)."),
     ] = 0.0,
+    focus: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated rule kinds that --focus-share draws from (add, sub, mul, even, "
+            "odd, gt, lt, slice, pick)."
+        ),
+    ] = None,
+    focus_share: Annotated[
+        float,
+        typer.Option(help="Share of each batch drawn from the --focus kinds alone."),
+    ] = 0.0,
     instruction_variety: Annotated[
         bool,
         typer.Option(help="Varied instruction sentences (off: the six fixed phrasings)."),
@@ -119,6 +130,8 @@ def pretrain(
             deduction_per_step=deduction_per_step,
             relational_share=relational_share,
             identity_share=identity_share,
+            focus=tuple(k.strip() for k in focus.split(",") if k.strip()) if focus else (),
+            focus_share=focus_share,
             instruction_variety=instruction_variety,
             max_depth=max_depth,
             probe_every=probe_every,

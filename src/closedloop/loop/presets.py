@@ -22,8 +22,10 @@ catalogue ``closedloop presets`` prints (``closedloop run --preset NAME`` runs o
   base (0.430), shipped since: 0.432 / 0.422 / 0.442 (gate p = 0.50 / 0.87 / 0.08), and with
   64 replayed base examples per update at replay_coef 0.3 (the preset since) 0.443 / 0.445 /
   0.433 (gate p = 0.038 / 0.054 / 0.41; at replay_coef 1.0, seed 0, 0.418; 24 iterations
-  evaluated only at the end, seed 0, 0.437). From the continued base (0.453), shipped since:
-  0.438 / 0.447 / 0.465, controls 0.442 / 0.447 / 0.462 (gate p = 0.99 / 0.88 / 0.095).
+  evaluated only at the end, seed 0, 0.437). From the continued base (0.453): 0.438 / 0.447 /
+  0.465, controls 0.442 / 0.447 / 0.462 (gate p = 0.99 / 0.88 / 0.095). From the stage-9
+  base (0.475), shipped since: 0.472 / 0.453 / 0.468, controls 0.472 / 0.427 / 0.435 (gate
+  p = 0.73 / 0.999 / 0.87).
 - ``quick``: the whole loop in about a minute on 2 CPU cores, report included: a tiny model
   with its own small cold start, four iterations, 50 held-out tasks evaluated every
   iteration. It shows every phase, plot and line of the output; its numbers mean nothing

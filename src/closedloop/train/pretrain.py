@@ -26,7 +26,11 @@ Recipe, top to bottom (:func:`pretrain`):
    - *the identity* (``identity_share``, 0 by default): outputs equal to their inputs, the
      program ``return xs``. The grammar's draws drop such tasks (a random program that leaves
      every input as it was, ``abs(x)`` on non-negative lists, teaches the wrong rule), so
-     without them a base never sees the rule and guesses a lucky filter (``x > 3``) for it.
+     without them a base never sees the rule and guesses a lucky filter (``x > 3``) for it;
+   - *focus rules* (``focus_share`` of ``focus``, none by default): single rules of the named
+     kinds (:data:`FOCUS_KINDS`: ``x + c``, parity filters, picks by position...), each kind
+     equally often, for a base that misreads those kinds; they replace as many single
+     primitives.
 3. **Objective**: each example's mean NLL over its completion tokens (the program; prompt
    tokens are never trained), averaged over examples, so a long proposal weighs no more than a
    short program (per token, proposals' random input numbers were ~85% of the loss and the
@@ -170,6 +174,11 @@ class PretrainConfig:
     """Share of each batch that is the identity rule
     (:func:`closedloop.loop.grammar.identity_task`), replacing as many ordinary grammar
     examples."""
+    focus: tuple[str, ...] = ()
+    """Rule kinds (:data:`FOCUS_KINDS`) that ``focus_share`` of each batch is drawn from."""
+    focus_share: float = 0.0
+    """Share of each batch drawn from the ``focus`` kinds alone (:func:`focus_task`), replacing
+    as many ordinary grammar examples."""
     deduction_per_step: int = 0
     """Deduction examples added to each batch (:func:`deduction_pairs`: a program and an input
     in the prompt, the output list as the completion), on top of ``batch_size``."""
@@ -225,6 +234,17 @@ class PretrainConfig:
                 "- identity_share, so ordinary single rules remain beside the challenger's "
                 "examples)"
             )
+        left = room - self.identity_share - self.relational_share
+        if not 0 <= self.focus_share <= left:
+            raise ValueError(
+                f"focus_share={self.focus_share}: must be within 0..{left:g} (what identity_share "
+                "and relational_share leave of 1 - aggregate_share - 2 * challenger_share)"
+            )
+        unknown_kinds = [k for k in self.focus if k not in FOCUS_KINDS]
+        if unknown_kinds:
+            raise ValueError(f"focus kinds {unknown_kinds}: known are {', '.join(FOCUS_KINDS)}")
+        if self.focus_share and not self.focus:
+            raise ValueError(f"focus_share={self.focus_share} needs at least one focus kind")
         if not 0 <= self.aggregate_share + self.challenger_share <= 1:
             raise ValueError(
                 f"aggregate_share + challenger_share = "
@@ -322,6 +342,45 @@ def relational_task(
     return None
 
 
+FOCUS_KINDS: dict[str, Callable[[str], bool]] = {
+    "add": lambda code: code.startswith("[x + "),
+    "sub": lambda code: code.startswith("[x - "),
+    "mul": lambda code: code.startswith("[x * ") and not code.startswith("[x * x"),
+    "even": lambda code: "if x % 2 == 0" in code,
+    "odd": lambda code: "if x % 2 == 1" in code,
+    "gt": lambda code: " if x > " in code,
+    "lt": lambda code: " if x < " in code,
+    "slice": lambda code: code.startswith("xs[") and ":" in code and code != "xs[::-1]",
+    "pick": lambda code: code.startswith("[xs["),
+}
+"""Rule kinds a pretraining run can focus on, each told by its rule's expression (grammar
+constants and thresholds keep the grammar's ranges: ``add`` is ``x + c`` for every ``c``)."""
+
+
+def focus_task(
+    seed: int, kinds: Sequence[str], n_inputs: int = GRAMMAR_INPUTS, tries: int = 400
+) -> GrammarTask | None:
+    """A single-rule grammar task of one of ``kinds`` (:data:`FOCUS_KINDS`), the kind drawn
+    uniformly, the rule from the grammar's own distribution by rejection; None if draws fail.
+    ``pick`` draws aggregates alone (``[xs[1]]``, ``[xs[-1]]``), the rest single steps."""
+    rng = random.Random(seed)
+    kind = rng.choice(list(kinds))
+    wanted = FOCUS_KINDS[kind]
+    for _ in range(tries):
+        if kind == "pick":
+            agg = random_program(rng, seed, max_depth=1, aggregate_prob=1.0).aggregate
+            prog = ListProgram((), agg, seed)
+        else:
+            prog = random_program(rng, seed, max_depth=1, aggregate_prob=0.0)
+        codes = [s.code for s in prog.steps] + ([prog.aggregate.code] if prog.aggregate else [])
+        if len(codes) != 1 or not wanted(codes[0]):
+            continue
+        task = draw_examples(prog, rng, n_inputs)
+        if task is not None:
+            return task
+    return None
+
+
 DEDUCTION_PROMPT = "What does f return for xs = {xs}?\n{code}"
 """Prompt of a deduction example (the completion is the returned list's ``repr``)."""
 
@@ -358,7 +417,8 @@ def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
     n_chal = round(cfg.batch_size * cfg.challenger_share)
     n_rel = round(cfg.batch_size * cfg.relational_share)
     n_id = round(cfg.batch_size * cfg.identity_share)
-    n_grammar = cfg.batch_size - n_agg - n_rel - n_id
+    n_focus = round(cfg.batch_size * cfg.focus_share)
+    n_grammar = cfg.batch_size - n_agg - n_rel - n_id - n_focus
     run = RunConfig.model_validate(
         {
             "seed": seed,
@@ -384,6 +444,10 @@ def batch_pairs(cfg: PretrainConfig, step: int) -> list[tuple[str, str]]:
         + [
             (identity_task(seed * 1_000_003 + 800_000 + i, GRAMMAR_INPUTS), f"pretrain/{step}/i{i}")
             for i in range(n_id)
+        ]
+        + [
+            (focus_task(seed * 1_000_003 + 600_000 + i, cfg.focus), f"pretrain/{step}/f{i}")
+            for i in range(n_focus)
         ]
     )
     for gt, task_id in drawn:
@@ -802,6 +866,12 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
             else ""
         )
         + (
+            f" {cfg.focus_share:.0%} of each batch single rules of the kinds "
+            f"{', '.join(cfg.focus)} alone, each kind equally often."
+            if cfg.focus_share
+            else ""
+        )
+        + (
             " Instructions drawn from closedloop.loop.phrasing's generator (composed sentences, "
             "none, remarks), not only its six fixed phrasings."
             if cfg.instruction_variety
@@ -889,6 +959,7 @@ def load_pretrain_config(base_dir: Path) -> PretrainConfig:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         data["primitives"] = tuple(data.get("primitives", PRIMITIVES))
+        data["focus"] = tuple(data.get("focus", ()))
         return PretrainConfig(**data)
     except (OSError, ValueError, TypeError) as e:
         raise ValueError(f"{path}: no readable pretraining config ({e})") from None
