@@ -28,6 +28,28 @@ def test_sft_drives_loss_down(char_policy) -> None:
     assert abs(run.first_loss - before) < 1e-3  # the first step trained on exactly our tokens
 
 
+def test_sft_warmup_scales_the_first_update(char_policy) -> None:
+    # a fresh AdamW's first update is lr * sign(grad) on every weight: a warm-up must shrink it
+    # by its factor (a quarter with 4 warm-up steps), not leave it at the full rate
+    import torch
+
+    examples = examples_from_text(char_policy, PAIRS)
+    start = {k: v.clone() for k, v in char_policy.model.state_dict().items()}
+
+    def first_step(warmup: int) -> float:
+        char_policy.model.load_state_dict(start)
+        sft_steps(char_policy, examples, 1, 4, 1e-2, warmup_steps=warmup)
+        now = char_policy.model.state_dict()
+        return max(
+            float((now[k] - start[k]).abs().max()) for k in start if start[k].is_floating_point()
+        )
+
+    full, warm = first_step(0), first_step(4)
+    char_policy.model.load_state_dict(start)
+    assert torch.isclose(torch.tensor(full), torch.tensor(1e-2), rtol=0.05)
+    assert torch.isclose(torch.tensor(warm / full), torch.tensor(0.25), rtol=0.05)
+
+
 def test_dpo_raises_the_margin(char_policy, tmp_path: Path) -> None:
     pairs = [
         pair_from_text(char_policy, p, c, r)

@@ -125,9 +125,12 @@ def sft_steps(
     batch_size: int,
     learning_rate: float,
     seed: int = 0,
+    warmup_steps: int = 0,
 ) -> SFTRun:
     """``steps`` AdamW steps on ``examples`` (batches of ``batch_size``), training
-    ``policy.model`` in place; ``seed`` fixes the order examples are drawn in."""
+    ``policy.model`` in place; ``seed`` fixes the order examples are drawn in. The rate falls
+    linearly to a tenth of ``learning_rate``; ``warmup_steps`` first raise it linearly (a fresh
+    AdamW's first updates are ``lr * sign(grad)`` on every weight)."""
     import torch
 
     from closedloop.policy.logprobs import completion_logprobs, make_batch, pad_right
@@ -137,7 +140,12 @@ def sft_steps(
     model = policy.model
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.1, 1.0 - s / max(steps, 1)))
+
+    def factor(s: int) -> float:
+        warm = min(1.0, (s + 1) / warmup_steps) if warmup_steps > 0 else 1.0
+        return warm * max(0.1, 1.0 - s / max(steps, 1))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     rng = random.Random(seed)
     order: list[int] = []
     losses: list[float] = []
