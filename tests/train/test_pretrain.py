@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from closedloop.train.grow import grow_layers, growth_plan
-from closedloop.train.pretrain import CARD_FILE, PretrainConfig, batch_pairs, lr_at, pretrain
+from closedloop.train.pretrain import (
+    CARD_FILE,
+    WEIGHTS_FILE,
+    PretrainConfig,
+    batch_pairs,
+    lr_at,
+    pretrain,
+    sha256_of,
+)
 
 TINY = {
     "steps": 4,
@@ -415,12 +423,19 @@ def test_init_from_continues_a_base_at_its_last_step_on_batches_it_never_saw(
     ).abs().mean()
     # the learning rate is warmed up again from the base's last step (a fresh AdamW)
     assert 0 < seen[0].lr < lr_at(cfg, 4)
-    assert "Started from the weights of" in (tmp_path / "out" / CARD_FILE).read_text()
+    # the card names the base by its weights' hash too: a later build may sit at its path
+    base_sha = sha256_of(tmp_path / "base" / WEIGHTS_FILE)
+    assert result.init_sha256 == base_sha
+    assert (
+        f"Started from the weights of `{tmp_path / 'base'}` (SHA-256 `{base_sha}`)"
+        in (tmp_path / "out" / CARD_FILE).read_text()
+    )
 
     # interrupted after its step-6 checkpoint and resumed from it, it keeps its start (and
-    # warm-up): the uninterrupted weights
+    # warm-up): the uninterrupted weights, and the hash of the base it started from
     again = _interrupted_then_resumed(cfg, tmp_path / "again", 7, verifier)
     assert all(torch.equal(after[k], again[k]) for k in after)
+    assert base_sha in (tmp_path / "again" / "out" / CARD_FILE).read_text()
 
 
 def test_init_from_refuses_a_base_of_another_architecture(tmp_path, verifier) -> None:

@@ -578,6 +578,9 @@ class PretrainResult:
     """The same probe with instructions no training data used (phrasing.HELDOUT_PHRASINGS)."""
     grown_from: int | None = None
     """The blocks of the ``init_from`` base when this run grew it (closedloop.train.grow)."""
+    init_sha256: str | None = None
+    """SHA-256 of the ``init_from`` base's weights as this run read them: the path alone does
+    not say which base it was once a later build is written there (the shipped base's is)."""
     parameters: int = 0
 
 
@@ -630,6 +633,8 @@ def pretrain(
         init_point(cfg) if fresh_init else (None, [], cfg.num_layers)
     )
     grown_from = base_layers if base_layers < cfg.num_layers else None
+    init_weights = Path(cfg.init_from or "") / WEIGHTS_FILE
+    init_sha256 = sha256_of(init_weights) if fresh_init and init_weights.is_file() else None
     if fresh_init:  # the base given now, not one an earlier run copied
         shutil.rmtree(work / INIT_DIR, ignore_errors=True)
         shutil.copytree(cfg.init_from, work / INIT_DIR)
@@ -654,6 +659,7 @@ def pretrain(
         opt.load_state_dict(state["optimizer"])
         start, curve, elapsed = state["step"], list(state["curve"]), state["seconds"]
         rewarm_from, grown_from = state.get("rewarm_from"), state.get("grown_from")
+        init_sha256 = state.get("init_sha256")
     elif not resume and ckpt_root.exists():
         shutil.rmtree(ckpt_root)
     probe_set = (
@@ -675,6 +681,7 @@ def pretrain(
             "seconds": time.monotonic() - t0,
             "rewarm_from": rewarm_from,
             "grown_from": grown_from,
+            "init_sha256": init_sha256,
         }
         save_checkpoint(ckpt_root, at, policy, state, keep_last=2)
 
@@ -734,6 +741,7 @@ def pretrain(
     model.eval()
     result = PretrainResult(Path(out_dir), done, time.monotonic() - t0, stop_reason, curve)
     result.grown_from = grown_from
+    result.init_sha256 = init_sha256
     export(policy, cfg, result, verifier)
     return result
 
@@ -893,7 +901,9 @@ def model_card(cfg: PretrainConfig, result: PretrainResult) -> str:
     ]
     if cfg.init_from:
         lines.append(
-            f"- Started from the weights of `{cfg.init_from}` (its steps, wall time and curve "
+            f"- Started from the weights of `{cfg.init_from}`"
+            + (f" (SHA-256 `{result.init_sha256}`)" if result.init_sha256 else "")
+            + " (its steps, wall time and curve "
             "are counted here), AdamW fresh and the learning rate warmed up again over "
             f"{cfg.warmup_steps} steps from there; the data options above hold from that step."
         )
