@@ -24,14 +24,12 @@ import json
 import time
 from pathlib import Path
 
-from closedloop.loop.baselines import CONTROL_SEED_OFFSET, base_control_pairs, base_dir
+from closedloop.loop.baselines import base_dir, train_control
 from closedloop.loop.config import ModelKind, load_config
 from closedloop.loop.evaluate import evaluate
 from closedloop.monitor.names import Metric
 from closedloop.policy.hf import HFPolicy
 from closedloop.tasks.format import load_tasks
-from closedloop.train.pretrain import load_pretrain_config
-from closedloop.train.sft import examples_from_text, sft_steps
 from closedloop.verify import Verifier
 
 RECIPES = ("loop", "warmup", "batch64")
@@ -73,20 +71,15 @@ def main() -> None:
                 f", run's control {policies['control']['pass@1']:.3f}",
                 flush=True,
             )
-            pretrained = load_pretrain_config(base_dir(cfg))
-            lr = pretrained.learning_rate * pretrained.min_lr_ratio  # as train_control takes it
             for recipe in recipes:
                 policy = HFPolicy.from_pretrained(base_dir(cfg))
-                batch = 64 if recipe == "batch64" else cfg.cold_start.batch_size
-                examples = examples_from_text(policy, base_control_pairs(cfg, steps * batch))
                 t = time.perf_counter()
-                sft_steps(
+                train_control(  # the loop's own function, the recipe varied
                     policy,
-                    examples,
+                    [],
                     steps,
-                    batch,
-                    lr,
-                    cfg.seed + CONTROL_SEED_OFFSET,
+                    cfg,
+                    batch_size=64 if recipe == "batch64" else None,
                     warmup_steps=max(1, steps // 3) if recipe == "warmup" else 0,
                 )
                 seconds = time.perf_counter() - t

@@ -155,21 +155,33 @@ def train_cold_start(policy: Any, examples: list[SFTExample], cfg: RunConfig) ->
     return sft_steps(policy, examples, steps, cs.batch_size, cs.learning_rate, cfg.seed)
 
 
-def train_control(policy: Any, examples: list[SFTExample], steps: int, cfg: RunConfig) -> SFTRun:
+def train_control(
+    policy: Any,
+    examples: list[SFTExample],
+    steps: int,
+    cfg: RunConfig,
+    batch_size: int | None = None,
+    warmup_steps: int = 0,
+) -> SFTRun:
     """``steps`` more SFT steps of the cold-start policy on its own data, in place: the
     cold-start corpus, or for a base model fresh examples of its pretraining distribution at
-    the learning rate its pretraining ended with."""
+    the learning rate its pretraining ended with. ``batch_size`` (default the cold start's)
+    and ``warmup_steps`` vary the recipe (benchmarks/control_recipes.py); the loop uses
+    neither."""
     from closedloop.train.sft import examples_from_text, sft_steps
 
     cs = cfg.cold_start
+    batch = batch_size or cs.batch_size
     lr = cs.learning_rate
     if cfg.model.kind is ModelKind.BASE:
         from closedloop.train.pretrain import load_pretrain_config
 
         pcfg = load_pretrain_config(base_dir(cfg))
         lr = pcfg.learning_rate * pcfg.min_lr_ratio
-        examples = examples_from_text(policy, base_control_pairs(cfg, steps * cs.batch_size))
-    return sft_steps(policy, examples, steps, cs.batch_size, lr, cfg.seed + CONTROL_SEED_OFFSET)
+        examples = examples_from_text(policy, base_control_pairs(cfg, steps * batch))
+    return sft_steps(
+        policy, examples, steps, batch, lr, cfg.seed + CONTROL_SEED_OFFSET, warmup_steps
+    )
 
 
 def has_control(cfg: RunConfig) -> bool:

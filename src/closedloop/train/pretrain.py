@@ -303,8 +303,21 @@ def is_relational(prog: ListProgram) -> bool:
     threshold), reverse, slices and picks by position (which elements). Sorting, ``x * c``,
     parity filters and sums show in the outputs alone; a base trained mostly on those learns
     to read the outputs and guess the rest."""
-    codes = [s.code for s in prog.steps] + ([prog.aggregate.code] if prog.aggregate else [])
+    codes = rule_codes(prog)
     return len(codes) == 1 and is_relational_rule(codes[0])
+
+
+def rule_codes(prog: ListProgram) -> list[str]:
+    """The expressions of a program's rules, its steps' then its aggregate's."""
+    return [s.code for s in prog.steps] + ([prog.aggregate.code] if prog.aggregate else [])
+
+
+def _one_rule(rng: random.Random, seed: int, aggregate_alone: bool) -> ListProgram:
+    """A one-step program, or an aggregate alone, drawn from the grammar's distribution."""
+    if aggregate_alone:
+        agg = random_program(rng, seed, max_depth=1, aggregate_prob=1.0).aggregate
+        return ListProgram((), agg, seed)
+    return random_program(rng, seed, max_depth=1, aggregate_prob=0.0)
 
 
 def is_relational_rule(code: str) -> bool:
@@ -329,11 +342,7 @@ def relational_task(
     None if draws fail. A quarter of the draws are aggregates alone (picks by position)."""
     rng = random.Random(seed)
     for _ in range(tries):
-        if rng.random() < 0.25:
-            agg = random_program(rng, seed, max_depth=1, aggregate_prob=1.0).aggregate
-            prog = ListProgram((), agg, seed)
-        else:
-            prog = random_program(rng, seed, max_depth=1, aggregate_prob=0.0)
+        prog = _one_rule(rng, seed, aggregate_alone=rng.random() < 0.25)
         if not is_relational(prog):
             continue
         task = draw_examples(prog, rng, n_inputs)
@@ -367,12 +376,8 @@ def focus_task(
     kind = rng.choice(list(kinds))
     wanted = FOCUS_KINDS[kind]
     for _ in range(tries):
-        if kind == "pick":
-            agg = random_program(rng, seed, max_depth=1, aggregate_prob=1.0).aggregate
-            prog = ListProgram((), agg, seed)
-        else:
-            prog = random_program(rng, seed, max_depth=1, aggregate_prob=0.0)
-        codes = [s.code for s in prog.steps] + ([prog.aggregate.code] if prog.aggregate else [])
+        prog = _one_rule(rng, seed, aggregate_alone=kind == "pick")
+        codes = rule_codes(prog)
         if len(codes) != 1 or not wanted(codes[0]):
             continue
         task = draw_examples(prog, rng, n_inputs)
@@ -739,9 +744,15 @@ def pretrain(
             stop_reason = stop
             break
     model.eval()
-    result = PretrainResult(Path(out_dir), done, time.monotonic() - t0, stop_reason, curve)
-    result.grown_from = grown_from
-    result.init_sha256 = init_sha256
+    result = PretrainResult(
+        Path(out_dir),
+        done,
+        time.monotonic() - t0,
+        stop_reason,
+        curve,
+        grown_from=grown_from,
+        init_sha256=init_sha256,
+    )
     export(policy, cfg, result, verifier)
     return result
 
