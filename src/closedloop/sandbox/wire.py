@@ -276,7 +276,6 @@ def _bounded_dict(pairs):
 # expressions, C speed) so that text over a token cap is refused before it is parsed.
 _STRINGS = re.compile(r"""[bB]?(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
 _WORDS = re.compile(r"(?:\d|\.\d)(?:[\w.]|(?<=[eE])[+-])*|[A-Za-z_]\w*")
-_SPACE = re.compile(r"\s+")
 
 
 def token_count(text):
@@ -284,9 +283,10 @@ def token_count(text):
     other character one). Equal values written by :func:`encode_plain` and by hand differ by
     under a factor of 2 (``frozenset([])`` against ``frozenset()``, ``(1+2j)`` against
     ``1+2j``), whatever their numbers' digits or their strings' escapes."""
-    s = _STRINGS.sub("'", text)
+    s = _STRINGS.sub("'", text) if "'" in text or '"' in text else text
     s = _WORDS.sub("0", s)
-    return len(_SPACE.sub("", s))
+    # str.split's whitespace is re's \s (both Py_UNICODE_ISSPACE), at a third of sub's cost
+    return len("".join(s.split()))
 
 
 # Text that JSON reads exactly as Python would: digits, signs, points, exponents, brackets.
