@@ -40,6 +40,12 @@ def test_run_with_an_unknown_preset_lists_the_presets(tmp_path: Path):
     assert all(name in line for name in PRESETS)
 
 
+def test_the_old_base_preset_name_says_where_it_went(tmp_path: Path):
+    line = _error("run", "--preset", "base", "--run-dir", str(tmp_path / "r"))
+    assert "embedded preset" in line and "--preset scratch" in line
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_preset_name_given_as_config_points_to_the_option(tmp_path: Path):
     line = _error("run", "short", "--run-dir", str(tmp_path / "r"))
     assert "--preset short" in line

@@ -21,6 +21,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_embedded_config):
 
     cfg = config_from_dict(
         {
+            "model": {"kind": "embedded"},
             "cold_start": {"corpus_size": 30},
             "train": {"algorithm": "expert_iteration", "sft_batch_size": 4, "anchor_ratio": 0.5},
         }
@@ -74,6 +75,7 @@ def test_replay_of_an_embedded_run_draws_its_own_stream_of_the_corpus(setup):
     _, _, corpus = setup
     cfg = config_from_dict(
         {
+            "model": {"kind": "embedded"},
             "cold_start": {"corpus_size": 30},
             "train": {"replay_examples": 6, "anchor_ratio": 1.0, "grpo": {"replay_coef": 0.5}},
         }

@@ -60,7 +60,8 @@ def test_grpo_settings_nest_in_the_run_config_with_the_loops_defaults():
     cfg = config_from_dict({"train": {"grpo": {"beta": 0.1}}})
     assert isinstance(cfg.train.grpo, GRPOConfig) and cfg.train.grpo.beta == 0.1
     # fields the table leaves out keep the loop's defaults, not the class's
-    assert cfg.train.grpo.learning_rate == 5e-5 and cfg.train.grpo.track_ref_kl is False
+    assert cfg.train.grpo.learning_rate == 1e-4 and cfg.train.grpo.track_ref_kl is False
+    assert cfg.train.grpo.replay_coef == 0.3
     with pytest.raises(ConfigError, match=r"train.learning_rate: this key moved to train.grpo"):
         config_from_dict({"train": {"learning_rate": 1e-4}})
     with pytest.raises(ConfigError, match=r"train.grpo.temperature: unknown key"):
@@ -83,6 +84,32 @@ def test_a_binary_config_file_is_named_not_a_traceback(tmp_path):
 
 def test_replay_without_its_weight_is_refused():
     with pytest.raises(ConfigError, match="replay_coef"):
-        config_from_dict({"train": {"replay_examples": 8}})
+        config_from_dict({"train": {"replay_examples": 8, "grpo": {"replay_coef": 0.0}}})
+    with pytest.raises(ConfigError, match="replay_coef"):
+        config_from_dict({"train": {"replay_examples": 8, "algorithm": "expert_iteration"}})
     cfg = config_from_dict({"train": {"replay_examples": 8, "grpo": {"replay_coef": 0.5}}})
-    assert cfg.train.grpo.learning_rate == 5e-5  # the loop's default kept beside it
+    assert cfg.train.grpo.learning_rate == 1e-4  # the loop's default kept beside it
+
+
+def test_the_default_replay_gives_way_to_a_config_without_its_weight():
+    # the default 64 needs GRPO and a replay weight: a config that sets only the algorithm or
+    # only the weight to 0 gets none (not an error), and says so when written back
+    assert config_from_dict({}).train.replay_examples == 64
+    for train in ({"algorithm": "expert_iteration"}, {"grpo": {"replay_coef": 0.0}}):
+        cfg = config_from_dict({"train": train})
+        assert cfg.train.replay_examples == 0
+        assert config_from_dict(tomllib.loads(dump_config(cfg))) == cfg
+
+
+def test_the_defaults_are_self_play_from_the_shipped_base():
+    # closedloop run with no config: the embedded preset, which starts from the shipped base
+    # (issue 16: the cold start is the base); the model built from scratch is a named preset
+    from closedloop.loop.config import ModelKind
+
+    cfg = config_from_dict({})
+    assert cfg.model.kind is ModelKind.BASE and cfg.model.path is None
+    assert len(cfg.eval.heldout_seeds) * cfg.eval.heldout_size >= 600  # the primary set
+    assert cfg.eval.samples > 0 and cfg.eval.probe_per > 0
+    assert config_from_dict(tomllib.loads(PRESETS["scratch"])).model.kind is ModelKind.EMBEDDED
+    with pytest.raises(ConfigError, match="list-functions base"):
+        config_from_dict({"domain": "code"})  # the base reads lists, not general code

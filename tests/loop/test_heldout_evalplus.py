@@ -36,6 +36,7 @@ def test_named_sets_are_written_into_the_run_primary_first(tmp_path: Path) -> No
     cfg = config_from_dict(
         {
             "domain": "code",
+            "model": {"kind": "embedded"},
             "workers": 2,
             "eval": {"heldout_sets": ["mbppplus", "humanevalplus"], "heldout_size": 3},
         }

@@ -36,7 +36,9 @@ EXTRA = {
 def _cfg(tmp_path: Path, size: int = 8) -> RunConfig:
     extra = tmp_path / "extra.jsonl"
     extra.write_text(json.dumps(EXTRA) + "\n")
-    return config_from_dict({"eval": {"heldout_size": size, "heldout_files": [str(extra)]}})
+    return config_from_dict(
+        {"eval": {"heldout_size": size, "heldout_seeds": [20250807], "heldout_files": [str(extra)]}}
+    )
 
 
 def test_loaded_sets_equal_the_materialised_ones_in_order(tmp_path: Path):

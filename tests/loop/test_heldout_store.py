@@ -77,6 +77,12 @@ def test_two_heldout_files_with_one_name_are_a_config_error(tmp_path: Path):
     files = [str(tmp_path / d / "extra.jsonl") for d in ("a", "b")]
     for f in files:
         Path(f).write_text("")
-    cfg = config_from_dict({"domain": "code", "eval": {"heldout_size": 2, "heldout_files": files}})
+    cfg = config_from_dict(
+        {
+            "domain": "code",
+            "model": {"kind": "embedded"},
+            "eval": {"heldout_size": 2, "heldout_files": files},
+        }
+    )
     with pytest.raises(ConfigError, match="extra.*already taken"):
         heldout_sets(cfg)

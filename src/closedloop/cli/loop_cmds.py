@@ -89,7 +89,7 @@ def run(
     from rich.console import Console
 
     from closedloop.loop.config import ConfigError, Generation, load_config
-    from closedloop.loop.presets import PRESETS, preset_config
+    from closedloop.loop.presets import PRESETS, RENAMED, preset_config
 
     checks.at_least("--threads", threads, 1)
     if generation is not None and generation not in {g.value for g in Generation}:
@@ -104,6 +104,8 @@ def run(
     else:
         if config is not None and preset is not None:
             _fail("give CONFIG or --preset, not both")
+        if preset in RENAMED:
+            _fail(f"--preset {preset}: no such preset any more: {RENAMED[preset]}")
         if preset is not None and preset not in PRESETS:
             _fail(f"--preset {preset}: no such preset; there are: {', '.join(PRESETS)}")
         if config is not None and not config.exists() and str(config) in PRESETS:

@@ -1,7 +1,8 @@
 """The run configuration: one TOML file per run, validated by pydantic with errors that name the key.
 
 Every field is documented once, here, where it is declared. ``closedloop run`` with no
-config uses the defaults: the embedded preset (list functions, a model built from scratch).
+config uses the defaults: the embedded preset (list functions, self-play from the base model
+shipped in the package). The ``scratch`` preset builds and cold-starts a model here instead.
 The effective config is written back to ``RUN_DIR/config.toml``.
 """
 
@@ -78,7 +79,11 @@ class TrainAlgorithm(StrEnum):
     EXPERT_ITERATION = "expert_iteration"  # SFT on verified successes (STaR)
 
 
-LOOP_GRPO_DEFAULTS: dict[str, Any] = {"learning_rate": 5e-5, "track_ref_kl": False}
+LOOP_GRPO_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 1e-4,
+    "track_ref_kl": False,
+    "replay_coef": 0.3,
+}
 """Where the loop's ``[train.grpo]`` defaults differ from :class:`GRPOConfig`'s (see
 ``TrainConfig.grpo``)."""
 
@@ -123,10 +128,13 @@ class VLLMConfig(_Section):
 
 
 class ModelConfig(_Section):
-    kind: ModelKind = ModelKind.EMBEDDED
-    """``embedded`` (built here and cold-started on the grammar corpus), ``base`` (the base
-    model ``closedloop pretrain`` built offline: the cold start *is* the base, and the control
-    trains it further on its own pretraining distribution) or ``hf`` (load ``path``)."""
+    kind: ModelKind = ModelKind.BASE
+    """``base`` (the default: the base model ``closedloop pretrain`` built offline, shipped in
+    the package; the cold start *is* the base, and the control trains it further on its own
+    pretraining distribution), ``embedded`` (built here from ``hidden_size``, ``num_layers``
+    and ``vocab_size`` and cold-started on the grammar corpus: the ``scratch`` preset) or
+    ``hf`` (load ``path``). ``base`` is a list-functions model: ``domain = "code"`` needs
+    ``embedded`` or ``hf``."""
     path: str | None = None
     """A Hugging Face model directory; required when ``kind = "hf"``. With ``kind = "base"``,
     a directory ``closedloop pretrain`` wrote (default: the base shipped in the package)."""
@@ -181,8 +189,10 @@ class ColdStartConfig(_Section):
     ``model.kind = "base"``: the base is the cold start."""
     challenger_fraction: float = Field(0.2, ge=0.0, le=1.0)
     """Share of the corpus that teaches the challenger format (the rest teaches the solver)."""
-    max_depth: int = Field(2, ge=1, le=4)
-    """Most grammar steps per program (see closedloop.loop.grammar)."""
+    max_depth: int = Field(3, ge=1, le=4)
+    """Most grammar steps per program (see closedloop.loop.grammar): of the seed pool, and
+    with ``model.kind = "embedded"`` of the cold-start corpus too. 3 by default because the
+    shipped base was taught programs of one to three steps; the ``scratch`` preset uses 2."""
     identity_share: float = Field(0.0, ge=0.0, le=1.0)
     """Share of the seed pool that is the identity rule (``return xs``,
     closedloop.loop.grammar.identity_task), which the grammar's draws never give: without it
@@ -249,8 +259,10 @@ class TrainConfig(_Section):
     grpo: GRPOConfig = Field(default_factory=lambda: GRPOConfig(**LOOP_GRPO_DEFAULTS))
     """The GRPO update (``[train.grpo]``, every field documented in
     :class:`closedloop.train.grpo_config.GRPOConfig`). The loop's defaults differ from the
-    class's in two fields: ``learning_rate = 5e-5`` (at 2e-4 the KL between successive policies
-    of the embedded preset was 0.15-0.36 per update, and the held-out score swung) and
+    class's in three fields: ``learning_rate = 1e-4`` (from the shipped base, GRPO at 2e-4
+    forgot reverse tasks for ``x + 9`` and at 5e-5 moved nothing; the ``scratch`` preset keeps
+    5e-5: at 2e-4 the KL between its successive policies was 0.15-0.36 per update, and the
+    held-out score swung), ``replay_coef = 0.3`` (the weight of ``train.replay_examples``) and
     ``track_ref_kl = false`` (a second forward pass per step only to report a KL the loop's
     ``kl_policy`` already measures; with ``beta > 0`` the reference is kept regardless). The
     reference of the KL is always the cold-start policy, after a resume too. Sampling
@@ -264,9 +276,12 @@ class TrainConfig(_Section):
         # a [train.grpo] table sets some fields; the rest keep the loop's defaults, not the class's
         return {**LOOP_GRPO_DEFAULTS, **value} if isinstance(value, dict) else value
 
-    hindsight: bool = True
+    hindsight: bool = False
     """Relabel failed attempts with their own outputs (run in the sandbox) and train on them
-    as solved examples (closedloop.loop.hindsight)."""
+    as solved examples (closedloop.loop.hindsight). Off by default: from the shipped base's
+    predecessors, three iterations with relabels (their supervised step at 2e-4) ended at
+    0.125 on the primary set against 0.198 without (cold start 0.200). The ``scratch`` preset
+    turns it on (its cold start writes few programs that run, and relabels teach it to)."""
     rationalize: bool = False
     """STaR's rationalization (Zelikman et al. 2022, arXiv:2203.14465): a task that no sample
     of the iteration solved, and that carries a verified solution (the challenger's own, run in
@@ -289,11 +304,12 @@ class TrainConfig(_Section):
     the final model reached 0.090 / 0.090 but fell to 0.040 on its own grammar; at 0.3 it
     ended at 0.060 / 0.080 / 0.120; at 1.0 at 0.015 / 0.025 / 0.125. The default wins the run's
     held-out metric by narrowing; 0.3 keeps the grammar skill and loses the held-out gain."""
-    replay_examples: int = Field(0, ge=0)
+    replay_examples: int = Field(64, ge=0)
     """Examples of the cold start's own data (a base's pretraining distribution, else the
     cold-start corpus; never a self-play task) whose NLL joins each GRPO update's loss,
     weighted ``train.grpo.replay_coef`` (InstructGPT's PPO-ptx), split over its optimizer steps.
-    0: none. Needs ``algorithm = "grpo"`` and ``replay_coef > 0``."""
+    0: none. Needs ``algorithm = "grpo"`` and ``replay_coef > 0``; when this key is not given,
+    it is 0 for ``expert_iteration`` or ``replay_coef = 0``."""
     sft_batch_size: int = Field(16, ge=1)
     """Examples per optimizer step of the loop's supervised step (relabels, anchors, and with
     ``expert_iteration`` the verified successes)."""
@@ -303,6 +319,18 @@ class TrainConfig(_Section):
     sft_learning_rate: float = Field(2e-4, gt=0)
     """Learning rate of the loop's supervised steps: on relabeled attempts, and with
     ``expert_iteration`` on the verified successes too."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_default_replay_without_its_weight(cls, data: Any) -> Any:
+        # the default of 64 belongs to GRPO with a replay weight; without them it is 0, so that
+        # setting only the algorithm (or only the weight to 0) is not refused below
+        if isinstance(data, dict) and "replay_examples" not in data:
+            grpo = data.get("grpo")
+            coef = grpo.get("replay_coef") if isinstance(grpo, dict) else None
+            if data.get("algorithm", "grpo") != "grpo" or coef == 0:
+                data = {**data, "replay_examples": 0}
+        return data
 
     @model_validator(mode="after")
     def _replay_needs_its_weight(self) -> TrainConfig:
@@ -320,9 +348,11 @@ class EvalConfig(_Section):
     heldout_size: int = Field(200, ge=1)
     """Held-out reasoning-gym list_functions tasks per seed of ``heldout_seeds``; of a
     benchmark set (HumanEval, HumanEval+, MBPP+) the first this many tasks (378 or more: all)."""
-    heldout_seeds: list[int] = Field(default_factory=lambda: [20250807], min_length=1)
+    heldout_seeds: list[int] = Field(
+        default_factory=lambda: [20250807, 20260807, 20270807], min_length=1
+    )
     """Seeds of the primary held-out set, ``heldout_size`` tasks each (fixed: never used for
-    training). Item ``i`` of seed ``s`` is reasoning-gym's ``Random(s + i)``, so seeds must lie
+    training): three by default, 600 tasks, because 200 see only changes of +-0.03 as noise. Item ``i`` of seed ``s`` is reasoning-gym's ``Random(s + i)``, so seeds must lie
     at least ``heldout_size`` apart."""
     heldout_sets: list[HeldoutSetName] = Field(default_factory=list)
     """The held-out sets by name, the first the **primary** one (the gate's, ``summary.json``'s
@@ -343,7 +373,7 @@ class EvalConfig(_Section):
     """Token budget of an evaluation attempt."""
     turns: int = Field(1, ge=1, le=8)
     """Turns per evaluation attempt (1: plain pass@1)."""
-    samples: int = Field(0, ge=0)
+    samples: int = Field(4, ge=0)
     """Beside greedy pass@1, sample this many programs per primary held-out task (at
     ``temperature``) and submit the first whose outputs match every shown example (run in the
     sandbox on the public tests; the first sample when none does): ``heldout_filtered_pass@1``.
@@ -351,7 +381,7 @@ class EvalConfig(_Section):
     program) and how well it tracks correctness (the saturation monitor). 0: greedy only."""
     temperature: float = Field(0.8, gt=0)
     """Sampling temperature of ``samples``."""
-    probe_per: int = Field(0, ge=0)
+    probe_per: int = Field(10, ge=0)
     """List domain: at the end, the reading probe (:mod:`closedloop.loop.probe`, greedy, this
     many tasks per primitive) of the cold start, the control and the final policy, in
     ``summary.json`` under ``probe``: a gain that is skill keeps the probe; a gain bought by
@@ -487,6 +517,15 @@ class RunConfig(_Section):
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     distributed: DistributedConfig = Field(default_factory=DistributedConfig)
+
+    @model_validator(mode="after")
+    def _base_reads_lists(self) -> RunConfig:
+        if self.domain is Domain.CODE and self.model.kind is ModelKind.BASE:
+            raise ValueError(
+                "model.kind: 'base' (the default) is the list-functions base, and domain is "
+                "'code': set model.kind = 'hf' with model.path (a code model), or 'embedded'"
+            )
+        return self
 
 
 MOVED_KEYS = {
