@@ -230,7 +230,7 @@ CATALOGUE: tuple[Preset, ...] = (
         "",
         "the main job: 9 self-play iterations from the shipped base, 600 held-out tasks, "
         "control, gate, probe",
-        "about 7 minutes on 2 CPU cores (6:40-7:09 over three seeds, nothing else running)",
+        "7-8 minutes on 2 CPU cores: 6:40-7:48 over four runs, nothing else running",
     ),
     Preset(
         "scratch",
