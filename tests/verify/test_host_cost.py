@@ -15,7 +15,7 @@ import pytest
 from closedloop.cli.verify_cmd import run_verify
 from closedloop.loop.store import AttemptRow, IterationRecord, RunStore
 from closedloop.sandbox import SandboxLimits
-from closedloop.sandbox.wire import WireError, decode_plain, plain_equal
+from closedloop.sandbox.wire import WireError, decode_plain, plain_equal, token_count
 from closedloop.tasks.format import Split, parse_task
 from closedloop.verify import Outcome, Verifier
 
@@ -98,7 +98,30 @@ def test_costly_values_cost_the_verifiers_process_under_a_second(verifier, name)
     t0 = time.process_time()
     verdict = verifier.verify(task, code, Split.ALL)
     assert verdict.outcome not in (Outcome.PASS, Outcome.INFRA_ERROR), verdict
-    assert time.process_time() - t0 < 1.0  # this process's CPU: decoding and comparing
+    # this process's CPU, decoding and comparing: ~0.015 s on the 2-core VM since a value is
+    # checked against the expected output's token cap by a count that stops past it (0.13-0.7 s
+    # before: half a million tokens were counted four times to learn they exceed a hundred)
+    assert time.process_time() - t0 < 0.3
+
+
+def test_a_count_that_stops_past_its_cap_agrees_with_the_full_count():
+    import random
+
+    rng = random.Random(0)
+    pieces = list("[](){}:,.-+eE0123456789 'abc\"\\\n\tbBxj_\u2028\u00a0\u3000")
+    pieces += ["1e5", "0x1f", "'a b'", '"q\\"r"', "True", "frozenset()", "b'x'"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 50)))
+        full = token_count(text)
+        for cap in {0, 3, max(full - 1, 0), full, full + 1}:
+            stopped = token_count(text, cap)
+            assert (stopped > cap) == (full > cap), (text, cap)
+            assert full > cap or stopped == full, (text, cap)
+    big = "[" + "0, " * 300_000 + "0]"
+    t0 = time.process_time()
+    assert token_count(big, 100) == 101  # stops at the first token past the cap
+    assert time.process_time() - t0 < 0.01
+    assert token_count(big, 10**6) == token_count(big) == 600_003  # a cap over it: exact
 
 
 def test_verdict_lines_survive_lone_surrogates_and_line_separators(tmp_path: Path):

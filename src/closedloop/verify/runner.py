@@ -615,7 +615,7 @@ def _judge_io(i: int, test: Any, frame: dict[str, Any], tol: float | None) -> Te
         if type(text) is not str:
             return TestResult(i, False, test.input, test.output, None, "result refused: not text")
         expected, max_tokens = _expected(test.output)
-        if len(text) > max_tokens and token_count(text) > max_tokens:
+        if len(text) > max_tokens and token_count(text, max_tokens) > max_tokens:
             return TestResult(i, False, test.input, test.output, safe_text(text[:1000]))
         try:
             got = decode_plain(text, max_tokens=max_tokens)
