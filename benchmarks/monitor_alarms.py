@@ -32,6 +32,11 @@ Plants:
   held-out confidence should rise while its correlation with correctness falls, and the
   saturation alarm should fire (the audit's reward-hacking alarm may fire beside it: the
   reward passes what the verifier fails). Held-out evaluation keeps the real verifier.
+- ``own-samples``: the loop keeps training on its own outputs with no correctness signal:
+  every attempt that returns a value on each private input counts as solved, and expert
+  iteration (``train.algorithm = "expert_iteration"``) does SFT on them -- self-distillation,
+  which sharpens the policy toward whatever it already writes. Confidence should rise while
+  its correlation with correctness falls: the saturation alarm should fire (and the audit's).
 
 Every fork sets ``control = false`` and evaluates held-out every ``--every`` iterations.
 """
@@ -63,7 +68,7 @@ from closedloop.verify import CallJob, Outcome, Verdict
 sys.path.insert(0, str(Path(__file__).parent))
 from loop_fork import fork  # noqa: E402
 
-PLANTS = ("none", "weak-verifier", "no-diversity", "saturated-pool", "majority-vote")
+PLANTS = ("none", "weak-verifier", "no-diversity", "saturated-pool", "majority-vote", "own-samples")
 SATURATED_POOL = {
     "challenger.proposals": 0,
     "train.grpo.learning_rate": 5e-4,
@@ -151,6 +156,19 @@ class MajorityReward(PlantedReward):
         return verdicts
 
 
+class RunsReward(PlantedReward):
+    """A planted reward blind to correctness: an attempt passes when it returns a value on
+    every private input."""
+
+    def judge(self, tasks: list[Task], results: list[Any]) -> list[Verdict]:
+        verdicts = []
+        for t, res in zip(tasks, results, strict=True):
+            ran = sum(r.ok for r in res)
+            outcome = Outcome.PASS if res and ran == len(res) else Outcome.FAIL
+            verdicts.append(Verdict(t.id, outcome, ran, len(res)))
+        return verdicts
+
+
 def _table(title: str, rows: list[dict[str, Any]]) -> Table:
     table = Table(title=title)
     table.add_column("iter", justify="right")
@@ -205,6 +223,9 @@ def main() -> None:
         overrides["challenger.novelty"] = False
     if args.plant == "saturated-pool":
         overrides.update(SATURATED_POOL)
+    if args.plant == "own-samples":
+        # a run's config.toml spells out its replay, which expert iteration does not take
+        overrides.update({"train.algorithm": "expert_iteration", "train.replay_examples": 0})
     for item in args.set:  # after the plant's, so --set can change a plant's value
         key, sep, value = item.partition("=")
         if not sep:
@@ -217,6 +238,8 @@ def main() -> None:
         runner.reward_wrapper = ShapeOnlyReward
     if args.plant == "majority-vote":
         runner.reward_wrapper = MajorityReward
+    if args.plant == "own-samples":
+        runner.reward_wrapper = RunsReward
     t0 = time.monotonic()
     runner.run()
     rows = [json.loads(x) for x in (args.out / METRICS_FILE).read_text().splitlines()]
