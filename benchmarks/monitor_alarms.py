@@ -25,6 +25,11 @@ Plants:
   about correctness) and the saturation alarm to fire. From the shipped base it does not: six
   iterations from seed 0's run ended at 0.482 greedy (0.475 before), confidence 0.70 -> 0.67,
   nothing raised (README, "Monitors").
+- ``solved-pool``: ``saturated-pool`` as the issue meant it: GRPO learns nothing from a group
+  every attempt solved (its advantages are all zero), so here expert iteration (SFT on the
+  verified successes) keeps training on the seed pool's solved tasks, at 1e-3 (five times the
+  loop's supervised rate), no proposals. It should make the policy surer of what it writes,
+  right or wrong: the saturation alarm should fire.
 - ``majority-vote``: the solver's training reward needs no ground truth: an attempt passes
   when its outputs on the private inputs equal those of most attempts of its task (the
   self-consistency reward of label-free RL, e.g. TTRL). Nothing ties agreement to
@@ -68,13 +73,29 @@ from closedloop.verify import CallJob, Outcome, Verdict
 sys.path.insert(0, str(Path(__file__).parent))
 from loop_fork import fork  # noqa: E402
 
-PLANTS = ("none", "weak-verifier", "no-diversity", "saturated-pool", "majority-vote", "own-samples")
+PLANTS = (
+    "none",
+    "weak-verifier",
+    "no-diversity",
+    "saturated-pool",
+    "solved-pool",
+    "majority-vote",
+    "own-samples",
+)
 SATURATED_POOL = {
     "challenger.proposals": 0,
     "train.grpo.learning_rate": 5e-4,
     "eval.samples": 4,
 }
 """Overrides of the ``saturated-pool`` plant (see the module docstring)."""
+SOLVED_POOL = {
+    "challenger.proposals": 0,
+    "train.algorithm": "expert_iteration",
+    "train.replay_examples": 0,  # a run's config.toml spells it out; expert iteration takes none
+    "train.sft_learning_rate": 1e-3,
+    "eval.samples": 4,
+}
+"""Overrides of the ``solved-pool`` plant."""
 COLUMNS = (
     (Metric.MEAN_REWARD, "reward", ".2f"),
     (Metric.HELDOUT_PASS_AT_1, "held-out", ".3f"),
@@ -223,6 +244,8 @@ def main() -> None:
         overrides["challenger.novelty"] = False
     if args.plant == "saturated-pool":
         overrides.update(SATURATED_POOL)
+    if args.plant == "solved-pool":
+        overrides.update(SOLVED_POOL)
     if args.plant == "own-samples":
         # a run's config.toml spells out its replay, which expert iteration does not take
         overrides.update({"train.algorithm": "expert_iteration", "train.replay_examples": 0})

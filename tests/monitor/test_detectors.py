@@ -114,6 +114,7 @@ def test_detect_and_alarm_metrics() -> None:
         "alarm_reward_hacking": 1.0,
         "alarm_collapse": 1.0,
         "alarm_saturation": 1.0,
+        "alarm_regression": 1.0,  # held-out 0.07 -> 0.05: -29%
     }
     assert all(isinstance(k, Metric) for k in alarm_metrics(detect(rows, TH)))
 
@@ -123,7 +124,27 @@ def test_rows_read_back_from_json_raise_the_same_alarms() -> None:
     rows[0][Metric.HELDOUT_DISTINCT_PROGRAMS] = 40.0
     rows[-1][Metric.HELDOUT_DISTINCT_PROGRAMS] = 10.0
     stored = [json.loads(json.dumps(r)) for r in rows]
-    assert detect(stored, TH) == detect(rows, TH) and len(detect(rows, TH)) == 3
+    assert detect(stored, TH) == detect(rows, TH) and len(detect(rows, TH)) == 4
+
+
+def _heldout(*scores: float) -> list[dict]:
+    return [{Metric.ITERATION: 2 * i, Metric.HELDOUT_PASS_AT_1: s} for i, s in enumerate(scores)]
+
+
+def test_a_held_out_score_far_below_the_cold_starts_is_a_regression() -> None:
+    from closedloop.monitor.detectors import regression
+
+    # the solved-pool plant from the shipped base (README, "Monitors"): 0.475 -> 0.317 (-33%)
+    (alarm,) = regression(_heldout(0.475, 0.317), TH)
+    assert alarm.kind is AlarmKind.REGRESSION and alarm.iteration == 2
+    assert "0.475 -> 0.317" in alarm.message and alarm.figures["heldout_now"] == 0.317
+    # the worst fall of any preset run or update variant recorded (expert iteration, -12.6%)
+    assert regression(_heldout(0.370, 0.353, 0.363, 0.323), TH) == []
+    assert regression(_heldout(0.475, 0.38), TH)  # exactly -20%: fires
+    # judged only where held-out was measured, and only against a cold start that scored
+    assert regression(_heldout(0.475, 0.2)[:1] + [{Metric.ITERATION: 3}], TH) == []
+    assert regression(_heldout(0.0, 0.0), TH) == []
+    assert regression(_heldout(0.475, 0.3), Thresholds(regression_min_heldout_drop=0.5)) == []
 
 
 def test_group_outcomes() -> None:

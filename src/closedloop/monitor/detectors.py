@@ -1,4 +1,4 @@
-"""Detectors: alarms for the three ways a closed loop goes wrong, read from its metrics rows.
+"""Detectors: alarms for the ways a closed loop goes wrong, read from its metrics rows.
 
 Each detector is a plain function of the run's metrics history (``metrics.jsonl`` rows, the
 cold start's row first, the iteration just finished last) and returns the alarms that hold
@@ -25,6 +25,10 @@ after that iteration. They compare the run with its own start, never with a fixe
   definition of capability saturation: training sharpens the policy past what it can do) -- or
   while those same samples are right less often (surer and worse: a policy whose confidence
   never tracked correctness, correlation near 0 at the start, has no correlation left to lose).
+- **regression**: whatever the cause, held-out pass@1 at an evaluation has fallen far below the
+  cold start's. The three kinds above each read a symptom; a fault none of them reads (the
+  loop training on its own solved tasks at a high rate lost a third of its held-out score
+  while its confidence fell, its variety held and its reward told nothing) still shows here.
 
 Thresholds are :class:`Thresholds`, the one place they are declared and documented (the run
 config's ``[monitor]`` section extends it). Rows are read through
@@ -54,6 +58,7 @@ class AlarmKind(StrEnum):
     REWARD_HACKING = "reward_hacking"
     COLLAPSE = "collapse"
     SATURATION = "saturation"
+    REGRESSION = "regression"
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,13 @@ class Thresholds(BaseModel):
     0.65 at iterations 0/2/4/6, correlation 0.07 -> 0.06 -> 0.14 -> 0.11 (the correlation
     rule stays quiet), sampled pass@1 0.152 -> 0.149 -> 0.135 -> 0.126; this threshold was set
     after seeing that run."""
+    regression_min_heldout_drop: float = Field(0.2, gt=0, le=1)
+    """Regression: held-out pass@1 at an evaluation has fallen at least this share of the cold
+    start's below it. Set after looking at the 39 runs recorded on this project's machine
+    (README, "Monitors"): preset runs fell at most 9.8% at any evaluation and update variants
+    at most 12.6% (expert iteration from an older base), except STaR rationalization at four
+    epochs (0.375 -> 0.272, -27.6%); the planted faults that hurt the policy fell 32-44%. It
+    fires on those four runs and on no other."""
 
 
 def _iteration(row: Row) -> int:
@@ -365,9 +377,41 @@ def _solved_outright(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     ]
 
 
+def regression(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
+    """Held-out pass@1 down by ``regression_min_heldout_drop`` of the cold start's; judged on
+    the last row only when it evaluated.
+
+    >>> rows = [{Metric.ITERATION: 0, Metric.HELDOUT_PASS_AT_1: 0.475},
+    ...         {Metric.ITERATION: 2, Metric.HELDOUT_PASS_AT_1: 0.317}]
+    >>> [a.kind for a in regression(rows, Thresholds())]
+    [<AlarmKind.REGRESSION: 'regression'>]
+    """
+    heldout = Metric.HELDOUT_PASS_AT_1
+    if len(history) < 2 or heldout not in history[0] or heldout not in history[-1]:
+        return []
+    cold, last = history[0], history[-1]
+    h0, h1 = float(cold[heldout]), float(last[heldout])
+    if h0 <= 0 or h1 > h0 * (1 - th.regression_min_heldout_drop):
+        return []
+    return [
+        Alarm(
+            AlarmKind.REGRESSION,
+            _iteration(last),
+            f"held-out pass@1 fell {h0:.3f} -> {h1:.3f} ({h1 / h0 - 1:+.0%} of the cold "
+            "start's): the loop is making the policy worse on tasks it never trains on",
+            {"heldout_start": h0, "heldout_now": h1},
+        )
+    ]
+
+
 def detect(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     """Every alarm that holds after the last row of ``history``."""
-    return reward_hacking(history, th) + collapse(history, th) + saturation(history, th)
+    return (
+        reward_hacking(history, th)
+        + collapse(history, th)
+        + saturation(history, th)
+        + regression(history, th)
+    )
 
 
 def alarm_metrics(alarms: Sequence[Alarm]) -> dict[Metric, float]:

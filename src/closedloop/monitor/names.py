@@ -94,6 +94,7 @@ class Metric(StrEnum):
     ALARM_REWARD_HACKING = "alarm_reward_hacking"
     ALARM_COLLAPSE = "alarm_collapse"
     ALARM_SATURATION = "alarm_saturation"
+    ALARM_REGRESSION = "alarm_regression"
 
 
 _METRICS = frozenset(m.value for m in Metric)
