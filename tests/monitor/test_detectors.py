@@ -103,7 +103,7 @@ def test_saturation_needs_every_iteration_of_the_window() -> None:
 def test_detect_and_alarm_metrics() -> None:
     rows = run(
         [0.2, 0.6, 0.7],
-        {0: 0.07, 3: 0.05},
+        {0: 0.30, 3: 0.20},
         solved_group_share=0.9,
     )
     rows[0]["heldout_distinct_programs"] = 40.0
@@ -114,13 +114,13 @@ def test_detect_and_alarm_metrics() -> None:
         "alarm_reward_hacking": 1.0,
         "alarm_collapse": 1.0,
         "alarm_saturation": 1.0,
-        "alarm_regression": 1.0,  # held-out 0.07 -> 0.05: -29%
+        "alarm_regression": 1.0,  # held-out 0.30 -> 0.20: -33%
     }
     assert all(isinstance(k, Metric) for k in alarm_metrics(detect(rows, TH)))
 
 
 def test_rows_read_back_from_json_raise_the_same_alarms() -> None:
-    rows = run([0.2, 0.6, 0.7], {0: 0.07, 3: 0.05}, solved_group_share=0.9)
+    rows = run([0.2, 0.6, 0.7], {0: 0.30, 3: 0.20}, solved_group_share=0.9)
     rows[0][Metric.HELDOUT_DISTINCT_PROGRAMS] = 40.0
     rows[-1][Metric.HELDOUT_DISTINCT_PROGRAMS] = 10.0
     stored = [json.loads(json.dumps(r)) for r in rows]
@@ -145,6 +145,9 @@ def test_a_held_out_score_far_below_the_cold_starts_is_a_regression() -> None:
     assert regression(_heldout(0.475, 0.2)[:1] + [{Metric.ITERATION: 3}], TH) == []
     assert regression(_heldout(0.0, 0.0), TH) == []
     assert regression(_heldout(0.475, 0.3), Thresholds(regression_min_heldout_drop=0.5)) == []
+    # a fifth of a small score is a few tasks: the scratch preset's 0.065 -> 0.035 is noise
+    assert regression(_heldout(0.065, 0.035), TH) == []
+    assert regression(_heldout(0.075, 0.015), TH)  # its planted weak verifier: a real fall
 
 
 def test_group_outcomes() -> None:

@@ -140,7 +140,11 @@ class Thresholds(BaseModel):
     (README, "Monitors"): preset runs fell at most 9.8% at any evaluation and update variants
     at most 12.6% (expert iteration from an older base), except STaR rationalization at four
     epochs (0.375 -> 0.272, -27.6%); the planted faults that hurt the policy fell 32-44%. It
-    fires on those four runs and on no other."""
+    fires on those four runs and on no other ..."""
+    regression_min_heldout_fall: float = Field(0.05, ge=0, le=1)
+    """... and the fall is at least this much pass@1 as well: from the scratch preset's cold
+    start (0.065 on 200 tasks) a fifth is 3 tasks, what its healthy runs move by (0.065 ->
+    0.035 at iteration 3 in one); 0.05 is 10 tasks of 200 and 30 of 600."""
 
 
 def _iteration(row: Row) -> int:
@@ -378,8 +382,8 @@ def _solved_outright(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
 
 
 def regression(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
-    """Held-out pass@1 down by ``regression_min_heldout_drop`` of the cold start's; judged on
-    the last row only when it evaluated.
+    """Held-out pass@1 down by ``regression_min_heldout_drop`` of the cold start's and by at
+    least ``regression_min_heldout_fall``; judged on the last row only when it evaluated.
 
     >>> rows = [{Metric.ITERATION: 0, Metric.HELDOUT_PASS_AT_1: 0.475},
     ...         {Metric.ITERATION: 2, Metric.HELDOUT_PASS_AT_1: 0.317}]
@@ -392,6 +396,8 @@ def regression(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     cold, last = history[0], history[-1]
     h0, h1 = float(cold[heldout]), float(last[heldout])
     if h0 <= 0 or h1 > h0 * (1 - th.regression_min_heldout_drop):
+        return []
+    if h0 - h1 < th.regression_min_heldout_fall:
         return []
     return [
         Alarm(
