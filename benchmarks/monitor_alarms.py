@@ -96,6 +96,8 @@ SOLVED_POOL = {
     "eval.samples": 4,
 }
 """Overrides of the ``solved-pool`` plant."""
+OWN_SAMPLES = {"train.algorithm": "expert_iteration", "train.replay_examples": 0}
+"""Overrides of the ``own-samples`` plant (its reward is :class:`RunsReward`)."""
 COLUMNS = (
     (Metric.MEAN_REWARD, "reward", ".2f"),
     (Metric.HELDOUT_PASS_AT_1, "held-out", ".3f"),
@@ -247,8 +249,7 @@ def main() -> None:
     if args.plant == "solved-pool":
         overrides.update(SOLVED_POOL)
     if args.plant == "own-samples":
-        # a run's config.toml spells out its replay, which expert iteration does not take
-        overrides.update({"train.algorithm": "expert_iteration", "train.replay_examples": 0})
+        overrides.update(OWN_SAMPLES)
     for item in args.set:  # after the plant's, so --set can change a plant's value
         key, sep, value = item.partition("=")
         if not sep:

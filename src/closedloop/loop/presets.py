@@ -59,12 +59,29 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from closedloop.loop.config import RunConfig
 
+# What the model built from scratch (the scratch preset, and quick and short, which shrink it)
+# trains and is judged with, where the defaults (self-play from the shipped base) differ:
+# hindsight relabels, GRPO at 5e-5 with no replay, 200 held-out tasks, greedy only, no probe.
+_SCRATCH_TRAIN = """\
+[train]
+hindsight = true
+replay_examples = 0
+[train.grpo]
+learning_rate = 5e-5
+replay_coef = 0.0
+"""
+_SCRATCH_EVAL = """\
+heldout_seeds = [20250807]
+samples = 0
+probe_per = 0
+"""
+
 # The quick preset departs from short in what makes the loop visibly work in a minute: a
 # model four times wider with 20 times the corpus (300 SFT steps), the challenger sampling
 # at 0.7 and needing 2 shown inputs and 1 wrong version instead of 3 and 3, and no novelty
 # rejection (the tiny model proposes the pool's commonest programs); without these no
 # proposal is accepted and no plot has a line. One torch thread: see RunConfig.threads.
-QUICK = """\
+QUICK = f"""\
 name = "quick"
 iterations = 4
 threads = 1
@@ -88,40 +105,22 @@ max_mutants = 0
 tasks_per_iteration = 8
 samples = 4
 max_new_tokens = 48
-[train]
-hindsight = true
-replay_examples = 0
-[train.grpo]
-learning_rate = 5e-5
-replay_coef = 0.0
-[eval]
+{_SCRATCH_TRAIN}[eval]
 heldout_size = 50
-heldout_seeds = [20250807]
 max_new_tokens = 48
 every = 1
-samples = 0
-probe_per = 0
-"""
+{_SCRATCH_EVAL}"""
 
-SCRATCH = """\
+SCRATCH = f"""\
 name = "scratch"
 [model]
 kind = "embedded"
 [cold_start]
 max_depth = 2
-[train]
-hindsight = true
-replay_examples = 0
-[train.grpo]
-learning_rate = 5e-5
-replay_coef = 0.0
-[eval]
-heldout_seeds = [20250807]
-samples = 0
-probe_per = 0
-"""
+{_SCRATCH_TRAIN}[eval]
+{_SCRATCH_EVAL}"""
 
-SHORT = """\
+SHORT = f"""\
 name = "short"
 iterations = 2
 [model]
@@ -140,19 +139,10 @@ max_mutants = 0
 tasks_per_iteration = 3
 samples = 2
 max_new_tokens = 16
-[train]
-hindsight = true
-replay_examples = 0
-[train.grpo]
-learning_rate = 5e-5
-replay_coef = 0.0
-[eval]
+{_SCRATCH_TRAIN}[eval]
 heldout_size = 6
-heldout_seeds = [20250807]
 max_new_tokens = 16
-samples = 0
-probe_per = 0
-"""
+{_SCRATCH_EVAL}"""
 
 MODEL_PLACEHOLDER = "REPLACE-WITH-A-MODEL-DIRECTORY"
 """``model.path`` of the real-model preset until ``--model PATH`` (or an edit) replaces it."""

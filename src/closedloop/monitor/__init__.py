@@ -10,8 +10,8 @@
   policy's greedy programs on a task set, how one iteration's proposals cluster -- and the
   outcome mix of attempt groups;
 - :mod:`~closedloop.monitor.detectors`: alarms for reward hacking, collapse, saturation and
-  regression, read from the metrics history, with their ``Thresholds`` (the run config's ``[monitor]``
-  section extends them). The loop records them (run store events, ``alarm_<kind>``
+  regression, read from the metrics history, with their ``Thresholds`` (the run config's
+  ``[monitor]`` section extends them). The loop records them (run store events, ``alarm_<kind>``
   metrics, ``summary.json``) and, with ``monitor.on_alarm = "stop"``, stops self-play.
 
 Must never: change what the loop trains on, or read held-out tasks' tests (it sees only what
