@@ -12,6 +12,7 @@ import os
 import secrets
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,20 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
 libc.shmat.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
 KEY, CREAT, NOWAIT = 0x5EC12E7, 0o1000, 0o4000
+"""
+
+# A host file every job can read (the runtime's own): big enough for BITS + 2 pages.
+_PAGE_FILE = max(
+    (p for p in Path(os.__file__).parent.glob("*.py") if p.is_file()),
+    key=lambda p: p.stat().st_size,
+)
+_PAGES = f"""
+import ctypes, mmap, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
+libc.syscall.restype = ctypes.c_long
+P, PAGE, BITS = {str(_PAGE_FILE.resolve())!r}, 4096, 24
 """
 
 # name -> (writer source defining f(secret: int), reader source defining f())
@@ -214,6 +229,51 @@ def f():
     t = threading.Thread(target=lambda: got.append(threading.get_native_id()))
     t.start(); t.join()
     return (os.getpid(), got[0])
+""",
+    ),
+    # The host's page cache is shared by every job: a writer evicts a read-only host file and
+    # reads back the pages that spell its secret; a reader asks which pages are resident
+    # without reading them (mincore on a mapping, a read that will not wait, cachestat).
+    "page_cache": (
+        _PAGES
+        + """
+def f(secret):
+    fd = os.open(P, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+    except OSError as e:
+        return e.errno
+    for b in range(BITS):
+        if secret >> b & 1:
+            os.pread(fd, 1, (b + 1) * PAGE)
+    return 0
+""",
+        _PAGES
+        + """
+def f():
+    fd = os.open(P, os.O_RDONLY)
+    size = (BITS + 2) * PAGE
+    addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+    vec = (ctypes.c_ubyte * (BITS + 2))()
+    if libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(size), vec) != 0:
+        resident = ('mincore', ctypes.get_errno())
+    else:
+        resident = sum(1 << b for b in range(BITS) if vec[b + 1] & 1)
+    nowait = 0
+    try:
+        for b in range(BITS):
+            try:
+                os.preadv(fd, [bytearray(1)], (b + 1) * PAGE, os.RWF_NOWAIT)
+                nowait |= 1 << b
+            except BlockingIOError:
+                pass
+    except OSError as e:
+        nowait = ('preadv2', e.errno)
+    stat = (ctypes.c_uint64 * 5)()
+    rng = (ctypes.c_uint64 * 2)(0, size)
+    cached = libc.syscall(451, fd, rng, stat, 0)  # cachestat (Linux 6.5)
+    return (resident, nowait, stat[0] if cached == 0 else ('cachestat', ctypes.get_errno()))
 """,
     ),
     "tmp_files": (

@@ -27,7 +27,10 @@ No state crosses between jobs, by construction:
     other process of the sandbox, and its ids do not depend on earlier jobs) and has a new
     IPC namespace (System V shared memory, semaphores and queues, POSIX message queues);
   - files: the root is read-only, /tmp is a new tmpfs per job; locks and inotify watches on
-    the host's shared files are denied (they would be a channel between running jobs).
+    the host's shared files are denied (they would be a channel between running jobs), and so
+    is every call that reads or steers which of their pages the host has cached (mincore,
+    cachestat, preadv2's RWF_NOWAIT, fadvise, readahead): without them the page cache is a
+    channel only through timing, which is out of scope (below).
 
 Each job child redirects stdout/stderr to capped pipes, sets rlimits, drops every capability,
 sets no_new_privs and installs a seccomp filter before it reads a byte of the job. Then it
@@ -748,6 +751,11 @@ DENIED_SYSCALLS = {
     # state on the host's (read-only) files that every worker's jobs share: locks and watches
     # (fcntl's lock commands are checked below)
     "flock": 73, "inotify_init": 253, "inotify_add_watch": 254, "inotify_init1": 294,
+    # the page cache of those files, which every job shares too: what is resident can be read
+    # without timing (mincore, cachestat, a read that will not wait) and set (fadvise evicts,
+    # readahead loads), so a job could leave bits in it for a later one
+    "mincore": 27, "readahead": 187, "fadvise64": 221, "preadv2": 327, "pwritev2": 328,
+    "cachestat": 451,
 }
 # fmt: on
 AUDIT_ARCH_X86_64 = 0xC000003E
