@@ -18,6 +18,7 @@ from closedloop.sandbox import SandboxLimits
 from closedloop.sandbox.wire import WireError, decode_plain, plain_equal, token_count
 from closedloop.tasks.format import Split, parse_task
 from closedloop.verify import Outcome, Verifier
+from closedloop.verify.text import json_line
 
 M = 2**61 - 1  # ints that differ by a multiple of it hash alike
 
@@ -83,6 +84,12 @@ STALLS = {
     ),
     "deeply-nested-lists": (LIST, forging("'[' + ', '.join(['[' * 190 + ']' * 190] * 2000) + ']'")),
     "half-a-million-tokens": (LIST, forging("'[' + '0, ' * 300000 + '0]'")),
+    # the host's own mark for a call that got no answer, forged with a megabyte of surrogates:
+    # it was copied whole into the verdict (a 17 MB verdict line, 14 s to write)
+    "a-forged-missing-mark": (
+        LIST,
+        forging("'\\ud800' * (1 << 19)").replace("'value'", "'missing'"),
+    ),
 }
 
 
@@ -102,6 +109,7 @@ def test_costly_values_cost_the_verifiers_process_under_a_second(verifier, name)
     # checked against the expected output's token cap by a count that stops past it (0.13-0.7 s
     # before: half a million tokens were counted four times to learn they exceed a hundred)
     assert time.process_time() - t0 < 0.3
+    assert len(json_line(verdict.to_json())) < 20_000  # every candidate-written field is cut
 
 
 def test_a_count_that_stops_past_its_cap_agrees_with_the_full_count():

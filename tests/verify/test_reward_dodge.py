@@ -133,6 +133,24 @@ def test_sandbox_error_after_the_confirmation_is_a_load_error():
         os.close(in_r)
 
 
+def test_a_judge_the_candidate_left_no_time_is_not_the_sandboxs_fault(verifier):
+    # A candidate can load, wait out its clock and confirm at the last moment: the judge then
+    # starts with (next to) nothing, is stopped before it confirms, and that read as the
+    # sandbox's failure (infra_error, dropped unscored). The deadline is set here directly,
+    # since a candidate hits that window only now and then.
+    for _ in range(3):
+        with verifier.pool.slot() as slot:
+            ch = slot.candidate.begin("candidate")
+            try:
+                assert "ready" in _load(ch, "def f(x):\n    return 2 * x\n", "f")
+                ch.deadline = time.monotonic()  # nothing left: the judge is stopped at once
+                outcome, _ = verifier._run_checker(CHECKED, ch, slot)
+            finally:
+                slot.candidate.end(ch)
+        assert outcome[0] not in (Outcome.INFRA_ERROR, Outcome.INVALID), outcome
+    assert verifier.verify(CHECKED, "def f(x):\n    return 2 * x\n").outcome is Outcome.PASS
+
+
 def test_correct_solutions_still_pass(verifier):
     assert verifier.verify(IO, "def f(x):\n    return 2 * x\n", Split.ALL).outcome is Outcome.PASS
     assert verifier.verify(CHECKED, "def f(x):\n    return 2 * x\n").outcome is Outcome.PASS

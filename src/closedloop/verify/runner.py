@@ -51,6 +51,7 @@ from closedloop.verify.text import safe_text
 
 _BATCH_BYTES = 32 << 10  # requests written ahead of results; stays under a pipe's buffer
 _JUDGE_GRACE_S = 0.25  # how long past the candidate's deadline a judge may take to answer
+_JUDGE_START_S = 0.25  # a judge given less than this that ends unconfirmed: the candidate's
 
 
 @dataclass(frozen=True)
@@ -361,11 +362,12 @@ class Verifier:
         candidate's fault (its values were in play): a limit hit (wall clock, CPU) is a
         timeout, any other death an error, and a judge still busy past the deadline is
         killed (by its worker at the candidate's deadline; by the host, which then replaces
-        the worker, ``_JUDGE_GRACE_S`` after). Neither is ever ``infra_error``."""
+        the worker, ``_JUDGE_GRACE_S`` after). Neither is ever ``infra_error``; nor is a judge
+        that ends unconfirmed after the candidate left it under ``_JUDGE_START_S``."""
         left = cand.deadline - time.monotonic()
         judge = slot.judge.begin("judge", extra_fds=(cand.in_w, cand.out_r), wall_s=left)
         judge.deadline = cand.deadline + _JUDGE_GRACE_S
-        judging = False
+        judging, msg = False, None
         try:
             judge.send({"prelude": task.prompt, "checker": task.checker, "entry": task.entry_point})
             msg = judge.recv()
@@ -386,6 +388,11 @@ class Verifier:
                 if judging
                 else (Outcome.INFRA_ERROR, f"judge channel: {e}")
             )
+        if outcome[0] is Outcome.INFRA_ERROR and not judging and left < _JUDGE_START_S:
+            # The judge's clock is what the candidate left of its own: one that used it up
+            # (it can even confirm it loaded and exit at the last moment) starves the judge
+            # before it confirms, and must not make that the sandbox's fault.
+            outcome = (Outcome.TIMEOUT, "the candidate left the checker no time to run")
         cand.close_input()  # the checker was the job's last step: both processes end at once
         if outcome[0] is Outcome.TIMEOUT and msg is None:
             judge.close()
@@ -537,6 +544,8 @@ def _run_calls(
                 return
             if msg.get("i") != k:
                 msg = {"unplain": "malformed result channel: results out of order"}
+            elif "missing" in msg:  # the host's own mark for a lost call: never the candidate's
+                msg = {"unplain": "malformed result channel: a reserved key"}
             on_frame(k, msg)
         i = j
 
@@ -631,7 +640,7 @@ def _judge_io(i: int, test: Any, frame: dict[str, Any], tol: float | None) -> Te
         )
     if "missing" in frame:
         return TestResult(
-            i, False, test.input, test.output, None, f"no result ({frame['missing']})"
+            i, False, test.input, test.output, None, f"no result ({_text(frame['missing'], 200)})"
         )
     return TestResult(
         i,
