@@ -42,6 +42,14 @@ Plants:
   iteration (``train.algorithm = "expert_iteration"``) does SFT on them -- self-distillation,
   which sharpens the policy toward whatever it already writes. Confidence should rise while
   its correlation with correctness falls: the saturation alarm should fire (and the audit's).
+- ``majority-distill``: ``majority-vote``'s reward with expert iteration at 1e-3 (the
+  ``solved-pool`` plant's rate): SFT on every attempt that agrees with its task's most common
+  outputs -- self-consistency distillation, which pulls each task's samples toward their mode
+  whether or not the mode is right (GRPO with that reward moved confidence only 0.70 -> 0.76 in
+  ten iterations at 1e-3). The saturation alarm should fire (the audit's too). From the
+  shipped base it did not: six iterations from seed 0's run, confidence 0.70 -> 0.69 while
+  its correlation with correctness fell 0.60 -> 0.33 and greedy pass@1 0.475 -> 0.317; the
+  audit, collapse and regression alarms fired (README, "Monitors").
 
 Every fork sets ``control = false`` and evaluates held-out every ``--every`` iterations.
 """
@@ -81,6 +89,7 @@ PLANTS = (
     "solved-pool",
     "majority-vote",
     "own-samples",
+    "majority-distill",
 )
 SATURATED_POOL = {
     "challenger.proposals": 0,
@@ -98,6 +107,13 @@ SOLVED_POOL = {
 """Overrides of the ``solved-pool`` plant."""
 OWN_SAMPLES = {"train.algorithm": "expert_iteration", "train.replay_examples": 0}
 """Overrides of the ``own-samples`` plant (its reward is :class:`RunsReward`)."""
+MAJORITY_DISTILL = {
+    "train.algorithm": "expert_iteration",
+    "train.replay_examples": 0,
+    "train.sft_learning_rate": 1e-3,
+    "eval.samples": 4,
+}
+"""Overrides of the ``majority-distill`` plant (its reward is :class:`MajorityReward`)."""
 COLUMNS = (
     (Metric.MEAN_REWARD, "reward", ".2f"),
     (Metric.HELDOUT_PASS_AT_1, "held-out", ".3f"),
@@ -250,6 +266,8 @@ def main() -> None:
         overrides.update(SOLVED_POOL)
     if args.plant == "own-samples":
         overrides.update(OWN_SAMPLES)
+    if args.plant == "majority-distill":
+        overrides.update(MAJORITY_DISTILL)
     for item in args.set:  # after the plant's, so --set can change a plant's value
         key, sep, value = item.partition("=")
         if not sep:
@@ -260,7 +278,7 @@ def main() -> None:
     runner = LoopRunner.resume(args.out, console)
     if args.plant == "weak-verifier":
         runner.reward_wrapper = ShapeOnlyReward
-    if args.plant == "majority-vote":
+    if args.plant in ("majority-vote", "majority-distill"):
         runner.reward_wrapper = MajorityReward
     if args.plant == "own-samples":
         runner.reward_wrapper = RunsReward
