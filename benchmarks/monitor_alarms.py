@@ -50,6 +50,12 @@ Plants:
   shipped base it did not: six iterations from seed 0's run, confidence 0.70 -> 0.69 while
   its correlation with correctness fell 0.60 -> 0.33 and greedy pass@1 0.475 -> 0.317; the
   audit, collapse and regression alarms fired (README, "Monitors").
+- ``mode-program``: written after that run, to sharpen directly: an attempt passes when its
+  program is its task's most common one (written at least twice), and expert iteration at
+  5e-4 trains on those -- mode-seeking self-distillation, which should raise the agreement
+  among held-out samples whatever their correctness. The saturation alarm should fire. It
+  did not: six iterations from seed 0's run raised confidence 0.70 -> 0.72 (the rule needs
+  +0.1) while its correlation with correctness fell 0.60 -> 0.49; audit and collapse fired.
 
 Every fork sets ``control = false`` and evaluates held-out every ``--every`` iterations.
 """
@@ -90,6 +96,7 @@ PLANTS = (
     "majority-vote",
     "own-samples",
     "majority-distill",
+    "mode-program",
 )
 SATURATED_POOL = {
     "challenger.proposals": 0,
@@ -114,6 +121,13 @@ MAJORITY_DISTILL = {
     "eval.samples": 4,
 }
 """Overrides of the ``majority-distill`` plant (its reward is :class:`MajorityReward`)."""
+MODE_PROGRAM = {
+    "train.algorithm": "expert_iteration",
+    "train.replay_examples": 0,
+    "train.sft_learning_rate": 5e-4,
+    "eval.samples": 4,
+}
+"""Overrides of the ``mode-program`` plant (its reward is :class:`ModeProgramReward`)."""
 COLUMNS = (
     (Metric.MEAN_REWARD, "reward", ".2f"),
     (Metric.HELDOUT_PASS_AT_1, "held-out", ".3f"),
@@ -208,6 +222,31 @@ class RunsReward(PlantedReward):
         return verdicts
 
 
+class ModeProgramReward:
+    """A planted reward for agreeing with oneself: an attempt passes when its program (up to
+    whitespace) is its task's most common one among the attempts in this call, written at
+    least twice. The private split only; every other split goes to the real verifier."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def verify_many(
+        self, items: Sequence[tuple[Task, str]], split: Split = Split.PRIVATE, **kw: Any
+    ) -> list[Verdict]:
+        if split is not Split.PRIVATE:
+            return self.inner.verify_many(items, split=split, **kw)
+        counts: dict[str, Counter] = {}
+        for t, code in items:
+            counts.setdefault(t.id, Counter())[" ".join(code.split())] += 1
+        out = []
+        for t, code in items:
+            top = max(counts[t.id].values())
+            ok = top >= 2 and counts[t.id][" ".join(code.split())] == top
+            n = len(t.private_tests)
+            out.append(Verdict(t.id, Outcome.PASS if ok else Outcome.FAIL, n * ok, n))
+        return out
+
+
 def _table(title: str, rows: list[dict[str, Any]]) -> Table:
     table = Table(title=title)
     table.add_column("iter", justify="right")
@@ -268,6 +307,8 @@ def main() -> None:
         overrides.update(OWN_SAMPLES)
     if args.plant == "majority-distill":
         overrides.update(MAJORITY_DISTILL)
+    if args.plant == "mode-program":
+        overrides.update(MODE_PROGRAM)
     for item in args.set:  # after the plant's, so --set can change a plant's value
         key, sep, value = item.partition("=")
         if not sep:
@@ -280,6 +321,8 @@ def main() -> None:
         runner.reward_wrapper = ShapeOnlyReward
     if args.plant in ("majority-vote", "majority-distill"):
         runner.reward_wrapper = MajorityReward
+    if args.plant == "mode-program":
+        runner.reward_wrapper = ModeProgramReward
     if args.plant == "own-samples":
         runner.reward_wrapper = RunsReward
     t0 = time.monotonic()
