@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from closedloop.tasks.format import parse_task
@@ -38,3 +40,33 @@ def test_an_answer_programs_verdict_carries_what_the_sandbox_refused_it(verifier
     probing = "import socket\ntry:\n    socket.socket()\nexcept OSError:\n    pass\nprint(42)"
     v = verifier.verify(TASK, probing)
     assert v.outcome is Outcome.PASS and v.refusals.denied.get("socket", 0) >= 1
+
+
+LIST = parse_task({"id": "l", "kind": "answer", "answer": "[1, 2, 3]", "answer_match": "list"})
+SET = parse_task({"id": "s", "kind": "answer", "answer": "{2, 3, 5}", "answer_match": "set"})
+TOO_LARGE_FOR_A_FLOAT = {
+    "numeric-quotient": (TASK, "1e300/1e-300"),
+    "printed-quotient": (TASK, "print('1/1e-320')"),
+    "list-item-400-digits": (LIST, "[1" + "0" * 400 + ", 2, 3]"),
+    "set-item-400-digits": (SET, "{1" + "0" * 400 + "}"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TOO_LARGE_FOR_A_FLOAT))
+def test_an_answer_too_large_for_a_float_fails_with_reward_zero(verifier, name):
+    """The scorer's OverflowError made these ``infra_error`` (dropped unscored by the loop)
+    through ``verify_many`` and an exception out of ``verify``: a reward dodge."""
+    task, solution = TOO_LARGE_FOR_A_FLOAT[name]
+    for verdict in (verifier.verify(task, solution), *verifier.verify_many([(task, solution)])):
+        assert verdict.outcome is Outcome.FAIL and verdict.reward == 0.0, verdict
+
+
+def test_a_huge_printing_looking_solution_costs_the_host_little(verifier):
+    """Whether an answer is a printing program was decided by ``ast.parse`` of the whole text
+    in the host: 4 MiB of ``a,b`` lines cost 34 s of CPU and 3.7 GiB. It is not parsed past
+    a small cap (and never without the word ``print``), so it is scored as a final answer."""
+    for solution in ("print(1)\n" + "a,b\n" * (1 << 20), "a,b\n" * (1 << 20)):
+        t0 = time.process_time()
+        verdict = verifier.verify(TASK, solution)
+        assert time.process_time() - t0 < 0.5
+        assert verdict.outcome is Outcome.FAIL and verdict.reward == 0.0

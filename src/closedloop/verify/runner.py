@@ -427,8 +427,15 @@ def _test_count(task: Task, split: Split) -> int:
     return len(task.tests(split)) + (1 if _uses_checker(task, split) else 0)
 
 
-def _prints(solution: str) -> bool:
-    """Whether an answer-task solution is a program that prints its answer."""
+def _prints(solution: str, max_chars: int = 10_000) -> bool:
+    """Whether an answer-task solution is a program that prints its answer: Python that calls
+    ``print`` by name. This parses the candidate's text in the host, so it is kept cheap and
+    bounded: a text without the ASCII word ``print`` is not such a program (no parse), nor is
+    one over ``max_chars`` characters; either is scored as the final answer as it stands.
+    Parsing costs up to ~6 us a character in the worst shapes (an f-string of many fields),
+    30-60 ms at the cap; a 4 MiB text once cost 34 s of CPU and 3.7 GiB."""
+    if len(solution) > max_chars or "print" not in solution:
+        return False
     import ast
 
     try:
