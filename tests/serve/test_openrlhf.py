@@ -171,6 +171,27 @@ def test_the_response_is_what_follows_the_prompt():
     assert response_text("something else entirely", PROMPT) is None
 
 
+def test_special_tokens_are_dropped_from_the_end_only():
+    assert response_text(PROMPT + "42 <|im_end|>\n</s> <eos>\n", PROMPT) == "42"
+    assert response_text(PROMPT + "42 \n", PROMPT) == "42 \n"  # no token: left as it is
+    assert response_text(PROMPT + "<|im_end|> 42", PROMPT) == "<|im_end|> 42"
+    assert response_text(PROMPT + "<|" + "x" * 41 + "|>", PROMPT) == "<|" + "x" * 41 + "|>"
+
+
+@pytest.mark.parametrize("unit", [" ", "<|a|>", "\n<|im_end|>"])
+def test_a_response_made_to_backtrack_is_split_in_linear_time(unit: str):
+    # the trailing-token regex this replaced took 10 s on 50 KB of spaces ending in "x"
+    # (quadratic: 20 KB, the first size here, already took 1.2 s)
+    for size in (20_000, 200_000):
+        padding = unit * (size // len(unit))
+        for response in (padding + "42x", padding, "42" + padding):
+            t0 = time.perf_counter()
+            got = response_text(PROMPT + response, PROMPT)
+            took = time.perf_counter() - t0
+            assert took < 0.25, f"{size} chars of {unit!r}: {took:.2f} s"
+            assert got in (response, "42", ""), got[:40]
+
+
 def test_an_infra_error_is_a_503_to_retry_never_a_reward():
     infra = Verdict("sort", Outcome.INFRA_ERROR, 0, 2, detail="sandbox worker lost twice")
     ok = Verdict("sort", Outcome.PASS, 2, 2)

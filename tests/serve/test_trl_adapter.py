@@ -175,6 +175,7 @@ def test_grpo_trainer_takes_a_step_on_the_local_reward(tmp_path: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
+    from closedloop.policy import list_llama  # noqa: F401 - registers the shipped base's architecture
     from closedloop.policy.base_model import base_model_dir
 
     tasks, _ = load_tasks(EXAMPLES / "tasks" / "mbpp_slice.jsonl")

@@ -7,6 +7,7 @@
   :mod:`~closedloop.serve.metrics`: the bearer token, the body-size cap and bounded queue
   (413 / 503 with ``Retry-After``), and the Prometheus ``/metrics`` series.
 - :mod:`~closedloop.serve.openrlhf`: OpenRLHF's remote reward-model route ``/get_reward``.
+- :mod:`~closedloop.serve.redact`: what a verdict on a held task may show its caller.
 - :mod:`~closedloop.serve.trl`: a reward function with TRL's signature
   (``(prompts, completions, **kwargs) -> list[float | None]``) backed by that server or by a
   verifier in the same process.

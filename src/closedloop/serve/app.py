@@ -13,23 +13,32 @@ Endpoints (JSON in, JSON out); all but ``/health`` need the token when the serve
   tests; ``null`` for ``infra_error`` (the verifier's fault, never a reward of 0) and
   ``invalid``. Tasks come from the server's task file, or inline.
 - ``POST /verify`` ``{"solutions": [{"task_id", "solution"}], "tasks": [TASK...]?, "split"}``
-  -> ``{"verdicts": [VERDICT...]}``: the verdict lines of docs/design.md.
+  -> ``{"verdicts": [VERDICT...]}``: the verdict lines of docs/design.md; on a task the server
+  holds, without what its private tests hold (:mod:`closedloop.serve.redact`).
 - ``POST /get_reward``: OpenRLHF's remote reward-model contract
   (:mod:`closedloop.serve.openrlhf`).
 
 Bad input is a 422 whose ``detail`` is one line naming the item (``items[3].task_id: 'x' is
-not a task the server holds``). A body over the size limit, or a batch larger than the queue,
-is a 413; a batch the queue has no room for now is a 503 with ``Retry-After``. A batch is
-verified in parallel on the verifier's slots, off the event loop, so requests overlap.
+not a task the server holds``); so are two different inline tasks under one id, and an inline
+task with a held task's id. A body over the size limit, or a batch larger than the queue, is a
+413; a batch the queue has no room for now is a 503 with ``Retry-After``. A batch is verified
+in parallel on the verifier's slots, and inline tasks are parsed and verdicts rendered, off the
+event loop, so requests overlap. Text no UTF-8 can carry (a lone surrogate) is answered with
+U+FFFD in its place, never a 500.
 """
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from fastapi import FastAPI, HTTPException, Response
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -38,10 +47,17 @@ from closedloop.serve import openrlhf
 from closedloop.serve.auth import BearerAuth
 from closedloop.serve.limits import MAX_BATCH, Admission, BodyLimit, ServeLimits
 from closedloop.serve.metrics import MetricsMiddleware, ServerMetrics
+from closedloop.serve.redact import redact_held, verdict_json
 from closedloop.tasks.format import Split, Task, TaskFormatError, parse_task
 from closedloop.verify import Verdict, VerificationBackend
+from closedloop.verify.text import safe_json, safe_text
 
 __all__ = ["MAX_BATCH", "ROUTES", "ServeLimits", "make_app"]
+
+CPU_THREADS = 4
+"""Threads that parse requests and render answers (beside those that wait on verification)."""
+
+T = TypeVar("T")
 
 ROUTES = ("/health", "/limits", "/metrics", "/reward", "/verify", "/get_reward")
 """The server's paths (also the ``route`` label values of its metrics)."""
@@ -76,20 +92,44 @@ class VerifyRequest(_WithTasks):
 
 
 def _bad(msg: str) -> HTTPException:
-    return HTTPException(status_code=422, detail=msg)
+    return HTTPException(status_code=422, detail=safe_text(msg))
 
 
 def _tasks(held: Mapping[str, Task], inline: Sequence[dict[str, Any]]) -> dict[str, Task]:
+    """The tasks a request may name: those the server holds, and those it sent.
+
+    An inline task may not use the id of a held task, even with the same content (a request
+    may not replace a held task's tests, and a 422 only when the content differed would tell
+    the caller whether it guessed the private tests). Two inline tasks may share an id only
+    when they are the same task: otherwise which one an item names is ambiguous."""
     out = dict(held)
+    sent: dict[str, int] = {}
     for i, obj in enumerate(inline):
         try:
             task = parse_task(obj)
         except TaskFormatError as e:
             raise _bad(f"tasks[{i}]: {e}") from None
+        except UnicodeError:  # a lone surrogate: no UTF-8 text holds it, nor hashes it
+            raise _bad(f"tasks[{i}]: holds text that is not Unicode (a lone surrogate)") from None
+        except RecursionError:
+            raise _bad(f"tasks[{i}]: nested too deeply") from None
         if task.id in held:  # a request may not swap the tests of a task the server holds
             raise _bad(f"tasks[{i}]: {task.id!r} is a task the server holds; send only its id")
+        first = sent.setdefault(task.id, i)
+        if first != i and out[task.id] != task:
+            raise _bad(
+                f"tasks[{i}]: id {task.id!r} is also the id of tasks[{first}], a different "
+                "task; give each task its own id"
+            )
         out[task.id] = task
     return out
+
+
+def _json_bytes(obj: Any) -> bytes:
+    """``obj`` as the JSON body Starlette's ``JSONResponse`` writes."""
+    return json.dumps(
+        obj, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
 
 
 def _pairs(
@@ -192,39 +232,84 @@ def make_app(
         text, content_type = work.metrics.render()
         return Response(content=text, media_type=content_type)
 
+    # Parsing inline tasks (a literal_eval per test), extracting code and rendering verdicts
+    # run in worker threads, as verification does: the event loop only moves bytes, so
+    # /health, /metrics and the 503s of a full queue are answered while a heavy request is
+    # worked on. Their own few threads: this work never waits for a thread that a batch
+    # holds while it is verified (a full server still answers 503 at once), and it is
+    # CPU-bound under one interpreter lock, which more threads would only contend for.
+    cpu = anyio.CapacityLimiter(CPU_THREADS)
+
+    async def off_loop(fn: Callable[[], T]) -> T:
+        return await anyio.to_thread.run_sync(fn, limiter=cpu)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, exc: RequestValidationError) -> Response:
+        """FastAPI's 422 without the ``input`` each error echoes (any size, a lone surrogate
+        that no UTF-8 body can hold, a NaN that no JSON can: each once made this a 500)."""
+
+        def render() -> bytes:
+            errors = [{k: x for k, x in e.items() if k != "input"} for e in exc.errors()]
+            return _json_bytes({"detail": safe_json(jsonable_encoder(errors))})
+
+        body = await off_loop(render)
+        return Response(body, status_code=422, media_type="application/json")
+
     @app.post("/reward")
     async def reward(req: RewardRequest) -> dict[str, Any]:
-        known = _tasks(held, req.tasks)
-        ts = _pairs(known, [it.task_id for it in req.items], "items[{}].task_id")
-        codes = [extract_code(it.completion) for it in req.items]
-        verdicts = await work.run(list(zip(ts, codes, strict=True)), Split.PRIVATE)
+        def prepare() -> list[tuple[Task, str]]:
+            known = _tasks(held, req.tasks)
+            ts = _pairs(known, [it.task_id for it in req.items], "items[{}].task_id")
+            return list(zip(ts, [extract_code(it.completion) for it in req.items], strict=True))
+
+        verdicts = await work.run(await off_loop(prepare), Split.PRIVATE)
         return {
             "rewards": [v.reward for v in verdicts],
             "outcomes": [str(v.outcome) for v in verdicts],
         }
 
     @app.post("/verify")
-    async def verify(req: VerifyRequest) -> dict[str, Any]:
-        known = _tasks(held, req.tasks)
-        ts = _pairs(known, [s.task_id for s in req.solutions], "solutions[{}].task_id")
-        pairs = list(zip(ts, [s.solution for s in req.solutions], strict=True))
-        return {"verdicts": [v.to_json() for v in await work.run(pairs, req.split)]}
+    async def verify(req: VerifyRequest) -> Response:
+        def prepare() -> list[tuple[Task, str]]:
+            known = _tasks(held, req.tasks)
+            ts = _pairs(known, [s.task_id for s in req.solutions], "solutions[{}].task_id")
+            return list(zip(ts, [s.solution for s in req.solutions], strict=True))
+
+        pairs = await off_loop(prepare)
+        verdicts = await work.run(pairs, req.split)
+
+        def render() -> bytes:
+            shown = []
+            for (task, _), v in zip(pairs, verdicts, strict=True):
+                is_held = held.get(task.id) is task
+                if is_held:
+                    v = redact_held(v, task, req.split)
+                shown.append(verdict_json(v, is_held))
+            return _json_bytes({"verdicts": shown})
+
+        return Response(await off_loop(render), media_type="application/json")
 
     @app.post("/get_reward")
     async def get_reward(req: openrlhf.GetRewardRequest) -> dict[str, Any]:
-        try:
-            items = openrlhf.split_request(req)
-        except openrlhf.ContractError as e:
-            raise _bad(str(e)) from None
-        ts = _pairs(held, [tid for tid, _ in items], "labels[{}]", known="holds")
-        verdicts = await work.run(
-            list(zip(ts, [code for _, code in items], strict=True)), Split.PRIVATE
-        )
-        refused = openrlhf.problem(verdicts)
+        def prepare() -> list[tuple[Task, str]]:
+            try:
+                items = openrlhf.split_request(req)
+            except openrlhf.ContractError as e:
+                raise _bad(str(e)) from None
+            ts = _pairs(held, [tid for tid, _ in items], "labels[{}]", known="holds")
+            return list(zip(ts, [code for _, code in items], strict=True))
+
+        pairs = await off_loop(prepare)
+        verdicts = await work.run(pairs, Split.PRIVATE)
+        # every task here is held: a refusal's detail is redacted like /verify's verdicts
+        shown = [
+            redact_held(v, t, Split.PRIVATE) for (t, _), v in zip(pairs, verdicts, strict=True)
+        ]
+        refused = openrlhf.problem(shown)
         if refused is not None:
             status, detail = refused
             headers = {"Retry-After": "1"} if status == 503 else None
-            raise HTTPException(status_code=status, detail=detail, headers=headers)
+            raise HTTPException(status_code=status, detail=safe_text(detail), headers=headers)
         return openrlhf.answer(verdicts)
 
     return app

@@ -7,12 +7,14 @@ the id of a task held by a ``closedloop serve`` server (or among the tasks given
 :class:`Scorer` extracts the code from each completion (the first fenced block, else the whole
 text, as the server does) and verifies it on the private tests: in this process, or on a server.
 
-Must never: judge anything itself, or turn ``infra_error``/``invalid`` into a score (they raise
-:class:`NoReward`: a score of 0 would train the policy away from what may be a right answer).
+Must never: judge anything itself, turn ``infra_error``/``invalid`` into a score (they raise
+:class:`NoReward`: a score of 0 would train the policy away from what may be a right answer),
+or send two different tasks under one id in one request (each would be scored on one of them).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -92,6 +94,50 @@ def resolve(ref: TaskRef) -> Task | str:
         raise ValueError(f"a task reference is not a task in closedloop's format: {e}") from None
 
 
+def _content(task: Task) -> str:
+    """A task's whole content, id included, as one comparable string."""
+    return json.dumps(task.to_json(), sort_keys=True, default=str)
+
+
+def tasks_by_id(tasks: Sequence[Task]) -> dict[str, Task]:
+    """``tasks`` by id; raises ``ValueError`` naming an id that two different tasks share
+    (which one an id would name is then a guess; the same task twice is fine)."""
+    out: dict[str, Task] = {}
+    for t in tasks:
+        if out.setdefault(t.id, t) is not t and _content(out[t.id]) != _content(t):
+            raise ValueError(f"two different tasks share the id {t.id!r}: give each its own id")
+    return out
+
+
+def _wire_ids(tasks: Sequence[Task | None], bare: set[str]) -> dict[int, str]:
+    """The id to send each task under (by ``id()`` of the task object), unique per content in
+    one request: a task's own id when no other task of the batch, and no bare id in ``bare``,
+    has it; else the id with ``#`` and a digest of the content appended."""
+    by_content: dict[str, str] = {}  # content -> id sent
+    contents: dict[str, list[str]] = {}  # task id -> its distinct contents, first seen first
+    keys: dict[int, str] = {}
+    for t in tasks:
+        if t is None or id(t) in keys:
+            continue
+        keys[id(t)] = key = _content(t)
+        seen = contents.setdefault(t.id, [])
+        if key not in seen:
+            seen.append(key)
+    taken = set(bare) | {i for i, ks in contents.items() if len(ks) == 1 and i not in bare}
+    for i, ks in contents.items():
+        if len(ks) == 1 and i not in bare:
+            by_content[ks[0]] = i
+            continue
+        for key in ks:
+            wid = base = f"{i}#{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+            n = 1
+            while wid in taken:  # another task's own id: not seen outside a test
+                wid, n = f"{base}-{n}", n + 1
+            by_content[key] = wid
+            taken.add(wid)
+    return {k: by_content[key] for k, key in keys.items()}
+
+
 class Scorer:
     """Verifies completions against task references, on a server (``url``) or in this process.
 
@@ -111,7 +157,7 @@ class Scorer:
     ):
         if url is not None and verifier is not None:
             raise ValueError("give url= (a closedloop server) or verifier=, not both")
-        self.by_id = {t.id: t for t in tasks}
+        self.by_id = tasks_by_id(tasks)
         self.client = ServerClient(url, token=token, retry=retry) if url is not None else None
         self._verifier = verifier
         self._own = verifier is None and url is None
@@ -147,26 +193,40 @@ class Scorer:
         return [Score(v.task_id, v.outcome, v.passed, v.total, v.detail) for v in verdicts]
 
     def _remote(self, resolved: list[Task | str], codes: list[str]) -> list[Score]:
+        """Score on the server. Each task sent inline goes under an id that names it alone in
+        the request: two different tasks that share an id (two datasets' ``q1``) are sent under
+        ids made distinct from their content, and a bare id that is not among ``tasks=``
+        names the server's task even when an inline task of the batch shares it. Scores carry
+        the task's own id."""
         assert self.client is not None
-        inline = {r.id: r for r in resolved if isinstance(r, Task)}
-        inline.update(
-            {i: self.by_id[i] for i in resolved if isinstance(i, str) and i in self.by_id}
-        )
-        items = [
-            {"task_id": r.id if isinstance(r, Task) else r, "solution": c}
-            for r, c in zip(resolved, codes, strict=True)
-        ]
+        tasks = [r if isinstance(r, Task) else self.by_id.get(r) for r in resolved]
+        wire = _wire_ids(tasks, {r for r, t in zip(resolved, tasks, strict=True) if t is None})
+        inline: dict[str, Task] = {}
+        items = []
+        for r, t, c in zip(resolved, tasks, codes, strict=True):
+            if t is None:  # a task the server holds
+                items.append({"task_id": r, "solution": c})
+                continue
+            wid = wire[id(t)]
+            inline.setdefault(wid, t)
+            items.append({"task_id": wid, "solution": c})
 
         def tasks_for(chunk: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             ids = dict.fromkeys(it["task_id"] for it in chunk)
-            return [inline[i].to_json() for i in ids if i in inline]
+            return [{**inline[i].to_json(), "id": i} for i in ids if i in inline]
 
         verdicts = self.client.post_batched(
             "/verify", "solutions", items, tasks_for, "verdicts", {"split": "private"}
         )
         return [
-            Score(v["task_id"], Outcome(v["outcome"]), v["passed"], v["total"], v.get("detail", ""))
-            for v in verdicts
+            Score(
+                t.id if t is not None else str(r),
+                Outcome(v["outcome"]),
+                v["passed"],
+                v["total"],
+                v.get("detail", ""),
+            )
+            for r, t, v in zip(resolved, tasks, verdicts, strict=True)
         ]
 
     def close(self) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from closedloop.roles.prompts import extract_code
 from closedloop.serve.app import MAX_BATCH
 from closedloop.serve.client import RetryPolicy, ServerClient
+from closedloop.serve.scoring import tasks_by_id
 from closedloop.tasks.format import Split, Task
 from closedloop.verify import VerificationBackend, Verifier
 
@@ -58,7 +59,7 @@ class VerifierReward:
         verifier: VerificationBackend | None = None,
         owns_verifier: bool = False,
     ):
-        self.by_id = {t.id: t for t in tasks}
+        self.by_id = tasks_by_id(tasks)
         self.task_id_column = task_id_column
         self.client = client
         self.verifier = verifier
