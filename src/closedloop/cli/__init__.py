@@ -58,13 +58,12 @@ def verify(
     ray: Annotated[str, typer.Option("--ray", metavar="ADDRESS", help=RAY_OPTION_HELP)] = "",
 ) -> None:
     """Verify solutions against tasks in the sandbox; one verdict per solution line."""
+    from closedloop.cli import checks
     from closedloop.cli.verify_cmd import open_output, readable, run_verify
     from closedloop.sandbox import SandboxUnavailable
 
-    if workers is not None and workers < 1:
-        _fail(f"--workers must be at least 1, got {workers}")
-    if not timeout > 0:
-        _fail(f"--timeout must be a positive number of seconds, got {timeout}")
+    checks.workers("--workers", workers)
+    checks.seconds("--timeout", timeout)
     try:
         readable(tasks, "tasks")  # before -o is created: a typo leaves no empty file behind
         readable(solutions, "solutions")

@@ -14,6 +14,7 @@ or write anything.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import tomllib
 from pathlib import Path
@@ -53,16 +54,69 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 # -- numbers ------------------------------------------------------------------------------
-def at_least(option: str, value: float | None, minimum: float) -> None:
-    """``value`` (when given) is at least ``minimum``."""
-    if value is not None and not value >= minimum:
+MAX_SECONDS = 86_400.0
+"""Longest wall clock a timeout option takes (a day): a larger one is a typo, and an infinite
+one overflows the clock arithmetic (every verdict an infra_error)."""
+
+MAX_WORKERS = 1024
+"""Most sandbox slots a ``--workers`` takes: each slot is two processes, started at once."""
+
+SEED_RANGE = (-(1 << 63), (1 << 63) - 1)
+"""Seeds torch and the samplers take (a 64-bit signed integer)."""
+
+
+def _not_finite(value: float) -> bool:
+    # an int is finite however large (math.isfinite would overflow converting it)
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def at_least(
+    option: str, value: float | None, minimum: float, maximum: float | None = None
+) -> None:
+    """``value`` (when given) is a finite number at least ``minimum`` (and at most
+    ``maximum``)."""
+    if value is None:
+        return
+    if _not_finite(value):
+        fail(f"{option} {value}: must be a finite number")
+    if not value >= minimum:
         fail(f"{option} {value}: must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        fail(f"{option} {value}: must be at most {maximum}")
 
 
 def positive(option: str, value: float | None) -> None:
-    """``value`` (when given) is above 0 (a NaN is not)."""
-    if value is not None and not value > 0:
+    """``value`` (when given) is a finite number above 0 (a NaN or infinity is not)."""
+    if value is None:
+        return
+    if _not_finite(value):
+        fail(f"{option} {value}: must be a finite number above 0")
+    if not value > 0:
         fail(f"{option} {value}: must be above 0")
+
+
+def seconds(option: str, value: float | None) -> None:
+    """``value`` (when given) is a wall-clock limit: above 0 and at most a day."""
+    positive(option, value)
+    if value is not None and value > MAX_SECONDS:
+        fail(f"{option} {value}: must be at most {MAX_SECONDS:g} seconds (a day)")
+
+
+def workers(option: str, value: int | None) -> None:
+    """``value`` (when given) is a number of sandbox slots: 1 to :data:`MAX_WORKERS`."""
+    at_least(option, value, 1, MAX_WORKERS)
+
+
+def seed(option: str, value: int | None) -> None:
+    """``value`` (when given) is a seed torch takes: a 64-bit signed integer."""
+    if value is not None and not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
+        fail(f"{option} {value}: must be a 64-bit integer (-2**63 to 2**63 - 1)")
+
+
+def finite(option: str, value: float | None) -> None:
+    """``value`` (when given) is a finite number (no NaN or infinity)."""
+    if value is not None and _not_finite(value):
+        fail(f"{option} {value}: must be a finite number")
 
 
 def fraction(option: str, value: float, *, open_low: bool = False, open_high: bool = False) -> None:

@@ -92,6 +92,7 @@ def run(
     from closedloop.loop.presets import PRESETS, RENAMED, preset_config
 
     checks.at_least("--threads", threads, 1)
+    checks.seed("--seed", seed)
     if generation is not None and generation not in {g.value for g in Generation}:
         _fail(f"--generation {generation}: must be one of {', '.join(g.value for g in Generation)}")
     if resume is not None:
@@ -257,7 +258,7 @@ def _verifier(timeout: float, ray_address: str) -> VerificationBackend:
 def _check_generation(max_new_tokens: int, temperature: float, timeout: float) -> None:
     checks.at_least("--max-new-tokens", max_new_tokens, 1)
     checks.positive("--temperature", temperature)
-    checks.positive("--timeout", timeout)
+    checks.seconds("--timeout", timeout)
 
 
 # What transformers raises for a model directory it cannot load (damaged weights, a
@@ -382,8 +383,12 @@ def report_cmd(
         _fail(f"{run_dir}: no such run directory")
     if output is not None:
         checks.output_file("-o", output)
+
+    def warn(msg: str) -> None:
+        typer.echo(f"closedloop: warning: {msg}", err=True)
+
     try:  # the report checks every file it reads (closedloop.monitor.run_files)
-        path = write_report(run_dir, output)
+        path = write_report(run_dir, output, warn)
     except ReportError as e:
         _fail(str(e))
     except OSError as e:

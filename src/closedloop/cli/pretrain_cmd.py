@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from closedloop.cli import checks
+
 
 def _fail(msg: str, code: int = 2) -> None:
     typer.echo(f"closedloop: error: {msg}", err=True)
@@ -107,6 +109,20 @@ def pretrain(
     ] = 1,
 ) -> None:
     """Pretrain the base model on fresh grammar tasks until the reading probe plateaus."""
+    # what PretrainConfig does not refuse (or refuses with a ZeroDivisionError): one line each,
+    # before torch loads
+    checks.seed("--seed", seed)
+    checks.positive("--lr", lr)
+    for option, value in (("--width", width), ("--mlp", mlp), ("--heads", heads)):
+        checks.at_least(option, value, 1)
+    checks.at_least("--vocab-size", vocab_size, 1)
+    checks.at_least("--warmup", warmup, 0)
+    checks.at_least("--patience", patience, 0)
+    checks.finite("--stop-at", stop_at)
+    checks.positive("--max-minutes", max_minutes)
+    checks.workers("--workers", workers)
+    checks.at_least("--threads", threads, 1)
+
     from closedloop.loop.probe import PRIMITIVES
     from closedloop.policy.base_model import base_model_dir
     from closedloop.train.pretrain import PretrainConfig
@@ -148,8 +164,6 @@ def pretrain(
         _fail(str(e))
     if init_from is not None and not (init_from / "pretrain_config.json").is_file():
         _fail(f"--init-from {init_from}: not a base directory (no pretrain_config.json)")
-    if workers < 1 or threads < 1:
-        _fail(f"--workers and --threads must be at least 1, got {workers} and {threads}")
     if probe_every < 0 or probe_per < 1 or final_probe_per < 0 or checkpoint_every < 0:
         _fail(
             "--probe-every, --final-probe-per and --checkpoint-every must be >= 0, --probe-per >= 1"

@@ -24,6 +24,11 @@ import typer
 from closedloop.cli import checks
 from closedloop.distributed.factory import RAY_OPTION_HELP
 
+MIN_BODY_MB = 0.001
+"""Smallest ``--max-body-mb`` (about 1 KiB): below it no request fits."""
+MAX_BODY_MB = 4096.0
+"""Largest ``--max-body-mb`` (4 GiB): a body is held in memory whole."""
+
 
 def _token(token_file: Path | None) -> str | None:
     """The token from ``--token-file``, else from the environment, else None."""
@@ -96,9 +101,10 @@ def serve(
 
     if not 0 < port < 65536:
         checks.fail(f"--port {port}: not a TCP port (1-65535)")
-    checks.at_least("--workers", workers, 1)
-    checks.positive("--timeout", timeout)
-    checks.positive("--max-body-mb", max_body_mb)
+    checks.workers("--workers", workers)
+    checks.seconds("--timeout", timeout)
+    # at least 1 KiB (a smaller cap refuses every request), at most 4 GiB
+    checks.at_least("--max-body-mb", max_body_mb, MIN_BODY_MB, MAX_BODY_MB)
     checks.at_least("--queue", queue, 1)
     checks.at_least("--max-connections", max_connections, 1)
     token = _token(token_file)

@@ -27,6 +27,7 @@ from rich.table import Table
 from closedloop.cli import checks
 from closedloop.cli.checks import fail as _fail
 from closedloop.tasks.format import Task, TaskFormatError, load_tasks, write_tasks
+from closedloop.verify.text import safe_text
 
 tasks_app = typer.Typer(help="Import task sets and validate tasks.", no_args_is_help=True)
 import_app = typer.Typer(help="Import an external task set as JSONL tasks.", no_args_is_help=True)
@@ -41,7 +42,11 @@ def _err() -> Console:
 
 
 def _write(tasks: list[Task], out: Path) -> None:
-    write_tasks(tasks, out)
+    """Write ``tasks`` whole or not at all (``write_tasks``); a failed write is one line."""
+    try:
+        write_tasks(tasks, out)
+    except OSError as e:
+        _fail(f"-o {out}: cannot write ({e.strerror or e})")
     _err().print(f"wrote {len(tasks)} tasks to {out}", highlight=False)
 
 
@@ -100,7 +105,7 @@ def import_evalplus_cmd(
     checks.at_least("--max-tests", max_tests, 1)
     checks.at_least("--public", public, 0)
     checks.at_least("--limit", limit, 1)
-    checks.at_least("--workers", workers, 1)
+    checks.workers("--workers", workers)
     try:
         read_records(path)  # a wrong file is named before the sandbox starts
     except SourceFileError as e:
@@ -202,8 +207,8 @@ def validate_cmd(
     checks.fraction("--min-mutation-score", min_mutation_score)
     checks.at_least("--max-mutants", max_mutants, 0)
     checks.at_least("--min-failure-cases", min_failure_cases, 0)
-    checks.positive("--wall-s", wall_s)
-    checks.at_least("--workers", workers, 1)
+    checks.seconds("--wall-s", wall_s)
+    checks.workers("--workers", workers)
     try:
         cfg = ValidationConfig(
             min_mutation_score=min_mutation_score,
@@ -238,7 +243,7 @@ def validate_cmd(
     if details:
         for r in results:
             if not r.accepted:
-                print(f"{r.task_id}\t{r.reason}\t{r.detail}")
+                print(safe_text(f"{r.task_id}\t{r.reason}\t{r.detail}"))  # ids may hold any text
     if out is not None:
         _write([r.task for r in results if r.accepted and r.task is not None], out)
 

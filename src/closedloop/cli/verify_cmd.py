@@ -49,6 +49,7 @@ def run_verify(
     """Verify every solution line; returns counts per outcome. ``ray_address``: verify on
     that Ray cluster (closedloop.distributed) instead of this machine's pool."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -74,7 +75,8 @@ def run_verify(
         by_id[t.id] = t
     bad_task_ids = {b.task_id: b.reason for b in bad_tasks if b.task_id}
     for b in bad_tasks:
-        console.print(f"[yellow]warning:[/] {b.reason}")
+        # one line each, the reason as written (it may hold brackets rich reads as markup)
+        console.print(f"[yellow]warning:[/] {escape(b.reason)}", soft_wrap=True, highlight=False)
     sols, bad_sols = load_solutions(solutions_path)
 
     # One entry per solution line, in file order: either a job or an immediate verdict.

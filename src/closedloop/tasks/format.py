@@ -26,13 +26,27 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from closedloop.sandbox.wire import WireError, contains_nan, decode_plain
+from closedloop.sandbox.wire import (
+    MAX_TEXT,
+    MAX_TOKENS,
+    WireError,
+    contains_nan,
+    decode_plain,
+    token_count,
+)
+
+MAX_DEPTH = 100
+"""Deepest nesting of lists and objects a task or solution line may have (the wire's own
+cap on a value): deeper lines are bad lines, so nothing that copies or encodes a task
+(``Task.to_json``, :func:`content_id`) can run out of recursion on one."""
 
 
 class TaskKind(StrEnum):
@@ -119,10 +133,31 @@ ANSWER_MATCHES = ("exact", "numeric", "list", "set")
 
 
 def content_id(obj: dict[str, Any]) -> str:
-    """A stable id for a task without one: a hash of its other fields."""
+    """A stable id for a task without one: a hash of its other fields.
+
+    Any text hashes, lone surrogates included (encoded as themselves, so the id of every
+    other task is what it always was). Raises :class:`TaskFormatError` for fields JSON
+    cannot encode (an int past the digit limit, nesting past the recursion limit)."""
     rest = {k: v for k, v in obj.items() if k != "id"}
-    blob = json.dumps(rest, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    try:
+        blob = json.dumps(rest, sort_keys=True, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError) as e:
+        raise TaskFormatError(f"cannot be hashed for an id ({type(e).__name__}: {e})") from None
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _literal_too_big(text: str) -> str:
+    """Why ``text`` is over the sandbox wire's caps on a literal (``decode_plain``'s: length,
+    then tokens), or "". Such an input can never reach a candidate, and parsing it costs
+    about 500 bytes of memory a character (2 MB of input: ~1 GB), so it is refused unparsed."""
+    if len(text) > MAX_TEXT:
+        return (
+            f"{len(text):,} characters, over the {MAX_TEXT:,} the sandbox wire carries"
+            " (no solution could ever be run on it)"
+        )
+    if len(text) > MAX_TOKENS and token_count(text, MAX_TOKENS) > MAX_TOKENS:
+        return f"more than {MAX_TOKENS:,} tokens, over the sandbox wire's cap"
+    return ""
 
 
 def _tests(obj: dict[str, Any], name: str) -> tuple[TestCase, ...]:
@@ -135,6 +170,9 @@ def _tests(obj: dict[str, Any], name: str) -> tuple[TestCase, ...]:
             raise TaskFormatError(f"{name}[{i}]: expected an object with a string 'input'")
         if not isinstance(t.get("output"), str):
             raise TaskFormatError(f"{name}[{i}]: expected a string 'output' (a Python literal)")
+        problem = _literal_too_big(t["input"])
+        if problem:  # refused before parsing: literal_eval holds ~500 bytes per character
+            raise TaskFormatError(f"{name}[{i}].input: {problem}")
         try:
             args = ast.literal_eval(t["input"])
         except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError) as e:
@@ -195,9 +233,11 @@ def parse_task(obj: Any) -> Task:
             raise TaskFormatError(f"answer_match: must be one of {ANSWER_MATCHES}")
     tol = obj.get("float_tolerance")
     if tol is not None and (
-        isinstance(tol, bool) or not isinstance(tol, int | float) or not tol >= 0
+        isinstance(tol, bool)
+        or not isinstance(tol, int | float)
+        or not 0 <= tol <= sys.float_info.max  # no NaN, infinity, or int too big for a float
     ):
-        raise TaskFormatError("float_tolerance: expected a non-negative number or null")
+        raise TaskFormatError("float_tolerance: expected a finite non-negative number or null")
     failures = obj.get("failure_cases") or []
     if not isinstance(failures, list) or not all(isinstance(f, str) for f in failures):
         raise TaskFormatError("failure_cases: expected a list of strings")
@@ -235,25 +275,55 @@ class BadLine:
     task_id: str | None = None
 
 
+def _depth_over(obj: Any, limit: int) -> bool:
+    """Whether lists and objects in ``obj`` nest deeper than ``limit`` (iterative)."""
+    stack = [(obj, 1)]
+    while stack:
+        x, d = stack.pop()
+        if isinstance(x, dict):
+            x = x.values()
+        elif not isinstance(x, list):
+            continue
+        if d > limit:
+            return True
+        stack.extend((v, d + 1) for v in x if isinstance(v, dict | list))
+    return False
+
+
+def _decode_line(raw: str) -> Any:
+    """The JSON value of one line; raises ``ValueError`` with a one-line reason."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not valid JSON ({e.msg} at column {e.colno})") from None
+    except RecursionError:
+        raise ValueError(f"not usable JSON (nested deeper than {MAX_DEPTH} levels)") from None
+    except ValueError as e:  # an int past the digit limit (json raises it unwrapped)
+        if "digits" in str(e):
+            limit = sys.get_int_max_str_digits()
+            raise ValueError(f"not usable JSON (a number of more than {limit:,} digits)") from None
+        raise ValueError(f"not usable JSON ({e})") from None
+    if (raw.count("[") + raw.count("{")) > MAX_DEPTH and _depth_over(obj, MAX_DEPTH):
+        raise ValueError(f"not usable JSON (nested deeper than {MAX_DEPTH} levels)")
+    return obj
+
+
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any | BadLine]]:
     """Yield ``(line_number, decoded_object | BadLine)`` for each non-blank line.
 
+    A line that is not JSON, nests deeper than :data:`MAX_DEPTH` or holds an int past
+    Python's digit limit is a :class:`BadLine` naming the file and line.
     Raises ``OSError`` when the file cannot be opened; a bad line never stops the iteration.
     """
+    name = Path(path).name
     with open(path, encoding="utf-8", errors="replace") as fh:
         for n, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
             try:
-                yield n, json.loads(raw)
-            except json.JSONDecodeError as e:
-                yield (
-                    n,
-                    BadLine(
-                        n,
-                        f"{Path(path).name} line {n}: not valid JSON ({e.msg} at column {e.colno})",
-                    ),
-                )
+                yield n, _decode_line(raw)
+            except ValueError as e:
+                yield n, BadLine(n, f"{name} line {n}: {e}")
 
 
 def load_tasks(path: Path) -> tuple[list[Task], list[BadLine]]:
@@ -291,8 +361,41 @@ def load_solutions(path: Path) -> tuple[list[Solution], list[BadLine]]:
     return sols, bad
 
 
+_SEPARATORS = {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\u0085"}
+
+
+def task_line(obj: Any) -> str:
+    """One JSON line (no newline) for ``obj`` that any UTF-8 writer takes and any reader
+    splitting lines reads as one line, and that reads back as the same value: a line holding
+    a lone surrogate (which UTF-8 cannot encode) is written with ASCII escapes, and the line
+    separators U+2028, U+2029 and U+0085 as escapes (as closedloop.verify.text.json_line
+    does, but losing nothing: a task is data, not a candidate's message)."""
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, ensure_ascii=True)
+    return text.translate(_SEPARATORS)
+
+
 def write_tasks(tasks: list[Task], path: Path) -> None:
-    """Write tasks as JSONL in the public format."""
-    with open(path, "w", encoding="utf-8") as fh:
-        for t in tasks:
-            fh.write(json.dumps(t.to_json(), ensure_ascii=False) + "\n")
+    """Write tasks as JSONL in the public format (each line :func:`task_line`).
+
+    The file appears whole or not at all: lines go to a temporary file beside it, renamed
+    over ``path`` once all are written (a write that fails leaves ``path`` as it was). A
+    path that is not a regular file (``/dev/stdout``, a pipe) is written in place."""
+    path = Path(path)
+    if path.is_symlink():  # replace the file it names, not the link
+        path = path.resolve()
+    lines = [task_line(t.to_json()) + "\n" for t in tasks]  # every line encodes before any write
+    if path.exists() and not path.is_file():
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.writelines(lines)
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.writelines(lines)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
