@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from closedloop.loop.rundir import REPORT_FILE
+from closedloop.monitor.metrics import METRICS_FILE
 from closedloop.monitor.names import (
     Metric,
     alarm_kind,
@@ -35,6 +36,45 @@ if TYPE_CHECKING:
 __all__ = ["REPORT_FILE", "ReportError", "build_report", "write_report"]
 
 Row = Mapping[str, Any]
+
+PLOT_MAX = 1e15
+"""Largest magnitude plotted (iterations and metric values): far past any metric a run
+writes, and below where matplotlib's axis arithmetic overflows (two values of 1e308 and
+-1e308 span more than a float holds) or floats stop counting whole iterations."""
+
+
+def _plottable(v: Any) -> bool:
+    """A number the plots can place (not NaN, infinite or past :data:`PLOT_MAX`)."""
+    return isinstance(v, bool) or (isinstance(v, int | float) and -PLOT_MAX <= v <= PLOT_MAX)
+
+
+def _short(v: Any) -> str:
+    """``v`` for a one-line message: a long int by its digit count."""
+    text = repr(v)
+    return f"a {len(text.lstrip('-')):,}-digit number" if len(text) > 24 else text
+
+
+def _plot_rows(rows: Sequence[Row], warn: Callable[[str], None]) -> list[Row]:
+    """``rows`` without what cannot be plotted: a row whose iteration is past
+    :data:`PLOT_MAX`, a value that is NaN, infinite or past it. ``warn`` gets one line for
+    each (NaN excepted: a metric a run could not compute, a gap in its line)."""
+    out: list[Row] = []
+    for r in rows:
+        it = r[Metric.ITERATION]
+        if not _plottable(it):
+            warn(f"iteration {_short(it)}: past {PLOT_MAX:g}; the row is left out of the plots")
+            continue
+        keep = {}
+        for key, v in r.items():
+            if v is None or _plottable(v):
+                keep[key] = v
+            elif not (isinstance(v, float) and v != v):  # NaN: no warning
+                warn(
+                    f"iteration {it}: {key!r} = {_short(v)} cannot be plotted (plots take "
+                    f"finite values within +-{PLOT_MAX:g}); left out of the plots"
+                )
+        out.append(keep)
+    return out
 
 
 def _it(row: Row) -> int:
@@ -130,7 +170,7 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
             xs, ys = _series(rows, key)
             ax.plot(xs, ys, marker="o", label=heldout_set(key) or "primary set")
         control = ((summary or {}).get("policies") or {}).get("control")
-        if control:
+        if control and _plottable(control["pass@1"]):
             ax.axhline(control["pass@1"], color="grey", linestyle="--", label="control")
         ax.set_ylabel("pass@1", fontsize=8)
 
@@ -298,6 +338,14 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
     return out
 
 
+def _fmt(v: Any, spec: str) -> str:
+    """``format(v, spec)``, or :func:`_short` for an int too large for a float."""
+    try:
+        return format(v, spec)
+    except OverflowError:
+        return _short(v)
+
+
 def _table(summary: Mapping[str, Any]) -> str:
     sets: Mapping[str, Mapping[str, Any]] = summary.get("heldout_sets") or {
         summary.get("heldout_set", "held-out"): summary.get("policies", {})
@@ -312,7 +360,7 @@ def _table(summary: Mapping[str, Any]) -> str:
         for per in sets.values():
             e = per.get(lb)
             cells.append(
-                f"<td>{e['pass@1']:.3f} <small>(n={e['n_tasks']})</small></td>"
+                f"<td>{_fmt(e['pass@1'], '.3f')} <small>(n={_short(e['n_tasks'])})</small></td>"
                 if e
                 else "<td></td>"
             )
@@ -327,7 +375,8 @@ def _gate(g: Mapping[str, Any] | None) -> str:
     return (
         f'<p class="{cls}"><b>{html.escape(str(g["decision"]))}</b>: {html.escape(g["candidate"])}'
         f" against {html.escape(g['baseline'])} on {g['n_tasks']} tasks — won {g['wins']}, "
-        f"lost {g['losses']}, one-sided sign test p = {g['p_value']:.3g} (alpha {g['alpha']})"
+        f"lost {g['losses']}, one-sided sign test p = {_fmt(g['p_value'], '.3g')} "
+        f"(alpha {g['alpha']})"
         # the reason repeats the evidence unless a minimum gain decided it
         + (f". {html.escape(g['reason'])}" if "gain" in g["reason"] else "")
         + "</p>"
@@ -364,17 +413,30 @@ figure { margin: 0; } figcaption { font-size: 0.9em; color: #555; }
 """
 
 
-def build_report(run_dir: Path) -> str:
+def build_report(run_dir: Path, warn: Callable[[str], None] | None = None) -> str:
     """The report of the run in ``run_dir`` as HTML text. Raises :class:`ReportError`, naming
     the file and what is wrong, when ``run_dir`` has no ``metrics.jsonl`` or one of the run's
-    files is not as a run writes it (:mod:`closedloop.monitor.run_files`)."""
+    files is not as a run writes it (:mod:`closedloop.monitor.run_files`).
+
+    A value no plot can place (infinite, or past :data:`PLOT_MAX`) is left out of the plots,
+    not refused: the report says so under the plots and ``warn`` gets one line for each."""
     run = read_run(run_dir)
     rows, summary, name = run.rows, run.summary, run.name
     last = max((_it(r) for r in rows), default=0)
+    left_out: list[str] = []
+
+    def note(msg: str) -> None:
+        left_out.append(f"{METRICS_FILE}: {msg}")
+        if warn is not None:
+            warn(f"{Path(run_dir) / METRICS_FILE}: {msg}")
+
     figures = "".join(
         f"<figure>{svg}<figcaption>{html.escape(cap)}</figcaption></figure>"
-        for cap, svg in _plots(rows, summary)
+        for cap, svg in _plots(_plot_rows(rows, note), summary)
     )
+    if left_out:
+        items = "".join(f"<li>{html.escape(m)}</li>" for m in left_out)
+        figures += f'<p>Left out of the plots:</p><ul class="alarms">{items}</ul>'
     table = (
         _table(summary) if summary else "<p>The run has not finished: no held-out table yet.</p>"
     )
@@ -389,10 +451,13 @@ def build_report(run_dir: Path) -> str:
     )
 
 
-def write_report(run_dir: Path, out: Path | None = None) -> Path:
-    """Write :func:`build_report` to ``out`` (default ``RUN_DIR/report.html``); returns the path."""
+def write_report(
+    run_dir: Path, out: Path | None = None, warn: Callable[[str], None] | None = None
+) -> Path:
+    """Write :func:`build_report` to ``out`` (default ``RUN_DIR/report.html``); returns the
+    path. ``warn``: as :func:`build_report`'s."""
     target = Path(out) if out is not None else Path(run_dir) / REPORT_FILE
-    text = build_report(run_dir)
+    text = build_report(run_dir, warn)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)

@@ -13,6 +13,7 @@ has not finished, not an error); check what the report does not read (``heldout_
 from __future__ import annotations
 
 import json
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,12 +79,59 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
+class _LongInt:
+    """Stands in for an int with more digits than Python converts (``json.loads`` would raise
+    a bare ``ValueError``), so that the error can name the key holding it."""
+
+    def __init__(self, digits: str) -> None:
+        self.digits = len(digits.lstrip("-"))
+
+    def __repr__(self) -> str:
+        return f"a {self.digits:,}-digit number"
+
+
+def _int(text: str) -> int | _LongInt:
+    too_long = len(text.lstrip("-")) > sys.get_int_max_str_digits()
+    return _LongInt(text) if too_long else int(text)
+
+
+def _loads(text: str) -> Any:
+    """``json.loads``, with an int past the digit limit a :class:`_LongInt`; a nesting too deep
+    to decode raises ``json.JSONDecodeError``."""
+    try:
+        return json.loads(text, parse_int=_int)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deep", text, 0) from None
+
+
+def _long_int(obj: Any, where: str = "") -> str | None:
+    """The dotted key of the first :class:`_LongInt` in ``obj``, or None."""
+    stack = [(obj, where)]
+    while stack:
+        x, at = stack.pop()
+        if isinstance(x, _LongInt):
+            return at or "the top level"
+        if isinstance(x, dict):  # pushed last to first: popped in the file's order
+            stack += reversed([(v, f"{at}.{k}" if at else str(k)) for k, v in x.items()])
+        elif isinstance(x, list):
+            stack += reversed([(v, f"{at}[{i}]") for i, v in enumerate(x)])
+    return None
+
+
+def _refuse_long_ints(where: str, obj: Any) -> None:
+    key = _long_int(obj)
+    if key is not None:
+        limit = sys.get_int_max_str_digits()
+        raise ReportError(f"{where}: '{key}' is a number of more than {limit:,} digits")
+
+
 def _row(path: Path, n: int, line: str) -> dict[str, Any]:
     where = f"{path}:{n}"
     try:
-        row = json.loads(line)
+        row = _loads(line)
     except json.JSONDecodeError as e:
         raise ReportError(f"{where}: not JSON ({e.msg})") from None
+    _refuse_long_ints(where, row)
     if not isinstance(row, dict) or Metric.ITERATION not in row:
         raise ReportError(f"{where}: not a metrics row (no 'iteration')")
     it = row[Metric.ITERATION]
@@ -112,9 +160,10 @@ _GATE = {
 
 def _summary(path: Path) -> dict[str, Any]:
     try:
-        summary = json.loads(_text(path))
+        summary = _loads(_text(path))
     except json.JSONDecodeError as e:
         raise ReportError(f"{path}: not JSON ({e.msg} at line {e.lineno})") from None
+    _refuse_long_ints(str(path), summary)
     _need(path, "", summary, dict)
     if "heldout_set" in summary:
         _need(path, "heldout_set", summary["heldout_set"], str)
