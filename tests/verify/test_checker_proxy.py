@@ -130,3 +130,112 @@ def test_an_exception_class_the_prompt_defines_is_the_checkers_class(verifier):
     assert verifier.verify(task, code).outcome is Outcome.PASS
     other = code.replace("raise InsufficientFunds(amount - balance)", "raise ValueError('no')")
     assert verifier.verify(task, other).outcome is not Outcome.PASS
+
+
+def with_prompt(prompt: str, checker: str, entry: str = "f"):
+    return parse_task({"id": "p", "entry_point": entry, "prompt": prompt, "checker": checker})
+
+
+def test_an_exceptions_args_are_never_taken_for_the_arguments_it_changed(verifier):
+    # The exception's args once crossed under the key that means "your arguments after the
+    # call", and the checker's own list became the exception's args.
+    task = with_prompt(
+        "class DuplicateError(ValueError):\n    pass\n\n",
+        "def check(candidate):\n    items = [3, 1, 3, 2, 1]\n    try:\n        candidate(items)\n"
+        "    except DuplicateError as e:\n        assert e.args[0] == [1, 3], e.args\n"
+        "    assert items == [3, 1, 3, 2, 1], items\n",
+    )
+    code = (
+        "def f(items):\n    dupes = sorted({x for x in items if items.count(x) > 1})\n"
+        "    if dupes:\n        raise DuplicateError(dupes)\n"
+    )
+    assert verifier.verify(task, code).outcome is Outcome.PASS
+
+
+@pytest.mark.parametrize(
+    ("prompt", "catch", "raise_"),
+    [
+        ("import json\n\n", "json.JSONDecodeError", "json.loads(s)"),
+        ("import statistics\n\n", "statistics.StatisticsError", "statistics.mean([])"),
+    ],
+)
+def test_a_library_exception_reaches_the_checker_as_the_librarys_class(
+    verifier, prompt, catch, raise_
+):
+    task = with_prompt(
+        prompt,
+        f"def check(candidate):\n    try:\n        candidate('{{')\n    except {catch}:\n"
+        "        pass\n    else:\n        raise AssertionError('not raised')\n",
+    )
+    assert verifier.verify(task, f"def f(s):\n    return {raise_}\n").outcome is Outcome.PASS
+
+
+def test_a_subclass_of_the_prompts_exception_and_changes_before_a_raise_reach_the_checker(
+    verifier,
+):
+    task = with_prompt(
+        "class InsufficientFunds(ValueError):\n    pass\n\n",
+        "def check(candidate):\n    log = []\n    try:\n        candidate(log)\n"
+        "    except InsufficientFunds:\n        pass\n    else:\n        raise AssertionError\n"
+        "    assert log == ['tried'], log\n",
+    )
+    code = (
+        "class Overdraft(InsufficientFunds):\n    pass\n\n"
+        "def f(log):\n    log.append('tried')\n    raise Overdraft('no')\n"
+    )
+    assert verifier.verify(task, code).outcome is Outcome.PASS
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def f(xs):\n    xs[0] = float('nan')\n",  # left in an argument it changed
+        "def f(xs):\n    e = ValueError('x')\n    e.value = float('nan')\n    raise e\n",
+        "def f(xs):\n    raise ValueError(float('nan'))\n",
+    ],
+)
+def test_nan_cannot_reach_a_checker_through_arguments_or_exceptions(verifier, code):
+    # NaN defeats `assert not abs(a - b) > tol`; returned values were refused, these were not.
+    task = checked(
+        "def check(candidate):\n    xs = [1.0]\n    try:\n        candidate(xs)\n"
+        "    except ValueError as e:\n        xs = [getattr(e, 'value', e.args[0])]\n"
+        "    assert not abs(xs[0] - 2.0) > 1e-9\n"
+    )
+    assert verifier.verify(task, code).outcome is not Outcome.PASS
+
+
+def test_a_control_flow_class_the_prompt_defines_cannot_end_a_checkers_loop(verifier):
+    task = with_prompt(
+        "class Exhausted(StopIteration):\n    pass\n\n",
+        "def check(candidate):\n"
+        "    assert all(map(lambda c: candidate(c[0]) == c[1], [(1, 2), (2, 4), (3, 6)]))\n",
+    )
+    # its own class of that name, not a StopIteration: the prompt's must not be raised for it
+    code = "class Exhausted(Exception):\n    pass\n\ndef f(x):\n    raise Exhausted()\n"
+    assert verifier.verify(task, code).outcome is not Outcome.PASS
+    assert verifier.verify(task, "def f(x):\n    return 2 * x\n").outcome is Outcome.PASS
+
+
+def test_a_long_message_and_every_plain_attribute_reach_the_checker(verifier):
+    # A message past 400 characters reached the checker as "ValueError: ..." again, and one
+    # attribute that is not plain data kept every other attribute from crossing.
+    task = checked(
+        "def check(candidate):\n    try:\n        candidate(-1)\n    except ValueError as e:\n"
+        "        assert str(e) == 'negative: ' + 'x' * 3000, str(e)[:40]\n"
+        "        assert e.code == 7, vars(e)\n"
+    )
+    code = (
+        "from fractions import Fraction\n"
+        "def f(n):\n    e = ValueError('negative: ' + 'x' * 3000)\n"
+        "    e.ratio = Fraction(1, 3)\n    e.code = 7\n    raise e\n"
+    )
+    assert verifier.verify(task, code).outcome is Outcome.PASS
+    assert verifier.verify(task, code.replace("e.code = 7", "e.code = 8")).outcome is Outcome.FAIL
+
+
+def test_dataclasses_load_in_the_solution_the_prompt_and_the_checker(verifier):
+    # Code was compiled with the worker's own `from __future__ import annotations`, and
+    # dataclasses then looked up a module that does not exist: every dataclass failed to load.
+    dc = "from dataclasses import dataclass\n\n@dataclass\nclass P:\n    x: int\n\n"
+    task = with_prompt(dc, dc + "def check(candidate):\n    assert candidate(P(2)) == 4\n")
+    assert verifier.verify(task, dc + "def f(p):\n    return 2 * p.x\n").outcome is Outcome.PASS

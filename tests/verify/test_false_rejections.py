@@ -5,6 +5,8 @@ outcome that blames the task's size (``invalid``, not scored), never the candida
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from closedloop.sandbox import SandboxLimits
@@ -44,9 +46,13 @@ def test_float_tolerance_applies_inside_sets(verifier):
 
 def test_an_input_over_the_wires_cap_is_invalid_not_the_candidates_error(verifier):
     big = "('" + "x" * (MAX_TEXT + 10) + "',)"
-    task = parse_task(
-        {"id": "big", "entry_point": "f", "private_tests": [{"input": big, "output": "1"}]}
-    )
+    row = {"id": "big", "entry_point": "f", "private_tests": [{"input": big, "output": "1"}]}
+    with pytest.raises(TaskFormatError, match="wire"):  # refused where the task is read
+        parse_task(row)
+    # and a task built without the reader gets a typed outcome that blames the limit
+    small = parse_task({**row, "private_tests": [{"input": "('x',)", "output": "1"}]})
+    test = dataclasses.replace(small.private_tests[0], input=big)
+    task = dataclasses.replace(small, private_tests=(test,))
     verdict = verifier.verify(task, "def f(s):\n    return 1\n", Split.ALL)
     assert verdict.outcome is Outcome.INVALID, verdict
     assert "cap" in verdict.detail and verdict.reward is None

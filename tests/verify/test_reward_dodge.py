@@ -151,6 +151,27 @@ def test_a_judge_the_candidate_left_no_time_is_not_the_sandboxs_fault(verifier):
     assert verifier.verify(CHECKED, "def f(x):\n    return 2 * x\n").outcome is Outcome.PASS
 
 
+def test_arguments_a_raise_made_too_deep_to_send_back_are_the_candidates(verifier):
+    # A forged raise changed the checker's list (through the in-place sync) into one nested
+    # past the wire's caps; no value had been returned, so passing it again blamed the task.
+    task = parse_task(
+        {
+            "id": "stack",
+            "entry_point": "op",
+            "checker": "def check(candidate):\n    s = []\n    try:\n"
+            "        candidate(s, 'pop')\n    except IndexError:\n        pass\n"
+            "    assert candidate(s, 'push', 5) is None and s == [5]\n",
+        }
+    )
+    deep = "[" * 150 + "]" * 150
+    code = FORGE + (
+        "def op(s, what, x=None):\n"
+        "    _frame({'i': 1, 'raised': 'IndexError', 'base': 'IndexError', 'error': 'x', "
+        f"'args': '({deep}, \\'pop\\')'}})\n    os._exit(0)\n"
+    )
+    _scored(verifier.verify(task, code))
+
+
 def test_correct_solutions_still_pass(verifier):
     assert verifier.verify(IO, "def f(x):\n    return 2 * x\n", Split.ALL).outcome is Outcome.PASS
     assert verifier.verify(CHECKED, "def f(x):\n    return 2 * x\n").outcome is Outcome.PASS

@@ -994,7 +994,7 @@ def serve_candidate(in_fd, out_fd):
         return
     g = {"__name__": "__candidate__", "__builtins__": builtins}
     try:
-        exec(compile(spec["code"], "<solution>", "exec"), g)
+        exec(compile(spec["code"], "<solution>", "exec", dont_inherit=True), g)
         fn = g[spec["entry"]] if spec["entry"] else None  # no entry point: a program that prints
         if spec["entry"] and not callable(fn):
             raise TypeError(f"{spec['entry']} is not callable")
@@ -1007,12 +1007,20 @@ def serve_candidate(in_fd, out_fd):
         if req is None:
             return
         t = time.perf_counter()
+        called = False
         try:
             args = decode_plain(req["args"], g)  # may run the solution's classes' __new__
             kwargs = decode_plain(req["kwargs"], g) if req.get("kwargs") else {}
+            called = True
             r = fn(*args, **kwargs)
         except BaseException as e:
-            write_frame(out_fd, _raised(req["i"], e))
+            rep = _raised(req["i"], e)
+            if called and req.get("sync"):  # what it changed before raising, as a call shows
+                try:
+                    _changed_args(rep, req, args, kwargs)
+                except BaseException:
+                    pass
+            write_frame(out_fd, rep)
             continue
         try:
             text = encode_plain(r)
@@ -1044,23 +1052,47 @@ def _raised(i, e):
         rep = {"i": i, "raised": name, "base": base, "error": _exc_line(e), "trace": _tail_tb(e)}
     except BaseException:
         return {"i": i, "raised": "Exception", "base": "Exception", "error": "(unprintable)"}
-    # what a checker may read off the exception, as plain data where it is: its args (so
-    # ``str(e)`` and ``e.args[0]`` are the candidate's own) and its instance attributes
-    for key, value in (("args", lambda: tuple(e.args)), ("attrs", lambda: _plain_attrs(e))):
-        try:
-            text = encode_plain(value())
-            if len(text) <= _EXC_DATA_CHARS:
-                rep[key] = text
-        except BaseException:
-            pass
+    # What a checker may read off the exception, as plain data where it is: its message and
+    # args (so ``str(e)`` and ``e.args[0]`` are the candidate's own), its instance attributes
+    # one by one, and its classes by module and name (so the judge can raise the very class
+    # the prompt or a library defines). Keys of their own: ``args``/``kwargs`` on a reply are
+    # the call's arguments as the call left them.
+    try:
+        rep["exc_message"] = str(e)[:_EXC_DATA_CHARS]
+    except BaseException:
+        pass
+    try:
+        text = encode_plain(tuple(e.args))
+        if len(text) <= _EXC_DATA_CHARS:
+            rep["exc_args"] = text
+    except BaseException:
+        pass
+    try:
+        attrs, size = {}, 0
+        for k, v in list(vars(e).items())[:64]:
+            if type(k) is not str or k.startswith("__"):
+                continue
+            try:
+                text = encode_plain(v)
+            except BaseException:
+                continue  # an attribute that is not plain data stays behind; the rest cross
+            size += len(k) + len(text)
+            if size > _EXC_DATA_CHARS:
+                break
+            attrs[k] = text
+        rep["exc_attrs"] = attrs
+    except BaseException:
+        pass
+    try:
+        rep["exc_classes"] = [
+            [str(c.__module__)[:100], str(c.__qualname__)[:100]] for c in type(e).__mro__[:8]
+        ]
+    except BaseException:
+        pass
     return rep
 
 
-_EXC_DATA_CHARS = 4000  # longest args or attributes text an exception's reply carries
-
-
-def _plain_attrs(e):
-    return {k: v for k, v in vars(e).items() if type(k) is str and not k.startswith("__")}
+_EXC_DATA_CHARS = 4000  # most characters of an exception's message, args or attributes
 
 
 def _changed_args(rep, req, args, kwargs):
@@ -1095,27 +1127,44 @@ _CONTROL_FLOW = frozenset({"StopIteration", "StopAsyncIteration"})
 _EXC_CLASSES = {}
 
 
-def _candidate_exception(name, base, message, args=None, attrs=None, known=None):
-    """The exception a checker sees when the candidate raised ``name`` (nearest builtin
-    ancestor ``base``), made with the candidate's ``args`` (decoded plain data; ``message``,
-    its one-line text, where they did not cross) and instance ``attrs``: the task's own class
-    of that name where the task's prompt defines one (``known``: name -> class), else a class
-    of that name deriving from that builtin, so ``except`` clauses and ``str(e)``/``e.args``
-    read as they would on a real call. Control flow and non-``Exception`` classes
-    (SystemExit, GeneratorExit, ...) become RuntimeError."""
+def _candidate_exception(rep, known):
+    """The exception a checker sees when the candidate's reply ``rep`` says it raised: made
+    with the candidate's own args (its message where they did not cross) and instance
+    attributes, of the class the checker knows it by -- the first of the candidate's classes,
+    most derived first, that the prompt defines or imports (``known``: name -> class) or that
+    a module the judge has imported defines -- else of a class of its name deriving from its
+    nearest builtin ``base``, so ``except`` clauses, ``str(e)``, ``e.args`` and attributes read
+    as they would on a real call. Control flow (a ``StopIteration`` by any name) and
+    non-``Exception`` classes (SystemExit, GeneratorExit, ...) become RuntimeError. Raises
+    :class:`CandidateFault` for an exception holding NaN (fail closed, as for values)."""
+    name, base = str(rep.get("raised"))[:100], rep.get("base")
+    message = rep.get("exc_message")
+    message = message[:_EXC_DATA_CHARS] if type(message) is str else str(rep.get("error"))[:400]
     cls = getattr(builtins, base, None) if type(base) is str else None
     if base in _CONTROL_FLOW or name in _CONTROL_FLOW:
         return RuntimeError(f"the candidate raised {name}: {message}")
     if not (isinstance(cls, type) and issubclass(cls, Exception)) or cls is BaseException:
         return RuntimeError(f"{name}: {message}")
-    args = args if type(args) is tuple else (message,)
-    own = (known or {}).get(name)
-    if own is not None and issubclass(own, cls):
-        try:  # the prompt's class, without its __init__ (which may take other arguments)
+    args = _reply_data(rep, "exc_args", tuple)
+    args = args if args is not None else (message,)
+    attrs = {}
+    raw = rep.get("exc_attrs")
+    for k, text in list(raw.items())[:64] if type(raw) is dict else ():
+        if type(k) is str and k[:2] != "__" and k.isidentifier() and type(text) is str:
+            try:
+                attrs[k] = decode_plain(text)
+            except Exception:
+                pass
+    if _holds_nan(args) or _holds_nan(attrs):
+        raise CandidateFault(
+            "the candidate raised an exception holding NaN, which a checker cannot judge safely"
+        )
+    own = _checker_class(rep.get("exc_classes"), known, cls)
+    if own is not None:
+        try:  # the checker's own class, without its __init__ (which may take other arguments)
             exc = own.__new__(own, *args)
             exc.args = args
-            for k, v in (attrs or {}).items():
-                setattr(exc, k, v)
+            _set_attrs(exc, attrs)
             return exc
         except Exception:
             pass
@@ -1132,13 +1181,67 @@ def _candidate_exception(name, base, message, args=None, attrs=None, known=None)
                 exc = sub(*made)
             except Exception:
                 continue
-            for k, v in (attrs or {}).items():
-                try:
-                    setattr(exc, k, v)
-                except Exception:
-                    pass
+            _set_attrs(exc, attrs)
             return exc
     return RuntimeError(f"{name}: {message}")
+
+
+def _set_attrs(exc, attrs):
+    for k, v in attrs.items():
+        try:
+            setattr(exc, k, v)
+        except Exception:
+            pass
+
+
+def _checker_class(classes, known, base):
+    """The first of ``classes`` (the candidate's exception's classes as [module, qualified
+    name], most derived first) that the checker knows: by name from the prompt (``known``)
+    for the candidate's own module, else looked up, without running any code, in a module
+    the judge has already imported. Only an ``Exception`` subclass of ``base`` that is not
+    control flow; None from the first builtin on."""
+    if type(classes) is not list:
+        return None
+    for item in classes[:8]:
+        if type(item) is not list or len(item) != 2 or not all(type(x) is str for x in item):
+            return None
+        module, qualname = item
+        if module == "builtins":
+            return None
+        if module == "__candidate__":
+            c = known.get(qualname)
+        else:
+            c = sys.modules.get(module)
+            for part in qualname.split(".")[:4]:
+                d = getattr(c, "__dict__", None) if c is not None else None
+                c = d.get(part) if type(d) is dict or type(d).__name__ == "mappingproxy" else None
+        if (
+            isinstance(c, type)
+            and issubclass(c, Exception)
+            and issubclass(c, base)
+            and not issubclass(c, (StopIteration, StopAsyncIteration))
+        ):
+            return c
+    return None
+
+
+def _holds_nan(v, depth=0):
+    """``contains_nan``, looking into objects' attributes too (arguments may be objects)."""
+    t = type(v)
+    if t is float:
+        return v != v
+    if t is complex:
+        return v.real != v.real or v.imag != v.imag
+    if depth > 100:
+        return False
+    if t in (list, tuple, set, frozenset):
+        return any(_holds_nan(x, depth + 1) for x in v)
+    if t is dict:
+        return any(_holds_nan(k, depth + 1) or _holds_nan(x, depth + 1) for k, x in v.items())
+    if isinstance(v, type):
+        return False
+    d = getattr(v, "__dict__", None)
+    return type(d) is dict and any(_holds_nan(x, depth + 1) for x in d.values())
 
 
 def _prompt_exceptions(g):
@@ -1202,7 +1305,7 @@ def _compiled(source, name):
     if code is None:
         if len(_CODE_CACHE) > 512:
             _CODE_CACHE.clear()
-        code = _CODE_CACHE[key] = compile(source, name, "exec")
+        code = _CODE_CACHE[key] = compile(source, name, "exec", dont_inherit=True)
     return code
 
 
@@ -1233,15 +1336,16 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 req["kwargs"] = encode_plain(dict(kwargs), objects=True)
             req["sync"] = True
         except WireError as e:
-            # Once the candidate has returned values the argument may hold them, and no rule
-            # can tell a checker's own argument from one grown out of them: blaming the task
-            # would let a candidate inflate its values into an unscored verdict, so the
-            # candidate takes it. A correct solution cannot pass such a task either way, and
-            # validation refuses it (its example solution fails).
+            # Once the candidate has answered (a value, an exception's args, arguments changed
+            # in place) the argument may hold what it wrote, and no rule can tell a checker's
+            # own argument from one grown out of that: blaming the task would let a candidate
+            # inflate its answers into an unscored verdict, so the candidate takes it. A
+            # correct solution cannot pass such a task either way, and validation refuses it
+            # (its example solution fails).
             if state["values"]:
                 raise CandidateFault(
                     f"the checker passed an argument over the wire's caps after the candidate "
-                    f"returned values, so it may hold them: {e}"
+                    f"answered, so it may hold what the candidate wrote: {e}"
                 ) from None
             raise CheckerLimit(f"the checker passed an argument that cannot cross: {e}") from None
         try:
@@ -1253,12 +1357,19 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise CandidateFault("the candidate process ended")
         if rep.get("i") != req["i"]:
             raise CandidateFault("malformed result channel: results out of order")
-        if "args" in rep or "kwargs" in rep:
+        if ("value" in rep or "raised" in rep) and ("args" in rep or "kwargs" in rep):
             try:
-                _sync(args, decode_plain(rep.get("args", req["args"]), g))
-                _sync(kwargs, decode_plain(rep.get("kwargs", req.get("kwargs") or "{}"), g))
+                new_args = decode_plain(rep.get("args", req["args"]), g)
+                new_kwargs = decode_plain(rep.get("kwargs", req.get("kwargs") or "{}"), g)
             except WireError as e:
                 raise CandidateFault(f"the candidate left its arguments as {e}") from None
+            if _holds_nan(new_args) or _holds_nan(new_kwargs):
+                raise CandidateFault(
+                    "the candidate left NaN in its arguments, which a checker cannot judge safely"
+                )
+            _sync(args, new_args)
+            _sync(kwargs, new_kwargs)
+            state["values"] += 1  # the checker's own data now holds what the candidate wrote
         if "value" in rep:
             try:
                 value = decode_plain(rep["value"])
@@ -1271,16 +1382,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
             state["values"] += 1
             return value
         if "raised" in rep:
-            attrs = _reply_data(rep, "attrs", dict)
-            attrs = {k: v for k, v in (attrs or {}).items() if type(k) is str and k[:2] != "__"}
-            exc = _candidate_exception(
-                str(rep.get("raised"))[:100],
-                rep.get("base"),
-                str(rep.get("error"))[:400],
-                _reply_data(rep, "args", tuple),
-                attrs,
-                state["known"],
-            )
+            state["values"] += 1  # its args and attributes now reach the checker too
+            exc = _candidate_exception(rep, state["known"])
             state["raised"] = exc
             raise exc
         raise CandidateFault(f"the candidate returned {str(rep.get('unplain'))[:300]}")
