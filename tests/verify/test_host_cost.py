@@ -6,7 +6,10 @@ reader of the verdict file.
 
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +18,13 @@ import pytest
 from closedloop.cli.verify_cmd import run_verify
 from closedloop.loop.store import AttemptRow, IterationRecord, RunStore
 from closedloop.sandbox import SandboxLimits
-from closedloop.sandbox.wire import WireError, decode_plain, plain_equal, token_count
+from closedloop.sandbox.wire import (
+    MAX_TEXT,
+    WireError,
+    decode_plain,
+    plain_equal,
+    token_count,
+)
 from closedloop.tasks.format import Split, parse_task
 from closedloop.verify import Outcome, Verifier
 from closedloop.verify.text import json_line
@@ -31,6 +40,12 @@ HOSTILE = {  # text a candidate can send as a value, each once very costly to re
     "float-with-huge-exponent": "1e" + "9" * 900_000,
     "float-with-huge-mantissa": "0." + "1" * 900_000 + "e-99999",
     "unary-chain": "-" * 500_000 + "1",
+    # one token to the count; Python 3.11 parses an f-string's fields in quadratic time (3 s)
+    "f-string-of-many-fields": "f'" + "{1}" * 50_000 + "'",
+    # never closed: counting under a cap retried the string pattern from each quote to the end
+    "unclosed-string-of-escaped-quotes": "'" + "\\'" * (1 << 18),
+    # one token to the count, 400,000 to the parser: the count no longer capped the parse
+    "number-with-an-attribute-chain": "1j" + ".imag" * 200_000,
 }
 
 
@@ -46,6 +61,20 @@ def test_hostile_value_is_decoded_and_compared_within_a_second(name):
         assert plain_equal(value, value, tol=1e-9) in (True, False)
         assert not plain_equal(value, {0}, tol=1e-9)
     assert time.process_time() - t0 < 1.0
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_value_under_a_small_token_cap_costs_a_tenth_of_a_second(name):
+    """As the verifier reads a value against an expected output of a few tokens: counted
+    against the cap, then decoded under it. What is under the cap is cheap to parse."""
+    text, cap = HOSTILE[name], 100
+    t0 = time.process_time()
+    if token_count(text, cap) <= cap:
+        try:
+            decode_plain(text, max_tokens=cap)
+        except WireError:
+            pass
+    assert time.process_time() - t0 < 0.1
 
 
 SETS = parse_task(
@@ -90,6 +119,12 @@ STALLS = {
         LIST,
         forging("'\\ud800' * (1 << 19)").replace("'value'", "'missing'"),
     ),
+    # parsed in the host for 2 s each, holding the GIL: another job's results went unread
+    "an-f-string-of-many-fields": (LIST, forging("\"f'\" + '{1}' * 40000 + \"'\"")),
+    # half a megabyte never closed, counted against a cap of 92 tokens: 0.7 s each
+    "an-unclosed-string": (LIST, forging("chr(39) + (chr(92) + chr(39)) * (1 << 18)")),
+    # one token to the count, 400,000 to the parser: 0.4 s each
+    "a-number-with-an-attribute-chain": (LIST, forging("'1j' + '.imag' * 200000")),
 }
 
 
@@ -118,6 +153,7 @@ def test_a_count_that_stops_past_its_cap_agrees_with_the_full_count():
     rng = random.Random(0)
     pieces = list("[](){}:,.-+eE0123456789 'abc\"\\\n\tbBxj_\u2028\u00a0\u3000")
     pieces += ["1e5", "0x1f", "'a b'", '"q\\"r"', "True", "frozenset()", "b'x'"]
+    pieces += ["'''", '"""', "#", "# '", "\r", "\\\r\n", "rf'", "t'", "1or ", ".imag", "0b1", "1.j"]
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 50)))
         full = token_count(text)
@@ -130,6 +166,84 @@ def test_a_count_that_stops_past_its_cap_agrees_with_the_full_count():
     assert token_count(big, 100) == 101  # stops at the first token past the cap
     assert time.process_time() - t0 < 0.01
     assert token_count(big, 10**6) == token_count(big) == 600_003  # a cap over it: exact
+
+
+def test_counting_tokens_is_linear_in_the_text_whatever_it_holds():
+    n = MAX_TEXT // 2 - 1
+    texts = [  # never closed: counting once retried the string pattern from each quote on
+        "'" + "\\'" * n,
+        '"' + '\\"' * n,
+        "'''" + "\\'" * (n - 1),
+        "'" + '\\"' * n,
+        "'" * MAX_TEXT,
+    ]
+    for cap in (100, 19_999, 20_000, None):  # walked and stopped past the cap, or counted whole
+        for text in texts:
+            t0 = time.process_time()
+            token_count(text, cap)
+            assert time.process_time() - t0 < 0.2, (cap, text[:8])
+
+
+def test_the_count_is_never_below_the_tokens_python_reads():
+    """The count caps the parse: a number ends where Python's does, a string where Python's
+    does (a line continuation in it may be CR LF), a comment at its line's end."""
+    cases = {
+        "1or 1": 3,
+        "1if 1else 2": 5,
+        "1j.imag.imag": 5,
+        "1..real": 3,
+        "1e5.real": 3,
+        "0x1for x in y": 5,
+        "'a\\\r\nb', 1": 3,
+        "[1, # '''\n 2, 3]": 7,
+    }
+    for text, least in cases.items():
+        assert token_count(text) >= least, text
+        assert token_count(text, least - 1) > least - 1, text
+    assert token_count("1j" + ".imag" * 1000) == 2001
+
+
+def test_f_strings_are_refused_and_plain_strings_are_not():
+    for text in [
+        "f'{1}'",
+        "rf'x'",
+        'Fr"{1}"',
+        "[1, 'a' f'{2}']",
+        "[1, # '''\n f'{1}']",
+        "'''x''' f'{1}'",
+        "['\\\r\n' f'{1}']",
+    ]:
+        with pytest.raises(WireError, match="f-string"):
+            decode_plain(text)
+    for text in [
+        "'f'",
+        '"f\'"',
+        "'''f'{1}'''",
+        "[1, # f'{1}'\n 2]",
+        "b'f'",
+        "r'\\'f'",
+        "'\\'f'",
+        "rb'x'",
+        "u'x'",
+        "Br'\\d'",
+        "['a\\\r\nf', 'f']",
+    ]:
+        assert decode_plain(text) == ast.literal_eval(text), text
+
+
+def test_a_value_python_warns_about_writes_nothing_to_stderr():
+    """The parser warns of "1or 1" (from 3.12 also of "'\\d'") once per occurrence and each
+    warning was printed: a candidate's value wrote a line to the host's stderr per item."""
+    code = (
+        "from closedloop.sandbox.wire import WireError, decode_plain\n"
+        "for text in ['[' + '1or 1, ' * 500 + ']', '[' + \"'\\\\d', \" * 500 + ']']:\n"
+        "    try:\n"
+        "        decode_plain(text)\n"
+        "    except WireError:\n"
+        "        pass\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stderr == "", run.stderr[:500]
 
 
 def test_verdict_lines_survive_lone_surrogates_and_line_separators(tmp_path: Path):

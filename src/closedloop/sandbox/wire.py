@@ -19,6 +19,7 @@ import math
 import os
 import re
 import struct
+import warnings
 
 MAX_TEXT = 1 << 20  # longest literal text accepted (characters)
 MAX_NODES = 200_000  # most AST nodes in one decoded value
@@ -274,39 +275,94 @@ def _bounded_dict(pairs):
 # What a literal's parse costs is set by its tokens, not its characters: a megabyte string is
 # one token, a megabyte of "1," half a million. ``token_count`` counts them cheaply (regular
 # expressions, C speed) so that text over a token cap is refused before it is parsed.
-_STRINGS = re.compile(r"""[bB]?(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
-_WORDS = re.compile(r"(?:\d|\.\d)(?:[\w.]|(?<=[eE])[+-])*|[A-Za-z_]\w*")
+#
+# The count caps the parse only if it never counts fewer tokens than Python's tokenizer reads,
+# so it cuts the text where the tokenizer does: a string ends where Python's ends (escapes,
+# triple quotes, a line's end: "\n", "\r" or "\r\n"), a comment at its line's end, a number
+# where Python's number ends ("1or 1" is three tokens, "1j.imag.imag" five). And its patterns
+# never fail half-way to be retried further on (a string with no closing quote runs to its
+# line's end; with triple quotes, to the text's) nor backtrack (possessive), so each character
+# is scanned once: the time is linear in the text, whatever it holds.
+_BODY = (  # a string after its opening quote
+    r"(?<=')''(?:\\[^\r]|[^'\\]++|\\\r\n?|'(?!''))*+(?:'''|\\?\Z)"
+    r'|(?<=")""(?:\\[^\r]|[^"\\]++|\\\r\n?|"(?!""))*+(?:"""|\\?\Z)'
+    r"|(?<=')(?:\\[^\r]|[^'\\\r\n]++|\\\r\n?)*+'?"
+    r'|(?<=")(?:\\[^\r]|[^"\\\r\n]++|\\\r\n?)*+"?'
+)
+_STRINGS = re.compile(r"""['"](?:""" + _BODY + r")|\#[^\r\n]*")  # strings and comments
+_NUMBER = (  # as far as Python reads a number (further only where Python stops with an error)
+    r"0[xXoObB][0-9a-fA-F_]*"
+    r"|(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9_]*)?[jJ]?"
+)
+_WORDS = re.compile(_NUMBER + r"|[A-Za-z_]\w*")
 
-
-# One token at a time, as token_count counts them: a string, a number or name, or any other
-# character that is not whitespace (strings are tried first, as token_count replaces them first).
+# One token at a time, as token_count counts them: a string or comment, a number or name, or
+# any other character that is not whitespace (strings are tried first, as token_count
+# replaces them first).
 _TOKEN = re.compile(_STRINGS.pattern + "|" + _WORDS.pattern + r"|\S")
 _SCAN_BELOW = 20_000
 """Caps under which ``token_count(text, stop)`` walks the tokens and stops past the cap: a
 megabyte of text checked against an expected output's cap of a hundred tokens costs
 microseconds, not the 0.17 s of counting all of it."""
+_LAST = [(None, None, 0)]
+"""token_count's last answer for a long text, (text, stop, count), swapped whole (safe across
+threads): the verifier counts a value against its cap, then ``decode_plain`` counts it again,
+and a megabyte of escapes takes 10-30 ms to scan."""
 
 
 def token_count(text, stop=None):
-    """About how many tokens ``text`` has (strings, numbers and names count one each, every
-    other character one). Equal values written by :func:`encode_plain` and by hand differ by
-    under a factor of 2 (``frozenset([])`` against ``frozenset()``, ``(1+2j)`` against
-    ``1+2j``), whatever their numbers' digits or their strings' escapes.
+    """About how many tokens ``text`` has (strings, comments, numbers and names count one each,
+    a string's prefix as a name, every other character one), never fewer than Python's
+    tokenizer reads. Equal values written by :func:`encode_plain` and by hand differ by under
+    a factor of 2 (``frozenset([])`` against ``frozenset()``, ``(1+2j)`` against ``1+2j``),
+    whatever their numbers' digits or their strings' escapes. Linear in the text, whatever it
+    holds.
 
     With ``stop``, counting may end once the count is past it: the result is then some number
     greater than ``stop`` (exact whenever it is ``stop`` or fewer). ``token_count(t, cap) >
     cap`` is the cheap way to ask whether ``t`` is over a cap."""
+    last = _LAST[0]
+    if last[0] is text and last[1] == stop:
+        return last[2]
     if stop is not None and stop < _SCAN_BELOW:
         n = 0
         for _ in _TOKEN.finditer(text):
             n += 1
             if n > stop:
-                return n
-        return n
-    s = _STRINGS.sub("'", text) if "'" in text or '"' in text else text
-    s = _WORDS.sub("0", s)
-    # str.split's whitespace is re's \s (both Py_UNICODE_ISSPACE), at a third of sub's cost
-    return len("".join(s.split()))
+                break
+    else:
+        s = _STRINGS.sub("'", text) if "'" in text or '"' in text or "#" in text else text
+        s = _WORDS.sub("0", s)
+        # str.split's whitespace is re's \s (both Py_UNICODE_ISSPACE), at a third of sub's cost
+        n = len("".join(s.split()))
+    if len(text) > 4096:
+        _LAST[0] = (text, stop, n)
+    return n
+
+
+# An f-string (or a t-string) is never plain data, and Python 3.11 parses an f-string's fields
+# in time quadratic in their number (40,000 "{1}" fields: 2 s; a megabyte of them: 110 s),
+# whatever the token cap, as the whole f-string is one token: it is refused by its prefix, in
+# linear time, before the parser runs. Where Python reads one, the code around the strings and
+# comments (each cut to a quote) has a quote after f, t, fr, rf, tr or rt, at a name's start.
+_FT_QUOTE = re.compile(r"""[fFtT][rR]?['"]""")  # anywhere: none in most text, found fast
+_FT_STRING = re.compile(r"'(?<=(?<!\w)[fFtT]')|'(?<=(?<!\w)[fFtT][rR]')|'(?<=(?<!\w)[rR][fFtT]')")
+
+
+def _templated(text):
+    """Whether Python would read an f-string or a t-string in ``text``."""
+    if ("'" not in text and '"' not in text) or _FT_QUOTE.search(text) is None:
+        return False
+    return _FT_STRING.search(_STRINGS.sub("'", text)) is not None
+
+
+# Python warns of some text it parses ("1or 2": an invalid decimal literal; "'\d'": an invalid
+# escape), once per occurrence, and the default action prints each one (the parser passes no
+# registry to remember them by): a candidate's value could write a line to the host's stderr
+# for every few of its tokens. What is parsed here is data that no one will run or edit, so the
+# warnings of its pseudo-file are dropped; filters set with -W or by a test still come first.
+_FILE = "<wire>"
+warnings.filterwarnings("ignore", module=re.escape(_FILE) + r"\Z", append=True)
 
 
 # Text that JSON reads exactly as Python would: digits, signs, points, exponents, brackets.
@@ -325,8 +381,9 @@ def decode_plain(text, namespace=None, max_tokens=MAX_TOKENS):
     Every failure is a :class:`WireError`, whatever raised it (an overflow, a class's
     ``__new__``): a value that cannot be read is the sender's fault, never the reader's.
     Cost is linear in the text and capped: at most ``max_tokens`` tokens are parsed (see
-    :func:`token_count`), ints have at most ``MAX_INT_BITS`` bits, and no set or dict has more
-    than ``MAX_SAME_HASH`` keys with one hash value.
+    :func:`token_count`), ints have at most ``MAX_INT_BITS`` bits, no set or dict has more
+    than ``MAX_SAME_HASH`` keys with one hash value, and an f-string (never plain data, and
+    quadratic to parse) is refused before the parser runs.
     """
     if type(text) is not str:
         raise WireError("value text must be a string")
@@ -346,8 +403,10 @@ def decode_plain(text, namespace=None, max_tokens=MAX_TOKENS):
             pass  # not JSON after all (a leading zero, a lone sign): the literal parser decides
     if _SIMPLE_STR.fullmatch(text):
         return text[1:-1]
+    if _templated(text):
+        raise WireError("an f-string or t-string is not plain data")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text.strip(), _FILE, "eval")
         return _dec(tree.body, [MAX_NODES], namespace)
     except WireError:
         raise
