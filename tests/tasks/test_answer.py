@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from fractions import Fraction
@@ -461,6 +462,14 @@ def test_answers_at_the_cap_are_scored_quickly() -> None:
     6-9 s of host CPU) and every answer went through ``ast``; now 0.01-0.13 s each here."""
     for name, (gold, answer, match, tol) in HOSTILE_ANSWERS.items():
         assert len(answer) <= 100_000
-        t0 = time.process_time()
-        answers_match(gold, answer, AnswerMatch(match), tol)
-        assert time.process_time() - t0 < 0.5, name
+        # the scorer's own cost: inside a full test run a collection of everything earlier
+        # tests left alive can land in the window (0.6 s once in CI against 0.1 s here)
+        gc.collect()
+        gc.disable()
+        try:
+            t0 = time.process_time()
+            answers_match(gold, answer, AnswerMatch(match), tol)
+            spent = time.process_time() - t0
+        finally:
+            gc.enable()
+        assert spent < 0.5, name
