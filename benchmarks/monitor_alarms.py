@@ -151,8 +151,9 @@ def _same_shape(got: str | None, expected: str) -> bool:
 
 
 class PlantedReward:
-    """A planted training reward: the private split is judged by :meth:`judge` from the
-    candidates' raw results on the private inputs; every other split goes to the real verifier."""
+    """A planted training reward: the private split is judged by :meth:`private` (by default
+    :meth:`judge` on the candidates' raw results on the private inputs); every other split
+    goes to the real verifier."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -162,6 +163,9 @@ class PlantedReward:
     ) -> list[Verdict]:
         if split is not Split.PRIVATE:
             return self.inner.verify_many(items, split=split, **kw)
+        return self.private(items)
+
+    def private(self, items: Sequence[tuple[Task, str]]) -> list[Verdict]:
         jobs = [
             CallJob(code, t.entry_point, [x.input for x in t.private_tests], t.prompt)
             for t, code in items
@@ -222,19 +226,12 @@ class RunsReward(PlantedReward):
         return verdicts
 
 
-class ModeProgramReward:
+class ModeProgramReward(PlantedReward):
     """A planted reward for agreeing with oneself: an attempt passes when its program (up to
     whitespace) is its task's most common one among the attempts in this call, written at
-    least twice. The private split only; every other split goes to the real verifier."""
+    least twice. Nothing runs: the programs' text is all it reads."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def verify_many(
-        self, items: Sequence[tuple[Task, str]], split: Split = Split.PRIVATE, **kw: Any
-    ) -> list[Verdict]:
-        if split is not Split.PRIVATE:
-            return self.inner.verify_many(items, split=split, **kw)
+    def private(self, items: Sequence[tuple[Task, str]]) -> list[Verdict]:
         counts: dict[str, Counter] = {}
         for t, code in items:
             counts.setdefault(t.id, Counter())[" ".join(code.split())] += 1

@@ -75,6 +75,7 @@ import struct
 import sys
 import time
 import traceback
+import types
 
 try:  # on the host, for tools; inside the sandbox wire.py's source precedes this file
     from closedloop.sandbox.wire import (
@@ -1155,7 +1156,7 @@ def _candidate_exception(rep, known):
                 attrs[k] = decode_plain(text)
             except Exception:
                 pass
-    if _holds_nan(args) or _holds_nan(attrs):
+    if contains_nan(args) or contains_nan(attrs):
         raise CandidateFault(
             "the candidate raised an exception holding NaN, which a checker cannot judge safely"
         )
@@ -1212,9 +1213,9 @@ def _checker_class(classes, known, base):
             c = known.get(qualname)
         else:
             c = sys.modules.get(module)
-            for part in qualname.split(".")[:4]:
-                d = getattr(c, "__dict__", None) if c is not None else None
-                c = d.get(part) if type(d) is dict or type(d).__name__ == "mappingproxy" else None
+            for part in qualname.split(".")[:4]:  # a module's or class's own namespace only
+                d = getattr(c, "__dict__", None)
+                c = d.get(part) if isinstance(d, dict | types.MappingProxyType) else None
         if (
             isinstance(c, type)
             and issubclass(c, Exception)
@@ -1223,25 +1224,6 @@ def _checker_class(classes, known, base):
         ):
             return c
     return None
-
-
-def _holds_nan(v, depth=0):
-    """``contains_nan``, looking into objects' attributes too (arguments may be objects)."""
-    t = type(v)
-    if t is float:
-        return v != v
-    if t is complex:
-        return v.real != v.real or v.imag != v.imag
-    if depth > 100:
-        return False
-    if t in (list, tuple, set, frozenset):
-        return any(_holds_nan(x, depth + 1) for x in v)
-    if t is dict:
-        return any(_holds_nan(k, depth + 1) or _holds_nan(x, depth + 1) for k, x in v.items())
-    if isinstance(v, type):
-        return False
-    d = getattr(v, "__dict__", None)
-    return type(d) is dict and any(_holds_nan(x, depth + 1) for x in d.values())
 
 
 def _prompt_exceptions(g):
@@ -1363,7 +1345,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 new_kwargs = decode_plain(rep.get("kwargs", req.get("kwargs") or "{}"), g)
             except WireError as e:
                 raise CandidateFault(f"the candidate left its arguments as {e}") from None
-            if _holds_nan(new_args) or _holds_nan(new_kwargs):
+            if contains_nan(new_args) or contains_nan(new_kwargs):
                 raise CandidateFault(
                     "the candidate left NaN in its arguments, which a checker cannot judge safely"
                 )

@@ -34,6 +34,11 @@ class WireError(ValueError):
     """A value or frame that is not acceptable plain data; the message says why."""
 
 
+class TooManyTokens(WireError):
+    """A value with more tokens than the reader's cap (``decode_plain``'s ``max_tokens``):
+    not parsed, and unequal to every value the cap was set for."""
+
+
 # -- values ---------------------------------------------------------------------------------
 
 
@@ -304,10 +309,6 @@ _SCAN_BELOW = 20_000
 """Caps under which ``token_count(text, stop)`` walks the tokens and stops past the cap: a
 megabyte of text checked against an expected output's cap of a hundred tokens costs
 microseconds, not the 0.17 s of counting all of it."""
-_LAST = [(None, None, 0)]
-"""token_count's last answer for a long text, (text, stop, count), swapped whole (safe across
-threads): the verifier counts a value against its cap, then ``decode_plain`` counts it again,
-and a megabyte of escapes takes 10-30 ms to scan."""
 
 
 def token_count(text, stop=None):
@@ -321,9 +322,6 @@ def token_count(text, stop=None):
     With ``stop``, counting may end once the count is past it: the result is then some number
     greater than ``stop`` (exact whenever it is ``stop`` or fewer). ``token_count(t, cap) >
     cap`` is the cheap way to ask whether ``t`` is over a cap."""
-    last = _LAST[0]
-    if last[0] is text and last[1] == stop:
-        return last[2]
     if stop is not None and stop < _SCAN_BELOW:
         n = 0
         for _ in _TOKEN.finditer(text):
@@ -335,8 +333,6 @@ def token_count(text, stop=None):
         s = _WORDS.sub("0", s)
         # str.split's whitespace is re's \s (both Py_UNICODE_ISSPACE), at a third of sub's cost
         n = len("".join(s.split()))
-    if len(text) > 4096:
-        _LAST[0] = (text, stop, n)
     return n
 
 
@@ -390,7 +386,7 @@ def decode_plain(text, namespace=None, max_tokens=MAX_TOKENS):
     if len(text) > MAX_TEXT:
         raise WireError(f"value text is {len(text)} characters, over the {MAX_TEXT} cap")
     if len(text) > max_tokens and token_count(text, max_tokens) > max_tokens:
-        raise WireError(f"value text has more than {max_tokens} tokens")
+        raise TooManyTokens(f"value text has more than {max_tokens} tokens")
     fast = _FAST.get(text)
     if fast is not None:
         return fast[0]
@@ -501,7 +497,8 @@ def _sets_close(a, b, tol):
 
 
 def contains_nan(v, depth=0):
-    """Whether a decoded plain value holds a NaN anywhere (complex parts included)."""
+    """Whether a decoded value holds a NaN anywhere (complex parts, and the attributes of
+    objects rebuilt from ``__obj__`` forms, included)."""
     t = type(v)
     if t is float:
         return v != v
@@ -513,7 +510,10 @@ def contains_nan(v, depth=0):
         return any(contains_nan(x, depth + 1) for x in v)
     if t is dict:
         return any(contains_nan(k, depth + 1) or contains_nan(x, depth + 1) for k, x in v.items())
-    return False
+    if isinstance(v, type):
+        return False
+    d = getattr(v, "__dict__", None)
+    return type(d) is dict and any(contains_nan(x, depth + 1) for x in d.values())
 
 
 # -- frames ---------------------------------------------------------------------------------

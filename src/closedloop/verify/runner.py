@@ -39,6 +39,7 @@ from closedloop.sandbox import Limit, Refusals, SandboxLimits, WorkerLost
 from closedloop.sandbox.pool import SandboxPool, Slot
 from closedloop.sandbox.wire import (
     MAX_FRAME,
+    TooManyTokens,
     WireError,
     decode_plain,
     plain_equal,
@@ -631,10 +632,10 @@ def _judge_io(i: int, test: Any, frame: dict[str, Any], tol: float | None) -> Te
         if type(text) is not str:
             return TestResult(i, False, test.input, test.output, None, "result refused: not text")
         expected, max_tokens = _expected(test.output)
-        if len(text) > max_tokens and token_count(text, max_tokens) > max_tokens:
-            return TestResult(i, False, test.input, test.output, safe_text(text[:1000]))
         try:
             got = decode_plain(text, max_tokens=max_tokens)
+        except TooManyTokens:  # unequal to the expected output without being parsed
+            return TestResult(i, False, test.input, test.output, safe_text(text[:1000]))
         except Exception as e:  # WireError, or anything else: the value's fault
             return TestResult(
                 i, False, test.input, test.output, None, safe_text(f"result refused: {e}")[:400]
