@@ -117,7 +117,10 @@ def test_health_answers_while_a_heavy_inline_task_is_parsed(url: str):
             time.sleep(0.02)
     th.join()
     said = f"heavy request {heavy[0]:.2f} s, {len(probes)} probes, slowest {max(probes):.3f} s"
-    assert max(probes) < min(0.5, heavy[0] / 3), said
+    # Blocked, a probe waits out the parse (0.88 s of a 1.06 s request on the old code); off
+    # the loop, the slowest waits only for a GIL switch, which a loaded CI machine stretched
+    # to 0.73 s of a 2.06 s request once: half the request separates the two.
+    assert max(probes) < heavy[0] / 2, said
     assert len(probes) >= 5, said
 
 
