@@ -109,6 +109,17 @@ def test_a_test_input_with_more_tokens_than_the_wire_takes_is_refused():
         parse_task(dict(OK, private_tests=[{"input": big, "output": "0"}]))
 
 
+def test_inputs_are_read_by_the_decoder_the_candidate_uses():
+    # Ellipsis is a Python literal the wire cannot carry: no solution could be run on it
+    with pytest.raises(TaskFormatError, match=r"private_tests\[0\].input: not a literal the"):
+        parse_task(dict(OK, private_tests=[{"input": "(...,)", "output": "0"}]))
+    # and what the wire writes for a candidate is an input a task may hold
+    task = parse_task(
+        dict(OK, private_tests=[{"input": "(frozenset({1}), float('nan'))", "output": "0"}])
+    )
+    assert task.private_tests[0].input.startswith("(frozenset")
+
+
 def test_an_input_at_the_cap_still_parses():
     text = "('" + "a" * (MAX_TEXT - 5) + "',)"
     assert len(text) == MAX_TEXT

@@ -12,7 +12,8 @@ What it must never do:
 
 - run untrusted code outside the sandbox: example solutions, failure cases, mutants and
   canonical solutions are all executed through ``closedloop.verify.Verifier`` only;
-- ``eval`` or ``exec`` model text: literals are decoded with ``ast.literal_eval`` only, and
+- ``eval`` or ``exec`` model text: literals are decoded with the wire's ``decode_plain`` (test
+  inputs and outputs: what parses here is what the sandbox carries) or ``ast.literal_eval``, and
   code is only ever *parsed* here (``ast.parse``) to mutate or fingerprint it;
 - import torch or transformers (this part sits on the verifier's light path).
 

@@ -23,7 +23,6 @@ Example::
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
@@ -37,10 +36,10 @@ from typing import Any
 from closedloop.sandbox.wire import (
     MAX_TEXT,
     MAX_TOKENS,
+    TooManyTokens,
     WireError,
     contains_nan,
     decode_plain,
-    token_count,
 )
 
 MAX_DEPTH = 100
@@ -146,20 +145,6 @@ def content_id(obj: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _literal_too_big(text: str) -> str:
-    """Why ``text`` is over the sandbox wire's caps on a literal (``decode_plain``'s: length,
-    then tokens), or "". Such an input can never reach a candidate, and parsing it costs
-    about 500 bytes of memory a character (2 MB of input: ~1 GB), so it is refused unparsed."""
-    if len(text) > MAX_TEXT:
-        return (
-            f"{len(text):,} characters, over the {MAX_TEXT:,} the sandbox wire carries"
-            " (no solution could ever be run on it)"
-        )
-    if len(text) > MAX_TOKENS and token_count(text, MAX_TOKENS) > MAX_TOKENS:
-        return f"more than {MAX_TOKENS:,} tokens, over the sandbox wire's cap"
-    return ""
-
-
 def _tests(obj: dict[str, Any], name: str) -> tuple[TestCase, ...]:
     raw = obj.get(name) or []
     if not isinstance(raw, list):
@@ -170,13 +155,20 @@ def _tests(obj: dict[str, Any], name: str) -> tuple[TestCase, ...]:
             raise TaskFormatError(f"{name}[{i}]: expected an object with a string 'input'")
         if not isinstance(t.get("output"), str):
             raise TaskFormatError(f"{name}[{i}]: expected a string 'output' (a Python literal)")
-        problem = _literal_too_big(t["input"])
-        if problem:  # refused before parsing: literal_eval holds ~500 bytes per character
-            raise TaskFormatError(f"{name}[{i}].input: {problem}")
-        try:
-            args = ast.literal_eval(t["input"])
-        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError) as e:
-            raise TaskFormatError(f"{name}[{i}].input: not a Python literal ({e})") from None
+        where = f"{name}[{i}].input"
+        if len(t["input"]) > MAX_TEXT:  # decode_plain refuses it too; this says it for authors
+            raise TaskFormatError(
+                f"{where}: {len(t['input']):,} characters, over the {MAX_TEXT:,} the sandbox"
+                " wire carries (no solution could ever be run on it)"
+            )
+        try:  # the decoder of the candidate's process: what parses here can be run
+            args = decode_plain(t["input"])
+        except TooManyTokens:
+            raise TaskFormatError(
+                f"{where}: more than {MAX_TOKENS:,} tokens, over the sandbox wire's cap"
+            ) from None
+        except WireError as e:
+            raise TaskFormatError(f"{where}: not a literal the sandbox can carry ({e})") from None
         if not isinstance(args, tuple):
             raise TaskFormatError(
                 f"{name}[{i}].input: must be a tuple of positional arguments, e.g. '([1, 2],)'"
