@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import time
@@ -175,6 +176,42 @@ def test_resume_after_sigkill_gives_the_same_row_counts(
     # after the resume, ends with the weights of the run that was never interrupted.
     for label in ("iter_001", "iter_002", "final"):
         assert _weights(run_dir, label) == _weights(reference, label), label
+
+
+def _snapshot(run_dir: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(run_dir)): p.read_bytes()
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file() and not p.name.startswith("run.sqlite")  # the store and its -wal, -shm
+    }
+
+
+@pytest.mark.parametrize("damage", ["empty", "deleted", "older"])
+def test_resume_from_a_lost_store_is_refused_and_deletes_nothing(
+    reference: Path, tmp_path: Path, damage: str
+):
+    # An empty or missing run.sqlite once read as "nothing committed": the resume deleted
+    # every policy and emptied metrics.jsonl, then ran the whole run again over them.
+    run_dir = tmp_path / "run"
+    shutil.copytree(reference, run_dir)
+    store = run_dir / "run.sqlite"
+    if damage == "empty":
+        store.write_bytes(b"")
+    elif damage == "deleted":
+        store.unlink()
+    else:  # a copy taken after the cold start, put back over the finished run's
+        with sqlite3.connect(store) as db:
+            for table in ("iterations",):
+                db.execute(f"DELETE FROM {table} WHERE iteration > 0")
+    before = _snapshot(run_dir)
+    res = cli("run", "--resume", str(run_dir))
+    assert res.returncode == 2, res.stderr[-2000:]
+    last = res.stderr.strip().splitlines()[-1]
+    assert "the store was lost or replaced" in last and "nothing was changed" in last, last
+    after = _snapshot(run_dir)
+    assert after.keys() == before.keys()
+    assert [k for k in before if before[k] != after[k]] == []
+    assert store.exists() == (damage != "deleted")
 
 
 def _weights(run_dir: Path, label: str) -> dict[str, bytes]:

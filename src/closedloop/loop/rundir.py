@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from closedloop.loop.config import ConfigError, RunConfig, dump_config, load_config
+from closedloop.monitor.metrics import METRICS_FILE
 
 CONFIG_FILE = "config.toml"
 STORE_FILE = "run.sqlite"
@@ -57,6 +58,24 @@ def iteration_of(label: str) -> int | None:
         return 0
     digits = label.removeprefix("iter_")
     return int(digits) if label.startswith("iter_") and digits.isdigit() else None
+
+
+def _metric_iterations(path: Path) -> list[int]:
+    """The iteration of every readable row of a ``metrics.jsonl`` (unreadable lines skipped:
+    this only asks what the file records)."""
+    out: list[int] = []
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            it = json.loads(line).get("iteration")
+        except (ValueError, AttributeError, RecursionError):
+            continue
+        if isinstance(it, int | float) and not isinstance(it, bool) and it == it:
+            out.append(int(it))
+    return out
 
 
 @dataclass(frozen=True)
@@ -129,6 +148,32 @@ class RunDir:
         from closedloop.policy.hf import HFPolicy
 
         return HFPolicy.from_pretrained(self.policy(label))
+
+    def check_store_holds_the_files(self, last: int) -> None:
+        """Raise :class:`RunDirError`, changing nothing, when the files record more than the
+        store's ``last`` committed iteration: then the store was lost or replaced (an empty
+        or older ``run.sqlite``), and resuming from it would delete policies and metrics the
+        run had committed. A policy is saved before its iteration commits and a metrics row
+        after, so a consistent directory holds policies up to ``last + 1`` and rows up to
+        ``last``; ``final``, ``control`` and ``summary.json`` follow a committed iteration."""
+        root = self.root / POLICIES_DIR
+        labels = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+        beyond = [n for n in labels if (it := iteration_of(n)) is not None and it > last + 1]
+        if last < 0:
+            beyond += [n for n in labels if n in (FINAL, CONTROL)]
+            if self.summary.is_file():
+                beyond.append(SUMMARY_FILE)
+        rows = _metric_iterations(self.root / METRICS_FILE)
+        if rows and max(rows) > last:
+            beyond.append(f"{METRICS_FILE} rows up to iteration {max(rows)}")
+        if beyond:
+            held = "no committed iteration" if last < 0 else f"iterations up to {last}"
+            raise RunDirError(
+                f"{self.store} holds {held}, but the run directory records more "
+                f"({', '.join(beyond[:4])}): the store was lost or replaced, so resuming "
+                "would delete what the run committed; nothing was changed (restore the "
+                "run's own run.sqlite, or start a new run)"
+            )
 
     def drop_policies_after(self, last: int) -> None:
         """Delete unfinished writes and the policies of iterations after ``last`` (the last

@@ -168,11 +168,18 @@ class LoopRunner:
         if cfg.threads is not None:
             torch.set_num_threads(cfg.threads)
         check_generation(cfg)  # on resume too, after any override of model.generation
+        if not self.dir.store.exists():  # before one is made: a lost store holds nothing
+            self.dir.check_store_holds_the_files(-1)
         try:
             store = RunStore(self.dir.store)
         except StoreError as e:
             raise RunDirError(str(e)) from None
         last = store.last_iteration()
+        try:
+            self.dir.check_store_holds_the_files(last)
+        except RunDirError:
+            store.close()
+            raise
         store.rollback_after(last)
         self.dir.drop_policies_after(last)
         log = MetricsLog(self.run_dir)
