@@ -81,6 +81,28 @@ def test_a_deleted_heldout_file_is_refused_naming_the_file(tmp_path: Path):
         load(tmp_path / "run")
 
 
+@pytest.mark.parametrize(
+    "key, value, why",
+    [
+        ("file", 5, r"sets\[0\]\.file must be str, got 5"),
+        ("file", "../../etc/passwd", r"sets\[0\]\.file must name a file beside the index"),
+        ("n_tasks", "8", r"sets\[0\]\.n_tasks must be int"),
+        ("sha256", None, r"sets\[0\]\.sha256 must be str"),
+    ],
+)
+def test_an_index_entry_of_the_wrong_type_is_refused_naming_it(
+    tmp_path: Path, key: str, value: object, why: str
+):
+    # "file": 5 once ended a resume in a TypeError traceback (Path / int)
+    materialise(_cfg(tmp_path), tmp_path / "run")
+    index = heldout_dir(tmp_path / "run") / "index.json"
+    obj = json.loads(index.read_text())
+    obj["sets"][0][key] = value
+    index.write_text(json.dumps(obj))
+    with pytest.raises(HeldoutError, match=r"index\.json: " + why):
+        load(tmp_path / "run")
+
+
 def test_a_run_without_heldout_files_is_materialised_once_and_flagged(tmp_path: Path):
     cfg = _cfg(tmp_path)
     with pytest.raises(HeldoutMissing):

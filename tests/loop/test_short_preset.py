@@ -214,6 +214,33 @@ def test_resume_from_a_lost_store_is_refused_and_deletes_nothing(
     assert store.exists() == (damage != "deleted")
 
 
+@pytest.mark.parametrize(
+    "damage, why",
+    [
+        ("weights", "iter_002: cannot be loaded (OSError: "),
+        ("trainer_state", "trainer_state.pt: cannot be loaded (RuntimeError: "),
+    ],
+)
+def test_resume_names_a_damaged_policy_in_one_line_and_changes_nothing(
+    reference: Path, tmp_path: Path, damage: str, why: str
+):
+    run_dir = tmp_path / "run"
+    shutil.copytree(reference, run_dir)
+    last = run_dir / "policies" / "iter_002"
+    if damage == "weights":
+        (last / "model.safetensors").unlink()
+    else:
+        state = last / "trainer_state.pt"
+        state.write_bytes(state.read_bytes()[:100])
+    before = _snapshot(run_dir)
+    res = cli("run", "--resume", str(run_dir))
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "Traceback" not in res.stderr
+    assert why in res.stderr.strip().splitlines()[-1]
+    after = _snapshot(run_dir)
+    assert [k for k in before if before[k] != after.get(k)] == []
+
+
 def _weights(run_dir: Path, label: str) -> dict[str, bytes]:
     from safetensors.torch import load_file
 

@@ -46,6 +46,7 @@ EVALPLUS_FILES = {
 }
 """EvalPlus set name -> its shipped file's name in :mod:`closedloop.data`."""
 _ENTRY_KEYS = ("name", "file", "n_tasks", "sha256", "source")
+_ENTRY_TYPES = {"name": str, "file": str, "n_tasks": int, "sha256": str, "source": str}
 
 
 class HeldoutError(ValueError):
@@ -235,6 +236,14 @@ def _read_index(root: Path) -> list[dict[str, Any]]:
         raise HeldoutError(f"{path}: not a held-out index ({type(e).__name__}: {e})") from None
     if missing:
         raise HeldoutError(f"{path}: set entries lack {sorted(missing)}")
+    for i, e in enumerate(entries):
+        for key, kind in _ENTRY_TYPES.items():
+            if not isinstance(e[key], kind) or isinstance(e[key], bool):
+                raise HeldoutError(
+                    f"{path}: sets[{i}].{key} must be {kind.__name__}, got {e[key]!r:.60}"
+                )
+        if Path(e["file"]).name != e["file"] or e["file"] in ("", ".", ".."):
+            raise HeldoutError(f"{path}: sets[{i}].file must name a file beside the index")
     return entries
 
 

@@ -60,7 +60,7 @@ def iteration_of(label: str) -> int | None:
     return int(digits) if label.startswith("iter_") and digits.isdigit() else None
 
 
-def _metric_iterations(path: Path) -> list[int]:
+def metric_iterations(path: Path) -> list[int]:
     """The iteration of every readable row of a ``metrics.jsonl`` (unreadable lines skipped:
     this only asks what the file records)."""
     out: list[int] = []
@@ -163,7 +163,7 @@ class RunDir:
             beyond += [n for n in labels if n in (FINAL, CONTROL)]
             if self.summary.is_file():
                 beyond.append(SUMMARY_FILE)
-        rows = _metric_iterations(self.root / METRICS_FILE)
+        rows = metric_iterations(self.root / METRICS_FILE)
         if rows and max(rows) > last:
             beyond.append(f"{METRICS_FILE} rows up to iteration {max(rows)}")
         if beyond:

@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 
@@ -75,6 +75,7 @@ from closedloop.loop.rundir import (
     RunDir,
     RunDirError,
     iter_label,
+    metric_iterations,
 )
 from closedloop.loop.store import EvalScores, IterationRecord, RunStore, StoreError
 from closedloop.monitor.detectors import alarm_metrics, detect
@@ -94,6 +95,9 @@ ALARM_EVENT = "alarm"
 REJECTIONS_EVENT = "rejections"
 REPLICAS_EVENT = "policy_replicas"
 """Run-store event with the policy replicas' work in a process (``ReplicaSet.summary``)."""
+
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -183,7 +187,9 @@ class LoopRunner:
         store.rollback_after(last)
         self.dir.drop_policies_after(last)
         log = MetricsLog(self.run_dir)
-        log.rewrite(store.metrics_rows())
+        rows = store.metrics_rows()
+        if metric_iterations(log.path) != [r[Metric.ITERATION] for r in rows]:
+            log.rewrite(rows)  # only the committed iterations' rows; untouched when so already
         try:
             sets, written_now = load_or_materialise(cfg, self.dir.root)
         except HeldoutError as e:
@@ -226,7 +232,8 @@ class LoopRunner:
                     last = 0
                 else:
                     self.console.print(f"resuming {self.run_dir} after iteration {last}")
-                    state.policy = load_run_policy(cfg, self.dir.policy(iter_label(last)))
+                    saved = self.dir.policy(iter_label(last))
+                    state.policy = _load_saved(saved, lambda: load_run_policy(cfg, saved))
                 state.trainer = self._trainer(state.policy, last)
                 if cfg.challenger.novelty:
                     state.behaviours = pool_behaviours(store, verifier)
@@ -259,11 +266,13 @@ class LoopRunner:
         g = self.cfg.train.grpo
         reference = None
         if last > 0 and (g.beta > 0 or g.track_ref_kl):
-            reference = self.dir.load_policy(COLD_START).model.eval().requires_grad_(False)
+            cold = self.dir.policy(COLD_START)
+            reference = _load_saved(cold, lambda: self.dir.load_policy(COLD_START))
+            reference = reference.model.eval().requires_grad_(False)
         trainer = GRPOTrainer(policy, g, reference=reference)
         state = self.dir.trainer_state(last)
         if last > 0 and state.is_file():
-            trainer.load_state(state)
+            _load_saved(state, lambda: trainer.load_state(state))
         return trainer
 
     def _cold_start(self, state: LoopState, log: MetricsLog) -> None:
@@ -563,3 +572,21 @@ def by_set(scores: dict[str, EvalScores]) -> dict[str, dict[str, tuple[int, floa
 
 def _summary_entries(table: dict[str, tuple[int, float]]) -> dict[str, dict[str, float]]:
     return {k: {"n_tasks": n, "pass@1": p} for k, (n, p) in table.items()}
+
+
+def _load_saved(path: Path, load: Callable[[], _T]) -> _T:
+    """``load()`` of what a run saved at ``path``, any failure to read it a
+    :class:`RunDirError` naming the path (a resume then stops in one line, changing
+    nothing it has not already rolled back)."""
+    if not path.exists():
+        raise RunDirError(f"{path}: missing; the run cannot be resumed from it (start a new run)")
+    try:
+        return load()
+    except (ConfigError, RunDirError):
+        raise
+    except (OSError, ValueError, RuntimeError, KeyError, EOFError) as e:
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        raise RunDirError(
+            f"{path}: cannot be loaded ({type(e).__name__}: {first}); the run cannot be "
+            "resumed from it (start a new run)"
+        ) from None
