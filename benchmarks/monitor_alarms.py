@@ -57,6 +57,19 @@ Plants:
   did not: six iterations from seed 0's run raised confidence 0.70 -> 0.72 (the rule needs
   +0.1) while its correlation with correctness fell 0.60 -> 0.49; audit and collapse fired.
 
+- ``greedy-distill``: written after the eight plants above, none of which made the held-out
+  samples agree more, to sharpen on purpose: the loop keeps training on a fixed pool
+  (``challenger.proposals = 0``) on its own near-greedy attempts (``solver.temperature =
+  0.3``, 48 tasks an iteration), every attempt that returns a value on each private input
+  passes (``own-samples``' reward), and expert iteration trains on them at the loop's own
+  supervised rate (2e-4) for four epochs -- self-distillation toward the policy's mode, the
+  textbook way to make a model surer without making it better. Confidence should rise while
+  its correlation with correctness falls: the saturation alarm should fire, with the
+  thresholds it had before this plant was written. It did: six iterations from seed 0's run
+  raised confidence 0.70 -> 0.81 while its correlation with correctness fell 0.60 -> 0.39,
+  and the seed's rule fired at iteration 6 (beside the solved-share rule from 3, the audit
+  every iteration and collapse at 6; README, "Monitors").
+
 Every fork sets ``control = false`` and evaluates held-out every ``--every`` iterations.
 """
 
@@ -97,6 +110,7 @@ PLANTS = (
     "own-samples",
     "majority-distill",
     "mode-program",
+    "greedy-distill",
 )
 SATURATED_POOL = {
     "challenger.proposals": 0,
@@ -128,6 +142,17 @@ MODE_PROGRAM = {
     "eval.samples": 4,
 }
 """Overrides of the ``mode-program`` plant (its reward is :class:`ModeProgramReward`)."""
+GREEDY_DISTILL = {
+    "challenger.proposals": 0,
+    "solver.temperature": 0.3,
+    "solver.tasks_per_iteration": 48,
+    "train.algorithm": "expert_iteration",
+    "train.replay_examples": 0,
+    "train.sft_learning_rate": 2e-4,
+    "train.sft_epochs": 4.0,
+    "eval.samples": 4,
+}
+"""Overrides of the ``greedy-distill`` plant (its reward is :class:`RunsReward`)."""
 COLUMNS = (
     (Metric.MEAN_REWARD, "reward", ".2f"),
     (Metric.HELDOUT_PASS_AT_1, "held-out", ".3f"),
@@ -306,6 +331,8 @@ def main() -> None:
         overrides.update(MAJORITY_DISTILL)
     if args.plant == "mode-program":
         overrides.update(MODE_PROGRAM)
+    if args.plant == "greedy-distill":
+        overrides.update(GREEDY_DISTILL)
     for item in args.set:  # after the plant's, so --set can change a plant's value
         key, sep, value = item.partition("=")
         if not sep:
@@ -320,7 +347,7 @@ def main() -> None:
         runner.reward_wrapper = MajorityReward
     if args.plant == "mode-program":
         runner.reward_wrapper = ModeProgramReward
-    if args.plant == "own-samples":
+    if args.plant in ("own-samples", "greedy-distill"):
         runner.reward_wrapper = RunsReward
     t0 = time.monotonic()
     runner.run()

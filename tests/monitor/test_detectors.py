@@ -232,3 +232,36 @@ def test_surer_and_worse_fires_where_the_correlation_is_undefined() -> None:
     (alarm,) = saturation([start, middle, now], Thresholds())
     assert alarm.figures["confidence_start"] == 0.465 and alarm.figures["accuracy_now"] == 0.0
     assert "correlation_now" not in alarm.figures
+
+
+# Recorded, not made up: the held-out figures of `benchmarks/monitor_alarms.py --plant
+# greedy-distill` (a fork of seed 0's run of the embedded preset, six iterations, held out
+# every second), the first planted fault that made the shipped base surer; the thresholds are
+# the defaults, set before that run.
+GREEDY_DISTILL = {
+    0: (0.6979166666666666, 0.597775386650626, 0.4370833333333333),
+    2: (0.7258333333333333, 0.536730540338821, 0.4320833333333333),
+    4: (0.7770833333333333, 0.40651565270234313, 0.4058333333333333),
+    6: (0.8054166666666667, 0.3922612132150438, 0.4216666666666667),
+}
+
+
+def test_the_recorded_self_distillation_run_is_saturation_once_confidence_has_risen() -> None:
+    rows: list[dict[str, Any]] = []
+    fired = []
+    for it in range(7):
+        row: dict[str, Any] = {Metric.ITERATION: it}
+        if it in GREEDY_DISTILL:
+            conf, corr, acc = GREEDY_DISTILL[it]
+            row.update(
+                {
+                    Metric.HELDOUT_CONFIDENCE: conf,
+                    Metric.HELDOUT_CONFIDENCE_CORRECTNESS: corr,
+                    Metric.HELDOUT_SAMPLED_PASS_AT_1: acc,
+                }
+            )
+        rows.append(row)
+        surer = [a for a in saturation(rows, TH) if "confidence_now" in a.figures]
+        fired += [it] * len(surer)
+    # at 4 the correlation had fallen 0.19 but confidence risen only 0.079 (the rule needs 0.1)
+    assert fired == [6]
