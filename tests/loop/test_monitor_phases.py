@@ -83,3 +83,49 @@ def test_verify_counts_what_the_sandbox_refused_the_attempts(verifier):
     ver = verify(verifier, verifier, Attempted([task], [row]), RunConfig(), 1)
     assert ver.solved == 1 and ver.refused_attempts == 2
     assert ver.refusals.denied_total >= 2 and "socket" in ver.refusals.denied
+
+
+class _Scripted:
+    """A policy that writes one program for every attempt."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def encode_prompt(self, text: str) -> list[int]:
+        return [1, 2, 3]
+
+    def sample_ids(self, prompts, n, params):  # noqa: ANN001, ANN201 - the policy protocol
+        from closedloop.policy.base import Completion, FinishReason
+
+        c = Completion(self.text, (5, 6), (-1.0, -1.0), FinishReason.STOP, (1, 2, 3))
+        return [[c] * n for _ in prompts]
+
+
+def test_a_program_that_probes_only_on_the_shown_inputs_is_counted(verifier):
+    # its probes are refused while its turn runs on the public tests, never in the private
+    # scoring: counting the scoring alone read 0 denied calls with full reward
+    from closedloop.loop.config import RunConfig
+    from closedloop.loop.phases import verify
+    from closedloop.policy.base import SamplingParams
+    from closedloop.roles.solver import attempt_tasks
+    from closedloop.tasks.format import parse_task
+
+    task = parse_task(
+        {
+            "id": "t",
+            "instruction": "Return xs.",
+            "entry_point": "f",
+            "public_tests": [{"input": "([3, 1, 2],)", "output": "[3, 1, 2]"}],
+            "private_tests": [{"input": "([5, 0],)", "output": "[5, 0]"}],
+        }
+    )
+    code = (
+        "import socket\ndef f(xs):\n    if xs == [3, 1, 2]:\n        for _ in range(20):\n"
+        "            try:\n                socket.socket()\n            except OSError:\n"
+        "                pass\n    return xs\n"
+    )
+    params = SamplingParams(max_new_tokens=8, temperature=0.7)
+    rows = attempt_tasks(_Scripted(code), [task], verifier, 2, params, score=False)
+    ver = verify(verifier, verifier, Attempted([task], rows), RunConfig(), 1)
+    assert ver.mean_reward == 1.0
+    assert ver.refused_attempts == 2 and ver.refusals.denied.get("socket") == 40

@@ -275,7 +275,8 @@ def verify(
         else {}
     )
     scores = [r for row in att.rewards() for r in row]
-    refusals = [a.verdict.refusals for row in att.attempts for a in row if a.verdict is not None]
+    # the public-test turns' refusals too: a program can probe only on the inputs it is shown
+    refusals = [a.refusals for row in att.attempts for a in row]
     return Verified(
         scored=len(scores),
         solved=sum(1 for r in scores if r >= 1.0),

@@ -30,6 +30,7 @@ from closedloop.roles.prompts import (
     load_error_message,
     solver_prompt,
 )
+from closedloop.sandbox import Refusals
 from closedloop.tasks.format import Split, Task
 from closedloop.train.trajectory import Trajectory, logprob_temperature
 from closedloop.verify import Verdict, VerificationBackend
@@ -55,6 +56,10 @@ class Attempt:
     temperature: float | None = None
     """The temperature every turn was sampled at (set by :func:`attempt_tasks`; None for an
     attempt built by hand, which cannot become a trajectory)."""
+    public_refusals: Refusals = field(default_factory=Refusals)
+    """What the sandbox refused or cut the attempt's turns while they ran on the public tests
+    (the private scoring's are on ``verdict``): a program can probe the sandbox only on the
+    inputs its prompt shows, so both are counted (:attr:`refusals`)."""
 
     @property
     def code(self) -> str:
@@ -65,6 +70,12 @@ class Attempt:
     def turns(self) -> int:
         """Turns the policy took."""
         return len(self.codes)
+
+    @property
+    def refusals(self) -> Refusals:
+        """Everything the sandbox refused the attempt: its public-test turns and its scoring."""
+        scored = self.verdict.refusals if self.verdict is not None else Refusals()
+        return self.public_refusals + scored
 
     @property
     def reward(self) -> float | None:
@@ -165,6 +176,7 @@ def attempt_tasks(
         still = []
         for (t, a), v in zip(checkable, verdicts, strict=True):
             a.public_pass = v.outcome is Outcome.PASS
+            a.public_refusals = a.public_refusals + v.refusals
             if a.public_pass or turn == turns - 1 or v.outcome is Outcome.INFRA_ERROR:
                 continue
             msg = _failing_public(t, v)
