@@ -182,3 +182,51 @@ def test_the_readme_verify_demo_runs_in_seconds_as_written():
     assert r.returncode == 0, r.stderr
     assert [json.loads(x)["outcome"] for x in r.stdout.splitlines()].count("timeout") == 1
     assert elapsed < 8, elapsed
+
+
+def _task(tid: str, example: str) -> str:
+    return json.dumps(
+        {
+            "id": tid,
+            "instruction": "x",
+            "entry_point": "f",
+            "public_tests": [{"input": "(1,)", "output": "1"}],
+            "private_tests": [{"input": "(2,)", "output": "2"}, {"input": "(3,)", "output": "3"}],
+            "example_solution": example,
+        }
+    )
+
+
+ESCAPES = "\x1b]0;TITLE\x07\x1b[2J\x1b[31mFAKE: all accepted\x1b[0m"
+
+
+def test_a_repeated_id_that_looks_like_markup_is_warned_about_not_parsed(tmp_path):
+    # rich read "dup[/]" as a closing tag: MarkupError, and an empty verdict file
+    tasks, sols, out = tmp_path / "t.jsonl", tmp_path / "s.jsonl", tmp_path / "v.jsonl"
+    line = _task("dup[/]", "def f(x):\n    return x\n")
+    tasks.write_text(line + "\n" + line + "\n")
+    sols.write_text(json.dumps({"task_id": "dup[/]", "solution": "def f(x):\n    return x\n"}))
+    r = _cli("verify", str(tasks), str(sols), "-o", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    assert "'dup[/]' appears twice" in r.stderr
+    assert json.loads(out.read_text())["outcome"] == "pass"
+
+
+def test_validate_details_show_terminal_escapes_instead_of_sending_them(tmp_path):
+    # a task id or an example solution's exception message could clear the screen and print
+    # "FAKE: all accepted" in colour on the user's terminal
+    tasks = tmp_path / "t.jsonl"
+    raising = f"def f(x):\n    raise ValueError({ESCAPES!r})\n"
+    tasks.write_text(
+        _task("raises", raising) + "\n" + _task("id" + ESCAPES, "def f(x):\n    return 0\n") + "\n"
+    )
+    r = _cli(
+        "tasks", "validate", str(tasks), "--details", "--wall-s", "3",
+        "--min-failure-cases", "0", "--max-mutants", "0",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "\x1b" not in r.stdout and "\x07" not in r.stdout
+    details = [x for x in r.stdout.splitlines() if "\texample_fails\t" in x]
+    assert len(details) == 2 and all(x.count("\t") == 2 for x in details)
+    assert any(x.startswith("id\\x1b]0;TITLE\\x07\\x1b[2J") for x in details)
+    assert any("ValueError: \\x1b]0;TITLE" in x for x in details)

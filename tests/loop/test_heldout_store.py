@@ -58,6 +58,14 @@ def test_table_shows_an_extra_column_per_set():
     assert "0.750" in final and "1.000 (n=3)" in final
 
 
+def test_a_set_named_like_markup_keeps_its_name_in_the_table():
+    # a held-out file "extra[x].jsonl" showed as "extra" ([x] read as a style)
+    sets = by_set({"cold_start": {"rg": (6, 0.5), "extra[x]": (3, 0.0)}})
+    console = Console(width=200, record=True)
+    console.print(table_view(sets["rg"], {"extra[x]": sets["extra[x]"]}))
+    assert "extra[x] pass@1" in console.export_text()
+
+
 def test_a_store_from_before_per_set_evals_is_refused_with_a_clear_error(tmp_path: Path):
     path = tmp_path / "run.sqlite"
     db = sqlite3.connect(str(path))

@@ -152,6 +152,27 @@ def test_an_unfinished_run_still_gets_its_plots(tmp_path: Path):
     assert "collapse</b> after iteration 2" in text  # read from metrics.jsonl
 
 
+def test_names_that_look_like_maths_or_hold_lone_surrogates_are_shown_as_written(
+    tmp_path: Path,
+):
+    # matplotlib read "$...$" in a legend as mathematics (a malformed one ended the report in
+    # a ParseFatalException), and a lone surrogate (a JSON escape) ended it in a
+    # UnicodeEncodeError, leaving report.html.tmp behind
+    d = _run_dir(tmp_path)
+    rows = [json.loads(x) for x in (d / "metrics.jsonl").read_text().splitlines()]
+    rows[0]["heldout_pass@1/cost$\\x$"] = 0.1
+    rows[1]["reject_$x^$"] = 1.0
+    rows[2]["reject_x\ud800"] = 2.0
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = json.loads((d / "summary.json").read_text())
+    summary["alarms"][1]["message"] = "x\ud800y"
+    (d / "summary.json").write_text(json.dumps(summary))
+    out = write_report(d)
+    text = out.read_text(encoding="utf-8")
+    assert "cost$\\x$" in text and "$x^$" in text and "x\ufffdy" in text
+    assert sorted(p.name for p in d.iterdir() if p.name.startswith("report")) == ["report.html"]
+
+
 def test_what_is_not_a_run_is_named(tmp_path: Path):
     with pytest.raises(ReportError, match="no metrics.jsonl"):
         build_report(tmp_path)

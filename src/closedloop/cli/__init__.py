@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from closedloop.cli.checks import fail as _fail
 from closedloop.cli.verify_cmd import UsageError
 from closedloop.distributed.factory import RAY_OPTION_HELP
 from closedloop.tasks.format import Split
@@ -28,11 +29,6 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """closedloop: a trustworthy verifier and the self-improvement loop built on it."""
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    typer.echo(f"closedloop: error: {msg}", err=True)
-    raise typer.Exit(code)
 
 
 @app.command()

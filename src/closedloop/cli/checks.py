@@ -49,7 +49,9 @@ _WEIGHT_FILES = (
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``closedloop: error: message`` on standard error and exit with ``code``."""
-    typer.echo(f"closedloop: error: {message}", err=True)
+    from closedloop.verify.text import terminal_text  # a message may quote a file's text
+
+    typer.echo(f"closedloop: error: {terminal_text(message)}", err=True)
     raise typer.Exit(code)
 
 

@@ -18,6 +18,7 @@ import typer
 from closedloop.cli import checks
 from closedloop.cli.checks import fail as _fail
 from closedloop.distributed.factory import RAY_OPTION_HELP
+from closedloop.verify.text import terminal_text
 
 if TYPE_CHECKING:
     from closedloop.verify import VerificationBackend
@@ -155,7 +156,7 @@ def run(
                 runner.cfg.model.generation = Generation(generation)
         else:
             runner = LoopRunner.new(cfg, target, console)
-        console.print(f"run directory: {runner.run_dir}")
+        console.print(f"run directory: {runner.run_dir}", markup=False, highlight=False)
         result = runner.run()
     except (ConfigError, RunDirError) as e:
         _fail(str(e))
@@ -298,7 +299,7 @@ def _task_file(path: Path) -> list:
     except OSError as e:
         _fail(f"--tasks {path}: {e.strerror}")
     for b in bad:
-        typer.echo(f"closedloop: skipping {b.reason}", err=True)
+        typer.echo(f"closedloop: skipping {terminal_text(b.reason)}", err=True)
     if not task_list:
         _fail(f"--tasks {path}: no valid tasks")
     return task_list

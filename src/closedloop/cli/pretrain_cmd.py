@@ -9,11 +9,7 @@ from typing import Annotated
 import typer
 
 from closedloop.cli import checks
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    typer.echo(f"closedloop: error: {msg}", err=True)
-    raise typer.Exit(code)
+from closedloop.cli.checks import fail as _fail
 
 
 def pretrain(

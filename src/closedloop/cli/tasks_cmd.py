@@ -22,12 +22,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from closedloop.cli import checks
 from closedloop.cli.checks import fail as _fail
 from closedloop.tasks.format import Task, TaskFormatError, load_tasks, write_tasks
-from closedloop.verify.text import safe_text
+from closedloop.verify.text import terminal_text
 
 tasks_app = typer.Typer(help="Import task sets and validate tasks.", no_args_is_help=True)
 import_app = typer.Typer(help="Import an external task set as JSONL tasks.", no_args_is_help=True)
@@ -47,7 +48,7 @@ def _write(tasks: list[Task], out: Path) -> None:
         write_tasks(tasks, out)
     except OSError as e:
         _fail(f"-o {out}: cannot write ({e.strerror or e})")
-    _err().print(f"wrote {len(tasks)} tasks to {out}", highlight=False)
+    _err().print(f"wrote {len(tasks)} tasks to {out}", highlight=False, markup=False)
 
 
 @import_app.command("humaneval")
@@ -127,7 +128,7 @@ def import_evalplus_cmd(
             skipped=skipped,
         )
     for why in skipped:
-        err.print(f"[yellow]skipped:[/yellow] {why}", highlight=False)
+        err.print(f"[yellow]skipped:[/yellow] {escape(terminal_text(why))}", highlight=False)
     _write(tasks, out)
 
 
@@ -243,7 +244,9 @@ def validate_cmd(
     if details:
         for r in results:
             if not r.accepted:
-                print(safe_text(f"{r.task_id}\t{r.reason}\t{r.detail}"))  # ids may hold any text
+                # ids and details hold any text: one line of three fields, no terminal controls
+                fields = (r.task_id, str(r.reason), r.detail or "")
+                print("\t".join(terminal_text(f, keep="") for f in fields))
     if out is not None:
         _write([r.task for r in results if r.accepted and r.task is not None], out)
 

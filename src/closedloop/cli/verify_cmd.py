@@ -15,7 +15,7 @@ from typing import IO
 
 from closedloop.tasks.format import Split, Task, load_solutions, load_tasks
 from closedloop.verify.outcome import Outcome, Verdict
-from closedloop.verify.text import json_line
+from closedloop.verify.text import json_line, terminal_text
 
 
 class UsageError(Exception):
@@ -70,13 +70,18 @@ def run_verify(
     for t in tasks:
         if t.id in by_id:
             console.print(
-                f"[yellow]warning:[/] task id {t.id!r} appears twice in {tasks_path.name}; the last one is used"
+                f"[yellow]warning:[/] task id {escape(terminal_text(repr(t.id)))} appears twice in "
+                f"{escape(tasks_path.name)}; the last one is used"
             )
         by_id[t.id] = t
     bad_task_ids = {b.task_id: b.reason for b in bad_tasks if b.task_id}
     for b in bad_tasks:
         # one line each, the reason as written (it may hold brackets rich reads as markup)
-        console.print(f"[yellow]warning:[/] {escape(b.reason)}", soft_wrap=True, highlight=False)
+        console.print(
+            f"[yellow]warning:[/] {escape(terminal_text(b.reason))}",
+            soft_wrap=True,
+            highlight=False,
+        )
     sols, bad_sols = load_solutions(solutions_path)
 
     # One entry per solution line, in file order: either a job or an immediate verdict.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -85,7 +86,7 @@ def table_view(
     t.add_column("n_tasks", justify="right")
     t.add_column("pass@1", justify="right")
     for name in extra:
-        t.add_column(f"{name} pass@1", justify="right")
+        t.add_column(escape(f"{name} pass@1"), justify="right")
     for label in ("cold_start", "control", "final"):
         if label in table:
             n, p = table[label]

@@ -197,7 +197,8 @@ class LoopRunner:
         if written_now and last >= 0:
             self.console.print(
                 f"held-out sets written to {self.dir.heldout} now (a run made before they were "
-                "materialised): its earlier evaluations may have seen different tasks"
+                "materialised): its earlier evaluations may have seen different tasks",
+                markup=False,
             )
         self.heldout_files = summary_entries(sets)
         heldout = {name: list(s.tasks) for name, s in sets.items()}
@@ -231,7 +232,9 @@ class LoopRunner:
                     self._cold_start(state, log)
                     last = 0
                 else:
-                    self.console.print(f"resuming {self.run_dir} after iteration {last}")
+                    self.console.print(
+                        f"resuming {self.run_dir} after iteration {last}", markup=False
+                    )
                     saved = self.dir.policy(iter_label(last))
                     state.policy = _load_saved(saved, lambda: load_run_policy(cfg, saved))
                 state.trainer = self._trainer(state.policy, last)
@@ -534,10 +537,11 @@ class LoopRunner:
         except Exception as e:  # noqa: BLE001 - the run is complete; the report is a view of it
             self.console.print(
                 f"report not written ({type(e).__name__}: {e}); retry with "
-                f"closedloop report {self.run_dir}"
+                f"closedloop report {self.run_dir}",
+                markup=False,
             )
         else:
-            self.console.print(f"report: {path}")
+            self.console.print(f"report: {path}", markup=False)
 
 
 def pool_behaviours(store: RunStore, verifier: Any) -> set[str]:

@@ -152,9 +152,14 @@ def _figure(title: str, draw: Callable[[Axes], None], alarms: Mapping[int, list[
 
 
 def _svg(title: str, draw: Callable[[Axes], None], alarms: Mapping[int, list[str]]) -> str:
-    fig = _figure(title, draw, alarms)
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    import matplotlib
+
+    # Labels are names from the run's files (held-out sets, reject reasons, metric keys):
+    # matplotlib would read "$...$" in one as mathematics, and a malformed one ended the report.
+    with matplotlib.rc_context({"text.parse_math": False}):
+        fig = _figure(title, draw, alarms)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg")
     text = buf.getvalue()
     return text[text.index("<svg") :]  # drop the XML prolog and doctype: inlined in HTML
 
@@ -459,6 +464,9 @@ def write_report(
     target = Path(out) if out is not None else Path(run_dir) / REPORT_FILE
     text = build_report(run_dir, warn)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)  # only the report is ever left behind
     return target

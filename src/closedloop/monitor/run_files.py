@@ -22,6 +22,7 @@ from typing import Any
 from closedloop.loop.rundir import CONFIG_FILE, SUMMARY_FILE
 from closedloop.monitor.metrics import METRICS_FILE
 from closedloop.monitor.names import Metric
+from closedloop.verify.text import safe_json
 
 
 class ReportError(ValueError):
@@ -132,6 +133,7 @@ def _row(path: Path, n: int, line: str) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         raise ReportError(f"{where}: not JSON ({e.msg})") from None
     _refuse_long_ints(where, row)
+    row = safe_json(row)  # JSON escapes can spell a lone surrogate no writer or font takes
     if not isinstance(row, dict) or Metric.ITERATION not in row:
         raise ReportError(f"{where}: not a metrics row (no 'iteration')")
     it = row[Metric.ITERATION]
@@ -164,6 +166,7 @@ def _summary(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         raise ReportError(f"{path}: not JSON ({e.msg} at line {e.lineno})") from None
     _refuse_long_ints(str(path), summary)
+    summary = safe_json(summary)
     _need(path, "", summary, dict)
     if "heldout_set" in summary:
         _need(path, "heldout_set", summary["heldout_set"], str)

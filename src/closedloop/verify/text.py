@@ -26,6 +26,25 @@ def safe_text(s: str) -> str:
         return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+# C0 and C1 controls (ESC starts the sequences that move the cursor, clear the screen, set the
+# title or write hyperlinks), DEL, and the bidirectional overrides that reorder what a reader
+# sees ("Trojan source"): each is shown as its escape instead.
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+_CONTROLS.update({c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+
+
+def terminal_text(s: str, keep: str = "\n\t") -> str:
+    r"""``s`` made :func:`safe_text` with every control character but those in ``keep`` shown
+    as its escape (``\x1b``), for printing text a task file or a candidate wrote to a
+    terminal: it can neither drive the terminal nor hide what follows it.
+
+    >>> terminal_text("ok\x1b[2J\tdone", keep="")
+    'ok\\x1b[2J\\x09done'
+    """
+    table = {k: v for k, v in _CONTROLS.items() if chr(k) not in keep}
+    return safe_text(s).translate(table)
+
+
 def json_line(obj: Any) -> str:
     """One JSON line (no newline) for ``obj`` that every UTF-8 writer and line-splitting
     reader takes as one line: strings made :func:`safe_text`, line separators escaped."""
