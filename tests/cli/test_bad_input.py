@@ -302,3 +302,20 @@ def test_verify_with_a_missing_task_file_creates_no_output(tmp_path: Path):
     out = tmp_path / "verdicts.jsonl"
     refused("verify", tmp_path / "nope.jsonl", TASKS, "-o", out)
     assert not out.exists()
+
+
+def test_eval_and_gate_refuse_a_task_file_that_repeats_an_id(tmp_path: Path):
+    # scores are kept by id: two tasks named "same", both solved, read as pass@1 = 0.5
+    tasks = tmp_path / "t.jsonl"
+    line = {"instruction": "x", "entry_point": "f", "id": "same"}
+    tasks.write_text(
+        "".join(
+            json.dumps(dict(line, private_tests=[{"input": f"({i},)", "output": f"{i}"}])) + "\n"
+            for i in (1, 2)
+        )
+    )
+    policy = tmp_path / "p"
+    policy.mkdir()
+    want = "task id 'same' appears more than once"
+    assert want in refused("eval", "--policy", policy, "--tasks", tasks)
+    assert want in refused("gate", "--candidate", policy, "--baseline", policy, "--tasks", tasks)

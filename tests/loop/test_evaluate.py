@@ -22,3 +22,20 @@ def test_each_tasks_programs_are_kept_and_agree_with_its_successes(verifier) -> 
             [(t, code) for code in res.programs[t.id]], split=Split.PRIVATE
         )
         assert res.successes[t.id] == sum(v.outcome == "pass" for v in verdicts)
+
+
+def test_two_tasks_with_one_id_are_refused_before_anything_runs(tmp_path) -> None:
+    # successes were kept by id and divided by the number of tasks: two different tasks named
+    # "same", both solved, read as pass@1 = 0.5
+    import pytest
+
+    from closedloop.tasks.format import parse_task
+
+    def task(inp: str) -> object:
+        test = {"input": f"({inp},)", "output": inp}
+        return parse_task(
+            {"id": "same", "instruction": "x", "entry_point": "f", "private_tests": [test]}
+        )
+
+    with pytest.raises(ValueError, match="task id 'same' appears more than once"):
+        evaluate(None, [task("1"), task("2")], None)

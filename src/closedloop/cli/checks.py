@@ -195,6 +195,17 @@ def task_file(option: str, path: Path) -> None:
     if not tasks:
         first = f"; first: {bad[0].reason}" if bad else ""
         fail(f"{option} {path}: no valid task in {len(bad)} line(s){first}")
+    unique_ids(option, path, tasks)
+
+
+def unique_ids(option: str, path: Path, tasks: list[Any]) -> None:
+    """No two tasks of a file share an id (scores are kept by id: a repeated one would be
+    counted once and divided by twice)."""
+    from closedloop.tasks.format import repeated_id
+
+    dup = repeated_id(tasks)
+    if dup is not None:
+        fail(f"{option} {path}: task id {dup!r} appears more than once; give each task its own id")
 
 
 def sqlite_file(option: str, path: Path) -> None:

@@ -302,6 +302,7 @@ def _task_file(path: Path) -> list:
         typer.echo(f"closedloop: skipping {terminal_text(b.reason)}", err=True)
     if not task_list:
         _fail(f"--tasks {path}: no valid tasks")
+    checks.unique_ids("--tasks", path, task_list)
     return task_list
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from closedloop.loop.config import ConfigError, Domain, HeldoutSetName, RunConfig
-from closedloop.tasks.format import Task, TaskFormatError, load_tasks, parse_task
+from closedloop.tasks.format import Task, TaskFormatError, load_tasks, parse_task, repeated_id
 
 if TYPE_CHECKING:
     from closedloop.verify import Verifier
@@ -162,6 +162,12 @@ def _build(cfg: RunConfig) -> list[_Built]:
                 "taken; rename the file"
             )
         tasks, bad = load_tasks(Path(path))
+        dup = repeated_id(tasks)
+        if dup is not None:  # scores are kept by id: it would count once and divide twice
+            raise ConfigError(
+                f"eval.heldout_files: {path!r}: task id {dup!r} appears more than once; give "
+                "each task its own id"
+            )
         skipped = f" ({len(bad)} malformed lines skipped)" if bad else ""
         sets.append(_Built(name, tasks, f"file {Path(path).resolve()}{skipped}"))
     return sets

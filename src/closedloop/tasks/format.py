@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -316,6 +316,17 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any | BadLine]]:
                 yield n, _decode_line(raw)
             except ValueError as e:
                 yield n, BadLine(n, f"{name} line {n}: {e}")
+
+
+def repeated_id(tasks: Iterable[Task]) -> str | None:
+    """The first task id that more than one task carries, or None. Scores are kept by task id,
+    so a file that repeats one would count it once and divide by both."""
+    seen: set[str] = set()
+    for t in tasks:
+        if t.id in seen:
+            return t.id
+        seen.add(t.id)
+    return None
 
 
 def load_tasks(path: Path) -> tuple[list[Task], list[BadLine]]:
