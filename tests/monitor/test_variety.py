@@ -47,3 +47,24 @@ def test_the_narrowing_line_states_both_evaluations_and_needs_both():
         "tasks), final 17 distinct (48%)"
     )
     assert narrowing_line("rg", {"heldout_pass@1": 0.1}, last) is None
+
+
+def test_one_favourite_program_dressed_differently_per_task_is_one_program() -> None:
+    # a comment per task ("# task 7") once made 40 copies of one program read as 40 programs,
+    # and the collapse alarm stayed quiet; a real model's comments and docstrings would do the same
+    from closedloop.monitor.variety import program_variety
+
+    dressed = [f"def f(xs):\n    # task {i}\n    return xs[::-1]\n" for i in range(10)] + [
+        'def f(values):\n    """Reverse the list."""\n    return (values[::-1])  # done\n',
+        "def f(xs):\n    pass\n    return xs[::-1]\n",
+    ]
+    assert program_variety(dressed).distinct == 1
+    different = [
+        "def f(xs):\n    return xs[::-1]\n",
+        "def f(xs):\n    return sorted(xs)\n",
+        "def f(xs):\n    return xs[1:]\n",
+        "def f(xs):\n    return [x + 1 for x in xs]\n",
+        "def f(xs):\n    return [x + 2 for x in xs]\n",
+        "def f(xs):\n    return xs[::-1\n",  # does not parse: its text is the program
+    ]
+    assert program_variety(different).distinct == len(different)

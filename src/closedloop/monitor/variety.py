@@ -14,6 +14,8 @@ greedy mode collapsed.
 
 from __future__ import annotations
 
+import ast
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,14 +43,91 @@ class ProgramVariety:
         }
 
 
+class _Canonical(ast.NodeTransformer):
+    """Drop what a program does not compute with (docstrings, constant expression statements,
+    ``pass`` beside other statements) and name what it binds by order of first binding, so
+    that comments, layout, parentheses, docstrings and the choice of names do not make two
+    programs different. Names it only reads (builtins, modules) and attributes keep theirs."""
+
+    def __init__(self, bound: dict[str, str]) -> None:
+        self.bound = bound
+
+    def _name(self, name: str) -> str:
+        return self.bound.get(name, name)
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return ast.Name(id=self._name(node.id), ctx=node.ctx)
+
+    def visit_arg(self, node: ast.arg) -> ast.AST:
+        return ast.arg(arg=self._name(node.arg))
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        super().generic_visit(node)
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
+                kept = [x for x in stmts if not _inert(x)]
+                setattr(node, field, kept or [ast.Pass()])
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            node.name = self._name(node.name)
+        return node
+
+
+def _inert(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Pass) or (
+        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+    )
+
+
+def _bound_names(tree: ast.AST) -> dict[str, str]:
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            names.append(node.id)
+        elif isinstance(node, ast.arg):
+            names.append(node.arg)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.append(node.name)
+    return {n: f"_{i}" for i, n in enumerate(dict.fromkeys(names))}
+
+
+def program_key(code: str) -> str:
+    """What makes two programs the same program here: their syntax trees once comments,
+    layout, docstrings, inert statements and the names they bind are set aside (the text with
+    its whitespace collapsed, for one that does not parse).
+
+    >>> a = "def f(xs):\\n    # reverse it\\n    return (xs[::-1])"
+    >>> b = 'def f(a):\\n    "Reversed."\\n    return a[::-1]  # task 7'
+    >>> program_key(a) == program_key(b)
+    True
+    >>> program_key("def f(xs): return sorted(xs)") == program_key("def f(xs): return min(xs)")
+    False
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code)
+        tree = _Canonical(_bound_names(tree)).visit(tree)
+        return ast.dump(tree, annotate_fields=False)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return " ".join(code.split())
+
+
 def program_variety(codes: Iterable[str]) -> ProgramVariety:
-    """Variety of ``codes``; programs that differ only in whitespace are the same program, and
-    an empty attempt counts as one program (the empty one).
+    """Variety of ``codes``: programs with the same :func:`program_key` are the same program
+    (comments, layout, docstrings and the names they bind aside), and an empty attempt counts
+    as one program (the empty one).
 
     >>> program_variety(["return xs", "return  xs", "return xs[::-1]"])
     ProgramVariety(n=3, distinct=2, top_share=0.6666666666666666)
     """
-    counts = Counter(" ".join(c.split()) for c in codes)
+    keys: dict[str, str] = {}  # programs equal but for whitespace: one key, parsed once
+    counts: Counter[str] = Counter()
+    for c in codes:
+        text = " ".join(c.split())
+        if text not in keys:
+            keys[text] = program_key(c)
+        counts[keys[text]] += 1
     n = sum(counts.values())
     return ProgramVariety(n, len(counts), max(counts.values()) / n if n else 0.0)
 
