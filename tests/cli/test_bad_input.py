@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -319,3 +320,11 @@ def test_eval_and_gate_refuse_a_task_file_that_repeats_an_id(tmp_path: Path):
     want = "task id 'same' appears more than once"
     assert want in refused("eval", "--policy", policy, "--tasks", tasks)
     assert want in refused("gate", "--candidate", policy, "--baseline", policy, "--tasks", tasks)
+
+
+def test_run_refuses_a_run_dir_that_is_not_utf8_before_creating_it(tmp_path: Path):
+    # TensorBoard's writer raised UnicodeEncodeError after the run directory was made
+    bad = Path(os.fsdecode(bytes(tmp_path) + b"/r\xffname"))
+    line = refused("run", "--preset", "quick", "--run-dir", bad)
+    assert "--run-dir" in line and "not UTF-8" in line
+    assert list(tmp_path.iterdir()) == []

@@ -131,6 +131,16 @@ def fraction(option: str, value: float, *, open_low: bool = False, open_high: bo
 
 
 # -- files --------------------------------------------------------------------------------
+def utf8_path(option: str, path: Path) -> None:
+    """``path`` can be written as UTF-8 (a run's files record it, and TensorBoard's writer
+    refuses one holding bytes that are not UTF-8)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError as e:
+        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        fail(f"{option} {shown}: not UTF-8 (byte {e.start}); choose a name in UTF-8")
+
+
 def input_file(option: str, path: Path) -> None:
     """``path`` is an existing, readable regular file."""
     if not path.exists():

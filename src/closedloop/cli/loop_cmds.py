@@ -102,8 +102,11 @@ def run(
                 "--resume takes its config from the run directory; "
                 "give no CONFIG, --preset, --run-dir or --seed"
             )
+        checks.utf8_path("--resume", resume)
         _check_resumable(resume)
     else:
+        if run_dir is not None:
+            checks.utf8_path("--run-dir", run_dir)
         if config is not None and preset is not None:
             _fail("give CONFIG or --preset, not both")
         if preset in RENAMED:
