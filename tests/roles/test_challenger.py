@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from closedloop.roles.challenger import (
@@ -54,6 +56,15 @@ def test_expected_outputs_come_from_running_the_example(verifier):
     outs = [t.output for t in task.public_tests + task.private_tests]
     assert outs == ["[2, 4]", "[6]", "[0, 10, 10]", "[8, 8, 8, 8]"]
     assert len(task.private_tests) == 1 and task.source == "challenger"
+
+
+def test_a_lone_surrogate_in_a_proposal_becomes_a_replacement_character(verifier):
+    # a backend decoding JSON text can return one: the contamination guard's hash and the
+    # pool's store then raised UnicodeEncodeError inside the generate phase
+    p = parse_proposal(TEXT.replace("double each", "double \ud800 each"))
+    assert p.instruction == "double \ufffd each element"
+    task = build_task(p, verifier, TaskShape(public_tests=3), {"iteration": 1})
+    json.dumps(task.to_json(), ensure_ascii=False).encode("utf-8")
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ from typing import Any
 from closedloop.roles.prompts import extract_code
 from closedloop.tasks.format import Task, TaskFormatError, parse_task
 from closedloop.verify import VerificationBackend
+from closedloop.verify.text import safe_text
 
 
 class ProposalRejection(StrEnum):
@@ -109,7 +110,11 @@ def _input_literal(line: str) -> str | None:
 
 
 def parse_proposal(text: str) -> Proposal:
-    """Parse a challenger completion; raises :class:`ProposalError` with a typed reason."""
+    """Parse a challenger completion; raises :class:`ProposalError` with a typed reason.
+
+    A lone surrogate (a backend that decodes JSON text can return one) becomes U+FFFD first:
+    a task holding one could not be hashed by the contamination guard nor stored."""
+    text = safe_text(text)
     marks = list(_HEADER.finditer(text))
     if not marks:
         raise ProposalError(ProposalRejection.UNPARSEABLE, "no section headers")
