@@ -61,7 +61,8 @@ def test_expected_outputs_come_from_running_the_example(verifier):
 def test_a_lone_surrogate_in_a_proposal_becomes_a_replacement_character(verifier):
     # a backend decoding JSON text can return one: the contamination guard's hash and the
     # pool's store then raised UnicodeEncodeError inside the generate phase
-    p = parse_proposal(TEXT.replace("double each", "double \ud800 each"))
+    text = TEXT.replace("f([0, 5, 5]) == [999]", "f([0, 5, 5])")
+    p = parse_proposal(text.replace("double each", "double \ud800 each"))
     assert p.instruction == "double \ufffd each element"
     task = build_task(p, verifier, TaskShape(public_tests=3), {"iteration": 1})
     json.dumps(task.to_json(), ensure_ascii=False).encode("utf-8")
