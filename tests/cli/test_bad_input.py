@@ -328,3 +328,18 @@ def test_run_refuses_a_run_dir_that_is_not_utf8_before_creating_it(tmp_path: Pat
     line = refused("run", "--preset", "quick", "--run-dir", bad)
     assert "--run-dir" in line and "not UTF-8" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_eval_gate_and_serve_refuse_a_task_file_with_a_malformed_line(tmp_path: Path):
+    # the line was skipped with a warning and the gate promoted (exit 0) on the set that was
+    # left: a held-out set that silently lost a task must not be scored as if whole
+    tasks = tmp_path / "t.jsonl"
+    good = {"id": "a", "instruction": "x", "entry_point": "f"}
+    good["private_tests"] = [{"input": "(1,)", "output": "1"}]
+    tasks.write_text(json.dumps(good) + "\n{not json\n")
+    policy = tmp_path / "p"
+    policy.mkdir()
+    want = "t.jsonl line 2: not valid JSON"
+    assert want in refused("eval", "--policy", policy, "--tasks", tasks)
+    assert want in refused("gate", "--candidate", policy, "--baseline", policy, "--tasks", tasks)
+    assert want in refused("serve", "--port", "18497", "--tasks", tasks)

@@ -196,8 +196,8 @@ def output_file(option: str, path: Path) -> None:
 
 
 def task_file(option: str, path: Path) -> None:
-    """``path`` is a task file with at least one valid task (a file of none is refused, so
-    nothing runs on an empty set without a word)."""
+    """``path`` is a task file of valid tasks, at least one, with no malformed line: a set
+    that silently lost a line would be scored, gated or served as if whole."""
     from closedloop.tasks.format import load_tasks
 
     input_file(option, path)
@@ -205,7 +205,15 @@ def task_file(option: str, path: Path) -> None:
     if not tasks:
         first = f"; first: {bad[0].reason}" if bad else ""
         fail(f"{option} {path}: no valid task in {len(bad)} line(s){first}")
+    no_bad_lines(option, bad)
     unique_ids(option, path, tasks)
+
+
+def no_bad_lines(option: str, bad: list[Any]) -> None:
+    """No line of a task file was malformed (``bad``: its :class:`BadLine`s)."""
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        fail(f"{option} {bad[0].reason}{more}; mend or remove the line")
 
 
 def unique_ids(option: str, path: Path, tasks: list[Any]) -> None:

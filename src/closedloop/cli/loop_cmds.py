@@ -18,7 +18,6 @@ import typer
 from closedloop.cli import checks
 from closedloop.cli.checks import fail as _fail
 from closedloop.distributed.factory import RAY_OPTION_HELP
-from closedloop.verify.text import terminal_text
 
 if TYPE_CHECKING:
     from closedloop.verify import VerificationBackend
@@ -301,10 +300,10 @@ def _task_file(path: Path) -> list:
         task_list, bad = load_tasks(path)
     except OSError as e:
         _fail(f"--tasks {path}: {e.strerror}")
-    for b in bad:
-        typer.echo(f"closedloop: skipping {terminal_text(b.reason)}", err=True)
     if not task_list:
-        _fail(f"--tasks {path}: no valid tasks")
+        first = f"; first: {bad[0].reason}" if bad else ""
+        _fail(f"--tasks {path}: no valid task in {len(bad)} line(s){first}")
+    checks.no_bad_lines("--tasks", bad)
     checks.unique_ids("--tasks", path, task_list)
     return task_list
 

@@ -23,7 +23,6 @@ import typer
 
 from closedloop.cli import checks
 from closedloop.distributed.factory import RAY_OPTION_HELP
-from closedloop.verify.text import terminal_text
 
 MIN_BODY_MB = 0.001
 """Smallest ``--max-body-mb`` (about 1 KiB): below it no request fits."""
@@ -128,9 +127,7 @@ def serve(
     from closedloop.tasks.format import load_tasks
 
     if tasks is not None:
-        held, bad = load_tasks(tasks)
-        for b in bad:
-            typer.echo(f"closedloop: skipping {terminal_text(b.reason)}", err=True)
+        held, _ = load_tasks(tasks)  # checked whole above: no malformed line
     limits = ServeLimits(max_body_bytes=int(max_body_mb * (1 << 20)), queue_items=queue)
     try:
         verifier = make_verifier(workers, SandboxLimits(wall_s=timeout), ray)
