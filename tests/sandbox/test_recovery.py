@@ -89,3 +89,16 @@ def test_rerun_flags_nondeterminism():
         assert all(x.outcome is not Outcome.PASS for x in flagged if x.nondeterministic)
         steady = v.verify(TASK, "def f(x):\n    return x\n", rerun=True)
         assert steady.outcome is Outcome.PASS and not steady.nondeterministic
+
+
+def test_rerun_in_a_batch_runs_the_second_time_on_another_worker():
+    # each worker hashes strings with its own seed: a solution that depends on it differs
+    # between workers. In a batch every slot was busy, so the second run took the same worker
+    # and 0 of 30 were flagged (one at a time: all were).
+    by_hash = "def f(x):\n    return hash('abc')\n"
+    task = parse_task(
+        {"id": "h", "entry_point": "f", "private_tests": [{"input": "(1,)", "output": "0"}]}
+    )
+    with Verifier(workers=2) as v:
+        verdicts = v.verify_many([(task, by_hash)] * 12, rerun=True)
+    assert all(x.nondeterministic for x in verdicts), [x.detail for x in verdicts]

@@ -8,7 +8,6 @@ memory a candidate's process was forked from. Slots are lent to one thread at a 
 from __future__ import annotations
 
 import os
-import queue
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -70,27 +69,31 @@ class SandboxPool:
         self.limits = limits or SandboxLimits()
         with ThreadPoolExecutor(self.size) as ex:
             self._slots = list(ex.map(lambda i: Slot(i, self.limits), range(self.size)))
-        self._idle: queue.Queue[Slot] = queue.Queue()
-        for s in self._slots:
-            self._idle.put(s)
+        self._idle: list[Slot] = list(self._slots)
+        self._free = threading.Condition()
         self._closed = threading.Event()
 
     @contextmanager
     def slot(self, avoid: int | None = None) -> Iterator[Slot]:
-        """Borrow a slot; ``avoid`` asks for a different slot than that index when one is free."""
-        s = self._idle.get()
-        if avoid is not None and s.index == avoid:
-            try:  # never wait while holding a slot: two threads doing so would deadlock
-                other = self._idle.get_nowait()
-                self._idle.put(s)
-                s = other
-            except queue.Empty:
-                pass
+        """Borrow a slot, waiting for one to be free; ``avoid`` (a slot index) waits for any
+        other slot, so that a second run is on another worker (another hash seed, another
+        process tree) whenever the pool has two. A borrower waits holding no slot, and every
+        slot is handed back when its job ends, so waiting cannot deadlock."""
+        other_than = avoid if self.size > 1 else None
+        with self._free:
+            while True:
+                s = next((x for x in self._idle if x.index != other_than), None)
+                if s is not None:
+                    self._idle.remove(s)
+                    break
+                self._free.wait()
         try:
             s.ensure_alive()
             yield s
         finally:
-            self._idle.put(s)
+            with self._free:
+                self._idle.append(s)
+                self._free.notify_all()
 
     def close(self) -> None:
         if not self._closed.is_set():
