@@ -87,6 +87,17 @@ def test_a_bare_id_names_the_servers_task_even_beside_an_inline_one_of_that_id(u
     assert (held.task_id, held.reward) == ("sort", 0.0)  # scored on the server's own tests
 
 
+def test_a_task_sent_whole_with_the_id_of_a_held_one_is_scored_not_refused(url: str):
+    # the veRL and verifiers examples send each task whole as ground truth; against a server
+    # started with --tasks holding those tasks, every request was a 422 ("a task the server
+    # holds"): a traceback from veRL, and all-zero rewards from verifiers
+    whole = SORT.to_json()
+    right, wrong = "def f(xs):\n    return sorted(xs)\n", "def f(xs):\n    return xs\n"
+    with Scorer(url=url) as scorer:
+        got = scorer.score_many([whole, whole], [right, wrong])
+    assert [(s.task_id, s.reward) for s in got] == [("sort", 1.0), ("sort", 0.0)]
+
+
 def test_a_scorer_refuses_two_tasks_given_under_one_id():
     from closedloop.tasks.format import parse_task
 

@@ -110,31 +110,26 @@ def tasks_by_id(tasks: Sequence[Task]) -> dict[str, Task]:
 
 
 def _wire_ids(tasks: Sequence[Task | None], bare: set[str]) -> dict[int, str]:
-    """The id to send each task under (by ``id()`` of the task object), unique per content in
-    one request: a task's own id when no other task of the batch, and no bare id in ``bare``,
-    has it; else the id with ``#`` and a digest of the content appended."""
+    """The id to send each task under (by ``id()`` of the task object): its own id with ``#``
+    and a digest of its content appended, so that an inline task never takes the id of a task
+    the server holds (the server refuses that, whatever the content) nor of another inline task
+    of the batch with other content, and one content is sent once. ``bare``: ids the batch
+    names without a task (the server's), never taken."""
     by_content: dict[str, str] = {}  # content -> id sent
-    contents: dict[str, list[str]] = {}  # task id -> its distinct contents, first seen first
+    taken = set(bare)
     keys: dict[int, str] = {}
     for t in tasks:
         if t is None or id(t) in keys:
             continue
         keys[id(t)] = key = _content(t)
-        seen = contents.setdefault(t.id, [])
-        if key not in seen:
-            seen.append(key)
-    taken = set(bare) | {i for i, ks in contents.items() if len(ks) == 1 and i not in bare}
-    for i, ks in contents.items():
-        if len(ks) == 1 and i not in bare:
-            by_content[ks[0]] = i
+        if key in by_content:
             continue
-        for key in ks:
-            wid = base = f"{i}#{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-            n = 1
-            while wid in taken:  # another task's own id: not seen outside a test
-                wid, n = f"{base}-{n}", n + 1
-            by_content[key] = wid
-            taken.add(wid)
+        wid = base = f"{t.id}#{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+        n = 1
+        while wid in taken:  # the same id and digest from another task: not seen outside a test
+            wid, n = f"{base}-{n}", n + 1
+        by_content[key] = wid
+        taken.add(wid)
     return {k: by_content[key] for k, key in keys.items()}
 
 
