@@ -101,6 +101,12 @@ def run(
                 "--resume takes its config from the run directory; "
                 "give no CONFIG, --preset, --run-dir or --seed"
             )
+        if iterations is not None or model is not None:  # they were once silently ignored
+            _fail(
+                f"--resume continues the run to the iterations and model its config.toml "
+                f"names; {'--iterations' if iterations is not None else '--model'} cannot "
+                "change them (start a new run)"
+            )
         checks.utf8_path("--resume", resume)
         _check_resumable(resume)
     else:
