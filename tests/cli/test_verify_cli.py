@@ -230,3 +230,29 @@ def test_validate_details_show_terminal_escapes_instead_of_sending_them(tmp_path
     assert len(details) == 2 and all(x.count("\t") == 2 for x in details)
     assert any(x.startswith("id\\x1b]0;TITLE\\x07\\x1b[2J") for x in details)
     assert any("ValueError: \\x1b]0;TITLE" in x for x in details)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["verify", "a.jsonl", "b.jsonl", "--timeout", "abc"], "Invalid value for '--timeout'"),
+        (["tasks", "import", "nosuch"], "No such command 'nosuch'"),
+        (["verify", "a.jsonl", "b.jsonl", "--no-such-option"], "No such option"),
+    ],
+)
+def test_a_usage_error_is_one_line_and_exit_2(args, words):
+    # typer drew a box of several lines around these, unlike every other bad input
+    r = _cli(*args)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("closedloop: error: ") and words in lines[0]
+
+
+def test_an_invalid_config_is_one_line_naming_every_problem(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("iterationz = 3\n[solver]\nsamples = -1\n")
+    r = _cli("run", str(bad))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "iterationz: unknown key" in lines[0]
+    assert "solver.samples" in lines[0]

@@ -92,5 +92,25 @@ _mount_subapps()
 
 
 def main() -> None:
-    """Entry point of the ``closedloop`` script."""
-    app()
+    """Entry point of the ``closedloop`` script. A usage error (a bad option value, an unknown
+    option or command) is one line, ``closedloop: error: ...``, exit code 2, like every other
+    bad input (typer would draw a box around it)."""
+    import typer.core
+
+    click = getattr(typer.core, "_click", None) or getattr(typer.core, "click", None)
+    errors = getattr(click, "exceptions", None)
+    if errors is None:  # a typer whose click we cannot find: its own error display
+        app()
+        return
+    try:
+        code = app(standalone_mode=False)
+    except errors.NoArgsIsHelpError:
+        app()  # no arguments: the help, as typer shows it
+        return
+    except errors.ClickException as e:
+        where = f" (see {e.ctx.command_path} --help)" if getattr(e, "ctx", None) else ""
+        try:
+            _fail(f"{e.format_message()}{where}", code=e.exit_code)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -543,18 +543,18 @@ def _loc(err: dict[str, Any]) -> str:
 
 
 def _message(e: ValidationError, source: str) -> str:
-    lines = [f"{source}: invalid config"]
+    lines: list[str] = []
     for err in e.errors():
         key = _loc(err)
         if err["type"] == "extra_forbidden" and key in MOVED_KEYS:
-            lines.append(f"  {key}: this key moved to {MOVED_KEYS[key]}")
+            lines.append(f"{key}: this key moved to {MOVED_KEYS[key]}")
         elif err["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key (check its spelling; see closedloop.loop.config)")
+            lines.append(f"{key}: unknown key (check its spelling; see closedloop.loop.config)")
         else:
             value = err.get("input")
             shown = "" if isinstance(value, dict) else f" (got {value!r})"
-            lines.append(f"  {key}: {err['msg']}{shown}")
-    return "\n".join(lines)
+            lines.append(f"{key}: {err['msg']}{shown}")
+    return f"{source}: invalid config: " + "; ".join(lines)  # one line, every problem
 
 
 def config_from_dict(data: dict[str, Any], source: str = "config") -> RunConfig:
