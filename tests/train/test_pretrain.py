@@ -135,6 +135,22 @@ def test_cli_refuses_a_bad_option_with_exit_2(tmp_path) -> None:
     assert "not a base directory" in result.output and not (tmp_path / "w").exists()
 
 
+def test_cli_resume_with_nothing_to_resume_says_it_starts_at_step_0(tmp_path) -> None:
+    # it trained from scratch without a word, as if it had resumed
+    import subprocess
+    import sys
+
+    args = [
+        sys.executable, "-m", "closedloop.cli", "pretrain", "--resume", "--steps", "2",
+        "--width", "32", "--mlp", "64", "--layers", "1", "--heads", "2", "--vocab-size", "300",
+        "--batch-size", "4", "--warmup", "1", "--probe-every", "0", "--final-probe-per", "0",
+        "--work-dir", str(tmp_path / "w"), "--out", str(tmp_path / "out"), "--workers", "1",
+    ]  # fmt: skip
+    r = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"no checkpoint to resume in {tmp_path / 'w'}; starting at step 0" in r.stderr
+
+
 def test_aggregate_alone_tasks_agree_with_their_program_in_the_sandbox(verifier) -> None:
     from closedloop.loop.domain import grammar_task
     from closedloop.train.pretrain import aggregate_task

@@ -177,6 +177,7 @@ def _run(cfg, out: Path, work_dir: Path, resume: bool, workers: int) -> None:  #
     from transformers.utils import logging as hf_logging
 
     from closedloop.sandbox import SandboxUnavailable
+    from closedloop.train.checkpoint import latest_checkpoint
     from closedloop.train.pretrain import Progress as Step
     from closedloop.train.pretrain import pretrain as run_pretrain
     from closedloop.verify import Verifier
@@ -199,6 +200,11 @@ def _run(cfg, out: Path, work_dir: Path, resume: bool, workers: int) -> None:  #
             line = f"step {p.step} {p.seconds:.0f}s loss {p.loss:.4f} lr {p.lr:.2e} probe {probe}"
             print(line, flush=True)
 
+    if resume and latest_checkpoint(Path(work_dir) / "checkpoints") is None:
+        typer.echo(  # --resume in a script that always passes it: say which it was
+            f"closedloop pretrain: no checkpoint to resume in {work_dir}; starting at step 0",
+            err=True,
+        )
     try:
         verifier = Verifier(workers=workers)
     except SandboxUnavailable as e:
