@@ -53,6 +53,19 @@ def reference(config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
+def test_a_log_file_says_what_is_running_as_each_phase_starts(reference: Path):
+    # on a console that is no terminal rich shows its bars only when they end: the cold
+    # start's evaluation (minutes on the main job) printed nothing while it ran
+    err = (reference.parent / "stderr.txt").read_text().splitlines()
+    starts = [x for x in err if x.endswith(" ...")]
+    assert starts[:3] == [
+        "  cold start: build ...",
+        "  cold start: SFT ...",
+        "  cold start: held-out eval ...",
+    ]
+    assert "  iter 1: generate ..." in starts
+
+
 def test_each_iteration_prints_one_whole_summary_line(reference: Path):
     # captured output is an 80-column console: the line must not wrap there
     err = (reference.parent / "stderr.txt").read_text()

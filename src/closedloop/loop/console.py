@@ -21,9 +21,28 @@ from rich.table import Table
 from closedloop.monitor.detectors import Alarm
 
 
+class _Progress(Progress):
+    """Rich's progress display, which on a console that is no terminal (a log file, a pipe)
+    shows its bars only when they end: there, a line as each phase starts says what is running
+    (the cold start's held-out evaluation alone can take minutes)."""
+
+    def add_task(self, description: str, *args: Any, **kwargs: Any) -> Any:
+        self._started(description)
+        return super().add_task(description, *args, **kwargs)
+
+    def update(self, task_id: Any, *, description: str | None = None, **kwargs: Any) -> None:
+        if description is not None:
+            self._started(description)
+        super().update(task_id, description=description, **kwargs)
+
+    def _started(self, description: str) -> None:
+        if not self.console.is_terminal and not description.endswith("done"):
+            self.console.print(f"  {description} ...", markup=False, highlight=False)
+
+
 def progress(console: Console) -> Progress:
     """The run's progress display: a spinner, the phase, a note and the elapsed time."""
-    return Progress(
+    return _Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TextColumn("{task.fields[note]}"),
