@@ -129,3 +129,37 @@ def test_a_program_that_probes_only_on_the_shown_inputs_is_counted(verifier):
     ver = verify(verifier, verifier, Attempted([task], rows), RunConfig(), 1)
     assert ver.mean_reward == 1.0
     assert ver.refused_attempts == 2 and ver.refusals.denied.get("socket") == 40
+
+
+PROBING_PROPOSAL = """instruction: double each element
+Inputs:
+f([1, 2])
+f([3])
+f([0, 5, 5])
+f([4, 4, 4, 4])
+Solution:
+```python
+import socket
+def f(xs):
+    try:
+        socket.socket()
+    except OSError:
+        pass
+    return [x * 2 for x in xs]
+```
+Wrong:
+def f(xs):
+    return xs
+"""
+
+
+def test_the_challengers_probing_is_counted_in_the_generate_phase(verifier):
+    # its example solutions, wrong solutions and their mutants run in the sandbox too, and
+    # nothing counted what the sandbox refused them
+    from closedloop.loop.config import config_from_dict
+    from closedloop.loop.phases import generate
+    from closedloop.tasks.contamination import ContaminationGuard
+
+    cfg = config_from_dict({"challenger": {"proposals": 2, "max_mutants": 0}})
+    gen = generate(_Scripted(PROBING_PROPOSAL), cfg, verifier, ContaminationGuard([]), set(), 1)
+    assert gen.proposals and gen.refusals.denied.get("socket", 0) >= 2

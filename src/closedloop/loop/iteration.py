@@ -197,6 +197,8 @@ def run_iteration(state: LoopState, it: int) -> IterationResult:
         Metric.SANDBOX_DENIED_CALLS: ver.refusals.denied_total,
         Metric.SANDBOX_LIMITS_HIT: ver.refusals.limits_total,
         Metric.SANDBOX_REFUSED_SHARE: ver.refused_attempts / max(1, ver.scored),
+        Metric.CHALLENGER_DENIED_CALLS: gen.refusals.denied_total,
+        Metric.CHALLENGER_LIMITS_HIT: gen.refusals.limits_total,
         Metric.CHALLENGER_REWARD: (
             sum(r.reward for r in rows if r.reward is not None) / max(1, len(rows))
         ),

@@ -47,6 +47,7 @@ from closedloop.tasks.validate import RejectReason, ValidationConfig, validate_t
 from closedloop.train.trajectory import Trajectory
 from closedloop.verify import VerificationBackend
 from closedloop.verify.outcome import Outcome
+from closedloop.verify.tally import RefusalTally
 
 if TYPE_CHECKING:  # train.sft imports torch; the phase imports it only when it trains
     from closedloop.loop.evaluate import SampledEval
@@ -66,6 +67,9 @@ class Generated:
     measures what the challenger proposes, before validation and duplicates filter it)."""
     accepted_fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
     """Accepted task id -> its fingerprint (stored with the task in the pool)."""
+    refusals: Refusals = field(default_factory=Refusals)
+    """What the sandbox refused the challenger's code this phase ran: example solutions,
+    wrong solutions and mutants of the example (a challenger can probe the sandbox too)."""
 
 
 def generate(
@@ -85,6 +89,7 @@ def generate(
     ch = cfg.challenger
     if ch.proposals == 0:
         return Generated([], [], [])
+    tally = RefusalTally(verifier)  # every program run here is the challenger's: counted
     params = SamplingParams(
         max_new_tokens=ch.max_new_tokens,
         temperature=ch.temperature,
@@ -99,7 +104,7 @@ def generate(
         try:
             prop = parse_proposal(c.text)
             task = build_task(
-                prop, verifier, shape, {"iteration": iteration, "proposal": i, "run_seed": cfg.seed}
+                prop, tally, shape, {"iteration": iteration, "proposal": i, "run_seed": cfg.seed}
             )
             built.append((i, task))
         except ProposalError as e:
@@ -111,8 +116,8 @@ def generate(
         mutation=ch.max_mutants > 0,
         max_example_seconds=cfg.verify_timeout_s,
     )
-    results = validate_tasks([t for _, t in built], verifier, vcfg, guard) if built else []
-    fps = fingerprint_tasks([t for _, t in built], verifier)
+    results = validate_tasks([t for _, t in built], tally, vcfg, guard) if built else []
+    fps = fingerprint_tasks([t for _, t in built], tally)
     found = [res.reason for res in results]
     behaviours = known_behaviours if known_behaviours is not None else set()
     verdicts = admit([t for _, t in built], found, fps, set(known_ids), behaviours, ch.novelty)
@@ -125,7 +130,7 @@ def generate(
         rows[i] = ProposalRow(i, comps[i].text, task.id, reason, res.detail[:300], None)
     final = [r for r in rows if r is not None]
     reasons = Counter(r.reason or Metric.ACCEPTED for r in final)
-    return Generated(comps, final, accepted, reasons, fps, accepted_fps)
+    return Generated(comps, final, accepted, reasons, fps, accepted_fps, tally.refusals)
 
 
 def admit(

@@ -35,6 +35,8 @@ class Metric(StrEnum):
     PROPOSAL_CLUSTERS = "proposal_clusters"  # near-duplicate clusters among those built (count)
     PROPOSAL_TOP_CLUSTER_SHARE = "proposal_top_cluster_share"  # largest cluster's share (0-1)
     CHALLENGER_REWARD = "challenger_reward"  # mean challenger reward per proposal (reward)
+    CHALLENGER_DENIED_CALLS = "challenger_denied_calls"  # calls the sandbox denied its code
+    CHALLENGER_LIMITS_HIT = "challenger_limits_hit"  # limits its code ran into (count)
 
     # attempt: the solver on this iteration's tasks
     TASKS = "tasks"  # tasks attempted (count)

@@ -214,16 +214,25 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
             rows,
             ".",
             [
-                (Metric.SANDBOX_DENIED_CALLS, "system calls denied"),
-                (Metric.SANDBOX_LIMITS_HIT, "limits hit"),
+                (Metric.SANDBOX_DENIED_CALLS, "system calls denied: solver"),
+                (Metric.SANDBOX_LIMITS_HIT, "limits hit: solver"),
+                (Metric.CHALLENGER_DENIED_CALLS, "system calls denied: challenger"),
+                (Metric.CHALLENGER_LIMITS_HIT, "limits hit: challenger"),
             ],
         )
         ax.set_ylabel("count per iteration", fontsize=8)
 
-    if any(r.get(Metric.SANDBOX_DENIED_CALLS) or r.get(Metric.SANDBOX_LIMITS_HIT) for r in rows):
+    counted = (
+        Metric.SANDBOX_DENIED_CALLS,
+        Metric.SANDBOX_LIMITS_HIT,
+        Metric.CHALLENGER_DENIED_CALLS,
+        Metric.CHALLENGER_LIMITS_HIT,
+    )
+    if any(r.get(k) for r in rows for k in counted):
         out.append(
             (
-                "What the sandbox refused the solver's attempts (probing the sandbox shows here)",
+                "What the sandbox refused the solver's attempts and the challenger's programs "
+                "(probing the sandbox shows here)",
                 _svg("sandbox refusals", refused, alarms),
             )
         )

@@ -32,7 +32,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from closedloop.sandbox import Limit, Refusals, SandboxLimits, WorkerLost
@@ -64,6 +64,10 @@ class CallResult:
     error: str | None = None
     infra_error: bool = False
     """The sandbox failed, not the code: the call was not run, and may be retried."""
+    refusals: Refusals = field(default_factory=Refusals)
+    """What the sandbox refused or cut the job this call ran in, on the job's first call
+    only (every later call of the job has none), so that adding up a run's results counts
+    each job once."""
 
 
 @dataclass(frozen=True)
@@ -508,19 +512,25 @@ def _call_job(
     """One job calling ``entry`` on each input: the results, and the index of the first call
     that got no answer (it timed out or ended the process; None when every call answered)."""
     ch = slot.candidate.begin("candidate")
+    frames: list[dict[str, Any]] = []
+    load_error = None
     try:
         load = _load(ch, program, entry)
         if "ready" not in load:
-            err = load.get("load_error") or "the program did not load"
-            return [CallResult(False, error=err) for _ in inputs], None
-        frames: list[dict[str, Any]] = []
-        _run_calls(ch, inputs, lambda _k, f: frames.append(f))
+            load_error = load.get("load_error") or "the program did not load"
+        else:
+            _run_calls(ch, inputs, lambda _k, f: frames.append(f))
     finally:
         status = slot.candidate.end(ch)
-    lost = next((k for k, f in enumerate(frames) if "missing" in f), None)
-    results = [_call_result(f) for f in frames]
-    if lost is not None and status.timed_out:  # the kill at the wall clock can beat our deadline
-        results[lost] = CallResult(False, error="timeout")
+    if load_error is not None:
+        results, lost = [CallResult(False, error=load_error) for _ in inputs], None
+    else:
+        lost = next((k for k, f in enumerate(frames) if "missing" in f), None)
+        results = [_call_result(f) for f in frames]
+        if lost is not None and status.timed_out:  # the kill at the wall clock can beat ours
+            results[lost] = CallResult(False, error="timeout")
+    if results and status.refusals:  # the first result is kept whatever call() retries
+        results[0] = replace(results[0], refusals=status.refusals)
     return results, lost
 
 
