@@ -221,7 +221,8 @@ def eval_cmd(
     timeout: TimeoutOpt = 5.0,
     ray: RayOpt = "",
 ) -> None:
-    """pass@1 and unbiased pass@k of a policy on a task file, with the solver role's prompt."""
+    """pass@1 and unbiased pass@k (k = 5, 10, 25, 100, those not above --samples) of a policy on
+    a task file, with the solver role's prompt."""
     checks.at_least("--samples", samples, 1)
     checks.at_least("--turns", turns, 1)
     _check_generation(max_new_tokens, temperature, timeout)
