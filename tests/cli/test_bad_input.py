@@ -329,11 +329,14 @@ def test_eval_and_gate_refuse_a_task_file_that_repeats_an_id(tmp_path: Path):
     assert want in refused("gate", "--candidate", policy, "--baseline", policy, "--tasks", tasks)
 
 
-def test_run_refuses_a_run_dir_that_is_not_utf8_before_creating_it(tmp_path: Path):
-    # TensorBoard's writer raised UnicodeEncodeError after the run directory was made
+@pytest.mark.parametrize("option", ["--run-dir", "--model"])
+def test_run_refuses_a_path_that_is_not_utf8_before_creating_anything(tmp_path: Path, option):
+    # TensorBoard's writer (a run directory) or config.toml (a model path) raised
+    # UnicodeEncodeError after the run directory was made
     bad = Path(os.fsdecode(bytes(tmp_path) + b"/r\xffname"))
-    line = refused("run", "--preset", "quick", "--run-dir", bad)
-    assert "--run-dir" in line and "not UTF-8" in line
+    args = ["--run-dir", tmp_path / "run"] if option == "--model" else []
+    line = refused("run", "--preset", "quick", option, bad, *args)
+    assert option in line and "not UTF-8" in line
     assert list(tmp_path.iterdir()) == []
 
 

@@ -214,8 +214,7 @@ def test_resume_from_a_lost_store_is_refused_and_deletes_nothing(
         store.unlink()
     else:  # a copy taken after the cold start, put back over the finished run's
         with sqlite3.connect(store) as db:
-            for table in ("iterations",):
-                db.execute(f"DELETE FROM {table} WHERE iteration > 0")
+            db.execute("DELETE FROM iterations WHERE iteration > 0")
     before = _snapshot(run_dir)
     res = cli("run", "--resume", str(run_dir))
     assert res.returncode == 2, res.stderr[-2000:]
@@ -225,6 +224,8 @@ def test_resume_from_a_lost_store_is_refused_and_deletes_nothing(
     assert after.keys() == before.keys()
     assert [k for k in before if before[k] != after[k]] == []
     assert store.exists() == (damage != "deleted")
+    if damage == "empty":  # opening it would have written a schema into it
+        assert store.stat().st_size == 0
 
 
 @pytest.mark.parametrize(
@@ -232,6 +233,7 @@ def test_resume_from_a_lost_store_is_refused_and_deletes_nothing(
     [
         ("weights", "iter_002: cannot be loaded (OSError: "),
         ("trainer_state", "trainer_state.pt: cannot be loaded (RuntimeError: "),
+        ("half_weights", "iter_002: cannot be loaded (SafetensorError: "),
     ],
 )
 def test_resume_names_a_damaged_policy_in_one_line_and_changes_nothing(
@@ -242,6 +244,9 @@ def test_resume_names_a_damaged_policy_in_one_line_and_changes_nothing(
     last = run_dir / "policies" / "iter_002"
     if damage == "weights":
         (last / "model.safetensors").unlink()
+    elif damage == "half_weights":  # a copy cut short: safetensors' own error, not an OSError
+        weights = last / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     else:
         state = last / "trainer_state.pt"
         state.write_bytes(state.read_bytes()[:100])

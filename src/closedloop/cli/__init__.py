@@ -102,11 +102,16 @@ def main() -> None:
     if errors is None:  # a typer whose click we cannot find: its own error display
         app()
         return
+    no_args = getattr(errors, "NoArgsIsHelpError", ())  # click 8.2 on; before, help exits
+    aborted = getattr(errors, "Abort", None) or getattr(typer, "Abort", ())
     try:
         code = app(standalone_mode=False)
-    except errors.NoArgsIsHelpError:
+    except no_args:
         app()  # no arguments: the help, as typer shows it
         return
+    except aborted:
+        typer.echo("closedloop: aborted", err=True)
+        sys.exit(1)
     except errors.ClickException as e:
         where = f" (see {e.ctx.command_path} --help)" if getattr(e, "ctx", None) else ""
         try:

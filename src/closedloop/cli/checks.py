@@ -51,7 +51,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``closedloop: error: message`` on standard error and exit with ``code``."""
     from closedloop.verify.text import terminal_text  # a message may quote a file's text
 
-    typer.echo(f"closedloop: error: {terminal_text(message)}", err=True)
+    typer.echo(f"closedloop: error: {terminal_text(message, keep='')}", err=True)
     raise typer.Exit(code)
 
 
@@ -195,35 +195,29 @@ def output_file(option: str, path: Path) -> None:
         fail(f"{option} {path}: no such directory {parent} (create it first)")
 
 
-def task_file(option: str, path: Path) -> None:
-    """``path`` is a task file of valid tasks, at least one, with no malformed line: a set
-    that silently lost a line would be scored, gated or served as if whole."""
-    from closedloop.tasks.format import load_tasks
+def task_file(option: str, path: Path, unique: bool = True) -> list[Any]:
+    """The tasks of ``path``: at least one, no malformed line (a set that silently lost a
+    line would be scored, gated or served as if whole) and, with ``unique``, no id given
+    twice (scores are kept by id; a contamination guard's set needs no such rule)."""
+    from closedloop.tasks.format import load_tasks, require_unique_ids
 
     input_file(option, path)
-    tasks, bad = load_tasks(path)
+    try:
+        tasks, bad = load_tasks(path)
+    except OSError as e:
+        fail(f"{option} {path}: {e.strerror}")
     if not tasks:
         first = f"; first: {bad[0].reason}" if bad else ""
         fail(f"{option} {path}: no valid task in {len(bad)} line(s){first}")
-    no_bad_lines(option, bad)
-    unique_ids(option, path, tasks)
-
-
-def no_bad_lines(option: str, bad: list[Any]) -> None:
-    """No line of a task file was malformed (``bad``: its :class:`BadLine`s)."""
     if bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         fail(f"{option} {bad[0].reason}{more}; mend or remove the line")
-
-
-def unique_ids(option: str, path: Path, tasks: list[Any]) -> None:
-    """No two tasks of a file share an id (scores are kept by id: a repeated one would be
-    counted once and divided by twice)."""
-    from closedloop.tasks.format import repeated_id
-
-    dup = repeated_id(tasks)
-    if dup is not None:
-        fail(f"{option} {path}: task id {dup!r} appears more than once; give each task its own id")
+    if unique:
+        try:
+            require_unique_ids(tasks)
+        except ValueError as e:
+            fail(f"{option} {path}: {e}")
+    return tasks
 
 
 def sqlite_file(option: str, path: Path) -> None:

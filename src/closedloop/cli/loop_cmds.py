@@ -123,6 +123,7 @@ def run(
         if config is not None:
             checks.toml_file("CONFIG", config)
         if model is not None:
+            checks.utf8_path("--model", model)
             checks.model_dir("--model", model)
         checks.at_least("--iterations", iterations, 0)
         overrides: dict[str, object] = {}
@@ -196,8 +197,10 @@ def _check_run_inputs(cfg: Any) -> None:
     if cfg.model.path == MODEL_PLACEHOLDER:
         _fail("model.path is not set: give the model directory with --model PATH")
     if cfg.model.path is not None and cfg.model.kind != "embedded":
+        checks.utf8_path("model.path", Path(cfg.model.path))  # the run's config.toml holds it
         checks.model_dir("model.path", Path(cfg.model.path))
     for path in cfg.eval.heldout_files:
+        checks.utf8_path("eval.heldout_files:", Path(path))
         checks.task_file("eval.heldout_files:", Path(path))
 
 
@@ -292,7 +295,6 @@ def _load_policy(option: str, path: Path) -> Any:
 def _task_file(path: Path) -> list:
     """The tasks of a task file, or of a run directory: its primary held-out set as the run
     wrote it (hash-checked), so a later eval scores exactly the tasks the run did."""
-    from closedloop.tasks.format import load_tasks
 
     if path.is_dir():
         from closedloop.loop.heldout import HeldoutError, load
@@ -302,17 +304,7 @@ def _task_file(path: Path) -> list:
         except HeldoutError as e:
             _fail(f"--tasks {path}: {e}")
         return list(primary.tasks)
-    checks.input_file("--tasks", path)
-    try:
-        task_list, bad = load_tasks(path)
-    except OSError as e:
-        _fail(f"--tasks {path}: {e.strerror}")
-    if not task_list:
-        first = f"; first: {bad[0].reason}" if bad else ""
-        _fail(f"--tasks {path}: no valid task in {len(bad)} line(s){first}")
-    checks.no_bad_lines("--tasks", bad)
-    checks.unique_ids("--tasks", path, task_list)
-    return task_list
+    return checks.task_file("--tasks", path)
 
 
 def gate_cmd(

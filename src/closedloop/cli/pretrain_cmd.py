@@ -178,6 +178,7 @@ def _run(cfg, out: Path, work_dir: Path, resume: bool, workers: int) -> None:  #
 
     from closedloop.sandbox import SandboxUnavailable
     from closedloop.train.checkpoint import latest_checkpoint
+    from closedloop.train.pretrain import CHECKPOINTS_DIR
     from closedloop.train.pretrain import Progress as Step
     from closedloop.train.pretrain import pretrain as run_pretrain
     from closedloop.verify import Verifier
@@ -200,7 +201,7 @@ def _run(cfg, out: Path, work_dir: Path, resume: bool, workers: int) -> None:  #
             line = f"step {p.step} {p.seconds:.0f}s loss {p.loss:.4f} lr {p.lr:.2e} probe {probe}"
             print(line, flush=True)
 
-    if resume and latest_checkpoint(Path(work_dir) / "checkpoints") is None:
+    if resume and latest_checkpoint(Path(work_dir) / CHECKPOINTS_DIR) is None:
         typer.echo(  # --resume in a script that always passes it: say which it was
             f"closedloop pretrain: no checkpoint to resume in {work_dir}; starting at step 0",
             err=True,

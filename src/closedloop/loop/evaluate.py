@@ -16,7 +16,7 @@ from typing import Any
 from closedloop.monitor.variety import ProgramVariety, program_variety
 from closedloop.policy.base import SamplingParams
 from closedloop.roles.solver import Attempt, attempt_tasks
-from closedloop.tasks.format import Task, repeated_id
+from closedloop.tasks.format import Task, require_unique_ids
 from closedloop.verify import VerificationBackend
 
 
@@ -80,9 +80,7 @@ def evaluate(
     """Attempt every task ``samples`` times with the solver role and score on private tests."""
     if not tasks:
         raise ValueError("no tasks to evaluate")
-    dup = repeated_id(tasks)
-    if dup is not None:  # successes are kept by id: the task would count once, divide twice
-        raise ValueError(f"task id {dup!r} appears more than once; give each task its own id")
+    require_unique_ids(tasks)  # successes are kept by id
     params = SamplingParams(
         max_new_tokens=max_new_tokens, temperature=0.0 if samples == 1 else temperature, seed=seed
     )
@@ -153,9 +151,7 @@ def sampled_evaluate(
     :class:`SampledEval`). Deterministic for a given policy, seed and task order."""
     if not tasks:
         raise ValueError("no tasks to evaluate")
-    dup = repeated_id(tasks)
-    if dup is not None:  # successes are kept by id: the task would count once, divide twice
-        raise ValueError(f"task id {dup!r} appears more than once; give each task its own id")
+    require_unique_ids(tasks)  # successes are kept by id
     if samples < 1:
         raise ValueError(f"samples={samples}: must be >= 1")
     params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)

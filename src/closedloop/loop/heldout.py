@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from closedloop.loop.config import ConfigError, Domain, HeldoutSetName, RunConfig
-from closedloop.tasks.format import Task, TaskFormatError, load_tasks, parse_task, repeated_id
+from closedloop.tasks.format import (
+    Task,
+    TaskFormatError,
+    load_tasks,
+    parse_task,
+    require_unique_ids,
+)
 
 if TYPE_CHECKING:
     from closedloop.verify import Verifier
@@ -45,8 +51,8 @@ EVALPLUS_FILES = {
     HeldoutSetName.MBPP_PLUS: "MBPP_PLUS",
 }
 """EvalPlus set name -> its shipped file's name in :mod:`closedloop.data`."""
-_ENTRY_KEYS = ("name", "file", "n_tasks", "sha256", "source")
 _ENTRY_TYPES = {"name": str, "file": str, "n_tasks": int, "sha256": str, "source": str}
+_ENTRY_KEYS = tuple(_ENTRY_TYPES)
 
 
 class HeldoutError(ValueError):
@@ -162,12 +168,10 @@ def _build(cfg: RunConfig) -> list[_Built]:
                 "taken; rename the file"
             )
         tasks, bad = load_tasks(Path(path))
-        dup = repeated_id(tasks)
-        if dup is not None:  # scores are kept by id: it would count once and divide twice
-            raise ConfigError(
-                f"eval.heldout_files: {path!r}: task id {dup!r} appears more than once; give "
-                "each task its own id"
-            )
+        try:
+            require_unique_ids(tasks)  # scores are kept by id
+        except ValueError as e:
+            raise ConfigError(f"eval.heldout_files: {path!r}: {e}") from None
         skipped = f" ({len(bad)} malformed lines skipped)" if bad else ""
         sets.append(_Built(name, tasks, f"file {Path(path).resolve()}{skipped}"))
     return sets

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from closedloop.loop.grammar import MAX_ABS_VALUE, MAX_OUTPUT_LEN
 from closedloop.roles.prompts import call_text, literal_text, solver_prompt
 from closedloop.roles.solver import Attempt
+from closedloop.sandbox.wire import decode_plain
 from closedloop.tasks.format import Task, TestCase
 from closedloop.verify import CallJob, VerificationBackend
 
@@ -79,7 +80,7 @@ def relabel_outputs(task: Task, outputs: Sequence[str | None]) -> Task | None:
     values = [_int_list(o) for o in outputs]
     if any(v is None or not _readable(v) for v in values):
         return None
-    inputs = [ast.literal_eval(t.input) for t in tests]
+    inputs = [decode_plain(t.input) for t in tests]  # parse_task read them with it
     if len({repr(v) for v in values}) < 2:
         return None
     if all(len(a) == 1 and a[0] == v for a, v in zip(inputs, values, strict=True)):

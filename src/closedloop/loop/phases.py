@@ -68,8 +68,9 @@ class Generated:
     accepted_fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
     """Accepted task id -> its fingerprint (stored with the task in the pool)."""
     refusals: Refusals = field(default_factory=Refusals)
-    """What the sandbox refused the challenger's code this phase ran: example solutions,
-    wrong solutions and mutants of the example (a challenger can probe the sandbox too)."""
+    """What the sandbox refused the challenger's code this phase ran: example solutions (on
+    its inputs and on the fingerprint's probe inputs), wrong solutions and mutants of the
+    example (a challenger can probe the sandbox too)."""
 
 
 def generate(

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from closedloop.loop.config import ConfigError, RunConfig, dump_config, load_config
-from closedloop.monitor.metrics import METRICS_FILE
+from closedloop.monitor.metrics import METRICS_FILE, metric_iterations
 
 CONFIG_FILE = "config.toml"
 STORE_FILE = "run.sqlite"
@@ -58,24 +58,6 @@ def iteration_of(label: str) -> int | None:
         return 0
     digits = label.removeprefix("iter_")
     return int(digits) if label.startswith("iter_") and digits.isdigit() else None
-
-
-def metric_iterations(path: Path) -> list[int]:
-    """The iteration of every readable row of a ``metrics.jsonl`` (unreadable lines skipped:
-    this only asks what the file records)."""
-    out: list[int] = []
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return out
-    for line in lines:
-        try:
-            it = json.loads(line).get("iteration")
-        except (ValueError, AttributeError, RecursionError):
-            continue
-        if isinstance(it, int | float) and not isinstance(it, bool) and it == it:
-            out.append(int(it))
-    return out
 
 
 @dataclass(frozen=True)

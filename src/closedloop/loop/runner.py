@@ -75,11 +75,10 @@ from closedloop.loop.rundir import (
     RunDir,
     RunDirError,
     iter_label,
-    metric_iterations,
 )
 from closedloop.loop.store import EvalScores, IterationRecord, RunStore, StoreError
 from closedloop.monitor.detectors import alarm_metrics, detect
-from closedloop.monitor.metrics import MetricsLog, summary_line
+from closedloop.monitor.metrics import MetricsLog, metric_iterations, summary_line
 from closedloop.monitor.names import Metric
 from closedloop.monitor.variety import narrowing_line
 
@@ -172,8 +171,9 @@ class LoopRunner:
         if cfg.threads is not None:
             torch.set_num_threads(cfg.threads)
         check_generation(cfg)  # on resume too, after any override of model.generation
-        if not self.dir.store.exists():  # before one is made: a lost store holds nothing
-            self.dir.check_store_holds_the_files(-1)
+        store_file = self.dir.store
+        if not store_file.exists() or store_file.stat().st_size == 0:
+            self.dir.check_store_holds_the_files(-1)  # before opening writes a schema into it
         try:
             store = RunStore(self.dir.store)
         except StoreError as e:
@@ -588,7 +588,7 @@ def _load_saved(path: Path, load: Callable[[], _T]) -> _T:
         return load()
     except (ConfigError, RunDirError):
         raise
-    except (OSError, ValueError, RuntimeError, KeyError, EOFError) as e:
+    except Exception as e:  # noqa: BLE001 - any failure to read it: safetensors, pickle, torch
         first = (str(e).strip().splitlines() or [""])[0][:300]
         raise RunDirError(
             f"{path}: cannot be loaded ({type(e).__name__}: {first}); the run cannot be "

@@ -142,6 +142,10 @@ class RunStore:
         except PoolError as e:
             raise StoreError(f"{e}; it cannot be resumed, start a new run") from None
         self.db = self.task_pool.connection
+        # A committed iteration must survive power loss too (the pool alone settles for a
+        # process crash): its policy and metrics row are written around the commit, and a
+        # resume refuses a store that holds less than they record (RunDir.check_store_...).
+        self.db.execute("PRAGMA synchronous = FULL")
         with self.task_pool.transaction() as c:
             for stmt in _SCHEMA.strip().split(";"):
                 if stmt.strip():

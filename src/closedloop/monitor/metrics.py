@@ -63,3 +63,21 @@ def summary_line(iteration: int, m: Mapping[str, Any]) -> str:
         f" | KL {_fmt(m.get(Metric.KL_POLICY), '.4f')}"
         f" | {_fmt(m.get(Metric.SECONDS), '.1f')}s"
     )
+
+
+def metric_iterations(path: Path) -> list[int]:
+    """The iteration of every readable row of a ``metrics.jsonl`` (unreadable lines skipped:
+    this only asks what the file records)."""
+    out: list[int] = []
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            it = json.loads(line).get("iteration")
+        except (ValueError, AttributeError, RecursionError):
+            continue
+        if isinstance(it, int | float) and not isinstance(it, bool) and it == it:
+            out.append(int(it))
+    return out

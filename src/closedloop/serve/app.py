@@ -232,7 +232,7 @@ def make_app(
         text, content_type = work.metrics.render()
         return Response(content=text, media_type=content_type)
 
-    # Parsing inline tasks (a literal_eval per test), extracting code and rendering verdicts
+    # Parsing inline tasks (a decode_plain per test), extracting code and rendering verdicts
     # run in worker threads, as verification does: the event loop only moves bytes, so
     # /health, /metrics and the 503s of a full queue are answered while a heavy request is
     # worked on. Their own few threads: this work never waits for a thread that a batch

@@ -188,11 +188,11 @@ class Scorer:
         return [Score(v.task_id, v.outcome, v.passed, v.total, v.detail) for v in verdicts]
 
     def _remote(self, resolved: list[Task | str], codes: list[str]) -> list[Score]:
-        """Score on the server. Each task sent inline goes under an id that names it alone in
-        the request: two different tasks that share an id (two datasets' ``q1``) are sent under
-        ids made distinct from their content, and a bare id that is not among ``tasks=``
-        names the server's task even when an inline task of the batch shares it. Scores carry
-        the task's own id."""
+        """Score on the server. Each task sent inline goes under its id with a digest of its
+        content appended (:func:`_wire_ids`), so it names that task alone: two different tasks
+        that share an id (two datasets' ``q1``) go as two, and none takes the id of a task the
+        server holds. A bare id that is not among ``tasks=`` names the server's task. Scores
+        carry the task's own id."""
         assert self.client is not None
         tasks = [r if isinstance(r, Task) else self.by_id.get(r) for r in resolved]
         wire = _wire_ids(tasks, {r for r, t in zip(resolved, tasks, strict=True) if t is None})

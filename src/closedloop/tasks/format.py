@@ -318,15 +318,14 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any | BadLine]]:
                 yield n, BadLine(n, f"{name} line {n}: {e}")
 
 
-def repeated_id(tasks: Iterable[Task]) -> str | None:
-    """The first task id that more than one task carries, or None. Scores are kept by task id,
-    so a file that repeats one would count it once and divide by both."""
+def require_unique_ids(tasks: Iterable[Task]) -> None:
+    """Raise ``ValueError`` naming the first task id that more than one task carries. Scores
+    are kept by task id, so a set that repeats one would count it once and divide by both."""
     seen: set[str] = set()
     for t in tasks:
         if t.id in seen:
-            return t.id
+            raise ValueError(f"task id {t.id!r} appears more than once; give each task its own id")
         seen.add(t.id)
-    return None
 
 
 def load_tasks(path: Path) -> tuple[list[Task], list[BadLine]]:

@@ -116,6 +116,10 @@ INIT_DIR = "init"
 CURVE_FIELDS = ("step", "seconds", "loss", "lr", "probe")
 
 
+CHECKPOINTS_DIR = "checkpoints"
+"""Where in ``--work-dir`` a build keeps its checkpoints (``--resume`` continues the latest)."""
+
+
 @dataclass(frozen=True)
 class PretrainConfig:
     """Everything a pretraining run depends on (saved in its checkpoints and model card)."""
@@ -630,7 +634,7 @@ def pretrain(
 
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    ckpt_root = work / "checkpoints"
+    ckpt_root = work / CHECKPOINTS_DIR
     latest = latest_checkpoint(ckpt_root) if resume else None
     # a resumed run keeps the start it recorded: the base directory may since hold its output
     fresh_init = latest is None and cfg.init_from

@@ -17,8 +17,7 @@ from closedloop.verify.backend import VerificationBackend
 
 class RefusalTally:
     """A :class:`~closedloop.verify.VerificationBackend` that sums the refusals of every
-    verdict and call result it hands back (``refusals``; ``refused_jobs``: how many of those
-    jobs were refused anything). Safe to share between threads.
+    verdict and call result it hands back (``refusals``). Safe to share between threads.
 
     Example::
 
@@ -30,7 +29,6 @@ class RefusalTally:
     def __init__(self, inner: VerificationBackend) -> None:
         self.inner = inner
         self.refusals = Refusals()
-        self.refused_jobs = 0
         self._lock = threading.Lock()
 
     def _add(self, found: Iterable[Refusals]) -> None:
@@ -38,7 +36,6 @@ class RefusalTally:
         if found:
             with self._lock:
                 self.refusals = sum(found, self.refusals)
-                self.refused_jobs += len(found)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)  # pool, limits, ...: the wrapped verifier's
