@@ -259,6 +259,25 @@ def test_resume_names_a_damaged_policy_in_one_line_and_changes_nothing(
     assert [k for k in before if before[k] != after.get(k)] == []
 
 
+def test_resume_with_more_iterations_extends_the_run(reference: Path, tmp_path: Path):
+    # "--resume DIR --iterations 3" on a finished 2-iteration run once ended at 2, exit 0
+    import tomllib
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(reference, run_dir)
+    fewer = cli("run", "--resume", str(run_dir), "--iterations", "1")
+    assert fewer.returncode == 2 and "can extend a run, not shorten it" in fewer.stderr
+    res = cli("run", "--resume", str(run_dir), "--iterations", "3")
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["iteration"] for x in lines] == [0, 1, 2, 3]
+    assert tomllib.loads((run_dir / "config.toml").read_text())["iterations"] == 3
+    assert json.loads((run_dir / "summary.json").read_text())["iterations"] == 3
+    # iterations 1 and 2 are the ones the run had: nothing before the extension changed
+    for label in ("iter_001", "iter_002"):
+        assert _weights(run_dir, label) == _weights(reference, label), label
+
+
 def _weights(run_dir: Path, label: str) -> dict[str, bytes]:
     from safetensors.torch import load_file
 

@@ -54,7 +54,11 @@ def run(
         typer.Option("--model", help="A Hugging Face model directory (sets model.kind = hf)."),
     ] = None,
     iterations: Annotated[
-        int | None, typer.Option(help="Override the number of self-play iterations.")
+        int | None,
+        typer.Option(
+            help="Override the number of self-play iterations (with --resume: run on to N, "
+            "extending the run; the final policy, control, gate and report are made again)."
+        ),
     ] = None,
     seed: Annotated[
         int | None, typer.Option(help="Override the run's seed (the config's seed).")
@@ -101,12 +105,12 @@ def run(
                 "--resume takes its config from the run directory; "
                 "give no CONFIG, --preset, --run-dir or --seed"
             )
-        if iterations is not None or model is not None:  # they were once silently ignored
+        if model is not None:  # it was once silently ignored
             _fail(
-                f"--resume continues the run to the iterations and model its config.toml "
-                f"names; {'--iterations' if iterations is not None else '--model'} cannot "
-                "change them (start a new run)"
+                "--resume continues the run with the model its config.toml names; --model "
+                "cannot change it (start a new run)"
             )
+        checks.at_least("--iterations", iterations, 0)
         checks.utf8_path("--resume", resume)
         _check_resumable(resume)
     else:
@@ -163,6 +167,8 @@ def run(
                 runner.cfg.threads = threads
             if generation is not None:
                 runner.cfg.model.generation = Generation(generation)
+            if iterations is not None:
+                runner.extend_to(iterations)
         else:
             runner = LoopRunner.new(cfg, target, console)
         console.print(f"run directory: {runner.run_dir}", markup=False, highlight=False)

@@ -75,8 +75,16 @@ class RunDir:
                 f"{root} exists and is not empty; choose a new --run-dir or --resume it"
             )
         root.mkdir(parents=True, exist_ok=True)
-        (root / CONFIG_FILE).write_text(dump_config(cfg), encoding="utf-8")
-        return cls(root)
+        run = cls(root)
+        run.write_config(cfg)
+        return run
+
+    def write_config(self, cfg: RunConfig) -> None:
+        """Write ``config.toml`` whole or not at all (a resume that extends the run rewrites
+        it: a crash must leave the old one or the new one)."""
+        tmp = self.root / (CONFIG_FILE + ".tmp")
+        tmp.write_text(dump_config(cfg), encoding="utf-8")
+        tmp.replace(self.root / CONFIG_FILE)
 
     @classmethod
     def open(cls, root: Path) -> tuple[RunDir, RunConfig]:

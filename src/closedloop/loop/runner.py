@@ -151,6 +151,21 @@ class LoopRunner:
         rd, cfg = RunDir.open(run_dir)
         return cls(cfg, rd, console)
 
+    def extend_to(self, iterations: int) -> None:
+        """Run self-play on to ``iterations`` (``closedloop run --resume DIR --iterations N``),
+        recorded in the run's ``config.toml``; the final policy, the control (matched to all
+        the updates), the summary, the gate and the report are made again at the end. Raises
+        :class:`RunDirError` for fewer iterations than the run is set to (a resume extends a
+        run, it never shortens one)."""
+        if iterations < self.cfg.iterations:
+            raise RunDirError(
+                f"--iterations {iterations}: the run is set to {self.cfg.iterations}; a resume "
+                "can extend a run, not shorten it"
+            )
+        if iterations != self.cfg.iterations:
+            self.cfg.iterations = iterations
+            self.dir.write_config(self.cfg)
+
     # -- the life cycle --------------------------------------------------------------------
     def run(self) -> RunResult:
         """Run every remaining phase and return the held-out table. Sets this process's torch
