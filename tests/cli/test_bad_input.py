@@ -352,3 +352,11 @@ def test_eval_gate_and_serve_refuse_a_task_file_with_a_malformed_line(tmp_path: 
     assert want in refused("eval", "--policy", policy, "--tasks", tasks)
     assert want in refused("gate", "--candidate", policy, "--baseline", policy, "--tasks", tasks)
     assert want in refused("serve", "--port", "18497", "--tasks", tasks)
+
+
+@pytest.mark.parametrize("option, value", [("--samples", "100000000"), ("--turns", "9")])
+def test_eval_bounds_samples_and_turns_before_loading_anything(tmp_path: Path, option, value):
+    # 10**8 samples built every attempt up front and ran out of memory (and gate's crash
+    # exited 1, its "reject"); 100,000 turns grew the context without end
+    line = refused("eval", "--policy", tmp_path, "--tasks", TASKS, option, value)
+    assert option in line and "must be at most" in line

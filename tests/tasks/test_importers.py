@@ -200,3 +200,65 @@ def test_reasoning_gym_gold_answers_score_as_solved() -> None:
     tasks = import_reasoning_gym("basic_arithmetic", size=5, seed=2)
     assert all(score_answer(t, t.answer or "") for t in tasks)
     assert not score_answer(tasks[0], f"The answer is {tasks[0].answer}")
+
+
+def _import(*args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "closedloop.cli", "tasks", "import", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+HE_RECORD = {
+    "task_id": "HumanEval/0",
+    "entry_point": "f",
+    "prompt": "def f(x):\n",
+    "canonical_solution": "    return x\n",
+    "base_input": [[1], [2]],
+}
+
+
+@pytest.mark.parametrize(
+    "source, record, why",
+    [
+        ("mbpp", '{"a": ' * 100_000, "JSON nested too deeply"),
+        ("mbpp", {"task_id": 1, "code": "x", "test_list": 5}, "test_list must be list"),
+        ("mbpp", {"task_id": 1, "code": "x", "test_list": [], "test_imports": [1]}, "strings"),
+        ("evalplus", dict(HE_RECORD, atol="abc"), "atol must be a finite number >= 0"),
+        ("evalplus", dict(HE_RECORD, base_input=5), "base_input must be list or dict"),
+        ("evalplus", {k: v for k, v in HE_RECORD.items() if k != "prompt"}, "needs its prompt"),
+        ("evalplus", dict(HE_RECORD, entry_point="not a name"), "is not a name"),
+        ("evalplus", dict(HE_RECORD, task_id=5), "task_id must be str"),
+    ],
+    ids=["deep", "test_list", "test_imports", "atol", "base_input", "prompt", "entry", "id"],
+)
+def test_a_damaged_benchmark_record_is_one_line_naming_it(tmp_path, source, record, why) -> None:
+    # each was a traceback (RecursionError, TypeError, KeyError, ValueError), some only after
+    # every canonical solution had run in the sandbox
+    src = tmp_path / "src.jsonl"
+    src.write_text((record if isinstance(record, str) else json.dumps(record)) + "\n")
+    r = _import(source, str(src), "-o", str(tmp_path / "out.jsonl"))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and why in lines[0], r.stderr[-2000:]
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_an_import_that_gives_one_id_to_two_tasks_writes_nothing(tmp_path) -> None:
+    rec = {"task_id": 1, "code": "def f(x):\n    return x\n", "test_list": ["assert f(1) == 1"]}
+    src = tmp_path / "mbpp.jsonl"
+    src.write_text(json.dumps(rec) + "\n" + json.dumps(rec) + "\n")
+    r = _import("mbpp", str(src), "-o", str(tmp_path / "out.jsonl"))
+    assert r.returncode == 2 and "task id 'mbpp/1' appears more than once" in r.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_source_that_decompresses_past_the_cap_is_refused_before_it_is_read_whole(
+    tmp_path, monkeypatch
+) -> None:
+    # a 1 MB gzip of zeros decompressed to 1 GiB and took 2 GB of memory
+    from closedloop.tasks.importers import source
+    from closedloop.tasks.importers.source import SourceFileError
+
+    monkeypatch.setattr(source, "MAX_SOURCE_BYTES", 1 << 16)
+    bomb = tmp_path / "bomb.jsonl.gz"
+    bomb.write_bytes(gzip.compress(b"\n" * (1 << 20)))
+    with pytest.raises(SourceFileError, match=r"more than 0 MiB decompressed"):
+        read_records(bomb)

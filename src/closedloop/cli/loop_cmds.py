@@ -23,7 +23,12 @@ if TYPE_CHECKING:
     from closedloop.verify import VerificationBackend
 
 # options shared by eval and gate
-SamplesOpt = Annotated[int, typer.Option("--samples", help="Attempts per task (1: greedy).")]
+MAX_SAMPLES = 1000  # attempts are built up front: 10**8 once ran out of memory (and gate's
+# crash exited 1, its "reject")
+MAX_TURNS = 8  # the loop's own solver.turns cap: every turn lengthens the context
+SamplesOpt = Annotated[
+    int, typer.Option("--samples", help=f"Attempts per task (1: greedy; at most {MAX_SAMPLES}).")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 MaxTokensOpt = Annotated[int, typer.Option(help="Token budget per turn.")]
 TemperatureOpt = Annotated[float, typer.Option(help="Sampling temperature when --samples > 1.")]
@@ -223,7 +228,10 @@ def eval_cmd(
     samples: SamplesOpt = 1,
     as_json: JsonOpt = False,
     turns: Annotated[
-        int, typer.Option(help="Solver turns per attempt (public-test feedback between).")
+        int,
+        typer.Option(
+            help=f"Solver turns per attempt (public-test feedback between; at most {MAX_TURNS})."
+        ),
     ] = 1,
     max_new_tokens: MaxTokensOpt = 128,
     temperature: TemperatureOpt = 0.8,
@@ -232,8 +240,8 @@ def eval_cmd(
 ) -> None:
     """pass@1 and unbiased pass@k (k = 5, 10, 25, 100, those not above --samples) of a policy on
     a task file, with the solver role's prompt."""
-    checks.at_least("--samples", samples, 1)
-    checks.at_least("--turns", turns, 1)
+    checks.at_least("--samples", samples, 1, MAX_SAMPLES)
+    checks.at_least("--turns", turns, 1, MAX_TURNS)
     _check_generation(max_new_tokens, temperature, timeout)
     task_list = _task_file(tasks)
     checks.model_dir("--policy", policy)
@@ -339,7 +347,7 @@ def gate_cmd(
 ) -> None:
     """Promote a candidate policy over a baseline only if it wins significantly more held-out
     tasks than it loses (paired one-sided sign test). Exit 0: promote; 1: reject; 2: bad input."""
-    checks.at_least("--samples", samples, 1)
+    checks.at_least("--samples", samples, 1, MAX_SAMPLES)
     checks.fraction("--alpha", alpha, open_low=True, open_high=True)
     checks.fraction("--min-gain", min_gain, open_high=True)
     _check_generation(max_new_tokens, temperature, timeout)

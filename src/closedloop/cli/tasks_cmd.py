@@ -27,7 +27,13 @@ from rich.table import Table
 
 from closedloop.cli import checks
 from closedloop.cli.checks import fail as _fail
-from closedloop.tasks.format import Task, TaskFormatError, load_tasks, write_tasks
+from closedloop.tasks.format import (
+    Task,
+    TaskFormatError,
+    load_tasks,
+    require_unique_ids,
+    write_tasks,
+)
 from closedloop.verify.text import terminal_text
 
 tasks_app = typer.Typer(help="Import task sets and validate tasks.", no_args_is_help=True)
@@ -43,7 +49,12 @@ def _err() -> Console:
 
 
 def _write(tasks: list[Task], out: Path) -> None:
-    """Write ``tasks`` whole or not at all (``write_tasks``); a failed write is one line."""
+    """Write ``tasks`` whole or not at all (``write_tasks``); a failed write, or a set that
+    gives one id to two tasks (scores are kept by id), is one line and writes nothing."""
+    try:
+        require_unique_ids(tasks)
+    except ValueError as e:
+        _fail(f"-o {out}: not written: {e}")
     try:
         write_tasks(tasks, out)
     except OSError as e:
@@ -95,6 +106,13 @@ def import_evalplus_cmd(
     public: Annotated[int, typer.Option(help="The first N tests become public tests.")] = 0,
     limit: Annotated[int | None, typer.Option(help="Import only the first N records.")] = None,
     workers: WorkersOption = 2,
+    wall_s: Annotated[
+        float,
+        typer.Option(
+            help="Sandbox wall clock per job, seconds: a canonical solution that hangs costs "
+            "this once per input (bound the inputs with --max-tests)."
+        ),
+    ] = 10.0,
 ) -> None:
     """HumanEval+ / MBPP+; expected outputs come from the canonical solutions, in the sandbox."""
     from closedloop.tasks.importers.evalplus import import_evalplus, read_records
@@ -107,12 +125,19 @@ def import_evalplus_cmd(
     checks.at_least("--public", public, 0)
     checks.at_least("--limit", limit, 1)
     checks.workers("--workers", workers)
+    checks.seconds("--wall-s", wall_s)
     try:
         read_records(path)  # a wrong file is named before the sandbox starts
     except SourceFileError as e:
         _fail(str(e))
     err = _err()
-    with Verifier(workers=workers) as v, err.status("computing expected outputs") as status:
+    from closedloop.sandbox import SandboxLimits
+
+    limits = SandboxLimits(wall_s=wall_s)
+    with (
+        Verifier(workers=workers, limits=limits) as v,
+        err.status("computing expected outputs") as status,
+    ):
 
         def progress(done: int, total: int) -> None:
             status.update(f"computing expected outputs: {done}/{total} tasks")

@@ -23,6 +23,7 @@ so a correct answer passes or fails by chance (held-out sets leave them out).
 from __future__ import annotations
 
 import ast
+import math
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from closedloop.tasks.format import Task, parse_task
-from closedloop.tasks.importers.source import json_lines, read_text, records
+from closedloop.tasks.importers.source import SourceFileError, json_lines, read_text, records
 from closedloop.tasks.probes import literal_text
 from closedloop.verify import CallJob
 
@@ -50,13 +51,31 @@ build the result from a set (Mbpp/2: ``tuple(set(a) & set(b))``)."""
 
 REQUIRED = ("task_id", "entry_point", "canonical_solution")
 """The fields of an EvalPlus record the importer needs (besides the inputs and ``prompt``)."""
+_TYPES = {
+    "task_id": str,
+    "entry_point": str,
+    "canonical_solution": str,
+    "prompt": str,
+    "base_input": (list, dict),  # MbppPlus has a record whose plus_input is {} (no inputs)
+    "plus_input": (list, dict),
+}
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
     """The records of an EvalPlus release (``.jsonl.gz`` or plain ``.jsonl``). Raises
     :class:`SourceFileError` for a file that is not one."""
     text = read_text(path, gzipped=str(path).endswith(".gz"))
-    return records(path, json_lines(path, text), REQUIRED)
+    out = records(path, json_lines(path, text), REQUIRED, _TYPES)
+    for n, rec in enumerate(out, 1):
+        where = f"{path} record {n} ({rec['task_id']})"
+        if not rec["entry_point"].isidentifier():
+            raise SourceFileError(f"{where}: entry_point {rec['entry_point']!r:.60} is not a name")
+        if not str(rec["task_id"]).startswith("Mbpp/") and not isinstance(rec.get("prompt"), str):
+            raise SourceFileError(f"{where}: a HumanEval+ record needs its prompt")
+        atol = rec.get("atol")
+        if atol is not None and not (isinstance(atol, int | float) and 0 <= atol < math.inf):
+            raise SourceFileError(f"{where}: atol must be a finite number >= 0, found {atol!r:.60}")
+    return out
 
 
 # MBPP+ tasks whose inputs had tuples, sets or complex numbers that JSON flattened; the

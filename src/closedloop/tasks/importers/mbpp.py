@@ -32,6 +32,15 @@ class MbppRecordError(ValueError):
 
 REQUIRED = ("task_id", "code", "test_list")
 """The fields of an MBPP record the importer reads (besides ``text`` or ``prompt``)."""
+_TYPES = {
+    "task_id": (int, str),
+    "code": str,
+    "test_list": list,
+    "test_imports": list,
+    "test_setup_code": str,
+    "text": str,
+    "prompt": str,
+}
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
@@ -42,9 +51,16 @@ def _load(path: Path) -> list[dict[str, Any]]:
             values = json.loads(text)
         except json.JSONDecodeError as e:
             raise SourceFileError(f"{path} line {e.lineno}: not JSON ({e.msg})") from None
+        except RecursionError:
+            raise SourceFileError(f"{path}: JSON nested too deeply") from None
     else:
         values = json_lines(path, text)
-    return records(path, values, REQUIRED)
+    out = records(path, values, REQUIRED, _TYPES)
+    for n, rec in enumerate(out, 1):
+        for key in ("test_list", "test_imports"):
+            if any(not isinstance(x, str) for x in rec.get(key) or []):
+                raise SourceFileError(f"{path} record {n}: {key} must hold strings only")
+    return out
 
 
 def _called_names(tests: list[str]) -> list[str]:

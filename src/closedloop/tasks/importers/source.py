@@ -10,9 +10,10 @@ for a record they read but cannot turn into a task.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +22,31 @@ class SourceFileError(ValueError):
     """A source file an importer cannot read as its format; the message names the file."""
 
 
+MAX_SOURCE_BYTES = 512 << 20
+"""The most bytes a benchmark file may hold, decompressed (the shipped releases hold under 3
+MB): a 1 MB gzip of zeros once decompressed to 1 GiB and took 2 GB of memory, and one of
+newlines ran the machine out of memory."""
+
+
 def read_text(path: Path, *, gzipped: bool = False) -> str:
-    """The UTF-8 text of ``path`` (decompressed first when ``gzipped``)."""
+    """The UTF-8 text of ``path`` (decompressed first when ``gzipped``), at most
+    :data:`MAX_SOURCE_BYTES` of it (decompressed: read up to the cap, never past it)."""
     try:
         if gzipped:
             with gzip.open(path, "rb") as fh:
-                data = fh.read()
+                data = fh.read(MAX_SOURCE_BYTES + 1)
         else:
-            data = Path(path).read_bytes()
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_SOURCE_BYTES + 1)
     except (gzip.BadGzipFile, EOFError, zlib.error):
         raise SourceFileError(f"{path}: not a gzip file (is it the right file?)") from None
     except OSError as e:
         raise SourceFileError(f"{path}: cannot read ({e.strerror or e})") from None
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SourceFileError(
+            f"{path}: more than {MAX_SOURCE_BYTES >> 20} MiB"
+            f"{' decompressed' if gzipped else ''}; not a benchmark release"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -44,18 +58,26 @@ def read_text(path: Path, *, gzipped: bool = False) -> str:
 def json_lines(path: Path, text: str) -> list[Any]:
     """The JSON value of each non-blank line of ``text`` (read from ``path``)."""
     out = []
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(io.StringIO(text), 1):  # lazily: a file of newlines is no list
         if not line.strip():
             continue
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError as e:
             raise SourceFileError(f"{path} line {n}: not JSON ({e.msg})") from None
+        except RecursionError:
+            raise SourceFileError(f"{path} line {n}: JSON nested too deeply") from None
     return out
 
 
-def records(path: Path, values: Iterable[Any], required: Sequence[str]) -> list[dict[str, Any]]:
-    """``values`` checked to be JSON objects holding every ``required`` field."""
+def records(
+    path: Path,
+    values: Iterable[Any],
+    required: Sequence[str],
+    types: Mapping[str, type | tuple[type, ...]] | None = None,
+) -> list[dict[str, Any]]:
+    """``values`` checked to be JSON objects holding every ``required`` field, and each field
+    named in ``types`` (when present) of that type; the error names the record and field."""
     out = []
     for n, rec in enumerate(values, 1):
         if not isinstance(rec, dict):
@@ -65,5 +87,16 @@ def records(path: Path, values: Iterable[Any], required: Sequence[str]) -> list[
         missing = [k for k in required if k not in rec]
         if missing:
             raise SourceFileError(f"{path} record {n}: no {', '.join(missing)} field")
+        for key, kind in (types or {}).items():
+            value = rec.get(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                names = (
+                    kind.__name__
+                    if isinstance(kind, type)
+                    else " or ".join(k.__name__ for k in kind)
+                )
+                raise SourceFileError(
+                    f"{path} record {n}: {key} must be {names}, found {type(value).__name__}"
+                )
         out.append(rec)
     return out
