@@ -68,7 +68,8 @@ Plants:
   thresholds it had before this plant was written. It did: six iterations from seed 0's run
   raised confidence 0.70 -> 0.81 while its correlation with correctness fell 0.60 -> 0.39,
   and the seed's rule fired at iteration 6 (beside the solved-share rule from 3, the audit
-  every iteration and collapse at 6; README, "Monitors").
+  every iteration and collapse at 6; README, "Monitors"). From seed 1's run it did not:
+  confidence 0.70 -> 0.73 while the correlation fell 0.60 -> 0.41 (greedy 0.475 -> 0.400).
 
 Every fork sets ``control = false`` and evaluates held-out every ``--every`` iterations.
 """
