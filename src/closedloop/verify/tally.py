@@ -8,7 +8,7 @@ Owns counting only: every call is passed through unchanged. Must never change a 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from closedloop.sandbox import Refusals
@@ -46,17 +46,21 @@ class RefusalTally:
     def __exit__(self, *exc: object) -> None:
         self.inner.close()
 
+    def _counted(self, name: str, refusals_of: Callable[[Any], Iterable[Refusals]]) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            out = getattr(self.inner, name)(*args, **kwargs)
+            self._add(refusals_of(out))
+            return out
+
+        return call
+
     def verify(self, *args: Any, **kwargs: Any) -> Any:
         """``Verifier.verify``, counted."""
-        v = self.inner.verify(*args, **kwargs)
-        self._add([v.refusals])
-        return v
+        return self._counted("verify", lambda v: [v.refusals])(*args, **kwargs)
 
     def verify_many(self, *args: Any, **kwargs: Any) -> Any:
         """``Verifier.verify_many``, counted."""
-        out = self.inner.verify_many(*args, **kwargs)
-        self._add(v.refusals for v in out)
-        return out
+        return self._counted("verify_many", lambda vs: (v.refusals for v in vs))(*args, **kwargs)
 
     def iter_verify(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         """``Verifier.iter_verify``, counted as each verdict arrives."""
@@ -66,12 +70,9 @@ class RefusalTally:
 
     def call(self, *args: Any, **kwargs: Any) -> Any:
         """``Verifier.call``, counted (a job's refusals ride on its first result)."""
-        out = self.inner.call(*args, **kwargs)
-        self._add(r.refusals for r in out)
-        return out
+        return self._counted("call", lambda rs: (r.refusals for r in rs))(*args, **kwargs)
 
     def call_many(self, *args: Any, **kwargs: Any) -> Any:
         """``Verifier.call_many``, counted."""
-        out = self.inner.call_many(*args, **kwargs)
-        self._add(r.refusals for job in out for r in job)
-        return out
+        count = self._counted("call_many", lambda jobs: (r.refusals for j in jobs for r in j))
+        return count(*args, **kwargs)

@@ -10,6 +10,7 @@ accepts. It never drops or reorders what is printable.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -41,8 +42,12 @@ def terminal_text(s: str, keep: str = "\n\t") -> str:
     >>> terminal_text("ok\x1b[2J\tdone", keep="")
     'ok\\x1b[2J\\x09done'
     """
-    table = {k: v for k, v in _CONTROLS.items() if chr(k) not in keep}
-    return safe_text(s).translate(table)
+    return safe_text(s).translate(_control_table(keep))
+
+
+@functools.cache
+def _control_table(keep: str) -> dict[int, str]:
+    return {k: v for k, v in _CONTROLS.items() if chr(k) not in keep}
 
 
 def json_line(obj: Any) -> str:
