@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ def _policy_dir(root: Path, config_bytes: bytes) -> Path:
     d.mkdir()
     (d / "config.json").write_bytes(config_bytes)
     (d / "tokenizer.json").write_text("{}")
-    (d / "model.safetensors").write_bytes(b"\0" * 16)
+    (d / "model.safetensors").write_bytes(len(b"{}").to_bytes(8, "little") + b"{}")
     return d
 
 
@@ -81,6 +82,66 @@ def test_a_model_directory_without_weights_or_tokenizer_is_named(tmp_path: Path)
     (d / "model.safetensors").write_bytes(b"")
     (d / "tokenizer.json").unlink()
     assert "no tokenizer" in refused("eval", "--policy", d, "--tasks", TASKS)
+
+
+def _shipped_base_copy(root: Path, **config: object) -> Path:
+    """The shipped base's directory copied with ``config`` written over its config.json."""
+    from closedloop.policy.base_model import base_model_dir
+
+    d = root / "policy"
+    shutil.copytree(base_model_dir(), d, ignore=shutil.ignore_patterns("__*", "*.md"))
+    obj = json.loads((d / "config.json").read_text())
+    (d / "config.json").write_text(json.dumps({**obj, **config}))
+    return d
+
+
+WRONG_SIZES = {
+    # 1,500 layers over a 4-layer checkpoint loaded with random layers and ran for minutes;
+    # a 4 M-token vocabulary failed only after 17 s and 3.4 GB
+    "layers": ({"num_hidden_layers": 1500}, "declares 1500 layers, the weights hold 4"),
+    "vocabulary": ({"vocab_size": 4_000_000}, "declares vocab_size 4000000"),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_SIZES))
+@pytest.mark.parametrize("command", ["eval", "gate"])
+def test_a_config_that_disagrees_with_its_weights_is_refused_before_loading(
+    tmp_path: Path, command: str, case: str
+):
+    config, why = WRONG_SIZES[case]
+    d = _shipped_base_copy(tmp_path, **config)
+    models = ["--policy", d] if command == "eval" else ["--candidate", d, "--baseline", d]
+    assert why in refused(command, *models, "--tasks", TASKS)
+
+
+def test_the_header_check_passes_real_checkpoints_and_refuses_damaged_ones(tmp_path: Path):
+    from closedloop.cli import checks
+
+    d = _shipped_base_copy(tmp_path)
+    checks.model_dir("--policy", d)  # the shipped base as it is
+    (d / "config.json").write_text(
+        json.dumps({**json.loads((d / "config.json").read_text()), "num_hidden_layers": 3})
+    )
+    checks.model_dir("--policy", d)  # fewer declared than held: extra blocks are ignored
+    weights = d / "model.safetensors"
+    data = weights.read_bytes()
+    for damaged, why in [
+        (data[:4], "no header"),
+        ((10**12).to_bytes(8, "little") + data[8:], "no header"),
+        (data[:100], "header cut short"),
+        (data[:8] + b"\xff" + data[9:], "not JSON"),
+    ]:
+        weights.write_bytes(damaged)
+        line = refused("eval", "--policy", d, "--tasks", TASKS)
+        assert why in line and "model.safetensors" in line, line
+    # a sharded checkpoint: its shards' headers are read, and a missing shard is named
+    weights.write_bytes(data)
+    weights.rename(d / "model-00001-of-00001.safetensors")
+    index = d / "model.safetensors.index.json"
+    index.write_text(json.dumps({"weight_map": {"a": "model-00001-of-00001.safetensors"}}))
+    checks.model_dir("--policy", d)
+    index.write_text(json.dumps({"weight_map": {"a": "model-00002-of-00002.safetensors"}}))
+    assert "names a shard that is not in" in refused("eval", "--policy", d, "--tasks", TASKS)
 
 
 @pytest.mark.parametrize(

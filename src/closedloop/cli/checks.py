@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 import tomllib
 from pathlib import Path
@@ -241,8 +242,10 @@ def sqlite_file(option: str, path: Path) -> None:
 # -- model directories --------------------------------------------------------------------
 def model_dir(option: str, path: Path) -> None:
     """``path`` looks like a loadable Hugging Face causal-LM directory: a ``config.json``
-    object with a ``model_type`` and positive integer sizes, tokenizer files and weights.
-    Whether the weights load is known only by loading them."""
+    object with a ``model_type`` and positive integer sizes, tokenizer files and weights, and,
+    for safetensors weights, a config whose layer count and vocabulary the weights' headers
+    hold (read without loading a tensor). Whether the weights load is known only by loading
+    them."""
     if not path.is_dir():
         fail(f"{option} {path}: not a directory (a Hugging Face model directory)")
     config = path / "config.json"
@@ -260,3 +263,104 @@ def model_dir(option: str, path: Path) -> None:
         fail(f"{option} {path}: no tokenizer (none of {', '.join(_TOKENIZER_FILES)})")
     if not any((path / f).is_file() for f in _WEIGHT_FILES):
         fail(f"{option} {path}: no weights (none of {', '.join(_WEIGHT_FILES)})")
+    shapes = _safetensors_shapes(option, path)
+    if shapes is not None:
+        _config_matches_weights(option, path, obj, shapes)
+
+
+# Largest safetensors header read (the format's own limit is 100 MB).
+_MAX_HEADER = 100_000_000
+# A block's index in a parameter name: model.layers.3.mlp..., transformer.h.3.attn...
+_LAYER_INDEX = re.compile(r"^(.*?)\.(?:layers|h|blocks)\.(\d+)\.")
+
+
+def _header(option: str, file: Path) -> dict[str, Any]:
+    """The JSON header of a safetensors file: tensor names to dtype, shape and offsets."""
+    try:
+        with open(file, "rb") as f:
+            head = f.read(8)
+            n = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if not 0 < n <= _MAX_HEADER:
+                fail(f"{option} {file}: not a safetensors file (no header)")
+            raw = f.read(n)
+    except OSError as e:
+        fail(f"{option} {file}: cannot read ({e.strerror})")
+    if len(raw) < n:
+        fail(f"{option} {file}: not a safetensors file (header cut short: {len(raw)} of {n} bytes)")
+    try:
+        obj = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        fail(f"{option} {file}: not a safetensors file (its header is not JSON)")
+    if not isinstance(obj, dict):
+        fail(f"{option} {file}: not a safetensors file (its header is not a JSON object)")
+    return obj
+
+
+def _safetensors_shapes(option: str, path: Path) -> dict[str, list[int]] | None:
+    """Every tensor's shape from the safetensors headers (a single file or the shards an index
+    names), read without loading a weight; ``None`` when the weights are not safetensors."""
+    single, index = path / "model.safetensors", path / "model.safetensors.index.json"
+    if single.is_file():
+        files = [single]
+    elif index.is_file():
+        weight_map = json_object_file(option, index).get("weight_map")
+        if not isinstance(weight_map, dict) or not all(
+            isinstance(v, str) for v in weight_map.values()
+        ):
+            fail(f"{option} {index}: weight_map must be an object of tensor names to file names")
+        files = []
+        for name in dict.fromkeys(weight_map.values()):
+            shard = path / name
+            if "/" in name or not shard.is_file():
+                fail(f"{option} {index}: names a shard that is not in {path}: {name!r}")
+            files.append(shard)
+    else:
+        return None
+    shapes: dict[str, list[int]] = {}
+    for file in files:
+        for name, entry in _header(option, file).items():
+            if name == "__metadata__":
+                continue
+            shape = entry.get("shape") if isinstance(entry, dict) else None
+            if not isinstance(shape, list) or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+            ):
+                fail(f"{option} {file}: tensor {name!r} has no valid shape in the header")
+            shapes[name] = shape
+    return shapes
+
+
+def _config_matches_weights(
+    option: str, path: Path, config: dict[str, Any], shapes: dict[str, list[int]]
+) -> None:
+    """The sizes config.json declares are the ones the weights hold. Transformers builds the
+    model from config.json and fills what the weights lack with random values: a config that
+    declares 1,500 layers over a 4-layer checkpoint loads (with a warning) and runs for
+    minutes, one with a 4 M-token vocabulary fails only after allocating gigabytes."""
+    layers = config.get("num_hidden_layers", config.get("n_layer"))
+    blocks: dict[str, set[int]] = {}
+    for name in shapes:
+        m = _LAYER_INDEX.match(name)
+        if m:
+            blocks.setdefault(m.group(1), set()).add(int(m.group(2)))
+    # Several stacks (a vision tower beside the text model): the config sizes one of them.
+    # Only more layers than any stack holds is refused: checkpoints may carry extra blocks the
+    # config does not count (multi-token-prediction layers), and those are ignored, not made up.
+    deepest = max((max(ix) + 1 for ix in blocks.values()), default=0)
+    if isinstance(layers, int) and deepest and layers > deepest:
+        fail(
+            f"{option} {path}: config.json declares {layers} layers, the weights hold {deepest} "
+            "(the rest would be random)"
+        )
+    embeddings = [
+        s
+        for n, s in shapes.items()
+        if n.endswith(("embed_tokens.weight", ".wte.weight")) and len(s) == 2
+    ]
+    vocab = config.get("vocab_size")
+    if isinstance(vocab, int) and embeddings and all(s[0] != vocab for s in embeddings):
+        held = " or ".join(str(s[0]) for s in embeddings)
+        fail(
+            f"{option} {path}: config.json declares vocab_size {vocab}, "
+            f"the weights' embedding has {held} rows"
+        )
