@@ -93,7 +93,7 @@ def test_locks_and_watches_on_shared_files_are_refused(worker, job):
     """)
     _, value, status = job(worker, code)
     assert value == ["refused"] * 3
-    assert status.refusals.denied == {"flock": 1, "fcntl_lock": 1, "inotify_init": 1}
+    assert status.refusals.denied == {"flock": 1, "fcntl": 1, "inotify_init": 1}
 
 
 def test_the_wall_clock_is_a_limit_hit(small, job):
@@ -151,3 +151,67 @@ def test_the_verdict_carries_the_refusals():
     assert verdict.to_json()["refusals"]["denied"]["socket"] == 3
     assert clean.outcome is Outcome.PASS and not clean.refusals
     assert "refusals" not in clean.to_json()
+
+
+# fcntl commands that act beyond the job's own descriptors (a later white-box red team): a lease blocks the
+# host's own open() of a runtime file, a write-life hint is stored in the host's inode (a note a
+# later job reads), a directory notification is a channel between running jobs, and signal
+# ownership and pipe sizes reach past the job.
+FCNTL_REFUSED = {
+    "F_SETLEASE": "fcntl.F_SETLEASE, fcntl.F_RDLCK",
+    "F_GETLEASE": "fcntl.F_GETLEASE",
+    "F_SET_RW_HINT": "1036, struct.pack('Q', 3)",
+    "F_GET_RW_HINT": "1035, bytes(8)",
+    "F_NOTIFY": "fcntl.F_NOTIFY, fcntl.DN_ACCESS | fcntl.DN_MULTISHOT",
+    "F_SETSIG": "10, 34",
+    "F_SETOWN": "fcntl.F_SETOWN, 1",
+    "F_SETPIPE_SZ": "1031, 1 << 20",
+    "F_ADD_SEALS": "1033, 1",
+}
+
+
+@pytest.mark.parametrize("command", sorted(FCNTL_REFUSED))
+def test_fcntl_takes_only_commands_on_the_jobs_own_descriptors(worker, job, command):
+    code = textwrap.dedent(f"""
+        import fcntl, os, struct
+        def f():
+            fd = os.open('/usr', os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                fcntl.fcntl(fd, {FCNTL_REFUSED[command]})
+                return 'allowed'
+            except OSError as e:
+                return e.errno
+    """)
+    _, value, status = job(worker, code)
+    assert value == 1  # EPERM, from the filter (not EINVAL or EBADF from the kernel)
+    assert status.refusals.denied == {"fcntl": 1}
+
+
+def test_the_fcntl_commands_python_itself_uses_still_work(worker, job):
+    code = textwrap.dedent("""
+        import fcntl, os
+        def f():
+            r, w = os.pipe()
+            os.set_blocking(r, False)           # F_GETFL / F_SETFL
+            os.set_inheritable(r, True)         # F_GETFD / F_SETFD
+            d = fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 10)
+            return [os.get_blocking(r), os.get_inheritable(r), d >= 10,
+                    fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) > 0, os.dup(w) > 0]
+    """)
+    _, value, status = job(worker, code)
+    assert value == [False, True, True, True, True] and not status.refusals
+
+
+def test_no_ipc_object_can_be_made(worker, job):
+    # a detached System V segment keeps its pages outside the address-space limit: one job
+    # held 3 GiB under a 1 GiB limit this way
+    code = textwrap.dedent("""
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        def f():
+            return [libc.shmget(0, 1 << 20, 0o1600), libc.semget(0, 1, 0o1600),
+                    libc.msgget(0, 0o1600), libc.mq_open(b'/q', os.O_CREAT | os.O_RDWR, 0o600, None)]
+    """)
+    _, value, status = job(worker, code)
+    assert value == [-1, -1, -1, -1]
+    assert status.refusals.denied == {"shmget": 1, "semget": 1, "msgget": 1, "mq_open": 1}

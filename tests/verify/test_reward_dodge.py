@@ -172,6 +172,32 @@ def test_arguments_a_raise_made_too_deep_to_send_back_are_the_candidates(verifie
     _scored(verifier.verify(task, code))
 
 
+def test_a_file_path_past_path_max_in_tmp_is_not_the_sandboxs_fault(verifier):
+    # the worker looks through /tmp after each job (for a file at the size limit); a path it
+    # could not look at ended the worker before its report: infra_error, every time
+    sol = (
+        "import os\nos.chdir('/tmp')\nfor _ in range(16):\n    os.mkdir('d' * 250)\n"
+        "    os.chdir('d' * 250)\nopen('f' * 200, 'w').close()\nos.chdir('/tmp')\n"
+        "def f(x):\n    return x\n"
+    )
+    assert verifier.verify(IO, sol).outcome is Outcome.FAIL
+    assert verifier.verify(IO, "def f(x):\n    return 2 * x\n").outcome is Outcome.PASS
+
+
+def test_a_report_too_large_for_the_workers_socket_is_not_the_sandboxs_fault(verifier):
+    # thousands of distinct refused call numbers (one report key each) and output that
+    # escaped to six times its size made the job's report larger than the socket carries
+    sol = (
+        "import ctypes, os\nlibc = ctypes.CDLL(None)\nlibc.syscall.restype = ctypes.c_long\n"
+        "for k in range(9990):\n    libc.syscall(ctypes.c_long(-2147483648 + k))\n"
+        "os.write(1, b'\\xff' * 8192)\nos.write(2, b'\\xff' * 8192)\n"
+        "def f(x):\n    return x\n"
+    )
+    verdict = verifier.verify(IO, sol)
+    assert verdict.outcome is Outcome.FAIL, verdict.detail
+    assert verdict.refusals.denied == {"other": 9990}
+
+
 def test_correct_solutions_still_pass(verifier):
     assert verifier.verify(IO, "def f(x):\n    return 2 * x\n", Split.ALL).outcome is Outcome.PASS
     assert verifier.verify(CHECKED, "def f(x):\n    return 2 * x\n").outcome is Outcome.PASS
