@@ -202,16 +202,41 @@ def test_the_fcntl_commands_python_itself_uses_still_work(worker, job):
     assert value == [False, True, True, True, True] and not status.refusals
 
 
-def test_no_ipc_object_can_be_made(worker, job):
-    # a detached System V segment keeps its pages outside the address-space limit: one job
-    # held 3 GiB under a 1 GiB limit this way
+def test_no_ipc_object_or_anonymous_file_can_be_made(worker, job):
+    # their pages live outside the address-space limit: one job held 3 GiB under a 1 GiB
+    # limit in detached System V segments, another 960 MiB in written (not mapped) memfds
     code = textwrap.dedent("""
         import ctypes, os
         libc = ctypes.CDLL(None, use_errno=True)
         def f():
-            return [libc.shmget(0, 1 << 20, 0o1600), libc.semget(0, 1, 0o1600),
-                    libc.msgget(0, 0o1600), libc.mq_open(b'/q', os.O_CREAT | os.O_RDWR, 0o600, None)]
+            out = [libc.shmget(0, 1 << 20, 0o1600), libc.semget(0, 1, 0o1600),
+                   libc.msgget(0, 0o1600), libc.mq_open(b'/q', os.O_CREAT | os.O_RDWR, 0o600, None)]
+            try:
+                out.append(os.memfd_create('x'))
+            except OSError:
+                out.append(-1)
+            return out
     """)
     _, value, status = job(worker, code)
-    assert value == [-1, -1, -1, -1]
-    assert status.refusals.denied == {"shmget": 1, "semget": 1, "msgget": 1, "mq_open": 1}
+    assert value == [-1] * 5
+    assert status.refusals.denied == {
+        "shmget": 1,
+        "semget": 1,
+        "msgget": 1,
+        "mq_open": 1,
+        "memfd_create": 1,
+    }
+
+
+def test_ctypes_callbacks_need_no_anonymous_file(worker, job):
+    code = textwrap.dedent("""
+        import ctypes
+        libc = ctypes.CDLL(None)
+        CMP = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+        def f():
+            arr = (ctypes.c_int * 5)(5, 1, 4, 2, 3)
+            libc.qsort(arr, 5, ctypes.sizeof(ctypes.c_int), CMP(lambda a, b: a[0] - b[0]))
+            return list(arr)
+    """)
+    _, value, status = job(worker, code)
+    assert value == [1, 2, 3, 4, 5] and not status.refusals

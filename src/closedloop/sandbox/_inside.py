@@ -771,6 +771,9 @@ DENIED_SYSCALLS = {
     # but a detached shared-memory segment keeps its pages outside the address-space limit
     # (3 GiB held by one job under a 1 GiB limit), so none may be made at all
     "shmget": 29, "semget": 64, "msgget": 68, "mq_open": 240,
+    # and for the same reason anonymous files: written, not mapped, a job's 60 memfds held
+    # 960 MiB beside its 1 GiB address space
+    "memfd_create": 319,
     # the page cache of those files, which every job shares too: what is resident can be read
     # without timing (mincore, cachestat, a read that will not wait) and set (fadvise evicts,
     # readahead loads), so a job could leave bits in it for a later one
