@@ -29,6 +29,68 @@ def test_broken_config_error_names_the_key(data, key):
     assert key in str(e.value) and "run.toml" in str(e.value)
 
 
+INF, NAN = float("inf"), float("nan")
+
+# Values a red team found accepted and failing (or misbehaving) only once the run directory
+# existed: infinities and NaNs (TOML spells both), learning rates that train to NaN, a
+# subnormal temperature (logits / T overflow), a seed torch cannot take, sizes that run out of
+# memory or positions, settings that can never work (no private test, a gate that cannot pass),
+# a name that is not one file name (the default run directory is runs/NAME-...).
+LATE_FAILURES = [
+    ({"cold_start": {"epochs": INF}}, "cold_start.epochs"),
+    ({"cold_start": {"learning_rate": INF}}, "cold_start.learning_rate"),
+    ({"cold_start": {"learning_rate": 1e30}}, "cold_start.learning_rate"),
+    ({"train": {"sft_learning_rate": 1e30}}, "train.sft_learning_rate"),
+    ({"train": {"grpo": {"learning_rate": INF}}}, "train.grpo.learning_rate"),
+    ({"train": {"grpo": {"beta": INF}}}, "train.grpo.beta"),
+    ({"train": {"grpo": {"replay_coef": NAN}}}, "train.grpo.replay_coef"),
+    ({"verify_timeout_s": INF}, "verify_timeout_s"),
+    ({"monitor": {"hacking_max_heldout_rise": NAN}}, "monitor.hacking_max_heldout_rise"),
+    ({"curriculum": {"band_low": NAN}}, "curriculum.band_low"),
+    ({"solver": {"temperature": 1e-320}}, "solver.temperature"),
+    ({"eval": {"temperature": 1e-320}}, "eval.temperature"),
+    ({"challenger": {"temperature": 1e-320}}, "challenger.temperature"),
+    ({"seed": 2**70}, "seed"),
+    ({"model": {"kind": "embedded", "hidden_size": 10}}, "model.hidden_size"),
+    ({"eval": {"heldout_size": 10**12}}, "eval.heldout_size"),
+    ({"eval": {"max_new_tokens": 100_000}}, "eval.max_new_tokens"),
+    ({"solver": {"max_new_tokens": 2048}}, "solver.max_new_tokens"),
+    ({"challenger": {"public_tests": 5}}, "challenger.public_tests"),
+    ({"gate": {"min_gain": 1.0}}, "gate.min_gain"),
+    ({"threads": 100_000}, "threads"),
+    ({"name": "../../escaped"}, "name"),
+    ({"name": "/tmp/abs"}, "name"),
+    ({"name": "x" * 300}, "name"),
+    ({"name": "a\u0000b"}, "name"),
+]
+
+
+@pytest.mark.parametrize("data, key", LATE_FAILURES, ids=[k for _, k in LATE_FAILURES])
+def test_values_that_failed_late_are_refused_with_their_key(data, key):
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(data, "run.toml")
+    assert key in str(e.value), str(e.value)
+
+
+def test_greedy_and_long_generations_of_a_hf_model_stay_allowed():
+    cfg = config_from_dict({"challenger": {"temperature": 0.0}})
+    assert cfg.challenger.temperature == 0.0
+    hf = {
+        "model": {"kind": "hf", "path": "/m"},
+        "domain": "code",
+        "solver": {"max_new_tokens": 2048},
+    }
+    assert config_from_dict(hf).solver.max_new_tokens == 2048
+
+
+def test_control_characters_in_strings_survive_the_written_config():
+    # a raw control character made the run's own config.toml unreadable (no report, no resume)
+    prompt = 'say "hi"\\\n\ttab\u001b[31m\u0001\u007f'
+    cfg = config_from_dict({"challenger_prompt": prompt})
+    again = config_from_dict(tomllib.loads(dump_config(cfg)))
+    assert again.challenger_prompt == prompt
+
+
 def test_bad_toml_names_the_file(tmp_path):
     p = tmp_path / "x.toml"
     p.write_text("iterations = = 2")

@@ -109,7 +109,9 @@ def main() -> None:
     except no_args:
         app()  # no arguments: the help, as typer shows it
         return
-    except aborted:
+    except aborted as e:
+        if isinstance(e.__cause__, EOFError):  # click makes any EOFError an Abort: a bug here
+            _internal_error(e.__cause__)
         typer.echo("closedloop: aborted", err=True)
         sys.exit(1)
     except errors.ClickException as e:
@@ -118,4 +120,22 @@ def main() -> None:
             _fail(f"{e.format_message()}{where}", code=e.exit_code)
         except typer.Exit as done:
             sys.exit(done.exit_code)
+    except Exception as e:  # noqa: BLE001 - what no check foresaw: never a command's own code
+        _internal_error(e)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+EXIT_INTERNAL = 70
+"""Exit code of an error no check foresaw (EX_SOFTWARE): distinct from every code a command
+gives on purpose (``gate``'s 1 is a rejection; a crash must not read as one)."""
+
+
+def _internal_error(e: BaseException) -> None:
+    import traceback
+
+    from closedloop.verify.text import terminal_text
+
+    traceback.print_exception(e)
+    what = terminal_text(f"{type(e).__name__}: {e}", keep="")[:300]
+    typer.echo(f"closedloop: internal error (please report it): {what}", err=True)
+    sys.exit(EXIT_INTERNAL)

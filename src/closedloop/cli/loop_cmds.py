@@ -284,7 +284,9 @@ def _verifier(timeout: float, ray_address: str) -> VerificationBackend:
 
 def _check_generation(max_new_tokens: int, temperature: float, timeout: float) -> None:
     checks.at_least("--max-new-tokens", max_new_tokens, 1)
-    checks.positive("--temperature", temperature)
+    from closedloop.loop.config import MIN_TEMPERATURE  # logits / a subnormal T overflow
+
+    checks.at_least("--temperature", temperature, MIN_TEMPERATURE)
     checks.seconds("--timeout", timeout)
 
 

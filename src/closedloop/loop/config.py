@@ -88,8 +88,25 @@ LOOP_GRPO_DEFAULTS: dict[str, Any] = {
 ``TrainConfig.grpo``)."""
 
 
+# No setting takes an infinity or a NaN (TOML spells both): an infinite learning rate, timeout
+# or epoch count was accepted and failed or misbehaved only once the run directory existed.
+FINITE = ConfigDict(allow_inf_nan=False)
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, **FINITE)
+
+
+MIN_TEMPERATURE = 1e-3
+"""The lowest sampling temperature: logits divided by a subnormal one overflow to inf."""
+MAX_LEARNING_RATE = 1.0
+"""The highest learning rate a setting takes: 1e30 trained every weight to NaN."""
+MAX_PARALLEL = 1024
+"""Most sandbox slots or torch threads (each slot is two processes, started at once)."""
+EMBEDDED_HEADS = 4
+"""Attention heads of the embedded model (``closedloop.policy.embedded.EmbeddedConfig``)."""
+EMBEDDED_POSITIONS = 1024
+"""Positions of the embedded model: no prompt and completion is longer."""
 
 
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:[0-9]+)?)$"
@@ -138,8 +155,8 @@ class ModelConfig(_Section):
     path: str | None = None
     """A Hugging Face model directory; required when ``kind = "hf"``. With ``kind = "base"``,
     a directory ``closedloop pretrain`` wrote (default: the base shipped in the package)."""
-    hidden_size: int = Field(192, ge=8)
-    """Embedded model: width of the residual stream."""
+    hidden_size: int = Field(192, ge=8, multiple_of=EMBEDDED_HEADS)
+    """Embedded model: width of the residual stream (a multiple of its 4 attention heads)."""
     num_layers: int = Field(4, ge=1)
     """Embedded model: transformer blocks."""
     vocab_size: int = Field(2048, ge=300)
@@ -199,10 +216,10 @@ class ColdStartConfig(_Section):
     self-play never attempts the rule, and a base taught it can unlearn it. It does not stop
     that: the base preset at 0.05 (seed 0) ended with the identity family at 0.41 against
     0.76 without it (base 0.97; README, "The loop")."""
-    epochs: float = Field(4.0, gt=0)
+    epochs: float = Field(4.0, gt=0, le=1000)
     """Passes over the corpus. At 1.5 the SFT loss ended at 0.47 and the model solved about 2%
     of its own grammar's tasks; 4 passes end near 0.36 and fit the 10-minute budget."""
-    learning_rate: float = Field(2e-3, gt=0)
+    learning_rate: float = Field(2e-3, gt=0, le=MAX_LEARNING_RATE)
     """Peak SFT learning rate."""
     batch_size: int = Field(16, ge=1)
     """Examples per SFT optimizer step (also the control's)."""
@@ -211,12 +228,21 @@ class ColdStartConfig(_Section):
 class ChallengerConfig(_Section):
     proposals: int = Field(16, ge=0)
     """Proposals sampled per iteration (0: no challenger; the pool must come from elsewhere)."""
-    max_new_tokens: int = Field(256, ge=16)
+    max_new_tokens: int = Field(256, ge=16, le=32768)
     """Token budget of one proposal."""
     temperature: float = Field(1.0, ge=0)
-    """Sampling temperature of proposals."""
-    public_tests: int = Field(3, ge=1)
-    """Proposed inputs that become public tests; the rest are private."""
+    """Sampling temperature of proposals (0: greedy; else at least 0.001)."""
+
+    @field_validator("temperature")
+    @classmethod
+    def _greedy_or_tempered(cls, value: float) -> float:
+        if 0 < value < MIN_TEMPERATURE:
+            raise ValueError(f"must be 0 (greedy) or at least {MIN_TEMPERATURE}")
+        return value
+
+    public_tests: int = Field(3, ge=1, le=4)
+    """Proposed inputs that become public tests; the rest are private (at most 4: a grammar
+    task draws 5 inputs, and one at least must stay private)."""
     min_failure_cases: int = Field(3, ge=0)
     """Failure cases a proposal must carry."""
     max_mutants: int = Field(8, ge=0)
@@ -241,9 +267,9 @@ class SolverConfig(_Section):
     uses 1: its cold-start corpus has no feedback conversations, and after one update on its
     own programs the second turn stopped parsing (46-64 of 72 attempts unparseable, against
     1-4 in the first turn), which poisoned every later iteration."""
-    max_new_tokens: int = Field(64, ge=8)
+    max_new_tokens: int = Field(64, ge=8, le=32768)
     """Token budget of one turn."""
-    temperature: float = Field(0.7, gt=0)
+    temperature: float = Field(0.7, ge=MIN_TEMPERATURE)
     """Sampling temperature of attempts. The embedded cold-start model on 72 attempts at fresh
     grammar tasks: 12 pass and 1 does not parse at 0.7, against 10 and 3 at 1.0 (with two
     turns the gap was wider: 62% against 77% unparseable)."""
@@ -313,10 +339,10 @@ class TrainConfig(_Section):
     sft_batch_size: int = Field(16, ge=1)
     """Examples per optimizer step of the loop's supervised step (relabels, anchors, and with
     ``expert_iteration`` the verified successes)."""
-    sft_epochs: float = Field(1.0, gt=0)
+    sft_epochs: float = Field(1.0, gt=0, le=1000)
     """Passes over the supervised step's examples per iteration (steps: epochs x examples /
     ``sft_batch_size``, rounded up). The control is matched to the steps taken."""
-    sft_learning_rate: float = Field(2e-4, gt=0)
+    sft_learning_rate: float = Field(2e-4, gt=0, le=MAX_LEARNING_RATE)
     """Learning rate of the loop's supervised steps: on relabeled attempts, and with
     ``expert_iteration`` on the verified successes too."""
 
@@ -345,7 +371,7 @@ class TrainConfig(_Section):
 
 
 class EvalConfig(_Section):
-    heldout_size: int = Field(200, ge=1)
+    heldout_size: int = Field(200, ge=1, le=100_000)
     """Held-out reasoning-gym list_functions tasks per seed of ``heldout_seeds``; of a
     benchmark set (HumanEval, HumanEval+, MBPP+) the first this many tasks (378 or more: all)."""
     heldout_seeds: list[int] = Field(
@@ -369,7 +395,7 @@ class EvalConfig(_Section):
     """Evaluate on held-out every this many iterations (0: only at the start and the end; the
     last iteration is always evaluated). Each evaluation of the embedded preset costs about
     4.4 s; with 10 iterations evaluated every second one the preset took 10 min 12 s."""
-    max_new_tokens: int = Field(64, ge=8)
+    max_new_tokens: int = Field(64, ge=8, le=32768)
     """Token budget of an evaluation attempt."""
     turns: int = Field(1, ge=1, le=8)
     """Turns per evaluation attempt (1: plain pass@1)."""
@@ -379,7 +405,7 @@ class EvalConfig(_Section):
     sandbox on the public tests; the first sample when none does): ``heldout_filtered_pass@1``.
     The same samples give the policy's confidence (how many of them agree with the most common
     program) and how well it tracks correctness (the saturation monitor). 0: greedy only."""
-    temperature: float = Field(0.8, gt=0)
+    temperature: float = Field(0.8, ge=MIN_TEMPERATURE)
     """Sampling temperature of ``samples``."""
     probe_per: int = Field(10, ge=0)
     """List domain: at the end, the reading probe (:mod:`closedloop.loop.probe`, greedy, this
@@ -443,7 +469,7 @@ class GateConfig(_Section):
 
     alpha: float = Field(0.05, gt=0, lt=1)
     """Promote only when the one-sided sign test's p-value is below this ..."""
-    min_gain: float = Field(0.0, ge=0)
+    min_gain: float = Field(0.0, ge=0, lt=1)
     """... and the pass@1 gain is above this."""
 
 
@@ -482,23 +508,34 @@ class DistributedConfig(_Section):
 class RunConfig(_Section):
     """The whole run. Unknown keys anywhere are errors."""
 
-    name: str = "embedded"
-    """A label for the run."""
-    seed: int = 0
+    name: str = Field("embedded", min_length=1, max_length=100)
+    """A label for the run; the default run directory is ``runs/NAME-YYYYMMDD-HHMMSS``, so it
+    is one plain file name: no path separator, no ``..``, no control character."""
+
+    @field_validator("name")
+    @classmethod
+    def _one_file_name(cls, value: str) -> str:
+        if "/" in value or "\\" in value or value in (".", "..") or value.startswith("."):
+            raise ValueError("must be a plain file name (no '/', '\\', or leading '.')")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("must not hold control characters")
+        return value
+
+    seed: int = Field(0, ge=-(1 << 63), le=(1 << 63) - 1)
     """Seed of everything seeded (corpus, sampling, curriculum)."""
     domain: Domain = Domain.LIST_FUNCTIONS
     """What the tasks are."""
     iterations: int = Field(9, ge=0)
     """Self-play iterations."""
-    workers: int | None = Field(None, ge=1)
+    workers: int | None = Field(None, ge=1, le=MAX_PARALLEL)
     """Sandbox slots (default: one per core)."""
-    threads: int | None = Field(None, ge=1)
+    threads: int | None = Field(None, ge=1, le=MAX_PARALLEL)
     """Torch threads of the run's process (default: torch's, one per core); ``closedloop run
     --threads N`` overrides it. A tiny model gains nothing from a second thread, and on two
     cores shared with anything else the two spin-wait on each other: on this project's 2-core
     machine, with another run beside it, the quick preset took 316 s with two threads and 52 s
     with one (the same numbers out)."""
-    verify_timeout_s: float = Field(5.0, gt=0)
+    verify_timeout_s: float = Field(5.0, gt=0, le=86_400)
     """Wall-clock seconds per verification."""
     control: bool = True
     """Train the compute-matched control (cold start + as many SFT steps on its own data)."""
@@ -525,6 +562,14 @@ class RunConfig(_Section):
                 "model.kind: 'base' (the default) is the list-functions base, and domain is "
                 "'code': set model.kind = 'hf' with model.path (a code model), or 'embedded'"
             )
+        if self.model.kind is not ModelKind.HF:  # a model of ours: it has 1,024 positions
+            for section in ("challenger", "solver", "eval"):
+                n = getattr(self, section).max_new_tokens
+                if n > EMBEDDED_POSITIONS:
+                    raise ValueError(
+                        f"{section}.max_new_tokens: {n} is more than the model's "
+                        f"{EMBEDDED_POSITIONS} positions (model.kind = '{self.model.kind}')"
+                    )
         return self
 
 
@@ -593,8 +638,24 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    s = str(v)
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return _toml_string(str(v))
+
+
+def _toml_string(s: str) -> str:
+    """A TOML basic string: backslash, quote and every control character escaped (TOML
+    allows none of U+0000-U+001F but tab, nor U+007F, raw; a raw one made the run's own
+    config.toml unreadable, so the run could be neither reported nor resumed)."""
+    out = []
+    for c in s:
+        if c in ('"', "\\"):
+            out.append("\\" + c)
+        elif c == "\n":
+            out.append("\\n")
+        elif ord(c) < 32 or ord(c) == 127:
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
 
 
 def dump_config(cfg: RunConfig) -> str:

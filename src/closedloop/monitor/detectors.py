@@ -90,7 +90,7 @@ class Thresholds(BaseModel):
     without ``challenger.novelty`` (40 -> 20) and at iteration 3 at ten times the learning
     rate; reward hacking from iteration 1 with a planted weak reward (the audit)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     window: int = Field(3, ge=1)
     """Iterations the reward, proposal-cluster and saturation figures are averaged over."""

@@ -63,7 +63,7 @@ from closedloop.tasks.format import Task
 class CurriculumConfig(BaseModel):
     """The curriculum's switches (``[curriculum]`` in a run config)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     solve_rate_band: bool = True
     """Prefer tasks whose recent solve rate lies in [band_low, band_high] (the frontier)."""

@@ -36,9 +36,11 @@ class RewardScaling(StrEnum):
 class GRPOConfig(BaseModel):
     """Settings of the GRPO update. The loop nests it as ``[train.grpo]`` in its run config."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
-    learning_rate: float = Field(1e-5, gt=0)
+    learning_rate: float = Field(1e-5, gt=0, le=1.0)
     """AdamW learning rate, constant (TRL's default peak is 1e-6 for LLMs; 1e-5 suits the small
     models here; the loop sets its own)."""
     epsilon_low: float = Field(0.2, ge=0)
