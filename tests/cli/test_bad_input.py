@@ -421,3 +421,32 @@ def test_eval_bounds_samples_and_turns_before_loading_anything(tmp_path: Path, o
     # exited 1, its "reject"); 100,000 turns grew the context without end
     line = refused("eval", "--policy", tmp_path, "--tasks", TASKS, option, value)
     assert option in line and "must be at most" in line
+
+
+@pytest.mark.parametrize("command", ["eval", "gate"])
+def test_a_subnormal_temperature_is_refused(tmp_path: Path, command: str):
+    # logits divided by 1e-320 overflow: eval crashed, and gate's crash exited 1, its "reject"
+    d = _policy_dir(tmp_path, b'{"model_type": "llama"}')
+    models = ["--policy", d] if command == "eval" else ["--candidate", d, "--baseline", d]
+    line = refused(command, *models, "--tasks", TASKS, "--temperature", "1e-320", "--samples", "2")
+    assert "--temperature" in line
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), EOFError("short read")])
+def test_an_unforeseen_error_exits_70_not_a_commands_own_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error
+):
+    # gate exits 1 to reject: a crash must not read as a rejection; click turns an EOFError
+    # (torch.load of an empty file) into "aborted", which read as a user's Ctrl-C
+    import closedloop.monitor.report as report
+    from closedloop.cli import EXIT_INTERNAL, main
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(report, "write_report", broken)
+    monkeypatch.setattr(sys, "argv", ["closedloop", "report", str(tmp_path)])
+    with pytest.raises(SystemExit) as e:
+        main()
+    assert e.value.code == EXIT_INTERNAL == 70
+    assert "closedloop: internal error" in capsys.readouterr().err
