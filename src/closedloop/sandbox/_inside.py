@@ -369,6 +369,7 @@ def judge_runner(ctl, lim):
         if len(fds) != 4:
             return
         os.chdir("/tmp")  # this job's fresh /tmp
+        _fresh_module_state()
         try:
             serve_judge(fds[0], fds[1], fds[2:])
         finally:
@@ -376,6 +377,16 @@ def judge_runner(ctl, lim):
                 os.close(fd)
         os.chdir("/")
         ctl.send(b"done")
+
+
+def _fresh_module_state():
+    """What a judge runner's earlier job could have left in the modules checkers use: the
+    random generator's state and decimal's context."""
+    if "random" in sys.modules:
+        sys.modules["random"].seed()
+    if "decimal" in sys.modules:
+        decimal = sys.modules["decimal"]
+        decimal.setcontext(decimal.Context())
 
 
 def run_judge(sock, runner, fds, wall, lim):
@@ -774,6 +785,12 @@ DENIED_SYSCALLS = {
     # and for the same reason anonymous files: written, not mapped, a job's 60 memfds held
     # 960 MiB beside its 1 GiB address space
     "memfd_create": 319,
+    # Linux AIO: its event budget (fs.aio-max-nr) is one for the whole machine, so a job held
+    # half of it and a job beside it read how much was left
+    "io_setup": 206, "io_destroy": 207, "io_getevents": 208, "io_submit": 209, "io_cancel": 210,
+    "io_pgetevents": 333,
+    # writeback of the whole host (a thread in sync ignores SIGKILL until it returns)
+    "sync": 162, "syncfs": 306, "sync_file_range": 277,
     # the page cache of those files, which every job shares too: what is resident can be read
     # without timing (mincore, cachestat, a read that will not wait) and set (fadvise evicts,
     # readahead loads), so a job could leave bits in it for a later one
@@ -788,12 +805,23 @@ AUDIT_ARCH_X86_64 = 0xC000003E
 # inode (a note a later job reads), directory notifications (a channel between running jobs),
 # signal ownership, pipe sizes charged to the host user's pipe budget.
 FCNTL_ALLOWED = (0, 1, 2, 3, 4, 1030, 1032)
+F_SETFL = 4
+# Status flags F_SETFL may not set: O_DIRECT makes a pipe's every write a packet (one byte a
+# read: a job writing bytes one by one spent the host's reader a whole core), O_ASYNC sends
+# signals on I/O.
+SETFL_REFUSED = 0o40000 | 0o20000
+# ioctl's harmless commands: TCGETS (isatty), TIOCGWINSZ (terminal size), FIONREAD, FIONBIO,
+# FIONCLEX, FIOCLEX. Every other one may reach the file system's state of a host file the job
+# can open (ext4's extent cache, set and cleared from a read-only descriptor, carried a note
+# to later jobs).
+IOCTL_ALLOWED = (0x5401, 0x5413, 0x541B, 0x5421, 0x5450, 0x5451)
 _SYSCALL_NAMES = {
     **{nr: name for name, nr in DENIED_SYSCALLS.items()},
     56: "clone",  # a new process (threads are allowed)
     62: "kill",  # another process
     234: "tgkill",
-    72: "fcntl",  # a command outside FCNTL_ALLOWED
+    72: "fcntl",  # a command outside FCNTL_ALLOWED, or status flags in SETFL_REFUSED
+    16: "ioctl",  # a command outside IOCTL_ALLOWED
 }
 
 
@@ -810,7 +838,8 @@ def _ranges(numbers):
 def _x86_64_seccomp_filter(deny):
     """Classic BPF: ``deny`` DENIED_SYSCALLS (as contiguous ranges, so the program stays short:
     the kernel compiles it for every job), clone for anything but a thread, kill/tgkill to any
-    process but itself (PID 1 of its namespace) and fcntl outside FCNTL_ALLOWED. ``deny`` is either
+    process but itself (PID 1 of its namespace), fcntl outside FCNTL_ALLOWED (and F_SETFL with
+    SETFL_REFUSED flags) and ioctl outside IOCTL_ALLOWED. ``deny`` is either
     SECCOMP_RET_USER_NOTIF (the worker answers EPERM and counts the call) or EPERM itself."""
     RET_ALLOW, RET_KILL = 0x7FFF0000, 0x80000000
     RET_ENOSYS = 0x00050000 | errno.ENOSYS
@@ -847,10 +876,21 @@ def _x86_64_seccomp_filter(deny):
     ins(JEQ, 0, 1, BIRTH_FD)
     ins(RET, 0, 0, RET_ALLOW)
     ins(RET, 0, 0, deny)
-    ins(JEQ, 0, len(FCNTL_ALLOWED) + 3, 72)  # fcntl: the allowed commands only
+    ins(JEQ, 0, len(FCNTL_ALLOWED) + 8, 72)  # fcntl: the allowed commands only
     ins(LD, 0, 0, 24)  # args[1] low half (cmd: the kernel reads an unsigned int)
+    ins(JEQ, 0, 3, F_SETFL)  # F_SETFL: not the refused status flags
+    ins(LD, 0, 0, 32)  # args[2] low half (the flags: an int)
+    ins(JSET, 0, 1, SETFL_REFUSED)
+    ins(RET, 0, 0, deny)
+    ins(LD, 0, 0, 24)  # args[1] again
     for k, cmd in enumerate(FCNTL_ALLOWED):
         ins(JEQ, len(FCNTL_ALLOWED) - k, 0, cmd)
+    ins(RET, 0, 0, deny)
+    ins(RET, 0, 0, RET_ALLOW)
+    ins(JEQ, 0, len(IOCTL_ALLOWED) + 3, 16)  # ioctl: the allowed commands only
+    ins(LD, 0, 0, 24)  # args[1] low half (cmd: the kernel reads an unsigned int)
+    for k, cmd in enumerate(IOCTL_ALLOWED):
+        ins(JEQ, len(IOCTL_ALLOWED) - k, 0, cmd)
     ins(RET, 0, 0, deny)
     ins(RET, 0, 0, RET_ALLOW)
     for lo, hi in _ranges(DENIED_SYSCALLS.values()):
@@ -907,6 +947,14 @@ def set_rlimits(lim):
         (resource.RLIMIT_NOFILE, (lim["nofile"],) * 2),
         (resource.RLIMIT_NPROC, (lim["nproc"],) * 2),
         (resource.RLIMIT_CORE, (0, 0)),
+        # every other budget the kernel charges to the host's uid as well as the job's: queued
+        # signals (20,000 queued by one job made the host's own timer_create fail), locked
+        # memory, message-queue bytes; and no real-time or raised priority
+        (resource.RLIMIT_SIGPENDING, (64, 64)),
+        (resource.RLIMIT_MEMLOCK, (0, 0)),
+        (resource.RLIMIT_MSGQUEUE, (0, 0)),
+        (resource.RLIMIT_RTPRIO, (0, 0)),
+        (resource.RLIMIT_NICE, (0, 0)),
     ):
         resource.setrlimit(res, val)
 
