@@ -287,3 +287,26 @@ def test_a_real_browser_renders_the_report(tmp_path: Path):
         timeout=120,
     )
     assert res.returncode == 0 and shot.stat().st_size > 50_000, res.stderr[-2000:]
+
+
+def test_report_writes_over_a_report_and_nothing_else(tmp_path: Path):
+    # `report RUN -o RUN/run.sqlite` once replaced the run's store with HTML, and the fixed
+    # temporary name deleted a user's own `NAME.tmp`
+    from typer.testing import CliRunner
+
+    from closedloop.cli import app
+
+    d = _run_dir(tmp_path)
+    store = tmp_path / "store.sqlite"
+    store.write_bytes(b"SQLite format 3\x00" + bytes(100))
+    r = CliRunner().invoke(app, ["report", str(d), "-o", str(store)])
+    assert r.exit_code == 2 and "is not an HTML report" in r.stderr
+    assert store.read_bytes() == b"SQLite format 3\x00" + bytes(100)
+    old = tmp_path / "old.html"
+    old.write_text("<!DOCTYPE html><html>an earlier report</html>")
+    mine = tmp_path / "old.html.tmp"
+    mine.write_text("the user's own file")
+    r = CliRunner().invoke(app, ["report", str(d), "-o", str(old)])
+    assert r.exit_code == 0, r.output
+    assert "closedloop report" in old.read_text() and mine.read_text() == "the user's own file"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

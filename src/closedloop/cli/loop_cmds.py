@@ -396,12 +396,14 @@ def report_cmd(
     ] = None,
 ) -> None:
     """Write a run's HTML report: held-out table, gate, alarms, and plots over the iterations."""
-    from closedloop.monitor.report import ReportError, write_report
+    from closedloop.monitor.report import ReportError, is_html, write_report
 
     if not run_dir.is_dir():
         _fail(f"{run_dir}: no such run directory")
     if output is not None:
         checks.output_file("-o", output)
+        if output.exists() and not is_html(output):  # -o run/run.sqlite replaced the store
+            _fail(f"-o {output}: exists and is not an HTML report; give a new file name")
 
     def warn(msg: str) -> None:
         typer.echo(f"closedloop: warning: {msg}", err=True)

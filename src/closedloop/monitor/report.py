@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import io
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -470,12 +471,29 @@ def write_report(
 ) -> Path:
     """Write :func:`build_report` to ``out`` (default ``RUN_DIR/report.html``); returns the
     path. ``warn``: as :func:`build_report`'s."""
+    import tempfile
+
     target = Path(out) if out is not None else Path(run_dir) / REPORT_FILE
     text = build_report(run_dir, warn)
-    tmp = target.with_name(target.name + ".tmp")
+    # a fresh temporary name: a fixed one ("NAME.tmp") would overwrite, then delete, a file
+    # of the user's that had it
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(name)
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)  # only the report is ever left behind
     return target
+
+
+def is_html(path: Path) -> bool:
+    """Whether ``path`` starts as an HTML document does (a report this tool or another wrote),
+    so that writing a report over it loses nothing else."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64).lstrip().lower()
+    except OSError:
+        return False
+    return head.startswith((b"<!doctype html", b"<html"))
