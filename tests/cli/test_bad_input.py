@@ -450,3 +450,37 @@ def test_an_unforeseen_error_exits_70_not_a_commands_own_code(
         main()
     assert e.value.code == EXIT_INTERNAL == 70
     assert "closedloop: internal error" in capsys.readouterr().err
+
+
+def test_pretrain_refuses_paths_and_sizes_that_would_lose_work_or_never_end(tmp_path: Path):
+    from closedloop.train.checkpoint import PREFIX, STATE_FILE
+
+    work = tmp_path / "work"
+    earlier = work / "checkpoints" / f"{PREFIX}000100"
+    earlier.mkdir(parents=True)
+    (earlier / STATE_FILE).write_bytes(b"state")
+    # started again without --resume, it removed the earlier build's checkpoints first
+    line = refused("pretrain", "--work-dir", work, "--out", tmp_path / "out", "--steps", "2")
+    assert "holds checkpoints of an earlier build" in line and "--resume" in line
+    assert (earlier / STATE_FILE).read_bytes() == b"state"
+    a_file = tmp_path / "file"
+    a_file.write_text("mine")
+    assert "is a file" in refused("pretrain", "--work-dir", a_file)
+    assert "is a file" in refused("pretrain", "--work-dir", tmp_path / "w2", "--out", a_file)
+    assert "--lr" in refused("pretrain", "--work-dir", tmp_path / "w2", "--lr", "1e30")
+    assert "--batch-size" in refused(
+        "pretrain", "--work-dir", tmp_path / "w2", "--batch-size", "100000000"
+    )
+    no_weights = tmp_path / "base"
+    no_weights.mkdir()
+    (no_weights / "pretrain_config.json").write_text("{}")
+    (no_weights / "config.json").write_text('{"model_type": "llama"}')
+    (no_weights / "tokenizer.json").write_text("{}")
+    assert "no weights" in refused(
+        "pretrain", "--work-dir", tmp_path / "w2", "--init-from", no_weights
+    )
+    (no_weights / "pretrain_config.json").write_text("[1, 2]")
+    assert "expected a JSON object" in refused(
+        "pretrain", "--work-dir", tmp_path / "w2", "--init-from", no_weights
+    )
+    assert a_file.read_text() == "mine" and not (tmp_path / "w2").exists()

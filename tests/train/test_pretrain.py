@@ -454,6 +454,26 @@ def test_init_from_continues_a_base_at_its_last_step_on_batches_it_never_saw(
     assert base_sha in (tmp_path / "again" / "out" / CARD_FILE).read_text()
 
 
+def test_init_from_may_be_the_work_directorys_own_copy_of_the_base(tmp_path, verifier) -> None:
+    # the copy removed work/init before reading it: the base was lost, then a traceback
+    pretrain(PretrainConfig(**TINY), tmp_path / "base", tmp_path / "wbase", verifier)
+    shutil.copytree(tmp_path / "base", tmp_path / "work" / "init")
+    cfg = PretrainConfig(**{**TINY, "steps": 7, "init_from": str(tmp_path / "work" / "init")})
+    result = pretrain(cfg, tmp_path / "out", tmp_path / "work", verifier)
+    assert result.steps == 7 and result.init_sha256 == sha256_of(tmp_path / "base" / WEIGHTS_FILE)
+
+
+@pytest.mark.parametrize("damaged", ["trainer_state.pt", "rng.pt", "model.safetensors"])
+def test_a_damaged_checkpoint_is_named_not_a_traceback(tmp_path, verifier, damaged) -> None:
+    # a truncated file ended the resume in a traceback (an empty one in click's "aborted")
+    cfg = PretrainConfig(**TINY)
+    pretrain(cfg, tmp_path / "out", tmp_path / "work", verifier)
+    latest = tmp_path / "work" / "checkpoints" / "checkpoint-000004"
+    (latest / damaged).write_bytes((latest / damaged).read_bytes()[:10])
+    with pytest.raises(ValueError, match="checkpoint-000004 does not load"):
+        pretrain(cfg, tmp_path / "out", tmp_path / "work", verifier, resume=True)
+
+
 def test_init_from_refuses_a_base_of_another_architecture(tmp_path, verifier) -> None:
     pretrain(PretrainConfig(**TINY), tmp_path / "base", tmp_path / "wbase", verifier)
     cfg = PretrainConfig(

@@ -109,6 +109,10 @@ def pretrain(
     # before torch loads
     checks.seed("--seed", seed)
     checks.positive("--lr", lr)
+    checks.at_least("--lr", lr, 0, 1.0)  # 1e30 trained every weight to NaN
+    # a step of 1e8 examples never ended; 4,096 is 64 times the default
+    checks.at_least("--batch-size", batch_size, 1, MAX_BATCH)
+    checks.at_least("--deduction-per-step", deduction_per_step, 0, MAX_BATCH)
     for option, value in (("--width", width), ("--mlp", mlp), ("--heads", heads)):
         checks.at_least(option, value, 1)
     checks.at_least("--vocab-size", vocab_size, 1)
@@ -117,7 +121,8 @@ def pretrain(
     checks.finite("--stop-at", stop_at)
     checks.positive("--max-minutes", max_minutes)
     checks.workers("--workers", workers)
-    checks.at_least("--threads", threads, 1)
+    checks.at_least("--threads", threads, 1, checks.MAX_WORKERS)
+    _check_paths(out, work_dir, resume, init_from)
 
     from closedloop.loop.probe import PRIMITIVES
     from closedloop.policy.base_model import base_model_dir
@@ -158,8 +163,6 @@ def pretrain(
         )
     except ValueError as e:
         _fail(str(e))
-    if init_from is not None and not (init_from / "pretrain_config.json").is_file():
-        _fail(f"--init-from {init_from}: not a base directory (no pretrain_config.json)")
     if probe_every < 0 or probe_per < 1 or final_probe_per < 0 or checkpoint_every < 0:
         _fail(
             "--probe-every, --final-probe-per and --checkpoint-every must be >= 0, --probe-per >= 1"
@@ -170,6 +173,34 @@ def pretrain(
     # 1 M-parameter model took 1.5-4 s with 2 threads and 0.65 s with 1 (measured 2026-11-30).
     torch.set_num_threads(threads)
     _run(cfg, out or base_model_dir(), work_dir, resume, workers)
+
+
+MAX_BATCH = 4096
+"""Most examples a step takes (64 times the default)."""
+
+
+def _check_paths(out: Path | None, work_dir: Path, resume: bool, init_from: Path | None) -> None:
+    """Refuse, before anything is made or removed, paths that would fail after training or
+    lose an earlier build: a build started again in a work directory without ``--resume``
+    removed its checkpoints before its first step."""
+    from closedloop.train.checkpoint import latest_checkpoint
+    from closedloop.train.pretrain import CHECKPOINTS_DIR
+
+    if work_dir.exists() and not work_dir.is_dir():
+        _fail(f"--work-dir {work_dir}: is a file, not a directory")
+    if out is not None and out.exists() and not out.is_dir():
+        _fail(f"--out {out}: is a file, not a directory")
+    latest = latest_checkpoint(work_dir / CHECKPOINTS_DIR) if work_dir.is_dir() else None
+    if latest is not None and not resume:
+        _fail(
+            f"--work-dir {work_dir}: holds checkpoints of an earlier build (latest {latest.name}); "
+            "continue it with --resume, or give another --work-dir (nothing was changed)"
+        )
+    if init_from is not None:
+        if not (init_from / "pretrain_config.json").is_file():
+            _fail(f"--init-from {init_from}: not a base directory (no pretrain_config.json)")
+        checks.json_object_file("--init-from", init_from / "pretrain_config.json")
+        checks.model_dir("--init-from", init_from)  # without weights it trained from random
 
 
 def _run(cfg, out: Path, work_dir: Path, resume: bool, workers: int) -> None:  # noqa: ANN001

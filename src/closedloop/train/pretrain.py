@@ -645,8 +645,13 @@ def pretrain(
     init_weights = Path(cfg.init_from or "") / WEIGHTS_FILE
     init_sha256 = sha256_of(init_weights) if fresh_init and init_weights.is_file() else None
     if fresh_init:  # the base given now, not one an earlier run copied
+        # copied aside first: the base may be this work directory's own init/, which a
+        # remove-then-copy deleted before reading it
+        staged = work / f"{INIT_DIR}.new"
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(cfg.init_from, staged)
         shutil.rmtree(work / INIT_DIR, ignore_errors=True)
-        shutil.copytree(cfg.init_from, work / INIT_DIR)
+        staged.rename(work / INIT_DIR)
         if grown_from is not None:
             from closedloop.train.grow import grow_layers
 
@@ -659,7 +664,13 @@ def pretrain(
     if rewarm_from is not None:
         start, curve, elapsed = rewarm_from, base_curve, float(base_curve[-1]["seconds"])
     if latest is not None:
-        state = load_checkpoint(latest, policy)
+        try:
+            state = load_checkpoint(latest, policy)
+        except Exception as e:  # noqa: BLE001 - a damaged file: torch and safetensors raise anything
+            raise ValueError(
+                f"checkpoint {latest} does not load ({type(e).__name__}: {str(e)[:200]}); "
+                "remove it to resume from the one before"
+            ) from None
         if state["architecture"] != cfg.architecture():
             raise ValueError(
                 f"checkpoint {latest} was trained with {state['architecture']}, not "
@@ -986,5 +997,5 @@ def load_pretrain_config(base_dir: Path) -> PretrainConfig:
         data["primitives"] = tuple(data.get("primitives", PRIMITIVES))
         data["focus"] = tuple(data.get("focus", ()))
         return PretrainConfig(**data)
-    except (OSError, ValueError, TypeError) as e:
+    except (OSError, ValueError, TypeError, AttributeError) as e:  # a list, not an object
         raise ValueError(f"{path}: no readable pretraining config ({e})") from None
