@@ -58,6 +58,8 @@ LATE_FAILURES = [
     ({"challenger": {"public_tests": 5}}, "challenger.public_tests"),
     ({"gate": {"min_gain": 1.0}}, "gate.min_gain"),
     ({"threads": 100_000}, "threads"),
+    ({"cold_start": {"corpus_size": 10**9}}, "cold_start.corpus_size"),
+    ({"solver": {"samples": 1}}, "solver.samples"),
     ({"name": "../../escaped"}, "name"),
     ({"name": "/tmp/abs"}, "name"),
     ({"name": "x" * 300}, "name"),

@@ -201,7 +201,7 @@ class ModelConfig(_Section):
 
 
 class ColdStartConfig(_Section):
-    corpus_size: int = Field(3000, ge=0)
+    corpus_size: int = Field(3000, ge=0, le=1_000_000)
     """Grammar tasks in the cold-start SFT corpus (0: no cold start). Not used with
     ``model.kind = "base"``: the base is the cold start."""
     challenger_fraction: float = Field(0.2, ge=0.0, le=1.0)
@@ -226,7 +226,7 @@ class ColdStartConfig(_Section):
 
 
 class ChallengerConfig(_Section):
-    proposals: int = Field(16, ge=0)
+    proposals: int = Field(16, ge=0, le=100_000)
     """Proposals sampled per iteration (0: no challenger; the pool must come from elsewhere)."""
     max_new_tokens: int = Field(256, ge=16, le=32768)
     """Token budget of one proposal."""
@@ -258,9 +258,9 @@ class ChallengerConfig(_Section):
 
 
 class SolverConfig(_Section):
-    tasks_per_iteration: int = Field(24, ge=1)
+    tasks_per_iteration: int = Field(24, ge=1, le=100_000)
     """Pool tasks attempted per iteration (new proposals first, then the curriculum's picks)."""
-    samples: int = Field(6, ge=1)
+    samples: int = Field(6, ge=1, le=1000)
     """Attempts per task (a GRPO group)."""
     turns: int = Field(1, ge=1, le=8)
     """Turns per attempt; after each, public-test feedback is appended. The embedded preset
@@ -330,7 +330,7 @@ class TrainConfig(_Section):
     the final model reached 0.090 / 0.090 but fell to 0.040 on its own grammar; at 0.3 it
     ended at 0.060 / 0.080 / 0.120; at 1.0 at 0.015 / 0.025 / 0.125. The default wins the run's
     held-out metric by narrowing; 0.3 keeps the grammar skill and loses the held-out gain."""
-    replay_examples: int = Field(64, ge=0)
+    replay_examples: int = Field(64, ge=0, le=100_000)
     """Examples of the cold start's own data (a base's pretraining distribution, else the
     cold-start corpus; never a self-play task) whose NLL joins each GRPO update's loss,
     weighted ``train.grpo.replay_coef`` (InstructGPT's PPO-ptx), split over its optimizer steps.
@@ -399,7 +399,7 @@ class EvalConfig(_Section):
     """Token budget of an evaluation attempt."""
     turns: int = Field(1, ge=1, le=8)
     """Turns per evaluation attempt (1: plain pass@1)."""
-    samples: int = Field(4, ge=0)
+    samples: int = Field(4, ge=0, le=1000)
     """Beside greedy pass@1, sample this many programs per primary held-out task (at
     ``temperature``) and submit the first whose outputs match every shown example (run in the
     sandbox on the public tests; the first sample when none does): ``heldout_filtered_pass@1``.
@@ -407,7 +407,7 @@ class EvalConfig(_Section):
     program) and how well it tracks correctness (the saturation monitor). 0: greedy only."""
     temperature: float = Field(0.8, ge=MIN_TEMPERATURE)
     """Sampling temperature of ``samples``."""
-    probe_per: int = Field(10, ge=0)
+    probe_per: int = Field(10, ge=0, le=1000)
     """List domain: at the end, the reading probe (:mod:`closedloop.loop.probe`, greedy, this
     many tasks per primitive) of the cold start, the control and the final policy, in
     ``summary.json`` under ``probe``: a gain that is skill keeps the probe; a gain bought by
@@ -457,7 +457,7 @@ class MonitorConfig(Thresholds):
     """``warn``, ``stop`` (stop self-play after the iteration that raised it) or ``rollback``
     (stop, and make the final policy the newest one evaluated on held-out before that
     iteration -- the cold start if none was; the control then matches its update steps)."""
-    audit_samples: int = Field(24, ge=0)
+    audit_samples: int = Field(24, ge=0, le=100_000)
     """When the training reward is not the run's verifier (a reward plugged in through
     ``LoopRunner.reward_wrapper``), re-verify up to this many of the attempts it passed with the
     run's verifier each iteration (0: never)."""
@@ -561,6 +561,11 @@ class RunConfig(_Section):
             raise ValueError(
                 "model.kind: 'base' (the default) is the list-functions base, and domain is "
                 "'code': set model.kind = 'hf' with model.path (a code model), or 'embedded'"
+            )
+        if self.train.algorithm is TrainAlgorithm.GRPO and self.solver.samples < 2:
+            raise ValueError(
+                "solver.samples: GRPO learns from the spread of a task's attempts; with "
+                f"{self.solver.samples} it has none (give 2 or more, or expert_iteration)"
             )
         if self.model.kind is not ModelKind.HF:  # a model of ours: it has 1,024 positions
             for section in ("challenger", "solver", "eval"):
