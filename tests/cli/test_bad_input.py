@@ -484,3 +484,28 @@ def test_pretrain_refuses_paths_and_sizes_that_would_lose_work_or_never_end(tmp_
         "pretrain", "--work-dir", tmp_path / "w2", "--init-from", no_weights
     )
     assert a_file.read_text() == "mine" and not (tmp_path / "w2").exists()
+
+
+@pytest.mark.parametrize(
+    "content", [b"", gzip.compress(b'{"id": "a"}\n'), BINARY], ids=["empty", "gzip", "binary"]
+)
+def test_tasks_validate_refuses_a_file_with_no_task_and_keeps_its_output(
+    tmp_path: Path, content: bytes
+):
+    # it exited 0 and wrote an empty -o over what was there
+    src = tmp_path / "tasks.jsonl"
+    src.write_bytes(content)
+    out = tmp_path / "accepted.jsonl"
+    out.write_text("earlier\n")
+    line = refused("tasks", "validate", src, "-o", out)
+    assert "no task in it" in line and out.read_text() == "earlier\n"
+
+
+def test_tasks_validate_refuses_repeated_ids_before_validating(tmp_path: Path):
+    row = TASKS.read_text().splitlines()[0]
+    src = tmp_path / "twice.jsonl"
+    src.write_text(row + "\n" + row + "\n")
+    assert "appears more than once" in refused(
+        "tasks", "validate", src, "-o", tmp_path / "out.jsonl"
+    )
+    assert not (tmp_path / "out.jsonl").exists()

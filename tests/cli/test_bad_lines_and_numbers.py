@@ -74,10 +74,13 @@ def test_verify_reports_a_bad_task_line_and_verifies_the_rest(tmp_path, case):
 @pytest.mark.parametrize("case", ["deep", "bigint"])
 def test_validate_counts_a_bad_line_as_unparseable(tmp_path, case):
     line, why = BAD_LINES[case]
-    tasks = _write(tmp_path / "t.jsonl", line)
+    good = TASKS.read_text().splitlines()[0]
+    tasks = _write(tmp_path / "t.jsonl", line, good)
     r = invoke("tasks", "validate", tasks, "--workers", "1", "--details")
     assert r.exit_code == 0, r.output
     assert "unparseable" in r.stdout and f"t.jsonl line 1: not usable JSON ({why})" in r.stdout
+    # a file whose every line is bad is no task file: refused, as every command refuses it
+    assert why in refused("tasks", "validate", _write(tmp_path / "bad.jsonl", line))
 
 
 @pytest.mark.parametrize("case", ["deep", "bigint"])

@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from closedloop.cli import checks
 from closedloop.cli.checks import fail as _fail
@@ -245,6 +246,14 @@ def validate_cmd(
     except ValueError as e:
         _fail(str(e))
     tasks, bad = load_tasks(tasks_path)
+    if not tasks:  # an empty, binary or gzip file exited 0 and emptied the -o file
+        why = f" ({terminal_text(bad[0].reason, keep='')})" if bad else " (it is empty)"
+        _fail(f"TASKS.jsonl {tasks_path}: no task in it{why}")
+    if out is not None:  # refused before minutes of validation, not after
+        try:
+            require_unique_ids(tasks)
+        except ValueError as e:
+            _fail(f"TASKS.jsonl {tasks_path}: {e}")
     guard = None
     if heldout:
         guard = ContaminationGuard(t for p in heldout for t in load_tasks(p)[0])
@@ -260,7 +269,8 @@ def validate_cmd(
         for b in bad
     ]
     counts = reason_counts(results)
-    table = Table(title=f"{tasks_path.name}: {len(results)} tasks")
+    # the file name is shown as written: "[red]" in it is not markup
+    table = Table(title=Text(f"{tasks_path.name}: {len(results)} tasks"))
     table.add_column("result")
     table.add_column("count", justify="right")
     for reason, n in sorted(counts.items(), key=lambda kv: (kv[0] != "accepted", -kv[1])):
