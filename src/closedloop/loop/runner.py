@@ -140,7 +140,7 @@ class LoopRunner:
         rd = RunDir.create(run_dir, cfg)
         try:
             materialise(cfg, rd.root)
-        except ConfigError:
+        except BaseException:  # a bad setting, out of memory, Ctrl-C: no half-made run left
             shutil.rmtree(rd.root, ignore_errors=True)  # it was new or empty: nothing is lost
             raise
         return cls(cfg, rd, console)
