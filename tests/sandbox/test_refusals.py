@@ -336,3 +336,54 @@ def test_queued_signals_are_bounded_per_job(worker, job):
     """)
     _, value, status = job(worker, code)
     assert 1 <= value <= 65 and not status.refusals.denied
+
+
+def test_the_filter_is_an_allow_list(worker, job):
+    # a deny-list let through, red team after red team, calls that reach beyond the job:
+    # sysinfo's machine-wide process count (a channel between running jobs), getrusage's
+    # page-fault counts (the page cache read without timing), stacked seccomp filters (22 MB
+    # of kernel memory a thread), quotactl_fd's sync of the host's file system, and every
+    # call a newer kernel adds (463-469 here)
+    code = textwrap.dedent("""
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        def f():
+            buf = ctypes.create_string_buffer(256)
+            calls = [(99, buf), (98, 0, buf), (317, 1, 0, buf), (443, 0, 0, 0, 0)]
+            calls += [(n, 0, 0, 0) for n in range(463, 470)]
+            return [libc.syscall(*c) for c in calls]
+    """)
+    _, value, status = job(worker, code)
+    assert value == [-1] * 11
+    assert status.refusals.denied == {
+        "sysinfo": 1,
+        "getrusage": 1,
+        "seccomp": 1,
+        "quotactl_fd": 1,
+        "other": 7,
+    }
+
+
+def test_memory_advice_and_futexes_stay_on_the_jobs_own_memory(worker, job):
+    # MADV_PAGEOUT evicted a host file's pages (the write side of a page-cache note), and a
+    # shared futex on a host file's page is one futex across the machine (a channel)
+    code = textwrap.dedent("""
+        import ctypes, mmap, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+        def f():
+            fd = os.open(os.__file__, os.O_RDONLY)
+            anon = mmap.mmap(-1, 4096)
+            a = ctypes.addressof(ctypes.c_char.from_buffer(anon))
+            out = [libc.madvise(a, 4096, advice) for advice in (4, 21, 3)]  # DONTNEED, PAGEOUT, WILLNEED
+            word = ctypes.c_int(0)
+            out.append(libc.syscall(202, ctypes.byref(word), 1, 1, 0, 0, 0))    # FUTEX_WAKE, shared
+            out.append(libc.syscall(202, ctypes.byref(word), 129, 1, 0, 0, 0))  # private
+            out.append(os.fsync(fd) is None)  # succeeds, not made (it flushed the host's disk)
+            return out
+    """)
+    _, value, status = job(worker, code)
+    assert value == [0, -1, -1, -1, 0, True]
+    assert status.refusals.denied == {"madvise": 2, "futex": 1}

@@ -744,8 +744,14 @@ def _drain(fd, bufs, seen, caps, open_fds):
 # -- the job child --------------------------------------------------------------------------
 
 
-# x86-64 system calls a job may not make (numbers from asm/unistd_64.h). Several of them also
-# need capabilities the job lacks in the initial user namespace; they are listed anyway.
+# The job's filter is an allow-list (ALLOWED_SYSCALLS below): every call not on it is refused
+# and counted. A deny-list let through, one red team after another, calls that reach state
+# beyond the job -- fcntl leases and hints, SysV segments, ext4's extent cache, Linux AIO's
+# machine-wide budget, sysinfo's process count, quotactl_fd's host sync, stacked seccomp
+# filters in kernel memory -- and every call a newer kernel adds.
+#
+# DENIED_SYSCALLS names the refused calls that matter (numbers from asm/unistd_64.h), so a
+# refusal is counted by name; any other refused call is counted as "other".
 # fmt: off
 DENIED_SYSCALLS = {
     # new sockets, and sending on any
@@ -790,7 +796,12 @@ DENIED_SYSCALLS = {
     "io_setup": 206, "io_destroy": 207, "io_getevents": 208, "io_submit": 209, "io_cancel": 210,
     "io_pgetevents": 333,
     # writeback of the whole host (a thread in sync ignores SIGKILL until it returns)
-    "sync": 162, "syncfs": 306, "sync_file_range": 277,
+    "sync": 162, "syncfs": 306, "sync_file_range": 277, "quotactl_fd": 443,
+    # machine-wide counts (sysinfo's process count was a channel between running jobs), the
+    # page-fault counts that read the page cache without timing, filters stacked in kernel
+    # memory, process settings, futexes on shared pages
+    "sysinfo": 99, "getrusage": 98, "seccomp": 317, "prctl": 157, "arch_prctl": 158,
+    "futex_waitv": 449, "timer_create": 222,
     # the page cache of those files, which every job shares too: what is resident can be read
     # without timing (mincore, cachestat, a read that will not wait) and set (fadvise evicts,
     # readahead loads), so a job could leave bits in it for a later one
@@ -798,6 +809,54 @@ DENIED_SYSCALLS = {
     "cachestat": 451,
 }
 # fmt: on
+
+# fmt: off
+ALLOWED_SYSCALLS = {
+    # descriptors and I/O on what the job holds or opens (the root is read-only, /tmp its own)
+    "read": 0, "write": 1, "open": 2, "close": 3, "stat": 4, "fstat": 5, "lstat": 6, "poll": 7,
+    "lseek": 8, "pread64": 17, "pwrite64": 18, "readv": 19, "writev": 20, "access": 21,
+    "pipe": 22, "select": 23, "dup": 32, "dup2": 33, "sendfile": 40, "truncate": 76,
+    "ftruncate": 77, "getdents": 78, "getcwd": 79, "chdir": 80, "fchdir": 81, "rename": 82,
+    "mkdir": 83, "rmdir": 84, "creat": 85, "link": 86, "unlink": 87, "symlink": 88,
+    "readlink": 89, "chmod": 90, "fchmod": 91, "umask": 95, "utime": 132, "statfs": 137,
+    "fstatfs": 138, "getdents64": 217, "utimes": 235, "openat": 257, "mkdirat": 258,
+    "futimesat": 261, "newfstatat": 262, "unlinkat": 263, "renameat": 264, "linkat": 265,
+    "symlinkat": 266, "readlinkat": 267, "fchmodat": 268, "faccessat": 269, "pselect6": 270,
+    "ppoll": 271, "utimensat": 280, "fallocate": 285, "dup3": 292, "pipe2": 293, "preadv": 295,
+    "pwritev": 296, "renameat2": 316, "statx": 332, "close_range": 436, "faccessat2": 439,
+    # what socket.socket(fileno=BIRTH_FD) asks of the job's one socket during lock-down,
+    # before PID 1 holds the listener (a refused call then would wait for an answer forever)
+    "getsockname": 51, "getpeername": 52, "getsockopt": 55,
+    # waiting on its own descriptors
+    "epoll_create": 213, "epoll_wait": 232, "epoll_ctl": 233, "epoll_pwait": 281,
+    "timerfd_create": 283, "eventfd": 284, "timerfd_settime": 286, "timerfd_gettime": 287,
+    "signalfd4": 289, "eventfd2": 290, "epoll_create1": 291, "epoll_pwait2": 441,
+    # memory (madvise: the advice values checked below)
+    "mmap": 9, "mprotect": 10, "munmap": 11, "brk": 12, "mremap": 25,
+    # signals to itself, time, threads (clone, futex: checked below), identity
+    "rt_sigaction": 13, "rt_sigprocmask": 14, "rt_sigreturn": 15, "sched_yield": 24,
+    "pause": 34, "nanosleep": 35, "getitimer": 36, "alarm": 37, "setitimer": 38, "getpid": 39,
+    "exit": 60, "wait4": 61, "uname": 63, "gettimeofday": 96, "getrlimit": 97, "times": 100,
+    "getuid": 102, "getgid": 104, "geteuid": 107, "getegid": 108, "getppid": 110,
+    "getpgrp": 111, "getgroups": 115, "getresuid": 118, "getresgid": 120, "getpgid": 121,
+    "getsid": 124, "capget": 125, "rt_sigpending": 127, "rt_sigtimedwait": 128,
+    "rt_sigsuspend": 130, "sigaltstack": 131, "getpriority": 140, "sched_getparam": 143,
+    "sched_getscheduler": 145, "sched_get_priority_max": 146, "sched_get_priority_min": 147,
+    "sched_rr_get_interval": 148, "gettid": 186, "time": 201, "sched_getaffinity": 204,
+    "set_tid_address": 218, "restart_syscall": 219, "clock_gettime": 228, "clock_getres": 229,
+    "clock_nanosleep": 230, "exit_group": 231, "set_robust_list": 273, "get_robust_list": 274,
+    "getcpu": 309, "getrandom": 318, "rseq": 334,
+}
+# fmt: on
+assert not set(ALLOWED_SYSCALLS.values()) & set(DENIED_SYSCALLS.values())
+# madvise's advice values that act on the job's own memory alone: not WILLNEED or POPULATE
+# (they load a host file's pages into the shared page cache), not PAGEOUT or COLD (evict
+# them), not MERGEABLE (pages shared across processes), not REMOVE
+MADVISE_ALLOWED = (0, 1, 2, 4, 8, 10, 11, 14, 15, 16, 17, 18, 19)
+FUTEX_PRIVATE = 128  # a futex on a shared file page is the same futex in every process
+NO_OP_SYSCALLS = {"msync": 26, "fsync": 74, "fdatasync": 75}
+"""Succeed without doing anything: they flush the host's disk for a read-only runtime file,
+and a job's own files live in tmpfs, where a flush does nothing anyway."""
 AUDIT_ARCH_X86_64 = 0xC000003E
 # fcntl's harmless commands: F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC,
 # F_GETPIPE_SZ. Every other one acts on state beyond the job's descriptors: locks and leases
@@ -822,6 +881,8 @@ _SYSCALL_NAMES = {
     234: "tgkill",
     72: "fcntl",  # a command outside FCNTL_ALLOWED, or status flags in SETFL_REFUSED
     16: "ioctl",  # a command outside IOCTL_ALLOWED
+    28: "madvise",  # advice outside MADVISE_ALLOWED
+    202: "futex",  # without FUTEX_PRIVATE
 }
 
 
@@ -836,13 +897,16 @@ def _ranges(numbers):
 
 
 def _x86_64_seccomp_filter(deny):
-    """Classic BPF: ``deny`` DENIED_SYSCALLS (as contiguous ranges, so the program stays short:
-    the kernel compiles it for every job), clone for anything but a thread, kill/tgkill to any
-    process but itself (PID 1 of its namespace), fcntl outside FCNTL_ALLOWED (and F_SETFL with
-    SETFL_REFUSED flags) and ioctl outside IOCTL_ALLOWED. ``deny`` is either
-    SECCOMP_RET_USER_NOTIF (the worker answers EPERM and counts the call) or EPERM itself."""
+    """Classic BPF: allow ALLOWED_SYSCALLS (as contiguous ranges, so the program stays short:
+    the kernel compiles it for every job) and ``deny`` everything else, with arguments checked
+    for clone (threads only), kill/tgkill (itself only: PID 1 of its namespace), sendmsg
+    (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without SETFL_REFUSED), ioctl
+    (IOCTL_ALLOWED), madvise (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS
+    return 0 undone. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
+    counts the call) or EPERM itself."""
     RET_ALLOW, RET_KILL = 0x7FFF0000, 0x80000000
     RET_ENOSYS = 0x00050000 | errno.ENOSYS
+    RET_SUCCESS = 0x00050000  # SECCOMP_RET_ERRNO with 0: the call returns 0, not made
     LD, JEQ, JGE, JGT, JSET, RET = 0x20, 0x15, 0x35, 0x25, 0x45, 0x06
     prog = []
 
@@ -893,14 +957,28 @@ def _x86_64_seccomp_filter(deny):
         ins(JEQ, len(IOCTL_ALLOWED) - k, 0, cmd)
     ins(RET, 0, 0, deny)
     ins(RET, 0, 0, RET_ALLOW)
-    for lo, hi in _ranges(DENIED_SYSCALLS.values()):
+    ins(JEQ, 0, len(MADVISE_ALLOWED) + 3, 28)  # madvise: the advice on its own memory only
+    ins(LD, 0, 0, 32)  # args[2] low half (advice: an int)
+    for k, advice in enumerate(MADVISE_ALLOWED):
+        ins(JEQ, len(MADVISE_ALLOWED) - k, 0, advice)
+    ins(RET, 0, 0, deny)
+    ins(RET, 0, 0, RET_ALLOW)
+    ins(JEQ, 0, 4, 202)  # futex: private only
+    ins(LD, 0, 0, 24)  # args[1] low half (op)
+    ins(JSET, 1, 0, FUTEX_PRIVATE)
+    ins(RET, 0, 0, deny)
+    ins(RET, 0, 0, RET_ALLOW)
+    for nr in NO_OP_SYSCALLS.values():
+        ins(JEQ, 0, 1, nr)
+        ins(RET, 0, 0, RET_SUCCESS)
+    for lo, hi in _ranges(ALLOWED_SYSCALLS.values()):
         if lo == hi:
             ins(JEQ, 0, 1, lo)
         else:  # lo <= nr <= hi
             ins(JGE, 0, 2, lo)
             ins(JGT, 1, 0, hi)
-        ins(RET, 0, 0, deny)
-    ins(RET, 0, 0, RET_ALLOW)
+        ins(RET, 0, 0, RET_ALLOW)
+    ins(RET, 0, 0, deny)
     return b"".join(prog)
 
 
