@@ -177,3 +177,12 @@ def test_the_defaults_are_self_play_from_the_shipped_base():
     assert config_from_dict(tomllib.loads(PRESETS["scratch"])).model.kind is ModelKind.EMBEDDED
     with pytest.raises(ConfigError, match="list-functions base"):
         config_from_dict({"domain": "code"})  # the base reads lists, not general code
+
+
+def test_the_configs_copies_of_the_embedded_models_shape_agree_with_it():
+    # the config cannot import the model (it would load torch): its limits are copies
+    from closedloop.loop.config import EMBEDDED_HEADS, EMBEDDED_POSITIONS
+    from closedloop.policy.embedded import EmbeddedConfig
+
+    shape = EmbeddedConfig()
+    assert (EMBEDDED_HEADS, EMBEDDED_POSITIONS) == (shape.num_heads, shape.max_positions)

@@ -3,6 +3,7 @@ from it, count what the sandbox refused the job or cut it off at, as its worker 
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
@@ -154,38 +155,45 @@ def test_the_verdict_carries_the_refusals():
     assert "refusals" not in clean.to_json()
 
 
-# fcntl commands that act beyond the job's own descriptors (a later white-box red team): a lease blocks the
+# Commands that act beyond the job's own descriptors (white-box red teams): a lease blocks the
 # host's own open() of a runtime file, a write-life hint is stored in the host's inode (a note a
-# later job reads), a directory notification is a channel between running jobs, and signal
-# ownership and pipe sizes reach past the job.
-FCNTL_REFUSED = {
-    "F_SETLEASE": "fcntl.F_SETLEASE, fcntl.F_RDLCK",
-    "F_GETLEASE": "fcntl.F_GETLEASE",
-    "F_SET_RW_HINT": "1036, struct.pack('Q', 3)",
-    "F_GET_RW_HINT": "1035, bytes(8)",
-    "F_NOTIFY": "fcntl.F_NOTIFY, fcntl.DN_ACCESS | fcntl.DN_MULTISHOT",
-    "F_SETSIG": "10, 34",
-    "F_SETOWN": "fcntl.F_SETOWN, 1",
-    "F_SETPIPE_SZ": "1031, 1 << 20",
-    "F_ADD_SEALS": "1033, 1",
+# later job reads), a directory notification is a channel between running jobs, signal
+# ownership and pipe sizes reach past the job; ext4's extent cache of a host file is set from a
+# read-only descriptor, cleared by its owner and read back by a later job (a note that crossed
+# to a new Verifier). Each: (call, its arguments after the descriptor, the file it opens).
+CONTROL_REFUSED = {
+    "fcntl F_SETLEASE": ("fcntl", "fcntl.F_SETLEASE, fcntl.F_RDLCK", "/usr"),
+    "fcntl F_GETLEASE": ("fcntl", "fcntl.F_GETLEASE", "/usr"),
+    "fcntl F_SET_RW_HINT": ("fcntl", "1036, struct.pack('Q', 3)", "/usr"),
+    "fcntl F_GET_RW_HINT": ("fcntl", "1035, bytes(8)", "/usr"),
+    "fcntl F_NOTIFY": ("fcntl", "fcntl.F_NOTIFY, fcntl.DN_ACCESS | fcntl.DN_MULTISHOT", "/usr"),
+    "fcntl F_SETSIG": ("fcntl", "10, 34", "/usr"),
+    "fcntl F_SETOWN": ("fcntl", "fcntl.F_SETOWN, 1", "/usr"),
+    "fcntl F_SETPIPE_SZ": ("fcntl", "1031, 1 << 20", "/usr"),
+    "fcntl F_ADD_SEALS": ("fcntl", "1033, 1", "/usr"),
+    "ioctl FS_IOC_FIEMAP": ("ioctl", "0xC020660B, bytearray(32)", os.__file__),
+    "ioctl EXT4_IOC_GET_ES_CACHE": ("ioctl", "0xC020662A, bytearray(32)", os.__file__),
+    "ioctl EXT4_IOC_CLEAR_ES_CACHE": ("ioctl", "0x6628", os.__file__),
+    "ioctl FIOASYNC": ("ioctl", "0x5452, b'\\1\\0\\0\\0'", os.__file__),
 }
 
 
-@pytest.mark.parametrize("command", sorted(FCNTL_REFUSED))
-def test_fcntl_takes_only_commands_on_the_jobs_own_descriptors(worker, job, command):
+@pytest.mark.parametrize("case", sorted(CONTROL_REFUSED))
+def test_fcntl_and_ioctl_take_only_commands_on_the_jobs_own_descriptors(worker, job, case):
+    call, args, path = CONTROL_REFUSED[case]
     code = textwrap.dedent(f"""
         import fcntl, os, struct
         def f():
-            fd = os.open('/usr', os.O_RDONLY | os.O_DIRECTORY)
+            fd = os.open({path!r}, os.O_RDONLY)
             try:
-                fcntl.fcntl(fd, {FCNTL_REFUSED[command]})
+                fcntl.{call}(fd, {args})
                 return 'allowed'
             except OSError as e:
                 return e.errno
     """)
     _, value, status = job(worker, code)
     assert value == 1  # EPERM, from the filter (not EINVAL or EBADF from the kernel)
-    assert status.refusals.denied == {"fcntl": 1}
+    assert status.refusals.denied == {call: 1}
 
 
 def test_the_fcntl_commands_python_itself_uses_still_work(worker, job):
@@ -203,30 +211,49 @@ def test_the_fcntl_commands_python_itself_uses_still_work(worker, job):
     assert value == [False, True, True, True, True] and not status.refusals
 
 
-def test_no_ipc_object_or_anonymous_file_can_be_made(worker, job):
-    # their pages live outside the address-space limit: one job held 3 GiB under a 1 GiB
-    # limit in detached System V segments, another 960 MiB in written (not mapped) memfds
-    code = textwrap.dedent("""
+# Calls refused outright, as ``libc`` expressions: each returns -1 and is counted by name.
+REFUSED_CALLS = {
+    # pages outside the address-space limit: one job held 3 GiB under a 1 GiB limit in
+    # detached System V segments, another 960 MiB in written (not mapped) memfds
+    "System V and POSIX IPC objects": (
+        "[libc.shmget(0, 1 << 20, 0o1600), libc.semget(0, 1, 0o1600), libc.msgget(0, 0o1600),"
+        " libc.mq_open(b'/q', os.O_CREAT | os.O_RDWR, 0o600, None)]",
+        {"shmget": 1, "semget": 1, "msgget": 1, "mq_open": 1},
+    ),
+    "anonymous files": ("[libc.syscall(319, b'x', 0)]", {"memfd_create": 1}),
+    # Linux AIO's event budget is one for the whole machine (a job held half of it); sync
+    # writes back the whole host
+    "machine-wide AIO and writeback": (
+        "[libc.syscall(206, 1024, ctypes.byref(ctypes.c_ulong(0))), libc.syscall(162),"
+        " libc.syscall(306, 0)]",
+        {"io_setup": 1, "sync": 1, "syncfs": 1},
+    ),
+    # a deny-list let these through: sysinfo's machine-wide process count (a channel between
+    # running jobs), getrusage's page-fault counts (the page cache read without timing),
+    # stacked seccomp filters (22 MB of kernel memory a thread), quotactl_fd's sync of the
+    # host's file system, and every call a newer kernel adds (463-469 here)
+    "what only an allow-list refuses": (
+        "[libc.syscall(99, buf), libc.syscall(98, 0, buf), libc.syscall(317, 1, 0, buf),"
+        " libc.syscall(443, 0, 0, 0, 0)] + [libc.syscall(n, 0, 0, 0) for n in range(463, 470)]",
+        {"sysinfo": 1, "getrusage": 1, "seccomp": 1, "quotactl_fd": 1, "other": 7},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_CALLS))
+def test_calls_that_reach_past_the_job_are_refused_and_counted(worker, job, case):
+    calls, counts = REFUSED_CALLS[case]
+    code = textwrap.dedent(f"""
         import ctypes, os
         libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
         def f():
-            out = [libc.shmget(0, 1 << 20, 0o1600), libc.semget(0, 1, 0o1600),
-                   libc.msgget(0, 0o1600), libc.mq_open(b'/q', os.O_CREAT | os.O_RDWR, 0o600, None)]
-            try:
-                out.append(os.memfd_create('x'))
-            except OSError:
-                out.append(-1)
-            return out
+            buf = ctypes.create_string_buffer(256)
+            return {calls}
     """)
     _, value, status = job(worker, code)
-    assert value == [-1] * 5
-    assert status.refusals.denied == {
-        "shmget": 1,
-        "semget": 1,
-        "msgget": 1,
-        "mq_open": 1,
-        "memfd_create": 1,
-    }
+    assert value == [-1] * sum(counts.values())
+    assert status.refusals.denied == counts
 
 
 def test_ctypes_callbacks_need_no_anonymous_file(worker, job):
@@ -241,32 +268,6 @@ def test_ctypes_callbacks_need_no_anonymous_file(worker, job):
     """)
     _, value, status = job(worker, code)
     assert value == [1, 2, 3, 4, 5] and not status.refusals
-
-
-IOCTL_REFUSED = {
-    # ext4's extent cache of a host file: set from a read-only descriptor, cleared by its
-    # owner, read back by a later job (a note that crossed to a new Verifier)
-    "FS_IOC_FIEMAP": "0xC020660B, bytearray(32)",
-    "EXT4_IOC_GET_ES_CACHE": "0xC020662A, bytearray(32)",
-    "EXT4_IOC_CLEAR_ES_CACHE": "0x6628",
-    "FIOASYNC": "0x5452, b'\\1\\0\\0\\0'",
-}
-
-
-@pytest.mark.parametrize("command", sorted(IOCTL_REFUSED))
-def test_ioctl_takes_only_its_harmless_commands(worker, job, command):
-    code = textwrap.dedent(f"""
-        import fcntl, os
-        def f():
-            fd = os.open(os.__file__, os.O_RDONLY)
-            try:
-                fcntl.ioctl(fd, {IOCTL_REFUSED[command]})
-                return 'allowed'
-            except OSError as e:
-                return e.errno
-    """)
-    _, value, status = job(worker, code)
-    assert value == 1 and status.refusals.denied == {"ioctl": 1}
 
 
 def test_the_ioctls_python_itself_uses_still_work(worker, job):
@@ -303,22 +304,6 @@ def test_a_pipe_cannot_be_put_in_packet_mode(worker, job):
     assert value == [1, 1, "set"] and status.refusals.denied == {"fcntl": 2}
 
 
-def test_machine_wide_budgets_and_writeback_are_refused(worker, job):
-    # Linux AIO's event budget is one for the whole machine (a job held half of it); sync
-    # writes back the whole host
-    code = textwrap.dedent("""
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        def f():
-            ctx = ctypes.c_ulong(0)
-            return [libc.syscall(206, 1024, ctypes.byref(ctx)), libc.syscall(162),
-                    libc.syscall(306, 0)]
-    """)
-    _, value, status = job(worker, code)
-    assert value == [-1, -1, -1]
-    assert status.refusals.denied == {"io_setup": 1, "sync": 1, "syncfs": 1}
-
-
 def test_queued_signals_are_bounded_per_job(worker, job):
     # every queued signal is charged to the host's uid too: 20,000 queued by one job made the
     # host's own timer_create fail. kill() still succeeds past the limit (the signal is then
@@ -336,33 +321,6 @@ def test_queued_signals_are_bounded_per_job(worker, job):
     """)
     _, value, status = job(worker, code)
     assert 1 <= value <= 65 and not status.refusals.denied
-
-
-def test_the_filter_is_an_allow_list(worker, job):
-    # a deny-list let through, red team after red team, calls that reach beyond the job:
-    # sysinfo's machine-wide process count (a channel between running jobs), getrusage's
-    # page-fault counts (the page cache read without timing), stacked seccomp filters (22 MB
-    # of kernel memory a thread), quotactl_fd's sync of the host's file system, and every
-    # call a newer kernel adds (463-469 here)
-    code = textwrap.dedent("""
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.syscall.restype = ctypes.c_long
-        def f():
-            buf = ctypes.create_string_buffer(256)
-            calls = [(99, buf), (98, 0, buf), (317, 1, 0, buf), (443, 0, 0, 0, 0)]
-            calls += [(n, 0, 0, 0) for n in range(463, 470)]
-            return [libc.syscall(*c) for c in calls]
-    """)
-    _, value, status = job(worker, code)
-    assert value == [-1] * 11
-    assert status.refusals.denied == {
-        "sysinfo": 1,
-        "getrusage": 1,
-        "seccomp": 1,
-        "quotactl_fd": 1,
-        "other": 7,
-    }
 
 
 def test_memory_advice_and_futexes_stay_on_the_jobs_own_memory(worker, job):

@@ -107,9 +107,11 @@ def pretrain(
     """Pretrain the base model on fresh grammar tasks until the reading probe plateaus."""
     # what PretrainConfig does not refuse (or refuses with a ZeroDivisionError): one line each,
     # before torch loads
+    from closedloop.train.grpo_config import MAX_LEARNING_RATE  # pydantic only, no torch
+
     checks.seed("--seed", seed)
     checks.positive("--lr", lr)
-    checks.at_least("--lr", lr, 0, 1.0)  # 1e30 trained every weight to NaN
+    checks.at_least("--lr", lr, 0, MAX_LEARNING_RATE)  # 1e30 trained every weight to NaN
     # a step of 1e8 examples never ended; 4,096 is 64 times the default
     checks.at_least("--batch-size", batch_size, 1, MAX_BATCH)
     checks.at_least("--deduction-per-step", deduction_per_step, 0, MAX_BATCH)

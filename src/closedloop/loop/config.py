@@ -24,7 +24,7 @@ from pydantic import (
 
 from closedloop.monitor.detectors import Thresholds
 from closedloop.tasks.curriculum import CurriculumConfig
-from closedloop.train.grpo_config import GRPOConfig
+from closedloop.train.grpo_config import MAX_LEARNING_RATE, GRPOConfig
 
 
 class ConfigError(ValueError):
@@ -99,8 +99,6 @@ class _Section(BaseModel):
 
 MIN_TEMPERATURE = 1e-3
 """The lowest sampling temperature: logits divided by a subnormal one overflow to inf."""
-MAX_LEARNING_RATE = 1.0
-"""The highest learning rate a setting takes: 1e30 trained every weight to NaN."""
 MAX_PARALLEL = 1024
 """Most sandbox slots or torch threads (each slot is two processes, started at once)."""
 EMBEDDED_HEADS = 4

@@ -940,29 +940,24 @@ def _x86_64_seccomp_filter(deny):
     ins(JEQ, 0, 1, BIRTH_FD)
     ins(RET, 0, 0, RET_ALLOW)
     ins(RET, 0, 0, deny)
-    ins(JEQ, 0, len(FCNTL_ALLOWED) + 8, 72)  # fcntl: the allowed commands only
-    ins(LD, 0, 0, 24)  # args[1] low half (cmd: the kernel reads an unsigned int)
-    ins(JEQ, 0, 3, F_SETFL)  # F_SETFL: not the refused status flags
-    ins(LD, 0, 0, 32)  # args[2] low half (the flags: an int)
-    ins(JSET, 0, 1, SETFL_REFUSED)
-    ins(RET, 0, 0, deny)
-    ins(LD, 0, 0, 24)  # args[1] again
-    for k, cmd in enumerate(FCNTL_ALLOWED):
-        ins(JEQ, len(FCNTL_ALLOWED) - k, 0, cmd)
-    ins(RET, 0, 0, deny)
-    ins(RET, 0, 0, RET_ALLOW)
-    ins(JEQ, 0, len(IOCTL_ALLOWED) + 3, 16)  # ioctl: the allowed commands only
-    ins(LD, 0, 0, 24)  # args[1] low half (cmd: the kernel reads an unsigned int)
-    for k, cmd in enumerate(IOCTL_ALLOWED):
-        ins(JEQ, len(IOCTL_ALLOWED) - k, 0, cmd)
-    ins(RET, 0, 0, deny)
-    ins(RET, 0, 0, RET_ALLOW)
-    ins(JEQ, 0, len(MADVISE_ALLOWED) + 3, 28)  # madvise: the advice on its own memory only
-    ins(LD, 0, 0, 32)  # args[2] low half (advice: an int)
-    for k, advice in enumerate(MADVISE_ALLOWED):
-        ins(JEQ, len(MADVISE_ALLOWED) - k, 0, advice)
-    ins(RET, 0, 0, deny)
-    ins(RET, 0, 0, RET_ALLOW)
+
+    def argument_in(nr, offset, allowed, first=()):
+        """For call ``nr``: run ``first`` (instructions that may refuse), then allow it when
+        the 32-bit argument at ``offset`` of seccomp_data is one of ``allowed``, else deny.
+        Any other call falls through with its number still loaded."""
+        body = [*first, (LD, 0, 0, offset)]
+        body += [(JEQ, len(allowed) - k, 0, v) for k, v in enumerate(allowed)]
+        body += [(RET, 0, 0, deny), (RET, 0, 0, RET_ALLOW)]
+        ins(JEQ, 0, len(body), nr)
+        for code in body:
+            ins(*code)
+
+    # fcntl (args[1], cmd: the kernel reads an unsigned int); F_SETFL first: not the refused
+    # status flags (args[2])
+    setfl = [(LD, 0, 0, 24), (JEQ, 0, 3, F_SETFL), (LD, 0, 0, 32), (JSET, 0, 1, SETFL_REFUSED)]
+    argument_in(72, 24, FCNTL_ALLOWED, first=[*setfl, (RET, 0, 0, deny)])
+    argument_in(16, 24, IOCTL_ALLOWED)  # ioctl: args[1], cmd
+    argument_in(28, 32, MADVISE_ALLOWED)  # madvise: args[2], the advice on its own memory
     ins(JEQ, 0, 4, 202)  # futex: private only
     ins(LD, 0, 0, 24)  # args[1] low half (op)
     ins(JSET, 1, 0, FUTEX_PRIVATE)

@@ -33,6 +33,11 @@ class RewardScaling(StrEnum):
     NONE = "none"  # nothing (Dr. GRPO's unbiased variant)
 
 
+MAX_LEARNING_RATE = 1.0
+"""The highest learning rate any of closedloop's settings takes (GRPO's, the loop's supervised
+ones, pretraining's): 1e30 trained every weight to NaN."""
+
+
 class GRPOConfig(BaseModel):
     """Settings of the GRPO update. The loop nests it as ``[train.grpo]`` in its run config."""
 
@@ -40,7 +45,7 @@ class GRPOConfig(BaseModel):
         extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False
     )
 
-    learning_rate: float = Field(1e-5, gt=0, le=1.0)
+    learning_rate: float = Field(1e-5, gt=0, le=MAX_LEARNING_RATE)
     """AdamW learning rate, constant (TRL's default peak is 1e-6 for LLMs; 1e-5 suits the small
     models here; the loop sets its own)."""
     epsilon_low: float = Field(0.2, ge=0)
