@@ -551,3 +551,34 @@ def test_pretrain_grows_a_shallower_base_and_says_so_in_the_card(tmp_path, verif
             tmp_path / "w2",
             verifier,
         )
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_an_export_replaces_the_model_whole_and_keeps_what_it_does_not_write(
+    tmp_path, verifier, monkeypatch
+) -> None:
+    import closedloop.train.pretrain as pretrain_module
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "__init__.py").write_text('"""the package directory the base ships in"""\n')
+    (out / WEIGHTS_FILE).write_bytes(b"an older base")
+    pretrain(PretrainConfig(**TINY), out, tmp_path / "work", verifier)
+    assert (out / "__init__.py").read_text().startswith('"""the package')
+    assert (out / WEIGHTS_FILE).read_bytes() != b"an older base"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "work"]  # no staging left
+    before = _tree(out)
+
+    # stopped half-way through the export (here: writing the card, after the weights)
+    def fail(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pretrain_module, "model_card", fail)
+    cfg = PretrainConfig(**{**TINY, "seed": 1})
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(cfg, out, tmp_path / "work2", verifier)
+    assert _tree(out) == before  # the old model, card and all, byte for byte
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "work", "work2"]

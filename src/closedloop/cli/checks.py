@@ -23,6 +23,8 @@ from typing import Any, NoReturn
 
 import typer
 
+from closedloop.sandbox.limits import MAX_SLOTS
+
 EXIT_USAGE = 2
 """Exit code for bad input (as click uses for usage errors)."""
 
@@ -60,9 +62,6 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 MAX_SECONDS = 86_400.0
 """Longest wall clock a timeout option takes (a day): a larger one is a typo, and an infinite
 one overflows the clock arithmetic (every verdict an infra_error)."""
-
-MAX_WORKERS = 1024
-"""Most sandbox slots a ``--workers`` takes: each slot is two processes, started at once."""
 
 SEED_RANGE = (-(1 << 63), (1 << 63) - 1)
 """Seeds torch and the samplers take (a 64-bit signed integer)."""
@@ -106,8 +105,8 @@ def seconds(option: str, value: float | None) -> None:
 
 
 def workers(option: str, value: int | None) -> None:
-    """``value`` (when given) is a number of sandbox slots: 1 to :data:`MAX_WORKERS`."""
-    at_least(option, value, 1, MAX_WORKERS)
+    """``value`` (when given) is a number of sandbox slots: 1 to :data:`MAX_SLOTS`."""
+    at_least(option, value, 1, MAX_SLOTS)
 
 
 def seed(option: str, value: int | None) -> None:

@@ -123,7 +123,7 @@ def pretrain(
     checks.finite("--stop-at", stop_at)
     checks.positive("--max-minutes", max_minutes)
     checks.workers("--workers", workers)
-    checks.at_least("--threads", threads, 1, checks.MAX_WORKERS)
+    checks.at_least("--threads", threads, 1, checks.MAX_SLOTS)
     _check_paths(out, work_dir, resume, init_from)
 
     from closedloop.loop.probe import PRIMITIVES

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from closedloop.monitor.detectors import Thresholds
+from closedloop.sandbox.limits import MAX_SLOTS
 from closedloop.tasks.curriculum import CurriculumConfig
 from closedloop.train.grpo_config import MAX_LEARNING_RATE, GRPOConfig
 
@@ -99,8 +100,6 @@ class _Section(BaseModel):
 
 MIN_TEMPERATURE = 1e-3
 """The lowest sampling temperature: logits divided by a subnormal one overflow to inf."""
-MAX_PARALLEL = 1024
-"""Most sandbox slots or torch threads (each slot is two processes, started at once)."""
 EMBEDDED_HEADS = 4
 """Attention heads of the embedded model (``closedloop.policy.embedded.EmbeddedConfig``)."""
 EMBEDDED_POSITIONS = 1024
@@ -525,9 +524,9 @@ class RunConfig(_Section):
     """What the tasks are."""
     iterations: int = Field(9, ge=0)
     """Self-play iterations."""
-    workers: int | None = Field(None, ge=1, le=MAX_PARALLEL)
+    workers: int | None = Field(None, ge=1, le=MAX_SLOTS)
     """Sandbox slots (default: one per core)."""
-    threads: int | None = Field(None, ge=1, le=MAX_PARALLEL)
+    threads: int | None = Field(None, ge=1, le=MAX_SLOTS)
     """Torch threads of the run's process (default: torch's, one per core); ``closedloop run
     --threads N`` overrides it. A tiny model gains nothing from a second thread, and on two
     cores shared with anything else the two spin-wait on each other: on this project's 2-core

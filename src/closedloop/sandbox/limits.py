@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_SLOTS = 1024
+"""Most sandbox slots (or torch threads) an option or a config takes: each slot is two
+processes, started at once, so a larger number is a typo that would fork thousands."""
+
 
 @dataclass(frozen=True)
 class SandboxLimits:

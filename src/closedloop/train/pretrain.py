@@ -73,6 +73,7 @@ import os
 import platform
 import random
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -800,7 +801,62 @@ def _write_curve(path: Path, curve: Sequence[dict[str, float]]) -> None:
 
 def export(policy: Any, cfg: PretrainConfig, result: PretrainResult, verifier: Any) -> None:
     """Write the model (bf16 safetensors), tokenizer, curve, probe and model card to
-    ``result.out_dir``, probing the model as it was saved (bf16 weights, loaded back)."""
+    ``result.out_dir``, probing the model as it was saved (bf16 weights, loaded back).
+
+    The directory is written whole or not at all: everything goes to a staging directory beside
+    it, which then takes its place (:func:`_swap_in`). The default ``out_dir`` is the base the
+    package ships, so an export stopped half-way (Ctrl-C during the probe, a full disk) must
+    not leave new weights under the old card, or no weights at all."""
+    final = result.out_dir
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent))
+    staged.chmod(0o755)  # mkdtemp's 0700 would become the shipped directory's mode
+    result.out_dir = staged
+    try:
+        _write_export(policy, cfg, result, verifier, staged)
+        _keep_unexported(final, staged)
+        _swap_in(staged, final)
+    finally:
+        result.out_dir = final
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _keep_unexported(final: Path, staged: Path) -> None:
+    """Copy into ``staged`` what ``final`` holds that an export does not write (the package's
+    ``__init__.py``, a user's notes), so the swap replaces only the model."""
+    if not final.is_dir():
+        return
+    for entry in final.iterdir():
+        target = staged / entry.name
+        if target.exists() or target.is_symlink():
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, target, symlinks=True)
+        else:
+            shutil.copy2(entry, target, follow_symlinks=False)
+
+
+def _swap_in(staged: Path, final: Path) -> None:
+    """Put ``staged`` where ``final`` is: two renames on one file system. Between them
+    ``final`` is briefly absent; the old directory is removed only once the new one is in place
+    (a crash in that instant leaves it as ``.NAME.old-*`` beside it)."""
+    if not final.exists():
+        os.rename(staged, final)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+    old.rmdir()  # only the unique name is wanted: rename needs the target absent
+    os.rename(final, old)
+    try:
+        os.rename(staged, final)
+    except OSError:
+        os.rename(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_export(
+    policy: Any, cfg: PretrainConfig, result: PretrainResult, verifier: Any, out: Path
+) -> None:
     import copy
 
     import torch
@@ -809,8 +865,6 @@ def export(policy: Any, cfg: PretrainConfig, result: PretrainResult, verifier: A
     from closedloop.policy.embedded import parameter_count
     from closedloop.policy.hf import HFPolicy
 
-    out = result.out_dir
-    out.mkdir(parents=True, exist_ok=True)
     copy.deepcopy(policy.model).to(torch.bfloat16).save_pretrained(str(out))
     policy.tokenizer.save_pretrained(str(out))
     _write_curve(out / CURVE_FILE, result.curve)
