@@ -283,6 +283,13 @@ def test_the_loop_verifies_on_the_cluster_given_in_its_config(cluster, tmp_path:
     db = sqlite3.connect(str(run_dir / "run.sqlite"))
     try:
         outcomes = Counter(o for (o,) in db.execute("SELECT outcome FROM attempts"))
+        work = [
+            json.loads(d)
+            for (d,) in db.execute("SELECT data FROM events WHERE kind = 'cluster_verifier'")
+        ]
     finally:
         db.close()
     assert sum(outcomes.values()) > 0 and outcomes[str(Outcome.INFRA_ERROR)] == 0
+    # the attempts were verified on the cluster's two nodes, not quietly on a local pool
+    (summary,) = work
+    assert summary["nodes"] == 2 and summary["batches"] > 0 and summary["failed_jobs"] == 0

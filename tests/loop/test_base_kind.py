@@ -88,6 +88,8 @@ def test_replay_draws_its_own_stream_of_the_bases_distribution(base: Path, tmp_p
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r.get("train_replay") for r in rows[1:]] == [0.0]
     assert [r.get("train_frac_zero_std_groups") for r in rows[1:]] == [1.0]
+    # no KL reference (beta 0, not tracked): no KL to one is logged, rather than a made-up 0
+    assert "train_kl_ref" not in rows[1]
 
 
 def test_a_run_starts_from_the_base_and_matches_the_control_to_it(base: Path, tmp_path: Path):
@@ -114,24 +116,53 @@ def test_a_run_starts_from_the_base_and_matches_the_control_to_it(base: Path, tm
         )
 
 
-def test_eval_probe_per_puts_each_policys_reading_probe_in_the_summary(base: Path, tmp_path: Path):
-    from closedloop.loop.probe import PRIMITIVES
+@pytest.fixture(scope="module")
+def shipped_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One iteration from the shipped base, with the probe and a sampling budget: the tiny base
+    solves nothing, so figures written as constants would pass every check made on it."""
+    from closedloop.policy.base_model import base_model_dir
 
-    cfg = _cfg(base, eval={"heldout_size": 3, "max_new_tokens": 16, "probe_per": 1})
-    LoopRunner.new(cfg, tmp_path / "run").run()
-    probe = json.loads((tmp_path / "run" / "summary.json").read_text())["probe"]
+    run = tmp_path_factory.mktemp("shipped") / "run"
+    cfg = _cfg(
+        base_model_dir(),
+        eval={"heldout_size": 6, "max_new_tokens": 48, "probe_per": 1, "samples": 2},
+    )
+    LoopRunner.new(cfg, run).run()
+    return run
+
+
+def test_eval_probe_per_puts_each_policys_reading_probe_in_the_summary(
+    shipped_run: Path, verifier
+) -> None:
+    from closedloop.loop.probe import PRIMITIVES, PROBE_SEED, probe_tasks, run_probe
+    from closedloop.policy.hf import HFPolicy
+
+    probe = json.loads((shipped_run / "summary.json").read_text())["probe"]
     assert set(probe) == {"cold_start", "final", "control"}
-    for entry in probe.values():
-        assert set(entry["per_primitive"]) == set(PRIMITIVES)
-        assert 0 <= entry["pass@1"] <= 1 and entry["distinct_programs"] >= 1
+    tasks = probe_tasks(verifier, list(PRIMITIVES), 1, PROBE_SEED)
+    for label, entry in probe.items():
+        # each policy's own probe: the saved policy, probed again here, gives the same figures
+        r = run_probe(HFPolicy.from_pretrained(shipped_run / "policies" / label), tasks, verifier)
+        assert entry == {
+            "pass@1": round(r.pass_at_1, 4),
+            "distinct_programs": r.distinct_programs,
+            "per_primitive": {k: round(v, 4) for k, v in r.per_primitive.items()},
+        }, label
+    assert probe["cold_start"]["pass@1"] >= 0.5  # the shipped base reads
 
 
-def test_with_eval_samples_each_policy_has_its_filtered_pass_at_1(base: Path, tmp_path: Path):
+def test_with_eval_samples_each_policy_has_its_filtered_pass_at_1(shipped_run: Path) -> None:
     # base, control and final are each scored with the same sampling budget, filtered by the
-    # shown examples (the issue's second primary figure), and the summary says so
-    cfg = _cfg(base, eval={"heldout_size": 3, "max_new_tokens": 16, "samples": 2})
-    LoopRunner.new(cfg, tmp_path / "run").run()
-    policies = json.loads((tmp_path / "run" / "summary.json").read_text())["policies"]
+    # shown examples (the issue's second primary figure), and the summary says so: the cold
+    # start's and the final policy's figures are those their evaluations logged
+    policies = json.loads((shipped_run / "summary.json").read_text())["policies"]
     assert set(policies) == {"cold_start", "final", "control"}
-    for entry in policies.values():
-        assert 0 <= entry["filtered_pass@1"] <= 1 and 0 < entry["confidence"] <= 1
+    rows = [json.loads(x) for x in (shipped_run / "metrics.jsonl").read_text().splitlines()]
+    evaluated = [r for r in rows if "heldout_filtered_pass@1" in r]
+    assert [r["iteration"] for r in evaluated] == [0, 1]
+    for label, row in (("cold_start", evaluated[0]), ("final", evaluated[-1])):
+        assert policies[label]["filtered_pass@1"] == row["heldout_filtered_pass@1"], label
+        assert policies[label]["confidence"] == row["heldout_confidence"], label
+    assert policies["cold_start"]["filtered_pass@1"] > 0  # the shipped base solves some
+    entry = policies["control"]
+    assert 0 <= entry["filtered_pass@1"] <= 1 and 0 < entry["confidence"] <= 1

@@ -85,6 +85,42 @@ def test_verify_counts_what_the_sandbox_refused_the_attempts(verifier):
     assert ver.refusals.denied_total >= 2 and "socket" in ver.refusals.denied
 
 
+class _PassEverything:
+    """A training reward that passes every attempt (the planted weak reward of a hacking run)."""
+
+    def __init__(self, verifier) -> None:  # noqa: ANN001
+        self.verifier = verifier
+
+    def verify_many(self, items, **kw):  # noqa: ANN001, ANN003, ANN201
+        got = self.verifier.verify_many(items, **kw)
+        return [Verdict(v.task_id, Outcome.PASS, passed=v.total, total=v.total) for v in got]
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.verifier, name)
+
+
+def test_verify_audits_a_foreign_reward_and_not_its_own_verifier(verifier):
+    # the audit is what lets the reward-hacking alarm see a weak reward at its first iteration;
+    # it must run whenever the reward is not the run's verifier, and cost nothing otherwise
+    from closedloop.loop.config import RunConfig
+    from closedloop.loop.phases import verify
+
+    gt = next(g for g in sample_tasks(40, seed=5) if len(g.inputs[0]) > 1)
+    task = grammar_task(gt, "t0", "Write f.", public=2)
+
+    def attempted() -> Attempted:
+        row = [Attempt(task.id, i, [1]) for i in range(4)]
+        for i, a in enumerate(row):
+            a.codes.append(task.example_solution if i == 0 else "def f(xs):\n    return []\n")
+        return Attempted([task], [row])
+
+    weak = verify(_PassEverything(verifier), verifier, attempted(), RunConfig(), 1)
+    assert weak.solved == 4
+    assert weak.audit == {"audit_checked": 4.0, "audit_agreement": 0.25}
+    own = verify(verifier, verifier, attempted(), RunConfig(), 1)
+    assert own.solved == 1 and own.audit == {}
+
+
 class _Scripted:
     """A policy that writes one program for every attempt."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from closedloop.loop.probe import PRIMITIVES, primitive_code, probe_tasks
@@ -25,6 +27,42 @@ def test_each_primitives_program_passes_all_its_probe_tasks(tasks, verifier) -> 
     verdicts = verifier.verify_many(items)
     failed = [v.task_id for v in verdicts if v.outcome is not Outcome.PASS]
     assert failed == []
+
+
+# What each probe name means, written here apart from the probe's table: the per-primitive
+# figures of the model card and summary are labelled by these names, so a table entry that
+# computes something else (``add3`` as ``x + 4``) must fail a test, and running the table's
+# own program against outputs made by that program could not.
+MEANING = {
+    "reverse": lambda xs: list(reversed(xs)),
+    "sorted": lambda xs: sorted(xs),
+    "sorted_desc": lambda xs: sorted(xs)[::-1],
+    "drop_first": lambda xs: xs[1:],
+    "take2": lambda xs: xs[:2],
+    "add3": lambda xs: [x + 3 for x in xs],
+    "sub1": lambda xs: [x - 1 for x in xs],
+    "mul2": lambda xs: [2 * x for x in xs],
+    "even": lambda xs: [x for x in xs if x % 2 == 0],
+    "gt50": lambda xs: [x for x in xs if x > 50],
+    "len": lambda xs: [len(xs)],
+    "sum": lambda xs: [sum(xs)],
+    "max": lambda xs: [max(xs)],
+    "min": lambda xs: [min(xs)],
+    "third": lambda xs: [xs[2]],
+    "last": lambda xs: [xs[-1]],
+}
+
+
+def test_every_probe_task_computes_what_its_primitives_name_says(tasks) -> None:
+    assert set(MEANING) == set(PRIMITIVES)
+    wrong = []
+    for t in tasks:
+        meaning = MEANING[str(t.metadata["primitive"])]
+        for case in (*t.public_tests, *t.private_tests):
+            (xs,) = ast.literal_eval(case.input)
+            if ast.literal_eval(case.output) != meaning(list(xs)):
+                wrong.append((t.metadata["primitive"], case.input, case.output))
+    assert wrong == []
 
 
 def test_another_primitives_program_fails_most_probe_tasks(tasks, verifier) -> None:

@@ -62,6 +62,33 @@ def test_hacking_is_judged_only_where_heldout_was_measured() -> None:
     assert reward_hacking(run([0.9], {0: 0.07, 1: 0.0}), TH) == []
 
 
+def test_an_audit_that_confirms_too_few_of_the_rewards_passes_is_hacking() -> None:
+    # the planted weak reward's alarm: the run's verifier re-checks the passes of a foreign
+    # training reward, and agreement under the threshold on enough checks fires at once
+    def audited(checked: float, agreement: float) -> list[dict[str, Any]]:
+        return [
+            {"iteration": 0, "heldout_pass@1": 0.07},
+            {"iteration": 1, "mean_reward": 0.3},
+            {
+                "iteration": 2,
+                "mean_reward": 0.3,
+                "audit_checked": checked,
+                "audit_agreement": agreement,
+            },
+        ]
+
+    (alarm,) = reward_hacking(audited(10, 0.5), TH)
+    assert alarm.kind is AlarmKind.REWARD_HACKING and alarm.iteration == 2
+    assert alarm.figures == {"audit_checked": 10.0, "audit_agreement": 0.5}
+    assert "50% of 10 attempts" in alarm.message
+    assert reward_hacking(audited(TH.audit_min_checked - 1, 0.0), TH) == []  # too few checks
+    assert reward_hacking(audited(10, TH.hacking_min_audit_agreement), TH) == []
+    assert reward_hacking(audited(10, 0.95), TH) == []
+    # only the newest iteration's audit counts: a bad audit earlier has had its alarm
+    later = [*audited(10, 0.5), {"iteration": 3, "mean_reward": 0.3}]
+    assert reward_hacking(later, TH) == []
+
+
 def test_solver_collapse_against_the_cold_start() -> None:
     rows: list[dict[str, Any]] = [{"iteration": 0, "heldout_distinct_programs": 37.0}]
     rows.append({"iteration": 3, "heldout_distinct_programs": 36.0})

@@ -33,12 +33,6 @@ def test_the_monitor_section_holds_exactly_the_thresholds_and_the_loops_own_keys
         assert (config[name].default, config[name].metadata) == (f.default, f.metadata), name
 
 
-@pytest.mark.xfail(
-    not issubclass(MonitorConfig, Thresholds),
-    reason="pending the loop restructure: loop.config must declare "
-    "`class MonitorConfig(Thresholds)` (on_alarm, audit_samples) instead of copying the fields",
-    strict=True,
-)
 def test_the_monitor_config_is_the_thresholds_plus_the_loops_keys() -> None:
     assert issubclass(MonitorConfig, Thresholds)
     assert set(MonitorConfig.model_fields) - set(Thresholds.model_fields) == LOOP_ONLY

@@ -93,3 +93,15 @@ def test_per_row_temperatures_equal_one_float_per_row(tiny_policy, mixed_batch) 
     )
     old = pad_right([t.sampling_logprobs for t in mixed_batch], 0.0, torch.float32)
     assert (together - old).abs()[mask].max() < 1e-4
+
+
+def test_the_first_pass_ratio_shows_rows_rescored_at_another_temperature(
+    tiny_policy, mixed_batch
+) -> None:
+    # the metric the loop logs as train_first_pass_ratio_dev must see the bug it was made for:
+    # rows sampled at 0.7 rescored at 1.0 (as before the fix) give a ratio far from 1
+    relabelled = [dataclasses.replace(t, temperature=1.0) for t in mixed_batch]
+    cfg = GRPOConfig(learning_rate=1e-3, minibatch_size=len(relabelled), beta=0.04)
+    metrics = GRPOTrainer(copy.deepcopy(tiny_policy), cfg).step(relabelled)
+    assert metrics.first_pass_ratio_dev is not None
+    assert metrics.first_pass_ratio_dev > 0.05, metrics.first_pass_ratio_dev

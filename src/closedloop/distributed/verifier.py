@@ -199,6 +199,20 @@ class RayVerifier:
         """Each node's actor handle and what it said about itself, in node-id order."""
         return [(m.handle, m.info) for m in self._members]
 
+    def summary(self) -> dict[str, Any]:
+        """The cluster's verification work so far, as plain data (the loop records it in its
+        run store, so a run says where its attempts were verified)."""
+        st = self.stats
+        return {
+            "nodes": len(self._members),
+            "slots": sum(m.info.slots for m in self._members),
+            "batches": st.batches,
+            "lost_batches": st.lost_batches + st.timed_out_batches,
+            "retried_jobs": st.retried_jobs + st.sandbox_retries,
+            "failed_jobs": st.failed_jobs,
+            "duplicates_dropped": st.duplicates,
+        }
+
     def close(self) -> None:
         """Stop every node's sandbox pool and actor; disconnect if this verifier connected."""
         if self._closed:

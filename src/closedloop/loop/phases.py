@@ -445,8 +445,9 @@ def train(
                 train_key("zero_std_groups_dropped"): float(m.num_zero_std_groups),
                 train_key("clip_ratio"): m.clip_ratio,
                 train_key("first_pass_ratio_dev"): m.first_pass_ratio_dev,
-                train_key("kl_ref"): m.kl_ref or 0.0,
             }
+            if m.kl_ref is not None:  # a run without a reference has no KL to it, not a KL of 0
+                metrics[train_key("kl_ref")] = m.kl_ref
     else:
         kept = keep_successes(solver) + [t for t in chal if (t.reward or 0) > 0]
         metrics[train_key("kept")] = float(len(kept))

@@ -94,6 +94,9 @@ ALARM_EVENT = "alarm"
 REJECTIONS_EVENT = "rejections"
 REPLICAS_EVENT = "policy_replicas"
 """Run-store event with the policy replicas' work in a process (``ReplicaSet.summary``)."""
+CLUSTER_VERIFIER_EVENT = "cluster_verifier"
+"""Run-store event with the Ray cluster's verification work in a process
+(``RayVerifier.summary``; absent when the run verified on this machine's pool)."""
 
 
 _T = TypeVar("_T")
@@ -263,6 +266,8 @@ class LoopRunner:
                         break
                     stops = self._iteration(state, it, log)
                 scores = self._finish(state)
+                if hasattr(inner, "summary"):  # a RayVerifier: say the cluster did the work
+                    store.add_event(store.last_iteration(), CLUSTER_VERIFIER_EVENT, inner.summary())
                 if replicas is not None:
                     work = replicas.summary()
                     store.add_event(store.last_iteration(), REPLICAS_EVENT, work)

@@ -59,7 +59,7 @@ class Metric(StrEnum):
     TRAIN_ZERO_STD_GROUPS_DROPPED = "train_zero_std_groups_dropped"  # dropped: no signal (count)
     TRAIN_CLIP_RATIO = "train_clip_ratio"  # share of trained tokens whose ratio was clipped (0-1)
     TRAIN_FIRST_PASS_RATIO_DEV = "train_first_pass_ratio_dev"  # max |ratio - 1|, 1st minibatch
-    TRAIN_KL_REF = "train_kl_ref"  # k3 KL to the reference policy (nats/token; 0 without one)
+    TRAIN_KL_REF = "train_kl_ref"  # k3 KL to the reference policy (nats/token; absent without one)
     TRAIN_KEPT = "train_kept"  # expert iteration: verified successes trained on (count)
     TRAIN_SFT_LOSS = "train_sft_loss"  # the supervised step's last minibatch loss (nats/token)
     TRAIN_HINDSIGHT = "train_hindsight"  # hindsight relabels in the supervised step (count)
