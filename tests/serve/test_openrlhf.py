@@ -141,6 +141,15 @@ def test_pre_0_10_client_gets_a_whole_batch_in_order(url: str):
     assert got["extra_logs"]["tests_passed_frac"] == [1.0, 0.0, 1.0]
 
 
+def test_tests_passed_frac_counts_each_private_test(url: str):
+    # sort has two private tests; dropping duplicates passes ([5, 4]) and fails ([2, 2, -1]):
+    # the reward is all or nothing, the fraction is not
+    half = "def f(xs):\n    return sorted(set(xs))\n"
+    got = remote_rm_fn(_authed(url), [PROMPT + half, PROMPT + RIGHT], [PROMPT] * 2, ["sort"] * 2)
+    assert got["rewards"] == [0.0, 1.0]
+    assert got["extra_logs"]["tests_passed_frac"] == [0.5, 1.0]
+
+
 def test_the_prompts_own_code_is_not_graded(url: str):
     # the prompt holds a fenced (wrong) stub; the response is right, unfenced: the stub must
     # not be taken for the answer, nor a fenced right answer in the prompt for a wrong reply

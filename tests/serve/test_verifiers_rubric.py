@@ -15,6 +15,8 @@ from closedloop.serve.background import background_server
 from closedloop.serve.verifiers_rubric import closedloop_rubric
 from closedloop.tasks.format import load_tasks
 
+from ._http import RIGHT, SORT
+
 vf = pytest.importorskip(
     "verifiers", reason="verifiers is not installed (.ci/run installs verifiers==0.3.1 --no-deps)"
 )
@@ -56,6 +58,17 @@ def test_the_rubric_scores_a_group_of_rollouts_in_process(verifier):
     assert [s["reward"] for s in states] == [1.0, 0.0, 1.0, 0.0]
     assert [s["metrics"]["closedloop_tests_passed"] for s in states] == [1.0, 0.0, 1.0, 0.0]
     assert [s["metrics"]["closedloop_pass"] for s in states] == [1.0, 0.0, 1.0, 0.0]
+
+
+def test_tests_passed_is_the_fraction_of_private_tests_passed(verifier):
+    # the slice's tasks are checker-only (one test each): here sort's two private tests, and a
+    # solution that drops duplicates passes [5, 4] and fails [2, 2, -1]
+    rubric = closedloop_rubric(tasks=[SORT], verifier=verifier)
+    half = "def f(xs):\n    return sorted(set(xs))\n"
+    states = [_state(i, "sort", c) for i, c in enumerate((half, RIGHT))]
+    asyncio.run(rubric.score_group(states))
+    assert [s["reward"] for s in states] == [0.0, 1.0]
+    assert [s["metrics"]["closedloop_tests_passed"] for s in states] == [0.5, 1.0]
 
 
 def test_the_rubric_scores_one_rollout_by_task_id_on_a_server(verifier):
