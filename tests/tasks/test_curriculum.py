@@ -5,6 +5,7 @@ lately is left alone however it went long ago."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,22 @@ def test_band_and_variance_prefer_tasks_sometimes_solved(make_task) -> None:
     stats = {f"t{i}": SolveStats(8, 0 if i < 10 else 8 if i < 20 else 4) for i in range(30)}
     picked = pick_tasks(pool, stats, 10, CurriculumConfig(), False, random.Random(0))
     assert {t.id for t in picked} == {f"t{i}" for i in range(20, 30)}
+
+
+def test_variance_weight_prefers_the_tasks_solved_half_the_time(make_task) -> None:
+    # the band holds twice the tasks picked, so the weight decides: smoothed rates 0.2 and
+    # 0.5 give weights 0.16 and 0.25, about 58% of picks for the 4/8 tasks; a constant
+    # weight gives them half
+    pool = [_task(make_task, i) for i in range(30)]
+    passes = {**dict.fromkeys(range(5), 0), **dict.fromkeys(range(5, 10), 8)}  # out of band
+    passes |= {**dict.fromkeys(range(10, 20), 1), **dict.fromkeys(range(20, 30), 4)}
+    stats = {f"t{i}": SolveStats(8, p) for i, p in passes.items()}
+    picked = Counter()
+    for seed in range(1000):
+        for t in pick_tasks(pool, stats, 5, CurriculumConfig(), False, random.Random(seed)):
+            picked[passes[int(t.id[1:])]] += 1
+    assert set(picked) == {1, 4}  # the band has enough: nothing outside it is picked
+    assert picked[4] / (picked[1] + picked[4]) > 0.55
 
 
 def test_first_iteration_draws_from_the_easiest_third(make_task) -> None:

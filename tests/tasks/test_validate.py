@@ -160,11 +160,67 @@ def test_benchmark_sample_is_accepted(verifier, data_dir, which) -> None:
     assert all(r.mutants_total > 0 for r in results)
 
 
-def test_results_keep_input_order_and_verdicts_use_all_tests(verifier, make_task) -> None:
+def test_results_keep_input_order(verifier, make_task) -> None:
     good, bad = make_task(), make_task(example_solution="def f(xs):\n    return xs\n")
     results = validate_tasks([bad, good], verifier, FAST)
     assert [r.task_id for r in results] == [bad.id, good.id]
-    assert verifier.verify(good, good.example_solution, split=Split.ALL).outcome == "pass"
+    assert [r.accepted for r in results] == [False, True]
+
+
+# A public test only (a duplicate) tells sorted(set(xs)) from sorted(xs); the private tests
+# hold no duplicates. Each check must run the public tests too, or it misses the difference.
+_DEDUP = "def f(xs):\n    return sorted(set(xs))\n"
+_PUBLIC_ONLY_DUPLICATES = {
+    "public_tests": [{"input": "([2, 2, 1],)", "output": "[1, 2, 2]"}],
+    "private_tests": [
+        {"input": "([5, 4],)", "output": "[4, 5]"},
+        {"input": "([],)", "output": "[]"},
+        {"input": "([3, 1, 2],)", "output": "[1, 2, 3]"},
+    ],
+}
+
+
+def test_example_failing_only_a_public_test_is_rejected(verifier, make_task) -> None:
+    task = make_task(example_solution=_DEDUP, **_PUBLIC_ONLY_DUPLICATES)
+    assert verifier.verify(task, _DEDUP, split=Split.PRIVATE).outcome == "pass"  # the premise
+    r = _one(verifier, task)
+    assert r.reason is RejectReason.EXAMPLE_FAILS, r.detail
+
+
+def test_failure_case_failing_only_a_public_test_counts_as_failing(verifier, make_task) -> None:
+    task = make_task(
+        failure_cases=[
+            "def f(xs):\n    return xs\n",
+            "def f(xs):\n    return sorted(xs, reverse=True)\n",
+            _DEDUP,  # passes every private test
+        ],
+        **_PUBLIC_ONLY_DUPLICATES,
+    )
+    assert verifier.verify(task, _DEDUP, split=Split.PRIVATE).outcome == "pass"  # the premise
+    r = _one(verifier, task)
+    assert r.accepted, r.detail
+
+
+def test_mutants_killed_only_by_public_tests_count_as_killed(verifier, make_task) -> None:
+    # the private tests never enter the loop body: they kill 3 of the 12 mutants, the public
+    # tests kill all 12, so the score clears 0.5 only when mutants meet the public tests too
+    task = make_task(
+        instruction="Return three times the sum of the items above 2.",
+        public_tests=[
+            {"input": "([1, 5, 3],)", "output": "24"},
+            {"input": "([2, 4],)", "output": "12"},
+        ],
+        private_tests=[{"input": "([],)", "output": "0"}, {"input": "([0, 1],)", "output": "0"}],
+        example_solution=(
+            "def f(xs):\n    total = 0\n    for x in xs:\n        if x > 2:\n"
+            "            total += x * 3\n    return total\n"
+        ),
+        failure_cases=[],
+        source="mbpp",
+    )
+    r = _one(verifier, task)
+    assert r.accepted, r.detail
+    assert r.mutants_total == 12 and r.mutants_killed == 12
 
 
 def test_contaminated_task_is_rejected(verifier) -> None:

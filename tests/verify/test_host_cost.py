@@ -60,10 +60,40 @@ def test_hostile_value_is_decoded_and_compared_within_a_second(name):
         value = decode_plain(text)
     except WireError:
         value = None
-    if value is not None:
-        assert plain_equal(value, value, tol=1e-9) in (True, False)
+    if value is not None:  # the two floats decode (inf and 0.0): each equals itself
+        assert plain_equal(value, value, tol=1e-9) is True
+        assert plain_equal(value, value) is True
         assert not plain_equal(value, {0}, tol=1e-9)
     assert time.process_time() - t0 < 1.0
+
+
+def test_sets_and_dicts_of_hash_alike_keys_compare_within_half_a_second():
+    # The hostile texts above are refused before any comparison. What decodes may still hold
+    # MAX_SAME_HASH keys per hash value, over as many hash values as the token cap allows:
+    # 64 ints per hash value (k * M + j hashes as j), 100 hash values.
+    assert len(decode_plain("{" + ", ".join(str(k * M) for k in range(1, 65)) + "}")) == 64
+    ints = {k * M + j for k in range(1, 65) for j in range(100)}
+    moved = (ints - {M}) | {M + 2**70}
+    tuples = {(x,) for x in ints}
+    longer = {(x, 0) for x in ints}  # every element unequal to every one of ``tuples``
+    # each element close (under 1e-9) to one of the other set's and equal to none: a greedy
+    # match, unbudgeted, tries 6400 x 3200 pairs on average
+    near = {(x, 0.5) for x in ints}
+    nearer = {(x, 0.5 + 1e-12) for x in ints}
+    keyed = {x: [x] for x in ints}
+    with _no_collection():
+        t0 = time.process_time()
+        assert plain_equal(ints, set(ints)) and plain_equal(ints, set(ints), tol=1e-9)
+        assert not plain_equal(ints, moved) and not plain_equal(ints, moved, tol=1e-9)
+        assert plain_equal(tuples, set(tuples), tol=1e-9)
+        assert not plain_equal(tuples, longer, tol=1e-9)
+        assert plain_equal(near, near, tol=1e-9) and not plain_equal(near, nearer)
+        # past its budget of comparisons the match gives up: unequal (see _sets_close)
+        assert plain_equal(near, nearer, tol=1e-9) is False
+        assert plain_equal(keyed, dict(keyed), tol=1e-9)
+        assert not plain_equal(keyed, {**keyed, M: [0]}, tol=1e-9)
+        spent = time.process_time() - t0
+    assert spent < 0.5, spent  # ~0.1 s; an unbudgeted greedy match takes ~9 s
 
 
 @contextlib.contextmanager

@@ -34,7 +34,7 @@ def test_every_reference_solution_passes(verifier, sets, name, count):
     verdicts = verifier.verify_many([(t, t.example_solution) for t in tasks])
     failing = [
         (t.id, v.outcome, v.detail)
-        for t, v in zip(tasks, verdicts, strict=False)
+        for t, v in zip(tasks, verdicts, strict=True)  # one verdict per task, none missing
         if v.outcome is not Outcome.PASS
     ]
     assert failing == []
@@ -47,6 +47,7 @@ def test_simple_mutants_of_references_fail_on_most_tasks(
     tasks = sets[name]
     pairs = [(t, m) for t in tasks if (m := _first_simple_mutant(t.example_solution)) is not None]
     verdicts = verifier.verify_many(pairs)
+    assert len(verdicts) == len(pairs)
     killed = sum(v.outcome is not Outcome.PASS for v in verdicts)
     rate = killed / len(pairs)
     record_property(f"{name}_mutant_kill_rate", rate)

@@ -32,3 +32,30 @@ def test_call_many_is_timed_too():
     timed = TimedVerifier(_SlowMany())
     assert timed.call_many([1, 2]) == ["done", "done"]
     assert 0.29 <= timed.seconds < 0.55
+
+
+class _SlowStream:
+    def iter_verify(self, items: list[object]):
+        for item in items:
+            time.sleep(0.1)
+            yield item
+
+
+def test_iter_verify_is_timed_until_the_stream_ends():
+    timed = TimedVerifier(_SlowStream())
+    stream = timed.iter_verify([1, 2, 3])
+    assert timed.seconds == 0.0  # nothing runs before the first verdict is asked for
+    assert list(stream) == [1, 2, 3]
+    assert 0.29 <= timed.seconds < 0.55
+
+
+def test_iter_verify_closed_early_stops_its_clock():
+    # the loop may stop reading a stream: its clock must stop too, or later calls miscount
+    timed = TimedVerifier(_SlowStream())
+    stream = timed.iter_verify([1, 2, 3])
+    assert next(stream) == 1
+    stream.close()
+    assert 0.09 <= timed.seconds < 0.3
+    time.sleep(0.2)  # idle: not counted
+    assert list(timed.iter_verify([4])) == [4]
+    assert 0.19 <= timed.seconds < 0.4

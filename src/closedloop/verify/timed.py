@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from closedloop.verify.backend import VerificationBackend
@@ -24,18 +25,24 @@ class TimedVerifier:
         self._active = 0
         self._since = 0.0
 
-    def _timed(self, name: str, *args: Any, **kwargs: Any) -> Any:
+    def _begin(self) -> None:
         with self._lock:
             if self._active == 0:
                 self._since = time.monotonic()
             self._active += 1
+
+    def _end(self) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                self.seconds += time.monotonic() - self._since
+
+    def _timed(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        self._begin()
         try:
             return getattr(self.inner, name)(*args, **kwargs)
         finally:
-            with self._lock:
-                self._active -= 1
-                if self._active == 0:
-                    self.seconds += time.monotonic() - self._since
+            self._end()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)  # pool, limits, ...: the wrapped verifier's
@@ -55,6 +62,16 @@ class TimedVerifier:
     def verify_many(self, *args: Any, **kwargs: Any) -> Any:
         """``Verifier.verify_many``, timed."""
         return self._timed("verify_many", *args, **kwargs)
+
+    def iter_verify(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """``Verifier.iter_verify``, timed from the first verdict asked for until the stream
+        ends or is closed: the sandbox goes on with the batch while the caller handles a
+        verdict, so that time counts too."""
+        self._begin()
+        try:
+            yield from self.inner.iter_verify(*args, **kwargs)
+        finally:
+            self._end()
 
     def call(self, *args: Any, **kwargs: Any) -> Any:
         """``Verifier.call``, timed."""
