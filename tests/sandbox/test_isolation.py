@@ -296,6 +296,52 @@ def test_the_process_limit_holds_where_the_host_is_not_root():
     assert int(out.stdout) < 8
 
 
+def test_a_jobs_threads_are_bounded_where_the_host_is_root():
+    # RLIMIT_NPROC does not bind the host's root (a job started 64 threads under a limit of
+    # 8 before): each worker's own pids cgroup does, whatever the uid
+    from closedloop.sandbox import cgroups
+
+    if os.geteuid() != 0:
+        pytest.skip("an ordinary uid is bounded by RLIMIT_NPROC (the test above)")
+    with Worker(SandboxLimits(nproc=8, mem_bytes=8 << 30)) as w:
+        if w.cgroup is None:
+            pytest.skip("no pids cgroup this host lets root write: README says what that leaves")
+        assert (w.cgroup / "pids.max").read_text().strip() == str(8 + cgroups.WORKER_TASKS)
+        ch = w.begin("candidate")
+        ch.send({"code": THREADS, "entry": "f"})
+        ch.recv_lock_down()
+        assert "ready" in ch.recv()
+        ch.send({"i": 0, "args": "()"})
+        started = decode_plain(ch.recv()["value"])
+        w.end(ch)
+        cgroup = w.cgroup
+    assert started < 8  # the job's main thread and at most 7 more
+    assert not cgroup.exists()  # removed with its worker
+
+
+def test_a_worker_cgroup_left_by_a_killed_verifier_is_removed_by_the_next(tmp_path):
+    # a verifier killed with SIGKILL cannot remove its workers' cgroups: the next one does,
+    # once they are empty and their owner is gone, and leaves a live owner's alone
+    from closedloop.sandbox import cgroups
+
+    mine = cgroups.make(4)
+    if mine is None:
+        pytest.skip("no pids cgroup this host lets root write")
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid no process has now
+    stale = mine.parent / f"closedloop-{dead.pid}-0badcafe"
+    live = mine.parent / f"closedloop-{os.getppid()}-0badcafe"
+    stale.mkdir()
+    live.mkdir()
+    try:
+        again = cgroups.make(4)
+        assert again is not None and not stale.exists() and live.exists()
+        cgroups.remove(again)
+    finally:
+        for d in (mine, live, stale):
+            cgroups.remove(d)
+
+
 THREADS = (
     "import threading, time\n"
     "def f():\n"

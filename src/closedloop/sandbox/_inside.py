@@ -4,6 +4,7 @@ Its source is sent, after ``wire.py``'s, to a fresh ``python -I -S -c`` process,
 stdlib-only and imports nothing of closedloop. The host never imports it to run it.
 
 The worker
+  0. joins the pids cgroup the host made for it, if any (``cgroups.py``), before it forks;
   1. enters new user, mount, PID, network, IPC, UTS and cgroup namespaces (unshare(2));
   2. builds a root of read-only bind mounts holding the Python runtime, the OS libraries and
      four device nodes (nothing of the task or the user's files; read-only, so that no
@@ -1621,6 +1622,9 @@ def main():
     global _TID_ADDR
     _TID_ADDR = _tid_address()  # here, where the thread id is the host's (unique) one
     try:
+        if cfg.get("cgroup"):  # before the first fork: every task of the worker is counted
+            with open(os.path.join(cfg["cgroup"], "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
         enter_sandbox(cfg)
     except OSError as e:
         _send(sock, {"op": "unavailable", "detail": str(e)})

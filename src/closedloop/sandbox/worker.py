@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from closedloop.sandbox import cgroups
 from closedloop.sandbox.limits import SandboxLimits
 from closedloop.sandbox.refusals import Refusals
 from closedloop.sandbox.wire import MAX_FRAME, WireError, decode_frame, write_frame
@@ -215,6 +216,7 @@ class Worker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._root: str | None = None
+        self._cgroup: Path | None = None
         self.start()
 
     @property
@@ -224,6 +226,8 @@ class Worker:
 
     def start(self) -> None:
         self._root = tempfile.mkdtemp(prefix="closedloop-root-")
+        # where the host is root, RLIMIT_NPROC binds nothing: the worker's own pids cgroup does
+        self._cgroup = cgroups.make(self.limits.nproc + cgroups.WORKER_TASKS)
         host_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         err = tempfile.TemporaryFile()
         cfg = {
@@ -232,6 +236,7 @@ class Worker:
             "hidden_paths": hidden_paths(),
             "limits": asdict(self.limits),
             "mode": "judge" if self.judge else "candidate",
+            "cgroup": str(self._cgroup) if self._cgroup else None,
         }
         exe = getattr(sys, "_base_executable", sys.executable)
         env = {
@@ -365,6 +370,14 @@ class Worker:
         if self._root:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
+        if self._cgroup is not None:
+            cgroups.remove(self._cgroup)
+            self._cgroup = None
+
+    @property
+    def cgroup(self) -> Path | None:
+        """The pids cgroup bounding the worker's tasks, or None where the host gave none."""
+        return self._cgroup
 
     def restart(self) -> None:
         self.kill()

@@ -1,0 +1,115 @@
+"""A pids cgroup per sandbox worker: the bound on a job's threads where RLIMIT_NPROC has none.
+
+A job runs as uid 0 of its user namespace, mapped to the host uid that started the verifier.
+The kernel does not apply ``RLIMIT_NPROC`` to a process whose real uid is the host's root, so
+where the verifier runs as root a job could start threads until its address space ran out
+(256 under a limit of 64), each taking one of the host's process ids. The pids controller
+counts every task (process or thread) of a cgroup whatever its uid: each worker joins a fresh
+cgroup of its own, before it forks anything, whose ``pids.max`` is the job's process limit plus
+the worker's own processes (:data:`WORKER_TASKS`).
+
+Host side only, stdlib only. Where the host has no pids hierarchy it can write (not root, no
+cgroup v1 ``pids`` mount, a cgroup v2 tree without the controller delegated), :func:`make`
+returns None and ``RLIMIT_NPROC`` is the only bound — which holds for every host uid but root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+WORKER_TASKS = 3
+"""Tasks of a worker besides its job's: the outer process, PID 1 of its namespaces and the
+zygote (a judge worker has a judge runner in the zygote's place). The job's own threads and
+processes get the job's ``nproc``."""
+
+_PREFIX = "closedloop-"
+_STALE = re.compile(rf"{_PREFIX}(\d+)-[0-9a-f]+")
+
+
+def _pids_hierarchy() -> Path | None:
+    """The directory of this process's own cgroup in a writable pids hierarchy (cgroup v1's
+    ``pids`` controller, or a v2 tree), or None."""
+    try:
+        own = Path("/proc/self/cgroup").read_text().splitlines()
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    paths: dict[str, str] = {}  # "pids" (v1) or "" (v2) -> this process's cgroup path
+    for line in own:
+        _, controllers, path = line.split(":", 2)
+        for c in controllers.split(","):
+            paths[c] = path
+    found: dict[str, Path] = {}
+    for line in mounts:
+        fields = line.split()
+        sep = fields.index("-")
+        root, point, fstype, opts = fields[3], fields[4], fields[sep + 1], fields[sep + 3]
+        if fstype == "cgroup" and "pids" in opts.split(","):
+            key = "pids"
+        elif fstype == "cgroup2":
+            key = ""
+        else:
+            continue
+        path = paths.get(key)
+        if path is None or not (path + "/").startswith(root.rstrip("/") + "/"):
+            continue
+        found.setdefault(key, Path(point) / path[len(root.rstrip("/")) :].lstrip("/"))
+    # a hybrid host mounts both: v1's pids controller, where mounted, is the one that works
+    return found.get("pids") or found.get("")
+
+
+def make(max_tasks: int) -> Path | None:
+    """A fresh, empty pids cgroup allowing ``max_tasks`` tasks, or None where the host has none
+    to give. The caller moves a process in (writing its pid to ``cgroup.procs``) and
+    :func:`remove` s it once that process tree is gone."""
+    if os.geteuid() != 0:  # an ordinary uid has RLIMIT_NPROC, and no cgroup to write here
+        return None
+    parent = _pids_hierarchy()
+    if parent is None:
+        return None
+    _remove_stale(parent)
+    made = parent / f"{_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        made.mkdir()
+    except OSError:
+        return None
+    try:
+        (made / "pids.max").write_text(str(max_tasks))
+    except OSError:  # a v2 tree without the pids controller delegated here
+        remove(made)
+        return None
+    return made
+
+
+def remove(cgroup: Path) -> None:
+    """Remove a worker's cgroup; one still holding a task (the kernel releases a killed
+    process's tasks a moment after it is reaped) is left for the next :func:`make`."""
+    for _ in range(50):
+        try:
+            cgroup.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.001)
+
+
+def _remove_stale(parent: Path) -> None:
+    """Remove empty worker cgroups whose verifier process is gone (one killed with SIGKILL
+    could not remove its own)."""
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        m = _STALE.fullmatch(entry.name)
+        if m is None:
+            continue
+        owner = int(m.group(1))
+        if owner == os.getpid() or Path(f"/proc/{owner}").exists():
+            continue
+        remove(entry)
