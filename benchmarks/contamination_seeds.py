@@ -4,8 +4,9 @@ Run:  python benchmarks/contamination_seeds.py [--fresh 500] [--behaviour] [--wo
 
 Builds the guard on the default config's held-out set (reasoning-gym ``list_functions``,
 ``eval.heldout_size`` tasks, ``eval.heldout_seeds``), then checks the seed pool
-(``seed_pool(RunConfig(), 200)``) and ``--fresh`` grammar tasks drawn from seeds disjoint from
-the corpus's and the pool's, phrased and laid out as the loop does. Prints rejections per
+(``seed_pool(cfg, 200, task_phrase(cfg))``, as the runner builds it) and ``--fresh`` grammar
+tasks drawn from seeds disjoint from the corpus's and the pool's, phrased and laid out as the
+loop does. Prints rejections per
 field, the phrasings rejected, and one hit's shared n-grams with its held-out task.
 ``--behaviour`` also runs the sandboxed behaviour check (each example solution on every
 held-out input) and lists the held-out tasks whose outputs were reproduced.
@@ -20,6 +21,7 @@ import random
 import time
 from collections import Counter
 
+from closedloop.loop.baselines import task_phrase
 from closedloop.loop.config import RunConfig
 from closedloop.loop.domain import (
     GRAMMAR_INPUTS,
@@ -29,7 +31,6 @@ from closedloop.loop.domain import (
 )
 from closedloop.loop.grammar import sample_tasks
 from closedloop.loop.heldout import heldout_sets
-from closedloop.loop.phrasing import INSTRUCTIONS
 from closedloop.tasks.contamination import ContaminationGuard, ngram_texts
 from closedloop.tasks.format import Task
 
@@ -38,14 +39,16 @@ FRESH_SEED_OFFSET = 50_000
 
 
 def fresh_tasks(cfg: RunConfig, n: int) -> list[Task]:
-    """``n`` grammar tasks phrased and laid out as the corpus and the seed pool are."""
+    """``n`` grammar tasks phrased and laid out as the corpus and the seed pool are (the run's
+    own phrasing: varied sentences for the shipped base, as ``closedloop run`` phrases them)."""
+    phrase = task_phrase(cfg)
     rng = random.Random(cfg.seed + FRESH_SEED_OFFSET)
     gts = sample_tasks(
         n, cfg.seed + FRESH_SEED_OFFSET, n_inputs=GRAMMAR_INPUTS, max_depth=cfg.cold_start.max_depth
     )
     public = cfg.challenger.public_tests
     return [
-        grammar_task(g, f"fresh/{i}", rng.choice(INSTRUCTIONS), public, rng.random() < INLINE_SHARE)
+        grammar_task(g, f"fresh/{i}", phrase(rng), public, rng.random() < INLINE_SHARE)
         for i, g in enumerate(gts)
     ]
 
@@ -82,7 +85,10 @@ def main() -> None:
         f"n-grams per field { ({str(f): len(g) for f, g in guard.template.items()}) }, "
         f"template pairs {len(guard.template_pairs)}"
     )
-    sets = {"seed pool": seed_pool(cfg, args.seeds), "fresh grammar": fresh_tasks(cfg, args.fresh)}
+    sets = {
+        "seed pool": seed_pool(cfg, args.seeds, task_phrase(cfg)),
+        "fresh grammar": fresh_tasks(cfg, args.fresh),
+    }
     for name, tasks in sets.items():
         report(name, tasks, guard, heldout)
     if args.behaviour:

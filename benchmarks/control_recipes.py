@@ -1,8 +1,9 @@
 """How much the compute-matched control's score owes to its recipe: retrain a base run's control
 several ways and score each on the run's primary held-out set.
 
-A ``closedloop run --preset base`` compares its final policy with a control: the base trained
-further on fresh examples of its own pretraining distribution for as many optimizer steps as
+A ``closedloop run`` (the embedded preset; ``--preset base`` before it became the default)
+compares its final policy with a control: the base trained further on fresh examples of its
+own pretraining distribution for as many optimizer steps as
 self-play took (``closedloop.loop.baselines.train_control``: batches of 16, a fresh AdamW at
 the rate the base's pretraining ended on, no warm-up). Whether "final >= control + 0.05" says
 something about self-play depends on that control being a fair one, so this retrains it from

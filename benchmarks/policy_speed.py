@@ -69,7 +69,7 @@ def main() -> None:
     rows = []
 
     policy.sample(prompts[:1], 1, SamplingParams(max_new_tokens=4))  # warm-up
-    samples, secs = [], 0.0
+    samples, secs, gen_tokens = [], 0.0, 0
     for r in range(args.repeats):
         out, s = timed(
             lambda r=r: policy.sample(
@@ -77,7 +77,7 @@ def main() -> None:
             )
         )
         samples, secs = out, secs + s
-    gen_tokens = sum(len(c.token_ids) for g in samples for c in g) * args.repeats
+        gen_tokens += sum(len(c.token_ids) for g in out for c in g)  # each repeat's own count
     rows.append(("sample (generate)", f"{args.prompts}x{args.n} seqs", gen_tokens, secs))
 
     flat = [c for g in samples for c in g]

@@ -1,7 +1,8 @@
 """Generation throughput on Ray-placed policy replicas, 1 replica and 2, against this process.
 
 The loop's own model shape (the embedded preset: ``EmbeddedConfig()``'s defaults, random
-weights, so every completion runs to ``--tokens``), a batch of ``--prompts`` prompts x ``--n``
+weights, so most completions run to ``--tokens``; tokens/s counts the tokens each path sampled),
+a batch of ``--prompts`` prompts x ``--n``
 completions, ``--reps`` rounds; each round runs the three paths one after the other, so that
 load from other work on a shared machine falls on all of them alike:
 
@@ -69,9 +70,9 @@ def main() -> None:
         learner = build_embedded_policy(corpus, tmp + "/model", EmbeddedConfig())
     prompts = [learner.encode_prompt(f"Solve task {i}: sort the list") for i in range(args.prompts)]
     params = SamplingParams(max_new_tokens=args.tokens, temperature=1.0, seed=0)
-    tokens_per_batch = args.prompts * args.n * args.tokens
     names = ("here", "here, by shares", "1 replica", "2 replicas")
     seconds = dict.fromkeys(names, 0.0)
+    tokens = dict.fromkeys(names, 0)  # counted: sampling stops at EOS, and paths differ
     load_before = os.getloadavg()
     t = time.perf_counter()
     with LocalCluster(cpus=(2, 2)) as cluster:
@@ -98,6 +99,7 @@ def main() -> None:
                         groups = policy.sample_ids(prompts, args.n, params)
                         seconds[name] += time.perf_counter() - t
                         assert [len(g) for g in groups] == [args.n] * args.prompts
+                        tokens[name] += sum(len(c.token_ids) for g in groups for c in g)
                     console.print(f"round {rep + 1}/{args.reps} done")
                 with torch.no_grad():  # an update, then the sync it causes
                     for p in learner.model.parameters():
@@ -108,12 +110,14 @@ def main() -> None:
         finally:
             ray.shutdown()
     load_after = os.getloadavg()
-    table = Table(title=f"{args.prompts} prompts x {args.n} completions x {args.tokens} tokens")
+    table = Table(
+        title=f"{args.prompts} prompts x {args.n} completions x up to {args.tokens} tokens"
+    )
     for col in ("path", "seconds", "tokens/s", "vs here"):
         table.add_column(col)
     base = seconds[names[0]]
     for name in names:
-        rate = tokens_per_batch * args.reps / seconds[name]
+        rate = tokens[name] / seconds[name]
         table.add_row(name, f"{seconds[name]:.2f}", f"{rate:.0f}", f"{base / seconds[name]:.2f}x")
     console.print(table)
     console.print(

@@ -233,7 +233,9 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=16, help="solutions per HTTP request")
     ap.add_argument("--clients", type=int, default=2, help="requests in flight at once")
-    ap.add_argument("--slots", type=int, default=None, help="sandbox slots (default: per core)")
+    ap.add_argument(
+        "--slots", type=int, default=None, help="sandbox slots (default: one more than cores)"
+    )
     ap.add_argument("--burst", type=int, default=32, help="requests at once in the overload run")
     ap.add_argument("--queue", type=int, default=64, help="queue size in the overload run")
     ap.add_argument("--max-seconds", type=float, default=300.0, help="bound on the timed rounds")

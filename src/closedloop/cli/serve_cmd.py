@@ -66,7 +66,7 @@ def serve(
         typer.Option("--tasks", help="Task file the server holds: clients send only task ids."),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Sandbox slots (default: one per core).")
+        int | None, typer.Option(help="Sandbox slots (default: one more than cores).")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Wall-clock seconds per verification.")] = 10.0,
     token_file: Annotated[

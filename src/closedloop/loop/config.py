@@ -525,7 +525,7 @@ class RunConfig(_Section):
     iterations: int = Field(9, ge=0)
     """Self-play iterations."""
     workers: int | None = Field(None, ge=1, le=MAX_SLOTS)
-    """Sandbox slots (default: one per core)."""
+    """Sandbox slots (default: one more than cores; see ``sandbox.pool``)."""
     threads: int | None = Field(None, ge=1, le=MAX_SLOTS)
     """Torch threads of the run's process (default: torch's, one per core); ``closedloop run
     --threads N`` overrides it. A tiny model gains nothing from a second thread, and on two
