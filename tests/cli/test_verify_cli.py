@@ -256,3 +256,58 @@ def test_an_invalid_config_is_one_line_naming_every_problem(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "iterationz: unknown key" in lines[0]
     assert "solver.samples" in lines[0]
+
+
+def _spied_verify(tmp_path, monkeypatch, solutions: list[dict], tasks: Path, rerun=False):
+    """run_verify in this process with the real verifier, recording what it asked for."""
+    import io
+
+    import closedloop.distributed as distributed
+    from closedloop.cli.verify_cmd import run_verify
+    from closedloop.verify.backend import Split
+
+    asked = []
+    real = distributed.make_verifier
+
+    def spy(workers, limits, ray_address="", retries=1, prewarm_judges=True):
+        asked.append((workers, prewarm_judges))
+        v = real(workers, limits, ray_address, retries, prewarm_judges)
+        asked.append([s._judge is not None for s in v.pool._slots])
+        return v
+
+    monkeypatch.setattr(distributed, "make_verifier", spy)
+    sols = tmp_path / "s.jsonl"
+    sols.write_text("".join(json.dumps(s) + "\n" for s in solutions))
+    counts = run_verify(tasks, sols, io.StringIO(), Split.PRIVATE, None, 5.0, rerun, quiet=True)
+    return asked, counts
+
+
+def test_a_short_run_starts_no_more_slots_than_jobs_and_judges_only_for_checkers(
+    tmp_path, monkeypatch
+):
+    # start-up is most of a short run: one solution needs one slot, not cores + 1, and I/O
+    # tasks need no judge (three processes, ~70 ms of CPU each, started for nothing before)
+    from closedloop.sandbox.pool import default_size
+
+    tasks = EXAMPLES / "tasks.jsonl"
+    right = {"task_id": "sort-list", "solution": "def f(xs):\n    return sorted(xs)\n"}
+    asked, counts = _spied_verify(tmp_path, monkeypatch, [right], tasks)
+    assert asked == [(1, False), [False]] and counts["pass"] == 1
+    asked, _ = _spied_verify(tmp_path, monkeypatch, [right], tasks, rerun=True)
+    assert asked[0] == (min(2, default_size()), False)  # the rerun goes to another worker
+    many = [right] * (default_size() + 2)
+    asked, counts = _spied_verify(tmp_path, monkeypatch, many, tasks)
+    assert asked[0] == (default_size(), False) and counts["pass"] == len(many)
+    # a checker task in the file: judges start with the pool
+    checker = {
+        "id": "double",
+        "kind": "function",
+        "instruction": "Double x.",
+        "entry_point": "f",
+        "checker": "def check(candidate):\n    assert candidate(2) == 4\n",
+    }
+    both = tmp_path / "tasks.jsonl"
+    both.write_text(tasks.read_text() + json.dumps(checker) + "\n")
+    sol = {"task_id": "double", "solution": "def f(x):\n    return 2 * x\n"}
+    asked, counts = _spied_verify(tmp_path, monkeypatch, [right, sol], both)
+    assert asked == [(2, True), [True, True]] and counts["pass"] == 2

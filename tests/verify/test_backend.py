@@ -88,3 +88,33 @@ def test_importing_the_protocol_imports_neither_ray_nor_torch():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_pool_without_prewarmed_judges_starts_one_when_a_checker_first_needs_it() -> None:
+    from closedloop.tasks.format import parse_task
+    from closedloop.verify import Outcome, Verifier
+
+    io_task = parse_task(
+        {
+            "kind": "function",
+            "instruction": "Sort.",
+            "entry_point": "f",
+            "public_tests": [{"input": "([2, 1],)", "output": "[1, 2]"}],
+            "private_tests": [{"input": "([3, 1],)", "output": "[1, 3]"}],
+        }
+    )
+    checker = parse_task(
+        {
+            "kind": "function",
+            "instruction": "Double x.",
+            "entry_point": "f",
+            "checker": "def check(candidate):\n    assert candidate(2) == 4\n",
+        }
+    )
+    with Verifier(workers=1, prewarm_judges=False) as v:
+        (slot,) = v.pool._slots
+        assert v.verify(io_task, "def f(xs):\n    return sorted(xs)\n").outcome is Outcome.PASS
+        assert slot._judge is None  # an I/O task needs no judge
+        assert v.verify(checker, "def f(x):\n    return 2 * x\n").outcome is Outcome.PASS
+        assert v.verify(checker, "def f(x):\n    return x\n").outcome is Outcome.FAIL
+        assert slot._judge is not None

@@ -61,6 +61,7 @@ def run_verify(
 
     from closedloop.distributed import make_verifier
     from closedloop.sandbox import SandboxLimits
+    from closedloop.sandbox.pool import default_size
 
     readable(tasks_path, "tasks")
     readable(solutions_path, "solutions")
@@ -133,9 +134,14 @@ def run_verify(
         out.flush()
         counts[str(v.outcome)] += 1
 
+    if workers is None and not ray_address:
+        # no more slots than jobs (two with --rerun: its second run goes to another worker):
+        # each slot not needed was two processes started for nothing (~0.15 s of a short run)
+        workers = min(default_size(), max(len(jobs), 2 if rerun else 1))
+    checkers = any(job[0].checker is not None for _, job in jobs)
     with progress:
         bar = progress.add_task("verify", total=len(entries), rate="")
-        with make_verifier(workers, limits, ray_address) as verifier:
+        with make_verifier(workers, limits, ray_address, prewarm_judges=checkers) as verifier:
             stream = verifier.iter_verify([job for _, job in jobs], split=split, rerun=rerun)
             for line, entry in entries:
                 if isinstance(entry, Verdict):

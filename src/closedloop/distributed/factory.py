@@ -39,16 +39,20 @@ def make_verifier(
     limits: SandboxLimits | None = None,
     ray_address: str = "",
     retries: int = 1,
+    prewarm_judges: bool = True,
 ) -> VerificationBackend:
     """A :class:`~closedloop.verify.VerificationBackend`: the local sandbox pool when ``ray_address`` is empty, else a
     :class:`RayVerifier` with one pool per node of the cluster at ``ray_address``
     (``local``: a Ray instance started here; ``auto``: the cluster this machine belongs to;
     ``HOST:PORT``: that cluster's head). ``workers`` is the pool size, per node on Ray
-    (default: one slot per CPU of the node)."""
+    (default: one slot more than cores here, one per CPU Ray counts on a node). ``prewarm_judges``: start each slot's judge
+    worker with the pool (for checker tasks) rather than when first needed (local pool only)."""
     if not ray_address:
         from closedloop.verify import Verifier
 
-        return Verifier(workers=workers, limits=limits, retries=retries)
+        return Verifier(
+            workers=workers, limits=limits, retries=retries, prewarm_judges=prewarm_judges
+        )
     try:
         from closedloop.distributed.verifier import RayVerifier
     except ImportError as e:

@@ -105,9 +105,10 @@ class Verifier:
         limits: SandboxLimits | None = None,
         retries: int = 1,
         pool: SandboxPool | None = None,
+        prewarm_judges: bool = True,
     ):
         self.limits = limits or SandboxLimits()
-        self.pool = pool or SandboxPool(workers, self.limits)
+        self.pool = pool or SandboxPool(workers, self.limits, prewarm_judges)
         self._own_pool = pool is None
         self.retries = retries
         self.infra_retries = 0
