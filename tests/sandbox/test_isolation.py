@@ -257,6 +257,19 @@ AS_NOBODY = pytest.mark.skipif(
 SETPRIV_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
+def _run_as_nobody(code: str) -> str:
+    """Run ``code`` with Debian's Python as ``nobody``; its standard output."""
+    out = subprocess.run(
+        [*SETPRIV_NOBODY, "/usr/bin/python3.11", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
 def _src_readable_by_nobody() -> str:
     src = str(Path(__file__).resolve().parents[2] / "src")
     worker = os.path.join(src, "closedloop", "sandbox", "worker.py")
@@ -285,15 +298,7 @@ def test_the_process_limit_holds_where_the_host_is_not_root():
         print(ch.recv()["value"])
         w.end(ch); w.kill()
     """)
-    out = subprocess.run(
-        [*SETPRIV_NOBODY, "/usr/bin/python3.11", "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd="/",
-    )
-    assert out.returncode == 0, out.stderr
-    assert int(out.stdout) < 8
+    assert int(_run_as_nobody(code)) < 8
 
 
 def test_a_jobs_threads_are_bounded_where_the_host_is_root():
@@ -372,15 +377,8 @@ def test_works_as_an_ordinary_user():
         print(os.getuid(), ch.recv()["value"])
         w.end(ch); w.kill()
     """)
-    out = subprocess.run(
-        [*SETPRIV_NOBODY, "/usr/bin/python3.11", "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd="/",
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["65534", "0"]  # nobody outside, root of its own namespace inside
+    # nobody outside, root of its own namespace inside
+    assert _run_as_nobody(code).split() == ["65534", "0"]
 
 
 def test_installed_packages_are_hidden(worker, job):
