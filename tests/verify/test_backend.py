@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -118,3 +119,32 @@ def test_a_pool_without_prewarmed_judges_starts_one_when_a_checker_first_needs_i
         assert v.verify(checker, "def f(x):\n    return 2 * x\n").outcome is Outcome.PASS
         assert v.verify(checker, "def f(x):\n    return x\n").outcome is Outcome.FAIL
         assert slot._judge is not None
+
+
+def test_a_judge_started_when_first_needed_does_not_use_up_the_candidates_time(
+    monkeypatch,
+) -> None:
+    # a judge is a process to start (~70 ms, far more on a loaded machine): started after the
+    # candidate's clock, it ate the candidate's time, and a correct solution timed out
+    import closedloop.sandbox.pool as pool_module
+    from closedloop.sandbox import SandboxLimits, Worker
+    from closedloop.tasks.format import parse_task
+    from closedloop.verify import Outcome, Verifier
+
+    def slow_judge(limits, judge: bool = False):  # noqa: ANN001, ANN202
+        if judge:
+            time.sleep(1.5)  # longer than the whole job's wall clock
+        return Worker(limits, judge=judge)
+
+    monkeypatch.setattr(pool_module, "Worker", slow_judge)
+    checker = parse_task(
+        {
+            "kind": "function",
+            "instruction": "Double x.",
+            "entry_point": "f",
+            "checker": "def check(candidate):\n    assert candidate(2) == 4\n",
+        }
+    )
+    with Verifier(workers=1, limits=SandboxLimits(wall_s=1.0), prewarm_judges=False) as v:
+        verdict = v.verify(checker, "def f(x):\n    return 2 * x\n")
+    assert verdict.outcome is Outcome.PASS, verdict.detail

@@ -228,8 +228,8 @@ class LoopRunner:
                     cfg.workers,
                     SandboxLimits(wall_s=cfg.verify_timeout_s),
                     dist.ray_address,
-                    # the loop's own tasks are I/O tasks: a checker task (a held-out file's)
-                    # starts its slot's judge when it first comes
+                    # the loop's own tasks are I/O tasks: a checker task (a held-out set's)
+                    # starts its slot's judge when it first comes, before the candidate's clock
                     prewarm_judges=False,
                 ) as inner,
                 make_replicas(  # generation on Ray-placed replicas, or here

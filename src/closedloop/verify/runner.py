@@ -286,6 +286,8 @@ class Verifier:
         problem = _task_problem(tests)
         if problem:
             return Verdict(task.id, Outcome.INVALID, 0, total, detail=problem)
+        if use_checker:
+            slot.judge  # noqa: B018 - a judge not started yet starts here, before the candidate's clock
         t0 = time.monotonic()
         ch = slot.candidate.begin("candidate")
         results: list[TestResult] = []
