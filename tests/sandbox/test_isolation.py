@@ -324,9 +324,10 @@ def test_a_jobs_threads_are_bounded_where_the_host_is_root():
     assert not cgroup.exists()  # removed with its worker
 
 
-def test_a_worker_cgroup_left_by_a_killed_verifier_is_removed_by_the_next(tmp_path):
-    # a verifier killed with SIGKILL cannot remove its workers' cgroups: the next one does,
-    # once they are empty and their owner is gone, and leaves a live owner's alone
+def test_a_worker_cgroup_nobody_holds_is_removed_by_the_next_make(tmp_path):
+    # a verifier killed with SIGKILL cannot remove its workers' cgroups, and a worker whose
+    # job was slow to die may leave one busy: the next make removes those once empty, and
+    # leaves a live verifier's and this process's held ones alone
     from closedloop.sandbox import cgroups
 
     mine = cgroups.make(4)
@@ -336,15 +337,18 @@ def test_a_worker_cgroup_left_by_a_killed_verifier_is_removed_by_the_next(tmp_pa
     dead.wait()  # a pid no process has now
     stale = mine.parent / f"closedloop-{dead.pid}-0badcafe"
     live = mine.parent / f"closedloop-{os.getppid()}-0badcafe"
-    stale.mkdir()
-    live.mkdir()
+    # this process's own, whose worker was gone before its last task was released
+    left = mine.parent / f"closedloop-{os.getpid()}-0badcafe"
+    for d in (stale, live, left):
+        d.mkdir()
     try:
         again = cgroups.make(4)
-        assert again is not None and not stale.exists() and live.exists()
+        assert again is not None and mine.exists()  # held by a worker of this process
+        assert not stale.exists() and not left.exists() and live.exists()
         cgroups.remove(again)
     finally:
-        for d in (mine, live, stale):
-            cgroups.remove(d)
+        for d in (mine, live, stale, left):
+            cgroups.remove(d, wait_s=0.0)
 
 
 THREADS = (

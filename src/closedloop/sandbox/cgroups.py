@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -73,9 +74,13 @@ def make(max_tasks: int) -> Path | None:
         return None
     _remove_stale(parent)
     made = parent / f"{_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    with _LOCK:  # held before it exists: another thread's sweep must not take it for stale
+        _HELD.add(made)
     try:
         made.mkdir()
     except OSError:
+        with _LOCK:
+            _HELD.discard(made)
         return None
     try:
         (made / "pids.max").write_text(str(max_tasks))
@@ -85,31 +90,46 @@ def make(max_tasks: int) -> Path | None:
     return made
 
 
-def remove(cgroup: Path) -> None:
-    """Remove a worker's cgroup; one still holding a task (the kernel releases a killed
-    process's tasks a moment after it is reaped) is left for the next :func:`make`."""
-    for _ in range(50):
+def remove(cgroup: Path, wait_s: float = 2.0) -> bool:
+    """Remove a worker's cgroup once its last task is released (the kernel frees a killed
+    job's memory before it releases the task: ~50 ms for a job holding 1 GiB). One still busy
+    after ``wait_s`` is left to the next :func:`make`'s sweep. Whether it is gone."""
+    with _LOCK:
+        _HELD.discard(cgroup)
+    deadline = time.monotonic() + wait_s
+    pause = 0.001
+    while True:
         try:
             cgroup.rmdir()
-            return
+            return True
         except FileNotFoundError:
-            return
+            return True
         except OSError:
-            time.sleep(0.001)
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+
+_LOCK = threading.Lock()
+_HELD: set[Path] = set()
+"""This process's cgroups a worker is starting in or running in: never stale."""
 
 
 def _remove_stale(parent: Path) -> None:
-    """Remove empty worker cgroups whose verifier process is gone (one killed with SIGKILL
-    could not remove its own)."""
+    """Remove empty worker cgroups nobody holds: a killed verifier's (SIGKILL gave it no
+    chance), or this process's own that were still busy when their worker was removed."""
     try:
         entries = list(parent.iterdir())
     except OSError:
         return
+    with _LOCK:
+        held = set(_HELD)
     for entry in entries:
         m = _STALE.fullmatch(entry.name)
-        if m is None:
+        if m is None or entry in held:
             continue
         owner = int(m.group(1))
-        if owner == os.getpid() or Path(f"/proc/{owner}").exists():
-            continue
-        remove(entry)
+        if owner != os.getpid() and Path(f"/proc/{owner}").exists():
+            continue  # another live verifier's
+        remove(entry, wait_s=0.0)  # a busy one fails at once and stays for a later sweep
