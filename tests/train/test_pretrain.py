@@ -582,3 +582,34 @@ def test_an_export_replaces_the_model_whole_and_keeps_what_it_does_not_write(
         pretrain(cfg, out, tmp_path / "work2", verifier)
     assert _tree(out) == before  # the old model, card and all, byte for byte
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "work", "work2"]
+
+
+def test_an_export_through_a_symlink_or_to_a_mount_point_replaces_the_model_in_place(
+    tmp_path, verifier
+) -> None:
+    import os
+    import subprocess
+
+    # a symlinked --out: its target gets the model, the link stays a link, nothing is left
+    target = tmp_path / "models" / "base"
+    target.mkdir(parents=True)
+    target.chmod(0o700)
+    (tmp_path / "link").symlink_to(target)
+    pretrain(PretrainConfig(**TINY), tmp_path / "link", tmp_path / "work", verifier)
+    assert (tmp_path / "link").is_symlink() and (target / WEIGHTS_FILE).is_file()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["base"]
+    assert target.stat().st_mode & 0o777 == 0o700  # its mode kept, not widened
+    # a mount point (a volume) cannot be renamed: its files are replaced one by one
+    mount = tmp_path / "volume"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(mount)]).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        (mount / WEIGHTS_FILE).write_bytes(b"an older base")
+        pretrain(PretrainConfig(**TINY), mount, tmp_path / "work2", verifier)
+        assert os.path.ismount(mount)
+        assert (mount / WEIGHTS_FILE).read_bytes() != b"an older base"
+        assert sorted(p.name for p in mount.iterdir() if p.name.startswith(".")) == []
+        assert (mount / CARD_FILE).is_file()
+    finally:
+        subprocess.run(["umount", str(mount)])

@@ -806,19 +806,55 @@ def export(policy: Any, cfg: PretrainConfig, result: PretrainResult, verifier: A
     The directory is written whole or not at all: everything goes to a staging directory beside
     it, which then takes its place (:func:`_swap_in`). The default ``out_dir`` is the base the
     package ships, so an export stopped half-way (Ctrl-C during the probe, a full disk) must
-    not leave new weights under the old card, or no weights at all."""
-    final = result.out_dir
+    not leave new weights under the old card, or no weights at all. A symlinked ``out_dir`` has
+    its target replaced; one that cannot be swapped (a mount point, a parent this process may
+    not write) has its files replaced one by one instead, each whole."""
+    given = result.out_dir
+    final = Path(os.path.realpath(given))
     final.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent))
-    staged.chmod(0o755)  # mkdtemp's 0700 would become the shipped directory's mode
+    swap = not os.path.ismount(final) and os.access(final.parent, os.W_OK | os.X_OK)
+    if not swap:
+        final.mkdir(exist_ok=True)
+    mode = _dir_mode(final)
+    staged = Path(
+        tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent if swap else final)
+    )
+    staged.chmod(mode)  # mkdtemp's 0700 would become the directory's mode
     result.out_dir = staged
     try:
         _write_export(policy, cfg, result, verifier, staged)
-        _keep_unexported(final, staged)
-        _swap_in(staged, final)
+        if swap:
+            _keep_unexported(final, staged)
+            try:
+                _swap_in(staged, final)
+                return
+            except OSError:  # final is as it was (_swap_in undoes a half swap): go file by file
+                pass
+        _replace_files(staged, final)
     finally:
-        result.out_dir = final
+        result.out_dir = given
         shutil.rmtree(staged, ignore_errors=True)
+
+
+def _dir_mode(path: Path) -> int:
+    """The mode an exported directory gets: the one it had, else what the umask allows."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o777 & ~umask
+
+
+def _replace_files(staged: Path, final: Path) -> None:
+    """Put each file of ``staged`` into ``final`` whole (copied beside its target, then
+    renamed over it): for a directory that cannot be renamed itself."""
+    for src in sorted(staged.iterdir()):
+        if src.is_dir():
+            continue  # an export writes files only
+        tmp = final / f".{src.name}.tmp-{os.getpid()}"
+        shutil.copy2(src, tmp)
+        os.replace(tmp, final / src.name)
 
 
 def _keep_unexported(final: Path, staged: Path) -> None:
