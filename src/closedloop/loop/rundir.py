@@ -27,6 +27,7 @@ from typing import Any
 
 from closedloop.loop.config import ConfigError, RunConfig, dump_config, load_config
 from closedloop.monitor.metrics import METRICS_FILE, metric_iterations
+from closedloop.train.directories import replace_dir, restore_aside
 
 CONFIG_FILE = "config.toml"
 STORE_FILE = "run.sqlite"
@@ -122,15 +123,15 @@ class RunDir:
     # -- policies ----------------------------------------------------------------------------
     def save_policy(self, policy: Any, label: str, trainer: Any = None) -> Path:
         """Write ``policy`` (and the trainer's state, when given) as ``policies/<label>``,
-        atomically: a crash leaves the old directory or the new one, never half of one."""
+        atomically: a crash leaves the old directory or the new one, never half of one (the old
+        one perhaps renamed aside, which a resume puts back: :meth:`drop_policies_after`)."""
         final = self.policy(label)
         tmp = final.with_name(final.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         policy.save(tmp)
         if trainer is not None:
             trainer.save_state(tmp / TRAINER_STATE_FILE)
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
+        replace_dir(tmp, final)
         return final
 
     def load_policy(self, label: str) -> Any:
@@ -171,6 +172,7 @@ class RunDir:
         root = self.root / POLICIES_DIR
         if not root.is_dir():
             return
+        restore_aside(root)  # a crash mid-replace left a policy renamed aside: whole, put back
         for p in root.iterdir():
             it = iteration_of(p.name)  # cold_start is 0: stale only when nothing committed
             if p.name.endswith(".tmp") or (it is not None and it > last):

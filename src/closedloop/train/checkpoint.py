@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from closedloop.policy.hf import HFPolicy
+from closedloop.train.directories import replace_dir
 
 PREFIX = "checkpoint-"
 STATE_FILE = "trainer_state.pt"
@@ -77,8 +78,7 @@ def save_checkpoint(
         rng["cuda"] = torch.cuda.get_rng_state_all()
     torch.save(rng, tmp / "rng.pt")
     torch.save(trainer_state, tmp / STATE_FILE)  # last: its presence marks a complete checkpoint
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    replace_dir(tmp, final)
     if keep_last is not None:
         done = sorted(Path(root).glob(f"{PREFIX}*[0-9]"), key=lambda p: p.name)
         for old in done[:-keep_last]:

@@ -94,6 +94,7 @@ from closedloop.loop.grammar import (
 from closedloop.loop.phrasing import HELDOUT_PHRASINGS, fixed_instruction, varied_instruction
 from closedloop.loop.probe import PRIMITIVES, PROBE_SEED
 from closedloop.roles.prompts import solver_prompt
+from closedloop.train.directories import replace_dir
 
 SEED_OFFSET = 1_000_000
 """Pretraining draws grammar seeds from ``SEED_OFFSET + seed * SEED_STRIDE + step``, apart from
@@ -651,8 +652,7 @@ def pretrain(
         staged = work / f"{INIT_DIR}.new"
         shutil.rmtree(staged, ignore_errors=True)
         shutil.copytree(cfg.init_from, staged)
-        shutil.rmtree(work / INIT_DIR, ignore_errors=True)
-        staged.rename(work / INIT_DIR)
+        replace_dir(staged, work / INIT_DIR)
         if grown_from is not None:
             from closedloop.train.grow import grow_layers
 
@@ -804,7 +804,7 @@ def export(policy: Any, cfg: PretrainConfig, result: PretrainResult, verifier: A
     ``result.out_dir``, probing the model as it was saved (bf16 weights, loaded back).
 
     The directory is written whole or not at all: everything goes to a staging directory beside
-    it, which then takes its place (:func:`_swap_in`). The default ``out_dir`` is the base the
+    it, which then takes its place (:func:`~closedloop.train.directories.replace_dir`). The default ``out_dir`` is the base the
     package ships, so an export stopped half-way (Ctrl-C during the probe, a full disk) must
     not leave new weights under the old card, or no weights at all. A symlinked ``out_dir`` has
     its target replaced; one that cannot be swapped (a mount point, a parent this process may
@@ -826,9 +826,9 @@ def export(policy: Any, cfg: PretrainConfig, result: PretrainResult, verifier: A
         if swap:
             _keep_unexported(final, staged)
             try:
-                _swap_in(staged, final)
+                replace_dir(staged, final)
                 return
-            except OSError:  # final is as it was (_swap_in undoes a half swap): go file by file
+            except OSError:  # final is as it was (replace_dir undoes a half swap): go file by file
                 pass
         _replace_files(staged, final)
     finally:
@@ -870,24 +870,6 @@ def _keep_unexported(final: Path, staged: Path) -> None:
             shutil.copytree(entry, target, symlinks=True)
         else:
             shutil.copy2(entry, target, follow_symlinks=False)
-
-
-def _swap_in(staged: Path, final: Path) -> None:
-    """Put ``staged`` where ``final`` is: two renames on one file system. Between them
-    ``final`` is briefly absent; the old directory is removed only once the new one is in place
-    (a crash in that instant leaves it as ``.NAME.old-*`` beside it)."""
-    if not final.exists():
-        os.rename(staged, final)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
-    old.rmdir()  # only the unique name is wanted: rename needs the target absent
-    os.rename(final, old)
-    try:
-        os.rename(staged, final)
-    except OSError:
-        os.rename(old, final)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_export(
