@@ -324,6 +324,24 @@ def test_a_jobs_threads_are_bounded_where_the_host_is_root():
     assert not cgroup.exists()  # removed with its worker
 
 
+def test_a_root_host_without_a_pids_cgroup_is_warned_once(monkeypatch):
+    # the bound is silently missing on a root host with no pids hierarchy (a stock cgroup v2
+    # machine): say so, once
+    import warnings
+
+    from closedloop.sandbox import cgroups
+
+    if os.geteuid() != 0:
+        pytest.skip("an ordinary uid needs no cgroup: RLIMIT_NPROC binds it")
+    monkeypatch.setattr(cgroups, "_pids_hierarchy", lambda: None)
+    monkeypatch.setattr(cgroups, "_WARNED", [])
+    with pytest.warns(RuntimeWarning, match="bounded only by its address space"):
+        assert cgroups.make(4) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cgroups.make(4) is None  # once per process
+
+
 def test_a_worker_cgroup_nobody_holds_is_removed_by_the_next_make(tmp_path):
     # a verifier killed with SIGKILL cannot remove its workers' cgroups, and a worker whose
     # job was slow to die may leave one busy: the next make removes those once empty, and

@@ -20,6 +20,7 @@ import re
 import secrets
 import threading
 import time
+import warnings
 from pathlib import Path
 
 WORKER_TASKS = 3
@@ -71,6 +72,7 @@ def make(max_tasks: int) -> Path | None:
         return None
     parent = _pids_hierarchy()
     if parent is None:
+        _warn_unbounded("no pids cgroup hierarchy is mounted")
         return None
     _remove_stale(parent)
     made = parent / f"{_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
@@ -78,16 +80,36 @@ def make(max_tasks: int) -> Path | None:
         _HELD.add(made)
     try:
         made.mkdir()
-    except OSError:
+    except OSError as e:
         with _LOCK:
             _HELD.discard(made)
+        _warn_unbounded(f"cannot make a cgroup in {parent} ({e.strerror})")
         return None
     try:
         (made / "pids.max").write_text(str(max_tasks))
     except OSError:  # a v2 tree without the pids controller delegated here
         remove(made)
+        _warn_unbounded(f"the pids controller is not enabled for {parent}")
         return None
     return made
+
+
+_WARNED: list[str] = []
+
+
+def _warn_unbounded(why: str) -> None:
+    """Say once per process that a root host's jobs run without a bound on their threads."""
+    with _LOCK:
+        if _WARNED:
+            return
+        _WARNED.append(why)
+    warnings.warn(
+        f"closedloop sandbox: running as root and {why}: a job's threads are bounded only by "
+        "its address space (RLIMIT_NPROC does not bind root); run as an ordinary user, or give "
+        "the verifier a pids cgroup (see the README's 'What it does not protect against')",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def remove(cgroup: Path, wait_s: float = 2.0) -> bool:
