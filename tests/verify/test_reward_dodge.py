@@ -144,7 +144,7 @@ def test_a_judge_the_candidate_left_no_time_is_not_the_sandboxs_fault(verifier):
             try:
                 assert "ready" in _load(ch, "def f(x):\n    return 2 * x\n", "f")
                 ch.deadline = time.monotonic()  # nothing left: the judge is stopped at once
-                outcome, _ = verifier._run_checker(CHECKED, ch, slot)
+                outcome, _ = verifier._run_checker(CHECKED, ch, slot.judge)
             finally:
                 slot.candidate.end(ch)
         assert outcome[0] not in (Outcome.INFRA_ERROR, Outcome.INVALID), outcome

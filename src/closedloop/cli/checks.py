@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from closedloop.sandbox.limits import MAX_SLOTS
+from closedloop.sandbox.limits import MAX_SLOTS, MAX_WALL_S
 
 EXIT_USAGE = 2
 """Exit code for bad input (as click uses for usage errors)."""
@@ -59,9 +59,6 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 # -- numbers ------------------------------------------------------------------------------
-MAX_SECONDS = 86_400.0
-"""Longest wall clock a timeout option takes (a day): a larger one is a typo, and an infinite
-one overflows the clock arithmetic (every verdict an infra_error)."""
 
 SEED_RANGE = (-(1 << 63), (1 << 63) - 1)
 """Seeds torch and the samplers take (a 64-bit signed integer)."""
@@ -100,8 +97,8 @@ def positive(option: str, value: float | None) -> None:
 def seconds(option: str, value: float | None) -> None:
     """``value`` (when given) is a wall-clock limit: above 0 and at most a day."""
     positive(option, value)
-    if value is not None and value > MAX_SECONDS:
-        fail(f"{option} {value}: must be at most {MAX_SECONDS:g} seconds (a day)")
+    if value is not None and value > MAX_WALL_S:
+        fail(f"{option} {value}: must be at most {MAX_WALL_S:g} seconds (a day)")
 
 
 def workers(option: str, value: int | None) -> None:

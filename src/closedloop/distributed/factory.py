@@ -45,8 +45,9 @@ def make_verifier(
     :class:`RayVerifier` with one pool per node of the cluster at ``ray_address``
     (``local``: a Ray instance started here; ``auto``: the cluster this machine belongs to;
     ``HOST:PORT``: that cluster's head). ``workers`` is the pool size, per node on Ray
-    (default: one slot more than cores here, one per CPU Ray counts on a node). ``prewarm_judges``: start each slot's judge
-    worker with the pool (for checker tasks) rather than when first needed (local pool only)."""
+    (default: one slot more than cores here, one per CPU Ray counts on a node).
+    ``prewarm_judges``: start each slot's judge worker with the pool (for checker tasks) rather
+    than when first needed (local pool only)."""
     if not ray_address:
         from closedloop.verify import Verifier
 

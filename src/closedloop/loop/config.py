@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from closedloop.monitor.detectors import Thresholds
-from closedloop.sandbox.limits import MAX_SLOTS
+from closedloop.sandbox.limits import MAX_SLOTS, MAX_WALL_S
 from closedloop.tasks.curriculum import CurriculumConfig
 from closedloop.train.grpo_config import MAX_LEARNING_RATE, GRPOConfig
 
@@ -532,7 +532,7 @@ class RunConfig(_Section):
     cores shared with anything else the two spin-wait on each other: on this project's 2-core
     machine, with another run beside it, the quick preset took 316 s with two threads and 52 s
     with one (the same numbers out)."""
-    verify_timeout_s: float = Field(5.0, gt=0, le=86_400)
+    verify_timeout_s: float = Field(5.0, gt=0, le=MAX_WALL_S)
     """Wall-clock seconds per verification."""
     control: bool = True
     """Train the compute-matched control (cold start + as many SFT steps on its own data)."""

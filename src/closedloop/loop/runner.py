@@ -269,7 +269,7 @@ class LoopRunner:
                         break
                     stops = self._iteration(state, it, log)
                 scores = self._finish(state)
-                if hasattr(inner, "summary"):  # a RayVerifier: say the cluster did the work
+                if dist.ray_address:  # a RayVerifier: say the cluster did the work
                     store.add_event(store.last_iteration(), CLUSTER_VERIFIER_EVENT, inner.summary())
                 if replicas is not None:
                     work = replicas.summary()

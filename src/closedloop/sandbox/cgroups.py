@@ -15,6 +15,7 @@ returns None and ``RLIMIT_NPROC`` is the only bound — which holds for every ho
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -32,9 +33,10 @@ _PREFIX = "closedloop-"
 _STALE = re.compile(rf"{_PREFIX}(\d+)-[0-9a-f]+")
 
 
+@functools.cache
 def _pids_hierarchy() -> Path | None:
     """The directory of this process's own cgroup in a writable pids hierarchy (cgroup v1's
-    ``pids`` controller, or a v2 tree), or None."""
+    ``pids`` controller, or a v2 tree), or None. Read once: a pool starts many workers."""
     try:
         own = Path("/proc/self/cgroup").read_text().splitlines()
         mounts = Path("/proc/self/mountinfo").read_text().splitlines()
@@ -56,10 +58,10 @@ def _pids_hierarchy() -> Path | None:
             key = ""
         else:
             continue
-        path = paths.get(key)
-        if path is None or not (path + "/").startswith(root.rstrip("/") + "/"):
+        path, root = paths.get(key), root.rstrip("/")
+        if path is None or not (path + "/").startswith(root + "/"):
             continue
-        found.setdefault(key, Path(point) / path[len(root.rstrip("/")) :].lstrip("/"))
+        found.setdefault(key, Path(point) / path[len(root) :].lstrip("/"))
     # a hybrid host mounts both: v1's pids controller, where mounted, is the one that works
     return found.get("pids") or found.get("")
 

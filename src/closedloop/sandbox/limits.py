@@ -7,6 +7,9 @@ from dataclasses import dataclass
 MAX_SLOTS = 1024
 """Most sandbox slots (or torch threads) an option or a config takes: each slot is two
 processes, started at once, so a larger number is a typo that would fork thousands."""
+MAX_WALL_S = 86_400.0
+"""Longest wall clock a timeout option or setting takes (a day): a larger one is a typo, and an
+infinite one overflows the clock arithmetic (every verdict an infra_error)."""
 
 
 @dataclass(frozen=True)

@@ -804,9 +804,9 @@ def export(policy: Any, cfg: PretrainConfig, result: PretrainResult, verifier: A
     ``result.out_dir``, probing the model as it was saved (bf16 weights, loaded back).
 
     The directory is written whole or not at all: everything goes to a staging directory beside
-    it, which then takes its place (:func:`~closedloop.train.directories.replace_dir`). The default ``out_dir`` is the base the
-    package ships, so an export stopped half-way (Ctrl-C during the probe, a full disk) must
-    not leave new weights under the old card, or no weights at all. A symlinked ``out_dir`` has
+    it, which then takes its place (:func:`~closedloop.train.directories.replace_dir`). The
+    default ``out_dir`` is the base the package ships, so an export stopped half-way (Ctrl-C
+    during the probe, a full disk) must not leave new weights under the old card, or none. A symlinked ``out_dir`` has
     its target replaced; one that cannot be swapped (a mount point, a parent this process may
     not write) has its files replaced one by one instead, each whole."""
     given = result.out_dir

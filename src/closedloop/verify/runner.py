@@ -45,7 +45,7 @@ from closedloop.sandbox.wire import (
     plain_equal,
     token_count,
 )
-from closedloop.sandbox.worker import JobChannel, JobStatus
+from closedloop.sandbox.worker import JobChannel, JobStatus, Worker
 from closedloop.tasks.format import Split, Task, TaskKind
 from closedloop.verify.outcome import Outcome, TestResult, Verdict
 from closedloop.verify.text import safe_text
@@ -286,8 +286,9 @@ class Verifier:
         problem = _task_problem(tests)
         if problem:
             return Verdict(task.id, Outcome.INVALID, 0, total, detail=problem)
-        if use_checker:
-            slot.judge  # noqa: B018 - a judge not started yet starts here, before the candidate's clock
+        # a judge not started yet (pools without prewarmed judges) starts here, not on the
+        # candidate's clock
+        judge_worker = slot.judge if use_checker else None
         t0 = time.monotonic()
         ch = slot.candidate.begin("candidate")
         results: list[TestResult] = []
@@ -302,8 +303,8 @@ class Verifier:
             load = _load(ch, program_text(task, solution), task.entry_point)
             if "ready" in load:
                 _run_calls(ch, [t.input for t in tests], judge)
-                if use_checker and not ch.eof and time.monotonic() < ch.deadline:
-                    judge_outcome, judge_refusals = self._run_checker(task, ch, slot)
+                if judge_worker and not ch.eof and time.monotonic() < ch.deadline:
+                    judge_outcome, judge_refusals = self._run_checker(task, ch, judge_worker)
         finally:
             status = slot.candidate.end(ch)
         if judge_refusals:
@@ -363,7 +364,7 @@ class Verifier:
         )
 
     def _run_checker(
-        self, task: Task, cand: JobChannel, slot: Slot
+        self, task: Task, cand: JobChannel, judge_worker: Worker
     ) -> tuple[tuple[Outcome, str], Refusals]:
         """The checker's outcome, and what the sandbox cut the judge off at. The judge confirms
         ``judging`` before any checker code runs; its process ending after that is the
@@ -373,7 +374,7 @@ class Verifier:
         the worker, ``_JUDGE_GRACE_S`` after). Neither is ever ``infra_error``; nor is a judge
         that ends unconfirmed after the candidate left it under ``_JUDGE_START_S``."""
         left = cand.deadline - time.monotonic()
-        judge = slot.judge.begin("judge", extra_fds=(cand.in_w, cand.out_r), wall_s=left)
+        judge = judge_worker.begin("judge", extra_fds=(cand.in_w, cand.out_r), wall_s=left)
         judge.deadline = cand.deadline + _JUDGE_GRACE_S
         judging, msg = False, None
         try:
@@ -404,10 +405,10 @@ class Verifier:
         cand.close_input()  # the checker was the job's last step: both processes end at once
         if outcome[0] is Outcome.TIMEOUT and msg is None:
             judge.close()
-            slot.judge.kill()  # still running the checker: replaced before the slot's next job
+            judge_worker.kill()  # still running the checker: replaced before the slot's next job
             return outcome, Refusals({}, {Limit.WALL_CLOCK: 1})
         try:
-            st = slot.judge.end(judge, grace_s=_JUDGE_GRACE_S)
+            st = judge_worker.end(judge, grace_s=_JUDGE_GRACE_S)
         except WorkerLost:
             if outcome[0] is Outcome.INFRA_ERROR:
                 raise
