@@ -42,7 +42,10 @@ def verify(
     ] = None,
     split: Annotated[Split, typer.Option(help="Which tests decide the verdict.")] = Split.PRIVATE,
     workers: Annotated[
-        int | None, typer.Option(help="Sandbox slots (default: one more than cores).")
+        int | None,
+        typer.Option(
+            help="Sandbox slots (default: one more than cores, and no more than there are solutions)."
+        ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Wall-clock seconds per solution.")] = 10.0,
     rerun: Annotated[

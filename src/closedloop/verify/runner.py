@@ -92,6 +92,11 @@ def program_text(task: Task, solution: str) -> str:
 class Verifier:
     """Owns a sandbox pool and turns (task, solution) pairs into :class:`Verdict`s.
 
+    ``workers``: the pool's slots (default: one more than cores); ``retries``: how often a job
+    whose worker was lost runs again before it is ``infra_error``; ``pool``: a pool to use
+    instead of making one; ``prewarm_judges``: start each slot's judge worker (checker tasks)
+    with the pool, or when a checker task first needs it (before the candidate's clock).
+
     Example::
 
         with Verifier(workers=2) as v:
