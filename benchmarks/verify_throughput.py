@@ -58,6 +58,22 @@ def _floor_one(program: str) -> bool:
         return False
 
 
+def write_cli_files(problems: list[dict], reps: int, folder: str) -> tuple[str, str]:
+    """HumanEval as ``closedloop verify`` reads it: a task file (the tests as the checker) and
+    the reference solutions x``reps``. Returns the two paths."""
+    tasks, sols = os.path.join(folder, "tasks.jsonl"), os.path.join(folder, "sols.jsonl")
+    with open(tasks, "w") as f:
+        for p in problems:
+            row = {"id": p["task_id"], "entry_point": p["entry_point"], "prompt": p["prompt"]}
+            f.write(json.dumps({**row, "checker": p["test"], "source": "humaneval"}) + "\n")
+    with open(sols, "w") as f:
+        for _ in range(reps):
+            for p in problems:
+                f.write(json.dumps({"task_id": p["task_id"], "solution": p["canonical_solution"]}))
+                f.write("\n")
+    return tasks, sols
+
+
 def _cli_once(src: str, tasks: str, sols: str, out: str) -> tuple[float, int]:
     """One ``closedloop verify`` run from source tree ``src``: (seconds, solutions passed)."""
     env = dict(os.environ, PYTHONPATH=src)
@@ -124,16 +140,8 @@ def cli_mode(args: argparse.Namespace, problems: list[dict], programs: list[str]
         "closedloop": os.environ.get("PYTHONPATH", "")
     }
     tmp = tempfile.mkdtemp(prefix="cl-bench-")
-    tasks, sols, out = (os.path.join(tmp, f) for f in ("tasks.jsonl", "sols.jsonl", "out.jsonl"))
-    with open(tasks, "w") as f:
-        for p in problems:
-            row = {"id": p["task_id"], "entry_point": p["entry_point"], "prompt": p["prompt"]}
-            f.write(json.dumps({**row, "checker": p["test"], "source": "humaneval"}) + "\n")
-    with open(sols, "w") as f:
-        for _ in range(args.reps):
-            for p in problems:
-                f.write(json.dumps({"task_id": p["task_id"], "solution": p["canonical_solution"]}))
-                f.write("\n")
+    tasks, sols = write_cli_files(problems, args.reps, tmp)
+    out = os.path.join(tmp, "out.jsonl")
     secs: dict[str, list[float]] = {k: [] for k in [*variants, "he", "fl"]}
     passed: dict[str, int] = dict.fromkeys(secs, 0)
     he_threads = args.he_threads or args.workers

@@ -10,9 +10,13 @@ The worker
      four device nodes (nothing of the task or the user's files; read-only, so that no
      inode of the host, device nodes included, can have its mode, owner or times changed),
      pivots into it, and becomes PID 1 there;
-  3. forks the zygote before the first job; then serves jobs: for each one it mounts a fresh
-     size-capped tmpfs at /tmp, has the zygote clone a child, and reports how the child
-     ended and what it was refused.
+  3. serves a fixed, trusted program once through the job harness (``_warm_up``: what every
+     job would do first is then done in the pages jobs start from) and forks the zygote;
+     then serves jobs: for each one it mounts a fresh size-capped tmpfs at /tmp, has the
+     zygote clone a child, and reports how the child ended and what it was refused.
+
+Every process names itself by its role (``cl-worker``, ``cl-pid1``, ``cl-zygote``, ``cl-job``;
+a judge worker's ``cl-judges`` and ``cl-judge``), for ``ps`` and for profiles.
 
 A judge worker (checkers, trusted task code run on the candidate's values) forks no zygote: it
 runs checkers in a judge runner, a child limited like a job (address space, processes, open
@@ -119,6 +123,15 @@ def _c(s):
     return None if s is None else s.encode()
 
 
+PR_SET_NAME = 15
+
+
+def _set_name(name):
+    """Name this process by its role (``ps``, ``top`` and ``perf report --sort comm`` show it:
+    ``benchmarks/verify_profile.py`` splits the verifier's CPU time by these names)."""
+    _libc.prctl(PR_SET_NAME, name.encode(), 0, 0, 0)
+
+
 def _check(ret, what):
     if ret != 0:
         e = ctypes.get_errno()
@@ -192,6 +205,7 @@ def enter_sandbox(cfg):
         _, status = os.waitpid(pid, 0)
         os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+    _set_name("cl-judges" if cfg.get("mode") == "judge" else "cl-pid1")
     root = cfg["root"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
@@ -360,6 +374,7 @@ def judge_runner(ctl, lim):
     answering ``done`` after each. An exception escaping the checker's harness ends the
     process without a verdict: before ``judging`` that is the sandbox's failure, after it
     the candidate's."""
+    _set_name("cl-judge")
     os.setpgid(0, 0)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, it does not kill
     set_rlimits(
@@ -510,6 +525,7 @@ def zygote(trig_r, birth_fd, lim, notify):
     no other process of the sandbox has a number it can name, and every job's ids start from
     the same place) and a new IPC namespace (no System V object or POSIX message queue of an
     earlier job). Nothing the zygote reads depends on a job."""
+    _set_name("cl-zygote")
     flags = CLONE_PARENT | CLONE_NEWPID | CLONE_NEWIPC | signal.SIGCHLD
     tid = _TID_ADDR
     if tid is not None:
@@ -1061,6 +1077,7 @@ def job_child(lim, birth_fd, notify):
     BIRTH_FD alone, the one socket the job has, closed before job code runs). PID 1 copies the
     seccomp listener before it offers the job to the host, so once the job's first frame is
     readable this process drops its own copy, and only then reads the job."""
+    _set_name("cl-job")
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     so_r, so_w = os.pipe()
@@ -1578,6 +1595,67 @@ def _checker_line(e, source):
 
 # -- start-up -------------------------------------------------------------------------------
 
+# A fixed, trusted program that the harness serves once in the worker before its zygote forks
+# (``_warm_up``): plain values of every common kind in and out, in-place changes, an exception.
+_WARM_UP_PROGRAM = """
+import math
+
+
+def f(x, *rest, **kw):
+    if x is None:
+        raise ValueError("warm-up")
+    if isinstance(x, str):
+        return x.upper() + "".join(sorted(set(x.lower()))) + str(len(rest))
+    if isinstance(x, dict):
+        return {str(k): [v, None, True] for k, v in sorted(x.items())}
+    if isinstance(x, float):
+        return (math.sqrt(abs(x)), round(x, 2), 1.5e300, -0.0)
+    if isinstance(x, list):
+        x.append(len(x))
+        return sorted(y * 2 for y in x if type(y) is int and y % 2 == 0) + [list(rest), kw]
+    return [x, x // 3, x % 7, -x, 2 ** 70, False, (x, "s"), {x, 1}, frozenset(), b"b"]
+"""
+_WARM_UP_CALLS = (
+    ("([3, 1, 4, 1, 5],)", None),
+    ("('Hello World', 'x', 2)", None),
+    ("({'b': 2, 'a': [1.5, 'x']},)", '{"k": (1, 2)}'),
+    ("(-2.25,)", None),
+    ("(12345,)", None),
+    ("(None,)", None),
+    ("([[1, 2], [3]], {1, 2}, frozenset({3}), (4,), b'z', True, 1j)", None),
+)
+
+
+def _warm_up():
+    """Serve ``_WARM_UP_PROGRAM`` once, here, as a job would (frames in and out, the program
+    compiled and run, arguments decoded, results encoded). Every job does these things first;
+    done once before the zygote forks, the interpreter's work that they leave behind -- the
+    harness's bytecode specialised, the type attribute cache filled, libc's symbols bound --
+    is in the pages every job starts from, and no job writes (and so copies) them again.
+    Trusted code and values only: the same in every worker, so no job learns anything from it.
+    Returns the replies (a test checks that they are what a job would answer).
+    """
+    replies = []
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    try:
+        write_frame(in_w, {"code": _WARM_UP_PROGRAM, "entry": "f"})
+        for i, (args, kwargs) in enumerate(_WARM_UP_CALLS):
+            write_frame(in_w, {"i": i, "args": args, "kwargs": kwargs, "sync": i % 2 == 0})
+        os.close(in_w)
+        in_w = None
+        serve_candidate(in_r, out_w)  # replies fit in the pipe: a few hundred bytes
+        os.close(out_w)
+        out_w = None
+        while (reply := read_frame(out_r)) is not None:
+            replies.append(reply)
+    finally:
+        for fd in (in_r, in_w, out_r, out_w):
+            if fd is not None:
+                os.close(fd)
+    return replies
+
+
 # Imported before the fork so that jobs need not import them. Every page the worker holds is
 # copied-on-write into its children, so a candidate worker keeps to what solutions commonly
 # import (measured on HumanEval and MBPP references); a judge worker, which never forks per
@@ -1611,6 +1689,7 @@ _PRELOAD_JUDGE = (
 
 
 def main():
+    _set_name("cl-worker")  # until it forks the sandbox's PID 1, which it then waits for
     cfg = json.loads(sys.argv[1])
     sock = socket.socket(fileno=int(sys.argv[2]))
     extra = _PRELOAD_JUDGE if cfg.get("mode") == "judge" else ()
@@ -1631,6 +1710,8 @@ def main():
         os._exit(3)
     cfg["notify"] = cfg.get("mode") != "judge" and _notify_works()
     _prepare_lockdown(cfg["notify"])
+    if cfg.get("mode") != "judge":
+        _warm_up()
     import gc
 
     gc.collect()
