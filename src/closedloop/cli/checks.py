@@ -60,9 +60,6 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 # -- numbers ------------------------------------------------------------------------------
 
-SEED_RANGE = (-(1 << 63), (1 << 63) - 1)
-"""Seeds torch and the samplers take (a 64-bit signed integer)."""
-
 
 def _not_finite(value: float) -> bool:
     # an int is finite however large (math.isfinite would overflow converting it)
@@ -107,7 +104,10 @@ def workers(option: str, value: int | None) -> None:
 
 
 def seed(option: str, value: int | None) -> None:
-    """``value`` (when given) is a seed torch takes: a 64-bit signed integer."""
+    """``value`` (when given) is a seed torch takes: a 64-bit signed integer (the run
+    config's own bound, :data:`closedloop.loop.config.SEED_RANGE`)."""
+    from closedloop.loop.config import SEED_RANGE  # pydantic only, no torch: see pretrain_cmd
+
     if value is not None and not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
         fail(f"{option} {value}: must be a 64-bit integer (-2**63 to 2**63 - 1)")
 

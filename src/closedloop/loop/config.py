@@ -27,6 +27,10 @@ from closedloop.sandbox.limits import MAX_SLOTS, MAX_WALL_S
 from closedloop.tasks.curriculum import CurriculumConfig
 from closedloop.train.grpo_config import MAX_LEARNING_RATE, GRPOConfig
 
+SEED_RANGE = (-(1 << 63), (1 << 63) - 1)
+"""Seeds torch and the samplers take (a 64-bit signed integer): the config's ``seed`` and the
+CLI's ``--seed`` (``cli.checks.seed``) alike."""
+
 
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the key, the value and the rule."""
@@ -518,7 +522,7 @@ class RunConfig(_Section):
             raise ValueError("must not hold control characters")
         return value
 
-    seed: int = Field(0, ge=-(1 << 63), le=(1 << 63) - 1)
+    seed: int = Field(0, ge=SEED_RANGE[0], le=SEED_RANGE[1])
     """Seed of everything seeded (corpus, sampling, curriculum)."""
     domain: Domain = Domain.LIST_FUNCTIONS
     """What the tasks are."""
