@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 
 from closedloop.sandbox import SandboxLimits
-from closedloop.sandbox.wire import MAX_TEXT
+from closedloop.sandbox.wire import MAX_TEXT, plain_equal
 from closedloop.tasks.format import Split, TaskFormatError, parse_task
 from closedloop.verify import Outcome, Verifier
 
@@ -42,6 +42,21 @@ def test_float_tolerance_applies_inside_sets(verifier):
     assert verdict.outcome is Outcome.PASS, verdict
     wrong = "def f():\n    return {0.31, 1.0}\n"
     assert verifier.verify(task, wrong).outcome is Outcome.FAIL
+
+
+def test_sets_of_tuples_with_float_noise_pair_however_many_or_mixed_they_are():
+    # 6,400 tuples each 1e-12 off: the greedy match ran out of its comparison budget and
+    # rejected them; sorted, they pair one to one
+    big = {(k, 0.5) for k in range(6400)}
+    assert plain_equal(big, {(k, 0.5 + 1e-12) for k in range(6400)}, tol=1e-9)
+    assert not plain_equal(big, {(k, 0.5 + 1e-6) for k in range(6400)}, tol=1e-9)
+    # sorted order pairs the wrong elements here, the greedy match the right ones
+    a = {(1.0, 2.0), (1.0 + 1e-12, 1.0)}
+    assert plain_equal(a, {(1.0 + 2e-12, 2.0), (1.0, 1.0 + 1e-12)}, tol=1e-9)
+    # elements that do not sort (a str beside an int) still pair
+    mixed = {("a", 0.1 + 0.2), (1, 0.1 + 0.2)}
+    assert plain_equal(mixed, {("a", 0.3), (1, 0.3)}, tol=1e-9)
+    assert not plain_equal(mixed, {("a", 0.3), (1, 0.4)}, tol=1e-9)
 
 
 def test_an_input_over_the_wires_cap_is_invalid_not_the_candidates_error(verifier):

@@ -474,13 +474,22 @@ _MATCH_BUDGET = 1 << 16  # element comparisons a tolerant set match may spend
 
 def _sets_close(a, b, tol):
     """Equal sets under a tolerance: a one-to-one pairing of close elements. Exact matches
-    pair first; left-over reals pair in sorted order (optimal on a line); anything else
-    pairs greedily, within ``_MATCH_BUDGET`` comparisons (past it: unequal)."""
+    pair first; left-over reals pair in sorted order (optimal on a line); anything else is
+    tried in sorted order too when it sorts (tuples of numbers, say: a pairing found is a
+    proof, in O(n log n)), and otherwise, or when that pairing fails, greedily, within
+    ``_MATCH_BUDGET`` comparisons (past it: unequal, a false rejection only for sets that
+    large whose elements neither sort nor pair in sorted order)."""
     left, right = a - b, b - a
     if not left:
         return True
     if all(type(x) in _NUM for x in left) and all(type(y) in _NUM for y in right):
         return all(_equal(x, y, tol) for x, y in zip(sorted(left), sorted(right), strict=True))
+    try:
+        in_order = zip(sorted(left), sorted(right), strict=True)
+        if all(_equal(x, y, tol) for x, y in in_order):
+            return True
+    except TypeError:  # elements that do not compare (a str and an int, complex numbers)
+        pass
     rest = list(right)
     budget = _MATCH_BUDGET
     for x in left:
