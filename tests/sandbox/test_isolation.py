@@ -16,6 +16,8 @@ import pytest
 from closedloop.sandbox import Limit, SandboxLimits, Worker
 from closedloop.sandbox.wire import WireError, decode_plain, encode_plain, plain_equal
 
+from .._hostile import PAGE_TABLES
+
 
 def test_job_is_pid_one_of_its_own_namespace_with_empty_network(worker, job):
     repo = str(Path(__file__).resolve().parents[2])
@@ -340,6 +342,71 @@ def test_a_root_host_without_a_pids_cgroup_is_warned_once(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert cgroups.make(4) is None  # once per process
+
+
+def test_a_jobs_page_tables_count_against_what_it_may_hold_where_the_host_is_root(job):
+    # RLIMIT_AS bounds what a job maps, not the page tables the kernel makes for it: under the
+    # default 1 GiB a job held 470 MiB of them beside 240 MiB of pages. Its worker's memory
+    # cgroup bounds the sum; the kernel kills the job (only jobs are in it)
+    if os.geteuid() != 0:
+        pytest.skip("the memory cgroup is made where the host is root")
+    limits = SandboxLimits(mem_bytes=256 << 20, tmp_bytes=1 << 20, wall_s=20.0)
+    with Worker(limits) as w:
+        if w.memory_cgroup is None:
+            pytest.skip("no cgroup v1 memory hierarchy: README says what that leaves")
+        limit = (w.memory_cgroup / "memory.limit_in_bytes").read_text().strip()
+        assert int(limit) == limits.held_bytes < 300 << 20
+        frame, value, status = job(w, PAGE_TABLES, "(1000,)")
+        assert value == 1000 and not status.refusals  # the same code, well inside the bound
+        frame, _, status = job(w, PAGE_TABLES, "(60000,)")
+        assert status.signal == 9 and frame is None
+        assert status.refusals.limits == {Limit.MEMORY: 1}
+        # what the address space allows still runs, and the worker that lost a job to the
+        # OOM killer serves the next one (its PID 1 and zygote are not in the cgroup)
+        big = "def f():\n    b = bytearray(150 << 20)\n    return len(b) >> 20\n"
+        frame, value, status = job(w, big)
+        assert value == 150 and not status.refusals
+        memory = w.memory_cgroup
+    assert not memory.exists()  # removed with its worker
+
+
+def test_a_job_holds_no_descriptor_but_its_own(worker, job):
+    # the worker's descriptors (its socket to the host, the zygote's trigger and births, the
+    # jobs' memory cgroup's cgroup.procs, the seccomp listener) stay out of a job's reach: a
+    # job holds /dev/null, its stdout and stderr, its call pipe and its result pipe
+    code = (
+        "import os\n"
+        "def f():\n"
+        "    out = []\n"
+        "    for fd in range(1024):\n"
+        "        try:\n"
+        "            os.fstat(fd)\n"
+        "            out.append(fd)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return out\n"
+    )
+    _, value, _ = job(worker, code)
+    assert value == [0, 1, 2, 3, 4]
+
+
+def test_a_root_host_without_a_memory_cgroup_is_warned_once(monkeypatch):
+    import warnings
+
+    from closedloop.sandbox import cgroups
+
+    if os.geteuid() != 0:
+        pytest.skip("an ordinary uid gets no memory cgroup: the README says what that leaves")
+    monkeypatch.setattr(cgroups, "_memory_hierarchy", lambda: None)
+    monkeypatch.setattr(cgroups, "_WARNED", [])
+    with pytest.warns(RuntimeWarning, match="page tables a job makes are bounded only"):
+        assert cgroups.make_job_memory(1 << 30) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cgroups.make_job_memory(1 << 30) is None  # once per process
+    with pytest.warns(RuntimeWarning, match="threads are bounded only"):  # its own warning
+        monkeypatch.setattr(cgroups, "_pids_hierarchy", lambda: None)
+        assert cgroups.make(4) is None
 
 
 def test_a_worker_cgroup_nobody_holds_is_removed_by_the_next_make(tmp_path):

@@ -4,12 +4,13 @@ every process named by its role."""
 from __future__ import annotations
 
 import builtins
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import closedloop.sandbox.worker as worker_module
 from closedloop.sandbox import Worker, _inside
 from closedloop.sandbox.wire import decode_plain
+
+from .._procs import descendants
 
 
 def test_the_worker_program_is_compiled_once_when_workers_start_at_once(monkeypatch) -> None:
@@ -28,27 +29,9 @@ def test_the_worker_program_is_compiled_once_when_workers_start_at_once(monkeypa
     assert compiles == ["<sandbox worker>"] and len(set(programs)) == 1
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
-
-
 def _names(pid: int) -> list[str]:
     names = []
-    for p in _descendants(pid):
+    for p in [pid, *descendants(pid)]:
         try:
             with open(f"/proc/{p}/comm") as f:
                 names.append(f.read().strip())

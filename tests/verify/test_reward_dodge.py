@@ -14,12 +14,14 @@ import time
 
 import pytest
 
-from closedloop.sandbox import SandboxLimits, WorkerLost
+from closedloop.sandbox import Limit, SandboxLimits, WorkerLost
 from closedloop.sandbox.wire import write_frame
 from closedloop.sandbox.worker import JobChannel
 from closedloop.tasks.format import Split, parse_task
 from closedloop.verify import Outcome, Verifier
 from closedloop.verify.runner import _load
+
+from .._hostile import PAGE_TABLES
 
 IO = parse_task(
     {
@@ -196,6 +198,23 @@ def test_a_report_too_large_for_the_workers_socket_is_not_the_sandboxs_fault(ver
     verdict = verifier.verify(IO, sol)
     assert verdict.outcome is Outcome.FAIL, verdict.detail
     assert verdict.refusals.denied == {"other": 9990}
+
+
+def test_a_job_the_kernel_kills_for_its_memory_is_the_candidates_failure():
+    # page tables past the jobs' memory cgroup's bound: the OOM killer takes the job, never
+    # its worker, so the verdict is the candidate's (and says which limit it hit)
+    from closedloop.sandbox import cgroups
+
+    if os.geteuid() != 0 or cgroups._memory_hierarchy() is None:
+        pytest.skip("the memory cgroup is made where the host is root and has cgroup v1 memory")
+    limits = SandboxLimits(mem_bytes=256 << 20, tmp_bytes=1 << 20, wall_s=20.0)
+    task = parse_task(
+        {"id": "pt", "entry_point": "f", "private_tests": [{"input": "(60000,)", "output": "1"}]}
+    )
+    with Verifier(workers=1, limits=limits) as v:
+        verdict = v.verify(task, PAGE_TABLES)
+    _scored(verdict)
+    assert verdict.refusals.limits.get(Limit.MEMORY) == 1, verdict
 
 
 def test_correct_solutions_still_pass(verifier):

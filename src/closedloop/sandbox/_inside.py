@@ -4,7 +4,8 @@ Its source is sent, after ``wire.py``'s, to a fresh ``python -I -S -c`` process,
 stdlib-only and imports nothing of closedloop. The host never imports it to run it.
 
 The worker
-  0. joins the pids cgroup the host made for it, if any (``cgroups.py``), before it forks;
+  0. joins the pids cgroup the host made for it, if any (``cgroups.py``), before it forks, and
+     opens its jobs' memory cgroup, which each job child joins before lock-down;
   1. enters new user, mount, PID, network, IPC, UTS and cgroup namespaces (unshare(2));
   2. builds a root of read-only bind mounts holding the Python runtime, the OS libraries and
      four device nodes (nothing of the task or the user's files; read-only, so that no
@@ -1078,6 +1079,7 @@ def job_child(lim, birth_fd, notify):
     seccomp listener before it offers the job to the host, so once the job's first frame is
     readable this process drops its own copy, and only then reads the job."""
     _set_name("cl-job")
+    joined = _join_jobs_memory()  # first: the descriptor may sit where the pipes go below
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     so_r, so_w = os.pipe()
@@ -1096,6 +1098,8 @@ def job_child(lim, birth_fd, notify):
     os.chdir("/tmp")
     error = None
     try:
+        if joined is not None:
+            raise OSError(joined)
         listener = lock_down(lim, notify)
         if listener is not None and listener != LISTENER_FD:
             os.dup2(listener, LISTENER_FD)
@@ -1122,6 +1126,26 @@ def job_child(lim, birth_fd, notify):
         serve_candidate(3, 4)
     finally:
         _flush_and_exit(0)
+
+
+_JOBS_MEMORY_FD = None
+"""A candidate worker's descriptor of its jobs' memory cgroup's ``cgroup.procs`` (the host
+made the cgroup, ``cgroups.make_job_memory``; the worker opened it before it entered its
+namespaces), or None where the host gave none."""
+
+
+def _join_jobs_memory():
+    """Move this job child into its worker's memory cgroup and drop the descriptor; None, or
+    why it failed (then the job fails closed: lock-down is not in force without it)."""
+    if _JOBS_MEMORY_FD is None:
+        return None
+    try:
+        os.write(_JOBS_MEMORY_FD, b"0")  # 0: the writer itself
+    except OSError as e:
+        return f"joining the jobs' memory cgroup: {e}"
+    finally:
+        os.close(_JOBS_MEMORY_FD)
+    return None
 
 
 def _flush_and_exit(code):
@@ -1698,12 +1722,14 @@ def main():
             __import__(name)
         except ImportError:
             pass
-    global _TID_ADDR
+    global _TID_ADDR, _JOBS_MEMORY_FD
     _TID_ADDR = _tid_address()  # here, where the thread id is the host's (unique) one
     try:
         if cfg.get("cgroup"):  # before the first fork: every task of the worker is counted
             with open(os.path.join(cfg["cgroup"], "cgroup.procs"), "w") as f:
                 f.write(str(os.getpid()))
+        if cfg.get("jobs_memory"):  # opened here, on the host's tree; each job joins itself
+            _JOBS_MEMORY_FD = os.open(os.path.join(cfg["jobs_memory"], "cgroup.procs"), os.O_WRONLY)
         enter_sandbox(cfg)
     except OSError as e:
         _send(sock, {"op": "unavailable", "detail": str(e)})

@@ -1,16 +1,32 @@
-"""A pids cgroup per sandbox worker: the bound on a job's threads where RLIMIT_NPROC has none.
+"""Cgroups per sandbox worker: bounds the kernel's rlimits leave open.
 
-A job runs as uid 0 of its user namespace, mapped to the host uid that started the verifier.
-The kernel does not apply ``RLIMIT_NPROC`` to a process whose real uid is the host's root, so
-where the verifier runs as root a job could start threads until its address space ran out
-(256 under a limit of 64), each taking one of the host's process ids. The pids controller
-counts every task (process or thread) of a cgroup whatever its uid: each worker joins a fresh
-cgroup of its own, before it forks anything, whose ``pids.max`` is the job's process limit plus
-the worker's own processes (:data:`WORKER_TASKS`).
+**Threads** (a pids cgroup per worker). A job runs as uid 0 of its user namespace, mapped to
+the host uid that started the verifier. The kernel does not apply ``RLIMIT_NPROC`` to a process
+whose real uid is the host's root, so where the verifier runs as root a job could start
+threads until its address space ran out (256 under a limit of 64), each taking one of the
+host's process ids. The pids controller counts every task (process or thread) of a cgroup
+whatever its uid: each worker joins a fresh cgroup of its own, before it forks anything, whose
+``pids.max`` is the job's process limit plus the worker's own processes (:data:`WORKER_TASKS`).
 
-Host side only, stdlib only. Where the host has no pids hierarchy it can write (not root, no
-cgroup v1 ``pids`` mount, a cgroup v2 tree without the controller delegated), :func:`make`
-returns None and ``RLIMIT_NPROC`` is the only bound — which holds for every host uid but root.
+**Memory held outside the address space** (a memory cgroup per candidate worker, for its jobs
+alone). ``RLIMIT_AS`` bounds what a job maps, not what the kernel allocates for it: one page
+mapped per GiB of address space (a hint to ``mmap``, no privilege needed) costs a page-table
+page and a page-middle-directory page each, so a job under a 1 GiB limit held 470 MiB of page
+tables beside 240 MiB of pages. Each job child moves itself into its worker's memory cgroup
+before lock-down (``_inside.job_child``), so that every page it takes after that -- page
+tables, its ``/tmp``, pipe buffers -- is charged there, against
+:attr:`~closedloop.sandbox.limits.SandboxLimits.held_bytes`. Only job processes are ever in
+it: the kernel's OOM killer, when the job passes the bound, can pick no one but the job
+(SIGKILL, the candidate's failure: never ``infra_error``), and the worker reads the kill from
+the cgroup's ``oom_kill`` count (``Limit.MEMORY``).
+
+Host side only, stdlib only. Both are made where the host is root. Where it has no pids
+hierarchy it can write (no cgroup v1 ``pids`` mount, a cgroup v2 tree without the controller
+delegated), :func:`make` returns None and ``RLIMIT_NPROC`` is the only bound — which holds for
+every host uid but root. The memory cgroup needs cgroup v1's ``memory`` controller (in v2 a
+cgroup holding the worker could not also give its jobs one of their own); without it, or for a
+host uid other than root, a job's page tables are bounded only by the kernel's
+``vm.max_map_count`` mappings a process (~500 MiB at the default 65,530).
 """
 
 from __future__ import annotations
@@ -37,6 +53,21 @@ _STALE = re.compile(rf"{_PREFIX}(\d+)-[0-9a-f]+")
 def _pids_hierarchy() -> Path | None:
     """The directory of this process's own cgroup in a writable pids hierarchy (cgroup v1's
     ``pids`` controller, or a v2 tree), or None. Read once: a pool starts many workers."""
+    found = _own_cgroups("pids")
+    # a hybrid host mounts both: v1's pids controller, where mounted, is the one that works
+    return found.get("pids") or found.get("")
+
+
+@functools.cache
+def _memory_hierarchy() -> Path | None:
+    """The directory of this process's own cgroup in cgroup v1's ``memory`` hierarchy, or
+    None (see the module's docstring for why not v2)."""
+    return _own_cgroups("memory").get("memory")
+
+
+def _own_cgroups(controller: str) -> dict[str, Path]:
+    """This process's cgroup directories: ``controller``'s v1 hierarchy under the key
+    ``controller``, the v2 tree under ``""``, where mounted."""
     try:
         own = Path("/proc/self/cgroup").read_text().splitlines()
         mounts = Path("/proc/self/mountinfo").read_text().splitlines()
@@ -52,8 +83,8 @@ def _pids_hierarchy() -> Path | None:
         fields = line.split()
         sep = fields.index("-")
         root, point, fstype, opts = fields[3], fields[4], fields[sep + 1], fields[sep + 3]
-        if fstype == "cgroup" and "pids" in opts.split(","):
-            key = "pids"
+        if fstype == "cgroup" and controller in opts.split(","):
+            key = controller
         elif fstype == "cgroup2":
             key = ""
         else:
@@ -62,8 +93,7 @@ def _pids_hierarchy() -> Path | None:
         if path is None or not (path + "/").startswith(root + "/"):
             continue
         found.setdefault(key, Path(point) / path[len(root) :].lstrip("/"))
-    # a hybrid host mounts both: v1's pids controller, where mounted, is the one that works
-    return found.get("pids") or found.get("")
+    return found
 
 
 def make(max_tasks: int) -> Path | None:
@@ -74,8 +104,43 @@ def make(max_tasks: int) -> Path | None:
         return None
     parent = _pids_hierarchy()
     if parent is None:
-        _warn_unbounded("no pids cgroup hierarchy is mounted")
+        _warn_unbounded("threads", "no pids cgroup hierarchy is mounted")
         return None
+    return _make(parent, {"pids.max": str(max_tasks)}, "threads", "the pids controller")
+
+
+def make_job_memory(max_bytes: int) -> Path | None:
+    """A fresh, empty memory cgroup whose jobs may hold ``max_bytes`` in all (RAM, and swap
+    where the kernel accounts it), or None where the host has none to give (not root, no
+    cgroup v1 memory hierarchy). Each job moves itself in; :func:`remove` it with its worker.
+    """
+    if os.geteuid() != 0:
+        return None
+    parent = _memory_hierarchy()
+    if parent is None:
+        _warn_unbounded("memory", "no cgroup v1 memory hierarchy is mounted")
+        return None
+    settings = {"memory.limit_in_bytes": str(max_bytes)}
+    if (parent / "memory.memsw.limit_in_bytes").exists():  # swap is accounted: bound it too
+        settings["memory.memsw.limit_in_bytes"] = str(max_bytes)
+    return _make(parent, settings, "memory", "the memory controller")
+
+
+def oom_kills(cgroup: Path) -> int:
+    """How many tasks the kernel's OOM killer has killed in a memory cgroup (v1's
+    ``memory.oom_control``); 0 where the kernel does not say."""
+    try:
+        text = (cgroup / "memory.oom_control").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "oom_kill":
+            return int(value)
+    return 0
+
+
+def _make(parent: Path, settings: dict[str, str], bound: str, controller: str) -> Path | None:
     _remove_stale(parent)
     made = parent / f"{_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     with _LOCK:  # held before it exists: another thread's sweep must not take it for stale
@@ -85,30 +150,38 @@ def make(max_tasks: int) -> Path | None:
     except OSError as e:
         with _LOCK:
             _HELD.discard(made)
-        _warn_unbounded(f"cannot make a cgroup in {parent} ({e.strerror})")
+        _warn_unbounded(bound, f"cannot make a cgroup in {parent} ({e.strerror})")
         return None
     try:
-        (made / "pids.max").write_text(str(max_tasks))
-    except OSError:  # a v2 tree without the pids controller delegated here
+        for name, value in settings.items():  # memory.memsw after memory.limit: the order v1 needs
+            (made / name).write_text(value)
+    except OSError:  # a v2 tree without the controller delegated here
         remove(made)
-        _warn_unbounded(f"the pids controller is not enabled for {parent}")
+        _warn_unbounded(bound, f"{controller} is not enabled for {parent}")
         return None
     return made
 
 
 _WARNED: list[str] = []
+"""The bounds (``threads``, ``memory``) this process has warned about."""
+_WHAT_IS_LEFT = {
+    "threads": "a job's threads are bounded only by its address space (RLIMIT_NPROC does not "
+    "bind root); run as an ordinary user, or give the verifier a pids cgroup",
+    "memory": "the page tables a job makes are bounded only by vm.max_map_count (~500 MiB a "
+    "job at the default), not by its memory limit; give the verifier a cgroup v1 memory "
+    "hierarchy",
+}
 
 
-def _warn_unbounded(why: str) -> None:
-    """Say once per process that a root host's jobs run without a bound on their threads."""
+def _warn_unbounded(bound: str, why: str) -> None:
+    """Say once per process and bound that a root host's jobs run without it."""
     with _LOCK:
-        if _WARNED:
+        if bound in _WARNED:
             return
-        _WARNED.append(why)
+        _WARNED.append(bound)
     warnings.warn(
-        f"closedloop sandbox: running as root and {why}: a job's threads are bounded only by "
-        "its address space (RLIMIT_NPROC does not bind root); run as an ordinary user, or give "
-        "the verifier a pids cgroup (see the README's 'What it does not protect against')",
+        f"closedloop sandbox: running as root and {why}: {_WHAT_IS_LEFT[bound]} (see the "
+        "README's 'What it does not protect against')",
         RuntimeWarning,
         stacklevel=3,
     )

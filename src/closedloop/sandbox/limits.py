@@ -38,6 +38,14 @@ class SandboxLimits:
     output_bytes: int = 8192
     """Bytes of stdout and of stderr kept (the tail); the rest is read and dropped."""
 
+    @property
+    def held_bytes(self) -> int:
+        """Memory a job may hold in all where the host gives its jobs a memory cgroup
+        (``sandbox/cgroups.py``): its address space and its /tmp, plus room for what the
+        kernel allocates for them (page tables of a densely mapped address space, 1/256 of
+        it; pipes, descriptors, threads' stacks: 32 MiB). Past it the kernel kills the job."""
+        return self.mem_bytes + self.tmp_bytes + self.mem_bytes // 256 + (32 << 20)
+
     def __post_init__(self) -> None:
         if not self.wall_s > 0:
             raise ValueError(f"wall_s must be > 0 seconds, got {self.wall_s!r}")

@@ -3,7 +3,8 @@
 Every count here is observed outside the job's process, by its worker, so a candidate can
 neither forge nor hide one (see ``_inside.py``: denied system calls reach the worker through
 a seccomp user-notification listener the job no longer holds when its code runs; the limits
-are read from the kernel's exit status and resource usage, the output pipes and ``/tmp``).
+are read from the kernel's exit status and resource usage, the output pipes and ``/tmp``, and
+the memory cgroup's count of OOM kills, read by the host).
 
 Not counted, because nothing outside the process sees it: an allocation refused by the
 address-space limit (the job sees ENOMEM or a ``MemoryError``), a thread refused by the
@@ -29,6 +30,7 @@ class Limit(StrEnum):
     TMP_INODES = "tmp_inodes"  # /tmp had no inode left at the end of the job
     FILE_SIZE = "file_size"  # a file in /tmp had reached RLIMIT_FSIZE at the end of the job
     DENIALS = "denials"  # so many denied system calls that the worker killed the job
+    MEMORY = "memory"  # killed by the kernel at the jobs' memory cgroup's bound (held_bytes)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Any
 
 from closedloop.sandbox import cgroups
 from closedloop.sandbox.limits import SandboxLimits
-from closedloop.sandbox.refusals import Refusals
+from closedloop.sandbox.refusals import Limit, Refusals
 from closedloop.sandbox.wire import MAX_FRAME, WireError, decode_frame, write_frame
 
 _HERE = Path(__file__).parent
@@ -212,6 +212,8 @@ class Worker:
         self._sock: socket.socket | None = None
         self._root: str | None = None
         self._cgroup: Path | None = None
+        self._memory: Path | None = None
+        self._oom_kills = 0
         self.start()
 
     @property
@@ -223,6 +225,9 @@ class Worker:
         self._root = tempfile.mkdtemp(prefix="closedloop-root-")
         # where the host is root, RLIMIT_NPROC binds nothing: the worker's own pids cgroup does
         self._cgroup = cgroups.make(self.limits.nproc + cgroups.WORKER_TASKS)
+        # and RLIMIT_AS does not bound page tables: the jobs' own memory cgroup does
+        self._memory = None if self.judge else cgroups.make_job_memory(self.limits.held_bytes)
+        self._oom_kills = 0
         host_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         err = tempfile.TemporaryFile()
         cfg = {
@@ -232,6 +237,7 @@ class Worker:
             "limits": asdict(self.limits),
             "mode": "judge" if self.judge else "candidate",
             "cgroup": str(self._cgroup) if self._cgroup else None,
+            "jobs_memory": str(self._memory) if self._memory else None,
         }
         exe = getattr(sys, "_base_executable", sys.executable)
         env = {
@@ -349,7 +355,13 @@ class Worker:
             self.kill()
             raise WorkerLost("worker did not report the end of a job")
         fields = {k: msg[k] for k in JobStatus.__dataclass_fields__ if k != "refusals"}
-        return JobStatus(**fields, refusals=Refusals.from_json(msg.get("refusals")))
+        refusals = Refusals.from_json(msg.get("refusals"))
+        if self._memory is not None:  # the job's worker cannot see this kill: the host can
+            kills = cgroups.oom_kills(self._memory)
+            if kills > self._oom_kills:
+                refusals = refusals + Refusals(limits={Limit.MEMORY: 1})
+            self._oom_kills = kills
+        return JobStatus(**fields, refusals=refusals)
 
     def kill(self) -> None:
         """SIGKILL the worker's whole process group; PID 1 dying takes every job with it."""
@@ -368,11 +380,20 @@ class Worker:
         if self._cgroup is not None:
             cgroups.remove(self._cgroup)
             self._cgroup = None
+        if self._memory is not None:
+            cgroups.remove(self._memory)
+            self._memory = None
 
     @property
     def cgroup(self) -> Path | None:
         """The pids cgroup bounding the worker's tasks, or None where the host gave none."""
         return self._cgroup
+
+    @property
+    def memory_cgroup(self) -> Path | None:
+        """The memory cgroup bounding what each of a candidate worker's jobs holds in all
+        (:attr:`SandboxLimits.held_bytes`), or None (a judge worker; a host that gave none)."""
+        return self._memory
 
     def restart(self) -> None:
         self.kill()
