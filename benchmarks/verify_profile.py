@@ -95,6 +95,8 @@ def split(data: str, freq: int) -> dict[str, dict[str, float]]:
         if not m:
             continue
         samples, comm, dso = int(m.group(1)), m.group(2), m.group(3)
+        if comm.startswith("python"):  # python, python3, python3.11: the interpreter's name
+            comm = "python"
         role = "idle" if comm == "swapper" else comm if comm in ROLES else "other"
         secs[role]["kernel" if "kernel" in dso else "user"] += samples / freq
     return secs

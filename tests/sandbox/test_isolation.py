@@ -356,6 +356,12 @@ def test_a_jobs_page_tables_count_against_what_it_may_hold_where_the_host_is_roo
             pytest.skip("no cgroup v1 memory hierarchy: README says what that leaves")
         limit = (w.memory_cgroup / "memory.limit_in_bytes").read_text().strip()
         assert int(limit) == limits.held_bytes < 300 << 20
+        # nothing of the worker is in it: only the job child it made ready (the OOM killer
+        # must have no one else to pick)
+        deadline = time.monotonic() + 10
+        while not (members := _cgroup_members(w.memory_cgroup)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert members == ["cl-job"]
         frame, value, status = job(w, PAGE_TABLES, "(1000,)")
         assert value == 1000 and not status.refusals  # the same code, well inside the bound
         frame, _, status = job(w, PAGE_TABLES, "(60000,)")
@@ -390,6 +396,16 @@ def test_a_job_holds_no_descriptor_but_its_own(worker, job):
     assert value == [0, 1, 2, 3, 4]
 
 
+def _cgroup_members(cgroup: Path) -> list[str]:
+    names = []
+    for pid in (cgroup / "cgroup.procs").read_text().split():
+        try:
+            names.append(Path(f"/proc/{pid}/comm").read_text().strip())
+        except OSError:
+            pass
+    return names
+
+
 def test_a_root_host_without_a_memory_cgroup_is_warned_once(monkeypatch):
     import warnings
 
@@ -400,10 +416,10 @@ def test_a_root_host_without_a_memory_cgroup_is_warned_once(monkeypatch):
     monkeypatch.setattr(cgroups, "_memory_hierarchy", lambda: None)
     monkeypatch.setattr(cgroups, "_WARNED", [])
     with pytest.warns(RuntimeWarning, match="page tables a job makes are bounded only"):
-        assert cgroups.make_job_memory(1 << 30) is None
+        assert cgroups.make_job_memory(1 << 30, 64) is None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert cgroups.make_job_memory(1 << 30) is None  # once per process
+        assert cgroups.make_job_memory(1 << 30, 64) is None  # once per process
     with pytest.warns(RuntimeWarning, match="threads are bounded only"):  # its own warning
         monkeypatch.setattr(cgroups, "_pids_hierarchy", lambda: None)
         assert cgroups.make(4) is None

@@ -4,6 +4,7 @@ every process named by its role."""
 from __future__ import annotations
 
 import builtins
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import closedloop.sandbox.worker as worker_module
@@ -44,13 +45,29 @@ def test_every_sandbox_process_is_named_by_its_role() -> None:
     # benchmarks/verify_profile.py splits the verifier's CPU time by these names, and ps/top
     # show them; a candidate worker holds its next job's child, locked down and waiting
     cand, judge = Worker(), Worker(judge=True)
+    want = {
+        cand.pid: ["cl-job", "cl-pid1", "cl-worker", "cl-zygote"],
+        judge.pid: ["cl-judge", "cl-judges", "cl-worker"],
+    }
     try:
-        assert cand.pid is not None and judge.pid is not None
-        assert _names(cand.pid) == ["cl-job", "cl-pid1", "cl-worker", "cl-zygote"]
-        assert _names(judge.pid) == ["cl-judge", "cl-judges", "cl-worker"]
+        # a worker says it is ready before it forks its zygote (and the zygote its first
+        # job) or its judge runner: wait for them
+        deadline = time.monotonic() + 10
+        while any(_names(pid) != names for pid, names in want.items()):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        assert {pid: _names(pid) for pid in want} == want
     finally:
         cand.kill()
         judge.kill()
+
+
+def test_a_candidate_worker_warms_up_before_its_zygote_forks(worker, job) -> None:
+    # the count the worker's warm-up left is in every job's copy of the harness's globals
+    code = "import sys\ndef f():\n    return sys._getframe(1).f_globals['_WARMED_UP']\n"
+    _, value, _ = job(worker, code)
+    assert value == 1 + len(_inside._WARM_UP_CALLS)  # "ready", then one reply a call
 
 
 def test_the_warm_up_serves_its_calls_as_a_job_would() -> None:

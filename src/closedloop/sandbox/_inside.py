@@ -1650,6 +1650,10 @@ _WARM_UP_CALLS = (
 )
 
 
+_WARMED_UP = 0
+"""Replies the worker's warm-up got (its jobs inherit the count: a test reads it)."""
+
+
 def _warm_up():
     """Serve ``_WARM_UP_PROGRAM`` once, here, as a job would (frames in and out, the program
     compiled and run, arguments decoded, results encoded). Every job does these things first;
@@ -1737,7 +1741,8 @@ def main():
     cfg["notify"] = cfg.get("mode") != "judge" and _notify_works()
     _prepare_lockdown(cfg["notify"])
     if cfg.get("mode") != "judge":
-        _warm_up()
+        global _WARMED_UP
+        _WARMED_UP = len(_warm_up())
     import gc
 
     gc.collect()

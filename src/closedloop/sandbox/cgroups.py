@@ -72,7 +72,7 @@ def _own_cgroups(controller: str) -> dict[str, Path]:
         own = Path("/proc/self/cgroup").read_text().splitlines()
         mounts = Path("/proc/self/mountinfo").read_text().splitlines()
     except OSError:
-        return None
+        return {}
     paths: dict[str, str] = {}  # "pids" (v1) or "" (v2) -> this process's cgroup path
     for line in own:
         _, controllers, path = line.split(":", 2)
@@ -109,10 +109,14 @@ def make(max_tasks: int) -> Path | None:
     return _make(parent, {"pids.max": str(max_tasks)}, "threads", "the pids controller")
 
 
-def make_job_memory(max_bytes: int) -> Path | None:
+def make_job_memory(max_bytes: int, max_tasks: int) -> Path | None:
     """A fresh, empty memory cgroup whose jobs may hold ``max_bytes`` in all (RAM, and swap
     where the kernel accounts it), or None where the host has none to give (not root, no
     cgroup v1 memory hierarchy). Each job moves itself in; :func:`remove` it with its worker.
+
+    Its OOM killer is on (a parent's ``oom_kill_disable`` would leave a job past the bound
+    hanging to its wall clock). Where the host mounts ``pids`` in the same v1 hierarchy, a job
+    moving in leaves its worker's pids cgroup: this one then bounds it to ``max_tasks``.
     """
     if os.geteuid() != 0:
         return None
@@ -120,9 +124,15 @@ def make_job_memory(max_bytes: int) -> Path | None:
     if parent is None:
         _warn_unbounded("memory", "no cgroup v1 memory hierarchy is mounted")
         return None
-    settings = {"memory.limit_in_bytes": str(max_bytes)}
+    settings = {
+        "memory.limit_in_bytes": str(max_bytes),
+        "memory.oom_control": "0",
+        "notify_on_release": "0",  # the host's release agent is not told of each job
+    }
     if (parent / "memory.memsw.limit_in_bytes").exists():  # swap is accounted: bound it too
         settings["memory.memsw.limit_in_bytes"] = str(max_bytes)
+    if (parent / "pids.max").exists() or (parent / "pids.current").exists():
+        settings["pids.max"] = str(max_tasks)
     return _make(parent, settings, "memory", "the memory controller")
 
 

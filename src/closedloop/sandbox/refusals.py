@@ -30,7 +30,8 @@ class Limit(StrEnum):
     TMP_INODES = "tmp_inodes"  # /tmp had no inode left at the end of the job
     FILE_SIZE = "file_size"  # a file in /tmp had reached RLIMIT_FSIZE at the end of the job
     DENIALS = "denials"  # so many denied system calls that the worker killed the job
-    MEMORY = "memory"  # killed by the kernel at the jobs' memory cgroup's bound (held_bytes)
+    MEMORY = "memory"  # killed by the kernel's OOM killer: at the jobs' memory cgroup's
+    # bound (SandboxLimits.held_bytes), or the machine's; only where the host gave the cgroup
 
 
 @dataclass(frozen=True)

@@ -425,15 +425,33 @@ def plain_equal(a, b, tol=None):
     tuples, dict values and sets alike). Never raises: what cannot be compared is unequal.
     """
     try:
-        return _equal(a, b, tol)
-    except Exception:  # an overflow, a recursion: a value that cannot be compared is not equal
-        return False
+        # every element is compared with one somewhere in the other value (list and tuple
+        # items, dict values, set elements in the pairing), so a NaN anywhere makes them
+        # unequal: checked once here, not again for each set compared inside a search
+        if contains_nan(a) or contains_nan(b):
+            return False
+        return _equal(a, b, tol, [_COMPARE_BUDGET])
+    except Exception:  # an overflow, a recursion, the budget: a value that cannot be compared
+        return False  # is not equal
 
 
 _NUM = (int, float, bool)
+_COMPARE_BUDGET = 1 << 19
+"""Work one :func:`plain_equal` may spend, in comparisons (each call of ``_equal``) and set
+and dict elements hashed, nested values and every set's search included: past it the values
+are unequal. A value of the decoder's 200,000 nodes compared whole, its sets paired in sorted
+order, spends under half of it; what a tolerant search of sets that do not sort could spend
+beyond that (quadratic, and multiplied by nesting) is what it bounds."""
 
 
-def _equal(a, b, tol):
+class _OverBudget(Exception):
+    pass
+
+
+def _equal(a, b, tol, budget):
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _OverBudget
     ta, tb = type(a), type(b)
     if ta in _NUM and tb in _NUM:
         if ta is float or tb is float:
@@ -451,53 +469,53 @@ def _equal(a, b, tol):
         if ta not in (int, float, complex) or tb not in (int, float, complex):
             return False
         a, b = complex(a), complex(b)
-        return _equal(a.real, b.real, tol) and _equal(a.imag, b.imag, tol)
+        return _equal(a.real, b.real, tol, budget) and _equal(a.imag, b.imag, tol, budget)
     if ta is not tb and not ({ta, tb} <= {set, frozenset}):
         return False
     if ta is list or ta is tuple:
-        return len(a) == len(b) and all(_equal(x, y, tol) for x, y in zip(a, b, strict=False))
+        if len(a) != len(b):
+            return False
+        return all(_equal(x, y, tol, budget) for x, y in zip(a, b, strict=False))
     if ta is dict:
+        budget[0] -= len(a)  # the keys hashed
         if a.keys() != b.keys():
             return False
-        return all(_equal(a[k], b[k], tol) for k in a)
+        return all(_equal(a[k], b[k], tol, budget) for k in a)
     if ta in (set, frozenset):
-        if len(a) != len(b) or contains_nan(a) or contains_nan(b):
+        budget[0] -= len(a)  # the elements hashed
+        if len(a) != len(b):
             return False
         if tol is None:
             return a == b
-        return _sets_close(a, b, tol)
+        return _sets_close(a, b, tol, budget)
     return a == b
 
 
-_MATCH_BUDGET = 1 << 16  # element comparisons a tolerant set match may spend
-
-
-def _sets_close(a, b, tol):
+def _sets_close(a, b, tol, budget):
     """Equal sets under a tolerance: a one-to-one pairing of close elements. Exact matches
     pair first; left-over reals pair in sorted order (optimal on a line); anything else is
     tried in sorted order too when it sorts (tuples of numbers, say: a pairing found is a
-    proof, in O(n log n)), and otherwise, or when that pairing fails, greedily, within
-    ``_MATCH_BUDGET`` comparisons (past it: unequal, a false rejection only for sets that
-    large whose elements neither sort nor pair in sorted order)."""
+    proof, in O(n log n)), and otherwise, or when that pairing fails, greedily. Every
+    comparison is charged to ``budget`` (:data:`_COMPARE_BUDGET`, shared by the whole
+    comparison): past it the sets are unequal, a false rejection only for values whose sets
+    neither sort nor pair in sorted order and need more than that to pair."""
     left, right = a - b, b - a
     if not left:
         return True
-    if all(type(x) in _NUM for x in left) and all(type(y) in _NUM for y in right):
-        return all(_equal(x, y, tol) for x, y in zip(sorted(left), sorted(right), strict=True))
+    budget[0] -= len(left)  # the sorts (in C: cheaper than the pairing that follows)
     try:
-        in_order = zip(sorted(left), sorted(right), strict=True)
-        if all(_equal(x, y, tol) for x, y in in_order):
-            return True
+        xs, ys = sorted(left), sorted(right)
     except TypeError:  # elements that do not compare (a str and an int, complex numbers)
-        pass
+        xs = ys = None
+    if xs is not None:
+        if all(_equal(x, y, tol, budget) for x, y in zip(xs, ys, strict=True)):
+            return True
+        if all(type(x) in _NUM for x in left) and all(type(y) in _NUM for y in right):
+            return False  # on a line sorted order is the best pairing there is
     rest = list(right)
-    budget = _MATCH_BUDGET
     for x in left:
         for i, y in enumerate(rest):
-            budget -= 1
-            if budget < 0:
-                return False
-            if _equal(x, y, tol):
+            if _equal(x, y, tol, budget):
                 del rest[i]
                 break
         else:

@@ -226,7 +226,11 @@ class Worker:
         # where the host is root, RLIMIT_NPROC binds nothing: the worker's own pids cgroup does
         self._cgroup = cgroups.make(self.limits.nproc + cgroups.WORKER_TASKS)
         # and RLIMIT_AS does not bound page tables: the jobs' own memory cgroup does
-        self._memory = None if self.judge else cgroups.make_job_memory(self.limits.held_bytes)
+        self._memory = (
+            None
+            if self.judge
+            else cgroups.make_job_memory(self.limits.held_bytes, self.limits.nproc)
+        )
         self._oom_kills = 0
         host_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         err = tempfile.TemporaryFile()
