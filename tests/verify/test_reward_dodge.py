@@ -217,6 +217,7 @@ def test_a_job_the_kernel_kills_for_its_memory_is_the_candidates_failure():
         verdict = v.verify(task, PAGE_TABLES)
     _scored(verdict)
     assert verdict.refusals.limits.get(Limit.MEMORY) == 1, verdict
+    assert "killed at its memory limit" in verdict.detail  # not a bare "signal 9"
 
 
 def test_correct_solutions_still_pass(verifier):

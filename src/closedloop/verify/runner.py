@@ -737,6 +737,8 @@ def _verdict(
 
 
 def _death(status: JobStatus, when: str) -> str:
+    if Limit.MEMORY in status.refusals.limits:
+        return f"the candidate process was killed at its memory limit {when}"
     if status.signal:
         return f"the candidate process was killed by signal {status.signal} {when}"
     return f"the candidate process exited (code {status.exit_code}) {when}"
