@@ -17,7 +17,7 @@ comparison is that their kind does not). This is a diagnostic, not a loop to use
 the product does this.
 
 Run:  python benchmarks/loop_oracle_pool.py RUN_DIR [--seed 0] [--pool-size 200]
-      [--pool-seed 5000000] [--iterations N]
+      [--pool-seed 5000000] [--iterations N] [--samples K]
 Then read RUN_DIR/summary.json (``policies``: cold_start, final, control; ``gate``) as for any
 run; the run prints its held-out table and per-family table at the end.
 """
@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--pool-size", type=int, default=200)
     ap.add_argument("--pool-seed", type=int, default=5_000_000)
     ap.add_argument("--iterations", type=int, default=None)
+    ap.add_argument("--samples", type=int, default=None, help="attempts per task (a GRPO group)")
     args = ap.parse_args()
     if not 0 < args.pool_size <= 10_000:
         ap.error(f"--pool-size {args.pool_size}: must be 1 to 10000")
@@ -64,7 +65,8 @@ def main() -> None:
     domain.seed_pool = rg_pool
     ContaminationGuard.check = check
     config = Path(tempfile.mkdtemp(prefix="cl-oracle-")) / "oracle.toml"
-    config.write_text("[challenger]\nproposals = 0\n")
+    solver = f"[solver]\nsamples = {args.samples}\n" if args.samples else ""
+    config.write_text("[challenger]\nproposals = 0\n" + solver)
     argv = ["closedloop", "run", str(config), "--run-dir", str(args.run_dir)]
     argv += ["--seed", str(args.seed)]
     if args.iterations is not None:
