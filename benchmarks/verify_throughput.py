@@ -58,14 +58,24 @@ def _floor_one(program: str) -> bool:
         return False
 
 
+def humaneval_task(p: dict) -> dict:
+    """A HumanEval record as a task in the task format (its tests as the checker)."""
+    return {
+        "id": p["task_id"],
+        "entry_point": p["entry_point"],
+        "prompt": p["prompt"],
+        "checker": p["test"],
+        "source": "humaneval",
+    }
+
+
 def write_cli_files(problems: list[dict], reps: int, folder: str) -> tuple[str, str]:
     """HumanEval as ``closedloop verify`` reads it: a task file (the tests as the checker) and
     the reference solutions x``reps``. Returns the two paths."""
     tasks, sols = os.path.join(folder, "tasks.jsonl"), os.path.join(folder, "sols.jsonl")
     with open(tasks, "w") as f:
         for p in problems:
-            row = {"id": p["task_id"], "entry_point": p["entry_point"], "prompt": p["prompt"]}
-            f.write(json.dumps({**row, "checker": p["test"], "source": "humaneval"}) + "\n")
+            f.write(json.dumps(humaneval_task(p)) + "\n")
     with open(sols, "w") as f:
         for _ in range(reps):
             for p in problems:
@@ -96,7 +106,6 @@ def short_mode(args: argparse.Namespace, problems: list[dict]) -> None:
     }
     tmp = tempfile.mkdtemp(prefix="cl-bench-")
     p = problems[0]
-    he_task = {"id": p["task_id"], "entry_point": p["entry_point"], "prompt": p["prompt"]}
     io_task = {
         "id": "sort",
         "kind": "function",
@@ -106,7 +115,7 @@ def short_mode(args: argparse.Namespace, problems: list[dict]) -> None:
         "private_tests": [{"input": "([5, 4],)", "output": "[4, 5]"}],
     }
     cases = {
-        "a HumanEval task": ({**he_task, "checker": p["test"]}, p["canonical_solution"]),
+        "a HumanEval task": (humaneval_task(p), p["canonical_solution"]),
         "an I/O task": (io_task, "def f(xs):\n    return sorted(xs)\n"),
     }
     files = {}
@@ -225,21 +234,7 @@ def main() -> None:
     n = len(problems) * args.reps
     console = Console(stderr=True)
 
-    tasks = [
-        (
-            parse_task(
-                {
-                    "id": p["task_id"],
-                    "entry_point": p["entry_point"],
-                    "prompt": p["prompt"],
-                    "checker": p["test"],
-                    "source": "humaneval",
-                }
-            ),
-            p["canonical_solution"],
-        )
-        for p in problems
-    ]
+    tasks = [(parse_task(humaneval_task(p)), p["canonical_solution"]) for p in problems]
     programs = [
         p["prompt"]
         + p["canonical_solution"]

@@ -326,24 +326,6 @@ def test_a_jobs_threads_are_bounded_where_the_host_is_root():
     assert not cgroup.exists()  # removed with its worker
 
 
-def test_a_root_host_without_a_pids_cgroup_is_warned_once(monkeypatch):
-    # the bound is silently missing on a root host with no pids hierarchy (a stock cgroup v2
-    # machine): say so, once
-    import warnings
-
-    from closedloop.sandbox import cgroups
-
-    if os.geteuid() != 0:
-        pytest.skip("an ordinary uid needs no cgroup: RLIMIT_NPROC binds it")
-    monkeypatch.setattr(cgroups, "_pids_hierarchy", lambda: None)
-    monkeypatch.setattr(cgroups, "_WARNED", [])
-    with pytest.warns(RuntimeWarning, match="bounded only by its address space"):
-        assert cgroups.make(4) is None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert cgroups.make(4) is None  # once per process
-
-
 def test_a_jobs_page_tables_count_against_what_it_may_hold_where_the_host_is_root(job):
     # RLIMIT_AS bounds what a job maps, not the page tables the kernel makes for it: under the
     # default 1 GiB a job held 470 MiB of them beside 240 MiB of pages. Its worker's memory
@@ -406,23 +388,39 @@ def _cgroup_members(cgroup: Path) -> list[str]:
     return names
 
 
-def test_a_root_host_without_a_memory_cgroup_is_warned_once(monkeypatch):
+WITHOUT_A_HIERARCHY = {  # bound -> (the hierarchy it needs, how it is made, the warning)
+    "threads": ("_pids_hierarchy", lambda c: c.make(4), "threads are bounded only"),
+    "memory": (
+        "_memory_hierarchy",
+        lambda c: c.make_job_memory(1 << 30, 64),
+        "page tables a job makes are bounded only",
+    ),
+}
+
+
+@pytest.mark.parametrize("bound", sorted(WITHOUT_A_HIERARCHY))
+def test_a_root_host_without_a_cgroup_hierarchy_is_warned_once_per_bound(monkeypatch, bound):
+    # the bound is silently missing on a root host with no such hierarchy (a stock cgroup v2
+    # machine): say so, once per process, for each bound on its own
     import warnings
 
     from closedloop.sandbox import cgroups
 
     if os.geteuid() != 0:
-        pytest.skip("an ordinary uid gets no memory cgroup: the README says what that leaves")
-    monkeypatch.setattr(cgroups, "_memory_hierarchy", lambda: None)
+        pytest.skip("an ordinary uid gets no cgroup: RLIMIT_NPROC binds it, the README says")
+    hierarchy, make, message = WITHOUT_A_HIERARCHY[bound]
+    monkeypatch.setattr(cgroups, hierarchy, lambda: None)
     monkeypatch.setattr(cgroups, "_WARNED", [])
-    with pytest.warns(RuntimeWarning, match="page tables a job makes are bounded only"):
-        assert cgroups.make_job_memory(1 << 30, 64) is None
+    with pytest.warns(RuntimeWarning, match=message):
+        assert make(cgroups) is None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert cgroups.make_job_memory(1 << 30, 64) is None  # once per process
-    with pytest.warns(RuntimeWarning, match="threads are bounded only"):  # its own warning
-        monkeypatch.setattr(cgroups, "_pids_hierarchy", lambda: None)
-        assert cgroups.make(4) is None
+        assert make(cgroups) is None  # once per process
+    (other,) = set(WITHOUT_A_HIERARCHY) - {bound}
+    other_hierarchy, other_make, other_message = WITHOUT_A_HIERARCHY[other]
+    monkeypatch.setattr(cgroups, other_hierarchy, lambda: None)
+    with pytest.warns(RuntimeWarning, match=other_message):  # each bound has its own warning
+        assert other_make(cgroups) is None
 
 
 def test_a_worker_cgroup_nobody_holds_is_removed_by_the_next_make(tmp_path):
