@@ -19,9 +19,11 @@ samples by process name. Every sandbox process names itself by its role
 
 The figures are CPU seconds (samples / frequency, both cores together), per solution in
 milliseconds, and the kernel's share of each role: what a change to one role can gain at most.
+``--faults`` counts page faults instead (every one, by the process that took it; a job child's
+first faults, before it names itself, count as its zygote's).
 A sampling profile of one run on a shared machine: run it alone, and more than once.
 
-Run:  python benchmarks/verify_profile.py [--reps 3] [--freq 4000] [--keep DIR]
+Run:  python benchmarks/verify_profile.py [--reps 3] [--freq 4000] [--faults] [--keep DIR]
 Needs ``perf`` (linux-tools) and permission for a system-wide profile (root, or
 ``kernel.perf_event_paranoid`` <= 0).
 """
@@ -66,11 +68,12 @@ _HOST = (
 _LINE = re.compile(r"^\s*[\d.]+%\s+(\d+)\s+(\S+)\s+(.+?)\s*$")
 
 
-def profile(tasks: str, sols: str, folder: str, freq: int) -> tuple[float, int, str]:
-    """``perf record -a`` over one ``closedloop verify``: (seconds, passed, perf.data path)."""
+def profile(tasks: str, sols: str, folder: str, event: list[str]) -> tuple[float, int, str]:
+    """``perf record -a`` (``event``: what it samples) over one ``closedloop verify``:
+    (seconds, passed, perf.data path)."""
     data, out = os.path.join(folder, "perf.data"), os.path.join(folder, "out.jsonl")
     cmd = [sys.executable, "-c", _HOST, "verify", tasks, sols, "-o", out, "-q"]
-    perf = ["perf", "record", "-a", "-q", "-F", str(freq), "-o", data, "--"]
+    perf = ["perf", "record", "-a", "-q", *event, "-o", data, "--"]
     t = time.perf_counter()
     r = subprocess.run(perf + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     took = time.perf_counter() - t
@@ -81,8 +84,9 @@ def profile(tasks: str, sols: str, folder: str, freq: int) -> tuple[float, int, 
     return took, passed, data
 
 
-def split(data: str, freq: int) -> dict[str, dict[str, float]]:
-    """CPU seconds by role, user and kernel apart, from ``perf report --sort comm,dso``."""
+def split(data: str, per_sample: float) -> dict[str, dict[str, float]]:
+    """Samples x ``per_sample`` by role, user and kernel apart (where the sampled instruction
+    was), from ``perf report --sort comm,dso``."""
     r = subprocess.run(
         ["perf", "report", "-i", data, "--stdio", "-n", "-g", "none", "--sort", "comm,dso"],
         capture_output=True,
@@ -98,7 +102,7 @@ def split(data: str, freq: int) -> dict[str, dict[str, float]]:
         if comm.startswith("python"):  # python, python3, python3.11: the interpreter's name
             comm = "python"
         role = "idle" if comm == "swapper" else comm if comm in ROLES else "other"
-        secs[role]["kernel" if "kernel" in dso else "user"] += samples / freq
+        secs[role]["kernel" if "kernel" in dso else "user"] += samples * per_sample
     return secs
 
 
@@ -107,6 +111,9 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3, help="copies of the 164 references")
     ap.add_argument("--freq", type=int, default=4000, help="samples per second per core")
     ap.add_argument("--keep", default=None, help="a folder to keep perf.data and verdicts in")
+    ap.add_argument(
+        "--faults", action="store_true", help="count page faults (every one) instead of CPU time"
+    )
     args = ap.parse_args()
     if shutil.which("perf") is None:
         raise SystemExit("perf is not installed (Debian: linux-perf; Ubuntu: linux-tools)")
@@ -115,27 +122,32 @@ def main() -> None:
     problems = list(read_problems().values())
     n = len(problems) * args.reps
     tasks, sols = write_cli_files(problems, args.reps, folder)
-    took, passed, data = profile(tasks, sols, folder, args.freq)
-    secs = split(data, args.freq)
+    event = ["-e", "page-faults", "-c", "1"] if args.faults else ["-F", str(args.freq)]
+    took, passed, data = profile(tasks, sols, folder, event)
+    secs = split(data, 1.0 if args.faults else 1.0 / args.freq)
     busy = sum(v["user"] + v["kernel"] for k, v in secs.items() if k != "idle")
+    unit, per, scale = (
+        ("faults", "faults / solution", 1) if args.faults else ("CPU s", "ms / solution", 1000)
+    )
 
     table = Table(
         title=f"closedloop verify, {n} HumanEval references: {took:.2f} s wall "
         f"({n / took:.0f}/s, perf's own cost included), {passed} passed, {os.cpu_count()} cores"
     )
-    for col in ("process", "CPU s", "ms / solution", "share of busy", "kernel"):
+    for col in ("process", unit, per, "share of busy", "kernel"):
         table.add_column(col, justify="left" if col == "process" else "right")
     for role in ROLES:
         v = secs.get(role, {"user": 0.0, "kernel": 0.0})
         total = v["user"] + v["kernel"]
         table.add_row(
             role,
-            f"{total:.2f}",
-            f"{1000 * total / n:.2f}",
+            f"{total:.0f}" if args.faults else f"{total:.2f}",
+            f"{scale * total / n:.2f}",
             "" if role == "idle" else f"{100 * total / busy:.0f}%" if busy else "",
             f"{100 * v['kernel'] / total:.0f}%" if total else "",
         )
-    table.add_row("all but idle", f"{busy:.2f}", f"{1000 * busy / n:.2f}", "100%", "")
+    total_text = f"{busy:.0f}" if args.faults else f"{busy:.2f}"
+    table.add_row("all but idle", total_text, f"{scale * busy / n:.2f}", "100%", "")
     Console().print(table)
     if args.keep is None:
         shutil.rmtree(folder, ignore_errors=True)
