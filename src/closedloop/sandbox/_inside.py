@@ -825,6 +825,12 @@ DENIED_SYSCALLS = {
     # readahead loads), so a job could leave bits in it for a later one
     "mincore": 27, "readahead": 187, "fadvise64": 221, "preadv2": 327, "pwritev2": 328,
     "cachestat": 451,
+    # new pipes: every pipe's inode number comes from one counter for the whole machine
+    # (get_next_ino), which fstat reads back, so a job that made pipes until the counter
+    # stood at a chosen value left a note that the next job read from its own pipes' numbers
+    # (a job's pipes are made before lock-down; mmap's MAP_HUGETLB, which draws from the same
+    # counter even where it fails, is refused below)
+    "pipe": 22, "pipe2": 293,
 }
 # fmt: on
 
@@ -833,14 +839,14 @@ ALLOWED_SYSCALLS = {
     # descriptors and I/O on what the job holds or opens (the root is read-only, /tmp its own)
     "read": 0, "write": 1, "open": 2, "close": 3, "stat": 4, "fstat": 5, "lstat": 6, "poll": 7,
     "lseek": 8, "pread64": 17, "pwrite64": 18, "readv": 19, "writev": 20, "access": 21,
-    "pipe": 22, "select": 23, "dup": 32, "dup2": 33, "sendfile": 40, "truncate": 76,
+    "select": 23, "dup": 32, "dup2": 33, "sendfile": 40, "truncate": 76,
     "ftruncate": 77, "getdents": 78, "getcwd": 79, "chdir": 80, "fchdir": 81, "rename": 82,
     "mkdir": 83, "rmdir": 84, "creat": 85, "link": 86, "unlink": 87, "symlink": 88,
     "readlink": 89, "chmod": 90, "fchmod": 91, "umask": 95, "utime": 132, "statfs": 137,
     "fstatfs": 138, "getdents64": 217, "utimes": 235, "openat": 257, "mkdirat": 258,
     "futimesat": 261, "newfstatat": 262, "unlinkat": 263, "renameat": 264, "linkat": 265,
     "symlinkat": 266, "readlinkat": 267, "fchmodat": 268, "faccessat": 269, "pselect6": 270,
-    "ppoll": 271, "utimensat": 280, "fallocate": 285, "dup3": 292, "pipe2": 293, "preadv": 295,
+    "ppoll": 271, "utimensat": 280, "fallocate": 285, "dup3": 292, "preadv": 295,
     "pwritev": 296, "renameat2": 316, "statx": 332, "close_range": 436, "faccessat2": 439,
     # what socket.socket(fileno=BIRTH_FD) asks of the job's one socket during lock-down,
     # before PID 1 holds the listener (a refused call then would wait for an answer forever)
@@ -872,6 +878,15 @@ assert not set(ALLOWED_SYSCALLS.values()) & set(DENIED_SYSCALLS.values())
 # them), not MERGEABLE (pages shared across processes), not REMOVE
 MADVISE_ALLOWED = (0, 1, 2, 4, 8, 10, 11, 14, 15, 16, 17, 18, 19)
 FUTEX_PRIVATE = 128  # a futex on a shared file page is the same futex in every process
+# clone's flags for a thread: glibc's pthread_create passes exactly these; musl adds
+# CLONE_DETACHED. A thread without CLONE_FILES had a descriptor table of its own, each under
+# RLIMIT_NOFILE, so 63 threads held 3,654 descriptors against a limit of 64 (and as many pipes
+# charged to the host user's pipe budget, which shrank every other job's pipes); CLONE_PIDFD
+# would hand the job a pidfd, whose inode number is a machine-wide count of processes.
+CLONE_THREAD_REQUIRED = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000  # VM FS FILES SIGHAND THREAD
+CLONE_THREAD_ALLOWED = CLONE_THREAD_REQUIRED | 0x40000 | 0x80000 | 0x100000 | 0x200000 | 0x1400000
+"""... and SYSVSEM, SETTLS, PARENT_SETTID, CHILD_CLEARTID, DETACHED, CHILD_SETTID."""
+MAP_HUGETLB = 0x40000  # a hugetlbfs inode (from the machine-wide counter) even when it fails
 NO_OP_SYSCALLS = {"msync": 26, "fsync": 74, "fdatasync": 75}
 """Succeed without doing anything: they flush the host's disk for a read-only runtime file,
 and a job's own files live in tmpfs, where a flush does nothing anyway."""
@@ -894,7 +909,8 @@ SETFL_REFUSED = 0o40000 | 0o20000
 IOCTL_ALLOWED = (0x5401, 0x5413, 0x541B, 0x5421, 0x5450, 0x5451)
 _SYSCALL_NAMES = {
     **{nr: name for name, nr in DENIED_SYSCALLS.items()},
-    56: "clone",  # a new process (threads are allowed)
+    9: "mmap",  # with MAP_HUGETLB
+    56: "clone",  # a new process, or a thread with descriptors of its own
     62: "kill",  # another process
     234: "tgkill",
     72: "fcntl",  # a command outside FCNTL_ALLOWED, or status flags in SETFL_REFUSED
@@ -917,15 +933,15 @@ def _ranges(numbers):
 def _x86_64_seccomp_filter(deny):
     """Classic BPF: allow ALLOWED_SYSCALLS (as contiguous ranges, so the program stays short:
     the kernel compiles it for every job) and ``deny`` everything else, with arguments checked
-    for clone (threads only), kill/tgkill (itself only: PID 1 of its namespace), sendmsg
-    (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without SETFL_REFUSED), ioctl
+    for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), kill/tgkill
+    (itself only: PID 1 of its namespace), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without SETFL_REFUSED), ioctl
     (IOCTL_ALLOWED), madvise (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS
     return 0 undone. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
     counts the call) or EPERM itself."""
     RET_ALLOW, RET_KILL = 0x7FFF0000, 0x80000000
     RET_ENOSYS = 0x00050000 | errno.ENOSYS
     RET_SUCCESS = 0x00050000  # SECCOMP_RET_ERRNO with 0: the call returns 0, not made
-    LD, JEQ, JGE, JGT, JSET, RET = 0x20, 0x15, 0x35, 0x25, 0x45, 0x06
+    LD, JEQ, JGE, JGT, JSET, RET, AND = 0x20, 0x15, 0x35, 0x25, 0x45, 0x06, 0x54
     prog = []
 
     def ins(code, jt, jf, k):
@@ -937,9 +953,13 @@ def _x86_64_seccomp_filter(deny):
     ins(LD, 0, 0, 0)  # seccomp_data.nr
     ins(JGE, 0, 1, 0x40000000)  # the x32 ABI
     ins(RET, 0, 0, deny)
-    ins(JEQ, 0, 4, 56)  # clone: threads only
-    ins(LD, 0, 0, 16)  # args[0] low half (flags)
-    ins(JSET, 0, 1, 0x00010000)  # CLONE_THREAD
+    ins(JEQ, 0, 8, 56)  # clone: threads only, sharing the job's descriptor table
+    ins(LD, 0, 0, 20)  # args[0] high half (flags): none of its bits
+    ins(JEQ, 0, 5, 0)
+    ins(LD, 0, 0, 16)  # low half: no bit outside CLONE_THREAD_ALLOWED
+    ins(JSET, 3, 0, ~CLONE_THREAD_ALLOWED & 0xFFFFFFFF)
+    ins(AND, 0, 0, CLONE_THREAD_REQUIRED)  # and every bit of CLONE_THREAD_REQUIRED
+    ins(JEQ, 0, 1, CLONE_THREAD_REQUIRED)
     ins(RET, 0, 0, RET_ALLOW)
     ins(RET, 0, 0, deny)
     ins(JEQ, 0, 1, 435)  # clone3: glibc falls back to clone, which can be inspected
@@ -976,6 +996,11 @@ def _x86_64_seccomp_filter(deny):
     argument_in(72, 24, FCNTL_ALLOWED, first=[*setfl, (RET, 0, 0, deny)])
     argument_in(16, 24, IOCTL_ALLOWED)  # ioctl: args[1], cmd
     argument_in(28, 32, MADVISE_ALLOWED)  # madvise: args[2], the advice on its own memory
+    ins(JEQ, 0, 4, 9)  # mmap: not MAP_HUGETLB (args[3], flags)
+    ins(LD, 0, 0, 40)
+    ins(JSET, 0, 1, MAP_HUGETLB)
+    ins(RET, 0, 0, deny)
+    ins(RET, 0, 0, RET_ALLOW)
     ins(JEQ, 0, 4, 202)  # futex: private only
     ins(LD, 0, 0, 24)  # args[1] low half (op)
     ins(JSET, 1, 0, FUTEX_PRIVATE)
