@@ -57,6 +57,20 @@ def test_sets_of_tuples_with_float_noise_pair_however_many_or_mixed_they_are():
     mixed = {("a", 0.1 + 0.2), (1, 0.1 + 0.2)}
     assert plain_equal(mixed, {("a", 0.3), (1, 0.3)}, tol=1e-9)
     assert not plain_equal(mixed, {("a", 0.3), (1, 0.4)}, tol=1e-9)
+    # and however many: 1,600 pairs of a str or an int and a float ran the greedy match out of
+    # its budget (a correct answer rejected); in a total order of plain data they pair sorted
+    labels = [f"s{k}" if k % 2 else k for k in range(1600)]
+    assert plain_equal({(x, 0.5) for x in labels}, {(x, 0.5 + 1e-12) for x in labels}, tol=1e-9)
+    assert not plain_equal({(x, 0.5) for x in labels}, {(x, 0.6) for x in labels}, tol=1e-9)
+    nested = {frozenset({1, "a"}), (None, 2.0), 3j}
+    assert plain_equal(nested, {frozenset({1, "a"}), (None, 2.0 + 1e-12), 3j + 1e-12}, tol=1e-9)
+
+
+def test_complex_numbers_are_close_by_their_distance():
+    # each part within the tolerance let a value up to 1.41x the tolerance away pass
+    assert not plain_equal(complex(9.9e-7, 1 + 9.9e-7), 1j, tol=1e-6)
+    assert plain_equal(complex(6e-7, 1 + 6e-7), 1j, tol=1e-6)
+    assert plain_equal(complex(1.0, 0.0), 1.0) and not plain_equal(complex(1.0, 1e-9), 1.0)
 
 
 def test_an_input_over_the_wires_cap_is_invalid_not_the_candidates_error(verifier):

@@ -22,10 +22,13 @@ from closedloop.cli.verify_cmd import run_verify
 from closedloop.loop.store import AttemptRow, IterationRecord, RunStore
 from closedloop.sandbox import SandboxLimits
 from closedloop.sandbox.wire import (
+    FRAME_CONTAINERS,
+    MAX_FRAME,
     MAX_TEXT,
     WireError,
     decode_plain,
     encode_plain,
+    frame_shape_problem,
     plain_equal,
     token_count,
 )
@@ -356,3 +359,99 @@ def test_run_store_keeps_an_attempt_with_lone_surrogates(tmp_path: Path):
         assert store.events("note") == [(1, {"why": "\ufffd"})]
     finally:
         store.close()
+
+
+# A frame of nested empty arrays just under the wire's 4 MiB cap, written for every test: the
+# host ran json.loads on each before looking at a field, building a million containers (~0.5 s
+# of its CPU a frame, 3.85 s for a four-test verdict).
+NESTED_FRAMES = (
+    "import os, struct\ndef f(x):\n"
+    "    for i in range(4):\n"
+    '        head = (\'{"i": %d, "x": [\' % i).encode()\n'
+    f"        body = head + b'[[]],' * (({MAX_FRAME} - len(head) - 16) // 5) + b'[]]}}'\n"
+    "        os.write(4, struct.pack('>I', len(body)) + body)\n"
+    "    os._exit(0)\n"
+)
+
+
+def test_a_frame_shaped_unlike_the_harnesss_is_refused_unparsed(verifier):
+    t0 = time.process_time()
+    verdict = verifier.verify(LIST, NESTED_FRAMES, Split.ALL)
+    spent = time.process_time() - t0
+    assert verdict.outcome is Outcome.ERROR, verdict
+    assert "arrays and objects" in verdict.tests[0].error
+    assert spent < 0.3, spent
+
+
+def test_every_frame_the_harness_writes_has_the_shape_it_is_held_to():
+    # the largest the candidate's harness writes: an exception's reply with 64 attributes,
+    # 8 classes, args and a message, every string full of escapes and brackets
+    text = "[{\\'\"}]" * 500
+    reply = {
+        "i": 3,
+        "raised": "E",
+        "base": "ValueError",
+        "error": text,
+        "trace": text,
+        "exc_message": text,
+        "exc_args": text,
+        "exc_attrs": {f"a{k}": text[:50] for k in range(64)},
+        "exc_classes": [[text[:100], text[:100]] for _ in range(8)],
+        "args": "[[1, 2], {3: 4}]",
+        "kwargs": "{}",
+    }
+    assert frame_shape_problem(json.dumps(reply, ensure_ascii=False).encode()) is None
+    deep = b'{"i": 0, "x": ' + b"[" * (FRAME_CONTAINERS + 1) + b"]" * (FRAME_CONTAINERS + 1) + b"}"
+    assert "arrays and objects" in frame_shape_problem(deep)
+    many = ("{" + ", ".join(f'"k{k}": "v"' for k in range(1100)) + "}").encode()
+    assert "strings" in frame_shape_problem(many)
+
+
+def test_a_jobs_results_stop_being_read_past_its_byte_budget():
+    # 40 tests answered with 3 MiB strings each (a shape the harness writes): 120 MiB the host
+    # read and decoded, where a value equal to "[1, 2, 3]" needs a few bytes a test
+    task = parse_task(
+        {
+            "id": "list40",
+            "entry_point": "f",
+            "private_tests": [{"input": f"({k},)", "output": "[1, 2, 3]"} for k in range(40)],
+        }
+    )
+    code = forging("repr('x' * (3 << 20))").replace("range(4)", "range(40)")
+    with Verifier(workers=1, limits=SandboxLimits(wall_s=10.0)) as v:
+        verdict = v.verify(task, code, Split.ALL)
+    assert verdict.outcome not in (Outcome.PASS, Outcome.INFRA_ERROR), verdict
+    cut = [t for t in verdict.tests if "result budget" in (t.error or "")]
+    assert len(cut) == 1 and cut[0].index < 3, [t.error for t in verdict.tests[:4]]
+
+
+def test_a_verdicts_comparisons_share_one_budget():
+    # four tests each a set of 1,600 (str or int, float) pairs under a tolerance, the answer
+    # off in one element: each test's tolerant search spent a budget of its own (1.45 s of
+    # this process for the verdict); now the four share one
+    def exact(j, off=0.0):
+        return {(f"s{k}" if k % 2 else k, 0.5 + j + off * (k == 7)) for k in range(1600)}
+
+    task = parse_task(
+        {
+            "id": "tol-sets",
+            "entry_point": "f",
+            "float_tolerance": 1e-9,
+            "private_tests": [
+                {"input": f"({j},)", "output": encode_plain(exact(j))} for j in range(4)
+            ],
+        }
+    )
+    wrong = (
+        "def f(j):\n"
+        "    return {(f's{k}' if k % 2 else k, 0.5 + j + 1e-12 + (k == 7)) for k in range(1600)}\n"
+    )
+    with Verifier(workers=1, limits=SandboxLimits(wall_s=10.0)) as v:
+        v.verify(task, wrong)  # the expected outputs decoded once, as in a run
+        t0 = time.process_time()
+        verdict = v.verify(task, wrong)
+        spent = time.process_time() - t0
+        right = v.verify(task, wrong.replace(" + (k == 7)", ""))
+    assert verdict.outcome is Outcome.FAIL and verdict.passed == 0
+    assert right.outcome is Outcome.PASS, right  # 1e-12 off everywhere: the same set
+    assert spent < 0.9, spent

@@ -14,6 +14,7 @@ it runs before any candidate code.
 """
 
 import ast
+import cmath
 import json
 import math
 import os
@@ -419,24 +420,31 @@ def _why(e):
         return "?"
 
 
-def plain_equal(a, b, tol=None):
+def plain_equal(a, b, tol=None, budget=None):
     """Python's ``==`` on decoded plain data, except that NaN never equals anything and, where
-    ``tol`` is set, two finite numbers are equal when ``abs(a - b) <= tol`` (inside lists,
-    tuples, dict values and sets alike). Never raises: what cannot be compared is unequal.
+    ``tol`` is set, two finite numbers are equal when ``abs(a - b) <= tol`` (complex ones
+    too; inside lists, tuples, dict values and sets alike). Never raises: what cannot be
+    compared is unequal.
+
+    ``budget``: a one-item list of work units (:data:`COMPARE_BUDGET`'s kind) that this
+    comparison spends from and leaves the rest of, so that the comparisons of one verdict can
+    share one bound; by default a fresh ``[COMPARE_BUDGET]``.
     """
+    if budget is None:
+        budget = [COMPARE_BUDGET]
     try:
         # every element is compared with one somewhere in the other value (list and tuple
         # items, dict values, set elements in the pairing), so a NaN anywhere makes them
         # unequal: checked once here, not again for each set compared inside a search
         if contains_nan(a) or contains_nan(b):
             return False
-        return _equal(a, b, tol, [_COMPARE_BUDGET])
+        return _equal(a, b, tol, budget)
     except Exception:  # an overflow, a recursion, the budget: a value that cannot be compared
         return False  # is not equal
 
 
 _NUM = (int, float, bool)
-_COMPARE_BUDGET = 1 << 19
+COMPARE_BUDGET = 1 << 19
 """Work one :func:`plain_equal` may spend, in comparisons (each call of ``_equal``) and set
 and dict elements hashed, nested values and every set's search included: past it the values
 are unequal. A value of the decoder's 200,000 nodes compared whole, its sets paired in sorted
@@ -469,7 +477,9 @@ def _equal(a, b, tol, budget):
         if ta not in (int, float, complex) or tb not in (int, float, complex):
             return False
         a, b = complex(a), complex(b)
-        return _equal(a.real, b.real, tol, budget) and _equal(a.imag, b.imag, tol, budget)
+        if tol is None or not (cmath.isfinite(a) and cmath.isfinite(b)):
+            return a == b
+        return abs(a - b) <= tol  # the distance, as for reals (not each part within tol)
     if ta is not tb and not ({ta, tb} <= {set, frozenset}):
         return False
     if ta is list or ta is tuple:
@@ -491,12 +501,37 @@ def _equal(a, b, tol, budget):
     return a == b
 
 
+def _order_key(v, depth=0):
+    """A sort key for any plain value: numbers by value (complex by real, then imaginary part),
+    then strings, bytes, None, tuples and sets element by element -- so that set elements of
+    mixed kinds, ``(1, 0.5)`` beside ``('a', 0.5)``, sort where ``<`` would refuse."""
+    t = type(v)
+    if t in _NUM:
+        return (0, v, 0)
+    if t is complex:
+        return (0, v.real, v.imag)
+    if t is str:
+        return (1, v)
+    if t is bytes:
+        return (2, v)
+    if v is None:
+        return (3,)
+    if depth > 50:
+        raise TypeError("too deep to order")
+    if t is tuple:
+        return (4, tuple(_order_key(x, depth + 1) for x in v))
+    if t is frozenset:
+        return (5, tuple(sorted(_order_key(x, depth + 1) for x in v)))
+    raise TypeError(f"{t.__name__} has no order here")
+
+
 def _sets_close(a, b, tol, budget):
     """Equal sets under a tolerance: a one-to-one pairing of close elements. Exact matches
     pair first; left-over reals pair in sorted order (optimal on a line); anything else is
-    tried in sorted order too when it sorts (tuples of numbers, say: a pairing found is a
-    proof, in O(n log n)), and otherwise, or when that pairing fails, greedily. Every
-    comparison is charged to ``budget`` (:data:`_COMPARE_BUDGET`, shared by the whole
+    tried in sorted order too (tuples of numbers, say, or in :func:`_order_key`'s total order
+    where ``<`` refuses: a pairing found is a proof, in O(n log n)), and when that pairing
+    fails, greedily. Every
+    comparison is charged to ``budget`` (:data:`COMPARE_BUDGET`, shared by the whole
     comparison): past it the sets are unequal, a false rejection only for values whose sets
     neither sort nor pair in sorted order and need more than that to pair."""
     left, right = a - b, b - a
@@ -505,8 +540,12 @@ def _sets_close(a, b, tol, budget):
     budget[0] -= len(left)  # the sorts (in C: cheaper than the pairing that follows)
     try:
         xs, ys = sorted(left), sorted(right)
-    except TypeError:  # elements that do not compare (a str and an int, complex numbers)
-        xs = ys = None
+    except TypeError:  # elements that do not compare (a str and an int, complex numbers):
+        try:  # in a total order of plain data instead, so that they still pair in O(n log n)
+            budget[0] -= 2 * len(left)  # the keys
+            xs, ys = sorted(left, key=_order_key), sorted(right, key=_order_key)
+        except Exception:
+            xs = ys = None
     if xs is not None:
         if all(_equal(x, y, tol, budget) for x, y in zip(xs, ys, strict=True)):
             return True
@@ -583,8 +622,38 @@ def read_frame(fd, max_bytes=MAX_FRAME):
     return decode_frame(data)
 
 
-def decode_frame(data):
-    """A frame's body as a JSON object, or :class:`WireError`."""
+FRAME_STRINGS = 1024
+"""Most strings in a frame a job writes: the harness's most, an exception's reply with 64
+attributes and 8 classes, has under 200."""
+FRAME_CONTAINERS = 64
+"""Most JSON arrays and objects in a frame a job writes, outside its strings (values cross as
+literal text, inside one string): the harness's most has 11."""
+
+
+def frame_shape_problem(data):
+    """Why ``data``, a frame a job wrote, cannot be one its harness wrote -- more strings or
+    more arrays and objects than any of them holds -- or None. Linear and in C (byte counts
+    and one split): ``json.loads`` of a 4 MiB frame of nested empty arrays built a million
+    containers and cost the verifier's process ~0.5 s, once for every test of a verdict.
+
+    Exact for every prefix of ``data`` that is valid JSON (there a backslash is only ever the
+    start of an escape inside a string), which is as far as ``json.loads`` ever builds."""
+    flat = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    if flat.count(b'"') > 2 * FRAME_STRINGS:
+        return f"frame holds more than {FRAME_STRINGS} strings"
+    outside = flat.split(b'"')[0::2]
+    if sum(part.count(b"[") + part.count(b"{") for part in outside) > FRAME_CONTAINERS:
+        return f"frame holds more than {FRAME_CONTAINERS} arrays and objects"
+    return None
+
+
+def decode_frame(data, from_job=False):
+    """A frame's body as a JSON object, or :class:`WireError`. With ``from_job`` (a frame a
+    job wrote, which candidate code may have forged), refused unparsed when its shape is
+    not one the harness writes (:func:`frame_shape_problem`)."""
+    problem = frame_shape_problem(data) if from_job else None
+    if problem:
+        raise WireError(problem)
     try:
         obj = json.loads(data.decode("utf-8", "surrogatepass"))
     except (ValueError, RecursionError) as e:

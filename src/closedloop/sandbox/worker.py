@@ -123,6 +123,11 @@ class JobChannel:
         self.in_w, self.out_r, self.deadline = in_w, out_r, deadline
         self._buf = bytearray()
         self.eof = False
+        self.byte_budget: int | None = None
+        """Most bytes the job may write on its result channel (None: no bound but the
+        deadline); past it :meth:`recv` raises :class:`WireError`, so what the verifier's
+        process spends reading and decoding one job's results stays bounded."""
+        self._read = 0
 
     def send(self, obj: dict[str, Any]) -> bool:
         """Write one frame; False when the job already closed its end (it died or exited)."""
@@ -143,6 +148,8 @@ class JobChannel:
                 return frame
             if self.eof:
                 return None
+            if self.byte_budget is not None and self._read > self.byte_budget:
+                raise WireError(f"the job wrote over its {self.byte_budget}-byte result budget")
             left = self.deadline - time.monotonic()
             if left <= 0:
                 return None
@@ -152,6 +159,7 @@ class JobChannel:
             chunk = os.read(self.out_r, 1 << 16)
             if not chunk:
                 self.eof = True
+            self._read += len(chunk)
             self._buf += chunk
 
     def recv_lock_down(self) -> None:
@@ -181,7 +189,7 @@ class JobChannel:
             return None
         data = bytes(self._buf[4 : 4 + n])
         del self._buf[: 4 + n]
-        return decode_frame(data)
+        return decode_frame(data, from_job=True)
 
     def close_input(self) -> None:
         """Tell the job there is nothing more to do (it exits at end of file)."""

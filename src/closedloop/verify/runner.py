@@ -38,6 +38,7 @@ from typing import Any
 from closedloop.sandbox import Limit, Refusals, SandboxLimits, WorkerLost
 from closedloop.sandbox.pool import SandboxPool, Slot
 from closedloop.sandbox.wire import (
+    COMPARE_BUDGET,
     MAX_FRAME,
     TooManyTokens,
     WireError,
@@ -296,13 +297,18 @@ class Verifier:
         judge_worker = slot.judge if use_checker else None
         t0 = time.monotonic()
         ch = slot.candidate.begin("candidate")
+        ch.byte_budget = _result_budget(tests)
         results: list[TestResult] = []
         judge_outcome: tuple[Outcome, str] | None = None
         judge_refusals = Refusals()
         tol = task.float_tolerance
 
+        # one bound on what comparing this verdict's values may cost the host, all tests
+        # together, in proportion to the task's own expected outputs
+        budget = [_compare_budget(tests)]
+
         def judge(k: int, frame: dict[str, Any]) -> None:  # as each result arrives
-            results.append(_judge_io(k, tests[k], frame, tol))
+            results.append(_judge_io(k, tests[k], frame, tol, budget))
 
         try:
             load = _load(ch, program_text(task, solution), task.entry_point)
@@ -562,8 +568,9 @@ def _run_calls(
             try:
                 msg = ch.recv()
             except WireError as e:
-                msg = {"unplain": f"malformed result channel: {e}"}
                 ch.eof = True
+                on_frame(k, {"unplain": f"malformed result channel: {e}"})
+                continue
             if msg is None:
                 why = "timeout" if not ch.eof else "the candidate process ended"
                 for m in range(k, len(inputs)):
@@ -595,6 +602,27 @@ def _judge_verdict(msg: dict[str, Any]) -> tuple[Outcome, str]:
 
 
 @functools.lru_cache(maxsize=8192)
+def _compare_budget(tests: Sequence[Any]) -> int:
+    """Work units (``wire.COMPARE_BUDGET``'s kind) that comparing all of a verdict's values
+    with ``tests``' expected outputs may spend: one value's default, or 4 for each token a
+    value equal to an expected output could have (``_expected``), whichever is more. A
+    tolerant comparison of sets that do not pair in sorted order searches quadratically: a
+    wrong value of 1,600 pairs spent the whole default on each test, ~0.37 s of the
+    verifier's process each, where now the tests share it."""
+    per_token = sum(_expected(t.output)[1] for t in tests if t.output is not None)
+    return max(COMPARE_BUDGET, 4 * per_token)
+
+
+def _result_budget(tests: Sequence[Any]) -> int:
+    """Bytes a candidate's job may write on its result channel for I/O ``tests``: a frame at
+    the wire's cap, and for each test 32 bytes per character of its expected output (a value
+    equal to it prints at most that much longer: ``1`` as ``1.0000000000000002`` under a
+    tolerance) plus 32 KiB (an exception's reply with its message, args and attributes).
+    Past it the host reads no more (the remaining tests are the candidate's failures), so
+    what one verdict costs the verifier's process is bounded by the task's own size."""
+    return MAX_FRAME + sum(32 * len(t.output or "") + (32 << 10) for t in tests)
+
+
 def _expected(text: str) -> tuple[Any, int]:
     """A decoded expected output, and the most tokens a value equal to it can be written
     with (4x its own, plus slack: ``token_count`` differs by under 2x between equal values).
@@ -642,7 +670,9 @@ def _call_result(frame: dict[str, Any]) -> CallResult:
     )
 
 
-def _judge_io(i: int, test: Any, frame: dict[str, Any], tol: float | None) -> TestResult:
+def _judge_io(
+    i: int, test: Any, frame: dict[str, Any], tol: float | None, budget: list[int] | None = None
+) -> TestResult:
     """One I/O test's result. Every way a candidate's value can fail to be read or compared
     is the candidate's failure; a value with more tokens than any value equal to the
     expected output could have is unequal without being parsed."""
@@ -659,7 +689,7 @@ def _judge_io(i: int, test: Any, frame: dict[str, Any], tol: float | None) -> Te
             return TestResult(
                 i, False, test.input, test.output, None, safe_text(f"result refused: {e}")[:400]
             )
-        ok = plain_equal(got, expected, tol)  # never raises: what cannot be compared is unequal
+        ok = plain_equal(got, expected, tol, budget)  # never raises: unequal if it cannot tell
         return TestResult(i, ok, test.input, test.output, safe_text(text[:1000]))
     if "raised" in frame:
         return TestResult(
