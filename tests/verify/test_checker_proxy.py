@@ -239,3 +239,69 @@ def test_dataclasses_load_in_the_solution_the_prompt_and_the_checker(verifier):
     dc = "from dataclasses import dataclass\n\n@dataclass\nclass P:\n    x: int\n\n"
     task = with_prompt(dc, dc + "def check(candidate):\n    assert candidate(P(2)) == 4\n")
     assert verifier.verify(task, dc + "def f(p):\n    return 2 * p.x\n").outcome is Outcome.PASS
+
+
+def test_string_annotations_and_pickle_find_the_solutions_module(verifier):
+    # The solution's and the checker's globals were no module in sys.modules, so dataclasses
+    # could not resolve string annotations and pickle could not find a class: correct
+    # solutions failed to load
+    dc = (
+        "from __future__ import annotations\nfrom dataclasses import dataclass\n\n"
+        "@dataclass\nclass P:\n    x: int\n\n"
+    )
+    task = with_prompt(dc, "def check(candidate):\n    assert candidate(P(2)) == 4\n")
+    assert verifier.verify(task, dc + "def f(p):\n    return 2 * p.x\n").outcome is Outcome.PASS
+    pickled = (
+        "import pickle\nclass Box:\n    def __init__(self, v):\n        self.v = v\n"
+        "def f(x):\n    return pickle.loads(pickle.dumps(Box(x + 1))).v\n"
+    )
+    assert verifier.verify(MAP_LOOP, pickled).outcome is Outcome.PASS
+
+
+RETURNS_A_COPY = checked(
+    "def check(candidate):\n"
+    "    xs = [3, 1, 2]\n    ys = candidate(xs)\n    assert ys == [3, 1, 2]\n"
+    "    ys.append(99)\n    assert xs == [3, 1, 2], 'the result must be a copy'\n"
+)
+SORTS_IN_PLACE = checked(
+    "def check(candidate):\n"
+    "    xs = [3, 1, 2]\n    ys = candidate(xs)\n    assert ys is xs and xs == [1, 2, 3]\n"
+)
+
+
+def test_a_call_that_returns_its_argument_returns_the_checkers_object(verifier):
+    # The wire handed back an equal copy: a solution returning its input passed a checker
+    # that asks for a copy, and one sorting in place and returning its list failed `is`
+    assert verifier.verify(RETURNS_A_COPY, "def f(xs):\n    return xs\n").outcome is Outcome.FAIL
+    assert verifier.verify(RETURNS_A_COPY, "def f(xs):\n    return list(xs)\n").outcome is (
+        Outcome.PASS
+    )
+    code = "def f(xs):\n    xs.sort()\n    return xs\n"
+    assert verifier.verify(SORTS_IN_PLACE, code).outcome is Outcome.PASS
+    assert verifier.verify(SORTS_IN_PLACE, "def f(xs):\n    return sorted(xs)\n").outcome is (
+        Outcome.FAIL
+    )
+
+
+def test_one_object_passed_twice_is_one_object_to_the_candidate(verifier):
+    task = checked(
+        "def check(candidate):\n"
+        "    xs = [1, 2]\n    candidate(xs, xs)\n    assert xs == [1, 2, 1, 2], xs\n"
+    )
+    code = "def f(a, b):\n    a.extend(b)\n    return None\n"
+    assert verifier.verify(task, code).outcome is Outcome.PASS
+    pure = checked(
+        "def check(candidate):\n"
+        "    xs = [1, 2]\n    assert candidate(xs, xs) == [1, 2, 1, 2]\n    assert xs == [1, 2]\n"
+    )
+    assert verifier.verify(pure, "def f(a, b):\n    return a + b\n").outcome is Outcome.PASS
+    assert verifier.verify(pure, code.replace("return None", "return a")).outcome is Outcome.FAIL
+
+
+def test_a_dict_reordered_in_place_keeps_the_candidates_order(verifier):
+    task = checked(
+        "def check(candidate):\n"
+        "    d = {'b': 2, 'a': 1}\n    candidate(d)\n    assert list(d) == ['a', 'b'], list(d)\n"
+    )
+    code = "def f(d):\n    items = sorted(d.items())\n    d.clear()\n    d.update(items)\n"
+    assert verifier.verify(task, code).outcome is Outcome.PASS

@@ -89,6 +89,7 @@ try:  # on the host, for tools; inside the sandbox wire.py's source precedes thi
         contains_nan,
         decode_plain,
         encode_plain,
+        plain_equal,
         read_frame,
         write_frame,
     )
@@ -1208,7 +1209,7 @@ def serve_candidate(in_fd, out_fd):
     spec = read_frame(in_fd)
     if spec is None:
         return
-    g = {"__name__": "__candidate__", "__builtins__": builtins}
+    g = _module_namespace("__candidate__")
     try:
         exec(compile(spec["code"], "<solution>", "exec", dont_inherit=True), g)
         fn = g[spec["entry"]] if spec["entry"] else None  # no entry point: a program that prints
@@ -1227,6 +1228,8 @@ def serve_candidate(in_fd, out_fd):
         try:
             args = decode_plain(req["args"], g)  # may run the solution's classes' __new__
             kwargs = decode_plain(req["kwargs"], g) if req.get("kwargs") else {}
+            if req.get("alias"):
+                args, kwargs = _alias(args, kwargs, req["alias"])
             called = True
             r = fn(*args, **kwargs)
         except BaseException as e:
@@ -1247,9 +1250,23 @@ def serve_candidate(in_fd, out_fd):
         if req.get("sync"):
             try:
                 _changed_args(rep, req, args, kwargs)
+                same = _same_argument(r, args, kwargs)
+                if same is not None:
+                    rep["same"] = same
             except BaseException as e:
                 rep = {"i": req["i"], "unplain": "its arguments after the call: " + _exc_line(e)}
         write_frame(out_fd, rep)
+
+
+def _module_namespace(name):
+    """Fresh globals for the solution (or the checker), registered in ``sys.modules`` as the
+    module they are: ``dataclasses`` resolves string annotations (``from __future__ import
+    annotations``) and ``pickle`` finds a class through the module its ``__module__`` names,
+    and without one a correct solution using either failed to load."""
+    module = types.ModuleType(name)
+    module.__dict__["__builtins__"] = builtins
+    sys.modules[name] = module
+    return module.__dict__
 
 
 def _raised(i, e):
@@ -1321,6 +1338,52 @@ def _changed_args(rep, req, args, kwargs):
         text = encode_plain(dict(kwargs), objects=True)
         if text != req["kwargs"]:
             rep["kwargs"] = text
+
+
+def _mutable(x):
+    return type(x) in (list, dict, set) or (hasattr(x, "__dict__") and not callable(x))
+
+
+def _aliases(args, kwargs):
+    """Pairs ``[later, first]`` of arguments (positions, or keywords) that are one mutable
+    object passed twice: the checker's ``candidate(xs, xs)``, which the wire would otherwise
+    deliver as two equal objects."""
+    seen, pairs = {}, []
+    for key, a in [*enumerate(args), *kwargs.items()]:
+        if _mutable(a):
+            if id(a) in seen:
+                pairs.append([key, seen[id(a)]])
+            else:
+                seen[id(a)] = key
+    return pairs
+
+
+def _alias(args, kwargs, pairs):
+    """Make the arguments named by each ``[later, first]`` pair one object again."""
+    args, kwargs = list(args), dict(kwargs)
+
+    def where(key):
+        return args if type(key) is int else kwargs
+
+    for later, first in pairs:
+        where(later)[later] = where(first)[first]
+    return tuple(args), kwargs
+
+
+def _same_argument(r, args, kwargs):
+    """Which argument (its position, or its keyword) the call returned itself, where it is a
+    mutable one: so that the checker gets its own object back, as from a real call (a
+    solution that sorts in place and returns its list; one that returns its input where the
+    task asks for a copy, which ``ys is xs`` then shows), or None."""
+    if not _mutable(r):
+        return None
+    for k, a in enumerate(args):
+        if a is r:
+            return k
+    for k, a in kwargs.items():
+        if a is r:
+            return k
+    return None
 
 
 _MUTABLE_MARKS = ("[", "{", "set(", "__obj__")  # literal text that may hold a mutable value
@@ -1422,7 +1485,7 @@ def _checker_class(classes, known, base):
         if type(item) is not list or len(item) != 2 or not all(type(x) is str for x in item):
             return None
         module, qualname = item
-        if module == "builtins":
+        if module in ("builtins", "__judge__"):  # never a class of the checker's own
             return None
         if module == "__candidate__":
             c = known.get(qualname)
@@ -1478,6 +1541,10 @@ def _sync(old, new):
         for k, v in new.items():
             if k not in old or not _sync(old[k], v):
                 old[k] = v
+        if list(old) != list(new):  # reordered in place (sorted, an entry moved to the end)
+            ordered = {k: old[k] for k in new}
+            old.clear()
+            old.update(ordered)
         return True
     if t is set and type(new) is set:
         old.clear()
@@ -1523,7 +1590,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
     write_frame(out_fd, {"judging": True})
     cand_w, cand_r = cand_fds
     state = {"calls": 0, "values": 0, "raised": None, "known": {}}
-    g = {"__name__": "__judge__", "__builtins__": builtins}
+    g = _module_namespace("__judge__")  # this job's own: the last job's module is dropped
 
     def candidate(*args, **kwargs):
         state["calls"] += 1
@@ -1532,6 +1599,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
             if kwargs:
                 req["kwargs"] = encode_plain(dict(kwargs), objects=True)
             req["sync"] = True
+            alias = _aliases(args, kwargs)
+            if alias:
+                req["alias"] = alias
         except WireError as e:
             # Once the candidate has answered (a value, an exception's args, arguments changed
             # in place) the argument may hold what it wrote, and no rule can tell a checker's
@@ -1577,6 +1647,12 @@ def serve_judge(in_fd, out_fd, cand_fds):
                     "the candidate returned NaN, which a checker cannot judge safely"
                 )
             state["values"] += 1
+            same = rep.get("same")
+            own = args if type(same) is int else kwargs if type(same) is str else None
+            if own is not None and (same in own if type(same) is str else 0 <= same < len(own)):
+                mine = own[same]  # synced above to the state the call left it in
+                if type(mine) is type(value) and plain_equal(mine, value):
+                    return mine  # the call returned its argument itself: the checker's object
             return value
         if "raised" in rep:
             state["values"] += 1  # its args and attributes now reach the checker too
