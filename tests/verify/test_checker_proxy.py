@@ -305,3 +305,17 @@ def test_a_dict_reordered_in_place_keeps_the_candidates_order(verifier):
     )
     code = "def f(d):\n    items = sorted(d.items())\n    d.clear()\n    d.update(items)\n"
     assert verifier.verify(task, code).outcome is Outcome.PASS
+
+
+def test_an_int_past_the_decimal_digit_limit_reaches_a_checker(verifier):
+    # int.__repr__ refuses past 4,300 digits, so factorial(2000) was the candidate's error;
+    # it now crosses in hex (linear to read) to the judge, which compares and never prints
+    task = checked(
+        "import math\ndef check(candidate):\n"
+        "    assert candidate(2000) == math.factorial(2000)\n"
+        "    assert candidate(-2000) == -math.factorial(2000)\n"
+    )
+    code = "import math\ndef f(n):\n    return math.factorial(abs(n)) * (1 if n > 0 else -1)\n"
+    assert verifier.verify(task, code).outcome is Outcome.PASS
+    off = code.replace("* (1 if", "+ 1 * (1 if")
+    assert verifier.verify(task, off).outcome is Outcome.FAIL

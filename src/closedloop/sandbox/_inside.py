@@ -85,6 +85,7 @@ import types
 
 try:  # on the host, for tools; inside the sandbox wire.py's source precedes this file
     from closedloop.sandbox.wire import (
+        JUDGE_INT_BITS,
         WireError,
         contains_nan,
         decode_plain,
@@ -1626,8 +1627,10 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise CandidateFault("malformed result channel: results out of order")
         if ("value" in rep or "raised" in rep) and ("args" in rep or "kwargs" in rep):
             try:
-                new_args = decode_plain(rep.get("args", req["args"]), g)
-                new_kwargs = decode_plain(rep.get("kwargs", req.get("kwargs") or "{}"), g)
+                big = JUDGE_INT_BITS
+                new_args = decode_plain(rep.get("args", req["args"]), g, max_int_bits=big)
+                kw = rep.get("kwargs", req.get("kwargs") or "{}")
+                new_kwargs = decode_plain(kw, g, max_int_bits=big)
             except WireError as e:
                 raise CandidateFault(f"the candidate left its arguments as {e}") from None
             if contains_nan(new_args) or contains_nan(new_kwargs):
@@ -1639,7 +1642,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
             state["values"] += 1  # the checker's own data now holds what the candidate wrote
         if "value" in rep:
             try:
-                value = decode_plain(rep["value"])
+                value = decode_plain(rep["value"], max_int_bits=JUDGE_INT_BITS)
             except WireError as e:
                 raise CandidateFault(f"the candidate returned {e}") from None
             if contains_nan(value):  # NaN defeats `assert not abs(a - b) > tol`: fail closed

@@ -26,6 +26,7 @@ MAX_TEXT = 1 << 20  # longest literal text accepted (characters)
 MAX_NODES = 200_000  # most AST nodes in one decoded value
 MAX_TOKENS = 3 * MAX_NODES  # most tokens (strings, numbers, names, signs) parsed for one value
 MAX_INT_BITS = 14_284  # every int under it prints within the default 4,300-digit limit
+JUDGE_INT_BITS = 1 << 22  # a checker's judge: factorial(2000) and far more, linear in hex
 MAX_SAME_HASH = 64  # distinct keys of one set or dict that may share a hash value
 MAX_FRAME = 4 << 20  # longest frame on a channel (bytes)
 _HDR = struct.Struct(">I")
@@ -76,7 +77,10 @@ def _enc(x, out, depth, budget, objects):
     if x is None or t is bool or t is str or t is bytes:
         out.append(repr(x) if t is not str and t is not bytes else t.__repr__(x))
     elif t is int:
-        out.append(int.__repr__(x))  # raises ValueError past sys.get_int_max_str_digits
+        try:
+            out.append(int.__repr__(x))
+        except ValueError:  # past sys.get_int_max_str_digits: in hex, which is linear to read
+            out.append(int.__format__(x, "#x"))
     elif t is float:
         if math.isnan(x):
             out.append("float('nan')")
@@ -179,8 +183,8 @@ def _dec(node, budget, ns=None):
         v = node.value
         if v is Ellipsis:
             raise WireError("Ellipsis is not plain data")
-        if type(v) is int and v.bit_length() > MAX_INT_BITS:  # a hex literal has no digit cap
-            raise WireError(f"int of {v.bit_length()} bits, over the {MAX_INT_BITS}-bit cap")
+        if type(v) is int and v.bit_length() > budget[1]:  # a hex literal has no digit cap
+            raise WireError(f"int of {v.bit_length()} bits, over the {budget[1]}-bit cap")
         return v
     if t is ast.Tuple:
         return tuple(_dec(e, budget, ns) for e in node.elts)
@@ -368,7 +372,7 @@ _SIMPLE_STR = re.compile(r"'[^'\\\n\r]*'")  # a quoted string with no escapes
 _FAST = {"True": (True,), "False": (False,), "None": (None,), "()": ((),), "''": ("",)}
 
 
-def decode_plain(text, namespace=None, max_tokens=MAX_TOKENS):
+def decode_plain(text, namespace=None, max_tokens=MAX_TOKENS, max_int_bits=MAX_INT_BITS):
     """Parse literal text into exact builtin values, failing closed (:class:`WireError`).
 
     Never calls ``eval``: the text is parsed to a syntax tree and only literal nodes are built.
@@ -378,7 +382,9 @@ def decode_plain(text, namespace=None, max_tokens=MAX_TOKENS):
     Every failure is a :class:`WireError`, whatever raised it (an overflow, a class's
     ``__new__``): a value that cannot be read is the sender's fault, never the reader's.
     Cost is linear in the text and capped: at most ``max_tokens`` tokens are parsed (see
-    :func:`token_count`), ints have at most ``MAX_INT_BITS`` bits, no set or dict has more
+    :func:`token_count`), ints have at most ``max_int_bits`` bits (``MAX_INT_BITS``: every
+    one prints in decimal; a checker's judge, which compares and never prints, takes
+    ``JUDGE_INT_BITS``, sent in hex past 4,300 digits), no set or dict has more
     than ``MAX_SAME_HASH`` keys with one hash value, and an f-string (never plain data, and
     quadratic to parse) is refused before the parser runs.
     """
@@ -404,7 +410,7 @@ def decode_plain(text, namespace=None, max_tokens=MAX_TOKENS):
         raise WireError("an f-string or t-string is not plain data")
     try:
         tree = ast.parse(text.strip(), _FILE, "eval")
-        return _dec(tree.body, [MAX_NODES], namespace)
+        return _dec(tree.body, [MAX_NODES, max_int_bits], namespace)
     except WireError:
         raise
     except BaseException as e:  # an overflow, a recursion, a candidate class's __new__: refused
