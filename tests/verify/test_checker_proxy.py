@@ -319,3 +319,22 @@ def test_an_int_past_the_decimal_digit_limit_reaches_a_checker(verifier):
     assert verifier.verify(task, code).outcome is Outcome.PASS
     off = code.replace("* (1 if", "+ 1 * (1 if")
     assert verifier.verify(task, off).outcome is Outcome.FAIL
+
+
+def test_objects_of_a_class_with_slots_cross_both_ways(verifier):
+    # MBPP 927 and 367 pass trees the checker built; a correct solution whose Node declares
+    # __slots__ could not be given one (rebuilt through __dict__) nor give one back
+    task = checked(
+        "class Node:\n    def __init__(self, data, left=None, right=None):\n"
+        "        self.data, self.left, self.right = data, left, right\n"
+        "def check(candidate):\n"
+        "    t = Node(1, Node(2, Node(3)), Node(4))\n"
+        "    assert candidate(t) == 3\n    assert t.data == 10, t.data\n"
+    )
+    code = (
+        "class Node:\n    __slots__ = ('data', 'left', 'right', '__weakref__')\n"
+        "def f(t):\n    t.data = 10\n"
+        "    h = lambda n: 0 if n is None else 1 + max(h(n.left), h(n.right))\n    return h(t)\n"
+    )
+    assert verifier.verify(task, code).outcome is Outcome.PASS
+    assert verifier.verify(task, code.replace("t.data = 10", "pass")).outcome is Outcome.FAIL

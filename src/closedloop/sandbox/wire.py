@@ -67,9 +67,9 @@ def _enc(x, out, depth, budget, objects):
         elif type(x) is type and x.__name__ in _BUILTIN_TYPES and _BUILTIN_TYPES[x.__name__] is x:
             out.append(x.__name__)
             return
-        elif objects and hasattr(x, "__dict__") and not callable(x):
+        elif objects and not callable(x) and (state := _obj_state(x)) is not None:
             out.append(f"__obj__({type(x).__name__!r}, ")
-            _enc(dict(vars(x)), out, depth + 1, budget, objects)
+            _enc(state, out, depth + 1, budget, objects)
             out.append(")")
             return
         else:
@@ -234,12 +234,36 @@ def _dec(node, budget, ns=None):
     raise WireError(f"not a plain literal: {type(node).__name__}")
 
 
+def _obj_state(x):
+    """An instance's attributes as a dict: its ``__dict__``, or the slots it has set (a tree
+    node declared with ``__slots__``); None for an object that has neither."""
+    d = getattr(x, "__dict__", None)
+    if type(d) is dict:
+        return dict(d)
+    slots = []
+    for klass in type(x).__mro__:
+        declared = klass.__dict__.get("__slots__", ())
+        slots += [declared] if isinstance(declared, str) else list(declared)
+    if not slots:
+        return None
+    return {
+        n: getattr(x, n)
+        for n in slots
+        if type(n) is str and not n.startswith("__") and hasattr(x, n)
+    }
+
+
 def _make_obj(ns, name, state):
     cls = ns.get(name)
     if not isinstance(cls, type):  # the solution did not define the class: a stand-in
         cls = ns.setdefault("__wire_classes__", {}).setdefault(name, type(name, (), {}))
     obj = cls.__new__(cls)
-    obj.__dict__.update(state)
+    d = getattr(obj, "__dict__", None)
+    if type(d) is dict:
+        d.update(state)
+    else:  # a class with __slots__: each attribute into its slot
+        for k, v in state.items():
+            object.__setattr__(obj, k, v)
     return obj
 
 
