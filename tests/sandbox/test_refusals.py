@@ -372,3 +372,28 @@ def f():
     _, value, status = job(worker, code)
     assert value == ([(-1, 1), (-1, 1)], ["ran"])
     assert status.refusals.denied == {"clone": 2}
+
+
+def test_no_descriptor_table_of_its_own_through_close_range_and_no_mount_ids(worker, job):
+    # close_range's CLOSE_RANGE_UNSHARE gave a thread a table of its own, as clone without
+    # CLONE_FILES did (708 descriptors under a limit of 64); statx's mount ids count the
+    # machine's mounts, and every job's /tmp is a fresh one
+    code = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def f():
+    out = []
+    for flags in (2, 0, 4):  # UNSHARE; none; CLOEXEC
+        ctypes.set_errno(0)
+        out.append((libc.syscall(436, 1000, 1000, flags), ctypes.get_errno()))
+    buf = ctypes.create_string_buffer(256)
+    for mask in (0x4000, 0x1000, 0x7ff):  # MNT_ID_UNIQUE; MNT_ID; the basic stats
+        ctypes.set_errno(0)
+        out.append((libc.syscall(332, -100, b'/tmp', 0, mask, buf), ctypes.get_errno()))
+    os.closerange(20, 30)
+    return out
+"""
+    _, value, status = job(worker, code)
+    assert value == [(-1, 1), (0, 0), (0, 0), (-1, 1), (-1, 1), (0, 0)], value
+    assert status.refusals.denied == {"close_range": 1, "statx": 2}

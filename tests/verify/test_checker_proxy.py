@@ -338,3 +338,24 @@ def test_objects_of_a_class_with_slots_cross_both_ways(verifier):
     )
     assert verifier.verify(task, code).outcome is Outcome.PASS
     assert verifier.verify(task, code.replace("t.data = 10", "pass")).outcome is Outcome.FAIL
+
+
+SLOTTED = (
+    "from dataclasses import dataclass\n\n@dataclass(slots=True)\nclass Point:\n"
+    "    x: float\n    y: float\n\n"
+)
+
+
+def test_a_slotted_argument_is_synced_and_checked_for_nan(verifier):
+    # A slotted argument changed in place was not synced back (a correct solution failed, a
+    # forbidden change hid), and NaN inside one was not seen (a wrong solution passed)
+    task = with_prompt(
+        SLOTTED,
+        "def check(candidate):\n    p = Point(3.0, 4.0)\n    candidate(p)\n"
+        "    assert not (abs(p.x - 0.6) > 1e-9 or abs(p.y - 0.8) > 1e-9), p\n",
+    )
+    right = "def f(p):\n    n = (p.x ** 2 + p.y ** 2) ** 0.5\n    p.x, p.y = p.x / n, p.y / n\n"
+    assert verifier.verify(task, right).outcome is Outcome.PASS
+    nan = "def f(p):\n    p.x = p.y = float('nan')\n"
+    assert verifier.verify(task, nan).outcome is Outcome.ERROR
+    assert verifier.verify(task, "def f(p):\n    pass\n").outcome is Outcome.FAIL

@@ -6,11 +6,12 @@ outcome that blames the task's size (``invalid``, not scored), never the candida
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 
 from closedloop.sandbox import SandboxLimits
-from closedloop.sandbox.wire import MAX_TEXT, plain_equal
+from closedloop.sandbox.wire import MAX_TEXT, encode_plain, plain_equal
 from closedloop.tasks.format import Split, TaskFormatError, parse_task
 from closedloop.verify import Outcome, Verifier
 
@@ -108,3 +109,36 @@ def test_expected_nan_is_refused_when_the_task_is_read():
                 "private_tests": [{"input": "()", "output": "float('nan')"}],
             }
         )
+
+
+def test_a_verdicts_tests_each_keep_their_own_share_of_the_comparison_budget(verifier):
+    # A regular polygon's vertices computed two ways (2*pi*i/k against i*(2*pi/k)): rounding
+    # reorders points of tied x, so sorted pairing fails and the search pairs them. With one
+    # budget for the verdict the two large tests spent it, and the small one, equal, failed.
+    def polygon(k, alt):
+        step = 2 * math.pi / k
+        return {
+            (
+                math.cos(i * step if alt else 2 * math.pi * i / k),
+                math.sin(i * step if alt else 2 * math.pi * i / k),
+            )
+            for i in range(k)
+        }
+
+    task = parse_task(
+        {
+            "id": "polygon",
+            "entry_point": "f",
+            "float_tolerance": 1e-9,
+            "private_tests": [
+                {"input": f"({k},)", "output": encode_plain(polygon(k, False))}
+                for k in (1600, 1600, 3)
+            ],
+        }
+    )
+    code = (
+        "import math\ndef f(k):\n    step = 2 * math.pi / k\n"
+        "    return {(math.cos(i * step), math.sin(i * step)) for i in range(k)}\n"
+    )
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.PASS, [t.passed for t in verdict.tests]

@@ -87,6 +87,7 @@ try:  # on the host, for tools; inside the sandbox wire.py's source precedes thi
     from closedloop.sandbox.wire import (
         JUDGE_INT_BITS,
         WireError,
+        _obj_state,
         contains_nan,
         decode_plain,
         encode_plain,
@@ -889,6 +890,13 @@ CLONE_THREAD_REQUIRED = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000  # VM FS FILES S
 CLONE_THREAD_ALLOWED = CLONE_THREAD_REQUIRED | 0x40000 | 0x80000 | 0x100000 | 0x200000 | 0x1400000
 """... and SYSVSEM, SETTLS, PARENT_SETTID, CHILD_CLEARTID, DETACHED, CHILD_SETTID."""
 MAP_HUGETLB = 0x40000  # a hugetlbfs inode (from the machine-wide counter) even when it fails
+STATX_MOUNT_IDS = 0x1000 | 0x4000
+"""statx's STATX_MNT_ID and STATX_MNT_ID_UNIQUE: mount ids are numbered for the whole machine,
+and each job's /tmp is a fresh mount, so they count the machine's mounts (a coarse channel:
+a job that got its judge worker replaced moved it by the remounts)."""
+CLOSE_RANGE_ALLOWED = (0, 4)
+"""close_range's flags: none, or CLOSE_RANGE_CLOEXEC; CLOSE_RANGE_UNSHARE gave a thread a
+descriptor table of its own, as clone without CLONE_FILES did (708 descriptors under 64)."""
 NO_OP_SYSCALLS = {"msync": 26, "fsync": 74, "fdatasync": 75}
 """Succeed without doing anything: they flush the host's disk for a read-only runtime file,
 and a job's own files live in tmpfs, where a flush does nothing anyway."""
@@ -912,6 +920,8 @@ IOCTL_ALLOWED = (0x5401, 0x5413, 0x541B, 0x5421, 0x5450, 0x5451)
 _SYSCALL_NAMES = {
     **{nr: name for name, nr in DENIED_SYSCALLS.items()},
     9: "mmap",  # with MAP_HUGETLB
+    332: "statx",  # asking for mount ids
+    436: "close_range",  # with CLOSE_RANGE_UNSHARE
     56: "clone",  # a new process, or a thread with descriptors of its own
     62: "kill",  # another process
     234: "tgkill",
@@ -935,7 +945,8 @@ def _ranges(numbers):
 def _x86_64_seccomp_filter(deny):
     """Classic BPF: allow ALLOWED_SYSCALLS (as contiguous ranges, so the program stays short:
     the kernel compiles it for every job) and ``deny`` everything else, with arguments checked
-    for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), kill/tgkill
+    for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), statx (no
+    mount ids), close_range (no CLOSE_RANGE_UNSHARE), kill/tgkill
     (itself only: PID 1 of its namespace), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without SETFL_REFUSED), ioctl
     (IOCTL_ALLOWED), madvise (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS
     return 0 undone. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
@@ -998,11 +1009,13 @@ def _x86_64_seccomp_filter(deny):
     argument_in(72, 24, FCNTL_ALLOWED, first=[*setfl, (RET, 0, 0, deny)])
     argument_in(16, 24, IOCTL_ALLOWED)  # ioctl: args[1], cmd
     argument_in(28, 32, MADVISE_ALLOWED)  # madvise: args[2], the advice on its own memory
-    ins(JEQ, 0, 4, 9)  # mmap: not MAP_HUGETLB (args[3], flags)
-    ins(LD, 0, 0, 40)
-    ins(JSET, 0, 1, MAP_HUGETLB)
-    ins(RET, 0, 0, deny)
-    ins(RET, 0, 0, RET_ALLOW)
+    for nr, refused in ((9, MAP_HUGETLB), (332, STATX_MOUNT_IDS)):  # args[3]: flags, mask
+        ins(JEQ, 0, 4, nr)
+        ins(LD, 0, 0, 40)
+        ins(JSET, 0, 1, refused)
+        ins(RET, 0, 0, deny)
+        ins(RET, 0, 0, RET_ALLOW)
+    argument_in(436, 32, CLOSE_RANGE_ALLOWED)  # close_range: args[2], flags
     ins(JEQ, 0, 4, 202)  # futex: private only
     ins(LD, 0, 0, 24)  # args[1] low half (op)
     ins(JSET, 1, 0, FUTEX_PRIVATE)
@@ -1557,6 +1570,15 @@ def _sync(old, new):
         return old == new
     if hasattr(old, "__dict__") and not isinstance(old, type) and hasattr(new, "__dict__"):
         return _sync(old.__dict__, dict(vars(new)))
+    if not isinstance(old, type) and not callable(old):  # a class with __slots__
+        mine, theirs = _obj_state(old), _obj_state(new)
+        if mine is not None and theirs is not None:
+            for k in [k for k in mine if k not in theirs]:
+                delattr(old, k)
+            for k, v in theirs.items():
+                if k not in mine or not _sync(mine[k], v):
+                    setattr(old, k, v)
+            return True
     return old == new and type(old) is type(new)
 
 

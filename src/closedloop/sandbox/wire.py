@@ -15,6 +15,7 @@ it runs before any candidate code.
 
 import ast
 import cmath
+import itertools
 import json
 import math
 import os
@@ -581,15 +582,28 @@ def _sets_close(a, b, tol, budget):
             return True
         if all(type(x) in _NUM for x in left) and all(type(y) in _NUM for y in right):
             return False  # on a line sorted order is the best pairing there is
-    rest = list(right)
-    for x in left:
-        for i, y in enumerate(rest):
-            if _equal(x, y, tol, budget):
-                del rest[i]
+    if xs is None:
+        xs, ys = list(left), list(right)
+    # Greedily, each element with the first close one, looked for first near its own place in
+    # sorted order (noise within the tolerance reorders only elements that are close anyway:
+    # ties in a tuple's first item), then everywhere; an element with no partner ends it.
+    free = [True] * len(ys)
+    for k, x in enumerate(xs):
+        near = [j for d in range(_NEAR) for j in (k + d, k - d - 1) if 0 <= j < len(ys)]
+        for j in itertools.chain(near, range(len(ys))):
+            if free[j] and _equal(x, ys[j], tol, budget):
+                free[j] = False
                 break
         else:
             return False
     return True
+
+
+_NEAR = 8
+"""How far from its own place in sorted order a set element's partner is looked for first."""
+
+
+_SCALARS = frozenset({int, bool, str, bytes, type(None)})
 
 
 def contains_nan(v, depth=0):
@@ -598,6 +612,8 @@ def contains_nan(v, depth=0):
     t = type(v)
     if t is float:
         return v != v
+    if t in _SCALARS:
+        return False
     if t is complex:
         return v.real != v.real or v.imag != v.imag
     if depth > 200:
@@ -606,10 +622,13 @@ def contains_nan(v, depth=0):
         return any(contains_nan(x, depth + 1) for x in v)
     if t is dict:
         return any(contains_nan(k, depth + 1) or contains_nan(x, depth + 1) for k, x in v.items())
-    if isinstance(v, type):
+    if isinstance(v, type) or callable(v):
         return False
-    d = getattr(v, "__dict__", None)
-    return type(d) is dict and any(contains_nan(x, depth + 1) for x in d.values())
+    try:
+        d = _obj_state(v)  # its __dict__, or the slots it has set
+    except Exception:
+        return False
+    return d is not None and any(contains_nan(x, depth + 1) for x in d.values())
 
 
 # -- frames ---------------------------------------------------------------------------------

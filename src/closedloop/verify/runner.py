@@ -303,9 +303,9 @@ class Verifier:
         judge_refusals = Refusals()
         tol = task.float_tolerance
 
-        # one bound on what comparing this verdict's values may cost the host, all tests
-        # together, in proportion to the task's own expected outputs
-        budget = [_compare_budget(tests)]
+        # what comparing this verdict's values may cost the host beyond each test's own share
+        # (in proportion to its expected output), all tests together
+        budget = [COMPARE_BUDGET]
 
         def judge(k: int, frame: dict[str, Any]) -> None:  # as each result arrives
             results.append(_judge_io(k, tests[k], frame, tol, budget))
@@ -602,17 +602,6 @@ def _judge_verdict(msg: dict[str, Any]) -> tuple[Outcome, str]:
 
 
 @functools.lru_cache(maxsize=8192)
-def _compare_budget(tests: Sequence[Any]) -> int:
-    """Work units (``wire.COMPARE_BUDGET``'s kind) that comparing all of a verdict's values
-    with ``tests``' expected outputs may spend: one value's default, or 4 for each token a
-    value equal to an expected output could have (``_expected``), whichever is more. A
-    tolerant comparison of sets that do not pair in sorted order searches quadratically: a
-    wrong value of 1,600 pairs spent the whole default on each test, ~0.37 s of the
-    verifier's process each, where now the tests share it."""
-    per_token = sum(_expected(t.output)[1] for t in tests if t.output is not None)
-    return max(COMPARE_BUDGET, 4 * per_token)
-
-
 def _result_budget(tests: Sequence[Any]) -> int:
     """Bytes a candidate's job may write on its result channel for I/O ``tests``: a frame at
     the wire's cap, and for each test 32 bytes per character of its expected output (a value
@@ -689,7 +678,13 @@ def _judge_io(
             return TestResult(
                 i, False, test.input, test.output, None, safe_text(f"result refused: {e}")[:400]
             )
-        ok = plain_equal(got, expected, tol, budget)  # never raises: unequal if it cannot tell
+        if budget is None:
+            ok = plain_equal(got, expected, tol)  # never raises: unequal if it cannot tell
+        else:  # its own share, 2 units a token an equal value may have, then the verdict's
+            pool = max(budget[0], 0)
+            mine = [2 * max_tokens + pool]
+            ok = plain_equal(got, expected, tol, mine)
+            budget[0] = pool - max(0, pool - mine[0])  # what it spent past its own share
         return TestResult(i, ok, test.input, test.output, safe_text(text[:1000]))
     if "raised" in frame:
         return TestResult(
