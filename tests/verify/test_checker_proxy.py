@@ -359,3 +359,26 @@ def test_a_slotted_argument_is_synced_and_checked_for_nan(verifier):
     nan = "def f(p):\n    p.x = p.y = float('nan')\n"
     assert verifier.verify(task, nan).outcome is Outcome.ERROR
     assert verifier.verify(task, "def f(p):\n    pass\n").outcome is Outcome.FAIL
+
+
+def test_an_exception_keeps_every_builtin_base_its_str_and_class_attributes(verifier):
+    # The checker's copy derived from the nearest builtin alone (a ValueError that is also a
+    # TypeError escaped `except TypeError`), and lost the class's __str__, class attributes
+    # and properties
+    task = checked(
+        "def check(candidate):\n"
+        "    try:\n        candidate(-1)\n    except TypeError as e:\n"
+        "        assert str(e) == 'bad: -1', str(e)\n"
+        "        assert e.status == 404 and e.twice == -2, (e.status, e.twice)\n"
+        "    else:\n        raise AssertionError('no TypeError')\n"
+    )
+    code = (
+        "class BadInput(ValueError, TypeError):\n    status = 404\n"
+        "    def __init__(self, x):\n        super().__init__()\n        self.x = x\n"
+        "    def __str__(self):\n        return f'bad: {self.x}'\n"
+        "    @property\n    def twice(self):\n        return 2 * self.x\n"
+        "def f(x):\n    raise BadInput(x)\n"
+    )
+    assert verifier.verify(task, code).outcome is Outcome.PASS
+    assert verifier.verify(task, code.replace("404", "500")).outcome is Outcome.FAIL
+    assert verifier.verify(task, code.replace(", TypeError", "")).outcome is not Outcome.PASS

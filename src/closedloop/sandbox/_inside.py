@@ -1316,7 +1316,7 @@ def _raised(i, e):
         pass
     try:
         attrs, size = {}, 0
-        for k, v in list(vars(e).items())[:64]:
+        for k, v in (_class_attrs(e) + list(vars(e).items()))[-64:]:
             if type(k) is not str or k.startswith("__"):
                 continue
             try:
@@ -1340,6 +1340,25 @@ def _raised(i, e):
 
 
 _EXC_DATA_CHARS = 4000  # most characters of an exception's message, args or attributes
+
+
+def _class_attrs(e):
+    """What the candidate's own exception classes give every instance -- class attributes of
+    plain data (``status = 404``) and properties -- as (name, value) pairs, most derived
+    class last, so that a checker reading ``e.status`` sees what a real call shows."""
+    out = []
+    for c in reversed(type(e).__mro__[:8]):
+        if getattr(c, "__module__", None) != "__candidate__":
+            continue
+        for k, v in list(vars(c).items())[:32]:
+            if type(k) is not str or k.startswith("_"):
+                continue
+            if isinstance(v, property) or not (callable(v) or hasattr(v, "__get__")):
+                try:
+                    out.append((k, getattr(e, k)))
+                except Exception:
+                    pass
+    return out
 
 
 def _changed_args(rep, req, args, kwargs):
@@ -1461,22 +1480,60 @@ def _candidate_exception(rep, known):
             return exc
         except Exception:
             pass
-    for c in cls.__mro__:  # the nearest builtin that takes these arguments
-        if not issubclass(c, Exception):
+    bases = _builtin_bases(rep.get("exc_classes"), cls)
+    for c in ([bases] if len(bases) > 1 else []) + list(cls.__mro__):
+        # every builtin the candidate's class derives from (a ValueError that is also a
+        # TypeError is caught by either), else the nearest builtin that takes these arguments
+        if type(c) is not tuple and not issubclass(c, Exception):
             break
-        sub = c if name == c.__name__ else _EXC_CLASSES.get((name, c))
+        key = (name, c if type(c) is tuple else (c,))
+        sub = c if type(c) is not tuple and name == c.__name__ else _EXC_CLASSES.get(key)
         if sub is None:
             if len(_EXC_CLASSES) > 256:
                 _EXC_CLASSES.clear()
-            sub = _EXC_CLASSES[(name, c)] = type(name, (c,), {"__module__": "candidate"})
+            try:
+                sub = type(name, key[1], {"__module__": "candidate", "__str__": _own_str})
+            except TypeError:  # builtins whose layouts conflict: one base only
+                continue
+            _EXC_CLASSES[key] = sub
         for made in (args, (message,)):
             try:
                 exc = sub(*made)
             except Exception:
                 continue
             _set_attrs(exc, attrs)
+            if sub is not c:  # its own class: str() as the candidate's class gave it
+                try:
+                    if str(exc) != message:
+                        exc.__dict__["_candidate_str"] = message
+                except Exception:
+                    pass
             return exc
     return RuntimeError(f"{name}: {message}")
+
+
+def _own_str(self):
+    own = self.__dict__.get("_candidate_str")
+    return own if type(own) is str else super(type(self), self).__str__()
+
+
+def _builtin_bases(classes, nearest):
+    """The builtin exception classes among the candidate's class's ancestors (``exc_classes``,
+    most derived first), none an ancestor of another: ``(ValueError, TypeError)`` for a class
+    deriving from both; ``(nearest,)`` where they say no more."""
+    found = []
+    for item in classes[:8] if type(classes) is list else ():
+        if type(item) is not list or len(item) != 2 or item[0] != "builtins":
+            continue
+        c = getattr(builtins, str(item[1]), None)
+        if (
+            isinstance(c, type)
+            and issubclass(c, Exception)
+            and not issubclass(c, (StopIteration, StopAsyncIteration))
+            and not any(issubclass(f, c) for f in found)
+        ):
+            found.append(c)
+    return tuple(found) if nearest in found else (nearest,)
 
 
 def _set_attrs(exc, attrs):
