@@ -91,3 +91,40 @@ def test_a_program_that_differs_on_a_shown_example_is_relabeled_on_a_new_prompt(
     out = relabel_attempts(verifier, [task], [[_failed(task, code)]])
     assert len(out) == 1 and out[0].prompt != solver_prompt(task)
     assert verifier.verify(out[0].task, code).outcome is Outcome.PASS
+
+
+def test_a_relabel_that_is_a_held_out_task_is_dropped(verifier):
+    # A pool task sharing a held-out task's inputs (not its outputs, so the guard let it in)
+    # and a failed attempt computing the held-out rule relabelled into the held-out task itself
+    # -- its examples shown, its private answer the target -- and joined the supervised step
+    import ast
+
+    from closedloop.loop.config import RunConfig
+    from closedloop.loop.heldout import rg_list_functions
+    from closedloop.loop.phases import Attempted, relabel
+    from closedloop.tasks.contamination import ContaminationGuard
+    from closedloop.tasks.format import parse_task
+
+    held, _ = rg_list_functions(40, [20250807])
+    h = next(t for t in held if t.id == "rg/list_functions/20250807/4")  # the rule: reverse
+    xs = [ast.literal_eval(c.input)[0] for c in [*h.public_tests, *h.private_tests]]
+    tests = [{"input": repr((x,)), "output": repr(sorted(x))} for x in xs]
+    pool = parse_task(
+        {
+            "id": "pool",
+            "entry_point": "f",
+            "instruction": "Write f.",
+            "public_tests": tests[:-1],
+            "private_tests": tests[-1:],
+        }
+    )
+    guard = ContaminationGuard(held)
+    assert guard.check(pool) is None  # the held-out task's inputs, not its pairs
+    reverse = "def f(xs):\n    return xs[::-1]\n"
+    assert verifier.verify(h, reverse).outcome is Outcome.PASS
+    attempted = Attempted([pool], [[_failed(pool, reverse)]])
+    cfg = RunConfig()
+    cfg.train.hindsight = True
+    unguarded = relabel(cfg, verifier, attempted)
+    assert len(unguarded) == 1 and guard.check(unguarded[0].task) is not None
+    assert relabel(cfg, verifier, attempted, guard) == []

@@ -276,6 +276,27 @@ def test_resume_with_more_iterations_extends_the_run(reference: Path, tmp_path: 
     # iterations 1 and 2 are the ones the run had: nothing before the extension changed
     for label in ("iter_001", "iter_002"):
         assert _weights(run_dir, label) == _weights(reference, label), label
+    # and the control is matched to all three iterations' updates (it was kept, matched to
+    # two, and the extended final model compared with it): this run's updates had no signal,
+    # so the test says the control it kept was matched to other steps, and it is made again
+    from closedloop.loop.runner import CONTROL_EVAL_EVENT, CONTROL_STEPS
+    from closedloop.loop.store import RunStore
+
+    def made(d: Path) -> list[object]:
+        return [
+            e.get(CONTROL_STEPS) for _, e in RunStore(d / "run.sqlite").events(CONTROL_EVAL_EVENT)
+        ]
+
+    steps = sum(json.loads(x).get("optimizer_steps", 0) for x in lines)
+    assert made(run_dir) == [steps]  # the same steps after the extension: kept
+    RunStore(run_dir / "run.sqlite").add_event(3, CONTROL_EVAL_EVENT, {CONTROL_STEPS: steps + 5})
+    res = cli("run", "--resume", str(run_dir), "--iterations", "4")
+    assert res.returncode == 0, res.stderr[-3000:]
+    steps = sum(
+        json.loads(x).get("optimizer_steps", 0)
+        for x in (run_dir / "metrics.jsonl").read_text().splitlines()
+    )
+    assert made(run_dir) == [steps, steps + 5, steps]
 
 
 def _weights(run_dir: Path, label: str) -> dict[str, bytes]:

@@ -473,3 +473,19 @@ def test_answers_at_the_cap_are_scored_quickly() -> None:
         finally:
             gc.enable()
         assert spent < 0.5, name
+
+
+def test_an_answer_task_takes_no_tests_whose_feedback_would_show_its_answer():
+    # public_tests on an answer task were judged against the gold answer, and the solver's
+    # feedback turn printed "should be <gold answer>" for the next turn to copy
+    from closedloop.tasks.format import TaskFormatError, parse_task
+
+    base = {"id": "a", "kind": "answer", "instruction": "17 * 23?", "answer": "391"}
+    assert parse_task(base).answer == "391"
+    for extra in (
+        {"public_tests": [{"input": "()", "output": "391"}]},
+        {"private_tests": [{"input": "()", "output": "391"}]},
+        {"checker": "def check(candidate):\n    pass\n"},
+    ):
+        with pytest.raises(TaskFormatError, match="judged by its answer alone"):
+            parse_task({**base, **extra})

@@ -70,6 +70,32 @@ def test_equal_io_pairs_are_contamination(guard) -> None:
     )
 
 
+def test_io_pairs_written_as_tuples_or_beside_an_unused_argument_are_contamination() -> None:
+    # a held-out task's inputs and rule with its lists written as tuples, or with an extra
+    # argument the function ignores, were let through
+    held = parse_task(
+        {
+            "id": "held/0",
+            "entry_point": "f",
+            "public_tests": [
+                {"input": f"({xs!r},)", "output": repr(xs[::-1])}
+                for xs in ([55, 30, 28, 14], [23, 13, 70], [21, 53, 95, 3])
+            ],
+        }
+    )
+    guard = ContaminationGuard([held])
+    for shape in ("tuples", "extra argument"):
+        tests = [
+            {"input": f"({tuple(xs)!r},)", "output": repr(tuple(xs[::-1]))}
+            if shape == "tuples"
+            else {"input": f"({xs!r}, 0)", "output": repr(xs[::-1])}
+            for xs in ([55, 30, 28, 14], [23, 13, 70], [21, 53, 95, 3])
+        ]
+        task = parse_task({"id": "p", "entry_point": "g", "private_tests": tests})
+        hit = guard.check(task)
+        assert hit is not None and hit.field is ContaminationField.IO_PAIRS, shape
+
+
 def test_new_task_is_kept(guard, make_task) -> None:
     report = guard.filter([make_task(instruction="Sort the list, keeping duplicates, ascending.")])
     assert len(report.kept) == 1 and not report.rejected

@@ -170,7 +170,7 @@ def run_iteration(state: LoopState, it: int) -> IterationResult:
             note(f"solve rate {ver.solve_rate:.2f}")
         with bars.phase("train") as note:
             solver_t, chal_t = phases.trajectories(cfg, gen, rows, att, it, version)
-            relabels = phases.relabel(cfg, state.verifier, att)
+            relabels = phases.relabel(cfg, state.verifier, att, state.guard)
             tr = phases.train(
                 state.trainer,
                 state.policy,

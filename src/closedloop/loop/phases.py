@@ -364,11 +364,20 @@ def trajectories(
     return solver, chal
 
 
-def relabel(cfg: RunConfig, verifier: VerificationBackend, att: Attempted) -> list[Relabel]:
-    """Hindsight relabels of this iteration's failed attempts (none when switched off)."""
+def relabel(
+    cfg: RunConfig,
+    verifier: VerificationBackend,
+    att: Attempted,
+    guard: ContaminationGuard | None = None,
+) -> list[Relabel]:
+    """Hindsight relabels of this iteration's failed attempts (none when switched off), each
+    through the contamination ``guard`` as a proposal is: a failed attempt that computes a
+    held-out rule on a pool task sharing a held-out task's inputs relabels into that held-out
+    task, shown examples and private answer alike."""
     if not cfg.train.hindsight or not att.tasks:
         return []
-    return relabel_attempts(verifier, att.tasks, att.attempts)
+    made = relabel_attempts(verifier, att.tasks, att.attempts)
+    return [r for r in made if guard is None or guard.check(r.task) is None]
 
 
 def rationalize(cfg: RunConfig, att: Attempted) -> list[tuple[str, str, str]]:

@@ -87,6 +87,7 @@ __all__ = ["LoopRunner", "RunDirError", "RunResult"]
 SEED_POOL_SIZE = 200
 PER_TASK_EVENT = "heldout_per_task"
 CONTROL_EVAL_EVENT = "control_heldout_metrics"
+CONTROL_STEPS = "control_steps"  # in its event: the update steps the control was matched to
 """The control's held-out evaluation metrics (its filtered pass@1 and confidence with
 ``eval.samples``), recorded once, so a resumed finish reads them back."""
 """Run-store event with a policy's per-task scores on the primary held-out set (for the gate)."""
@@ -437,16 +438,15 @@ class LoopRunner:
         scores[FINAL] = final
         store.add_eval(FINAL, last, final)
         if has_control(cfg):
+            # as many update steps as the final policy had (a rollback drops the later ones)
+            steps = int(
+                sum(r.get(Metric.OPTIMIZER_STEPS, 0) for r in rows if r[Metric.ITERATION] <= source)
+            )
             control = _stored(evals, CONTROL, state.heldout)
+            made = [d.get(CONTROL_STEPS) for _it, d in store.events(CONTROL_EVAL_EVENT)]
+            if made and made[-1] != steps:  # a run extended since: matched to fewer updates
+                control = None
             if control is None:
-                # as many update steps as the final policy had (a rollback drops the later ones)
-                steps = int(
-                    sum(
-                        r.get(Metric.OPTIMIZER_STEPS, 0)
-                        for r in rows
-                        if r[Metric.ITERATION] <= source
-                    )
-                )
                 with progress(self.console) as prog:
                     bar = prog.add_task(
                         "control: SFT on the cold-start corpus", total=2, note=f"{steps} steps"
@@ -458,7 +458,9 @@ class LoopRunner:
                     control = ev.scores
                     prog.update(bar, advance=1)
                 self.dir.save_policy(state.policy, CONTROL)
-                store.add_event(last, CONTROL_EVAL_EVENT, ev.metrics(state.primary))
+                store.add_event(
+                    last, CONTROL_EVAL_EVENT, {**ev.metrics(state.primary), CONTROL_STEPS: steps}
+                )
                 store.add_event(last, PER_TASK_EVENT, {"policy": CONTROL, "scores": ev.per_task})
                 per_task[CONTROL] = ev.per_task
                 store.add_eval(CONTROL, last, control)

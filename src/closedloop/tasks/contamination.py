@@ -27,9 +27,10 @@ still rejected. A task made of template text alone is never rejected on that fie
 Behaviour (optional, needs the sandbox): :meth:`ContaminationGuard.behaviour_filter` runs a
 task's example solution on every held-out input and rejects it when it reproduces all of one
 held-out task's outputs (``io_pairs`` only catches equal inputs). It is a separate call because
-the guard itself never runs code. It rejects rediscovered rules, not only copies: 15 of the
-default seed pool's 200 grammar tasks reproduce a held-out ``list_functions`` task (reverse,
-sort, length, ...; ``benchmarks/contamination_seeds.py --behaviour``).
+the guard itself never runs code. It rejects rediscovered rules, not only copies: 17 of the
+default seed pool's 200 grammar tasks reproduce a task of the 600-task primary held-out set
+(reverse, sort, length, ...; ``benchmarks/contamination_seeds.py --behaviour``), which is why
+the loop does not call it: a rule learnt from other examples is not a copy.
 
 Does not cover: paraphrases, renamed identifiers in code with reordered statements, content
 that several held-out tasks share (it counts as template once ``boilerplate_share`` of them
@@ -50,7 +51,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from closedloop.tasks.format import Task, TaskKind
 from closedloop.tasks.probes import checker_calls
@@ -148,21 +149,39 @@ def ngrams(text: str, n: int) -> set[int]:
 _MAX_LITERAL = 100_000
 
 
+def _lists(v: Any) -> Any:
+    """``v`` with every tuple a list: ``((55, 30),)`` copies ``([55, 30],)`` as surely."""
+    if type(v) in (tuple, list):
+        return [_lists(x) for x in v]
+    if type(v) is dict:
+        return {k: _lists(x) for k, x in v.items()}
+    return v
+
+
 def _norm_literal(text: str) -> str:
     if len(text) > _MAX_LITERAL:  # too long to be worth decoding; compared as text
         return text.strip()
     try:
-        return repr(ast.literal_eval(text))
+        return repr(_lists(ast.literal_eval(text)))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text.strip()
 
 
 def io_pairs(task: Task) -> set[tuple[str, str]]:
-    """The task's (input, output) pairs as normalised literal texts, checker asserts included."""
-    pairs = {
-        (_norm_literal(t.input), _norm_literal(t.output))
-        for t in task.public_tests + task.private_tests
-    }
+    """The task's (input, output) pairs as normalised literal texts (tuples as lists),
+    checker asserts included; where a call takes several arguments, each argument alone with
+    the output too, so that an unused extra argument does not hide a held-out pair."""
+    pairs: set[tuple[str, str]] = set()
+    for t in task.public_tests + task.private_tests:
+        inp, out = _norm_literal(t.input), _norm_literal(t.output)
+        pairs.add((inp, out))
+        if len(t.input) <= _MAX_LITERAL:
+            try:
+                args = ast.literal_eval(t.input)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                args = None
+            if type(args) is tuple and len(args) > 1:
+                pairs.update((repr([_lists(a)]), out) for a in args)
     if task.checker:
         names = ("candidate", task.entry_point) if task.entry_point else ("candidate",)
         for c in checker_calls(task.checker, names):
@@ -316,7 +335,7 @@ def _harness(entry: str) -> str:
 def _is_args(text: str) -> bool:
     """Whether a normalised input text is an argument-tuple literal (the harness's input)."""
     try:
-        return isinstance(ast.literal_eval(text), tuple)
+        return isinstance(ast.literal_eval(text), tuple | list)  # tuples are normalised to lists
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False
 

@@ -223,6 +223,13 @@ def parse_task(obj: Any) -> Task:
             raise TaskFormatError("answer: an answer task needs a gold answer")
         if obj.get("answer_match", "exact") not in ANSWER_MATCHES:
             raise TaskFormatError(f"answer_match: must be one of {ANSWER_MATCHES}")
+        if public or private or checker:
+            # an answer task is judged against its gold answer alone: public tests would be
+            # scored against it too, and a feedback turn would show the gold answer
+            raise TaskFormatError(
+                "an answer task is judged by its answer alone: no public_tests, private_tests "
+                "or checker"
+            )
     tol = obj.get("float_tolerance")
     if tol is not None and (
         isinstance(tol, bool)
