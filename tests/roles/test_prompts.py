@@ -34,3 +34,20 @@ def test_examples_listed_in_the_instruction_are_not_repeated():
     assert "Examples:\nf([5, 4]) == [4, 5]" in prompt  # the one not shown yet still is
     plain = solver_prompt(_task("Sort the list."))
     assert "Examples:\nf([3, 1, 2]) == [1, 2, 3]\nf([5, 4]) == [4, 5]" in plain
+
+
+def test_the_code_graded_is_the_first_python_block_whatever_its_tag_says():
+    from closedloop.roles.prompts import extract_code
+
+    # a tag the pattern did not know (```Python, ```python3, ``` python) made it take the
+    # closing fence for an opening one and grade the text after the block: a wrong block
+    # with the right code after it earned 1.0, a right block followed by a sentence 0.0
+    for tag in ("Python", "python3", " python", "python ", "py", ""):
+        text = f"```{tag}\nWRONG = 1\n```\n# the fix:\nRIGHT = 1\n"
+        assert extract_code(text) == "WRONG = 1\n", tag
+    # a block in another language is skipped whole, never read from its closing fence
+    assert extract_code("```text\nout\n```\nprose\n```python\nx = 1\n```") == "x = 1\n"
+    # unchanged: the first python block, an unclosed one, or the whole text without a fence
+    assert extract_code("```python\na = 1\n```\n```python\nb = 2\n```") == "a = 1\n"
+    assert extract_code("```py\nunclosed = 1") == "unclosed = 1\n"
+    assert extract_code("def f():\n    return 1\n") == "def f():\n    return 1\n"

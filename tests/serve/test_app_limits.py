@@ -100,3 +100,39 @@ def test_concurrent_requests_lose_and_repeat_nothing(verifier):
     want = [["pass", "fail"] if p[0] == RIGHT else ["fail", "pass"] for p in codes]
     assert got == want
     assert app.state.admission.depth == 0
+
+
+def test_a_malformed_list_costs_a_bounded_answer(verifier):
+    # a million wrong items made a million errors: 94 MB of 422 and 22 s from a 2 MB body
+    body = b'{"items": [], "tasks": [' + b"1," * 500_000 + b"1]}"
+    with running(make_app(verifier, [SORT])) as url:
+        t0 = time.monotonic()
+        r = httpx.post(
+            url + "/reward", content=body, headers={"content-type": "application/json"}, timeout=60
+        )
+        assert r.status_code == 422 and len(r.content) < 20_000, (r.status_code, len(r.content))
+        assert time.monotonic() - t0 < 5
+
+
+def test_a_route_that_takes_no_body_refuses_one_at_once(served):
+    # /health is open without a token, and a 31 MiB body was buffered before the 405
+    url, _ = served
+    r = httpx.post(url + "/health", content=b"x" * 4096, timeout=30)
+    assert r.status_code == 413
+    assert httpx.get(url + "/health", timeout=30).status_code == 200
+
+
+def test_idle_connections_do_not_count_against_requests(verifier):
+    # uvicorn's limit_concurrency counted open connections: as many idle sockets as it
+    # allowed, sending nothing, locked every client out
+    import socket
+
+    with running(make_app(verifier, [SORT], limits=ServeLimits(max_requests=4))) as url:
+        host, port = url.removeprefix("http://").split(":")
+        idle = [socket.create_connection((host, int(port))) for _ in range(8)]
+        try:
+            r = httpx.post(url + "/verify", json=_items(RIGHT), timeout=60)
+            assert r.status_code == 200 and r.json()["verdicts"][0]["outcome"] == "pass", r.text
+        finally:
+            for s in idle:
+                s.close()

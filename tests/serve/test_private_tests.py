@@ -141,3 +141,19 @@ def test_an_inline_task_is_the_callers_and_is_shown_whole(url: str):
     v = _verify(url, "my-sort", LEAKY, tasks=[task])
     assert v["tests"][0]["input"] == "([5, 4],)" and v["tests"][0]["expected"] == "[4, 5]"
     assert "in [5, 4]" in v["stdout"]
+
+
+def test_refusal_counts_and_exit_codes_carry_no_private_input(url: str):
+    # a candidate made as many denied calls as a private argument's value, or exited with it
+    # as its code, and read it back from the verdict's refusals or detail one query at a time
+    counting = (
+        "import socket\ndef f(xs):\n"
+        "    for _ in range(sum(xs) + 100):\n"
+        "        try:\n            socket.socket()\n        except OSError:\n            pass\n"
+        "    return xs\n"
+    )
+    v = _verify(url, "sort", counting)
+    assert "refusals" not in v or not v["refusals"].get("denied"), v
+    exiting = "import os\ndef f(xs):\n    os._exit(sum(xs) % 250 + 3)\n"
+    v = _verify(url, "sort", exiting)
+    assert not any(ch.isdigit() for ch in v["detail"].replace("test 0", "")), v["detail"]

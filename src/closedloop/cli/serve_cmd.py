@@ -89,8 +89,8 @@ def serve(
     max_connections: Annotated[
         int,
         typer.Option(
-            help="Most open connections (uvicorn answers 503 past it); OpenRLHF opens one per"
-            " sample of a rollout."
+            help="Most requests answered at once (503 past it; /health, /limits and /metrics"
+            " not counted); OpenRLHF sends one per sample of a rollout."
         ),
     ] = 1024,
     ray: Annotated[str, typer.Option("--ray", metavar="ADDRESS", help=RAY_OPTION_HELP)] = "",
@@ -128,7 +128,9 @@ def serve(
 
     if tasks is not None:
         held, _ = load_tasks(tasks)  # checked whole above: no malformed line
-    limits = ServeLimits(max_body_bytes=int(max_body_mb * (1 << 20)), queue_items=queue)
+    limits = ServeLimits(
+        max_body_bytes=int(max_body_mb * (1 << 20)), queue_items=queue, max_requests=max_connections
+    )
     try:
         verifier = make_verifier(workers, SandboxLimits(wall_s=timeout), ray)
     except SandboxUnavailable as e:
@@ -136,11 +138,7 @@ def serve(
     stopped_by: list[int] = []
     with verifier:
         app = make_app(verifier, held, token=token, limits=limits)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app, host=host, port=port, log_level="warning", limit_concurrency=max_connections
-            )
-        )
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
 
         def note(sig: int, _frame: FrameType | None) -> None:
             # uvicorn handles the signals while it serves, then restores this handler and sends

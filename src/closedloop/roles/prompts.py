@@ -87,11 +87,23 @@ def load_error_message(detail: str) -> str:
     return f"{FEEDBACK_HEAD}\n{detail[-ERROR_TAIL_CHARS:]}\n{FEEDBACK_TAIL}"
 
 
-_FENCE = re.compile(r"```(?:python|py)?\n(.*?)(?:```|$)", re.S)
+_OPEN = re.compile(r"```([^\n`]*)\n")  # a fence and its info string, to the end of its line
+_CLOSE = re.compile(r"```")
+_PYTHON = frozenset({"", "python", "py", "python3", "py3"})
 
 
 def extract_code(text: str) -> str:
-    """The code in a completion: the first fenced block when there is one, else the text."""
-    m = _FENCE.search(text)
-    code = m.group(1) if m else text
-    return code.strip("\n") + "\n"
+    """The code in a completion: the first fenced block whose info string names Python (or
+    none, in any case: ```` ```Python ````, ```` ``` python ````), else the text. A block in
+    another language is skipped whole, and a closing fence never opens a block: a decoy block
+    with a tag the pattern did not know once had the text *after* it graded instead."""
+    pos = 0
+    while (m := _OPEN.search(text, pos)) is not None:
+        end = _CLOSE.search(text, m.end())
+        if m.group(1).strip().lower() in _PYTHON:
+            code = text[m.end() : end.start() if end else len(text)]
+            return code.strip("\n") + "\n"
+        if end is None:
+            break
+        pos = end.end()
+    return text.strip("\n") + "\n"

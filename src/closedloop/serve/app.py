@@ -40,12 +40,17 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from closedloop.roles.prompts import extract_code
 from closedloop.serve import openrlhf
 from closedloop.serve.auth import BearerAuth
-from closedloop.serve.limits import MAX_BATCH, Admission, BodyLimit, ServeLimits
+from closedloop.serve.limits import (
+    MAX_BATCH,
+    Admission,
+    BodyLimit,
+    InFlightLimit,
+    ServeLimits,
+)
 from closedloop.serve.metrics import MetricsMiddleware, ServerMetrics
 from closedloop.serve.redact import redact_held, verdict_json
 from closedloop.tasks.format import Split, Task, TaskFormatError, parse_task
@@ -68,7 +73,7 @@ class _Body(BaseModel):
 
 
 class _WithTasks(_Body):
-    tasks: list[dict[str, Any]] = Field(default_factory=list)
+    tasks: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
     """Tasks sent inline (the public format), beside those the server holds."""
 
 
@@ -155,6 +160,9 @@ class _Work:
         self.limits = limits
         self.admission = Admission(limits.queue_items, verifier.pool.size)
         self.metrics = ServerMetrics(self.admission, metrics_routes)
+        # threads of their own for batches being verified (each waits on the pool while it
+        # holds one): the default 40 are left to everything else
+        self.waiting = anyio.CapacityLimiter(max(1, limits.queue_items))
 
     async def run(self, pairs: list[tuple[Task, str]], split: Split) -> list[Verdict]:
         """Verdicts for ``pairs``, or 413 (larger than the queue) / 503 (no room now)."""
@@ -183,7 +191,10 @@ class _Work:
             self.admission.release(1, v.elapsed_s)
 
         try:  # off the event loop: other requests are admitted (or refused) meanwhile
-            return await run_in_threadpool(self.verifier.verify_many, pairs, split, False, on_done)
+            return await anyio.to_thread.run_sync(
+                lambda: self.verifier.verify_many(pairs, split, False, on_done),
+                limiter=self.waiting,
+            )
         finally:
             with lock:
                 left, done = n - done, n
@@ -213,14 +224,17 @@ def make_app(
     if token is not None:
         app.add_middleware(BearerAuth, token=token)
     app.add_middleware(MetricsMiddleware, metrics=work.metrics)
+    app.add_middleware(InFlightLimit, max_requests=limits.max_requests)
     app.state.admission = work.admission
 
+    # the probes are coroutines: a sync route waits for one of the thread pool's 40 threads,
+    # which 40 requests being verified held (/health took 17.5 s to answer)
     @app.get("/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         return {"status": "ok", "tasks": len(held)}
 
     @app.get("/limits")
-    def server_limits() -> dict[str, int]:
+    async def server_limits() -> dict[str, int]:
         return {
             "max_batch": limits.max_batch,
             "max_body_bytes": limits.max_body_bytes,
@@ -228,7 +242,7 @@ def make_app(
         }
 
     @app.get("/metrics")
-    def metrics() -> Response:
+    async def metrics() -> Response:
         text, content_type = work.metrics.render()
         return Response(content=text, media_type=content_type)
 
@@ -249,7 +263,9 @@ def make_app(
         that no UTF-8 body can hold, a NaN that no JSON can: each once made this a 500)."""
 
         def render() -> bytes:
-            errors = [{k: x for k, x in e.items() if k != "input"} for e in exc.errors()]
+            # the first few: a million-element list of wrong items made a million errors
+            # (94 MB of answer and 22 s from a 2 MB body)
+            errors = [{k: x for k, x in e.items() if k != "input"} for e in exc.errors()[:20]]
             return _json_bytes({"detail": safe_json(jsonable_encoder(errors))})
 
         body = await off_loop(render)

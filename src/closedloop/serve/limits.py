@@ -12,8 +12,16 @@ queue of solutions waiting for the verifier.
 
 Must never: admit part of a request (a trainer cannot use half a batch), or count an item
 twice or not at all (the depth returns to 0 when the server is idle).
-What this does not bound: the number of open connections (uvicorn's ``limit_concurrency``,
-which ``closedloop serve`` sets) or how long one verification runs (the sandbox's wall clock).
+- Requests being answered at once are bounded (:class:`InFlightLimit`, ``closedloop serve
+  --max-connections``): 503 past it. Requests, not connections: uvicorn's
+  ``limit_concurrency`` counted open connections, and a client that opened that many and sent
+  nothing locked everyone out, token or not.
+- The routes that take no body (:data:`BODYLESS_PATHS`) take none: 413 at once (``/health``,
+  open without a token, once buffered 32 MiB a connection).
+
+What this does not bound: idle connections, each a descriptor until the client closes it
+(uvicorn times out none before a first request: on an untrusted network, put a proxy in
+front), or how long one verification runs (the sandbox's wall clock).
 """
 
 from __future__ import annotations
@@ -26,6 +34,30 @@ from closedloop.serve.auth import ASGIApp, Message, Receive, Scope, Send, send_j
 
 MAX_BATCH = 4096
 """Most items in one request (a GRPO batch is typically 8-1024 completions)."""
+BODYLESS_PATHS = frozenset({"/health", "/limits", "/metrics"})
+"""Routes that take no request body."""
+
+
+class InFlightLimit:
+    """ASGI middleware: at most ``max_requests`` HTTP requests answered at once; the next
+    gets 503 with ``Retry-After: 1`` until one ends. Counts requests, not connections."""
+
+    def __init__(self, app: ASGIApp, max_requests: int):
+        self.app, self.max_requests, self.now = app, max_requests, 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in BODYLESS_PATHS:
+            await self.app(scope, receive, send)  # probes stay answered under load
+            return
+        if self.now >= self.max_requests:
+            detail = f"{self.max_requests} requests are being answered: try again"
+            await send_json(send, 503, {"detail": detail}, headers=[(b"retry-after", b"1")])
+            return
+        self.now += 1  # one event loop: no lock needed
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.now -= 1
 
 
 @dataclass(frozen=True)
@@ -36,9 +68,11 @@ class ServeLimits:
     """Largest request body in bytes (4,096 completions of 8 KB each fit)."""
     queue_items: int = 2 * MAX_BATCH
     """Most solutions admitted and not yet verified, over all requests."""
+    max_requests: int = 1024
+    """Most requests answered at once (``--max-connections``; the probes not counted)."""
 
     def __post_init__(self) -> None:
-        for name in ("max_body_bytes", "queue_items"):
+        for name in ("max_body_bytes", "queue_items", "max_requests"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"ServeLimits.{name} = {value!r}: must be a positive integer")
@@ -101,9 +135,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = 0 if scope.get("path") in BODYLESS_PATHS else self.max_bytes
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._refuse(send, limit)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -113,8 +148,8 @@ class BodyLimit:
                 return
             chunk = msg.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(send)
+            if size > limit:
+                await self._refuse(send, limit)
                 return
             chunks.append(chunk)
             if not msg.get("more_body", False):
@@ -130,6 +165,6 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        detail = f"request body over the server's limit of {self.max_bytes} bytes"
+    async def _refuse(self, send: Send, limit: int) -> None:
+        detail = f"request body over the server's limit of {limit} bytes for this route"
         await send_json(send, 413, {"detail": detail})

@@ -66,8 +66,8 @@ class GetRewardRequest(BaseModel):
 
     query: list[str] = Field(max_length=MAX_BATCH)
     """Prompt plus response, as the policy's tokenizer decoded them."""
-    prompts: list[str]
-    labels: list[Any]
+    prompts: list[str] = Field(max_length=MAX_BATCH)
+    labels: list[Any] = Field(max_length=MAX_BATCH)
     """The task id of each query (anything else is refused, naming the item)."""
 
 

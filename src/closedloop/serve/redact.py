@@ -25,6 +25,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from closedloop.sandbox import Refusals
 from closedloop.tasks.format import Split, Task, TaskKind
 from closedloop.verify import Outcome, TestResult, Verdict
 from closedloop.verify.text import safe_json
@@ -34,9 +35,12 @@ log = logging.getLogger("closedloop.serve")
 _TEST_DETAIL = re.compile(r"test (\d+): ")
 """How the verifier's detail names the test it is about (its index in the split's tests)."""
 
+_DEATH = ((re.compile(r"exited \(code -?\d+\)"), "exited"), (re.compile(r"signal \d+"), "a signal"))
+"""An exit code or a signal in a death's detail: a candidate that chose one from a private
+input (``os._exit(byte)``) read the input back one byte a query."""
 _SAFE_DETAILS = (
     "the solution does not load",  # at load time the candidate has seen no input
-    "the candidate process ",  # how it died: the sandbox's words
+    "the candidate process ",  # how it died: the sandbox's words (numbers taken out)
     "timed out",
     "the checker did not finish",
     "the checker was stopped",
@@ -60,7 +64,17 @@ def redact_held(v: Verdict, task: Task, split: Split) -> Verdict:
     tests = tuple(
         t if t.index < first_private else TestResult(t.index, t.passed, input="") for t in v.tests
     )
-    return replace(v, tests=tests, detail=_detail(v, first_private), stdout="", stderr="")
+    # what the sandbox refused or cut is counted from the job that ran the private tests: a
+    # candidate made as many denied calls as a private argument's value, and read it back
+    return replace(
+        v,
+        tests=tests,
+        detail=_detail(v, first_private),
+        stdout="",
+        stderr="",
+        refusals=Refusals(),
+        extra={},
+    )
 
 
 def _detail(v: Verdict, first_private: int) -> str:
@@ -71,6 +85,11 @@ def _detail(v: Verdict, first_private: int) -> str:
             return v.detail
         what = "wrong result" if v.outcome is Outcome.FAIL else "error"
         return f"test {k} (private): {what}"
+    if v.detail.startswith("the candidate process "):
+        detail = v.detail
+        for number, words in _DEATH:
+            detail = number.sub(words, detail)
+        return detail
     if not v.detail or v.outcome is Outcome.TIMEOUT or v.detail.startswith(_SAFE_DETAILS):
         return v.detail
     # the checker's own words, which may quote a private input or what the candidate made of it
