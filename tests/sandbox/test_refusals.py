@@ -349,15 +349,23 @@ def test_memory_advice_and_futexes_stay_on_the_jobs_own_memory(worker, job):
     assert status.refusals.denied == {"madvise": 2, "futex": 1}
 
 
+RAW_SYSCALLS = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+"""
+"""What a job needs to make a raw system call and read its errno."""
+
+
 def test_a_thread_must_share_the_jobs_descriptors(worker, job):
     # A thread made without CLONE_FILES had a descriptor table of its own, each under
     # RLIMIT_NOFILE: 63 such threads held 3,654 descriptors against a limit of 64. Flags the
     # kernel itself rejects (EINVAL) show whose refusal it is without making a thread: the
     # filter's (EPERM, counted) now, the kernel's before.
-    code = """
-import ctypes, threading
-libc = ctypes.CDLL(None, use_errno=True)
-libc.syscall.restype = ctypes.c_long
+    code = (
+        RAW_SYSCALLS
+        + """
+import threading
 def f():
     out = []
     for flags in (0x10000 | 0x800, 0x10000 | 0x800 | 0x200 | 0x1000):  # no VM, no FILES
@@ -369,6 +377,7 @@ def f():
     t.start(); t.join()
     return out, got
 """
+    )
     _, value, status = job(worker, code)
     assert value == ([(-1, 1), (-1, 1)], ["ran"])
     assert status.refusals.denied == {"clone": 2}
@@ -378,10 +387,10 @@ def test_no_descriptor_table_of_its_own_through_close_range_and_no_mount_ids(wor
     # close_range's CLOSE_RANGE_UNSHARE gave a thread a table of its own, as clone without
     # CLONE_FILES did (708 descriptors under a limit of 64); statx's mount ids count the
     # machine's mounts, and every job's /tmp is a fresh one
-    code = """
-import ctypes, os
-libc = ctypes.CDLL(None, use_errno=True)
-libc.syscall.restype = ctypes.c_long
+    code = (
+        RAW_SYSCALLS
+        + """
+import os
 def f():
     out = []
     for flags in (2, 0, 4):  # UNSHARE; none; CLOEXEC
@@ -394,6 +403,7 @@ def f():
     os.closerange(20, 30)
     return out
 """
+    )
     _, value, status = job(worker, code)
     assert value == [(-1, 1), (0, 0), (0, 0), (-1, 1), (-1, 1), (0, 0)], value
     assert status.refusals.denied == {"close_range": 1, "statx": 2}

@@ -946,9 +946,9 @@ def _x86_64_seccomp_filter(deny):
     """Classic BPF: allow ALLOWED_SYSCALLS (as contiguous ranges, so the program stays short:
     the kernel compiles it for every job) and ``deny`` everything else, with arguments checked
     for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), statx (no
-    mount ids), close_range (no CLOSE_RANGE_UNSHARE), kill/tgkill
-    (itself only: PID 1 of its namespace), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without SETFL_REFUSED), ioctl
-    (IOCTL_ALLOWED), madvise (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS
+    mount ids), close_range (no CLOSE_RANGE_UNSHARE), kill/tgkill (itself only: PID 1 of its
+    namespace), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without
+    SETFL_REFUSED), ioctl (IOCTL_ALLOWED), madvise (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS
     return 0 undone. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
     counts the call) or EPERM itself."""
     RET_ALLOW, RET_KILL = 0x7FFF0000, 0x80000000
@@ -1374,7 +1374,11 @@ def _changed_args(rep, req, args, kwargs):
 
 
 def _mutable(x):
-    return type(x) in (list, dict, set) or (hasattr(x, "__dict__") and not callable(x))
+    """A value whose identity a checker can see: a list, dict or set, or an object that
+    crosses the wire (by its ``__dict__`` or its slots, as ``encode_plain`` sends it)."""
+    if type(x) in (list, dict, set):
+        return True
+    return not callable(x) and not isinstance(x, type) and _obj_state(x) is not None
 
 
 def _aliases(args, kwargs):
@@ -1480,29 +1484,30 @@ def _candidate_exception(rep, known):
             return exc
         except Exception:
             pass
-    bases = _builtin_bases(rep.get("exc_classes"), cls)
-    for c in ([bases] if len(bases) > 1 else []) + list(cls.__mro__):
-        # every builtin the candidate's class derives from (a ValueError that is also a
-        # TypeError is caught by either), else the nearest builtin that takes these arguments
-        if type(c) is not tuple and not issubclass(c, Exception):
-            break
-        key = (name, c if type(c) is tuple else (c,))
-        sub = c if type(c) is not tuple and name == c.__name__ else _EXC_CLASSES.get(key)
-        if sub is None:
-            if len(_EXC_CLASSES) > 256:
-                _EXC_CLASSES.clear()
-            try:
-                sub = type(name, key[1], {"__module__": "candidate", "__str__": _own_str})
-            except TypeError:  # builtins whose layouts conflict: one base only
-                continue
-            _EXC_CLASSES[key] = sub
+    # every builtin the candidate's class derives from (a ValueError that is also a TypeError
+    # is caught by either), else the nearest builtin that takes these arguments
+    every = _builtin_bases(rep.get("exc_classes"), cls)
+    nearest = [(c,) for c in cls.__mro__ if issubclass(c, Exception)]
+    for bases in ([every] if len(every) > 1 else []) + nearest:
+        if len(bases) == 1 and name == bases[0].__name__:
+            sub = bases[0]  # the builtin itself: its own str()
+        else:
+            sub = _EXC_CLASSES.get((name, bases))
+            if sub is None:
+                if len(_EXC_CLASSES) > 256:
+                    _EXC_CLASSES.clear()
+                try:
+                    sub = type(name, bases, {"__module__": "candidate", "__str__": _own_str})
+                except TypeError:  # builtins whose layouts conflict: one base only
+                    continue
+                _EXC_CLASSES[(name, bases)] = sub
         for made in (args, (message,)):
             try:
                 exc = sub(*made)
             except Exception:
                 continue
             _set_attrs(exc, attrs)
-            if sub is not c:  # its own class: str() as the candidate's class gave it
+            if sub not in bases:  # a class of ours: str() as the candidate's class gave it
                 try:
                     if str(exc) != message:
                         exc.__dict__["_candidate_str"] = message
@@ -1706,10 +1711,10 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise CandidateFault("malformed result channel: results out of order")
         if ("value" in rep or "raised" in rep) and ("args" in rep or "kwargs" in rep):
             try:
-                big = JUDGE_INT_BITS
-                new_args = decode_plain(rep.get("args", req["args"]), g, max_int_bits=big)
-                kw = rep.get("kwargs", req.get("kwargs") or "{}")
-                new_kwargs = decode_plain(kw, g, max_int_bits=big)
+                new_args, new_kwargs = (
+                    decode_plain(rep.get(key, req.get(key) or "{}"), g, max_int_bits=JUDGE_INT_BITS)
+                    for key in ("args", "kwargs")
+                )
             except WireError as e:
                 raise CandidateFault(f"the candidate left its arguments as {e}") from None
             if contains_nan(new_args) or contains_nan(new_kwargs):

@@ -175,38 +175,39 @@ def encode_plain(x, objects=False):
 _SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
-def _dec(node, budget, ns=None):
-    budget[0] -= 1
-    if budget[0] < 0:
+def _dec(node, caps, ns=None):
+    """``node`` as a plain value; ``caps`` is ``[nodes left, most bits of an int]``."""
+    caps[0] -= 1
+    if caps[0] < 0:
         raise WireError("value has too many elements")
     t = type(node)
     if t is ast.Constant:
         v = node.value
         if v is Ellipsis:
             raise WireError("Ellipsis is not plain data")
-        if type(v) is int and v.bit_length() > budget[1]:  # a hex literal has no digit cap
-            raise WireError(f"int of {v.bit_length()} bits, over the {budget[1]}-bit cap")
+        if type(v) is int and v.bit_length() > caps[1]:  # a hex literal has no digit cap
+            raise WireError(f"int of {v.bit_length()} bits, over the {caps[1]}-bit cap")
         return v
     if t is ast.Tuple:
-        return tuple(_dec(e, budget, ns) for e in node.elts)
+        return tuple(_dec(e, caps, ns) for e in node.elts)
     if t is ast.List:
-        return [_dec(e, budget, ns) for e in node.elts]
+        return [_dec(e, caps, ns) for e in node.elts]
     if t is ast.Set:
-        return _bounded_set(set(), (_dec(e, budget, ns) for e in node.elts))
+        return _bounded_set(set(), (_dec(e, caps, ns) for e in node.elts))
     if t is ast.Dict:
         if any(k is None for k in node.keys):
             raise WireError("dict unpacking is not a literal")
         return _bounded_dict(
-            (_dec(k, budget, ns), _dec(v, budget, ns))
+            (_dec(k, caps, ns), _dec(v, caps, ns))
             for k, v in zip(node.keys, node.values, strict=False)
         )
     if t is ast.UnaryOp and type(node.op) in (ast.USub, ast.UAdd):
-        v = _dec(node.operand, budget, ns)
+        v = _dec(node.operand, caps, ns)
         if type(v) not in (int, float, complex):
             raise WireError("unary sign on a non-number")
         return -v if type(node.op) is ast.USub else +v
     if t is ast.BinOp and type(node.op) in (ast.Add, ast.Sub):
-        left, right = _dec(node.left, budget, ns), _dec(node.right, budget, ns)
+        left, right = _dec(node.left, caps, ns), _dec(node.right, caps, ns)
         if type(left) not in (int, float) or type(right) is not complex:
             raise WireError("only real +/- imaginary is a literal")
         return left + right if type(node.op) is ast.Add else left - right
@@ -220,7 +221,7 @@ def _dec(node, budget, ns=None):
             and len(args) == 2
             and type(args[0]) is ast.Constant
         ):
-            return _make_obj(ns, str(args[0].value), _dec(args[1], budget, ns))
+            return _make_obj(ns, str(args[0].value), _dec(args[1], caps, ns))
         if name == "float" and len(args) == 1 and type(args[0]) is ast.Constant:
             key = args[0].value
             if type(key) is str and key in _SPECIAL_FLOATS:
@@ -228,7 +229,7 @@ def _dec(node, budget, ns=None):
         if name == "set" and not args:
             return set()
         if name == "frozenset" and len(args) <= 1:
-            inner = _dec(args[0], budget, ns) if args else []
+            inner = _dec(args[0], caps, ns) if args else []
             if type(inner) not in (list, tuple, set):
                 raise WireError("frozenset() takes a list literal")
             return frozenset(_bounded_set(set(), inner))
@@ -561,10 +562,9 @@ def _sets_close(a, b, tol, budget):
     pair first; left-over reals pair in sorted order (optimal on a line); anything else is
     tried in sorted order too (tuples of numbers, say, or in :func:`_order_key`'s total order
     where ``<`` refuses: a pairing found is a proof, in O(n log n)), and when that pairing
-    fails, greedily. Every
-    comparison is charged to ``budget`` (:data:`COMPARE_BUDGET`, shared by the whole
-    comparison): past it the sets are unequal, a false rejection only for values whose sets
-    neither sort nor pair in sorted order and need more than that to pair."""
+    fails, greedily, near each element's own place first. Every comparison is charged to
+    ``budget`` (:data:`COMPARE_BUDGET`, shared by the whole comparison): past it the sets
+    are unequal, a false rejection only for values whose sets pair only after a long search."""
     left, right = a - b, b - a
     if not left:
         return True

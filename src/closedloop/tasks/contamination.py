@@ -158,13 +158,20 @@ def _lists(v: Any) -> Any:
     return v
 
 
+def _normalised(text: str) -> tuple[str, Any]:
+    """``text`` as a normalised literal (tuples as lists), and its value (None where it was
+    not decoded: too long to be worth it, or not a literal; then compared as text)."""
+    if len(text) <= _MAX_LITERAL:
+        try:
+            value = ast.literal_eval(text)
+            return repr(_lists(value)), value
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            pass
+    return text.strip(), None
+
+
 def _norm_literal(text: str) -> str:
-    if len(text) > _MAX_LITERAL:  # too long to be worth decoding; compared as text
-        return text.strip()
-    try:
-        return repr(_lists(ast.literal_eval(text)))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text.strip()
+    return _normalised(text)[0]
 
 
 def io_pairs(task: Task) -> set[tuple[str, str]]:
@@ -173,15 +180,10 @@ def io_pairs(task: Task) -> set[tuple[str, str]]:
     the output too, so that an unused extra argument does not hide a held-out pair."""
     pairs: set[tuple[str, str]] = set()
     for t in task.public_tests + task.private_tests:
-        inp, out = _norm_literal(t.input), _norm_literal(t.output)
+        (inp, args), out = _normalised(t.input), _norm_literal(t.output)
         pairs.add((inp, out))
-        if len(t.input) <= _MAX_LITERAL:
-            try:
-                args = ast.literal_eval(t.input)
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                args = None
-            if type(args) is tuple and len(args) > 1:
-                pairs.update((repr([_lists(a)]), out) for a in args)
+        if type(args) is tuple and len(args) > 1:
+            pairs.update((repr([_lists(a)]), out) for a in args)
     if task.checker:
         names = ("candidate", task.entry_point) if task.entry_point else ("candidate",)
         for c in checker_calls(task.checker, names):

@@ -660,11 +660,13 @@ def _call_result(frame: dict[str, Any]) -> CallResult:
 
 
 def _judge_io(
-    i: int, test: Any, frame: dict[str, Any], tol: float | None, budget: list[int] | None = None
+    i: int, test: Any, frame: dict[str, Any], tol: float | None, budget: list[int]
 ) -> TestResult:
     """One I/O test's result. Every way a candidate's value can fail to be read or compared
     is the candidate's failure; a value with more tokens than any value equal to the
-    expected output could have is unequal without being parsed."""
+    expected output could have is unequal without being parsed. Comparing spends this test's
+    own share of work (2 units a token an equal value may have), then ``budget``, the
+    verdict's pool, which keeps what is left."""
     if "value" in frame:
         text = frame["value"]
         if type(text) is not str:
@@ -678,13 +680,10 @@ def _judge_io(
             return TestResult(
                 i, False, test.input, test.output, None, safe_text(f"result refused: {e}")[:400]
             )
-        if budget is None:
-            ok = plain_equal(got, expected, tol)  # never raises: unequal if it cannot tell
-        else:  # its own share, 2 units a token an equal value may have, then the verdict's
-            pool = max(budget[0], 0)
-            mine = [2 * max_tokens + pool]
-            ok = plain_equal(got, expected, tol, mine)
-            budget[0] = pool - max(0, pool - mine[0])  # what it spent past its own share
+        pool = max(budget[0], 0)
+        mine = [2 * max_tokens + pool]
+        ok = plain_equal(got, expected, tol, mine)  # never raises: unequal if it cannot tell
+        budget[0] = min(pool, mine[0])  # the pool less what this test spent past its share
         return TestResult(i, ok, test.input, test.output, safe_text(text[:1000]))
     if "raised" in frame:
         return TestResult(
