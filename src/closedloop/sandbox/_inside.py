@@ -1373,11 +1373,17 @@ def _changed_args(rep, req, args, kwargs):
             rep["kwargs"] = text
 
 
+_IMMUTABLE = frozenset({int, float, bool, complex, str, bytes, tuple, frozenset, type(None)})
+
+
 def _mutable(x):
     """A value whose identity a checker can see: a list, dict or set, or an object that
     crosses the wire (by its ``__dict__`` or its slots, as ``encode_plain`` sends it)."""
-    if type(x) in (list, dict, set):
+    t = type(x)
+    if t in (list, dict, set):
         return True
+    if t in _IMMUTABLE:  # the common arguments, without the walk of a class's slots
+        return False
     return not callable(x) and not isinstance(x, type) and _obj_state(x) is not None
 
 
