@@ -16,6 +16,11 @@ def checked(checker: str):
     return parse_task({"id": "c", "entry_point": "f", "checker": checker})
 
 
+def passes(verifier: Verifier, task, code: str) -> None:
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.PASS, verdict
+
+
 @pytest.fixture(scope="module")
 def verifier():
     with Verifier(workers=1, limits=SandboxLimits(wall_s=2.0)) as v:
@@ -382,3 +387,240 @@ def test_an_exception_keeps_every_builtin_base_its_str_and_class_attributes(veri
     assert verifier.verify(task, code).outcome is Outcome.PASS
     assert verifier.verify(task, code.replace("404", "500")).outcome is Outcome.FAIL
     assert verifier.verify(task, code.replace(", TypeError", "")).outcome is not Outcome.PASS
+
+
+# -- the standard library's value types cross as themselves ----------------------------------
+# Before, a Fraction or a Decimal could not cross at all (a correct `return Fraction(a, b)` was
+# the candidate's error where Python says it equals 0.5), an OrderedDict crossed as a dict (so
+# a wrong order passed a checker that compares with an OrderedDict), a Counter with a zero
+# count failed against one without it, a defaultdict lost its default, and a deque or a
+# bytearray a checker passed in could not cross.
+
+
+def test_a_fraction_or_a_decimal_equals_a_float_as_in_python(verifier):
+    task = checked("def check(candidate):\n    assert candidate(1, 2) == 0.5\n")
+    for code in (
+        "from fractions import Fraction\ndef f(a, b):\n    return Fraction(a, b)\n",
+        "from decimal import Decimal\ndef f(a, b):\n    return Decimal(a) / Decimal(b)\n",
+    ):
+        verdict = verifier.verify(task, code)
+        assert verdict.outcome is Outcome.PASS, verdict
+    wrong = "from fractions import Fraction\ndef f(a, b):\n    return Fraction(a, b + 1)\n"
+    assert verifier.verify(task, wrong).outcome is Outcome.FAIL
+
+
+def test_a_decimal_nan_fails_closed_like_a_float_nan(verifier):
+    task = checked("def check(candidate):\n    assert not abs(candidate() - 1) > 0.1\n")
+    nan = "from decimal import Decimal\ndef f():\n    return Decimal('NaN')\n"
+    verdict = verifier.verify(task, nan)
+    assert verdict.outcome is not Outcome.PASS and "NaN" in verdict.detail, verdict
+
+
+def test_an_ordered_dicts_order_and_a_counters_zeros_are_pythons(verifier):
+    task = checked(
+        "from collections import Counter, OrderedDict\n"
+        "def check(candidate):\n"
+        "    assert candidate('order') == OrderedDict([('b', 1), ('a', 2)])\n"
+        "    assert candidate('count') == Counter({'a': 1})\n"
+    )
+    right = (
+        "from collections import Counter, OrderedDict\n"
+        "def f(what):\n    if what == 'order':\n"
+        "        return OrderedDict([('b', 1), ('a', 2)])\n"
+        "    return Counter({'a': 1, 'z': 0})\n"  # Python: a zero count is a missing one
+    )
+    passes(verifier, task, right)
+    wrong_order = right.replace("[('b', 1), ('a', 2)]", "[('a', 2), ('b', 1)]")
+    assert verifier.verify(task, wrong_order).outcome is Outcome.FAIL
+
+
+def test_a_defaultdict_keeps_its_default(verifier):
+    task = checked(
+        "def check(candidate):\n    d = candidate([('a', 1)])\n"
+        "    d['z'].append(2)\n    assert d == {'a': [1], 'z': [2]}\n"
+    )
+    code = (
+        "from collections import defaultdict\ndef f(pairs):\n    d = defaultdict(list)\n"
+        "    for k, v in pairs:\n        d[k].append(v)\n    return d\n"
+    )
+    passes(verifier, task, code)
+
+
+def test_a_deque_an_ordered_dict_and_a_bytearray_change_in_place(verifier):
+    task = checked(
+        "from collections import OrderedDict, deque\n"
+        "def check(candidate):\n"
+        "    q = deque([1, 2], 5)\n    assert candidate(q) is q\n"
+        "    assert q == deque([0, 1, 2]) and q.maxlen == 5\n"
+        "    od = OrderedDict(a=1, b=2)\n    candidate(od)\n    assert list(od) == ['b', 'a']\n"
+        "    b = bytearray(b'ab')\n    candidate(b)\n    assert b == b'ba'\n"
+    )
+    code = (
+        "def f(x):\n    if hasattr(x, 'appendleft'):\n        x.appendleft(0)\n        return x\n"
+        "    if hasattr(x, 'move_to_end'):\n        x.move_to_end('a')\n    else:\n"
+        "        x.reverse()\n"
+    )
+    passes(verifier, task, code)
+    copies = code.replace("x.appendleft(0)\n        return x", "return type(x)([0, *x], 5)")
+    assert verifier.verify(task, copies).outcome is Outcome.FAIL  # not the checker's deque
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        # a subclass crosses as its builtin value, its __eq__ left behind
+        "from collections import Counter\nclass C(Counter):\n    def __eq__(self, o):\n"
+        "        return True\ndef f():\n    return C(b=5)\n",
+        # a class passed off as the standard library's: only its plain contents cross
+        "import collections\nclass OrderedDict(dict):\n    __module__ = 'collections'\n"
+        "    def __eq__(self, o):\n        return True\n"
+        "collections.OrderedDict = OrderedDict\ndef f():\n    return OrderedDict(b=5)\n",
+    ],
+)
+def test_a_forged_standard_library_type_cannot_pass(verifier, forged):
+    task = checked(
+        "from collections import Counter\n"
+        "def check(candidate):\n    assert candidate() == Counter(a=1)\n"
+    )
+    assert verifier.verify(task, forged).outcome is Outcome.FAIL
+
+
+def test_the_standard_librarys_forms_never_reach_the_verifiers_own_process():
+    # An I/O task's values are decoded in the verifier's process, as plain data only: a
+    # candidate writing the proxy's form there is refused, whatever it spells.
+    from closedloop.sandbox.wire import WireError, decode_plain
+
+    assert decode_plain("Fraction(1, 2)", stdlib=True) == 0.5
+    for text in ("Fraction(1, 2)", "deque([1])", "OrderedDict({1: 2})", "Decimal('1')"):
+        with pytest.raises(WireError):
+            decode_plain(text)
+    with pytest.raises(WireError):  # compares by raising: no checker could judge it
+        decode_plain("Decimal('sNaN')", stdlib=True)
+
+
+# -- objects cross as a graph ------------------------------------------------------------------
+# Before, each object crossed nested inside the one that held it: a linked list of 50 nodes
+# was too deep for the wire (the task refused as invalid), a doubly linked list or any cycle
+# could not cross at all, a node two others share arrived as two, and a candidate could not
+# return a node (a reversed list, a cloned graph) -- "not plain data".
+
+LIST_NODE = (
+    "class ListNode:\n    def __init__(self, val=0, next=None):\n"
+    "        self.val = val\n        self.next = next\n"
+)
+LINKED = (
+    LIST_NODE + "def build(xs):\n    head = None\n    for x in reversed(xs):\n"
+    "        head = ListNode(x, head)\n    return head\n"
+    "def items(h):\n    out = []\n    while h:\n        out.append(h.val)\n        h = h.next\n"
+    "    return out\n"
+)
+
+
+def test_a_linked_list_of_any_length_crosses(verifier):
+    task = checked(LINKED + "def check(candidate):\n    assert candidate(build(range(1000))) == 499500\n")
+    code = "def f(h):\n    s = 0\n    while h:\n        s += h.val\n        h = h.next\n    return s\n"
+    passes(verifier, task, code)
+    assert verifier.verify(task, code.replace("s = 0", "s = 1")).outcome is Outcome.FAIL
+
+
+def test_a_returned_node_is_the_checkers_own_node(verifier):
+    task = checked(
+        LINKED + "def check(candidate):\n    h = build([1, 2, 3])\n    last = h.next.next\n"
+        "    r = candidate(h)\n    assert items(r) == [3, 2, 1]\n"
+        "    assert r is last and h.next is None, 'not reversed in place'\n"
+    )
+    in_place = (
+        "def f(h):\n    prev = None\n    while h:\n        h.next, prev, h = prev, h, h.next\n"
+        "    return prev\n"
+    )
+    passes(verifier, task, in_place)
+    copy = (
+        LIST_NODE + "def f(h):\n    out = None\n    while h:\n        out = ListNode(h.val, out)\n"
+        "        h = h.next\n    return out\n"
+    )
+    verdict = verifier.verify(task, copy)
+    assert verdict.outcome is Outcome.FAIL and "not reversed in place" in verdict.detail
+
+
+def test_cycles_and_shared_nodes_cross_as_they_are(verifier):
+    task = checked(
+        LINKED + "class N:\n    def __init__(self, v):\n        self.v = v\n"
+        "        self.prev = self.next = None\n"
+        "def check(candidate):\n    h = build([1, 2, 3, 4])\n    h.next.next.next.next = h.next\n"
+        "    assert candidate(h) is True\n    assert candidate(build([1, 2])) is False\n"
+        "    a, b, c = N(1), N(2), N(3)\n    a.next, b.prev, b.next, c.prev = b, a, c, b\n"
+        "    assert candidate(b) is None\n    assert a.next is c and c.prev is a\n"
+    )
+    code = (
+        "def f(h):\n    if hasattr(h, 'prev'):\n        h.prev.next = h.next\n"
+        "        h.next.prev = h.prev\n        return None\n    slow = fast = h\n"
+        "    while fast and fast.next:\n        slow, fast = slow.next, fast.next.next\n"
+        "        if slow is fast:\n            return True\n    return False\n"
+    )
+    passes(verifier, task, code)
+
+
+def test_a_cloned_graph_is_a_new_graph_with_its_cycles(verifier):
+    task = checked(
+        "class Node:\n    def __init__(self, val=0, neighbors=None):\n        self.val = val\n"
+        "        self.neighbors = neighbors if neighbors is not None else []\n"
+        "def check(candidate):\n    a, b, c = Node(1), Node(2), Node(3)\n"
+        "    a.neighbors, b.neighbors, c.neighbors = [b, c], [a, c], [a, b]\n"
+        "    r = candidate(a)\n    assert [n.val for n in r.neighbors] == [2, 3]\n"
+        "    assert r.neighbors[0].neighbors[0] is r and r.neighbors[1].neighbors[1] is r.neighbors[0]\n"
+        "    assert not {id(r), *map(id, r.neighbors)} & {id(a), id(b), id(c)}, 'not a copy'\n"
+    )
+    clone = (  # the class is the solution's own too, as a prompt would give it
+        "class Node:\n    def __init__(self, val=0, neighbors=None):\n        self.val = val\n"
+        "        self.neighbors = neighbors if neighbors is not None else []\n"
+        "def f(node):\n    seen = {}\n    def go(n):\n        if n not in seen:\n"
+        "            seen[n] = c = type(n)(n.val)\n            c.neighbors = [go(m) for m in n.neighbors]\n"
+        "        return seen[n]\n    return go(node)\n"
+    )
+    passes(verifier, task, clone)
+    verdict = verifier.verify(task, "def f(node):\n    return node\n")
+    assert verdict.outcome is Outcome.FAIL and "not a copy" in verdict.detail
+
+
+def test_nan_deep_in_a_returned_list_fails_closed(verifier):
+    task = checked(
+        LINKED + "def check(candidate):\n    h = candidate(300)\n    while h:\n"
+        "        assert not abs(h.val - 1.0) > 0.5\n        h = h.next\n"
+    )
+    code = (
+        LIST_NODE + "def f(n):\n    h = ListNode(float('nan'))\n    for _ in range(n):\n"
+        "        h = ListNode(1.0, h)\n    return h\n"
+    )
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is not Outcome.PASS and "NaN" in verdict.detail, verdict
+
+
+def test_hashable_objects_in_a_returned_set(verifier):
+    point = "from dataclasses import dataclass\n@dataclass(frozen=True)\nclass P:\n    x: int\n    y: int\n"
+    task = checked(point + "def check(candidate):\n    assert candidate(2) == {P(0, 0), P(1, 1)}\n")
+    verdict = verifier.verify(task, point + "def f(n):\n    return {P(i, i) for i in range(n)}\n")
+    assert verdict.outcome is Outcome.PASS, verdict
+
+
+def test_a_graph_builds_only_classes_its_reader_defined():
+    # The sender names each object's class: only a class the reader's own code defined is
+    # built (or a stand-in), never one it imported -- a Fraction filled with a string -- and
+    # an origin naming the reader's object of another class makes a new object instead.
+    from fractions import Fraction
+
+    from closedloop.sandbox.wire import decode_plain
+
+    ns = {"__name__": "__judge__", "Fraction": Fraction}
+    got = decode_plain("__graph__(__ref__(0), [('Fraction', {'_numerator': 'x'}, None)])", ns)
+    assert type(got) is not Fraction and got._numerator == "x"
+
+    class Mine:
+        pass
+
+    Mine.__module__ = "__judge__"
+    ns["Mine"] = Mine
+    theirs = object.__new__(Mine)
+    graph = {"resolve": [Fraction(1, 3)]}
+    got = decode_plain("__graph__(__ref__(0), [('Mine', {'a': 1}, 0)])", ns, graph=graph)
+    assert type(got) is Mine and got is not theirs and graph["pending"] == []
+    assert decode_plain("__graph__(__ref__(0), [('Mine', {}, 0)])", ns, graph={"resolve": [theirs]}) is theirs

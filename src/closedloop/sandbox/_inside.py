@@ -86,6 +86,7 @@ import types
 try:  # on the host, for tools; inside the sandbox wire.py's source precedes this file
     from closedloop.sandbox.wire import (
         JUDGE_INT_BITS,
+        STDLIB_MUTABLE,
         WireError,
         _obj_state,
         contains_nan,
@@ -93,6 +94,7 @@ try:  # on the host, for tools; inside the sandbox wire.py's source precedes thi
         encode_plain,
         plain_equal,
         read_frame,
+        stdlib_type,
         write_frame,
     )
 except ImportError:
@@ -1240,8 +1242,15 @@ def serve_candidate(in_fd, out_fd):
         t = time.perf_counter()
         called = False
         try:
-            args = decode_plain(req["args"], g)  # may run the solution's classes' __new__
-            kwargs = decode_plain(req["kwargs"], g) if req.get("kwargs") else {}
+            # the checker's: the standard library's types and object graphs cross
+            proxy = bool(req.get("sync"))
+            made, kmade = {}, {}  # the objects each graph made, kept alive for their ids
+            args = decode_plain(req["args"], g, stdlib=proxy, graph=made)  # may run __new__
+            kwargs = (
+                decode_plain(req["kwargs"], g, stdlib=proxy, graph=kmade)
+                if req.get("kwargs")
+                else {}
+            )
             if req.get("alias"):
                 args, kwargs = _alias(args, kwargs, req["alias"])
             called = True
@@ -1250,20 +1259,20 @@ def serve_candidate(in_fd, out_fd):
             rep = _raised(req["i"], e)
             if called and req.get("sync"):  # what it changed before raising, as a call shows
                 try:
-                    _changed_args(rep, req, args, kwargs)
+                    _changed_args(rep, req, args, kwargs, made, kmade)
                 except BaseException:
                     pass
             write_frame(out_fd, rep)
             continue
         try:
-            text = encode_plain(r)
+            text = encode_plain(r, proxy, proxy, _origins(made) if proxy else None)
         except BaseException as e:
             write_frame(out_fd, {"i": req["i"], "unplain": _exc_line(e)})
             continue
         rep = {"i": req["i"], "value": text, "t": time.perf_counter() - t}
         if req.get("sync"):
             try:
-                _changed_args(rep, req, args, kwargs)
+                _changed_args(rep, req, args, kwargs, made, kmade)
                 same = _same_argument(r, args, kwargs)
                 if same is not None:
                     rep["same"] = same
@@ -1361,14 +1370,20 @@ def _class_attrs(e):
     return out
 
 
-def _changed_args(rep, req, args, kwargs):
+def _origins(made):
+    """``id(object) -> its position`` in the graph it was decoded from: what the checker's
+    judge reads as "this is your object"."""
+    return {id(o): k for k, o in enumerate(made.get("objects", ()))}
+
+
+def _changed_args(rep, req, args, kwargs, made, kmade):
     """Add the arguments' new text to ``rep`` where the call changed them in place."""
     if any(m in req["args"] for m in _MUTABLE_MARKS):
-        text = encode_plain(tuple(args), objects=True)
+        text = encode_plain(tuple(args), True, True, _origins(made))
         if text != req["args"]:
             rep["args"] = text
     if req.get("kwargs") and any(m in req["kwargs"] for m in _MUTABLE_MARKS):
-        text = encode_plain(dict(kwargs), objects=True)
+        text = encode_plain(dict(kwargs), True, True, _origins(kmade))
         if text != req["kwargs"]:
             rep["kwargs"] = text
 
@@ -1377,13 +1392,18 @@ _IMMUTABLE = frozenset({int, float, bool, complex, str, bytes, tuple, frozenset,
 
 
 def _mutable(x):
-    """A value whose identity a checker can see: a list, dict or set, or an object that
-    crosses the wire (by its ``__dict__`` or its slots, as ``encode_plain`` sends it)."""
+    """A value whose identity a checker can see: a list, dict or set, a mutable type of the
+    standard library's that crosses as itself (a deque, an OrderedDict, a bytearray...), or an
+    object that crosses the wire (by its ``__dict__`` or its slots, as ``encode_plain`` sends
+    it)."""
     t = type(x)
     if t in (list, dict, set):
         return True
     if t in _IMMUTABLE:  # the common arguments, without the walk of a class's slots
         return False
+    name = stdlib_type(t)
+    if name is not None:
+        return name in STDLIB_MUTABLE
     return not callable(x) and not isinstance(x, type) and _obj_state(x) is not None
 
 
@@ -1429,7 +1449,8 @@ def _same_argument(r, args, kwargs):
     return None
 
 
-_MUTABLE_MARKS = ("[", "{", "set(", "__obj__")  # literal text that may hold a mutable value
+# literal text that may hold a mutable value (a deque's and the dicts' forms hold "[" or "{")
+_MUTABLE_MARKS = ("[", "{", "set(", "__ref__", "bytearray(")
 
 
 class CandidateFault(BaseException):
@@ -1605,11 +1626,32 @@ def _reply_data(rep, key, want):
     return value if type(value) is want else None
 
 
+_SYNC_BUILTINS = frozenset({list, dict, set, tuple})
+_SYNC_DICTS = frozenset({"OrderedDict", "Counter", "defaultdict"})
+
+
 def _sync(old, new):
     """Make the checker's argument ``old`` equal ``new`` (its state after the candidate's
     call) in place, as far as ``old`` is mutable. Returns False where it is not (the caller
     then replaces it in its container)."""
+    if old is new:
+        return True
     t = type(old)
+    name = stdlib_type(t) if t not in _SYNC_BUILTINS else None
+    if name is not None:
+        if type(new) is not t or name not in STDLIB_MUTABLE:  # a Fraction's slots stay its own
+            return type(new) is t and old == new
+        if name == "deque":
+            if old.maxlen != new.maxlen:
+                return False
+            old.clear()
+            old.extend(new)
+            return True
+        if name == "bytearray":
+            old[:] = new
+            return True
+        if name == "defaultdict":
+            old.default_factory = new.default_factory
     if t is list and type(new) is list:
         for k in range(min(len(old), len(new))):
             if old[k] is not new[k] and not _sync(old[k], new[k]):
@@ -1617,7 +1659,7 @@ def _sync(old, new):
         del old[len(new) :]
         old.extend(new[len(old) :])
         return True
-    if t is dict and type(new) is dict:
+    if (t is dict or name in _SYNC_DICTS) and type(new) is t:
         for k in [k for k in old if k not in new]:
             del old[k]
         for k, v in new.items():
@@ -1636,18 +1678,33 @@ def _sync(old, new):
         for x, y in zip(old, new, strict=True):
             _sync(x, y)
         return old == new
-    if hasattr(old, "__dict__") and not isinstance(old, type) and hasattr(new, "__dict__"):
-        return _sync(old.__dict__, dict(vars(new)))
-    if not isinstance(old, type) and not callable(old):  # a class with __slots__
-        mine, theirs = _obj_state(old), _obj_state(new)
-        if mine is not None and theirs is not None:
-            for k in [k for k in mine if k not in theirs]:
-                delattr(old, k)
-            for k, v in theirs.items():
-                if k not in mine or not _sync(mine[k], v):
-                    setattr(old, k, v)
-            return True
-    return old == new and type(old) is type(new)
+    # An object is one by identity: the graph it crossed in already made each of the
+    # checker's own objects the object it is (and synced it, _sync_state); another is another.
+    if type(old) is not type(new):
+        return False
+    return old == new if t in _IMMUTABLE else _obj_state(old) is None and old == new
+
+
+def _sync_state(obj, attrs):
+    """Give the checker's own object ``obj`` the attributes ``attrs`` (its state after the
+    candidate's call), in place: its lists and dicts stay the objects they were."""
+    d = getattr(obj, "__dict__", None)
+    if type(d) is dict:
+        _sync(d, attrs)
+        return
+    mine = _obj_state(obj) or {}  # a class with __slots__
+    for k in [k for k in mine if k not in attrs]:
+        delattr(obj, k)
+    for k, v in attrs.items():
+        if k not in mine or not _sync(mine[k], v):
+            setattr(obj, k, v)
+
+
+def _holds_nan(value, *graphs):
+    """NaN in a decoded value or in the attributes of any object of its graphs."""
+    return contains_nan(value) or any(
+        contains_nan(attrs) for graph in graphs for attrs in graph.get("states", ())
+    )
 
 
 _CODE_CACHE = {}
@@ -1686,9 +1743,13 @@ def serve_judge(in_fd, out_fd, cand_fds):
     def candidate(*args, **kwargs):
         state["calls"] += 1
         try:
-            req = {"i": state["calls"], "args": encode_plain(tuple(args), objects=True)}
+            sent, ksent = [], []  # the checker's objects, by their place in each graph
+            req = {
+                "i": state["calls"],
+                "args": encode_plain(tuple(args), True, True, table=sent),
+            }
             if kwargs:
-                req["kwargs"] = encode_plain(dict(kwargs), objects=True)
+                req["kwargs"] = encode_plain(dict(kwargs), True, True, table=ksent)
             req["sync"] = True
             alias = _aliases(args, kwargs)
             if alias:
@@ -1716,29 +1777,44 @@ def serve_judge(in_fd, out_fd, cand_fds):
         if rep.get("i") != req["i"]:
             raise CandidateFault("malformed result channel: results out of order")
         if ("value" in rep or "raised" in rep) and ("args" in rep or "kwargs" in rep):
+            graphs = ({"resolve": sent}, {"resolve": ksent})
             try:
                 new_args, new_kwargs = (
-                    decode_plain(rep.get(key, req.get(key) or "{}"), g, max_int_bits=JUDGE_INT_BITS)
-                    for key in ("args", "kwargs")
+                    decode_plain(
+                        rep.get(key, req.get(key) or "{}"),
+                        g,
+                        max_int_bits=JUDGE_INT_BITS,
+                        stdlib=True,
+                        graph=graph,
+                    )
+                    for key, graph in zip(("args", "kwargs"), graphs, strict=True)
                 )
             except WireError as e:
                 raise CandidateFault(f"the candidate left its arguments as {e}") from None
-            if contains_nan(new_args) or contains_nan(new_kwargs):
+            if _holds_nan(new_args, *graphs) or _holds_nan(new_kwargs):
                 raise CandidateFault(
                     "the candidate left NaN in its arguments, which a checker cannot judge safely"
                 )
+            for graph in graphs:  # the checker's own objects, changed in place
+                for obj, attrs in graph.get("pending", ()):
+                    _sync_state(obj, attrs)
             _sync(args, new_args)
             _sync(kwargs, new_kwargs)
             state["values"] += 1  # the checker's own data now holds what the candidate wrote
         if "value" in rep:
             try:
-                value = decode_plain(rep["value"], max_int_bits=JUDGE_INT_BITS)
+                graph = {"resolve": sent}  # a node of its arguments is the checker's own node
+                value = decode_plain(
+                    rep["value"], g, max_int_bits=JUDGE_INT_BITS, stdlib=True, graph=graph
+                )
             except WireError as e:
                 raise CandidateFault(f"the candidate returned {e}") from None
-            if contains_nan(value):  # NaN defeats `assert not abs(a - b) > tol`: fail closed
+            if _holds_nan(value, graph):  # NaN defeats `assert not abs(a - b) > tol`: fail closed
                 raise CandidateFault(
                     "the candidate returned NaN, which a checker cannot judge safely"
                 )
+            for obj, attrs in graph["pending"] if "pending" in graph else ():
+                _sync_state(obj, attrs)
             state["values"] += 1
             same = rep.get("same")
             own = args if type(same) is int else kwargs if type(same) is str else None

@@ -5,7 +5,9 @@ plus ``float('nan')``, ``float('inf')``, ``set()`` and ``frozenset([...])``). Th
 encodes with exact type checks; the receiving side parses the text itself with
 :func:`decode_plain` under length, node and nesting caps and rebuilds exact builtin types.
 An object the candidate built (an ``int`` subclass, an always-equal object) cannot survive the
-trip: what arrives is the plain value its text spells, or a refusal.
+trip: what arrives is the plain value its text spells, or a refusal. Between the two ends of
+the checker proxy only, a few of the standard library's value types (``Fraction``, ``deque``,
+``OrderedDict``...) also cross as themselves, rebuilt by their own constructors.
 
 Frames on the result channel are a 4-byte big-endian length followed by a UTF-8 JSON object.
 
@@ -21,6 +23,7 @@ import math
 import os
 import re
 import struct
+import sys
 import warnings
 
 MAX_TEXT = 1 << 20  # longest literal text accepted (characters)
@@ -52,7 +55,7 @@ _BUILTIN_TYPES = {
 _BASES = (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
 
 
-def _enc(x, out, depth, budget, objects):
+def _enc(x, out, depth, budget, objects, stdlib=False):
     if depth > 100:
         raise WireError("value nested deeper than 100 levels")
     budget[0] -= 1
@@ -60,8 +63,11 @@ def _enc(x, out, depth, budget, objects):
         raise WireError("value has too many elements")
     t = type(x)
     if t not in _BASES and x is not None:
-        # A subclass of a builtin crosses as its builtin value (a Counter as a dict, a
-        # namedtuple as a tuple): forged __eq__ or __repr__ stay behind.
+        if stdlib and _enc_stdlib(x, t, out, depth, budget, objects):
+            return
+        # A subclass of a builtin crosses as its builtin value (a namedtuple as a tuple; a
+        # Counter as a dict where the standard library's types do not cross): forged __eq__
+        # or __repr__ stay behind.
         base = next((b for b in _BASES if isinstance(x, b)), None)
         if base is not None:
             x, t = _EXACT[base](x), base
@@ -69,9 +75,13 @@ def _enc(x, out, depth, budget, objects):
             out.append(x.__name__)
             return
         elif objects and not callable(x) and (state := _obj_state(x)) is not None:
-            out.append(f"__obj__({type(x).__name__!r}, ")
-            _enc(state, out, depth + 1, budget, objects)
-            out.append(")")
+            # by reference, into the graph's table (see encode_plain): shared nodes stay
+            # one, cycles end, and a list of 10,000 nodes is no deeper than one
+            k = objects.index.get(id(x))
+            if k is None:
+                k = objects.index[id(x)] = len(objects.table)
+                objects.table.append((x, state))
+            out.append(f"__ref__({k})")
             return
         else:
             _bad(x)
@@ -98,7 +108,7 @@ def _enc(x, out, depth, budget, objects):
         for v in items:
             if n:
                 out.append(", ")
-            _enc(v, out, depth + 1, budget, objects)
+            _enc(v, out, depth + 1, budget, objects, stdlib)
             n += 1
         if t is tuple and n == 1:
             out.append(",")
@@ -108,9 +118,9 @@ def _enc(x, out, depth, budget, objects):
         for i, (k, v) in enumerate(dict.items(x)):
             if i:
                 out.append(", ")
-            _enc(k, out, depth + 1, budget, objects)
+            _enc(k, out, depth + 1, budget, objects, stdlib)
             out.append(": ")
-            _enc(v, out, depth + 1, budget, objects)
+            _enc(v, out, depth + 1, budget, objects, stdlib)
         out.append("}")
     elif t is set or t is frozenset:
         # Elements in the order of their text: the same set reads the same from every worker,
@@ -118,7 +128,7 @@ def _enc(x, out, depth, budget, objects):
         texts = []
         for v in set.__iter__(x) if t is set else frozenset.__iter__(x):
             sub = []
-            _enc(v, sub, depth + 1, budget, objects)
+            _enc(v, sub, depth + 1, budget, objects, stdlib)
             texts.append("".join(sub))
         texts.sort()
         if t is frozenset:
@@ -127,6 +137,106 @@ def _enc(x, out, depth, budget, objects):
             out.append("{" + ", ".join(texts) + "}" if texts else "set()")
     else:
         _bad(x)
+
+
+# The standard library's value types that cross as themselves where both ends are the
+# checker proxy's (``stdlib=True``): a checker compares them as Python does -- a Fraction or a
+# Decimal equal to a float, an OrderedDict's order, a Counter's missing counts as zeros, a
+# defaultdict's default -- and sees them changed in place. Only these exact classes, rebuilt on
+# the far side by their own constructors from plain data: a subclass still crosses as its
+# builtin base, so nothing the candidate defined survives the trip.
+_STDLIB = {
+    ("collections", "OrderedDict"): "OrderedDict",
+    ("collections", "Counter"): "Counter",
+    ("collections", "defaultdict"): "defaultdict",
+    ("collections", "deque"): "deque",
+    ("decimal", "Decimal"): "Decimal",
+    ("fractions", "Fraction"): "Fraction",
+    ("builtins", "bytearray"): "bytearray",
+}
+_STDLIB_NAMES = frozenset(_STDLIB.values())
+STDLIB_MUTABLE = frozenset({"OrderedDict", "Counter", "defaultdict", "deque", "bytearray"})
+
+
+def stdlib_type(t):
+    """The name of ``t`` where it is exactly one of the standard library's value types that
+    cross the checker proxy as themselves (``_STDLIB``), else None."""
+    name = _STDLIB.get((getattr(t, "__module__", None), getattr(t, "__qualname__", None)))
+    if name is None:
+        return None
+    module = sys.modules.get(t.__module__)
+    return name if module is not None and getattr(module, name, None) is t else None
+
+
+def _enc_stdlib(x, t, out, depth, budget, objects):
+    """Write ``x`` in its standard-library form; False where it has none (then it crosses as
+    a builtin value, or not at all)."""
+    name = stdlib_type(t)
+    if name is None:
+        return False
+    if name == "defaultdict":
+        f = x.default_factory
+        if f is not None and not (type(f) is type and _BUILTIN_TYPES.get(f.__name__) is f):
+            return False  # a factory that is code cannot cross: as a dict, as before
+        out.append(f"defaultdict({'None' if f is None else f.__name__}, ")
+        _enc(dict(dict.items(x)), out, depth + 1, budget, objects, True)
+    elif name in ("OrderedDict", "Counter"):
+        out.append(name + "(")  # an OrderedDict's own order (move_to_end leaves dict's as it was)
+        _enc(dict(x.items()), out, depth + 1, budget, objects, True)
+    elif name == "deque":
+        out.append("deque(")
+        _enc(list(x), out, depth + 1, budget, objects, True)
+        if x.maxlen is not None:
+            out.append(f", {int(x.maxlen)}")
+    elif name == "bytearray":
+        out.append("bytearray(" + bytes.__repr__(bytes(x)))
+    elif name == "Decimal":
+        out.append("Decimal(" + repr(str(x)))
+    else:  # Fraction
+        out.append("Fraction(")
+        _enc(int(x.numerator), out, depth + 1, budget, objects, True)
+        out.append(", ")
+        _enc(int(x.denominator), out, depth + 1, budget, objects, True)
+    out.append(")")
+    return True
+
+
+def _make_stdlib(name, vals, caps):
+    """The standard-library value a ``Name(...)`` form spells, built by the class's own
+    constructor from decoded plain data; :class:`WireError` for any other shape."""
+    n = len(vals)
+    first = vals[0] if vals else None
+    if name in ("OrderedDict", "Counter") and n == 1 and type(first) is dict:
+        import collections
+
+        return getattr(collections, name)(first)
+    if name == "defaultdict" and n == 2 and type(vals[1]) is dict:
+        if first is None or (type(first) is type and _BUILTIN_TYPES.get(first.__name__) is first):
+            import collections
+
+            return collections.defaultdict(first, vals[1])
+    if name == "deque" and type(first) is list and n in (1, 2):
+        maxlen = vals[1] if n == 2 else None
+        if maxlen is None or (type(maxlen) is int and 0 <= maxlen < 1 << 62):
+            import collections
+
+            return collections.deque(first, maxlen)
+    if name == "bytearray" and n == 1 and type(first) is bytes:
+        return bytearray(first)
+    if name == "Decimal" and n == 1 and type(first) is str and len(first) <= 32 + caps[1] // 3:
+        import decimal
+
+        d = decimal.Decimal(first)
+        if d.is_snan():  # compares by raising: no checker could judge it
+            raise WireError("a signalling NaN is not plain data")
+        return d
+    if name == "Fraction" and n == 2 and all(type(v) is int for v in vals):
+        if max(first.bit_length(), vals[1].bit_length()) > MAX_INT_BITS:  # the gcd's cost
+            raise WireError(f"Fraction with a part over {MAX_INT_BITS} bits")
+        import fractions
+
+        return fractions.Fraction(first, vals[1])
+    raise WireError(f"not a plain literal: {name}() of this shape")
 
 
 _EXACT = {  # the builtin value inside a subclass instance, through the builtin's own slots
@@ -148,18 +258,57 @@ def _bad(x):
     raise WireError(f"not plain data: a value of type {type(x).__name__}")
 
 
-def encode_plain(x, objects=False):
+class _Graph:
+    """The objects one encoding met, in the order it met them: each crosses once, in the
+    table of a ``__graph__(value, [(class name, attributes, origin), ...])`` form, and every
+    place that holds it says ``__ref__(k)``."""
+
+    __slots__ = ("index", "table")
+
+    def __init__(self):
+        self.index = {}  # id -> position in the table (the objects are alive in the value)
+        self.table = []  # (object, its attributes)
+
+
+def encode_plain(x, objects=False, stdlib=False, origins=None, table=None):
     """Text for a plain value (None, bool, int, float, complex, str, bytes, list, tuple, dict,
     set, frozenset, nested, and the builtin types themselves); raises :class:`WireError` for
     anything else. A subclass of a builtin is written as its builtin value.
 
-    ``objects=True`` (the judge sending *arguments*, never a candidate sending results) also
-    writes instances of plain classes as ``__obj__('Name', {attributes})``, for checkers that
-    pass objects their setup code built (MBPP's trees and pairs).
+    ``objects=True`` (the two ends of the checker proxy, never a value for the verifier's own
+    process) also writes instances of plain classes -- MBPP's trees, a checker's linked lists
+    and graphs, a candidate's returned nodes -- as an object graph: the value, with
+    ``__ref__(k)`` where it holds object ``k``, then a table of every object reached, each once
+    (its class name, its attributes, in which ``__ref__`` also stands for objects, and its
+    *origin*). A node shared by two others stays one object, a cycle ends, and a linked list
+    of any length is only as deep as one node. ``origins`` maps ``id(object)`` to the
+    position the object had in the graph it was decoded from (so the far side can tell its
+    own objects); without it each object's origin is its own position. ``table``, a list,
+    gets the objects in table order.
+
+    ``stdlib=True`` (both ends of the checker proxy) writes the standard library's value types
+    (``OrderedDict``, ``Counter``, ``defaultdict`` with a builtin factory, ``deque``,
+    ``Decimal``, ``Fraction``, ``bytearray``: exactly those classes) in a form that
+    ``decode_plain(..., stdlib=True)`` rebuilds as the same type.
     """
     out = []
+    graph = _Graph() if objects else None
+    budget = [MAX_NODES]
     try:
-        _enc(x, out, 0, [MAX_NODES], objects)
+        _enc(x, out, 0, budget, graph, stdlib)
+        if graph is not None and graph.table:
+            out = ["__graph__(", *out, ", ["]
+            k = 0
+            while k < len(graph.table):  # a state may meet more objects: the table grows
+                obj, state = graph.table[k]
+                origin = k if origins is None else origins.get(id(obj))
+                out.append(f"{', ' if k else ''}({type(obj).__name__!r}, ")
+                _enc(state, out, 1, budget, graph, stdlib)
+                out.append(f", {origin!r})")
+                k += 1
+            out.append("])")
+        if table is not None and graph is not None:
+            table.extend(obj for obj, _ in graph.table)
     except RecursionError:
         raise WireError("value nested too deeply") from None
     except ValueError as e:  # huge ints
@@ -176,7 +325,8 @@ _SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def _dec(node, caps, ns=None):
-    """``node`` as a plain value; ``caps`` is ``[nodes left, most bits of an int]``."""
+    """``node`` as a plain value; ``caps`` is ``[nodes left, most bits of an int, whether the
+    standard library's forms are read, the graph's objects that ``__ref__`` names or None]``."""
     caps[0] -= 1
     if caps[0] < 0:
         raise WireError("value has too many elements")
@@ -215,13 +365,13 @@ def _dec(node, caps, ns=None):
         return _BUILTIN_TYPES[node.id]
     if t is ast.Call and type(node.func) is ast.Name and not node.keywords:
         name, args = node.func.id, node.args
-        if (
-            name == "__obj__"
-            and ns is not None
-            and len(args) == 2
-            and type(args[0]) is ast.Constant
-        ):
-            return _make_obj(ns, str(args[0].value), _dec(args[1], caps, ns))
+        if name == "__ref__" and caps[3] is not None and len(args) == 1:
+            k = args[0].value if type(args[0]) is ast.Constant else None
+            if type(k) is not int or not 0 <= k < len(caps[3]):
+                raise WireError("a reference to no object of the graph")
+            return caps[3][k]
+        if caps[2] and name in _STDLIB_NAMES and 1 <= len(args) <= 2:
+            return _make_stdlib(name, [_dec(a, caps, ns) for a in args], caps)
         if name == "float" and len(args) == 1 and type(args[0]) is ast.Constant:
             key = args[0].value
             if type(key) is str and key in _SPECIAL_FLOATS:
@@ -255,11 +405,17 @@ def _obj_state(x):
     }
 
 
-def _make_obj(ns, name, state):
+def _new_obj(ns, name):
+    """An instance, not yet initialised, of the class ``name`` that the code of namespace
+    ``ns`` itself defined (the solution's, the checker's), or of a stand-in class: never a
+    class it imported, whose slots a sender could fill with what its methods never expect."""
     cls = ns.get(name)
-    if not isinstance(cls, type):  # the solution did not define the class: a stand-in
+    if not isinstance(cls, type) or cls.__module__ != ns.get("__name__"):
         cls = ns.setdefault("__wire_classes__", {}).setdefault(name, type(name, (), {}))
-    obj = cls.__new__(cls)
+    return cls.__new__(cls)
+
+
+def _set_state(obj, state):
     d = getattr(obj, "__dict__", None)
     if type(d) is dict:
         d.update(state)
@@ -267,6 +423,47 @@ def _make_obj(ns, name, state):
         for k, v in state.items():
             object.__setattr__(obj, k, v)
     return obj
+
+
+def _dec_graph(node, caps, ns, graph):
+    """An object graph (see :func:`encode_plain`): every object made first, uninitialised, so
+    that ``__ref__`` can name any of them; then the attributes, from the table's last entry to
+    its first (an object met later is usually a child: whole before a parent's set hashes
+    it); the value last."""
+    if len(node.args) != 2 or node.keywords or type(node.args[1]) is not ast.List:
+        raise WireError("a __graph__ form takes a value and a list of objects")
+    entries = node.args[1].elts
+    resolve = graph.get("resolve") or ()
+    objects, origins, mine, states = [], [], [], []
+    for e in entries:
+        parts = e.elts if type(e) is ast.Tuple else ()
+        if len(parts) != 3 or not all(type(p) is ast.Constant for p in parts[::2]):
+            raise WireError("a graph's object is (class name, attributes, origin)")
+        name, origin = parts[0].value, parts[2].value
+        if type(name) is not str or not name.isidentifier() or type(parts[1]) is not ast.Dict:
+            raise WireError("a graph's object is (class name, attributes, origin)")
+        if origin is not None and type(origin) is not int:
+            raise WireError("a graph object's origin is a position or None")
+        caps[0] -= 1
+        own = resolve[origin] if type(origin) is int and 0 <= origin < len(resolve) else None
+        own = own if own is not None and type(own).__name__ == name else None
+        objects.append(own if own is not None else _new_obj(ns, name))
+        origins.append(origin)
+        mine.append(own is not None)
+    caps[3] = objects
+    pending = []
+    for k in range(len(entries) - 1, -1, -1):
+        state = _dec(entries[k].elts[1], caps, ns)
+        if any(type(a) is not str or not a.isidentifier() for a in state):
+            raise WireError("an object's attribute names are identifiers")
+        states.append(state)
+        if mine[k]:
+            pending.append((objects[k], state))
+        else:
+            _set_state(objects[k], state)
+    value = _dec(node.args[0], caps, ns)
+    graph.update(objects=objects, origins=origins, pending=pending, states=states)
+    return value
 
 
 def _hash(v):
@@ -398,12 +595,25 @@ _SIMPLE_STR = re.compile(r"'[^'\\\n\r]*'")  # a quoted string with no escapes
 _FAST = {"True": (True,), "False": (False,), "None": (None,), "()": ((),), "''": ("",)}
 
 
-def decode_plain(text, namespace=None, max_tokens=MAX_TOKENS, max_int_bits=MAX_INT_BITS):
+def decode_plain(
+    text,
+    namespace=None,
+    max_tokens=MAX_TOKENS,
+    max_int_bits=MAX_INT_BITS,
+    stdlib=False,
+    graph=None,
+):
     """Parse literal text into exact builtin values, failing closed (:class:`WireError`).
 
     Never calls ``eval``: the text is parsed to a syntax tree and only literal nodes are built.
-    ``namespace`` (only inside a candidate's process, for arguments) lets ``__obj__`` forms
-    rebuild objects of the candidate's own classes; without it they are refused.
+    ``namespace`` (only at the checker proxy's two ends) lets the object graphs that
+    ``encode_plain(..., objects=True)`` writes rebuild objects of the classes that namespace's
+    own code defined (or of stand-ins); without it they are refused. ``graph``, a dict, gets
+    the graph's objects (``"objects"``, in table order) and origins (``"origins"``); where it
+    holds ``"resolve"``, a list of the reader's own objects, an entry whose origin names one
+    of the same class *is* that object: its new attributes are not set but left, with it, in
+    ``"pending"`` (``(object, attributes)`` pairs) for the reader to apply in place; every
+    object's attributes as decoded are in ``"states"``.
 
     Every failure is a :class:`WireError`, whatever raised it (an overflow, a class's
     ``__new__``): a value that cannot be read is the sender's fault, never the reader's.
@@ -413,6 +623,9 @@ def decode_plain(text, namespace=None, max_tokens=MAX_TOKENS, max_int_bits=MAX_I
     ``JUDGE_INT_BITS``, sent in hex past 4,300 digits), no set or dict has more
     than ``MAX_SAME_HASH`` keys with one hash value, and an f-string (never plain data, and
     quadratic to parse) is refused before the parser runs.
+
+    ``stdlib=True`` (the checker proxy's two ends, never the verifier's own process) also
+    reads the standard library's forms ``encode_plain(..., stdlib=True)`` writes.
     """
     if type(text) is not str:
         raise WireError("value text must be a string")
@@ -436,7 +649,16 @@ def decode_plain(text, namespace=None, max_tokens=MAX_TOKENS, max_int_bits=MAX_I
         raise WireError("an f-string or t-string is not plain data")
     try:
         tree = ast.parse(text.strip(), _FILE, "eval")
-        return _dec(tree.body, [MAX_NODES, max_int_bits], namespace)
+        caps = [MAX_NODES, max_int_bits, stdlib, None]
+        body = tree.body
+        if (
+            namespace is not None
+            and type(body) is ast.Call
+            and type(body.func) is ast.Name
+            and body.func.id == "__graph__"
+        ):
+            return _dec_graph(body, caps, namespace, {} if graph is None else graph)
+        return _dec(body, caps, namespace)
     except WireError:
         raise
     except BaseException as e:  # an overflow, a recursion, a candidate class's __new__: refused
@@ -607,8 +829,9 @@ _SCALARS = frozenset({int, bool, str, bytes, type(None)})
 
 
 def contains_nan(v, depth=0):
-    """Whether a decoded value holds a NaN anywhere (complex parts, and the attributes of
-    objects rebuilt from ``__obj__`` forms, included)."""
+    """Whether a decoded value holds a NaN anywhere (complex parts included). An object is
+    not looked into: a graph's objects may be cyclic or 10,000 deep, and the reader of one
+    checks each object's attributes on their own (``decode_plain``'s ``graph``)."""
     t = type(v)
     if t is float:
         return v != v
@@ -622,13 +845,16 @@ def contains_nan(v, depth=0):
         return any(contains_nan(x, depth + 1) for x in v)
     if t is dict:
         return any(contains_nan(k, depth + 1) or contains_nan(x, depth + 1) for k, x in v.items())
-    if isinstance(v, type) or callable(v):
-        return False
-    try:
-        d = _obj_state(v)  # its __dict__, or the slots it has set
-    except Exception:
-        return False
-    return d is not None and any(contains_nan(x, depth + 1) for x in d.values())
+    name = stdlib_type(t)
+    if name is not None:
+        if name == "Decimal":
+            return v.is_nan()
+        if name == "deque":
+            return any(contains_nan(x, depth + 1) for x in v)
+        if name in ("OrderedDict", "Counter", "defaultdict"):
+            return any(contains_nan(k, depth + 1) or contains_nan(x, depth + 1) for k, x in v.items())
+        return False  # Fraction, bytearray
+    return False  # an object: a graph's reader checks each object's attributes on their own
 
 
 # -- frames ---------------------------------------------------------------------------------
