@@ -517,8 +517,12 @@ LINKED = (
 
 
 def test_a_linked_list_of_any_length_crosses(verifier):
-    task = checked(LINKED + "def check(candidate):\n    assert candidate(build(range(1000))) == 499500\n")
-    code = "def f(h):\n    s = 0\n    while h:\n        s += h.val\n        h = h.next\n    return s\n"
+    task = checked(
+        LINKED + "def check(candidate):\n    assert candidate(build(range(1000))) == 499500\n"
+    )
+    code = (
+        "def f(h):\n    s = 0\n    while h:\n        s += h.val\n        h = h.next\n    return s\n"
+    )
     passes(verifier, task, code)
     assert verifier.verify(task, code.replace("s = 0", "s = 1")).outcome is Outcome.FAIL
 
@@ -623,4 +627,7 @@ def test_a_graph_builds_only_classes_its_reader_defined():
     graph = {"resolve": [Fraction(1, 3)]}
     got = decode_plain("__graph__(__ref__(0), [('Mine', {'a': 1}, 0)])", ns, graph=graph)
     assert type(got) is Mine and got is not theirs and graph["pending"] == []
-    assert decode_plain("__graph__(__ref__(0), [('Mine', {}, 0)])", ns, graph={"resolve": [theirs]}) is theirs
+    assert (
+        decode_plain("__graph__(__ref__(0), [('Mine', {}, 0)])", ns, graph={"resolve": [theirs]})
+        is theirs
+    )

@@ -852,7 +852,9 @@ def contains_nan(v, depth=0):
         if name == "deque":
             return any(contains_nan(x, depth + 1) for x in v)
         if name in ("OrderedDict", "Counter", "defaultdict"):
-            return any(contains_nan(k, depth + 1) or contains_nan(x, depth + 1) for k, x in v.items())
+            return any(
+                contains_nan(k, depth + 1) or contains_nan(x, depth + 1) for k, x in v.items()
+            )
         return False  # Fraction, bytearray
     return False  # an object: a graph's reader checks each object's attributes on their own
 
