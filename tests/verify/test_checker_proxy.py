@@ -631,3 +631,25 @@ def test_a_graph_builds_only_classes_its_reader_defined():
         decode_plain("__graph__(__ref__(0), [('Mine', {}, 0)])", ns, graph={"resolve": [theirs]})
         is theirs
     )
+
+
+def test_an_exception_group_splits_under_except_star(verifier):
+    # It crossed as one exception of no builtin kind: `except*` caught nothing and the
+    # verdict was the candidate's error, a correct solution rejected.
+    task = checked(
+        "def check(candidate):\n    try:\n        candidate(1)\n"
+        "    except* ValueError as eg:\n        assert [str(e) for e in eg.exceptions] == ['a', 'b']\n"
+        "    except* TypeError as eg:\n        assert eg.message == 'many' and len(eg.exceptions) == 1\n"
+        "    else:\n        raise AssertionError('nothing raised')\n"
+    )
+    group = "def f(x):\n    raise ExceptionGroup('many', [ValueError('a'), ValueError('b'), TypeError('c')])\n"
+    passes(verifier, task, group)
+    assert verifier.verify(task, group.replace("ValueError('b'), ", "")).outcome is Outcome.FAIL
+    # nested as deep or as wide as a candidate likes: what crosses is bounded (64 exceptions)
+    for depth, width in ((300, 1), (3, 40)):
+        many = (
+            f"def f(x):\n    e = ValueError('a')\n    for _ in range({depth}):\n"
+            f"        e = ExceptionGroup('g', [e] * {width})\n    raise e\n"
+        )
+        verdict = verifier.verify(task, many)
+        assert verdict.outcome is Outcome.FAIL and verdict.elapsed_s < 1.0, verdict

@@ -1292,9 +1292,10 @@ def _module_namespace(name):
     return module.__dict__
 
 
-def _raised(i, e):
+def _raised(i, e, budget=None):
     """The reply for a call that raised: the exception's name, its nearest builtin ancestor
-    (so a checker's ``except ValueError`` still catches a ``ValueError`` subclass), message."""
+    (so a checker's ``except ValueError`` still catches a ``ValueError`` subclass), message;
+    for an exception group, its exceptions' replies too (``except*`` splits them)."""
     base = "Exception"
     try:
         for c in type(e).__mro__:
@@ -1345,9 +1346,22 @@ def _raised(i, e):
         ]
     except BaseException:
         pass
+    try:
+        if isinstance(e, BaseExceptionGroup):
+            budget = [_GROUP_MEMBERS] if budget is None else budget
+            rep["exc_message"] = str(e.message)[:_EXC_DATA_CHARS]
+            group = rep["exc_group"] = []
+            for x in e.exceptions:
+                if budget[0] <= 0:
+                    break
+                budget[0] -= 1
+                group.append(_raised(i, x, budget))
+    except BaseException:
+        rep.pop("exc_group", None)
     return rep
 
 
+_GROUP_MEMBERS = 64  # exceptions of a group, nested groups' included, that cross
 _EXC_DATA_CHARS = 4000  # most characters of an exception's message, args or attributes
 
 
@@ -1470,7 +1484,7 @@ _CONTROL_FLOW = frozenset({"StopIteration", "StopAsyncIteration"})
 _EXC_CLASSES = {}
 
 
-def _candidate_exception(rep, known):
+def _candidate_exception(rep, known, budget=None):
     """The exception a checker sees when the candidate's reply ``rep`` says it raised: made
     with the candidate's own args (its message where they did not cross) and instance
     attributes, of the class the checker knows it by -- the first of the candidate's classes,
@@ -1486,6 +1500,10 @@ def _candidate_exception(rep, known):
     cls = getattr(builtins, base, None) if type(base) is str else None
     if base in _CONTROL_FLOW or name in _CONTROL_FLOW:
         return RuntimeError(f"the candidate raised {name}: {message}")
+    group = rep.get("exc_group")
+    if type(group) is list and group and base in ("ExceptionGroup", "BaseExceptionGroup"):
+        budget = [_GROUP_MEMBERS] if budget is None else budget  # a forged reply's too
+        return _candidate_group(name, message, group, known, budget)
     if not (isinstance(cls, type) and issubclass(cls, Exception)) or cls is BaseException:
         return RuntimeError(f"{name}: {message}")
     args = _reply_data(rep, "exc_args", tuple)
@@ -1542,6 +1560,28 @@ def _candidate_exception(rep, known):
                     pass
             return exc
     return RuntimeError(f"{name}: {message}")
+
+
+def _candidate_group(name, message, group, known, budget):
+    """An exception group as the checker sees it: an ``ExceptionGroup`` (of the candidate's
+    class name) of its exceptions, each made as :func:`_candidate_exception` makes one, so
+    that ``except* ValueError`` splits it as it would the candidate's own."""
+    subs = []
+    for r in group:
+        if budget[0] <= 0 or type(r) is not dict:
+            break
+        budget[0] -= 1
+        subs.append(_candidate_exception(r, known, budget))
+    if not subs:
+        return RuntimeError(f"{name}: {message}")
+    cls = ExceptionGroup
+    if name != "ExceptionGroup":
+        cls = _EXC_CLASSES.get((name, (ExceptionGroup,)))
+        if cls is None:
+            cls = _EXC_CLASSES[(name, (ExceptionGroup,))] = type(
+                name, (ExceptionGroup,), {"__module__": "candidate"}
+            )
+    return cls(message, subs)
 
 
 def _own_str(self):
