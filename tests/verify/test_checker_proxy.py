@@ -653,3 +653,128 @@ def test_an_exception_group_splits_under_except_star(verifier):
         )
         verdict = verifier.verify(task, many)
         assert verdict.outcome is Outcome.FAIL and verdict.elapsed_s < 1.0, verdict
+
+
+# -- the graph, second round: a red team's findings on the code above -------------------------
+
+FORGE_VALUE = (  # the candidate rewrites its own reply frames (it can: same process)
+    "import sys\n_m = sys.modules['__main__']\n_write = _m.write_frame\n"
+    "def _forged(fd, rep):\n    if 'value' in rep:\n        rep = {{'i': rep['i'], 'value': {value}}}\n"
+    "    _write(fd, rep)\n_m.write_frame = _forged\n"
+)
+
+
+def test_a_forged_object_never_reaches_a_singleton_the_call_was_not_given(verifier):
+    # Objects were made by the class's own __new__, which for a singleton hands back the
+    # one shared instance: a table entry nothing referenced rewrote the checker's tally.
+    task = checked(
+        "class Stats:\n    _it = None\n    def __new__(cls):\n        if cls._it is None:\n"
+        "            cls._it = super().__new__(cls)\n            cls._it.failures = 0\n"
+        "        return cls._it\n"
+        "def check(candidate):\n    for x in (1, 2, 3):\n        if candidate(x) != x + 1:\n"
+        "            Stats().failures += 1\n    assert Stats().failures == 0\n"
+    )
+    forged = FORGE_VALUE.format(
+        value="\"__graph__(%s, [('Stats', {'failures': -1}, None)])\" % rep['value']"
+    )
+    assert verifier.verify(task, forged + "def f(x):\n    return x\n").outcome is Outcome.FAIL
+
+
+def test_a_half_applied_reply_is_the_candidates_fault_not_the_tasks(verifier):
+    # A reply naming the checker's slotted object with a slot it lacks raised AttributeError
+    # into the checker after one attribute had landed (a list too deep to send again); a
+    # checker that tolerates a raising candidate then failed to send the object and the
+    # verdict was `invalid` -- a reward dodge.
+    task = with_prompt(
+        "from dataclasses import dataclass\n@dataclass(slots=True)\nclass Acc:\n    total: int = 0\n",
+        "def check(candidate):\n    a = Acc()\n    for x in [1, 2, 3]:\n        try:\n"
+        "            candidate(a, x)\n        except Exception:\n            pass\n"
+        "    assert a.total == 6, a.total\n",
+    )
+    deep = "'[' * 150 + ']' * 150"
+    forged = FORGE_VALUE.format(
+        value=f"\"__graph__(None, [('Acc', {{'total': %s, 'zz': 1}}, 0)])\" % ({deep})"
+    )
+    verdict = verifier.verify(task, forged + "def f(acc, x):\n    pass\n")
+    assert verdict.outcome is Outcome.ERROR, verdict
+    passes(verifier, task, "def f(acc, x):\n    acc.total += x\n")
+
+
+HASHED = (
+    "class Node:\n    def __init__(self, val):\n        self.val = val\n        self.nbrs = set()\n"
+    "    def __hash__(self):\n        return hash(self.val)\n"
+    "    def __eq__(self, o):\n        return isinstance(o, Node) and self.val == o.val\n"
+)
+
+
+def test_objects_hashed_on_their_attributes_sit_in_sets_of_a_cycle(verifier):
+    # A node's set of neighbours was built while those neighbours were still empty (their
+    # __hash__ read an attribute not yet set), and an object the call changed was hashed into
+    # a new set with its old value.
+    task = checked(
+        HASHED + "def check(candidate):\n    a, b, c = Node(1), Node(2), Node(3)\n"
+        "    a.nbrs, b.nbrs, c.nbrs = {b, c}, {a}, {a}\n    assert candidate([a, b, c]) == 4\n"
+        "    r = candidate(3)\n    assert sorted(n.val for n in r) == [0, 1, 2]\n"
+        "    assert all(len(n.nbrs) == 2 for n in r)\n"
+        "    p, s = Node(1), set()\n    candidate((p, s))\n    assert p.val == 2 and p in s\n"
+    )
+    code = HASHED + (
+        "def f(x):\n    if type(x) is int:\n        ns = [Node(i) for i in range(x)]\n"
+        "        for n in ns:\n            n.nbrs = {m for m in ns if m is not n}\n        return ns\n"
+        "    if type(x) is tuple:\n        x[0].val += 1\n        x[1].add(x[0])\n        return None\n"
+        "    return sum(len(n.nbrs) for n in x)\n"
+    )
+    passes(verifier, task, code)
+
+
+def test_every_slot_crosses_a_bases_and_a_private_one(verifier):
+    task = with_prompt(
+        "class Base:\n    __slots__ = ('val',)\n    def __init__(self, v):\n        self.val = v\n"
+        "class Node(Base):\n    def __init__(self, v):\n        super().__init__(v)\n"
+        "        self.tag = 't'\n"
+        "class Box:\n    __slots__ = ('__v',)\n    def __init__(self, v):\n        self.__v = v\n"
+        "    def get(self):\n        return self.__v\n",
+        "def check(candidate):\n    assert candidate(Node(5)) == (5, 't')\n"
+        "    assert candidate(Box(7)) == (7, None)\n",
+    )
+    passes(
+        verifier,
+        task,
+        "def f(x):\n    if isinstance(x, Box):\n        return x.get(), None\n"
+        "    return x.val, x.tag\n",
+    )
+
+
+def test_a_node_passed_by_keyword_and_returned_is_the_checkers_own(verifier):
+    task = checked(
+        LINKED + "def check(candidate):\n    h = build([1, 2])\n"
+        "    assert candidate(head=h) is h.next\n"
+    )
+    passes(verifier, task, "def f(head):\n    return head.next\n")
+
+
+def test_a_checkers_subclass_of_the_prompts_class_keeps_its_methods(verifier):
+    task = with_prompt(
+        "class Account:\n    def __init__(self, bal):\n        self.bal = bal\n"
+        "    def deposit(self, x):\n        self.bal += x\n",
+        "class Audited(Account):\n    pass\n"
+        "def check(candidate):\n    a = Audited(10)\n    candidate(a, 5)\n    assert a.bal == 15\n",
+    )
+    passes(
+        verifier,
+        task,
+        "def f(acct, x):\n    assert isinstance(acct, Account)\n    acct.deposit(x)\n",
+    )
+
+
+def test_a_fraction_as_large_as_a_checkers_int_crosses(verifier):
+    # capped at the verifier's own 14,284 bits, H(10000)'s denominator (14,434 bits) could not cross
+    task = checked(
+        "from fractions import Fraction\ndef check(candidate):\n"
+        "    h = sum(Fraction(1, k) for k in range(1, 10001))\n    assert candidate(10000) == h\n"
+    )
+    passes(
+        verifier,
+        task,
+        "from fractions import Fraction\ndef f(n):\n    return sum(Fraction(1, k) for k in range(1, n + 1))\n",
+    )

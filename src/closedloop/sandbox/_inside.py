@@ -89,6 +89,8 @@ try:  # on the host, for tools; inside the sandbox wire.py's source precedes thi
         STDLIB_MUTABLE,
         WireError,
         _obj_state,
+        _set_attr,
+        _slot_names,
         contains_nan,
         decode_plain,
         encode_plain,
@@ -1265,7 +1267,7 @@ def serve_candidate(in_fd, out_fd):
             write_frame(out_fd, rep)
             continue
         try:
-            text = encode_plain(r, proxy, proxy, _origins(made) if proxy else None)
+            text = encode_plain(r, proxy, proxy, _origins(made, kmade) if proxy else None)
         except BaseException as e:
             write_frame(out_fd, {"i": req["i"], "unplain": _exc_line(e)})
             continue
@@ -1384,10 +1386,11 @@ def _class_attrs(e):
     return out
 
 
-def _origins(made):
-    """``id(object) -> its position`` in the graph it was decoded from: what the checker's
-    judge reads as "this is your object"."""
-    return {id(o): k for k, o in enumerate(made.get("objects", ()))}
+def _origins(*made):
+    """``id(object) -> its position`` in the graphs it was decoded from, one after another:
+    what the checker's judge reads as "this is your object"."""
+    objects = [o for graph in made for o in graph.get("objects", ())]
+    return {id(o): k for k, o in enumerate(objects)}
 
 
 def _changed_args(rep, req, args, kwargs, made, kmade):
@@ -1728,16 +1731,22 @@ def _sync(old, new):
 def _sync_state(obj, attrs):
     """Give the checker's own object ``obj`` the attributes ``attrs`` (its state after the
     candidate's call), in place: its lists and dicts stay the objects they were."""
+    slots = set(_slot_names(type(obj)))
     d = getattr(obj, "__dict__", None)
-    if type(d) is dict:
-        _sync(d, attrs)
-        return
-    mine = _obj_state(obj) or {}  # a class with __slots__
+    mine = _obj_state(obj) or {}
     for k in [k for k in mine if k not in attrs]:
-        delattr(obj, k)
+        if k in slots:
+            object.__delattr__(obj, k)
+        else:
+            del d[k]
     for k, v in attrs.items():
         if k not in mine or not _sync(mine[k], v):
-            setattr(obj, k, v)
+            _set_attr(obj, k, v, slots)
+    if type(d) is dict and [k for k in d if k in attrs] != [k for k in attrs if k in d]:
+        ordered = {k: d[k] for k in attrs if k in d}  # reordered, as a dict argument would be
+        for k in ordered:
+            del d[k]
+        d.update(ordered)
 
 
 def _holds_nan(value, *graphs):
@@ -1816,55 +1825,20 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise CandidateFault("the candidate process ended")
         if rep.get("i") != req["i"]:
             raise CandidateFault("malformed result channel: results out of order")
-        if ("value" in rep or "raised" in rep) and ("args" in rep or "kwargs" in rep):
-            graphs = ({"resolve": sent}, {"resolve": ksent})
-            try:
-                new_args, new_kwargs = (
-                    decode_plain(
-                        rep.get(key, req.get(key) or "{}"),
-                        g,
-                        max_int_bits=JUDGE_INT_BITS,
-                        stdlib=True,
-                        graph=graph,
-                    )
-                    for key, graph in zip(("args", "kwargs"), graphs, strict=True)
-                )
-            except WireError as e:
-                raise CandidateFault(f"the candidate left its arguments as {e}") from None
-            if _holds_nan(new_args, *graphs) or _holds_nan(new_kwargs):
-                raise CandidateFault(
-                    "the candidate left NaN in its arguments, which a checker cannot judge safely"
-                )
-            for graph in graphs:  # the checker's own objects, changed in place
-                for obj, attrs in graph.get("pending", ()):
-                    _sync_state(obj, attrs)
-            _sync(args, new_args)
-            _sync(kwargs, new_kwargs)
-            state["values"] += 1  # the checker's own data now holds what the candidate wrote
-        if "value" in rep:
-            try:
-                graph = {"resolve": sent}  # a node of its arguments is the checker's own node
-                value = decode_plain(
-                    rep["value"], g, max_int_bits=JUDGE_INT_BITS, stdlib=True, graph=graph
-                )
-            except WireError as e:
-                raise CandidateFault(f"the candidate returned {e}") from None
-            if _holds_nan(value, graph):  # NaN defeats `assert not abs(a - b) > tol`: fail closed
-                raise CandidateFault(
-                    "the candidate returned NaN, which a checker cannot judge safely"
-                )
-            for obj, attrs in graph["pending"] if "pending" in graph else ():
-                _sync_state(obj, attrs)
+        if "value" in rep or "raised" in rep:
+            # From here the checker's own data may hold what the candidate wrote, and whatever
+            # goes wrong taking it in (a sync half applied included) is the candidate's fault.
             state["values"] += 1
-            same = rep.get("same")
-            own = args if type(same) is int else kwargs if type(same) is str else None
-            if own is not None and (same in own if type(same) is str else 0 <= same < len(own)):
-                mine = own[same]  # synced above to the state the call left it in
-                if type(mine) is type(value) and plain_equal(mine, value):
-                    return mine  # the call returned its argument itself: the checker's object
-            return value
-        if "raised" in rep:
-            state["values"] += 1  # its args and attributes now reach the checker too
+            try:
+                if "args" in rep or "kwargs" in rep:
+                    _take_arguments(rep, req, args, kwargs, (sent, ksent), g)
+                if "value" in rep:
+                    return _take_value(rep, args, kwargs, sent + ksent, g)
+            except CandidateFault:
+                raise
+            except Exception as e:
+                raise CandidateFault(f"the candidate's reply: {_safe_exc_line(e)}") from None
+        if "raised" in rep:  # its args and attributes reach the checker too
             exc = _candidate_exception(rep, state["known"])
             state["raised"] = exc
             raise exc
@@ -1889,6 +1863,57 @@ def serve_judge(in_fd, out_fd, cand_fds):
         _write_verdict(out_fd, e, state, spec)
     else:
         write_frame(out_fd, {"verdict": "pass", "calls": state["calls"]})
+
+
+def _take_arguments(rep, req, args, kwargs, sent, g):
+    """Bring the checker's arguments to the state the candidate's call left them in: its own
+    objects changed in place (the graph names them by their place in ``sent``), its lists,
+    dicts and sets synced in place."""
+    graphs = ({"resolve": sent[0]}, {"resolve": sent[1]})
+    try:
+        new_args, new_kwargs = (
+            decode_plain(
+                rep.get(key, req.get(key) or "{}"),
+                g,
+                max_int_bits=JUDGE_INT_BITS,
+                stdlib=True,
+                graph=graph,
+            )
+            for key, graph in zip(("args", "kwargs"), graphs, strict=True)
+        )
+    except WireError as e:
+        raise CandidateFault(f"the candidate left its arguments as {e}") from None
+    if _holds_nan(new_args, *graphs) or _holds_nan(new_kwargs):
+        raise CandidateFault(
+            "the candidate left NaN in its arguments, which a checker cannot judge safely"
+        )
+    for graph in graphs:
+        for obj, attrs in graph["pending"] if "pending" in graph else ():
+            _sync_state(obj, attrs)
+    _sync(args, new_args)
+    _sync(kwargs, new_kwargs)
+
+
+def _take_value(rep, args, kwargs, sent, g):
+    """The value the candidate's call returned, as the checker gets it: a node of its
+    arguments (of ``sent``, positional then keyword) is the checker's own node, an argument
+    returned itself the checker's own argument."""
+    try:
+        graph = {"resolve": sent}
+        value = decode_plain(rep["value"], g, max_int_bits=JUDGE_INT_BITS, stdlib=True, graph=graph)
+    except WireError as e:
+        raise CandidateFault(f"the candidate returned {e}") from None
+    if _holds_nan(value, graph):  # NaN defeats `assert not abs(a - b) > tol`: fail closed
+        raise CandidateFault("the candidate returned NaN, which a checker cannot judge safely")
+    for obj, attrs in graph["pending"] if "pending" in graph else ():
+        _sync_state(obj, attrs)
+    same = rep.get("same")
+    own = args if type(same) is int else kwargs if type(same) is str else None
+    if own is not None and (same in own if type(same) is str else 0 <= same < len(own)):
+        mine = own[same]  # synced above to the state the call left it in
+        if type(mine) is type(value) and plain_equal(mine, value):
+            return mine  # the call returned its argument itself: the checker's object
+    return value
 
 
 def _safe_exc_line(e, limit=400):

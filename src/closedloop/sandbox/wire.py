@@ -231,8 +231,8 @@ def _make_stdlib(name, vals, caps):
             raise WireError("a signalling NaN is not plain data")
         return d
     if name == "Fraction" and n == 2 and all(type(v) is int for v in vals):
-        if max(first.bit_length(), vals[1].bit_length()) > MAX_INT_BITS:  # the gcd's cost
-            raise WireError(f"Fraction with a part over {MAX_INT_BITS} bits")
+        if max(first.bit_length(), vals[1].bit_length()) > caps[1]:
+            raise WireError(f"Fraction with a part over {caps[1]} bits")
         import fractions
 
         return fractions.Fraction(first, vals[1])
@@ -304,7 +304,8 @@ def encode_plain(x, objects=False, stdlib=False, origins=None, table=None):
                 origin = k if origins is None else origins.get(id(obj))
                 out.append(f"{', ' if k else ''}({type(obj).__name__!r}, ")
                 _enc(state, out, 1, budget, graph, stdlib)
-                out.append(f", {origin!r})")
+                bases = _base_names(type(obj))
+                out.append(f", {origin!r}, {bases!r})" if bases else f", {origin!r})")
                 k += 1
             out.append("])")
         if table is not None and graph is not None:
@@ -386,57 +387,112 @@ def _dec(node, caps, ns=None):
     raise WireError(f"not a plain literal: {type(node).__name__}")
 
 
-def _obj_state(x):
-    """An instance's attributes as a dict: its ``__dict__``, or the slots it has set (a tree
-    node declared with ``__slots__``); None for an object that has neither."""
-    d = getattr(x, "__dict__", None)
-    if type(d) is dict:
-        return dict(d)
-    slots = []
-    for klass in type(x).__mro__:
+def _slot_names(cls):
+    """The attributes the slots of ``cls`` and of its bases hold, by the names they are
+    stored under (class ``Box``'s private ``__v`` as ``_Box__v``)."""
+    names = []
+    for klass in cls.__mro__:
         declared = klass.__dict__.get("__slots__", ())
-        slots += [declared] if isinstance(declared, str) else list(declared)
-    if not slots:
+        for n in [declared] if isinstance(declared, str) else declared:
+            if type(n) is not str or n in ("__dict__", "__weakref__"):
+                continue
+            if n.startswith("__") and not n.endswith("__"):
+                n = "_" + klass.__name__.lstrip("_") + n
+            names.append(n)
+    return names
+
+
+def _obj_state(x):
+    """An instance's attributes as a dict: the slots it has set (its bases' and private ones
+    included), then its ``__dict__``; None for an object that has neither."""
+    d = getattr(x, "__dict__", None)
+    slots = _slot_names(type(x))
+    if type(d) is not dict and not slots:
         return None
-    return {
-        n: getattr(x, n)
-        for n in slots
-        if type(n) is str and not n.startswith("__") and hasattr(x, n)
-    }
+    state = {n: getattr(x, n) for n in slots if hasattr(x, n)}
+    if type(d) is dict:
+        state.update(d)
+    return state
 
 
-def _new_obj(ns, name):
+def _base_names(cls):
+    """The names of the classes ``cls`` derives from, nearest first (``object`` and the
+    standard library's left out; eight at most): the reader builds its own class of the first
+    it knows where it lacks ``cls`` itself -- a checker's subclass of the prompt's class."""
+    names = tuple(
+        c.__name__
+        for c in cls.__mro__[1:9]
+        if c.__module__ not in ("builtins", "abc", "typing") and c.__name__.isidentifier()
+    )
+    return names
+
+
+def _new_obj(ns, name, bases=()):
     """An instance, not yet initialised, of the class ``name`` that the code of namespace
     ``ns`` itself defined (the solution's, the checker's), or of a stand-in class: never a
-    class it imported, whose slots a sender could fill with what its methods never expect."""
+    class it imported, whose slots a sender could fill with what its methods never expect.
+    Made by ``object.__new__``, not the class's own ``__new__``: a singleton's would hand back
+    the one shared instance for the sender to fill."""
+    cls = _own_class(ns, name)
+    if cls is None:
+        base = next((b for b in map(lambda n: _own_class(ns, n), bases) if b is not None), None)
+        made = ns.setdefault("__wire_classes__", {})
+        cls = made.get((name, base))
+        if cls is None:
+            try:
+                cls = type(name, (base,) if base else (), {})
+            except TypeError:  # a base that cannot be derived from: a plain stand-in
+                cls = type(name, (), {})
+            made[(name, base)] = cls
+    return object.__new__(cls)
+
+
+def _own_class(ns, name):
     cls = ns.get(name)
-    if not isinstance(cls, type) or cls.__module__ != ns.get("__name__"):
-        cls = ns.setdefault("__wire_classes__", {}).setdefault(name, type(name, (), {}))
-    return cls.__new__(cls)
+    return cls if isinstance(cls, type) and cls.__module__ == ns.get("__name__") else None
 
 
-def _set_state(obj, state):
+def _set_attr(obj, name, value, slots):
+    """One attribute into ``obj``: into its slot, else its ``__dict__`` (never through a
+    property or ``__setattr__``, whose code the sender would be choosing to run)."""
+    if name in slots:
+        object.__setattr__(obj, name, value)
+        return
     d = getattr(obj, "__dict__", None)
-    if type(d) is dict:
-        d.update(state)
-    else:  # a class with __slots__: each attribute into its slot
-        for k, v in state.items():
-            object.__setattr__(obj, k, v)
-    return obj
+    if type(d) is not dict:
+        raise WireError(f"{type(obj).__name__} has no attribute {name!r}")
+    d[name] = value
 
 
 def _dec_graph(node, caps, ns, graph):
     """An object graph (see :func:`encode_plain`): every object made first, uninitialised, so
-    that ``__ref__`` can name any of them; then the attributes, from the table's last entry to
-    its first (an object met later is usually a child: whole before a parent's set hashes
-    it); the value last."""
+    that ``__ref__`` can name any of them; then the attributes that hash nothing (numbers,
+    strings, references), so that every object is whole where its hash depends on them
+    (a dataclass in a set, a node in its neighbour's set); then the rest, from the table's
+    last entry to its first; the value last. The reader's own objects (``resolve``) take
+    their new attributes of the first kind at once, so that a set built here hashes them as
+    they are now; all their attributes wait in ``pending`` for the reader's in-place sync."""
     if len(node.args) != 2 or node.keywords or type(node.args[1]) is not ast.List:
         raise WireError("a __graph__ form takes a value and a list of objects")
     entries = node.args[1].elts
     resolve = graph.get("resolve") or ()
-    objects, origins, mine, states = [], [], [], []
+    objects, origins, mine, fields = [], [], [], []
     for e in entries:
         parts = e.elts if type(e) is ast.Tuple else ()
+        bases = ()
+        if len(parts) == 4:  # and the names of its bases
+            bases = tuple(
+                b.value for b in getattr(parts[3], "elts", None) or () if type(b) is ast.Constant
+            )
+            if (
+                type(parts[3]) is not ast.Tuple
+                or len(bases) != len(parts[3].elts)
+                or len(bases) > 8
+            ):
+                raise WireError("a graph object's bases are a tuple of names")
+            if not all(type(b) is str and b.isidentifier() for b in bases):
+                raise WireError("a graph object's bases are a tuple of names")
+            parts = parts[:3]
         if len(parts) != 3 or not all(type(p) is ast.Constant for p in parts[::2]):
             raise WireError("a graph's object is (class name, attributes, origin)")
         name, origin = parts[0].value, parts[2].value
@@ -444,26 +500,63 @@ def _dec_graph(node, caps, ns, graph):
             raise WireError("a graph's object is (class name, attributes, origin)")
         if origin is not None and type(origin) is not int:
             raise WireError("a graph object's origin is a position or None")
-        caps[0] -= 1
+        keys = parts[1].keys
+        if not all(
+            type(k) is ast.Constant and type(k.value) is str and k.value.isidentifier()
+            for k in keys
+        ) or len({k.value for k in keys}) != len(keys):
+            raise WireError("an object's attributes are distinct identifiers")
+        caps[0] -= 1 + len(keys)
         own = resolve[origin] if type(origin) is int and 0 <= origin < len(resolve) else None
         own = own if own is not None and type(own).__name__ == name else None
-        objects.append(own if own is not None else _new_obj(ns, name))
+        objects.append(own if own is not None else _new_obj(ns, name, bases))
         origins.append(origin)
         mine.append(own is not None)
+        fields.append(list(zip((k.value for k in keys), parts[1].values, strict=True)))
     caps[3] = objects
-    pending = []
-    for k in range(len(entries) - 1, -1, -1):
-        state = _dec(entries[k].elts[1], caps, ns)
-        if any(type(a) is not str or not a.isidentifier() for a in state):
-            raise WireError("an object's attribute names are identifiers")
-        states.append(state)
-        if mine[k]:
-            pending.append((objects[k], state))
-        else:
-            _set_state(objects[k], state)
+    states = [{} for _ in entries]
+    slots = [set(_slot_names(type(o))) for o in objects]
+    later = []
+    for k, pairs in enumerate(fields):
+        for name, value_node in pairs:
+            if _may_hash(value_node):
+                later.append((k, name, value_node))
+                continue
+            v = states[k][name] = _dec(value_node, caps, ns)
+            if not mine[k] or type(v) not in (list, dict, set):  # theirs keep their containers
+                _set_attr(objects[k], name, v, slots[k])
+    for k, name, value_node in reversed(later):
+        v = states[k][name] = _dec(value_node, caps, ns)
+        if not mine[k]:
+            _set_attr(objects[k], name, v, slots[k])
+    for k, pairs in enumerate(fields):
+        states[k] = {name: states[k][name] for name, _ in pairs}  # in the sender's order
+        d = getattr(objects[k], "__dict__", None)
+        if later and not mine[k] and type(d) is dict and list(d) != list(states[k]):
+            ordered = {n: d[n] for n in states[k] if n in d}
+            d.clear()
+            d.update(ordered)
     value = _dec(node.args[0], caps, ns)
+    pending = [(objects[k], states[k]) for k in range(len(entries)) if mine[k]]
     graph.update(objects=objects, origins=origins, pending=pending, states=states)
     return value
+
+
+def _may_hash(node):
+    """Whether decoding ``node`` may hash something: it holds a set, a dict or a call other
+    than a reference (``frozenset([...])``, ``Counter({...})``)."""
+    t = type(node)
+    if t is ast.Constant or (
+        t is ast.Call and type(node.func) is ast.Name and node.func.id == "__ref__"
+    ):
+        return False  # the common attributes, a node's value and its next node, unwalked
+    for n in ast.walk(node):
+        t = type(n)
+        if t is ast.Set or t is ast.Dict:
+            return True
+        if t is ast.Call and not (type(n.func) is ast.Name and n.func.id == "__ref__"):
+            return True
+    return False
 
 
 def _hash(v):
