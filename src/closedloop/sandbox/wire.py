@@ -435,7 +435,7 @@ def _new_obj(ns, name, bases=()):
     the one shared instance for the sender to fill."""
     cls = _own_class(ns, name)
     if cls is None:
-        base = next((b for b in map(lambda n: _own_class(ns, n), bases) if b is not None), None)
+        base = next((b for b in map(lambda n: _own_class(ns, n), bases) if _quiet(b)), None)
         made = ns.setdefault("__wire_classes__", {})
         cls = made.get((name, base))
         if cls is None:
@@ -445,6 +445,16 @@ def _new_obj(ns, name, bases=()):
                 cls = type(name, (), {})
             made[(name, base)] = cls
     return object.__new__(cls)
+
+
+def _quiet(base):
+    """Whether deriving a stand-in from ``base`` runs none of the reader's code: no metaclass,
+    no ``__init_subclass__`` (a registry of subclasses would take the sender's class in)."""
+    return (
+        base is not None
+        and type(base) is type
+        and all("__init_subclass__" not in c.__dict__ for c in base.__mro__[:-1])
+    )
 
 
 def _own_class(ns, name):
