@@ -632,6 +632,17 @@ def test_a_graph_builds_only_classes_its_reader_defined():
         is theirs
     )
 
+    class Registry:  # deriving a stand-in from it would run its code: a plain stand-in instead
+        seen: list = []
+
+        def __init_subclass__(cls, **kw):
+            Registry.seen.append(cls.__name__)
+
+    Registry.__module__ = "__judge__"
+    ns["Registry"] = Registry
+    got = decode_plain("__graph__(__ref__(0), [('Evil', {}, None, ('Registry',))])", ns)
+    assert Registry.seen == [] and not isinstance(got, Registry)
+
 
 def test_an_exception_group_splits_under_except_star(verifier):
     # It crossed as one exception of no builtin kind: `except*` caught nothing and the
