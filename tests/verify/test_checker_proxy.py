@@ -789,3 +789,54 @@ def test_a_fraction_as_large_as_a_checkers_int_crosses(verifier):
         task,
         "from fractions import Fraction\ndef f(n):\n    return sum(Fraction(1, k) for k in range(1, n + 1))\n",
     )
+
+
+# -- a class-based solution: its objects stay in the candidate's process -----------------------
+# A task whose entry point is a class ("design" tasks: an LRU cache, a codec) was rejected
+# whatever the solution: the instance the checker made crossed back as data, with none of its
+# methods ("'LRUCache' object has no attribute 'put'").
+
+LRU = (
+    "from collections import OrderedDict\nclass LRUCache:\n    def __init__(self, cap):\n"
+    "        self.cap = cap\n        self.d = OrderedDict()\n"
+    "    def get(self, k):\n        if k not in self.d:\n            return -1\n"
+    "        self.d.move_to_end(k)\n        return self.d[k]\n"
+    "    def put(self, k, v):\n        self.d[k] = v\n        self.d.move_to_end(k)\n"
+    "        if len(self.d) > self.cap:\n            self.d.popitem(last=False)\n"
+    "    def merge(self, other):\n        for k, v in other.d.items():\n            self.put(k, v)\n"
+    "        return self\n"
+)
+
+
+def test_a_class_based_solution_is_called_method_by_method(verifier):
+    task = parse_task(
+        {
+            "id": "lru",
+            "entry_point": "LRUCache",
+            "checker": "def check(candidate):\n    c = candidate(2)\n    c.put(1, 1)\n"
+            "    c.put(2, 2)\n    assert c.get(1) == 1\n    c.put(3, 3)\n    assert c.get(2) == -1\n"
+            "    assert c.cap == 2 and not hasattr(c, 'missing')\n"
+            "    other = candidate(5)\n    other.put(7, 7)\n    assert c.merge(other) is c\n"
+            "    assert c.get(7) == 7 and other.get(7) == 7 and c is not other\n",
+        }
+    )
+    passes(verifier, task, LRU)
+    wrong = LRU.replace("popitem(last=False)", "popitem(last=True)")
+    verdict = verifier.verify(task, wrong)
+    assert verdict.outcome is Outcome.FAIL and "c.get(2) == -1" in verdict.detail, verdict
+
+
+def test_the_candidates_object_never_runs_its_code_in_the_checker():
+    # Its methods run in the sandbox; the handle's own comparisons are by identity, so an
+    # always-equal __eq__ of the candidate's stays behind, and no dunder is asked for.
+    from closedloop.sandbox.wire import Handle
+
+    asked = []
+    h = Handle(0, lambda handle, name: asked.append(name))
+    assert h != 1 and h == h and not asked
+    with pytest.raises(AttributeError):
+        h.__class_getitem__  # noqa: B018 - the access itself is the test
+    with pytest.raises(AttributeError):
+        h.x = 1
+    h.put  # noqa: B018 - reading it is what asks
+    assert asked == ["put"]

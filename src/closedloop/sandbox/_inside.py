@@ -87,6 +87,7 @@ try:  # on the host, for tools; inside the sandbox wire.py's source precedes thi
     from closedloop.sandbox.wire import (
         JUDGE_INT_BITS,
         STDLIB_MUTABLE,
+        Handle,
         WireError,
         _obj_state,
         _set_attr,
@@ -1237,6 +1238,10 @@ def serve_candidate(in_fd, out_fd):
         write_frame(out_fd, {"load_error": _exc_line(e), "trace": _tail_tb(e)})
         return
     write_frame(out_fd, {"ready": True})
+    # A class-based solution's instances stay here: the checker holds them by number (a
+    # handle), and reads their attributes and calls their methods through requests "on" one.
+    entry_class = fn if isinstance(fn, type) else None
+    handles, handle_of = [], {}
     while True:
         req = read_frame(in_fd)
         if req is None:
@@ -1244,19 +1249,30 @@ def serve_candidate(in_fd, out_fd):
         t = time.perf_counter()
         called = False
         try:
-            # the checker's: the standard library's types and object graphs cross
+            # the checker's: the standard library's types, object graphs and handles cross
             proxy = bool(req.get("sync"))
+            held = handles if proxy else None
             made, kmade = {}, {}  # the objects each graph made, kept alive for their ids
-            args = decode_plain(req["args"], g, stdlib=proxy, graph=made)  # may run __new__
+            args = decode_plain(req["args"], g, stdlib=proxy, graph=made, handles=held)
             kwargs = (
-                decode_plain(req["kwargs"], g, stdlib=proxy, graph=kmade)
+                decode_plain(req["kwargs"], g, stdlib=proxy, graph=kmade, handles=held)
                 if req.get("kwargs")
                 else {}
             )
             if req.get("alias"):
                 args, kwargs = _alias(args, kwargs, req["alias"])
+            target = fn
+            if proxy and req.get("on") is not None:
+                on, name = req["on"], req.get("name")
+                if type(on) is not int or not 0 <= on < len(handles) or not _public(name):
+                    raise TypeError("a request on no object of the candidate's")
+                called = True
+                target = getattr(handles[on], name)  # the candidate's own code may run
+                if req.get("get") and callable(target):
+                    write_frame(out_fd, {"i": req["i"], "method": True})
+                    continue
             called = True
-            r = fn(*args, **kwargs)
+            r = target if req.get("get") else target(*args, **kwargs)
         except BaseException as e:
             rep = _raised(req["i"], e)
             if called and req.get("sync"):  # what it changed before raising, as a call shows
@@ -1267,11 +1283,18 @@ def serve_candidate(in_fd, out_fd):
             write_frame(out_fd, rep)
             continue
         try:
-            text = encode_plain(r, proxy, proxy, _origins(made, kmade) if proxy else None)
+            if proxy and entry_class is not None and isinstance(r, entry_class):
+                k = handle_of.get(id(r))
+                if k is None:
+                    k = handle_of[id(r)] = len(handles)
+                    handles.append(r)  # alive, so its id stays its own
+                rep = {"i": req["i"], "handle": k, "t": time.perf_counter() - t}
+            else:
+                text = encode_plain(r, proxy, proxy, _origins(made, kmade) if proxy else None)
+                rep = {"i": req["i"], "value": text, "t": time.perf_counter() - t}
         except BaseException as e:
             write_frame(out_fd, {"i": req["i"], "unplain": _exc_line(e)})
             continue
-        rep = {"i": req["i"], "value": text, "t": time.perf_counter() - t}
         if req.get("sync"):
             try:
                 _changed_args(rep, req, args, kwargs, made, kmade)
@@ -1281,6 +1304,12 @@ def serve_candidate(in_fd, out_fd):
             except BaseException as e:
                 rep = {"i": req["i"], "unplain": "its arguments after the call: " + _exc_line(e)}
         write_frame(out_fd, rep)
+
+
+def _public(name):
+    """A name the checker may read or call on the candidate's object: no dunder (``__class__``,
+    ``__dict__``: the object's insides, never a method call's result)."""
+    return type(name) is str and name.isidentifier() and not name.startswith("__")
 
 
 def _module_namespace(name):
@@ -1789,7 +1818,23 @@ def serve_judge(in_fd, out_fd, cand_fds):
     state = {"calls": 0, "values": 0, "raised": None, "known": {}}
     g = _module_namespace("__judge__")  # this job's own: the last job's module is dropped
 
+    handles, methods = {}, set()  # the candidate's objects the checker holds; their methods
+
+    def ask(handle, name):
+        """``handle.name``: a method of the candidate's object (a callable that calls it
+        there), or its attribute's value."""
+        k = object.__getattribute__(handle, "_k")
+        if (k, name) not in methods:
+            got = call(handle, name, (), {}, get=True)
+            if got is not _METHOD:
+                return got
+            methods.add((k, name))
+        return lambda *args, **kwargs: call(handle, name, args, kwargs)
+
     def candidate(*args, **kwargs):
+        return call(None, None, args, kwargs)
+
+    def call(on, name, args, kwargs, get=False):
         state["calls"] += 1
         try:
             sent, ksent = [], []  # the checker's objects, by their place in each graph
@@ -1800,6 +1845,10 @@ def serve_judge(in_fd, out_fd, cand_fds):
             if kwargs:
                 req["kwargs"] = encode_plain(dict(kwargs), True, True, table=ksent)
             req["sync"] = True
+            if on is not None:
+                req["on"], req["name"] = object.__getattribute__(on, "_k"), name
+                if get:
+                    req["get"] = True
             alias = _aliases(args, kwargs)
             if alias:
                 req["alias"] = alias
@@ -1825,6 +1874,23 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise CandidateFault("the candidate process ended")
         if rep.get("i") != req["i"]:
             raise CandidateFault("malformed result channel: results out of order")
+        if get and rep.get("method") is True:
+            return _METHOD
+        if "handle" in rep:
+            k = rep["handle"]
+            if type(k) is not int or not 0 <= k <= len(handles):  # a new one is the next
+                raise CandidateFault("the candidate named an object it never made")
+            state["values"] += 1
+            try:
+                if "args" in rep or "kwargs" in rep:
+                    _take_arguments(rep, req, args, kwargs, (sent, ksent), g)
+            except CandidateFault:
+                raise
+            except Exception as e:
+                raise CandidateFault(f"the candidate's reply: {_safe_exc_line(e)}") from None
+            if k not in handles:
+                handles[k] = Handle(k, ask)
+            return handles[k]
         if "value" in rep or "raised" in rep:
             # From here the checker's own data may hold what the candidate wrote, and whatever
             # goes wrong taking it in (a sync half applied included) is the candidate's fault.
@@ -1863,6 +1929,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
         _write_verdict(out_fd, e, state, spec)
     else:
         write_frame(out_fd, {"verdict": "pass", "calls": state["calls"]})
+
+
+_METHOD = object()  # a reply saying the attribute asked for is a method
 
 
 def _take_arguments(rep, req, args, kwargs, sent, g):

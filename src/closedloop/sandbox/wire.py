@@ -63,6 +63,9 @@ def _enc(x, out, depth, budget, objects, stdlib=False):
         raise WireError("value has too many elements")
     t = type(x)
     if t not in _BASES and x is not None:
+        if t is Handle and objects:  # the candidate's own object, by its number there
+            out.append(f"__handle__({int(object.__getattribute__(x, '_k'))})")
+            return
         if stdlib and _enc_stdlib(x, t, out, depth, budget, objects):
             return
         # A subclass of a builtin crosses as its builtin value (a namedtuple as a tuple; a
@@ -258,6 +261,33 @@ def _bad(x):
     raise WireError(f"not plain data: a value of type {type(x).__name__}")
 
 
+class Handle:
+    """The checker's end of an object that lives in the candidate's process: an instance of a
+    class-based solution (the task's entry point a class, as in "design" tasks: ``c =
+    candidate(2); c.put(1, 1)``). Reading an attribute asks the candidate's process, and a
+    method call runs there, through the checker proxy like any call of the candidate: the
+    object itself never crosses, so none of its code runs in the checker's process; ``==``
+    and ``hash`` are by identity, and a handle passed back as an argument is the object
+    again."""
+
+    __slots__ = ("_k", "_ask")
+
+    def __init__(self, k, ask):
+        object.__setattr__(self, "_k", k)
+        object.__setattr__(self, "_ask", ask)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return object.__getattribute__(self, "_ask")(self, name)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("the candidate's object takes changes through its own methods")
+
+    def __repr__(self):
+        return f"<the candidate's object #{object.__getattribute__(self, '_k')}>"
+
+
 class _Graph:
     """The objects one encoding met, in the order it met them: each crosses once, in the
     table of a ``__graph__(value, [(class name, attributes, origin), ...])`` form, and every
@@ -366,6 +396,11 @@ def _dec(node, caps, ns=None):
         return _BUILTIN_TYPES[node.id]
     if t is ast.Call and type(node.func) is ast.Name and not node.keywords:
         name, args = node.func.id, node.args
+        if name == "__handle__" and caps[4] is not None and len(args) == 1:
+            k = args[0].value if type(args[0]) is ast.Constant else None
+            if type(k) is not int or not 0 <= k < len(caps[4]):
+                raise WireError("a handle to no object of the candidate's")
+            return caps[4][k]
         if name == "__ref__" and caps[3] is not None and len(args) == 1:
             k = args[0].value if type(args[0]) is ast.Constant else None
             if type(k) is not int or not 0 <= k < len(caps[3]):
@@ -705,6 +740,7 @@ def decode_plain(
     max_int_bits=MAX_INT_BITS,
     stdlib=False,
     graph=None,
+    handles=None,
 ):
     """Parse literal text into exact builtin values, failing closed (:class:`WireError`).
 
@@ -716,7 +752,8 @@ def decode_plain(
     holds ``"resolve"``, a list of the reader's own objects, an entry whose origin names one
     of the same class *is* that object: its new attributes are not set but left, with it, in
     ``"pending"`` (``(object, attributes)`` pairs) for the reader to apply in place; every
-    object's attributes as decoded are in ``"states"``.
+    object's attributes as decoded are in ``"states"``. ``handles`` (the candidate's process,
+    for the checker proxy's arguments): the objects that ``__handle__(k)`` names.
 
     Every failure is a :class:`WireError`, whatever raised it (an overflow, a class's
     ``__new__``): a value that cannot be read is the sender's fault, never the reader's.
@@ -752,7 +789,7 @@ def decode_plain(
         raise WireError("an f-string or t-string is not plain data")
     try:
         tree = ast.parse(text.strip(), _FILE, "eval")
-        caps = [MAX_NODES, max_int_bits, stdlib, None]
+        caps = [MAX_NODES, max_int_bits, stdlib, None, handles]
         body = tree.body
         if (
             namespace is not None
