@@ -601,9 +601,11 @@ def test_nan_deep_in_a_returned_list_fails_closed(verifier):
 
 def test_hashable_objects_in_a_returned_set(verifier):
     point = "from dataclasses import dataclass\n@dataclass(frozen=True)\nclass P:\n    x: int\n    y: int\n"
-    task = checked(point + "def check(candidate):\n    assert candidate(2) == {P(0, 0), P(1, 1)}\n")
-    verdict = verifier.verify(task, point + "def f(n):\n    return {P(i, i) for i in range(n)}\n")
-    assert verdict.outcome is Outcome.PASS, verdict
+    # the class is the prompt's: what a task gives the solution to build its answer from
+    task = with_prompt(
+        point, "def check(candidate):\n    assert candidate(2) == {P(0, 0), P(1, 1)}\n"
+    )
+    passes(verifier, task, "def f(n):\n    return {P(i, i) for i in range(n)}\n")
 
 
 def test_a_graph_builds_only_classes_its_reader_defined():
@@ -840,3 +842,112 @@ def test_the_candidates_object_never_runs_its_code_in_the_checker():
         h.x = 1
     h.put  # noqa: B018 - reading it is what asks
     assert asked == ["put"]
+
+
+# -- the graph and the proxy, third round: a second red team's findings ----------------------
+
+
+def test_a_candidate_cannot_build_a_helper_class_the_checker_kept_to_itself(verifier):
+    # New objects in a reply were made of any class the checker's namespace defined: a
+    # solution returning an object named like the checker's always-equal `_Any` got one.
+    task = checked(
+        "class _Any:\n    def __eq__(self, other):\n        return True\n"
+        "def check(candidate):\n    assert candidate([3, 1, 2]) == [1, 2, 3]\n"
+    )
+    cheat = "class _Any:\n    pass\ndef f(xs):\n    return _Any()\n"
+    assert verifier.verify(task, cheat).outcome is Outcome.FAIL
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        "def f(x):\n    if x < 0:\n        return lambda: 0\n    return round(x ** 0.5)\n",
+        "def f(x):\n    if x < 0:\n        return float('nan')\n    return round(x ** 0.5)\n",
+        "import os\ndef f(x):\n    if x < 0:\n        os._exit(0)\n    return round(x ** 0.5)\n",
+        "import sys\ndef f(x):\n    if x < 0:\n        sys.exit('no')\n    return round(x ** 0.5)\n",
+    ],
+)
+def test_a_bare_except_in_a_checker_cannot_swallow_the_candidates_fault(verifier, wrong):
+    # The fault that ends a call (an unplain value, NaN, a dead process) is a BaseException
+    # so `except Exception` cannot take it for "it raised"; a bare `except:` did, and the
+    # checker passed. SystemExit reached the checker as a RuntimeError, which it caught.
+    task = checked(
+        "def check(candidate):\n    assert candidate(9) == 3\n    try:\n        candidate(-1)\n"
+        "    except:\n        pass\n    else:\n        raise AssertionError('must raise')\n"
+    )
+    assert verifier.verify(task, wrong).outcome is not Outcome.PASS
+    passes(
+        verifier,
+        task,
+        "def f(x):\n    if x < 0:\n        raise ValueError(x)\n    return round(x ** 0.5)\n",
+    )
+
+
+def test_an_argument_as_large_as_a_checkers_int_reaches_the_solution(verifier):
+    # The candidate's process read the checker's arguments with the verifier's own int cap:
+    # a correct solution given factorial(2000) "raised" the WireError, a ValueError, and one
+    # that never checked a size passed a checker expecting ValueError for 2**20000.
+    task = checked(
+        "import math\ndef check(candidate):\n    assert candidate(math.factorial(2000)) == 19053\n"
+        "    try:\n        candidate(2 ** 20000)\n    except ValueError:\n        pass\n"
+        "    else:\n        raise AssertionError('over 20,000 bits must raise')\n"
+    )
+    passes(
+        verifier,
+        task,
+        "def f(n):\n    if n.bit_length() > 20000:\n        raise ValueError(n.bit_length())\n"
+        "    return n.bit_length()\n",
+    )
+    assert verifier.verify(task, "def f(n):\n    return n.bit_length()\n").outcome is Outcome.FAIL
+
+
+def test_an_enum_member_is_the_prompts_member(verifier):
+    task = with_prompt(
+        "from enum import Enum\nclass Color(Enum):\n    RED = 1\n    GREEN = 2\n",
+        "def check(candidate):\n    assert candidate('RED') is Color.RED\n"
+        "    assert candidate(Color.GREEN) == 'GREEN'\n",
+    )
+    passes(
+        verifier,
+        task,
+        "def f(x):\n    return x.name if isinstance(x, Color) else Color[x]\n",
+    )
+
+
+def test_a_subclass_of_dict_changed_in_place_keeps_its_class(verifier):
+    task = with_prompt(
+        "class Inventory(dict):\n    def total(self):\n        return sum(self.values())\n",
+        "def check(candidate):\n    inv = Inventory(apple=1)\n    candidate(inv, 'pear', 5)\n"
+        "    assert inv == {'apple': 1, 'pear': 5} and inv.total() == 6, inv\n",
+    )
+    passes(verifier, task, "def f(inv, item, n):\n    inv[item] = inv.get(item, 0) + n\n")
+
+
+def test_an_object_hashed_on_a_frozenset_sits_in_a_dict_of_an_earlier_object(verifier):
+    task = with_prompt(
+        "from dataclasses import dataclass, field\n@dataclass(frozen=True)\nclass Edge:\n"
+        "    ends: frozenset\n@dataclass\nclass Graph:\n    weight: dict = field(default_factory=dict)\n",
+        "def check(candidate):\n    e, g = candidate(1, 2, 7)\n    assert g.weight[e] == 7\n"
+        "    assert e == Edge(frozenset({1, 2}))\n",
+    )
+    passes(
+        verifier,
+        task,
+        "def f(a, b, w):\n    e = Edge(frozenset({a, b}))\n    return e, Graph({e: w})\n",
+    )
+
+
+def test_the_prompts_exception_group_class_and_an_exceptions_notes_cross(verifier):
+    task = with_prompt(
+        "class BatchError(ExceptionGroup):\n    pass\n",
+        "def check(candidate):\n    try:\n        candidate([1, -2, -3])\n"
+        "    except BatchError as eg:\n        assert len(eg.exceptions) == 2\n"
+        "        assert eg.exceptions[0].__notes__ == ['item 1'], eg.exceptions[0].__notes__\n"
+        "    else:\n        raise AssertionError('no BatchError')\n",
+    )
+    code = (
+        "def f(xs):\n    errors = []\n    for i, x in enumerate(xs):\n        if x < 0:\n"
+        "            e = ValueError(x)\n            e.add_note(f'item {i}')\n            errors.append(e)\n"
+        "    if errors:\n        raise BatchError('bad items', errors)\n"
+    )
+    passes(verifier, task, code)

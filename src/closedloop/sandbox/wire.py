@@ -66,6 +66,9 @@ def _enc(x, out, depth, budget, objects, stdlib=False):
         if t is Handle and objects:  # the candidate's own object, by its number there
             out.append(f"__handle__({int(object.__getattribute__(x, '_k'))})")
             return
+        if objects and _is_member(x):  # Color.RED, by name: the reader's own member
+            out.append(f"__member__({t.__name__!r}, {str(x._name_)!r})")
+            return
         if stdlib and _enc_stdlib(x, t, out, depth, budget, objects):
             return
         # A subclass of a builtin crosses as its builtin value (a namedtuple as a tuple; a
@@ -169,6 +172,12 @@ def stdlib_type(t):
         return None
     module = sys.modules.get(t.__module__)
     return name if module is not None and getattr(module, name, None) is t else None
+
+
+def _is_member(x):
+    """Whether ``x`` is a member of an ``enum.Enum`` (no enum module loaded: none exists)."""
+    enum = sys.modules.get("enum")
+    return enum is not None and isinstance(x, enum.Enum)
 
 
 def _enc_stdlib(x, t, out, depth, budget, objects):
@@ -396,6 +405,16 @@ def _dec(node, caps, ns=None):
         return _BUILTIN_TYPES[node.id]
     if t is ast.Call and type(node.func) is ast.Name and not node.keywords:
         name, args = node.func.id, node.args
+        if name == "__member__" and ns is not None and len(args) == 2:
+            names = [a.value for a in args if type(a) is ast.Constant]
+            cls = _own_class(ns, names[0]) if len(names) == 2 else None
+            enum = sys.modules.get("enum")
+            if cls is None or enum is None or not issubclass(cls, enum.Enum):
+                raise WireError("a member of no enumeration the reader defined")
+            member = cls.__members__.get(names[1]) if type(names[1]) is str else None
+            if member is None:
+                raise WireError(f"{names[0]} has no member {names[1]!r}")
+            return member
         if name == "__handle__" and caps[4] is not None and len(args) == 1:
             k = args[0].value if type(args[0]) is ast.Constant else None
             if type(k) is not int or not 0 <= k < len(caps[4]):
@@ -514,7 +533,8 @@ def _dec_graph(node, caps, ns, graph):
     that ``__ref__`` can name any of them; then the attributes that hash nothing (numbers,
     strings, references), so that every object is whole where its hash depends on them
     (a dataclass in a set, a node in its neighbour's set); then the rest, from the table's
-    last entry to its first; the value last. The reader's own objects (``resolve``) take
+    last entry to its first, again in rounds while one waits for another's hash; the value
+    last. The reader's own objects (``resolve``) take
     their new attributes of the first kind at once, so that a set built here hashes them as
     they are now; all their attributes wait in ``pending`` for the reader's in-place sync."""
     if len(node.args) != 2 or node.keywords or type(node.args[1]) is not ast.List:
@@ -561,7 +581,7 @@ def _dec_graph(node, caps, ns, graph):
     caps[3] = objects
     states = [{} for _ in entries]
     slots = [set(_slot_names(type(o))) for o in objects]
-    later = []
+    later = []  # attributes that may hash: after every attribute that cannot
     for k, pairs in enumerate(fields):
         for name, value_node in pairs:
             if _may_hash(value_node):
@@ -570,10 +590,23 @@ def _dec_graph(node, caps, ns, graph):
             v = states[k][name] = _dec(value_node, caps, ns)
             if not mine[k] or type(v) not in (list, dict, set):  # theirs keep their containers
                 _set_attr(objects[k], name, v, slots[k])
-    for k, name, value_node in reversed(later):
-        v = states[k][name] = _dec(value_node, caps, ns)
-        if not mine[k]:
-            _set_attr(objects[k], name, v, slots[k])
+    later.reverse()
+    while later:  # an attribute whose set hashes objects not yet whole waits for a next round
+        failed = []
+        for k, name, value_node in later:
+            try:
+                v = _dec(value_node, caps, ns)
+            except WireError:
+                raise  # malformed or over a cap: no later round changes that
+            except Exception:  # a __hash__ reading an attribute not set yet
+                failed.append((k, name, value_node))
+                continue
+            states[k][name] = v
+            if not mine[k]:
+                _set_attr(objects[k], name, v, slots[k])
+        if len(failed) == len(later):
+            raise WireError("objects whose hashes need attributes no order can set first")
+        later = failed  # each round costs nodes (caps[0]): the rounds are bounded too
     for k, pairs in enumerate(fields):
         states[k] = {name: states[k][name] for name, _ in pairs}  # in the sender's order
         d = getattr(objects[k], "__dict__", None)
