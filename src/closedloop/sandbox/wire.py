@@ -190,19 +190,27 @@ def stdlib_type(t):
 
 
 _NAMESPACES = ("__judge__", "__candidate__")  # the modules the checker's and solution's code are
-_CONTAINER_DUNDERS = frozenset(
-    {"__getitem__", "__setitem__", "__delitem__", "__iter__", "__reversed__", "__len__"}
-    | {"__contains__", "__iadd__", "__imul__", "__ior__", "__iand__", "__ixor__", "__isub__"}
-)
 
 
 def _overrides(t, base):
-    """Whether ``t``, a subclass of the builtin ``base``, redefines one of ``base``'s methods
-    that a candidate would call on it (``append``, ``__setitem__``: a checker counting writes)."""
-    own = set().union(*(c.__dict__ for c in t.__mro__ if c not in base.__mro__))
-    return any(
-        n in base.__dict__ and (not n.startswith("__") or n in _CONTAINER_DUNDERS) for n in own
+    """Whether ``t``, a subclass of the builtin ``base``, changes how a candidate's use of it
+    behaves: a class the checker defined (``__judge__``; the standard library's own subclasses
+    are the library's behaviour) that redefines one of ``base``'s methods (``append``,
+    ``__setitem__`` counting writes, ``__add__``, ``__eq__``), reads attributes its own way
+    (``__getattribute__`` hiding ``sort``) or answers missing keys (``__missing__``). Only what
+    cannot change a call's outcome is left out (construction, ``repr``, pickling)."""
+    own = set().union(
+        *(c.__dict__ for c in t.__mro__ if c not in base.__mro__ and c.__module__ == "__judge__")
     )
+    return any((n in base.__dict__ and n not in _HARMLESS) or n in _HOOKS for n in own)
+
+
+_HOOKS = frozenset({"__getattribute__", "__getattr__", "__missing__"})
+_HARMLESS = frozenset(
+    {"__new__", "__init__", "__repr__", "__str__", "__format__", "__doc__", "__getnewargs__"}
+    | {"__reduce__", "__reduce_ex__", "__sizeof__", "__dir__", "__init_subclass__"}
+    | {"__subclasshook__", "__class_getitem__", "__getstate__", "__module__", "__qualname__"}
+)
 
 
 def _is_member(x):
@@ -306,11 +314,17 @@ class Handle:
     class-based solution (the task's prompt defines its entry point as a class, as "design"
     tasks do: ``c = candidate(2); c.put(1, 1)``). Reading an attribute asks the candidate's
     process, and a method call runs there, through the checker proxy like any call of the
-    candidate; so do ``len``, ``in``, iteration (the candidate's ``list(obj)``), ``obj[k]``
-    and ``str``. The object itself never crosses, so none of its code runs in the checker's
-    process: ``==`` and ``hash`` are by identity (an always-equal ``__eq__`` stays behind),
-    and a handle passed back as an argument is the object again. ``port`` answers
-    ``get(handle, name)`` and ``call(handle, name, args, kwargs)``."""
+    candidate; so do ``len``, ``bool``, ``in``, ``obj[k]``, ``str`` and iteration (``iter``
+    makes an iterator that stays there too, and each ``next`` asks it for one item, so an
+    endless one under ``islice`` ends). The object itself never crosses, so none of its code
+    runs in the checker's process: ``==`` and ``hash`` are by identity (an always-equal
+    ``__eq__`` stays behind), and a handle passed back as an argument is the object again.
+    ``port`` answers ``get(handle, name)`` and ``call(handle, name, args, kwargs)``.
+
+    Only a call of the class itself (``candidate(...)``) makes a new one, and only as the
+    value it returns: whatever else the candidate returns is data, so a method cannot hand
+    a checker an object that answers ``len``, ``in`` or ``.count`` with its own code where
+    the checker expects a list."""
 
     __slots__ = ("_k", "_port", "__weakref__")
 
@@ -332,8 +346,17 @@ class Handle:
     def __len__(self):
         return self._do("__len__")
 
+    def __bool__(self):
+        return self._do("__bool__")
+
     def __iter__(self):
-        return iter(self._do("__iter__"))
+        return self._do("__iter__")
+
+    def __next__(self):
+        item = self._do("__next__")
+        if item is ITER_END:
+            raise StopIteration
+        return item
 
     def __contains__(self, x):
         return self._do("__contains__", x)
@@ -354,11 +377,22 @@ class Handle:
         return f"<the candidate's object #{object.__getattribute__(self, '_k')}>"
 
 
-HANDLE_DUNDERS = frozenset(
-    {"__len__", "__iter__", "__contains__", "__getitem__", "__setitem__", "__delitem__", "__str__"}
-)
-"""What a checker may do to the candidate's object besides its public attributes: each runs
-there as the operation (``len(obj)``, ``list(obj)`` for ``__iter__``), its value crossing."""
+ITER_END = object()  # what the port answers a ``__next__`` with where the iterator is done
+
+HANDLE_DUNDERS = {
+    "__len__": int,
+    "__bool__": bool,
+    "__iter__": Handle,
+    "__next__": object,
+    "__contains__": bool,
+    "__getitem__": object,
+    "__setitem__": type(None),
+    "__delitem__": type(None),
+    "__str__": str,
+}
+"""What a checker may do to the candidate's object besides its public attributes, each with
+the type of what it gives back: each runs there as the operation (``len(obj)``, ``iter(obj)``
+kept there), its value crossing."""
 
 
 class _Graph:
