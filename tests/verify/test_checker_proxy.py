@@ -840,9 +840,12 @@ def test_the_candidates_object_never_runs_its_code_in_the_checker():
     port = types.SimpleNamespace(
         get=lambda handle, name: asked.append(name),
         call=lambda handle, name, args, kwargs: asked.append((name, args)) or 2,
+        operate=lambda handle, name, args: asked.append(name) or NotImplemented,
     )
     h = Handle(0, port)
-    assert h != 1 and h == h and not asked
+    assert h != 1 and h == h and hash(h) == object.__hash__(h)
+    assert set(asked) == {"__ne__", "__eq__", "__hash__"}  # asked, none declared: an object's
+    asked.clear()
     with pytest.raises(AttributeError):
         h.__class_getitem__  # noqa: B018 - the access itself is the test
     with pytest.raises(AttributeError):
@@ -1222,3 +1225,70 @@ def test_a_checkers_own_enumeration_blames_the_checker(verifier):
     )
     verdict = verifier.verify(task, "def f(c):\n    return 'r'\n")
     assert verdict.outcome is Outcome.INVALID, verdict
+
+
+RATIONAL_PROMPT = (
+    "class Rational:\n    def __init__(self, p, q):\n        pass\n"
+    "    @classmethod\n    def parse(cls, text):\n        pass\n"
+    "    def __add__(self, other):\n        pass\n    def __radd__(self, other):\n        pass\n"
+    "    def __eq__(self, other):\n        pass\n    def __hash__(self):\n        pass\n"
+    "    def __lt__(self, other):\n        pass\n    def __repr__(self):\n        pass\n"
+)
+RATIONAL = class_task(
+    "Rational",
+    RATIONAL_PROMPT,
+    "def check(candidate):\n    a, b = candidate(1, 2), candidate(1, 3)\n"
+    "    assert a + b == candidate(5, 6) and isinstance(a + b, candidate)\n"
+    "    assert a != b and not (a == b) and a == candidate(2, 4)\n"
+    "    assert 1 + a == candidate(3, 2) and sorted([a, b]) == [b, a] and b < a\n"
+    "    assert repr(a) == 'Rational(1, 2)' and {a: 1}[candidate(2, 4)] == 1\n"
+    "    assert Rational.parse('1/2') == a and candidate.ONE == candidate(1, 1)\n"
+    "    try:\n        a - b\n    except TypeError:\n        pass\n"
+    "    else:\n        raise AssertionError('a - b is not declared')\n",
+)
+RIGHT_RATIONAL = (
+    "import math\nclass Rational:\n    def __init__(self, p, q):\n"
+    "        g = math.gcd(p, q)\n        self.p, self.q = p // g, q // g\n"
+    "    @classmethod\n    def parse(cls, text):\n        return cls(*map(int, text.split('/')))\n"
+    "    def __add__(self, o):\n        o = o if isinstance(o, Rational) else Rational(o, 1)\n"
+    "        return Rational(self.p * o.q + o.p * self.q, self.q * o.q)\n"
+    "    __radd__ = __add__\n"
+    "    def __eq__(self, o):\n"
+    "        return isinstance(o, Rational) and (self.p, self.q) == (o.p, o.q)\n"
+    "    def __hash__(self):\n        return hash((self.p, self.q))\n"
+    "    def __lt__(self, o):\n        return self.p * o.q < o.p * self.q\n"
+    "    def __sub__(self, o):\n        return self\n"
+    "    def __repr__(self):\n        return f'Rational({self.p}, {self.q})'\n"
+    "Rational.ONE = Rational(1, 1)\n"
+)
+
+
+def test_operators_the_prompt_declares_run_on_the_candidates_object(verifier):
+    # A Rational's +, ==, <, hash and repr raised TypeError or compared by identity, so a
+    # task about operators could not be passed; class methods and attributes were missing.
+    passes(verifier, RATIONAL, RIGHT_RATIONAL)
+    always_equal = RIGHT_RATIONAL.replace(
+        "return isinstance(o, Rational) and (self.p, self.q) == (o.p, o.q)", "return True"
+    )
+    assert verifier.verify(RATIONAL, always_equal).outcome is Outcome.FAIL
+
+
+def test_an_operator_the_prompt_does_not_declare_stays_an_objects(verifier):
+    # The task is not about ==: a candidate's always-equal __eq__ must not answer for it.
+    task = class_task(
+        "Box",
+        "class Box:\n    def __init__(self, v):\n        pass\n",
+        "def check(candidate):\n    assert candidate(1) != candidate(1)\n"
+        "    box = candidate(2)\n    assert box == box and len({box, box}) == 1\n",
+    )
+    cheat = (
+        "class Box:\n    def __init__(self, v):\n        self.v = v\n"
+        "    def __eq__(self, o):\n        return True\n    def __hash__(self):\n        return 0\n"
+    )
+    passes(verifier, task, cheat)  # identity: the checker's own reading of ==
+    task = class_task(
+        "Box",
+        "class Box:\n    def __init__(self, v):\n        pass\n",
+        "def check(candidate):\n    assert candidate(1) == candidate(2)\n",
+    )
+    assert verifier.verify(task, cheat).outcome is Outcome.FAIL

