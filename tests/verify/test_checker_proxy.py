@@ -1292,3 +1292,20 @@ def test_an_operator_the_prompt_does_not_declare_stays_an_objects(verifier):
         "def check(candidate):\n    assert candidate(1) == candidate(2)\n",
     )
     assert verifier.verify(task, cheat).outcome is Outcome.FAIL
+
+
+def test_a_solutions_subclass_of_the_prompts_abstract_class_is_one_to_the_checker(verifier):
+    # The stand-in for the solution's class was made only of plain bases, so an ABC's
+    # subclass arrived deriving from nothing and `isinstance(shape, Shape)` failed.
+    task = with_prompt(
+        "from abc import ABC, abstractmethod\nclass Shape(ABC):\n    @abstractmethod\n"
+        "    def area(self):\n        ...\n",
+        "def check(candidate):\n    s = candidate(2)\n"
+        "    assert isinstance(s, Shape) and type(s).__name__ == 'Circle' and s.r == 2\n",
+    )
+    code = (
+        "class Circle(Shape):\n    def __init__(self, r):\n        self.r = r\n"
+        "    def area(self):\n        return 3.14 * self.r ** 2\n"
+        "def f(r):\n    return Circle(r)\n"
+    )
+    passes(verifier, task, code)

@@ -631,7 +631,11 @@ def _new_obj(ns, name, bases=()):
         cls = made.get((name, base))
         if cls is None:
             try:
-                cls = type(name, (base,) if base else (), {})
+                cls = type(base)(name, (base,) if base else (), {})
+                if getattr(cls, "__abstractmethods__", None):
+                    # the prompt's abstract class: the sender's class had its methods, and the
+                    # stand-in must exist to carry its data (isinstance of the prompt's base)
+                    cls.__abstractmethods__ = frozenset()
             except TypeError:  # a base that cannot be derived from: a plain stand-in
                 cls = type(name, (), {})
             made[(name, base)] = cls
@@ -639,11 +643,13 @@ def _new_obj(ns, name, bases=()):
 
 
 def _quiet(base):
-    """Whether deriving a stand-in from ``base`` runs none of the reader's code: no metaclass,
-    no ``__init_subclass__`` (a registry of subclasses would take the sender's class in)."""
+    """Whether deriving a stand-in from ``base`` runs none of the reader's code: no metaclass
+    but ``abc``'s (a prompt's abstract base), no ``__init_subclass__`` (a registry of
+    subclasses would take the sender's class in)."""
+    abc = sys.modules.get("abc")
     return (
         base is not None
-        and type(base) is type
+        and (type(base) is type or (abc is not None and type(base) is abc.ABCMeta))
         and all("__init_subclass__" not in c.__dict__ for c in base.__mro__[:-1])
     )
 
