@@ -626,11 +626,13 @@ def test_a_graph_builds_only_classes_its_reader_defined():
     Mine.__module__ = "__judge__"
     ns["Mine"] = Mine
     theirs = object.__new__(Mine)
-    graph = {"resolve": [Fraction(1, 3)]}
+    graph = {"resolve": {0: Fraction(1, 3)}.get}
     got = decode_plain("__graph__(__ref__(0), [('Mine', {'a': 1}, 0)])", ns, graph=graph)
     assert type(got) is Mine and got is not theirs and graph["pending"] == []
     assert (
-        decode_plain("__graph__(__ref__(0), [('Mine', {}, 0)])", ns, graph={"resolve": [theirs]})
+        decode_plain(
+            "__graph__(__ref__(0), [('Mine', {}, 0)])", ns, graph={"resolve": {0: theirs}.get}
+        )
         is theirs
     )
 
@@ -815,7 +817,8 @@ def test_a_class_based_solution_is_called_method_by_method(verifier):
         {
             "id": "lru",
             "entry_point": "LRUCache",
-            "prompt": "class LRUCache:\n    def __init__(self, cap):\n        pass\n",
+            "prompt": "class LRUCache:\n    def __init__(self, cap):\n        pass\n"
+            "    def get(self, k):\n        pass\n    def put(self, k, v):\n        pass\n",
             "checker": "def check(candidate):\n    c = candidate(2)\n    c.put(1, 1)\n"
             "    c.put(2, 2)\n    assert c.get(1) == 1\n    c.put(3, 3)\n    assert c.get(2) == -1\n"
             "    assert c.cap == 2 and not hasattr(c, 'missing')\n"
@@ -837,21 +840,26 @@ def test_the_candidates_object_never_runs_its_code_in_the_checker():
     from closedloop.sandbox.wire import Handle
 
     asked = []
+    declared = {"__len__"}
     port = types.SimpleNamespace(
         get=lambda handle, name: asked.append(name),
-        call=lambda handle, name, args, kwargs: asked.append((name, args)) or 2,
-        operate=lambda handle, name, args: asked.append(name) or NotImplemented,
+        operate=lambda handle, name, args: (
+            asked.append(name) or (2 if name in declared else NotImplemented)
+        ),
     )
     h = Handle(0, port)
-    assert h != 1 and h == h and hash(h) == object.__hash__(h)
-    assert set(asked) == {"__ne__", "__eq__", "__hash__"}  # asked, none declared: an object's
+    assert h != 1 and h == h and hash(h) == object.__hash__(h) and h and "#0" in str(h)
+    # each asked, none declared: an object's defaults
+    assert set(asked) == {"__ne__", "__eq__", "__hash__", "__bool__", "__str__"}
     asked.clear()
     with pytest.raises(AttributeError):
         h.__class_getitem__  # noqa: B018 - the access itself is the test
     with pytest.raises(AttributeError):
         h.x = 1
+    with pytest.raises(TypeError):
+        iter(h)
     h.put  # noqa: B018 - reading it is what asks
-    assert len(h) == 2 and asked == ["put", ("__len__", ())]
+    assert len(h) == 2 and asked == ["__iter__", "put", "__len__"]
 
 
 # -- the graph and the proxy, third round: a second red team's findings ----------------------
@@ -1056,7 +1064,12 @@ def test_a_prompts_class_the_checker_redefines_is_the_checkers(verifier):
 
 
 def test_a_class_based_solution_answers_len_in_iteration_indexing_and_str(verifier):
-    prompt = "class Bag:\n    def __init__(self):\n        pass\n"
+    prompt = (
+        "class Bag:\n    def __init__(self):\n        pass\n"
+        "    def __len__(self):\n        pass\n    def __getitem__(self, i):\n        pass\n"
+        "    def __iter__(self):\n        pass\n    def __repr__(self):\n        pass\n"
+        "    def add(self, x):\n        pass\n    def split(self, at):\n        pass\n"
+    )
     task = parse_task(
         {
             "id": "bag",
@@ -1065,14 +1078,14 @@ def test_a_class_based_solution_answers_len_in_iteration_indexing_and_str(verifi
             "checker": "def check(candidate):\n    b = candidate()\n    b.add(3)\n    b.add(5)\n"
             "    assert len(b) == 2 and 5 in b and list(b) == [3, 5] and b[1] == 5\n"
             "    assert str(b) == 'Bag(3, 5)' and b and not candidate()\n"
-            "    low, high = b.split(4)  # new objects a method made: data, as in a function\n"
-            "    assert low.xs == [3] and high.xs == [5] and not hasattr(low, 'add')\n"
-            "    assert b.merge(b) is b and next(iter(b)) == 3\n"
-            "    for _ in range(2000):\n        candidate().add(0)  # each let go at once\n",
+            "    low, high = b.split(4)\n"
+            "    assert list(low) == [3] and list(high) == [5] and low is not b\n"
+            "    assert b.merge(b) is b and next(iter(b)) == 3 and list(reversed(b)) == [5, 3]\n"
+            "    for _ in range(600):\n        candidate().add(0)  # each let go at once\n",
         }
     )
     code = (
-        "class Bag:\n    def __init__(self):\n        self.xs = []\n        self.pad = [0] * 10000\n"
+        "class Bag:\n    def __init__(self):\n        self.xs = []\n        self.pad = bytes(2 << 20)\n"
         "    def add(self, x):\n        self.xs.append(x)\n    def __len__(self):\n"
         "        return len(self.xs)\n    def __contains__(self, x):\n        return x in self.xs\n"
         "    def __iter__(self):\n        return iter(self.xs)\n    def __getitem__(self, i):\n"
@@ -1111,6 +1124,8 @@ ANSWERS_ANYTHING = (
     "groups",
     [
         "        return [Solution(2), Solution(1)]\n",
+        "        return [self, Solution(1)]\n",  # the checker's own object, already a handle
+        "        return self\n",
         # the same, forging what the serving code would send: the checker still refuses it
         "        import gc\n"
         "        kept = next(o for o in gc.get_objects() if type(o).__name__ == '_Kept')\n"
@@ -1119,9 +1134,9 @@ ANSWERS_ANYTHING = (
     ],
 )
 def test_a_method_cannot_hand_back_objects_that_answer_for_data(verifier, groups):
-    # New instances of the entry class inside a method's returned list became live handles,
-    # so the checker's len, `in` and .count on what it took for a list ran the candidate's
-    # code. Only a call of the class makes a handle now, and only as its whole value.
+    # Instances of the entry class inside a method's returned list (or `self`) are live
+    # handles, so the checker's len, `in` and .count on what it took for a list ran the
+    # candidate's code. A handle answers only what the prompt's class declares now.
     cheat = ANSWERS_ANYTHING + "    def groups(self, xs):\n" + groups
     verdict = verifier.verify(GROUPS, cheat)
     assert verdict.outcome in (Outcome.FAIL, Outcome.ERROR), verdict
@@ -1135,7 +1150,8 @@ def test_an_object_handed_back_after_the_checker_let_go_is_the_same_object(verif
     # let go of.
     task = class_task(
         "Box",
-        "class Box:\n    def __init__(self, v):\n        pass\n",
+        "class Box:\n    def __init__(self, v):\n        pass\n    def pop(self):\n        pass\n"
+        "    def get(self):\n        pass\n",
         "def check(candidate):\n    stack = candidate(0)\n"
         "    for v in range(1, 4):\n        stack.push(candidate(v))  # no name holds it\n"
         "    import gc\n    gc.collect()\n    stack.get()\n"
@@ -1156,7 +1172,7 @@ def test_truth_and_endless_iteration_of_the_candidates_object(verifier):
     # whole iterator first: an endless one under islice ran out the clock.
     task = class_task(
         "Naturals",
-        "class Naturals:\n    pass\n",
+        "class Naturals:\n    def __iter__(self):\n        pass\n",
         "import itertools\ndef check(candidate):\n    n = candidate()\n"
         "    assert n and list(itertools.islice(n, 4)) == [0, 1, 2, 3]\n"
         "    it = iter(n)\n    assert next(it) == 0 and next(it) == 1\n"
@@ -1194,26 +1210,49 @@ def test_a_builtin_subclass_that_behaves_its_own_way_cannot_cross(verifier, bloc
     assert verdict.outcome is Outcome.INVALID, verdict
 
 
-def test_the_standard_librarys_own_subclasses_cross_as_before(verifier):
-    # Overrides were counted on every class above the builtin, the library's own included:
-    # a defaultdict of a lambda and a checker's OrderedDict subclass were refused.
+def test_a_checkers_subclass_of_a_library_type_crosses_as_that_type(verifier):
+    # Overrides were counted on every class above the builtin, the library's own included,
+    # so a checker's plain OrderedDict subclass was refused; then it crossed as a bare dict
+    # (no move_to_end), and a defaultdict of a lambda as a dict whose missing keys raise.
     task = with_prompt(
-        "import collections\nclass Ordered(collections.OrderedDict):\n    pass\n",
-        "import collections\ndef check(candidate):\n"
-        "    assert candidate(collections.defaultdict(lambda: 0, {1: 2})) == 2\n"
-        "    assert candidate(Ordered({1: 2})) == 2\n",
+        "import collections\nclass Ordered(collections.OrderedDict):\n    pass\n"
+        "class Tally(collections.Counter):\n    pass\n",
+        "def check(candidate):\n    d = Ordered(a=1, b=2)\n    assert candidate(d) == ['b', 'a']\n"
+        "    assert list(d) == ['b', 'a'] and type(d) is Ordered\n"
+        "    assert candidate(Tally('aab')) == [('a', 2)]\n",
     )
-    passes(verifier, task, "def f(d):\n    return d[1]\n")
+    code = (
+        "def f(d):\n    if hasattr(d, 'most_common'):\n        return d.most_common(1)\n"
+        "    d.move_to_end('a')\n    return list(d)\n"
+    )
+    passes(verifier, task, code)
+    task = with_prompt(
+        "import collections\n",
+        "def check(candidate):\n    assert candidate(collections.defaultdict(lambda: 0)) == 0\n",
+    )
+    verdict = verifier.verify(task, "def f(d):\n    return d['missing']\n")
+    assert verdict.outcome is Outcome.INVALID, verdict
 
 
 def test_the_prompts_system_exit_class_reaches_the_checker(verifier):
     task = with_prompt(
         "class Quit(SystemExit):\n    pass\n",
         "def check(candidate):\n    try:\n        candidate(3)\n    except Quit as e:\n"
-        "        assert type(e) is Quit and e.code == 3\n    else:\n"
+        "        assert type(e) is Quit and e.code == 3 and e.reason == 'done'\n    else:\n"
         "        raise AssertionError('no Quit')\n",
     )
-    passes(verifier, task, "def f(n):\n    raise Quit(n)\n")
+    passes(verifier, task, "def f(n):\n    e = Quit(n)\n    e.reason = 'done'\n    raise e\n")
+
+
+def test_a_member_of_an_enumeration_nested_in_the_prompts_class_crosses(verifier):
+    task = with_prompt(
+        "import enum\nclass Card:\n    class Suit(enum.Enum):\n        HEARTS = 'h'\n"
+        "        SPADES = 's'\n",
+        "def check(candidate):\n    assert candidate(Card.Suit.HEARTS) is Card.Suit.SPADES\n",
+    )
+    passes(
+        verifier, task, "def f(s):\n    assert s is Card.Suit.HEARTS\n    return Card.Suit.SPADES\n"
+    )
 
 
 def test_a_checkers_own_enumeration_blames_the_checker(verifier):
@@ -1309,3 +1348,89 @@ def test_a_solutions_subclass_of_the_prompts_abstract_class_is_one_to_the_checke
         "def f(r):\n    return Circle(r)\n"
     )
     passes(verifier, task, code)
+
+
+GRAPH_PROMPT = (
+    "class Node:\n    def __init__(self, val):\n        self.val = val\n"
+    "class Graph:\n    def node(self, val):\n        pass\n    def connect(self, a, b):\n"
+    "        pass\n    def neighbours(self, a):\n        pass\n    def first(self):\n        pass\n"
+)
+
+
+def test_an_object_crossing_again_in_a_later_call_is_the_one_it_was(verifier):
+    # Identity held within one call only: the checker's node stored by one call and returned
+    # by a later one came back a copy, and a node the candidate made and the checker passed
+    # back reached the candidate as a stranger, so `connect(a, b)` linked copies.
+    task = class_task(
+        "Graph",
+        GRAPH_PROMPT,
+        "def check(candidate):\n    g = candidate()\n    a, b = g.node(1), g.node(2)\n"
+        "    g.connect(a, b)\n    assert g.neighbours(a) == [b] and g.neighbours(b) == []\n"
+        "    mine = Node(3)\n    g.connect(mine, a)\n    mine.val = 4\n    g.connect(mine, b)\n"
+        "    assert g.neighbours(mine) == [a, b] and g.first() is mine and mine.val == 4\n",
+    )
+    code = (
+        "class Graph:\n    def __init__(self):\n        self.adj = {}\n        self.order = []\n"
+        "    def node(self, val):\n        n = Node(val)\n        self.adj[n] = []\n        return n\n"
+        "    def connect(self, a, b):\n        if a not in self.adj:\n"
+        "            self.adj[a] = []\n            self.order.append(a)\n"
+        "        assert b in self.adj, 'a stranger'\n        self.adj[a].append(b)\n"
+        "    def neighbours(self, a):\n        return self.adj[a]\n"
+        "    def first(self):\n        return self.order[0]\n"
+    )
+    passes(verifier, task, code)
+
+
+TREE_PROMPT = (
+    "class Tree:\n    def __init__(self, val):\n        pass\n"
+    "    def add(self, child):\n        pass\n    def child(self, val):\n        pass\n"
+    "    def __len__(self):\n        pass\n    def __getitem__(self, i):\n        pass\n"
+    "    def __reversed__(self):\n        pass\n    def values(self):\n        pass\n"
+    "    def walk(self):\n        pass\n"
+)
+TREE = (
+    "class Tree:\n    def __init__(self, val):\n        self.val, self.kids = val, []\n"
+    "    def add(self, child):\n        self.kids.append(child)\n        return self\n"
+    "    def child(self, val):\n        kid = Tree(val)\n        self.kids.append(kid)\n"
+    "        return kid\n    def __len__(self):\n        return len(self.kids)\n"
+    "    def __getitem__(self, i):\n        return self.kids[i]\n"
+    "    def __reversed__(self):\n        return (k for k in self.kids[::-1])\n"
+    "    def values(self):\n        return iter(list(range(100000)))\n"
+    "    def walk(self):\n        yield self.val\n        for k in self.kids:\n"
+    "            yield from k.walk()\n"
+)
+
+
+def test_what_a_design_tasks_object_declares_it_answers_wherever_it_appears(verifier):
+    # A method's new objects of the class are handles (a tree's child, a chained `add`);
+    # reversed() runs the object's own __reversed__; a slice reaches its __getitem__; a
+    # method's generator is an iterator there; an iterator of the standard library's over a
+    # list crosses whole (100,000 items in one trip, not 100,000).
+    task = class_task(
+        "Tree",
+        TREE_PROMPT,
+        "def check(candidate):\n    root = candidate(1)\n    kid = root.child(2)\n"
+        "    assert kid.child(3).val == 3 and root.add(candidate(4)) is root\n"
+        "    assert len(root) == 2 and root[0] is kid and len(root[0:1]) == 1\n"
+        "    assert [t.val for t in reversed(root)] == [4, 2] and kid in root\n"
+        "    walk = root.walk()\n    assert next(walk) == 1 and list(walk) == [2, 3, 4]\n"
+        "    big = root.values()\n    assert next(big) == 0 and sum(big) == 4999950000\n",
+    )
+    passes(verifier, task, TREE)
+
+
+def test_a_generator_a_function_returns_is_an_iterator_and_nothing_more(verifier):
+    # It was "not plain data": a solution yielding its answer was rejected. It stays in the
+    # solution's process and answers `iter` and `next` only -- no len, no `.count`.
+    task = checked(
+        "import itertools\ndef check(candidate):\n    assert list(candidate(3)) == [0, 1, 2]\n"
+        "    assert list(itertools.islice(candidate(None), 3)) == [0, 1, 2]\n"
+        "    r = candidate(2)\n    assert not hasattr(r, 'count') and not hasattr(r, 'index')\n"
+        "    try:\n        len(r)\n    except TypeError:\n        pass\n"
+        "    else:\n        raise AssertionError('an iterator has no len')\n",
+    )
+    passes(
+        verifier,
+        task,
+        "import itertools\ndef f(n):\n    yield from (itertools.count() if n is None else range(n))\n",
+    )

@@ -75,7 +75,6 @@ import functools
 import json
 import operator
 import os
-import re
 import resource
 import select
 import signal
@@ -89,8 +88,7 @@ import weakref
 
 try:  # on the host, for tools; inside the sandbox wire.py's source precedes this file
     from closedloop.sandbox.wire import (
-        HANDLE_DUNDERS,
-        HANDLE_OPERATORS,
+        HANDLE_OPS,
         ITER_END,
         JUDGE_INT_BITS,
         MAX_INT_BITS,
@@ -1248,10 +1246,11 @@ def serve_candidate(in_fd, out_fd):
     write_frame(out_fd, {"ready": True})
     # A class-based solution's instances stay here: the checker holds them by number (a
     # handle), and reads their attributes and calls their methods through requests "on" one.
-    # Whether the checker takes handles at all is its own decision (the task's prompt must
-    # define the entry point as a class: it says so with "keep" on each call of the class);
-    # here the instance such a call returns is kept, and an iterator the checker asks for.
+    # Whether the checker takes them at all is its own decision (the task's prompt must
+    # define the entry point as a class: it says so with "handles" on each request); an
+    # iterator stays here in any task.
     kept = _Kept(fn if isinstance(fn, type) else None)
+    ids = _Identities(-1)  # the objects that crossed, by the numbers both processes use
     while True:
         req = read_frame(in_fd)
         if req is None:
@@ -1262,9 +1261,11 @@ def serve_candidate(in_fd, out_fd):
             # the checker's: the standard library's types, object graphs and handles cross
             proxy = bool(req.get("sync"))
             kept.release(req.get("release"))
+            kept.entries = req.get("handles") is True
             held = kept.get if proxy else None
             bits = JUDGE_INT_BITS if proxy else MAX_INT_BITS  # what the judge may send
-            made, kmade = {}, {}  # the objects each graph made, kept alive for their ids
+            ids.end_call()
+            made, kmade = {"resolve": ids.get}, {"resolve": ids.get}  # objects seen before
             args, kwargs = (
                 decode_plain(
                     req[key], g, max_int_bits=bits, stdlib=proxy, graph=graph, handles=held
@@ -1273,6 +1274,9 @@ def serve_candidate(in_fd, out_fd):
                 else empty
                 for key, graph, empty in (("args", made, ()), ("kwargs", kmade, {}))
             )
+            for graph in (made, kmade):  # the checker changed them since: as it sent them
+                _take_states(graph)
+                ids.learn(graph, 1)
             if req.get("alias"):
                 args, kwargs = _alias(args, kwargs, req["alias"])
         except BaseException as e:
@@ -1294,27 +1298,24 @@ def serve_candidate(in_fd, out_fd):
             else:
                 called = True
                 r = fn(*args, **kwargs)
-            if proxy and req.get("keep") is True:  # made by the class or an operator of it
-                kept.keep(r)
         except BaseException as e:
             rep = _raised(req["i"], e)
             if called and req.get("sync"):  # what it changed before raising, as a call shows
                 try:
-                    _changed_args(rep, req, args, kwargs, made, kmade, handle)
+                    _changed_args(rep, req, args, kwargs, ids.number, handle)
                 except BaseException:
                     pass
             write_frame(out_fd, rep)
             continue
         try:
-            origins = _origins(made, kmade) if proxy else None
-            text = encode_plain(r, proxy, proxy, origins, handle=handle)
+            text = encode_plain(r, proxy, proxy, ids.number if proxy else None, handle=handle)
         except BaseException as e:
             write_frame(out_fd, {"i": req["i"], "unplain": _exc_line(e)})
             continue
         rep = {"i": req["i"], "value": text, "t": time.perf_counter() - t}
         if req.get("sync"):
             try:
-                _changed_args(rep, req, args, kwargs, made, kmade, handle)
+                _changed_args(rep, req, args, kwargs, ids.number, handle)
                 same = _same_argument(r, args, kwargs)
                 if same is not None:
                     rep["same"] = same
@@ -1324,37 +1325,34 @@ def serve_candidate(in_fd, out_fd):
 
 
 class _Kept:
-    """The objects the checker holds handles to, by number: the instances calls of a
-    class-based solution made, and the iterators the checker took of them. One the checker
-    let go of is held weakly until the candidate's own code drops it too: handed back later
-    (popped from the candidate's stack), it is the same object under the same number."""
+    """The objects the checker holds handles to, by number: in a class task (the request
+    says ``"handles"``) every instance of the entry class that crosses, and in any task the
+    iterators (a generator returned, ``iter`` of a kept object; ``iter`` of one of the
+    standard library's over a container gives its items whole, as a list)."""
 
     def __init__(self, cls):
         self.cls, self.objects, self.numbers = cls, [], {}
-
-    def keep(self, obj, any_kind=False):
-        """Keep ``obj`` (an instance of the entry class, or ``any_kind``) for the checker."""
-        if any_kind or (self.cls is not None and isinstance(obj, self.cls)):
-            if self.number(obj) is None:
-                self.numbers[id(obj)] = len(self.objects)
-                self.objects.append(obj)  # alive while the checker holds it: its id its own
+        self.entries = False  # whether instances of the entry class stay here
 
     def number(self, obj):
-        """``obj``'s handle number where the checker holds it (or held it, and the object
-        lived on), else None: it crosses as data, as every new object a method returns does."""
+        """``(number, is an iterator)`` where ``obj`` stays here, else None: it crosses as
+        data."""
         k = self.numbers.get(id(obj))
-        held = self.objects[k] if k is not None else None
-        if held is obj:
-            return k
-        if type(held) is _Let and held.ref() is obj:
-            self.objects[k] = obj  # the checker holds it again
-            return k
+        if k is not None and self.objects[k] is obj:
+            return k, type(obj) is not self.cls and _is_iterator(obj)
+        if self.entries and self.cls is not None and isinstance(obj, self.cls):
+            return self.keep(obj), False
+        if _is_iterator(obj):
+            return self.keep(obj), True
         return None
 
-    def get(self, k):
-        obj = self.objects[k] if 0 <= k < len(self.objects) else None
-        if type(obj) is _Let:
-            obj = obj.ref()
+    def keep(self, obj):
+        k = self.numbers[id(obj)] = len(self.objects)
+        self.objects.append(obj)  # alive while the checker holds it: its id stays its own
+        return k
+
+    def get(self, k, iterator=False):
+        obj = self.objects[k] if type(k) is int and 0 <= k < len(self.objects) else None
         if obj is None:
             raise WireError(f"a handle to no object of the candidate's ({k})")
         return obj
@@ -1363,51 +1361,19 @@ class _Kept:
         """Let go of the objects whose handles the checker no longer holds (a loop that makes
         a fresh one each round must not keep every one alive)."""
         for k in numbers if type(numbers) is list else ():
-            if type(k) is not int or not 0 <= k < len(self.objects):
-                continue
-            obj = self.objects[k]
-            if obj is None or type(obj) is _Let:
-                continue
-            try:
-                self.objects[k] = _Let(weakref.ref(obj, functools.partial(self._gone, k, id(obj))))
-            except TypeError:  # no weak references to it (slots without __weakref__)
-                self.numbers.pop(id(obj), None)
+            if type(k) is int and 0 <= k < len(self.objects) and self.objects[k] is not None:
+                self.numbers.pop(id(self.objects[k]), None)
                 self.objects[k] = None
 
-    def _gone(self, k, i, _ref):
-        if self.numbers.get(i) == k and type(self.objects[k]) is _Let:
-            del self.numbers[i]
-            self.objects[k] = None
-
     def operate(self, req, args, kwargs):
-        """What a request "on" a handle asks: an attribute (or :data:`_METHOD`), a method
-        call, or one of ``HANDLE_DUNDERS`` done as the operation (``__next__``'s end is
-        :data:`ITER_END`)."""
+        """What a request "on" a handle (or on the class, :data:`CLASS_TARGET`) asks: an
+        attribute (or :data:`_METHOD`), a method call, or one of ``HANDLE_OPS`` done as
+        Python does it (``__next__``'s end is :data:`ITER_END`; an iterator of the standard
+        library's over a container comes whole, as a list)."""
         on, name = req["on"], req.get("name")
-        obj = self.cls if on == CLASS_TARGET else self.get(on) if type(on) is int else None
-        if name in HANDLE_OPERATORS:
+        obj = self.cls if on == CLASS_TARGET else self.get(on)
+        if name in HANDLE_OPS:
             return _operation(name, obj, args)
-        if name in HANDLE_DUNDERS:
-            if name == "__iter__":
-                it = iter(obj)
-                self.keep(it, any_kind=True)
-                return it
-            if name == "__next__":
-                try:
-                    return next(obj)
-                except StopIteration:
-                    return ITER_END
-            if name == "__setitem__":
-                obj[args[0]] = args[1]
-                return None
-            if name == "__delitem__":
-                del obj[args[0]]
-                return None
-            if name == "__contains__":
-                return args[0] in obj
-            if name == "__getitem__":
-                return obj[args[0]]
-            return {"__len__": len, "__bool__": bool, "__str__": str}[name](obj)
         if not _public(name):
             raise TypeError(f"no attribute a checker may ask for: {name!r}")
         attr = getattr(obj, name)
@@ -1416,41 +1382,67 @@ class _Kept:
         return attr(*args, **kwargs)
 
 
+def _is_iterator(obj):
+    t = type(obj)
+    return hasattr(t, "__next__") and hasattr(t, "__iter__") and not isinstance(obj, type)
+
+
+# The standard library's iterators over its containers: they run no code of anyone's, so
+# they cross whole, as a list, in one request (100,000 items in one trip, not 100,000).
+_WHOLE_ITERATORS = frozenset(
+    type(f(x))
+    for f in (iter, reversed)
+    for x in ([], (), {}, {}.keys(), {}.values(), {}.items(), range(0), range(1 << 70))
+) | frozenset(type(iter(x)) for x in ("", "\u0100", b"", bytearray(), set(), frozenset()))
+
+
 def _operation(name, obj, args):
     """``name`` done to ``obj`` as Python does it (``operator.add(obj, other)`` for
-    ``__add__``, ``operator.add(other, obj)`` for ``__radd__``), so the candidate's
-    ``NotImplemented``, reflection and defaults act as in one process."""
+    ``__add__``, ``operator.add(other, obj)`` for ``__radd__``, ``args[0] in obj``), so the
+    candidate's ``NotImplemented``, reflection and fallbacks act as in one process."""
     if name in _UNARY:
-        return _UNARY[name](obj)
+        got = _UNARY[name](obj)
+        if name in ("__iter__", "__reversed__") and type(got) in _WHOLE_ITERATORS:
+            return list(got)
+        return got
+    if name == "__next__":
+        try:
+            return next(obj)
+        except StopIteration:
+            return ITER_END
+    if name == "__setitem__" and len(args) == 2:
+        obj[args[0]] = args[1]
+        return None
     if len(args) != 1:
         raise TypeError(f"{name} takes one operand")
+    if name == "__delitem__":
+        del obj[args[0]]
+        return None
+    if name == "__contains__":
+        return args[0] in obj
     plain = name[2:-2]
-    reflected = plain[0] == "r" and f"__{plain[1:]}__" in HANDLE_OPERATORS
+    reflected = plain[0] == "r" and f"__{plain[1:]}__" in HANDLE_OPS and plain != "reversed"
     plain = plain[1:] if reflected else plain
     fn = getattr(operator, plain + "_" if plain in ("and", "or") else plain)
     return fn(args[0], obj) if reflected else fn(obj, args[0])
 
 
 _UNARY = {
+    "__len__": len,
+    "__bool__": bool,
+    "__str__": str,
+    "__repr__": repr,
+    "__iter__": iter,
+    "__reversed__": reversed,
     "__hash__": hash,
     "__int__": int,
     "__index__": operator.index,
     "__float__": float,
-    "__repr__": repr,
     "__abs__": abs,
     "__neg__": operator.neg,
     "__pos__": operator.pos,
     "__invert__": operator.invert,
 }
-
-
-class _Let:
-    """A kept object the checker let go of, held weakly (see :class:`_Kept`)."""
-
-    __slots__ = ("ref",)
-
-    def __init__(self, ref):
-        self.ref = ref
 
 
 def _public(name):
@@ -1568,21 +1560,69 @@ def _class_attrs(e):
     return out
 
 
-def _origins(*made):
-    """``id(object) -> its position`` in the graphs it was decoded from, one after another:
-    what the checker's judge reads as "this is your object"."""
-    objects = [o for graph in made for o in graph.get("objects", ())]
-    return {id(o): k for k, o in enumerate(objects)}
+class _Identities:
+    """The objects that crossed the checker proxy, by a number both processes know them by:
+    the judge numbers its objects 1, 2, 3..., the candidate's process its own -1, -2...;
+    each side files the other's objects under the sender's number as it decodes them. So an
+    object that crosses again, in this call or a later one, either way, is the one it was --
+    a node the checker passed to ``add`` and a later ``get`` returned is the checker's own
+    node, a node the candidate returned and the checker passes back is the candidate's --
+    changed in place to the state the sender left it in. Held weakly (an object either side
+    drops is forgotten); one that takes no weak references is known for one call only."""
+
+    def __init__(self, sign):
+        self.sign, self.last = sign, 0
+        self.refs, self.numbers, self.held = {}, {}, {}
+
+    def get(self, n):
+        """The object known by ``n``, or None."""
+        ref = self.refs.get(n)
+        return ref() if ref is not None else self.held.get(n)
+
+    def number(self, obj):
+        """``obj``'s number, a new one of this side's where it has none."""
+        n = self.numbers.get(id(obj))
+        if n is not None and self.get(n) is obj:
+            return n
+        self.last += self.sign
+        self.file(self.last, obj)
+        return self.last
+
+    def file(self, n, obj):
+        try:
+            self.refs[n] = weakref.ref(obj, functools.partial(self._gone, n, id(obj)))
+        except TypeError:  # no weak references to it: for this call, where it is alive anyway
+            self.held[n] = obj
+        self.numbers[id(obj)] = n
+
+    def learn(self, graph, sign):
+        """File the other side's objects that a decoded ``graph`` made, by their numbers
+        (only numbers of the sender's own sign: it cannot rename this side's objects)."""
+        for obj, n in zip(graph.get("objects", ()), graph.get("origins", ()), strict=False):
+            if type(n) is int and (n > 0) == (sign > 0) and n != 0 and self.get(n) is not obj:
+                self.file(n, obj)
+
+    def end_call(self):
+        for n, obj in self.held.items():
+            if self.numbers.get(id(obj)) == n:
+                del self.numbers[id(obj)]
+        self.held.clear()
+
+    def _gone(self, n, i, ref):
+        if self.refs.get(n) is ref:
+            del self.refs[n]
+        if self.numbers.get(i) == n:
+            del self.numbers[i]
 
 
-def _changed_args(rep, req, args, kwargs, made, kmade, handle=None):
+def _changed_args(rep, req, args, kwargs, origins, handle=None):
     """Add the arguments' new text to ``rep`` where the call changed them in place."""
     if any(m in req["args"] for m in _MUTABLE_MARKS):
-        text = encode_plain(tuple(args), True, True, _origins(made), handle=handle)
+        text = encode_plain(tuple(args), True, True, origins, handle=handle)
         if text != req["args"]:
             rep["args"] = text
     if req.get("kwargs") and any(m in req["kwargs"] for m in _MUTABLE_MARKS):
-        text = encode_plain(dict(kwargs), True, True, _origins(kmade), handle=handle)
+        text = encode_plain(dict(kwargs), True, True, origins, handle=handle)
         if text != req["kwargs"]:
             rep["kwargs"] = text
 
@@ -1704,11 +1744,13 @@ def _made_exception(rep, known, budget=None):
         cls = getattr(builtins, base)  # which `except Exception` lets by, as in one process
         args = _reply_data(rep, "exc_args", tuple)
         args = args if args is not None else (message,)
+        attrs = _exc_attrs(rep, args)
         own = _checker_class(rep.get("exc_classes"), known, cls)  # the prompt's subclass
         try:
             if own is not None:
                 exc = own.__new__(own, *args)
                 cls.__init__(exc, *args)  # the builtin's own (SystemExit's code), not theirs
+                _set_attrs(exc, attrs)
                 return exc
             made = cls if name == base else _EXC_CLASSES.get((name, (cls,)))
             if made is None:
@@ -1716,7 +1758,9 @@ def _made_exception(rep, known, budget=None):
                 if len(_EXC_CLASSES) > 256:
                     _EXC_CLASSES.clear()
                 _EXC_CLASSES[(name, (cls,))] = made
-            return made(*args)
+            exc = made(*args)
+            _set_attrs(exc, attrs)
+            return exc
         except Exception:
             return CandidateFault(f"the candidate raised {name}: {message}")
     if base == "BaseException":  # a class of its own beside Exception: nothing catches it
@@ -1729,18 +1773,7 @@ def _made_exception(rep, known, budget=None):
         return RuntimeError(f"{name}: {message}")
     args = _reply_data(rep, "exc_args", tuple)
     args = args if args is not None else (message,)
-    attrs = {}
-    raw = rep.get("exc_attrs")
-    for k, text in list(raw.items())[:64] if type(raw) is dict else ():
-        if type(k) is str and k[:2] != "__" and k.isidentifier() and type(text) is str:
-            try:
-                attrs[k] = decode_plain(text)
-            except Exception:
-                pass
-    if contains_nan(args) or contains_nan(attrs):
-        raise CandidateFault(
-            "the candidate raised an exception holding NaN, which a checker cannot judge safely"
-        )
+    attrs = _exc_attrs(rep, args)
     own = _checker_class(rep.get("exc_classes"), known, cls)
     if own is not None:
         try:  # the checker's own class, without its __init__ (which may take other arguments)
@@ -1781,6 +1814,24 @@ def _made_exception(rep, known, budget=None):
                     pass
             return exc
     return RuntimeError(f"{name}: {message}")
+
+
+def _exc_attrs(rep, args):
+    """The plain instance attributes of the candidate's exception (64 at most); raises
+    :class:`CandidateFault` where they or its ``args`` hold NaN (fail closed, as for values)."""
+    attrs = {}
+    raw = rep.get("exc_attrs")
+    for k, text in list(raw.items())[:64] if type(raw) is dict else ():
+        if type(k) is str and k[:2] != "__" and k.isidentifier() and type(text) is str:
+            try:
+                attrs[k] = decode_plain(text)
+            except Exception:
+                pass
+    if contains_nan(args) or contains_nan(attrs):
+        raise CandidateFault(
+            "the candidate raised an exception holding NaN, which a checker cannot judge safely"
+        )
+    return attrs
 
 
 def _candidate_group(name, message, group, known, budget, classes):
@@ -1908,6 +1959,9 @@ def _sync(old, new):
         return True
     t = type(old)
     name = stdlib_type(t) if t not in _SYNC_BUILTINS else None
+    if name is None and t not in _SYNC_BUILTINS and isinstance(old, type(new)):
+        name = stdlib_type(type(new))  # a checker's subclass of one crossed as it
+        t = type(new) if name is not None else t
     if name is not None:
         if type(new) is not t or name not in STDLIB_MUTABLE:  # a Fraction's slots stay its own
             return type(new) is t and old == new
@@ -2020,23 +2074,20 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
     # The candidate's objects the checker holds (a handle dies with the checker's last
     # reference, and the next request lets the candidate's process drop the object), which
-    # of their attributes are methods, and whether the task takes handles at all: only where
-    # its prompt defines the entry point as a class (a function task's candidate could
-    # otherwise answer a checker's `.count(x)` on its result with code of its own).
-    # A new handle comes only as the whole value of a call of the class (or of `iter` on
-    # one): `issued` holds the numbers so made, and a reply may name no other.
-    handles, methods, released, issued = weakref.WeakValueDictionary(), set(), [], set()
-    entry = {"is_class": False, "declared": frozenset(), "iterators": set(), "cls": None}
+    # of their attributes are methods, and whether the task takes its objects at all: only
+    # where its prompt defines the entry point as a class, and then each answers only what
+    # the prompt's class declares (a candidate's object standing where the checker expects
+    # a list cannot answer its `len`, `in` or `.count`). Iterators, in any task, answer
+    # `iter` and `next` only.
+    handles, methods, released, kinds = weakref.WeakValueDictionary(), set(), [], {}
+    ids = _Identities(1)  # the objects that crossed, by the numbers both processes use
+    entry = {"is_class": False, "names": frozenset(), "ops": frozenset(), "cls": None}
 
-    def handle_for(k):
-        if not entry["is_class"]:
+    def handle_for(k, iterator=False):
+        if not entry["is_class"] and not iterator:
             raise WireError("an object kept in the candidate's process, in a function task")
-        if k not in issued:
-            raise WireError(
-                "a new object kept in the candidate's process where only data may stand "
-                "(only a call of the class, of an operator its prompt declares, or iter() of "
-                "its object makes one)"
-            )
+        if kinds.setdefault(k, iterator) is not iterator:
+            raise WireError("a handle that changed its kind")
         h = handles.get(k)
         if h is None:
             h = handles[k] = Handle(k, port)
@@ -2052,8 +2103,14 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
     def ask(handle, name):
         """``handle.name``: a method of the candidate's object (a callable that calls it
-        there), or its attribute's value."""
+        there), or its attribute's value -- not a name of the builtin value types' that the
+        prompt's class does not declare (its ``count``, its ``keys``)."""
         k = object.__getattribute__(handle, "_k")
+        if name in _VALUE_NAMES and (kinds.get(k) or name not in entry["names"]):
+            raise AttributeError(
+                f"the candidate's object has no attribute {name!r} (its prompt's class "
+                "declares none)"
+            )
         if (k, name) not in methods:
             got = call(handle, name, (), {}, get=True)
             if got is not _METHOD:
@@ -2065,17 +2122,20 @@ def serve_judge(in_fd, out_fd, cand_fds):
         return call(None, None, args, kwargs)
 
     def operate(handle, name, args):
-        """An operator on the candidate's object, where the prompt's class declares it."""
+        """An operation on the candidate's object, where the prompt's class declares it (an
+        iterator's ``iter`` and ``next``); else NotImplemented: an object's default."""
         k = object.__getattribute__(handle, "_k")
-        if k == CLASS_TARGET or k in entry["iterators"] or name not in entry["declared"]:
+        if k == CLASS_TARGET:
+            return NotImplemented
+        if name not in (_ITERATOR_OPS if kinds.get(k) else entry["ops"]):
             return NotImplemented
         return call(handle, name, args, {})
 
     def is_instance(x):
-        """``isinstance(x, candidate)`` in a class task: the objects its calls made, and the
-        data of the prompt's class its methods returned."""
+        """``isinstance(x, candidate)`` in a class task: the candidate's objects, and data
+        of the prompt's class."""
         if type(x) is Handle:
-            return object.__getattribute__(x, "_k") not in entry["iterators"]
+            return not kinds.get(object.__getattribute__(x, "_k"))
         return isinstance(entry["cls"], type) and isinstance(x, entry["cls"])
 
     port = types.SimpleNamespace(
@@ -2097,13 +2157,16 @@ def serve_judge(in_fd, out_fd, cand_fds):
     def _call(on, name, args, kwargs, get):
         state["calls"] += 1
         try:
+            ids.end_call()
             sent, ksent, enums = [], [], set()  # the checker's objects, by their place
             req = {
                 "i": state["calls"],
-                "args": encode_plain(tuple(args), True, True, table=sent, enums=enums),
+                "args": encode_plain(tuple(args), True, True, ids.number, sent, enums=enums),
             }
             if kwargs:
-                req["kwargs"] = encode_plain(dict(kwargs), True, True, table=ksent, enums=enums)
+                req["kwargs"] = encode_plain(
+                    dict(kwargs), True, True, ids.number, ksent, enums=enums
+                )
             req["sync"] = True
             if released:
                 req["release"] = released[:64]
@@ -2112,10 +2175,10 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 req["on"], req["name"] = object.__getattribute__(on, "_k"), name
                 if get:
                     req["get"] = True
-            if entry["is_class"] and _makes_objects(req.get("on"), name):
-                req["keep"] = True  # a call of the class: the object it makes stays there
+            if entry["is_class"]:
+                req["handles"] = True  # the candidate's objects stay there
             for cls in enums:
-                if cls.__module__ == "__judge__" and cls.__name__ not in prompted:
+                if cls.__module__ == "__judge__" and cls.__qualname__.split(".")[0] not in prompted:
                     if not any(issubclass(cls, b) for b in (int, str, float)):
                         raise CheckerLimit(
                             f"the checker passed a member of {cls.__name__}, an enumeration "
@@ -2153,22 +2216,16 @@ def serve_judge(in_fd, out_fd, cand_fds):
             return _METHOD
         if name == "__next__" and on is not None and rep.get("stop") is True:
             return ITER_END
-        if "value" in rep and entry["is_class"] and _makes_objects(req.get("on"), name):
-            made = _HANDLE_VALUE.fullmatch(rep["value"]) if type(rep["value"]) is str else None
-            if made is not None:
-                issued.add(int(made[1]))  # the object this call made, kept there
-                if name == "__iter__":
-                    entry["iterators"].add(int(made[1]))
         if "value" in rep or "raised" in rep:
             # From here the checker's own data may hold what the candidate wrote, and whatever
             # goes wrong taking it in (a sync half applied included) is the candidate's fault.
             state["values"] += 1
             try:
                 if "args" in rep or "kwargs" in rep:
-                    _take_arguments(rep, req, args, kwargs, (sent, ksent), shown, handle_for)
+                    _take_arguments(rep, req, args, kwargs, ids, shown, handle_for)
                 if "value" in rep:
-                    value = _take_value(rep, args, kwargs, sent + ksent, shown, handle_for)
-                    want = _HANDLE_OPS.get(name) if on is not None else None
+                    value = _take_value(rep, args, kwargs, ids, shown, handle_for)
+                    want = HANDLE_OPS.get(name) if on is not None else None
                     if want is not None and not isinstance(value, want):
                         raise CandidateFault(
                             f"the candidate's {name} gave a {type(value).__name__}, "
@@ -2201,7 +2258,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
             cls = g.get(spec["entry"])
             entry["is_class"] = isinstance(cls, type)
             if entry["is_class"]:
-                entry["cls"], entry["declared"] = cls, _declared_operators(cls)
+                entry["cls"] = cls
+                entry["names"], entry["ops"] = _interface(cls)
             if entry["is_class"]:
                 the_candidate = _TheClass(CLASS_TARGET, port)
             g[spec["entry"]] = the_candidate
@@ -2229,22 +2287,40 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
 _METHOD = object()  # a reply saying the attribute asked for is a method
 CLASS_TARGET = -1  # the number a request "on" the solution's class itself gives
-_HANDLE_OPS = {**HANDLE_DUNDERS, **HANDLE_OPERATORS}
+_ITERATOR_OPS = frozenset({"__iter__", "__next__"})
+# The public names of the builtin value types: a candidate's object answers them only where
+# the prompt's class declares them, so it cannot stand in for a list, a dict or a str.
+_VALUE_NAMES = frozenset(
+    n
+    for t in (list, dict, set, frozenset, tuple, str, bytes, bytearray, int, float, complex)
+    for n in dir(t)
+    if not n.startswith("_")
+)
 
 
-def _makes_objects(on, name):
-    """Whether a request may make a new handle: a call of the class or of a class method
-    of it, ``iter`` of an object, an operator (which the prompt declares)."""
-    return on is None or on == CLASS_TARGET or name == "__iter__" or name in HANDLE_OPERATORS
-
-
-def _declared_operators(cls):
-    """The operators of :data:`HANDLE_OPERATORS` that the prompt's class ``cls`` declares
-    (its own or a base's besides ``object``); ``!=`` with ``==``, as Python derives it."""
-    names = {n for c in cls.__mro__ if c is not object for n in vars(c) if n in HANDLE_OPERATORS}
-    if "__eq__" in names:
-        names.add("__ne__")
-    return frozenset(names)
+def _interface(cls):
+    """What the prompt's class ``cls`` declares (its own and its bases' besides ``object``):
+    its names (methods, attributes, annotations), and the operations of ``HANDLE_OPS`` its
+    objects answer -- those it defines and those Python derives from them (``!=`` from
+    ``==``, truth from ``len``, ``in`` and iteration from ``__getitem__``, ``str`` from
+    ``repr``)."""
+    names = set()
+    for c in cls.__mro__[:-1]:
+        names.update(vars(c))
+        names.update(getattr(c, "__annotations__", None) or ())
+    ops = {n for n in names if n in HANDLE_OPS}  # __hash__ too where __eq__ set it to None
+    derived = {
+        "__ne__": "__eq__",
+        "__bool__": "__len__",
+        "__iter__": "__getitem__",
+        "__str__": "__repr__",
+    }
+    ops.update(n for n, source in derived.items() if source in ops)
+    if ops & {"__iter__", "__getitem__"}:
+        ops.add("__contains__")
+    if {"__len__", "__getitem__"} <= ops:
+        ops.add("__reversed__")
+    return frozenset(names), frozenset(ops)
 
 
 class _TheClass(Handle):
@@ -2265,14 +2341,11 @@ class _TheClass(Handle):
         return "<the candidate's class>"
 
 
-_HANDLE_VALUE = re.compile(r"__handle__\(([0-9]{1,9})\)")
-
-
-def _take_arguments(rep, req, args, kwargs, sent, g, handle_for):
+def _take_arguments(rep, req, args, kwargs, ids, g, handle_for):
     """Bring the checker's arguments to the state the candidate's call left them in: its own
-    objects changed in place (the graph names them by their place in ``sent``), its lists,
-    dicts and sets synced in place."""
-    graphs = ({"resolve": sent[0]}, {"resolve": sent[1]})
+    objects changed in place (the graph names them by the numbers ``ids`` knows them by),
+    its lists, dicts and sets synced in place."""
+    graphs = ({"resolve": ids.get}, {"resolve": ids.get})
     new_args, new_kwargs = (
         _reply_data_as_checkers(rep.get(key, req.get(key) or "{}"), g, graph, handle_for, what)
         for key, graph, what in zip(
@@ -2284,17 +2357,19 @@ def _take_arguments(rep, req, args, kwargs, sent, g, handle_for):
     )
     for graph in graphs:  # only once both are known good: nothing half-applied
         _take_states(graph)
+        ids.learn(graph, -1)
     _sync(args, new_args)
     _sync(kwargs, new_kwargs)
 
 
-def _take_value(rep, args, kwargs, sent, g, handle_for):
-    """The value the candidate's call returned, as the checker gets it: a node of its
-    arguments (of ``sent``, positional then keyword) is the checker's own node, an argument
+def _take_value(rep, args, kwargs, ids, g, handle_for):
+    """The value the candidate's call returned, as the checker gets it: an object that
+    crossed before (``ids``: its arguments', an earlier call's) is that object, an argument
     returned itself the checker's own argument."""
-    graph = {"resolve": sent}
+    graph = {"resolve": ids.get}
     value = _reply_data_as_checkers(rep["value"], g, graph, handle_for, "returned")
     _take_states(graph)
+    ids.learn(graph, -1)
     same = rep.get("same")
     own = args if type(same) is int else kwargs if type(same) is str else None
     if own is not None and (same in own if type(same) is str else 0 <= same < len(own)):

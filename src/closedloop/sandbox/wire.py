@@ -66,13 +66,14 @@ def _enc(x, out, depth, budget, objects, stdlib=False):
         if t is Handle and objects:  # the candidate's own object, by its number there
             out.append(f"__handle__({int(object.__getattribute__(x, '_k'))})")
             return
-        if objects and objects.handle is not None and (k := objects.handle(x)) is not None:
-            out.append(f"__handle__({int(k)})")  # it stays here: the checker gets a handle
+        if objects and objects.handle is not None and (kept := objects.handle(x)) is not None:
+            k, iterator = kept  # it stays here: the checker gets a handle
+            out.append(f"__handle__({int(k)}, True)" if iterator else f"__handle__({int(k)})")
             return
         if objects and _is_member(x) and t.__module__ in _NAMESPACES:
             # Color.RED by name (and value): the reader's own member where it has the class
             name = x._name_ if x._name_ in t.__members__ else None  # a Flag's composite
-            out.append(f"__member__({t.__name__!r}, {name!r}, ")
+            out.append(f"__member__({_class_path(t)!r}, {name!r}, ")
             _enc(x._value_, out, depth + 1, budget, objects, stdlib)
             plain = any(isinstance(x, b) for b in (int, str, float))
             out.append(f", {plain!r})")
@@ -175,7 +176,7 @@ _STDLIB = {
     ("fractions", "Fraction"): "Fraction",
     ("builtins", "bytearray"): "bytearray",
 }
-_STDLIB_NAMES = frozenset(_STDLIB.values())
+_STDLIB_NAMES = frozenset(_STDLIB.values()) | {"slice"}
 STDLIB_MUTABLE = frozenset({"OrderedDict", "Counter", "defaultdict", "deque", "bytearray"})
 
 
@@ -222,12 +223,32 @@ def _is_member(x):
 def _enc_stdlib(x, t, out, depth, budget, objects):
     """Write ``x`` in its standard-library form; False where it has none (then it crosses as
     a builtin value, or not at all)."""
+    if t is slice:  # a checker's `obj[1:3]` on the candidate's object
+        out.append("slice(")
+        for i, part in enumerate((x.start, x.stop, x.step)):
+            if part is not None and type(part) is not int:
+                _bad(part)
+            out.append(f"{', ' if i else ''}{'None' if part is None else int.__repr__(part)}")
+        out.append(")")
+        return True
     name = stdlib_type(t)
-    if name is None:
-        return False
+    strict = objects is not None and objects.strict  # the checker's side
+    if name is None:  # a subclass of one crosses as it, unless it changes how it behaves
+        base = next((c for c in t.__mro__[1:] if stdlib_type(c) is not None), None)
+        if base is None:
+            return False
+        if strict and _overrides(t, base):
+            raise WireError(
+                f"a {t.__name__} ({base.__name__} subclass) that overrides {base.__name__}'s "
+                f"own methods: the candidate's process gets a plain {base.__name__} and would "
+                "never run them"
+            )
+        name = stdlib_type(base)
     if name == "defaultdict":
         f = x.default_factory
         if f is not None and not (type(f) is type and _BUILTIN_TYPES.get(f.__name__) is f):
+            if strict:  # the solution would read a missing key as a KeyError
+                raise WireError("a defaultdict whose default is code cannot cross")
             return False  # a factory that is code cannot cross: as a dict, as before
         out.append(f"defaultdict({'None' if f is None else f.__name__}, ")
         _enc(dict(dict.items(x)), out, depth + 1, budget, objects, True)
@@ -272,6 +293,8 @@ def _make_stdlib(name, vals, caps):
             import collections
 
             return collections.deque(first, maxlen)
+    if name == "slice" and n == 3 and all(v is None or type(v) is int for v in vals):
+        return slice(*vals)
     if name == "bytearray" and n == 1 and type(first) is bytes:
         return bytearray(first)
     if name == "Decimal" and n == 1 and type(first) is str and len(first) <= 32 + caps[1] // 3:
@@ -312,22 +335,20 @@ def _bad(x):
 class Handle:
     """The checker's end of an object that lives in the candidate's process: an instance of a
     class-based solution (the task's prompt defines its entry point as a class, as "design"
-    tasks do: ``c = candidate(2); c.put(1, 1)``). Reading an attribute asks the candidate's
-    process, and a method call runs there, through the checker proxy like any call of the
-    candidate; so do ``len``, ``bool``, ``in``, ``obj[k]``, ``str`` and iteration (``iter``
-    makes an iterator that stays there too, and each ``next`` asks it for one item, so an
-    endless one under ``islice`` ends). The object itself never crosses, so none of its code
-    runs in the checker's process: ``==``, ``hash`` and the other operators are an object's
-    (identity; an always-equal ``__eq__`` stays behind) unless the prompt's class declares
-    them (:data:`HANDLE_OPERATORS`), and a handle passed back as an argument is the object
-    again. ``port`` answers ``get(handle, name)``, ``call(handle, name, args, kwargs)`` and
-    ``operate(handle, name, args)`` (``NotImplemented`` where the operator is not declared).
-
-    Only a call of the class itself (``candidate(...)``, or of a class method of it) makes a
-    new one, or an operator the prompt declares, and only as the value it returns: whatever
-    else the candidate returns is data, so a method cannot hand a checker an object that
-    answers ``len``, ``in`` or ``.count`` with its own code where the checker expects a
-    list."""
+    tasks do: ``c = candidate(2); c.put(1, 1)``), or an iterator (a generator the solution
+    returned, ``iter`` of its object). The object itself never crosses, so none of its code
+    runs in the checker's process: reading an attribute asks the candidate's process, a
+    method call runs there, through the checker proxy like any call of the candidate, and so
+    does each operation of :data:`HANDLE_OPS` -- but only what the prompt's class declares
+    (its methods, its dunders: ``__len__``, ``__iter__``, ``__add__``, ``__eq__``...). What
+    it does not declare is an object's: ``==`` and ``hash`` by identity (an always-equal
+    ``__eq__`` stays behind), ``len`` a TypeError, and the method names of the builtin value
+    types (``count``, ``index``, ``keys``...) missing, so the candidate's object cannot
+    answer for a list the checker expected. An iterator answers ``iter`` and ``next`` only,
+    one item a request (an endless one under ``islice`` ends). A handle passed back as an
+    argument is the object again. ``port`` answers ``get(handle, name)``,
+    ``call(handle, name, args, kwargs)`` and ``operate(handle, name, args)``
+    (``NotImplemented`` where the operation is not the object's to answer)."""
 
     __slots__ = ("_k", "_port", "__weakref__")
 
@@ -340,97 +361,67 @@ class Handle:
             raise AttributeError(name)
         return object.__getattribute__(self, "_port").get(self, name)
 
-    def _do(self, name, *args):
-        return object.__getattribute__(self, "_port").call(self, name, args, {})
-
     def __setattr__(self, name, value):
         raise AttributeError("the candidate's object takes changes through its own methods")
 
-    def __len__(self):
-        return self._do("__len__")
 
-    def __bool__(self):
-        return self._do("__bool__")
-
-    def __iter__(self):
-        return self._do("__iter__")
-
-    def __next__(self):
-        item = self._do("__next__")
-        if item is ITER_END:
-            raise StopIteration
-        return item
-
-    def __contains__(self, x):
-        return self._do("__contains__", x)
-
-    def __getitem__(self, key):
-        return self._do("__getitem__", key)
-
-    def __setitem__(self, key, value):
-        self._do("__setitem__", key, value)
-
-    def __delitem__(self, key):
-        self._do("__delitem__", key)
-
-    def __str__(self):
-        return self._do("__str__")
-
-
-def _handle_operator(name):
-    def operator(self, *args):
+def _handle_operation(name):
+    def operation(self, *args):
         got = object.__getattribute__(self, "_port").operate(self, name, args)
-        if got is not NotImplemented:
-            return got
-        if name == "__hash__":
-            return object.__hash__(self)
-        if name == "__repr__":
-            return f"<the candidate's object #{object.__getattribute__(self, '_k')}>"
-        if args:  # Python's own fallback: identity for ==, else TypeError
+        if got is NotImplemented:  # not the candidate's to answer: an object's default
+            return _OBJECT_DEFAULTS.get(name, _no_operation(name))(self, *args)
+        if name == "__next__" and got is ITER_END:
+            raise StopIteration
+        if name in ("__iter__", "__reversed__") and type(got) is not Handle:
+            return iter(got)  # an iterator of the standard library's, taken whole
+        return got
+
+    operation.__name__ = operation.__qualname__ = name
+    return operation
+
+
+def _no_operation(name):
+    def refuse(self, *args):
+        if args and name not in _ITEM_OPERATIONS:  # a binary operator: Python's own fallback
             return NotImplemented
         raise TypeError(f"the candidate's object has no {name} (its prompt's class declares none)")
 
-    operator.__name__ = operator.__qualname__ = name
-    return operator
+    return refuse
 
 
+def _placeholder(self, *args):
+    return f"<the candidate's object #{object.__getattribute__(self, '_k')}>"
+
+
+_OBJECT_DEFAULTS = {
+    "__hash__": object.__hash__,
+    "__repr__": _placeholder,
+    "__str__": _placeholder,
+    "__bool__": lambda self: True,
+}
+_ITEM_OPERATIONS = frozenset({"__contains__", "__getitem__", "__setitem__", "__delitem__"})
 _BINARY = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul")
 _BINARY += ("and", "or", "xor", "lshift", "rshift")
-HANDLE_OPERATORS = {
+HANDLE_OPS = {
+    **{"__len__": int, "__bool__": bool, "__contains__": bool, "__str__": str, "__repr__": str},
+    **{"__iter__": object, "__reversed__": object, "__next__": object, "__getitem__": object},
+    **{"__setitem__": type(None), "__delitem__": type(None)},
     **dict.fromkeys(("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"), object),
     **{f"__{n}__": object for n in _BINARY},
     **{f"__r{n}__": object for n in _BINARY},
     **dict.fromkeys(("__neg__", "__pos__", "__abs__", "__invert__"), object),
-    **{"__hash__": int, "__int__": int, "__index__": int, "__float__": float, "__repr__": str},
+    **{"__hash__": int, "__int__": int, "__index__": int, "__float__": float},
 }
-"""The operators a handle answers only where the prompt's class declares them (the task is
-about them: a ``Rational``'s ``+`` and ``==``), each with the type of what it gives back;
-elsewhere they are an object's defaults (``==`` and ``hash`` by identity, ``+`` a
-TypeError), so no code of the candidate's answers a checker's ``==``. The operation runs in
-the candidate's process as Python does it there (``operator.add(obj, other)``, reflected
-and ``NotImplemented`` included), and a new object of the class it makes is the checker's
-new handle."""
+"""What a checker may do to the candidate's object besides reading its attributes, each with
+the type of what it gives back (``__iter__``'s is a handle or a list): each runs in the
+candidate's process as Python does it there (``len(obj)``, ``operator.add(obj, other)``,
+reflection and ``NotImplemented`` included), where the prompt's class declares it."""
 
-for _name in HANDLE_OPERATORS:
-    setattr(Handle, _name, _handle_operator(_name))
+for _name in HANDLE_OPS:
+    setattr(Handle, _name, _handle_operation(_name))
 del _name
 
 ITER_END = object()  # what the port answers a ``__next__`` with where the iterator is done
-
-HANDLE_DUNDERS = {
-    "__len__": int,
-    "__bool__": bool,
-    "__iter__": Handle,
-    "__next__": object,
-    "__contains__": bool,
-    "__getitem__": object,
-    "__setitem__": type(None),
-    "__delitem__": type(None),
-    "__str__": str,
-}
-"""What a checker may do to the candidate's object besides its public attributes, each with
-the type of what it gives back: each runs there as the operation (``len(obj)``, ``iter(obj)``
-kept there), its value crossing."""
 
 
 class _Graph:
@@ -459,13 +450,15 @@ def encode_plain(x, objects=False, stdlib=False, origins=None, table=None, handl
     ``__ref__(k)`` where it holds object ``k``, then a table of every object reached, each once
     (its class name, its attributes, in which ``__ref__`` also stands for objects, and its
     *origin*). A node shared by two others stays one object, a cycle ends, and a linked list
-    of any length is only as deep as one node. ``origins`` maps ``id(object)`` to the
-    position the object had in the graph it was decoded from (so the far side can tell its
-    own objects); without it each object's origin is its own position. ``table``, a list,
+    of any length is only as deep as one node. ``origins``, a function, gives an object's
+    *origin*: the number both ends of the proxy know it by (so the far side can tell an
+    object it has seen before, in this call or an earlier one), or None; without it each
+    object's origin is its own position. ``table``, a list,
     gets the objects in table order (and marks the sender as the checker's side, where a
     builtin's subclass that overrides its methods is refused: the candidate's process would
-    never run them). ``handle`` maps an object that stays in the candidate's process to its
-    number there (written ``__handle__(k)``, see :class:`Handle`); ``enums``, a set, gets
+    never run them). ``handle`` maps an object that stays in the candidate's process to
+    ``(its number there, whether it is an iterator)`` (written ``__handle__(k)``, see
+    :class:`Handle`), or None; ``enums``, a set, gets
     the enumerations whose members crossed by name.
 
     ``stdlib=True`` (both ends of the checker proxy) writes the standard library's value types
@@ -483,7 +476,7 @@ def encode_plain(x, objects=False, stdlib=False, origins=None, table=None, handl
             k = 0
             while k < len(graph.table):  # a state may meet more objects: the table grows
                 obj, state = graph.table[k]
-                origin = k if origins is None else origins.get(id(obj))
+                origin = k if origins is None else origins(obj)
                 out.append(f"{', ' if k else ''}({type(obj).__name__!r}, ")
                 _enc(state, out, 1, budget, graph, stdlib)
                 bases = _base_names(type(obj))
@@ -552,17 +545,17 @@ def _dec(node, caps, ns=None):
         name, args = node.func.id, node.args
         if name == "__member__" and ns is not None and len(args) == 4:
             return _member(ns, args, caps)
-        if name == "__handle__" and caps[4] is not None and len(args) == 1:
-            k = args[0].value if type(args[0]) is ast.Constant else None
-            if type(k) is not int or k < 0:
+        if name == "__handle__" and caps[4] is not None and 1 <= len(args) <= 2:
+            k, iterator = (a.value if type(a) is ast.Constant else None for a in (*args, None)[:2])
+            if type(k) is not int or k < 0 or iterator not in (None, True):
                 raise WireError("a handle to no object of the candidate's")
-            return caps[4](k)
+            return caps[4](k, iterator is True)
         if name == "__ref__" and caps[3] is not None and len(args) == 1:
             k = args[0].value if type(args[0]) is ast.Constant else None
             if type(k) is not int or not 0 <= k < len(caps[3]):
                 raise WireError("a reference to no object of the graph")
             return caps[3][k]
-        if caps[2] and name in _STDLIB_NAMES and 1 <= len(args) <= 2:
+        if caps[2] and name in _STDLIB_NAMES and 1 <= len(args) <= 3:
             return _make_stdlib(name, [_dec(a, caps, ns) for a in args], caps)
         if name == "float" and len(args) == 1 and type(args[0]) is ast.Constant:
             key = args[0].value
@@ -655,8 +648,22 @@ def _quiet(base):
 
 
 def _own_class(ns, name):
-    cls = ns.get(name)
-    return cls if isinstance(cls, type) and cls.__module__ == ns.get("__name__") else None
+    """The class ``name`` (or a dotted path of them: ``Card.Suit``, looked up in each class's
+    own namespace, running nothing) that the code of namespace ``ns`` itself defined."""
+    first, *rest = name.split(".", 4)
+    cls = ns.get(first)
+    for part in rest[:3]:
+        cls = vars(cls).get(part) if isinstance(cls, type) else None
+    ok = len(rest) <= 3 and isinstance(cls, type) and cls.__module__ == ns.get("__name__")
+    return cls if ok else None
+
+
+def _class_path(t):
+    """``t``'s name as :func:`_own_class` finds it: its qualified name where it is nested in
+    classes (an enumeration inside the prompt's class), else its name."""
+    path = t.__qualname__
+    parts = path.split(".") if type(path) is str else ()
+    return path if 1 < len(parts) <= 4 and all(p.isidentifier() for p in parts) else t.__name__
 
 
 def _set_attr(obj, name, value, slots):
@@ -683,7 +690,7 @@ def _dec_graph(node, caps, ns, graph):
     if len(node.args) != 2 or node.keywords or type(node.args[1]) is not ast.List:
         raise WireError("a __graph__ form takes a value and a list of objects")
     entries = node.args[1].elts
-    resolve = graph.get("resolve") or ()
+    resolve = graph.get("resolve")
     objects, origins, mine, fields = [], [], [], []
     for e in entries:
         parts = e.elts if type(e) is ast.Tuple else ()
@@ -701,13 +708,13 @@ def _dec_graph(node, caps, ns, graph):
             if not all(type(b) is str and b.isidentifier() for b in bases):
                 raise WireError("a graph object's bases are a tuple of names")
             parts = parts[:3]
-        if len(parts) != 3 or not all(type(p) is ast.Constant for p in parts[::2]):
+        if len(parts) != 3 or type(parts[0]) is not ast.Constant:
             raise WireError("a graph's object is (class name, attributes, origin)")
-        name, origin = parts[0].value, parts[2].value
+        name, origin = parts[0].value, _origin(parts[2])
         if type(name) is not str or not name.isidentifier() or type(parts[1]) is not ast.Dict:
             raise WireError("a graph's object is (class name, attributes, origin)")
-        if origin is not None and type(origin) is not int:
-            raise WireError("a graph object's origin is a position or None")
+        if origin is not None and (type(origin) is not int or abs(origin) >= 1 << 62):
+            raise WireError("a graph object's origin is a number or None")
         keys = parts[1].keys
         if not all(
             type(k) is ast.Constant and type(k.value) is str and k.value.isidentifier()
@@ -715,7 +722,7 @@ def _dec_graph(node, caps, ns, graph):
         ) or len({k.value for k in keys}) != len(keys):
             raise WireError("an object's attributes are distinct identifiers")
         caps[0] -= 1 + len(keys)
-        own = resolve[origin] if type(origin) is int and 0 <= origin < len(resolve) else None
+        own = resolve(origin) if resolve is not None and origin is not None else None
         own = own if own is not None and type(own).__name__ == name else None
         objects.append(own if own is not None else _new_obj(ns, name, bases))
         origins.append(origin)
@@ -761,6 +768,21 @@ def _dec_graph(node, caps, ns, graph):
     pending = [(objects[k], states[k]) for k in range(len(entries)) if mine[k]]
     graph.update(objects=objects, origins=origins, pending=pending, states=states)
     return value
+
+
+def _origin(node):
+    """A graph object's origin: None, or a number (the candidate's own are negative)."""
+    if (
+        type(node) is ast.UnaryOp
+        and type(node.op) is ast.USub
+        and type(node.operand) is ast.Constant
+    ):
+        value = node.operand.value
+        if type(value) is int:
+            return -value
+    if type(node) is ast.Constant:
+        return node.value
+    raise WireError("a graph object's origin is a number or None")
 
 
 def _may_hash(node):
@@ -951,8 +973,8 @@ def decode_plain(
     ``encode_plain(..., objects=True)`` writes rebuild objects of the classes that namespace's
     own code defined (or of stand-ins); without it they are refused. ``graph``, a dict, gets
     the graph's objects (``"objects"``, in table order) and origins (``"origins"``); where it
-    holds ``"resolve"``, a list of the reader's own objects, an entry whose origin names one
-    of the same class *is* that object: its new attributes are not set but left, with it, in
+    holds ``"resolve"``, a function from an origin to the reader's object known by it (or
+    None), an entry whose origin names one of the same class *is* that object: its new attributes are not set but left, with it, in
     ``"pending"`` (``(object, attributes)`` pairs) for the reader to apply in place; every
     object's attributes as decoded are in ``"states"``. ``handles`` (the candidate's process,
     for the checker proxy's arguments): the objects that ``__handle__(k)`` names.
