@@ -1434,3 +1434,87 @@ def test_a_generator_a_function_returns_is_an_iterator_and_nothing_more(verifier
         task,
         "import itertools\ndef f(n):\n    yield from (itertools.count() if n is None else range(n))\n",
     )
+
+
+VECTOR_PROMPT = (
+    "class Vector:\n    def __init__(self, x, y):\n        pass\n"
+    "    def __eq__(self, other):\n        pass\n    def __add__(self, other):\n        pass\n"
+    "    def dot(self, other) -> float:\n        pass\n    def as_tuple(self):\n        pass\n"
+)
+VECTOR = class_task(
+    "Vector",
+    VECTOR_PROMPT,
+    "def check(candidate):\n    v, w = candidate(3, 4), candidate(1, 2)\n"
+    "    assert v + w == candidate(4, 6) and v != w\n"
+    "    assert v.dot(w) == 11 and v.as_tuple() == (3, 4)\n",
+)
+RIGHT_VECTOR = (
+    "class Vector:\n    def __init__(self, x, y):\n        self.x, self.y = x, y\n"
+    "    def __eq__(self, o):\n        return isinstance(o, Vector) and (self.x, self.y) == (o.x, o.y)\n"
+    "    def __add__(self, o):\n        return Vector(self.x + o.x, self.y + o.y)\n"
+    "    def dot(self, o):\n        return self.x * o.x + self.y * o.y\n"
+    "    def as_tuple(self):\n        return (self.x, self.y)\n"
+)
+
+
+@pytest.mark.parametrize("method", ["dot", "as_tuple"])
+def test_a_declared_eq_cannot_answer_for_the_data_a_checker_expected(verifier, method):
+    # With __eq__ declared, a method returning `self` where the checker expected a number or
+    # a tuple let an always-equal __eq__ judge `v.dot(w) == 11`. Now a declared operator
+    # takes only the class's objects and numbers (a tuple, a list: identity), and a method
+    # the prompt annotates as returning data cannot return the object.
+    passes(verifier, VECTOR, RIGHT_VECTOR)
+    cheat = (
+        RIGHT_VECTOR.replace(
+            "return isinstance(o, Vector) and (self.x, self.y) == (o.x, o.y)",
+            "return not isinstance(o, Vector) or (self.x, self.y) == (o.x, o.y)",
+        )
+        + f"    def {method}(self, *other):\n        return self\n"
+    )
+    verdict = verifier.verify(VECTOR, cheat)
+    assert verdict.outcome in (Outcome.FAIL, Outcome.ERROR), verdict
+
+
+def test_what_either_side_changed_between_calls_is_kept(verifier):
+    # With identity across calls, an object crossing back was set to the sender's state
+    # whole: the checker's `it.v = 5` between put and get was reverted to the candidate's
+    # stale 1, and a node the checker passed back reverted the candidate's node grown since.
+    task = class_task(
+        "Store",
+        "class Item:\n    def __init__(self, v):\n        self.v = v\n"
+        "class Store:\n    def put(self, key, item):\n        pass\n    def take(self, key):\n"
+        "        pass\n    def grow(self, key):\n        pass\n",
+        "def check(candidate):\n    s = candidate()\n    it = Item(1)\n    s.put('a', it)\n"
+        "    it.v = 5\n    assert s.take('a') is it and it.v == 5\n"
+        "    s.put('b', Item([1]))\n    s.grow('b')\n    got = s.take('b')\n"
+        "    assert got.v == [1, 2]\n    got.w = 0\n    s.grow('b')\n"
+        "    assert s.take('b') is got and got.v == [1, 2, 3] and got.w == 0\n",
+    )
+    code = (
+        "class Store:\n    def __init__(self):\n        self.d = {}\n"
+        "    def put(self, key, item):\n        self.d[key] = item\n"
+        "    def take(self, key):\n        return self.d[key]\n"
+        "    def grow(self, key):\n        self.d[key].v.append(len(self.d[key].v) + 1)\n"
+    )
+    passes(verifier, task, code)
+
+
+def test_membership_attributes_and_rounding_on_the_candidates_objects(verifier):
+    # `x in` a generator raised TypeError (no fallback to iterating); a checker could not
+    # set a node's attribute (`a.next = b`); math.floor and round had no way through.
+    task = class_task(
+        "Node",
+        "class Node:\n    def __init__(self, val):\n        self.val = val\n        self.next = None\n"
+        "    def walk(self):\n        pass\n    def __floor__(self):\n        pass\n"
+        "    def __round__(self, n=0):\n        pass\n",
+        "import math\ndef check(candidate):\n    a, b = candidate(1.5), candidate(2.5)\n"
+        "    a.next = b\n    assert a.next is b and 2.5 in a.walk() and 7 not in a.walk()\n"
+        "    assert math.floor(a) == 1 and round(b) == 2 and round(a, 1) == 1.5\n",
+    )
+    code = (
+        "import math\nclass Node:\n    def __init__(self, val):\n        self.val, self.next = val, None\n"
+        "    def walk(self):\n        n = self\n        while n:\n            yield n.val\n"
+        "            n = n.next\n    def __floor__(self):\n        return math.floor(self.val)\n"
+        "    def __round__(self, n=0):\n        return round(self.val, n) if n else round(self.val)\n"
+    )
+    passes(verifier, task, code)

@@ -73,6 +73,7 @@ import errno
 import fcntl
 import functools
 import json
+import math
 import operator
 import os
 import resource
@@ -95,6 +96,7 @@ try:  # on the host, for tools; inside the sandbox wire.py's source precedes thi
         STDLIB_MUTABLE,
         Handle,
         WireError,
+        _fingerprint_of,
         _obj_state,
         _set_attr,
         _slot_names,
@@ -1264,8 +1266,7 @@ def serve_candidate(in_fd, out_fd):
             kept.entries = req.get("handles") is True
             held = kept.get if proxy else None
             bits = JUDGE_INT_BITS if proxy else MAX_INT_BITS  # what the judge may send
-            ids.end_call()
-            made, kmade = {"resolve": ids.get}, {"resolve": ids.get}  # objects seen before
+            made, kmade = ids.graph(), ids.graph()  # objects seen before
             args, kwargs = (
                 decode_plain(
                     req[key], g, max_int_bits=bits, stdlib=proxy, graph=graph, handles=held
@@ -1274,8 +1275,8 @@ def serve_candidate(in_fd, out_fd):
                 else empty
                 for key, graph, empty in (("args", made, ()), ("kwargs", kmade, {}))
             )
-            for graph in (made, kmade):  # the checker changed them since: as it sent them
-                _take_states(graph)
+            for graph in (made, kmade):  # what the checker changed of them since
+                _take_states(graph, ids)
                 ids.learn(graph, 1)
             if req.get("alias"):
                 args, kwargs = _alias(args, kwargs, req["alias"])
@@ -1376,6 +1377,9 @@ class _Kept:
             return _operation(name, obj, args)
         if not _public(name):
             raise TypeError(f"no attribute a checker may ask for: {name!r}")
+        if req.get("set") is True and len(args) == 1:  # the checker's `obj.name = value`
+            setattr(obj, name, args[0])
+            return None
         attr = getattr(obj, name)
         if req.get("get"):
             return _METHOD if callable(attr) else attr
@@ -1410,6 +1414,8 @@ def _operation(name, obj, args):
             return next(obj)
         except StopIteration:
             return ITER_END
+    if name == "__round__":
+        return round(obj, *args[:1])
     if name == "__setitem__" and len(args) == 2:
         obj[args[0]] = args[1]
         return None
@@ -1442,6 +1448,9 @@ _UNARY = {
     "__neg__": operator.neg,
     "__pos__": operator.pos,
     "__invert__": operator.invert,
+    "__floor__": math.floor,
+    "__ceil__": math.ceil,
+    "__trunc__": math.trunc,
 }
 
 
@@ -1560,6 +1569,10 @@ def _class_attrs(e):
     return out
 
 
+_HELD_OBJECTS = 100_000
+_ABSENT = object()
+
+
 class _Identities:
     """The objects that crossed the checker proxy, by a number both processes know them by:
     the judge numbers its objects 1, 2, 3..., the candidate's process its own -1, -2...;
@@ -1568,11 +1581,13 @@ class _Identities:
     a node the checker passed to ``add`` and a later ``get`` returned is the checker's own
     node, a node the candidate returned and the checker passes back is the candidate's --
     changed in place to the state the sender left it in. Held weakly (an object either side
-    drops is forgotten); one that takes no weak references is known for one call only."""
+    drops is forgotten); one that takes no weak references (``__slots__``) strongly, up to
+    ``_HELD_OBJECTS`` of them, then they are forgotten together."""
 
     def __init__(self, sign):
         self.sign, self.last = sign, 0
         self.refs, self.numbers, self.held = {}, {}, {}
+        self.base = {}  # number -> its attributes' fingerprints when it last crossed
 
     def get(self, n):
         """The object known by ``n``, or None."""
@@ -1582,35 +1597,63 @@ class _Identities:
     def number(self, obj):
         """``obj``'s number, a new one of this side's where it has none."""
         n = self.numbers.get(id(obj))
-        if n is not None and self.get(n) is obj:
-            return n
-        self.last += self.sign
-        self.file(self.last, obj)
-        return self.last
+        if n is None or self.get(n) is not obj:
+            self.last += self.sign
+            n = self.last
+            self.file(n, obj)
+        self.crossed(obj, _obj_state(obj) or {}, n)  # it is being sent as it is now
+        return n
+
+    def crossed(self, obj, attrs, n=None):
+        """Note the state ``attrs`` in which ``obj`` crossed, either way."""
+        n = self.numbers.get(id(obj)) if n is None else n
+        if n is not None:
+            self.base[n] = {k: _fingerprint_of(v) for k, v in attrs.items()}
+
+    def graph(self):
+        """A ``graph`` for ``decode_plain``: objects known by their numbers are these, and
+        only what the sender changed of them since they last crossed is set."""
+        return {"resolve": self.get, "base": self.base_of}
+
+    def base_of(self, obj):
+        n = self.numbers.get(id(obj))
+        return self.base.get(n) if n is not None and self.get(n) is obj else None
 
     def file(self, n, obj):
         try:
             self.refs[n] = weakref.ref(obj, functools.partial(self._gone, n, id(obj)))
-        except TypeError:  # no weak references to it: for this call, where it is alive anyway
+        except TypeError:  # no weak references to it (slots): held, up to a bound
+            if len(self.held) >= _HELD_OBJECTS:
+                self.forget_held()
             self.held[n] = obj
         self.numbers[id(obj)] = n
 
     def learn(self, graph, sign):
-        """File the other side's objects that a decoded ``graph`` made, by their numbers
-        (only numbers of the sender's own sign: it cannot rename this side's objects)."""
-        for obj, n in zip(graph.get("objects", ()), graph.get("origins", ()), strict=False):
-            if type(n) is int and (n > 0) == (sign > 0) and n != 0 and self.get(n) is not obj:
+        """File the objects a decoded ``graph`` made, by their numbers: the other side's,
+        and this side's own where their objects are gone (it cannot rename a live one)."""
+        states = graph.get("states", ())
+        for k, (obj, n) in enumerate(
+            zip(graph.get("objects", ()), graph.get("origins", ()), strict=False)
+        ):
+            if type(n) is not int or n == 0 or self.get(n) is obj:
+                continue
+            # the other side's numbers; or one of ours whose object this side let go of
+            # (the checker's temporary `Item(1)` the candidate kept and hands back)
+            if (n > 0) == (sign > 0) or (abs(n) <= abs(self.last) and self.get(n) is None):
                 self.file(n, obj)
+                self.crossed(obj, states[k] if k < len(states) else {}, n)
 
-    def end_call(self):
+    def forget_held(self):
         for n, obj in self.held.items():
             if self.numbers.get(id(obj)) == n:
                 del self.numbers[id(obj)]
+            self.base.pop(n, None)
         self.held.clear()
 
     def _gone(self, n, i, ref):
         if self.refs.get(n) is ref:
             del self.refs[n]
+            self.base.pop(n, None)
         if self.numbers.get(i) == n:
             del self.numbers[i]
 
@@ -2011,20 +2054,30 @@ def _sync(old, new):
     return old == new if t in _IMMUTABLE else _obj_state(old) is None and old == new
 
 
-def _sync_state(obj, attrs):
-    """Give the checker's own object ``obj`` the attributes ``attrs`` (its state after the
-    candidate's call), in place: its lists and dicts stay the objects they were."""
+def _sync_state(obj, attrs, base=None):
+    """Give the reader's own object ``obj`` the attributes ``attrs`` (the sender's state of
+    it), in place: its lists and dicts stay the objects they were. With ``base`` (the
+    fingerprints of its state when it last crossed, :func:`_fingerprint_of`), only what the
+    sender changed since: what the reader changed meanwhile, and the sender did not, stays
+    (a checker's `it.v = 5` between two calls, the candidate's node grown meanwhile)."""
     slots = set(_slot_names(type(obj)))
     d = getattr(obj, "__dict__", None)
     mine = _obj_state(obj) or {}
-    for k in [k for k in mine if k not in attrs]:
+    if base is None:
+        gone, new = [k for k in mine if k not in attrs], attrs
+    else:
+        gone = [k for k in mine if k in base and k not in attrs]
+        new = {k: v for k, v in attrs.items() if base.get(k, _ABSENT) != _fingerprint_of(v)}
+    for k in gone:
         if k in slots:
             object.__delattr__(obj, k)
         else:
             del d[k]
-    for k, v in attrs.items():
+    for k, v in new.items():
         if k not in mine or not _sync(mine[k], v):
             _set_attr(obj, k, v, slots)
+    if base is not None:
+        return
     if type(d) is dict and [k for k in d if k in attrs] != [k for k in attrs if k in d]:
         ordered = {k: d[k] for k in attrs if k in d}  # reordered, as a dict argument would be
         for k in ordered:
@@ -2111,12 +2164,13 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 f"the candidate's object has no attribute {name!r} (its prompt's class "
                 "declares none)"
             )
+        data = _returns_data(entry["cls"], name) if entry["is_class"] else False
         if (k, name) not in methods:
             got = call(handle, name, (), {}, get=True)
             if got is not _METHOD:
                 return got
             methods.add((k, name))
-        return lambda *args, **kwargs: call(handle, name, args, kwargs)
+        return lambda *args, **kwargs: call(handle, name, args, kwargs, data=data)
 
     def candidate(*args, **kwargs):
         return call(None, None, args, kwargs)
@@ -2129,7 +2183,18 @@ def serve_judge(in_fd, out_fd, cand_fds):
             return NotImplemented
         if name not in (_ITERATOR_OPS if kinds.get(k) else entry["ops"]):
             return NotImplemented
-        return call(handle, name, args, {})
+        if name in _OPERAND_OPS and not all(map(meets, args)):
+            return NotImplemented  # an operand the object has no business judging: a list
+        return call(handle, name, args, {}, data=name in _DATA_OPS)
+
+    def meets(x):
+        """Whether a declared operator of the candidate's object may take ``x``: its own
+        objects, the prompt's class, numbers -- never a list, a str or None, where an
+        always-equal ``__eq__`` would answer for the value a checker expected."""
+        if type(x) is Handle:
+            return not kinds.get(object.__getattribute__(x, "_k"))
+        number = type(x) in (int, float, complex, bool) or stdlib_type(type(x)) in _EXACT_NUMBERS
+        return number or isinstance(x, entry["cls"])
 
     def is_instance(x):
         """``isinstance(x, candidate)`` in a class task: the candidate's objects, and data
@@ -2138,7 +2203,20 @@ def serve_judge(in_fd, out_fd, cand_fds):
             return not kinds.get(object.__getattribute__(x, "_k"))
         return isinstance(entry["cls"], type) and isinstance(x, entry["cls"])
 
+    def set_attribute(handle, name, value):
+        """``handle.name = value``: set in the candidate's process, where the name is no
+        builtin value type's the prompt's class leaves undeclared (nor an iterator's)."""
+        k = object.__getattribute__(handle, "_k")
+        if (
+            k == CLASS_TARGET
+            or kinds.get(k)
+            or (name in _VALUE_NAMES and name not in entry["names"])
+        ):
+            raise AttributeError(f"the candidate's object takes no attribute {name!r}")
+        call(handle, name, (value,), {}, put=True)
+
     port = types.SimpleNamespace(
+        set=set_attribute,
         get=ask,
         call=lambda h, name, a, kw: call(h, name, a, kw),
         operate=operate,
@@ -2146,18 +2224,17 @@ def serve_judge(in_fd, out_fd, cand_fds):
         is_instance=is_instance,
     )
 
-    def call(on, name, args, kwargs, get=False):
+    def call(on, name, args, kwargs, get=False, data=False, put=False):
         try:
-            return _call(on, name, args, kwargs, get)
+            return _call(on, name, args, kwargs, get, data, put)
         except CandidateFault as e:  # kept: a checker's bare `except:` must not make it a pass
             if state["fault"] is None:
                 state["fault"] = e
             raise
 
-    def _call(on, name, args, kwargs, get):
+    def _call(on, name, args, kwargs, get, data, put):
         state["calls"] += 1
         try:
-            ids.end_call()
             sent, ksent, enums = [], [], set()  # the checker's objects, by their place
             req = {
                 "i": state["calls"],
@@ -2175,6 +2252,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 req["on"], req["name"] = object.__getattribute__(on, "_k"), name
                 if get:
                     req["get"] = True
+                if put:
+                    req["set"] = True
             if entry["is_class"]:
                 req["handles"] = True  # the candidate's objects stay there
             for cls in enums:
@@ -2225,6 +2304,11 @@ def serve_judge(in_fd, out_fd, cand_fds):
                     _take_arguments(rep, req, args, kwargs, ids, shown, handle_for)
                 if "value" in rep:
                     value = _take_value(rep, args, kwargs, ids, shown, handle_for)
+                    if data and _holds_entry(value, kinds):
+                        raise CandidateFault(
+                            f"the candidate's {name} returned its own object where the prompt "
+                            "says it returns data"
+                        )
                     want = HANDLE_OPS.get(name) if on is not None else None
                     if want is not None and not isinstance(value, want):
                         raise CandidateFault(
@@ -2288,6 +2372,40 @@ def serve_judge(in_fd, out_fd, cand_fds):
 _METHOD = object()  # a reply saying the attribute asked for is a method
 CLASS_TARGET = -1  # the number a request "on" the solution's class itself gives
 _ITERATOR_OPS = frozenset({"__iter__", "__next__"})
+# the comparisons and arithmetic: binary, and judged against their other operand
+_OPERAND_OPS = frozenset(HANDLE_OPS).difference(
+    _UNARY, ("__contains__", "__getitem__", "__setitem__", "__delitem__", "__next__", "__round__")
+)
+_DATA_OPS = frozenset({"__len__", "__bool__", "__contains__", "__hash__", "__int__", "__index__"})
+
+
+def _returns_data(cls, name):
+    """Whether the prompt's class annotates its method ``name`` as returning something that
+    is not the class itself (``-> float``, ``-> list[int]``, ``-> None``): then the candidate
+    returning its own object there (``return self``) is its fault, not an object for the
+    checker to compare."""
+    fn = next((vars(c)[name] for c in cls.__mro__[:-1] if name in vars(c)), None)
+    fn = getattr(fn, "__func__", fn)  # a class or static method's function
+    ann = getattr(fn, "__annotations__", None)
+    if not isinstance(ann, dict) or "return" not in ann:
+        return False
+    text = ann["return"] if isinstance(ann["return"], str) else repr(ann["return"])
+    return cls.__name__ not in text and "Self" not in text
+
+
+_EXACT_NUMBERS = frozenset({"Fraction", "Decimal"})
+
+
+def _holds_entry(value, kinds, depth=0):
+    """Whether a decoded value holds a handle to an object of the entry class."""
+    if type(value) is Handle:
+        return not kinds.get(object.__getattribute__(value, "_k"))
+    if depth > 50 or type(value) not in (list, tuple, set, frozenset, dict):
+        return False
+    items = [*value.keys(), *value.values()] if type(value) is dict else value
+    return any(_holds_entry(v, kinds, depth + 1) for v in items)
+
+
 # The public names of the builtin value types: a candidate's object answers them only where
 # the prompt's class declares them, so it cannot stand in for a list, a dict or a str.
 _VALUE_NAMES = frozenset(
@@ -2345,7 +2463,7 @@ def _take_arguments(rep, req, args, kwargs, ids, g, handle_for):
     """Bring the checker's arguments to the state the candidate's call left them in: its own
     objects changed in place (the graph names them by the numbers ``ids`` knows them by),
     its lists, dicts and sets synced in place."""
-    graphs = ({"resolve": ids.get}, {"resolve": ids.get})
+    graphs = (ids.graph(), ids.graph())
     new_args, new_kwargs = (
         _reply_data_as_checkers(rep.get(key, req.get(key) or "{}"), g, graph, handle_for, what)
         for key, graph, what in zip(
@@ -2356,7 +2474,7 @@ def _take_arguments(rep, req, args, kwargs, ids, g, handle_for):
         )
     )
     for graph in graphs:  # only once both are known good: nothing half-applied
-        _take_states(graph)
+        _take_states(graph, ids)
         ids.learn(graph, -1)
     _sync(args, new_args)
     _sync(kwargs, new_kwargs)
@@ -2366,9 +2484,9 @@ def _take_value(rep, args, kwargs, ids, g, handle_for):
     """The value the candidate's call returned, as the checker gets it: an object that
     crossed before (``ids``: its arguments', an earlier call's) is that object, an argument
     returned itself the checker's own argument."""
-    graph = {"resolve": ids.get}
+    graph = ids.graph()
     value = _reply_data_as_checkers(rep["value"], g, graph, handle_for, "returned")
-    _take_states(graph)
+    _take_states(graph, ids)
     ids.learn(graph, -1)
     same = rep.get("same")
     own = args if type(same) is int else kwargs if type(same) is str else None
@@ -2400,10 +2518,12 @@ def _reply_data_as_checkers(text, g, graph, handle_for, what):
     return value
 
 
-def _take_states(graph):
-    """Give the checker's own objects a decoded graph met the states the candidate left."""
+def _take_states(graph, ids):
+    """Give the reader's own objects a decoded graph met what the sender changed of them
+    since they last crossed (all of it where that is not known)."""
     for obj, attrs in graph["pending"] if "pending" in graph else ():
-        _sync_state(obj, attrs)
+        _sync_state(obj, attrs, ids.base_of(obj))
+        ids.crossed(obj, attrs)
 
 
 def _safe_exc_line(e, limit=400):

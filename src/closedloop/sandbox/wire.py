@@ -362,7 +362,9 @@ class Handle:
         return object.__getattribute__(self, "_port").get(self, name)
 
     def __setattr__(self, name, value):
-        raise AttributeError("the candidate's object takes changes through its own methods")
+        if name.startswith("__"):
+            raise AttributeError("the candidate's object takes no dunders from a checker")
+        object.__getattribute__(self, "_port").set(self, name, value)
 
 
 def _handle_operation(name):
@@ -393,11 +395,24 @@ def _placeholder(self, *args):
     return f"<the candidate's object #{object.__getattribute__(self, '_k')}>"
 
 
+def _contains_by_iterating(self, x):
+    """``x in obj`` where ``obj`` answers iteration but not ``__contains__``: Python's own
+    fallback, ``any(v is x or v == x for v in obj)``."""
+    items = object.__getattribute__(self, "_port").operate(self, "__iter__", ())
+    if items is NotImplemented:
+        raise TypeError(
+            "the candidate's object has no __contains__ (its prompt's class declares none)"
+        )
+    items = items if type(items) is Handle else iter(items)
+    return any(v is x or v == x for v in items)
+
+
 _OBJECT_DEFAULTS = {
     "__hash__": object.__hash__,
     "__repr__": _placeholder,
     "__str__": _placeholder,
     "__bool__": lambda self: True,
+    "__contains__": _contains_by_iterating,
 }
 _ITEM_OPERATIONS = frozenset({"__contains__", "__getitem__", "__setitem__", "__delitem__"})
 _BINARY = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul")
@@ -411,6 +426,7 @@ HANDLE_OPS = {
     **{f"__r{n}__": object for n in _BINARY},
     **dict.fromkeys(("__neg__", "__pos__", "__abs__", "__invert__"), object),
     **{"__hash__": int, "__int__": int, "__index__": int, "__float__": float},
+    **{"__floor__": object, "__ceil__": object, "__trunc__": object, "__round__": object},
 }
 """What a checker may do to the candidate's object besides reading its attributes, each with
 the type of what it gives back (``__iter__``'s is a handle or a list): each runs in the
@@ -730,6 +746,11 @@ def _dec_graph(node, caps, ns, graph):
         fields.append(list(zip((k.value for k in keys), parts[1].values, strict=True)))
     caps[3] = objects
     states = [{} for _ in entries]
+    base_of = graph.get("base")  # the reader's objects' states when they last crossed
+    bases = [
+        base_of(o) if m and base_of is not None else None
+        for o, m in zip(objects, mine, strict=True)
+    ]
     slots = [set(_slot_names(type(o))) for o in objects]
     later = []  # attributes that may hash: after every attribute that cannot
     for k, pairs in enumerate(fields):
@@ -739,7 +760,12 @@ def _dec_graph(node, caps, ns, graph):
                 continue
             v = states[k][name] = _dec(value_node, caps, ns)
             if not mine[k] or type(v) not in (list, dict, set):  # theirs keep their containers
-                _set_attr(objects[k], name, v, slots[k])
+                if (
+                    not mine[k]
+                    or bases[k] is None
+                    or bases[k].get(name, bases) != _fingerprint_of(v)
+                ):
+                    _set_attr(objects[k], name, v, slots[k])  # unless the sender left it as it was
     later.reverse()
     while later:  # an attribute whose set hashes objects not yet whole waits for a next round
         failed = []
@@ -783,6 +809,31 @@ def _origin(node):
     if type(node) is ast.Constant:
         return node.value
     raise WireError("a graph object's origin is a number or None")
+
+
+def _fingerprint_of(v, depth=0):
+    """A comparable summary of an attribute's value, objects by identity and containers by
+    what they hold: equal where the value did not change (its own objects, the same
+    contents), whichever side's objects it names."""
+    t = type(v)
+    if v is None or t in (bool, int, float, complex, str, bytes):
+        return (t, v)
+    if depth > 40:
+        return ("deep", id(v))
+    if t is list or t is tuple:
+        return (t, tuple(_fingerprint_of(x, depth + 1) for x in v))
+    if t is dict or stdlib_type(t) in ("OrderedDict", "Counter", "defaultdict"):
+        return (
+            t,
+            tuple(
+                (_fingerprint_of(k, depth + 1), _fingerprint_of(x, depth + 1)) for k, x in v.items()
+            ),
+        )
+    if t is set or t is frozenset:
+        return (t, frozenset(_fingerprint_of(x, depth + 1) for x in v))
+    if stdlib_type(t) in ("deque", "bytearray"):
+        return (t, tuple(_fingerprint_of(x, depth + 1) for x in v))
+    return ("object", id(v))
 
 
 def _may_hash(node):
