@@ -1518,3 +1518,96 @@ def test_membership_attributes_and_rounding_on_the_candidates_objects(verifier):
         "    def __round__(self, n=0):\n        return round(self.val, n) if n else round(self.val)\n"
     )
     passes(verifier, task, code)
+
+
+@pytest.mark.parametrize(
+    "cheat, check",
+    [
+        ("    def size(self):\n        return self\n", "assert c.size() == 2"),
+        ("    def size(self):\n        return (self, self)\n", "assert c.size() == (2, 2)"),
+        ("    def size(self):\n        return [self]\n", "assert 2 in c.size()"),
+        ("    def __abs__(self) -> float:\n        return self\n", "assert abs(abs(c) - 2) < 1e-9"),
+    ],
+)
+def test_a_declared_eq_never_meets_the_checkers_expected_value(verifier, cheat, check):
+    # A declared comparison took numbers too, so `self` (or a tuple or list of it) returned
+    # where a number was expected met an always-equal __eq__ with the expected number. A
+    # comparison now takes only objects of the class; an operator annotated as returning
+    # data cannot return the object.
+    prompt = (
+        "class Bag:\n    def __init__(self):\n        pass\n    def add(self, x):\n        pass\n"
+        "    def size(self):\n        pass\n    def __eq__(self, other):\n        pass\n"
+        "    def __sub__(self, other):\n        pass\n    def __abs__(self) -> float:\n        pass\n"
+    )
+    task = class_task(
+        "Bag",
+        prompt,
+        f"def check(candidate):\n    c = candidate()\n    c.add(1)\n    c.add(2)\n    {check}\n",
+    )
+    right = (
+        "class Bag:\n    def __init__(self):\n        self.xs = []\n    def add(self, x):\n"
+        "        self.xs.append(x)\n    def size(self):\n        return len(self.xs)\n"
+        "    def __eq__(self, o):\n        return isinstance(o, Bag) and self.xs == o.xs\n"
+        "    def __sub__(self, o):\n        return 0\n    def __abs__(self) -> float:\n"
+        "        return float(len(self.xs))\n"
+    )
+    if "size" in check and "(2, 2)" in check:
+        right = right.replace("return len(self.xs)\n", "return (len(self.xs), len(self.xs))\n")
+    if "2 in" in check:
+        right = right.replace("return len(self.xs)\n", "return [len(self.xs)]\n")
+    passes(verifier, task, right)
+    always = right.replace("return isinstance(o, Bag) and self.xs == o.xs", "return True")
+    verdict = verifier.verify(task, always + cheat)
+    assert verdict.outcome in (Outcome.FAIL, Outcome.ERROR), verdict
+
+
+def test_a_stale_object_passed_back_never_undoes_what_the_other_side_did(verifier):
+    # The three-way merge compared object references by address: the candidate's node 2,
+    # dropped and re-made from the checker's stale copy, overwrote node 1's `next`.
+    task = class_task(
+        "LinkedList",
+        "class Node:\n    def __init__(self, val, next=None):\n        pass\n"
+        "class LinkedList:\n    def append(self, val):\n        pass\n    def remove(self, val):\n"
+        "        pass\n    def remove_node(self, node):\n        pass\n    def values(self):\n"
+        "        pass\n    head: Node\n",
+        "def check(candidate):\n    ll = candidate()\n    for v in (1, 2, 3):\n        ll.append(v)\n"
+        "    head = ll.head\n    ll.remove(2)\n    ll.remove_node(head)\n    assert ll.values() == [3]\n",
+    )
+    code = (
+        "class Node:\n    def __init__(self, val, next=None):\n        self.val, self.next = val, next\n"
+        "class LinkedList:\n    def __init__(self):\n        self.head = None\n"
+        "    def append(self, v):\n        node = Node(v)\n        if self.head is None:\n"
+        "            self.head = node\n            return\n        c = self.head\n"
+        "        while c.next:\n            c = c.next\n        c.next = node\n"
+        "    def remove(self, v):\n        p, c = None, self.head\n        while c.val != v:\n"
+        "            p, c = c, c.next\n        if p:\n            p.next = c.next\n"
+        "        else:\n            self.head = c.next\n"
+        "    def remove_node(self, node):\n        p, c = None, self.head\n        while c is not node:\n"
+        "            p, c = c, c.next\n        if p:\n            p.next = c.next\n"
+        "        else:\n            self.head = c.next\n"
+        "    def values(self):\n        out, c = [], self.head\n        while c:\n"
+        "            out.append(c.val)\n            c = c.next\n        return out\n"
+    )
+    passes(verifier, task, code)
+
+
+def test_annotations_that_may_name_the_class_leave_it_free(verifier):
+    # Only an annotation of nothing but builtin data types (`-> float`) binds: a base's name,
+    # a TypeVar, Any, or None (a `push` returning self for chaining) leave the object free.
+    task = class_task(
+        "Square",
+        "from typing import Any, TypeVar\nV = TypeVar('V', bound='Shape')\n"
+        "class Shape:\n    def grow(self) -> 'Shape':\n        pass\n"
+        "class Square(Shape):\n    def __init__(self, side):\n        pass\n"
+        "    def again(self: V) -> V:\n        pass\n    def anything(self) -> Any:\n        pass\n"
+        "    def push(self, x) -> None:\n        pass\n    def side_of(self):\n        pass\n",
+        "def check(candidate):\n    s = candidate(2)\n    assert s.grow().side_of() == 3\n"
+        "    assert s.again() is s and s.anything() is s\n    s.push(1)\n",
+    )
+    code = (
+        "class Square(Shape):\n    def __init__(self, side):\n        self.side = side\n"
+        "    def grow(self):\n        return Square(self.side + 1)\n    def again(self):\n"
+        "        return self\n    def anything(self):\n        return self\n"
+        "    def push(self, x):\n        return self\n    def side_of(self):\n        return self.side\n"
+    )
+    passes(verifier, task, code)

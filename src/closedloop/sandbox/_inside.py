@@ -76,6 +76,7 @@ import json
 import math
 import operator
 import os
+import re
 import resource
 import select
 import signal
@@ -103,6 +104,7 @@ try:  # on the host, for tools; inside the sandbox wire.py's source precedes thi
         contains_nan,
         decode_plain,
         encode_plain,
+        graph_numbers,
         plain_equal,
         read_frame,
         stdlib_type,
@@ -1588,6 +1590,8 @@ class _Identities:
         self.sign, self.last = sign, 0
         self.refs, self.numbers, self.held = {}, {}, {}
         self.base = {}  # number -> its attributes' fingerprints when it last crossed
+        self.sent = []  # (number, object) sent since the last look: their states are noted
+        # at the next decode, when every object they reference has its number
 
     def get(self, n):
         """The object known by ``n``, or None."""
@@ -1601,23 +1605,35 @@ class _Identities:
             self.last += self.sign
             n = self.last
             self.file(n, obj)
-        self.crossed(obj, _obj_state(obj) or {}, n)  # it is being sent as it is now
+        self.sent.append((n, obj))  # sent as it is now (this side waits for the answer)
         return n
 
-    def crossed(self, obj, attrs, n=None):
+    def number_of(self, obj):
+        n = self.numbers.get(id(obj))
+        return n if n is not None and self.get(n) is obj else None
+
+    def crossed(self, obj, attrs, n=None, number_of=None):
         """Note the state ``attrs`` in which ``obj`` crossed, either way."""
-        n = self.numbers.get(id(obj)) if n is None else n
+        n = self.number_of(obj) if n is None else n
         if n is not None:
-            self.base[n] = {k: _fingerprint_of(v) for k, v in attrs.items()}
+            number_of = number_of or self.number_of
+            self.base[n] = {k: _fingerprint_of(v, number_of) for k, v in attrs.items()}
+
+    def flush(self):
+        sent, self.sent = self.sent, []
+        for n, obj in sent:
+            if self.get(n) is obj:
+                self.crossed(obj, _obj_state(obj) or {}, n)
 
     def graph(self):
         """A ``graph`` for ``decode_plain``: objects known by their numbers are these, and
         only what the sender changed of them since they last crossed is set."""
+        self.flush()
         return {"resolve": self.get, "base": self.base_of}
 
     def base_of(self, obj):
-        n = self.numbers.get(id(obj))
-        return self.base.get(n) if n is not None and self.get(n) is obj else None
+        n = self.number_of(obj)
+        return self.base.get(n) if n is not None else None
 
     def file(self, n, obj):
         try:
@@ -1641,9 +1657,11 @@ class _Identities:
             # (the checker's temporary `Item(1)` the candidate kept and hands back)
             if (n > 0) == (sign > 0) or (abs(n) <= abs(self.last) and self.get(n) is None):
                 self.file(n, obj)
-                self.crossed(obj, states[k] if k < len(states) else {}, n)
+                number_of = graph_numbers(graph["objects"], graph["origins"])
+                self.crossed(obj, states[k] if k < len(states) else {}, n, number_of)
 
     def forget_held(self):
+        self.flush()
         for n, obj in self.held.items():
             if self.numbers.get(id(obj)) == n:
                 del self.numbers[id(obj)]
@@ -2054,7 +2072,7 @@ def _sync(old, new):
     return old == new if t in _IMMUTABLE else _obj_state(old) is None and old == new
 
 
-def _sync_state(obj, attrs, base=None):
+def _sync_state(obj, attrs, base=None, number_of=None):
     """Give the reader's own object ``obj`` the attributes ``attrs`` (the sender's state of
     it), in place: its lists and dicts stay the objects they were. With ``base`` (the
     fingerprints of its state when it last crossed, :func:`_fingerprint_of`), only what the
@@ -2067,7 +2085,9 @@ def _sync_state(obj, attrs, base=None):
         gone, new = [k for k in mine if k not in attrs], attrs
     else:
         gone = [k for k in mine if k in base and k not in attrs]
-        new = {k: v for k, v in attrs.items() if base.get(k, _ABSENT) != _fingerprint_of(v)}
+        new = {
+            k: v for k, v in attrs.items() if base.get(k, _ABSENT) != _fingerprint_of(v, number_of)
+        }
     for k in gone:
         if k in slots:
             object.__delattr__(obj, k)
@@ -2166,7 +2186,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
             )
         data = _returns_data(entry["cls"], name) if entry["is_class"] else False
         if (k, name) not in methods:
-            got = call(handle, name, (), {}, get=True)
+            got = call(handle, name, (), {}, get=True, data=_holds_data(entry["cls"], name))
             if got is not _METHOD:
                 return got
             methods.add((k, name))
@@ -2183,16 +2203,19 @@ def serve_judge(in_fd, out_fd, cand_fds):
             return NotImplemented
         if name not in (_ITERATOR_OPS if kinds.get(k) else entry["ops"]):
             return NotImplemented
-        if name in _OPERAND_OPS and not all(map(meets, args)):
+        if name in _OPERAND_OPS and not all(meets(x, name in _COMPARISONS) for x in args):
             return NotImplemented  # an operand the object has no business judging: a list
-        return call(handle, name, args, {}, data=name in _DATA_OPS)
+        return call(handle, name, args, {}, data=_returns_data(entry["cls"], name))
 
-    def meets(x):
-        """Whether a declared operator of the candidate's object may take ``x``: its own
-        objects, the prompt's class, numbers -- never a list, a str or None, where an
-        always-equal ``__eq__`` would answer for the value a checker expected."""
+    def meets(x, compared):
+        """Whether a declared operator of the candidate's object may take ``x``: a
+        comparison only its own objects (the checker's expected value, a number or a list,
+        would reach an always-equal ``__eq__``: ``v.dot(w) == 11`` with ``dot`` returning
+        ``self``), arithmetic also the prompt's class and numbers (``2 * v``)."""
         if type(x) is Handle:
             return not kinds.get(object.__getattribute__(x, "_k"))
+        if compared:
+            return False
         number = type(x) in (int, float, complex, bool) or stdlib_type(type(x)) in _EXACT_NUMBERS
         return number or isinstance(x, entry["cls"])
 
@@ -2376,33 +2399,76 @@ _ITERATOR_OPS = frozenset({"__iter__", "__next__"})
 _OPERAND_OPS = frozenset(HANDLE_OPS).difference(
     _UNARY, ("__contains__", "__getitem__", "__setitem__", "__delitem__", "__next__", "__round__")
 )
-_DATA_OPS = frozenset({"__len__", "__bool__", "__contains__", "__hash__", "__int__", "__index__"})
+_COMPARISONS = frozenset({"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"})
 
 
 def _returns_data(cls, name):
-    """Whether the prompt's class annotates its method ``name`` as returning something that
-    is not the class itself (``-> float``, ``-> list[int]``, ``-> None``): then the candidate
-    returning its own object there (``return self``) is its fault, not an object for the
-    checker to compare."""
+    """Whether the prompt's class annotates its method ``name`` as returning plain data only
+    (``-> float``, ``-> list[int]``, ``-> dict[str, int]``; not None): then the candidate's
+    object in what it returns (``return self``) is the candidate's fault. Any name that may be
+    the class (its own, a base's, a TypeVar, ``Any``, an alias) leaves it free."""
+    if not isinstance(cls, type):
+        return False
     fn = next((vars(c)[name] for c in cls.__mro__[:-1] if name in vars(c)), None)
     fn = getattr(fn, "__func__", fn)  # a class or static method's function
     ann = getattr(fn, "__annotations__", None)
-    if not isinstance(ann, dict) or "return" not in ann:
+    return isinstance(ann, dict) and _only_data(ann.get("return", _ABSENT))
+
+
+def _holds_data(cls, name):
+    """Whether the prompt's class annotates the attribute or property ``name`` as plain
+    data only (``x: float``, a property ``-> float``)."""
+    if not isinstance(cls, type):
         return False
-    text = ann["return"] if isinstance(ann["return"], str) else repr(ann["return"])
-    return cls.__name__ not in text and "Self" not in text
+    for c in cls.__mro__[:-1]:
+        ann = vars(c).get("__annotations__")
+        if isinstance(ann, dict) and name in ann:
+            return _only_data(ann[name])
+        prop = vars(c).get(name)
+        if isinstance(prop, property):
+            ann = getattr(prop.fget, "__annotations__", None)
+            return isinstance(ann, dict) and _only_data(ann.get("return", _ABSENT))
+    return False
+
+
+_DATA_TYPE_NAMES = frozenset(
+    {"int", "float", "complex", "bool", "str", "bytes", "bytearray", "list", "dict", "set"}
+    | {"frozenset", "tuple", "List", "Dict", "Set", "FrozenSet", "Tuple", "Optional", "Union"}
+    | {"Sequence", "Mapping", "Iterable", "Iterator", "Collection", "Deque", "deque"}
+    | {"Counter", "OrderedDict", "DefaultDict", "defaultdict", "Fraction", "Decimal"}
+    | {"None", "NoneType", "typing", "collections", "abc", "fractions", "decimal", "Literal"}
+)
+
+
+def _only_data(annotation):
+    """Whether a type annotation names nothing but the builtin data types (and None in a
+    union): not None alone, whose method may return ``self`` for chaining unseen."""
+    if annotation is _ABSENT or annotation is None or annotation is type(None):
+        return False
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    if text in ("None", "NoneType") or "~" in text:  # a TypeVar prints as ~T
+        return False
+    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text.replace("<class ", ""))
+    return bool(names) and all(n in _DATA_TYPE_NAMES for n in names)
 
 
 _EXACT_NUMBERS = frozenset({"Fraction", "Decimal"})
 
 
 def _holds_entry(value, kinds, depth=0):
-    """Whether a decoded value holds a handle to an object of the entry class."""
+    """Whether a decoded value holds a handle to an object of the entry class: in any
+    container, the standard library's too, or any object's attributes."""
     if type(value) is Handle:
         return not kinds.get(object.__getattribute__(value, "_k"))
-    if depth > 50 or type(value) not in (list, tuple, set, frozenset, dict):
+    if depth > 50:
         return False
-    items = [*value.keys(), *value.values()] if type(value) is dict else value
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, (list, tuple, set, frozenset)) or stdlib_type(type(value)) == "deque":
+        items = list(value)
+    else:
+        state = _obj_state(value) if not isinstance(value, (str, bytes, int, float)) else None
+        items = list(state.values()) if state else ()
     return any(_holds_entry(v, kinds, depth + 1) for v in items)
 
 
@@ -2521,9 +2587,10 @@ def _reply_data_as_checkers(text, g, graph, handle_for, what):
 def _take_states(graph, ids):
     """Give the reader's own objects a decoded graph met what the sender changed of them
     since they last crossed (all of it where that is not known)."""
+    number_of = graph_numbers(graph.get("objects", ()), graph.get("origins", ()))
     for obj, attrs in graph["pending"] if "pending" in graph else ():
-        _sync_state(obj, attrs, ids.base_of(obj))
-        ids.crossed(obj, attrs)
+        _sync_state(obj, attrs, ids.base_of(obj), number_of)
+        ids.crossed(obj, attrs, None, number_of)
 
 
 def _safe_exc_line(e, limit=400):

@@ -751,6 +751,7 @@ def _dec_graph(node, caps, ns, graph):
         base_of(o) if m and base_of is not None else None
         for o, m in zip(objects, mine, strict=True)
     ]
+    number_of = graph_numbers(objects, origins)
     slots = [set(_slot_names(type(o))) for o in objects]
     later = []  # attributes that may hash: after every attribute that cannot
     for k, pairs in enumerate(fields):
@@ -763,7 +764,7 @@ def _dec_graph(node, caps, ns, graph):
                 if (
                     not mine[k]
                     or bases[k] is None
-                    or bases[k].get(name, bases) != _fingerprint_of(v)
+                    or bases[k].get(name, bases) != _fingerprint_of(v, number_of)
                 ):
                     _set_attr(objects[k], name, v, slots[k])  # unless the sender left it as it was
     later.reverse()
@@ -811,29 +812,34 @@ def _origin(node):
     raise WireError("a graph object's origin is a number or None")
 
 
-def _fingerprint_of(v, depth=0):
-    """A comparable summary of an attribute's value, objects by identity and containers by
-    what they hold: equal where the value did not change (its own objects, the same
-    contents), whichever side's objects it names."""
+def graph_numbers(objects, origins):
+    """``object -> the number it crossed under`` for a decoded graph's objects."""
+    known = {id(o): n for o, n in zip(objects, origins, strict=False) if type(n) is int}
+    return lambda o: known.get(id(o))
+
+
+def _fingerprint_of(v, number_of=None, depth=0):
+    """A comparable summary of an attribute's value: containers by what they hold, an object
+    by the number both ends of the proxy know it by (``number_of``; else by identity), so it
+    is equal where the value did not change, whichever process made the object."""
     t = type(v)
     if v is None or t in (bool, int, float, complex, str, bytes):
         return (t, v)
     if depth > 40:
         return ("deep", id(v))
-    if t is list or t is tuple:
-        return (t, tuple(_fingerprint_of(x, depth + 1) for x in v))
-    if t is dict or stdlib_type(t) in ("OrderedDict", "Counter", "defaultdict"):
-        return (
-            t,
-            tuple(
-                (_fingerprint_of(k, depth + 1), _fingerprint_of(x, depth + 1)) for k, x in v.items()
-            ),
-        )
+
+    def fp(x):
+        return _fingerprint_of(x, number_of, depth + 1)
+
+    name = stdlib_type(t)
+    if t is list or t is tuple or name in ("deque", "bytearray"):
+        return (t, tuple(map(fp, v)))
+    if t is dict or name in ("OrderedDict", "Counter", "defaultdict"):
+        return (t, tuple((fp(k), fp(x)) for k, x in v.items()))
     if t is set or t is frozenset:
-        return (t, frozenset(_fingerprint_of(x, depth + 1) for x in v))
-    if stdlib_type(t) in ("deque", "bytearray"):
-        return (t, tuple(_fingerprint_of(x, depth + 1) for x in v))
-    return ("object", id(v))
+        return (t, frozenset(map(fp, v)))
+    n = number_of(v) if number_of is not None else None
+    return ("object", id(v)) if n is None else ("number", n)
 
 
 def _may_hash(node):
