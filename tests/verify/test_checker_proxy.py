@@ -21,6 +21,11 @@ def passes(verifier: Verifier, task, code: str) -> None:
     assert verdict.outcome is Outcome.PASS, verdict
 
 
+def rejected(verifier: Verifier, task, code: str) -> None:
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome in (Outcome.FAIL, Outcome.ERROR), verdict
+
+
 @pytest.fixture(scope="module")
 def verifier():
     with Verifier(workers=1, limits=SandboxLimits(wall_s=2.0)) as v:
@@ -1138,8 +1143,7 @@ def test_a_method_cannot_hand_back_objects_that_answer_for_data(verifier, groups
     # handles, so the checker's len, `in` and .count on what it took for a list ran the
     # candidate's code. A handle answers only what the prompt's class declares now.
     cheat = ANSWERS_ANYTHING + "    def groups(self, xs):\n" + groups
-    verdict = verifier.verify(GROUPS, cheat)
-    assert verdict.outcome in (Outcome.FAIL, Outcome.ERROR), verdict
+    rejected(verifier, GROUPS, cheat)
     right = "class Solution:\n    def groups(self, xs):\n        return [[1, 1], [2]]\n"
     passes(verifier, GROUPS, right)
 
@@ -1471,8 +1475,7 @@ def test_a_declared_eq_cannot_answer_for_the_data_a_checker_expected(verifier, m
         )
         + f"    def {method}(self, *other):\n        return self\n"
     )
-    verdict = verifier.verify(VECTOR, cheat)
-    assert verdict.outcome in (Outcome.FAIL, Outcome.ERROR), verdict
+    rejected(verifier, VECTOR, cheat)
 
 
 def test_what_either_side_changed_between_calls_is_kept(verifier):
@@ -1557,8 +1560,7 @@ def test_a_declared_eq_never_meets_the_checkers_expected_value(verifier, cheat, 
         right = right.replace("return len(self.xs)\n", "return [len(self.xs)]\n")
     passes(verifier, task, right)
     always = right.replace("return isinstance(o, Bag) and self.xs == o.xs", "return True")
-    verdict = verifier.verify(task, always + cheat)
-    assert verdict.outcome in (Outcome.FAIL, Outcome.ERROR), verdict
+    rejected(verifier, task, always + cheat)
 
 
 def test_a_stale_object_passed_back_never_undoes_what_the_other_side_did(verifier):
