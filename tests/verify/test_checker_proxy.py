@@ -1273,7 +1273,8 @@ def test_a_checkers_own_enumeration_blames_the_checker(verifier):
 RATIONAL_PROMPT = (
     "class Rational:\n    def __init__(self, p, q):\n        pass\n"
     "    @classmethod\n    def parse(cls, text):\n        pass\n"
-    "    def __add__(self, other):\n        pass\n    def __radd__(self, other):\n        pass\n"
+    "    def __add__(self, other: 'Rational | int'):\n        pass\n"
+    "    def __radd__(self, other: int):\n        pass\n"
     "    def __eq__(self, other):\n        pass\n    def __hash__(self):\n        pass\n"
     "    def __lt__(self, other):\n        pass\n    def __repr__(self):\n        pass\n"
 )
@@ -1613,3 +1614,73 @@ def test_annotations_that_may_name_the_class_leave_it_free(verifier):
         "    def push(self, x):\n        return self\n    def side_of(self):\n        return self.side\n"
     )
     passes(verifier, task, code)
+
+
+def test_a_number_reaches_a_declared_operator_only_where_the_prompt_admits_one(verifier):
+    # Arithmetic took any number, so `abs(v.norm() - 5) < tol` with `norm` returning self
+    # handed the expected 5 to a `__sub__` that answers 0. A number now reaches an operator
+    # only where the prompt annotates its operand as one (`k: float`, `Rational | int`).
+    prompt = (
+        "class Vector:\n    def __init__(self, x, y):\n        pass\n"
+        "    def __sub__(self, other):\n        pass\n    def __mul__(self, k: float):\n        pass\n"
+        "    def __eq__(self, other):\n        pass\n    def norm(self):\n        pass\n"
+    )
+    task = class_task(
+        "Vector",
+        prompt,
+        "def check(candidate):\n    v = candidate(3, 4)\n    assert abs(v.norm() - 5) < 1e-9\n"
+        "    assert v * 2 == candidate(6, 8)\n",
+    )
+    right = (
+        "class Vector:\n    def __init__(self, x, y):\n        self.x, self.y = x, y\n"
+        "    def __sub__(self, o):\n        return Vector(self.x - o.x, self.y - o.y)\n"
+        "    def __mul__(self, k):\n        return Vector(self.x * k, self.y * k)\n"
+        "    def __eq__(self, o):\n        return (self.x, self.y) == (o.x, o.y)\n"
+        "    def norm(self):\n        return (self.x ** 2 + self.y ** 2) ** 0.5\n"
+    )
+    passes(verifier, task, right)
+    cheat = (
+        right
+        + "    def norm(self):\n        return self\n    def __sub__(self, o):\n        return 0.0\n"
+    )
+    rejected(verifier, task, cheat)
+
+
+def test_a_well_declared_design_task_passes_as_python_runs_it(verifier):
+    # A bare `-> list` bound the children to data (any list may hold the class); an
+    # iterator class's `__iter__ -> Iterator[int]` returning self was refused; a Rational
+    # whose `__eq__` admits ints could not be compared with one; a tree of shared nodes
+    # took the judge's whole time to walk.
+    task = class_task(
+        "Tree",
+        "from typing import Iterator\nclass Tree:\n    def __init__(self, v):\n        pass\n"
+        "    def kids(self) -> list:\n        pass\n    def __iter__(self) -> Iterator[int]:\n"
+        "        pass\n    def __next__(self) -> int:\n        pass\n"
+        "    def __eq__(self, other: 'Tree | int'):\n        pass\n    def depth(self) -> int:\n"
+        "        pass\n",
+        "def check(candidate):\n    t = candidate(1)\n    assert t.kids()[0].kids() == []\n"
+        "    assert list(candidate(3)) == [3, 2, 1] and t == 1 and t != 2\n"
+        "    assert t.depth() == 60\n",
+    )
+    code = (
+        "class Tree:\n    def __init__(self, v):\n        self.v, self.n = v, v\n"
+        "    def kids(self):\n        return [Tree(0)] if self.v else []\n"
+        "    def __iter__(self):\n        return self\n"
+        "    def __next__(self):\n        if self.n == 0:\n            raise StopIteration\n"
+        "        self.n -= 1\n        return self.n + 1\n"
+        "    def __eq__(self, o):\n        return self.v == (o.v if isinstance(o, Tree) else o)\n"
+        "    def depth(self):\n        return 60\n"
+    )
+    passes(verifier, task, code)
+    # a wrong depth answered with 60 levels of shared nodes (2**60 paths): failed at once
+    dag = code.replace(
+        "    def depth(self):\n        return 60\n",
+        "    def depth(self):\n        n = Node()\n        for _ in range(60):\n"
+        "            n = Node(n, n)\n        return n\n",
+    ).replace(
+        "class Tree:",
+        "class Node:\n    def __init__(self, l=None, r=None):\n"
+        "        self.l, self.r = l, r\nclass Tree:",
+    )
+    verdict = verifier.verify(task, dag)
+    assert verdict.outcome in (Outcome.FAIL, Outcome.ERROR) and verdict.elapsed_s < 2, verdict

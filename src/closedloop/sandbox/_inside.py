@@ -1308,6 +1308,7 @@ def serve_candidate(in_fd, out_fd):
                     _changed_args(rep, req, args, kwargs, ids.number, handle)
                 except BaseException:
                     pass
+            ids.flush()  # what crossed is noted as it is now, before the checker goes on
             write_frame(out_fd, rep)
             continue
         try:
@@ -1324,6 +1325,7 @@ def serve_candidate(in_fd, out_fd):
                     rep["same"] = same
             except BaseException as e:
                 rep = {"i": req["i"], "unplain": "its arguments after the call: " + _exc_line(e)}
+        ids.flush()
         write_frame(out_fd, rep)
 
 
@@ -1341,7 +1343,10 @@ class _Kept:
         """``(number, is an iterator)`` where ``obj`` stays here, else None: it crosses as
         data."""
         k = self.numbers.get(id(obj))
-        if k is not None and self.objects[k] is obj:
+        held = self.objects[k] if k is not None else None
+        if type(held) is _Let and held.ref() is obj:
+            self.objects[k] = held = obj  # the checker holds it again, under its old number
+        if held is obj:
             return k, type(obj) is not self.cls and _is_iterator(obj)
         if self.entries and self.cls is not None and isinstance(obj, self.cls):
             return self.keep(obj), False
@@ -1356,6 +1361,7 @@ class _Kept:
 
     def get(self, k, iterator=False):
         obj = self.objects[k] if type(k) is int and 0 <= k < len(self.objects) else None
+        obj = obj.ref() if type(obj) is _Let else obj
         if obj is None:
             raise WireError(f"a handle to no object of the candidate's ({k})")
         return obj
@@ -1364,8 +1370,15 @@ class _Kept:
         """Let go of the objects whose handles the checker no longer holds (a loop that makes
         a fresh one each round must not keep every one alive)."""
         for k in numbers if type(numbers) is list else ():
-            if type(k) is int and 0 <= k < len(self.objects) and self.objects[k] is not None:
-                self.numbers.pop(id(self.objects[k]), None)
+            if type(k) is not int or not 0 <= k < len(self.objects):
+                continue
+            obj = self.objects[k]
+            if obj is None or type(obj) is _Let:
+                continue
+            try:  # weakly: crossing again while the candidate keeps it, it has its old number
+                self.objects[k] = _Let(weakref.ref(obj))
+            except TypeError:
+                self.numbers.pop(id(obj), None)
                 self.objects[k] = None
 
     def operate(self, req, args, kwargs):
@@ -1386,6 +1399,15 @@ class _Kept:
         if req.get("get"):
             return _METHOD if callable(attr) else attr
         return attr(*args, **kwargs)
+
+
+class _Let:
+    """A kept object the checker let go of, held weakly (see :meth:`_Kept.release`)."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref):
+        self.ref = ref
 
 
 def _is_iterator(obj):
@@ -2155,6 +2177,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
     handles, methods, released, kinds = weakref.WeakValueDictionary(), set(), [], {}
     ids = _Identities(1)  # the objects that crossed, by the numbers both processes use
     entry = {"is_class": False, "names": frozenset(), "ops": frozenset(), "cls": None}
+    entry["numeric"] = frozenset()  # the operators whose prompt admits a number operand
 
     def handle_for(k, iterator=False):
         if not entry["is_class"] and not iterator:
@@ -2203,21 +2226,23 @@ def serve_judge(in_fd, out_fd, cand_fds):
             return NotImplemented
         if name not in (_ITERATOR_OPS if kinds.get(k) else entry["ops"]):
             return NotImplemented
-        if name in _OPERAND_OPS and not all(meets(x, name in _COMPARISONS) for x in args):
+        if name in _OPERAND_OPS and not all(meets(x, name) for x in args):
             return NotImplemented  # an operand the object has no business judging: a list
-        return call(handle, name, args, {}, data=_returns_data(entry["cls"], name))
+        data = name not in ("__iter__", "__reversed__") and _returns_data(entry["cls"], name)
+        return call(handle, name, args, {}, data=data)
 
-    def meets(x, compared):
-        """Whether a declared operator of the candidate's object may take ``x``: a
-        comparison only its own objects (the checker's expected value, a number or a list,
-        would reach an always-equal ``__eq__``: ``v.dot(w) == 11`` with ``dot`` returning
-        ``self``), arithmetic also the prompt's class and numbers (``2 * v``)."""
+    def meets(x, name):
+        """Whether the declared operator ``name`` of the candidate's object may take ``x``:
+        its own objects; the prompt's class for arithmetic; a number only where the prompt
+        annotates the operand as one (``def __mul__(self, k: float)``, ``other: Rational |
+        int``). Anything else -- the checker's expected number, tuple or list -- would reach
+        the candidate's code with the answer in hand (an always-equal ``__eq__``, a ``__sub__``
+        returning 0 under ``abs(got - want) < tol``)."""
         if type(x) is Handle:
             return not kinds.get(object.__getattribute__(x, "_k"))
-        if compared:
-            return False
-        number = type(x) in (int, float, complex, bool) or stdlib_type(type(x)) in _EXACT_NUMBERS
-        return number or isinstance(x, entry["cls"])
+        if type(x) in (int, float, complex, bool) or stdlib_type(type(x)) in _EXACT_NUMBERS:
+            return name in entry["numeric"]
+        return name not in _COMPARISONS and isinstance(x, entry["cls"])
 
     def is_instance(x):
         """``isinstance(x, candidate)`` in a class task: the candidate's objects, and data
@@ -2279,6 +2304,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
                     req["set"] = True
             if entry["is_class"]:
                 req["handles"] = True  # the candidate's objects stay there
+            ids.flush()  # what crosses is noted as it is now, whatever the reply
             for cls in enums:
                 if cls.__module__ == "__judge__" and cls.__qualname__.split(".")[0] not in prompted:
                     if not any(issubclass(cls, b) for b in (int, str, float)):
@@ -2367,6 +2393,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
             if entry["is_class"]:
                 entry["cls"] = cls
                 entry["names"], entry["ops"] = _interface(cls)
+                entry["numeric"] = frozenset(n for n in entry["ops"] if _admits_numbers(cls, n))
             if entry["is_class"]:
                 the_candidate = _TheClass(CLASS_TARGET, port)
             g[spec["entry"]] = the_candidate
@@ -2415,6 +2442,27 @@ def _returns_data(cls, name):
     return isinstance(ann, dict) and _only_data(ann.get("return", _ABSENT))
 
 
+def _admits_numbers(cls, name):
+    """Whether the prompt's class annotates the operand of its operator ``name`` as possibly
+    a number (``other: int``, ``Rational | float``, ``numbers.Real``, ``Any``); ``!=`` as
+    ``==`` where it declares only that."""
+    if name == "__ne__" and not any("__ne__" in vars(c) for c in cls.__mro__[:-1]):
+        name = "__eq__"
+    fn = next((vars(c)[name] for c in cls.__mro__[:-1] if name in vars(c)), None)
+    ann = getattr(fn, "__annotations__", None)
+    operands = [v for k, v in ann.items() if k != "return"] if isinstance(ann, dict) else []
+    if not operands:
+        return False
+    text = operands[0] if isinstance(operands[0], str) else repr(operands[0])
+    return any(n in _NUMBER_NAMES for n in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+
+
+_NUMBER_NAMES = frozenset(
+    {"int", "float", "complex", "bool", "Fraction", "Decimal", "Number", "Real", "Rational"}
+    | {"Complex", "Integral", "SupportsFloat", "SupportsInt", "SupportsIndex", "Any", "object"}
+)
+
+
 def _holds_data(cls, name):
     """Whether the prompt's class annotates the attribute or property ``name`` as plain
     data only (``x: float``, a property ``-> float``)."""
@@ -2440,6 +2488,31 @@ _DATA_TYPE_NAMES = frozenset(
 )
 
 
+_CONTAINER_NAMES = (
+    "list",
+    "dict",
+    "set",
+    "frozenset",
+    "tuple",
+    "List",
+    "Dict",
+    "Set",
+    "FrozenSet",
+    "Tuple",
+    "Sequence",
+    "Mapping",
+    "Iterable",
+    "Iterator",
+    "Collection",
+    "Deque",
+    "deque",
+    "Counter",
+    "OrderedDict",
+    "DefaultDict",
+    "defaultdict",
+)
+
+
 def _only_data(annotation):
     """Whether a type annotation names nothing but the builtin data types (and None in a
     union): not None alone, whose method may return ``self`` for chaining unseen."""
@@ -2448,20 +2521,28 @@ def _only_data(annotation):
     text = annotation if isinstance(annotation, str) else repr(annotation)
     if text in ("None", "NoneType") or "~" in text:  # a TypeVar prints as ~T
         return False
-    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text.replace("<class ", ""))
-    return bool(names) and all(n in _DATA_TYPE_NAMES for n in names)
+    text = text.replace("<class ", "")
+    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)
+    if not names or not all(n in _DATA_TYPE_NAMES for n in names):
+        return False
+    # a container says what it holds, or it may hold the class (a bare `list`, `-> dict`)
+    bare = re.findall(r"\b(" + "|".join(_CONTAINER_NAMES) + r")\b(?!\s*\[)", text)
+    return not bare
 
 
 _EXACT_NUMBERS = frozenset({"Fraction", "Decimal"})
 
 
-def _holds_entry(value, kinds, depth=0):
+def _holds_entry(value, kinds, depth=0, seen=None):
     """Whether a decoded value holds a handle to an object of the entry class: in any
-    container, the standard library's too, or any object's attributes."""
+    container, the standard library's too, or any object's attributes (each looked at
+    once: a graph of shared nodes is no longer than its nodes)."""
     if type(value) is Handle:
         return not kinds.get(object.__getattribute__(value, "_k"))
-    if depth > 50:
+    seen = set() if seen is None else seen
+    if depth > 50 or id(value) in seen:
         return False
+    seen.add(id(value))
     if isinstance(value, dict):
         items = [*value.keys(), *value.values()]
     elif isinstance(value, (list, tuple, set, frozenset)) or stdlib_type(type(value)) == "deque":
@@ -2469,7 +2550,7 @@ def _holds_entry(value, kinds, depth=0):
     else:
         state = _obj_state(value) if not isinstance(value, (str, bytes, int, float)) else None
         items = list(state.values()) if state else ()
-    return any(_holds_entry(v, kinds, depth + 1) for v in items)
+    return any(_holds_entry(v, kinds, depth + 1, seen) for v in items)
 
 
 # The public names of the builtin value types: a candidate's object answers them only where

@@ -838,6 +838,8 @@ def _fingerprint_of(v, number_of=None, depth=0):
         return (t, tuple((fp(k), fp(x)) for k, x in v.items()))
     if t is set or t is frozenset:
         return (t, frozenset(map(fp, v)))
+    if t is Handle:  # the candidate's object, by its number there
+        return ("handle", object.__getattribute__(v, "_k"))
     n = number_of(v) if number_of is not None else None
     return ("object", id(v)) if n is None else ("number", n)
 
