@@ -1279,7 +1279,7 @@ def serve_candidate(in_fd, out_fd):
             )
             for graph in (made, kmade):  # what the checker changed of them since
                 _take_states(graph, ids)
-                ids.learn(graph, 1)
+                ids.learn(graph)
             if req.get("alias"):
                 args, kwargs = _alias(args, kwargs, req["alias"])
         except BaseException as e:
@@ -1666,20 +1666,18 @@ class _Identities:
             self.held[n] = obj
         self.numbers[id(obj)] = n
 
-    def learn(self, graph, sign):
+    def learn(self, graph):
         """File the objects a decoded ``graph`` made, by their numbers: the other side's,
         and this side's own where their objects are gone (it cannot rename a live one)."""
-        states = graph.get("states", ())
-        for k, (obj, n) in enumerate(
-            zip(graph.get("objects", ()), graph.get("origins", ()), strict=False)
-        ):
+        states, objects = graph.get("states", ()), graph.get("objects", ())
+        number_of = graph_numbers(objects, graph.get("origins", ()))
+        for k, (obj, n) in enumerate(zip(objects, graph.get("origins", ()), strict=False)):
             if type(n) is not int or n == 0 or self.get(n) is obj:
                 continue
             # the other side's numbers; or one of ours whose object this side let go of
             # (the checker's temporary `Item(1)` the candidate kept and hands back)
-            if (n > 0) == (sign > 0) or (abs(n) <= abs(self.last) and self.get(n) is None):
+            if (n > 0) != (self.sign > 0) or (abs(n) <= abs(self.last) and self.get(n) is None):
                 self.file(n, obj)
-                number_of = graph_numbers(graph["objects"], graph["origins"])
                 self.crossed(obj, states[k] if k < len(states) else {}, n, number_of)
 
     def forget_held(self):
@@ -2436,10 +2434,15 @@ def _returns_data(cls, name):
     the class (its own, a base's, a TypeVar, ``Any``, an alias) leaves it free."""
     if not isinstance(cls, type):
         return False
-    fn = next((vars(c)[name] for c in cls.__mro__[:-1] if name in vars(c)), None)
+    fn = _declared(cls, name)
     fn = getattr(fn, "__func__", fn)  # a class or static method's function
     ann = getattr(fn, "__annotations__", None)
     return isinstance(ann, dict) and _only_data(ann.get("return", _ABSENT))
+
+
+def _declared(cls, name):
+    """What the prompt's class (or a base of it besides ``object``) binds to ``name``."""
+    return next((vars(c)[name] for c in cls.__mro__[:-1] if name in vars(c)), None)
 
 
 def _admits_numbers(cls, name):
@@ -2448,8 +2451,7 @@ def _admits_numbers(cls, name):
     ``==`` where it declares only that."""
     if name == "__ne__" and not any("__ne__" in vars(c) for c in cls.__mro__[:-1]):
         name = "__eq__"
-    fn = next((vars(c)[name] for c in cls.__mro__[:-1] if name in vars(c)), None)
-    ann = getattr(fn, "__annotations__", None)
+    ann = getattr(_declared(cls, name), "__annotations__", None)
     operands = [v for k, v in ann.items() if k != "return"] if isinstance(ann, dict) else []
     if not operands:
         return False
@@ -2622,7 +2624,7 @@ def _take_arguments(rep, req, args, kwargs, ids, g, handle_for):
     )
     for graph in graphs:  # only once both are known good: nothing half-applied
         _take_states(graph, ids)
-        ids.learn(graph, -1)
+        ids.learn(graph)
     _sync(args, new_args)
     _sync(kwargs, new_kwargs)
 
@@ -2634,7 +2636,7 @@ def _take_value(rep, args, kwargs, ids, g, handle_for):
     graph = ids.graph()
     value = _reply_data_as_checkers(rep["value"], g, graph, handle_for, "returned")
     _take_states(graph, ids)
-    ids.learn(graph, -1)
+    ids.learn(graph)
     same = rep.get("same")
     own = args if type(same) is int else kwargs if type(same) is str else None
     if own is not None and (same in own if type(same) is str else 0 <= same < len(own)):
