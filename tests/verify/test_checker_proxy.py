@@ -1684,3 +1684,110 @@ def test_a_well_declared_design_task_passes_as_python_runs_it(verifier):
     )
     verdict = verifier.verify(task, dag)
     assert verdict.outcome in (Outcome.FAIL, Outcome.ERROR) and verdict.elapsed_s < 2, verdict
+
+
+TYPED_RATIONAL_PROMPT = (
+    "from typing import Iterator\nclass Rational:\n    def __init__(self, n: int, d: int = 1):\n"
+    "        pass\n    def __eq__(self, other: 'Rational | int') -> bool:\n        pass\n"
+    "    def __iter__(self) -> Iterator[int]:\n        pass\n"
+    "    def fill(self, out: list) -> None:\n        pass\n    def floor(self):\n        pass\n"
+    "    def pair(self) -> tuple[int, int]:\n        pass\n"
+)
+RIGHT_TYPED_RATIONAL = (
+    "import math\nclass Rational:\n    def __init__(self, n, d=1):\n"
+    "        g = math.gcd(n, d)\n        self.n, self.d = n // g, d // g\n"
+    "    def __eq__(self, o):\n        if isinstance(o, int):\n"
+    "            return (self.n, self.d) == (o, 1)\n        return (self.n, self.d) == (o.n, o.d)\n"
+    "    def __iter__(self):\n        yield self.n\n        yield self.d\n"
+    "    def fill(self, out):\n        out.extend((self.n, self.d))\n"
+    "    def floor(self):\n        return self.n // self.d\n"
+    "    def pair(self):\n        return (x for x in (self.n, self.d))\n"
+)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "n, d = r\n    assert n == 3 and d == 2",
+        "assert list(r) == [3, 2]",
+        "n, d = r.pair()\n    assert (n, d) == (3, 2)",
+        "out = []\n    r.fill(out)\n    assert out == [3, 2]",
+        "assert r.floor() == 1",
+    ],
+)
+def test_an_object_from_a_place_typed_as_data_or_untyped_never_meets_a_number(verifier, check):
+    # Once `__eq__` admitted ints, `self` reached the checker's `== 3` through paths no
+    # annotation covered: yielded by `__iter__ -> Iterator[int]`, by a generator returned for
+    # `-> tuple[int, int]`, written into an in-place list, returned by an unannotated method.
+    # An iterator now carries its place to its items, and an object from an untyped place
+    # (an unannotated result, an argument changed in place) never meets a number.
+    task = class_task(
+        "Rational",
+        TYPED_RATIONAL_PROMPT,
+        f"def check(candidate):\n    r = candidate(6, 4)\n    {check}\n",
+    )
+    passes(verifier, task, RIGHT_TYPED_RATIONAL)
+    cheat = (
+        "class Rational:\n    def __init__(self, n, d=1):\n        pass\n"
+        "    def __eq__(self, o):\n        return True\n"
+        "    def __iter__(self):\n        yield self\n        yield self\n"
+        "    def fill(self, out):\n        out.extend((self, self))\n"
+        "    def floor(self):\n        return self\n"
+        "    def pair(self):\n        return (self for _ in range(2))\n"
+    )
+    rejected(verifier, task, cheat)
+
+
+@pytest.mark.parametrize("name", ["Fraction", "Decimal", "Complex"])
+def test_a_prompts_class_named_like_a_number_type_is_its_own(verifier, name):
+    # Annotations were read as text: a prompt's own Fraction or Decimal counted as data (a
+    # correct `__add__ -> "Fraction"` was refused) and a Complex as a number (an always-equal
+    # `__eq__(other: "Complex")` met the checker's expected 2).
+    task = class_task(
+        name,
+        f"class {name}:\n    def __init__(self, a: int, b: int = 1):\n        pass\n"
+        f"    def __add__(self, other: '{name}') -> '{name}':\n        pass\n"
+        f"    def __eq__(self, other: '{name}') -> bool:\n        pass\n"
+        f"    def whole(self) -> '{name} | int':\n        pass\n",
+        "def check(candidate):\n    h = candidate(1, 2)\n    assert h + h == candidate(1)\n"
+        "    assert candidate(4, 2).whole() == 2\n",
+    )
+    right = (
+        f"class {name}:\n    def __init__(self, a, b=1):\n        self.a, self.b = a, b\n"
+        f"    def __add__(self, o):\n        return {name}(self.a * o.b + o.a * self.b, self.b * o.b)\n"
+        "    def __eq__(self, o):\n        return self.a * o.b == o.a * self.b\n"
+        "    def whole(self):\n        return self.a // self.b if self.a % self.b == 0 else self\n"
+    )
+    passes(verifier, task, right)
+    cheat = right.replace("return self.a * o.b == o.a * self.b", "return True").replace(
+        "return self.a // self.b if self.a % self.b == 0 else self", "return self"
+    )
+    rejected(verifier, task, cheat)
+
+
+def test_numbers_reach_operators_as_the_prompts_resolved_annotations_say(verifier):
+    # Comparisons `functools.total_ordering` derives had no annotations and never took a
+    # number; an alias under `from __future__ import annotations` was read as its name; an
+    # unannotated `__rmul__` beside `__mul__(k: Scalar)` refused `3 * v`. A typed class's
+    # `__eq__(self, other: object)` takes numbers as Python would hand them.
+    task = class_task(
+        "Money",
+        "from __future__ import annotations\nimport functools\nfrom typing import Union\n"
+        "Scalar = Union[int, float]\n@functools.total_ordering\nclass Money:\n"
+        "    def __init__(self, cents: int) -> None:\n        pass\n"
+        "    def __eq__(self, other: object) -> bool:\n        pass\n"
+        "    def __lt__(self, other: Money | int) -> bool:\n        pass\n"
+        "    def __mul__(self, k: Scalar) -> Money:\n        pass\n    def __rmul__(self, k):\n"
+        "        pass\n",
+        "def check(candidate):\n    m = candidate(100)\n    assert m >= 100 and not m > 100\n"
+        "    assert m * 2 == 200 and 3 * m == candidate(300) and m == 100 and m != 99\n",
+    )
+    code = (
+        "import functools\n@functools.total_ordering\nclass Money:\n"
+        "    def __init__(self, cents):\n        self.cents = cents\n"
+        "    def _c(self, o):\n        return o.cents if isinstance(o, Money) else o\n"
+        "    def __eq__(self, o):\n        return self.cents == self._c(o)\n"
+        "    def __lt__(self, o):\n        return self.cents < self._c(o)\n"
+        "    def __mul__(self, k):\n        return Money(self.cents * k)\n    __rmul__ = __mul__\n"
+    )
+    passes(verifier, task, code)

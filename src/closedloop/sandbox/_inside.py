@@ -1,7 +1,7 @@
 """The code that runs inside the sandbox: the worker, its zygote and the job harness.
 
-Its source is sent, after ``wire.py``'s, to a fresh ``python -I -S -c`` process, so it is
-stdlib-only and imports nothing of closedloop. The host never imports it to run it.
+Its source is sent, after ``wire.py``'s and ``prompt_types.py``'s, to a fresh ``python -I -S``
+process, so it is stdlib-only and imports nothing of closedloop. The host never imports it to run it.
 
 The worker
   0. joins the pids cgroup the host made for it, if any (``cgroups.py``), before it forks, and
@@ -76,7 +76,6 @@ import json
 import math
 import operator
 import os
-import re
 import resource
 import select
 import signal
@@ -88,7 +87,8 @@ import traceback
 import types
 import weakref
 
-try:  # on the host, for tools; inside the sandbox wire.py's source precedes this file
+try:  # on the host, for tools; inside the sandbox the two modules' source precedes this file
+    from closedloop.sandbox.prompt_types import Position, PromptTypes
     from closedloop.sandbox.wire import (
         HANDLE_OPS,
         ITER_END,
@@ -2175,9 +2175,21 @@ def serve_judge(in_fd, out_fd, cand_fds):
     handles, methods, released, kinds = weakref.WeakValueDictionary(), set(), [], {}
     ids = _Identities(1)  # the objects that crossed, by the numbers both processes use
     entry = {"is_class": False, "names": frozenset(), "ops": frozenset(), "cls": None}
-    entry["numeric"] = frozenset()  # the operators whose prompt admits a number operand
+    entry["types"] = None  # what the prompt's annotations say (prompt_types.PromptTypes)
+    # Where the candidate's objects came from, for what they may stand for. An object that
+    # came through a place the prompt does not type as its class (an unannotated result, an
+    # argument changed in place, an iterator's items) is "loose": a number never reaches its
+    # operators, whatever the prompt admits there -- else `self` yielded where a number was
+    # due would meet the checker's expected number with an always-equal __eq__. An iterator
+    # carries the place it came from to its items; what the last reply decoded is `arrived`.
+    loose, item_places, arrived = set(), {}, []
 
     def handle_for(k, iterator=False):
+        h = known_handle(k, iterator)
+        arrived.append((k, iterator))
+        return h
+
+    def known_handle(k, iterator=False):
         if not entry["is_class"] and not iterator:
             raise WireError("an object kept in the candidate's process, in a function task")
         if kinds.setdefault(k, iterator) is not iterator:
@@ -2189,6 +2201,36 @@ def serve_judge(in_fd, out_fd, cand_fds):
             if k in released:  # let go of after the request went out: held again, kept
                 released.remove(k)
         return h
+
+    def place(handle, name):
+        """The place the result of ``handle.name`` comes from."""
+        if entry["types"] is None:
+            return Position.UNKNOWN
+        k = object.__getattribute__(handle, "_k") if handle is not None else None
+        if k is None:
+            return Position.CLASS  # the class called: its object
+        if kinds.get(k):
+            return item_places.get(k, Position.UNKNOWN)
+        return entry["types"].returned(name)
+
+    def settle(where, what, iterator_itself=False):
+        """Mark the handles the reply just decoded by the place they came from: in one typed
+        as data the class's object is the candidate's fault (``return self`` from ``-> float``);
+        in an untyped one it is loose; an iterator's items take the place. ``iter`` may answer
+        with the object itself (an iterator class), whatever its items are."""
+        got, arrived[:] = list(arrived), []
+        for k, iterator in got:
+            if iterator:
+                item_places[k] = max(item_places.get(k, where), where)
+            elif iterator_itself:
+                continue
+            elif where == Position.DATA:
+                raise CandidateFault(
+                    f"the candidate's {what} returned its own object where the prompt says "
+                    "it returns data"
+                )
+            elif where == Position.UNKNOWN:
+                loose.add(k)
 
     # The classes a reply's new objects may be made of: the prompt's, and those of objects
     # the checker has sent (its Node, its TreeNode) -- never a helper it kept to itself (an
@@ -2205,16 +2247,17 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 f"the candidate's object has no attribute {name!r} (its prompt's class "
                 "declares none)"
             )
-        data = _returns_data(entry["cls"], name) if entry["is_class"] else False
         if (k, name) not in methods:
-            got = call(handle, name, (), {}, get=True, data=_holds_data(entry["cls"], name))
+            attr = entry["types"].attribute(name) if entry["types"] else Position.UNKNOWN
+            got = call(handle, name, (), {}, get=True, where=attr)
             if got is not _METHOD:
                 return got
             methods.add((k, name))
-        return lambda *args, **kwargs: call(handle, name, args, kwargs, data=data)
+        where = place(handle, name)
+        return lambda *args, **kwargs: call(handle, name, args, kwargs, where=where)
 
     def candidate(*args, **kwargs):
-        return call(None, None, args, kwargs)
+        return call(None, None, args, kwargs, where=place(None, None))
 
     def operate(handle, name, args):
         """An operation on the candidate's object, where the prompt's class declares it (an
@@ -2224,22 +2267,23 @@ def serve_judge(in_fd, out_fd, cand_fds):
             return NotImplemented
         if name not in (_ITERATOR_OPS if kinds.get(k) else entry["ops"]):
             return NotImplemented
-        if name in _OPERAND_OPS and not all(meets(x, name) for x in args):
+        if name in _OPERAND_OPS and not all(meets(x, name, k in loose) for x in args):
             return NotImplemented  # an operand the object has no business judging: a list
-        data = name not in ("__iter__", "__reversed__") and _returns_data(entry["cls"], name)
-        return call(handle, name, args, {}, data=data)
+        itself = name in ("__iter__", "__reversed__")
+        return call(handle, name, args, {}, where=place(handle, name), iterator_itself=itself)
 
-    def meets(x, name):
+    def meets(x, name, is_loose):
         """Whether the declared operator ``name`` of the candidate's object may take ``x``:
         its own objects; the prompt's class for arithmetic; a number only where the prompt
         annotates the operand as one (``def __mul__(self, k: float)``, ``other: Rational |
-        int``). Anything else -- the checker's expected number, tuple or list -- would reach
-        the candidate's code with the answer in hand (an always-equal ``__eq__``, a ``__sub__``
-        returning 0 under ``abs(got - want) < tol``)."""
+        int``) and the object came from a place typed as the class. Anything else -- the
+        checker's expected number, tuple or list -- would reach the candidate's code with the
+        answer in hand (an always-equal ``__eq__``, a ``__sub__`` returning 0 under
+        ``abs(got - want) < tol``)."""
         if type(x) is Handle:
             return not kinds.get(object.__getattribute__(x, "_k"))
         if type(x) in (int, float, complex, bool) or stdlib_type(type(x)) in _EXACT_NUMBERS:
-            return name in entry["numeric"]
+            return not is_loose and entry["types"].admits_numbers(name)
         return name not in _COMPARISONS and isinstance(x, entry["cls"])
 
     def is_instance(x):
@@ -2270,15 +2314,15 @@ def serve_judge(in_fd, out_fd, cand_fds):
         is_instance=is_instance,
     )
 
-    def call(on, name, args, kwargs, get=False, data=False, put=False):
+    def call(on, name, args, kwargs, get=False, where=Position.UNKNOWN, put=False, **how):
         try:
-            return _call(on, name, args, kwargs, get, data, put)
+            return _call(on, name, args, kwargs, get, where, put, how.get("iterator_itself"))
         except CandidateFault as e:  # kept: a checker's bare `except:` must not make it a pass
             if state["fault"] is None:
                 state["fault"] = e
             raise
 
-    def _call(on, name, args, kwargs, get, data, put):
+    def _call(on, name, args, kwargs, get, where, put, iterator_itself):
         state["calls"] += 1
         try:
             sent, ksent, enums = [], [], set()  # the checker's objects, by their place
@@ -2347,15 +2391,14 @@ def serve_judge(in_fd, out_fd, cand_fds):
             # goes wrong taking it in (a sync half applied included) is the candidate's fault.
             state["values"] += 1
             try:
-                if "args" in rep or "kwargs" in rep:
-                    _take_arguments(rep, req, args, kwargs, ids, shown, handle_for)
+                arrived.clear()
+                if "args" in rep or "kwargs" in rep:  # what it wrote there is typed by no one
+                    handles_of = (handle_for, known_handle)
+                    _take_arguments(rep, req, args, kwargs, ids, shown, handles_of)
+                    settle(Position.UNKNOWN, name)
                 if "value" in rep:
                     value = _take_value(rep, args, kwargs, ids, shown, handle_for)
-                    if data and _holds_entry(value, kinds):
-                        raise CandidateFault(
-                            f"the candidate's {name} returned its own object where the prompt "
-                            "says it returns data"
-                        )
+                    settle(where, name or "constructor", iterator_itself)
                     want = HANDLE_OPS.get(name) if on is not None else None
                     if want is not None and not isinstance(value, want):
                         raise CandidateFault(
@@ -2391,7 +2434,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
             if entry["is_class"]:
                 entry["cls"] = cls
                 entry["names"], entry["ops"] = _interface(cls)
-                entry["numeric"] = frozenset(n for n in entry["ops"] if _admits_numbers(cls, n))
+                entry["types"] = PromptTypes(cls, dict(g))  # the names as the prompt left them
             if entry["is_class"]:
                 the_candidate = _TheClass(CLASS_TARGET, port)
             g[spec["entry"]] = the_candidate
@@ -2427,132 +2470,7 @@ _OPERAND_OPS = frozenset(HANDLE_OPS).difference(
 _COMPARISONS = frozenset({"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"})
 
 
-def _returns_data(cls, name):
-    """Whether the prompt's class annotates its method ``name`` as returning plain data only
-    (``-> float``, ``-> list[int]``, ``-> dict[str, int]``; not None): then the candidate's
-    object in what it returns (``return self``) is the candidate's fault. Any name that may be
-    the class (its own, a base's, a TypeVar, ``Any``, an alias) leaves it free."""
-    if not isinstance(cls, type):
-        return False
-    fn = _declared(cls, name)
-    fn = getattr(fn, "__func__", fn)  # a class or static method's function
-    ann = getattr(fn, "__annotations__", None)
-    return isinstance(ann, dict) and _only_data(ann.get("return", _ABSENT))
-
-
-def _declared(cls, name):
-    """What the prompt's class (or a base of it besides ``object``) binds to ``name``."""
-    return next((vars(c)[name] for c in cls.__mro__[:-1] if name in vars(c)), None)
-
-
-def _admits_numbers(cls, name):
-    """Whether the prompt's class annotates the operand of its operator ``name`` as possibly
-    a number (``other: int``, ``Rational | float``, ``numbers.Real``, ``Any``); ``!=`` as
-    ``==`` where it declares only that."""
-    if name == "__ne__" and not any("__ne__" in vars(c) for c in cls.__mro__[:-1]):
-        name = "__eq__"
-    ann = getattr(_declared(cls, name), "__annotations__", None)
-    operands = [v for k, v in ann.items() if k != "return"] if isinstance(ann, dict) else []
-    if not operands:
-        return False
-    text = operands[0] if isinstance(operands[0], str) else repr(operands[0])
-    return any(n in _NUMBER_NAMES for n in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
-
-
-_NUMBER_NAMES = frozenset(
-    {"int", "float", "complex", "bool", "Fraction", "Decimal", "Number", "Real", "Rational"}
-    | {"Complex", "Integral", "SupportsFloat", "SupportsInt", "SupportsIndex", "Any", "object"}
-)
-
-
-def _holds_data(cls, name):
-    """Whether the prompt's class annotates the attribute or property ``name`` as plain
-    data only (``x: float``, a property ``-> float``)."""
-    if not isinstance(cls, type):
-        return False
-    for c in cls.__mro__[:-1]:
-        ann = vars(c).get("__annotations__")
-        if isinstance(ann, dict) and name in ann:
-            return _only_data(ann[name])
-        prop = vars(c).get(name)
-        if isinstance(prop, property):
-            ann = getattr(prop.fget, "__annotations__", None)
-            return isinstance(ann, dict) and _only_data(ann.get("return", _ABSENT))
-    return False
-
-
-_DATA_TYPE_NAMES = frozenset(
-    {"int", "float", "complex", "bool", "str", "bytes", "bytearray", "list", "dict", "set"}
-    | {"frozenset", "tuple", "List", "Dict", "Set", "FrozenSet", "Tuple", "Optional", "Union"}
-    | {"Sequence", "Mapping", "Iterable", "Iterator", "Collection", "Deque", "deque"}
-    | {"Counter", "OrderedDict", "DefaultDict", "defaultdict", "Fraction", "Decimal"}
-    | {"None", "NoneType", "typing", "collections", "abc", "fractions", "decimal", "Literal"}
-)
-
-
-_CONTAINER_NAMES = (
-    "list",
-    "dict",
-    "set",
-    "frozenset",
-    "tuple",
-    "List",
-    "Dict",
-    "Set",
-    "FrozenSet",
-    "Tuple",
-    "Sequence",
-    "Mapping",
-    "Iterable",
-    "Iterator",
-    "Collection",
-    "Deque",
-    "deque",
-    "Counter",
-    "OrderedDict",
-    "DefaultDict",
-    "defaultdict",
-)
-
-
-def _only_data(annotation):
-    """Whether a type annotation names nothing but the builtin data types (and None in a
-    union): not None alone, whose method may return ``self`` for chaining unseen."""
-    if annotation is _ABSENT or annotation is None or annotation is type(None):
-        return False
-    text = annotation if isinstance(annotation, str) else repr(annotation)
-    if text in ("None", "NoneType") or "~" in text:  # a TypeVar prints as ~T
-        return False
-    text = text.replace("<class ", "")
-    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)
-    if not names or not all(n in _DATA_TYPE_NAMES for n in names):
-        return False
-    # a container says what it holds, or it may hold the class (a bare `list`, `-> dict`)
-    bare = re.findall(r"\b(" + "|".join(_CONTAINER_NAMES) + r")\b(?!\s*\[)", text)
-    return not bare
-
-
 _EXACT_NUMBERS = frozenset({"Fraction", "Decimal"})
-
-
-def _holds_entry(value, kinds, depth=0, seen=None):
-    """Whether a decoded value holds a handle to an object of the entry class: in any
-    container, the standard library's too, or any object's attributes (each looked at
-    once: a graph of shared nodes is no longer than its nodes)."""
-    if type(value) is Handle:
-        return not kinds.get(object.__getattribute__(value, "_k"))
-    seen = set() if seen is None else seen
-    if depth > 50 or id(value) in seen:
-        return False
-    seen.add(id(value))
-    if isinstance(value, dict):
-        items = [*value.keys(), *value.values()]
-    elif isinstance(value, (list, tuple, set, frozenset)) or stdlib_type(type(value)) == "deque":
-        items = list(value)
-    else:
-        state = _obj_state(value) if not isinstance(value, (str, bytes, int, float)) else None
-        items = list(state.values()) if state else ()
-    return any(_holds_entry(v, kinds, depth + 1, seen) for v in items)
 
 
 # The public names of the builtin value types: a candidate's object answers them only where
@@ -2608,13 +2526,21 @@ class _TheClass(Handle):
         return "<the candidate's class>"
 
 
-def _take_arguments(rep, req, args, kwargs, ids, g, handle_for):
+def _take_arguments(rep, req, args, kwargs, ids, g, handles_of):
     """Bring the checker's arguments to the state the candidate's call left them in: its own
     objects changed in place (the graph names them by the numbers ``ids`` knows them by),
-    its lists, dicts and sets synced in place."""
+    its lists, dicts and sets synced in place. ``handles_of`` is ``(for what the candidate
+    wrote, for what the checker sent)``: the candidate's objects in arguments it left as they
+    were are the checker's own."""
     graphs = (ids.graph(), ids.graph())
     new_args, new_kwargs = (
-        _reply_data_as_checkers(rep.get(key, req.get(key) or "{}"), g, graph, handle_for, what)
+        _reply_data_as_checkers(
+            rep[key] if key in rep else req.get(key) or "{}",
+            g,
+            graph,
+            handles_of[0] if key in rep else handles_of[1],
+            what,
+        )
         for key, graph, what in zip(
             ("args", "kwargs"),
             graphs,

@@ -52,7 +52,9 @@ def _worker_code() -> bytes:
     each of them compile it (three compiles of ~16 ms in a 3-slot pool's start)."""
     with _CODE_LOCK:
         if not _CODE:
-            source = (_HERE / "wire.py").read_text() + "\n\n" + (_HERE / "_inside.py").read_text()
+            source = "\n\n".join(
+                (_HERE / name).read_text() for name in ("wire.py", "prompt_types.py", "_inside.py")
+            )
             _CODE.append(marshal.dumps(compile(source, "<sandbox worker>", "exec")))
         return _CODE[0]
 
