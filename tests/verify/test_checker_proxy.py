@@ -848,7 +848,7 @@ def test_the_candidates_object_never_runs_its_code_in_the_checker():
     declared = {"__len__"}
     port = types.SimpleNamespace(
         get=lambda handle, name: asked.append(name),
-        operate=lambda handle, name, args: (
+        operate=lambda handle, name, args, kwargs: (
             asked.append(name) or (2 if name in declared else NotImplemented)
         ),
     )
@@ -1791,3 +1791,61 @@ def test_numbers_reach_operators_as_the_prompts_resolved_annotations_say(verifie
         "    def __mul__(self, k):\n        return Money(self.cents * k)\n    __rmul__ = __mul__\n"
     )
     passes(verifier, task, code)
+
+
+CALLABLES_PROMPT = (
+    "class Adder:\n    def __init__(self, k: int) -> None:\n        pass\n"
+    "    def __call__(self, x: int, scale: int = 1) -> int:\n        pass\n"
+    "class Timer:\n    def __enter__(self) -> 'Timer':\n        pass\n"
+    "    def __exit__(self, *exc) -> None:\n        pass\n    def ended(self) -> str:\n        pass\n"
+)
+
+
+def test_a_declared_call_and_context_manager_run_on_the_candidates_object(verifier):
+    # A handle was neither callable nor a context manager, so a task declaring `__call__`
+    # or `__enter__`/`__exit__` could not be passed.
+    adder = class_task(
+        "Adder",
+        CALLABLES_PROMPT,
+        "def check(candidate):\n    a = candidate(3)\n    assert a(4) == 7 and a(1, scale=2) == 8\n"
+        "    assert list(map(a, [1, 2])) == [4, 5]\n",
+    )
+    passes(
+        verifier,
+        adder,
+        "class Adder:\n    def __init__(self, k):\n        self.k = k\n"
+        "    def __call__(self, x, scale=1):\n        return (x + self.k) * scale\n",
+    )
+    timer = class_task(
+        "Timer",
+        CALLABLES_PROMPT,
+        "def check(candidate):\n    with candidate() as t:\n        pass\n    assert t.ended() == 'ok'\n"
+        "    try:\n        with t:\n            raise KeyError('k')\n    except KeyError:\n        pass\n"
+        "    assert t.ended() == 'KeyError'\n",
+    )
+    passes(
+        verifier,
+        timer,
+        "class Timer:\n    def __enter__(self):\n        return self\n"
+        "    def __exit__(self, kind, exc, tb):\n"
+        "        self.how = 'ok' if kind is None else kind.__name__\n"
+        "    def ended(self):\n        return self.how\n",
+    )
+
+
+def test_a_context_manager_never_swallows_the_checkers_failure(verifier):
+    # An `__exit__` answering True would skip every failing assertion inside the block.
+    task = class_task(
+        "Timer",
+        CALLABLES_PROMPT,
+        "def check(candidate):\n    with candidate() as t:\n        assert t.ended() == 'ok'\n",
+    )
+    cheat = (
+        "class Timer:\n    def __enter__(self):\n        return self\n"
+        "    def __exit__(self, *exc):\n        return True\n    def ended(self):\n        return 'no'\n"
+    )
+    rejected(verifier, task, cheat)
+    not_callable = class_task(
+        "Timer", CALLABLES_PROMPT, "def check(candidate):\n    candidate()()\n"
+    )
+    rejected(verifier, not_callable, cheat)

@@ -1388,6 +1388,8 @@ class _Kept:
         library's over a container comes whole, as a list)."""
         on, name = req["on"], req.get("name")
         obj = self.cls if on == CLASS_TARGET else self.get(on)
+        if name == "__call__":
+            return obj(*args, **kwargs)
         if name in HANDLE_OPS:
             return _operation(name, obj, args)
         if not _public(name):
@@ -1440,6 +1442,11 @@ def _operation(name, obj, args):
             return ITER_END
     if name == "__round__":
         return round(obj, *args[:1])
+    if name == "__enter__" and not args:
+        return type(obj).__enter__(obj)
+    if name == "__exit__" and len(args) == 1:
+        exc = _rebuilt_exception(args[0])
+        return type(obj).__exit__(obj, None if exc is None else type(exc), exc, None)
     if name == "__setitem__" and len(args) == 2:
         obj[args[0]] = args[1]
         return None
@@ -1455,6 +1462,20 @@ def _operation(name, obj, args):
     plain = plain[1:] if reflected else plain
     fn = getattr(operator, plain + "_" if plain in ("and", "or") else plain)
     return fn(args[0], obj) if reflected else fn(obj, args[0])
+
+
+def _rebuilt_exception(note):
+    """The exception that ended a checker's ``with`` block, as its ``(builtin class name,
+    message)`` describes it (an ``Exception`` where that class cannot be made so)."""
+    if not isinstance(note, (tuple, list)) or len(note) != 2:
+        return None
+    cls = getattr(builtins, str(note[0]), None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+        cls = Exception
+    try:
+        return cls(str(note[1]))
+    except Exception:
+        return Exception(str(note[1]))
 
 
 _UNARY = {
@@ -2259,7 +2280,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
     def candidate(*args, **kwargs):
         return call(None, None, args, kwargs, where=place(None, None))
 
-    def operate(handle, name, args):
+    def operate(handle, name, args, kwargs):
         """An operation on the candidate's object, where the prompt's class declares it (an
         iterator's ``iter`` and ``next``); else NotImplemented: an object's default."""
         k = object.__getattribute__(handle, "_k")
@@ -2270,7 +2291,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
         if name in _OPERAND_OPS and not all(meets(x, name, k in loose) for x in args):
             return NotImplemented  # an operand the object has no business judging: a list
         itself = name in ("__iter__", "__reversed__")
-        return call(handle, name, args, {}, where=place(handle, name), iterator_itself=itself)
+        return call(handle, name, args, kwargs, where=place(handle, name), iterator_itself=itself)
 
     def meets(x, name, is_loose):
         """Whether the declared operator ``name`` of the candidate's object may take ``x``:
@@ -2464,8 +2485,13 @@ _METHOD = object()  # a reply saying the attribute asked for is a method
 CLASS_TARGET = -1  # the number a request "on" the solution's class itself gives
 _ITERATOR_OPS = frozenset({"__iter__", "__next__"})
 # the comparisons and arithmetic: binary, and judged against their other operand
-_OPERAND_OPS = frozenset(HANDLE_OPS).difference(
-    _UNARY, ("__contains__", "__getitem__", "__setitem__", "__delitem__", "__next__", "__round__")
+_OPERAND_OPS = (
+    frozenset(HANDLE_OPS)
+    .difference(
+        _UNARY,
+        ("__contains__", "__getitem__", "__setitem__", "__delitem__", "__next__", "__round__"),
+    )
+    .difference(("__call__", "__enter__", "__exit__"))
 )
 _COMPARISONS = frozenset({"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"})
 

@@ -347,7 +347,7 @@ class Handle:
     answer for a list the checker expected. An iterator answers ``iter`` and ``next`` only,
     one item a request (an endless one under ``islice`` ends). A handle passed back as an
     argument is the object again. ``port`` answers ``get(handle, name)``,
-    ``call(handle, name, args, kwargs)`` and ``operate(handle, name, args)``
+    ``call(handle, name, args, kwargs)`` and ``operate(handle, name, args, kwargs)``
     (``NotImplemented`` where the operation is not the object's to answer)."""
 
     __slots__ = ("_k", "_port", "__weakref__")
@@ -369,7 +369,7 @@ class Handle:
 
 def _handle_operation(name):
     def operation(self, *args):
-        got = object.__getattribute__(self, "_port").operate(self, name, args)
+        got = object.__getattribute__(self, "_port").operate(self, name, args, {})
         if got is NotImplemented:  # not the candidate's to answer: an object's default
             return _OBJECT_DEFAULTS.get(name, _no_operation(name))(self, *args)
         if name == "__next__" and got is ITER_END:
@@ -398,7 +398,7 @@ def _placeholder(self, *args):
 def _contains_by_iterating(self, x):
     """``x in obj`` where ``obj`` answers iteration but not ``__contains__``: Python's own
     fallback, ``any(v is x or v == x for v in obj)``."""
-    items = object.__getattribute__(self, "_port").operate(self, "__iter__", ())
+    items = object.__getattribute__(self, "_port").operate(self, "__iter__", (), {})
     if items is NotImplemented:
         raise TypeError(
             "the candidate's object has no __contains__ (its prompt's class declares none)"
@@ -427,6 +427,7 @@ HANDLE_OPS = {
     **dict.fromkeys(("__neg__", "__pos__", "__abs__", "__invert__"), object),
     **{"__hash__": int, "__int__": int, "__index__": int, "__float__": float},
     **{"__floor__": object, "__ceil__": object, "__trunc__": object, "__round__": object},
+    **{"__call__": object, "__enter__": object, "__exit__": object},
 }
 """What a checker may do to the candidate's object besides reading its attributes, each with
 the type of what it gives back (``__iter__``'s is a handle or a list): each runs in the
@@ -436,6 +437,35 @@ reflection and ``NotImplemented`` included), where the prompt's class declares i
 for _name in HANDLE_OPS:
     setattr(Handle, _name, _handle_operation(_name))
 del _name
+
+
+def _handle_call(self, *args, **kwargs):
+    got = object.__getattribute__(self, "_port").operate(self, "__call__", args, kwargs)
+    if got is NotImplemented:
+        raise TypeError(
+            "the candidate's object is not callable (its prompt's class declares no __call__)"
+        )
+    return got
+
+
+def _handle_exit(self, kind, exc, traceback):
+    """The end of a ``with`` block: the candidate's ``__exit__`` learns what ended it (a
+    builtin exception's class and message; the checker's own objects stay here), and never
+    swallows it -- a context manager that answers True would otherwise skip the checker's
+    failing assertions."""
+    note = None if exc is None else (_builtin_exception_name(exc), str(exc)[:1000])
+    got = object.__getattribute__(self, "_port").operate(self, "__exit__", (note,), {})
+    if got is NotImplemented:
+        raise TypeError("the candidate's object has no __exit__ (its prompt's class declares none)")
+    return False
+
+
+def _builtin_exception_name(exc):
+    return next(c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins")
+
+
+Handle.__call__ = _handle_call
+Handle.__exit__ = _handle_exit
 
 ITER_END = object()  # what the port answers a ``__next__`` with where the iterator is done
 
