@@ -29,6 +29,8 @@ def prompt(source: str, entry: str) -> PromptTypes:
         ("list['V']", Position.CLASS),
         ("'int | V'", Position.CLASS),
         ("Optional['V']", Position.CLASS),
+        ("'G[int]'", Position.CLASS),  # a generic class of the prompt's
+        ("Self", Position.CLASS),
         ("list", Position.UNKNOWN),  # a bare container may hold the class
         ("Any", Position.UNKNOWN),
         ("object", Position.UNKNOWN),
@@ -40,7 +42,7 @@ def prompt(source: str, entry: str) -> PromptTypes:
 )
 def test_a_results_annotation_places_the_classs_objects(annotation, position):
     types = prompt(
-        "from typing import *\nT = TypeVar('T')\n"
+        "from typing import *\nT = TypeVar('T')\nclass G(Generic[T]):\n    pass\n"
         f"class V:\n    def m(self) -> {annotation}:\n        pass\n",
         "V",
     )

@@ -1,7 +1,8 @@
 """The code that runs inside the sandbox: the worker, its zygote and the job harness.
 
 Its source is sent, after ``wire.py``'s and ``prompt_types.py``'s, to a fresh ``python -I -S``
-process, so it is stdlib-only and imports nothing of closedloop. The host never imports it to run it.
+process, so it is stdlib-only and imports nothing of closedloop. The host never imports it to
+run it.
 
 The worker
   0. joins the pids cgroup the host made for it, if any (``cgroups.py``), before it forks, and

@@ -184,6 +184,8 @@ def _position(hint, module, depth):
         parts = [a for a in args if a is not type(None)]
         return _combined(parts, module, depth) if parts else Position.UNKNOWN
     if origin is not None:
+        if getattr(origin, "__module__", None) == module:
+            return Position.CLASS  # a generic class of the prompt's, parametrised: Stack[int]
         if origin not in _CONTAINERS or not args:
             return Position.UNKNOWN
         return _combined([a for a in args if a is not Ellipsis], module, depth)
