@@ -10,6 +10,7 @@ the job) on the socket.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import marshal
 import os
@@ -214,9 +215,11 @@ class Worker:
         limits: SandboxLimits | None = None,
         start_timeout_s: float = 20.0,
         judge: bool = False,
+        cpu: int | None = None,
     ):
         self.limits = limits or SandboxLimits()
         self.judge = judge
+        self.cpu = cpu  # the one CPU its processes run on, where the pool pins its slots
         self.start_timeout_s = start_timeout_s
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
@@ -281,6 +284,9 @@ class Worker:
             )
         finally:
             child_sock.close()
+        if self.cpu is not None:  # before it reads its program: every process it makes inherits
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(self._proc.pid, {self.cpu})
         try:
             assert self._proc.stdin is not None
             self._proc.stdin.write(_worker_code())
