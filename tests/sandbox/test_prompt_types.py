@@ -27,9 +27,13 @@ def prompt(source: str, entry: str) -> PromptTypes:
         ("Literal['a', 'b']", Position.DATA),
         ("'V'", Position.CLASS),
         ("list['V']", Position.CLASS),
-        ("'int | V'", Position.CLASS),
+        ("'int | V'", Position.UNKNOWN),  # the object may stand for the int there
+        ("'dict[V, list[V]]'", Position.CLASS),
         ("Optional['V']", Position.CLASS),
-        ("'G[int]'", Position.CLASS),  # a generic class of the prompt's
+        ("'G[int]'", Position.CLASS),  # a generic base of the prompt's, parametrised
+        ("TT", Position.CLASS),  # a TypeVar bound by name to the class
+        ("Rank", Position.UNKNOWN),  # another class of the prompt's says nothing of it
+        ("'tuple[int, Rank]'", Position.UNKNOWN),
         ("Self", Position.CLASS),
         ("list", Position.UNKNOWN),  # a bare container may hold the class
         ("Any", Position.UNKNOWN),
@@ -42,8 +46,9 @@ def prompt(source: str, entry: str) -> PromptTypes:
 )
 def test_a_results_annotation_places_the_classs_objects(annotation, position):
     types = prompt(
-        "from typing import *\nT = TypeVar('T')\nclass G(Generic[T]):\n    pass\n"
-        f"class V:\n    def m(self) -> {annotation}:\n        pass\n",
+        "import enum\nfrom typing import *\nT = TypeVar('T')\nclass G(Generic[T]):\n    pass\n"
+        "class Rank(enum.IntEnum):\n    ACE = 1\nTT = TypeVar('TT', bound='V')\n"
+        f"class V(G[int]):\n    def m(self) -> {annotation}:\n        pass\n",
         "V",
     )
     assert types.returned("m") is position

@@ -1849,3 +1849,106 @@ def test_a_context_manager_never_swallows_the_checkers_failure(verifier):
         "Timer", CALLABLES_PROMPT, "def check(candidate):\n    candidate()()\n"
     )
     rejected(verifier, not_callable, cheat)
+
+
+SPOTS_PROMPT = (
+    "from __future__ import annotations\nimport enum\nfrom dataclasses import dataclass\n"
+    "from typing import Iterator\nclass Rank(enum.IntEnum):\n    LOW = 1\n    HIGH = 11\n"
+    "@dataclass\nclass Parts:\n    whole: int\n    rest: Rational\n"
+    "class Rational:\n    def __init__(self, n: int, d: int = 1) -> None:\n        pass\n"
+    "    def __eq__(self, other: object) -> bool:\n        pass\n"
+    "    def __hash__(self) -> int:\n        pass\n"
+    "    def __iter__(self) -> Iterator[int]:\n        pass\n"
+    "    def hist(self) -> dict[int, int]:\n        pass\n"
+    "    def mixed(self) -> tuple[int, Rational]:\n        pass\n"
+    "    def parts(self) -> Parts:\n        pass\n    def rank(self) -> Rank:\n        pass\n"
+    "    def __round__(self, nd: int | None = None) -> int | Rational:\n        pass\n"
+)
+RIGHT_SPOTS = (
+    "import enum\nfrom dataclasses import dataclass\nclass Rank(enum.IntEnum):\n    LOW = 1\n"
+    "    HIGH = 11\n@dataclass\nclass Parts:\n    whole: int\n    rest: object\n"
+    "class Rational:\n    def __init__(self, n, d=1):\n        self.n, self.d = n, d\n"
+    "    def __eq__(self, o):\n        o = Rational(o) if isinstance(o, int) else o\n"
+    "        return self.n * o.d == o.n * self.d\n    def __hash__(self):\n        return 0\n"
+    "    def __iter__(self):\n        return iter([self.n, self.d])\n"
+    "    def hist(self):\n        return {self.n: 1}\n"
+    "    def mixed(self):\n        return (self.n // self.d, Rational(self.n % self.d, self.d))\n"
+    "    def parts(self):\n        return Parts(self.n // self.d, Rational(self.n % self.d, self.d))\n"
+    "    def rank(self):\n        return Rank.HIGH if self.n > self.d else Rank.LOW\n"
+    "    def __round__(self, nd=None):\n        return round(self.n / self.d)\n"
+)
+
+
+ALWAYS_EQUAL_SPOTS = RIGHT_SPOTS.replace(
+    "        o = Rational(o) if isinstance(o, int) else o\n"
+    "        return self.n * o.d == o.n * self.d\n",
+    "        return True\n",
+)
+
+
+@pytest.mark.parametrize(
+    "check, method, cheat",
+    [
+        ("assert list(r.hist()) == [7]", "hist", "{self: 1}"),  # a key, hashed as decoded
+        ("n, d = r\n    assert n == 7", "__iter__", "iter([self, self])"),  # a whole iterator
+        ("assert 7 in r", "__iter__", "iter([self, self])"),
+        ("w, _ = r.mixed()\n    assert w == 2", "mixed", "(self, self)"),
+        ("assert r.parts().whole == 2", "parts", "Parts(self, self)"),
+        ("assert r.rank() == 11", "rank", "self"),
+        ("assert round(r) == 2", "__round__", "self"),
+    ],
+)
+def test_each_object_a_value_holds_is_judged_by_the_spot_it_sits_in(verifier, check, method, cheat):
+    # A place mixing data and the class counted as the class (`tuple[int, Rational]`'s int,
+    # `int | Rational`), another class of the prompt's (an IntEnum, a dataclass's int field)
+    # as the class; a stdlib iterator `__iter__` returned came whole, past its item type;
+    # derived `in` compared in the candidate's process, with its own `==`; and a dict key
+    # hashed while decoding called the candidate again, which emptied the reply's list of
+    # objects to judge. Each object is now judged where it sits, by the annotation there.
+    task = class_task(
+        "Rational", SPOTS_PROMPT, f"def check(candidate):\n    r = candidate(7, 3)\n    {check}\n"
+    )
+    passes(verifier, task, RIGHT_SPOTS)
+    rejected(
+        verifier,
+        task,
+        ALWAYS_EQUAL_SPOTS + f"    def {method}(self, *a):\n        return {cheat}\n",
+    )
+
+
+def test_typed_design_idioms_pass_as_python_runs_them(verifier):
+    # A call that changed any argument in place made every object the checker had passed in
+    # loose (`b == 300` after `a.move_to(b, 200, ledger)` failed); `TypeVar("TT",
+    # bound="Money")` was never resolved; `@overload`ed operators took no number; `divmod`
+    # and `candidate[int]` (a generic class) raised TypeError.
+    task = class_task(
+        "Money",
+        "from __future__ import annotations\nfrom typing import Generic, TypeVar, overload\n"
+        "TT = TypeVar('TT', bound='Money')\nC = TypeVar('C')\nclass Money(Generic[C]):\n"
+        "    def __init__(self, cents: int) -> None:\n        pass\n"
+        "    def __eq__(self, other: object) -> bool:\n        pass\n"
+        "    def __lt__(self, other: Money | int) -> bool:\n        pass\n"
+        "    def move_to(self, other: Money, cents: int, ledger: list) -> None:\n        pass\n"
+        "    def plus(self: TT, cents: int) -> TT:\n        pass\n"
+        "    @overload\n    def __mul__(self, k: int) -> Money: ...\n"
+        "    @overload\n    def __mul__(self, k: Money) -> int: ...\n"
+        "    def __mul__(self, k):\n        pass\n"
+        "    def __divmod__(self, k: int) -> tuple[int, int]:\n        pass\n",
+        "def check(candidate):\n    a, b, ledger = candidate(500), candidate(100), []\n"
+        "    a.move_to(b, 200, ledger)\n    assert a == 300 and b == 300 and ledger == [200]\n"
+        "    xs = [candidate(2), candidate(1)]\n    xs.sort()\n    assert xs[0] == 1\n"
+        "    assert a.plus(5) == 305 and a * 2 == candidate(600) and divmod(a, 7) == (42, 6)\n"
+        "    assert candidate[int](4) == 4\n",
+    )
+    code = (
+        "class Money:\n    def __init__(self, cents):\n        self.cents = cents\n"
+        "    def _c(self, o):\n        return o.cents if isinstance(o, Money) else o\n"
+        "    def __eq__(self, o):\n        return self.cents == self._c(o)\n"
+        "    def __lt__(self, o):\n        return self.cents < self._c(o)\n"
+        "    def move_to(self, other, cents, ledger):\n"
+        "        self.cents -= cents\n        other.cents += cents\n        ledger.append(cents)\n"
+        "    def plus(self, cents):\n        return Money(self.cents + cents)\n"
+        "    def __mul__(self, k):\n        return Money(self.cents * k)\n"
+        "    def __divmod__(self, k):\n        return divmod(self.cents, k)\n"
+    )
+    passes(verifier, task, code)

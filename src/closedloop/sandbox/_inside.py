@@ -89,7 +89,7 @@ import types
 import weakref
 
 try:  # on the host, for tools; inside the sandbox the two modules' source precedes this file
-    from closedloop.sandbox.prompt_types import Position, PromptTypes
+    from closedloop.sandbox.prompt_types import NO_HINT, Position, PromptTypes
     from closedloop.sandbox.wire import (
         HANDLE_OPS,
         ITER_END,
@@ -1461,7 +1461,7 @@ def _operation(name, obj, args):
     plain = name[2:-2]
     reflected = plain[0] == "r" and f"__{plain[1:]}__" in HANDLE_OPS and plain != "reversed"
     plain = plain[1:] if reflected else plain
-    fn = getattr(operator, plain + "_" if plain in ("and", "or") else plain)
+    fn = divmod if plain == "divmod" else getattr(operator, plain + "_" * (plain in ("and", "or")))
     return fn(args[0], obj) if reflected else fn(obj, args[0])
 
 
@@ -2198,17 +2198,22 @@ def serve_judge(in_fd, out_fd, cand_fds):
     ids = _Identities(1)  # the objects that crossed, by the numbers both processes use
     entry = {"is_class": False, "names": frozenset(), "ops": frozenset(), "cls": None}
     entry["types"] = None  # what the prompt's annotations say (prompt_types.PromptTypes)
-    # Where the candidate's objects came from, for what they may stand for. An object that
-    # came through a place the prompt does not type as its class (an unannotated result, an
-    # argument changed in place, an iterator's items) is "loose": a number never reaches its
-    # operators, whatever the prompt admits there -- else `self` yielded where a number was
-    # due would meet the checker's expected number with an always-equal __eq__. An iterator
-    # carries the place it came from to its items; what the last reply decoded is `arrived`.
-    loose, item_places, arrived = set(), {}, []
+    # Where the candidate's objects came from, for what they may stand for. Each value a
+    # reply brings is walked along the annotation of the place it comes from (a method's
+    # result, an attribute, an iterator's items), and each of the candidate's objects in it is
+    # judged by the spot it sits in: where the prompt types data (`-> float`, the `int` of
+    # `tuple[int, Rational]`, a `dict[int, int]`'s key) it is the candidate's fault; where it
+    # types nothing (no annotation, `Any`, another class, a part no annotation reaches, an
+    # argument the candidate wrote into) the object is "loose": no number ever reaches its
+    # operators, whatever the prompt admits there -- else `self` where a number was due would
+    # meet the checker's expected number with an always-equal __eq__. An iterator carries
+    # the annotation of its items. `arrived` is a stack: decoding one reply may call the
+    # candidate again (the hash of its object as a dict key), and each call places its own.
+    loose, item_hints, arrived = set(), {}, [[]]
 
     def handle_for(k, iterator=False):
         h = known_handle(k, iterator)
-        arrived.append((k, iterator))
+        arrived[-1].append((k, iterator))
         return h
 
     def known_handle(k, iterator=False):
@@ -2225,34 +2230,58 @@ def serve_judge(in_fd, out_fd, cand_fds):
         return h
 
     def place(handle, name):
-        """The place the result of ``handle.name`` comes from."""
+        """The annotation of the place the result of ``handle.name`` comes from."""
         if entry["types"] is None:
-            return Position.UNKNOWN
+            return NO_HINT
         k = object.__getattribute__(handle, "_k") if handle is not None else None
         if k is None:
-            return Position.CLASS  # the class called: its object
+            return entry["cls"]  # the class called: its object
         if kinds.get(k):
-            return item_places.get(k, Position.UNKNOWN)
-        return entry["types"].returned(name)
+            return item_hints.get(k, NO_HINT)
+        return entry["types"].result_hint(name)
 
-    def settle(where, what, iterator_itself=False):
-        """Mark the handles the reply just decoded by the place they came from: in one typed
-        as data the class's object is the candidate's fault (``return self`` from ``-> float``);
-        in an untyped one it is loose; an iterator's items take the place. ``iter`` may answer
-        with the object itself (an iterator class), whatever its items are."""
-        got, arrived[:] = list(arrived), []
-        for k, iterator in got:
-            if iterator:
-                item_places[k] = max(item_places.get(k, where), where)
-            elif iterator_itself:
-                continue
-            elif where == Position.DATA:
+    def settle(value, hint, what, got, exempt=None):
+        """Judge the candidate's objects a reply brought (``got``, as decoded) by where they
+        sit in ``value`` along ``hint``; those no annotation reaches by ``hint`` as a whole.
+        ``exempt``: the object ``iter`` answered with itself (an iterator class)."""
+        types_ = entry["types"]
+        if types_ is None or not got:
+            return
+        due = {}
+        for k, _ in got:
+            due[k] = due.get(k, 0) + 1
+
+        def visit(h, at):
+            k = object.__getattribute__(h, "_k")
+            if not due.get(k):
+                return  # not of this reply: the checker's own, sent back
+            due[k] -= 1
+            judge(k, at)
+
+        def judge(k, at):
+            if kinds.get(k):  # an iterator: its items are what its place says they are
+                items = types_.items_hint(at)
+                old = item_hints.get(k, items)
+                strictest = max((old, items), key=types_.position)
+                item_hints[k] = strictest
+                return
+            if h_exempt == k:
+                return
+            where = types_.position(at)
+            if where == Position.DATA:
                 raise CandidateFault(
                     f"the candidate's {what} returned its own object where the prompt says "
                     "it returns data"
                 )
-            elif where == Position.UNKNOWN:
+            if where == Position.UNKNOWN:
                 loose.add(k)
+
+        h_exempt = object.__getattribute__(exempt, "_k") if type(exempt) is Handle else None
+        types_.walk(value, hint, visit, lambda x: type(x) is Handle)
+        outer = hint if types_.position(hint) == Position.DATA else NO_HINT
+        for k, n in due.items():  # where the walk did not reach: data holds none, else loose
+            for _ in range(n):
+                judge(k, outer)
 
     # The classes a reply's new objects may be made of: the prompt's, and those of objects
     # the checker has sent (its Node, its TreeNode) -- never a helper it kept to itself (an
@@ -2270,7 +2299,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 "declares none)"
             )
         if (k, name) not in methods:
-            attr = entry["types"].attribute(name) if entry["types"] else Position.UNKNOWN
+            attr = entry["types"].attribute_hint(name) if entry["types"] else NO_HINT
             got = call(handle, name, (), {}, get=True, where=attr)
             if got is not _METHOD:
                 return got
@@ -2291,6 +2320,11 @@ def serve_judge(in_fd, out_fd, cand_fds):
             return NotImplemented
         if name in _OPERAND_OPS and not all(meets(x, name, k in loose) for x in args):
             return NotImplemented  # an operand the object has no business judging: a list
+        if name == "__contains__" and (k in loose or name not in entry["names"]):
+            # `7 in obj` where obj may stand for a list, or where `in` is only Python's own
+            # iteration (whose `==` would run there, the candidate's on its own objects):
+            # here, over the items, each placed by what the prompt says they are
+            return NotImplemented
         itself = name in ("__iter__", "__reversed__")
         return call(handle, name, args, kwargs, where=place(handle, name), iterator_itself=itself)
 
@@ -2336,7 +2370,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
         is_instance=is_instance,
     )
 
-    def call(on, name, args, kwargs, get=False, where=Position.UNKNOWN, put=False, **how):
+    def call(on, name, args, kwargs, get=False, where=NO_HINT, put=False, **how):
         try:
             return _call(on, name, args, kwargs, get, where, put, how.get("iterator_itself"))
         except CandidateFault as e:  # kept: a checker's bare `except:` must not make it a pass
@@ -2346,6 +2380,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
     def _call(on, name, args, kwargs, get, where, put, iterator_itself):
         state["calls"] += 1
+        if len(arrived) == 1:
+            arrived[0].clear()  # decoded outside any reply's taking (an exception's): done
         try:
             sent, ksent, enums = [], [], set()  # the checker's objects, by their place
             req = {
@@ -2412,15 +2448,20 @@ def serve_judge(in_fd, out_fd, cand_fds):
             # From here the checker's own data may hold what the candidate wrote, and whatever
             # goes wrong taking it in (a sync half applied included) is the candidate's fault.
             state["values"] += 1
+            arrived.append([])
             try:
-                arrived.clear()
                 if "args" in rep or "kwargs" in rep:  # what it wrote there is typed by no one
+                    sent_handles = _handles_in((args, kwargs)) if entry["is_class"] else ()
                     handles_of = (handle_for, known_handle)
                     _take_arguments(rep, req, args, kwargs, ids, shown, handles_of)
-                    settle(Position.UNKNOWN, name)
+                    got, arrived[-1] = arrived[-1], []
+                    got = [(k, i) for k, i in got if k not in sent_handles]
+                    settle(None, NO_HINT, name, got)
                 if "value" in rep:
                     value = _take_value(rep, args, kwargs, ids, shown, handle_for)
-                    settle(where, name or "constructor", iterator_itself)
+                    got, arrived[-1] = arrived[-1], []
+                    itself = value if iterator_itself else None
+                    settle(value, where, name or "constructor", got, itself)
                     want = HANDLE_OPS.get(name) if on is not None else None
                     if want is not None and not isinstance(value, want):
                         raise CandidateFault(
@@ -2432,6 +2473,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 raise
             except Exception as e:
                 raise CandidateFault(f"the candidate's reply: {_safe_exc_line(e)}") from None
+            finally:
+                arrived.pop()
         if "raised" in rep:  # its args and attributes reach the checker too
             try:
                 exc = _candidate_exception(rep, state["known"])
@@ -2549,8 +2592,36 @@ class _TheClass(Handle):
     def __instancecheck__(self, x):
         return object.__getattribute__(self, "_port").is_instance(x)
 
+    def __getitem__(self, parameters):  # `candidate[int]()`: a generic class, parametrised
+        return self
+
     def __repr__(self):
         return "<the candidate's class>"
+
+
+def _handles_in(value, budget=200_000):
+    """The numbers of the candidate's objects (handles) ``value`` holds: in any container,
+    the standard library's too, or any object's attributes (each looked at once)."""
+    found, seen, todo = set(), set(), [value]
+    while todo and budget > 0:
+        x = todo.pop()
+        budget -= 1
+        if type(x) is Handle:
+            found.add(object.__getattribute__(x, "_k"))
+            continue
+        if isinstance(x, (str, bytes, int, float, complex)) or id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, dict):
+            todo.extend(x.keys())
+            todo.extend(x.values())
+        elif isinstance(x, (list, tuple, set, frozenset)) or stdlib_type(type(x)) == "deque":
+            todo.extend(x)
+        else:
+            state = _obj_state(x)
+            if state:
+                todo.extend(state.values())
+    return found
 
 
 def _take_arguments(rep, req, args, kwargs, ids, g, handles_of):

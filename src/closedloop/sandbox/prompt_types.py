@@ -3,9 +3,11 @@ objects may stand for.
 
 The checker proxy (``_inside.serve_judge``) holds a class-based solution's objects as handles.
 Where the prompt types a method's result, an attribute or an iterator's items as plain data
-(``-> float``, ``Iterator[int]``), the solution's object cannot be there; where it types an
-operator's operand as a number (``other: Rational | int``), the checker's numbers may reach
-that operator. This module answers both questions for one prompt class.
+(``-> float``, ``tuple[int, Rational]``'s first item, ``Iterator[int]``), the solution's
+object cannot be there; where it types an operator's operand as a number (``other: Rational |
+int``), the checker's numbers may reach that operator. This module answers both questions for
+one prompt class, and walks a value the candidate sent along its annotation so that each of
+the solution's objects in it is judged by the place it sits in (:meth:`PromptTypes.walk`).
 
 It reads annotations only by resolving them (``typing.get_type_hints`` against the prompt's own
 namespace, so ``from __future__ import annotations`` and aliases such as ``Scalar = Union[int,
@@ -15,7 +17,7 @@ says nothing (``Position.UNKNOWN``, no numbers).
 
 It must never run the candidate's code or import anything but the standard library: its
 source goes to the sandbox's judge between ``wire.py``'s and ``_inside.py``'s, and it runs
-there on the prompt's class only.
+there on the prompt's classes and the values the checker holds.
 """
 
 import collections
@@ -31,8 +33,8 @@ class Position(enum.IntEnum):
     is annotated as holding, from the most to the least permissive for the solution's objects.
     """
 
-    CLASS = 0  # a class the prompt defines, or what may hold one: its objects belong here
-    UNKNOWN = 1  # no annotation, Any, object, a TypeVar, None alone, or one that cannot resolve
+    CLASS = 0  # the solution's class (a base, a subclass), or a container of nothing else
+    UNKNOWN = 1  # no annotation, Any, object, a TypeVar, None alone, another class, unresolved
     DATA = 2  # nothing but plain data (float, str, list[int]): its objects never belong here
 
 
@@ -54,18 +56,20 @@ for _op in ("lshift", "rshift", "and", "xor", "or"):
     _SOURCES[f"__i{_op}__"] = (f"__{_op}__",)
 del _op
 
-_NO_HINT = object()  # no annotation at all
+NO_HINT = object()  # no annotation at all
 _UNRESOLVED_HINT = object()  # an annotation that names what the prompt's namespace does not hold
+_WALK_NODES = 200_000  # a walk looks at no more of a value than this; the rest is unplaced
 
 
 class PromptTypes:
-    """The annotations of one prompt class ``cls``, resolved against ``namespace`` (the
-    prompt's globals as the prompt left them), each answer computed once.
+    """The annotations of the prompt's class ``cls`` (the task's entry point), resolved
+    against ``namespace`` (the prompt's globals as the prompt left them), each answer
+    computed once.
 
     >>> class V:
     ...     def __mul__(self, k: "float") -> "V": ...
     ...     def norm(self) -> float: ...
-    >>> t = PromptTypes(V, {"V": V})
+    >>> t = PromptTypes(V, {"V": V, "__name__": __name__})
     >>> t.admits_numbers("__mul__"), t.admits_numbers("__rmul__"), t.returned("norm")
     (True, True, <Position.DATA: 2>)
     """
@@ -75,60 +79,251 @@ class PromptTypes:
         self.module = namespace.get("__name__", "__judge__")  # the prompt's classes'
         self._answers: dict = {}
 
+    def result_hint(self, name: str):
+        """The resolved annotation of the result of the method or operator ``name``
+        (:data:`NO_HINT` where it has none)."""
+        return self._once(("result", name), lambda: self._hint(self.cls, name, "return"))
+
+    def attribute_hint(self, name: str, cls: type | None = None):
+        """The resolved annotation of the attribute or property ``name`` of ``cls`` (the
+        entry class by default; a base's counts), or :data:`NO_HINT`."""
+        cls = self.cls if cls is None else cls
+        return self._once(("attribute", cls, name), lambda: self._attribute_hint(cls, name))
+
     def returned(self, name: str) -> Position:
         """Where the result of the method or operator ``name`` may put the class's objects."""
-        return self._once(
-            ("returned", name), lambda: position_of(self._hint(name, "return"), self.module)
-        )
+        return self.position(self.result_hint(name))
 
     def attribute(self, name: str) -> Position:
-        """Where the attribute or property ``name`` may put them (its annotation on the class
-        or a base, a property's return)."""
-        return self._once(
-            ("attribute", name), lambda: position_of(self._attribute_hint(name), self.module)
-        )
+        """Where the attribute or property ``name`` may put them."""
+        return self.position(self.attribute_hint(name))
 
     def admits_numbers(self, name: str) -> bool:
         """Whether the operand of the operator ``name`` is annotated as possibly a number
         (``int``, ``float | Vector``, ``numbers.Real``, ``SupportsFloat``, and ``object`` or
         ``Any``, which say any value may come: ``__eq__(self, other: object)`` is how a typed
-        class declares equality); never a class of the prompt's, whatever its name, and not
-        where the operator has no annotation."""
-        return self._once(("numbers", name), lambda: admits_number(self._hint(name, 1)))
+        class declares equality; an ``@overload`` of it admitting one); never a class of the
+        prompt's, whatever its name, and not where the operator has no annotation."""
+        return self._once(("numbers", name), lambda: self._admits_numbers(name))
+
+    def position(self, hint) -> Position:
+        """Where a resolved annotation may put the class's objects (see :class:`Position`)."""
+        if hint is NO_HINT or hint is _UNRESOLVED_HINT or hint is None or hint is type(None):
+            return Position.UNKNOWN  # None alone: a method that returns self for chaining unseen
+        try:
+            return self._once(("position", hint), lambda: self._position(hint, 0))
+        except TypeError:  # an unhashable annotation
+            return self._position(hint, 0)
+
+    def items_hint(self, hint):
+        """What an iterator found where ``hint`` is declared yields: ``Iterator[int]``'s
+        ``int``, a ``tuple[int, int]``'s ``int`` (a generator returned for it), data for
+        data; nothing known otherwise."""
+        hint = self._bare(hint)
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if origin in _SEQUENCES and args:
+            return args[0]
+        if origin is tuple and args:
+            parts = [a for a in args if a is not Ellipsis]
+            return parts[0] if len(set(parts)) == 1 else typing.Union[tuple(parts)]  # noqa: UP007
+        if origin in _MAPPINGS and args:
+            return args[0]
+        return hint if self.position(hint) == Position.DATA else NO_HINT
+
+    def walk(self, value, hint, visit, is_handle) -> None:
+        """Call ``visit(x, hint_there)`` for each of the solution's objects (``is_handle``)
+        that ``value`` holds where ``hint`` says what it holds: a list's items by the list's
+        item type, a tuple's by position, a dict's keys and values, an iterator's items (a
+        list where the iterator came whole), the attributes of an object of a prompt class by
+        that class's annotations. What the annotation does not reach is not visited."""
+        budget = [_WALK_NODES]
+        self._walk(value, hint, visit, is_handle, budget, 0)
+
+    def _walk(self, value, hint, visit, is_handle, budget, depth):
+        budget[0] -= 1
+        if budget[0] < 0 or depth > 60:
+            return
+        if is_handle(value):
+            visit(value, hint)
+            return
+        hint = self._bare(hint)
+        if hint is NO_HINT or hint is _UNRESOLVED_HINT:
+            return
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if origin in (typing.Union, types.UnionType):
+            fits = [a for a in args if self._fits(value, a)]
+            if len(fits) == 1:
+                self._walk(value, fits[0], visit, is_handle, budget, depth + 1)
+            return
+        step = depth + 1
+        if isinstance(value, (list, set, frozenset, collections.deque)) or type(value) is tuple:
+            if origin is tuple and args and args[-1] is not Ellipsis:
+                if len(args) == len(value):
+                    for item, at in zip(value, args, strict=True):
+                        self._walk(item, at, visit, is_handle, budget, step)
+                return
+            if origin in _SEQUENCES or origin is tuple:
+                at = args[0] if args else NO_HINT
+                for item in value:
+                    self._walk(item, at, visit, is_handle, budget, step)
+            return
+        if isinstance(value, dict):
+            if origin in _MAPPINGS and args:
+                key, val = args[0], (args[1] if len(args) > 1 else int)  # Counter[K]
+                for k, v in value.items():
+                    self._walk(k, key, visit, is_handle, budget, step)
+                    self._walk(v, val, visit, is_handle, budget, step)
+            return
+        cls = type(value)
+        if cls.__module__ == self.module and isinstance(hint, type) and isinstance(value, hint):
+            state = getattr(value, "__dict__", None)
+            for name, attr in state.items() if isinstance(state, dict) else ():
+                at = self.attribute_hint(name, cls)
+                self._walk(attr, at, visit, is_handle, budget, step)
+
+    def _fits(self, value, hint):
+        """Whether ``value`` could be what the union member ``hint`` declares (a list for
+        ``list[int]``, an object for its class): the one a walk follows."""
+        hint = self._bare(hint)
+        origin = typing.get_origin(hint) or hint
+        if origin in (list, set, frozenset, tuple, dict, collections.deque):
+            return isinstance(value, origin) and (origin is not tuple or type(value) is tuple)
+        if origin in _SEQUENCES:
+            return isinstance(value, (list, tuple, set, frozenset, collections.deque))
+        if origin in _MAPPINGS:
+            return isinstance(value, dict)
+        return isinstance(origin, type) and isinstance(value, origin)
+
+    def _bare(self, hint):
+        """``hint`` without ``Annotated``, ``ClassVar``, ``Final`` or ``NewType``."""
+        for _ in range(10):
+            origin, args = typing.get_origin(hint), typing.get_args(hint)
+            if origin in (typing.Annotated, typing.ClassVar, typing.Final) and args:
+                hint = args[0]
+            elif getattr(hint, "__supertype__", None) is not None:
+                hint = hint.__supertype__
+            else:
+                break
+        return hint
+
+    def _position(self, hint, depth):
+        if depth > 20:
+            return Position.UNKNOWN
+        hint = self._bare(hint)
+        if hint is typing.Self:
+            return Position.CLASS
+        if isinstance(hint, typing.TypeVar):
+            bound = self._typevar_bound(hint)
+            if bound is not None and self._position(bound, depth + 1) == Position.CLASS:
+                return Position.CLASS
+            return Position.UNKNOWN
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if origin is typing.Literal:
+            return Position.DATA
+        if origin in (typing.Union, types.UnionType):
+            parts = [a for a in args if a is not type(None)]
+            return self._combined(parts, depth) if parts else Position.UNKNOWN
+        if origin is not None:
+            if getattr(origin, "__module__", None) == self.module:  # a generic class: Stack[int]
+                return self._class_position(origin)
+            if origin not in _CONTAINERS or not args:
+                return Position.UNKNOWN
+            return self._combined([a for a in args if a is not Ellipsis], depth)
+        if isinstance(hint, type):
+            if hint.__module__ == self.module:
+                return self._class_position(hint)
+            if hint in _DATA_TYPES or hint in _more_data_types():
+                return Position.DATA
+        return Position.UNKNOWN  # Any, object, a bare container (it may hold the class), Callable
+
+    def _class_position(self, cls):
+        """The solution's class, a base or a subclass of it may be its object; another class
+        of the prompt's (an enumeration, a record) says nothing about it."""
+        try:
+            related = issubclass(self.cls, cls) or issubclass(cls, self.cls)
+        except TypeError:
+            related = False
+        return Position.CLASS if related else Position.UNKNOWN
+
+    def _combined(self, parts, depth):
+        """A union, or a container's parts: the class only where every part may be it (a
+        place typed ``int | Rational`` may hold the object standing for the int), data where
+        every part is data."""
+        kinds = {Position.DATA if a is type(None) else self._position(a, depth + 1) for a in parts}
+        return kinds.pop() if len(kinds) == 1 else Position.UNKNOWN
+
+    def _typevar_bound(self, var):
+        bound = var.__bound__
+        if isinstance(bound, typing.ForwardRef):  # TypeVar("T", bound="Temp"): never resolved
+            try:
+                bound = eval(bound.__forward_arg__, dict(self.namespace))  # noqa: S307 - the prompt's
+            except Exception:
+                return None
+        return bound
+
+    def _admits_numbers(self, name):
+        for source in (name, *_SOURCES.get(name, ())):
+            owner, fn = declared(self.cls, source)
+            fn = getattr(fn, "__func__", fn)
+            versions = [fn, *_overloads(fn)]
+            hints = [self._parameter_hint(f, 1, owner) for f in versions]
+            hints = [h for h in hints if h is not NO_HINT]
+            if hints:
+                return any(self._admits(h, 0) for h in hints)
+        return False
+
+    def _admits(self, hint, depth):
+        if hint is NO_HINT or hint is _UNRESOLVED_HINT or depth > 20:
+            return False
+        hint = self._bare(hint)
+        if isinstance(hint, typing.TypeVar):
+            options = (*hint.__constraints__, self._typevar_bound(hint))
+            return any(self._admits(o, depth + 1) for o in options if o is not None)
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if origin is typing.Literal:
+            return any(type(a) in (int, float, complex, bool) for a in args)
+        if origin in (typing.Union, types.UnionType):
+            return any(self._admits(a, depth + 1) for a in args)
+        try:
+            return hint in _number_types()
+        except TypeError:  # unhashable: no type
+            return False
 
     def _once(self, key, compute):
         if key not in self._answers:
             self._answers[key] = compute()
         return self._answers[key]
 
-    def _hint(self, name, which):
-        """The resolved annotation of ``name``'s result (``which="return"``) or of its
-        parameter ``which`` (a position, after ``self``); an operator without one reads as
-        the operator it is derived from or mirrors."""
+    def _hint(self, cls, name, which):
+        """The resolved annotation of ``name``'s result (``which="return"``); an operator
+        without one reads as the operator it is derived from or mirrors."""
         for source in (name, *_SOURCES.get(name, ())):
-            owner, fn = declared(self.cls, source)
+            owner, fn = declared(cls, source)
             fn = getattr(fn, "__func__", fn)  # a class or static method's function
-            key = which if which == "return" else _parameter(fn, which)
-            if key is None:
-                continue
-            hint = self._resolve(getattr(fn, "__annotations__", None), key, owner)
-            if hint is not _NO_HINT:
+            hint = self._resolve(getattr(fn, "__annotations__", None), which, owner)
+            if hint is not NO_HINT:
                 return hint
-        return _NO_HINT
+        return NO_HINT
 
-    def _attribute_hint(self, name):
-        for c in self.cls.__mro__[:-1]:
+    def _parameter_hint(self, fn, index, owner):
+        key = _parameter(fn, index)
+        if key is None:
+            return NO_HINT
+        return self._resolve(getattr(fn, "__annotations__", None), key, owner)
+
+    def _attribute_hint(self, cls, name):
+        for c in cls.__mro__[:-1]:
             own = vars(c)
             hint = self._resolve(own.get("__annotations__"), name, c)
-            if hint is not _NO_HINT:
+            if hint is not NO_HINT:
                 return hint
             if isinstance(own.get(name), property):
                 return self._resolve(getattr(own[name].fget, "__annotations__", None), "return", c)
-        return _NO_HINT
+        return NO_HINT
 
     def _resolve(self, annotations, key, owner):
         if not isinstance(annotations, dict) or key not in annotations:
-            return _NO_HINT
+            return NO_HINT
         holder = types.SimpleNamespace(__annotations__={key: annotations[key]})
         local = {k: v for k, v in vars(owner).items() if isinstance(v, type)} if owner else {}
         try:
@@ -154,61 +349,17 @@ def _parameter(fn, index):
     return code.co_varnames[index]
 
 
-def position_of(hint, module: str = "__judge__") -> Position:
-    """Where a resolved annotation may put the objects of the classes defined in ``module``
-    (the prompt's; see :class:`Position`)."""
-    if hint is _NO_HINT or hint is _UNRESOLVED_HINT or hint is None or hint is type(None):
-        return Position.UNKNOWN  # None alone: a method that returns self for chaining unseen
-    return _position(hint, module, 0)
-
-
-def _position(hint, module, depth):
-    if depth > 20:
-        return Position.UNKNOWN
-    if hint is typing.Self:
-        return Position.CLASS
-    if isinstance(hint, typing.TypeVar):
-        bound = hint.__bound__
-        if bound is not None and _position(bound, module, depth + 1) == Position.CLASS:
-            return Position.CLASS
-        return Position.UNKNOWN
-    supertype = getattr(hint, "__supertype__", None)  # typing.NewType
-    if supertype is not None:
-        return _position(supertype, module, depth + 1)
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Literal:
-        return Position.DATA
-    if origin in (typing.Annotated, typing.ClassVar, typing.Final) and args:
-        return _position(args[0], module, depth + 1)
-    if origin in (typing.Union, types.UnionType):
-        parts = [a for a in args if a is not type(None)]
-        return _combined(parts, module, depth) if parts else Position.UNKNOWN
-    if origin is not None:
-        if getattr(origin, "__module__", None) == module:
-            return Position.CLASS  # a generic class of the prompt's, parametrised: Stack[int]
-        if origin not in _CONTAINERS or not args:
-            return Position.UNKNOWN
-        return _combined([a for a in args if a is not Ellipsis], module, depth)
-    if isinstance(hint, type):
-        if getattr(hint, "__module__", None) == module:
-            return Position.CLASS
-        if hint in _DATA_TYPES or hint in _more_data_types():
-            return Position.DATA
-    return Position.UNKNOWN  # Any, object, a bare container (it may hold the class), Callable
-
-
-def _combined(parts, module, depth):
-    kinds = [Position.DATA if a is type(None) else _position(a, module, depth + 1) for a in parts]
-    if Position.CLASS in kinds:
-        return Position.CLASS
-    return Position.DATA if all(k == Position.DATA for k in kinds) else Position.UNKNOWN
+def _overloads(fn):
+    """The ``@typing.overload`` signatures declared for ``fn`` (Python 3.11 keeps them)."""
+    try:
+        return list(typing.get_overloads(fn)) if fn is not None else []
+    except Exception:
+        return []
 
 
 _DATA_TYPES = frozenset({int, float, complex, bool, str, bytes, bytearray, range})
-_CONTAINERS = frozenset(
-    {list, dict, set, frozenset, tuple}
-    | {collections.deque, collections.Counter, collections.OrderedDict, collections.defaultdict}
-    | {collections.ChainMap}
+_SEQUENCES = frozenset(
+    {list, set, frozenset, collections.deque}
     | {
         getattr(collections.abc, n)
         for n in (
@@ -222,14 +373,16 @@ _CONTAINERS = frozenset(
             "MutableSequence",
             "Set",
             "MutableSet",
-            "Mapping",
-            "MutableMapping",
             "KeysView",
             "ValuesView",
-            "ItemsView",
         )
     }
 )
+_MAPPINGS = frozenset(
+    {dict, collections.OrderedDict, collections.defaultdict, collections.Counter}
+    | {collections.ChainMap, collections.abc.Mapping, collections.abc.MutableMapping}
+)
+_CONTAINERS = _SEQUENCES | _MAPPINGS | {tuple, collections.abc.ItemsView}
 
 
 def _more_data_types():
@@ -242,41 +395,10 @@ def _more_data_types():
     return found
 
 
-def admits_number(hint) -> bool:
-    """Whether a resolved operand annotation may be a number: ``int``, ``float``, ``complex``,
-    ``bool``, ``Fraction``, ``Decimal``, a ``numbers`` ABC or a ``typing.Supports*`` protocol
-    of a number, ``object`` or ``Any``, or a union, literal or type variable holding one -- by
-    identity, never by name."""
-    return _admits(hint, 0)
-
-
-def _admits(hint, depth):
-    if hint is _NO_HINT or hint is _UNRESOLVED_HINT or depth > 20:
-        return False
-    if isinstance(hint, typing.TypeVar):
-        options = (*hint.__constraints__, hint.__bound__)
-        return any(_admits(o, depth + 1) for o in options if o is not None)
-    supertype = getattr(hint, "__supertype__", None)
-    if supertype is not None:
-        return _admits(supertype, depth + 1)
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Literal:
-        return any(type(a) in (int, float, complex, bool) for a in args)
-    if origin is typing.Annotated and args:
-        return _admits(args[0], depth + 1)
-    if origin in (typing.Union, types.UnionType):
-        return any(_admits(a, depth + 1) for a in args)
-    try:
-        return hint in _number_types()
-    except TypeError:  # unhashable: no type
-        return False
-
-
 def _number_types():
     found = {int, float, complex, bool, object, typing.Any, typing.SupportsFloat}
-    found |= {typing.SupportsInt}
-    found |= {typing.SupportsIndex, typing.SupportsComplex, typing.SupportsAbs}
-    found |= _more_data_types()
+    found |= {typing.SupportsInt, typing.SupportsIndex, typing.SupportsComplex}
+    found |= {typing.SupportsAbs} | _more_data_types()
     numbers = sys.modules.get("numbers")  # fractions imports it; the judge preloads fractions
     if numbers is not None:
         found |= {numbers.Number, numbers.Complex, numbers.Real, numbers.Rational}

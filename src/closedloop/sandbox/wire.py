@@ -415,7 +415,7 @@ _OBJECT_DEFAULTS = {
     "__contains__": _contains_by_iterating,
 }
 _ITEM_OPERATIONS = frozenset({"__contains__", "__getitem__", "__setitem__", "__delitem__"})
-_BINARY = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul")
+_BINARY = ("add", "sub", "mul", "truediv", "floordiv", "mod", "divmod", "pow", "matmul")
 _BINARY += ("and", "or", "xor", "lshift", "rshift")
 HANDLE_OPS = {
     **{"__len__": int, "__bool__": bool, "__contains__": bool, "__str__": str, "__repr__": str},
