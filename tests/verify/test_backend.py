@@ -131,10 +131,10 @@ def test_a_judge_started_when_first_needed_does_not_use_up_the_candidates_time(
     from closedloop.tasks.format import parse_task
     from closedloop.verify import Outcome, Verifier
 
-    def slow_judge(limits, judge: bool = False):  # noqa: ANN001, ANN202
+    def slow_judge(limits, judge: bool = False, cpu=None):  # noqa: ANN001, ANN202
         if judge:
             time.sleep(1.5)  # longer than the whole job's wall clock
-        return Worker(limits, judge=judge)
+        return Worker(limits, judge=judge, cpu=cpu)
 
     monkeypatch.setattr(pool_module, "Worker", slow_judge)
     checker = parse_task(

@@ -1952,3 +1952,24 @@ def test_typed_design_idioms_pass_as_python_runs_them(verifier):
         "    def __divmod__(self, k):\n        return divmod(self.cents, k)\n"
     )
     passes(verifier, task, code)
+
+
+def test_a_prompts_named_tuple_crosses_as_itself_both_ways(verifier):
+    # A NamedTuple crossed as a plain tuple, so `p.x` failed on a correct solution's result
+    # and on the checker's argument; now each side gets its own class of that name.
+    task = class_task(
+        "Grid",
+        "from typing import NamedTuple\nclass Point(NamedTuple):\n    x: int\n    y: int\n"
+        "class Grid:\n    def corner(self) -> Point:\n        pass\n"
+        "    def shift(self, p: Point) -> Point:\n        pass\n",
+        "def check(candidate):\n    g = candidate()\n    c = g.corner()\n"
+        "    assert isinstance(c, Point) and (c.x, c.y) == (3, 4) and c == (3, 4)\n"
+        "    assert g.shift(Point(1, 2)).y == 3\n",
+    )
+    code = (
+        "from typing import NamedTuple\nclass Point(NamedTuple):\n    x: int\n    y: int\n"
+        "class Grid:\n    def corner(self):\n        return Point(3, 4)\n"
+        "    def shift(self, p):\n        return Point(p.x + 1, p.y + 1)\n"
+    )
+    passes(verifier, task, code)
+    rejected(verifier, task, code.replace("return Point(3, 4)", "return Point(self, self)"))

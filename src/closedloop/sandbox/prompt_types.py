@@ -177,6 +177,9 @@ class PromptTypes:
         cls = type(value)
         if cls.__module__ == self.module and isinstance(hint, type) and isinstance(value, hint):
             state = getattr(value, "__dict__", None)
+            fields = getattr(cls, "_fields", None)
+            if isinstance(value, tuple) and isinstance(fields, tuple):  # a NamedTuple
+                state = dict(zip(fields, tuple.__iter__(value), strict=False))
             for name, attr in state.items() if isinstance(state, dict) else ():
                 at = self.attribute_hint(name, cls)
                 self._walk(attr, at, visit, is_handle, budget, step)

@@ -91,6 +91,12 @@ def _enc(x, out, depth, budget, objects, stdlib=False):
                 f"own methods: the candidate's process gets a plain {base.__name__} and would "
                 "never run them"
             )
+        if base is tuple and objects and t.__module__ in _NAMESPACES and _is_named_tuple(t):
+            # a NamedTuple of the prompt's: the reader's own class where it has one
+            out.append(f"__named__({_class_path(t)!r}, ")
+            _enc(tuple(tuple.__iter__(x)), out, depth + 1, budget, objects, stdlib)
+            out.append(")")
+            return
         if base is not None:
             x, t = _EXACT[base](x), base
         elif type(x) is type and x.__name__ in _BUILTIN_TYPES and _BUILTIN_TYPES[x.__name__] is x:
@@ -591,6 +597,8 @@ def _dec(node, caps, ns=None):
         name, args = node.func.id, node.args
         if name == "__member__" and ns is not None and len(args) == 4:
             return _member(ns, args, caps)
+        if name == "__named__" and ns is not None and len(args) == 2:
+            return _named(ns, args, caps)
         if name == "__handle__" and caps[4] is not None and 1 <= len(args) <= 2:
             k, iterator = (a.value if type(a) is ast.Constant else None for a in (*args, None)[:2])
             if type(k) is not int or k < 0 or iterator not in (None, True):
@@ -915,6 +923,25 @@ def _member(ns, args, caps):
     if plain and type(value) in (int, str, float):
         return value
     raise WireError(f"a member of {cname}, an enumeration the reader does not define")
+
+
+def _is_named_tuple(t):
+    fields = getattr(t, "_fields", None)
+    return isinstance(fields, tuple) and all(type(f) is str for f in fields)
+
+
+def _named(ns, args, caps):
+    """A ``__named__(class, values)`` form: the reader's own NamedTuple of that name made of
+    the values (as a tuple is made: no code of the class runs), else the plain tuple."""
+    cname = args[0].value if type(args[0]) is ast.Constant else None
+    values = _dec(args[1], caps, ns)
+    if type(cname) is not str or type(values) is not tuple:
+        raise WireError("a named tuple is (class name, tuple of values)")
+    cls = _own_class(ns, cname)
+    if cls is not None and issubclass(cls, tuple) and _is_named_tuple(cls):
+        if len(cls._fields) == len(values):
+            return tuple.__new__(cls, values)
+    return values
 
 
 def _hash(v):
