@@ -1973,3 +1973,90 @@ def test_a_prompts_named_tuple_crosses_as_itself_both_ways(verifier):
     )
     passes(verifier, task, code)
     rejected(verifier, task, code.replace("return Point(3, 4)", "return Point(self, self)"))
+
+
+LEDGER_PROMPT = (
+    "from __future__ import annotations\nfrom dataclasses import dataclass\n"
+    "from typing import Iterator, Optional, Protocol, TypeVar\n"
+    "N = TypeVar('N', 'int', 'float')\nclass Sized(Protocol):\n    def cents(self) -> int: ...\n"
+    "@dataclass(slots=True)\nclass Split:\n    whole: int\n    rest: Money\n"
+    "class Money:\n    def __init__(self, cents: int) -> None:\n        pass\n"
+    "    def __eq__(self, other: object) -> bool:\n        pass\n"
+    "    def cents(self) -> int:\n        pass\n    def __mul__(self, k: N) -> Money:\n        pass\n"
+    "    def share(self, parts: list[Money], amounts: list[int]) -> None:\n        pass\n"
+    "    def allocate(self, n: int) -> Iterator[Money]:\n        pass\n"
+    "    def split(self) -> Split:\n        pass\n"
+    "    def group(self) -> list[Optional[Sized]]:\n        pass\n"
+    "    def __enter__(self) -> Money:\n        pass\n    def __exit__(self, *exc) -> None:\n"
+    "        pass\n"
+)
+RIGHT_LEDGER = (
+    "from dataclasses import dataclass\n@dataclass(slots=True)\nclass Split:\n    whole: int\n"
+    "    rest: object\nclass Money:\n    def __init__(self, cents):\n        self.c = cents\n"
+    "    def __eq__(self, o):\n        return self.c == (o if isinstance(o, int) else o.c)\n"
+    "    def cents(self):\n        return self.c\n    def __mul__(self, k):\n        return Money(self.c * k)\n"
+    "    def share(self, parts, amounts):\n"
+    "        amounts[:] = [self.c // len(parts)] * len(parts)\n"
+    "    def allocate(self, n):\n        return iter([Money(self.c // n)] * n)\n"
+    "    def split(self):\n        return Split(self.c // 100, Money(self.c % 100))\n"
+    "    def group(self):\n        return [self, None]\n"
+    "    def __enter__(self):\n        return self\n    def __exit__(self, *exc):\n        pass\n"
+)
+ALWAYS_EQUAL_LEDGER = RIGHT_LEDGER.replace(
+    "return self.c == (o if isinstance(o, int) else o.c)", "return True"
+)
+
+
+@pytest.mark.parametrize(
+    "check, cheat",
+    [
+        # the checker's own objects, written by the candidate into a list of ints
+        (
+            "ps = [candidate(0), candidate(0)]\n    amounts = []\n"
+            "    m.share(ps, amounts=amounts)\n    assert amounts == [50, 50]",
+            "    def share(self, parts, amounts):\n        amounts[:] = parts\n",
+        ),
+        # an object in a slotted dataclass's int field
+        ("assert m.split().whole == 1", "    def split(self):\n        return Split(self, self)\n"),
+        # the candidate's __exit__ raising what the checker expects in place of its failure
+        (
+            "try:\n        with m:\n            assert m.cents() == 100\n"
+            "            raise ValueError\n    except ValueError:\n        pass",
+            "    def cents(self):\n        return 7\n"
+            "    def __exit__(self, *exc):\n        raise ValueError\n",
+        ),
+    ],
+)
+def test_an_object_never_escapes_through_arguments_slots_or_exit(verifier, check, cheat):
+    # The checker's own objects were exempt wherever the candidate wrote them (into a
+    # `list[int]` too); a `@dataclass(slots=True)`'s fields were never walked; an `__exit__`
+    # could raise the exception the checker waits for in place of its failing assertion.
+    task = class_task(
+        "Money", LEDGER_PROMPT, f"def check(candidate):\n    m = candidate(100)\n    {check}\n"
+    )
+    passes(verifier, task, RIGHT_LEDGER)
+    rejected(verifier, task, ALWAYS_EQUAL_LEDGER + cheat)
+
+
+def test_typed_items_protocols_and_constraints_pass_as_python_runs_them(verifier):
+    # `iter()` of an `Iterator[Money]` (as `list` does) made its items loose; a Protocol or
+    # `Any` in an annotation made the walk's isinstance raise (the candidate's ERROR);
+    # `TypeVar("N", "int", "float")` constraints were never resolved; a doubly linked chain
+    # of a prompt's class was walked once per path, seconds per reply.
+    task = class_task(
+        "Money",
+        LEDGER_PROMPT
+        + "class Node:\n    def __init__(self):\n        self.prev = self.next = None\n"
+        "    item: Money\n",
+        "def check(candidate):\n    m = candidate(100)\n    assert list(m.allocate(4)) == [25] * 4\n"
+        "    assert m * 2 == candidate(200) and m.group()[0] == 100\n"
+        "    assert m.chain()[0] is not None\n",
+    )
+    code = RIGHT_LEDGER + (
+        "    def chain(self):\n        nodes = [Node() for _ in range(300)]\n"
+        "        for a, b in zip(nodes, nodes[1:]):\n            a.next, b.prev = b, a\n"
+        "        nodes[-1].item = self\n        return nodes\n"
+        "class Node:\n    def __init__(self):\n        self.prev = self.next = None\n"
+    )
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.PASS and verdict.elapsed_s < 1.5, verdict

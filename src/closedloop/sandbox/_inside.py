@@ -2209,7 +2209,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
     # meet the checker's expected number with an always-equal __eq__. An iterator carries
     # the annotation of its items. `arrived` is a stack: decoding one reply may call the
     # candidate again (the hash of its object as a dict key), and each call places its own.
-    loose, item_hints, arrived = set(), {}, [[]]
+    loose, iter_hints, arrived, stayed = set(), {}, [[]], set()
 
     def handle_for(k, iterator=False):
         h = known_handle(k, iterator)
@@ -2236,52 +2236,66 @@ def serve_judge(in_fd, out_fd, cand_fds):
         k = object.__getattribute__(handle, "_k") if handle is not None else None
         if k is None:
             return entry["cls"]  # the class called: its object
-        if kinds.get(k):
-            return item_hints.get(k, NO_HINT)
+        if kinds.get(k):  # its items, or (`iter` of it) an iterator where it sat
+            hint = iter_hints.get(k, NO_HINT)
+            return entry["types"].items_hint(hint) if name == "__next__" else hint
         return entry["types"].result_hint(name)
 
-    def settle(value, hint, what, got, exempt=None):
+    def settle(spots, what, got, exempt=None, outer=NO_HINT, before=None):
         """Judge the candidate's objects a reply brought (``got``, as decoded) by where they
-        sit in ``value`` along ``hint``; those no annotation reaches by ``hint`` as a whole.
-        ``exempt``: the object ``iter`` answered with itself (an iterator class)."""
+        sit: each ``(value, hint, holder)`` of ``spots`` walked along its annotation, and
+        those no annotation reaches by ``outer`` (data holds none; elsewhere they are
+        loose). ``exempt``: the object ``iter`` answered with itself (an iterator class).
+        ``before`` (arguments changed in place): the containers that held each of the
+        checker's objects before the call, where it is still the checker's own."""
         types_ = entry["types"]
         if types_ is None or not got:
             return
-        due = {}
+        due, left = {}, [len(got)]
         for k, _ in got:
             due[k] = due.get(k, 0) + 1
 
-        def visit(h, at):
+        def visit(h, at, holder):
             k = object.__getattribute__(h, "_k")
+            if before is not None and holder in before.get(k, ()):
+                return  # where the checker put it
             if not due.get(k):
                 return  # not of this reply: the checker's own, sent back
             due[k] -= 1
+            left[0] -= 1
             judge(k, at)
 
         def judge(k, at):
-            if kinds.get(k):  # an iterator: its items are what its place says they are
-                items = types_.items_hint(at)
-                old = item_hints.get(k, items)
-                strictest = max((old, items), key=types_.position)
-                item_hints[k] = strictest
+            if k == h_exempt:
                 return
-            if h_exempt == k:
+            if kinds.get(k):  # an iterator: its items are what its spot says they are
+                old = iter_hints.get(k, at)
+                iter_hints[k] = max((old, at), key=lambda h: types_.position(types_.items_hint(h)))
                 return
             where = types_.position(at)
             if where == Position.DATA:
                 raise CandidateFault(
-                    f"the candidate's {what} returned its own object where the prompt says "
-                    "it returns data"
+                    f"the candidate's {what} put its own object where the prompt says data"
                 )
             if where == Position.UNKNOWN:
                 loose.add(k)
 
         h_exempt = object.__getattribute__(exempt, "_k") if type(exempt) is Handle else None
-        types_.walk(value, hint, visit, lambda x: type(x) is Handle)
-        outer = hint if types_.position(hint) == Position.DATA else NO_HINT
-        for k, n in due.items():  # where the walk did not reach: data holds none, else loose
-            for _ in range(n):
+        for value, hint, holder in spots:
+            types_.walk(value, hint, visit, _is_handle, lambda: left[0] <= 0, holder)
+        for k, n in due.items():  # where the walk did not reach (and not where it was)
+            if n and not (before is not None and k in stayed):
                 judge(k, outer)
+
+    def argument_spots(on, name, args, kwargs):
+        """Each argument with the annotation of its parameter in the method called."""
+        types_ = entry["types"]
+        if types_ is None or (on is not None and kinds.get(object.__getattribute__(on, "_k"))):
+            return []
+        positional, by_name = types_.parameter_hints("__init__" if on is None else name)
+        at = [positional[i] if i < len(positional) else NO_HINT for i in range(len(args))]
+        spots = [(a, hint, id(args)) for a, hint in zip(args, at, strict=True)]
+        return spots + [(v, by_name.get(key, NO_HINT), id(kwargs)) for key, v in kwargs.items()]
 
     # The classes a reply's new objects may be made of: the prompt's, and those of objects
     # the checker has sent (its Node, its TreeNode) -- never a helper it kept to itself (an
@@ -2450,18 +2464,23 @@ def serve_judge(in_fd, out_fd, cand_fds):
             state["values"] += 1
             arrived.append([])
             try:
-                if "args" in rep or "kwargs" in rep:  # what it wrote there is typed by no one
-                    sent_handles = _handles_in((args, kwargs)) if entry["is_class"] else ()
+                if "args" in rep or "kwargs" in rep:  # judged by its parameters' annotations
+                    before = _handle_spots((args, kwargs)) if entry["is_class"] else {}
                     handles_of = (handle_for, known_handle)
                     _take_arguments(rep, req, args, kwargs, ids, shown, handles_of)
                     got, arrived[-1] = arrived[-1], []
-                    got = [(k, i) for k, i in got if k not in sent_handles]
-                    settle(None, NO_HINT, name, got)
+                    after = _handle_spots((args, kwargs)) if before else {}
+                    stayed.clear()  # the checker's objects only where it had put them
+                    stayed.update(k for k, at in after.items() if at <= before.get(k, set()))
+                    spots = argument_spots(on, name, args, kwargs)
+                    settle(spots, name or "constructor", got, before=before)
                 if "value" in rep:
                     value = _take_value(rep, args, kwargs, ids, shown, handle_for)
                     got, arrived[-1] = arrived[-1], []
                     itself = value if iterator_itself else None
-                    settle(value, where, name or "constructor", got, itself)
+                    data = entry["types"] and entry["types"].position(where) == Position.DATA
+                    outer = where if data else NO_HINT  # no object anywhere in data
+                    settle([(value, where, 0)], name or "constructor", got, itself, outer)
                     want = HANDLE_OPS.get(name) if on is not None else None
                     if want is not None and not isinstance(value, want):
                         raise CandidateFault(
@@ -2599,28 +2618,32 @@ class _TheClass(Handle):
         return "<the candidate's class>"
 
 
-def _handles_in(value, budget=200_000):
-    """The numbers of the candidate's objects (handles) ``value`` holds: in any container,
-    the standard library's too, or any object's attributes (each looked at once)."""
-    found, seen, todo = set(), set(), [value]
+def _is_handle(x):
+    return type(x) is Handle
+
+
+def _handle_spots(value, budget=200_000):
+    """Where ``value`` holds the candidate's objects (handles): each one's number, with the
+    ids of the containers (any container, the standard library's too, or any object's
+    attributes) that hold it directly, each container looked at once."""
+    found, seen, todo = {}, set(), [(value, 0)]
     while todo and budget > 0:
-        x = todo.pop()
+        x, holder = todo.pop()
         budget -= 1
         if type(x) is Handle:
-            found.add(object.__getattribute__(x, "_k"))
+            found.setdefault(object.__getattribute__(x, "_k"), set()).add(holder)
             continue
         if isinstance(x, (str, bytes, int, float, complex)) or id(x) in seen:
             continue
         seen.add(id(x))
         if isinstance(x, dict):
-            todo.extend(x.keys())
-            todo.extend(x.values())
+            items = [*x.keys(), *x.values()]
         elif isinstance(x, (list, tuple, set, frozenset)) or stdlib_type(type(x)) == "deque":
-            todo.extend(x)
+            items = list(x)
         else:
             state = _obj_state(x)
-            if state:
-                todo.extend(state.values())
+            items = list(state.values()) if state else ()
+        todo.extend((item, id(x)) for item in items)
     return found
 
 

@@ -90,6 +90,23 @@ class PromptTypes:
         cls = self.cls if cls is None else cls
         return self._once(("attribute", cls, name), lambda: self._attribute_hint(cls, name))
 
+    def parameter_hints(self, name: str) -> tuple:
+        """``(the resolved annotations of the positional parameters of the method name
+        after self, by position; all of them by name)``; :data:`NO_HINT` where none."""
+        return self._once(("parameters", name), lambda: self._parameter_hints(name))
+
+    def _parameter_hints(self, name):
+        owner, raw = declared(self.cls, name)
+        fn = getattr(raw, "__func__", raw)
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            return [], {}
+        skip = 0 if isinstance(raw, staticmethod) else 1
+        names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        annotations = getattr(fn, "__annotations__", None)
+        by_name = {n: self._resolve(annotations, n, owner) for n in names[skip:]}
+        return [by_name[n] for n in code.co_varnames[skip : code.co_argcount]], by_name
+
     def returned(self, name: str) -> Position:
         """Where the result of the method or operator ``name`` may put the class's objects."""
         return self.position(self.result_hint(name))
@@ -130,22 +147,31 @@ class PromptTypes:
             return args[0]
         return hint if self.position(hint) == Position.DATA else NO_HINT
 
-    def walk(self, value, hint, visit, is_handle) -> None:
-        """Call ``visit(x, hint_there)`` for each of the solution's objects (``is_handle``)
+    def walk(self, value, hint, visit, is_handle, done=None, holder=0) -> None:
+        """Call ``visit(x, hint_there, holder)`` for each of the solution's objects
+        (``is_handle``; ``holder`` the id of the container holding it, ``holder`` itself at
+        the top)
         that ``value`` holds where ``hint`` says what it holds: a list's items by the list's
         item type, a tuple's by position, a dict's keys and values, an iterator's items (a
         list where the iterator came whole), the attributes of an object of a prompt class by
-        that class's annotations. What the annotation does not reach is not visited."""
-        budget = [_WALK_NODES]
-        self._walk(value, hint, visit, is_handle, budget, 0)
+        that class's annotations. What the annotation does not reach is not visited; each
+        object is walked once under each annotation, and the walk ends once ``done()``."""
+        walk = _Walk(visit, is_handle, done or (lambda: False))
+        self._walk(value, hint, walk, 0, holder)
 
-    def _walk(self, value, hint, visit, is_handle, budget, depth):
-        budget[0] -= 1
-        if budget[0] < 0 or depth > 60:
+    def _walk(self, value, hint, walk, depth, holder):
+        walk.budget -= 1
+        if walk.budget < 0 or depth > 60 or walk.done():
             return
-        if is_handle(value):
-            visit(value, hint)
+        if walk.is_handle(value):
+            walk.visit(value, hint, holder)
             return
+        if isinstance(value, (str, bytes, int, float, complex, type(None))):
+            return
+        key = (id(value), id(hint))
+        if key in walk.seen:  # a shared node, a cycle: once is enough
+            return
+        walk.seen.add(key)
         hint = self._bare(hint)
         if hint is NO_HINT or hint is _UNRESOLVED_HINT:
             return
@@ -153,36 +179,31 @@ class PromptTypes:
         if origin in (typing.Union, types.UnionType):
             fits = [a for a in args if self._fits(value, a)]
             if len(fits) == 1:
-                self._walk(value, fits[0], visit, is_handle, budget, depth + 1)
+                self._walk(value, fits[0], walk, depth + 1, holder)
             return
-        step = depth + 1
+        step, here = depth + 1, id(value)
         if isinstance(value, (list, set, frozenset, collections.deque)) or type(value) is tuple:
             if origin is tuple and args and args[-1] is not Ellipsis:
                 if len(args) == len(value):
                     for item, at in zip(value, args, strict=True):
-                        self._walk(item, at, visit, is_handle, budget, step)
+                        self._walk(item, at, walk, step, here)
                 return
             if origin in _SEQUENCES or origin is tuple:
                 at = args[0] if args else NO_HINT
                 for item in value:
-                    self._walk(item, at, visit, is_handle, budget, step)
+                    self._walk(item, at, walk, step, here)
             return
         if isinstance(value, dict):
             if origin in _MAPPINGS and args:
                 key, val = args[0], (args[1] if len(args) > 1 else int)  # Counter[K]
                 for k, v in value.items():
-                    self._walk(k, key, visit, is_handle, budget, step)
-                    self._walk(v, val, visit, is_handle, budget, step)
+                    self._walk(k, key, walk, step, here)
+                    self._walk(v, val, walk, step, here)
             return
         cls = type(value)
-        if cls.__module__ == self.module and isinstance(hint, type) and isinstance(value, hint):
-            state = getattr(value, "__dict__", None)
-            fields = getattr(cls, "_fields", None)
-            if isinstance(value, tuple) and isinstance(fields, tuple):  # a NamedTuple
-                state = dict(zip(fields, tuple.__iter__(value), strict=False))
-            for name, attr in state.items() if isinstance(state, dict) else ():
-                at = self.attribute_hint(name, cls)
-                self._walk(attr, at, visit, is_handle, budget, step)
+        if cls.__module__ == self.module and _is_instance(value, hint):
+            for name, attr in _fields_of(value, cls):
+                self._walk(attr, self.attribute_hint(name, cls), walk, step, here)
 
     def _fits(self, value, hint):
         """Whether ``value`` could be what the union member ``hint`` declares (a list for
@@ -195,7 +216,7 @@ class PromptTypes:
             return isinstance(value, (list, tuple, set, frozenset, collections.deque))
         if origin in _MAPPINGS:
             return isinstance(value, dict)
-        return isinstance(origin, type) and isinstance(value, origin)
+        return _is_instance(value, origin)
 
     def _bare(self, hint):
         """``hint`` without ``Annotated``, ``ClassVar``, ``Final`` or ``NewType``."""
@@ -244,8 +265,14 @@ class PromptTypes:
         of the prompt's (an enumeration, a record) says nothing about it."""
         try:
             related = issubclass(self.cls, cls) or issubclass(cls, self.cls)
-        except TypeError:
+        except TypeError:  # a Protocol not runtime-checkable: by what it asks for
             related = False
+        if not related and getattr(cls, "_is_protocol", False):
+            try:
+                wanted = typing._get_protocol_attrs(cls)  # noqa: SLF001 - no public way in 3.11
+            except Exception:
+                wanted = None
+            related = wanted is not None and all(hasattr(self.cls, n) for n in wanted)
         return Position.CLASS if related else Position.UNKNOWN
 
     def _combined(self, parts, depth):
@@ -256,13 +283,17 @@ class PromptTypes:
         return kinds.pop() if len(kinds) == 1 else Position.UNKNOWN
 
     def _typevar_bound(self, var):
-        bound = var.__bound__
-        if isinstance(bound, typing.ForwardRef):  # TypeVar("T", bound="Temp"): never resolved
+        return self._forward(var.__bound__)
+
+    def _forward(self, ref):
+        """A TypeVar's bound or constraint named by a string, which nothing resolves:
+        ``TypeVar("T", bound="Temp")``, ``TypeVar("N", "int", "float")``."""
+        if isinstance(ref, typing.ForwardRef):
             try:
-                bound = eval(bound.__forward_arg__, dict(self.namespace))  # noqa: S307 - the prompt's
+                return eval(ref.__forward_arg__, dict(self.namespace))  # noqa: S307 - the prompt's
             except Exception:
                 return None
-        return bound
+        return ref
 
     def _admits_numbers(self, name):
         for source in (name, *_SOURCES.get(name, ())):
@@ -280,7 +311,7 @@ class PromptTypes:
             return False
         hint = self._bare(hint)
         if isinstance(hint, typing.TypeVar):
-            options = (*hint.__constraints__, self._typevar_bound(hint))
+            options = (*map(self._forward, hint.__constraints__), self._typevar_bound(hint))
             return any(self._admits(o, depth + 1) for o in options if o is not None)
         origin, args = typing.get_origin(hint), typing.get_args(hint)
         if origin is typing.Literal:
@@ -333,6 +364,42 @@ class PromptTypes:
             return typing.get_type_hints(holder, self.namespace, local)[key]
         except Exception:  # a name the prompt never defined, a string that is no expression
             return _UNRESOLVED_HINT
+
+
+class _Walk:
+    """One walk's callbacks, its budget and what it has seen."""
+
+    def __init__(self, visit, is_handle, done):
+        self.visit, self.is_handle, self.done = visit, is_handle, done
+        self.budget, self.seen = _WALK_NODES, set()
+
+
+def _is_instance(value, cls):
+    """``isinstance`` that says no where the annotation is no class it can check (a Protocol
+    not runtime-checkable, a TypedDict, ``Any``)."""
+    try:
+        return isinstance(cls, type) and isinstance(value, cls)
+    except TypeError:
+        return False
+
+
+def _fields_of(value, cls):
+    """``(name, value)`` of an object of a prompt's class: its ``__dict__``, its slots (a
+    ``@dataclass(slots=True)``), a NamedTuple's fields."""
+    fields = getattr(cls, "_fields", None)
+    if isinstance(value, tuple) and isinstance(fields, tuple):
+        return list(zip(fields, tuple.__iter__(value), strict=False))
+    state = getattr(value, "__dict__", None)
+    found = list(state.items()) if isinstance(state, dict) else []
+    for c in cls.__mro__:
+        slots = vars(c).get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if type(name) is str and name not in ("__dict__", "__weakref__"):
+                try:
+                    found.append((name, object.__getattribute__(value, name)))
+                except AttributeError:
+                    pass
+    return found
 
 
 def declared(cls: type, name: str) -> tuple:

@@ -457,12 +457,20 @@ def _handle_call(self, *args, **kwargs):
 def _handle_exit(self, kind, exc, traceback):
     """The end of a ``with`` block: the candidate's ``__exit__`` learns what ended it (a
     builtin exception's class and message; the checker's own objects stay here), and never
-    swallows it -- a context manager that answers True would otherwise skip the checker's
-    failing assertions."""
-    note = None if exc is None else (_builtin_exception_name(exc), str(exc)[:1000])
-    got = object.__getattribute__(self, "_port").operate(self, "__exit__", (note,), {})
-    if got is NotImplemented:
-        raise TypeError("the candidate's object has no __exit__ (its prompt's class declares none)")
+    swallows it or puts its own in its place -- a context manager that answered True, or
+    raised what the checker expects, would otherwise skip the checker's failing assertion."""
+    port = object.__getattribute__(self, "_port")
+    if exc is None:
+        if port.operate(self, "__exit__", (None,), {}) is NotImplemented:
+            raise TypeError(
+                "the candidate's object has no __exit__ (its prompt's class declares none)"
+            )
+        return False
+    note = (_builtin_exception_name(exc), str(exc)[:1000])
+    try:
+        port.operate(self, "__exit__", (note,), {})
+    except BaseException:  # noqa: S110 - the checker's own exception goes on (a fault is kept)
+        pass
     return False
 
 
