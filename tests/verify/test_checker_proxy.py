@@ -2049,7 +2049,7 @@ def test_typed_items_protocols_and_constraints_pass_as_python_runs_them(verifier
         + "class Node:\n    def __init__(self):\n        self.prev = self.next = None\n"
         "    item: Money\n",
         "def check(candidate):\n    m = candidate(100)\n    assert list(m.allocate(4)) == [25] * 4\n"
-        "    assert m * 2 == candidate(200) and m.group()[0] == 100\n"
+        "    assert m * 2 == candidate(200) and m.group()[0] is m\n"
         "    assert m.chain()[0] is not None\n",
     )
     code = RIGHT_LEDGER + (
@@ -2060,3 +2060,71 @@ def test_typed_items_protocols_and_constraints_pass_as_python_runs_them(verifier
     )
     verdict = verifier.verify(task, code)
     assert verdict.outcome is Outcome.PASS and verdict.elapsed_s < 1.5, verdict
+
+
+SLOTS_PROMPT = (
+    "from __future__ import annotations\nfrom dataclasses import dataclass\n"
+    "from typing import Protocol\nclass Scalar(Protocol):\n    def __float__(self) -> float: ...\n"
+    "@dataclass\nclass Line:\n    product: Item\n    qty: int\n"
+    "class Item:\n    def __init__(self, cents: int) -> None:\n        pass\n"
+    "    def __eq__(self, other: object) -> bool:\n        pass\n"
+    "    def __float__(self) -> float:\n        pass\n    def __hash__(self) -> int:\n        pass\n"
+    "    def count(self, counts: dict[Item, int]) -> None:\n        pass\n"
+    "    def fix(self, line: Line) -> None:\n        pass\n    def ratio(self) -> Scalar:\n        pass\n"
+    "    def __iadd__(self, cents: int) -> Item:\n        pass\n"
+    "    def __format__(self, spec: str) -> str:\n        pass\n"
+)
+RIGHT_SLOTS = (
+    "from dataclasses import dataclass\n@dataclass\nclass Line:\n    product: object\n    qty: int\n"
+    "class Item:\n    def __init__(self, cents):\n        self.c = cents\n"
+    "    def __eq__(self, o):\n        return self.c == (o if isinstance(o, int) else o.c)\n"
+    "    def __float__(self):\n        return float(self.c)\n"
+    "    def __hash__(self):\n        return 0\n"
+    "    def count(self, counts):\n        for k in counts:\n            counts[k] += 1\n"
+    "    def fix(self, line):\n        line.qty = 2\n    def ratio(self):\n        return self.c / 100\n"
+    "    def __iadd__(self, cents):\n        self.c += cents\n        return self\n"
+    "    def __format__(self, spec):\n        return format(self.c / 100, spec)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "check, cheat",
+    [
+        # the checker's own object moved, inside its dict, from a key to an int value
+        (
+            "k = candidate(1)\n    counts = {k: 0}\n    m.count(counts)\n    assert counts[k] == 1",
+            "    def count(self, counts):\n        for k in counts:\n            counts[k] = k\n",
+        ),
+        # ... and inside its dataclass, from an Item field to an int field
+        (
+            "line = Line(candidate(5), 1)\n    m.fix(line)\n    assert line.qty == 2",
+            "    def fix(self, line):\n        line.qty = line.product\n",
+        ),
+        # a Protocol an int fits as well as the class
+        ("assert m.ratio() == 0.5", "    def ratio(self):\n        return self\n"),
+    ],
+)
+def test_the_checkers_objects_stay_its_own_only_in_the_spot_it_put_them(verifier, check, cheat):
+    # The checker's own objects were exempt anywhere in a container that held them before
+    # the call (a dict's key moved to its int value, a dataclass's Item field to its int
+    # field), and a Protocol the class satisfied counted as the class though an int fits it.
+    task = class_task(
+        "Item", SLOTS_PROMPT, f"def check(candidate):\n    m = candidate(50)\n    {check}\n"
+    )
+    passes(verifier, task, RIGHT_SLOTS)
+    always_equal = RIGHT_SLOTS.replace(
+        "return self.c == (o if isinstance(o, int) else o.c)", "return True"
+    )
+    rejected(verifier, task, always_equal + cheat)
+
+
+def test_declared_in_place_operators_and_format_run_on_the_candidates_object(verifier):
+    # `+=` never reached a declared __iadd__ (a new object from __add__, or a TypeError),
+    # and `f"{x:.1f}"` never reached a declared __format__.
+    task = class_task(
+        "Item",
+        SLOTS_PROMPT,
+        "def check(candidate):\n    m = candidate(50)\n    alias = m\n    m += 25\n"
+        "    assert m is alias and m == 75 and f'{m:.2f}' == '0.75' and format(m, '.1f') == '0.8'\n",
+    )
+    passes(verifier, task, RIGHT_SLOTS)

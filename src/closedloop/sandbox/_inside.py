@@ -89,7 +89,7 @@ import types
 import weakref
 
 try:  # on the host, for tools; inside the sandbox the two modules' source precedes this file
-    from closedloop.sandbox.prompt_types import NO_HINT, Position, PromptTypes
+    from closedloop.sandbox.prompt_types import NO_HINT, Position, PromptTypes, slot_key
     from closedloop.sandbox.wire import (
         HANDLE_OPS,
         ITER_END,
@@ -1443,6 +1443,8 @@ def _operation(name, obj, args):
             return ITER_END
     if name == "__round__":
         return round(obj, *args[:1])
+    if name == "__format__" and len(args) == 1 and type(args[0]) is str:
+        return format(obj, args[0])
     if name == "__enter__" and not args:
         return type(obj).__enter__(obj)
     if name == "__exit__" and len(args) == 1:
@@ -1460,6 +1462,8 @@ def _operation(name, obj, args):
         return args[0] in obj
     plain = name[2:-2]
     reflected = plain[0] == "r" and f"__{plain[1:]}__" in HANDLE_OPS and plain != "reversed"
+    if plain[0] == "i" and f"__{plain[1:]}__" in HANDLE_OPS and plain not in ("int", "index"):
+        return getattr(operator, plain)(obj, args[0])  # `a += 5` as Python does it
     plain = plain[1:] if reflected else plain
     fn = divmod if plain == "divmod" else getattr(operator, plain + "_" * (plain in ("and", "or")))
     return fn(args[0], obj) if reflected else fn(obj, args[0])
@@ -2255,10 +2259,13 @@ def serve_judge(in_fd, out_fd, cand_fds):
         for k, _ in got:
             due[k] = due.get(k, 0) + 1
 
-        def visit(h, at, holder):
+        def visit(h, at, spot):
             k = object.__getattribute__(h, "_k")
-            if before is not None and holder in before.get(k, ()):
-                return  # where the checker put it
+            if before is not None:  # arguments: every spot, but where the checker put it
+                if spot not in before.get(k, ()) or types_.position(at) == Position.DATA:
+                    judge(k, at)
+                due.pop(k, None)
+                return
             if not due.get(k):
                 return  # not of this reply: the checker's own, sent back
             due[k] -= 1
@@ -2281,8 +2288,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 loose.add(k)
 
         h_exempt = object.__getattribute__(exempt, "_k") if type(exempt) is Handle else None
+        done = (lambda: False) if before is not None else (lambda: left[0] <= 0)
         for value, hint, holder in spots:
-            types_.walk(value, hint, visit, _is_handle, lambda: left[0] <= 0, holder)
+            types_.walk(value, hint, visit, _is_handle, done, holder)
         for k, n in due.items():  # where the walk did not reach (and not where it was)
             if n and not (before is not None and k in stayed):
                 judge(k, outer)
@@ -2294,8 +2302,11 @@ def serve_judge(in_fd, out_fd, cand_fds):
             return []
         positional, by_name = types_.parameter_hints("__init__" if on is None else name)
         at = [positional[i] if i < len(positional) else NO_HINT for i in range(len(args))]
-        spots = [(a, hint, id(args)) for a, hint in zip(args, at, strict=True)]
-        return spots + [(v, by_name.get(key, NO_HINT), id(kwargs)) for key, v in kwargs.items()]
+        spots = [(a, hint, (id(args), "item")) for a, hint in zip(args, at, strict=True)]
+        return spots + [
+            (v, by_name.get(key, NO_HINT), (id(kwargs), "value", slot_key(key)))
+            for key, v in kwargs.items()
+        ]
 
     # The classes a reply's new objects may be made of: the prompt's, and those of objects
     # the checker has sent (its Node, its TreeNode) -- never a helper it kept to itself (an
@@ -2554,7 +2565,7 @@ _OPERAND_OPS = (
         _UNARY,
         ("__contains__", "__getitem__", "__setitem__", "__delitem__", "__next__", "__round__"),
     )
-    .difference(("__call__", "__enter__", "__exit__"))
+    .difference(("__call__", "__enter__", "__exit__", "__format__"))
 )
 _COMPARISONS = frozenset({"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"})
 
@@ -2624,26 +2635,28 @@ def _is_handle(x):
 
 def _handle_spots(value, budget=200_000):
     """Where ``value`` holds the candidate's objects (handles): each one's number, with the
-    ids of the containers (any container, the standard library's too, or any object's
-    attributes) that hold it directly, each container looked at once."""
-    found, seen, todo = {}, set(), [(value, 0)]
+    spots that hold it directly, as :meth:`PromptTypes.walk` names them (a container's item,
+    a dict's key or the value of a key, an object's attribute), each container looked at
+    once."""
+    found, seen, todo = {}, set(), [(value, None)]
     while todo and budget > 0:
-        x, holder = todo.pop()
+        x, spot = todo.pop()
         budget -= 1
         if type(x) is Handle:
-            found.setdefault(object.__getattribute__(x, "_k"), set()).add(holder)
+            found.setdefault(object.__getattribute__(x, "_k"), set()).add(spot)
             continue
         if isinstance(x, (str, bytes, int, float, complex)) or id(x) in seen:
             continue
         seen.add(id(x))
+        here = id(x)
         if isinstance(x, dict):
-            items = [*x.keys(), *x.values()]
+            todo.extend((k, (here, "key")) for k in x.keys())
+            todo.extend((v, (here, "value", slot_key(k))) for k, v in x.items())
         elif isinstance(x, (list, tuple, set, frozenset)) or stdlib_type(type(x)) == "deque":
-            items = list(x)
+            todo.extend((item, (here, "item")) for item in x)
         else:
             state = _obj_state(x)
-            items = list(state.values()) if state else ()
-        todo.extend((item, id(x)) for item in items)
+            todo.extend((v, (here, "attribute", n)) for n, v in (state or {}).items())
     return found
 
 

@@ -147,10 +147,11 @@ class PromptTypes:
             return args[0]
         return hint if self.position(hint) == Position.DATA else NO_HINT
 
-    def walk(self, value, hint, visit, is_handle, done=None, holder=0) -> None:
-        """Call ``visit(x, hint_there, holder)`` for each of the solution's objects
-        (``is_handle``; ``holder`` the id of the container holding it, ``holder`` itself at
-        the top)
+    def walk(self, value, hint, visit, is_handle, done=None, holder=None) -> None:
+        """Call ``visit(x, hint_there, spot)`` for each of the solution's objects
+        (``is_handle``; ``spot`` says where it sits: ``(id of its container, "item")``, a
+        dict's ``"key"`` or ``"value"`` of a key, an object's ``"attribute"`` of a name, and
+        ``holder`` at the top)
         that ``value`` holds where ``hint`` says what it holds: a list's items by the list's
         item type, a tuple's by position, a dict's keys and values, an iterator's items (a
         list where the iterator came whole), the attributes of an object of a prompt class by
@@ -182,28 +183,31 @@ class PromptTypes:
                 self._walk(value, fits[0], walk, depth + 1, holder)
             return
         step, here = depth + 1, id(value)
+        item = (here, "item")
         if isinstance(value, (list, set, frozenset, collections.deque)) or type(value) is tuple:
             if origin is tuple and args and args[-1] is not Ellipsis:
                 if len(args) == len(value):
-                    for item, at in zip(value, args, strict=True):
-                        self._walk(item, at, walk, step, here)
+                    for x, at in zip(value, args, strict=True):
+                        self._walk(x, at, walk, step, item)
                 return
             if origin in _SEQUENCES or origin is tuple:
                 at = args[0] if args else NO_HINT
-                for item in value:
-                    self._walk(item, at, walk, step, here)
+                for x in value:
+                    self._walk(x, at, walk, step, item)
             return
         if isinstance(value, dict):
             if origin in _MAPPINGS and args:
                 key, val = args[0], (args[1] if len(args) > 1 else int)  # Counter[K]
                 for k, v in value.items():
-                    self._walk(k, key, walk, step, here)
-                    self._walk(v, val, walk, step, here)
+                    self._walk(k, key, walk, step, (here, "key"))
+                    self._walk(v, val, walk, step, (here, "value", slot_key(k)))
             return
         cls = type(value)
         if cls.__module__ == self.module and _is_instance(value, hint):
+            named = isinstance(value, tuple)  # a NamedTuple's fields are its items
             for name, attr in _fields_of(value, cls):
-                self._walk(attr, self.attribute_hint(name, cls), walk, step, here)
+                spot = item if named else (here, "attribute", name)
+                self._walk(attr, self.attribute_hint(name, cls), walk, step, spot)
 
     def _fits(self, value, hint):
         """Whether ``value`` could be what the union member ``hint`` declares (a list for
@@ -262,17 +266,14 @@ class PromptTypes:
 
     def _class_position(self, cls):
         """The solution's class, a base or a subclass of it may be its object; another class
-        of the prompt's (an enumeration, a record) says nothing about it."""
+        of the prompt's (an enumeration, a record) says nothing about it, nor a Protocol the
+        class does not name as its base (an int may fit it as well)."""
+        if getattr(cls, "_is_protocol", False):  # numbers may fit it as well as the class
+            return Position.CLASS if cls in self.cls.__mro__ else Position.UNKNOWN
         try:
             related = issubclass(self.cls, cls) or issubclass(cls, self.cls)
-        except TypeError:  # a Protocol not runtime-checkable: by what it asks for
+        except TypeError:
             related = False
-        if not related and getattr(cls, "_is_protocol", False):
-            try:
-                wanted = typing._get_protocol_attrs(cls)  # noqa: SLF001 - no public way in 3.11
-            except Exception:
-                wanted = None
-            related = wanted is not None and all(hasattr(self.cls, n) for n in wanted)
         return Position.CLASS if related else Position.UNKNOWN
 
     def _combined(self, parts, depth):
@@ -364,6 +365,13 @@ class PromptTypes:
             return typing.get_type_hints(holder, self.namespace, local)[key]
         except Exception:  # a name the prompt never defined, a string that is no expression
             return _UNRESOLVED_HINT
+
+
+def slot_key(key):
+    """A dict key as a spot names it: a plain one by value, any other by identity (its own
+    ``__eq__`` or ``__hash__`` never runs)."""
+    plain = (str, int, float, bool, bytes, type(None))
+    return (type(key).__name__, key) if type(key) in plain else ("id", id(key))
 
 
 class _Walk:

@@ -418,6 +418,7 @@ _OBJECT_DEFAULTS = {
     "__repr__": _placeholder,
     "__str__": _placeholder,
     "__bool__": lambda self: True,
+    "__format__": object.__format__,
     "__contains__": _contains_by_iterating,
 }
 _ITEM_OPERATIONS = frozenset({"__contains__", "__getitem__", "__setitem__", "__delitem__"})
@@ -430,10 +431,11 @@ HANDLE_OPS = {
     **dict.fromkeys(("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"), object),
     **{f"__{n}__": object for n in _BINARY},
     **{f"__r{n}__": object for n in _BINARY},
+    **{f"__i{n}__": object for n in _BINARY if n != "divmod"},
     **dict.fromkeys(("__neg__", "__pos__", "__abs__", "__invert__"), object),
     **{"__hash__": int, "__int__": int, "__index__": int, "__float__": float},
     **{"__floor__": object, "__ceil__": object, "__trunc__": object, "__round__": object},
-    **{"__call__": object, "__enter__": object, "__exit__": object},
+    **{"__call__": object, "__enter__": object, "__exit__": object, "__format__": str},
 }
 """What a checker may do to the candidate's object besides reading its attributes, each with
 the type of what it gives back (``__iter__``'s is a handle or a list): each runs in the
