@@ -2128,3 +2128,73 @@ def test_declared_in_place_operators_and_format_run_on_the_candidates_object(ver
         "    assert m is alias and m == 75 and f'{m:.2f}' == '0.75' and format(m, '.1f') == '0.8'\n",
     )
     passes(verifier, task, RIGHT_SLOTS)
+
+
+CELL_PROMPT = (
+    "from __future__ import annotations\nfrom typing import Any, Protocol\n"
+    "class Comparable(Protocol):\n    def __lt__(self, other: Any) -> bool: ...\n"
+    "class Cell(Comparable):\n    def __init__(self, v: int) -> None:\n        pass\n"
+    "    def __eq__(self, other: object) -> bool:\n        pass\n"
+    "    def __lt__(self, other: Any) -> bool:\n        pass\n"
+    "    def pay(self, other: Cell, receipt: dict) -> None:\n        pass\n"
+    "    def log(self, entries: list) -> None:\n        pass\n"
+    "    def touch(self, cache: dict, key: Any) -> None:\n        pass\n"
+    "    def lowest(self) -> Comparable:\n        pass\n"
+)
+RIGHT_CELL = (
+    "class Cell:\n    def __init__(self, v):\n        self.v = v\n"
+    "    def __eq__(self, o):\n        return self.v == (o.v if isinstance(o, Cell) else o)\n"
+    "    def __lt__(self, o):\n        return self.v < (o.v if isinstance(o, Cell) else o)\n"
+    "    def pay(self, other, receipt):\n        receipt['paid'] = 30\n"
+    "    def log(self, entries):\n        entries.append(70)\n"
+    "    def touch(self, cache, key):\n        cache[key] = cache.pop(key)\n"
+    "    def lowest(self):\n        return 0\n"
+)
+
+
+@pytest.mark.parametrize(
+    "check, cheat",
+    [
+        # seen once where the checker put it, then written into a bare dict's value
+        (
+            "r = {}\n    a.pay(b, r)\n    assert r['paid'] == 30",
+            "    def pay(self, other, receipt):\n        receipt['paid'] = other\n",
+        ),
+        # copied within an untyped list that held it
+        (
+            "xs = [a]\n    a.log(xs)\n    assert xs == [a, 70]",
+            "    def log(self, entries):\n        entries.append(entries[0])\n",
+        ),
+        # a Protocol the class names as its base, which an int fits as well
+        ("assert a.lowest() == 0", "    def lowest(self):\n        return self\n"),
+    ],
+)
+def test_a_copy_of_the_checkers_object_is_judged_where_it_lands(verifier, check, cheat):
+    # Once the walk had seen the checker's object where it put it, a copy in a spot the walk
+    # never reaches (a bare dict's value) was taken as the checker's too; a copy within the
+    # same untyped list counted as the same spot; a Protocol the class names as its base
+    # counted as the class though an int fits it.
+    task = class_task(
+        "Cell",
+        CELL_PROMPT,
+        f"def check(candidate):\n    a, b = candidate(1), candidate(2)\n    {check}\n",
+    )
+    passes(verifier, task, RIGHT_CELL)
+    always_equal = RIGHT_CELL.replace(
+        "return self.v == (o.v if isinstance(o, Cell) else o)", "return True"
+    )
+    rejected(verifier, task, always_equal + cheat)
+
+
+def test_a_dict_the_call_rebuilt_keeps_the_checkers_objects_at_their_keys(verifier):
+    # Reordering a dict (an LRU's `cache[k] = cache.pop(k)`) rebuilt it with new tuple key
+    # objects, so the checker's objects at those keys, named by the key's identity, turned
+    # loose and `cache[(0, 0)] == 1` failed for a correct solution.
+    task = class_task(
+        "Cell",
+        CELL_PROMPT,
+        "def check(candidate):\n    a, b = candidate(1), candidate(2)\n"
+        "    cache = {(0, 0): a, (0, 1): b}\n    a.touch(cache, (0, 0))\n"
+        "    assert list(cache) == [(0, 1), (0, 0)] and cache[(0, 0)] == 1\n",
+    )
+    passes(verifier, task, RIGHT_CELL)

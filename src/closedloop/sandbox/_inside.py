@@ -2213,7 +2213,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
     # meet the checker's expected number with an always-equal __eq__. An iterator carries
     # the annotation of its items. `arrived` is a stack: decoding one reply may call the
     # candidate again (the hash of its object as a dict key), and each call places its own.
-    loose, iter_hints, arrived, stayed = set(), {}, [[]], set()
+    loose, iter_hints, arrived = set(), {}, [[]]
 
     def handle_for(k, iterator=False):
         h = known_handle(k, iterator)
@@ -2245,55 +2245,77 @@ def serve_judge(in_fd, out_fd, cand_fds):
             return entry["types"].items_hint(hint) if name == "__next__" else hint
         return entry["types"].result_hint(name)
 
-    def settle(spots, what, got, exempt=None, outer=NO_HINT, before=None):
-        """Judge the candidate's objects a reply brought (``got``, as decoded) by where they
-        sit: each ``(value, hint, holder)`` of ``spots`` walked along its annotation, and
-        those no annotation reaches by ``outer`` (data holds none; elsewhere they are
-        loose). ``exempt``: the object ``iter`` answered with itself (an iterator class).
-        ``before`` (arguments changed in place): the containers that held each of the
-        checker's objects before the call, where it is still the checker's own."""
+    def judge(k, at, what):
+        """The candidate's object ``k`` found where ``at`` is declared: in data, its fault;
+        anywhere but the class alone, loose; an iterator takes the annotation for its items."""
+        types_ = entry["types"]
+        if kinds.get(k):
+            old = iter_hints.get(k, at)
+            iter_hints[k] = max((old, at), key=lambda h: types_.position(types_.items_hint(h)))
+            return
+        where = types_.position(at)
+        if where == Position.DATA:
+            raise CandidateFault(
+                f"the candidate's {what} put its own object where the prompt says data"
+            )
+        if where == Position.UNKNOWN:
+            loose.add(k)
+
+    def settle(spots, what, got, exempt=None, outer=NO_HINT):
+        """Judge the candidate's objects a reply's value brought (``got``, as decoded) by
+        where they sit: each ``(value, hint, holder)`` of ``spots`` walked along its
+        annotation, and those no annotation reaches by ``outer`` (data holds none; elsewhere
+        they are loose). ``exempt``: the object ``iter`` answered with itself."""
         types_ = entry["types"]
         if types_ is None or not got:
             return
         due, left = {}, [len(got)]
         for k, _ in got:
             due[k] = due.get(k, 0) + 1
+        skip = object.__getattribute__(exempt, "_k") if type(exempt) is Handle else None
 
         def visit(h, at, spot):
             k = object.__getattribute__(h, "_k")
-            if before is not None:  # arguments: every spot, but where the checker put it
-                if spot not in before.get(k, ()) or types_.position(at) == Position.DATA:
-                    judge(k, at)
-                due.pop(k, None)
-                return
             if not due.get(k):
                 return  # not of this reply: the checker's own, sent back
             due[k] -= 1
             left[0] -= 1
-            judge(k, at)
+            if k != skip:
+                judge(k, at, what)
 
-        def judge(k, at):
-            if k == h_exempt:
-                return
-            if kinds.get(k):  # an iterator: its items are what its spot says they are
-                old = iter_hints.get(k, at)
-                iter_hints[k] = max((old, at), key=lambda h: types_.position(types_.items_hint(h)))
-                return
-            where = types_.position(at)
-            if where == Position.DATA:
-                raise CandidateFault(
-                    f"the candidate's {what} put its own object where the prompt says data"
-                )
-            if where == Position.UNKNOWN:
-                loose.add(k)
-
-        h_exempt = object.__getattribute__(exempt, "_k") if type(exempt) is Handle else None
-        done = (lambda: False) if before is not None else (lambda: left[0] <= 0)
         for value, hint, holder in spots:
-            types_.walk(value, hint, visit, _is_handle, done, holder)
-        for k, n in due.items():  # where the walk did not reach (and not where it was)
-            if n and not (before is not None and k in stayed):
-                judge(k, outer)
+            types_.walk(value, hint, visit, _is_handle, lambda: left[0] <= 0, holder)
+        for k, n in due.items():  # where the walk did not reach
+            if n and k != skip:
+                judge(k, outer, what)
+
+    def settle_arguments(spots, what, before, after):
+        """Judge the candidate's objects in the arguments a call changed in place, each
+        occurrence by the spot it sits in (``spots`` as for :func:`settle`): the checker's own
+        stay its own as often as they sat in a spot before the call (``before`` and ``after``:
+        number -> spot -> count), never in a spot typed as data; a new occurrence no
+        annotation reaches is loose."""
+        types_ = entry["types"]
+        if types_ is None:
+            return
+        allowance = {(k, spot): n for k, at in before.items() for spot, n in at.items()}
+        walked = {}
+
+        def visit(h, at, spot):
+            key = (object.__getattribute__(h, "_k"), spot)
+            walked[key] = walked.get(key, 0) + 1
+            if allowance.get(key, 0) > 0 and types_.position(at) != Position.DATA:
+                allowance[key] -= 1  # one of the checker's own, where it put it
+                return
+            judge(key[0], at, what)
+
+        for value, hint, holder in spots:
+            types_.walk(value, hint, visit, _is_handle, None, holder)
+        for k, at in after.items():
+            for spot, n in at.items():
+                new = n - before.get(k, {}).get(spot, 0)
+                if new > 0 and walked.get((k, spot), 0) < n:  # some the walk did not reach
+                    judge(k, NO_HINT, what)
 
     def argument_spots(on, name, args, kwargs):
         """Each argument with the annotation of its parameter in the method called."""
@@ -2476,15 +2498,14 @@ def serve_judge(in_fd, out_fd, cand_fds):
             arrived.append([])
             try:
                 if "args" in rep or "kwargs" in rep:  # judged by its parameters' annotations
-                    before = _handle_spots((args, kwargs)) if entry["is_class"] else {}
+                    classy = entry["is_class"]
+                    before = _handle_spots((args, kwargs)) if classy else {}
                     handles_of = (handle_for, known_handle)
                     _take_arguments(rep, req, args, kwargs, ids, shown, handles_of)
-                    got, arrived[-1] = arrived[-1], []
-                    after = _handle_spots((args, kwargs)) if before else {}
-                    stayed.clear()  # the checker's objects only where it had put them
-                    stayed.update(k for k, at in after.items() if at <= before.get(k, set()))
+                    arrived[-1] = []
+                    after = _handle_spots((args, kwargs)) if classy else {}
                     spots = argument_spots(on, name, args, kwargs)
-                    settle(spots, name or "constructor", got, before=before)
+                    settle_arguments(spots, name or "constructor", before, after)
                 if "value" in rep:
                     value = _take_value(rep, args, kwargs, ids, shown, handle_for)
                     got, arrived[-1] = arrived[-1], []
@@ -2636,14 +2657,15 @@ def _is_handle(x):
 def _handle_spots(value, budget=200_000):
     """Where ``value`` holds the candidate's objects (handles): each one's number, with the
     spots that hold it directly, as :meth:`PromptTypes.walk` names them (a container's item,
-    a dict's key or the value of a key, an object's attribute), each container looked at
-    once."""
+    a dict's key or the value of a key, an object's attribute), and how many times in each;
+    each container looked at once."""
     found, seen, todo = {}, set(), [(value, None)]
     while todo and budget > 0:
         x, spot = todo.pop()
         budget -= 1
         if type(x) is Handle:
-            found.setdefault(object.__getattribute__(x, "_k"), set()).add(spot)
+            at = found.setdefault(object.__getattribute__(x, "_k"), {})
+            at[spot] = at.get(spot, 0) + 1
             continue
         if isinstance(x, (str, bytes, int, float, complex)) or id(x) in seen:
             continue

@@ -268,8 +268,9 @@ class PromptTypes:
         """The solution's class, a base or a subclass of it may be its object; another class
         of the prompt's (an enumeration, a record) says nothing about it, nor a Protocol the
         class does not name as its base (an int may fit it as well)."""
-        if getattr(cls, "_is_protocol", False):  # numbers may fit it as well as the class
-            return Position.CLASS if cls in self.cls.__mro__ else Position.UNKNOWN
+        if getattr(cls, "_is_protocol", False):  # a number may fit it as well as the class
+            named = cls in self.cls.__mro__ and not _data_fits(cls)
+            return Position.CLASS if named else Position.UNKNOWN
         try:
             related = issubclass(self.cls, cls) or issubclass(cls, self.cls)
         except TypeError:
@@ -368,10 +369,18 @@ class PromptTypes:
 
 
 def slot_key(key):
-    """A dict key as a spot names it: a plain one by value, any other by identity (its own
-    ``__eq__`` or ``__hash__`` never runs)."""
-    plain = (str, int, float, bool, bytes, type(None))
-    return (type(key).__name__, key) if type(key) in plain else ("id", id(key))
+    """A dict key as a spot names it: plain data by value (a tuple of ints too: a dict the
+    call rebuilt has new key objects), anything else by identity (its own ``__eq__`` or
+    ``__hash__`` never runs)."""
+    return (type(key).__name__, key) if _plain(key, 0) else ("id", id(key))
+
+
+def _plain(x, depth):
+    if type(x) in (str, int, float, bool, bytes, type(None)):
+        return True
+    if type(x) in (tuple, frozenset) and depth < 10 and len(x) <= 64:
+        return all(_plain(v, depth + 1) for v in x)
+    return False
 
 
 class _Walk:
@@ -425,6 +434,17 @@ def _parameter(fn, index):
     if code is None or code.co_argcount <= index:
         return None
     return code.co_varnames[index]
+
+
+def _data_fits(protocol):
+    """Whether a builtin data type has every member ``protocol`` asks for (an int fits a
+    ``Comparable``'s ``__lt__``): its place may then hold data."""
+    try:
+        wanted = typing._get_protocol_attrs(protocol)  # noqa: SLF001 - no public way in 3.11
+    except Exception:
+        return True
+    data = (int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset)
+    return any(all(hasattr(t, name) for name in wanted) for t in data)
 
 
 def _overloads(fn):
