@@ -2198,3 +2198,45 @@ def test_a_dict_the_call_rebuilt_keeps_the_checkers_objects_at_their_keys(verifi
         "    assert list(cache) == [(0, 1), (0, 0)] and cache[(0, 0)] == 1\n",
     )
     passes(verifier, task, RIGHT_CELL)
+
+
+@pytest.mark.parametrize(
+    "check, cheat",
+    [
+        # moved within an untyped list: every item was one spot
+        (
+            "row = [a, None]\n    a.log(row)\n    assert row[1] == 70",
+            "    def log(self, entries):\n        entries.reverse()\n",
+        ),
+        # copied to another index of it
+        (
+            "row = [a, None]\n    a.log(row)\n    assert row[1] == 70",
+            "    def log(self, entries):\n        entries[1] = entries[0]\n",
+        ),
+    ],
+)
+def test_a_move_of_the_checkers_object_is_seen_wherever_it_goes(verifier, check, cheat):
+    # A list's items were one spot, so a reverse put the checker's object where the checker
+    # expects a number and the counts stayed equal. (The look at where the arguments' objects
+    # sat also gave up silently after 200,000 nodes; it now exempts nothing past its budget.)
+    task = class_task(
+        "Cell",
+        CELL_PROMPT,
+        f"def check(candidate):\n    a, b = candidate(1), candidate(2)\n    {check}\n",
+    )
+    right = RIGHT_CELL.replace("entries.append(70)", "entries.append(70) if not entries else None")
+    right = right.replace("entries.append(70) if not entries else None", "entries[1:] = [70]")
+    passes(verifier, task, right)
+    always_equal = right.replace(
+        "return self.v == (o.v if isinstance(o, Cell) else o)", "return True"
+    )
+    rejected(verifier, task, always_equal + cheat)
+
+
+def test_the_look_at_where_arguments_hold_objects_never_gives_up_silently():
+    # It stopped after 200,000 nodes and returned what it had, so a move past that point
+    # kept the checker's exemption; now past its budget it says so and nothing is exempt.
+    from closedloop.sandbox._inside import _handle_spots
+
+    assert _handle_spots(([0] * 50, {}), budget=10) is None
+    assert _handle_spots(([1], {"k": 2}), budget=10) == {}

@@ -95,6 +95,7 @@ try:  # on the host, for tools; inside the sandbox the two modules' source prece
         ITER_END,
         JUDGE_INT_BITS,
         MAX_INT_BITS,
+        MAX_NODES,
         STDLIB_MUTABLE,
         Handle,
         WireError,
@@ -2289,33 +2290,37 @@ def serve_judge(in_fd, out_fd, cand_fds):
             if n and k != skip:
                 judge(k, outer, what)
 
-    def settle_arguments(spots, what, before, after):
+    def settle_arguments(spots, what, before, after, got):
         """Judge the candidate's objects in the arguments a call changed in place, each
-        occurrence by the spot it sits in (``spots`` as for :func:`settle`): the checker's own
-        stay its own as often as they sat in a spot before the call (``before`` and ``after``:
-        number -> spot -> count), never in a spot typed as data; a new occurrence no
-        annotation reaches is loose."""
+        occurrence by the spot it sits in (``spots`` as for :func:`settle`; a list's items
+        by index): the checker's own stay its own in a spot that holds it no more often than
+        before the call (``before`` and ``after``: number -> spot -> count), never in a spot
+        typed as data; a new occurrence no annotation reaches is loose, and so is every
+        object the reply brought where the arguments were too large to look through."""
         types_ = entry["types"]
         if types_ is None:
             return
-        allowance = {(k, spot): n for k, at in before.items() for spot, n in at.items()}
-        walked = {}
+        if before is None or after is None:  # past the look's budget: nothing is exempt
+            before, after = {}, None
+            for k, _ in got:
+                judge(k, NO_HINT, what)
+        walked = set()
 
         def visit(h, at, spot):
-            key = (object.__getattribute__(h, "_k"), spot)
-            walked[key] = walked.get(key, 0) + 1
-            if allowance.get(key, 0) > 0 and types_.position(at) != Position.DATA:
-                allowance[key] -= 1  # one of the checker's own, where it put it
-                return
-            judge(key[0], at, what)
+            k = object.__getattribute__(h, "_k")
+            walked.add((k, spot))
+            had = before.get(k, {}).get(spot, 0)
+            if had and had >= (after or {}).get(k, {}).get(spot, 0):
+                if types_.position(at) != Position.DATA:
+                    return  # the checker's own, where it put it
+            judge(k, at, what)
 
         for value, hint, holder in spots:
             types_.walk(value, hint, visit, _is_handle, None, holder)
-        for k, at in after.items():
+        for k, at in (after or {}).items():
             for spot, n in at.items():
-                new = n - before.get(k, {}).get(spot, 0)
-                if new > 0 and walked.get((k, spot), 0) < n:  # some the walk did not reach
-                    judge(k, NO_HINT, what)
+                if n > before.get(k, {}).get(spot, 0) and (k, spot) not in walked:
+                    judge(k, NO_HINT, what)  # a new occurrence the walk did not reach
 
     def argument_spots(on, name, args, kwargs):
         """Each argument with the annotation of its parameter in the method called."""
@@ -2502,10 +2507,10 @@ def serve_judge(in_fd, out_fd, cand_fds):
                     before = _handle_spots((args, kwargs)) if classy else {}
                     handles_of = (handle_for, known_handle)
                     _take_arguments(rep, req, args, kwargs, ids, shown, handles_of)
-                    arrived[-1] = []
+                    got, arrived[-1] = arrived[-1], []
                     after = _handle_spots((args, kwargs)) if classy else {}
                     spots = argument_spots(on, name, args, kwargs)
-                    settle_arguments(spots, name or "constructor", before, after)
+                    settle_arguments(spots, name or "constructor", before, after, got)
                 if "value" in rep:
                     value = _take_value(rep, args, kwargs, ids, shown, handle_for)
                     got, arrived[-1] = arrived[-1], []
@@ -2654,15 +2659,17 @@ def _is_handle(x):
     return type(x) is Handle
 
 
-def _handle_spots(value, budget=200_000):
+def _handle_spots(value, budget=4 * MAX_NODES):
     """Where ``value`` holds the candidate's objects (handles): each one's number, with the
-    spots that hold it directly, as :meth:`PromptTypes.walk` names them (a container's item,
-    a dict's key or the value of a key, an object's attribute), and how many times in each;
-    each container looked at once."""
+    spots that hold it directly, as :meth:`PromptTypes.walk` names them (a sequence's item at
+    an index, a set's item, a dict's key or the value of a key, an object's attribute), and
+    how many times in each; each container looked at once. None past ``budget`` nodes."""
     found, seen, todo = {}, set(), [(value, None)]
-    while todo and budget > 0:
+    while todo:
         x, spot = todo.pop()
         budget -= 1
+        if budget < 0:
+            return None  # too large to look through: the caller exempts nothing
         if type(x) is Handle:
             at = found.setdefault(object.__getattribute__(x, "_k"), {})
             at[spot] = at.get(spot, 0) + 1
@@ -2674,8 +2681,10 @@ def _handle_spots(value, budget=200_000):
         if isinstance(x, dict):
             todo.extend((k, (here, "key")) for k in x.keys())
             todo.extend((v, (here, "value", slot_key(k))) for k, v in x.items())
-        elif isinstance(x, (list, tuple, set, frozenset)) or stdlib_type(type(x)) == "deque":
+        elif isinstance(x, (set, frozenset)):
             todo.extend((item, (here, "item")) for item in x)
+        elif isinstance(x, (list, tuple)) or stdlib_type(type(x)) == "deque":
+            todo.extend((item, (here, "item", i)) for i, item in enumerate(x))
         else:
             state = _obj_state(x)
             todo.extend((v, (here, "attribute", n)) for n, v in (state or {}).items())

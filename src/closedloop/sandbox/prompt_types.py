@@ -183,17 +183,18 @@ class PromptTypes:
                 self._walk(value, fits[0], walk, depth + 1, holder)
             return
         step, here = depth + 1, id(value)
-        item = (here, "item")
+        item = (here, "item")  # a set's; a sequence's items are named by index
         if isinstance(value, (list, set, frozenset, collections.deque)) or type(value) is tuple:
             if origin is tuple and args and args[-1] is not Ellipsis:
                 if len(args) == len(value):
-                    for x, at in zip(value, args, strict=True):
-                        self._walk(x, at, walk, step, item)
+                    for i, (x, at) in enumerate(zip(value, args, strict=True)):
+                        self._walk(x, at, walk, step, (here, "item", i))
                 return
             if origin in _SEQUENCES or origin is tuple:
                 at = args[0] if args else NO_HINT
-                for x in value:
-                    self._walk(x, at, walk, step, item)
+                unordered = isinstance(value, (set, frozenset))
+                for i, x in enumerate(value):
+                    self._walk(x, at, walk, step, item if unordered else (here, "item", i))
             return
         if isinstance(value, dict):
             if origin in _MAPPINGS and args:
@@ -205,8 +206,8 @@ class PromptTypes:
         cls = type(value)
         if cls.__module__ == self.module and _is_instance(value, hint):
             named = isinstance(value, tuple)  # a NamedTuple's fields are its items
-            for name, attr in _fields_of(value, cls):
-                spot = item if named else (here, "attribute", name)
+            for i, (name, attr) in enumerate(_fields_of(value, cls)):
+                spot = (here, "item", i) if named else (here, "attribute", name)
                 self._walk(attr, self.attribute_hint(name, cls), walk, step, spot)
 
     def _fits(self, value, hint):
@@ -444,6 +445,10 @@ def _data_fits(protocol):
     except Exception:
         return True
     data = (int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset)
+    data += tuple(_more_data_types())
+    datetime = sys.modules.get("datetime")
+    if datetime is not None:
+        data += (datetime.date, datetime.datetime, datetime.time, datetime.timedelta)
     return any(all(hasattr(t, name) for name in wanted) for t in data)
 
 
