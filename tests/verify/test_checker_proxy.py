@@ -2240,3 +2240,20 @@ def test_the_look_at_where_arguments_hold_objects_never_gives_up_silently():
 
     assert _handle_spots(([0] * 50, {}), budget=10) is None
     assert _handle_spots(([1], {"k": 2}), budget=10) == {}
+
+
+def test_sorting_a_list_of_the_checkers_tuples_keeps_them_its_own(verifier):
+    # Sorting a bare list of (object, amount) tuples decoded new tuples, so the checker's
+    # objects inside sat in new spots and turned loose: `pairs[1][0] == 1` failed.
+    task = class_task(
+        "Cell",
+        CELL_PROMPT + "    def order(self, pairs: list) -> None:\n        pass\n",
+        "def check(candidate):\n    a, b = candidate(1), candidate(2)\n"
+        "    pairs = [(a, 2), (b, 1)]\n    t = pairs[0]\n    a.order(pairs)\n"
+        "    assert pairs[1] is t and pairs[1][0] == 1 and pairs[0][0] == 2\n",
+    )
+    passes(
+        verifier,
+        task,
+        RIGHT_CELL + "    def order(self, pairs):\n        pairs.sort(key=lambda p: p[1])\n",
+    )

@@ -2065,6 +2065,8 @@ def _sync(old, new):
     then replaces it in its container)."""
     if old is new:
         return True
+    if type(old) is Handle or type(new) is Handle:  # the candidate's objects: by identity
+        return False
     t = type(old)
     name = stdlib_type(t) if t not in _SYNC_BUILTINS else None
     if name is None and t not in _SYNC_BUILTINS and isinstance(old, type(new)):
@@ -2087,6 +2089,9 @@ def _sync(old, new):
     elif t not in _SYNC_BUILTINS:  # a subclass of a builtin crossed as it: synced as one
         t = next((b for b in (list, dict, set) if isinstance(old, b) and type(new) is b), t)
     if t is list and type(new) is list:
+        if any(type(x) is tuple for x in new):  # sorted or moved: the same tuples, not copies
+            mine = {_tuple_key(x): x for x in old if type(x) is tuple}
+            new = [mine.get(_tuple_key(x), x) if type(x) is tuple else x for x in new]
         for k in range(min(len(old), len(new))):
             if old[k] is not new[k] and not _sync(old[k], new[k]):
                 old[k] = new[k]
@@ -2109,14 +2114,23 @@ def _sync(old, new):
         old.update(new)
         return True
     if t is tuple and type(new) is tuple and len(old) == len(new):
-        for x, y in zip(old, new, strict=True):
-            _sync(x, y)
-        return old == new
+        same = [x is y or _sync(x, y) for x, y in zip(old, new, strict=True)]
+        return all(same)
     # An object is one by identity: the graph it crossed in already made each of the
     # checker's own objects the object it is (and synced it, _sync_state); another is another.
     if type(old) is not type(new):
         return False
     return old == new if t in _IMMUTABLE else _obj_state(old) is None and old == new
+
+
+def _tuple_key(t):
+    """A tuple of the checker's as its items are: plain data by value, objects by identity
+    (a decoded tuple of the same objects and numbers is that tuple)."""
+    plain = (str, int, float, bool, bytes, type(None))
+    return tuple(
+        (type(v), v.hex() if type(v) is float else v) if type(v) in plain else ("id", id(v))
+        for v in t
+    )
 
 
 def _sync_state(obj, attrs, base=None, number_of=None):
