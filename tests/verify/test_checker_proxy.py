@@ -2224,8 +2224,7 @@ def test_a_move_of_the_checkers_object_is_seen_wherever_it_goes(verifier, check,
         CELL_PROMPT,
         f"def check(candidate):\n    a, b = candidate(1), candidate(2)\n    {check}\n",
     )
-    right = RIGHT_CELL.replace("entries.append(70)", "entries.append(70) if not entries else None")
-    right = right.replace("entries.append(70) if not entries else None", "entries[1:] = [70]")
+    right = RIGHT_CELL.replace("entries.append(70)", "entries[1:] = [70]")
     passes(verifier, task, right)
     always_equal = right.replace(
         "return self.v == (o.v if isinstance(o, Cell) else o)", "return True"

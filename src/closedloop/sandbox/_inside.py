@@ -2090,8 +2090,8 @@ def _sync(old, new):
         t = next((b for b in (list, dict, set) if isinstance(old, b) and type(new) is b), t)
     if t is list and type(new) is list:
         if any(type(x) is tuple for x in new):  # sorted or moved: the same tuples, not copies
-            mine = {_tuple_key(x): x for x in old if type(x) is tuple}
-            new = [mine.get(_tuple_key(x), x) if type(x) is tuple else x for x in new]
+            mine = {slot_key(x): x for x in old if type(x) is tuple}
+            new = [mine.get(slot_key(x), x) if type(x) is tuple else x for x in new]
         for k in range(min(len(old), len(new))):
             if old[k] is not new[k] and not _sync(old[k], new[k]):
                 old[k] = new[k]
@@ -2121,16 +2121,6 @@ def _sync(old, new):
     if type(old) is not type(new):
         return False
     return old == new if t in _IMMUTABLE else _obj_state(old) is None and old == new
-
-
-def _tuple_key(t):
-    """A tuple of the checker's as its items are: plain data by value, objects by identity
-    (a decoded tuple of the same objects and numbers is that tuple)."""
-    plain = (str, int, float, bool, bytes, type(None))
-    return tuple(
-        (type(v), v.hex() if type(v) is float else v) if type(v) in plain else ("id", id(v))
-        for v in t
-    )
 
 
 def _sync_state(obj, attrs, base=None, number_of=None):
@@ -2436,9 +2426,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
         is_instance=is_instance,
     )
 
-    def call(on, name, args, kwargs, get=False, where=NO_HINT, put=False, **how):
+    def call(on, name, args, kwargs, get=False, where=NO_HINT, put=False, iterator_itself=False):
         try:
-            return _call(on, name, args, kwargs, get, where, put, how.get("iterator_itself"))
+            return _call(on, name, args, kwargs, get, where, put, iterator_itself)
         except CandidateFault as e:  # kept: a checker's bare `except:` must not make it a pass
             if state["fault"] is None:
                 state["fault"] = e
@@ -2599,13 +2589,10 @@ _METHOD = object()  # a reply saying the attribute asked for is a method
 CLASS_TARGET = -1  # the number a request "on" the solution's class itself gives
 _ITERATOR_OPS = frozenset({"__iter__", "__next__"})
 # the comparisons and arithmetic: binary, and judged against their other operand
-_OPERAND_OPS = (
-    frozenset(HANDLE_OPS)
-    .difference(
-        _UNARY,
-        ("__contains__", "__getitem__", "__setitem__", "__delitem__", "__next__", "__round__"),
-    )
-    .difference(("__call__", "__enter__", "__exit__", "__format__"))
+_OPERAND_OPS = frozenset(HANDLE_OPS).difference(
+    _UNARY,
+    ("__contains__", "__getitem__", "__setitem__", "__delitem__", "__next__", "__round__"),
+    ("__call__", "__enter__", "__exit__", "__format__"),
 )
 _COMPARISONS = frozenset({"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"})
 

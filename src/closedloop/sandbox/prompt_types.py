@@ -370,9 +370,14 @@ class PromptTypes:
 
 
 def slot_key(key):
-    """A dict key as a spot names it: plain data by value (a tuple of ints too: a dict the
-    call rebuilt has new key objects), anything else by identity (its own ``__eq__`` or
-    ``__hash__`` never runs)."""
+    """A dict key as a spot names it (and a tuple of the checker's as the list sync matches
+    it): plain data by value (a tuple of ints too: a dict the call rebuilt has new key
+    objects), anything else by identity (its own ``__eq__`` or ``__hash__`` never runs);
+    a float by its exact bits (-0.0 is not 0.0)."""
+    if type(key) is float:
+        return ("float", key.hex())
+    if type(key) is tuple:  # item by item: a decoded tuple of the same objects is that tuple
+        return ("tuple", tuple(slot_key(v) for v in key))
     return (type(key).__name__, key) if _plain(key, 0) else ("id", id(key))
 
 
