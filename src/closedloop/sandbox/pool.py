@@ -58,7 +58,8 @@ def slot_cpus(size: int) -> list[int | None]:
     """The CPU each of ``size`` slots runs on: the ones this process may use, in turn. A job's
     candidate and its judge take turns (each call of the checker's wakes the other), and on
     one CPU a wake-up is a switch, where across two it is an interrupt between them: a
-    round trip through a pipe cost ~90 us across CPUs and ~20 us on one (2-vCPU VM)."""
+    round trip through a pipe cost 110 us across CPUs and 24 us on one (2-vCPU VM,
+    ``benchmarks/proxy_latency.py``)."""
     try:
         allowed = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
