@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from closedloop.loop.config import RunConfig
-from closedloop.loop.domain import seed_pool
+import ast
+import random
+
+from closedloop.loop.config import Domain, RunConfig
+from closedloop.loop.domain import drawn_calls, grammar_task, seed_pool, with_drawn_tests
+from closedloop.loop.grammar import GrammarTask, ListProgram, Step
 from closedloop.verify.outcome import Outcome
 
 IDENTITY = "def f(xs):\n    return xs\n"
@@ -31,3 +35,62 @@ def test_the_identity_share_adds_identity_tasks_and_keeps_the_rest_of_the_pool(v
     # and the private tests tell the identity from a near miss
     wrong = verifier.verify_many([(t, "def f(xs):\n    return [x - 1 for x in xs]\n") for t in ids])
     assert not any(v.outcome is Outcome.PASS for v in wrong)
+
+
+def _filter_gt(c: int) -> ListProgram:
+    return ListProgram(
+        (Step(f"[x for x in xs if x > {c}]", lambda xs: [x for x in xs if x > c], "filter"),),
+        None,
+        0,
+    )
+
+
+def test_drawn_private_tests_fail_a_misread_threshold_the_task_own_tests_pass(verifier) -> None:
+    # `x > 15` shown on lists with nothing between 10 and 15: `x > 9` (a misread the reward
+    # reinforced in a preset run) passes the task's own five inputs
+    own = ((3, 40, 20), (1, 2, 99), (16, 8), (30, 5, 70, 9), (17, 0))
+    prog = _filter_gt(15)
+    gt = GrammarTask(prog, own, tuple(tuple(prog(list(xs))) for xs in own))
+    misread = "def f(xs):\n    xs = [x for x in xs if x > 9]\n    return xs\n"
+    plain = grammar_task(gt, "t", "Keep some.")
+    drawn = grammar_task(with_drawn_tests(gt, random.Random(0), 12), "t", "Keep some.")
+    assert drawn.public_tests == plain.public_tests  # the prompt is unchanged
+    assert drawn.private_tests[:2] == plain.private_tests and len(drawn.private_tests) == 14
+    right, fooled, caught = verifier.verify_many(
+        [(drawn, prog.code), (plain, misread), (drawn, misread)]
+    )
+    assert right.outcome is Outcome.PASS
+    assert fooled.outcome is Outcome.PASS
+    assert caught.outcome is Outcome.FAIL
+
+
+def test_the_seed_pool_keeps_its_tasks_and_adds_drawn_private_tests(verifier) -> None:
+    none = seed_pool(
+        RunConfig.model_validate({"seed": 3, "challenger": {"drawn_private_tests": 0}}), 30
+    )
+    pool = seed_pool(RunConfig.model_validate({"seed": 3}), 30)
+    for a, b in zip(none, pool, strict=True):
+        assert (a.instruction, a.example_solution, a.public_tests) == (
+            b.instruction,
+            b.example_solution,
+            b.public_tests,
+        )
+        assert b.private_tests[:2] == a.private_tests
+    added = [len(b.private_tests) - 2 for b in pool]
+    assert sum(added) >= 12 * 30 * 0.9 and max(added) == 12
+    # outputs are the program's own: every example solution passes its task
+    assert all(
+        v.outcome is Outcome.PASS
+        for v in verifier.verify_many([(t, t.example_solution) for t in pool])
+    )
+
+
+def test_proposals_get_their_own_drawn_inputs_in_the_list_domain_only() -> None:
+    cfg = RunConfig.model_validate({"seed": 3})
+    calls = drawn_calls(cfg, 4, 1)
+    assert len(calls) == 12 and calls == drawn_calls(cfg, 4, 1)
+    assert calls != drawn_calls(cfg, 4, 2) and calls != drawn_calls(cfg, 5, 1)
+    assert all(ast.literal_eval(c)[0] and len(ast.literal_eval(c)) == 1 for c in calls)
+    assert drawn_calls(cfg.model_copy(update={"domain": Domain.CODE}), 4, 1) == []
+    none = RunConfig.model_validate({"seed": 3, "challenger": {"drawn_private_tests": 0}})
+    assert drawn_calls(none, 4, 1) == []

@@ -97,3 +97,20 @@ def test_too_few_inputs_and_raising_examples_are_rejected(verifier):
 def test_learnability_is_zero_at_the_extremes_and_highest_in_between():
     assert learnability(0, 4) == 0.0 and learnability(4, 4) == 0.0 and learnability(0, 0) == 0.0
     assert learnability(2, 4) == 1.0 > learnability(1, 4) > 0.0
+
+
+def test_drawn_inputs_become_private_tests_and_one_the_example_raises_on_is_left_out(verifier):
+    text = (
+        "Inputs:\nf([1])\nf([4, 2])\nf([3, 3])\nf([7])\n"
+        "Solution:\ndef f(xs):\n    return [max(xs) - min(xs)]\n"
+    )
+    drawn = ["([5, 1, 9],)", "([],)", "([1],)", "([2, 8],)"]
+    task = build_task(parse_proposal(text), verifier, TaskShape(), {}, drawn)
+    assert [t.output for t in task.public_tests] == ["[0]", "[2]", "[0]"]
+    # the proposal's own fourth input, then the drawn ones but `[]` (max raises; the challenger
+    # never saw it, so the proposal is not refused for it) and `[1]` (already a test)
+    assert [(t.input, t.output) for t in task.private_tests] == [
+        ("([7],)", "[0]"),
+        ("([5, 1, 9],)", "[8]"),
+        ("([2, 8],)", "[6]"),
+    ]

@@ -11,7 +11,8 @@ The held-out sets are built and written into the run directory by :mod:`closedlo
 Presentation of grammar tasks varies so the solver keys on the examples, not on one layout:
 the instruction is one of several phrasings, and in one task out of three the examples are
 written inside the instruction instead of under an ``Examples:`` header. Each task has five
-inputs: three public examples, two private tests. (Showing 2..5 examples instead made the
+inputs: three public examples, two private tests; a pool task gets
+``challenger.drawn_private_tests`` more private tests on lists the loop draws itself. (Showing 2..5 examples instead made the
 cold start 35% slower, 424 s against ~315 s, with no better held-out score.)
 
 Every held-out set builds the contamination guard; tasks the guard rejects never enter the pool.
@@ -23,8 +24,8 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from closedloop.loop.config import RunConfig
-from closedloop.loop.grammar import GrammarTask, identity_task, sample_tasks
+from closedloop.loop.config import Domain, RunConfig
+from closedloop.loop.grammar import GrammarTask, drawn_inputs, identity_task, sample_tasks
 from closedloop.loop.phrasing import Phrase, fixed_instruction
 from closedloop.roles.challenger import render_proposal
 from closedloop.roles.prompts import call_text, solver_prompt
@@ -34,6 +35,8 @@ CORPUS_SEED_OFFSET = 0
 POOL_SEED_OFFSET = 7_919
 GRAMMAR_INPUTS = 5
 """Inputs drawn per grammar task (``challenger.public_tests`` of them are public examples)."""
+DRAWN_TESTS_STREAM = 104_729
+"""Offset of the random streams the loop's own private tests are drawn from."""
 INLINE_SHARE = 1 / 3
 """Share of corpus and seed tasks whose instruction itself lists the examples."""
 
@@ -163,4 +166,25 @@ def seed_pool(cfg: RunConfig, size: int, phrase: Phrase = fixed_instruction) -> 
         for i in range(n_id)
     ]
     public = cfg.challenger.public_tests
+    # Its own stream: the pool's programs, examples, phrasings and layouts stay as they were.
+    draws = random.Random(cfg.seed * 1_000_003 + DRAWN_TESTS_STREAM)
+    gts = [with_drawn_tests(g, draws, cfg.challenger.drawn_private_tests) for g in gts]
     return [_varied_task(g, f"seed/{cfg.seed}/{i}", public, rng, phrase) for i, g in enumerate(gts)]
+
+
+def with_drawn_tests(gt: GrammarTask, rng: random.Random, n: int) -> GrammarTask:
+    """``gt`` with up to ``n`` more inputs drawn from ``rng`` (and its program's outputs on
+    them) after its own: they become private tests (``challenger.drawn_private_tests``)."""
+    extra = drawn_inputs(gt.program, rng, n) if n else []
+    outs = [tuple(gt.program(list(xs))) for xs in extra]
+    return GrammarTask(gt.program, gt.inputs + tuple(extra), gt.outputs + tuple(outs))
+
+
+def drawn_calls(cfg: RunConfig, iteration: int, index: int) -> list[str]:
+    """The argument tuples of the private tests the loop adds to proposal ``index`` of
+    ``iteration`` (``challenger.drawn_private_tests`` random lists; none outside the
+    list-function domain), seeded by the run, the iteration and the proposal."""
+    if cfg.domain is not Domain.LIST_FUNCTIONS or not cfg.challenger.drawn_private_tests:
+        return []
+    rng = random.Random((cfg.seed * 1_000_003 + iteration) * 1_009 + index + DRAWN_TESTS_STREAM)
+    return [repr((list(xs),)) for xs in drawn_inputs(None, rng, cfg.challenger.drawn_private_tests)]

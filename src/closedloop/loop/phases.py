@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from closedloop.loop.config import RunConfig, TrainAlgorithm
+from closedloop.loop.domain import drawn_calls
 from closedloop.loop.hindsight import Relabel, relabel_attempts
 from closedloop.loop.store import AttemptRow, EvalScores, ProposalRow, Rejection, RunStore
 from closedloop.monitor.names import Metric, heldout_key, train_key
@@ -105,7 +106,11 @@ def generate(
         try:
             prop = parse_proposal(c.text)
             task = build_task(
-                prop, tally, shape, {"iteration": iteration, "proposal": i, "run_seed": cfg.seed}
+                prop,
+                tally,
+                shape,
+                {"iteration": iteration, "proposal": i, "run_seed": cfg.seed},
+                drawn_calls(cfg, iteration, i),
             )
             built.append((i, task))
         except ProposalError as e:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -159,17 +160,22 @@ def build_task(
     verifier: VerificationBackend,
     shape: TaskShape,
     provenance: dict[str, Any],
+    drawn: Sequence[str] = (),
 ) -> Task:
     """The task of a proposal, with outputs computed by running its example solution in the
-    sandbox. Raises :class:`ProposalError`."""
+    sandbox. ``drawn``: argument tuples the loop chose itself, added as private tests where the
+    example solution returns on them (the proposal is not refused for one it raises on: the
+    challenger never saw them). Raises :class:`ProposalError`."""
     need = shape.public_tests + shape.min_private_tests
     if len(proposal.inputs) < need:
         raise ProposalError(ProposalRejection.TOO_FEW_INPUTS, f"{len(proposal.inputs)} < {need}")
-    results = verifier.call(proposal.solution, proposal.entry_point, list(proposal.inputs))
-    bad = next((r for r in results if not r.ok), None)
+    calls = list(proposal.inputs) + [d for d in drawn if d not in proposal.inputs]
+    results = verifier.call(proposal.solution, proposal.entry_point, calls)
+    own = results[: len(proposal.inputs)]
+    bad = next((r for r in own if not r.ok), None)
     if bad is not None:
         raise ProposalError(ProposalRejection.EXAMPLE_RAISES, (bad.error or "")[:200])
-    tests = [{"input": i, "output": r.value} for i, r in zip(proposal.inputs, results, strict=True)]
+    tests = [{"input": i, "output": r.value} for i, r in zip(calls, results, strict=True) if r.ok]
     obj = {
         "kind": "function",
         "instruction": proposal.instruction or shape.default_instruction,
