@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from closedloop.loop.config import Domain
 from closedloop.loop.domain import grammar_task
-from closedloop.loop.grammar import sample_tasks
-from closedloop.loop.phases import Attempted, audit
+from closedloop.loop.grammar import GrammarTask, ListProgram, Step, sample_tasks
+from closedloop.loop.phases import Attempted, audit, audit_tests
 from closedloop.roles.solver import Attempt
 from closedloop.verify import Verdict
 from closedloop.verify.outcome import Outcome
@@ -116,9 +117,44 @@ def test_verify_audits_a_foreign_reward_and_not_its_own_verifier(verifier):
 
     weak = verify(_PassEverything(verifier), verifier, attempted(), RunConfig(), 1)
     assert weak.solved == 4
-    assert weak.audit == {"audit_checked": 4.0, "audit_agreement": 0.25}
+    # the tests audit runs either way on a list-function run: both see the three wrong passes
+    assert weak.audit == {
+        "audit_checked": 4.0,
+        "audit_agreement": 0.25,
+        "tests_audit_checked": 4.0,
+        "tests_audit_agreement": 0.25,
+    }
     own = verify(verifier, verifier, attempted(), RunConfig(), 1)
-    assert own.solved == 1 and own.audit == {}
+    assert own.solved == 1
+    assert own.audit == {"tests_audit_checked": 1.0, "tests_audit_agreement": 1.0}
+    off = RunConfig.model_validate({"monitor": {"tests_audit_lists": 0}})
+    assert verify(verifier, verifier, attempted(), off, 1).audit == {}
+    code = RunConfig().model_copy(update={"domain": Domain.CODE})
+    assert verify(verifier, verifier, attempted(), code, 1).audit == {}
+
+
+def test_the_tests_audit_sees_a_misread_threshold_the_private_tests_passed(verifier):
+    # `x > 15` with two private tests that nothing between 10 and 15 sits in: the run's own
+    # verifier passes `x > 9`, so only fresh lists beside the task's program can tell
+    own = ((3, 40, 20), (1, 2, 99), (16, 8), (30, 5, 70, 9), (17, 0))
+    fn = lambda xs: [x for x in xs if x > 15]  # noqa: E731
+    prog = ListProgram((Step("[x for x in xs if x > 15]", fn, "filter"),), None, 0)
+    task = grammar_task(GrammarTask(prog, own, tuple(tuple(fn(list(x))) for x in own)), "t", "F.")
+    misread = "def f(xs):\n    return [x for x in xs if x > 9]\n"
+    row = [
+        _attempt(task.id, task.example_solution, 0, Outcome.PASS),
+        _attempt(task.id, misread, 1, Outcome.PASS),
+        _attempt(task.id, misread, 2, Outcome.FAIL),  # not rewarded: left alone
+    ]
+    assert verifier.verify(task, misread).outcome is Outcome.PASS
+    got = audit_tests(verifier, Attempted([task], [row]), samples=24, lists=24, seed=0)
+    assert got == {"tests_audit_checked": 2.0, "tests_audit_agreement": 0.5}
+    assert (
+        audit_tests(verifier, Attempted([task], [row[:1]]), 24, 24, 0)["tests_audit_agreement"]
+        == 1.0
+    )
+    assert audit_tests(verifier, Attempted([task], [row]), samples=0, lists=24, seed=0) == {}
+    assert audit_tests(verifier, Attempted([task], [row]), samples=24, lists=0, seed=0) == {}
 
 
 class _Scripted:

@@ -292,3 +292,36 @@ def test_the_recorded_self_distillation_run_is_saturation_once_confidence_has_ri
         fired += [it] * len(surer)
     # at 4 the correlation had fallen 0.19 but confidence risen only 0.079 (the rule needs 0.1)
     assert fired == [6]
+
+
+def test_weak_private_tests_are_hacking_over_the_window_not_on_one_unlucky_iteration() -> None:
+    # the tests audit re-runs ~24 passes an iteration on fresh lists; one iteration with three
+    # wrong of 24 is what a 2% false-pass rate gives now and then, so the window is pooled
+    def rows(*audits: tuple[float, float]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = [{"iteration": 0, "heldout_pass@1": 0.4}]
+        for i, (checked, agreement) in enumerate(audits, start=1):
+            out.append(
+                {
+                    "iteration": i,
+                    "mean_reward": 0.4,
+                    "tests_audit_checked": checked,
+                    "tests_audit_agreement": agreement,
+                }
+            )
+        return out
+
+    # the preset before the drawn private tests: 88% over its last three iterations
+    (alarm,) = reward_hacking(rows((24, 1.0), (24, 0.875), (24, 0.833), (24, 0.917)), TH)
+    assert alarm.kind is AlarmKind.REWARD_HACKING and alarm.iteration == 4
+    assert alarm.figures == {"tests_audit_checked": 72.0, "tests_audit_agreement": 0.875}
+    assert "12% of 72 attempts" in alarm.message and "too weak" in alarm.message
+    # one unlucky iteration among good ones, pooled: quiet
+    assert reward_hacking(rows((24, 1.0), (24, 1.0), (24, 0.875)), TH) == []
+    # weighted by what each iteration checked, not averaged by iteration
+    assert reward_hacking(rows((2, 0.0), (40, 0.95), (40, 0.95)), TH) == []
+    assert reward_hacking(rows((4, 0.5)), TH) == []  # too few checks
+    # an iteration without the audit (nothing passed) raises nothing of it
+    assert (
+        reward_hacking([*rows((24, 0.5), (24, 0.5)), {"iteration": 3, "mean_reward": 0.0}], TH)
+        == []
+    )

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from closedloop.loop.config import MonitorConfig, config_from_dict
 from closedloop.monitor.detectors import Thresholds, detect
 
-LOOP_ONLY = {"on_alarm", "audit_samples"}
+LOOP_ONLY = {"on_alarm", "audit_samples", "tests_audit_lists"}
 """``[monitor]`` keys that say what the loop does, not when a detector fires."""
 
 

@@ -469,7 +469,13 @@ class MonitorConfig(Thresholds):
     audit_samples: int = Field(24, ge=0, le=100_000)
     """When the training reward is not the run's verifier (a reward plugged in through
     ``LoopRunner.reward_wrapper``), re-verify up to this many of the attempts it passed with the
-    run's verifier each iteration (0: never)."""
+    run's verifier each iteration (0: never). The tests audit takes as many."""
+    tests_audit_lists: int = Field(24, ge=0, le=1_000)
+    """List-function runs: re-run that many of the attempts the reward passed, and their task's
+    own program, on this many random lists the loop draws, each iteration (0: never): the
+    share that computes the task's function on every list is ``tests_audit_agreement``, read
+    by the reward-hacking alarm (``hacking_min_tests_agreement``). It sees what the audit of a
+    plugged-in reward cannot: the run's own private tests passing wrong programs."""
 
 
 class GateConfig(_Section):

@@ -6,7 +6,8 @@
 - :func:`choose_tasks` and :func:`attempt` -> :class:`Attempted`: the curriculum picks tasks, the
   solver attempts each ``solver.samples`` times (public-test feedback between turns);
 - :func:`verify` -> :class:`Verified`: every final attempt is scored on the private tests (the
-  reward), a plugged-in reward is audited, proposals get their learnability rewards;
+  reward), a plugged-in reward is audited, and so are the private tests (list functions: passes
+  re-run on fresh lists beside the task's program), proposals get their learnability rewards;
 - :func:`train` -> :class:`TrainOutcome`: GRPO (or expert iteration) plus the supervised step on
   hindsight relabels;
 - :func:`evaluate` -> :class:`HeldoutEval`: greedy pass@1 on every held-out set.
@@ -24,8 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from closedloop.loop.config import RunConfig, TrainAlgorithm
+from closedloop.loop.config import Domain, RunConfig, TrainAlgorithm
 from closedloop.loop.domain import drawn_calls
+from closedloop.loop.grammar import drawn_inputs
 from closedloop.loop.hindsight import Relabel, relabel_attempts
 from closedloop.loop.store import AttemptRow, EvalScores, ProposalRow, Rejection, RunStore
 from closedloop.monitor.names import Metric, heldout_key, train_key
@@ -46,7 +48,7 @@ from closedloop.tasks.fingerprint import Fingerprint, fingerprint_tasks
 from closedloop.tasks.format import Split, Task
 from closedloop.tasks.validate import RejectReason, ValidationConfig, validate_tasks
 from closedloop.train.trajectory import Trajectory
-from closedloop.verify import VerificationBackend
+from closedloop.verify import CallJob, VerificationBackend
 from closedloop.verify.outcome import Outcome
 from closedloop.verify.tally import RefusalTally
 
@@ -285,6 +287,14 @@ def verify(
         if reward is not verifier
         else {}
     )
+    if cfg.domain is Domain.LIST_FUNCTIONS and cfg.monitor.tests_audit_lists:
+        audited |= audit_tests(
+            verifier,
+            att,
+            cfg.monitor.audit_samples,
+            cfg.monitor.tests_audit_lists,
+            f"tests-audit:{cfg.seed}:{iteration}",
+        )
     scores = [r for row in att.rewards() for r in row]
     # the public-test turns' refusals too: a program can probe only on the inputs it is shown
     refusals = [a.refusals for row in att.attempts for a in row]
@@ -296,6 +306,45 @@ def verify(
         refusals=sum(refusals, Refusals()),
         refused_attempts=sum(1 for r in refusals if r),
     )
+
+
+def audit_tests(
+    verifier: VerificationBackend, att: Attempted, samples: int, lists: int, seed: int | str
+) -> dict[str, float]:
+    """Re-run up to ``samples`` attempts the reward passed, beside their task's own program
+    (``example_solution``), on ``lists`` random lists the loop draws (list-function tasks): an
+    attempt that differs from the program on a list where the program returns passed private
+    tests too weak to tell it from the task's function. ``tests_audit_checked`` and
+    ``tests_audit_agreement`` (share that computes the task's function on every list); empty
+    when nothing passed. Where the run's own private tests are fooled, the reward-hacking
+    audit above cannot see it: it re-verifies on the same tests."""
+    passed = [
+        (t, a)
+        for t, row in zip(att.tasks, att.attempts, strict=True)
+        for a in row
+        if a.reward is not None and a.reward >= 1.0 and t.example_solution and a.code
+    ]
+    if not passed or samples <= 0 or lists <= 0:
+        return {}
+    rng = random.Random(seed)
+    picked = rng.sample(passed, min(samples, len(passed)))
+    calls = [repr((xs,)) for xs in map(list, drawn_inputs(None, rng, lists))]
+    tasks = list({t.id: t for t, _ in picked}.values())
+    jobs = [CallJob(t.example_solution or "", t.entry_point, calls) for t in tasks]
+    jobs += [CallJob(a.code, t.entry_point, calls) for t, a in picked]
+    results = verifier.call_many(jobs)
+    own = {
+        t.id: [r.value if r.ok else None for r in rr]
+        for t, rr in zip(tasks, results[: len(tasks)], strict=True)
+    }
+    agree = 0
+    for (t, _), rr in zip(picked, results[len(tasks) :], strict=True):
+        got = [r.value if r.ok else None for r in rr]
+        agree += all(w is None or w == g for w, g in zip(own[t.id], got, strict=True))
+    return {
+        Metric.TESTS_AUDIT_CHECKED: float(len(picked)),
+        Metric.TESTS_AUDIT_AGREEMENT: agree / len(picked),
+    }
 
 
 def audit(

@@ -46,6 +46,8 @@ class Metric(StrEnum):
     LEARNABLE_SHARE = "learnable_share"  # share of groups mixing passes and failures (0-1)
     AUDIT_CHECKED = "audit_checked"  # reward passes re-verified by the run's verifier (count)
     AUDIT_AGREEMENT = "audit_agreement"  # share of those the run's verifier confirms (0-1)
+    TESTS_AUDIT_CHECKED = "tests_audit_checked"  # reward passes re-run on fresh lists (count)
+    TESTS_AUDIT_AGREEMENT = "tests_audit_agreement"  # share computing the task's function (0-1)
     SANDBOX_DENIED_CALLS = "sandbox_denied_calls"  # system calls the sandbox refused (count)
     SANDBOX_LIMITS_HIT = "sandbox_limits_hit"  # limits attempts ran into: CPU, output... (count)
     SANDBOX_REFUSED_SHARE = "sandbox_refused_share"  # attempts refused anything (0-1)

@@ -197,6 +197,7 @@ def _plots(rows: Sequence[Row], summary: Mapping[str, Any] | None) -> list[tuple
                 (Metric.MEAN_REWARD, "solver reward"),
                 (Metric.CHALLENGER_REWARD, "challenger reward"),
                 (Metric.AUDIT_AGREEMENT, "audit agreement"),
+                (Metric.TESTS_AUDIT_AGREEMENT, "tests audit agreement"),
                 (Metric.LEARNABLE_SHARE, "groups with a signal"),
             ],
         )
