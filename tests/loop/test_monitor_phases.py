@@ -235,3 +235,22 @@ def test_the_challengers_probing_is_counted_in_the_generate_phase(verifier):
     cfg = config_from_dict({"challenger": {"proposals": 2, "max_mutants": 0}})
     gen = generate(_Scripted(PROBING_PROPOSAL), cfg, verifier, ContaminationGuard([]), set(), 1)
     assert gen.proposals and gen.refusals.denied.get("socket", 0) >= 2
+
+
+def test_the_tests_audit_compares_values_as_the_verifier_does(verifier):
+    # `1.0` is the value `1` (as a private test reads it); a tuple is not a list
+    task = grammar_task(
+        GrammarTask(
+            ListProgram((Step("[x * 1 for x in xs]", lambda xs: list(xs), "map"),), None, 0),
+            ((1, 2), (3,), (4, 5, 6), (7,), (8, 9)),
+            ((1, 2), (3,), (4, 5, 6), (7,), (8, 9)),
+        ),
+        "t",
+        "F.",
+    )
+    floats = "def f(xs):\n    return [x / 1 for x in xs]\n"
+    tuples = "def f(xs):\n    return tuple(xs)\n"
+    assert verifier.verify(task, floats).outcome is Outcome.PASS
+    row = [_attempt(task.id, floats, 0, Outcome.PASS), _attempt(task.id, tuples, 1, Outcome.PASS)]
+    got = audit_tests(verifier, Attempted([task], [row]), samples=24, lists=12, seed=0)
+    assert got == {"tests_audit_checked": 2.0, "tests_audit_agreement": 0.5}

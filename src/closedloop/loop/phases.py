@@ -43,6 +43,7 @@ from closedloop.roles.challenger import (
 from closedloop.roles.prompts import solver_prompt
 from closedloop.roles.solver import Attempt, attempt_tasks, score_attempts
 from closedloop.sandbox.refusals import Refusals
+from closedloop.sandbox.wire import decode_plain, plain_equal
 from closedloop.tasks.contamination import ContaminationGuard
 from closedloop.tasks.fingerprint import Fingerprint, fingerprint_tasks
 from closedloop.tasks.format import Split, Task
@@ -340,11 +341,25 @@ def audit_tests(
     agree = 0
     for (t, _), rr in zip(picked, results[len(tasks) :], strict=True):
         got = [r.value if r.ok else None for r in rr]
-        agree += all(w is None or w == g for w, g in zip(own[t.id], got, strict=True))
+        agree += all(
+            w is None or (g is not None and _same_value(w, g, t.float_tolerance))
+            for w, g in zip(own[t.id], got, strict=True)
+        )
     return {
         Metric.TESTS_AUDIT_CHECKED: float(len(picked)),
         Metric.TESTS_AUDIT_AGREEMENT: agree / len(picked),
     }
+
+
+def _same_value(want: str, got: str, tol: float | None) -> bool:
+    """The two returned literals equal as the verifier compares a value with an expected
+    output (decoded here, never evaluated; what does not decode is not the same)."""
+    if want == got:
+        return True
+    try:
+        return plain_equal(decode_plain(got), decode_plain(want), tol)
+    except Exception:  # WireError, or anything else: as the verifier reads it, not the same
+        return False
 
 
 def audit(
