@@ -254,3 +254,33 @@ def test_the_tests_audit_compares_values_as_the_verifier_does(verifier):
     row = [_attempt(task.id, floats, 0, Outcome.PASS), _attempt(task.id, tuples, 1, Outcome.PASS)]
     got = audit_tests(verifier, Attempted([task], [row]), samples=24, lists=12, seed=0)
     assert got == {"tests_audit_checked": 2.0, "tests_audit_agreement": 0.5}
+
+
+class _LosesMarkedJobs(_PassEverything):
+    """The run's verifier, except that a job whose program holds ``# lost`` ends as the
+    sandbox's own failure (``infra_error``) on every call."""
+
+    def call_many(self, jobs, **kw):  # noqa: ANN001, ANN003, ANN201
+        from closedloop.verify.runner import CallResult
+
+        jobs = list(jobs)
+        got = self.verifier.call_many(jobs, **kw)
+        lost = [CallResult(ok=False, error="worker lost", infra_error=True)]
+        return [
+            lost * len(j.inputs) if "# lost" in j.code else r
+            for j, r in zip(jobs, got, strict=True)
+        ]
+
+
+def test_the_tests_audit_leaves_out_an_attempt_the_sandbox_failed_to_run(verifier):
+    gt = next(g for g in sample_tasks(40, seed=5) if len(g.inputs[0]) > 1)
+    task = grammar_task(gt, "t0", "Write f.")
+    lost = task.example_solution + "# lost\n"
+    row = [
+        _attempt(task.id, task.example_solution, 0, Outcome.PASS),
+        _attempt(task.id, lost, 1, Outcome.PASS),
+    ]
+    audit_with = _LosesMarkedJobs(verifier)
+    got = audit_tests(audit_with, Attempted([task], [row]), samples=24, lists=8, seed=0)
+    assert got == {"tests_audit_checked": 1.0, "tests_audit_agreement": 1.0}
+    assert audit_tests(audit_with, Attempted([task], [row[1:]]), 24, 8, 0) == {}

@@ -114,3 +114,21 @@ def test_drawn_inputs_become_private_tests_and_one_the_example_raises_on_is_left
         ("([5, 1, 9],)", "[8]"),
         ("([2, 8],)", "[6]"),
     ]
+
+
+def test_a_proposal_whose_example_raises_on_most_drawn_inputs_is_untestable(verifier):
+    # an example that works only on the challenger's own inputs would keep the task's tests to
+    # them: the drawn ones could never tell a lucky solver from a right one
+    text = (
+        "Inputs:\nf([1, 2, 3])\nf([4, 5, 6])\nf([7, 8, 9])\nf([2, 2, 2])\n"
+        "Solution:\ndef f(xs):\n    assert len(xs) == 3\n    return [xs[0] + xs[2]]\n"
+    )
+    drawn = ["([5, 1, 9],)", "([1],)", "([2, 8],)", "([3, 3, 3, 3],)"]
+    with pytest.raises(ProposalError) as e:
+        build_task(parse_proposal(text), verifier, TaskShape(), {}, drawn)
+    assert e.value.reason is ProposalRejection.UNTESTABLE and "1 of the 4" in str(e.value)
+    # half of them returning is enough; no drawn inputs at all (the code domain) is no refusal
+    half = ["([5, 1, 9],)", "([1],)", "([2, 8, 0],)", "([3, 3, 3, 3],)"]
+    task = build_task(parse_proposal(text), verifier, TaskShape(), {}, half)
+    assert len(task.private_tests) == 3
+    assert len(build_task(parse_proposal(text), verifier, TaskShape(), {}).private_tests) == 1

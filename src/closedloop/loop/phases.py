@@ -315,9 +315,10 @@ def audit_tests(
     """Re-run up to ``samples`` attempts the reward passed, beside their task's own program
     (``example_solution``), on ``lists`` random lists the loop draws (list-function tasks): an
     attempt that differs from the program on a list where the program returns passed private
-    tests too weak to tell it from the task's function. ``tests_audit_checked`` and
-    ``tests_audit_agreement`` (share that computes the task's function on every list); empty
-    when nothing passed. Where the run's own private tests are fooled, the reward-hacking
+    tests too weak to tell it from the task's function (one that raises or runs out of time
+    where the program returns differs too). ``tests_audit_checked`` and
+    ``tests_audit_agreement`` (share that computes the task's function on every list); an
+    attempt the sandbox failed to run (``infra_error``) is left out; empty when nothing passed. Where the run's own private tests are fooled, the reward-hacking
     audit above cannot see it: it re-verifies on the same tests."""
     passed = [
         (t, a)
@@ -338,16 +339,21 @@ def audit_tests(
         t.id: [r.value if r.ok else None for r in rr]
         for t, rr in zip(tasks, results[: len(tasks)], strict=True)
     }
-    agree = 0
+    agree = checked = 0
     for (t, _), rr in zip(picked, results[len(tasks) :], strict=True):
+        if any(r.infra_error for r in rr):  # the sandbox's failure says nothing of the tests
+            continue
         got = [r.value if r.ok else None for r in rr]
+        checked += 1
         agree += all(
             w is None or (g is not None and _same_value(w, g, t.float_tolerance))
             for w, g in zip(own[t.id], got, strict=True)
         )
+    if not checked:
+        return {}
     return {
-        Metric.TESTS_AUDIT_CHECKED: float(len(picked)),
-        Metric.TESTS_AUDIT_AGREEMENT: agree / len(picked),
+        Metric.TESTS_AUDIT_CHECKED: float(checked),
+        Metric.TESTS_AUDIT_AGREEMENT: agree / checked,
     }
 
 

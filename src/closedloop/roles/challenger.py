@@ -51,6 +51,7 @@ class ProposalRejection(StrEnum):
     NO_SOLUTION = "no_solution"
     TOO_FEW_INPUTS = "too_few_inputs"
     EXAMPLE_RAISES = "example_raises"  # the example solution failed on some proposed input
+    UNTESTABLE = "untestable"  # it returns on under half the loop's drawn inputs
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,8 @@ def build_task(
     """The task of a proposal, with outputs computed by running its example solution in the
     sandbox. ``drawn``: argument tuples the loop chose itself, added as private tests where the
     example solution returns on them (the proposal is not refused for one it raises on: the
-    challenger never saw them). Raises :class:`ProposalError`."""
+    challenger never saw them; it is refused, ``UNTESTABLE``, when that is half of them or
+    more). Raises :class:`ProposalError`."""
     need = shape.public_tests + shape.min_private_tests
     if len(proposal.inputs) < need:
         raise ProposalError(ProposalRejection.TOO_FEW_INPUTS, f"{len(proposal.inputs)} < {need}")
@@ -175,6 +177,15 @@ def build_task(
     bad = next((r for r in own if not r.ok), None)
     if bad is not None:
         raise ProposalError(ProposalRejection.EXAMPLE_RAISES, (bad.error or "")[:200])
+    returned = sum(r.ok for r in results[len(proposal.inputs) :])
+    if 2 * returned < len(calls) - len(proposal.inputs):
+        # else a challenger could keep its tasks' tests to its own few inputs, by an example
+        # that raises on the rest: weak tests a solver passes by luck
+        raise ProposalError(
+            ProposalRejection.UNTESTABLE,
+            f"the example solution returned on {returned} of the "
+            f"{len(calls) - len(proposal.inputs)} inputs the loop drew",
+        )
     tests = [{"input": i, "output": r.value} for i, r in zip(calls, results, strict=True) if r.ok]
     obj = {
         "kind": "function",
