@@ -11,9 +11,9 @@ The held-out sets are built and written into the run directory by :mod:`closedlo
 Presentation of grammar tasks varies so the solver keys on the examples, not on one layout:
 the instruction is one of several phrasings, and in one task out of three the examples are
 written inside the instruction instead of under an ``Examples:`` header. Each task has five
-inputs: three public examples, two private tests; a pool task gets
-``challenger.drawn_private_tests`` more private tests on lists the loop draws itself. (Showing 2..5 examples instead made the
-cold start 35% slower, 424 s against ~315 s, with no better held-out score.)
+inputs: three public examples, two private tests (showing 2..5 examples instead made the cold
+start 35% slower, 424 s against ~315 s, with no better held-out score); a pool task gets
+``challenger.drawn_private_tests`` more private tests on lists the loop draws itself.
 
 Every held-out set builds the contamination guard; tasks the guard rejects never enter the pool.
 """

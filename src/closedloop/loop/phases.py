@@ -318,8 +318,9 @@ def audit_tests(
     tests too weak to tell it from the task's function (one that raises or runs out of time
     where the program returns differs too). ``tests_audit_checked`` and
     ``tests_audit_agreement`` (share that computes the task's function on every list); an
-    attempt the sandbox failed to run (``infra_error``) is left out; empty when nothing passed. Where the run's own private tests are fooled, the reward-hacking
-    audit above cannot see it: it re-verifies on the same tests."""
+    attempt the sandbox failed to run (``infra_error``) is left out; empty when nothing was
+    checked. Where the run's own private tests are fooled, the audit of a plugged-in reward
+    cannot see it: it re-verifies on those same tests."""
     passed = [
         (t, a)
         for t, row in zip(att.tasks, att.attempts, strict=True)

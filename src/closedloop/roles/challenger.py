@@ -166,8 +166,8 @@ def build_task(
     """The task of a proposal, with outputs computed by running its example solution in the
     sandbox. ``drawn``: argument tuples the loop chose itself, added as private tests where the
     example solution returns on them (the proposal is not refused for one it raises on: the
-    challenger never saw them; it is refused, ``UNTESTABLE``, when that is half of them or
-    more). Raises :class:`ProposalError`."""
+    challenger never saw them; it is refused, ``UNTESTABLE``, when it raises on more than
+    half of them). Raises :class:`ProposalError`."""
     need = shape.public_tests + shape.min_private_tests
     if len(proposal.inputs) < need:
         raise ProposalError(ProposalRejection.TOO_FEW_INPUTS, f"{len(proposal.inputs)} < {need}")
