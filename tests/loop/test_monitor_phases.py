@@ -257,18 +257,15 @@ def test_the_tests_audit_compares_values_as_the_verifier_does(verifier):
 
 
 class _LosesMarkedJobs(_PassEverything):
-    """The run's verifier, except that a job whose program holds ``# lost`` ends as the
-    sandbox's own failure (``infra_error``) on every call."""
+    """The run's verifier, except that a solution holding ``# lost`` ends as the sandbox's own
+    failure (``infra_error``)."""
 
-    def call_many(self, jobs, **kw):  # noqa: ANN001, ANN003, ANN201
-        from closedloop.verify.runner import CallResult
-
-        jobs = list(jobs)
-        got = self.verifier.call_many(jobs, **kw)
-        lost = [CallResult(ok=False, error="worker lost", infra_error=True)]
+    def verify_many(self, items, **kw):  # noqa: ANN001, ANN003, ANN201
+        items = list(items)
+        got = self.verifier.verify_many(items, **kw)
         return [
-            lost * len(j.inputs) if "# lost" in j.code else r
-            for j, r in zip(jobs, got, strict=True)
+            Verdict(v.task_id, Outcome.INFRA_ERROR, 0, v.total) if "# lost" in code else v
+            for (_, code), v in zip(items, got, strict=True)
         ]
 
 

@@ -7,7 +7,7 @@ import random
 
 from closedloop.loop.config import Domain, RunConfig
 from closedloop.loop.domain import drawn_calls, grammar_task, seed_pool, with_drawn_tests
-from closedloop.loop.grammar import GrammarTask, ListProgram, Step
+from closedloop.loop.grammar import GrammarTask, ListProgram, Step, drawn_like
 from closedloop.verify.outcome import Outcome
 
 IDENTITY = "def f(xs):\n    return xs\n"
@@ -87,10 +87,34 @@ def test_the_seed_pool_keeps_its_tasks_and_adds_drawn_private_tests(verifier) ->
 
 def test_proposals_get_their_own_drawn_inputs_in_the_list_domain_only() -> None:
     cfg = RunConfig.model_validate({"seed": 3})
-    calls = drawn_calls(cfg, 4, 1)
-    assert len(calls) == 12 and calls == drawn_calls(cfg, 4, 1)
-    assert calls != drawn_calls(cfg, 4, 2) and calls != drawn_calls(cfg, 5, 1)
-    assert all(ast.literal_eval(c)[0] and len(ast.literal_eval(c)) == 1 for c in calls)
-    assert drawn_calls(cfg.model_copy(update={"domain": Domain.CODE}), 4, 1) == []
+    own = ["([3, 1, 2],)", "([5, 5],)", "([0, 9, 4, 4],)"]
+    calls = drawn_calls(cfg, 4, 1)(own)
+    assert len(calls) == 12 and calls == drawn_calls(cfg, 4, 1)(own)
+    assert calls != drawn_calls(cfg, 4, 2)(own) and calls != drawn_calls(cfg, 5, 1)(own)
+    assert not set(calls) & set(own)
+    for c in calls:
+        (xs,) = ast.literal_eval(c)
+        assert 2 <= len(xs) <= 4 and all(0 <= x <= 9 for x in xs)
+    assert drawn_calls(cfg.model_copy(update={"domain": Domain.CODE}), 4, 1)(own) == []
     none = RunConfig.model_validate({"seed": 3, "challenger": {"drawn_private_tests": 0}})
-    assert drawn_calls(none, 4, 1) == []
+    assert drawn_calls(none, 4, 1)(own) == []
+    # only where every input is one list of integers
+    for odd in (["('ab',)"], ["([1], 2)"], ["([1, True],)"], ["([1.5],)"], ["f(["]):
+        assert drawn_calls(cfg, 4, 1)([*own, *odd]) == []
+
+
+def test_lists_drawn_like_examples_keep_their_order_repeats_and_ranges() -> None:
+    rng = random.Random(0)
+    asc = drawn_like([[1, 5, 9], [2, 3, 40, 41], [7, 8]], rng, 30)
+    assert all(list(xs) == sorted(xs) and 2 <= len(xs) <= 4 for xs in asc)
+    assert all(1 <= x <= 41 for xs in asc for x in xs) and len(asc) == 30
+    desc = drawn_like([[9, 5, 1], [3, 2]], rng, 10)
+    assert all(list(xs) == sorted(xs, reverse=True) for xs in desc)
+    distinct = drawn_like([[3, 1, 2], [9, 4]], rng, 10)
+    assert all(len(set(xs)) == len(xs) for xs in distinct)
+    mixed = drawn_like([[3, 1, 3], [1, 2]], rng, 40)
+    assert any(list(xs) != sorted(xs) for xs in mixed) and any(
+        len(set(xs)) < len(xs) for xs in mixed
+    )
+    assert (3, 1, 3) not in mixed and len(set(mixed)) == len(mixed)
+    assert drawn_like([], rng, 5) == []

@@ -320,6 +320,11 @@ def test_weak_private_tests_are_hacking_over_the_window_not_on_one_unlucky_itera
     # weighted by what each iteration checked, not averaged by iteration
     assert reward_hacking(rows((2, 0.0), (40, 0.95), (40, 0.95)), TH) == []
     assert reward_hacking(rows((4, 0.5)), TH) == []  # too few checks
+    # the window is iterations, not audited rows: bad audits long ago do not count now
+    stale = rows((24, 0.0), (24, 0.0))
+    stale += [{"iteration": i, "mean_reward": 0.0} for i in range(3, 30)]
+    stale += [{"iteration": 30, "tests_audit_checked": 6.0, "tests_audit_agreement": 1.0}]
+    assert reward_hacking(stale, TH) == []
     # an iteration without the audit (nothing passed) raises nothing of it
     assert (
         reward_hacking([*rows((24, 0.5), (24, 0.5)), {"iteration": 3, "mean_reward": 0.0}], TH)

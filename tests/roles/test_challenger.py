@@ -105,7 +105,7 @@ def test_drawn_inputs_become_private_tests_and_one_the_example_raises_on_is_left
         "Solution:\ndef f(xs):\n    return [max(xs) - min(xs)]\n"
     )
     drawn = ["([5, 1, 9],)", "([],)", "([1],)", "([2, 8],)"]
-    task = build_task(parse_proposal(text), verifier, TaskShape(), {}, drawn)
+    task = build_task(parse_proposal(text), verifier, TaskShape(), {}, lambda _: drawn)
     assert [t.output for t in task.public_tests] == ["[0]", "[2]", "[0]"]
     # the proposal's own fourth input, then the drawn ones but `[]` (max raises; the challenger
     # never saw it, so the proposal is not refused for it) and `[1]` (already a test)
@@ -125,10 +125,66 @@ def test_a_proposal_whose_example_raises_on_most_drawn_inputs_is_untestable(veri
     )
     drawn = ["([5, 1, 9],)", "([1],)", "([2, 8],)", "([3, 3, 3, 3],)"]
     with pytest.raises(ProposalError) as e:
-        build_task(parse_proposal(text), verifier, TaskShape(), {}, drawn)
+        build_task(parse_proposal(text), verifier, TaskShape(), {}, lambda _: drawn)
     assert e.value.reason is ProposalRejection.UNTESTABLE and "1 of the 4" in str(e.value)
     # half of them returning is enough; no drawn inputs at all (the code domain) is no refusal
     half = ["([5, 1, 9],)", "([1],)", "([2, 8, 0],)", "([3, 3, 3, 3],)"]
-    task = build_task(parse_proposal(text), verifier, TaskShape(), {}, half)
+    task = build_task(parse_proposal(text), verifier, TaskShape(), {}, lambda _: half)
     assert len(task.private_tests) == 3
     assert len(build_task(parse_proposal(text), verifier, TaskShape(), {}).private_tests) == 1
+
+
+def test_drawn_inputs_are_shaped_like_the_proposals_own(verifier):
+    # the task assumes sorted inputs (its example reads the middle element): lists drawn like
+    # its inputs keep that, so a second correct solution is not failed on unsorted ones
+    from closedloop.loop.config import RunConfig
+    from closedloop.loop.domain import drawn_calls
+
+    text = (
+        "Instruction: the input is sorted; return its median element\nInputs:\n"
+        "f([1, 4, 9])\nf([2, 3, 5, 8, 13])\nf([0, 0, 7])\nf([5, 6, 7, 8, 9])\n"
+        "Solution:\ndef f(xs):\n    return [xs[len(xs) // 2]]\n"
+    )
+    draw = drawn_calls(RunConfig.model_validate({"seed": 1}), 2, 0)
+    task = build_task(parse_proposal(text), verifier, TaskShape(), {}, draw)
+    assert len(task.private_tests) > 8
+    other = "def f(xs):\n    return [sorted(xs)[len(xs) // 2]]\n"
+    assert verifier.verify(task, other).passed == len(task.private_tests)
+    # a task on strings gets no drawn lists of integers
+    words = (
+        "Inputs:\nf('ab')\nf('abc')\nf('x')\nf('hello')\nSolution:\ndef f(s):\n    return s[::-1]\n"
+    )
+    assert draw(parse_proposal(words).inputs) == []
+    assert (
+        len(build_task(parse_proposal(words), verifier, TaskShape(), {}, draw).private_tests) == 1
+    )
+
+
+def test_an_example_that_hangs_on_the_drawn_lists_costs_one_wall_clock_more():
+    import time
+
+    from closedloop.sandbox import SandboxLimits
+    from closedloop.verify import Verifier
+
+    text = (
+        "Inputs:\nf([1])\nf([2])\nf([3])\nf([4])\n"
+        "Solution:\ndef f(xs):\n    while xs[0] > 4:\n        pass\n    return xs\n"
+    )
+    drawn = [repr(([k],)) for k in range(5, 17)]
+    with Verifier(workers=1, limits=SandboxLimits(wall_s=1.0)) as v:
+        start = time.monotonic()
+        with pytest.raises(ProposalError) as e:
+            build_task(parse_proposal(text), v, TaskShape(), {}, lambda _: drawn)
+        took = time.monotonic() - start
+    assert e.value.reason is ProposalRejection.UNTESTABLE
+    assert took < 4.0  # a job a drawn list, as before, took 12 wall clocks
+
+
+def test_a_drawn_list_whose_output_holds_nan_is_left_out_not_held_against_the_proposal(verifier):
+    text = (
+        "Inputs:\nf([1, 2])\nf([3])\nf([4, 4])\nf([6])\n"
+        "Solution:\ndef f(xs):\n    return [x / 2 if x != 7 else float('nan') for x in xs]\n"
+    )
+    drawn = ["([7],)", "([8],)", "([10, 12],)"]
+    task = build_task(parse_proposal(text), verifier, TaskShape(), {}, lambda _: drawn)
+    assert [t.input for t in task.private_tests] == ["([6],)", "([8],)", "([10, 12],)"]

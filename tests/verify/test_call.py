@@ -70,6 +70,17 @@ def test_inputs_that_all_time_out_cost_one_job_each(fast_verifier, jobs_started)
     assert jobs_started == [3]
 
 
+def test_without_resume_a_lost_call_ends_the_calls_in_one_job(fast_verifier, jobs_started):
+    # code that may hang (a challenger's example on lists it never saw) costs one wall clock
+    results = fast_verifier.call(CODE, "f", ["(5,)", LOOP, "(7,)", EXIT], resume=False)
+    assert [r.value for r in results] == ["50", None, None, None]
+    assert "timeout" in (results[1].error or "")
+    assert all("not run" in (r.error or "") for r in results[2:])
+    assert jobs_started == [1]
+    crashed = fast_verifier.call(CODE, "f", [EXIT, "(7,)"], resume=False)
+    assert [r.ok for r in crashed] == [False, False] and jobs_started == [2]
+
+
 def test_a_call_lost_mid_job_gets_one_job_of_its_own(fast_verifier, jobs_started):
     # the loop is lost first behind (5,), then alone; (7,) then runs in a third job
     results = fast_verifier.call(CODE, "f", ["(5,)", LOOP, "(7,)"])
@@ -99,7 +110,9 @@ def test_call_many_contains_a_job_the_sandbox_failed(fast_verifier, monkeypatch)
     real = fast_verifier.call
     lost_once: set[str] = set()
 
-    def flaky(code: str, entry: str, inputs: list[str], prompt: str = "") -> list[CallResult]:
+    def flaky(
+        code: str, entry: str, inputs: list[str], prompt: str = "", resume: bool = True
+    ) -> list[CallResult]:
         if "LOST" in code:
             raise WorkerLost("worker did not report the end of a job")
         if "BUG" in code:

@@ -159,10 +159,15 @@ class RayVerifier:
         )
 
     def call(
-        self, code: str, entry_point: str, inputs: list[str], prompt: str = ""
+        self,
+        code: str,
+        entry_point: str,
+        inputs: list[str],
+        prompt: str = "",
+        resume: bool = True,
     ) -> list[CallResult]:
         """The calls on one node; raises :class:`WorkerLost` when it could not run."""
-        results = self.call_many([CallJob(code, entry_point, inputs, prompt)])[0]
+        results = self.call_many([CallJob(code, entry_point, inputs, prompt, resume)])[0]
         if results and all(r.infra_error for r in results):
             raise WorkerLost(results[0].error or "the call could not run")
         return results

@@ -20,12 +20,19 @@ Every held-out set builds the contamination guard; tasks the guard rejects never
 
 from __future__ import annotations
 
+import ast
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from closedloop.loop.config import Domain, RunConfig
-from closedloop.loop.grammar import GrammarTask, drawn_inputs, identity_task, sample_tasks
+from closedloop.loop.grammar import (
+    GrammarTask,
+    drawn_inputs,
+    drawn_like,
+    identity_task,
+    sample_tasks,
+)
 from closedloop.loop.phrasing import Phrase, fixed_instruction
 from closedloop.roles.challenger import render_proposal
 from closedloop.roles.prompts import call_text, solver_prompt
@@ -180,11 +187,35 @@ def with_drawn_tests(gt: GrammarTask, rng: random.Random, n: int) -> GrammarTask
     return GrammarTask(gt.program, gt.inputs + tuple(extra), gt.outputs + tuple(outs))
 
 
-def drawn_calls(cfg: RunConfig, iteration: int, index: int) -> list[str]:
-    """The argument tuples of the private tests the loop adds to proposal ``index`` of
-    ``iteration`` (``challenger.drawn_private_tests`` random lists; none outside the
-    list-function domain), seeded by the run, the iteration and the proposal."""
-    if cfg.domain is not Domain.LIST_FUNCTIONS or not cfg.challenger.drawn_private_tests:
-        return []
-    rng = random.Random((cfg.seed * 1_000_003 + iteration) * 1_009 + index + DRAWN_TESTS_STREAM)
-    return [repr((list(xs),)) for xs in drawn_inputs(None, rng, cfg.challenger.drawn_private_tests)]
+def drawn_calls(cfg: RunConfig, iteration: int, index: int) -> Callable[[Sequence[str]], list[str]]:
+    """What proposal ``index`` of ``iteration`` gets as private tests the loop chooses
+    (``challenger.drawn_private_tests`` lists drawn like the proposal's own inputs, seeded by
+    the run, the iteration and the proposal): a function of those inputs, giving none where
+    they are not all one list of integers, or outside the list-function domain."""
+    n = cfg.challenger.drawn_private_tests if cfg.domain is Domain.LIST_FUNCTIONS else 0
+    seed = (cfg.seed * 1_000_003 + iteration) * 1_009 + index + DRAWN_TESTS_STREAM
+
+    def draw(inputs: Sequence[str]) -> list[str]:
+        lists = int_lists(inputs) if n else None
+        if not lists:
+            return []
+        return [repr((list(xs),)) for xs in drawn_like(lists, random.Random(seed), n)]
+
+    return draw
+
+
+def int_lists(inputs: Sequence[str]) -> list[list[int]] | None:
+    """The argument tuples ``inputs`` as lists of integers, when each is one list of integers
+    (``([3, 1],)``); else None."""
+    out = []
+    for text in inputs:
+        try:
+            args = ast.literal_eval(text)
+        except Exception:  # a proposal's text: anything may be in it
+            return None
+        if not (type(args) is tuple and len(args) == 1 and type(args[0]) is list):
+            return None
+        if not all(type(x) is int for x in args[0]):
+            return None
+        out.append(args[0])
+    return out

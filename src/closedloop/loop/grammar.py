@@ -309,6 +309,42 @@ def drawn_inputs(
     return out
 
 
+def drawn_like(
+    examples: Sequence[Sequence[int]], rng: random.Random, n: int
+) -> list[tuple[int, ...]]:
+    """``n`` random lists shaped like ``examples`` (a task's own inputs), so that a task that
+    assumes something of its inputs is not tested outside it: lengths and values within the
+    examples' ranges, sorted (either way) or without repeats when every example of two or more
+    items is. Duplicates of an example or of each other are left out, so fewer may come back.
+    """
+    if not examples:
+        return []
+    lengths = [len(xs) for xs in examples]
+    values = [x for xs in examples for x in xs]
+    lo, hi = (min(values), max(values)) if values else (0, 0)
+    longer = [list(xs) for xs in examples if len(xs) > 1]
+    ascending = bool(longer) and all(xs == sorted(xs) for xs in longer)
+    descending = bool(longer) and all(xs == sorted(xs, reverse=True) for xs in longer)
+    distinct = bool(longer) and all(len(set(xs)) == len(xs) for xs in longer)
+    seen = {tuple(xs) for xs in examples}
+    out: list[tuple[int, ...]] = []
+    for _ in range(n * 3):
+        size = rng.randint(min(lengths), max(lengths))
+        if distinct:
+            size = min(size, hi - lo + 1)
+            xs = rng.sample(range(lo, hi + 1), size)
+        else:
+            xs = [rng.randint(lo, hi) for _ in range(size)]
+        if ascending or descending:
+            xs.sort(reverse=descending and not ascending)
+        if tuple(xs) not in seen:
+            seen.add(tuple(xs))
+            out.append(tuple(xs))
+            if len(out) == n:
+                break
+    return out
+
+
 def identity_task(seed: int, n_inputs: int = 5) -> GrammarTask:
     """The identity rule (program ``return xs``, no step and no aggregate) on ``n_inputs``
     random inputs. :func:`draw_examples` drops every task whose outputs equal its inputs (a

@@ -18,6 +18,7 @@ be run, timed and tested alone. None writes to the run store.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import Counter
@@ -26,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from closedloop.loop.config import Domain, RunConfig, TrainAlgorithm
-from closedloop.loop.domain import drawn_calls
-from closedloop.loop.grammar import drawn_inputs
+from closedloop.loop.domain import drawn_calls, int_lists
+from closedloop.loop.grammar import drawn_like
 from closedloop.loop.hindsight import Relabel, relabel_attempts
 from closedloop.loop.store import AttemptRow, EvalScores, ProposalRow, Rejection, RunStore
 from closedloop.monitor.names import Metric, heldout_key, train_key
@@ -39,14 +40,14 @@ from closedloop.roles.challenger import (
     build_task,
     learnability,
     parse_proposal,
+    usable_result,
 )
 from closedloop.roles.prompts import solver_prompt
 from closedloop.roles.solver import Attempt, attempt_tasks, score_attempts
 from closedloop.sandbox.refusals import Refusals
-from closedloop.sandbox.wire import decode_plain, plain_equal
 from closedloop.tasks.contamination import ContaminationGuard
 from closedloop.tasks.fingerprint import Fingerprint, fingerprint_tasks
-from closedloop.tasks.format import Split, Task
+from closedloop.tasks.format import Split, Task, TaskFormatError, parse_task
 from closedloop.tasks.validate import RejectReason, ValidationConfig, validate_tasks
 from closedloop.train.trajectory import Trajectory
 from closedloop.verify import CallJob, VerificationBackend
@@ -312,15 +313,17 @@ def verify(
 def audit_tests(
     verifier: VerificationBackend, att: Attempted, samples: int, lists: int, seed: int | str
 ) -> dict[str, float]:
-    """Re-run up to ``samples`` attempts the reward passed, beside their task's own program
-    (``example_solution``), on ``lists`` random lists the loop draws (list-function tasks): an
-    attempt that differs from the program on a list where the program returns passed private
-    tests too weak to tell it from the task's function (one that raises or runs out of time
-    where the program returns differs too). ``tests_audit_checked`` and
-    ``tests_audit_agreement`` (share that computes the task's function on every list); an
-    attempt the sandbox failed to run (``infra_error``) is left out; empty when nothing was
-    checked. Where the run's own private tests are fooled, the audit of a plugged-in reward
-    cannot see it: it re-verifies on those same tests."""
+    """Re-run up to ``samples`` attempts the reward passed on ``lists`` random lists drawn like
+    their task's inputs (list-function tasks: ``grammar.drawn_like``), judged by the verifier
+    against what the task's own program (``example_solution``) returns on them: an attempt
+    that fails passed private tests too weak to tell it from the task's function.
+    ``tests_audit_checked`` and ``tests_audit_agreement`` (the share that passes); an attempt
+    the sandbox failed to run (``infra_error``) is left out, and so is a task whose inputs are
+    not lists of integers or whose program returned on none of the lists; empty when nothing
+    was checked. Each run is one job with one wall clock (the program's too: ``resume``
+    False), and a value is read only up to a budget set by the program's, as verdicts are.
+    Where the run's own private tests are fooled, the audit of a plugged-in reward cannot see
+    it: it re-verifies on those same tests."""
     passed = [
         (t, a)
         for t, row in zip(att.tasks, att.attempts, strict=True)
@@ -331,42 +334,38 @@ def audit_tests(
         return {}
     rng = random.Random(seed)
     picked = rng.sample(passed, min(samples, len(passed)))
-    calls = [repr((xs,)) for xs in map(list, drawn_inputs(None, rng, lists))]
-    tasks = list({t.id: t for t, _ in picked}.values())
-    jobs = [CallJob(t.example_solution or "", t.entry_point, calls) for t in tasks]
-    jobs += [CallJob(a.code, t.entry_point, calls) for t, a in picked]
-    results = verifier.call_many(jobs)
-    own = {
-        t.id: [r.value if r.ok else None for r in rr]
-        for t, rr in zip(tasks, results[: len(tasks)], strict=True)
-    }
-    agree = checked = 0
-    for (t, _), rr in zip(picked, results[len(tasks) :], strict=True):
-        if any(r.infra_error for r in rr):  # the sandbox's failure says nothing of the tests
+    calls: dict[str, list[str]] = {}
+    for t in {t.id: t for t, _ in picked}.values():
+        shown = int_lists([c.input for c in (*t.public_tests, *t.private_tests)])
+        if shown:
+            calls[t.id] = [repr((list(xs),)) for xs in drawn_like(shown, rng, lists)]
+    tasks = {t.id: t for t, _ in picked if calls.get(t.id)}
+    jobs = [
+        CallJob(t.example_solution or "", t.entry_point, calls[t.id], resume=False)
+        for t in tasks.values()
+    ]
+    fresh: dict[str, Task] = {}
+    for t, rr in zip(tasks.values(), verifier.call_many(jobs), strict=True):
+        tests = [
+            {"input": c, "output": r.value}
+            for c, r in zip(calls[t.id], rr, strict=True)
+            if usable_result(r)
+        ]
+        try:  # the task with the fresh lists as its private tests
+            fresh[t.id] = parse_task(
+                {**json.loads(json.dumps(t.to_json())), "private_tests": tests}
+            )
+        except TaskFormatError:  # none returned, or nothing the format takes
             continue
-        got = [r.value if r.ok else None for r in rr]
-        checked += 1
-        agree += all(
-            w is None or (g is not None and _same_value(w, g, t.float_tolerance))
-            for w, g in zip(own[t.id], got, strict=True)
-        )
-    if not checked:
+    audited = [(fresh[t.id], a) for t, a in picked if t.id in fresh]
+    verdicts = verifier.verify_many([(t, a.code) for t, a in audited], split=Split.PRIVATE)
+    judged = [v for v in verdicts if v.outcome is not Outcome.INFRA_ERROR]
+    if not judged:
         return {}
     return {
-        Metric.TESTS_AUDIT_CHECKED: float(checked),
-        Metric.TESTS_AUDIT_AGREEMENT: agree / checked,
+        Metric.TESTS_AUDIT_CHECKED: float(len(judged)),
+        Metric.TESTS_AUDIT_AGREEMENT: sum(v.outcome is Outcome.PASS for v in judged) / len(judged),
     }
-
-
-def _same_value(want: str, got: str, tol: float | None) -> bool:
-    """The two returned literals equal as the verifier compares a value with an expected
-    output (decoded here, never evaluated; what does not decode is not the same)."""
-    if want == got:
-        return True
-    try:
-        return plain_equal(decode_plain(got), decode_plain(want), tol)
-    except Exception:  # WireError, or anything else: as the verifier reads it, not the same
-        return False
 
 
 def audit(

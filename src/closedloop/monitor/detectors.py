@@ -184,7 +184,8 @@ def _weak_tests(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     last = history[-1]
     if checked_key not in last:
         return []
-    recent = [r for r in history if checked_key in r and _iteration(r) >= 1][-th.window :]
+    since = _iteration(last) - th.window  # the last ``window`` iterations, audited or not
+    recent = [r for r in history if checked_key in r and _iteration(r) > max(since, 0)]
     checked = sum(float(r[checked_key]) for r in recent)
     if checked < th.audit_min_checked:
         return []

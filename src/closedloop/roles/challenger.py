@@ -33,14 +33,15 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from closedloop.roles.prompts import extract_code
+from closedloop.sandbox.wire import contains_nan, decode_plain
 from closedloop.tasks.format import Task, TaskFormatError, parse_task
-from closedloop.verify import VerificationBackend
+from closedloop.verify import CallResult, VerificationBackend
 from closedloop.verify.text import safe_text
 
 
@@ -161,32 +162,38 @@ def build_task(
     verifier: VerificationBackend,
     shape: TaskShape,
     provenance: dict[str, Any],
-    drawn: Sequence[str] = (),
+    draw: Callable[[Sequence[str]], Sequence[str]] | None = None,
 ) -> Task:
     """The task of a proposal, with outputs computed by running its example solution in the
-    sandbox. ``drawn``: argument tuples the loop chose itself, added as private tests where the
-    example solution returns on them (the proposal is not refused for one it raises on: the
-    challenger never saw them; it is refused, ``UNTESTABLE``, when it raises on more than
-    half of them). Raises :class:`ProposalError`."""
+    sandbox. ``draw``: given the proposal's inputs, argument tuples the loop chooses itself
+    (``closedloop.loop.domain.drawn_calls``), added as private tests where the example solution
+    returns a usable value on them: the proposal is not refused for one it raises on (the
+    challenger never saw them), but it is, ``UNTESTABLE``, when it fails on more than half of
+    them. They run in one job after the proposal's own inputs have all returned, so an example
+    that hangs costs one more wall clock at most. Raises :class:`ProposalError`."""
     need = shape.public_tests + shape.min_private_tests
     if len(proposal.inputs) < need:
         raise ProposalError(ProposalRejection.TOO_FEW_INPUTS, f"{len(proposal.inputs)} < {need}")
-    calls = list(proposal.inputs) + [d for d in drawn if d not in proposal.inputs]
+    calls = list(proposal.inputs)
     results = verifier.call(proposal.solution, proposal.entry_point, calls)
-    own = results[: len(proposal.inputs)]
-    bad = next((r for r in own if not r.ok), None)
+    bad = next((r for r in results if not r.ok), None)
     if bad is not None:
         raise ProposalError(ProposalRejection.EXAMPLE_RAISES, (bad.error or "")[:200])
-    returned = sum(r.ok for r in results[len(proposal.inputs) :])
-    if 2 * returned < len(calls) - len(proposal.inputs):
-        # else a challenger could keep its tasks' tests to its own few inputs, by an example
-        # that raises on the rest: weak tests a solver passes by luck
-        raise ProposalError(
-            ProposalRejection.UNTESTABLE,
-            f"the example solution returned on {returned} of the "
-            f"{len(calls) - len(proposal.inputs)} inputs the loop drew",
-        )
-    tests = [{"input": i, "output": r.value} for i, r in zip(calls, results, strict=True) if r.ok]
+    drawn = [d for d in (draw(calls) if draw else ()) if d not in calls]
+    if drawn:
+        more = verifier.call(proposal.solution, proposal.entry_point, drawn, resume=False)
+        kept = [(d, r) for d, r in zip(drawn, more, strict=True) if usable_result(r)]
+        if 2 * len(kept) < len(drawn):
+            # else a challenger could keep its tasks' tests to its own few inputs, by an
+            # example that raises on the rest: weak tests a solver passes by luck
+            raise ProposalError(
+                ProposalRejection.UNTESTABLE,
+                f"the example solution returned on {len(kept)} of the {len(drawn)} inputs "
+                "the loop drew",
+            )
+        calls += [d for d, _ in kept]
+        results += [r for _, r in kept]
+    tests = [{"input": i, "output": r.value} for i, r in zip(calls, results, strict=True)]
     obj = {
         "kind": "function",
         "instruction": proposal.instruction or shape.default_instruction,
@@ -202,6 +209,17 @@ def build_task(
         return parse_task(obj)
     except TaskFormatError as e:
         raise ProposalError(ProposalRejection.UNPARSEABLE, str(e)) from None
+
+
+def usable_result(result: CallResult) -> bool:
+    """Whether a call's result can be a test's expected output: it returned a plain literal
+    with no NaN in it (NaN equals nothing: the task format refuses it)."""
+    if not result.ok or result.value is None:
+        return False
+    try:
+        return not contains_nan(decode_plain(result.value))
+    except Exception:  # not a plain literal: the task format would refuse it
+        return False
 
 
 def learnability(successes: int, attempts: int) -> float:

@@ -88,7 +88,12 @@ class VerificationBackend(Protocol):
     ) -> Iterator[Verdict]: ...
 
     def call(
-        self, code: str, entry_point: str, inputs: list[str], prompt: str = ""
+        self,
+        code: str,
+        entry_point: str,
+        inputs: list[str],
+        prompt: str = "",
+        resume: bool = True,
     ) -> list[CallResult]: ...
 
     def call_many(

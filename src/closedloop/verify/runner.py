@@ -53,6 +53,7 @@ from closedloop.verify.text import safe_text
 
 _BATCH_BYTES = 32 << 10  # requests written ahead of results; stays under a pipe's buffer
 _JUDGE_GRACE_S = 0.25  # how long past the candidate's deadline a judge may take to answer
+_NOT_RUN = "not run: a call before it got no answer"
 _JUDGE_START_S = 0.25  # a judge given less than this that ends unconfirmed: the candidate's
 
 
@@ -80,6 +81,9 @@ class CallJob:
     inputs: Sequence[str]
     """Argument-tuple literals, one per call."""
     prompt: str = ""
+    resume: bool = True
+    """Calls after one that got no answer go on in fresh jobs (:meth:`Verifier.call`); False:
+    they are not run, so the job costs one wall clock at most (code that may hang)."""
 
 
 def program_text(task: Task, solution: str) -> str:
@@ -183,7 +187,12 @@ class Verifier:
             yield from ex.map(one, items)
 
     def call(
-        self, code: str, entry_point: str, inputs: list[str], prompt: str = ""
+        self,
+        code: str,
+        entry_point: str,
+        inputs: list[str],
+        prompt: str = "",
+        resume: bool = True,
     ) -> list[CallResult]:
         """Run ``entry_point`` of ``code`` on each input (argument-tuple literal) in the sandbox.
 
@@ -191,8 +200,9 @@ class Verifier:
         One job has one wall clock, and a call that times out or ends the process leaves the
         calls after it unanswered: those go on in a fresh job. A call lost that way is given
         one fresh job of its own first (the calls before it may have spent its time) and keeps
-        its error only if it is lost again, so N inputs cost at most N jobs. Raises
-        :class:`WorkerLost` when the sandbox itself fails.
+        its error only if it is lost again, so N inputs cost at most N jobs. With ``resume``
+        False one job is all: the lost call keeps its error and the calls after it are not
+        run (an error each). Raises :class:`WorkerLost` when the sandbox itself fails.
         """
         task = Task(
             id="call",
@@ -208,6 +218,9 @@ class Verifier:
                 got, lost = _call_job(slot, program, entry_point, inputs[len(results) :])
                 if lost is None:
                     results += got
+                elif not resume:
+                    results += got[: lost + 1]
+                    results += [CallResult(False, error=_NOT_RUN)] * (len(inputs) - len(results))
                 elif lost > 0:  # the next job starts with the lost call
                     results += got[:lost]
                 else:  # lost again, with a fresh job to itself: it keeps its error
@@ -250,7 +263,9 @@ class Verifier:
         why = ""
         for _attempt in range(self.retries + 1):
             try:
-                return self.call(job.code, job.entry_point, list(job.inputs), job.prompt)
+                return self.call(
+                    job.code, job.entry_point, list(job.inputs), job.prompt, job.resume
+                )
             except WorkerLost as e:  # the worker was killed or replaced: retry on a fresh one
                 why = f"sandbox worker lost: {e}"
                 self.infra_retries += 1
