@@ -113,7 +113,8 @@ class Thresholds(BaseModel):
     0, 24 passes an iteration: 0.884 over the run (iterations 0.75-1.0; windows of three
     0.81-0.96) with only the two private tests a grammar task's five inputs leave, where it
     fired from iteration 5 to 9; 0.981 (iterations 0.917-1.0) with
-    ``challenger.drawn_private_tests``, quiet (README, "Monitors")."""
+    ``challenger.drawn_private_tests``, quiet (the audit's first version, lists from the
+    grammar's distribution; this one: 0.968, quiet. README, "Monitors")."""
     collapse_min_variety_ratio: float = Field(0.6, ge=0)
     """Collapse: distinct greedy programs on the held-out set at most this share of the cold
     start's (1.0: any narrowing; above 1: unless the variety grew that much)."""
