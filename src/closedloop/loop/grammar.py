@@ -286,23 +286,20 @@ def draw_examples(prog: ListProgram, rng: random.Random, n_inputs: int) -> Gramm
     return GrammarTask(prog, tuple(ins), tuple(outs))
 
 
-def drawn_inputs(
-    prog: Callable[[list[int]], list[int]] | None, rng: random.Random, n: int
-) -> list[tuple[int, ...]]:
+def drawn_inputs(prog: ListProgram, rng: random.Random, n: int) -> list[tuple[int, ...]]:
     """Up to ``n`` random inputs (three draws each at most) on which ``prog`` runs within the
-    grammar's output bounds; with ``prog`` None, ``n`` random inputs. The loop adds such
-    inputs to its tasks as private tests: five inputs, three of them shown, leave a misread
-    threshold or constant a fair chance of passing the other two."""
+    grammar's output bounds. The loop adds such inputs to its seed tasks as private tests:
+    five inputs, three of them shown, leave a misread threshold or constant a fair chance of
+    passing the other two."""
     out: list[tuple[int, ...]] = []
     for _ in range(n * 3):
         xs = random_input(rng)
-        if prog is not None:
-            try:
-                ys = prog(list(xs))
-            except (ValueError, IndexError, ZeroDivisionError):
-                continue
-            if len(ys) > MAX_OUTPUT_LEN or any(abs(y) > MAX_ABS_VALUE for y in ys):
-                continue
+        try:
+            ys = prog(list(xs))
+        except (ValueError, IndexError, ZeroDivisionError):
+            continue
+        if len(ys) > MAX_OUTPUT_LEN or any(abs(y) > MAX_ABS_VALUE for y in ys):
+            continue
         out.append(tuple(xs))
         if len(out) == n:
             break
