@@ -407,3 +407,68 @@ def f():
     _, value, status = job(worker, code)
     assert value == [(-1, 1), (0, 0), (0, 0), (-1, 1), (-1, 1), (0, 0)], value
     assert status.refusals.denied == {"close_range": 1, "statx": 2}
+
+
+def test_a_job_reads_and_sets_its_own_limits_with_nothing_refused(worker, job):
+    # glibc reads and sets rlimits through prlimit64(0, ...): resource.getrlimit, os.sysconf
+    # and the recursion idiom that raises the stack's soft limit are ordinary solutions
+    code = textwrap.dedent("""
+        import os, resource, sys
+        def f():
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_STACK, (resource.RLIM_INFINITY,) * 2)
+            sys.setrecursionlimit(10**5)
+            def depth(n):
+                return 0 if n == 0 else 1 + depth(n - 1)
+            return [soft == hard, os.sysconf('SC_OPEN_MAX') == soft, depth(20000)]
+    """)
+    _, value, status = job(worker, code)
+    assert value == [True, True, 20000] and not status.refusals
+
+
+def test_a_job_cannot_raise_a_hard_limit_or_touch_another_processes(worker, job):
+    code = (
+        RAW_SYSCALLS
+        + """
+import resource
+def f():
+    out = []
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard + 1, hard + 1))
+        out.append('raised')
+    except ValueError:
+        out.append('kept')
+    new = (ctypes.c_ulong * 2)(1, 1)
+    for pid in (1, 2):  # itself by number, another process: only pid 0 is let through
+        ctypes.set_errno(0)
+        out.append((libc.syscall(302, pid, 7, new, None), ctypes.get_errno()))
+    return out + [resource.getrlimit(resource.RLIMIT_NOFILE) == (soft, hard)]
+"""
+    )
+    _, value, status = job(worker, code)
+    assert value == ["kept", (-1, 1), (-1, 1), True], value
+    assert status.refusals.denied == {"prlimit64": 2}
+
+
+def test_the_hosts_free_space_is_not_readable(worker, job):
+    # statfs on the runtime's read-only binds reported the host's file system, whose free
+    # blocks move with every verdict the host writes (the candidate's output in it): a job
+    # left bits in it by what it printed and a later job read them back. ENOSYS, as on a
+    # kernel without the calls, and not counted: libffi asks statfs on every ctypes callback
+    code = textwrap.dedent("""
+        import errno, os, shutil
+        def f():
+            out = []
+            for call in (lambda: os.statvfs('/usr'), lambda: shutil.disk_usage('/'),
+                         lambda: os.fstatvfs(0), lambda: os.statvfs('/tmp')):
+                try:
+                    call()
+                    out.append('read')
+                except OSError as e:
+                    out.append(errno.errorcode[e.errno])
+            return out
+    """)
+    _, value, status = job(worker, code)
+    assert value == ["ENOSYS"] * 4
+    assert not status.refusals

@@ -816,7 +816,8 @@ DENIED_SYSCALLS = {
     "kexec_load": 246, "kexec_file_load": 320, "init_module": 175, "finit_module": 313,
     "delete_module": 176, "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163,
     "settimeofday": 164, "clock_settime": 227, "adjtimex": 159, "quotactl": 179, "syslog": 103,
-    # limits and identities, fixed before the filter goes on
+    # limits and identities, fixed before the filter goes on (prlimit64 on the job itself is
+    # allowed, checked below: it is how glibc reads and sets a process's own limits)
     "setrlimit": 160, "prlimit64": 302, "setuid": 105, "setgid": 106, "setreuid": 113,
     "setregid": 114, "setresuid": 117, "setresgid": 119, "setfsuid": 122, "setfsgid": 123,
     # state on the host's (read-only) files that every worker's jobs share: locks and watches
@@ -862,8 +863,8 @@ ALLOWED_SYSCALLS = {
     "select": 23, "dup": 32, "dup2": 33, "sendfile": 40, "truncate": 76,
     "ftruncate": 77, "getdents": 78, "getcwd": 79, "chdir": 80, "fchdir": 81, "rename": 82,
     "mkdir": 83, "rmdir": 84, "creat": 85, "link": 86, "unlink": 87, "symlink": 88,
-    "readlink": 89, "chmod": 90, "fchmod": 91, "umask": 95, "utime": 132, "statfs": 137,
-    "fstatfs": 138, "getdents64": 217, "utimes": 235, "openat": 257, "mkdirat": 258,
+    "readlink": 89, "chmod": 90, "fchmod": 91, "umask": 95, "utime": 132,
+    "getdents64": 217, "utimes": 235, "openat": 257, "mkdirat": 258,
     "futimesat": 261, "newfstatat": 262, "unlinkat": 263, "renameat": 264, "linkat": 265,
     "symlinkat": 266, "readlinkat": 267, "fchmodat": 268, "faccessat": 269, "pselect6": 270,
     "ppoll": 271, "utimensat": 280, "fallocate": 285, "dup3": 292, "preadv": 295,
@@ -915,6 +916,13 @@ CLOSE_RANGE_ALLOWED = (0, 4)
 """close_range's flags: none, or CLOSE_RANGE_CLOEXEC; CLOSE_RANGE_UNSHARE gave a thread a
 descriptor table of its own, as clone without CLONE_FILES did (708 descriptors under 64)."""
 NO_OP_SYSCALLS = {"msync": 26, "fsync": 74, "fdatasync": 75}
+UNSUPPORTED_SYSCALLS = {"statfs": 137, "fstatfs": 138}
+"""Fail with ENOSYS, as on a kernel without them, and are not counted as refusals. They report
+the free blocks and inodes of the host's file systems (the runtime's read-only binds are
+them), which the host moves by writing each verdict, the candidate's output in it: a job
+steered the count by what it printed and a later job read it back. libffi asks statfs on
+every ctypes callback (an SELinux check it skips when the call fails), so a refusal would be
+counted against ordinary code."""
 """Succeed without doing anything: they flush the host's disk for a read-only runtime file,
 and a job's own files live in tmpfs, where a flush does nothing anyway."""
 AUDIT_ARCH_X86_64 = 0xC000003E
@@ -964,9 +972,9 @@ def _x86_64_seccomp_filter(deny):
     the kernel compiles it for every job) and ``deny`` everything else, with arguments checked
     for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), statx (no
     mount ids), close_range (no CLOSE_RANGE_UNSHARE), kill/tgkill (itself only: PID 1 of its
-    namespace), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without
+    namespace), prlimit64 (itself only), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without
     SETFL_REFUSED), ioctl (IOCTL_ALLOWED), madvise (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS
-    return 0 undone. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
+    return 0 undone, UNSUPPORTED_SYSCALLS ENOSYS. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
     counts the call) or EPERM itself."""
     RET_ALLOW, RET_KILL = 0x7FFF0000, 0x80000000
     RET_ENOSYS = 0x00050000 | errno.ENOSYS
@@ -1038,9 +1046,24 @@ def _x86_64_seccomp_filter(deny):
     ins(JSET, 1, 0, FUTEX_PRIVATE)
     ins(RET, 0, 0, deny)
     ins(RET, 0, 0, RET_ALLOW)
+    # prlimit64(pid, ...): the job's own limits only (pid 0). Reading them is harmless, and
+    # so is setting them: the hard limits were set before the filter, and without
+    # CAP_SYS_RESOURCE in the host's namespace a process can lower them or move a soft limit
+    # up to its hard one, nothing else (resource.getrlimit, os.sysconf, and the recursion
+    # idiom that raises RLIMIT_STACK's soft limit were all refused before)
+    ins(JEQ, 0, 6, 302)
+    ins(LD, 0, 0, 16)  # args[0] low half (pid)
+    ins(JEQ, 0, 3, 0)
+    ins(LD, 0, 0, 20)  # high half
+    ins(JEQ, 0, 1, 0)
+    ins(RET, 0, 0, RET_ALLOW)
+    ins(RET, 0, 0, deny)
     for nr in NO_OP_SYSCALLS.values():
         ins(JEQ, 0, 1, nr)
         ins(RET, 0, 0, RET_SUCCESS)
+    for nr in UNSUPPORTED_SYSCALLS.values():
+        ins(JEQ, 0, 1, nr)
+        ins(RET, 0, 0, RET_ENOSYS)
     for lo, hi in _ranges(ALLOWED_SYSCALLS.values()):
         if lo == hi:
             ins(JEQ, 0, 1, lo)
