@@ -509,3 +509,20 @@ def test_tasks_validate_refuses_repeated_ids_before_validating(tmp_path: Path):
         "tasks", "validate", src, "-o", tmp_path / "out.jsonl"
     )
     assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tasks", "validate", "{src}", "-o", "{src}"],
+        ["tasks", "validate", TASKS, "--heldout", "{src}", "-o", "{src}"],
+        ["tasks", "import", "jsonl", "{src}", "-o", "{src}"],
+    ],
+)
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path: Path, args):
+    # the output was written over an input: validate with every task rejected emptied it
+    src = tmp_path / "t.jsonl"
+    shutil.copy(TASKS, src)
+    line = refused(*(str(a).format(src=src) for a in args))
+    assert line.startswith(f"closedloop: error: -o {src}: is the ") and "file" in line
+    assert src.read_bytes() == TASKS.read_bytes()

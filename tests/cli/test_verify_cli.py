@@ -69,6 +69,43 @@ def test_missing_file_is_one_line_and_exit_2(tmp_path):
     assert r.returncode == 2 and "not a file" in r.stderr
 
 
+@pytest.mark.parametrize("which", ["tasks", "solutions", "a link to the solutions"])
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path, which):
+    # -o was opened for writing before the inputs were read: naming an input emptied it
+    tasks, sols = tmp_path / "t.jsonl", tmp_path / "s.jsonl"
+    tasks.write_bytes((EXAMPLES / "tasks.jsonl").read_bytes())
+    sols.write_bytes((EXAMPLES / "solutions.jsonl").read_bytes())
+    before = {p: p.read_bytes() for p in (tasks, sols)}
+    out = {"tasks": tasks, "solutions": sols}.get(which)
+    if out is None:
+        out = tmp_path / "link.jsonl"
+        out.symlink_to(sols)
+    r = _cli("verify", str(tasks), str(sols), "-o", str(out))
+    assert r.returncode == 2
+    name = "tasks" if which == "tasks" else "solutions"
+    assert r.stderr.strip().splitlines() == [
+        f"closedloop: error: -o {out}: is the {name} file; give another file name"
+    ]
+    assert {p: p.read_bytes() for p in (tasks, sols)} == before
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_a_full_disk_is_one_line_naming_the_verdicts_file():
+    r = _cli(
+        "verify",
+        str(EXAMPLES / "tasks.jsonl"),
+        str(EXAMPLES / "solutions.jsonl"),
+        "-o",
+        "/dev/full",
+        "-q",
+    )
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "closedloop: error: cannot write verdicts to /dev/full: No space left on device; "
+        "the 0 written before are kept"
+    ]
+
+
 def test_malformed_task_line_names_line_and_field(tmp_path):
     tasks = tmp_path / "t.jsonl"
     tasks.write_text(

@@ -6,6 +6,7 @@ Heavy parts (torch, transformers) are imported inside the commands that need the
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -58,7 +59,7 @@ def verify(
 ) -> None:
     """Verify solutions against tasks in the sandbox; one verdict per solution line."""
     from closedloop.cli import checks
-    from closedloop.cli.verify_cmd import open_output, readable, run_verify
+    from closedloop.cli.verify_cmd import OutputError, open_output, readable, run_verify
     from closedloop.sandbox import SandboxUnavailable
 
     checks.workers("--workers", workers)
@@ -66,14 +67,19 @@ def verify(
     try:
         readable(tasks, "tasks")  # before -o is created: a typo leaves no empty file behind
         readable(solutions, "solutions")
+        if output is not None:
+            checks.output_file("-o", output, [("tasks", tasks), ("solutions", solutions)])
         out = open_output(output)
         try:
             run_verify(tasks, solutions, out, split, workers, timeout, rerun, quiet, ray)
         finally:
             if out is not sys.stdout:
-                out.close()
+                with contextlib.suppress(OSError):  # the write that failed has said why
+                    out.close()
     except UsageError as e:
         _fail(str(e))
+    except OutputError as e:
+        _fail(str(e), code=1)
     except SandboxUnavailable as e:
         _fail(str(e), code=3)
     except KeyboardInterrupt:

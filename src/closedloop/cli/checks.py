@@ -18,6 +18,7 @@ import math
 import re
 import sqlite3
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -183,13 +184,27 @@ def json_object_file(option: str, path: Path) -> dict[str, Any]:
     return obj
 
 
-def output_file(option: str, path: Path) -> None:
-    """``path`` can be written: its folder exists and it is not itself a folder."""
+def output_file(option: str, path: Path, inputs: Sequence[tuple[str, Path]] = ()) -> None:
+    """``path`` can be written: its folder exists, it is not itself a folder, and it is none of
+    the command's ``inputs`` ((what it is, path) pairs; a link or another spelling of one
+    counts): the
+    output is opened for writing before the inputs are read, so ``-o`` naming an input
+    emptied it."""
     if path.is_dir():
         fail(f"{option} {path}: is a directory; give a file name")
     parent = path.parent
     if not parent.is_dir():
         fail(f"{option} {path}: no such directory {parent} (create it first)")
+    for name, given in inputs:
+        if _same_file(path, given):
+            fail(f"{option} {path}: is the {name} file; give another file name")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them does not exist (yet): compare where they would be
+        return a.resolve() == b.resolve()
 
 
 def task_file(option: str, path: Path, unique: bool = True) -> list[Any]:

@@ -90,7 +90,7 @@ def import_mbpp_cmd(
 
     path = path or MBPP
     checks.input_file("PATH", path)
-    checks.output_file("-o", out)
+    checks.output_file("-o", out, [("input", path)])
     try:
         _write(import_mbpp(path), out)
     except (SourceFileError, MbppRecordError) as e:
@@ -121,7 +121,7 @@ def import_evalplus_cmd(
     from closedloop.verify import Verifier
 
     checks.input_file("PATH", path)
-    checks.output_file("-o", out)
+    checks.output_file("-o", out, [("input", path)])
     checks.at_least("--max-tests", max_tests, 1)
     checks.at_least("--public", public, 0)
     checks.at_least("--limit", limit, 1)
@@ -184,7 +184,7 @@ def import_jsonl_cmd(
     from closedloop.tasks.importers.jsonl import import_jsonl
 
     checks.input_file("PATH", path)
-    checks.output_file("-o", out)
+    checks.output_file("-o", out, [("input", path)])
     try:
         _write(import_jsonl(path), out)
     except TaskFormatError as e:
@@ -230,7 +230,8 @@ def validate_cmd(
     for p in heldout or []:
         checks.task_file("--heldout", p, unique=False)  # an empty guard passes everything
     if out is not None:
-        checks.output_file("-o", out)
+        inputs = [("tasks", tasks_path), *(("--heldout", p) for p in heldout or [])]
+        checks.output_file("-o", out, inputs)
     checks.fraction("--min-mutation-score", min_mutation_score)
     checks.at_least("--max-mutants", max_mutants, 0)
     checks.at_least("--min-failure-cases", min_failure_cases, 0)

@@ -22,6 +22,11 @@ class UsageError(Exception):
     """A problem with the command line or its files; printed as one line, exit code 2."""
 
 
+class OutputError(Exception):
+    """The verdicts file could not be written (a full disk, a lost mount); printed as one
+    line, exit code 1. The verdicts written before it are kept."""
+
+
 def readable(path: Path, what: str) -> None:
     """Raises :class:`UsageError` unless ``path`` is a readable file (``what``: its role)."""
     if not path.exists():
@@ -130,8 +135,17 @@ def run_verify(
     )
 
     def emit(v: Verdict) -> None:
-        out.write(json_line(v.to_json()) + "\n")  # candidate text: no lone surrogate, one line
-        out.flush()
+        try:
+            out.write(json_line(v.to_json()) + "\n")  # candidate text: no lone surrogate
+            out.flush()
+        except BrokenPipeError:
+            raise  # a reader that stopped early (``| head``): handled as Python does
+        except OSError as e:
+            where = getattr(out, "name", "the verdicts file")
+            raise OutputError(
+                f"cannot write verdicts to {where}: {e.strerror or e}; the "
+                f"{sum(counts.values())} written before are kept"
+            ) from None
         counts[str(v.outcome)] += 1
 
     if workers is None and not ray_address:
