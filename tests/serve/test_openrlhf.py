@@ -180,6 +180,16 @@ def test_the_response_is_what_follows_the_prompt():
     assert response_text("something else entirely", PROMPT) is None
 
 
+def test_a_prompt_whose_end_recurs_inside_it_is_never_graded_as_the_response():
+    # a few-shot prompt holding a correct solution, its last 256 characters also earlier in
+    # it, and a query that does not start with the prompt (a BOS token in front): the first
+    # occurrence of the tail split the prompt, and its solution earned "no idea" a reward 1.0
+    shot = "Example:\n```python\ndef f(xs):\n    return sorted(xs)\n```\n" + "Sort it. " * 40
+    prompt = shot + shot
+    assert response_text("<s>" + prompt + "no idea", prompt) == "no idea"
+    assert response_text(prompt[100:] + "no idea", prompt) == "no idea"
+
+
 def test_special_tokens_are_dropped_from_the_end_only():
     assert response_text(PROMPT + "42 <|im_end|>\n</s> <eos>\n", PROMPT) == "42"
     assert response_text(PROMPT + "42 \n", PROMPT) == "42 \n"  # no token: left as it is

@@ -14,7 +14,11 @@ dataset's label column, ``--data.label_key``), and the response is split out of 
 1. the query starts with its prompt: the response is the rest;
 2. otherwise (the prompt was cut to fit ``max_len``, or decoding changed an early character)
    the last :data:`PROMPT_TAIL` characters of the prompt are looked for in the query, and
-   the response starts after their first occurrence;
+   the response starts after their last occurrence: the prompt's own end is the earliest
+   place the response can start, so an earlier occurrence lies inside the prompt (a
+   repetitive or few-shot prompt; taking the first graded a prompt's own solution as the
+   response), and a later one inside the response (then only the text after it is graded:
+   the policy's own words either way);
 3. otherwise the request is refused (422 naming the item): guessing could grade the prompt's
    own code.
 
@@ -82,7 +86,7 @@ def response_text(query: str, prompt: str) -> str | None:
         rest = query[len(prompt) :]
     else:
         tail = prompt[-PROMPT_TAIL:]
-        at = query.find(tail)
+        at = query.rfind(tail)
         if not tail or at < 0:
             return None
         rest = query[at + len(tail) :]
