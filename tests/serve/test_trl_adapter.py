@@ -3,6 +3,7 @@ the server is down or busy, the bearer token, and the in-process pool it closes.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -74,6 +75,27 @@ def test_a_batch_past_the_cap_is_split_and_answered_in_order(verifier):
         texts = [RIGHT, WRONG] * 4  # 8 items, at most 3 a request
         assert reward(["p"] * 8, texts, task_id=["sort-list"] * 8) == [1.0, 0.0] * 4
     assert rec["r"].sizes == [3, 3, 2]
+
+
+def test_tasks_given_that_the_server_also_holds_are_scored(verifier):
+    # the README's set-up: the server started on the task file the trainer also reads. Sent
+    # under their own ids, the server refused every batch (an inline task may not take a held
+    # task's id); a task of the same id and other content is scored as given, not as held
+    app, rec = _app(verifier)
+    given = _tasks()
+    with background_server(app) as url, verifier_reward(given, url=url) as reward:
+        texts = [RIGHT, WRONG, RIGHT]
+        assert reward(["p"] * 3, texts, task_id=["sort-list"] * 3) == [1.0, 0.0, 1.0]
+    sort = next(t for t in given if t.id == "sort-list")
+    reverse = json.loads(json.dumps(sort.to_json()))
+    reverse["public_tests"] = reverse["private_tests"] = [
+        {"input": "([3, 1, 2],)", "output": "[3, 2, 1]"}
+    ]
+    from closedloop.tasks.format import parse_task
+
+    with background_server(app) as url:
+        with verifier_reward([parse_task(reverse)], url=url) as reward:
+            assert reward(["p"] * 2, [RIGHT, WRONG], task_id=["sort-list"] * 2) == [0.0, 0.0]
 
 
 def test_a_chunk_the_server_calls_too_large_is_halved(verifier):

@@ -109,7 +109,7 @@ def tasks_by_id(tasks: Sequence[Task]) -> dict[str, Task]:
     return out
 
 
-def _wire_ids(tasks: Sequence[Task | None], bare: set[str]) -> dict[int, str]:
+def wire_ids(tasks: Sequence[Task | None], bare: set[str]) -> dict[int, str]:
     """The id to send each task under (by ``id()`` of the task object): its own id with ``#``
     and a digest of its content appended, so that an inline task never takes the id of a task
     the server holds (the server refuses that, whatever the content) nor of another inline task
@@ -189,13 +189,13 @@ class Scorer:
 
     def _remote(self, resolved: list[Task | str], codes: list[str]) -> list[Score]:
         """Score on the server. Each task sent inline goes under its id with a digest of its
-        content appended (:func:`_wire_ids`), so it names that task alone: two different tasks
+        content appended (:func:`wire_ids`), so it names that task alone: two different tasks
         that share an id (two datasets' ``q1``) go as two, and none takes the id of a task the
         server holds. A bare id that is not among ``tasks=`` names the server's task. Scores
         carry the task's own id."""
         assert self.client is not None
         tasks = [r if isinstance(r, Task) else self.by_id.get(r) for r in resolved]
-        wire = _wire_ids(tasks, {r for r, t in zip(resolved, tasks, strict=True) if t is None})
+        wire = wire_ids(tasks, {r for r, t in zip(resolved, tasks, strict=True) if t is None})
         inline: dict[str, Task] = {}
         items = []
         for r, t, c in zip(resolved, tasks, codes, strict=True):

@@ -30,7 +30,7 @@ from typing import Any
 from closedloop.roles.prompts import extract_code
 from closedloop.serve.app import MAX_BATCH
 from closedloop.serve.client import RetryPolicy, ServerClient
-from closedloop.serve.scoring import tasks_by_id
+from closedloop.serve.scoring import tasks_by_id, wire_ids
 from closedloop.tasks.format import Split, Task
 from closedloop.verify import VerificationBackend, Verifier
 
@@ -76,8 +76,7 @@ class VerifierReward:
         ids = [str(i) for i in ids]
         texts = [_text(c) for c in completions]
         if self.client is not None:
-            items = [{"task_id": i, "completion": t} for i, t in zip(ids, texts, strict=True)]
-            return self.client.post_batched("/reward", "items", items, self._inline, "rewards")
+            return self._remote(ids, texts)
         if self.verifier is None:
             raise RuntimeError("this reward function is closed")
         missing = [i for i in ids if i not in self.by_id]
@@ -86,10 +85,27 @@ class VerifierReward:
         pairs = [(self.by_id[i], extract_code(t)) for i, t in zip(ids, texts, strict=True)]
         return [v.reward for v in self.verifier.verify_many(pairs, split=Split.PRIVATE)]
 
-    def _inline(self, chunk: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The tasks given at construction that ``chunk`` answers (sent along with it)."""
-        ids = dict.fromkeys(it["task_id"] for it in chunk)
-        return [self.by_id[i].to_json() for i in ids if i in self.by_id]
+    def _remote(self, ids: list[str], texts: list[str]) -> list[float | None]:
+        """Reward on the server. A task given at construction goes along with the items that
+        answer it, under its id with a digest of its content appended (:func:`wire_ids`): the
+        server refuses an inline task under the id of one it holds, which a server started on
+        the same task file does. An id not among them names the server's own task."""
+        assert self.client is not None
+        tasks = [self.by_id.get(i) for i in ids]
+        wire = wire_ids(tasks, {i for i, t in zip(ids, tasks, strict=True) if t is None})
+        inline: dict[str, Task] = {}
+        items = []
+        for i, t, text in zip(ids, tasks, texts, strict=True):
+            if t is not None:
+                i = wire[id(t)]
+                inline.setdefault(i, t)
+            items.append({"task_id": i, "completion": text})
+
+        def tasks_for(chunk: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+            sent = dict.fromkeys(it["task_id"] for it in chunk)
+            return [{**inline[i].to_json(), "id": i} for i in sent if i in inline]
+
+        return self.client.post_batched("/reward", "items", items, tasks_for, "rewards")
 
     def close(self) -> None:
         """Close the server connections, and the sandbox pool when this object started it."""
