@@ -112,9 +112,18 @@ def test_serve_refuses_an_address_other_than_loopback_without_a_token():
 def test_serve_refuses_a_short_token(tmp_path: Path):
     (tmp_path / "token").write_text("short\n")
     r = _serve_fails("--token-file", str(tmp_path / "token"))
-    assert r.returncode == 2 and "at least 16 characters" in r.stderr
+    assert r.returncode == 2 and "at least 16 printable ASCII characters" in r.stderr
     r = _serve_fails(env={"CLOSEDLOOP_SERVE_TOKEN": "short"})
     assert r.returncode == 2 and "CLOSEDLOOP_SERVE_TOKEN" in r.stderr
+
+
+def test_serve_refuses_a_token_no_client_can_send(tmp_path: Path):
+    # headers carry bytes: httpx sends ASCII and refused this token, curl sent UTF-8, which the
+    # server read as Latin-1 and answered 401: a server no ordinary client could reach
+    (tmp_path / "token").write_text("é" * 20 + "\n", encoding="utf-8")
+    r = _serve_fails("--token-file", str(tmp_path / "token"))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "printable ASCII" in lines[0]
 
 
 def test_serve_takes_the_token_from_a_file(tmp_path: Path):

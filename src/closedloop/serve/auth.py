@@ -46,12 +46,20 @@ class TokenError(ValueError):
 
 
 def check_token(token: str, where: str) -> str:
-    """``token`` stripped of surrounding whitespace, refused when too short to be a secret."""
+    """``token`` stripped of surrounding whitespace, refused when too short to be a secret or
+    when it holds a character outside printable ASCII: HTTP headers carry bytes, which clients
+    encode as ASCII (httpx, closedloop's own client) or Latin-1, so a token of other characters
+    started a server no ordinary client could authenticate to."""
     token = token.strip()
-    if len(token) < MIN_TOKEN_CHARS or any(c.isspace() for c in token):
+    if (
+        len(token) < MIN_TOKEN_CHARS
+        or any(c.isspace() for c in token)
+        or not all(" " < c <= "~" for c in token)
+    ):
         raise TokenError(
-            f"{where}: the token must be at least {MIN_TOKEN_CHARS} characters with no spaces "
-            "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            f"{where}: the token must be at least {MIN_TOKEN_CHARS} printable ASCII characters "
+            "with no spaces (make one with: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')"
         )
     return token
 
