@@ -19,9 +19,12 @@ Endpoints (JSON in, JSON out); all but ``/health`` need the token when the serve
   (:mod:`closedloop.serve.openrlhf`).
 
 Bad input is a 422 whose ``detail`` is one line naming the item (``items[3].task_id: 'x' is
-not a task the server holds``); so are two different inline tasks under one id, and an inline
-task with a held task's id. A body over the size limit, or a batch larger than the queue, is a
-413; a batch the queue has no room for now is a 503 with ``Retry-After``. A batch is verified
+not a task the server holds``; ``body: not UTF-8 text (byte 24)``) or pydantic's first 20
+errors; so are two different inline tasks under one id, and an inline task with a held task's
+id. A body over the size limit, a list longer than a batch, a body of more arrays, objects or
+strings than any request needs (:mod:`closedloop.serve.body`, which parses every body off the
+event loop), or a batch larger than the queue, is a 413; a batch the queue has no room for now
+is a 503 with ``Retry-After``. A batch is verified
 in parallel on the verifier's slots, and inline tasks are parsed and verdicts rendered, off the
 event loop, so requests overlap. Text no UTF-8 can carry (a lone surrogate) is answered with
 U+FFFD in its place, never a 500.
@@ -37,13 +40,12 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from closedloop.roles.prompts import extract_code
 from closedloop.serve import openrlhf
 from closedloop.serve.auth import BearerAuth
+from closedloop.serve.body import BodyError, BodyInvalid, parse_body
 from closedloop.serve.limits import (
     MAX_BATCH,
     Admission,
@@ -55,7 +57,7 @@ from closedloop.serve.metrics import MetricsMiddleware, ServerMetrics
 from closedloop.serve.redact import redact_held, verdict_json
 from closedloop.tasks.format import Split, Task, TaskFormatError, parse_task
 from closedloop.verify import Verdict, VerificationBackend
-from closedloop.verify.text import safe_json, safe_text
+from closedloop.verify.text import safe_text
 
 __all__ = ["MAX_BATCH", "ROUTES", "ServeLimits", "make_app"]
 
@@ -63,6 +65,7 @@ CPU_THREADS = 4
 """Threads that parse requests and render answers (beside those that wait on verification)."""
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 ROUTES = ("/health", "/limits", "/metrics", "/reward", "/verify", "/get_reward")
 """The server's paths (also the ``route`` label values of its metrics)."""
@@ -128,6 +131,12 @@ def _tasks(held: Mapping[str, Task], inline: Sequence[dict[str, Any]]) -> dict[s
             )
         out[task.id] = task
     return out
+
+
+def _request_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a route that parses its own (see ``body_of``)."""
+    schema = {"schema": model.model_json_schema()}
+    return {"requestBody": {"content": {"application/json": schema}, "required": True}}
 
 
 def _json_bytes(obj: Any) -> bytes:
@@ -257,22 +266,21 @@ def make_app(
     async def off_loop(fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(fn, limiter=cpu)
 
-    @app.exception_handler(RequestValidationError)
-    async def malformed(request: Request, exc: RequestValidationError) -> Response:
-        """FastAPI's 422 without the ``input`` each error echoes (any size, a lone surrogate
-        that no UTF-8 body can hold, a NaN that no JSON can: each once made this a 500)."""
+    async def body_of(request: Request, model: type[M]) -> M:
+        """The request's body as a ``model``, parsed and validated off the event loop
+        (:mod:`closedloop.serve.body`); 413 or 422 naming what is wrong."""
+        data = await request.body()
+        try:
+            return await off_loop(lambda: parse_body(data, model))
+        except BodyError as e:
+            raise HTTPException(status_code=e.status, detail=e.detail) from None
+        except BodyInvalid as e:
+            raise HTTPException(status_code=422, detail=e.errors) from None
 
-        def render() -> bytes:
-            # the first few: a million-element list of wrong items made a million errors
-            # (94 MB of answer and 22 s from a 2 MB body)
-            errors = [{k: x for k, x in e.items() if k != "input"} for e in exc.errors()[:20]]
-            return _json_bytes({"detail": safe_json(jsonable_encoder(errors))})
+    @app.post("/reward", openapi_extra=_request_schema(RewardRequest))
+    async def reward(request: Request) -> dict[str, Any]:
+        req = await body_of(request, RewardRequest)
 
-        body = await off_loop(render)
-        return Response(body, status_code=422, media_type="application/json")
-
-    @app.post("/reward")
-    async def reward(req: RewardRequest) -> dict[str, Any]:
         def prepare() -> list[tuple[Task, str]]:
             known = _tasks(held, req.tasks)
             ts = _pairs(known, [it.task_id for it in req.items], "items[{}].task_id")
@@ -284,8 +292,10 @@ def make_app(
             "outcomes": [str(v.outcome) for v in verdicts],
         }
 
-    @app.post("/verify")
-    async def verify(req: VerifyRequest) -> Response:
+    @app.post("/verify", openapi_extra=_request_schema(VerifyRequest))
+    async def verify(request: Request) -> Response:
+        req = await body_of(request, VerifyRequest)
+
         def prepare() -> list[tuple[Task, str]]:
             known = _tasks(held, req.tasks)
             ts = _pairs(known, [s.task_id for s in req.solutions], "solutions[{}].task_id")
@@ -305,8 +315,10 @@ def make_app(
 
         return Response(await off_loop(render), media_type="application/json")
 
-    @app.post("/get_reward")
-    async def get_reward(req: openrlhf.GetRewardRequest) -> dict[str, Any]:
+    @app.post("/get_reward", openapi_extra=_request_schema(openrlhf.GetRewardRequest))
+    async def get_reward(request: Request) -> dict[str, Any]:
+        req = await body_of(request, openrlhf.GetRewardRequest)
+
         def prepare() -> list[tuple[Task, str]]:
             try:
                 items = openrlhf.split_request(req)
