@@ -310,3 +310,34 @@ def test_report_writes_over_a_report_and_nothing_else(tmp_path: Path):
     assert r.exit_code == 0, r.output
     assert "closedloop report" in old.read_text() and mine.read_text() == "the user's own file"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_the_report_is_readable_as_the_umask_allows(tmp_path: Path):
+    # written through mkstemp (0600) and renamed, a report made to share was the owner's only
+    d = _run_dir(tmp_path)
+    old = os.umask(0o027)
+    try:
+        mode = write_report(d).stat().st_mode & 0o777
+    finally:
+        os.umask(old)
+    assert mode == 0o640
+
+
+def test_an_unfinished_last_line_is_left_out_with_a_warning(tmp_path: Path):
+    # a run being written, or one stopped mid-append, left a partial last row: the whole
+    # report was refused ("metrics.jsonl:7: not JSON")
+    d = _run_dir(tmp_path)
+    metrics = d / "metrics.jsonl"
+    whole = metrics.read_text()
+    n = len(whole.splitlines())
+    from closedloop.monitor.run_files import read_run
+
+    before = read_run(d).rows
+    metrics.write_text(whole + '{"iteration": 9, "mean_rew')
+    said: list[str] = []
+    assert "<svg" in build_report(d, said.append) and read_run(d).rows == before
+    assert said == [f"{metrics}:{n + 1}: an unfinished last line, left out"]
+    # a broken line that is not the last, or a last one that ends its line, is still refused
+    metrics.write_text(whole + '{"iteration": 9, "mean_rew\n')
+    with pytest.raises(ReportError, match=f"metrics.jsonl:{n + 1}: not JSON"):
+        build_report(d)

@@ -4,6 +4,7 @@ scalars in TensorBoard (``RUN_DIR/tb``), and the one-line summary printed per it
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,14 @@ class MetricsLog:
             self._tb = MetricsWriter(Path(run_dir) / TB_DIR)
 
     def rewrite(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Replace the file with ``rows`` (on resume: exactly the committed iterations)."""
-        with open(self.path, "w", encoding="utf-8") as fh:
+        """Replace the file with ``rows`` (on resume: exactly the committed iterations), at
+        once: a reader (``closedloop report`` on a running run) or a crash mid-write sees the
+        old file or the new one, never a part."""
+        tmp = self.path.with_name(f".{self.path.name}.rewrite")
+        with open(tmp, "w", encoding="utf-8") as fh:
             for r in rows:
                 fh.write(json.dumps(dict(r), sort_keys=True) + "\n")
+        os.replace(tmp, self.path)
 
     def write(self, iteration: int, metrics: Mapping[str, Any]) -> None:
         """Append one iteration's metrics. Raises ValueError, writing nothing, for a key that

@@ -438,6 +438,8 @@ def build_report(run_dir: Path, warn: Callable[[str], None] | None = None) -> st
     not refused: the report says so under the plots and ``warn`` gets one line for each."""
     run = read_run(run_dir)
     rows, summary, name = run.rows, run.summary, run.name
+    if run.unfinished and warn is not None:
+        warn(run.unfinished)
     last = max((_it(r) for r in rows), default=0)
     left_out: list[str] = []
 
@@ -483,10 +485,24 @@ def write_report(
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        tmp.chmod(0o666 & ~_umask())  # mkstemp's 0600 kept a report made to share unreadable
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)  # only the report is ever left behind
     return target
+
+
+def _umask() -> int:
+    """The process's umask, read without setting it (``os.umask`` sets it for every thread
+    while it reads), from Linux's /proc; 0o022 where that is not there."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 def is_html(path: Path) -> bool:

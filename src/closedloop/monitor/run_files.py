@@ -40,6 +40,8 @@ class RunFiles:
     """``summary.json``; None for a run that has not finished."""
     name: str
     """The run's name: its config's ``name`` and the directory's, or the directory's alone."""
+    unfinished: str | None = None
+    """Why the last line of ``metrics.jsonl`` was left out, when it is an unfinished one."""
 
 
 def read_run(run_dir: Path) -> RunFiles:
@@ -48,7 +50,20 @@ def read_run(run_dir: Path) -> RunFiles:
     metrics = run_dir / METRICS_FILE
     if not metrics.is_file():
         raise ReportError(f"{run_dir}: no {METRICS_FILE} (not a closedloop run directory)")
-    rows = [_row(metrics, n, line) for n, line in _lines(metrics) if line.strip()]
+    text = _text(metrics)
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    unfinished = None
+    if lines and not text.endswith("\n"):
+        # a row is written as one line ending in a newline: without it the row is still being
+        # written (the report of a running run) or its writer stopped mid-write; it is left
+        # out when it does not parse, with a warning, rather than refusing the whole report
+        n, last = lines[-1]
+        try:
+            _loads(last)
+        except json.JSONDecodeError:
+            lines.pop()
+            unfinished = f"{metrics}:{n}: an unfinished last line, left out"
+    rows = [_row(metrics, n, line) for n, line in lines]
     summary = None
     if (run_dir / SUMMARY_FILE).is_file():
         summary = _summary(run_dir / SUMMARY_FILE)
@@ -60,7 +75,7 @@ def read_run(run_dir: Path) -> RunFiles:
         except tomllib.TOMLDecodeError as e:
             raise ReportError(f"{path}: not TOML ({e})") from None
         name = f"{cfg.get('name', '')} — {run_dir.name}"
-    return RunFiles(rows, summary, name)
+    return RunFiles(rows, summary, name, unfinished)
 
 
 def _text(path: Path) -> str:
@@ -70,10 +85,6 @@ def _text(path: Path) -> str:
         raise ReportError(f"{path}: not UTF-8 text (byte {e.start})") from None
     except OSError as e:
         raise ReportError(f"{path}: cannot be read ({e.strerror})") from None
-
-
-def _lines(path: Path) -> list[tuple[int, str]]:
-    return list(enumerate(_text(path).splitlines(), 1))
 
 
 def _is_number(x: Any) -> bool:
