@@ -106,6 +106,32 @@ def test_a_full_disk_is_one_line_naming_the_verdicts_file():
     ]
 
 
+def test_a_byte_order_mark_is_read_past_and_unread_lines_are_not_called_unknown(tmp_path):
+    tasks, sols, out = tmp_path / "t.jsonl", tmp_path / "s.jsonl", tmp_path / "v.jsonl"
+    # an editor's byte-order mark: line 1 was refused, and its solutions "not in t.jsonl"
+    tasks.write_bytes(b"\xef\xbb\xbf" + (EXAMPLES / "tasks.jsonl").read_bytes())
+    first = json.loads((EXAMPLES / "tasks.jsonl").read_text().splitlines()[0])["id"]
+    lines = [
+        json.dumps({"task_id": first, "solution": "def f(xs):\n    return sorted(xs)\n"}),
+        "[1, 2]",
+        json.dumps({"task_id": "gone", "solution": "x = 1"}),
+    ]
+    sols.write_text("\n".join(lines) + "\n")
+    r = _cli("verify", str(tasks), str(sols), "-o", str(out), "-q")
+    assert r.returncode == 0 and "BOM" not in r.stderr, r.stderr
+    verdicts = [json.loads(line) for line in out.read_text().splitlines()]
+    assert verdicts[0]["task_id"] == first and verdicts[0]["outcome"] != "invalid"
+    assert verdicts[1]["detail"] == "s.jsonl line 2: a solution must be a JSON object"
+    assert verdicts[2]["detail"] == "s.jsonl line 3: unknown task_id 'gone' (not in t.jsonl)"
+    # a task line that cannot be read names no id: an id missing may be on it
+    tasks.write_text(tasks.read_text(encoding="utf-8-sig") + "{not json\n")
+    r = _cli("verify", str(tasks), str(sols), "-o", str(out), "-q")
+    assert json.loads(out.read_text().splitlines()[2])["detail"] == (
+        "s.jsonl line 3: unknown task_id 'gone' (not among the tasks read from t.jsonl; 1 "
+        "line(s) of it could not be read)"
+    )
+
+
 def test_malformed_task_line_names_line_and_field(tmp_path):
     tasks = tmp_path / "t.jsonl"
     tasks.write_text(

@@ -99,10 +99,14 @@ def run_verify(
     for s in sols:
         task = by_id.get(s.task_id)
         if task is None:
-            why = (
-                bad_task_ids.get(s.task_id)
-                or f"unknown task_id {s.task_id!r} (not in {tasks_path.name})"
+            unread = sum(1 for b in bad_tasks if not b.task_id)  # lines that name no id
+            where = (
+                f"not among the tasks read from {tasks_path.name}; {unread} line(s) of it "
+                "could not be read"
+                if unread
+                else f"not in {tasks_path.name}"
             )
+            why = bad_task_ids.get(s.task_id) or f"unknown task_id {s.task_id!r} ({where})"
             entries.append(
                 (
                     s.line,

@@ -315,7 +315,9 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any | BadLine]]:
     Raises ``OSError`` when the file cannot be opened; a bad line never stops the iteration.
     """
     name = Path(path).name
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    # utf-8-sig: a byte-order mark that an editor put at the file's start is not part of
+    # line 1 (it made the first task unreadable, and every solution for it "unknown")
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
         for n, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
@@ -359,8 +361,10 @@ def load_solutions(path: Path) -> tuple[list[Solution], list[BadLine]]:
         if isinstance(obj, BadLine):
             bad.append(obj)
             continue
-        tid = obj.get("task_id") if isinstance(obj, dict) else None
-        sol = obj.get("solution") if isinstance(obj, dict) else None
+        if not isinstance(obj, dict):
+            bad.append(BadLine(n, f"{path.name} line {n}: a solution must be a JSON object"))
+            continue
+        tid, sol = obj.get("task_id"), obj.get("solution")
         if not isinstance(tid, str) or not tid:
             bad.append(BadLine(n, f"{path.name} line {n}: task_id: expected a non-empty string"))
         elif not isinstance(sol, str):
