@@ -157,3 +157,14 @@ def test_refusal_counts_and_exit_codes_carry_no_private_input(url: str):
     exiting = "import os\ndef f(xs):\n    os._exit(sum(xs) % 250 + 3)\n"
     v = _verify(url, "sort", exiting)
     assert not any(ch.isdigit() for ch in v["detail"].replace("test 0", "")), v["detail"]
+
+
+def test_a_held_tasks_time_is_not_shown_when_its_private_tests_ran(url: str):
+    # a candidate that slept 0.1 s per unit of a private input's first value read it back
+    # from elapsed_s (0.505: the 5 of [5, 4]) in one query
+    sleeping = "import time\ndef f(xs):\n    time.sleep(0.1 * xs[0])\n    return sorted(xs)\n"
+    for split in ("private", "all"):
+        assert "elapsed_s" not in _verify(url, "sort", sleeping, split=split)
+    assert "elapsed_s" in _verify(url, "sort", RIGHT, split="public")
+    task = {**SORT.to_json(), "id": "my-sort"}  # the caller's own task: its tests are its own
+    assert "elapsed_s" in _verify(url, "my-sort", RIGHT, tasks=[task])

@@ -310,7 +310,7 @@ def make_app(
                 is_held = held.get(task.id) is task
                 if is_held:
                     v = redact_held(v, task, req.split)
-                shown.append(verdict_json(v, is_held))
+                shown.append(verdict_json(v, is_held, req.split))
             return _json_bytes({"verdicts": shown})
 
         return Response(await off_loop(render), media_type="application/json")

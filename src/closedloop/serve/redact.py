@@ -96,13 +96,18 @@ def _detail(v: Verdict, first_private: int) -> str:
     return f"the task's checker (private): {'failed' if v.outcome is Outcome.FAIL else 'error'}"
 
 
-def verdict_json(v: Verdict, held: bool) -> dict[str, Any]:
+def verdict_json(v: Verdict, held: bool, split: Split = Split.PRIVATE) -> dict[str, Any]:
     """``v`` as a JSON-ready dict whose strings every UTF-8 writer takes (a lone surrogate the
     candidate sent or printed becomes U+FFFD); a test withheld by :func:`redact_held` shows
-    only its index and whether it passed."""
+    only its index and whether it passed. On a held task whose private tests ran (``split``
+    not public) ``elapsed_s`` is left out: a candidate that slept in proportion to a private
+    input read it back from it in one query (the caller's own clock on the round trip stays,
+    blurred by the queue, the other jobs and the sandbox's start-up)."""
     out = v.to_json()
     if held:
         out["tests"] = [
             {k: x for k, x in t.items() if (k, x) != ("input", "")} for t in out["tests"]
         ]
+        if split is not Split.PUBLIC:
+            out.pop("elapsed_s", None)
     return safe_json(out)
