@@ -139,3 +139,39 @@ def test_serve_takes_the_token_from_a_file(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:{port}", 200),
+        ("localhost:{port}", 200),
+        ("[::1]:{port}", 200),
+        ("localhost", 200),
+        ("rebound.example:{port}", 421),
+        ("localhost.rebound.example", 421),
+        ("", 421),
+    ],
+)
+def test_a_server_without_a_token_answers_only_requests_to_this_machine(verifier, host, status):
+    # DNS rebinding: a page whose name was re-pointed at 127.0.0.1 is the same origin as the
+    # server, so its script ran code in the sandbox and read the verdicts; its Host header
+    # still names the page
+    body = {"items": [{"task_id": "sort", "completion": RIGHT}]}
+    with running(make_app(verifier, [SORT])) as url:
+        port = url.rsplit(":", 1)[1]
+        r = httpx.post(url + "/reward", json=body, headers={"host": host.format(port=port)})
+    assert r.status_code == status, r.text
+    if status == 421:
+        assert "is not this machine" in r.json()["detail"]
+
+
+def test_with_a_token_any_host_may_ask(verifier):
+    body = {"items": [{"task_id": "sort", "completion": RIGHT}]}
+    with running(make_app(verifier, [SORT], token=TOKEN)) as url:
+        r = httpx.post(
+            url + "/reward",
+            json=body,
+            headers={"host": "rm.cluster.internal", "authorization": f"Bearer {TOKEN}"},
+        )
+    assert r.status_code == 200 and r.json()["rewards"] == [1.0]

@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from closedloop.roles.prompts import extract_code
 from closedloop.serve import openrlhf
-from closedloop.serve.auth import BearerAuth
+from closedloop.serve.auth import BearerAuth, LoopbackHostOnly
 from closedloop.serve.body import BodyError, BodyInvalid, parse_body
 from closedloop.serve.limits import (
     MAX_BATCH,
@@ -232,6 +232,8 @@ def make_app(
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     if token is not None:
         app.add_middleware(BearerAuth, token=token)
+    else:  # loopback only (the CLI refuses any other address without a token)
+        app.add_middleware(LoopbackHostOnly)
     app.add_middleware(MetricsMiddleware, metrics=work.metrics)
     app.add_middleware(InFlightLimit, max_requests=limits.max_requests)
     app.state.admission = work.admission

@@ -117,6 +117,45 @@ class BearerAuth:
         await send_json(send, 401, {"detail": detail}, [(b"www-authenticate", b"Bearer")])
 
 
+def host_name(host_header: str) -> str:
+    """The name in a ``Host`` header, without its port (``[::1]:8000`` -> ``::1``)."""
+    host = host_header.strip()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class LoopbackHostOnly:
+    """ASGI middleware for a server without a token (loopback only): a request whose ``Host``
+    names anything but this machine is refused (421) before its body is read.
+
+    A web page the user opens cannot read answers from another origin, but through DNS
+    rebinding (its own name re-pointed at 127.0.0.1) it is the same origin: its code ran in
+    the sandbox and its verdicts came back. The browser still sends the page's name as the
+    ``Host``, which no local client does."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                header = value.decode("latin-1")
+                break
+        if is_loopback(host_name(header)):
+            await self.app(scope, receive, send)
+            return
+        detail = (
+            f"Host {header[:100]!r} is not this machine: a server without a token answers "
+            "requests to 127.0.0.1, [::1] or localhost only"
+        )
+        await send_json(send, 421, {"detail": detail})
+
+
 async def send_json(
     send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
 ) -> None:
