@@ -499,3 +499,45 @@ def test_wire_comparisons_and_canonical_sets():
     assert plain_equal(float("inf"), float("inf"), tol=1e-3)
     assert encode_plain({"b", "a", "c"}) == "{'a', 'b', 'c'}"  # the same text under any hash seed
     assert encode_plain(frozenset([3, 1, 2])) == "frozenset([1, 2, 3])"
+
+
+def test_ordinary_programs_find_what_they_expect(worker, job):
+    # the worker's command line (its limits and the host's paths) was the job's sys.argv, and
+    # argparse at import read it; no HOME or user name (Path.home(), getpass.getuser() raised)
+    code = textwrap.dedent("""
+        import argparse, getpass, sys
+        from pathlib import Path
+        args = argparse.ArgumentParser().parse_args()
+        def f():
+            return [sys.argv, str(Path.home()), getpass.getuser()]
+    """)
+    _, value, _ = job(worker, code)
+    assert value == [["solution.py"], "/tmp", "sandbox"]
+
+
+def test_finished_threads_leave_the_address_space_to_the_solution(job):
+    # each thread that allocated kept a 64 MiB glibc arena under the address-space limit:
+    # after 16 threads a correct solution could no longer hold 700 MB of its 1 GiB
+    code = textwrap.dedent("""
+        import threading
+        def work():
+            [str(i) * 50 for i in range(20000)]
+        def f():
+            threads = [threading.Thread(target=work) for _ in range(16)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            chunks = []
+            try:
+                while True:
+                    chunks.append(bytearray(16 << 20))
+            except MemoryError:
+                return len(chunks) * 16
+    """)
+    w = Worker(SandboxLimits(wall_s=20, cpu_s=10, mem_bytes=1 << 30))
+    try:
+        _, value, status = job(w, code)
+    finally:
+        w.kill()
+    assert value >= 880, (value, status)  # 832 MiB with an arena a thread here; 960 with two

@@ -2929,7 +2929,14 @@ _PRELOAD_JUDGE = (
 def main():
     _set_name("cl-worker")  # until it forks the sandbox's PID 1, which it then waits for
     cfg = json.loads(sys.argv[1])
-    sock = socket.socket(fileno=int(sys.argv[2]))
+    # the control socket keeps the number it had in the host, past 1024 in a host holding
+    # many descriptors, where every select below failed: moved to the lowest free one
+    given = int(sys.argv[2])
+    sock = socket.socket(fileno=os.dup(given))
+    os.close(given)
+    # what a job would see of the worker's command line (its limits, the host's paths and
+    # cgroup names; argparse at import read it as arguments): a plain program name instead
+    sys.argv = ["solution.py"]
     extra = _PRELOAD_JUDGE if cfg.get("mode") == "judge" else ()
     for name in _PRELOAD + extra + tuple(cfg.get("preload", ())):
         try:
