@@ -29,6 +29,43 @@ def test_answer_outcomes(verifier, solution, outcome):
     assert verifier.verify(TASK, solution).outcome is outcome
 
 
+MAIN = "def main():\n    print(6 * 7)\n\n\nif __name__ == '__main__':\n"
+
+
+@pytest.mark.parametrize(
+    "solution,outcome",
+    [
+        # programs as people write them: run as a script is, where exiting 0 is an end
+        (MAIN + "    main()\n", Outcome.PASS),
+        ("import sys\n" + MAIN + "    sys.exit(main())\n", Outcome.PASS),
+        ("import sys\nprint(6 * 7)\nsys.exit(0)\nprint(41)", Outcome.PASS),
+        ("print(6 * 7)\nexit()", Outcome.PASS),
+        ("print(6 * 7)\nquit(0)", Outcome.PASS),
+        ("import sys\nsys.stdout.write('42\\n')", Outcome.PASS),
+        ("from sys import stdout\nstdout.writelines(['4', '2'])", Outcome.PASS),
+        # exiting with a failure status is still an error, and so is a library that exits
+        ("import sys\nprint(6 * 7)\nsys.exit(1)", Outcome.ERROR),
+        ("print(6 * 7)\nexit('no answer')", Outcome.ERROR),
+    ],
+)
+def test_a_program_runs_as_a_script(verifier, solution, outcome):
+    v = verifier.verify(TASK, solution)
+    assert v.outcome is outcome, v.detail
+
+
+def test_a_function_tasks_module_that_exits_at_import_is_still_an_error(verifier):
+    task = parse_task(
+        {
+            "id": "f",
+            "entry_point": "f",
+            "instruction": "double",
+            "private_tests": [{"input": "(2,)", "output": "4"}],
+        }
+    )
+    v = verifier.verify(task, "import sys\ndef f(x):\n    return 2 * x\nsys.exit(0)\n")
+    assert v.outcome is Outcome.ERROR and "SystemExit" in v.detail
+
+
 def test_a_printing_program_runs_in_the_sandbox(verifier):
     leak = "import os\nprint(int(os.path.exists('/proc/self')) * 42)"
     assert verifier.verify(TASK, leak).outcome is Outcome.FAIL

@@ -1263,12 +1263,20 @@ def serve_candidate(in_fd, out_fd):
     spec = read_frame(in_fd)
     if spec is None:
         return
-    g = _module_namespace("__candidate__")
+    # no entry point: a program that prints, run as a script is (``if __name__ ==
+    # "__main__": main()`` ran nothing), whose ``sys.exit(0)`` is a normal end
+    program = not spec["entry"]
+    g = _module_namespace("__main__" if program else "__candidate__")
     try:
         exec(compile(spec["code"], "<solution>", "exec", dont_inherit=True), g)
-        fn = g[spec["entry"]] if spec["entry"] else None  # no entry point: a program that prints
+        fn = g[spec["entry"]] if spec["entry"] else None
         if spec["entry"] and not callable(fn):
             raise TypeError(f"{spec['entry']} is not callable")
+    except SystemExit as e:
+        if not (program and e.code in (None, 0)):
+            write_frame(out_fd, {"load_error": _exc_line(e), "trace": _tail_tb(e)})
+            return
+        fn = None
     except BaseException as e:
         write_frame(out_fd, {"load_error": _exc_line(e), "trace": _tail_tb(e)})
         return
@@ -1532,6 +1540,12 @@ def _public(name):
     """A name the checker may read or call on the candidate's object: no dunder (``__class__``,
     ``__dict__``: the object's insides, never a method call's result)."""
     return type(name) is str and name.isidentifier() and not name.startswith("__")
+
+
+def _exit(code=None):
+    """``exit()`` and ``quit()`` as a script knows them (their site versions also close
+    stdin, which a program that exits no longer reads)."""
+    raise SystemExit(code)
 
 
 def _module_namespace(name):
@@ -2937,6 +2951,8 @@ def main():
     # what a job would see of the worker's command line (its limits, the host's paths and
     # cgroup names; argparse at import read it as arguments): a plain program name instead
     sys.argv = ["solution.py"]
+    # exit() and quit(), which the site module (left out: -S) would have installed
+    builtins.exit = builtins.quit = _exit
     extra = _PRELOAD_JUDGE if cfg.get("mode") == "judge" else ()
     for name in _PRELOAD + extra + tuple(cfg.get("preload", ())):
         try:

@@ -464,12 +464,13 @@ def _test_count(task: Task, split: Split) -> int:
 
 def _prints(solution: str, max_chars: int = 10_000) -> bool:
     """Whether an answer-task solution is a program that prints its answer: Python that calls
-    ``print`` by name. This parses the candidate's text in the host, so it is kept cheap and
-    bounded: a text without the ASCII word ``print`` is not such a program (no parse), nor is
+    ``print`` by name, or ``write``/``writelines`` on ``stdout`` (``sys.stdout.write(...)``).
+    This parses the candidate's text in the host, so it is kept cheap and bounded: a text
+    without the ASCII word ``print`` or ``stdout`` is not such a program (no parse), nor is
     one over ``max_chars`` characters; either is scored as the final answer as it stands.
     Parsing costs up to ~6 us a character in the worst shapes (an f-string of many fields),
     30-60 ms at the cap; a 4 MiB text once cost 34 s of CPU and 3.7 GiB."""
-    if len(solution) > max_chars or "print" not in solution:
+    if len(solution) > max_chars or ("print" not in solution and "stdout" not in solution):
         return False
     import ast
 
@@ -477,9 +478,19 @@ def _prints(solution: str, max_chars: int = 10_000) -> bool:
         tree = ast.parse(solution)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    return any(
-        isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print" for n in ast.walk(tree)
-    )
+    return any(isinstance(n, ast.Call) and _writes_output(n.func) for n in ast.walk(tree))
+
+
+def _writes_output(func: Any) -> bool:
+    """``print``, or ``<...>.stdout.write`` / ``writelines``."""
+    import ast
+
+    if isinstance(func, ast.Name):
+        return func.id == "print"
+    if isinstance(func, ast.Attribute) and func.attr in ("write", "writelines"):
+        owner = func.value
+        return getattr(owner, "attr", None) == "stdout" or getattr(owner, "id", None) == "stdout"
+    return False
 
 
 def _over_the_wire_cap(frame: dict[str, Any]) -> str | None:
