@@ -182,6 +182,8 @@ def run(
         _fail(str(e))
     except SandboxUnavailable as e:
         _fail(str(e), code=3)
+    except (sqlite3.OperationalError, sqlite3.IntegrityError) as e:  # in use, a disk full...
+        _fail(f"{target / 'run.sqlite'}: {e}")
     except sqlite3.DatabaseError as e:  # a store damaged past its header
         _fail(f"{target / 'run.sqlite'}: damaged SQLite database ({e}); start a new run")
     except KeyboardInterrupt:

@@ -19,7 +19,9 @@ or a summary holds (the runner does) or delete a committed iteration's policy.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +61,26 @@ def iteration_of(label: str) -> int | None:
         return 0
     digits = label.removeprefix("iter_")
     return int(digits) if label.startswith("iter_") and digits.isdigit() else None
+
+
+def lock_run_dir(root: Path) -> int:
+    """Lock the run directory against a second run of it (``flock`` on the directory itself:
+    no file is added, and the kernel drops the lock when the process ends, however it ends).
+    Returns the descriptor that holds it (closing it unlocks). Raises :class:`RunDirError`
+    when another process holds it: two ``--resume`` of one run both trained its next
+    iteration, and the second was told its healthy store was damaged."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise RunDirError(
+            f"{root}: another closedloop process is running this run; wait for it to finish "
+            "(or stop it) before resuming"
+        ) from None
+    except OSError:  # a file system without locks: run unguarded, as before
+        pass
+    return fd
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ weights an uninterrupted one ends with (``tests/loop/test_resume_same_algorithm.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -75,6 +76,7 @@ from closedloop.loop.rundir import (
     RunDir,
     RunDirError,
     iter_label,
+    lock_run_dir,
 )
 from closedloop.loop.store import EvalScores, IterationRecord, RunStore, StoreError
 from closedloop.monitor.detectors import alarm_metrics, detect
@@ -173,7 +175,15 @@ class LoopRunner:
     # -- the life cycle --------------------------------------------------------------------
     def run(self) -> RunResult:
         """Run every remaining phase and return the held-out table. Sets this process's torch
-        threads to the config's ``threads`` first, when it has one."""
+        threads to the config's ``threads`` first, when it has one. Holds the run directory's
+        lock throughout: :class:`RunDirError` when another process is running it."""
+        lock = lock_run_dir(self.dir.root)
+        try:
+            return self._run()
+        finally:
+            os.close(lock)
+
+    def _run(self) -> RunResult:
         import torch
         from transformers.utils import logging as hf_logging
 

@@ -53,10 +53,11 @@ def read_run(run_dir: Path) -> RunFiles:
     text = _text(metrics)
     lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     unfinished = None
-    if lines and not text.endswith("\n"):
+    if len(lines) > 1 and not text.endswith("\n"):
         # a row is written as one line ending in a newline: without it the row is still being
         # written (the report of a running run) or its writer stopped mid-write; it is left
         # out when it does not parse, with a warning, rather than refusing the whole report
+        # (a file of that line alone is refused: nothing in it was ever whole)
         n, last = lines[-1]
         try:
             _loads(last)
