@@ -526,3 +526,18 @@ def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path: Path
     line = refused(*(str(a).format(src=src) for a in args))
     assert line.startswith(f"closedloop: error: -o {src}: is the ") and "file" in line
     assert src.read_bytes() == TASKS.read_bytes()
+
+
+def test_an_import_size_past_what_memory_holds_is_refused(tmp_path: Path):
+    line = refused(
+        "tasks",
+        "import",
+        "reasoning-gym",
+        "list_functions",
+        "--size",
+        "10" + "0" * 12,
+        "-o",
+        tmp_path / "t.jsonl",
+    )
+    assert "--size" in line and "must be at most 1000000" in line
+    assert not (tmp_path / "t.jsonl").exists()

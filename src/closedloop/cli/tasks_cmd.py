@@ -158,6 +158,10 @@ def import_evalplus_cmd(
     _write(tasks, out)
 
 
+MAX_IMPORT_SIZE = 1_000_000
+"""Most items ``tasks import reasoning-gym --size`` takes (about a gigabyte held at once)."""
+
+
 @import_app.command("reasoning-gym")
 def import_reasoning_gym_cmd(
     name: Annotated[str, typer.Argument(help="A reasoning-gym dataset, e.g. list_functions")],
@@ -168,7 +172,9 @@ def import_reasoning_gym_cmd(
     """A reasoning-gym dataset (list_functions as function tasks, others as answer tasks)."""
     from closedloop.tasks.importers.reasoning_gym import ReasoningGymError, import_reasoning_gym
 
-    checks.at_least("--size", size, 1)
+    # the tasks are built in memory before they are written (~1 KB each): a size of 10**12
+    # grew by 100 MB a second, silently, until memory ran out
+    checks.at_least("--size", size, 1, MAX_IMPORT_SIZE)
     checks.output_file("-o", out)
     try:
         _write(import_reasoning_gym(name, size=size, seed=seed), out)
