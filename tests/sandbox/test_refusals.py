@@ -472,3 +472,26 @@ def test_the_hosts_free_space_is_not_readable(worker, job):
     _, value, status = job(worker, code)
     assert value == ["ENOSYS"] * 4
     assert not status.refusals
+
+
+def test_a_job_may_lower_its_own_priority_only(worker, job):
+    # os.nice was refused; RLIMIT_NICE 0 keeps it from raising its priority, and another
+    # process (its PID 1 is itself: 2 and up are not in its namespace) is refused
+    code = (
+        RAW_SYSCALLS
+        + """
+import os
+def f():
+    out = [os.nice(0), os.nice(3)]
+    try:
+        os.nice(-5)
+    except PermissionError:
+        out.append('raise refused')
+    ctypes.set_errno(0)
+    out.append((libc.syscall(141, 0, 2, 19), ctypes.get_errno()))
+    return out
+"""
+    )
+    _, value, status = job(worker, code)
+    assert value == [0, 3, "raise refused", (-1, 1)], value
+    assert status.refusals.denied == {"setpriority": 1}

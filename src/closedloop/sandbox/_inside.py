@@ -818,7 +818,7 @@ DENIED_SYSCALLS = {
     "settimeofday": 164, "clock_settime": 227, "adjtimex": 159, "quotactl": 179, "syslog": 103,
     # limits and identities, fixed before the filter goes on (prlimit64 on the job itself is
     # allowed, checked below: it is how glibc reads and sets a process's own limits)
-    "setrlimit": 160, "prlimit64": 302, "setuid": 105, "setgid": 106, "setreuid": 113,
+    "setrlimit": 160, "prlimit64": 302, "setpriority": 141, "setuid": 105, "setgid": 106, "setreuid": 113,
     "setregid": 114, "setresuid": 117, "setresgid": 119, "setfsuid": 122, "setfsgid": 123,
     # state on the host's (read-only) files that every worker's jobs share: locks and watches
     # (fcntl takes only the commands in FCNTL_ALLOWED, checked below)
@@ -972,7 +972,7 @@ def _x86_64_seccomp_filter(deny):
     the kernel compiles it for every job) and ``deny`` everything else, with arguments checked
     for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), statx (no
     mount ids), close_range (no CLOSE_RANGE_UNSHARE), kill/tgkill (itself only: PID 1 of its
-    namespace), prlimit64 (itself only), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without
+    namespace), prlimit64 and setpriority (itself only), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without
     SETFL_REFUSED), ioctl (IOCTL_ALLOWED), madvise (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS
     return 0 undone, UNSUPPORTED_SYSCALLS ENOSYS. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
     counts the call) or EPERM itself."""
@@ -1055,6 +1055,15 @@ def _x86_64_seccomp_filter(deny):
     ins(LD, 0, 0, 16)  # args[0] low half (pid)
     ins(JEQ, 0, 3, 0)
     ins(LD, 0, 0, 20)  # high half
+    ins(JEQ, 0, 1, 0)
+    ins(RET, 0, 0, RET_ALLOW)
+    ins(RET, 0, 0, deny)
+    # setpriority(PRIO_PROCESS, 0, prio): its own niceness (os.nice). RLIMIT_NICE is 0, so
+    # it can only lower its own priority; any other process or group is refused
+    ins(JEQ, 0, 6, 141)
+    ins(LD, 0, 0, 16)  # args[0] low half (which): PRIO_PROCESS is 0
+    ins(JEQ, 0, 3, 0)
+    ins(LD, 0, 0, 24)  # args[1] low half (who): 0, itself
     ins(JEQ, 0, 1, 0)
     ins(RET, 0, 0, RET_ALLOW)
     ins(RET, 0, 0, deny)
