@@ -21,7 +21,7 @@ TASK = parse_task({"id": "a", "kind": "answer", "answer": "42", "answer_match": 
         ("print(6 * 7)", Outcome.PASS),
         ("print('thinking...')\nprint(6 * 7)", Outcome.PASS),
         ("print(41)", Outcome.FAIL),
-        ("import os\nos._exit(0)\nprint(42)", Outcome.ERROR),
+        ("import os\nos._exit(0)\nprint(42)", Outcome.FAIL),  # its end, before any answer
         ("__import__('os').system('echo 42')\nprint(1)", Outcome.FAIL),
     ],
 )
@@ -43,6 +43,20 @@ MAIN = "def main():\n    print(6 * 7)\n\n\nif __name__ == '__main__':\n"
         ("print(6 * 7)\nquit(0)", Outcome.PASS),
         ("import sys\nsys.stdout.write('42\\n')", Outcome.PASS),
         ("from sys import stdout\nstdout.writelines(['4', '2'])", Outcome.PASS),
+        # a thread never joined (the deep-recursion idiom), an exit function, an exit of
+        # its own after a flush, the fast-output idioms, __file__: as a script they print 42
+        (
+            "import threading\ndef main():\n    print(sum(range(10**5)) * 0 + 42)\n"
+            "threading.Thread(target=main).start()",
+            Outcome.PASS,
+        ),
+        ("import atexit\natexit.register(lambda: print(42))", Outcome.PASS),
+        ("import os, sys\nprint(42)\nsys.stdout.flush()\nos._exit(0)", Outcome.PASS),
+        ("import sys\nsys.stdout.buffer.write(b'42\\n')", Outcome.PASS),
+        ("import os\nos.write(1, b'42\\n')", Outcome.PASS),
+        ("from pprint import pprint\npprint(42)", Outcome.PASS),
+        ("import os\nprint(42 if os.path.basename(__file__) else 0)", Outcome.PASS),
+        ("import os\nprint(42)\nos._exit(3)", Outcome.ERROR),
         # exiting with a failure status is still an error, and so is a library that exits
         ("import sys\nprint(6 * 7)\nsys.exit(1)", Outcome.ERROR),
         ("print(6 * 7)\nexit('no answer')", Outcome.ERROR),

@@ -1276,6 +1276,8 @@ def serve_candidate(in_fd, out_fd):
     # "__main__": main()`` ran nothing), whose ``sys.exit(0)`` is a normal end
     program = not spec["entry"]
     g = _module_namespace("__main__" if program else "__candidate__")
+    if program:
+        g["__file__"] = "solution.py"
     try:
         exec(compile(spec["code"], "<solution>", "exec", dont_inherit=True), g)
         fn = g[spec["entry"]] if spec["entry"] else None
@@ -1289,6 +1291,8 @@ def serve_candidate(in_fd, out_fd):
     except BaseException as e:
         write_frame(out_fd, {"load_error": _exc_line(e), "trace": _tail_tb(e)})
         return
+    if program:
+        _end_program()
     write_frame(out_fd, {"ready": True})
     # A class-based solution's instances stay here: the checker holds them by number (a
     # handle), and reads their attributes and calls their methods through requests "on" one.
@@ -1549,6 +1553,27 @@ def _public(name):
     """A name the checker may read or call on the candidate's object: no dunder (``__class__``,
     ``__dict__``: the object's insides, never a method call's result)."""
     return type(name) is str and name.isidentifier() and not name.startswith("__")
+
+
+def _end_program():
+    """What the interpreter does when a script's top level is done: wait for the threads it
+    started and run its ``atexit`` functions (a program printing from a thread it never
+    joined, the deep-recursion idiom, or from an exit function had its answer lost when the
+    job ended at once). Within the job's wall clock, like the rest of it."""
+    threading = sys.modules.get("threading")
+    for finish in (getattr(threading, "_shutdown", None), _run_exit_functions):
+        if finish is None:
+            continue
+        try:
+            finish()
+        except BaseException:  # as at a real exit: a failing exit function ends nothing else
+            pass
+
+
+def _run_exit_functions():
+    import atexit
+
+    atexit._run_exitfuncs()
 
 
 def _exit(code=None):

@@ -353,7 +353,15 @@ class Verifier:
                 load = _load(ch, solution, "")
             finally:
                 status = slot.candidate.end(ch)
-            if "ready" not in load:
+            # a program may also end itself, its output flushed (``os._exit(0)``): exit code
+            # 0, no signal and nothing said about loading is a program that ran to its end
+            ended = (
+                "load_error" not in load
+                and status.exit_code == 0
+                and status.signal is None
+                and not status.timed_out
+            )
+            if "ready" not in load and not ended:
                 outcome = Outcome.TIMEOUT if status.timed_out else Outcome.ERROR
                 why = load.get("load_error") or _death(status, "before printing an answer")
                 return Verdict(
@@ -463,14 +471,16 @@ def _test_count(task: Task, split: Split) -> int:
 
 
 def _prints(solution: str, max_chars: int = 10_000) -> bool:
-    """Whether an answer-task solution is a program that prints its answer: Python that calls
-    ``print`` by name, or ``write``/``writelines`` on ``stdout`` (``sys.stdout.write(...)``).
-    This parses the candidate's text in the host, so it is kept cheap and bounded: a text
-    without the ASCII word ``print`` or ``stdout`` is not such a program (no parse), nor is
-    one over ``max_chars`` characters; either is scored as the final answer as it stands.
+    """Whether an answer-task solution is a program that prints its answer: Python that names
+    ``print`` or ``pprint``, or an attribute ``print``, ``pprint``, ``write`` or
+    ``writelines`` (``sys.stdout.write``, ``sys.stdout.buffer.write``, ``os.write``,
+    ``builtins.print``, ``pprint.pprint``). This parses the candidate's text in the host, so
+    it is kept cheap and bounded: a text without the ASCII word ``print`` or ``write`` is not
+    such a program (no parse), nor is one over ``max_chars`` characters; either is scored as
+    the final answer as it stands.
     Parsing costs up to ~6 us a character in the worst shapes (an f-string of many fields),
     30-60 ms at the cap; a 4 MiB text once cost 34 s of CPU and 3.7 GiB."""
-    if len(solution) > max_chars or ("print" not in solution and "stdout" not in solution):
+    if len(solution) > max_chars or ("print" not in solution and "write" not in solution):
         return False
     import ast
 
@@ -478,19 +488,20 @@ def _prints(solution: str, max_chars: int = 10_000) -> bool:
         tree = ast.parse(solution)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    return any(isinstance(n, ast.Call) and _writes_output(n.func) for n in ast.walk(tree))
+    return any(_writes_output(n) for n in ast.walk(tree))
 
 
-def _writes_output(func: Any) -> bool:
-    """``print``, or ``<...>.stdout.write`` / ``writelines``."""
+_PRINTING_NAMES = frozenset({"print", "pprint"})
+_PRINTING_ATTRIBUTES = frozenset({"print", "pprint", "write", "writelines"})
+
+
+def _writes_output(node: Any) -> bool:
+    """Whether an AST node names a way to print (called or not: ``w = sys.stdout.write``)."""
     import ast
 
-    if isinstance(func, ast.Name):
-        return func.id == "print"
-    if isinstance(func, ast.Attribute) and func.attr in ("write", "writelines"):
-        owner = func.value
-        return getattr(owner, "attr", None) == "stdout" or getattr(owner, "id", None) == "stdout"
-    return False
+    if isinstance(node, ast.Name):
+        return node.id in _PRINTING_NAMES
+    return isinstance(node, ast.Attribute) and node.attr in _PRINTING_ATTRIBUTES
 
 
 def _over_the_wire_cap(frame: dict[str, Any]) -> str | None:
