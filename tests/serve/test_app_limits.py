@@ -122,7 +122,10 @@ def test_a_malformed_list_costs_a_bounded_answer(verifier):
                 len(r.content),
             )
             assert time.monotonic() - t0 < 5
-        assert "split the batch" in httpx.post(url + "/reward", content=long).json()["detail"]
+        r_long = httpx.post(
+            url + "/reward", content=long, headers={"content-type": "application/json"}
+        )
+        assert "split the batch" in r_long.json()["detail"]
         assert len(r.json()["detail"]) == 20
 
 

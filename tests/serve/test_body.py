@@ -23,6 +23,8 @@ from closedloop.serve.openrlhf import GetRewardRequest
 
 from ._http import SORT, running
 
+JSON = {"content-type": "application/json"}
+
 
 def _refused(data: bytes, model=RewardRequest) -> BodyError:
     with pytest.raises(BodyError) as e:
@@ -91,7 +93,9 @@ def test_a_heavy_body_never_stalls_the_health_probe(verifier):
     with running(make_app(verifier, [SORT])) as url:
         answer: list[httpx.Response] = []
         th = threading.Thread(
-            target=lambda: answer.append(httpx.post(url + "/get_reward", content=body, timeout=60))
+            target=lambda: answer.append(
+                httpx.post(url + "/get_reward", content=body, headers=JSON, timeout=60)
+            )
         )
         th.start()
         slowest = 0.0
@@ -102,3 +106,35 @@ def test_a_heavy_body_never_stalls_the_health_probe(verifier):
         th.join()
     assert answer[0].status_code == 413 and "arrays and objects" in answer[0].json()["detail"]
     assert slowest < 1.0
+
+
+def test_the_body_is_utf8_before_it_is_counted():
+    # json.loads takes UTF-16, whose bytes shift the quote pairing: 5.6 M arrays got past
+    # a cap of 1 M and cost 370 MB
+    data = '{"items": [], "x": "\u2200"}'.encode("utf-16")
+    e = _refused(data)
+    assert e.status == 422 and e.detail.startswith("body: not UTF-8 text")
+    assert parse_body(b'\xef\xbb\xbf{"items": []}', RewardRequest).items == []
+
+
+def test_numbers_and_keys_are_bounded_and_refusals_are_short():
+    floats = b'{"query": [], "prompts": [], "labels": [' + b"1.5," * (1 << 21) + b"1]}"
+    e = _refused(floats, GetRewardRequest)
+    assert e.status == 413 and "values and keys" in e.detail
+    long_key = b'{"items": [], "' + b"k" * 1_000_000 + b'": 1}'
+    assert len(_refused(long_key).detail) < 200
+    unknown = b'{"items": [{"task_id": 1, "' + b"c" * 100_000 + b'": 2}]}'
+    assert len(_refused(unknown).detail) < 200
+
+
+def test_only_json_is_taken_so_a_web_page_cannot_post_code(verifier):
+    # a browser sends a cross-origin POST without a preflight only as text/plain, a form or
+    # no type: to a server without a token on loopback, a page's code ran in the sandbox
+    body = b'{"items": [{"task_id": "sort", "completion": "def f(xs): return sorted(xs)"}]}'
+    with running(make_app(verifier, [SORT])) as url:
+        for kind in ("text/plain", "application/x-www-form-urlencoded", None):
+            headers = {"content-type": kind} if kind else {}
+            r = httpx.post(url + "/reward", content=body, headers=headers)
+            assert r.status_code == 415, (kind, r.status_code)
+        r = httpx.post(url + "/reward", content=body, headers=JSON)
+        assert r.status_code == 200 and r.json()["rewards"] == [1.0]

@@ -168,3 +168,18 @@ def test_a_held_tasks_time_is_not_shown_when_its_private_tests_ran(url: str):
     assert "elapsed_s" in _verify(url, "sort", RIGHT, split="public")
     task = {**SORT.to_json(), "id": "my-sort"}  # the caller's own task: its tests are its own
     assert "elapsed_s" in _verify(url, "my-sort", RIGHT, tasks=[task])
+
+
+def test_a_held_private_run_does_not_pace_retry_after(verifier):
+    # Retry-After is the queue's depth times the measured time an item: a candidate that
+    # slept in proportion to a private input read it back, multiplied, from a 503
+    sleeping = "import time\ndef f(xs):\n    time.sleep(0.1 * xs[0])\n    return sorted(xs)\n"
+    app = make_app(verifier, [SORT])
+    admission = app.state.admission
+    before = admission._item_s
+    with running(app) as u:
+        _verify(u, "sort", sleeping)
+        assert admission._item_s == before  # the private run's 0.5 s left no trace
+        task = {**SORT.to_json(), "id": "my-sort"}  # the caller's own task paces it
+        _verify(u, "my-sort", sleeping, tasks=[task])
+    assert admission._item_s != before

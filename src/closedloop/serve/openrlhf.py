@@ -14,11 +14,12 @@ dataset's label column, ``--data.label_key``), and the response is split out of 
 1. the query starts with its prompt: the response is the rest;
 2. otherwise (the prompt was cut to fit ``max_len``, or decoding changed an early character)
    the last :data:`PROMPT_TAIL` characters of the prompt are looked for in the query, and
-   the response starts after their last occurrence: the prompt's own end is the earliest
-   place the response can start, so an earlier occurrence lies inside the prompt (a
-   repetitive or few-shot prompt; taking the first graded a prompt's own solution as the
-   response), and a later one inside the response (then only the text after it is graded:
-   the policy's own words either way);
+   the response starts after their last occurrence (a later one than the prompt's end lies
+   inside the response: then only the text after it is graded, the policy's own words
+   either way); a prompt whose tail also occurs earlier in it (a repetitive or few-shot
+   prompt) is refused, since its end cannot be told from the earlier copy (taking the first
+   graded the prompt's own solution; the last, when decoding changed the prompt's final
+   characters, did too);
 3. otherwise the request is refused (422 naming the item): guessing could grade the prompt's
    own code.
 
@@ -87,8 +88,8 @@ def response_text(query: str, prompt: str) -> str | None:
     else:
         tail = prompt[-PROMPT_TAIL:]
         at = query.rfind(tail)
-        if not tail or at < 0:
-            return None
+        if not tail or at < 0 or prompt.find(tail) < len(prompt) - len(tail):
+            return None  # a tail that recurs inside the prompt does not mark where it ends
         rest = query[at + len(tail) :]
     return strip_trailing_special(rest)
 
