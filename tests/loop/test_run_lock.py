@@ -60,3 +60,21 @@ def test_the_cli_refuses_a_second_run_of_a_run_in_one_line(tmp_path: Path):
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2, r.stderr
     assert lines[-1].startswith("closedloop: error: ") and "another closedloop process" in lines[-1]
+
+
+def test_a_refused_resume_changes_nothing_in_the_run(tmp_path: Path):
+    # the lock was taken in run(), after --iterations had rewritten the running run's config
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text("iterations = 4\n")
+    fd = lock_run_dir(run)
+    try:
+        with pytest.raises(RunDirError, match="another closedloop process"):
+            LoopRunner.resume(run).extend_to(9)
+    finally:
+        os.close(fd)
+    assert (run / "config.toml").read_text() == "iterations = 4\n"
+    runner = LoopRunner.resume(run)  # free again: it takes the lock and keeps it
+    with pytest.raises(RunDirError):
+        lock_run_dir(run)
+    os.close(runner._lock)

@@ -123,6 +123,8 @@ class LoopRunner:
         self.cfg = cfg
         self.dir = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
         self.console = console or Console(stderr=True)
+        self._lock: int | None = None
+        """The descriptor holding the run directory's lock, while this runner holds it."""
         self.reward_wrapper: Callable[[Any], Any] | None = None
         """Wraps the run's verifier into the one that scores the solver's attempts (the
         training reward). None: the run's verifier. Held-out evaluation, task validation and
@@ -153,9 +155,19 @@ class LoopRunner:
 
     @classmethod
     def resume(cls, run_dir: Path, console: Console | None = None) -> LoopRunner:
-        """Reopen a run from its ``config.toml``."""
-        rd, cfg = RunDir.open(run_dir)
-        return cls(cfg, rd, console)
+        """Reopen a run from its ``config.toml``, holding the run directory's lock from here
+        (:class:`RunDirError` when another process runs it): a refused resume had already
+        rewritten the running run's config (``extend_to``)."""
+        lock = lock_run_dir(Path(run_dir)) if Path(run_dir).is_dir() else None
+        try:
+            rd, cfg = RunDir.open(run_dir)
+        except BaseException:
+            if lock is not None:
+                os.close(lock)
+            raise
+        runner = cls(cfg, rd, console)
+        runner._lock = lock
+        return runner
 
     def extend_to(self, iterations: int) -> None:
         """Run self-play on to ``iterations`` (``closedloop run --resume DIR --iterations N``),
@@ -177,11 +189,13 @@ class LoopRunner:
         """Run every remaining phase and return the held-out table. Sets this process's torch
         threads to the config's ``threads`` first, when it has one. Holds the run directory's
         lock throughout: :class:`RunDirError` when another process is running it."""
-        lock = lock_run_dir(self.dir.root)
+        if self._lock is None:
+            self._lock = lock_run_dir(self.dir.root)
         try:
             return self._run()
         finally:
-            os.close(lock)
+            os.close(self._lock)
+            self._lock = None
 
     def _run(self) -> RunResult:
         import torch
