@@ -341,3 +341,15 @@ def test_an_unfinished_last_line_is_left_out_with_a_warning(tmp_path: Path):
     metrics.write_text(whole + '{"iteration": 9, "mean_rew\n')
     with pytest.raises(ReportError, match=f"metrics.jsonl:{n + 1}: not JSON"):
         build_report(d)
+
+
+def test_the_iterations_a_metrics_file_records_skip_what_no_int_is(tmp_path: Path):
+    # {"iteration": 1e999} is infinity to json: int() of it made run --resume a traceback
+    from closedloop.monitor.metrics import metric_iterations
+
+    f = tmp_path / "metrics.jsonl"
+    f.write_text(
+        '{"iteration": 0}\n{"iteration": 1e999}\n{"iteration": NaN}\n{"iteration": 2.0}\n'
+        '{"iteration": true}\nnot json\n{"iteration": 3}\n'
+    )
+    assert metric_iterations(f) == [0, 2, 3]

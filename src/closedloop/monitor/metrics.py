@@ -4,6 +4,7 @@ scalars in TensorBoard (``RUN_DIR/tb``), and the one-line summary printed per it
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -83,6 +84,8 @@ def metric_iterations(path: Path) -> list[int]:
             it = json.loads(line).get("iteration")
         except (ValueError, AttributeError, RecursionError):
             continue
-        if isinstance(it, int | float) and not isinstance(it, bool) and it == it:
+        if isinstance(it, int) and not isinstance(it, bool):
+            out.append(it)
+        elif isinstance(it, float) and math.isfinite(it):  # 1e999 is inf: int() raised
             out.append(int(it))
     return out

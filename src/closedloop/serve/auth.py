@@ -118,11 +118,33 @@ class BearerAuth:
 
 
 def host_name(host_header: str) -> str:
-    """The name in a ``Host`` header, without its port (``[::1]:8000`` -> ``::1``)."""
+    """The name in a ``Host`` header, without its port and a final dot (``[::1]:8000`` ->
+    ``::1``, ``localhost.:80`` -> ``localhost``); a header of another shape comes back as it is
+    (``[::1]evil.example`` is no address)."""
     host = host_header.strip()
     if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        end = host.find("]")
+        rest = host[end + 1 :] if end > 0 else "x"
+        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+            return host
+        return host[1:end]
+    if host.count(":") == 1:
+        host, port = host.split(":")
+        if not port.isdigit():
+            return host_header
+    return host[:-1] if host.endswith(".") else host
+
+
+def names_this_machine(name: str) -> bool:
+    """Whether a ``Host`` header's name (:func:`host_name`) is this machine: ``localhost``, or
+    a loopback address, IPv4-mapped ones (``::ffff:127.0.0.1``) included."""
+    if is_loopback(name):
+        return True
+    try:
+        mapped = ipaddress.IPv6Address(name).ipv4_mapped
+    except ValueError:
+        return False
+    return mapped is not None and mapped.is_loopback
 
 
 class LoopbackHostOnly:
@@ -146,7 +168,7 @@ class LoopbackHostOnly:
             if name == b"host":
                 header = value.decode("latin-1")
                 break
-        if is_loopback(host_name(header)):
+        if names_this_machine(host_name(header)):
             await self.app(scope, receive, send)
             return
         detail = (
