@@ -482,3 +482,24 @@ def test_a_job_cannot_move_the_machines_inode_counter(job, workers):
     assert status.refusals.denied == {"pipe2": 6600, "mmap": 3300}  # os.pipe is pipe2
     # the batch this process took itself, and what the host took meanwhile: a few at most
     assert after - before <= 4, (before, after)
+
+
+def test_a_job_cannot_read_the_machines_inode_counter(job, workers):
+    # the job's pipes came from os.pipe, numbered by the machine-wide counter: a job that made
+    # the host replace a judge worker moved it by thousands, and the next job read the bit in
+    # its stdout's number. FIFOs on the job's fresh /tmp have the same numbers in every job
+    w, _ = workers
+    code = "import os\ndef f():\n    return [os.fstat(fd).st_ino for fd in range(5)]\n"
+    _, first, _ = job(w, code)
+    moved = [os.pipe() for _ in range(2000)]  # what a worker's replacement does, and more
+    for r, wr in moved:
+        os.close(r)
+        os.close(wr)
+    _, second, _ = job(w, code)
+    assert first == second, (first, second)
+    host = os.pipe()
+    try:
+        assert os.fstat(host[0]).st_ino not in first  # not the counter's numbers at all
+    finally:
+        os.close(host[0])
+        os.close(host[1])

@@ -498,7 +498,8 @@ def run_judge(sock, runner, fds, wall, lim):
 
 def _fresh_tmp(lim):
     _libc.umount2(b"/tmp", MNT_DETACH)  # fails harmlessly when nothing is mounted there
-    opts = f"size={lim['tmp_bytes']},nr_inodes={lim['tmp_inodes']},mode=1777"
+    # the job's four pipes are FIFOs on it (_job_pipe): inodes beside the job's own budget
+    opts = f"size={lim['tmp_bytes']},nr_inodes={lim['tmp_inodes'] + JOB_PIPES},mode=1777"
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts)
 
 
@@ -742,25 +743,30 @@ def _tmp_limits(lim):
         return out
     if st.f_bavail == 0:
         out["tmp_space"] = 1
-    if st.f_favail == 0:
-        out["tmp_inodes"] = 1
-    if st.f_files - st.f_ffree > 1:  # something beyond the root directory: look for a big file
-        stack = ["/tmp"]
-        while stack:
-            try:
-                entries = list(os.scandir(stack.pop()))
+    if st.f_files - st.f_ffree <= 1:  # the root directory alone
+        return out
+    # something beyond it: the job's files, and those of its pipes (FIFOs, unlinked) the host
+    # still holds, so whether the job used up its inodes is told by counting its files
+    files, big = 0, False
+    stack = ["/tmp"]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        files += len(entries)
+        for e in entries:
+            try:  # a path past PATH_MAX cannot be looked at: it is not the worker's end
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                elif e.is_file(follow_symlinks=False) and not big:
+                    big = e.stat(follow_symlinks=False).st_size >= lim["fsize_bytes"]
             except OSError:
                 continue
-            for e in entries:
-                try:  # a path past PATH_MAX cannot be looked at: it is not the worker's end
-                    if e.is_dir(follow_symlinks=False):
-                        stack.append(e.path)
-                    elif e.is_file(follow_symlinks=False):
-                        if e.stat(follow_symlinks=False).st_size >= lim["fsize_bytes"]:
-                            out["file_size"] = 1
-                            return out
-                except OSError:
-                    continue
+    if big:
+        out["file_size"] = 1
+    if st.f_favail <= JOB_PIPES and files >= lim["tmp_inodes"] - 1:
+        out["tmp_inodes"] = 1
     return out
 
 
@@ -1160,6 +1166,29 @@ def lock_down(lim, notify):
     return fd
 
 
+JOB_PIPES = 4
+"""The job's pipes (in, out, stdout, stderr): FIFOs on its /tmp, beside its own inode budget."""
+
+
+def _job_pipe(name):
+    """A pipe made as a FIFO on the job's own fresh /tmp, unlinked at once: (read, write).
+
+    ``os.pipe``'s inode numbers come from one counter for the whole machine, which fstat on
+    the job's own descriptors read back: a job that made the host replace a judge worker
+    (a checker call kept busy past the deadline) moved it by thousands, and the next job read
+    the bit from its stdout's number. A FIFO's number comes from the fresh tmpfs, the same in
+    every job."""
+    path = f"/tmp/.{name}"
+    os.mkfifo(path, 0o600)
+    try:
+        r = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        w = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    finally:
+        os.unlink(path)
+    os.set_blocking(r, True)
+    return r, w
+
+
 def job_child(lim, birth_fd, notify):
     """Runs in a fresh clone of the zygote, as PID 1 of its own PID and IPC namespaces. Makes
     the job's pipes, locks itself down, and hands PID 1 the worker's pipe ends in one message
@@ -1169,10 +1198,10 @@ def job_child(lim, birth_fd, notify):
     readable this process drops its own copy, and only then reads the job."""
     _set_name("cl-job")
     joined = _join_jobs_memory()  # first: the descriptor may sit where the pipes go below
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    so_r, so_w = os.pipe()
-    se_r, se_w = os.pipe()
+    in_r, in_w = _job_pipe("in")
+    out_r, out_w = _job_pipe("out")
+    so_r, so_w = _job_pipe("stdout")
+    se_r, se_w = _job_pipe("stderr")
     os.setpgid(0, 0)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
