@@ -541,3 +541,28 @@ def test_finished_threads_leave_the_address_space_to_the_solution(job):
     finally:
         w.kill()
     assert value >= 880, (value, status)  # 832 MiB with an arena a thread here; 960 with two
+
+
+def test_a_full_tmp_is_reported_however_deep_its_files(job):
+    # the count of the job's files went by path, and past PATH_MAX a tree was skipped:
+    # /tmp full, and no limit reported
+    w = Worker(SandboxLimits(wall_s=5, tmp_inodes=64))
+    try:
+        code = textwrap.dedent("""
+            import os
+            def f():
+                for _ in range(20):
+                    os.mkdir('d' * 250)
+                    os.chdir('d' * 250)
+                for i in range(100):
+                    try:
+                        open(str(i), 'w').close()
+                    except OSError as e:
+                        return (len(os.getcwd()) > 4096, e.errno)
+                return 'not full'
+        """)
+        _, value, status = job(w, code)
+        assert value == (True, errno.ENOSPC), value
+        assert status.refusals.limits == {Limit.TMP_INODES: 1}
+    finally:
+        w.kill()

@@ -186,8 +186,9 @@ def test_a_prompt_whose_end_recurs_inside_it_is_never_graded_as_the_response():
     # occurrence of the tail split the prompt, and its solution earned "no idea" a reward 1.0
     shot = "Example:\n```python\ndef f(xs):\n    return sorted(xs)\n```\n" + "Sort it. " * 40
     prompt = shot + shot
-    # the tail recurs: where the prompt ends cannot be told, so the request is refused
-    assert response_text("<s>" + prompt + "no idea", prompt) is None
+    # the whole prompt after a BOS token marks its end; cut at its start, with a tail that
+    # recurs, where it ends cannot be told, so the request is refused
+    assert response_text("<s>" + prompt + "no idea", prompt) == "no idea"
     assert response_text(prompt[100:] + "no idea", prompt) is None
     # the last occurrence was no better: decoding dropped the prompt's final space, so its
     # end was gone and the earlier copy, before the example, was taken

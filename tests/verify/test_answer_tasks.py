@@ -57,6 +57,16 @@ MAIN = "def main():\n    print(6 * 7)\n\n\nif __name__ == '__main__':\n"
         ("from pprint import pprint\npprint(42)", Outcome.PASS),
         ("import os\nprint(42 if os.path.basename(__file__) else 0)", Outcome.PASS),
         ("import os\nprint(42)\nos._exit(3)", Outcome.ERROR),
+        # printed, then stdout replaced; a daemon thread printing on after the end
+        ("import io, sys\nprint(42)\nsys.stdout = io.StringIO()", Outcome.PASS),
+        (
+            "import threading, time\ndef spam():\n    while True:\n        print('.')\n"
+            "        time.sleep(0.001)\nthreading.Thread(target=spam, daemon=True).start()\n"
+            "time.sleep(0.05)\nprint(42)",
+            Outcome.PASS,
+        ),
+        # the harness's channel closed, then a crash: no clean end
+        ("import os\nprint(42)\nos.close(4)\nraise RuntimeError", Outcome.ERROR),
         # exiting with a failure status is still an error, and so is a library that exits
         ("import sys\nprint(6 * 7)\nsys.exit(1)", Outcome.ERROR),
         ("print(6 * 7)\nexit('no answer')", Outcome.ERROR),
@@ -65,6 +75,12 @@ MAIN = "def main():\n    print(6 * 7)\n\n\nif __name__ == '__main__':\n"
 def test_a_program_runs_as_a_script(verifier, solution, outcome):
     v = verifier.verify(TASK, solution)
     assert v.outcome is outcome, v.detail
+
+
+@pytest.mark.parametrize("answer", ["print", "pprint", "sys.stdout.write", "f.write"])
+def test_an_answer_that_is_a_name_is_an_answer_not_a_program(verifier, answer):
+    task = parse_task({"id": "n", "kind": "answer", "answer": answer})
+    assert verifier.verify(task, answer).outcome is Outcome.PASS
 
 
 def test_a_function_tasks_module_that_exits_at_import_is_still_an_error(verifier):

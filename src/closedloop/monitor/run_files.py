@@ -150,10 +150,10 @@ def _row(path: Path, n: int, line: str) -> dict[str, Any]:
         raise ReportError(f"{where}: not a metrics row (no 'iteration')")
     it = row[Metric.ITERATION]
     if not isinstance(it, int) or isinstance(it, bool) or it < 0:
-        raise ReportError(f"{where}: 'iteration' must be a whole number >= 0, got {it!r}")
+        raise ReportError(f"{where}: 'iteration' must be a whole number >= 0, got {it!r:.60}")
     for key, value in row.items():
         if value is not None and not _is_number(value):
-            raise ReportError(f"{where}: {key!r} must be a number, got {value!r:.60}")
+            raise ReportError(f"{where}: {key!r:.60} must be a number, got {value!r:.60}")
     return row
 
 

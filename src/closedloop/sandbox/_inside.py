@@ -743,30 +743,29 @@ def _tmp_limits(lim):
         return out
     if st.f_bavail == 0:
         out["tmp_space"] = 1
-    if st.f_files - st.f_ffree <= 1:  # the root directory alone
-        return out
-    # something beyond it: the job's files, and those of its pipes (FIFOs, unlinked) the host
-    # still holds, so whether the job used up its inodes is told by counting its files
-    files, big = 0, False
-    stack = ["/tmp"]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        files += len(entries)
-        for e in entries:
-            try:  # a path past PATH_MAX cannot be looked at: it is not the worker's end
-                if e.is_dir(follow_symlinks=False):
-                    stack.append(e.path)
-                elif e.is_file(follow_symlinks=False) and not big:
-                    big = e.stat(follow_symlinks=False).st_size >= lim["fsize_bytes"]
+    # the job's pipes are FIFOs on /tmp (_job_pipe), beside its budget, and the host may
+    # still hold up to all of them: no more free than those is a full /tmp (a job within
+    # JOB_PIPES files of the cap may be counted as at it; a count of its files instead went
+    # by path, and past PATH_MAX a tree went uncounted)
+    if st.f_favail <= JOB_PIPES:
+        out["tmp_inodes"] = 1
+    if st.f_files - st.f_ffree > 1:  # something beyond the root directory: look for a big file
+        stack = ["/tmp"]
+        while stack:
+            try:
+                entries = list(os.scandir(stack.pop()))
             except OSError:
                 continue
-    if big:
-        out["file_size"] = 1
-    if st.f_favail <= JOB_PIPES and files >= lim["tmp_inodes"] - 1:
-        out["tmp_inodes"] = 1
+            for e in entries:
+                try:  # a path past PATH_MAX cannot be looked at: it is not the worker's end
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append(e.path)
+                    elif e.is_file(follow_symlinks=False):
+                        if e.stat(follow_symlinks=False).st_size >= lim["fsize_bytes"]:
+                            out["file_size"] = 1
+                            return out
+                except OSError:
+                    continue
     return out
 
 
@@ -1240,10 +1239,12 @@ def job_child(lim, birth_fd, notify):
         select.select([3], [], [])  # the host writes only after PID 1 took the listener
         os.close(LISTENER_FD)  # job code must never answer its own denied calls
     # random reseeds itself in a forked child (os.register_at_fork): no shared stream
+    code = 1  # a harness that raised (its frame channel closed by the candidate) is no clean end
     try:
         serve_candidate(3, 4)
+        code = 0
     finally:
-        _flush_and_exit(0)
+        _flush_and_exit(code)
 
 
 _JOBS_MEMORY_FD = None
@@ -1267,7 +1268,8 @@ def _join_jobs_memory():
 
 
 def _flush_and_exit(code):
-    for stream in (sys.stdout, sys.stderr):
+    # the originals too, as the interpreter does: a program may have replaced sys.stdout
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
             stream.flush()
         except BaseException:
@@ -1322,6 +1324,8 @@ def serve_candidate(in_fd, out_fd):
         return
     if program:
         _end_program()
+        write_frame(out_fd, {"ready": True})
+        _flush_and_exit(0)  # as a script ends: daemon threads printing on are stopped here
     write_frame(out_fd, {"ready": True})
     # A class-based solution's instances stay here: the checker holds them by number (a
     # handle), and reads their attributes and calls their methods through requests "on" one.

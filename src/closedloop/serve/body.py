@@ -35,9 +35,11 @@ from closedloop.verify.text import safe_json, safe_text
 
 MAX_CONTAINERS = 1 << 20
 """Most JSON arrays and objects in a body: a full batch of inline tasks with hundreds of tests
-each has under a tenth of it; at this cap the parsed body holds ~100 MB."""
-MAX_STRINGS = 1 << 22
-"""Most JSON strings in a body (four to a test, an item or a key and its value)."""
+each has under a tenth of it; at this cap the parsed body holds ~350 MB."""
+MAX_STRINGS = 1 << 20
+"""Most JSON strings in a body (four to a test, an item or a key and its value; a full batch
+of inline tasks of a thousand tests each has under half). The count itself splits the body
+at its strings: 4 M of them cost it 900 MB."""
 MAX_ELEMENTS = 1 << 21
 """Most commas and colons outside strings: every value past an array's first and every key
 of an object is one, so this bounds the numbers and keys a body builds (8 M floats took

@@ -11,7 +11,8 @@ and ``openrlhf/utils/remote_rm_utils.py`` (before 0.10; a whole batch per reques
 Here ``labels`` are task ids of tasks the server holds (``closedloop serve --tasks``; the
 dataset's label column, ``--data.label_key``), and the response is split out of each query:
 
-1. the query starts with its prompt: the response is the rest;
+1. the query holds its prompt whole, at its start or after a few characters (a BOS token the
+   prompt's text lacks): the response is the rest;
 2. otherwise (the prompt was cut to fit ``max_len``, or decoding changed an early character)
    the last :data:`PROMPT_TAIL` characters of the prompt are looked for in the query, and
    the response starts after their last occurrence (a later one than the prompt's end lies
@@ -83,15 +84,22 @@ class ContractError(ValueError):
 def response_text(query: str, prompt: str) -> str | None:
     """The response in ``query`` given its ``prompt`` (see the module docstring), or None when
     the prompt cannot be found in it."""
-    if query.startswith(prompt):
-        rest = query[len(prompt) :]
+    whole = query.find(prompt) if prompt else 0
+    if 0 <= whole <= _SPECIAL_MAX:  # the prompt whole, after at most a BOS token or two
+        rest = query[whole + len(prompt) :]
     else:
         tail = prompt[-PROMPT_TAIL:]
         at = query.rfind(tail)
-        if not tail or at < 0 or prompt.find(tail) < len(prompt) - len(tail):
+        if not tail or at < 0 or tail_recurs(prompt):
             return None  # a tail that recurs inside the prompt does not mark where it ends
         rest = query[at + len(tail) :]
     return strip_trailing_special(rest)
+
+
+def tail_recurs(prompt: str) -> bool:
+    """Whether the prompt's last :data:`PROMPT_TAIL` characters also occur earlier in it."""
+    tail = prompt[-PROMPT_TAIL:]
+    return bool(tail) and prompt.find(tail) < len(prompt) - len(tail)
 
 
 def strip_trailing_special(text: str) -> str:
@@ -131,6 +139,12 @@ def split_request(req: GetRewardRequest) -> list[tuple[str, str]]:
                 "the dataset column holding task ids)"
             )
         response = response_text(query, prompt)
+        if response is None and tail_recurs(prompt):
+            raise ContractError(
+                f"query[{i}]: the query holds its prompt (prompts[{i}]) neither whole nor with "
+                f"an end that can be told from the rest: the prompt's last {PROMPT_TAIL} "
+                "characters also occur earlier in it"
+            )
         if response is None:
             raise ContractError(f"query[{i}]: its prompt (prompts[{i}]) is not found in it")
         out.append((label, extract_code(response)))

@@ -193,9 +193,11 @@ def parse_task(obj: Any) -> Task:
     """
     if not isinstance(obj, dict):
         raise TaskFormatError("a task must be a JSON object")
-    unknown = sorted(set(obj) - _KNOWN)
-    if unknown:
-        raise TaskFormatError(f"unknown field(s) {unknown}; known: {sorted(_KNOWN)}")
+    extra = sum(1 for k in obj if k not in _KNOWN)
+    if extra:  # named in the task's order, five at most: a task may hold a million
+        first = [k[:60] if isinstance(k, str) else k for k in obj if k not in _KNOWN][:5]
+        more = f" and {extra - 5} more" if extra > 5 else ""
+        raise TaskFormatError(f"unknown field(s) {first}{more}; known: {sorted(_KNOWN)}")
     try:
         kind = TaskKind(obj.get("kind", "function"))
     except ValueError:

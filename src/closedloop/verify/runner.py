@@ -488,6 +488,10 @@ def _prints(solution: str, max_chars: int = 10_000) -> bool:
         tree = ast.parse(solution)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
+    body = tree.body
+    if len(body) == 1 and isinstance(body[0], ast.Expr):
+        if isinstance(body[0].value, ast.Name | ast.Attribute):
+            return False  # a name alone is an answer ("print", "sys.stdout.write"), not a program
     return any(_writes_output(n) for n in ast.walk(tree))
 
 
