@@ -77,4 +77,7 @@ def test_a_refused_resume_changes_nothing_in_the_run(tmp_path: Path):
     runner = LoopRunner.resume(run)  # free again: it takes the lock and keeps it
     with pytest.raises(RunDirError):
         lock_run_dir(run)
-    os.close(runner._lock)
+    runner.close()  # a runner resumed and not run lets go when closed (or collected)
+    again = LoopRunner.resume(run)
+    del again
+    os.close(lock_run_dir(run))

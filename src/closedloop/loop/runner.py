@@ -35,6 +35,7 @@ weights an uninterrupted one ends with (``tests/loop/test_resume_same_algorithm.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -194,8 +195,19 @@ class LoopRunner:
         try:
             return self._run()
         finally:
+            self.close()
+
+    def close(self) -> None:
+        """Let go of the run directory's lock (``run`` does at its end; a runner resumed and
+        not run, say after a refused ``extend_to``, should be closed, or it holds the run
+        until it is collected)."""
+        if self._lock is not None:
             os.close(self._lock)
             self._lock = None
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     def _run(self) -> RunResult:
         import torch
