@@ -269,7 +269,9 @@ def make_app(
     # /health, /metrics and the 503s of a full queue are answered while a heavy request is
     # worked on. Their own few threads: this work never waits for a thread that a batch
     # holds while it is verified (a full server still answers 503 at once), and it is
-    # CPU-bound under one interpreter lock, which more threads would only contend for.
+    # CPU-bound under one interpreter lock, which more threads would only contend for. That
+    # lock is the limit of "answered meanwhile": json.loads holds it for a whole body, about
+    # a second at the body's bounds (a million keys; serve/body.py), four such at once ~4 s.
     cpu = anyio.CapacityLimiter(CPU_THREADS)
 
     async def off_loop(fn: Callable[[], T]) -> T:
