@@ -118,7 +118,9 @@ def test_nested_sets_that_do_not_sort_share_one_budget_of_comparisons():
         t0 = time.process_time()
         assert not plain_equal(got, expected, tol=1e-9)
         spent = time.process_time() - t0
-    assert spent < 0.8, spent  # ~0.35 s
+    # ~0.35 s on the VM this was written on, ~0.47 s on a slower one, where a full CI run once
+    # took 0.83 s; the searches it guards against cost 1.7-7 s
+    assert spent < 1.2, spent
     # the same shape, every element within the tolerance: still paired, in budget
     small = {(j, frozenset({(k, 0.5 + 1e-12) for k in range(20)})) for j in range(20)}
     exact = {(j, frozenset({(k, 0.5) for k in range(20)})) for j in range(20)}
