@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from closedloop.roles.prompts import extract_code
 from closedloop.serve import openrlhf
 from closedloop.serve.auth import BearerAuth, LoopbackHostOnly
-from closedloop.serve.body import BodyError, BodyInvalid, parse_body, short
+from closedloop.serve.body import BodyError, BodyInvalid, M, parse_body, short
 from closedloop.serve.limits import (
     MAX_BATCH,
     Admission,
@@ -65,7 +65,6 @@ CPU_THREADS = 4
 """Threads that parse requests and render answers (beside those that wait on verification)."""
 
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
 
 ROUTES = ("/health", "/limits", "/metrics", "/reward", "/verify", "/get_reward")
 """The server's paths (also the ``route`` label values of its metrics)."""

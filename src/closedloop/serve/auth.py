@@ -92,6 +92,14 @@ def presented_token(authorization: str) -> str | None:
     return None
 
 
+def _header(scope: Scope, name: bytes) -> str:
+    """A request's first header ``name`` (lower case), as Latin-1 text; empty when absent."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
 class BearerAuth:
     """ASGI middleware: every HTTP request outside :data:`OPEN_PATHS` must carry the token;
     others get 401 with ``WWW-Authenticate: Bearer`` before their body is read."""
@@ -104,11 +112,7 @@ class BearerAuth:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        header = ""
-        for name, value in scope.get("headers", ()):
-            if name == b"authorization":
-                header = value.decode("latin-1")
-                break
+        header = _header(scope, b"authorization")
         got = presented_token(header)
         if got is not None and hmac.compare_digest(got.encode("utf-8"), self._token):
             await self.app(scope, receive, send)
@@ -163,11 +167,7 @@ class LoopbackHostOnly:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header = ""
-        for name, value in scope.get("headers", ()):
-            if name == b"host":
-                header = value.decode("latin-1")
-                break
+        header = _header(scope, b"host")
         if names_this_machine(host_name(header)):
             await self.app(scope, receive, send)
             return

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +133,29 @@ def wire_ids(tasks: Sequence[Task | None], bare: set[str]) -> dict[int, str]:
     return {k: by_content[key] for k, key in keys.items()}
 
 
+def wire_batch(
+    names: Sequence[str], tasks: Sequence[Task | None], field: str, values: Sequence[str]
+) -> tuple[list[dict[str, Any]], Callable[[Sequence[dict[str, Any]]], list[dict[str, Any]]]]:
+    """A request's items, ``{"task_id", field}`` each, and the function that gives the inline
+    tasks a chunk of them answers (``post_batched``'s ``tasks_for``). An item with a task goes
+    under its wire id (:func:`wire_ids`) and the task along with it; one without (None) names
+    the server's task ``names[i]``."""
+    wire = wire_ids(tasks, {n for n, t in zip(names, tasks, strict=True) if t is None})
+    inline: dict[str, Task] = {}
+    items = []
+    for name, t, value in zip(names, tasks, values, strict=True):
+        if t is not None:
+            name = wire[id(t)]
+            inline.setdefault(name, t)
+        items.append({"task_id": name, field: value})
+
+    def tasks_for(chunk: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        sent = dict.fromkeys(it["task_id"] for it in chunk)
+        return [{**inline[i].to_json(), "id": i} for i in sent if i in inline]
+
+    return items, tasks_for
+
+
 class Scorer:
     """Verifies completions against task references, on a server (``url``) or in this process.
 
@@ -195,21 +218,8 @@ class Scorer:
         carry the task's own id."""
         assert self.client is not None
         tasks = [r if isinstance(r, Task) else self.by_id.get(r) for r in resolved]
-        wire = wire_ids(tasks, {r for r, t in zip(resolved, tasks, strict=True) if t is None})
-        inline: dict[str, Task] = {}
-        items = []
-        for r, t, c in zip(resolved, tasks, codes, strict=True):
-            if t is None:  # a task the server holds
-                items.append({"task_id": r, "solution": c})
-                continue
-            wid = wire[id(t)]
-            inline.setdefault(wid, t)
-            items.append({"task_id": wid, "solution": c})
-
-        def tasks_for(chunk: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-            ids = dict.fromkeys(it["task_id"] for it in chunk)
-            return [{**inline[i].to_json(), "id": i} for i in ids if i in inline]
-
+        names = [r if isinstance(r, str) else r.id for r in resolved]
+        items, tasks_for = wire_batch(names, tasks, "solution", codes)
         verdicts = self.client.post_batched(
             "/verify", "solutions", items, tasks_for, "verdicts", {"split": "private"}
         )

@@ -30,7 +30,7 @@ from typing import Any
 from closedloop.roles.prompts import extract_code
 from closedloop.serve.app import MAX_BATCH
 from closedloop.serve.client import RetryPolicy, ServerClient
-from closedloop.serve.scoring import tasks_by_id, wire_ids
+from closedloop.serve.scoring import tasks_by_id, wire_batch
 from closedloop.tasks.format import Split, Task
 from closedloop.verify import VerificationBackend, Verifier
 
@@ -87,24 +87,12 @@ class VerifierReward:
 
     def _remote(self, ids: list[str], texts: list[str]) -> list[float | None]:
         """Reward on the server. A task given at construction goes along with the items that
-        answer it, under its id with a digest of its content appended (:func:`wire_ids`): the
+        answer it, under its id with a digest of its content appended (``scoring.wire_ids``): the
         server refuses an inline task under the id of one it holds, which a server started on
         the same task file does. An id not among them names the server's own task."""
         assert self.client is not None
         tasks = [self.by_id.get(i) for i in ids]
-        wire = wire_ids(tasks, {i for i, t in zip(ids, tasks, strict=True) if t is None})
-        inline: dict[str, Task] = {}
-        items = []
-        for i, t, text in zip(ids, tasks, texts, strict=True):
-            if t is not None:
-                i = wire[id(t)]
-                inline.setdefault(i, t)
-            items.append({"task_id": i, "completion": text})
-
-        def tasks_for(chunk: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-            sent = dict.fromkeys(it["task_id"] for it in chunk)
-            return [{**inline[i].to_json(), "id": i} for i in sent if i in inline]
-
+        items, tasks_for = wire_batch(ids, tasks, "completion", texts)
         return self.client.post_batched("/reward", "items", items, tasks_for, "rewards")
 
     def close(self) -> None:

@@ -492,20 +492,16 @@ def _prints(solution: str, max_chars: int = 10_000) -> bool:
     if len(body) == 1 and isinstance(body[0], ast.Expr):
         if isinstance(body[0].value, ast.Name | ast.Attribute):
             return False  # a name alone is an answer ("print", "sys.stdout.write"), not a program
-    return any(_writes_output(n) for n in ast.walk(tree))
+    # a node naming a way to print, called or not (``w = sys.stdout.write``)
+    return any(
+        (isinstance(n, ast.Name) and n.id in _PRINTING_NAMES)
+        or (isinstance(n, ast.Attribute) and n.attr in _PRINTING_ATTRIBUTES)
+        for n in ast.walk(tree)
+    )
 
 
 _PRINTING_NAMES = frozenset({"print", "pprint"})
 _PRINTING_ATTRIBUTES = frozenset({"print", "pprint", "write", "writelines"})
-
-
-def _writes_output(node: Any) -> bool:
-    """Whether an AST node names a way to print (called or not: ``w = sys.stdout.write``)."""
-    import ast
-
-    if isinstance(node, ast.Name):
-        return node.id in _PRINTING_NAMES
-    return isinstance(node, ast.Attribute) and node.attr in _PRINTING_ATTRIBUTES
 
 
 def _over_the_wire_cap(frame: dict[str, Any]) -> str | None:
