@@ -216,7 +216,7 @@ class ColdStartConfig(_Section):
     closedloop.loop.grammar.identity_task), which the grammar's draws never give: without it
     self-play never attempts the rule, and a base taught it can unlearn it. It does not stop
     that: the base preset at 0.05 (seed 0) ended with the identity family at 0.41 against
-    0.76 without it (base 0.97; README, "The loop")."""
+    0.76 without it (base 0.97; docs/loop.md)."""
     epochs: float = Field(4.0, gt=0, le=1000)
     """Passes over the corpus. At 1.5 the SFT loss ended at 0.47 and the model solved about 2%
     of its own grammar's tasks; 4 passes end near 0.36 and fit the 10-minute budget."""

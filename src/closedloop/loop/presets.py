@@ -15,8 +15,8 @@ catalogue ``closedloop presets`` prints (``closedloop run --preset NAME`` runs o
   1e-4 0.372, 2e-4 0.327 (reverse tasks forgotten, 0.84 -> 0.28, for ``x + 9``), 2e-4 with a
   KL penalty (beta 0.1) 0.352, 2e-4 with 64 replayed base examples per update (replay_coef
   1.0 / 0.3) 0.345 / 0.340; expert iteration 0.323; 40 iterations at 1e-4 0.365. From the
-  relational base shipped after it (0.375), seeds 0 / 1 / 2: 0.362 / 0.342 / 0.368 (README,
-  "The loop"); seed 0 at 2e-4 0.358, at 1e-4 with 64 replayed base examples (replay_coef
+  relational base shipped after it (0.375), seeds 0 / 1 / 2: 0.362 / 0.342 / 0.368
+  (docs/loop.md); seed 0 at 2e-4 0.358, at 1e-4 with 64 replayed base examples (replay_coef
   1.0) 0.370. From the composition base (0.387): 0.343 / 0.358 / 0.393; from the identity
   base (0.430), shipped since: 0.432 / 0.422 / 0.442 (gate p = 0.50 / 0.87 / 0.08), and with
   64 replayed base examples per update at replay_coef 0.3 (the preset since) 0.443 / 0.445 /
@@ -24,12 +24,13 @@ catalogue ``closedloop presets`` prints (``closedloop run --preset NAME`` runs o
   evaluated only at the end, seed 0, 0.437). From the continued base (0.453): 0.438 / 0.447 /
   0.465, controls 0.442 / 0.447 / 0.462 (gate p = 0.99 / 0.88 / 0.095). From the stage-9
   base (0.475), shipped since: 0.472 / 0.453 / 0.468, controls 0.472 / 0.427 / 0.435 (gate
-  p = 0.73 / 0.999 / 0.87).
+  p = 0.73 / 0.999 / 0.87); with 12 drawn private tests a pool task (the preset since):
+  0.470 / 0.478 / 0.462, controls 0.455 / 0.465 / 0.430 (gate p = 0.82 / 0.39 / 0.99).
 - ``scratch``: what the main job was before the shipped base: a ~2 M parameter model built
   and cold-started here on 3,000 grammar tasks of depth 1-2 (4 passes), then nine
   iterations with hindsight relabels at GRPO 5e-5, 200 held-out tasks, greedy only. Its
   cold start barely reads its examples (reading probe 0.077), so self-play only sharpens its
-  prior (held-out 0.065 -> 0.080, control 0.050; README, "Before the base").
+  prior (held-out 0.065 -> 0.080, control 0.050; docs/loop.md, "Before the base").
 - ``quick``: the whole loop in about a minute on 2 CPU cores, report included: a tiny model
   with its own small cold start, four iterations, 50 held-out tasks evaluated every
   iteration. It shows every phase, plot and line of the output; its numbers mean nothing
