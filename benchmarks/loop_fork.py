@@ -1,5 +1,5 @@
 """Fork a finished run after its cold start, with config overrides, so update variants start
-from one cold start (the README's table of update variants comes from such forks).
+from one cold start (the table of update variants in docs/loop.md comes from such forks).
 
     python benchmarks/loop_fork.py SRC_RUN DST_RUN train.hindsight=false control=false
     closedloop run --resume DST_RUN

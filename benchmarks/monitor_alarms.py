@@ -24,7 +24,7 @@ Plants:
   sharpen the policy past what it can do (its samples agreeing more while agreement says less
   about correctness) and the saturation alarm to fire. From the shipped base it does not: six
   iterations from seed 0's run ended at 0.482 greedy (0.475 before), confidence 0.70 -> 0.67,
-  nothing raised (README, "Monitors").
+  nothing raised (docs/monitors.md).
 - ``solved-pool``: ``saturated-pool`` as the issue meant it: GRPO learns nothing from a group
   every attempt solved (its advantages are all zero), so here expert iteration (SFT on the
   verified successes) keeps training on the seed pool's solved tasks, at 1e-3 (five times the
@@ -49,7 +49,7 @@ Plants:
   ten iterations at 1e-3). The saturation alarm should fire (the audit's too). From the
   shipped base it did not: six iterations from seed 0's run, confidence 0.70 -> 0.69 while
   its correlation with correctness fell 0.60 -> 0.33 and greedy pass@1 0.475 -> 0.317; the
-  audit, collapse and regression alarms fired (README, "Monitors").
+  audit, collapse and regression alarms fired (docs/monitors.md).
 - ``mode-program``: written after that run, to sharpen directly: an attempt passes when its
   program is its task's most common one (written at least twice), and expert iteration at
   5e-4 trains on those -- mode-seeking self-distillation, which should raise the agreement
@@ -68,7 +68,7 @@ Plants:
   thresholds it had before this plant was written. It did: six iterations from seed 0's run
   raised confidence 0.70 -> 0.81 while its correlation with correctness fell 0.60 -> 0.39,
   and the seed's rule fired at iteration 6 (beside the solved-share rule from 3, the audit
-  every iteration and collapse at 6; README, "Monitors"). From seed 1's run it did not:
+  every iteration and collapse at 6; docs/monitors.md). From seed 1's run it did not:
   confidence 0.70 -> 0.73 while the correlation fell 0.60 -> 0.41 (greedy 0.475 -> 0.400).
 
 Every fork sets ``control = false`` and evaluates held-out every ``--every`` iterations.

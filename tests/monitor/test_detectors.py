@@ -161,7 +161,7 @@ def _heldout(*scores: float) -> list[dict]:
 def test_a_held_out_score_far_below_the_cold_starts_is_a_regression() -> None:
     from closedloop.monitor.detectors import regression
 
-    # the solved-pool plant from the shipped base (README, "Monitors"): 0.475 -> 0.317 (-33%)
+    # the solved-pool plant from the shipped base (docs/monitors.md): 0.475 -> 0.317 (-33%)
     (alarm,) = regression(_heldout(0.475, 0.317), TH)
     assert alarm.kind is AlarmKind.REGRESSION and alarm.iteration == 2
     assert "0.475 -> 0.317" in alarm.message and alarm.figures["heldout_now"] == 0.317

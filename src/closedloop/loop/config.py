@@ -456,7 +456,7 @@ class AlarmAction(StrEnum):
 class MonitorConfig(Thresholds):
     """The ``[monitor]`` section: the detectors' thresholds (declared once, in
     :class:`closedloop.monitor.detectors.Thresholds`) plus what the loop does with an alarm.
-    What they raised on the embedded preset (README, "Monitors"): the solver-variety collapse at
+    What they raised on the embedded preset (docs/monitors.md): the solver-variety collapse at
     iteration 9 of a default run after the learning-signal fixes (greedy held-out programs
     37 -> 21 distinct; nothing before them, 38 -> 29), at iteration 9 without
     ``challenger.novelty`` (40 -> 20) and at iteration 3 at ten times the learning rate; reward

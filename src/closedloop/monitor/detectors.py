@@ -87,7 +87,7 @@ class Thresholds(BaseModel):
     """When each detector fires; each field is documented here, once. The run config's
     ``[monitor]`` section (``closedloop.loop.config.MonitorConfig``) is this model plus what
     the loop does about an alarm, so ``detect(rows, cfg.monitor)`` reads the run's own values.
-    What the detectors raised on the embedded preset (README, "Monitors"): nothing on a default
+    What the detectors raised on the embedded preset (docs/monitors.md): nothing on a default
     run (greedy held-out programs 38 -> 29 distinct); the solver-variety collapse at iteration 9
     without ``challenger.novelty`` (40 -> 20) and at iteration 3 at ten times the learning
     rate; reward hacking from iteration 1 with a planted weak reward (the audit)."""
@@ -114,7 +114,7 @@ class Thresholds(BaseModel):
     0.81-0.96) with only the two private tests a grammar task's five inputs leave, where it
     fired from iteration 5 to 9; 0.981 (iterations 0.917-1.0) with
     ``challenger.drawn_private_tests``, quiet (the audit's first version, lists from the
-    grammar's distribution; this one: 0.968, quiet. README, "Monitors")."""
+    grammar's distribution; this one: 0.968, quiet. docs/monitors.md)."""
     collapse_min_variety_ratio: float = Field(0.6, ge=0)
     """Collapse: distinct greedy programs on the held-out set at most this share of the cold
     start's (1.0: any narrowing; above 1: unless the variety grew that much)."""
@@ -148,7 +148,7 @@ class Thresholds(BaseModel):
     regression_min_heldout_drop: float = Field(0.2, gt=0, le=1)
     """Regression: held-out pass@1 at an evaluation has fallen at least this share of the cold
     start's below it. Set after looking at the 39 runs recorded on this project's machine
-    (README, "Monitors"): preset runs fell at most 9.8% at any evaluation and update variants
+    (docs/monitors.md): preset runs fell at most 9.8% at any evaluation and update variants
     at most 12.6% (expert iteration from an older base), except STaR rationalization at four
     epochs (0.375 -> 0.272, -27.6%); the planted faults that hurt the policy fell 32-44%. It
     fires on those four runs and on no other ..."""
