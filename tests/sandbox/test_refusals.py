@@ -495,3 +495,42 @@ def f():
     _, value, status = job(worker, code)
     assert value == [0, 3, "raise refused", (-1, 1)], value
     assert status.refusals.denied == {"setpriority": 1}
+
+
+def test_job_code_makes_pipes_as_fifos_and_nothing_else_with_mknod(worker, job):
+    # os.pipe drew its inode number from the machine-wide counter, so the filter refuses new
+    # kernel pipes; job code gets FIFOs on its own /tmp instead (a pipe's semantics, the
+    # counter untouched), and mknod makes FIFOs only
+    code = textwrap.dedent("""
+        import ctypes, os, stat
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        def f():
+            r, w = os.pipe()
+            os.write(w, b'through')
+            os.close(w)
+            out = [os.read(r, 100).decode(), os.read(r, 100).decode(), os.get_inheritable(r)]
+            r2, w2 = os.pipe2(os.O_NONBLOCK)
+            out += [os.get_blocking(r2), os.get_blocking(w2), os.get_inheritable(r2)]
+            try:
+                os.read(r2, 1)
+            except BlockingIOError:
+                out.append('would block')
+            os.mkfifo('/tmp/named')
+            out.append(stat.S_ISFIFO(os.stat('/tmp/named').st_mode))
+            for attempt in (lambda: os.mknod('/tmp/plain', 0o600 | stat.S_IFREG),
+                            lambda: os.pipe2(os.O_DIRECT)):
+                try:
+                    attempt()
+                    out.append('made')
+                except PermissionError:
+                    out.append('refused')
+            fds = (ctypes.c_int * 2)()
+            out.append(libc.syscall(22, fds))  # the kernel's pipe itself: refused
+            return out
+    """)
+    _, value, status = job(worker, code)
+    # os.pipe's ends are not inheritable; pipe2 without O_CLOEXEC makes them so
+    assert value[:8] == ["through", "", False, False, False, True, "would block", True]
+    assert value[8:] == ["refused", "refused", -1]
+    assert status.refusals.denied == {"mknodat": 1, "pipe2": 1, "pipe": 1}

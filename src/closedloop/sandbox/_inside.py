@@ -73,6 +73,7 @@ import ctypes
 import errno
 import fcntl
 import functools
+import itertools
 import json
 import math
 import operator
@@ -917,6 +918,9 @@ STATX_MOUNT_IDS = 0x1000 | 0x4000
 """statx's STATX_MNT_ID and STATX_MNT_ID_UNIQUE: mount ids are numbered for the whole machine,
 and each job's /tmp is a fresh mount, so they count the machine's mounts (a coarse channel:
 a job that got its judge worker replaced moved it by the remounts)."""
+S_IFMT, S_IFIFO = 0o170000, 0o010000
+"""mknod's file types: a FIFO is the one a job may make (on its own /tmp: the root is
+read-only), for the pipes job code makes (``_job_code_pipe``)."""
 CLOSE_RANGE_ALLOWED = (0, 4)
 """close_range's flags: none, or CLOSE_RANGE_CLOEXEC; CLOSE_RANGE_UNSHARE gave a thread a
 descriptor table of its own, as clone without CLONE_FILES did (708 descriptors under 64)."""
@@ -952,6 +956,8 @@ _SYSCALL_NAMES = {
     9: "mmap",  # with MAP_HUGETLB
     332: "statx",  # asking for mount ids
     436: "close_range",  # with CLOSE_RANGE_UNSHARE
+    133: "mknod",  # anything but a FIFO
+    259: "mknodat",
     56: "clone",  # a new process, or a thread with descriptors of its own
     62: "kill",  # another process
     234: "tgkill",
@@ -977,7 +983,7 @@ def _x86_64_seccomp_filter(deny):
     the kernel compiles it for every job) and ``deny`` everything else, with arguments checked
     for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), statx (no
     mount ids), close_range (no CLOSE_RANGE_UNSHARE), kill/tgkill (itself only: PID 1 of its
-    namespace), prlimit64 and setpriority (itself only), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without
+    namespace), prlimit64 and setpriority (itself only), mknod and mknodat (FIFOs only), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without
     SETFL_REFUSED), ioctl (IOCTL_ALLOWED), madvise (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS
     return 0 undone, UNSUPPORTED_SYSCALLS ENOSYS. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
     counts the call) or EPERM itself."""
@@ -1046,6 +1052,15 @@ def _x86_64_seccomp_filter(deny):
         ins(RET, 0, 0, deny)
         ins(RET, 0, 0, RET_ALLOW)
     argument_in(436, 32, CLOSE_RANGE_ALLOWED)  # close_range: args[2], flags
+    # mknod(path, mode, dev), mknodat(dirfd, path, mode, dev): FIFOs only (os.mkfifo, and the
+    # os.pipe job code is given, _job_code_pipe), which can only be made on the job's own /tmp
+    for nr, offset in ((133, 24), (259, 32)):
+        ins(JEQ, 0, 5, nr)
+        ins(LD, 0, 0, offset)
+        ins(AND, 0, 0, S_IFMT)
+        ins(JEQ, 0, 1, S_IFIFO)
+        ins(RET, 0, 0, RET_ALLOW)
+        ins(RET, 0, 0, deny)
     ins(JEQ, 0, 4, 202)  # futex: private only
     ins(LD, 0, 0, 24)  # args[1] low half (op)
     ins(JSET, 1, 0, FUTEX_PRIVATE)
@@ -1188,6 +1203,109 @@ def _job_pipe(name):
     return r, w
 
 
+_JOB_CODE_PIPES = itertools.count(1)
+
+
+def _job_code_pipe():
+    """``os.pipe`` for job code: a FIFO on the job's /tmp, as its own pipes are (``_job_pipe``),
+    so that ``multiprocessing``'s queues and a program's own pipes work where the filter refuses
+    new kernel pipes (their inode numbers come from the machine-wide counter). It counts
+    against the job's /tmp inodes and descriptors like any file."""
+    return _job_pipe(f"pipe{next(_JOB_CODE_PIPES)}")
+
+
+_KERNEL_PIPE2 = os.pipe2
+
+
+def _job_code_pipe2(flags):
+    """``os.pipe2`` for job code: O_NONBLOCK and O_CLOEXEC, as the call takes them. Any other
+    flag (O_DIRECT: packet mode, one byte a read cost the host's reader a core) goes to the
+    kernel's call, which the filter refuses and counts."""
+    if flags & ~(os.O_NONBLOCK | os.O_CLOEXEC):
+        return _KERNEL_PIPE2(flags)
+    r, w = _job_code_pipe()
+    for fd in (r, w):
+        os.set_blocking(fd, not flags & os.O_NONBLOCK)
+        os.set_inheritable(fd, not flags & os.O_CLOEXEC)
+    return r, w
+
+
+class _JobSemLock:
+    """``_multiprocessing.SemLock`` for job code: a semaphore on a condition variable.
+
+    multiprocessing's locks, semaphores and queues (and so ``multiprocessing.pool.ThreadPool``
+    and ``multiprocessing.dummy``) are POSIX named semaphores: files in /dev/shm, which a job
+    has none of, waited on with futexes shared between processes, which the filter refuses
+    (a futex on a page of a host file is the same futex in every job running beside it). A job
+    is one process (it cannot fork), so its threads are all such an object can serve, and this
+    is CPython's ``semaphore.c`` for them: the same counts, owner, errors and timeouts."""
+
+    SEM_VALUE_MAX = 2**31 - 1
+
+    def __init__(self, kind, value, maxvalue, name, unlink):
+        import threading
+
+        if kind not in (0, 1):  # multiprocessing.synchronize: RECURSIVE_MUTEX, SEMAPHORE
+            raise ValueError("unrecognized kind")
+        self.kind, self.maxvalue, self.name = kind, maxvalue, None if unlink else name
+        self.handle = id(self)
+        self._value, self._acquired, self._last = value, 0, None
+        self._cond = threading.Condition(threading.Lock())
+        self._ident = threading.get_ident
+
+    def acquire(self, block=True, timeout=None):
+        me = self._ident()
+        if self.kind == 0 and self._acquired > 0 and self._last == me:
+            self._acquired += 1
+            return True
+        with self._cond:
+            if self._value == 0:
+                if not block:
+                    return False
+                wait = None if timeout is None else max(float(timeout), 0.0)
+                if not self._cond.wait_for(lambda: self._value > 0, wait):
+                    return False
+            self._value -= 1
+            self._acquired += 1
+            self._last = me
+        return True
+
+    def release(self):
+        with self._cond:
+            if self.kind == 0:
+                if not (self._acquired > 0 and self._last == self._ident()):
+                    raise AssertionError("attempt to release recursive lock not owned by thread")
+                if self._acquired > 1:
+                    self._acquired -= 1
+                    return
+            elif self._value >= self.maxvalue:
+                raise ValueError("semaphore or lock released too many times")
+            self._value += 1
+            self._acquired -= 1
+            self._cond.notify()
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def _count(self):
+        return self._acquired
+
+    def _is_mine(self):
+        return self._acquired > 0 and self._last == self._ident()
+
+    def _get_value(self):
+        return self._value
+
+    def _is_zero(self):
+        return self._value == 0
+
+    def _after_fork(self):
+        self._acquired = 0
+
+
 def job_child(lim, birth_fd, notify):
     """Runs in a fresh clone of the zygote, as PID 1 of its own PID and IPC namespaces. Makes
     the job's pipes, locks itself down, and hands PID 1 the worker's pipe ends in one message
@@ -1239,6 +1357,7 @@ def job_child(lim, birth_fd, notify):
         select.select([3], [], [])  # the host writes only after PID 1 took the listener
         os.close(LISTENER_FD)  # job code must never answer its own denied calls
     # random reseeds itself in a forked child (os.register_at_fork): no shared stream
+    os.pipe, os.pipe2 = _job_code_pipe, _job_code_pipe2
     code = 1  # a harness that raised (its frame channel closed by the candidate) is no clean end
     try:
         serve_candidate(3, 4)
@@ -3020,6 +3139,12 @@ def main():
     sys.argv = ["solution.py"]
     # exit() and quit(), which the site module (left out: -S) would have installed
     builtins.exit = builtins.quit = _exit
+    try:  # multiprocessing's locks for one process's threads (_JobSemLock says why)
+        import _multiprocessing
+
+        _multiprocessing.SemLock = _JobSemLock
+    except ImportError:
+        pass
     extra = _PRELOAD_JUDGE if cfg.get("mode") == "judge" else ()
     for name in _PRELOAD + extra + tuple(cfg.get("preload", ())):
         try:

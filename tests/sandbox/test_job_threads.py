@@ -1,0 +1,132 @@
+"""multiprocessing's thread-side tools in a job (issue 17, family 5: no false rejections).
+
+Its locks, semaphores and queues are POSIX named semaphores (files in /dev/shm, futexes shared
+between processes, both refused in a job) and its queues use new pipes (refused too: their
+inode numbers come from a machine-wide counter), so ``multiprocessing.pool.ThreadPool`` and
+``multiprocessing.dummy`` failed every correct solution that used them. A job is one process,
+so the sandbox gives its threads a condition-variable semaphore (``_JobSemLock``) and FIFO
+pipes: the same program must give the same answers in a job as in a plain interpreter.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+SEMANTICS = textwrap.dedent("""
+    import multiprocessing as mp, os, threading, time
+    from multiprocessing.pool import ThreadPool
+    from multiprocessing.dummy import Pool as DummyPool
+
+    def _err(fn):
+        try:
+            fn()
+            return 'no error'
+        except Exception as e:
+            return f'{type(e).__name__}: {e}'
+
+    def f():
+        out = []
+        lock = mp.Lock()
+        out += [lock.acquire(), lock.acquire(False), lock.acquire(timeout=0.05)]
+        lock.release()
+        out.append(_err(lock.release))
+        rlock = mp.RLock()
+        out += [rlock.acquire(), rlock.acquire(), rlock._semlock._count(),
+                rlock._semlock._is_mine()]
+        rlock.release()
+        rlock.release()
+        out.append(_err(rlock.release))
+        sem = mp.Semaphore(2)
+        out += [sem.acquire(), sem.acquire(), sem.acquire(False), sem.get_value()]
+        for _ in range(3):
+            sem.release()
+        out.append(sem.get_value())
+        bounded = mp.BoundedSemaphore(1)
+        bounded.acquire()
+        bounded.release()
+        out.append(_err(bounded.release))
+        # another thread waits on a held lock until it is released
+        lock.acquire()
+        got = []
+        def take():
+            with lock:
+                got.append(1)
+        t = threading.Thread(target=take)
+        t.start()
+        time.sleep(0.05)
+        out.append(len(got))
+        lock.release()
+        t.join()
+        out.append(len(got))
+        # a lock released by another thread than took it (a semaphore: allowed)
+        lock.acquire()
+        t = threading.Thread(target=lock.release)
+        t.start()
+        t.join()
+        out.append(lock.acquire(False))
+        lock.release()
+        # events and conditions (not shared ctypes, mp.Value, mp.Array and so mp.Barrier: they
+        # ask statvfs of /dev/shm, which a job cannot: see the README's verifier section)
+        ev = mp.Event()
+        threading.Timer(0.02, ev.set).start()
+        out += [ev.wait(2), ev.is_set()]
+        cond = mp.Condition()
+        box = []
+        def produce():
+            with cond:
+                box.append('x')
+                cond.notify()
+        with cond:
+            threading.Thread(target=produce).start()
+            out.append(cond.wait_for(lambda: box, timeout=2))
+        # queues and pools
+        q = mp.Queue()
+        q.put([1, 2])
+        out.append(q.get(timeout=2))
+        sq = mp.SimpleQueue()
+        sq.put('y')
+        out += [sq.get(), sq.empty()]
+        with ThreadPool(3) as pool:
+            out.append(pool.map(lambda x: x * x, range(30), chunksize=1))
+            out.append(pool.apply_async(sum, ([1, 2, 3],)).get(timeout=5))
+            out.append(sorted(pool.imap_unordered(abs, [-1, -2, -3])))
+        with DummyPool(2) as pool:
+            out.append(pool.starmap(pow, [(2, 3), (3, 2)]))
+        r, w = mp.Pipe(duplex=False)
+        w.send({'a': 1})
+        out.append(r.recv())
+        return out
+""")
+
+
+def test_multiprocessing_thread_tools_work_in_a_job_as_in_one_process(worker, job):
+    here: dict = {}
+    exec(SEMANTICS, here)  # noqa: S102 - the same trusted program, outside any sandbox
+    expected = here["f"]()
+    frame, value, status = job(worker, SEMANTICS)
+    assert frame is not None and "value" in frame, frame
+    assert value == expected
+    assert not status.refusals, status.refusals
+    assert expected[3] == "ValueError: semaphore or lock released too many times"
+    assert expected[8] == "AssertionError: attempt to release recursive lock not owned by thread"
+
+
+def test_a_contended_lock_waits_in_the_job_instead_of_crashing_it(worker, job):
+    # named semaphores wait on futexes shared between processes, which the filter refuses:
+    # glibc treats the refusal as fatal, so a contended multiprocessing lock killed the job
+    code = textwrap.dedent("""
+        import multiprocessing as mp, threading
+        def f():
+            lock, total = mp.Lock(), [0]
+            def add():
+                for _ in range(2000):
+                    with lock:
+                        total[0] += 1
+            ts = [threading.Thread(target=add) for _ in range(8)]
+            [t.start() for t in ts]
+            [t.join() for t in ts]
+            return total[0]
+    """)
+    frame, value, status = job(worker, code)
+    assert value == 16000, frame
+    assert not status.refusals, status.refusals
