@@ -61,3 +61,10 @@ def test_bad_input_is_refused_with_what_is_wrong():
         decide({}, {})
     with pytest.raises(ValueError, match="alpha"):
         decide({"a": 1.0}, {"a": 0.0}, alpha=1.5)
+    # red team 19: a NaN score made the mean NaN, and the min_gain veto passed it
+    wins = {f"t{k}": 1.0 if k < 6 else 0.0 for k in range(100)}
+    base = dict.fromkeys(wins, 0.0)
+    assert decide(wins, base, min_gain=0.1).decision is Decision.REJECT
+    for bad in (float("nan"), 50.0, -0.5):
+        with pytest.raises(ValueError, match="t99.*must be in \\[0, 1\\]"):
+            decide({**wins, "t99": bad}, base, min_gain=0.1)

@@ -64,6 +64,8 @@ LATE_FAILURES = [
     ({"name": "/tmp/abs"}, "name"),
     ({"name": "x" * 300}, "name"),
     ({"name": "a\u0000b"}, "name"),
+    # red team 19: an audit of fewer samples than an alarm needs could never raise it
+    ({"monitor": {"audit_samples": 4}}, "audit_samples = 4 is below audit_min_checked = 5"),
 ]
 
 

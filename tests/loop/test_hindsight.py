@@ -128,3 +128,45 @@ def test_a_relabel_that_is_a_held_out_task_is_dropped(verifier):
     unguarded = relabel(cfg, verifier, attempted)
     assert len(unguarded) == 1 and guard.check(unguarded[0].task) is not None
     assert relabel(cfg, verifier, attempted, guard) == []
+
+
+def test_a_relabel_keeps_no_instruction_that_states_the_old_rule(verifier):
+    # red team 19: a relabel kept its task's instruction, so SFT paired "sorted in descending
+    # order" over ascending examples with sorted(xs); and examples written inline without
+    # spaces kept their old outputs beside the new ones. Only the grammar's instructions,
+    # which name no rule, are kept (rewritten inline)
+    from closedloop.roles.challenger import TaskShape
+    from closedloop.tasks.format import parse_task
+
+    def task(instruction: str):
+        tests = [
+            {"input": repr((xs,)), "output": repr(sorted(xs, reverse=True))}
+            for xs in ([3, 1, 2], [5, 0, 7], [9, 4, 6], [8, 2, 5])
+        ]
+        return parse_task(
+            {
+                "id": "t1",
+                "instruction": instruction,
+                "entry_point": "f",
+                "public_tests": tests[:3],
+                "private_tests": tests[3:],
+                "source": "seed",
+            }
+        )
+
+    wrong = "def f(xs):\n    return sorted(xs)\n"
+    for instruction in (
+        "Return the list sorted in descending order.",
+        "Sort, e.g. f([3,1,2])==[3,2,1] and f([5,0,7])==[7,5,0].",
+    ):
+        (r,) = relabel_attempts(
+            verifier, [task(instruction)], [[_failed(task(instruction), wrong)]]
+        )
+        assert r.task.instruction == TaskShape().default_instruction
+        assert "descending" not in r.prompt and "[3, 2, 1]" not in r.prompt
+        assert "f([3, 1, 2]) == [1, 2, 3]" in r.prompt
+    grammar = _task(inline=True)
+    (r,) = relabel_attempts(
+        verifier, [grammar], [[_failed(grammar, "def f(xs):\n    return [len(xs) * 11]\n")]]
+    )
+    assert r.task.instruction.startswith("Write f.")  # the grammar's own, rewritten inline

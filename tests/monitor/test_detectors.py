@@ -325,8 +325,10 @@ def test_weak_private_tests_are_hacking_over_the_window_not_on_one_unlucky_itera
     stale += [{"iteration": i, "mean_reward": 0.0} for i in range(3, 30)]
     stale += [{"iteration": 30, "tests_audit_checked": 6.0, "tests_audit_agreement": 1.0}]
     assert reward_hacking(stale, TH) == []
-    # an iteration without the audit (nothing passed) raises nothing of it
-    assert (
-        reward_hacking([*rows((24, 0.5), (24, 0.5)), {"iteration": 3, "mean_reward": 0.0}], TH)
-        == []
-    )
+    # an iteration without the audit (nothing passed) still reads its window: red team 19
+    # found the window's evidence skipped whenever the newest iteration had none of its own,
+    # so weak tests hidden at first by a large good audit stayed unraised once it aged out
+    quiet_last = [*rows((200, 1.0), (8, 0.5), (8, 0.5)), {"iteration": 4, "mean_reward": 0.0}]
+    assert reward_hacking(quiet_last[:-1], TH) == []  # 216 checks at 0.96: quiet
+    (alarm,) = reward_hacking(quiet_last, TH)  # iterations 2-4: 16 checks at 0.5
+    assert alarm.iteration == 4 and alarm.figures["tests_audit_checked"] == 16.0

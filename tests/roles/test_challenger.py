@@ -188,3 +188,38 @@ def test_a_drawn_list_whose_output_holds_nan_is_left_out_not_held_against_the_pr
     drawn = ["([7],)", "([8],)", "([10, 12],)"]
     task = build_task(parse_proposal(text), verifier, TaskShape(), {}, lambda _: drawn)
     assert [t.input for t in task.private_tests] == ["([6],)", "([8],)", "([10, 12],)"]
+
+
+def test_an_input_equal_in_value_to_another_is_one_input():
+    # red team 19: a private input written [3.0, 1, 2] beside the public [3, 1, 2] was a
+    # private test that a table of the shown examples passed
+    p = parse_proposal(
+        "Inputs:\nf([3, 1, 2])\nf([5])\nf([9, 4])\nf([3.0, 1, 2])\nf([True])\nf([1])\n"
+        "Solution:\ndef f(xs):\n    return xs\n"
+    )
+    assert p.inputs == ("([3, 1, 2],)", "([5],)", "([9, 4],)", "([True],)")
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Fibonacci numbers; note f(20) == 6765.",
+        "Fibonacci numbers, e.g. fib( 20 ) is 6765.",
+        "Fibonacci numbers: (20) gives 6765",
+    ],
+)
+def test_a_proposal_whose_instruction_shows_a_private_test_is_refused(verifier, instruction):
+    # red team 19: outside list functions the loop draws no private tests, so an instruction
+    # stating a private test's answer made a lookup table of the prompt earn the reward
+    text = (
+        f"Instruction: {instruction}\nInputs:\nf(1)\nf(2)\nf(7)\nf(20)\n"
+        "Solution:\ndef f(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n"
+        "    return a\n"
+    )
+    with pytest.raises(ProposalError) as e:
+        build_task(parse_proposal(text), verifier, TaskShape(), {})
+    assert e.value.reason is ProposalRejection.SHOWS_PRIVATE
+    # a public test stated in the instruction is only shown twice
+    shown = text.replace("20) == 6765", "7) == 13").replace("20 ) is 6765", "7 ) is 13")
+    shown = shown.replace("(20) gives 6765", "(7) gives 13")
+    assert build_task(parse_proposal(shown), verifier, TaskShape(), {}).private_tests

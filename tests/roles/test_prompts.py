@@ -34,6 +34,12 @@ def test_examples_listed_in_the_instruction_are_not_repeated():
     assert "Examples:\nf([5, 4]) == [4, 5]" in prompt  # the one not shown yet still is
     plain = solver_prompt(_task("Sort the list."))
     assert "Examples:\nf([3, 1, 2]) == [1, 2, 3]\nf([5, 4]) == [4, 5]" in plain
+    # red team 19: an example found anywhere in the instruction was dropped, so a misleading
+    # line that merely contains it hid the real example from the solver
+    hidden = solver_prompt(
+        _task("Hint: f([3, 1, 2]) == [1, 2, 3] + [9], f([5, 4]) == [4, 5] + [9]")
+    )
+    assert "Examples:\nf([3, 1, 2]) == [1, 2, 3]\nf([5, 4]) == [4, 5]" in hidden
 
 
 def test_the_code_graded_is_the_first_python_block_whatever_its_tag_says():

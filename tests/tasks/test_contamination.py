@@ -96,6 +96,64 @@ def test_io_pairs_written_as_tuples_or_beside_an_unused_argument_are_contaminati
         assert hit is not None and hit.field is ContaminationField.IO_PAIRS, shape
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["numbers as floats", "1 as True", "a dict in another order", "as the tuple it wraps"],
+)
+def test_io_pairs_are_compared_as_values_whatever_their_spelling(written) -> None:
+    # red team 19: a held-out pair written with 1.0 or True for 1, or a dict built in another
+    # order, was another pair to the guard (its text differed), and a checker that wraps the
+    # call (tuple(candidate(x)) == ...) indexed no pair at all
+    checker = (
+        "def check(candidate):\n"
+        "    assert tuple(candidate([5, 3, 1], {'b': 2, 'a': 1})) == tuple([1, 3, 5])\n"
+        "    assert abs(candidate([7, 1], {'a': 1}) - 7.5) < 1e-6\n"
+        "    assert candidate([2], {}) is True\n"
+        "    assert not candidate([4], {})\n"
+    )
+    held = parse_task({"id": "held/1", "entry_point": "g", "checker": checker})
+    guard = ContaminationGuard([held])
+    pairs = {
+        "numbers as floats": [
+            ("([5.0, 3, 1], {'b': 2, 'a': 1})", "[1, 3, 5.0]"),
+            ("([7, 1.0], {'a': 1})", "7.5"),
+        ],
+        "1 as True": [("([2], {})", "1"), ("([4], {})", "0")],
+        "a dict in another order": [
+            ("([5, 3, 1], {'a': 1, 'b': 2})", "[1, 3, 5]"),
+            ("([7, 1], {'a': True})", "7.5"),
+        ],
+        "as the tuple it wraps": [
+            ("([5, 3, 1], {'b': 2, 'a': 1})", "(1, 3, 5)"),
+            ("([2], {})", "True"),
+        ],
+    }[written]
+    tests = [{"input": i, "output": o} for i, o in pairs]
+    task = parse_task({"id": "p", "entry_point": "f", "private_tests": tests})
+    hit = guard.check(task)
+    assert hit is not None and hit.field is ContaminationField.IO_PAIRS, written
+    other = [{"input": "([6, 3, 1], {'b': 2})", "output": "[1, 3, 6]"}]
+    assert guard.check(parse_task({"id": "q", "entry_point": "f", "private_tests": other})) is None
+
+
+def test_a_heldout_task_with_one_pair_is_matched_by_that_pair() -> None:
+    # red team 19: the threshold took the checked task's pair count, not the held-out task's,
+    # so HumanEval/34's single pair, copied beside three others, was let through
+    held = parse_task(
+        {
+            "id": "held/2",
+            "entry_point": "unique",
+            "checker": "def check(candidate):\n"
+            "    assert candidate([5, 3, 5, 2, 3, 3, 9, 0, 123]) == [0, 2, 3, 5, 9, 123]\n",
+        }
+    )
+    guard = ContaminationGuard([held])
+    tests = [{"input": "([5, 3, 5, 2, 3, 3, 9, 0, 123],)", "output": "[0, 2, 3, 5, 9, 123]"}]
+    tests += [{"input": f"([{k}, {k}],)", "output": f"[{k}]"} for k in (1, 2, 3)]
+    hit = guard.check(parse_task({"id": "p", "entry_point": "f", "private_tests": tests}))
+    assert hit is not None and hit.heldout_id == "held/2" and hit.overlap == 0.25
+
+
 def test_new_task_is_kept(guard, make_task) -> None:
     report = guard.filter([make_task(instruction="Sort the list, keeping duplicates, ascending.")])
     assert len(report.kept) == 1 and not report.rejected

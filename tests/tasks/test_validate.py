@@ -230,3 +230,28 @@ def test_contaminated_task_is_rejected(verifier) -> None:
     copy = {**he[2].to_json(), "id": "copied", "source": "challenger"}
     (r,) = validate_tasks([copy], verifier, FAST, guard=ContaminationGuard(he))
     assert r.reason is RejectReason.CONTAMINATED and he[2].id in r.detail
+
+
+def test_private_tests_that_all_expect_one_value_are_trivial(verifier, make_task) -> None:
+    # red team 19: an example that computes its rule on the shown inputs alone and returns []
+    # for every other made every private test (the loop's drawn ones too) expect []: the
+    # public tests varied, mutants and failure cases died on them, and `return []` earned 1
+    example = (
+        "def f(xs):\n    if tuple(xs) in {(3, 1, 2), (5, 0), (9, 4)}:\n"
+        "        return sorted(xs, reverse=True)\n    return []\n"
+    )
+    task = make_task(
+        example_solution=example,
+        public_tests=[
+            {"input": "([3, 1, 2],)", "output": "[3, 2, 1]"},
+            {"input": "([5, 0],)", "output": "[5, 0]"},
+            {"input": "([9, 4],)", "output": "[9, 4]"},
+        ],
+        private_tests=[
+            {"input": "([8, 2, 5],)", "output": "[]"},
+            {"input": "([1, 7],)", "output": "[]"},
+        ],
+    )
+    (r,) = validate_tasks([task], verifier, ValidationConfig(min_failure_cases=0))
+    assert r.reason is RejectReason.TRIVIAL_CONSTANT, r
+    assert "every private test expects []" in r.detail

@@ -76,6 +76,11 @@ def decide(
         raise ValueError("no tasks to compare on")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    for name, scores in (("candidate", candidate), ("baseline", baseline)):
+        # NaN compares false both ways: it made the mean NaN and the min_gain check pass
+        bad = next((t for t, v in scores.items() if not 0.0 <= v <= 1.0), None)
+        if bad is not None:
+            raise ValueError(f"{name} score of task {bad!r} is {scores[bad]!r}: must be in [0, 1]")
     n = len(candidate)
     wins = sum(1 for t in candidate if candidate[t] > baseline[t])
     losses = sum(1 for t in candidate if candidate[t] < baseline[t])

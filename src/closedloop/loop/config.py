@@ -477,6 +477,17 @@ class MonitorConfig(Thresholds):
     by the reward-hacking alarm (``hacking_min_tests_agreement``). It sees what the audit of a
     plugged-in reward cannot: the run's own private tests passing wrong programs."""
 
+    @model_validator(mode="after")
+    def _audits_can_alarm(self) -> MonitorConfig:
+        # an alarm needs audit_min_checked checks in one iteration: fewer samples never raise it
+        if 0 < self.audit_samples < self.audit_min_checked:
+            raise ValueError(
+                f"audit_samples = {self.audit_samples} is below audit_min_checked = "
+                f"{self.audit_min_checked}, so the audit could never raise an alarm: sample at "
+                "least that many, or 0 for no audit"
+            )
+        return self
+
 
 class GateConfig(_Section):
     """The gate at the end of a run: the final policy against the cold start on the primary

@@ -27,11 +27,13 @@ shown examples and is trained as one.) Identical programs are relabeled once per
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from closedloop.loop.grammar import MAX_ABS_VALUE, MAX_OUTPUT_LEN
-from closedloop.roles.prompts import call_text, literal_text, solver_prompt
+from closedloop.roles.challenger import TaskShape
+from closedloop.roles.prompts import call_text, example_line, literal_text, solver_prompt
 from closedloop.roles.solver import Attempt
 from closedloop.sandbox.wire import decode_plain
 from closedloop.tasks.format import Task, TestCase
@@ -93,12 +95,29 @@ def relabel_outputs(task: Task, outputs: Sequence[str | None]) -> Task | None:
     fresh = replace(
         task,
         id=f"{task.id}#hindsight",
-        instruction=_rewrite_inline(task.instruction, task.public_tests, new[:npub]),
+        instruction=_relabel_instruction(task, new[:npub]),
         public_tests=tuple(new[:npub]),
         private_tests=tuple(new[npub:]),
         example_solution=None,
     )
     return fresh if solver_prompt(fresh) != solver_prompt(task) else None
+
+
+def _relabel_instruction(task: Task, new: Sequence[TestCase]) -> str:
+    """The relabel's instruction. The grammar's name no rule (``closedloop.loop.phrasing``):
+    kept, with the examples they show inline rewritten. Any other may state the rule its task
+    was made for, which the relabel's outputs no longer follow ("sorted in descending order"
+    over ascending examples would teach the solver to ignore instructions): the neutral one
+    instead. So also where an old output is still shown after the rewrite (written without
+    the spaces ``_rewrite_inline`` matches)."""
+    if "grammar_seed" not in task.metadata:  # not a grammar task (domain.grammar_task)
+        return TaskShape().default_instruction
+    text = _rewrite_inline(task.instruction, task.public_tests, new)
+    flat = re.sub(r"\s", "", text)
+    for o, n in zip(task.public_tests, new, strict=True):
+        if o.output != n.output and re.sub(r"\s", "", example_line("f", o)) in flat:
+            return TaskShape().default_instruction
+    return text
 
 
 def _rewrite_inline(instruction: str, old: Sequence[TestCase], new: Sequence[TestCase]) -> str:

@@ -183,9 +183,9 @@ def reward_hacking(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
 def _weak_tests(history: Sequence[Row], th: Thresholds) -> list[Alarm]:
     checked_key, agree_key = Metric.TESTS_AUDIT_CHECKED, Metric.TESTS_AUDIT_AGREEMENT
     last = history[-1]
-    if checked_key not in last:
-        return []
-    since = _iteration(last) - th.window  # the last ``window`` iterations, audited or not
+    # the last ``window`` iterations, audited or not: an iteration with no pass to audit
+    # leaves no row, and the window's checks still count
+    since = _iteration(last) - th.window
     recent = [r for r in history if checked_key in r and _iteration(r) > max(since, 0)]
     checked = sum(float(r[checked_key]) for r in recent)
     if checked < th.audit_min_checked:

@@ -38,9 +38,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from closedloop.roles.prompts import extract_code
+from closedloop.roles.prompts import call_text, extract_code, literal_text
 from closedloop.sandbox.wire import contains_nan, decode_plain
 from closedloop.tasks.format import Task, TaskFormatError, parse_task
+from closedloop.tasks.probes import value_key
 from closedloop.verify import CallResult, VerificationBackend
 from closedloop.verify.text import safe_text
 
@@ -53,6 +54,7 @@ class ProposalRejection(StrEnum):
     TOO_FEW_INPUTS = "too_few_inputs"
     EXAMPLE_RAISES = "example_raises"  # the example solution failed on some proposed input
     UNTESTABLE = "untestable"  # it returns on under half the loop's drawn inputs
+    SHOWS_PRIVATE = "shows_private"  # its instruction shows a private test's call or answer
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,12 @@ def parse_proposal(text: str) -> Proposal:
     if not solution or entry is None:
         raise ProposalError(ProposalRejection.NO_SOLUTION, "no parseable example solution")
     wrong = tuple(extract_code(b) for k, b in sections if k == "wrong" and b.strip())
-    return Proposal(instruction, tuple(dict.fromkeys(inputs)), solution, entry, wrong)
+    # one input per value: a private input that is a public one written otherwise
+    # (``[3.0, 1, 2]`` for ``[3, 1, 2]``) is a private test a memorised example passes
+    distinct: dict[str | None, str] = {}
+    for lit in inputs:
+        distinct.setdefault(value_key(lit), lit)
+    return Proposal(instruction, tuple(distinct.values()), solution, entry, wrong)
 
 
 @dataclass(frozen=True)
@@ -179,7 +186,8 @@ def build_task(
     bad = next((r for r in results if not r.ok), None)
     if bad is not None:
         raise ProposalError(ProposalRejection.EXAMPLE_RAISES, (bad.error or "")[:200])
-    drawn = [d for d in (draw(calls) if draw else ()) if d not in calls]
+    own = {value_key(c) for c in calls}
+    drawn = [d for d in (draw(calls) if draw else ()) if value_key(d) not in own]
     if drawn:
         more = verifier.call(proposal.solution, proposal.entry_point, drawn, resume=False)
         kept = [(d, r) for d, r in zip(drawn, more, strict=True) if usable_result(r)]
@@ -194,6 +202,8 @@ def build_task(
         calls += [d for d, _ in kept]
         results += [r for _, r in kept]
     tests = [{"input": i, "output": r.value} for i, r in zip(calls, results, strict=True)]
+    if (shown := _private_shown(proposal, tests[shape.public_tests :])) is not None:
+        raise ProposalError(ProposalRejection.SHOWS_PRIVATE, shown)
     obj = {
         "kind": "function",
         "instruction": proposal.instruction or shape.default_instruction,
@@ -209,6 +219,23 @@ def build_task(
         return parse_task(obj)
     except TaskFormatError as e:
         raise ProposalError(ProposalRejection.UNPARSEABLE, str(e)) from None
+
+
+def _private_shown(proposal: Proposal, private: list[dict[str, Any]]) -> str | None:
+    """What of a private test the proposal's instruction shows, if anything: its call (under
+    any name: ``fib(20)``), or its arguments beside its expected output (``(20)`` and
+    ``6765``). The instruction is the solver's prompt, so a test it shows is no private test:
+    a lookup table of what it states would earn the reward (the loop draws no private tests
+    of its own outside list functions)."""
+    flat = re.sub(r"\s", "", proposal.instruction)
+    for t in private:
+        args = re.sub(r"\s", "", call_text("", t["input"]))
+        out = re.sub(r"\s", "", literal_text(t["output"]))
+        if re.search(r"\w" + re.escape(args), flat) or (
+            args in flat and len(out) >= 3 and out in flat
+        ):
+            return f"the instruction shows {call_text(proposal.entry_point, t['input'])[:80]}"
+    return None
 
 
 def usable_result(result: CallResult) -> bool:

@@ -54,9 +54,11 @@ def solver_prompt(task: Task) -> str:
     parts = [task.instruction.strip()]
     if task.prompt.strip():
         parts.append(task.prompt.rstrip())
-    # An example the instruction already shows verbatim is not shown again: importers whose
-    # instructions list the examples (reasoning-gym's) would otherwise double the prompt.
-    shown = "\n".join(parts)
+    # An example the instruction already shows verbatim, as a line of its own, is not shown
+    # again: importers whose instructions list the examples (reasoning-gym's) would otherwise
+    # double the prompt. A line, not a substring: ``f([1]) == [1] + [9]`` in an instruction
+    # hid the example ``f([1]) == [1]`` behind a misleading one.
+    shown = {ln.strip() for part in parts for ln in part.splitlines()}
     lines = [example_line(task.entry_point, t) for t in task.public_tests]
     lines = [ln for ln in lines if ln not in shown]
     if lines:

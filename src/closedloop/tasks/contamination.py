@@ -54,7 +54,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from closedloop.tasks.format import Task, TaskKind
-from closedloop.tasks.probes import checker_calls
+from closedloop.tasks.probes import checker_calls, value_text
 
 if TYPE_CHECKING:
     from closedloop.verify import VerificationBackend
@@ -158,13 +158,23 @@ def _lists(v: Any) -> Any:
     return v
 
 
+def _key(v: Any) -> str:
+    """A decoded literal's text as the guard compares it: tuples as lists, numbers as numbers
+    (``1``, ``1.0`` and ``True`` alike), sets and dicts in sorted order (a held-out pair
+    written with floats, or a dict built in another order, is the same pair)."""
+    try:
+        return value_text(_lists(v))
+    except RecursionError:  # too deep to be worth comparing: matches nothing
+        return f"<too deep: {id(v)}>"
+
+
 def _normalised(text: str) -> tuple[str, Any]:
-    """``text`` as a normalised literal (tuples as lists), and its value (None where it was
-    not decoded: too long to be worth it, or not a literal; then compared as text)."""
+    """``text`` as a normalised literal (``_key``), and its value (None where it was not
+    decoded: too long to be worth it, or not a literal; then compared as text)."""
     if len(text) <= _MAX_LITERAL:
         try:
             value = ast.literal_eval(text)
-            return repr(_lists(value)), value
+            return _key(value), value
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             pass
     return text.strip(), None
@@ -183,7 +193,7 @@ def io_pairs(task: Task) -> set[tuple[str, str]]:
         (inp, args), out = _normalised(t.input), _norm_literal(t.output)
         pairs.add((inp, out))
         if type(args) is tuple and len(args) > 1:
-            pairs.update((repr([_lists(a)]), out) for a in args)
+            pairs.update((_key([a]), out) for a in args)
     if task.checker:
         names = ("candidate", task.entry_point) if task.entry_point else ("candidate",)
         for c in checker_calls(task.checker, names):
@@ -231,13 +241,18 @@ class ContaminationGuard:
             lambda: defaultdict(set)
         )
         self._pairs: dict[_PairKey, set[str]] = defaultdict(set)
+        self._pair_counts: dict[str, int] = {}
+        """Each held-out task's own pairs (template pairs aside): a task with fewer than
+        ``min_io_pairs`` is matched by all of them."""
         self._behaviour: dict[str, list[_PairKey]] = {}
         for task, tg, tp in zip(tasks, grams, pairs, strict=True):
             for fld, gs in tg.items():
                 for g in gs - self.template[fld]:
                     self._grams[fld][g].add(task.id)
-            for p in tp - self.template_pairs:
+            own = tp - self.template_pairs
+            for p in own:
                 self._pairs[p].add(task.id)
+            self._pair_counts[task.id] = len(own)
             calls = sorted(p for p in tp if _is_args(p[0]))
             if len(calls) >= cfg.min_io_pairs:
                 self._behaviour[task.id] = calls
@@ -252,10 +267,19 @@ class ContaminationGuard:
             if best and best[1] / len(grams) >= cfg.text_threshold:
                 hits.append(ContaminationHit(task.id, fld, best[0], best[1] / len(grams)))
         pairs = io_pairs(task) - self.template_pairs
-        best = _best(pairs, self._pairs)
-        if best and best[1] >= min(cfg.min_io_pairs, len(pairs)):
-            share = best[1] / len(pairs)
-            hits.append(ContaminationHit(task.id, ContaminationField.IO_PAIRS, best[0], share))
+        counts: Counter[str] = Counter()
+        for p in pairs:
+            counts.update(self._pairs.get(p, ()))
+        copied = [
+            (-n, heldout_id)
+            for heldout_id, n in counts.items()
+            if n >= min(cfg.min_io_pairs, self._pair_counts[heldout_id])
+        ]
+        if copied:
+            n, heldout_id = min(copied)
+            hits.append(
+                ContaminationHit(task.id, ContaminationField.IO_PAIRS, heldout_id, -n / len(pairs))
+            )
         return max(hits, key=lambda h: h.overlap) if hits else None
 
     def filter(self, tasks: Sequence[Task]) -> ContaminationReport:

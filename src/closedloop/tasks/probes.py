@@ -80,6 +80,43 @@ def _canon(v: Any) -> str:
     return repr(v)
 
 
+def value_key(text: str | None) -> str | None:
+    """A text equal for literals the verifier takes as equal values: ``canonical``'s sorted
+    sets and dicts, and numbers as numbers (``1``, ``1.0`` and ``True`` alike; ``-0.0`` is
+    ``0``), as ``plain_equal`` compares them. For telling inputs and outputs apart by value
+    (a private input that is a public one written ``[3.0, 1, 2]``) and for the contamination
+    guard's pairs (a held-out pair written with floats)."""
+    if text is None:
+        return None
+    try:
+        return value_text(ast.literal_eval(text))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def value_text(value: Any) -> str:
+    """``value_key`` of a decoded literal."""
+    return _canon(_numbers_alike(value))
+
+
+def _numbers_alike(v: Any) -> Any:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, float) and math.isfinite(v) and v == int(v):
+        return int(v)
+    if isinstance(v, complex) and v.imag == 0:
+        return _numbers_alike(v.real)
+    if isinstance(v, list):
+        return [_numbers_alike(x) for x in v]
+    if isinstance(v, tuple):
+        return tuple(_numbers_alike(x) for x in v)
+    if isinstance(v, set | frozenset):
+        return type(v)(_numbers_alike(x) for x in v)
+    if isinstance(v, dict):
+        return {_numbers_alike(k): _numbers_alike(x) for k, x in v.items()}
+    return v
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return a == b or (math.isnan(a) and math.isnan(b))
@@ -95,14 +132,11 @@ def checker_calls(checker: str, names: Iterable[str] = ("candidate",)) -> list[C
     wanted = set(names)
     expected: dict[int, str] = {}
     for node in ast.walk(tree):
-        # assert f(x) == y  /  assert y == f(x)
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
-            left, right = node.left, node.comparators[0]
-            for call, other in ((left, right), (right, left)):
-                if isinstance(call, ast.Call):
-                    text = _literal_node_text(other)
-                    if text is not None:
-                        expected[id(call)] = text
+        for call, other in _compared(node):
+            if isinstance(call, ast.Call):
+                text = _literal_node_text(other)
+                if text is not None:
+                    expected[id(call)] = text
     out: list[CheckerCall] = []
     seen: set[str] = set()
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
@@ -124,6 +158,61 @@ def checker_calls(checker: str, names: Iterable[str] = ("candidate",)) -> list[C
                 seen.add(text)
                 out.append(CheckerCall(input=text, output=expected.get(id(call))))
     return out
+
+
+_WRAPPERS = frozenset(
+    {"tuple", "list", "set", "frozenset", "sorted", "str", "int", "float", "round"}
+)
+"""Calls a checker wraps both sides of a comparison in (``tuple(candidate(x)) == tuple(y)``):
+the value compared is the one inside."""
+
+
+def _unwrap(node: ast.AST) -> ast.AST:
+    while (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _WRAPPERS
+        and len(node.args) == 1
+        and not node.keywords
+    ):
+        node = node.args[0]
+    return node
+
+
+def _compared(node: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
+    """The (side, other side) pairs a checker compares for equality in ``node``: ``f(x) == y``,
+    ``y == f(x)`` and ``f(x) is y``, each side unwrapped of ``_WRAPPERS``; ``abs(f(x) - y) <
+    eps``; ``isclose(f(x), y)`` (``math.isclose``, ``np.isclose``...); and ``assert f(x)`` /
+    ``assert not f(x)`` (True / False)."""
+    if isinstance(node, ast.Assert):  # assert f(x)  /  assert not f(x)
+        test = node.test
+        if isinstance(test, ast.Call):
+            return [(test, ast.Constant(True))]
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return [(test.operand, ast.Constant(False))]
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, right = node.left, node.comparators[0]
+        if isinstance(node.ops[0], ast.Eq | ast.Is):
+            a, b = _unwrap(left), _unwrap(right)
+            return [(a, b), (b, a)]
+        if (
+            isinstance(node.ops[0], ast.Lt | ast.LtE)
+            and isinstance(left, ast.Call)
+            and isinstance(left.func, ast.Name)
+            and left.func.id == "abs"
+            and len(left.args) == 1
+            and isinstance(diff := left.args[0], ast.BinOp)
+            and isinstance(diff.op, ast.Sub)
+        ):
+            return [(diff.left, diff.right), (diff.right, diff.left)]
+    if isinstance(node, ast.Call) and len(node.args) >= 2:
+        name = (
+            node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        )
+        if name == "isclose":
+            a, b = node.args[:2]
+            return [(a, b), (b, a)]
+    return []
 
 
 def _literal_node_text(node: ast.AST) -> str | None:

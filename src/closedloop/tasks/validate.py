@@ -12,7 +12,10 @@ Checks, in order; a task stops at the first it fails, and the reason is typed
    so two runs differ in process and hash seed), and so are the example's outputs on the
    task's own inputs;
 5. its outputs are not trivial: not the same value for every input, not the input itself
-   (unless the instruction says so), and not oversized;
+   (unless the instruction says so), and not oversized; and its private tests do not all
+   expect one value (a constant would pass them: an example solution can compute its rule on
+   the shown inputs alone and return one value for every other, the loop's drawn ones too;
+   imported benchmark tasks are exempt, as from the failure cases below);
 6. failure cases: challenger tasks need at least ``min_failure_cases``, imported benchmark
    tasks may have none, and every failure case must fail at least one test;
 7. mutants of the example solution (``closedloop.tasks.mutate``) are killed at least at
@@ -39,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from closedloop.tasks.contamination import ContaminationGuard
 from closedloop.tasks.format import Split, Task, TaskFormatError, TaskKind, parse_task
 from closedloop.tasks.mutate import generate_mutants
-from closedloop.tasks.probes import canonical, task_inputs
+from closedloop.tasks.probes import canonical, task_inputs, value_key
 from closedloop.verify import CallJob, CallResult
 from closedloop.verify.outcome import Outcome, Verdict
 
@@ -215,6 +218,13 @@ def _trivial(
             st.reject(RejectReason.TRIVIAL_IDENTITY, "returns its input unchanged on every input")
 
 
+def _constant_private(task: Task) -> str | None:
+    """The one value every private test expects, where there are two or more of them."""
+    outputs = {value_key(t.output) for t in task.tests(Split.PRIVATE)}
+    tests = len(task.tests(Split.PRIVATE))
+    return next(iter(outputs)) if tests >= 2 and len(outputs) == 1 else None
+
+
 def _outputs_job(task: Task, cfg: ValidationConfig) -> CallJob:
     """The example solution called on the task's own inputs."""
     inputs = task_inputs(task)[: cfg.max_probe_inputs]
@@ -300,6 +310,15 @@ def validate_tasks(
             )
         elif t.kind is TaskKind.ANSWER and not (t.answer or "").strip():
             st.reject(RejectReason.UNPARSEABLE, "empty gold answer")
+        elif (
+            t.kind is TaskKind.FUNCTION
+            and t.source not in cfg.exempt_sources
+            and (same := _constant_private(t)) is not None
+        ):
+            st.reject(
+                RejectReason.TRIVIAL_CONSTANT,
+                f"every private test expects {same[:80]}: a constant passes them",
+            )
         elif t.kind is TaskKind.FUNCTION and not t.example_solution:
             st.reject(RejectReason.NO_EXAMPLE_SOLUTION, "a function task needs an example solution")
         elif t.kind is TaskKind.FUNCTION and t.source not in cfg.exempt_sources:
