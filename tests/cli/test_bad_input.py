@@ -204,7 +204,32 @@ def test_serve_refuses_bad_numbers(args: list[str], word: str):
 def test_serve_refuses_a_task_file_without_one_valid_task(tmp_path: Path):
     bad = tmp_path / "tasks.jsonl"
     bad.write_text('{"x": 1}\nnot json\n')
-    assert "no valid task in 2 line(s)" in refused("serve", "--tasks", bad)
+    assert "no valid task in it: 2 line(s) could not be read" in refused("serve", "--tasks", bad)
+
+
+def test_verify_refuses_a_task_file_without_a_task_naming_the_likely_mistake(tmp_path: Path):
+    # every solution came out `invalid` and the run exited 0: an empty file, a JSON array (task
+    # files are JSONL), the two files given the other way round
+    sols = tmp_path / "sols.jsonl"
+    sols.write_text(json.dumps({"task_id": "a", "solution": "def f(x):\n    return x\n"}) + "\n")
+    task = {"id": "a", "entry_point": "f", "private_tests": [{"input": "(1,)", "output": "1"}]}
+    empty, array = tmp_path / "empty.jsonl", tmp_path / "tasks.json"
+    empty.write_text("")
+    array.write_text(json.dumps([task], indent=2))
+    out = tmp_path / "verdicts.jsonl"
+    cases = [(empty, "it holds no line"), (array, "JSON array"), (sols, "the solutions file?")]
+    for tasks, why in cases:
+        line = refused("verify", tasks, sols, "-o", out)
+        assert f"tasks file {tasks}: no valid task in it" in line and why in line, line
+    assert not out.exists()  # refused before the output was made
+
+
+def test_verify_rerun_needs_a_second_worker():
+    # on one worker the second run has the same hash seed: nothing is ever flagged
+    line = refused(
+        "verify", "examples/tasks.jsonl", "examples/solutions.jsonl", "--rerun", "--workers", "1"
+    )
+    assert "--workers 2 or more" in line
 
 
 @pytest.mark.parametrize("damaged", ["summary.json", "metrics.jsonl", "config.toml"])

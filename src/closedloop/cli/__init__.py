@@ -59,14 +59,24 @@ def verify(
 ) -> None:
     """Verify solutions against tasks in the sandbox; one verdict per solution line."""
     from closedloop.cli import checks
-    from closedloop.cli.verify_cmd import OutputError, open_output, readable, run_verify
+    from closedloop.cli.verify_cmd import (
+        OutputError,
+        open_output,
+        readable,
+        run_verify,
+        some_task,
+    )
     from closedloop.sandbox import SandboxUnavailable
 
     checks.workers("--workers", workers)
     checks.seconds("--timeout", timeout)
+    if rerun and workers is not None and workers < 2 and not ray:
+        # the second run must go to another worker (another hash seed): on one it repeats
+        checks.fail("--rerun runs each solution again on another worker: give --workers 2 or more")
     try:
         readable(tasks, "tasks")  # before -o is created: a typo leaves no empty file behind
         readable(solutions, "solutions")
+        some_task(tasks)
         if output is not None:
             checks.output_file("-o", output, [("tasks", tasks), ("solutions", solutions)])
         out = open_output(output)

@@ -207,6 +207,25 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
+def no_task(option: str, path: Path, bad: list[Any]) -> str:
+    """The error for a task file with no task in it, naming the likely mistake: a JSON array
+    (task files are JSONL), or the solutions file given in its place."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).lstrip()
+    except OSError:
+        head = b""
+    if head.startswith(b"["):
+        why = "it holds a JSON array; a task file is JSONL, one task object per line"
+    elif bad and "'task_id'" in bad[0].reason and "'solution'" in bad[0].reason:
+        why = "its lines are solutions ({task_id, solution}): is it the solutions file?"
+    elif not bad:
+        why = "it holds no line"
+    else:
+        why = f"{len(bad)} line(s) could not be read; first: {bad[0].reason}"
+    return f"{option} {path}: no valid task in it: {why}"
+
+
 def task_file(option: str, path: Path, unique: bool = True) -> list[Any]:
     """The tasks of ``path``: at least one, no malformed line (a set that silently lost a
     line would be scored, gated or served as if whole) and, with ``unique``, no id given
@@ -219,8 +238,7 @@ def task_file(option: str, path: Path, unique: bool = True) -> list[Any]:
     except OSError as e:
         fail(f"{option} {path}: {e.strerror}")
     if not tasks:
-        first = f"; first: {bad[0].reason}" if bad else ""
-        fail(f"{option} {path}: no valid task in {len(bad)} line(s){first}")
+        fail(no_task(option, path, bad))
     if bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         fail(f"{option} {bad[0].reason}{more}; mend or remove the line")

@@ -40,6 +40,19 @@ def readable(path: Path, what: str) -> None:
         raise UsageError(f"cannot read {what} file {path}: {e.strerror}") from None
 
 
+def some_task(tasks_path: Path) -> None:
+    """Refuse a task file with no task in it (every solution would be ``invalid``, and the
+    run would exit 0): an empty file, a JSON array, the solutions file in its place."""
+    from closedloop.cli.checks import no_task
+
+    try:
+        tasks, bad = load_tasks(tasks_path)
+    except OSError as e:
+        raise UsageError(f"cannot read tasks file {tasks_path}: {e.strerror}") from None
+    if not tasks:
+        raise UsageError(no_task("tasks file", tasks_path, bad))
+
+
 def run_verify(
     tasks_path: Path,
     solutions_path: Path,
