@@ -180,6 +180,19 @@ def test_a_callers_verifier_is_left_open(verifier):
     ]
 
 
+def test_the_tasks_may_be_a_task_files_path_and_anything_else_is_named(verifier, tmp_path):
+    # a path passed as the tasks failed with "'str' object has no attribute 'id'"
+    for path in (EXAMPLES / "tasks.jsonl", str(EXAMPLES / "tasks.jsonl")):
+        with verifier_reward(path, verifier=verifier) as reward:
+            assert reward(["p"] * 2, [RIGHT, WRONG], task_id=["sort-list"] * 2) == [1.0, 0.0]
+    with pytest.raises(TypeError, match="Task objects or a task file's path, got a str"):
+        verifier_reward(["sort-list"], verifier=verifier)
+    damaged = tmp_path / "tasks.jsonl"
+    damaged.write_text((EXAMPLES / "tasks.jsonl").read_text() + "not json\n")
+    with pytest.raises(ValueError, match="tasks.jsonl line 4: not valid JSON"):
+        verifier_reward(damaged, verifier=verifier)
+
+
 def test_trl_names_the_reward_and_calls_it_as_grpo_does(verifier):
     from trl.trainer.utils import get_callable_name
 

@@ -24,14 +24,16 @@ retried with bounded back-off (:class:`~closedloop.serve.client.RetryPolicy`), t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from closedloop.roles.prompts import extract_code
 from closedloop.serve.app import MAX_BATCH
 from closedloop.serve.client import RetryPolicy, ServerClient
 from closedloop.serve.scoring import tasks_by_id, wire_batch
-from closedloop.tasks.format import Split, Task
+from closedloop.tasks.format import Split, Task, load_tasks
 from closedloop.verify import VerificationBackend, Verifier
 
 
@@ -41,6 +43,29 @@ def _text(completion: Any) -> str:
     if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
         return str(completion[-1].get("content", ""))
     raise TypeError(f"a completion must be a string or a list of messages, got {type(completion)}")
+
+
+TaskSource = Sequence[Task] | str | os.PathLike[str]
+"""Tasks, or the path of a task file (JSONL, the task format) to read them from."""
+
+
+def read_task_source(tasks: TaskSource) -> list[Task]:
+    """The tasks of ``tasks``: a path is read as a task file (a line that does not parse is an
+    error here: a reward that silently lost a task would fail every completion for it), a
+    sequence must hold :class:`~closedloop.tasks.format.Task` objects."""
+    if isinstance(tasks, str | os.PathLike):
+        read, bad = load_tasks(Path(tasks))
+        if bad:
+            raise ValueError(f"{bad[0].reason}; mend or remove the line")
+        return read
+    read = list(tasks)
+    wrong = next((t for t in read if not isinstance(t, Task)), None)
+    if wrong is not None:
+        raise TypeError(
+            f"tasks: Task objects or a task file's path, got a {type(wrong).__name__} "
+            "(closedloop.tasks.format.load_tasks reads a file)"
+        )
+    return read
 
 
 class VerifierReward:
@@ -53,13 +78,13 @@ class VerifierReward:
 
     def __init__(
         self,
-        tasks: Sequence[Task],
+        tasks: TaskSource,
         task_id_column: str,
         client: ServerClient | None = None,
         verifier: VerificationBackend | None = None,
         owns_verifier: bool = False,
     ):
-        self.by_id = tasks_by_id(tasks)
+        self.by_id = tasks_by_id(read_task_source(tasks))
         self.task_id_column = task_id_column
         self.client = client
         self.verifier = verifier
@@ -112,7 +137,7 @@ class VerifierReward:
 
 
 def verifier_reward(
-    tasks: Sequence[Task] = (),
+    tasks: TaskSource = (),
     verifier: VerificationBackend | None = None,
     url: str | None = None,
     task_id_column: str = "task_id",
@@ -126,9 +151,14 @@ def verifier_reward(
     along when given, else the server's own are used; ``token`` or ``CLOSEDLOOP_SERVE_TOKEN``
     is its bearer token; ``timeout_s`` bounds one request) or ``verifier`` (a
     :class:`closedloop.verify.Verifier` in this process, which the caller closes, with
-    ``tasks``). For a verifier this function starts and stops, use :func:`local_reward`."""
+    ``tasks``). ``tasks``: :class:`~closedloop.tasks.format.Task` objects or a task file's
+    path. For a verifier this function starts and stops, use :func:`local_reward`.
+
+    >>> reward = verifier_reward(url="http://127.0.0.1:8000")  # doctest: +SKIP
+    """
     if (url is None) == (verifier is None):
         raise ValueError("give exactly one of url= (a closedloop server) or verifier=")
+    tasks = read_task_source(tasks)
     if verifier is not None and not tasks:
         raise ValueError("a local verifier needs the tasks")
     client = (
@@ -140,14 +170,20 @@ def verifier_reward(
 
 
 def local_reward(
-    tasks: Sequence[Task],
+    tasks: TaskSource,
     workers: int | None = None,
     wall_s: float = 10.0,
     task_id_column: str = "task_id",
 ) -> VerifierReward:
     """A TRL reward function over a sandbox pool it starts now (``workers`` slots, default one
     per core; ``wall_s`` seconds per verification) and stops on ``close()`` or at the end of a
-    ``with`` block."""
+    ``with`` block. ``tasks``: :class:`~closedloop.tasks.format.Task` objects or a task file's
+    path.
+
+    >>> with local_reward("tasks.jsonl") as reward:  # doctest: +SKIP
+    ...     reward(prompts, completions, task_id=ids)  # TRL calls it so: [1.0, 0.0, None, ...]
+    """
+    tasks = read_task_source(tasks)
     if not tasks:
         raise ValueError("local_reward needs the tasks")
     from closedloop.sandbox import SandboxLimits
