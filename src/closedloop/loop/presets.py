@@ -31,7 +31,7 @@ catalogue ``closedloop presets`` prints (``closedloop run --preset NAME`` runs o
   iterations with hindsight relabels at GRPO 5e-5, 200 held-out tasks, greedy only. Its
   cold start barely reads its examples (reading probe 0.077), so self-play only sharpens its
   prior (held-out 0.065 -> 0.080, control 0.050; docs/loop.md, "Before the base").
-- ``quick``: the whole loop in about a minute on 2 CPU cores, report included: a tiny model
+- ``quick``: the whole loop in a minute or two on 2 CPU cores, report included: a tiny model
   with its own small cold start, four iterations, 50 held-out tasks evaluated every
   iteration. It shows every phase, plot and line of the output; its numbers mean nothing
   (a few tasks of 50 either way).
