@@ -35,6 +35,19 @@ def test_presets_lists_each_preset_on_one_line_with_what_it_runs_and_how_long():
     assert lines[0].startswith("quick ")  # the first thing a newcomer should try
 
 
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_presets_show_prints_a_config_that_runs_as_the_preset(name: str):
+    # a newcomer had no config to start from: only the source module named the keys
+    from closedloop.loop.config import config_from_dict
+    from closedloop.loop.presets import preset_config
+
+    r = runner.invoke(app, ["presets", "--show", name])
+    assert r.exit_code == 0, r.output
+    assert config_from_dict(tomllib.loads(r.stdout)) == preset_config(name)
+    assert "[monitor]" in r.stdout and "[train.grpo]" in r.stdout  # every section, spelt out
+    assert "--show: no preset 'quik'" in _error("presets", "--show", "quik")
+
+
 def test_run_with_an_unknown_preset_lists_the_presets(tmp_path: Path):
     line = _error("run", "--preset", "nope", "--run-dir", str(tmp_path / "r"))
     assert all(name in line for name in PRESETS)

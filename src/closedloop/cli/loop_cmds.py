@@ -419,10 +419,30 @@ def report_cmd(
     typer.echo(str(path))
 
 
-def presets_cmd() -> None:
+def presets_cmd(
+    show: Annotated[
+        str | None,
+        typer.Option(
+            "--show",
+            metavar="NAME",
+            help="Print that preset's whole config as TOML, every key: a start for your own.",
+        ),
+    ] = None,
+) -> None:
     """List the named configs ``run --preset`` takes: what each runs and how long it takes."""
-    from closedloop.loop.presets import CATALOGUE
+    from closedloop.loop.config import dump_config
+    from closedloop.loop.presets import CATALOGUE, UnknownPresetError, preset_config
 
+    if show is not None:
+        try:
+            cfg = preset_config(show)
+        except UnknownPresetError as e:
+            checks.fail(f"--show: {e}")
+        typer.echo(
+            f"# closedloop run CONFIG: the {show!r} preset, every key (closedloop.loop.config)"
+        )
+        typer.echo(dump_config(cfg), nl=False)
+        return
     width = max(len(p.name) for p in CATALOGUE)
     for p in CATALOGUE:
         typer.echo(f"{p.name:<{width}}  {p.runs} ({p.time})")
