@@ -95,3 +95,13 @@ def test_the_quick_preset_runs_every_phase_and_writes_the_report(tmp_path: Path)
     assert set(summary["policies"]) >= {"cold_start", "final", "control"} and summary["gate"]
     assert (run_dir / "report.html").read_text().count("<svg") >= 5
     assert "report: " in r.stderr  # the run's last lines say where the report is
+
+
+def test_flags_show_no_value_and_the_version_is_printed():
+    # typer showed a flag's type as <bool>, which read as a value to give (`--rerun true`)
+    r = runner.invoke(app, ["verify", "--help"], env={"COLUMNS": "120"})
+    rerun = next(line for line in r.stdout.splitlines() if "--rerun" in line)
+    assert "<bool>" not in r.stdout and "bool" not in rerun
+    assert "<int>" in r.stdout  # options that take a value still say what
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.stdout.startswith("closedloop ")

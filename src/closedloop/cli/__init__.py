@@ -18,6 +18,16 @@ from closedloop.cli.verify_cmd import UsageError
 from closedloop.distributed.factory import RAY_OPTION_HELP
 from closedloop.tasks.format import Split
 
+
+def _flag_has_no_type(self: typer.core.TyperOption, ctx: typer.Context) -> str | None:
+    # typer shows every option's type, a flag's as <bool>, which read as a value to give:
+    # `--rerun true` was tried and refused. A flag takes none.
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+_option_type = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_has_no_type  # type: ignore[method-assign]
+
 app = typer.Typer(
     name="closedloop",
     help="The closed self-improvement loop: generate tasks, attempt them, verify in a sandbox, train.",
@@ -27,8 +37,21 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"closedloop {version('closedloop')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
     """closedloop: a trustworthy verifier and the self-improvement loop built on it."""
 
 

@@ -207,15 +207,23 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
+def _json_array_of_objects(path: Path, limit: int = 64 << 20) -> bool:
+    """Whether ``path`` is one JSON array of objects (tasks pretty-printed as a list)."""
+    import json
+
+    try:
+        if path.stat().st_size > limit:
+            return False
+        value = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(value, list) and bool(value) and all(isinstance(x, dict) for x in value)
+
+
 def no_task(option: str, path: Path, bad: list[Any]) -> str:
     """The error for a task file with no task in it, naming the likely mistake: a JSON array
     (task files are JSONL), or the solutions file given in its place."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096).lstrip()
-    except OSError:
-        head = b""
-    if head.startswith(b"["):
+    if _json_array_of_objects(path):
         why = "it holds a JSON array; a task file is JSONL, one task object per line"
     elif bad and "'task_id'" in bad[0].reason and "'solution'" in bad[0].reason:
         why = "its lines are solutions ({task_id, solution}): is it the solutions file?"

@@ -240,8 +240,9 @@ def eval_cmd(
     timeout: TimeoutOpt = 5.0,
     ray: RayOpt = "",
 ) -> None:
-    """pass@1 and unbiased pass@k (k = 5, 10, 25, 100, those not above --samples) of a policy on
-    a task file, with the solver role's prompt."""
+    """Score a policy on a task file: pass@1 and unbiased pass@k, with the solver's prompt.
+
+    k = 5, 10, 25, 100, those not above --samples."""
     checks.at_least("--samples", samples, 1, MAX_SAMPLES)
     checks.at_least("--turns", turns, 1, MAX_TURNS)
     _check_generation(max_new_tokens, temperature, timeout)
@@ -349,8 +350,10 @@ def gate_cmd(
     timeout: TimeoutOpt = 5.0,
     ray: RayOpt = "",
 ) -> None:
-    """Promote a candidate policy over a baseline only if it wins significantly more held-out
-    tasks than it loses (paired one-sided sign test). Exit 0: promote; 1: reject; 2: bad input."""
+    """Promote a candidate policy over a baseline only on a significant held-out gain.
+
+    It must win significantly more held-out tasks than it loses (paired one-sided sign test).
+    Exit 0: promote; 1: reject; 2: bad input."""
     checks.at_least("--samples", samples, 1, MAX_SAMPLES)
     checks.fraction("--alpha", alpha, open_low=True, open_high=True)
     checks.fraction("--min-gain", min_gain, open_high=True)
@@ -429,7 +432,7 @@ def presets_cmd(
         ),
     ] = None,
 ) -> None:
-    """List the named configs ``run --preset`` takes: what each runs and how long it takes."""
+    """List the named configs `run --preset` takes: what each runs and how long it takes."""
     from closedloop.loop.config import dump_config
     from closedloop.loop.presets import CATALOGUE, UnknownPresetError, preset_config
 

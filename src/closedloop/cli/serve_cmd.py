@@ -95,8 +95,9 @@ def serve(
     ] = 1024,
     ray: Annotated[str, typer.Option("--ray", metavar="ADDRESS", help=RAY_OPTION_HELP)] = "",
 ) -> None:
-    """Serve verdicts and rewards over HTTP: POST /reward, /verify, /get_reward (OpenRLHF),
-    GET /health, /limits, /metrics."""
+    """Serve verdicts and rewards over HTTP (docs/serve.md).
+
+    POST /reward, /verify, /get_reward (OpenRLHF); GET /health, /limits, /metrics."""
     from closedloop.serve.auth import TOKEN_ENV, is_loopback
 
     if not 0 < port < 65536:
