@@ -145,3 +145,10 @@ def test_a_failed_write_leaves_the_old_file_and_no_half_written_one(tmp_path):
         write_tasks([good, unwritable], out)
     assert out.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]  # no temporary file left
+
+
+def test_a_solution_line_under_another_field_name_says_which_fields_it_has(tmp_path):
+    # {"task_id", "code"} was "solution: expected a string", which named nothing to mend
+    path = _file(tmp_path, json.dumps({"task_id": "t", "code": "def f(): pass"}))
+    _, (b,) = load_solutions(path)
+    assert "solution: missing (the line has 'task_id', 'code'" in b.reason and b.task_id == "t"

@@ -268,7 +268,7 @@ def eval_cmd(
         scores = "  ".join(f"pass@{k} {p:.3f}" for k, p in sorted(res.pass_at.items()))
         v = res.variety
         typer.echo(
-            f"{res.n_tasks} tasks, {samples} samples: {scores}  "
+            f"{res.n_tasks} tasks, {'greedy' if samples == 1 else f'{samples} samples'}: {scores}  "
             f"({v.distinct} distinct programs, the most common {v.top_share:.0%} of attempts)"
         )
 

@@ -369,6 +369,10 @@ def load_solutions(path: Path) -> tuple[list[Solution], list[BadLine]]:
         tid, sol = obj.get("task_id"), obj.get("solution")
         if not isinstance(tid, str) or not tid:
             bad.append(BadLine(n, f"{path.name} line {n}: task_id: expected a non-empty string"))
+        elif sol is None:  # a field named otherwise ("code", "completion"): say which
+            fields = ", ".join(repr(k) for k in list(obj)[:8])
+            why = f"solution: missing (the line has {fields}; a solution line is task_id, solution)"
+            bad.append(BadLine(n, f"{path.name} line {n}: {why}", tid))
         elif not isinstance(sol, str):
             bad.append(BadLine(n, f"{path.name} line {n}: solution: expected a string", tid))
         else:
