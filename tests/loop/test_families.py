@@ -39,3 +39,6 @@ def test_table_groups_scores_per_family_in_natural_order() -> None:
     view = family_view(table, ["cold_start", "final"])
     assert [c.header for c in view.columns][-1] == "final - cold"
     assert view.row_count == 2
+    # reasoning-gym's families are numbers; the console names what each computes
+    assert [c.header for c in view.columns][:2] == ["family", "rule"]
+    assert list(view.columns[1].cells) == ["reverse", "sorted ascending"]

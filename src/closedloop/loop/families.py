@@ -47,11 +47,38 @@ def family_table(
     return out
 
 
+RG_LIST_FUNCTION_RULES = {
+    "0": "identity",
+    "1": "the third element",
+    "2": "reverse",
+    "3": "sum of the distinct items below 30",
+    "4": "count of 5s",
+    "5": "items followed by an even one",
+    "6": "x + its index",
+    "7": "the item the last one indexes",
+    "8": "length",
+    "9": "sum",
+    "10": "sorted ascending",
+    "11": "sorted descending",
+    "12": "first and last + 1",
+    "13": "[1] ascending, [0] descending",
+    "14": "[1] by 10, [0] by 5",
+    "15": "twice the last",
+    "16": "2x - 4",
+}
+"""What each of reasoning-gym's ``list_functions`` generators computes (its ``rule_family``),
+from the generators' own docstrings: the console's per-family table names them."""
+
+
 def family_view(table: Mapping[str, Mapping[str, float]], policies: Sequence[str]) -> Table:
-    """The per-family table for the console: one row per family, one column per policy, and
-    final minus cold start where both are there."""
+    """The per-family table for the console: one row per family (with its rule, for
+    reasoning-gym's), one column per policy, and final minus cold start where both are
+    there."""
     t = Table(title="held-out pass@1 per rule family")
     t.add_column("family")
+    named = any(fam in RG_LIST_FUNCTION_RULES for fam in table)
+    if named:
+        t.add_column("rule")
     t.add_column("n", justify="right")
     for p in policies:
         t.add_column(p, justify="right")
@@ -62,5 +89,6 @@ def family_view(table: Mapping[str, Mapping[str, float]], policies: Sequence[str
         cells = [f"{row[p]:.2f}" if p in row else "-" for p in policies]
         if delta:
             cells.append(f"{row['final'] - row['cold_start']:+.2f}")
-        t.add_row(fam, str(int(row["n_tasks"])), *cells)
+        rule = [RG_LIST_FUNCTION_RULES.get(fam, "")] if named else []
+        t.add_row(fam, *rule, str(int(row["n_tasks"])), *cells)
     return t
