@@ -15,8 +15,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from closedloop.monitor.detectors import Alarm
 
@@ -40,13 +41,25 @@ class _Progress(Progress):
             self.console.print(f"  {description} ...", markup=False, highlight=False)
 
 
+class _Elapsed(ProgressColumn):
+    """A phase's time: ``0.4s`` under a minute (rich's own column rounds to whole seconds, and
+    most phases of a small run showed ``0:00:00``), ``m:ss`` past it."""
+
+    def render(self, task: Task) -> Text:
+        s = task.finished_time if task.finished else task.elapsed
+        if s is None:
+            return Text("-", style="progress.elapsed")
+        text = f"{s:.1f}s" if s < 60 else f"{int(s // 60)}:{int(s % 60):02d}"
+        return Text(text, style="progress.elapsed")
+
+
 def progress(console: Console) -> Progress:
     """The run's progress display: a spinner, the phase, a note and the elapsed time."""
     return _Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TextColumn("{task.fields[note]}"),
-        TimeElapsedColumn(),
+        _Elapsed(),
         console=console,
         transient=False,
     )
