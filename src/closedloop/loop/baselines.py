@@ -22,6 +22,7 @@ data is the cold start's data, so the loop gets no information the control lacks
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,13 +147,22 @@ def cold_start_steps(cfg: RunConfig, n_examples: int) -> int:
     return int(round(cs.epochs * n_examples / cs.batch_size))
 
 
-def train_cold_start(policy: Any, examples: list[SFTExample], cfg: RunConfig) -> SFTRun:
-    """SFT of the fresh policy on the corpus, in place."""
+def train_cold_start(
+    policy: Any,
+    examples: list[SFTExample],
+    cfg: RunConfig,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> SFTRun:
+    """SFT of the fresh policy on the corpus, in place; ``on_step(done, steps, loss)`` after
+    each step."""
     from closedloop.train.sft import sft_steps
 
     cs = cfg.cold_start
     steps = cold_start_steps(cfg, len(examples))
-    return sft_steps(policy, examples, steps, cs.batch_size, cs.learning_rate, cfg.seed)
+    report = None if on_step is None else (lambda k, loss: on_step(k, steps, loss))
+    return sft_steps(
+        policy, examples, steps, cs.batch_size, cs.learning_rate, cfg.seed, on_step=report
+    )
 
 
 def train_control(

@@ -352,7 +352,12 @@ class LoopRunner:
             if pairs:
                 examples = corpus_examples(state.policy, pairs)
                 state.set_corpus(examples)
-                run = train_cold_start(state.policy, examples, cfg)
+                run = train_cold_start(
+                    state.policy,
+                    examples,
+                    cfg,
+                    lambda k, n, loss: prog.update(bar, note=f"step {k}/{n}, loss {loss:.3f}"),
+                )
                 metrics.update({Metric.SFT_STEPS: run.steps, Metric.SFT_LOSS: run.last_loss})
             prog.update(bar, advance=1, description="cold start: held-out eval")
             ev = phases.evaluate(state.sampler, state.heldout, state.verifier, cfg)

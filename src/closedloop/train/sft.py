@@ -18,7 +18,7 @@ the peak learning rate instead of to 0, gradient norm clipped at 1.0, no weight 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from closedloop.policy.base import Prompt
@@ -126,11 +126,13 @@ def sft_steps(
     learning_rate: float,
     seed: int = 0,
     warmup_steps: int = 0,
+    on_step: Callable[[int, float], None] | None = None,
 ) -> SFTRun:
     """``steps`` AdamW steps on ``examples`` (batches of ``batch_size``), training
     ``policy.model`` in place; ``seed`` fixes the order examples are drawn in. The rate falls
     linearly to a tenth of ``learning_rate``; ``warmup_steps`` first raise it linearly (a fresh
-    AdamW's first updates are ``lr * sign(grad)`` on every weight)."""
+    AdamW's first updates are ``lr * sign(grad)`` on every weight). ``on_step(done, loss)``
+    is called after each step (progress)."""
     import torch
 
     from closedloop.policy.logprobs import completion_logprobs, make_batch, pad_right
@@ -170,6 +172,8 @@ def sft_steps(
             opt.step()
             sched.step()
             losses.append(float(loss.item()))
+            if on_step is not None:
+                on_step(len(losses), losses[-1])
     finally:
         model.eval()
     return SFTRun(steps, losses[0], sum(losses[-10:]) / len(losses[-10:]))
