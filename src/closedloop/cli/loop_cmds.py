@@ -30,7 +30,13 @@ SamplesOpt = Annotated[
     int, typer.Option("--samples", help=f"Attempts per task (1: greedy; at most {MAX_SAMPLES}).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-MaxTokensOpt = Annotated[int, typer.Option(help="Token budget per turn.")]
+MaxTokensOpt = Annotated[
+    int,
+    typer.Option(
+        help="Token budget per turn. A run evaluates with its config's eval.max_new_tokens "
+        "(64 in the presets on the embedded model): give that to score its policies alike."
+    ),
+]
 TemperatureOpt = Annotated[float, typer.Option(help="Sampling temperature when --samples > 1.")]
 TimeoutOpt = Annotated[float, typer.Option(help="Wall-clock seconds per verification.")]
 RayOpt = Annotated[str, typer.Option("--ray", metavar="ADDRESS", help=RAY_OPTION_HELP)]

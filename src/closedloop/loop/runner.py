@@ -290,8 +290,14 @@ class LoopRunner:
                     self._cold_start(state, log)
                     last = 0
                 else:
+                    done = (
+                        f": it has all its {cfg.iterations} iterations, so only its final "
+                        "tables are made again (--iterations N runs it on)"
+                        if last >= cfg.iterations
+                        else ""
+                    )
                     self.console.print(
-                        f"resuming {self.run_dir} after iteration {last}", markup=False
+                        f"resuming {self.run_dir} after iteration {last}{done}", markup=False
                     )
                     saved = self.dir.policy(iter_label(last))
                     state.policy = _load_saved(saved, lambda: load_run_policy(cfg, saved))
