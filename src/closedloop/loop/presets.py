@@ -221,7 +221,7 @@ CATALOGUE: tuple[Preset, ...] = (
         "",
         "the main job: 9 self-play iterations from the shipped base, 600 held-out tasks, "
         "control, gate, probe",
-        "4-8 minutes on 2 CPU cores: 4:05-7:48 over seven runs, nothing else running",
+        "4-8 minutes on 2 CPU cores: 4:05-7:48 over eight runs, nothing else running",
     ),
     Preset(
         "scratch",
