@@ -87,3 +87,11 @@ def test_an_unknown_path_is_counted_as_other_not_as_itself(url: str):
 def test_the_queue_is_empty_when_the_server_is_idle(url: str):
     _reward(url, RIGHT, RIGHT)
     assert _samples(url)[("closedloop_queue_depth", ())] == 0
+
+
+def test_no_swagger_pages_the_schema_stays(url: str):
+    # FastAPI's /docs and /redoc load their scripts from a CDN: a reward server serves programs
+    assert httpx.get(url + "/docs").status_code == 404
+    assert httpx.get(url + "/redoc").status_code == 404
+    schema = httpx.get(url + "/openapi.json")
+    assert schema.status_code == 200 and "/reward" in schema.json()["paths"]

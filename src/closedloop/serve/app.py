@@ -232,7 +232,9 @@ def make_app(
     limits = limits or ServeLimits()
     work = _Work(verifier, limits, ROUTES)
     work.held_ids = frozenset(held)
-    app = FastAPI(title="closedloop reward server", version="1")
+    # no Swagger or ReDoc pages: they load their scripts from a CDN, and a reward server's
+    # clients are programs (its schema stays at /openapi.json)
+    app = FastAPI(title="closedloop reward server", version="1", docs_url=None, redoc_url=None)
     # the last added is the outermost: metrics count what auth and the size check refuse;
     # auth answers before a body is read
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
