@@ -45,6 +45,7 @@ def test_failure_case_that_passes_is_rejected(verifier, make_task) -> None:
         verifier, make_task(failure_cases=["def f(xs):\n    return xs\n", passing, passing + "\n"])
     )
     assert r.reason is RejectReason.FAILURE_CASE_PASSES
+    assert r.detail == "failure_cases[1] passes every test"  # which one to mend
 
 
 def test_challenger_task_needs_three_failure_cases(verifier, make_task) -> None:

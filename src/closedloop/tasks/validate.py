@@ -354,16 +354,16 @@ def validate_tasks(
     report("outputs")
 
     # 6: every failure case fails
-    batch = [(s, f) for _, s in alive() for f in s.task.failure_cases]
-    for (st, _), v in zip(
-        batch, _verify_all(verifier, [(s.task, f) for s, f in batch]), strict=True
+    batch = [(s, k, f) for _, s in alive() for k, f in enumerate(s.task.failure_cases)]
+    for (st, k, _), v in zip(
+        batch, _verify_all(verifier, [(s.task, f) for s, _, f in batch]), strict=True
     ):
         if st.reason is not None:
             continue
         if v.outcome is Outcome.INFRA_ERROR:
             st.reject(RejectReason.INFRA_ERROR, v.detail)
         elif v.outcome is Outcome.PASS:
-            st.reject(RejectReason.FAILURE_CASE_PASSES, "a failure case passes every test")
+            st.reject(RejectReason.FAILURE_CASE_PASSES, f"failure_cases[{k}] passes every test")
     report("failure_cases")
 
     # 7: mutants
