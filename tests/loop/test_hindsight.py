@@ -162,7 +162,7 @@ def test_a_relabel_keeps_no_instruction_that_states_the_old_rule(verifier):
         (r,) = relabel_attempts(
             verifier, [task(instruction)], [[_failed(task(instruction), wrong)]]
         )
-        assert r.task.instruction == TaskShape().default_instruction
+        assert r.task.instruction == TaskShape().default_instruction  # entry point f
         assert "descending" not in r.prompt and "[3, 2, 1]" not in r.prompt
         assert "f([3, 1, 2]) == [1, 2, 3]" in r.prompt
     grammar = _task(inline=True)

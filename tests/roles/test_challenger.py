@@ -190,14 +190,23 @@ def test_a_drawn_list_whose_output_holds_nan_is_left_out_not_held_against_the_pr
     assert [t.input for t in task.private_tests] == ["([6],)", "([8],)", "([10, 12],)"]
 
 
-def test_an_input_equal_in_value_to_another_is_one_input():
-    # red team 19: a private input written [3.0, 1, 2] beside the public [3, 1, 2] was a
-    # private test that a table of the shown examples passed
-    p = parse_proposal(
-        "Inputs:\nf([3, 1, 2])\nf([5])\nf([9, 4])\nf([3.0, 1, 2])\nf([True])\nf([1])\n"
-        "Solution:\ndef f(xs):\n    return xs\n"
+def test_an_input_equal_in_value_to_another_with_the_same_output_is_one_input(verifier):
+    # red team 19: a private input written [3.0, 1, 2] (or (3, 1, 2)) beside the public
+    # [3, 1, 2] was a private test that a table of the shown examples passed; red team 20:
+    # inputs a function tells apart (True and 1 for type names) must stay
+    same = parse_proposal(
+        "Inputs:\nf([3, 1, 2])\nf([5])\nf([9, 4])\nf([3.0, 1, 2])\nf((3, 1, 2))\n"
+        "Solution:\ndef f(xs):\n    return sorted(xs)\n"
     )
-    assert p.inputs == ("([3, 1, 2],)", "([5],)", "([9, 4],)", "([True],)")
+    with pytest.raises(ProposalError) as e:
+        build_task(same, verifier, TaskShape(), {})
+    assert e.value.reason is ProposalRejection.TOO_FEW_INPUTS and "equal in value" in str(e.value)
+    told_apart = parse_proposal(
+        "Inputs:\nf(1)\nf('a')\nf(2.5)\nf(True)\nf(1.0)\n"
+        "Solution:\ndef f(x):\n    return type(x).__name__\n"
+    )
+    task = build_task(told_apart, verifier, TaskShape(), {})
+    assert [t.input for t in task.private_tests] == ["(True,)", "(1.0,)"]
 
 
 @pytest.mark.parametrize(
@@ -205,7 +214,8 @@ def test_an_input_equal_in_value_to_another_is_one_input():
     [
         "Fibonacci numbers; note f(20) == 6765.",
         "Fibonacci numbers, e.g. fib( 20 ) is 6765.",
-        "Fibonacci numbers: (20) gives 6765",
+        "Fibonacci numbers: n = 20 gives 6765",
+        "Fibonacci numbers: (20) -> 6 765",
     ],
 )
 def test_a_proposal_whose_instruction_shows_a_private_test_is_refused(verifier, instruction):
@@ -221,5 +231,8 @@ def test_a_proposal_whose_instruction_shows_a_private_test_is_refused(verifier, 
     assert e.value.reason is ProposalRejection.SHOWS_PRIVATE
     # a public test stated in the instruction is only shown twice
     shown = text.replace("20) == 6765", "7) == 13").replace("20 ) is 6765", "7 ) is 13")
-    shown = shown.replace("(20) gives 6765", "(7) gives 13")
+    shown = shown.replace("20 gives 6765", "7 gives 13").replace("(20) -> 6 765", "(7) -> 13")
     assert build_task(parse_proposal(shown), verifier, TaskShape(), {}).private_tests
+    # another function's call is no leak (red team 20: sqrt(20) was refused as f(20))
+    other = text.replace(instruction, "Fibonacci numbers, nothing like sqrt(20).")
+    assert build_task(parse_proposal(other), verifier, TaskShape(), {}).private_tests

@@ -152,6 +152,18 @@ def test_a_heldout_task_with_one_pair_is_matched_by_that_pair() -> None:
     tests += [{"input": f"([{k}, {k}],)", "output": f"[{k}]"} for k in (1, 2, 3)]
     hit = guard.check(parse_task({"id": "p", "entry_point": "f", "private_tests": tests}))
     assert hit is not None and hit.heldout_id == "held/2" and hit.overlap == 0.25
+    # red team 20: a short single pair is every task's (HumanEval/4's [1, 2, 3, 4] -> 1.0 is
+    # every mean and minimum): it does not count alone
+    short = parse_task(
+        {
+            "id": "held/3",
+            "entry_point": "g",
+            "public_tests": [{"input": "([1, 2, 3, 4],)", "output": "1.0"}],
+        }
+    )
+    mins = [{"input": "([1, 2, 3, 4],)", "output": "1"}, {"input": "([5, 2],)", "output": "2"}]
+    task = parse_task({"id": "m", "entry_point": "f", "private_tests": mins})
+    assert ContaminationGuard([short]).check(task) is None
 
 
 def test_new_task_is_kept(guard, make_task) -> None:

@@ -256,3 +256,40 @@ def test_private_tests_that_all_expect_one_value_are_trivial(verifier, make_task
     (r,) = validate_tasks([task], verifier, ValidationConfig(min_failure_cases=0))
     assert r.reason is RejectReason.TRIVIAL_CONSTANT, r
     assert "every private test expects []" in r.detail
+
+
+@pytest.mark.parametrize(
+    "elsewhere, private",
+    [
+        ("list(xs)", ["[8, 2, 5]", "[1, 7]"]),
+        ("sorted(xs)", ["[2, 5, 8]", "[1, 7]"]),
+        ("[]", ["[]"]),
+    ],
+    ids=["identity", "sorted", "one private test"],
+)
+def test_a_trivial_program_passing_only_the_private_tests_is_refused(
+    verifier, make_task, elsewhere, private
+) -> None:
+    # red team 20: the example computes its rule on the shown inputs alone and returns its
+    # input, or it sorted, elsewhere: every private test differs (no constant), and
+    # `return list(xs)` earned the reward; with one private test, `return []` did
+    example = (
+        "def f(xs):\n    if tuple(xs) in {(3, 1, 2), (5, 0), (9, 4)}:\n"
+        f"        return sorted(xs, reverse=True)\n    return {elsewhere}\n"
+    )
+    inputs = ["([8, 2, 5],)", "([1, 7],)"][: len(private)]
+    task = make_task(
+        example_solution=example,
+        public_tests=[
+            {"input": "([3, 1, 2],)", "output": "[3, 2, 1]"},
+            {"input": "([5, 0],)", "output": "[5, 0]"},
+            {"input": "([9, 4],)", "output": "[9, 4]"},
+        ],
+        private_tests=[{"input": i, "output": o} for i, o in zip(inputs, private, strict=True)],
+    )
+    (r,) = validate_tasks([task], verifier, ValidationConfig(min_failure_cases=0))
+    assert r.reason is RejectReason.TRIVIAL_PRIVATE, r
+    # the honest task is kept: its shown tests are passed by the same program
+    honest = make_task(failure_cases=[])
+    (r,) = validate_tasks([honest], verifier, ValidationConfig(min_failure_cases=0))
+    assert r.accepted, r.detail

@@ -110,13 +110,14 @@ def _relabel_instruction(task: Task, new: Sequence[TestCase]) -> str:
     over ascending examples would teach the solver to ignore instructions): the neutral one
     instead. So also where an old output is still shown after the rewrite (written without
     the spaces ``_rewrite_inline`` matches)."""
+    neutral = TaskShape().default_instruction.replace(" f ", f" {task.entry_point} ", 1)
     if "grammar_seed" not in task.metadata:  # not a grammar task (domain.grammar_task)
-        return TaskShape().default_instruction
+        return neutral
     text = _rewrite_inline(task.instruction, task.public_tests, new)
     flat = re.sub(r"\s", "", text)
     for o, n in zip(task.public_tests, new, strict=True):
         if o.output != n.output and re.sub(r"\s", "", example_line("f", o)) in flat:
-            return TaskShape().default_instruction
+            return neutral
     return text
 
 

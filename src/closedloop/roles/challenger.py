@@ -41,7 +41,7 @@ from typing import Any
 from closedloop.roles.prompts import call_text, extract_code, literal_text
 from closedloop.sandbox.wire import contains_nan, decode_plain
 from closedloop.tasks.format import Task, TaskFormatError, parse_task
-from closedloop.tasks.probes import value_key
+from closedloop.tasks.probes import value_key, value_text
 from closedloop.verify import CallResult, VerificationBackend
 from closedloop.verify.text import safe_text
 
@@ -142,12 +142,7 @@ def parse_proposal(text: str) -> Proposal:
     if not solution or entry is None:
         raise ProposalError(ProposalRejection.NO_SOLUTION, "no parseable example solution")
     wrong = tuple(extract_code(b) for k, b in sections if k == "wrong" and b.strip())
-    # one input per value: a private input that is a public one written otherwise
-    # (``[3.0, 1, 2]`` for ``[3, 1, 2]``) is a private test a memorised example passes
-    distinct: dict[str | None, str] = {}
-    for lit in inputs:
-        distinct.setdefault(value_key(lit), lit)
-    return Proposal(instruction, tuple(distinct.values()), solution, entry, wrong)
+    return Proposal(instruction, tuple(dict.fromkeys(inputs)), solution, entry, wrong)
 
 
 @dataclass(frozen=True)
@@ -186,8 +181,14 @@ def build_task(
     bad = next((r for r in results if not r.ok), None)
     if bad is not None:
         raise ProposalError(ProposalRejection.EXAMPLE_RAISES, (bad.error or "")[:200])
-    own = {value_key(c) for c in calls}
-    drawn = [d for d in (draw(calls) if draw else ()) if value_key(d) not in own]
+    calls, results = _distinct_tests(calls, results)
+    if len(calls) < need:
+        raise ProposalError(
+            ProposalRejection.TOO_FEW_INPUTS,
+            f"{len(calls)} < {need} once inputs equal in value with equal outputs are one",
+        )
+    own = {_loose_key(c) for c in calls}
+    drawn = [d for d in (draw(calls) if draw else ()) if _loose_key(d) not in own]
     if drawn:
         more = verifier.call(proposal.solution, proposal.entry_point, drawn, resume=False)
         kept = [(d, r) for d, r in zip(drawn, more, strict=True) if usable_result(r)]
@@ -202,11 +203,12 @@ def build_task(
         calls += [d for d, _ in kept]
         results += [r for _, r in kept]
     tests = [{"input": i, "output": r.value} for i, r in zip(calls, results, strict=True)]
-    if (shown := _private_shown(proposal, tests[shape.public_tests :])) is not None:
+    if (shown := _private_shown(proposal, tests, shape.public_tests)) is not None:
         raise ProposalError(ProposalRejection.SHOWS_PRIVATE, shown)
     obj = {
         "kind": "function",
-        "instruction": proposal.instruction or shape.default_instruction,
+        "instruction": proposal.instruction
+        or shape.default_instruction.replace(" f ", f" {proposal.entry_point} ", 1),
         "entry_point": proposal.entry_point,
         "public_tests": tests[: shape.public_tests],
         "private_tests": tests[shape.public_tests :],
@@ -221,19 +223,57 @@ def build_task(
         raise ProposalError(ProposalRejection.UNPARSEABLE, str(e)) from None
 
 
-def _private_shown(proposal: Proposal, private: list[dict[str, Any]]) -> str | None:
-    """What of a private test the proposal's instruction shows, if anything: its call (under
-    any name: ``fib(20)``), or its arguments beside its expected output (``(20)`` and
-    ``6765``). The instruction is the solver's prompt, so a test it shows is no private test:
-    a lookup table of what it states would earn the reward (the loop draws no private tests
-    of its own outside list functions)."""
-    flat = re.sub(r"\s", "", proposal.instruction)
-    for t in private:
-        args = re.sub(r"\s", "", call_text("", t["input"]))
+def _loose_key(literal: str) -> str | None:
+    """An argument tuple's ``value_key`` with its tuples as lists: ``([3.0, 1, 2],)``,
+    ``([3, 1, 2],)`` and ``((3, 1, 2),)`` are alike."""
+    try:
+        value = ast.literal_eval(literal)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return literal
+    try:
+        return value_text(_as_lists(value))
+    except RecursionError:
+        return literal
+
+
+def _as_lists(v: Any) -> Any:
+    if isinstance(v, tuple | list):
+        return [_as_lists(x) for x in v]
+    return v
+
+
+def _distinct_tests(calls: list[str], results: list[CallResult]) -> tuple[list[str], list[Any]]:
+    """The proposal's inputs less those equal in value to an earlier one (``[3.0, 1, 2]``,
+    ``(3, 1, 2)`` for ``[3, 1, 2]``) on which the example returned an equal value too: a
+    private test that is a public one written otherwise is passed by a table of the shown
+    examples. Inputs a function tells apart (``True`` and ``1`` for ``type``) stay."""
+    seen: set[tuple[str | None, str | None]] = set()
+    kept_calls, kept_results = [], []
+    for c, r in zip(calls, results, strict=True):
+        key = (_loose_key(c), value_key(r.value))
+        if key not in seen:
+            seen.add(key)
+            kept_calls.append(c)
+            kept_results.append(r)
+    return kept_calls, kept_results
+
+
+def _private_shown(proposal: Proposal, tests: list[dict[str, Any]], public: int) -> str | None:
+    """What of a private test the proposal's instruction (or its function's name) shows, if
+    anything: its call (``f(20)``, spaces aside), or its answer (``6765``, two characters or
+    more, not inside a longer number or name) unless a public test has that answer too. The
+    instruction is the solver's prompt, so a test it shows is no private test: a lookup table
+    of what it states would earn the reward (the loop draws no private tests of its own
+    outside list functions). Text, not values: an answer spelt otherwise still gets by."""
+    text = f"{proposal.instruction} {proposal.entry_point}"
+    flat = re.sub(r"\s", "", text)
+    shown_answers = {re.sub(r"\s", "", literal_text(t["output"])) for t in tests[:public]}
+    for t in tests[public:]:
+        call = re.sub(r"\s", "", call_text(proposal.entry_point, t["input"]))
         out = re.sub(r"\s", "", literal_text(t["output"]))
-        if re.search(r"\w" + re.escape(args), flat) or (
-            args in flat and len(out) >= 3 and out in flat
-        ):
+        spaced = r"\s*".join(re.escape(ch) for ch in out)
+        said = re.compile(r"(?<![0-9A-Za-z.])" + spaced + r"(?![0-9A-Za-z])")
+        if call in flat or (len(out) >= 2 and out not in shown_answers and said.search(text)):
             return f"the instruction shows {call_text(proposal.entry_point, t['input'])[:80]}"
     return None
 

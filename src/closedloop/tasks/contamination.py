@@ -220,6 +220,10 @@ def _texts(task: Task) -> dict[ContaminationField, str]:
 
 _PairKey = tuple[str, str]
 
+_SPECIFIC_PAIR_CHARS = 24
+"""A held-out task with fewer than ``min_io_pairs`` pairs is matched by all of them, and only
+by pairs whose texts together run this long (HumanEval/34's one pair is 47 characters)."""
+
 
 class ContaminationGuard:
     """An index of held-out tasks; :meth:`check` says whether a task overlaps one of them."""
@@ -250,6 +254,10 @@ class ContaminationGuard:
                 for g in gs - self.template[fld]:
                     self._grams[fld][g].add(task.id)
             own = tp - self.template_pairs
+            if len(own) < cfg.min_io_pairs:
+                # matched by all of them, so only pairs specific enough to be a copy count:
+                # HumanEval/4's one pair, [1, 2, 3, 4] -> 1.0, is every mean and minimum
+                own = {p for p in own if len(p[0]) + len(p[1]) >= _SPECIFIC_PAIR_CHARS}
             for p in own:
                 self._pairs[p].add(task.id)
             self._pair_counts[task.id] = len(own)

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from closedloop.tasks.contamination import ContaminationGuard
 from closedloop.tasks.format import Split, Task, TaskFormatError, TaskKind, parse_task
 from closedloop.tasks.mutate import generate_mutants
-from closedloop.tasks.probes import canonical, task_inputs, value_key
+from closedloop.tasks.probes import canonical, task_inputs, value_key, value_text
 from closedloop.verify import CallJob, CallResult
 from closedloop.verify.outcome import Outcome, Verdict
 
@@ -62,6 +62,7 @@ class RejectReason(StrEnum):
     NONDETERMINISTIC = "nondeterministic"
     TRIVIAL_CONSTANT = "trivial_constant"
     TRIVIAL_IDENTITY = "trivial_identity"
+    TRIVIAL_PRIVATE = "trivial_private"  # a trivial program passes the private tests alone
     TOO_FEW_FAILURE_CASES = "too_few_failure_cases"
     FAILURE_CASE_PASSES = "failure_case_passes"
     WEAK_TESTS = "weak_tests"  # mutation score below the minimum
@@ -225,6 +226,66 @@ def _constant_private(task: Task) -> str | None:
     return next(iter(outputs)) if tests >= 2 and len(outputs) == 1 else None
 
 
+_BASELINES = (
+    ("return x", "x"),
+    ("return sorted(x)", "sorted(x)"),
+    ("return sorted(x, reverse=True)", "sorted(x, reverse=True)"),
+    ("return x[::-1]", "x[::-1]"),
+    ("return []", "[]"),
+    ("return 0", "0"),
+    ("return True", "True"),
+    ("return False", "False"),
+    ("return None", "None"),
+    ("return ''", "''"),
+)
+"""Programs of nothing (their first argument as it is, sorted, reversed; a constant) that no
+task's private tests may be passed by unless its shown tests are too: an example that computes
+its rule on the shown inputs alone and returns one of these elsewhere made that program earn
+the reward, and its private tests all differ when it returns its input (red team 20)."""
+
+
+def _baselines_job(task: Task) -> CallJob | None:
+    """One job calling every baseline on each of the task's test inputs (None without any)."""
+    inputs = [t.input for t in task.public_tests + task.private_tests]
+    if not inputs or not task.public_tests:
+        return None
+    body = ", ".join(f"lambda: {expr}" for _, expr in _BASELINES)
+    code = (
+        "def __baselines(*args):\n"
+        "    x = args[0] if args else None\n"
+        "    out = []\n"
+        f"    for make in ({body}):\n"
+        "        try:\n"
+        "            out.append(make())\n"
+        "        except Exception:\n"
+        "            out.append('<raised>')\n"
+        "    return out\n"
+    )
+    return CallJob(code, "__baselines", inputs)
+
+
+def _trivial_private(task: Task, results: Sequence[CallResult]) -> str | None:
+    """The first baseline that returns every private test's output and not every public
+    one's (outputs compared as ``value_key``), or None."""
+    if any(not r.ok for r in results):
+        return None
+    try:
+        rows = [ast.literal_eval(r.value or "") for r in results]
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    npub = len(task.public_tests)
+    expected = [value_key(t.output) for t in task.public_tests + task.private_tests]
+    for b, (name, _) in enumerate(_BASELINES):
+        try:
+            got = [value_text(row[b]) for row in rows]
+        except (IndexError, TypeError, RecursionError):
+            return None
+        same = [g == e for g, e in zip(got, expected, strict=True)]
+        if all(same[npub:]) and not all(same[:npub]):
+            return name
+    return None
+
+
 def _outputs_job(task: Task, cfg: ValidationConfig) -> CallJob:
     """The example solution called on the task's own inputs."""
     inputs = task_inputs(task)[: cfg.max_probe_inputs]
@@ -352,6 +413,22 @@ def validate_tasks(
     for (st, job), a, b in zip(calls, runs[0::2], runs[1::2], strict=True):
         _check_outputs(st, job.inputs, (a, b), cfg)
     report("outputs")
+
+    # 5b: no trivial program passes the private tests while failing the shown ones
+    batch = [
+        (st, job)
+        for _, st in alive()
+        if st.task.source not in cfg.exempt_sources
+        and st.task.private_tests
+        and (job := _baselines_job(st.task)) is not None
+    ]
+    for (st, _), called in zip(batch, verifier.call_many([j for _, j in batch]), strict=True):
+        if (name := _trivial_private(st.task, called)) is not None:
+            st.reject(
+                RejectReason.TRIVIAL_PRIVATE,
+                f"`{name}` passes every private test but not the shown ones",
+            )
+    report("baselines")
 
     # 6: every failure case fails
     batch = [(s, k, f) for _, s in alive() for k, f in enumerate(s.task.failure_cases)]
