@@ -311,7 +311,7 @@ def f():
     ),
     "tmp_files": (
         "def f(secret):\n    open('/tmp/note', 'w').write(str(secret))\n    return 1\n",
-        "import os\ndef f():\n    return sorted(os.listdir('/tmp'))\n",
+        "import os\nPIPES = {f'.pipe{k}' for k in range(1, 9)}  # the job's own FIFOs\ndef f():\n    return sorted(n for n in os.listdir('/tmp') if n not in PIPES)\n",
     ),
 }
 
@@ -444,10 +444,13 @@ libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_i
 libc.syscall.restype = ctypes.c_long
 def f(n):
     made = {'pipe': 0, 'pipe2': 0, 'hugetlb': 0}
-    for _ in range(3 * n):  # job code's os.pipe: a FIFO on the job's own /tmp
-        r, w = os.pipe()
-        os.close(r); os.close(w)
-        made['pipe'] += 1
+    for _ in range(3 * n):  # job code's os.pipe: one of a few FIFOs on the job's own /tmp
+        try:
+            r, w = os.pipe()
+            os.close(r); os.close(w)
+            made['pipe'] += 1
+        except OSError:
+            pass
     for _ in range(n):
         fds = (ctypes.c_int * 2)()
         if libc.syscall(293, fds, 0) == 0:
@@ -474,12 +477,12 @@ def _batch() -> int:
 def test_a_job_cannot_move_the_machines_inode_counter(job, workers):
     w, _ = workers
     before = _batch()
-    # 6,600 refused attempts (a job is killed past 10,000) and 9,900 pipes job code made: six
-    # and nearly ten batches if they came from the counter
+    # 6,600 refused attempts (a job is killed past 10,000): six batches if made; job code's
+    # own pipes are the job's few FIFOs
     frame, made, status = job(w, _INODE_MOVER, "(3300,)")
     after = _batch()
     assert frame is not None and "value" in frame, frame
-    assert made == {"pipe": 9900, "pipe2": 0, "hugetlb": 0}
+    assert made == {"pipe": 8, "pipe2": 0, "hugetlb": 0}
     assert status.refusals.denied == {"pipe2": 3300, "mmap": 3300}
     # the batch this process took itself, and what the host took meanwhile: a few at most
     assert after - before <= 4, (before, after)

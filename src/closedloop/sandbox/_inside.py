@@ -69,11 +69,11 @@ does nothing; ``abort()`` ends in SIGSEGV rather than SIGABRT); the kernel's own
 """
 
 import builtins
+import contextlib
 import ctypes
 import errno
 import fcntl
 import functools
-import itertools
 import json
 import math
 import operator
@@ -499,8 +499,9 @@ def run_judge(sock, runner, fds, wall, lim):
 
 def _fresh_tmp(lim):
     _libc.umount2(b"/tmp", MNT_DETACH)  # fails harmlessly when nothing is mounted there
-    # the job's four pipes are FIFOs on it (_job_pipe): inodes beside the job's own budget
-    opts = f"size={lim['tmp_bytes']},nr_inodes={lim['tmp_inodes'] + JOB_PIPES},mode=1777"
+    # the job's four pipes and its code's are FIFOs on it: inodes beside the job's own budget
+    extra = JOB_PIPES + JOB_CODE_PIPES  # the job's pipes and its code's (_job_code_pipe)
+    opts = f"size={lim['tmp_bytes']},nr_inodes={lim['tmp_inodes'] + extra},mode=1777"
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts)
 
 
@@ -748,7 +749,7 @@ def _tmp_limits(lim):
     # still hold up to all of them: no more free than those is a full /tmp (a job within
     # JOB_PIPES files of the cap may be counted as at it; a count of its files instead went
     # by path, and past PATH_MAX a tree went uncounted)
-    if st.f_favail <= JOB_PIPES:
+    if st.f_favail <= JOB_PIPES + JOB_CODE_PIPES:
         out["tmp_inodes"] = 1
     if st.f_files - st.f_ffree > 1:  # something beyond the root directory: look for a big file
         stack = ["/tmp"]
@@ -918,9 +919,6 @@ STATX_MOUNT_IDS = 0x1000 | 0x4000
 """statx's STATX_MNT_ID and STATX_MNT_ID_UNIQUE: mount ids are numbered for the whole machine,
 and each job's /tmp is a fresh mount, so they count the machine's mounts (a coarse channel:
 a job that got its judge worker replaced moved it by the remounts)."""
-S_IFMT, S_IFIFO = 0o170000, 0o010000
-"""mknod's file types: a FIFO is the one a job may make (on its own /tmp: the root is
-read-only), for the pipes job code makes (``_job_code_pipe``)."""
 CLOSE_RANGE_ALLOWED = (0, 4)
 """close_range's flags: none, or CLOSE_RANGE_CLOEXEC; CLOSE_RANGE_UNSHARE gave a thread a
 descriptor table of its own, as clone without CLONE_FILES did (708 descriptors under 64)."""
@@ -956,7 +954,7 @@ _SYSCALL_NAMES = {
     9: "mmap",  # with MAP_HUGETLB
     332: "statx",  # asking for mount ids
     436: "close_range",  # with CLOSE_RANGE_UNSHARE
-    133: "mknod",  # anything but a FIFO
+    133: "mknod",  # new pipes (FIFOs) come only from the job's own few (_job_code_pipe)
     259: "mknodat",
     56: "clone",  # a new process, or a thread with descriptors of its own
     62: "kill",  # another process
@@ -983,7 +981,7 @@ def _x86_64_seccomp_filter(deny):
     the kernel compiles it for every job) and ``deny`` everything else, with arguments checked
     for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), statx (no
     mount ids), close_range (no CLOSE_RANGE_UNSHARE), kill/tgkill (itself only: PID 1 of its
-    namespace), prlimit64 and setpriority (itself only), mknod and mknodat (FIFOs only), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without
+    namespace), prlimit64 and setpriority (itself only),  sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without
     SETFL_REFUSED), ioctl (IOCTL_ALLOWED), madvise (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS
     return 0 undone, UNSUPPORTED_SYSCALLS ENOSYS. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
     counts the call) or EPERM itself."""
@@ -1052,15 +1050,6 @@ def _x86_64_seccomp_filter(deny):
         ins(RET, 0, 0, deny)
         ins(RET, 0, 0, RET_ALLOW)
     argument_in(436, 32, CLOSE_RANGE_ALLOWED)  # close_range: args[2], flags
-    # mknod(path, mode, dev), mknodat(dirfd, path, mode, dev): FIFOs only (os.mkfifo, and the
-    # os.pipe job code is given, _job_code_pipe), which can only be made on the job's own /tmp
-    for nr, offset in ((133, 24), (259, 32)):
-        ins(JEQ, 0, 5, nr)
-        ins(LD, 0, 0, offset)
-        ins(AND, 0, 0, S_IFMT)
-        ins(JEQ, 0, 1, S_IFIFO)
-        ins(RET, 0, 0, RET_ALLOW)
-        ins(RET, 0, 0, deny)
     ins(JEQ, 0, 4, 202)  # futex: private only
     ins(LD, 0, 0, 24)  # args[1] low half (op)
     ins(JSET, 1, 0, FUTEX_PRIVATE)
@@ -1203,15 +1192,39 @@ def _job_pipe(name):
     return r, w
 
 
-_JOB_CODE_PIPES = itertools.count(1)
+JOB_CODE_PIPES = 8
+"""Pipes job code may make (``os.pipe``): FIFOs made on the job's /tmp before lock-down,
+beside its own inode budget (a ThreadPool takes one, an mp.Queue one). A few, not one per
+descriptor (12 a job with its own four, 192 pages: 85 jobs at once reach the budget): every pipe's buffer is charged to
+one budget of the host user's (``fs.pipe-user-pages-soft``), and jobs holding 59 pipes each
+made every other job's new pipes 8 KiB instead of 64 (a channel between running jobs, and a
+correct solution's many calls timed out). mknod stays refused, so no job makes more."""
+_CODE_PIPE_NAMES: list[str] = []
+
+
+def _make_code_pipes():
+    """The FIFOs ``_job_code_pipe`` hands out (before lock-down: mknod is refused after)."""
+    for k in range(1, JOB_CODE_PIPES + 1):
+        os.mkfifo(f"/tmp/.pipe{k}", 0o600)
+        _CODE_PIPE_NAMES.append(f"/tmp/.pipe{k}")
 
 
 def _job_code_pipe():
-    """``os.pipe`` for job code: a FIFO on the job's /tmp, as its own pipes are (``_job_pipe``),
-    so that ``multiprocessing``'s queues and a program's own pipes work where the filter refuses
-    new kernel pipes (their inode numbers come from the machine-wide counter). It counts
-    against the job's /tmp inodes and descriptors like any file."""
-    return _job_pipe(f"pipe{next(_JOB_CODE_PIPES)}")
+    """``os.pipe`` for job code: one of the job's ``JOB_CODE_PIPES`` FIFOs, opened as its own
+    pipes are (``_job_pipe``) and unlinked, so that ``multiprocessing``'s queues and a
+    program's own pipes work where the filter refuses new kernel pipes (their inode numbers
+    come from the machine-wide counter). Past them, EMFILE."""
+    if not _CODE_PIPE_NAMES:
+        raise OSError(errno.EMFILE, f"a job makes at most {JOB_CODE_PIPES} pipes")
+    path = _CODE_PIPE_NAMES.pop(0)
+    try:
+        r = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        w = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    finally:
+        with contextlib.suppress(OSError):  # job code may have removed it
+            os.unlink(path)
+    os.set_blocking(r, True)
+    return r, w
 
 
 _KERNEL_PIPE2 = os.pipe2
@@ -1319,6 +1332,7 @@ def job_child(lim, birth_fd, notify):
     out_r, out_w = _job_pipe("out")
     so_r, so_w = _job_pipe("stdout")
     se_r, se_w = _job_pipe("stderr")
+    _make_code_pipes()
     os.setpgid(0, 0)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
