@@ -233,26 +233,30 @@ def test_contaminated_task_is_rejected(verifier) -> None:
     assert r.reason is RejectReason.CONTAMINATED and he[2].id in r.detail
 
 
-def test_private_tests_that_all_expect_one_value_are_trivial(verifier, make_task) -> None:
-    # red team 19: an example that computes its rule on the shown inputs alone and returns []
-    # for every other made every private test (the loop's drawn ones too) expect []: the
-    # public tests varied, mutants and failure cases died on them, and `return []` earned 1
+def _shown_inputs_only(make_task, elsewhere: str, private: list[str]):
+    """A descending-sort task whose example sorts only its three shown inputs and returns
+    ``elsewhere`` on any other, with ``private`` as its private tests' outputs."""
     example = (
         "def f(xs):\n    if tuple(xs) in {(3, 1, 2), (5, 0), (9, 4)}:\n"
-        "        return sorted(xs, reverse=True)\n    return []\n"
+        f"        return sorted(xs, reverse=True)\n    return {elsewhere}\n"
     )
-    task = make_task(
+    inputs = ["([8, 2, 5],)", "([1, 7],)"][: len(private)]
+    return make_task(
         example_solution=example,
         public_tests=[
             {"input": "([3, 1, 2],)", "output": "[3, 2, 1]"},
             {"input": "([5, 0],)", "output": "[5, 0]"},
             {"input": "([9, 4],)", "output": "[9, 4]"},
         ],
-        private_tests=[
-            {"input": "([8, 2, 5],)", "output": "[]"},
-            {"input": "([1, 7],)", "output": "[]"},
-        ],
+        private_tests=[{"input": i, "output": o} for i, o in zip(inputs, private, strict=True)],
     )
+
+
+def test_private_tests_that_all_expect_one_value_are_trivial(verifier, make_task) -> None:
+    # red team 19: an example that computes its rule on the shown inputs alone and returns []
+    # for every other made every private test (the loop's drawn ones too) expect []: the
+    # public tests varied, mutants and failure cases died on them, and `return []` earned 1
+    task = _shown_inputs_only(make_task, "[]", ["[]", "[]"])
     (r,) = validate_tasks([task], verifier, ValidationConfig(min_failure_cases=0))
     assert r.reason is RejectReason.TRIVIAL_CONSTANT, r
     assert "every private test expects []" in r.detail
@@ -273,20 +277,7 @@ def test_a_trivial_program_passing_only_the_private_tests_is_refused(
     # red team 20: the example computes its rule on the shown inputs alone and returns its
     # input, or it sorted, elsewhere: every private test differs (no constant), and
     # `return list(xs)` earned the reward; with one private test, `return []` did
-    example = (
-        "def f(xs):\n    if tuple(xs) in {(3, 1, 2), (5, 0), (9, 4)}:\n"
-        f"        return sorted(xs, reverse=True)\n    return {elsewhere}\n"
-    )
-    inputs = ["([8, 2, 5],)", "([1, 7],)"][: len(private)]
-    task = make_task(
-        example_solution=example,
-        public_tests=[
-            {"input": "([3, 1, 2],)", "output": "[3, 2, 1]"},
-            {"input": "([5, 0],)", "output": "[5, 0]"},
-            {"input": "([9, 4],)", "output": "[9, 4]"},
-        ],
-        private_tests=[{"input": i, "output": o} for i, o in zip(inputs, private, strict=True)],
-    )
+    task = _shown_inputs_only(make_task, elsewhere, private)
     (r,) = validate_tasks([task], verifier, ValidationConfig(min_failure_cases=0))
     assert r.reason is RejectReason.TRIVIAL_PRIVATE, r
     # the honest task is kept: its shown tests are passed by the same program

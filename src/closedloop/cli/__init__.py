@@ -99,12 +99,12 @@ def verify(
     try:
         readable(tasks, "tasks")  # before -o is created: a typo leaves no empty file behind
         readable(solutions, "solutions")
-        some_task(tasks)
+        loaded = some_task(tasks)
         if output is not None:
             checks.output_file("-o", output, [("tasks", tasks), ("solutions", solutions)])
         out = open_output(output)
         try:
-            run_verify(tasks, solutions, out, split, workers, timeout, rerun, quiet, ray)
+            run_verify(tasks, solutions, out, split, workers, timeout, rerun, quiet, ray, loaded)
         finally:
             if out is not sys.stdout:
                 with contextlib.suppress(OSError):  # the write that failed has said why

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from closedloop.tasks.format import Split, Task, load_solutions, load_tasks
+from closedloop.tasks.format import BadLine, Split, Task, load_solutions, load_tasks
 from closedloop.verify.outcome import Outcome, Verdict
 from closedloop.verify.text import json_line, terminal_text
 
@@ -40,9 +40,10 @@ def readable(path: Path, what: str) -> None:
         raise UsageError(f"cannot read {what} file {path}: {e.strerror}") from None
 
 
-def some_task(tasks_path: Path) -> None:
-    """Refuse a task file with no task in it (every solution would be ``invalid``, and the
-    run would exit 0): an empty file, a JSON array, the solutions file in its place."""
+def some_task(tasks_path: Path) -> tuple[list[Task], list[BadLine]]:
+    """The task file's tasks and bad lines; refused (``UsageError``) with no task in it (every
+    solution would be ``invalid``, and the run would exit 0): an empty file, a JSON array,
+    the solutions file in its place."""
     from closedloop.cli.checks import no_task
 
     try:
@@ -51,6 +52,7 @@ def some_task(tasks_path: Path) -> None:
         raise UsageError(f"cannot read tasks file {tasks_path}: {e.strerror}") from None
     if not tasks:
         raise UsageError(no_task("tasks file", tasks_path, bad))
+    return tasks, bad
 
 
 def run_verify(
@@ -63,9 +65,11 @@ def run_verify(
     rerun: bool,
     quiet: bool = False,
     ray_address: str = "",
+    loaded: tuple[list[Task], list[BadLine]] | None = None,
 ) -> Counter[str]:
     """Verify every solution line; returns counts per outcome. ``ray_address``: verify on
-    that Ray cluster (closedloop.distributed) instead of this machine's pool."""
+    that Ray cluster (closedloop.distributed) instead of this machine's pool. ``loaded``:
+    the task file as :func:`some_task` read it (else it is read here)."""
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import (
@@ -84,7 +88,7 @@ def run_verify(
     readable(tasks_path, "tasks")
     readable(solutions_path, "solutions")
     console = Console(stderr=True)
-    tasks, bad_tasks = load_tasks(tasks_path)
+    tasks, bad_tasks = loaded if loaded is not None else load_tasks(tasks_path)
     by_id: dict[str, Task] = {}
     for t in tasks:
         if t.id in by_id:

@@ -110,7 +110,7 @@ def _relabel_instruction(task: Task, new: Sequence[TestCase]) -> str:
     over ascending examples would teach the solver to ignore instructions): the neutral one
     instead. So also where an old output is still shown after the rewrite (written without
     the spaces ``_rewrite_inline`` matches)."""
-    neutral = TaskShape().default_instruction.replace(" f ", f" {task.entry_point} ", 1)
+    neutral = TaskShape().neutral_instruction(task.entry_point)
     if "grammar_seed" not in task.metadata:  # not a grammar task (domain.grammar_task)
         return neutral
     text = _rewrite_inline(task.instruction, task.public_tests, new)

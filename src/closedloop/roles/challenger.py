@@ -41,7 +41,7 @@ from typing import Any
 from closedloop.roles.prompts import call_text, extract_code, literal_text
 from closedloop.sandbox.wire import contains_nan, decode_plain
 from closedloop.tasks.format import Task, TaskFormatError, parse_task
-from closedloop.tasks.probes import value_key, value_text
+from closedloop.tasks.probes import value_key
 from closedloop.verify import CallResult, VerificationBackend
 from closedloop.verify.text import safe_text
 
@@ -156,7 +156,12 @@ class TaskShape:
     default_instruction: str = (
         "Write a Python function f that maps each input to its output, as in these examples."
     )
-    """Instruction used when the proposal gives none."""
+    """Instruction used when the proposal gives none (``neutral_instruction`` names the
+    proposal's own function)."""
+
+    def neutral_instruction(self, entry_point: str) -> str:
+        """``default_instruction`` for a function named ``entry_point``."""
+        return self.default_instruction.replace(" f ", f" {entry_point} ", 1)
 
 
 def build_task(
@@ -187,8 +192,10 @@ def build_task(
             ProposalRejection.TOO_FEW_INPUTS,
             f"{len(calls)} < {need} once inputs equal in value with equal outputs are one",
         )
-    own = {_loose_key(c) for c in calls}
-    drawn = [d for d in (draw(calls) if draw else ()) if _loose_key(d) not in own]
+    own = {value_key(c, tuples_as_lists=True) for c in calls}
+    drawn = [
+        d for d in (draw(calls) if draw else ()) if value_key(d, tuples_as_lists=True) not in own
+    ]
     if drawn:
         more = verifier.call(proposal.solution, proposal.entry_point, drawn, resume=False)
         kept = [(d, r) for d, r in zip(drawn, more, strict=True) if usable_result(r)]
@@ -207,8 +214,7 @@ def build_task(
         raise ProposalError(ProposalRejection.SHOWS_PRIVATE, shown)
     obj = {
         "kind": "function",
-        "instruction": proposal.instruction
-        or shape.default_instruction.replace(" f ", f" {proposal.entry_point} ", 1),
+        "instruction": proposal.instruction or shape.neutral_instruction(proposal.entry_point),
         "entry_point": proposal.entry_point,
         "public_tests": tests[: shape.public_tests],
         "private_tests": tests[shape.public_tests :],
@@ -223,25 +229,6 @@ def build_task(
         raise ProposalError(ProposalRejection.UNPARSEABLE, str(e)) from None
 
 
-def _loose_key(literal: str) -> str | None:
-    """An argument tuple's ``value_key`` with its tuples as lists: ``([3.0, 1, 2],)``,
-    ``([3, 1, 2],)`` and ``((3, 1, 2),)`` are alike."""
-    try:
-        value = ast.literal_eval(literal)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return literal
-    try:
-        return value_text(_as_lists(value))
-    except RecursionError:
-        return literal
-
-
-def _as_lists(v: Any) -> Any:
-    if isinstance(v, tuple | list):
-        return [_as_lists(x) for x in v]
-    return v
-
-
 def _distinct_tests(calls: list[str], results: list[CallResult]) -> tuple[list[str], list[Any]]:
     """The proposal's inputs less those equal in value to an earlier one (``[3.0, 1, 2]``,
     ``(3, 1, 2)`` for ``[3, 1, 2]``) on which the example returned an equal value too: a
@@ -250,7 +237,7 @@ def _distinct_tests(calls: list[str], results: list[CallResult]) -> tuple[list[s
     seen: set[tuple[str | None, str | None]] = set()
     kept_calls, kept_results = [], []
     for c, r in zip(calls, results, strict=True):
-        key = (_loose_key(c), value_key(r.value))
+        key = (value_key(c, tuples_as_lists=True), value_key(r.value))
         if key not in seen:
             seen.add(key)
             kept_calls.append(c)

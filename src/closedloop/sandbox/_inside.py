@@ -1183,11 +1183,18 @@ def _job_pipe(name):
     every job."""
     path = f"/tmp/.{name}"
     os.mkfifo(path, 0o600)
+    return _open_fifo(path)
+
+
+def _open_fifo(path):
+    """Both ends of the FIFO at ``path``, which is unlinked (the read end first, without
+    waiting for a writer; then made blocking)."""
     try:
         r = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         w = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     finally:
-        os.unlink(path)
+        with contextlib.suppress(OSError):  # job code may have removed one of its own
+            os.unlink(path)
     os.set_blocking(r, True)
     return r, w
 
@@ -1195,8 +1202,9 @@ def _job_pipe(name):
 JOB_CODE_PIPES = 8
 """Pipes job code may make (``os.pipe``): FIFOs made on the job's /tmp before lock-down,
 beside its own inode budget (a ThreadPool takes one, an mp.Queue one). A few, not one per
-descriptor (12 a job with its own four, 192 pages: 85 jobs at once reach the budget): every pipe's buffer is charged to
-one budget of the host user's (``fs.pipe-user-pages-soft``), and jobs holding 59 pipes each
+descriptor (12 a job with its own four, 192 pages: 85 jobs at once reach the budget): every
+pipe's buffer is charged to one budget of the host user's (``fs.pipe-user-pages-soft``), and
+jobs holding 59 pipes each
 made every other job's new pipes 8 KiB instead of 64 (a channel between running jobs, and a
 correct solution's many calls timed out). mknod stays refused, so no job makes more."""
 _CODE_PIPE_NAMES: list[str] = []
@@ -1216,15 +1224,7 @@ def _job_code_pipe():
     come from the machine-wide counter). Past them, EMFILE."""
     if not _CODE_PIPE_NAMES:
         raise OSError(errno.EMFILE, f"a job makes at most {JOB_CODE_PIPES} pipes")
-    path = _CODE_PIPE_NAMES.pop(0)
-    try:
-        r = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        w = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    finally:
-        with contextlib.suppress(OSError):  # job code may have removed it
-            os.unlink(path)
-    os.set_blocking(r, True)
-    return r, w
+    return _open_fifo(_CODE_PIPE_NAMES.pop(0))
 
 
 _KERNEL_PIPE2 = os.pipe2

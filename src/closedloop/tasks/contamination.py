@@ -149,21 +149,13 @@ def ngrams(text: str, n: int) -> set[int]:
 _MAX_LITERAL = 100_000
 
 
-def _lists(v: Any) -> Any:
-    """``v`` with every tuple a list: ``((55, 30),)`` copies ``([55, 30],)`` as surely."""
-    if type(v) in (tuple, list):
-        return [_lists(x) for x in v]
-    if type(v) is dict:
-        return {k: _lists(x) for k, x in v.items()}
-    return v
-
-
 def _key(v: Any) -> str:
-    """A decoded literal's text as the guard compares it: tuples as lists, numbers as numbers
-    (``1``, ``1.0`` and ``True`` alike), sets and dicts in sorted order (a held-out pair
-    written with floats, or a dict built in another order, is the same pair)."""
+    """A decoded literal's text as the guard compares it: tuples as lists (``((55, 30),)``
+    copies ``([55, 30],)`` as surely), numbers as numbers (``1``, ``1.0`` and ``True``
+    alike), sets and dicts in sorted order (a held-out pair written with floats, or a dict
+    built in another order, is the same pair)."""
     try:
-        return value_text(_lists(v))
+        return value_text(v, tuples_as_lists=True)
     except RecursionError:  # too deep to be worth comparing: matches nothing
         return f"<too deep: {id(v)}>"
 

@@ -80,40 +80,42 @@ def _canon(v: Any) -> str:
     return repr(v)
 
 
-def value_key(text: str | None) -> str | None:
+def value_key(text: str | None, tuples_as_lists: bool = False) -> str | None:
     """A text equal for literals the verifier takes as equal values: ``canonical``'s sorted
     sets and dicts, and numbers as numbers (``1``, ``1.0`` and ``True`` alike; ``-0.0`` is
-    ``0``), as ``plain_equal`` compares them. For telling inputs and outputs apart by value
-    (a private input that is a public one written ``[3.0, 1, 2]``) and for the contamination
-    guard's pairs (a held-out pair written with floats)."""
+    ``0``), as ``plain_equal`` compares them; with ``tuples_as_lists``, ``(3, 1)`` as
+    ``[3, 1]`` too. For telling inputs and outputs apart by value (a private input that is a
+    public one written ``[3.0, 1, 2]``) and for the contamination guard's pairs (a held-out
+    pair written with floats). A literal too deep to compare comes back as its text."""
     if text is None:
         return None
     try:
-        return value_text(ast.literal_eval(text))
+        return value_text(ast.literal_eval(text), tuples_as_lists)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
 
 
-def value_text(value: Any) -> str:
+def value_text(value: Any, tuples_as_lists: bool = False) -> str:
     """``value_key`` of a decoded literal."""
-    return _canon(_numbers_alike(value))
+    return _canon(_numbers_alike(value, tuples_as_lists))
 
 
-def _numbers_alike(v: Any) -> Any:
+def _numbers_alike(v: Any, lists: bool) -> Any:
     if isinstance(v, bool):
         return int(v)
     if isinstance(v, float) and math.isfinite(v) and v == int(v):
         return int(v)
     if isinstance(v, complex) and v.imag == 0:
-        return _numbers_alike(v.real)
-    if isinstance(v, list):
-        return [_numbers_alike(x) for x in v]
+        return _numbers_alike(v.real, lists)
+    if isinstance(v, list) or (lists and isinstance(v, tuple)):
+        return [_numbers_alike(x, lists) for x in v]
     if isinstance(v, tuple):
-        return tuple(_numbers_alike(x) for x in v)
+        return tuple(_numbers_alike(x, lists) for x in v)
+    # a set's items and a dict's keys stay tuples: a list is no key
     if isinstance(v, set | frozenset):
-        return type(v)(_numbers_alike(x) for x in v)
+        return type(v)(_numbers_alike(x, False) for x in v)
     if isinstance(v, dict):
-        return {_numbers_alike(k): _numbers_alike(x) for k, x in v.items()}
+        return {_numbers_alike(k, False): _numbers_alike(x, lists) for k, x in v.items()}
     return v
 
 

@@ -16,6 +16,8 @@ Checks, in order; a task stops at the first it fails, and the reason is typed
    expect one value (a constant would pass them: an example solution can compute its rule on
    the shown inputs alone and return one value for every other, the loop's drawn ones too;
    imported benchmark tasks are exempt, as from the failure cases below);
+   and no trivial program (its first argument as it is, sorted or reversed; a constant)
+   passes its private tests while failing its shown ones (``trivial_private``);
 6. failure cases: challenger tasks need at least ``min_failure_cases``, imported benchmark
    tasks may have none, and every failure case must fail at least one test;
 7. mutants of the example solution (``closedloop.tasks.mutate``) are killed at least at
@@ -227,16 +229,16 @@ def _constant_private(task: Task) -> str | None:
 
 
 _BASELINES = (
-    ("return x", "x"),
-    ("return sorted(x)", "sorted(x)"),
-    ("return sorted(x, reverse=True)", "sorted(x, reverse=True)"),
-    ("return x[::-1]", "x[::-1]"),
-    ("return []", "[]"),
-    ("return 0", "0"),
-    ("return True", "True"),
-    ("return False", "False"),
-    ("return None", "None"),
-    ("return ''", "''"),
+    "x",
+    "sorted(x)",
+    "sorted(x, reverse=True)",
+    "x[::-1]",
+    "[]",
+    "0",
+    "True",
+    "False",
+    "None",
+    "''",
 )
 """Programs of nothing (their first argument as it is, sorted, reversed; a constant) that no
 task's private tests may be passed by unless its shown tests are too: an example that computes
@@ -249,7 +251,7 @@ def _baselines_job(task: Task) -> CallJob | None:
     inputs = [t.input for t in task.public_tests + task.private_tests]
     if not inputs or not task.public_tests:
         return None
-    body = ", ".join(f"lambda: {expr}" for _, expr in _BASELINES)
+    body = ", ".join(f"lambda: {expr}" for expr in _BASELINES)
     code = (
         "def __baselines(*args):\n"
         "    x = args[0] if args else None\n"
@@ -275,14 +277,14 @@ def _trivial_private(task: Task, results: Sequence[CallResult]) -> str | None:
         return None
     npub = len(task.public_tests)
     expected = [value_key(t.output) for t in task.public_tests + task.private_tests]
-    for b, (name, _) in enumerate(_BASELINES):
+    for b, expr in enumerate(_BASELINES):
         try:
             got = [value_text(row[b]) for row in rows]
         except (IndexError, TypeError, RecursionError):
             return None
         same = [g == e for g, e in zip(got, expected, strict=True)]
         if all(same[npub:]) and not all(same[:npub]):
-            return name
+            return f"return {expr}"
     return None
 
 
