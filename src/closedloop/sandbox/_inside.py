@@ -1319,6 +1319,36 @@ class _JobSemLock:
         self._acquired = 0
 
 
+class _JobSharedMemory:
+    """Makes ``multiprocessing.heap`` keep its arenas on the job's own /tmp when imported.
+
+    ``mp.Value``, ``mp.Array`` and ``mp.Barrier`` put their memory in an arena whose file goes
+    in /dev/shm when ``os.statvfs`` says there is room; a job has no /dev/shm and statfs is
+    answered ENOSYS (it would tell the host's disks), so every correct solution using them
+    raised. With no candidate directory the arena's file goes in ``util.get_temp_dir()``: the
+    job's own tmpfs, under its size limit, gone with it. A finder on ``sys.meta_path`` rather
+    than an import in the worker: the module and the 25 it pulls in would be ~1.9 MB more
+    memory copied into every job, for the few that use it."""
+
+    _NAME = "multiprocessing.heap"
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self._NAME:
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            run = spec.loader.exec_module
+
+            def exec_module(module):
+                run(module)
+                module.Arena._dir_candidates = []
+
+            spec.loader.exec_module = exec_module
+        return spec
+
+
 def job_child(lim, birth_fd, notify):
     """Runs in a fresh clone of the zygote, as PID 1 of its own PID and IPC namespaces. Makes
     the job's pipes, locks itself down, and hands PID 1 the worker's pipe ends in one message
@@ -3159,6 +3189,7 @@ def main():
         _multiprocessing.SemLock = _JobSemLock
     except ImportError:
         pass
+    sys.meta_path.insert(0, _JobSharedMemory())
     extra = _PRELOAD_JUDGE if cfg.get("mode") == "judge" else ()
     for name in _PRELOAD + extra + tuple(cfg.get("preload", ())):
         try:
