@@ -142,3 +142,25 @@ def test_a_verdicts_tests_each_keep_their_own_share_of_the_comparison_budget(ver
     )
     verdict = verifier.verify(task, code)
     assert verdict.outcome is Outcome.PASS, [t.passed for t in verdict.tests]
+
+
+def test_a_checker_calling_the_candidate_from_several_threads_judges_each_call(verifier):
+    # the proxy's requests and replies share one pair of pipes: threads' frames crossed
+    # ("results out of order") and a correct solution failed, a wrong one too for that reason
+    task = parse_task(
+        {
+            "id": "threads",
+            "entry_point": "f",
+            "checker": (
+                "from concurrent.futures import ThreadPoolExecutor\n"
+                "def check(candidate):\n"
+                "    with ThreadPoolExecutor(4) as ex:\n"
+                "        got = list(ex.map(candidate, range(120)))\n"
+                "    assert got == [x * 2 for x in range(120)]\n"
+            ),
+        }
+    )
+    for _ in range(3):
+        assert verifier.verify(task, "def f(x):\n    return x * 2\n").outcome is Outcome.PASS
+    wrong = verifier.verify(task, "def f(x):\n    return x * 3\n")
+    assert wrong.outcome is Outcome.FAIL and "assert got ==" in wrong.detail, wrong

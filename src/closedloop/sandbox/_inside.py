@@ -2455,6 +2455,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
     reach the checker). A checker that fails to load is ``judge_error`` (the task's fault)
     only while the candidate has not been called.
     """
+    import threading  # the judge's worker only: candidate workers copy no more than they use
+
     spec = read_frame(in_fd)
     if spec is None or len(cand_fds) != 2:
         return
@@ -2693,9 +2695,17 @@ def serve_judge(in_fd, out_fd, cand_fds):
         is_instance=is_instance,
     )
 
+    # One call at a time: the pipes carry one request and its reply, and `arrived`, `ids`
+    # and `released` are one conversation's. A checker calling the candidate from several
+    # threads (a ThreadPoolExecutor's map) had their frames cross: "results out of order",
+    # a correct solution failed. Re-entrant: a callback of the checker's that the candidate
+    # calls runs in the calling thread and may call the candidate again.
+    one_call = threading.RLock()
+
     def call(on, name, args, kwargs, get=False, where=NO_HINT, put=False, iterator_itself=False):
         try:
-            return _call(on, name, args, kwargs, get, where, put, iterator_itself)
+            with one_call:
+                return _call(on, name, args, kwargs, get, where, put, iterator_itself)
         except CandidateFault as e:  # kept: a checker's bare `except:` must not make it a pass
             if state["fault"] is None:
                 state["fault"] = e
