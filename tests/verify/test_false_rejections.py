@@ -164,3 +164,40 @@ def test_a_checker_calling_the_candidate_from_several_threads_judges_each_call(v
         assert verifier.verify(task, "def f(x):\n    return x * 2\n").outcome is Outcome.PASS
     wrong = verifier.verify(task, "def f(x):\n    return x * 3\n")
     assert wrong.outcome is Outcome.FAIL and "assert got ==" in wrong.detail, wrong
+
+
+def test_many_small_tests_do_not_deadlock_the_request_and_result_pipes(verifier):
+    # requests were written ahead in batches counted in input characters: 3,000 one-digit
+    # inputs were far more bytes of frames than a pipe holds, and once the results filled
+    # the other pipe both ends blocked until the wall clock (a correct solution timed out)
+    n = 6000
+    tests = [{"input": f"({i},)", "output": str(i + 1)} for i in range(n)]
+    task = parse_task({"id": "many", "entry_point": "f", "private_tests": tests})
+    verdict = verifier.verify(task, "def f(x):\n    return x + 1\n")
+    assert verdict.outcome is Outcome.PASS and verdict.passed == n, verdict.detail
+
+
+def test_requests_written_ahead_fit_a_pipe_shrunk_to_one_page():
+    # the host user's pipe budget spent (fs.pipe-user-pages-soft), new pipes hold one page:
+    # a batch must fit what the pipe holds, not the 32 KiB a fresh pipe has room for
+    import fcntl
+
+    from closedloop.sandbox import Worker
+    from closedloop.verify.runner import _run_calls
+
+    worker = Worker()
+    try:
+        ch = worker.begin("candidate")
+        for fd in (ch.in_w, ch.out_r):
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 4096)
+        assert ch.room == 4096
+        ch.send({"code": "def f(s):\n    return s.upper()\n", "entry": "f"})
+        ch.recv_lock_down()
+        assert "ready" in ch.recv()
+        inputs = [repr(("ab" * 60,)) for _ in range(600)]  # ~90 KiB of requests and results
+        got: list[dict] = []
+        _run_calls(ch, inputs, lambda k, frame: got.append(frame))
+        worker.end(ch)
+    finally:
+        worker.kill()
+    assert len(got) == 600 and all("value" in g for g in got), got[:2]

@@ -1352,10 +1352,20 @@ def contains_nan(v, depth=0):
 # -- frames ---------------------------------------------------------------------------------
 
 
+def frame_bytes(obj):
+    """One JSON object as the bytes of its length-prefixed frame."""
+    data = json.dumps(obj, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return _HDR.pack(len(data)) + data
+
+
 def write_frame(fd, obj):
     """Write one JSON object as a length-prefixed frame, retrying short writes."""
-    data = json.dumps(obj, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    buf = memoryview(_HDR.pack(len(data)) + data)
+    write_all(fd, frame_bytes(obj))
+
+
+def write_all(fd, data):
+    """Write ``data`` whole, retrying short writes."""
+    buf = memoryview(data)
     while buf:
         n = os.write(fd, buf)
         buf = buf[n:]

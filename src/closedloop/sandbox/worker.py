@@ -11,6 +11,8 @@ the job) on the socket.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import functools
 import json
 import marshal
 import os
@@ -31,7 +33,13 @@ from typing import Any
 from closedloop.sandbox import cgroups
 from closedloop.sandbox.limits import SandboxLimits
 from closedloop.sandbox.refusals import Limit, Refusals
-from closedloop.sandbox.wire import MAX_FRAME, WireError, decode_frame, write_frame
+from closedloop.sandbox.wire import (
+    MAX_FRAME,
+    WireError,
+    decode_frame,
+    frame_bytes,
+    write_all,
+)
 
 _HERE = Path(__file__).parent
 _CODE_LOCK = threading.Lock()
@@ -143,11 +151,27 @@ class JobChannel:
 
     def send(self, obj: dict[str, Any]) -> bool:
         """Write one frame; False when the job already closed its end (it died or exited)."""
+        return self.send_bytes(frame_bytes(obj))
+
+    def send_bytes(self, data: bytes) -> bool:
+        """Write frames already encoded (:func:`~closedloop.sandbox.wire.frame_bytes`);
+        False when the job already closed its end."""
         try:
-            write_frame(self.in_w, obj)
+            write_all(self.in_w, data)
             return True
         except (BrokenPipeError, OSError):
             return False
+
+    @functools.cached_property
+    def room(self) -> int:
+        """Bytes the job's request pipe holds: 64 KiB, or as little as one page when the
+        host user's pipe budget is spent (``fs.pipe-user-pages-soft``). Requests written
+        ahead of their results must fit in it, or the host blocks writing while the job,
+        its result pipe full, blocks writing too: a deadlock until the wall clock."""
+        try:
+            return fcntl.fcntl(self.in_w, fcntl.F_GETPIPE_SZ)
+        except OSError:
+            return 4096
 
     def recv(self) -> dict[str, Any] | None:
         """The next frame, or None at end of file or when the deadline passes (see ``eof``).
