@@ -329,3 +329,156 @@ def test_solution_that_hangs_on_heldout_inputs_costs_one_wall_clock(reverse_guar
         hit = reverse_guard.behaviour_check(task, v)
         took = time.monotonic() - t0
     assert hit is None and took < 2.5  # one timeout for all held-out inputs, and no verdict
+
+
+# -- held-out checkers in the forms people write (red team: each indexed no pair) -------------
+
+_THIRDS = [(1, 1 / 3), (2, 2 / 3), (4, 4 / 3)]
+"""The held-out reference: x / 3, on the inputs its checker names."""
+
+_TABLE = ", ".join(f"({x}, {y:.6f})" for x, y in _THIRDS)
+
+CHECKER_FORMS = {
+    "rounded value": "assert abs(candidate({x}) - {y6}) < 1e-6",
+    "arithmetic of literals": "assert abs(candidate({x}) - {x}/3) < 1e-9",
+    "math.fabs": "assert math.fabs(candidate({x}) - {y6}) < 1e-6",
+    "reversed comparison": "assert 1e-6 > abs(candidate({x}) - {y6})",
+    "value minus call": "assert abs({y6} - candidate({x})) <= 1e-6",
+    "round with digits": "assert round(candidate({x}), 2) == {y2}",
+    "computed right side": "assert candidate({x}) == {x} / 3 * 1.0",
+    "in a tuple": "assert candidate({x}) in ({x} / 3,)",
+    "assertEqual": "self.assertEqual(candidate({x}), {x} / 3)",
+    "assertAlmostEqual": "self.assertAlmostEqual(candidate({x}), {y6}, places=5)",
+    "assertTrue": "self.assertTrue(candidate({x}) == {x} / 3)",
+    "result bound first": "r = candidate({x})\n    assert abs(r - {y6}) < 1e-6",
+    "np.allclose": "assert np.allclose(candidate({x}), {y6})",
+    "math.isclose reversed": "assert math.isclose({y6}, candidate({x}), rel_tol=1e-5)",
+    "pytest.approx": "assert candidate({x}) == pytest.approx({y6})",
+    "str of the call": "assert str(candidate({x})) == {ys!r}",
+    "all over a generator": "assert all(abs(candidate(x) - y) < 1e-6 for x, y in [{table}])",
+}
+"""One line per input (``{x}``; ``{y6}``/``{y2}``: the output rounded to 6/2 places)."""
+
+TABLE_FORMS = {
+    "for over a table": f"for x, y in [{_TABLE}]:\n        assert abs(candidate(x) - y) < 1e-6",
+    "for over a dict": (
+        "expected = {"
+        + ", ".join(f"{x}: {y:.6f}" for x, y in _THIRDS)
+        + "}\n    for x in expected:\n        assert abs(candidate(x) - expected[x]) < 1e-6"
+    ),
+    "zip of two lists": (
+        f"inputs = {[x for x, _ in _THIRDS]}\n"
+        f"    outputs = [{', '.join(f'{y:.6f}' for _, y in _THIRDS)}]\n"
+        "    for x, y in zip(inputs, outputs):\n"
+        "        assert math.isclose(candidate(x), y, abs_tol=1e-6)"
+    ),
+}
+
+
+def _form_checker(form: str) -> str:
+    if form in TABLE_FORMS:
+        lines = TABLE_FORMS[form].split("\n    ")
+    else:
+        lines = [
+            CHECKER_FORMS[form].format(x=x, y6=f"{y:.6f}", y2=f"{y:.2f}", ys=str(y), table=_TABLE)
+            for x, y in _THIRDS
+        ]
+        lines = [line for text in lines for line in text.split("\n    ")]
+    head = "import math\nimport unittest\n\nimport numpy as np\nimport pytest\n\n\n"
+    if form.startswith("assert"):  # unittest's methods, in a TestCase the checker runs
+        body = "".join(f"            {line}\n" for line in lines)
+        return (
+            f"{head}def check(candidate):\n    class T(unittest.TestCase):\n"
+            f"        def test(self):\n{body}\n    T('test').test()\n"
+        )
+    return head + "def check(candidate):\n" + "".join(f"    {line}\n" for line in lines)
+
+
+def _pairs_task(task_id: str, pairs: list[tuple[object, object]]) -> Task:
+    tests = [{"input": f"({x!r},)", "output": repr(y)} for x, y in pairs]
+    return parse_task(
+        {"id": task_id, "instruction": "Do something.", "entry_point": "f", "private_tests": tests}
+    )
+
+
+@pytest.mark.parametrize("form", [*CHECKER_FORMS, *TABLE_FORMS])
+def test_heldout_checker_forms_index_the_reference_pairs(form) -> None:
+    held = parse_task({"id": "held/thirds", "entry_point": "third", "checker": _form_checker(form)})
+    guard = ContaminationGuard([held])
+    copy = _pairs_task("copy", _THIRDS)  # the exact values the reference computes
+    hit = guard.check(copy)
+    assert hit is not None and hit.field is ContaminationField.IO_PAIRS, form
+    assert hit.heldout_id == "held/thirds"
+    other = _pairs_task("other", [(x, y + 0.5) for x, y in _THIRDS])
+    assert guard.check(other) is None, form
+    halves = _pairs_task("halves", [(x, x / 2) for x, _ in _THIRDS])
+    assert guard.check(halves) is None, form
+
+
+def test_str_of_the_call_matches_the_value_or_the_string_it_spells() -> None:
+    # str(candidate(x)) == '5.5' indexed the string '5.5': a training task with the
+    # reference's 5.5 was not caught. Either is the function's output now.
+    checker = (
+        "def check(candidate):\n"
+        "    assert str(candidate([1, 10])) == '5.5'\n"
+        "    assert str(candidate([2, 4, 9])) == '5'\n"
+        "    assert str(candidate([7])) == 'seven'\n"
+    )
+    guard = ContaminationGuard(
+        [parse_task({"id": "held/s", "entry_point": "m", "checker": checker})]
+    )
+    for outputs in ((5.5, 5), ("5.5", "5"), (5.5, "seven")):
+        inputs = [[1, 10], [2, 4, 9]] if outputs[1] != "seven" else [[1, 10], [7]]
+        hit = guard.check(_pairs_task("t", list(zip(inputs, outputs, strict=True))))
+        assert hit is not None and hit.heldout_id == "held/s", outputs
+    assert guard.check(_pairs_task("t", [([1, 10], 5.0), ([2, 4, 9], 6)])) is None
+
+
+def test_assert_is_and_assert_false_are_pairs() -> None:
+    checker = (
+        "import unittest\n\n\ndef check(candidate):\n"
+        "    t = unittest.TestCase()\n"
+        "    t.assertIs(candidate([3, 1, 2]), False)\n"
+        "    t.assertTrue(candidate([1, 2, 3]))\n"
+        "    t.assertFalse(candidate([2, 1]))\n"
+    )
+    guard = ContaminationGuard(
+        [parse_task({"id": "held/b", "entry_point": "s", "checker": checker})]
+    )
+    copy = [([3, 1, 2], False), ([1, 2, 3], True), ([2, 1], False)]
+    hit = guard.check(_pairs_task("c", copy))
+    assert hit is not None and hit.heldout_id == "held/b"
+    assert guard.check(_pairs_task("o", [(x, not y) for x, y in copy])) is None
+
+
+def test_an_approximate_form_matches_near_outputs_but_no_other_integer() -> None:
+    # the checker's own tolerance is the held-out ground truth: outputs within it match,
+    # but an integer output matches only the integer nearest the held-out value
+    checker = (
+        "def check(candidate):\n"
+        "    assert abs(candidate([1, 2]) - 10) < 5\n"
+        "    assert abs(candidate([3, 4]) - 20) < 5\n"
+    )
+    guard = ContaminationGuard(
+        [parse_task({"id": "held/n", "entry_point": "g", "checker": checker})]
+    )
+    for outputs, caught in (((10, 20), True), ((10.2, 19.5), True), ((11, 21), False)):
+        task = _pairs_task("t", [([1, 2], outputs[0]), ([3, 4], outputs[1])])
+        assert (guard.check(task) is not None) is caught, outputs
+    # exact forms stay exact: 1/3 written out is not 0.333333
+    exact = "def check(candidate):\n" + "".join(
+        f"    assert candidate({x}) == {y:.6f}\n" for x, y in _THIRDS
+    )
+    guard = ContaminationGuard([parse_task({"id": "held/e", "entry_point": "g", "checker": exact})])
+    assert guard.check(_pairs_task("t", _THIRDS)) is None
+
+
+def test_humaneval_float_checkers_catch_the_reference_values(guard) -> None:
+    # HumanEval/4 asserts abs(candidate(xs) - 2.0/3.0) < 1e-6, HumanEval/2 abs(candidate(1.33)
+    # - 0.33) < 1e-6 where the reference's 1.33 % 1.0 is 0.33000000000000007
+    mad = [([1.0, 2.0, 3.0], 2 / 3), ([1.0, 2.0, 3.0, 4.0, 5.0], 1.2)]
+    hit = guard.check(_pairs_task("mad", mad))
+    assert hit is not None and hit.heldout_id == "HumanEval/4"
+    frac = [(3.5, 0.5), (1.33, 1.33 % 1.0), (123.456, 123.456 % 1.0)]
+    hit = guard.check(_pairs_task("frac", frac))
+    assert hit is not None and hit.heldout_id == "HumanEval/2"

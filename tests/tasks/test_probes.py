@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from closedloop.tasks.probes import (
-    checker_calls,
-    literal_text,
-    probe_inputs,
-    schema,
-    task_inputs,
-    task_probes,
-)
+from closedloop.tasks.checker_reading import checker_calls
+from closedloop.tasks.literals import literal_text
+from closedloop.tasks.probes import probe_inputs, schema, task_inputs, task_probes
 
 CHECKER = """
 def check(candidate):
@@ -51,7 +46,7 @@ def test_probes_depend_only_on_the_schema(make_task) -> None:
 
 
 def test_canonical_text_ignores_set_and_dict_order() -> None:
-    from closedloop.tasks.probes import canonical
+    from closedloop.tasks.literals import canonical
 
     assert canonical("{'b', 'a', 'c'}") == canonical("{'c', 'b', 'a'}") == "{'a', 'b', 'c'}"
     assert canonical("{2: 0, 1: 0}") == canonical("{1: 0, 2: 0}")

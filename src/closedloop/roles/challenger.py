@@ -41,7 +41,7 @@ from typing import Any
 from closedloop.roles.prompts import call_text, extract_code, literal_text
 from closedloop.sandbox.wire import contains_nan, decode_plain
 from closedloop.tasks.format import Task, TaskFormatError, parse_task
-from closedloop.tasks.probes import value_key
+from closedloop.tasks.literals import value_key
 from closedloop.verify import CallResult, VerificationBackend
 from closedloop.verify.text import safe_text
 

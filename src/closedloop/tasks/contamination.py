@@ -8,8 +8,16 @@ a threshold in one of these fields:
   looked at: a wrong program copied from a held-out set teaches nothing right);
 - ``tests``: normalised token n-grams of the checker;
 - ``io_pairs``: equal (input, output) pairs, compared as decoded literals, including the pairs
-  written as ``assert candidate(...) == ...`` in checkers; ``min_io_pairs`` pairs of one
-  held-out task (all of the task's, if it has fewer) are enough, whatever their share.
+  a checker asserts (``tasks.checker_reading.checker_calls``: ``candidate(x) == y``, ``in (y,)``,
+  ``assertEqual``, ``r = candidate(x); assert r == y``, tables unrolled, ``y`` folded from
+  literals like ``2.0/3.0``); ``min_io_pairs`` pairs of one held-out task (all of the
+  task's, if it has fewer) are enough, whatever their share. A held-out pair from an
+  approximate form (``abs(candidate(x) - y) < eps``, ``isclose``, ``allclose``,
+  ``round(candidate(x), 2) == y``, ``assertAlmostEqual``, ``pytest.approx``) is matched by
+  an output within the checker's own tolerance of ``y`` (the exact value a reference
+  computes, where the checker wrote it rounded), number by number in a list, but an integer
+  output only by the integer nearest ``y``; every other pair matches only an equal one.
+  ``str(candidate(x)) == '5.5'`` is matched by 5.5 or ``'5.5'``.
 
 Normalisation: lower case, tokens are runs of word characters or single punctuation marks,
 whitespace is ignored. Overlap is the share of the task's n-grams (or pairs) found in the one
@@ -36,7 +44,15 @@ Does not cover: paraphrases, renamed identifiers in code with reordered statemen
 that several held-out tasks share (it counts as template once ``boilerplate_share`` of them
 have it), or, without the behaviour check, held-out behaviour reached through different
 inputs; the behaviour check misses a solution that agrees with a held-out rule only off the
-held-out inputs, or that detects the check. A held-out set smaller than
+held-out inputs, or that detects the check. Checker pairs the guard cannot read without
+running code are not indexed: inputs or outputs computed by code (random inputs, a helper
+the checker defines, values built by comprehensions, ``math.sqrt(2)``; HumanEval/32, 38 and
+50 yield no pair at all), calls with keyword arguments, comparisons of part of a result
+(``candidate(x)[0] == y``, ``len(candidate(x)) == n``), expected values wrapped in
+``set``/``sorted`` where the function returns another order, forms outside the listed ones
+(``if candidate(x) != y: raise``, a checker's own assertion helper), and loops or values
+past the reader's work bounds. Training tasks' approximate pairs are matched by their
+written value only (the tolerance is the held-out checker's). A held-out set smaller than
 ``boilerplate_min_tasks`` has no template, so its fixed wording still counts as content there.
 It is a guard against copying, not a proof of novelty.
 """
@@ -53,8 +69,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from closedloop.tasks.checker_reading import checker_calls
 from closedloop.tasks.format import Task, TaskKind
-from closedloop.tasks.probes import checker_calls, value_text
+from closedloop.tasks.literals import value_text
 
 if TYPE_CHECKING:
     from closedloop.verify import VerificationBackend
@@ -176,22 +193,100 @@ def _norm_literal(text: str) -> str:
     return _normalised(text)[0]
 
 
-def io_pairs(task: Task) -> set[tuple[str, str]]:
-    """The task's (input, output) pairs as normalised literal texts (tuples as lists),
+@dataclass(frozen=True)
+class _Slot:
+    """What a task says one input returns: normalised output texts (any one of them:
+    ``f(x) in (a, b)``), and for an approximate checker form the value it is near,
+    ``(value, abs, rel)``."""
+
+    input: str
+    outputs: tuple[str, ...]
+    near: tuple[Any, float, float] | None = None
+
+
+def _slots(task: Task) -> list[_Slot]:
+    """The task's (input, output) statements as normalised literal texts (tuples as lists),
     checker asserts included; where a call takes several arguments, each argument alone with
-    the output too, so that an unused extra argument does not hide a held-out pair."""
-    pairs: set[tuple[str, str]] = set()
+    the output too, so that an unused extra argument does not hide a held-out pair. Equal
+    statements are one."""
+    slots: dict[tuple[str, tuple[str, ...]], _Slot] = {}
     for t in task.public_tests + task.private_tests:
         (inp, args), out = _normalised(t.input), _norm_literal(t.output)
-        pairs.add((inp, out))
+        slots.setdefault((inp, (out,)), _Slot(inp, (out,)))
         if type(args) is tuple and len(args) > 1:
-            pairs.update((_key([a]), out) for a in args)
+            for a in args:
+                one = _key([a])
+                slots.setdefault((one, (out,)), _Slot(one, (out,)))
     if task.checker:
         names = ("candidate", task.entry_point) if task.entry_point else ("candidate",)
         for c in checker_calls(task.checker, names):
-            if c.output is not None:
-                pairs.add((_norm_literal(c.input), _norm_literal(c.output)))
-    return pairs
+            if c.output is None:
+                continue
+            inp = _norm_literal(c.input)
+            outs = tuple(dict.fromkeys(_norm_literal(o) for o in (c.output, *c.alternatives)))
+            near = None
+            if c.tolerance is not None:
+                value = _decoded(outs[0])
+                if value is not _UNDECODED and _numeric(value):
+                    near = (value, *c.tolerance)
+            slot = slots.setdefault((inp, outs), _Slot(inp, outs, near))
+            if near is not None and slot.near is None:
+                slots[inp, outs] = _Slot(inp, outs, near)
+    return list(slots.values())
+
+
+def io_pairs(task: Task) -> set[tuple[str, str]]:
+    """The task's (input, output) pairs as normalised literal texts (tuples as lists),
+    checker asserts included (every value a checker accepts for an input); where a call
+    takes several arguments, each argument alone with the output too, so that an unused
+    extra argument does not hide a held-out pair."""
+    return {(s.input, o) for s in _slots(task) for o in s.outputs}
+
+
+_UNDECODED = object()
+
+
+def _decoded(text: str) -> Any:
+    """A normalised literal text's value (``_UNDECODED`` if it is none)."""
+    if len(text) > _MAX_LITERAL:
+        return _UNDECODED
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _UNDECODED
+
+
+def _numeric(v: Any, depth: int = 0) -> bool:
+    """A number, or a list of them (nested): what an approximate form compares."""
+    if isinstance(v, list) and depth < 8:
+        return all(_numeric(x, depth + 1) for x in v)
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _near(v: Any, y: Any, absolute: float, relative: float, depth: int = 0) -> bool:
+    """Whether output ``v`` is within the tolerance of ``y`` (number by number in lists).
+    An integer is near only the integer nearest ``y``, so an approximate form never makes
+    one integer output match another."""
+    if isinstance(v, list) and isinstance(y, list) and depth < 8:
+        return len(v) == len(y) and all(
+            _near(a, b, absolute, relative, depth + 1) for a, b in zip(v, y, strict=True)
+        )
+    if not (_numeric(v, 8) and _numeric(y, 8)):
+        return False
+    if not (math.isfinite(v) and math.isfinite(y)):
+        return False
+    d = abs(v - y)
+    return d <= absolute + relative * abs(y) and (not isinstance(v, int) or d < 0.5 or v == y)
+
+
+def _holds(slot: _Slot, output: str) -> bool:
+    """Whether the normalised ``output`` is one ``slot`` says its input returns."""
+    if output in slot.outputs:
+        return True
+    if slot.near is None:
+        return False
+    value = _decoded(output)
+    return value is not _UNDECODED and _near(value, *slot.near)
 
 
 _TEXT_FIELDS = (
@@ -225,7 +320,8 @@ class ContaminationGuard:
         tasks = list(heldout)
         self.size = len(tasks)
         grams = [{f: ngrams(s, cfg.ngram) for f, s in _texts(t).items()} for t in tasks]
-        pairs = [io_pairs(t) for t in tasks]
+        slots = [_slots(t) for t in tasks]
+        pairs = [{(s.input, o) for s in ss for o in s.outputs} for ss in slots]
         cut = max(cfg.boilerplate_min_tasks, math.ceil(cfg.boilerplate_share * self.size))
         self.template: dict[ContaminationField, frozenset[int]] = {
             f: _common((g[f] for g in grams), cut) for f in _TEXT_FIELDS
@@ -236,24 +332,36 @@ class ContaminationGuard:
         self._grams: dict[ContaminationField, dict[int, set[str]]] = defaultdict(
             lambda: defaultdict(set)
         )
-        self._pairs: dict[_PairKey, set[str]] = defaultdict(set)
+        self._pairs: dict[_PairKey, set[tuple[str, int]]] = defaultdict(set)
+        """Each held-out pair: the held-out tasks stating it, and which of their slots."""
+        self._approx: dict[str, list[tuple[str, int, _Slot]]] = defaultdict(list)
+        """Per input, the held-out slots of approximate checker forms: matched by an output
+        near their value, not only an equal one."""
         self._pair_counts: dict[str, int] = {}
-        """Each held-out task's own pairs (template pairs aside): a task with fewer than
+        """Each held-out task's own slots (template pairs aside): a task with fewer than
         ``min_io_pairs`` is matched by all of them."""
-        self._behaviour: dict[str, list[_PairKey]] = {}
-        for task, tg, tp in zip(tasks, grams, pairs, strict=True):
+        self._behaviour: dict[str, list[_Slot]] = {}
+        for task, tg, ts in zip(tasks, grams, slots, strict=True):
             for fld, gs in tg.items():
                 for g in gs - self.template[fld]:
                     self._grams[fld][g].add(task.id)
-            own = tp - self.template_pairs
+            # a slot any of whose outputs is template text says nothing specific
+            own = [s for s in ts if not any((s.input, o) in self.template_pairs for o in s.outputs)]
             if len(own) < cfg.min_io_pairs:
                 # matched by all of them, so only pairs specific enough to be a copy count:
                 # HumanEval/4's one pair, [1, 2, 3, 4] -> 1.0, is every mean and minimum
-                own = {p for p in own if len(p[0]) + len(p[1]) >= _SPECIFIC_PAIR_CHARS}
-            for p in own:
-                self._pairs[p].add(task.id)
+                own = [
+                    s
+                    for s in own
+                    if len(s.input) + min(map(len, s.outputs)) >= _SPECIFIC_PAIR_CHARS
+                ]
+            for k, s in enumerate(own):
+                for o in s.outputs:
+                    self._pairs[s.input, o].add((task.id, k))
+                if s.near is not None:
+                    self._approx[s.input].append((task.id, k, s))
             self._pair_counts[task.id] = len(own)
-            calls = sorted(p for p in tp if _is_args(p[0]))
+            calls = sorted((s for s in ts if _is_args(s.input)), key=lambda s: (s.input, s.outputs))
             if len(calls) >= cfg.min_io_pairs:
                 self._behaviour[task.id] = calls
 
@@ -267,9 +375,14 @@ class ContaminationGuard:
             if best and best[1] / len(grams) >= cfg.text_threshold:
                 hits.append(ContaminationHit(task.id, fld, best[0], best[1] / len(grams)))
         pairs = io_pairs(task) - self.template_pairs
-        counts: Counter[str] = Counter()
+        held: dict[str, set[int]] = defaultdict(set)
         for p in pairs:
-            counts.update(self._pairs.get(p, ()))
+            for heldout_id, k in self._pairs.get(p, ()):
+                held[heldout_id].add(k)
+            for heldout_id, k, slot in self._approx.get(p[0], ()):
+                if _holds(slot, p[1]):
+                    held[heldout_id].add(k)
+        counts = {heldout_id: len(ks) for heldout_id, ks in held.items()}
         copied = [
             (-n, heldout_id)
             for heldout_id, n in counts.items()
@@ -303,7 +416,7 @@ class ContaminationGuard:
         per task, in parallel over the verifier's workers."""
         from closedloop.verify import CallJob
 
-        inputs = sorted({i for ps in self._behaviour.values() for i, _ in ps})
+        inputs = sorted({s.input for ss in self._behaviour.values() for s in ss})
         runnable = [
             k
             for k, t in enumerate(tasks)
@@ -333,7 +446,11 @@ class ContaminationGuard:
         return self.behaviour_filter([task], verifier)[0]
 
     def _behaviour_hit(self, task_id: str, got: dict[str, str | None]) -> ContaminationHit | None:
-        same = sorted(h for h, ps in self._behaviour.items() if all(got[i] == o for i, o in ps))
+        same = sorted(
+            h
+            for h, ss in self._behaviour.items()
+            if all(o is not None and _holds(s, o) for s in ss for o in [got[s.input]])
+        )
         return (
             ContaminationHit(task_id, ContaminationField.BEHAVIOUR, same[0], 1.0) if same else None
         )

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from closedloop.tasks.format import Task
-from closedloop.tasks.probes import canonical, parse_code, task_probes
+from closedloop.tasks.literals import canonical, parse_code
+from closedloop.tasks.probes import task_probes
 
 if TYPE_CHECKING:
     from closedloop.verify import VerificationBackend

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from closedloop.tasks.probes import parse_code
+from closedloop.tasks.literals import parse_code
 
 
 class MutationOperator(StrEnum):

@@ -1,227 +1,24 @@
 """Inputs a task can be called on: its own test inputs, literal calls in its checker, and
 shared probe inputs generated from the argument types.
 
-Everything here reads code as a syntax tree (``ast.parse``) and literals with
-``ast.literal_eval``; nothing is executed. Probe inputs depend only on the *type schema* of a
-task's arguments (e.g. ``(list[int], int)``), never on the task itself, so two tasks with the
-same signature are probed on the same inputs and their behaviour can be compared.
+Nothing is executed. Probe inputs depend only on the *type schema* of a task's arguments
+(e.g. ``(list[int], int)``), never on the task itself, so two tasks with the same signature
+are probed on the same inputs and their behaviour can be compared. A checker's calls are read
+by :mod:`closedloop.tasks.checker_reading`.
 
-Does not cover: calls with keyword arguments, starred arguments or computed arguments in a
-checker (those are skipped), and argument types beyond plain literals (they get no probes).
+Does not cover: argument types beyond plain literals (they get no probes).
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
-import math
 import random
-import warnings
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from closedloop.tasks.checker_reading import checker_calls
 from closedloop.tasks.format import Task
-
-
-def parse_code(code: str) -> ast.Module:
-    """``ast.parse`` without the Syntax/DeprecationWarnings old code triggers (``"\\d"``).
-
-    Raises ``SyntaxError`` (or ``ValueError`` for NUL bytes) like ``ast.parse``.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ast.parse(code)
-
-
-@dataclass(frozen=True)
-class CheckerCall:
-    """A literal call found in a checker: its argument tuple text and, for
-    ``assert f(...) == LITERAL``, the expected value's text."""
-
-    input: str
-    output: str | None = None
-
-
-def literal_text(value: Any) -> str | None:
-    """``repr(value)`` when it reads back equal with ``ast.literal_eval``; else None
-    (NaN, infinities, objects)."""
-    try:
-        text = repr(value)
-        back = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
-    return text if _same(back, value) else None
-
-
-def canonical(text: str | None) -> str | None:
-    """A canonical text of a returned value's literal: sets and dicts in sorted order, so
-    equal values get equal texts whatever the hash seed; unparseable text comes back as is."""
-    if text is None:
-        return None
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
-    return _canon(value)
-
-
-def _canon(v: Any) -> str:
-    if isinstance(v, set | frozenset):
-        inner = ", ".join(sorted(_canon(x) for x in v))
-        return f"{{{inner}}}" if v else "set()"
-    if isinstance(v, dict):
-        return "{" + ", ".join(sorted(f"{_canon(k)}: {_canon(x)}" for k, x in v.items())) + "}"
-    if isinstance(v, list):
-        return "[" + ", ".join(_canon(x) for x in v) + "]"
-    if isinstance(v, tuple):
-        items = [_canon(x) for x in v]
-        return f"({items[0]},)" if len(items) == 1 else "(" + ", ".join(items) + ")"
-    return repr(v)
-
-
-def value_key(text: str | None, tuples_as_lists: bool = False) -> str | None:
-    """A text equal for literals the verifier takes as equal values: ``canonical``'s sorted
-    sets and dicts, and numbers as numbers (``1``, ``1.0`` and ``True`` alike; ``-0.0`` is
-    ``0``), as ``plain_equal`` compares them; with ``tuples_as_lists``, ``(3, 1)`` as
-    ``[3, 1]`` too. For telling inputs and outputs apart by value (a private input that is a
-    public one written ``[3.0, 1, 2]``) and for the contamination guard's pairs (a held-out
-    pair written with floats). A literal too deep to compare comes back as its text."""
-    if text is None:
-        return None
-    try:
-        return value_text(ast.literal_eval(text), tuples_as_lists)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
-
-
-def value_text(value: Any, tuples_as_lists: bool = False) -> str:
-    """``value_key`` of a decoded literal."""
-    return _canon(_numbers_alike(value, tuples_as_lists))
-
-
-def _numbers_alike(v: Any, lists: bool) -> Any:
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, float) and math.isfinite(v) and v == int(v):
-        return int(v)
-    if isinstance(v, complex) and v.imag == 0:
-        return _numbers_alike(v.real, lists)
-    if isinstance(v, list) or (lists and isinstance(v, tuple)):
-        return [_numbers_alike(x, lists) for x in v]
-    if isinstance(v, tuple):
-        return tuple(_numbers_alike(x, lists) for x in v)
-    # a set's items and a dict's keys stay tuples: a list is no key
-    if isinstance(v, set | frozenset):
-        return type(v)(_numbers_alike(x, False) for x in v)
-    if isinstance(v, dict):
-        return {_numbers_alike(k, False): _numbers_alike(x, lists) for k, x in v.items()}
-    return v
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
-    return type(a) is type(b) and a == b
-
-
-def checker_calls(checker: str, names: Iterable[str] = ("candidate",)) -> list[CheckerCall]:
-    """Literal calls to any of ``names`` in ``checker``, in source order, without duplicates."""
-    try:
-        tree = parse_code(checker)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):  # 3,000 nested `not`s
-        return []
-    wanted = set(names)
-    expected: dict[int, str] = {}
-    for node in ast.walk(tree):
-        for call, other in _compared(node):
-            if isinstance(call, ast.Call):
-                text = _literal_node_text(other)
-                if text is not None:
-                    expected[id(call)] = text
-    out: list[CheckerCall] = []
-    seen: set[str] = set()
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-    calls.sort(key=lambda n: (n.lineno, n.col_offset))
-    for call in calls:
-        if not (isinstance(call.func, ast.Name) and call.func.id in wanted) or call.keywords:
-            continue
-        args = []
-        for a in call.args:
-            if isinstance(a, ast.Starred):
-                break
-            try:
-                args.append(ast.literal_eval(a))
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                break
-        else:
-            text = literal_text(tuple(args))
-            if text is not None and text not in seen:
-                seen.add(text)
-                out.append(CheckerCall(input=text, output=expected.get(id(call))))
-    return out
-
-
-_WRAPPERS = frozenset(
-    {"tuple", "list", "set", "frozenset", "sorted", "str", "int", "float", "round"}
-)
-"""Calls a checker wraps both sides of a comparison in (``tuple(candidate(x)) == tuple(y)``):
-the value compared is the one inside."""
-
-
-def _unwrap(node: ast.AST) -> ast.AST:
-    while (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in _WRAPPERS
-        and len(node.args) == 1
-        and not node.keywords
-    ):
-        node = node.args[0]
-    return node
-
-
-def _compared(node: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
-    """The (side, other side) pairs a checker compares for equality in ``node``: ``f(x) == y``,
-    ``y == f(x)`` and ``f(x) is y``, each side unwrapped of ``_WRAPPERS``; ``abs(f(x) - y) <
-    eps``; ``isclose(f(x), y)`` (``math.isclose``, ``np.isclose``...); and ``assert f(x)`` /
-    ``assert not f(x)`` (True / False)."""
-    if isinstance(node, ast.Assert):  # assert f(x)  /  assert not f(x)
-        test = node.test
-        if isinstance(test, ast.Call):
-            return [(test, ast.Constant(True))]
-        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            return [(test.operand, ast.Constant(False))]
-    if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        left, right = node.left, node.comparators[0]
-        if isinstance(node.ops[0], ast.Eq | ast.Is):
-            a, b = _unwrap(left), _unwrap(right)
-            return [(a, b), (b, a)]
-        if (
-            isinstance(node.ops[0], ast.Lt | ast.LtE)
-            and isinstance(left, ast.Call)
-            and isinstance(left.func, ast.Name)
-            and left.func.id == "abs"
-            and len(left.args) == 1
-            and isinstance(diff := left.args[0], ast.BinOp)
-            and isinstance(diff.op, ast.Sub)
-        ):
-            return [(diff.left, diff.right), (diff.right, diff.left)]
-    if isinstance(node, ast.Call) and len(node.args) >= 2:
-        name = (
-            node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-        )
-        if name == "isclose":
-            a, b = node.args[:2]
-            return [(a, b), (b, a)]
-    return []
-
-
-def _literal_node_text(node: ast.AST) -> str | None:
-    try:
-        return literal_text(ast.literal_eval(node))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
+from closedloop.tasks.literals import literal_text
 
 
 def task_inputs(task: Task) -> list[str]:

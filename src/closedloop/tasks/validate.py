@@ -43,8 +43,9 @@ from typing import TYPE_CHECKING, Any
 
 from closedloop.tasks.contamination import ContaminationGuard
 from closedloop.tasks.format import Split, Task, TaskFormatError, TaskKind, parse_task
+from closedloop.tasks.literals import canonical, value_key, value_text
 from closedloop.tasks.mutate import generate_mutants
-from closedloop.tasks.probes import canonical, task_inputs, value_key, value_text
+from closedloop.tasks.probes import task_inputs
 from closedloop.verify import CallJob, CallResult
 from closedloop.verify.outcome import Outcome, Verdict
 

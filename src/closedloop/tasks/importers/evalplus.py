@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from closedloop.tasks.format import Task, parse_task
 from closedloop.tasks.importers.source import SourceFileError, json_lines, read_text, records
-from closedloop.tasks.probes import literal_text
+from closedloop.tasks.literals import literal_text
 from closedloop.verify import CallJob
 
 if TYPE_CHECKING:

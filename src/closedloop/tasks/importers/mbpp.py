@@ -21,7 +21,7 @@ from typing import Any
 
 from closedloop.tasks.format import Task, TaskFormatError, parse_task
 from closedloop.tasks.importers.source import SourceFileError, json_lines, read_text, records
-from closedloop.tasks.probes import parse_code
+from closedloop.tasks.literals import parse_code
 
 SOURCE = "mbpp"
 
