@@ -201,3 +201,24 @@ def test_requests_written_ahead_fit_a_pipe_shrunk_to_one_page():
     finally:
         worker.kill()
     assert len(got) == 600 and all("value" in g for g in got), got[:2]
+
+
+def test_a_full_rewrite_opening_with_future_imports_runs_after_the_prompt(verifier):
+    # the prompt goes before the solution: `from __future__` then stood after code, a
+    # SyntaxError, and a correct solution failed
+    task = parse_task(
+        {
+            "id": "future",
+            "entry_point": "f",
+            "prompt": "from typing import List\n\n\ndef f(xs: List[int]) -> int:\n    '''Sum.'''\n",
+            "private_tests": [{"input": "([1, 2],)", "output": "3"}],
+        }
+    )
+    code = (
+        "# solution\nfrom __future__ import annotations\nfrom __future__ import division\n\n"
+        "def f(xs: list[int]) -> int:\n    return sum(xs)\n"
+    )
+    assert verifier.verify(task, code).outcome is Outcome.PASS
+    # not where it stands after other code: as a plain interpreter says, a syntax error
+    late = "def f(xs):\n    return sum(xs)\nfrom __future__ import annotations\n"
+    assert verifier.verify(task, late).outcome is Outcome.ERROR

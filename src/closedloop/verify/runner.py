@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -89,10 +90,26 @@ class CallJob:
 
 def program_text(task: Task, solution: str) -> str:
     """The program the candidate runs: the task's prompt, then the solution (unless the
-    solution already repeats the prompt, as full-program completions do)."""
+    solution already repeats the prompt, as full-program completions do).
+
+    A solution that opens with ``from __future__`` imports, valid where it stands alone, has
+    them moved above the prompt (a blank line left in their place): after the prompt they
+    were a SyntaxError, and a correct full rewrite failed.
+    """
     if task.prompt and not solution.lstrip().startswith(task.prompt.strip()[:200]):
-        return task.prompt + solution
+        lines = solution.splitlines(keepends=True)
+        future = []
+        for k, line in enumerate(lines):
+            if _FUTURE.match(line):
+                future.append(line if line.endswith("\n") else line + "\n")
+                lines[k] = "\n"
+            elif line.strip() and not line.lstrip().startswith("#"):
+                break
+        return "".join(future) + task.prompt + "".join(lines)
     return solution
+
+
+_FUTURE = re.compile(r"from[ \t]+__future__[ \t]+import\b")
 
 
 class Verifier:
