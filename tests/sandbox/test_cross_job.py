@@ -444,7 +444,7 @@ libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_i
 libc.syscall.restype = ctypes.c_long
 def f(n):
     made = {'pipe': 0, 'pipe2': 0, 'hugetlb': 0}
-    for _ in range(3 * n):  # job code's os.pipe: one of a few FIFOs on the job's own /tmp
+    for _ in range(3 * n):  # job code's os.pipe: one of its few FIFOs, closed and taken again
         try:
             r, w = os.pipe()
             os.close(r); os.close(w)
@@ -482,7 +482,8 @@ def test_a_job_cannot_move_the_machines_inode_counter(job, workers):
     frame, made, status = job(w, _INODE_MOVER, "(3300,)")
     after = _batch()
     assert frame is not None and "value" in frame, frame
-    assert made == {"pipe": 8, "pipe2": 0, "hugetlb": 0}
+    # job code's pipes: its own eight FIFOs, each handed out again once closed (no new pipe)
+    assert made == {"pipe": 3 * 3300, "pipe2": 0, "hugetlb": 0}
     assert status.refusals.denied == {"pipe2": 3300, "mmap": 3300}
     # the batch this process took itself, and what the host took meanwhile: a few at most
     assert after - before <= 4, (before, after)

@@ -1186,45 +1186,167 @@ def _job_pipe(name):
     return _open_fifo(path)
 
 
-def _open_fifo(path):
-    """Both ends of the FIFO at ``path``, which is unlinked (the read end first, without
-    waiting for a writer; then made blocking)."""
+def _open_fifo(path, unlink=True):
+    """Both ends of the FIFO at ``path`` (the read end first, without waiting for a writer;
+    then made blocking), which is unlinked unless ``unlink`` is false."""
     try:
         r = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         w = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     finally:
-        with contextlib.suppress(OSError):  # job code may have removed one of its own
-            os.unlink(path)
+        if unlink:
+            with contextlib.suppress(OSError):  # job code may have removed one of its own
+                os.unlink(path)
     os.set_blocking(r, True)
     return r, w
 
 
 JOB_CODE_PIPES = 8
-"""Pipes job code may make (``os.pipe``): FIFOs made on the job's /tmp before lock-down,
-beside its own inode budget (a ThreadPool takes one, an mp.Queue one). A few, not one per
-descriptor (12 a job with its own four, 192 pages: 85 jobs at once reach the budget): every
-pipe's buffer is charged to one budget of the host user's (``fs.pipe-user-pages-soft``), and
-jobs holding 59 pipes each
-made every other job's new pipes 8 KiB instead of 64 (a channel between running jobs, and a
-correct solution's many calls timed out). mknod stays refused, so no job makes more."""
-_CODE_PIPE_NAMES: list[str] = []
+"""Pipes job code may hold at once (``os.pipe``): FIFOs made on the job's /tmp before
+lock-down, beside its own inode budget (a ThreadPool takes one, an mp.Queue one, an asyncio
+event loop two). A few, not one per descriptor (12 a job with its own four, 192 pages: 85 jobs
+at once reach the budget): every pipe's buffer is charged to one budget of the host user's
+(``fs.pipe-user-pages-soft``), and jobs holding 59 pipes each made every other job's new pipes
+8 KiB instead of 64 (a channel between running jobs, and a correct solution's many calls timed
+out). mknod stays refused, so no job makes more; one whose ends are all closed is handed out
+again (its buffer went with its last end), so a solution making a pool or an event loop on
+every call runs as many calls as it likes."""
+_CODE_PIPES: list[list] = []
+"""Each of the job's FIFOs: its path, its inode number, and the two ends last handed out."""
 
 
 def _make_code_pipes():
     """The FIFOs ``_job_code_pipe`` hands out (before lock-down: mknod is refused after)."""
     for k in range(1, JOB_CODE_PIPES + 1):
-        os.mkfifo(f"/tmp/.pipe{k}", 0o600)
-        _CODE_PIPE_NAMES.append(f"/tmp/.pipe{k}")
+        path = f"/tmp/.pipe{k}"
+        os.mkfifo(path, 0o600)
+        _CODE_PIPES.append([path, os.stat(path).st_ino, -1, -1])
+
+
+def _holds(fd, ino):
+    """Whether descriptor ``fd`` is still an end of the FIFO numbered ``ino`` (a number
+    closed and taken again by another file is not)."""
+    if fd < 0:
+        return False
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return False
+    return st.st_ino == ino and (st.st_mode & 0o170000) == 0o010000
 
 
 def _job_code_pipe():
-    """``os.pipe`` for job code: one of the job's ``JOB_CODE_PIPES`` FIFOs, opened as its own
-    pipes are (``_job_pipe``) and unlinked, so that ``multiprocessing``'s queues and a
-    program's own pipes work where the filter refuses new kernel pipes (their inode numbers
-    come from the machine-wide counter). Past them, EMFILE."""
-    if not _CODE_PIPE_NAMES:
-        raise OSError(errno.EMFILE, f"a job makes at most {JOB_CODE_PIPES} pipes")
-    return _open_fifo(_CODE_PIPE_NAMES.pop(0))
+    """``os.pipe`` for job code: one of the job's ``JOB_CODE_PIPES`` FIFOs none of whose ends
+    it still holds, opened as its own pipes are (``_job_pipe``), so that ``multiprocessing``'s
+    queues, asyncio's event loops and a program's own pipes work where the filter refuses new
+    kernel pipes (their inode numbers come from the machine-wide counter). All eight held:
+    EMFILE. (An end job code copied with ``dup`` is not seen: the pipe may be handed out
+    again while that copy still writes to it, the job's own code confusing itself.)"""
+    for entry in _CODE_PIPES:
+        path, ino, r, w = entry
+        if _holds(r, ino) or _holds(w, ino):
+            continue
+        try:
+            entry[2], entry[3] = _open_fifo(path, unlink=False)
+        except OSError:  # job code removed or replaced it
+            continue
+        return entry[2], entry[3]
+    raise OSError(errno.EMFILE, f"a job holds at most {JOB_CODE_PIPES} pipes at once")
+
+
+class _JobSocket:
+    """One end of ``socket.socketpair`` for job code: two of the job's FIFOs, one each way.
+
+    An asyncio event loop wakes itself through a socket pair (its "self-pipe"), and the filter
+    refuses socketpair (a socket's inode number comes from the machine-wide counter, as a
+    pipe's does), so every correct solution using asyncio failed. This end reads one FIFO and
+    writes the other, with the calls a self-pipe and a plain byte stream use: ``fileno`` (the
+    read end, what a selector watches), ``send``, ``sendall``, ``recv``, ``recv_into``,
+    ``setblocking``, ``settimeout`` (blocking or not only), ``shutdown``, ``close``."""
+
+    def __init__(self, r, w):
+        import socket as _socket
+
+        self._r, self._w, self._timeout = r, w, None
+        self.family, self.type, self.proto = _socket.AF_UNIX, _socket.SOCK_STREAM, 0
+
+    def fileno(self):
+        return self._r
+
+    def setblocking(self, flag):
+        for fd in (self._r, self._w):
+            if fd >= 0:
+                os.set_blocking(fd, bool(flag))
+        self._timeout = None if flag else 0.0
+
+    def settimeout(self, value):
+        self.setblocking(value is None or value > 0)
+
+    def gettimeout(self):
+        return self._timeout
+
+    def getblocking(self):
+        return self._timeout is None
+
+    def send(self, data, flags=0):
+        return os.write(self._w, data)
+
+    def sendall(self, data, flags=0):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._w, view) :]
+
+    def recv(self, n, flags=0):
+        return os.read(self._r, n)
+
+    def recv_into(self, buffer, nbytes=0, flags=0):
+        view = memoryview(buffer).cast("B")
+        data = os.read(self._r, nbytes or len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def shutdown(self, how):
+        if how in (1, 2) and self._w >= 0:  # SHUT_WR, SHUT_RDWR: the peer reads end of file
+            os.close(self._w)
+            self._w = -1
+
+    def close(self):
+        for fd in (self._r, self._w):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._r = self._w = -1
+
+    def detach(self):
+        raise OSError(errno.EOPNOTSUPP, "a job's socket pair is two pipes: no one descriptor")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
+def _job_socketpair(family=None, type=None, proto=0):
+    """``socket.socketpair`` for job code: a :class:`_JobSocket` pair (a byte stream each
+    way). Datagram pairs go to the kernel's call, which the filter refuses and counts."""
+    import socket as _socket
+
+    if type not in (None, _socket.SOCK_STREAM):
+        return _KERNEL_SOCKETPAIR(family, type, proto)
+    ab_r, ab_w = _job_code_pipe()
+    try:
+        ba_r, ba_w = _job_code_pipe()
+    except OSError:
+        os.close(ab_r)
+        os.close(ab_w)
+        raise
+    return _JobSocket(ba_r, ab_w), _JobSocket(ab_r, ba_w)
+
+
+_KERNEL_SOCKETPAIR = socket.socketpair
 
 
 _KERNEL_PIPE2 = os.pipe2
@@ -1402,6 +1524,7 @@ def job_child(lim, birth_fd, notify):
         os.close(LISTENER_FD)  # job code must never answer its own denied calls
     # random reseeds itself in a forked child (os.register_at_fork): no shared stream
     os.pipe, os.pipe2 = _job_code_pipe, _job_code_pipe2
+    socket.socketpair = _job_socketpair
     code = 1  # a harness that raised (its frame channel closed by the candidate) is no clean end
     try:
         serve_candidate(3, 4)
