@@ -2821,8 +2821,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
     # One call at a time: the pipes carry one request and its reply, and `arrived`, `ids`
     # and `released` are one conversation's. A checker calling the candidate from several
     # threads (a ThreadPoolExecutor's map) had their frames cross: "results out of order",
-    # a correct solution failed. Re-entrant: a callback of the checker's that the candidate
-    # calls runs in the calling thread and may call the candidate again.
+    # a correct solution failed. Re-entrant: decoding one reply may call the candidate again
+    # in the same thread (the hash of its object as a dict key).
     one_call = threading.RLock()
 
     def call(on, name, args, kwargs, get=False, where=NO_HINT, put=False, iterator_itself=False):
