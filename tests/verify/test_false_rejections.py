@@ -222,3 +222,47 @@ def test_a_full_rewrite_opening_with_future_imports_runs_after_the_prompt(verifi
     # not where it stands after other code: as a plain interpreter says, a syntax error
     late = "def f(xs):\n    return sum(xs)\nfrom __future__ import annotations\n"
     assert verifier.verify(task, late).outcome is Outcome.ERROR
+
+
+DATES = [
+    (  # a date in, a date out, its attribute read
+        "def check(candidate):\n    import datetime as d\n"
+        "    assert candidate(d.date(2024, 2, 28)) == d.date(2024, 2, 29)\n"
+        "    assert candidate(d.date(2023, 12, 31)).year == 2024\n",
+        "import datetime\ndef f(x):\n    return x + datetime.timedelta(days=1)\n",
+    ),
+    (  # a timedelta out
+        "def check(candidate):\n    import datetime as d\n"
+        "    assert candidate('2024-01-01', '2024-03-01') == d.timedelta(days=60)\n",
+        "from datetime import date\n"
+        "def f(a, b):\n    return date.fromisoformat(b) - date.fromisoformat(a)\n",
+    ),
+    (  # an aware datetime, its fixed offset and name kept
+        "def check(candidate):\n    import datetime as d\n    r = candidate(0)\n"
+        "    assert r == d.datetime(1969, 12, 31, 19, tzinfo=d.timezone(d.timedelta(hours=-5)))\n"
+        "    assert r.tzname() == 'EST' and r.time() == d.time(19)\n",
+        "import datetime as d\n"
+        "def f(t):\n    return d.datetime.fromtimestamp(t, d.timezone(d.timedelta(hours=-5), 'EST'))\n",
+    ),
+]
+
+
+@pytest.mark.parametrize("checker, code", DATES)
+def test_the_datetime_modules_values_cross_the_checker_proxy(verifier, checker, code):
+    # they were not plain data: a correct solution returning a date was the candidate's error,
+    # and a checker passing one made its task invalid
+    task = parse_task({"id": "dates", "entry_point": "f", "checker": checker})
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.PASS, verdict.detail
+    if "days=1" in code:  # and a wrong one is still judged wrong
+        wrong = code.replace("days=1", "days=2")
+        assert verifier.verify(task, wrong).outcome is Outcome.FAIL
+
+
+def test_a_datetime_in_a_zone_whose_rules_are_code_is_the_candidates_error(verifier):
+    task = parse_task(
+        {"id": "zone", "entry_point": "f", "checker": "def check(candidate):\n    candidate()\n"}
+    )
+    code = "import datetime as d, zoneinfo\ndef f():\n    return d.datetime(2024, 1, 1, tzinfo=zoneinfo.ZoneInfo('UTC'))\n"
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.ERROR and "not a fixed offset" in verdict.detail

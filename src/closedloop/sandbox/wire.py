@@ -181,8 +181,20 @@ _STDLIB = {
     ("decimal", "Decimal"): "Decimal",
     ("fractions", "Fraction"): "Fraction",
     ("builtins", "bytearray"): "bytearray",
+    ("datetime", "date"): "date",
+    ("datetime", "datetime"): "datetime",
+    ("datetime", "time"): "time",
+    ("datetime", "timedelta"): "timedelta",
+    ("datetime", "timezone"): "timezone",
 }
 _STDLIB_NAMES = frozenset(_STDLIB.values()) | {"slice"}
+_STDLIB_ARGS = {"datetime": 9, "time": 6, "date": 3, "timedelta": 3, "timezone": 2}
+"""Most arguments of a standard-library form (three for the others)."""
+_DATETIME_FIELDS = {
+    "date": ("year", "month", "day"),
+    "datetime": ("year", "month", "day", "hour", "minute", "second", "microsecond"),
+    "time": ("hour", "minute", "second", "microsecond"),
+}
 STDLIB_MUTABLE = frozenset({"OrderedDict", "Counter", "defaultdict", "deque", "bytearray"})
 
 
@@ -270,6 +282,25 @@ def _enc_stdlib(x, t, out, depth, budget, objects):
         out.append("bytearray(" + bytes.__repr__(bytes(x)))
     elif name == "Decimal":
         out.append("Decimal(" + repr(str(x)))
+    elif name in _DATETIME_FIELDS:
+        out.append(name + "(" + ", ".join(str(int(getattr(x, f))) for f in _DATETIME_FIELDS[name]))
+        if name != "date":
+            tz = x.tzinfo
+            if tz is not None and stdlib_type(type(tz)) != "timezone":
+                # a zone's rules are code (zoneinfo reads files): only fixed offsets cross
+                raise WireError(
+                    f"a {name} whose tzinfo is a {type(tz).__name__}, not a fixed offset"
+                )
+            out.append(", ")
+            _enc(tz, out, depth + 1, budget, objects, True)
+            out.append(f", {int(x.fold)}")
+    elif name == "timedelta":
+        out.append(f"timedelta({int(x.days)}, {int(x.seconds)}, {int(x.microseconds)}")
+    elif name == "timezone":
+        offset = x.utcoffset(None)
+        out.append(f"timezone(timedelta({offset.days}, {offset.seconds}, {offset.microseconds})")
+        if x.tzname(None) != type(x)(offset).tzname(None):  # a name of its own
+            out.append(", " + str.__repr__(str(x.tzname(None))))
     else:  # Fraction
         out.append("Fraction(")
         _enc(int(x.numerator), out, depth + 1, budget, objects, True)
@@ -310,12 +341,40 @@ def _make_stdlib(name, vals, caps):
         if d.is_snan():  # compares by raising: no checker could judge it
             raise WireError("a signalling NaN is not plain data")
         return d
+    if name in _DATETIME_FIELDS or name in ("timedelta", "timezone"):
+        return _make_datetime(name, vals)
     if name == "Fraction" and n == 2 and all(type(v) is int for v in vals):
         if max(first.bit_length(), vals[1].bit_length()) > caps[1]:
             raise WireError(f"Fraction with a part over {caps[1]} bits")
         import fractions
 
         return fractions.Fraction(first, vals[1])
+    raise WireError(f"not a plain literal: {name}() of this shape")
+
+
+def _make_datetime(name, vals):
+    """A ``datetime`` module value from its fields (``_enc_stdlib``'s forms), each checked for
+    its type before the class's constructor checks its range."""
+    import datetime
+
+    n, fields = len(vals), _DATETIME_FIELDS.get(name, ())
+    try:
+        if fields:
+            parts, rest = vals[: len(fields)], vals[len(fields) :]
+            ok = n == len(fields) + (0 if name == "date" else 2)
+            if ok and all(type(v) is int for v in parts):
+                if name == "date":
+                    return datetime.date(*parts)
+                tz, fold = rest
+                if (tz is None or type(tz) is datetime.timezone) and fold in (0, 1):
+                    return getattr(datetime, name)(*parts, tzinfo=tz, fold=fold)
+        elif name == "timedelta" and n == 3 and all(type(v) is int for v in vals):
+            return datetime.timedelta(*vals)
+        elif name == "timezone" and 1 <= n <= 2 and type(vals[0]) is datetime.timedelta:
+            if n == 1 or type(vals[1]) is str:
+                return datetime.timezone(*vals)
+    except (ValueError, OverflowError) as e:
+        raise WireError(f"{name}() out of range: {e}") from None
     raise WireError(f"not a plain literal: {name}() of this shape")
 
 
@@ -525,7 +584,8 @@ def encode_plain(x, objects=False, stdlib=False, origins=None, table=None, handl
 
     ``stdlib=True`` (both ends of the checker proxy) writes the standard library's value types
     (``OrderedDict``, ``Counter``, ``defaultdict`` with a builtin factory, ``deque``,
-    ``Decimal``, ``Fraction``, ``bytearray``: exactly those classes) in a form that
+    ``Decimal``, ``Fraction``, ``bytearray``, ``datetime``'s ``date``, ``datetime``, ``time``,
+    ``timedelta`` and fixed-offset ``timezone``: exactly those classes) in a form that
     ``decode_plain(..., stdlib=True)`` rebuilds as the same type.
     """
     out = []
@@ -619,7 +679,7 @@ def _dec(node, caps, ns=None):
             if type(k) is not int or not 0 <= k < len(caps[3]):
                 raise WireError("a reference to no object of the graph")
             return caps[3][k]
-        if caps[2] and name in _STDLIB_NAMES and 1 <= len(args) <= 3:
+        if caps[2] and name in _STDLIB_NAMES and 1 <= len(args) <= _STDLIB_ARGS.get(name, 3):
             return _make_stdlib(name, [_dec(a, caps, ns) for a in args], caps)
         if name == "float" and len(args) == 1 and type(args[0]) is ast.Constant:
             key = args[0].value
