@@ -266,3 +266,46 @@ def test_a_datetime_in_a_zone_whose_rules_are_code_is_the_candidates_error(verif
     code = "import datetime as d, zoneinfo\ndef f():\n    return d.datetime(2024, 1, 1, tzinfo=zoneinfo.ZoneInfo('UTC'))\n"
     verdict = verifier.verify(task, code)
     assert verdict.outcome is Outcome.ERROR and "not a fixed offset" in verdict.detail
+
+
+@pytest.mark.parametrize(
+    "checker, code",
+    [
+        (
+            "def check(candidate):\n    assert candidate(3) == range(3)\n"
+            "    assert list(candidate(4))[::-1] == [3, 2, 1, 0]\n",
+            "def f(n):\n    return range(n)\n",
+        ),
+        (
+            "def check(candidate):\n    assert sorted(candidate({'b': 1, 'a': 2})) == ['a', 'b']\n"
+            "    assert candidate({'x': 0}) == {'x'}\n",
+            "def f(d):\n    return d.keys()\n",
+        ),
+        (
+            "def check(candidate):\n    assert dict(candidate({'a': 1})) == {'a': 1}\n"
+            "    assert ('a', 1) in candidate({'a': 1})\n",
+            "def f(d):\n    return d.items()\n",
+        ),
+        (
+            "def check(candidate):\n    assert sum(candidate({'a': 1, 'b': 2})) == 3\n",
+            "def f(d):\n    return d.values()\n",
+        ),
+    ],
+)
+def test_ranges_and_dict_views_cross_the_checker_proxy(verifier, checker, code):
+    # they were "not plain data" (the candidate's error) while map, zip and generators crossed
+    task = parse_task({"id": "views", "entry_point": "f", "checker": checker})
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.PASS, verdict.detail
+
+
+def test_nan_inside_a_dict_view_is_still_refused(verifier):
+    task = parse_task(
+        {
+            "id": "nan-view",
+            "entry_point": "f",
+            "checker": "def check(candidate):\n    candidate()\n",
+        }
+    )
+    verdict = verifier.verify(task, "def f():\n    return {'a': float('nan')}.values()\n")
+    assert verdict.outcome is Outcome.ERROR and "NaN" in verdict.detail, verdict

@@ -187,7 +187,9 @@ _STDLIB = {
     ("datetime", "timedelta"): "timedelta",
     ("datetime", "timezone"): "timezone",
 }
-_STDLIB_NAMES = frozenset(_STDLIB.values()) | {"slice"}
+_VIEWS = {type({}.keys()): "dict_keys", type({}.values()): "dict_values"}
+_VIEWS[type({}.items())] = "dict_items"
+_STDLIB_NAMES = frozenset(_STDLIB.values()) | {"slice", "range"} | frozenset(_VIEWS.values())
 _STDLIB_ARGS = {"datetime": 9, "time": 6, "date": 3, "timedelta": 3, "timezone": 2}
 """Most arguments of a standard-library form (three for the others)."""
 _DATETIME_FIELDS = {
@@ -247,6 +249,14 @@ def _enc_stdlib(x, t, out, depth, budget, objects):
             if part is not None and type(part) is not int:
                 _bad(part)
             out.append(f"{', ' if i else ''}{'None' if part is None else int.__repr__(part)}")
+        out.append(")")
+        return True
+    if t is range:  # exactly, not as a list: `candidate(3) == range(3)` holds in Python
+        out.append(f"range({int(x.start)}, {int(x.stop)}, {int(x.step)})")
+        return True
+    if t in _VIEWS:  # a view of a dict only the far side holds: what it showed, in order
+        out.append(_VIEWS[t] + "(")
+        _enc(list(x), out, depth + 1, budget, objects, True)
         out.append(")")
         return True
     name = stdlib_type(t)
@@ -343,6 +353,15 @@ def _make_stdlib(name, vals, caps):
         return d
     if name in _DATETIME_FIELDS or name in ("timedelta", "timezone"):
         return _make_datetime(name, vals)
+    if name == "range" and n == 3 and all(type(v) is int for v in vals) and vals[2] != 0:
+        return range(*vals)
+    if name in ("dict_keys", "dict_values", "dict_items") and n == 1 and type(first) is list:
+        if name == "dict_values":
+            return dict(enumerate(first)).values()
+        if name == "dict_keys":  # keys hashed under the bound a dict's are
+            return _bounded_dict((k, None) for k in first).keys()
+        if all(type(p) is tuple and len(p) == 2 for p in first):
+            return _bounded_dict(first).items()
     if name == "Fraction" and n == 2 and all(type(v) is int for v in vals):
         if max(first.bit_length(), vals[1].bit_length()) > caps[1]:
             raise WireError(f"Fraction with a part over {caps[1]} bits")
@@ -1406,6 +1425,8 @@ def contains_nan(v, depth=0):
                 contains_nan(k, depth + 1) or contains_nan(x, depth + 1) for k, x in v.items()
             )
         return False  # Fraction, bytearray
+    if t in _VIEWS:
+        return any(contains_nan(x, depth + 1) for x in v)
     return False  # an object: a graph's reader checks each object's attributes on their own
 
 
