@@ -309,3 +309,34 @@ def test_nan_inside_a_dict_view_is_still_refused(verifier):
     )
     verdict = verifier.verify(task, "def f():\n    return {'a': float('nan')}.values()\n")
     assert verdict.outcome is Outcome.ERROR and "NaN" in verdict.detail, verdict
+
+
+@pytest.mark.parametrize(
+    "checker, code",
+    [
+        (
+            "def check(candidate):\n    r = candidate([3, 1, 2])\n"
+            "    assert r.lo == 1 and r.hi == 3 and r == (1, 3)\n",
+            "from collections import namedtuple\nR = namedtuple('R', 'lo hi')\n"
+            "def f(xs):\n    return R(min(xs), max(xs))\n",
+        ),
+        (
+            "def check(candidate):\n    r = candidate([3, 1, 2])\n"
+            "    assert r._asdict() == {'lo': 1, 'hi': 3}\n",
+            "from typing import NamedTuple\nclass R(NamedTuple):\n    lo: int\n    hi: int\n"
+            "def f(xs):\n    return R(min(xs), max(xs))\n",
+        ),
+        (
+            "def check(candidate):\n    from collections import namedtuple\n"
+            "    P = namedtuple('P', 'x y')\n    assert candidate(P(3, 4)) == 7\n",
+            "def f(p):\n    return p.x + p.y\n",
+        ),
+    ],
+)
+def test_a_named_tuple_the_other_side_defined_keeps_its_field_names(verifier, checker, code):
+    # it crossed as a plain tuple: `result.lo` failed a correct solution
+    task = parse_task({"id": "named", "entry_point": "f", "checker": checker})
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.PASS, verdict.detail
+    if "lo hi" in code:  # its fields swapped: wrong, and judged so
+        assert verifier.verify(task, code.replace("lo hi", "hi lo")).outcome is Outcome.FAIL
