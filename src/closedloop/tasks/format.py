@@ -7,7 +7,12 @@ in-place mutation. The candidate's exceptions arrive as classes of the same name
 from the same builtin (``except ValueError`` catches a ``ValueError`` subclass), except that
 ``StopIteration`` and ``StopAsyncIteration`` arrive as ``RuntimeError`` (as PEP 479 does for
 generators), so that they cannot end a checker's ``map`` or ``zip`` early. Expected outputs
-may not hold NaN (nothing equals it): check NaN in a checker with ``math.isnan``.
+may not hold NaN (nothing equals it), and no checker receives NaN from a candidate (it passes
+every negated comparison, ``assert not candidate(x) > 5``: it is the candidate's error): a task
+whose answer is undefined somewhere asks for ``None`` or a string there instead. A checker
+cannot see what the candidate prints or give it standard input (the candidate runs in another
+process): judge printed output as an ``answer`` task, or wrap the program as a function of
+its input text returning its output text.
 
 This module parses and writes task and solution lines. It never runs anything: turning a task
 into verdicts is ``closedloop.verify``'s job. Errors name the line and the field, so a
@@ -180,7 +185,7 @@ def _tests(obj: dict[str, Any], name: str) -> tuple[TestCase, ...]:
         if contains_nan(expected):
             raise TaskFormatError(
                 f"{name}[{i}].output: holds NaN, which equals nothing, so no solution could pass;"
-                " test for NaN in a checker (math.isnan) instead"
+                " ask for None or a string where the answer is undefined"
             )
         out.append(TestCase(input=t["input"], output=t["output"]))
     return tuple(out)
