@@ -155,6 +155,9 @@ SHARED_CTYPES = textwrap.dedent("""
         big = mp.Array('i', 200_000, lock=False)  # a second arena: past the first's size
         big[-1] = 7
         out.append(sum(big))
+        huge = mp.Array('d', 3_000_000, lock=False)  # 24 MB: past a job's file-size limit
+        huge[-1] = 2.5
+        out.append(huge[-1])
         barrier = mp.Barrier(3)
         got = []
         def meet():
@@ -170,7 +173,8 @@ SHARED_CTYPES = textwrap.dedent("""
 
 def test_shared_ctypes_and_barriers_work_in_a_job_as_in_one_process(worker, job):
     # their memory is an arena whose file multiprocessing.heap puts in /dev/shm after asking
-    # statvfs for room: a job has neither, and every correct solution using them raised
+    # statvfs for room: a job has neither, and every correct solution using them raised; in a
+    # job it is anonymous memory (a file on /tmp had the file-size limit: 16 MiB at most)
     here: dict = {}
     exec(SHARED_CTYPES, here)  # noqa: S102 - the same trusted program, outside any sandbox
     expected = here["f"]()

@@ -1442,15 +1442,17 @@ class _JobSemLock:
 
 
 class _JobSharedMemory:
-    """Makes ``multiprocessing.heap`` keep its arenas on the job's own /tmp when imported.
+    """Makes ``multiprocessing.heap`` keep its arenas in anonymous memory when imported.
 
     ``mp.Value``, ``mp.Array`` and ``mp.Barrier`` put their memory in an arena whose file goes
     in /dev/shm when ``os.statvfs`` says there is room; a job has no /dev/shm and statfs is
     answered ENOSYS (it would tell the host's disks), so every correct solution using them
-    raised. With no candidate directory the arena's file goes in ``util.get_temp_dir()``: the
-    job's own tmpfs, under its size limit, gone with it. A finder on ``sys.meta_path`` rather
-    than an import in the worker: the module and the 25 it pulls in would be ~1.9 MB more
-    memory copied into every job, for the few that use it."""
+    raised. A job (and a judge) is one process, so the memory needs no file to be shared
+    through: an anonymous mapping, under the memory limit like any other, where a file on /tmp
+    had the file-size limit (an array over 16 MiB failed), filled /tmp (SIGBUS) and, in a judge
+    runner serving many jobs, sat in a temporary directory the next job's fresh /tmp no longer
+    had (red team 21b). A finder on ``sys.meta_path`` rather than an import in the worker: the
+    module and the 25 it pulls in would be ~1.9 MB more memory copied into every job."""
 
     _NAME = "multiprocessing.heap"
 
@@ -1465,10 +1467,20 @@ class _JobSharedMemory:
 
             def exec_module(module):
                 run(module)
-                module.Arena._dir_candidates = []
+                module.Arena = _AnonymousArena
 
             spec.loader.exec_module = exec_module
         return spec
+
+
+class _AnonymousArena:
+    """``multiprocessing.heap.Arena`` for one process: its buffer an anonymous mapping."""
+
+    def __init__(self, size, fd=-1):
+        import mmap
+
+        self.size, self.fd = size, -1
+        self.buffer = mmap.mmap(-1, size)
 
 
 def job_child(lim, birth_fd, notify):
