@@ -349,6 +349,9 @@ def serve_judges(sock, lim):
             wall = float(json.loads(data).get("wall_s") or lim["wall_s"])
         except (ValueError, TypeError, AttributeError):
             wall = lim["wall_s"]
+        if _ended(runner):  # died between jobs (a checker's leftover killed it): a fresh one
+            _stop_runner(runner)
+            runner = _start_runner(sock, lim)
         done = run_judge(sock, runner, fds, min(max(wall, 0.0), lim["wall_s"]), lim)
         if done["exit_code"] is not None or done["signal"]:
             _stop_runner(runner)
@@ -373,6 +376,11 @@ def _start_runner(sock, lim):
     theirs.close()
     clock = ((~pid) << 3) | 2  # the process's CPU clock (CPUCLOCK_SCHED), read from here
     return {"pid": pid, "pidfd": os.pidfd_open(pid), "ctl": ours, "clock": clock, "runs": 0}
+
+
+def _ended(runner):
+    """Whether the judge runner has ended (its pidfd is readable once it has)."""
+    return bool(select.select([runner["pidfd"]], [], [], 0)[0])
 
 
 def _stop_runner(runner):
@@ -402,6 +410,7 @@ def judge_runner(ctl, lim):
     set_rlimits(
         dict(lim, cpu_s=(JUDGE_RUNS + 1) * _cpu_limit(lim))
     )  # per job: counted from outside
+    clean = _process_state()
     while True:
         _, fds, _, _ = socket.recv_fds(ctl, 64, 4)
         if len(fds) != 4:
@@ -411,10 +420,64 @@ def judge_runner(ctl, lim):
         try:
             serve_judge(fds[0], fds[1], fds[2:])
         finally:
+            # what the checker left running goes first: a thread still holding the job's
+            # descriptor numbers would write into the next job's candidate once they are reused
+            last = not _restore_process_state(clean)
             for fd in fds:  # the candidate sees end of file once the host closes its end too
                 os.close(fd)
         os.chdir("/")
-        ctl.send(b"done")
+        ctl.send(b"last" if last else b"done")
+        if last:
+            os._exit(0)
+
+
+def _process_state():
+    """What a judge runner's process looks like before any checker ran: its signal handlers,
+    trace and profile hooks, standard streams and recursion limit."""
+    handlers = {}
+    for sig in signal.valid_signals():
+        try:
+            handlers[sig] = signal.getsignal(sig)
+        except (OSError, ValueError):
+            pass
+    return {
+        "handlers": handlers,
+        "streams": (sys.stdin, sys.stdout, sys.stderr),
+        "recursion": sys.getrecursionlimit(),
+    }
+
+
+def _restore_process_state(clean):
+    """Undo what a checker may leave behind in the runner that serves the next job; False when
+    the runner must be replaced instead (a thread of the checker's still runs: it cannot be
+    stopped, and it holds the job's descriptor numbers).
+
+    A checker that armed an alarm with a raising handler and failed before disarming it left
+    the alarm to fire in a later job, inside a call the next checker expected to raise: a
+    wrong solution passed (red team 21b). Or, left to its default action, it killed the
+    runner between jobs and the next job was the sandbox's failure."""
+    signal.alarm(0)
+    for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+        signal.setitimer(timer, 0)
+    for sig, handler in clean["handlers"].items():
+        try:
+            if signal.getsignal(sig) is not handler:
+                signal.signal(sig, handler)
+        except (OSError, ValueError, TypeError):
+            pass
+    faulthandler = sys.modules.get("faulthandler")
+    if faulthandler is not None:
+        faulthandler.cancel_dump_traceback_later()
+    sys.settrace(None)
+    sys.setprofile(None)
+    sys.stdin, sys.stdout, sys.stderr = clean["streams"]
+    sys.setrecursionlimit(clean["recursion"])
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading.settrace(None)
+        threading.setprofile(None)
+        return threading.active_count() == 1
+    return True
 
 
 def _fresh_module_state():
@@ -448,8 +511,12 @@ def run_judge(sock, runner, fds, wall, lim):
             timed_out = True
             break
         ready, _, _ = select.select([ctl, pidfd, sock.fileno()], [], [], min(left, _CPU_POLL_S))
-        if ctl in ready and ctl.recv(16) == b"done":
-            break
+        if ctl in ready:
+            said = ctl.recv(16)
+            if said in (b"done", b"last"):
+                if said == b"last":  # it exits: a fresh runner serves the next job
+                    runner["runs"] = JUDGE_RUNS
+                break
         if pidfd in ready:
             ended = True
             break
