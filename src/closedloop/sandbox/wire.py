@@ -768,15 +768,27 @@ def _new_obj(ns, name, bases=()):
         cls = made.get((name, base))
         if cls is None:
             try:
-                cls = type(base)(name, (base,) if base else (), {})
+                body = {} if base else {"__getattr__": _stand_in_missing}
+                cls = type(base)(name, (base,) if base else (), body)
                 if getattr(cls, "__abstractmethods__", None):
                     # the prompt's abstract class: the sender's class had its methods, and the
                     # stand-in must exist to carry its data (isinstance of the prompt's base)
                     cls.__abstractmethods__ = frozenset()
             except TypeError:  # a base that cannot be derived from: a plain stand-in
-                cls = type(name, (), {})
+                cls = type(name, (), {"__getattr__": _stand_in_missing})
             made[(name, base)] = cls
     return object.__new__(cls)
+
+
+def _stand_in_missing(self, name):
+    """A stand-in's missing attribute says why it is missing: the object crossed the checker
+    proxy as its data alone ("the candidate raised AttributeError: 'Acct' object has no
+    attribute 'deposit'" read as the candidate's own mistake)."""
+    raise AttributeError(
+        f"{type(self).__name__!r} object has no attribute {name!r} (it crossed between the "
+        "checker and the solution as its data alone: the methods of a class stay on the side "
+        "that defined it)"
+    )
 
 
 def _quiet(base):
