@@ -264,6 +264,13 @@ class ChallengerConfig(_Section):
     """Diversity pressure: reject (with ``rejected_reward``) a proposal whose example solution
     computes what a pool task's already does (the same outputs on shared probe inputs, see
     closedloop.tasks.fingerprint). Without it only exact duplicates are rejected."""
+    refuse_ambiguous: bool = True
+    """List-function tasks only: reject (with ``rejected_reward``) a proposal whose shown
+    examples two one-step grammar programs fit that answer a hidden test differently
+    (``closedloop.loop.domain.rival_rules``): a solver reading the examples right may fail it,
+    and a coin flip between the two readings earns the challenger its highest learnability
+    reward. In a seed-0 preset run without it, 2 of 13 accepted proposals were such tasks
+    (``x > 15`` or ``x > 20``; ``x < 1`` or ``x < 5`` over empty outputs), one rewarded 0.56."""
 
 
 class SolverConfig(_Section):

@@ -33,6 +33,7 @@ from closedloop.loop.grammar import (
     identity_task,
     sample_tasks,
 )
+from closedloop.loop.grammar_search import rival_fits
 from closedloop.loop.phrasing import Phrase, fixed_instruction
 from closedloop.roles.challenger import render_proposal
 from closedloop.roles.prompts import call_text, solver_prompt
@@ -219,3 +220,37 @@ def int_lists(inputs: Sequence[str]) -> list[list[int]] | None:
             return None
         out.append(args[0])
     return out
+
+
+def rival_rules(task: Task, public_tests: int) -> str | None:
+    """Why a list-function task's shown examples do not settle its hidden tests, or None.
+
+    Two programs of the grammar, of the fewest steps that give the shown examples, that
+    answer a private test differently (``grammar_search.rival_fits``, one step at most, so
+    that it costs milliseconds): a solver that reads the examples right may still be marked
+    wrong, and a challenger gets its highest learnability reward (``4p(1-p)`` at p = 1/2)
+    from a coin flip rather than a task. Tasks that are not one list of integers in and out
+    are not checked."""
+    tests = list(task.public_tests) + list(task.private_tests)
+    ins = int_lists([t.input for t in tests])
+    outs = [_int_list(t.output) for t in tests]
+    if not ins or any(o is None for o in outs) or not 0 < public_tests < len(tests):
+        return None
+    pair = rival_fits(ins, outs, public_tests, max_depth=1)  # type: ignore[arg-type]
+    if pair is None:
+        return None
+    a, b = (_body(fit.code) for fit in pair)
+    return f"the shown examples fit `{a}` and `{b}`, which differ on a hidden test"
+
+
+def _int_list(text: str | None) -> list[int] | None:
+    try:
+        value = ast.literal_eval(text or "")
+    except Exception:  # a task's text: anything may be in it
+        return None
+    return value if type(value) is list and all(type(x) is int for x in value) else None
+
+
+def _body(code: str) -> str:
+    """A grammar program's lines between ``def`` and the end, on one line."""
+    return "; ".join(line.strip() for line in code.splitlines()[1:] if line.strip())

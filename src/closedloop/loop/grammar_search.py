@@ -149,3 +149,71 @@ def search(
                     nxt.append((new, (*path, step)))
         frontier = nxt
     return None
+
+
+def rival_fits(
+    inputs: Sequence[Sequence[int]],
+    outputs: Sequence[Sequence[int]],
+    n_fit: int,
+    max_depth: int = 2,
+) -> tuple[Fit, Fit] | None:
+    """Two programs of the fewest steps that fit ``outputs[:n_fit]`` on ``inputs[:n_fit]``
+    yet differ on an input after them (one raising counts as differing); None when every such
+    program agrees on the rest, or none of up to ``max_depth`` steps fits.
+
+    This is what makes a task's shown examples ambiguous: a solver that reads them right, in
+    the simplest rule they show, may still be marked wrong by the hidden ones. Programs are
+    told apart on every input at once, so two that agree on the shown inputs stay apart.
+
+    >>> rival_fits([[1, 2], [2, 5], [3, 1]], [[2, 1], [5, 2], [1, 3]], n_fit=2) is not None
+    True
+    >>> rival_fits([[1, 2], [5, 3], [3, 1]], [[2, 1], [3, 5], [1, 3]], n_fit=2) is None
+    True
+    """
+    if not 0 < n_fit < len(inputs) == len(outputs):
+        raise ValueError(f"n_fit must be in 1..{len(inputs) - 1} with one output per input")
+    target = tuple(tuple(o) for o in outputs[:n_fit])
+    steps, aggregates = all_steps(), all_aggregates()
+    first: list[tuple[State, Fit]] = []  # the first fit found at the level, and its state
+
+    def rival(state: State, fit: Fit) -> tuple[Fit, Fit] | None:
+        if not first:
+            first.append((state, fit))
+            return None
+        return (first[0][1], fit) if state[n_fit:] != first[0][0][n_fit:] else None
+
+    def check(state: State, path: tuple[Step, ...]) -> tuple[Fit, Fit] | None:
+        if path and state[:n_fit] == target:
+            if (pair := rival(state, Fit(path, None, False))) is not None:
+                return pair
+        for agg in aggregates:
+            got = _apply(agg.fn, state)
+            if got is not None and got[:n_fit] == target:
+                if (pair := rival(got, Fit(path, agg, False))) is not None:
+                    return pair
+        return None
+
+    start: State = tuple(tuple(i) for i in inputs)
+    if (pair := check(start, ())) is not None or first:
+        return pair
+    seen: set[State] = set()
+    frontier: list[tuple[State, tuple[Step, ...]]] = [(start, ())]
+    for depth in range(1, max_depth + 1):
+        nxt: list[tuple[State, tuple[Step, ...]]] = []
+        last = depth == max_depth
+        for state, path in frontier:
+            for step in steps:
+                if last and not _may_fit(step.fn, state[0], target[0], aggregates):
+                    continue
+                new = _apply(step.fn, state)
+                if new is None or new in seen or any(x is None for x in new[:n_fit]):
+                    continue
+                seen.add(new)
+                if (pair := check(new, (*path, step))) is not None:
+                    return pair
+                if depth < max_depth:
+                    nxt.append((new, (*path, step)))
+        if first:
+            return None
+        frontier = nxt
+    return None

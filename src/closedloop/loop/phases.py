@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from closedloop.loop.config import Domain, RunConfig, TrainAlgorithm
-from closedloop.loop.domain import drawn_calls, int_lists
+from closedloop.loop.domain import drawn_calls, int_lists, rival_rules
 from closedloop.loop.grammar import drawn_like
 from closedloop.loop.hindsight import Relabel, relabel_attempts
 from closedloop.loop.store import AttemptRow, EvalScores, ProposalRow, Rejection, RunStore
@@ -36,6 +36,7 @@ from closedloop.policy.base import SamplingParams
 from closedloop.roles.challenger import (
     PROPOSAL_SOURCE,
     ProposalError,
+    ProposalRejection,
     TaskShape,
     build_task,
     learnability,
@@ -116,6 +117,9 @@ def generate(
                 {"iteration": iteration, "proposal": i, "run_seed": cfg.seed},
                 drawn_calls(cfg, iteration, i),
             )
+            if ch.refuse_ambiguous and cfg.domain is Domain.LIST_FUNCTIONS:
+                if (why := rival_rules(task, ch.public_tests)) is not None:
+                    raise ProposalError(ProposalRejection.AMBIGUOUS, why)
             built.append((i, task))
         except ProposalError as e:
             rows[i] = ProposalRow(i, c.text, None, e.reason, str(e)[:300], None)

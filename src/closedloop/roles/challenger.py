@@ -55,6 +55,7 @@ class ProposalRejection(StrEnum):
     EXAMPLE_RAISES = "example_raises"  # the example solution failed on some proposed input
     UNTESTABLE = "untestable"  # it returns on under half the loop's drawn inputs
     SHOWS_PRIVATE = "shows_private"  # its instruction shows a private test's call or answer
+    AMBIGUOUS = "ambiguous"  # its shown examples fit two rules that differ on a hidden test
 
 
 @dataclass(frozen=True)
