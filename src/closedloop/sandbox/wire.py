@@ -57,7 +57,7 @@ _BASES = (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozens
 
 def _enc(x, out, depth, budget, objects, stdlib=False):
     if depth > 100:
-        raise WireError("value nested deeper than 100 levels")
+        raise WireError("value nested deeper than 100 levels (or holding itself)")
     budget[0] -= 1
     if budget[0] < 0:
         raise WireError("value has too many elements")
