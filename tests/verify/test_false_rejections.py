@@ -340,3 +340,16 @@ def test_a_named_tuple_the_other_side_defined_keeps_its_field_names(verifier, ch
     assert verdict.outcome is Outcome.PASS, verdict.detail
     if "lo hi" in code:  # its fields swapped: wrong, and judged so
         assert verifier.verify(task, code.replace("lo hi", "hi lo")).outcome is Outcome.FAIL
+
+
+def test_the_checkers_candidate_has_the_entry_points_name_docstring_and_signature(verifier):
+    # it was `candidate(*args, **kwargs)`: a checker reading its name or signature failed
+    checker = (
+        "import inspect\ndef check(candidate):\n    assert candidate.__name__ == 'add'\n"
+        "    assert list(inspect.signature(candidate).parameters) == ['a', 'b']\n"
+        "    assert 'Add' in candidate.__doc__ and candidate(1, 2) == 3\n"
+    )
+    prompt = "def add(a: int, b: int) -> int:\n    '''Add two numbers.'''\n"
+    task = parse_task({"id": "named", "entry_point": "add", "prompt": prompt, "checker": checker})
+    verdict = verifier.verify(task, "    return a + b\n")
+    assert verdict.outcome is Outcome.PASS, verdict.detail

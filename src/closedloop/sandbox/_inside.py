@@ -3041,6 +3041,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 entry["types"] = PromptTypes(cls, dict(g))  # the names as the prompt left them
             if entry["is_class"]:
                 the_candidate = _TheClass(CLASS_TARGET, port)
+            else:
+                _dress(candidate, spec["entry"], cls)
             g[spec["entry"]] = the_candidate
         exec(_compiled(spec["checker"], "<checker>"), g)
         for name in prompted:  # a prompt's class the checker defines anew: the name is now its
@@ -3087,6 +3089,21 @@ _VALUE_NAMES = frozenset(
     for n in dir(t)
     if not n.startswith("_")
 )
+
+
+def _dress(proxy, name, stub):
+    """Give the checker's proxy the entry point's name, and the prompt's docstring and
+    signature where the prompt defines it: a checker reading ``candidate.__name__`` or
+    ``inspect.signature(candidate)`` saw ``candidate(*args, **kwargs)``."""
+    proxy.__name__ = proxy.__qualname__ = name
+    if isinstance(stub, types.FunctionType):
+        proxy.__doc__ = stub.__doc__
+        try:
+            import inspect
+
+            proxy.__signature__ = inspect.signature(stub)
+        except (TypeError, ValueError):
+            pass
 
 
 def _interface(cls):
