@@ -2256,3 +2256,23 @@ def test_sorting_a_list_of_the_checkers_tuples_keeps_them_its_own(verifier):
         task,
         RIGHT_CELL + "    def order(self, pairs):\n        pairs.sort(key=lambda p: p[1])\n",
     )
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from collections import namedtuple\nR = namedtuple('R', 'a b')\n"
+        "def f():\n    return R(float('nan'), 1)\n",
+        "from collections import namedtuple\nR = namedtuple('R', 'a b')\n"
+        "def f():\n    return [R(1.5, float('nan'))]\n",
+    ],
+)
+def test_nan_inside_a_named_tuple_is_refused_as_in_a_plain_one(verifier, code):
+    # the solution's named tuple crossed as one (its field names kept), and the NaN check
+    # looked into exact tuples only: NaN passed the negated comparison (red team 22)
+    task = checked(
+        "def check(candidate):\n    r = candidate()\n    r = r[0] if isinstance(r, list) else r\n"
+        "    assert not abs(r[0] - 1.5) > 1e-9 and not abs(r[1] - 1) > 1e-9\n"
+    )
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.ERROR and "NaN" in verdict.detail, verdict

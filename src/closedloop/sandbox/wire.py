@@ -1472,6 +1472,21 @@ def contains_nan(v, depth=0):
         return False  # Fraction, bytearray
     if t in _VIEWS:
         return any(contains_nan(x, depth + 1) for x in v)
+    # a subclass of a builtin the reader built (a named tuple, the prompt's list): its items,
+    # read through the builtin's own methods, none of the class's -- a named tuple holding
+    # NaN passed `assert not abs(r[0] - y) > eps` where a plain tuple was refused (red team 22)
+    if isinstance(v, float):
+        return float.__ne__(v, v)
+    if isinstance(v, complex):
+        re, im = complex.real.__get__(v), complex.imag.__get__(v)
+        return re != re or im != im
+    for base in (tuple, list, set, frozenset):
+        if isinstance(v, base):
+            return any(contains_nan(x, depth + 1) for x in base.__iter__(v))
+    if isinstance(v, dict):
+        return any(
+            contains_nan(k, depth + 1) or contains_nan(x, depth + 1) for k, x in dict.items(v)
+        )
     return False  # an object: a graph's reader checks each object's attributes on their own
 
 
