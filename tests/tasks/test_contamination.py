@@ -482,3 +482,18 @@ def test_humaneval_float_checkers_catch_the_reference_values(guard) -> None:
     frac = [(3.5, 0.5), (1.33, 1.33 % 1.0), (123.456, 123.456 % 1.0)]
     hit = guard.check(_pairs_task("frac", frac))
     assert hit is not None and hit.heldout_id == "HumanEval/2"
+
+
+def test_an_output_past_a_floats_range_is_near_nothing_and_crashes_nothing():
+    # a proposal's example returned 10**400 where a held-out checker compares approximately:
+    # the tolerance match took the float of it, OverflowError, and the loop stopped (red team 22)
+    checker = (
+        "def check(candidate):\n"
+        "    assert abs(candidate([1, 2]) - 10) < 5\n    assert abs(candidate([3, 4]) - 20) < 5\n"
+    )
+    guard = ContaminationGuard(
+        [parse_task({"id": "held/n", "entry_point": "g", "checker": checker})]
+    )
+    tests = [{"input": "([1, 2],)", "output": "1" + "0" * 400}, {"input": "([5],)", "output": "1"}]
+    task = parse_task({"id": "t", "entry_point": "f", "private_tests": tests})
+    assert guard.check(task) is None

@@ -273,10 +273,13 @@ def _near(v: Any, y: Any, absolute: float, relative: float, depth: int = 0) -> b
         )
     if not (_numeric(v, 8) and _numeric(y, 8)):
         return False
-    if not (math.isfinite(v) and math.isfinite(y)):
+    try:  # an integer past a float's range (10**400 from a proposal) is near nothing
+        if not (math.isfinite(v) and math.isfinite(y)):
+            return False
+        d = abs(v - y)
+        return d <= absolute + relative * abs(y) and (not isinstance(v, int) or d < 0.5 or v == y)
+    except OverflowError:
         return False
-    d = abs(v - y)
-    return d <= absolute + relative * abs(y) and (not isinstance(v, int) or d < 0.5 or v == y)
 
 
 def _holds(slot: _Slot, output: str) -> bool:
