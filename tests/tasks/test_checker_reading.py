@@ -113,3 +113,25 @@ def test_folding_weighs_what_a_value_holds_and_bounds_rounding() -> None:
     assert time.monotonic() - t0 < 2
     assert calls["(1,)"][0] is None and calls["(2,)"][0] is None and calls["(3,)"][0] is None
     assert calls["(4,)"][0] == "1200"
+
+
+def test_hostile_sets_codecs_and_huge_tolerances_neither_stall_nor_crash_the_reader() -> None:
+    # red team 22: 25 sets of 10,000 ints that all hash to 0 took 16-21 s (each insertion
+    # walked every earlier key); str(b'x', 'nope') raised LookupError out of the reader, and a
+    # tolerance of 10**400 OverflowError; 4,000 names copied into 4,000 branches took seconds
+    import time
+
+    collide = "R = range(0, 10000 * (2**61 - 1), 2**61 - 1)\n" + "T = {*R}\n" * 25
+    t0 = time.monotonic()
+    checker_calls(collide + "def check(candidate):\n    assert candidate(1) == 2\n")  # budget
+    assert time.monotonic() - t0 < 2
+    calls = _read(
+        "    assert candidate(1) == str(b'x', 'nope')\n"
+        "    assert abs(candidate(2) - 2) < 10**400\n"
+        "    assert candidate(3) == 4\n"
+    )
+    assert calls["(3,)"][0] == "4" and calls["(1,)"][0] is None
+    names = "".join(f"    v{k} = {k}\n" for k in range(4000))
+    branches = "".join(f"    if v{k}:\n        pass\n" for k in range(4000))
+    _read(names + branches + "    assert candidate(5) == 6\n")
+    assert time.monotonic() - t0 < 5

@@ -360,9 +360,9 @@ def _make_stdlib(name, vals, caps):
         if name == "dict_values":
             return dict(enumerate(first)).values()
         if name == "dict_keys":  # keys hashed under the bound a dict's are
-            return _bounded_dict((k, None) for k in first).keys()
+            return bounded_dict((k, None) for k in first).keys()
         if all(type(p) is tuple and len(p) == 2 for p in first):
-            return _bounded_dict(first).items()
+            return bounded_dict(first).items()
     if name == "Fraction" and n == 2 and all(type(v) is int for v in vals):
         if max(first.bit_length(), vals[1].bit_length()) > caps[1]:
             raise WireError(f"Fraction with a part over {caps[1]} bits")
@@ -663,11 +663,11 @@ def _dec(node, caps, ns=None):
     if t is ast.List:
         return [_dec(e, caps, ns) for e in node.elts]
     if t is ast.Set:
-        return _bounded_set(set(), (_dec(e, caps, ns) for e in node.elts))
+        return bounded_set(set(), (_dec(e, caps, ns) for e in node.elts))
     if t is ast.Dict:
         if any(k is None for k in node.keys):
             raise WireError("dict unpacking is not a literal")
-        return _bounded_dict(
+        return bounded_dict(
             (_dec(k, caps, ns), _dec(v, caps, ns))
             for k, v in zip(node.keys, node.values, strict=False)
         )
@@ -711,7 +711,7 @@ def _dec(node, caps, ns=None):
             inner = _dec(args[0], caps, ns) if args else []
             if type(inner) not in (list, tuple, set):
                 raise WireError("frozenset() takes a list literal")
-            return frozenset(_bounded_set(set(), inner))
+            return frozenset(bounded_set(set(), inner))
     raise WireError(f"not a plain literal: {type(node).__name__}")
 
 
@@ -1091,7 +1091,9 @@ def _hash(v):
 # (and every later lookup in it) linear. Legitimate data has a handful at most (-1 and -2).
 
 
-def _bounded_set(out, items):
+def bounded_set(out, items):
+    """``out`` with ``items`` added, refusing (:class:`WireError`) more than
+    ``MAX_SAME_HASH`` distinct ones of one hash value."""
     seen = {}
     for v in items:
         h = _hash(v)
@@ -1104,7 +1106,8 @@ def _bounded_set(out, items):
     return out
 
 
-def _bounded_dict(pairs):
+def bounded_dict(pairs):
+    """A dict of ``pairs``, refusing more than ``MAX_SAME_HASH`` distinct keys of one hash."""
     out, seen = {}, {}
     for k, v in pairs:
         h = _hash(k)

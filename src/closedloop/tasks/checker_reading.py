@@ -18,13 +18,13 @@ the checker defines to compare (EvalPlus's ``assertion(out, exp, atol)``).
 from __future__ import annotations
 
 import ast
-import math
 import operator
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from closedloop.sandbox.wire import bounded_dict, bounded_set
 from closedloop.tasks.literals import literal_text, parse_code
 
 
@@ -66,8 +66,8 @@ def checker_calls(checker: str, names: Iterable[str] = ("candidate",)) -> list[C
     reader = _Reader(tree, frozenset(names))
     try:
         reader.module(tree)
-    except _OutOfBudget:
-        pass
+    except Exception:  # noqa: BLE001 - hostile text: out of budget, or any failure of the
+        pass  # reader's own (LookupError of a codec's name...) ends the reading, keeping what it read
     return list(reader.found.values())
 
 
@@ -139,8 +139,7 @@ _FOLD_ERRORS = (
     ArithmeticError,
     ValueError,
     TypeError,
-    IndexError,
-    KeyError,
+    LookupError,
     AttributeError,
     MemoryError,
     RecursionError,
@@ -208,6 +207,12 @@ class _Reader:
         self.once = frozenset(n for n, c in counts.items() if c == 1)
         self.globals: _Env = {}
         self.found: dict[str, CheckerCall] = {}
+
+    def copy(self, env: _Env) -> _Env:
+        """A copy of ``env``, charged by its size: each branch and each unrolled iteration
+        copies what is known, and 4,000 names times 4,000 branches took seconds."""
+        self.tick(len(env))
+        return dict(env)
 
     def tick(self, n: int = 1) -> None:
         self.steps += n
@@ -295,11 +300,11 @@ class _Reader:
         """``if``, ``while``, ``with``, ``try``, ``match``...: each body read from what is
         known before the statement, less what the statement binds anywhere."""
         bound = self.bound(st)
-        base = {k: v for k, v in env.items() if k not in bound}
+        base = self.copy({k: v for k, v in env.items() if k not in bound})
         for _, value in ast.iter_fields(st):
             items = value if isinstance(value, list) else [value]
             if items and isinstance(items[0], ast.stmt):
-                self.block(items, dict(base))
+                self.block(items, self.copy(base))
                 continue
             for item in items:
                 if isinstance(item, ast.expr):
@@ -310,19 +315,19 @@ class _Reader:
                     guard = getattr(item, "guard", None) or getattr(item, "type", None)
                     if guard is not None:
                         self.visit(guard, base)
-                    self.block(item.body, dict(base))
+                    self.block(item.body, self.copy(base))
         for name in bound:
             env.pop(name, None)
 
     def loop(self, st: ast.For, env: _Env) -> None:
         self.visit(st.iter, env)
         bound = self.bound(st)
-        base = {k: v for k, v in env.items() if k not in bound}
+        base = self.copy({k: v for k, v in env.items() if k not in bound})
         items = self.items(st.iter, env)
         if items is None:
-            self.block(st.body, dict(base))
+            self.block(st.body, self.copy(base))
         for item in items or ():
-            inner = dict(base)
+            inner = self.copy(base)
             self.bind(st.target, item, inner)
             self.block(st.body, inner)
         for name in bound:
@@ -426,7 +431,7 @@ class _Reader:
         bound = set()
         for g in gens:
             bound |= self.bound(g.target)
-        base = {k: v for k, v in env.items() if k not in bound}
+        base = self.copy({k: v for k, v in env.items() if k not in bound})
         g = gens[0]
         items = self.items(g.iter, env) if len(gens) == 1 and not g.ifs and not g.is_async else None
         if items is None:
@@ -437,7 +442,7 @@ class _Reader:
                     self.visit(part, base)
             return
         for item in items:
-            inner = dict(base)
+            inner = self.copy(base)
             self.bind(g.target, item, inner)
             for e in elts:
                 self.visit(e, inner, asserted and isinstance(node, ast.GeneratorExp | ast.ListComp))
@@ -612,7 +617,7 @@ class _Reader:
                 value = default if node is None else self.fold(node, env)
             except _Refused:
                 return None
-            if type(value) not in (int, float) or not 0 <= value < math.inf:
+            if type(value) not in (int, float) or not 0 <= value < 1e300:
                 return None
             out.append(float(value))
         return out[0], out[1]
@@ -706,14 +711,18 @@ class _Reader:
                     items.append(self.fold(e, env))
                 if len(items) > _MAX_SIZE:  # the whole is weighed once built (fold)
                     raise _Refused
-            return {ast.Tuple: tuple, ast.List: list, ast.Set: set}[type(node)](items)
+            self.tick(len(items))
+            if isinstance(node, ast.Set):
+                return bounded_set(set(), items)
+            return tuple(items) if isinstance(node, ast.Tuple) else items
         if isinstance(node, ast.Dict):
-            out = {}
+            pairs = []
             for k, v in zip(node.keys, node.values, strict=True):
                 if k is None:
                     raise _Refused
-                out[self.fold(k, env)] = self.fold(v, env)
-            return out
+                pairs.append((self.fold(k, env), self.fold(v, env)))
+            self.tick(len(pairs))
+            return bounded_dict(pairs)
         if isinstance(node, ast.UnaryOp):
             operand = self.fold(node.operand, env)
             if isinstance(node.op, ast.Not):
@@ -761,6 +770,7 @@ class _Reader:
         if isinstance(a, set | frozenset | dict) or isinstance(b, dict):
             if not isinstance(op, ast.BitOr | ast.BitAnd | ast.BitXor | ast.Sub):
                 raise _Refused
+            self.tick(len(a) + (len(b) if hasattr(b, "__len__") else 0))
         return _BINARY[type(op)](a, b)
 
     def call(self, node: ast.Call, env: _Env) -> Any:
@@ -785,8 +795,8 @@ class _Reader:
             if not all(type(a) is int for a in args) or len(range(*args)) > _MAX_SIZE:
                 raise _Refused
             return list(range(*args))
-        if name in ("str", "repr") and len(args) == 1 and not _plain(args[0]):
-            raise _Refused
+        if name in ("str", "repr") and (len(args) != 1 or kwargs or not _plain(args[0])):
+            raise _Refused  # str(b'x', 'codec'): a codec's code, not a value's text
         if name in ("int", "float") and args and not isinstance(args[0], int | float | str):
             raise _Refused
         if (
@@ -802,6 +812,8 @@ class _Reader:
         self.tick(
             sum(len(a) for a in args if isinstance(a, str | bytes | list | tuple | set | dict))
         )
+        if name in ("set", "frozenset") and len(args) == 1:
+            return _PURE[name](bounded_set(set(), _iterable(args[0])))
         value = _PURE[name](*args, **kwargs)
         if name in ("zip", "enumerate", "reversed"):
             value = [tuple(x) if isinstance(x, tuple) else x for x in value]
