@@ -238,3 +238,17 @@ def test_asyncio_runs_in_a_job_as_in_one_process_and_pipes_are_handed_out_again(
     assert value == expected
     assert expected[:4] == [[1, 4, 9], 14, 14, 9]
     assert not status.refusals, status.refusals
+
+
+def test_event_loops_never_closed_give_their_pipes_back_once_collected(worker, job):
+    # each holds two of the job's eight pipes until collected (a cycle): the fifth call of a
+    # solution that never closes its loop ran out (red team 22)
+    code = textwrap.dedent("""
+        import asyncio
+        async def one():
+            return 1
+        def f():
+            return sum(asyncio.new_event_loop().run_until_complete(one()) for _ in range(20))
+    """)
+    frame, value, status = job(worker, code)
+    assert value == 20, frame

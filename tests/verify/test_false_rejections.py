@@ -219,6 +219,8 @@ def test_a_full_rewrite_opening_with_future_imports_runs_after_the_prompt(verifi
         "def f(xs: list[int]) -> int:\n    return sum(xs)\n"
     )
     assert verifier.verify(task, code).outcome is Outcome.PASS
+    documented = '"""Sums."""\nfrom __future__ import (\n    annotations,\n)\n' + code
+    assert verifier.verify(task, documented).outcome is Outcome.PASS  # a docstring first
     # not where it stands after other code: as a plain interpreter says, a syntax error
     late = "def f(xs):\n    return sum(xs)\nfrom __future__ import annotations\n"
     assert verifier.verify(task, late).outcome is Outcome.ERROR
@@ -342,11 +344,11 @@ def test_a_named_tuple_the_other_side_defined_keeps_its_field_names(verifier, ch
         assert verifier.verify(task, code.replace("lo hi", "hi lo")).outcome is Outcome.FAIL
 
 
-def test_the_checkers_candidate_has_the_entry_points_name_docstring_and_signature(verifier):
-    # it was `candidate(*args, **kwargs)`: a checker reading its name or signature failed
+def test_the_checkers_candidate_has_the_entry_points_name_and_docstring(verifier):
+    # it was `candidate`: a checker reading its name failed (not the prompt's signature: a
+    # solution may name its parameters otherwise)
     checker = (
-        "import inspect\ndef check(candidate):\n    assert candidate.__name__ == 'add'\n"
-        "    assert list(inspect.signature(candidate).parameters) == ['a', 'b']\n"
+        "def check(candidate):\n    assert candidate.__name__ == 'add'\n"
         "    assert 'Add' in candidate.__doc__ and candidate(1, 2) == 3\n"
     )
     prompt = "def add(a: int, b: int) -> int:\n    '''Add two numbers.'''\n"

@@ -236,11 +236,18 @@ def rival_rules(task: Task, public_tests: int) -> str | None:
     outs = [_int_list(t.output) for t in tests]
     if not ins or any(o is None for o in outs) or not 0 < public_tests < len(tests):
         return None
+    if any(len(xs) > _RIVAL_MAX_LEN for xs in ins):  # the grammar's steps cost O(n**2) on some
+        return None
     pair = rival_fits(ins, outs, public_tests, max_depth=1)  # type: ignore[arg-type]
     if pair is None:
         return None
     a, b = (_body(fit.code) for fit in pair)
     return f"the shown examples fit `{a}` and `{b}`, which differ on a hidden test"
+
+
+_RIVAL_MAX_LEN = 64
+"""Longest input list the ambiguity check runs the grammar on (a proposal's 16,000-long list
+took a second; the grammar's own tasks are under 12)."""
 
 
 def _int_list(text: str | None) -> list[int] | None:

@@ -1308,15 +1308,20 @@ def _job_code_pipe():
     kernel pipes (their inode numbers come from the machine-wide counter). All eight held:
     EMFILE. (An end job code copied with ``dup`` is not seen: the pipe may be handed out
     again while that copy still writes to it, the job's own code confusing itself.)"""
-    for entry in _CODE_PIPES:
-        path, ino, r, w = entry
-        if _holds(r, ino) or _holds(w, ino):
-            continue
-        try:
-            entry[2], entry[3] = _open_fifo(path, unlink=False)
-        except OSError:  # job code removed or replaced it
-            continue
-        return entry[2], entry[3]
+    for attempt in range(2):
+        for entry in _CODE_PIPES:
+            path, ino, r, w = entry
+            if _holds(r, ino) or _holds(w, ino):
+                continue
+            try:
+                entry[2], entry[3] = _open_fifo(path, unlink=False)
+            except OSError:  # job code removed or replaced it
+                continue
+            return entry[2], entry[3]
+        if attempt == 0:  # an event loop never closed holds its pair until it is collected
+            import gc
+
+            gc.collect()
     raise OSError(errno.EMFILE, f"a job holds at most {JOB_CODE_PIPES} pipes at once")
 
 
@@ -3092,18 +3097,13 @@ _VALUE_NAMES = frozenset(
 
 
 def _dress(proxy, name, stub):
-    """Give the checker's proxy the entry point's name, and the prompt's docstring and
-    signature where the prompt defines it: a checker reading ``candidate.__name__`` or
-    ``inspect.signature(candidate)`` saw ``candidate(*args, **kwargs)``."""
+    """Give the checker's proxy the entry point's name, and the prompt's docstring where the
+    prompt defines it: a checker reading ``candidate.__name__`` saw ``candidate``. Not the
+    prompt's signature: a solution may name its parameters otherwise, and a checker binding
+    arguments by the prompt's names would fail it (red team 22)."""
     proxy.__name__ = proxy.__qualname__ = name
     if isinstance(stub, types.FunctionType):
         proxy.__doc__ = stub.__doc__
-        try:
-            import inspect
-
-            proxy.__signature__ = inspect.signature(stub)
-        except (TypeError, ValueError):
-            pass
 
 
 def _interface(cls):

@@ -355,6 +355,8 @@ def _make_stdlib(name, vals, caps):
     if name in _DATETIME_FIELDS or name in ("timedelta", "timezone"):
         return _make_datetime(name, vals)
     if name == "range" and n == 3 and all(type(v) is int for v in vals) and vals[2] != 0:
+        if max(v.bit_length() for v in vals) > MAX_INT_BITS:  # len() divides: quadratic
+            raise WireError(f"range with a bound over {MAX_INT_BITS} bits")
         return range(*vals)
     if name in ("dict_keys", "dict_values", "dict_items") and n == 1 and type(first) is list:
         if name == "dict_values":

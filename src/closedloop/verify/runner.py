@@ -27,9 +27,9 @@ own process spends at most one bounded decode past the job's wall clock.
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -92,24 +92,42 @@ def program_text(task: Task, solution: str) -> str:
     """The program the candidate runs: the task's prompt, then the solution (unless the
     solution already repeats the prompt, as full-program completions do).
 
-    A solution that opens with ``from __future__`` imports, valid where it stands alone, has
-    them moved above the prompt (a blank line left in their place): after the prompt they
-    were a SyntaxError, and a correct full rewrite failed.
+    A solution that opens with ``from __future__`` imports (after its docstring, if any),
+    valid where it stands alone, has that opening moved above the prompt, blank lines left in
+    its place: after the prompt it was a SyntaxError, and a correct full rewrite failed.
     """
     if task.prompt and not solution.lstrip().startswith(task.prompt.strip()[:200]):
-        lines = solution.splitlines(keepends=True)
-        future = []
-        for k, line in enumerate(lines):
-            if _FUTURE.match(line):
-                future.append(line if line.endswith("\n") else line + "\n")
-                lines[k] = "\n"
-            elif line.strip() and not line.lstrip().startswith("#"):
-                break
-        return "".join(future) + task.prompt + "".join(lines)
+        head = _future_head(solution)
+        if head:
+            return (
+                solution[:head] + task.prompt + "\n" * solution[:head].count("\n") + solution[head:]
+            )
+        return task.prompt + solution
     return solution
 
 
-_FUTURE = re.compile(r"from[ \t]+__future__[ \t]+import\b")
+def _future_head(solution: str) -> int:
+    """Where the solution's opening docstring and ``from __future__`` statements end (an
+    offset at a line's start), or 0 where it has none (or does not parse alone)."""
+    if "__future__" not in solution:
+        return 0
+    try:
+        body = ast.parse(solution).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return 0
+    k = (
+        1
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+        else 0
+    )
+    last = None
+    while k < len(body) and isinstance(body[k], ast.ImportFrom) and body[k].module == "__future__":
+        last = body[k]
+        k += 1
+    if last is None or last.end_lineno is None:
+        return 0
+    lines = solution.splitlines(keepends=True)
+    return sum(len(line) for line in lines[: last.end_lineno])
 
 
 class Verifier:
