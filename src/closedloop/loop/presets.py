@@ -25,7 +25,9 @@ catalogue ``closedloop presets`` prints (``closedloop run --preset NAME`` runs o
   0.465, controls 0.442 / 0.447 / 0.462 (gate p = 0.99 / 0.88 / 0.095). From the stage-9
   base (0.475), shipped since: 0.472 / 0.453 / 0.468, controls 0.472 / 0.427 / 0.435 (gate
   p = 0.73 / 0.999 / 0.87); with 12 drawn private tests a pool task (the preset since):
-  0.470 / 0.478 / 0.462, controls 0.455 / 0.465 / 0.430 (gate p = 0.82 / 0.39 / 0.99).
+  0.470 / 0.478 / 0.462, controls 0.455 / 0.465 / 0.430 (gate p = 0.82 / 0.39 / 0.99);
+  with ambiguous proposals refused (the preset since): 0.457 / 0.470 / 0.457, controls
+  0.472 / 0.447 / 0.430 (gate p = 0.99 / 0.85 / 1.00).
 - ``scratch``: what the main job was before the shipped base: a ~2 M parameter model built
   and cold-started here on 3,000 grammar tasks of depth 1-2 (4 passes), then nine
   iterations with hindsight relabels at GRPO 5e-5, 200 held-out tasks, greedy only. Its
