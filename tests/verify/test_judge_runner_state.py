@@ -96,3 +96,25 @@ def test_what_a_failed_checker_left_running_does_not_reach_the_next_job(verifier
         assert good.outcome is Outcome.PASS, good
         bad = verifier.verify(DOUBLES, WRONG)
         assert bad.outcome is Outcome.FAIL, bad
+
+
+@pytest.mark.parametrize(
+    "setup, reads",
+    [
+        ("import math\nmath.pi = 3", "import math\n    assert math.pi > 3.1"),
+        ("import builtins\nbuiltins.abs = lambda x: 0", "assert abs(-2) == 2"),
+    ],
+)
+def test_a_module_a_failed_checker_rebound_is_as_it_was_for_the_next_job(verifier, setup, reads):
+    # the runner's modules are one process's: a rebound name stayed for every later job
+    task = parse_task(
+        {
+            "id": "reads",
+            "entry_point": "f",
+            "checker": f"def check(candidate):\n    {reads}\n    assert candidate(1) == 2\n",
+        }
+    )
+    for _ in range(2):
+        assert verifier.verify(_leaves(setup), WRONG).outcome is Outcome.FAIL
+        verdict = verifier.verify(task, DOUBLE)
+        assert verdict.outcome is Outcome.PASS, verdict

@@ -444,7 +444,21 @@ def _process_state():
         "handlers": handlers,
         "streams": (sys.stdin, sys.stdout, sys.stderr),
         "recursion": sys.getrecursionlimit(),
+        # the namespaces of the modules checkers use most (builtins and what the worker
+        # preloads): a checker that rebinds one of their names (`math.pi = 3`, `builtins.len
+        # = ...`) would leave it for every later job of the runner, which is replaced instead;
+        # a module a checker imports itself is not watched
+        "modules": {name: _module_ids(name) for name in ("builtins", *_PRELOAD, *_PRELOAD_JUDGE)},
     }
+
+
+def _module_ids(name):
+    """What the module ``name`` holds, as identities (None where it is not loaded)."""
+    module = sys.modules.get(name)
+    if module is None:
+        return None
+    names = vars(module)
+    return tuple(names), tuple(map(id, names.values()))
 
 
 def _restore_process_state(clean):
@@ -476,8 +490,9 @@ def _restore_process_state(clean):
     if threading is not None:
         threading.settrace(None)
         threading.setprofile(None)
-        return threading.active_count() == 1
-    return True
+        if threading.active_count() != 1:
+            return False
+    return all(_module_ids(name) == ids for name, ids in clean["modules"].items())
 
 
 def _fresh_module_state():
