@@ -1,4 +1,5 @@
-"""Helpers for the loop tests: the CLI in a subprocess, and row counts of a run store."""
+"""Helpers for the loop tests: the CLI in a subprocess, row counts of a run store, and a policy
+that writes one text every time."""
 
 from __future__ import annotations
 
@@ -53,3 +54,25 @@ def random_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_embedded_con
     model_dir = tmp_path_factory.mktemp("random-model")
     build_embedded_policy(["def f(x):\n    return x\n"] * 4, model_dir, tiny_embedded_config)
     return model_dir
+
+
+class ScriptedPolicy:
+    """A policy that writes one text for every sample (a program, or a proposal)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def encode_prompt(self, text: str) -> list[int]:
+        return [1, 2, 3]
+
+    def sample_ids(self, prompts, n, params):  # noqa: ANN001, ANN201 - the policy protocol
+        from closedloop.policy.base import Completion, FinishReason
+
+        c = Completion(self.text, (5, 6), (-1.0, -1.0), FinishReason.STOP, (1, 2, 3))
+        return [[c] * n for _ in prompts]
+
+
+@pytest.fixture
+def scripted() -> type[ScriptedPolicy]:
+    """:class:`ScriptedPolicy`, for tests that need a policy of known output."""
+    return ScriptedPolicy

@@ -72,28 +72,12 @@ def f(xs):
 """
 
 
-class _Proposes:
-    """A challenger that writes one proposal every time."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def encode_prompt(self, text: str) -> list[int]:
-        return [1, 2, 3]
-
-    def sample_ids(self, prompts, n, params):  # noqa: ANN001, ANN201 - the policy protocol
-        from closedloop.policy.base import Completion, FinishReason
-
-        c = Completion(self.text, (5, 6), (-1.0, -1.0), FinishReason.STOP, (1, 2, 3))
-        return [[c] * n for _ in prompts]
-
-
-def test_the_generate_phase_refuses_an_ambiguous_proposal_unless_told_not_to(verifier):
+def test_the_generate_phase_refuses_an_ambiguous_proposal_unless_told_not_to(verifier, scripted):
     for refuse, want in ((True, ProposalRejection.AMBIGUOUS), (False, None)):
         cfg = config_from_dict(
             {"challenger": {"proposals": 1, "max_mutants": 0, "refuse_ambiguous": refuse}}
         )
-        gen = generate(_Proposes(PROPOSAL), cfg, verifier, ContaminationGuard([]), set(), 1)
+        gen = generate(scripted(PROPOSAL), cfg, verifier, ContaminationGuard([]), set(), 1)
         [row] = gen.proposals
         assert row.reason == want, row
         assert len(gen.accepted) == (0 if refuse else 1)

@@ -157,23 +157,7 @@ def test_the_tests_audit_sees_a_misread_threshold_the_private_tests_passed(verif
     assert audit_tests(verifier, Attempted([task], [row]), samples=24, lists=0, seed=0) == {}
 
 
-class _Scripted:
-    """A policy that writes one program for every attempt."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def encode_prompt(self, text: str) -> list[int]:
-        return [1, 2, 3]
-
-    def sample_ids(self, prompts, n, params):  # noqa: ANN001, ANN201 - the policy protocol
-        from closedloop.policy.base import Completion, FinishReason
-
-        c = Completion(self.text, (5, 6), (-1.0, -1.0), FinishReason.STOP, (1, 2, 3))
-        return [[c] * n for _ in prompts]
-
-
-def test_a_program_that_probes_only_on_the_shown_inputs_is_counted(verifier):
+def test_a_program_that_probes_only_on_the_shown_inputs_is_counted(verifier, scripted):
     # its probes are refused while its turn runs on the public tests, never in the private
     # scoring: counting the scoring alone read 0 denied calls with full reward
     from closedloop.loop.config import RunConfig
@@ -197,7 +181,7 @@ def test_a_program_that_probes_only_on_the_shown_inputs_is_counted(verifier):
         "                pass\n    return xs\n"
     )
     params = SamplingParams(max_new_tokens=8, temperature=0.7)
-    rows = attempt_tasks(_Scripted(code), [task], verifier, 2, params, score=False)
+    rows = attempt_tasks(scripted(code), [task], verifier, 2, params, score=False)
     ver = verify(verifier, verifier, Attempted([task], rows), RunConfig(), 1)
     assert ver.mean_reward == 1.0
     assert ver.refused_attempts == 2 and ver.refusals.denied.get("socket") == 40
@@ -225,7 +209,7 @@ def f(xs):
 """
 
 
-def test_the_challengers_probing_is_counted_in_the_generate_phase(verifier):
+def test_the_challengers_probing_is_counted_in_the_generate_phase(verifier, scripted):
     # its example solutions, wrong solutions and their mutants run in the sandbox too, and
     # nothing counted what the sandbox refused them
     from closedloop.loop.config import config_from_dict
@@ -233,7 +217,7 @@ def test_the_challengers_probing_is_counted_in_the_generate_phase(verifier):
     from closedloop.tasks.contamination import ContaminationGuard
 
     cfg = config_from_dict({"challenger": {"proposals": 2, "max_mutants": 0}})
-    gen = generate(_Scripted(PROBING_PROPOSAL), cfg, verifier, ContaminationGuard([]), set(), 1)
+    gen = generate(scripted(PROBING_PROPOSAL), cfg, verifier, ContaminationGuard([]), set(), 1)
     assert gen.proposals and gen.refusals.denied.get("socket", 0) >= 2
 
 

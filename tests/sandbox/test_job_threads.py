@@ -98,14 +98,24 @@ SEMANTICS = textwrap.dedent("""
 """)
 
 
-def test_multiprocessing_thread_tools_work_in_a_job_as_in_one_process(worker, job):
+def _here(program: str, *args: object) -> object:
+    """What ``program``'s ``f`` returns in this interpreter, outside any sandbox."""
     here: dict = {}
-    exec(SEMANTICS, here)  # noqa: S102 - the same trusted program, outside any sandbox
-    expected = here["f"]()
-    frame, value, status = job(worker, SEMANTICS)
+    exec(program, here)  # noqa: S102 - the same trusted program the job runs
+    return here["f"](*args)
+
+
+def _in_job(worker, job, program: str, args: str = "()") -> object:  # noqa: ANN001
+    """What it returns in a job, which must end with a value and nothing refused."""
+    frame, value, status = job(worker, program, args)
     assert frame is not None and "value" in frame, frame
-    assert value == expected
     assert not status.refusals, status.refusals
+    return value
+
+
+def test_multiprocessing_thread_tools_work_in_a_job_as_in_one_process(worker, job):
+    expected = _here(SEMANTICS)
+    assert _in_job(worker, job, SEMANTICS) == expected
     assert expected[3] == "ValueError: semaphore or lock released too many times"
     assert expected[8] == "AssertionError: attempt to release recursive lock not owned by thread"
 
@@ -175,14 +185,9 @@ def test_shared_ctypes_and_barriers_work_in_a_job_as_in_one_process(worker, job)
     # their memory is an arena whose file multiprocessing.heap puts in /dev/shm after asking
     # statvfs for room: a job has neither, and every correct solution using them raised; in a
     # job it is anonymous memory (a file on /tmp had the file-size limit: 16 MiB at most)
-    here: dict = {}
-    exec(SHARED_CTYPES, here)  # noqa: S102 - the same trusted program, outside any sandbox
-    expected = here["f"]()
-    frame, value, status = job(worker, SHARED_CTYPES)
-    assert frame is not None and "value" in frame, frame
-    assert value == expected
+    expected = _here(SHARED_CTYPES)
+    assert _in_job(worker, job, SHARED_CTYPES) == expected
     assert expected[0] == 2000 and expected[-2] == [0, 1, 2]
-    assert not status.refusals, status.refusals
 
 
 ASYNCIO = textwrap.dedent("""
@@ -228,16 +233,11 @@ def test_asyncio_runs_in_a_job_as_in_one_process_and_pipes_are_handed_out_again(
     # an event loop wakes itself through socket.socketpair, which the filter refuses: every
     # correct solution using asyncio failed; and a job's eight pipes were eight over all its
     # calls, so a solution making a pool or a loop on every call failed from its ninth
-    here: dict = {}
-    exec(ASYNCIO, here)  # noqa: S102 - the same trusted program, outside any sandbox
-    expected = here["f"]([1, 2, 3])
+    expected = _here(ASYNCIO, [1, 2, 3])
     assert expected[-1] == (9, None)
     expected[-1] = (8, 24)  # eight held at once at most (EMFILE)
-    frame, value, status = job(worker, ASYNCIO, "([1, 2, 3],)")
-    assert frame is not None and "value" in frame, frame
-    assert value == expected
+    assert _in_job(worker, job, ASYNCIO, "([1, 2, 3],)") == expected
     assert expected[:4] == [[1, 4, 9], 14, 14, 9]
-    assert not status.refusals, status.refusals
 
 
 def test_event_loops_never_closed_give_their_pipes_back_once_collected(worker, job):

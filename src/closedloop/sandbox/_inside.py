@@ -1351,10 +1351,8 @@ class _JobSocket:
     ``setblocking``, ``settimeout`` (blocking or not only), ``shutdown``, ``close``."""
 
     def __init__(self, r, w):
-        import socket as _socket
-
         self._r, self._w, self._timeout = r, w, None
-        self.family, self.type, self.proto = _socket.AF_UNIX, _socket.SOCK_STREAM, 0
+        self.family, self.type, self.proto = socket.AF_UNIX, socket.SOCK_STREAM, 0
 
     def fileno(self):
         return self._r
@@ -1419,9 +1417,7 @@ class _JobSocket:
 def _job_socketpair(family=None, type=None, proto=0):
     """``socket.socketpair`` for job code: a :class:`_JobSocket` pair (a byte stream each
     way). Datagram pairs go to the kernel's call, which the filter refuses and counts."""
-    import socket as _socket
-
-    if type not in (None, _socket.SOCK_STREAM):
+    if type not in (None, socket.SOCK_STREAM):
         return _KERNEL_SOCKETPAIR(family, type, proto)
     ab_r, ab_w = _job_code_pipe()
     try:
