@@ -100,6 +100,7 @@ try:  # on the host, for tools; inside the sandbox the two modules' source prece
         STDLIB_MUTABLE,
         Handle,
         WireError,
+        _builtin_exception_name,
         _fingerprint_of,
         _obj_state,
         _set_attr,
@@ -1715,6 +1716,10 @@ def serve_candidate(in_fd, out_fd):
     # iterator stays here in any task.
     kept = _Kept(fn if isinstance(fn, type) else None)
     ids = _Identities(-1)  # the objects that crossed, by the numbers both processes use
+    import _thread
+
+    _CALLBACK.update(lock=_thread.allocate_lock(), open=False, g=g, stubs={})
+    _CALLBACK["in"], _CALLBACK["out"] = in_fd, out_fd
     while True:
         req = read_frame(in_fd)
         if req is None:
@@ -1731,7 +1736,13 @@ def serve_candidate(in_fd, out_fd):
             made, kmade = ids.graph(), ids.graph()  # objects seen before
             args, kwargs = (
                 decode_plain(
-                    req[key], g, max_int_bits=bits, stdlib=proxy, graph=graph, handles=held
+                    req[key],
+                    g,
+                    max_int_bits=bits,
+                    stdlib=proxy,
+                    graph=graph,
+                    handles=held,
+                    functions=_checker_function if proxy else None,
                 )
                 if req.get(key)
                 else empty
@@ -1750,18 +1761,21 @@ def serve_candidate(in_fd, out_fd):
             write_frame(out_fd, {"i": req["i"], "unplain": why})
             continue
         handle = kept.number if proxy else None
+        _open_calls(proxy)
         try:
             if proxy and req.get("on") is not None:
                 called = True
                 r = kept.operate(req, args, kwargs)  # the candidate's own code runs
                 if r is _METHOD or r is ITER_END:
                     said = "method" if r is _METHOD else "stop"
+                    _open_calls(False)
                     write_frame(out_fd, {"i": req["i"], said: True})
                     continue
             else:
                 called = True
                 r = fn(*args, **kwargs)
         except BaseException as e:
+            _open_calls(False)
             rep = _raised(req["i"], e)
             if called and req.get("sync"):  # what it changed before raising, as a call shows
                 try:
@@ -1771,8 +1785,16 @@ def serve_candidate(in_fd, out_fd):
             ids.flush()  # what crossed is noted as it is now, before the checker goes on
             write_frame(out_fd, rep)
             continue
+        _open_calls(False)
         try:
-            text = encode_plain(r, proxy, proxy, ids.number if proxy else None, handle=handle)
+            text = encode_plain(
+                r,
+                proxy,
+                proxy,
+                ids.number if proxy else None,
+                handle=handle,
+                functions=_stub_number if proxy else None,
+            )
         except BaseException as e:
             write_frame(out_fd, {"i": req["i"], "unplain": _exc_line(e)})
             continue
@@ -1787,6 +1809,104 @@ def serve_candidate(in_fd, out_fd):
                 rep = {"i": req["i"], "unplain": "its arguments after the call: " + _exc_line(e)}
         ids.flush()
         write_frame(out_fd, rep)
+
+
+class _CheckerFunction:
+    """A function the checker passed to the candidate (``candidate(xs, key=lambda x: -x)``):
+    calling it runs the checker's function in the judge, with the arguments crossing as
+    plain data (the standard library's types and objects as the candidate's values do), and
+    gives back what it returned or raises what it raised (a builtin exception as itself,
+    another as ``Exception``). Only while a call of the checker's runs: the candidate's
+    process then reads nothing else, so a thread of the solution's that calls it later,
+    between calls, gets ``RuntimeError``. The same function of the checker's is the same
+    object here (``is``, hashing), and one given back crosses as the checker's own."""
+
+    __slots__ = ("_k", "__name__", "__weakref__")
+
+    def __init__(self, k, name):
+        self._k, self.__name__ = k, name
+
+    def __call__(self, *args, **kwargs):
+        return _call_back(self._k, args, kwargs)
+
+    def __repr__(self):
+        return f"<function {self.__name__} of the checker's>"
+
+
+MAX_CHECKER_FUNCTIONS = 1 << 16
+"""The checker's functions one job may hold (each one kept alive in the judge for the job)."""
+
+_CALLBACK = {"open": False, "lock": None, "in": -1, "out": -1, "g": None, "stubs": {}}
+"""The candidate's side of the checker's functions: whether a call of the checker's is
+running, the lock held by whichever thread has the channel, the channel and the namespace."""
+
+
+def _checker_function(k, name):
+    """The stand-in for the checker's function number ``k`` (one object per number)."""
+    stub = _CALLBACK["stubs"].get(k)
+    if stub is None:
+        if len(_CALLBACK["stubs"]) >= MAX_CHECKER_FUNCTIONS:
+            raise WireError("too many functions of the checker's in one job")
+        stub = _CALLBACK["stubs"][k] = _CheckerFunction(k, name)
+    return stub
+
+
+def _stub_number(x):
+    """How a stand-in crosses back: as the checker's own function."""
+    return (x._k, x.__name__) if type(x) is _CheckerFunction else None
+
+
+def _call_back(k, args, kwargs):
+    lock = _CALLBACK["lock"]
+    if lock is None:
+        raise RuntimeError("a function of the checker's, outside any call of the checker's")
+    with lock:
+        if not _CALLBACK["open"]:
+            raise RuntimeError(
+                "a function the checker passed can be called only while a call of the "
+                "checker's runs"
+            )
+        try:
+            req = {"cb": k, "args": encode_plain(tuple(args), True, True, functions=_stub_number)}
+            if kwargs:
+                req["kwargs"] = encode_plain(dict(kwargs), True, True, functions=_stub_number)
+        except WireError as e:
+            raise TypeError(f"the checker's {_CALLBACK['stubs'][k].__name__}: {e}") from None
+        write_frame(_CALLBACK["out"], req)
+        rep = read_frame(_CALLBACK["in"])
+    if rep is None:
+        raise RuntimeError("the checker ended during a call of its function")
+    if "cb_value" in rep:
+        return decode_plain(
+            rep["cb_value"],
+            _CALLBACK["g"],
+            max_int_bits=JUDGE_INT_BITS,
+            stdlib=True,
+            graph={},
+            functions=_checker_function,
+        )
+    raise _builtin_exception(rep.get("cb_raised"), str(rep.get("message", ""))[:1000])
+
+
+def _builtin_exception(name, message):
+    """The builtin exception ``name`` (another: ``Exception``), with ``message``."""
+    cls = getattr(builtins, name, None) if type(name) is str else None
+    if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+        return Exception(f"{name}: {message}")
+    try:
+        return cls(message)
+    except Exception:  # one that takes other arguments (UnicodeDecodeError)
+        return Exception(f"{name}: {message}")
+
+
+def _open_calls(flag):
+    """Let the checker's functions be called (a call of the checker's runs), or not: closing
+    waits for a thread that is calling one to have its answer."""
+    if flag:
+        _CALLBACK["open"] = True
+    else:
+        with _CALLBACK["lock"]:
+            _CALLBACK["open"] = False
 
 
 class _Kept:
@@ -2211,11 +2331,13 @@ class _Identities:
 def _changed_args(rep, req, args, kwargs, origins, handle=None):
     """Add the arguments' new text to ``rep`` where the call changed them in place."""
     if any(m in req["args"] for m in _MUTABLE_MARKS):
-        text = encode_plain(tuple(args), True, True, origins, handle=handle)
+        text = encode_plain(tuple(args), True, True, origins, handle=handle, functions=_stub_number)
         if text != req["args"]:
             rep["args"] = text
     if req.get("kwargs") and any(m in req["kwargs"] for m in _MUTABLE_MARKS):
-        text = encode_plain(dict(kwargs), True, True, origins, handle=handle)
+        text = encode_plain(
+            dict(kwargs), True, True, origins, handle=handle, functions=_stub_number
+        )
         if text != req["kwargs"]:
             rep["kwargs"] = text
 
@@ -2680,7 +2802,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
         return
     write_frame(out_fd, {"judging": True})
     cand_w, cand_r = cand_fds
-    state = {"calls": 0, "values": 0, "raised": None, "known": {}, "fault": None}
+    state = {"calls": 0, "values": 0, "raised": None, "known": {}, "fault": None, "back": 0}
+    _JUDGE_FUNCTIONS.update(list=[], numbers={})  # this job's own
     g = _module_namespace("__judge__")  # this job's own: the last job's module is dropped
 
     # The candidate's objects the checker holds (a handle dies with the checker's last
@@ -2929,7 +3052,47 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 state["fault"] = e
             raise
 
+    def call_back(rep):
+        """Run the checker's function the candidate called, with its arguments (the
+        candidate's values, as a reply's are taken); the answer to write back."""
+        k = rep.get("cb")
+        if type(k) is not int or not 0 <= k < len(_JUDGE_FUNCTIONS["list"]):
+            raise CandidateFault("the candidate called a function the checker never passed")
+        state["values"] += 1  # the checker's own code now holds what the candidate wrote
+        what = "passed the checker's function"
+        args = _reply_data_as_checkers(rep.get("args") or "()", g, {}, None, what)
+        kwargs = _reply_data_as_checkers(rep.get("kwargs") or "{}", g, {}, None, what)
+        if type(args) is not tuple or type(kwargs) is not dict:
+            raise CandidateFault("the candidate called the checker's function malformed")
+        if not all(type(key) is str for key in kwargs):
+            raise CandidateFault("the candidate gave the checker's function a keyword not a name")
+        state["back"] += 1
+        try:
+            result = _JUDGE_FUNCTIONS["list"][k](*args, **kwargs)
+        except (CandidateFault, CheckerLimit):
+            raise
+        except BaseException as e:  # the candidate's call raises it, as a call would
+            try:
+                message = str(e)[:1000]
+            except BaseException:  # a message that cannot be made (an int too long to print)
+                message = ""
+            return {"cb_raised": _builtin_exception_name(e), "message": message}
+        finally:
+            state["back"] -= 1
+        try:
+            text = encode_plain(result, True, True, None, [], functions=_function_number)
+        except WireError as e:  # what the candidate's arguments made it return: its call's
+            return {"cb_raised": "TypeError", "message": f"its result cannot cross: {e}"}
+        return {"cb_value": text}
+
     def _call(on, name, args, kwargs, get, where, put, iterator_itself):
+        if state["back"]:
+            # the candidate's arguments decide whether the checker's function calls it: a
+            # task made unscored by them would be a dodge, so the candidate takes it
+            raise CandidateFault(
+                "a function the checker passed called the candidate while the candidate was "
+                "calling it"
+            )
         state["calls"] += 1
         if len(arrived) == 1:
             arrived[0].clear()  # decoded outside any reply's taking (an exception's): done
@@ -2937,11 +3100,25 @@ def serve_judge(in_fd, out_fd, cand_fds):
             sent, ksent, enums = [], [], set()  # the checker's objects, by their place
             req = {
                 "i": state["calls"],
-                "args": encode_plain(tuple(args), True, True, ids.number, sent, enums=enums),
+                "args": encode_plain(
+                    tuple(args),
+                    True,
+                    True,
+                    ids.number,
+                    sent,
+                    enums=enums,
+                    functions=_function_number,
+                ),
             }
             if kwargs:
                 req["kwargs"] = encode_plain(
-                    dict(kwargs), True, True, ids.number, ksent, enums=enums
+                    dict(kwargs),
+                    True,
+                    True,
+                    ids.number,
+                    ksent,
+                    enums=enums,
+                    functions=_function_number,
                 )
             req["sync"] = True
             if released:
@@ -2985,6 +3162,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
         try:
             write_frame(cand_w, req)
             rep = read_frame(cand_r)
+            while rep is not None and "cb" in rep and "i" not in rep:  # it calls one of ours
+                write_frame(cand_w, call_back(rep))
+                rep = read_frame(cand_r)
         except (OSError, WireError) as e:
             raise CandidateFault(f"result channel: {e}") from None
         if rep is None:
@@ -3245,6 +3425,53 @@ def _take_value(rep, args, kwargs, ids, g, handle_for):
     return value
 
 
+_JUDGE_FUNCTIONS = {"list": [], "numbers": {}}
+"""The judge's side: the checker's functions the candidate was given in this job, by number
+(kept alive, so that a number always names the same function)."""
+_UNCROSSABLE = frozenset(
+    id(f)
+    for f in (eval, exec, compile, __import__, open, breakpoint, input, globals, locals, vars)
+    + (getattr, setattr, delattr)
+)
+"""Builtins no candidate is handed: a checker passing one would let the candidate run code
+or reach files in the judge, which no plain-data call can."""
+_FUNCTION_TYPES = (
+    types.FunctionType,  # a checker's def or lambda
+    types.BuiltinFunctionType,  # len, math.sqrt, a builtin's bound method ("ab".count)
+    types.MethodType,  # a bound method of a checker's object
+    types.MethodDescriptorType,  # str.lower
+    types.WrapperDescriptorType,  # int.__add__
+    types.MethodWrapperType,  # (3).__add__
+    types.ClassMethodDescriptorType,  # dict.fromkeys unbound
+    functools.partial,
+)
+
+
+def _function_number(x):
+    """How one of the checker's functions crosses to the candidate: ``(number, name)``, or
+    None for a callable that is not a function (a class, an object with ``__call__``) or one
+    of ``_UNCROSSABLE``."""
+    if not isinstance(x, _FUNCTION_TYPES) or id(x) in _UNCROSSABLE:
+        return None
+    known = _JUDGE_FUNCTIONS["numbers"]
+    k = known.get(id(x))
+    if k is None:
+        if len(known) >= MAX_CHECKER_FUNCTIONS:
+            return None
+        k = known[id(x)] = len(_JUDGE_FUNCTIONS["list"])
+        _JUDGE_FUNCTIONS["list"].append(x)
+    name = getattr(x, "__name__", None)
+    return k, name if type(name) is str else type(x).__name__
+
+
+def _function_of(k, name):
+    """The checker's function number ``k`` (a candidate naming another is refused)."""
+    functions = _JUDGE_FUNCTIONS["list"]
+    if not 0 <= k < len(functions):
+        raise WireError("a function the checker never passed")
+    return functions[k]
+
+
 def _reply_data_as_checkers(text, g, graph, handle_for, what):
     """One plain-data text of the candidate's reply, decoded as the checker's process takes
     it (its int size, the standard library's types, its classes ``g``, its own objects by
@@ -3258,6 +3485,7 @@ def _reply_data_as_checkers(text, g, graph, handle_for, what):
             stdlib=True,
             graph=graph,
             handles=handle_for,
+            functions=_function_of,
         )
     except WireError as e:
         raise CandidateFault(f"the candidate {what} {e}") from None

@@ -66,6 +66,14 @@ def _enc(x, out, depth, budget, objects, stdlib=False):
         if t is Handle and objects:  # the candidate's own object, by its number there
             out.append(f"__handle__({int(object.__getattribute__(x, '_k'))})")
             return
+        if (
+            objects
+            and objects.functions is not None
+            and callable(x)
+            and (fn := objects.functions(x)) is not None
+        ):
+            out.append(f"__fn__({int(fn[0])}, {str(fn[1])[:100]!r})")
+            return
         if objects and objects.handle is not None and (kept := objects.handle(x)) is not None:
             k, iterator = kept  # it stays here: the checker gets a handle
             out.append(f"__handle__({int(k)}, True)" if iterator else f"__handle__({int(k)})")
@@ -572,17 +580,27 @@ class _Graph:
     table of a ``__graph__(value, [(class name, attributes, origin), ...])`` form, and every
     place that holds it says ``__ref__(k)``."""
 
-    __slots__ = ("index", "table", "handle", "strict", "enums")
+    __slots__ = ("index", "table", "handle", "strict", "enums", "functions")
 
-    def __init__(self, handle=None, strict=False):
+    def __init__(self, handle=None, strict=False, functions=None):
         self.index = {}  # id -> position in the table (the objects are alive in the value)
         self.table = []  # (object, its attributes)
         self.handle = handle  # object -> its handle number where it stays (or None)
         self.strict = strict  # the checker's side: a subclass it instruments cannot cross
         self.enums = set()  # the enumerations whose members crossed by name
+        self.functions = functions  # callable -> (its number, its name) where it crosses
 
 
-def encode_plain(x, objects=False, stdlib=False, origins=None, table=None, handle=None, enums=None):
+def encode_plain(
+    x,
+    objects=False,
+    stdlib=False,
+    origins=None,
+    table=None,
+    handle=None,
+    enums=None,
+    functions=None,
+):
     """Text for a plain value (None, bool, int, float, complex, str, bytes, list, tuple, dict,
     set, frozenset, nested, and the builtin types themselves); raises :class:`WireError` for
     anything else. A subclass of a builtin is written as its builtin value.
@@ -602,7 +620,10 @@ def encode_plain(x, objects=False, stdlib=False, origins=None, table=None, handl
     never run them). ``handle`` maps an object that stays in the candidate's process to
     ``(its number there, whether it is an iterator)`` (written ``__handle__(k)``, see
     :class:`Handle`), or None; ``enums``, a set, gets
-    the enumerations whose members crossed by name.
+    the enumerations whose members crossed by name. ``functions`` (with ``objects``: the
+    checker proxy's two ends) maps a function that stays in the writer's process to ``(its
+    number there, its name)``, or to None where it cannot cross (written ``__fn__(k, name)``:
+    the reader calls it back, see ``_inside``'s ``_CheckerFunction``).
 
     ``stdlib=True`` (both ends of the checker proxy) writes the standard library's value types
     (``OrderedDict``, ``Counter``, ``defaultdict`` with a builtin factory, ``deque``,
@@ -611,7 +632,7 @@ def encode_plain(x, objects=False, stdlib=False, origins=None, table=None, handl
     ``decode_plain(..., stdlib=True)`` rebuilds as the same type.
     """
     out = []
-    graph = _Graph(handle, table is not None) if objects else None
+    graph = _Graph(handle, table is not None, functions) if objects else None
     budget = [MAX_NODES]
     try:
         _enc(x, out, 0, budget, graph, stdlib)
@@ -696,6 +717,11 @@ def _dec(node, caps, ns=None):
             if type(k) is not int or k < 0 or iterator not in (None, True):
                 raise WireError("a handle to no object of the candidate's")
             return caps[4](k, iterator is True)
+        if name == "__fn__" and caps[5] is not None and len(args) == 2:
+            k, label = (a.value if type(a) is ast.Constant else None for a in args)
+            if type(k) is not int or k < 0 or type(label) is not str or len(label) > 100:
+                raise WireError("a function by no number of the other side's")
+            return caps[5](k, label)
         if name == "__ref__" and caps[3] is not None and len(args) == 1:
             k = args[0].value if type(args[0]) is ast.Constant else None
             if type(k) is not int or not 0 <= k < len(caps[3]):
@@ -1220,6 +1246,7 @@ def decode_plain(
     stdlib=False,
     graph=None,
     handles=None,
+    functions=None,
 ):
     """Parse literal text into exact builtin values, failing closed (:class:`WireError`).
 
@@ -1233,6 +1260,9 @@ def decode_plain(
     ``"pending"`` (``(object, attributes)`` pairs) for the reader to apply in place; every
     object's attributes as decoded are in ``"states"``. ``handles`` (the candidate's process,
     for the checker proxy's arguments): the objects that ``__handle__(k)`` names.
+    ``functions`` (the checker proxy's two ends): ``(k, name)`` -> the function that
+    ``__fn__(k, name)`` names (raising :class:`WireError` for a number never sent); without
+    it the form is refused.
 
     Every failure is a :class:`WireError`, whatever raised it (an overflow, a class's
     ``__new__``): a value that cannot be read is the sender's fault, never the reader's.
@@ -1268,7 +1298,7 @@ def decode_plain(
         raise WireError("an f-string or t-string is not plain data")
     try:
         tree = ast.parse(text.strip(), _FILE, "eval")
-        caps = [MAX_NODES, max_int_bits, stdlib, None, handles]
+        caps = [MAX_NODES, max_int_bits, stdlib, None, handles, functions]
         body = tree.body
         if (
             namespace is not None

@@ -12,7 +12,11 @@ every negated comparison, ``assert not candidate(x) > 5``: it is the candidate's
 whose answer is undefined somewhere asks for ``None`` or a string there instead. A checker
 cannot see what the candidate prints or give it standard input (the candidate runs in another
 process): judge printed output as an ``answer`` task, or wrap the program as a function of
-its input text returning its output text.
+its input text returning its output text. A checker's function passed to the candidate
+(``candidate(xs, key=lambda x: -x)``, ``candidate(str.lower, words)``) is a function there
+that calls back into the checker's process while that call runs (its arguments and result
+plain data, its exceptions builtin ones); a function the candidate makes and returns does not
+cross, nor may a checker hand it ``eval``, ``exec``, ``open`` and their kind.
 
 This module parses and writes task and solution lines. It never runs anything: turning a task
 into verdicts is ``closedloop.verify``'s job. Errors name the line and the field, so a
