@@ -116,9 +116,15 @@ def test_a_function_calling_the_candidate_back_is_the_candidates_error_not_the_t
     assert verdict.outcome is Outcome.ERROR and "called the candidate" in verdict.detail
 
 
-@pytest.mark.parametrize("given", ["eval", "exec", "open", "__import__", "getattr"])
-def test_builtins_that_run_code_or_reach_files_are_never_handed_over(verifier, given):
-    task = checked(f"def check(candidate):\n    assert candidate({given}) == 2\n")
+@pytest.mark.parametrize(
+    "given",
+    ["eval", "exec", "open", "__import__", "getattr", "os.system", "functools.partial(eval)"],
+)
+def test_functions_that_run_code_or_reach_files_are_never_handed_over(verifier, given):
+    # a seatbelt for a checker passing one by mistake: the candidate would run code in the judge
+    task = checked(
+        f"import functools, os\ndef check(candidate):\n    assert candidate({given}) == 2\n"
+    )
     verdict = verifier.verify(task, "def f(fn):\n    return fn('1+1')\n")
     assert verdict.outcome is Outcome.INVALID and "cannot cross" in verdict.detail
 

@@ -3435,6 +3435,85 @@ _UNCROSSABLE = frozenset(
 )
 """Builtins no candidate is handed: a checker passing one would let the candidate run code
 or reach files in the judge, which no plain-data call can."""
+_SYSTEM_MODULES = frozenset(
+    {
+        "os",
+        "posix",
+        "nt",
+        "sys",
+        "subprocess",
+        "_posixsubprocess",
+        "shutil",
+        "io",
+        "_io",
+        "pathlib",
+        "glob",
+        "tempfile",
+        "ctypes",
+        "_ctypes",
+        "marshal",
+        "pickle",
+        "_pickle",
+        "shelve",
+        "importlib",
+        "runpy",
+        "code",
+        "codeop",
+        "inspect",
+        "gc",
+        "signal",
+        "_signal",
+        "resource",
+        "socket",
+        "_socket",
+        "select",
+        "selectors",
+        "fcntl",
+        "mmap",
+        "pty",
+        "threading",
+        "_thread",
+        "multiprocessing",
+        "_multiprocessing",
+        "faulthandler",
+        "sysconfig",
+        "site",
+        "atexit",
+        "weakref",
+        "_weakref",
+        "posixpath",
+        "genericpath",
+        "ntpath",
+        "types",
+    }
+)
+"""Modules whose functions a checker never hands over (by ``__module__``, or the module a
+builtin is bound to): the process, files, code, memory, signals and threads of the judge,
+and paths."""
+
+
+def _uncrossable(x):
+    """Whether ``x`` is, or wraps (``functools.partial``, a bound method), a function that
+    runs code or reaches outside the values it is given: a seatbelt for a checker passing
+    one by mistake, not a boundary (a checker's own function may do anything it does)."""
+    for _ in range(8):
+        if id(x) in _UNCROSSABLE:
+            return True
+        owner = getattr(x, "__self__", None)
+        if isinstance(owner, types.ModuleType) and owner.__name__.split(".")[0] in _SYSTEM_MODULES:
+            return True
+        module = getattr(x, "__module__", None)
+        if type(module) is str and module.split(".")[0] in _SYSTEM_MODULES:
+            return True
+        if isinstance(x, functools.partial):
+            x = x.func
+        elif isinstance(x, types.MethodType):
+            x = x.__func__
+        else:
+            return False
+    return True
+
+
 _FUNCTION_TYPES = (
     types.FunctionType,  # a checker's def or lambda
     types.BuiltinFunctionType,  # len, math.sqrt, a builtin's bound method ("ab".count)
@@ -3451,7 +3530,7 @@ def _function_number(x):
     """How one of the checker's functions crosses to the candidate: ``(number, name)``, or
     None for a callable that is not a function (a class, an object with ``__call__``) or one
     of ``_UNCROSSABLE``."""
-    if not isinstance(x, _FUNCTION_TYPES) or id(x) in _UNCROSSABLE:
+    if not isinstance(x, _FUNCTION_TYPES) or _uncrossable(x):
         return None
     known = _JUDGE_FUNCTIONS["numbers"]
     k = known.get(id(x))
