@@ -160,3 +160,15 @@ def test_a_function_never_crosses_where_plain_data_is_read():
         decode_plain("__fn__(0, 'f')")
     with pytest.raises(WireError):
         decode_plain("[1, __fn__(0, 'f')]", {}, stdlib=True)
+
+
+def test_a_list_of_the_checkers_functions_changed_in_place_keeps_them(verifier):
+    task = checked(
+        "def check(candidate):\n"
+        "    f = lambda x: x * 2\n"
+        "    fs = [f]\n"
+        "    assert candidate(fs) == 6\n"
+        "    assert len(fs) == 2 and fs[0] is f and fs[1] == 'seen'\n"
+    )
+    code = "def f(fs):\n    fs.append('seen')\n    return fs[0](3)\n"
+    assert outcome(verifier, task, code) is Outcome.PASS
