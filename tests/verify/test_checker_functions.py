@@ -145,7 +145,7 @@ def test_what_cannot_cross_is_an_exception_in_the_candidate(verifier):
     )
     code = (
         "def f(fn, case):\n"
-        "    x = {'its argument': (i for i in []), 'its result': 0, 'NaN': float('nan')}[case]\n"
+        "    x = {'its argument': lambda: 0, 'its result': 0, 'NaN': float('nan')}[case]\n"
         "    try:\n        fn(x)\n    except TypeError:\n        return 'TypeError'\n"
         "    return None\n"
     )
@@ -171,4 +171,181 @@ def test_a_list_of_the_checkers_functions_changed_in_place_keeps_them(verifier):
         "    assert len(fs) == 2 and fs[0] is f and fs[1] == 'seen'\n"
     )
     code = "def f(fs):\n    fs.append('seen')\n    return fs[0](3)\n"
+    assert outcome(verifier, task, code) is Outcome.PASS
+
+
+# -- red team 23: each failed on the first version of this feature ------------------------
+
+
+def test_the_candidate_cannot_build_a_class_of_the_checkers_it_was_never_shown(verifier):
+    # the arguments of a call back were read with the checker's whole namespace: a wildcard
+    # `_Any` of the checker's, filled by the candidate, passed `out == [0, 1, 4]` (false pass)
+    task = checked(
+        "class _Any:\n    def __eq__(self, o):\n        return True\n"
+        "def check(candidate):\n    out = []\n    candidate(3, out.append)\n"
+        "    assert out == [0, 1, 4]\n"
+    )
+    wrong = "class _Any:\n    pass\ndef f(n, emit):\n    for _ in range(n):\n        emit(_Any())\n"
+    assert outcome(verifier, task, wrong) in (Outcome.FAIL, Outcome.ERROR)
+
+
+@pytest.mark.parametrize("given", ["str.format", "str.format_map", "string.Formatter().format"])
+def test_a_formatter_that_reads_attributes_by_name_is_never_handed_over(verifier, given):
+    # `fmt("{0.__globals__[EXPECTED]}", fn)` read the checker's expected answer (false pass)
+    task = checked(
+        "import string\nEXPECTED = 987654321\n"
+        f"def check(candidate):\n    assert candidate({given}, lambda x: x) == EXPECTED\n"
+    )
+    wrong = "def f(fmt, fn):\n    return int(fmt('{0.__globals__[EXPECTED]}', fn))\n"
+    assert outcome(verifier, task, wrong) is Outcome.INVALID
+
+
+def test_a_member_of_the_checkers_enum_the_candidate_made_is_its_error_not_the_tasks(verifier):
+    # made through a call back and passed on by the checker, it made the task invalid (dodge)
+    task = checked(
+        "import enum\nclass Color(enum.Enum):\n    RED = 1\n"
+        "def check(candidate):\n    got = []\n    candidate(got.append)\n"
+        "    assert candidate(got) == 1\n"
+    )
+    wrong = (
+        "import enum\nclass Color(enum.Enum):\n    RED = 1\n"
+        "def f(x):\n    if callable(x):\n        x(Color.RED)\n    return 0\n"
+    )
+    assert outcome(verifier, task, wrong) in (Outcome.FAIL, Outcome.ERROR)
+
+
+def test_the_checkers_objects_keep_their_identity_through_a_call_back(verifier):
+    task = checked(
+        "class Node:\n    def __init__(s, v):\n        s.v, s.marked = v, False\n"
+        "def check(candidate):\n"
+        "    a, b, c = Node(1), Node(2), Node(3)\n"
+        "    adj = {a: [b, c], b: [a, c], c: [a]}\n"
+        "    assert candidate(a, lambda n: adj[n], None) == 3\n"
+        "    def mark(n):\n        n.marked = True\n"
+        "    candidate(a, adj.__getitem__, mark)\n"
+        "    assert a.marked and b.marked and c.marked\n"
+    )
+    code = (
+        "def f(start, nb, mark):\n"
+        "    seen, todo = {start}, [start]\n"
+        "    while todo:\n"
+        "        x = todo.pop()\n"
+        "        if mark:\n            mark(x)\n"
+        "        for y in nb(x):\n"
+        "            if y not in seen:\n                seen.add(y)\n                todo.append(y)\n"
+        "    return len(seen)\n"
+    )
+    assert outcome(verifier, task, code) is Outcome.PASS
+
+
+OBSERVER = """class Bus:
+    def __init__(self):
+        ...
+    def subscribe(self, fn):
+        ...
+    def fire(self, x):
+        ...
+    def notify(self, x):
+        ...
+"""
+
+
+def test_a_method_of_the_candidates_own_object_is_that_method_there(verifier):
+    task = parse_task(
+        {
+            "id": "o",
+            "entry_point": "Bus",
+            "prompt": OBSERVER,
+            "checker": "def check(candidate):\n"
+            "    a, b = candidate(), candidate()\n"
+            "    b.subscribe(a.notify)\n    b.fire(1)\n    assert a.got == [1]\n"
+            "    seen = []\n    b.subscribe(seen.append)\n    b.fire(b)\n"
+            "    assert seen[0] is b and a.got[1] is b\n",
+        }
+    )
+    code = (
+        "class Bus:\n"
+        "    def __init__(self):\n        self.fns, self.got = [], []\n"
+        "    def subscribe(self, fn):\n        self.fns.append(fn)\n"
+        "    def fire(self, x):\n        for fn in self.fns:\n            fn(x)\n"
+        "    def notify(self, x):\n        self.got.append(x)\n"
+    )
+    assert outcome(verifier, task, code) is Outcome.PASS
+
+
+def test_a_finalizer_calling_it_mid_call_does_not_hang_the_job(verifier):
+    task = checked(
+        "def check(candidate):\n    log = []\n"
+        "    assert candidate(log.append, 200) == 200\n    assert len(log) >= 200\n"
+    )
+    code = (
+        "import gc\n"
+        "class Res:\n"
+        "    def __init__(self, cb, i):\n        self.cb, self.i, self.me = cb, i, self\n"
+        "    def __del__(self):\n        self.cb(('closed', self.i))\n"
+        "def f(cb, n):\n    gc.set_threshold(50)\n"
+        "    for i in range(n):\n        Res(cb, i)\n        cb([[j] for j in range(30)])\n"
+        "    gc.collect()\n    return n\n"
+    )
+    assert outcome(verifier, task, code) is Outcome.PASS
+
+
+def test_ordinary_uses_that_failed_first(verifier):
+    task = checked(
+        "import operator, functools\n"
+        "def check(candidate):\n"
+        "    assert candidate('agg', sum, [1, -2, 3]) == 4\n"  # a generator to the checker's sum
+        "    d = {'a': 1}\n"
+        "    assert candidate('key', d.__getitem__, 'zz') == 'zz'\n"  # KeyError's own argument
+        "    assert candidate('errno', lambda: (_ for _ in ()).throw(OSError(2, 'x')), 0) == 2\n"
+        "    class A:\n        def m(self, x):\n            return x\n"
+        "    a = A()\n"
+        "    assert candidate('same', a.m, a.m) is True\n"  # a.m == a.m, as in Python
+        "    assert candidate('sort', operator.itemgetter(1), [(1, 'b'), (0, 'a')]) == [0, 1]\n"
+        "    assert candidate('name', functools.lru_cache(None)(abs), 0) == 'abs'\n"
+    )
+    code = (
+        "def f(case, fn, x):\n"
+        "    if case == 'agg':\n        return fn(v for v in x if v > 0)\n"
+        "    if case == 'key':\n"
+        "        try:\n            fn(x)\n        except KeyError as e:\n            return e.args[0]\n"
+        "    if case == 'errno':\n"
+        "        try:\n            fn()\n        except OSError as e:\n            return e.errno\n"
+        "    if case == 'same':\n        return fn == x\n"
+        "    if case == 'sort':\n        return [p[0] for p in sorted(x, key=fn)]\n"
+        "    if case == 'name':\n        return fn.__qualname__\n"
+    )
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.PASS, verdict.detail
+
+
+HASHED = """class Bus:
+    def __init__(self, fn, v):
+        ...
+    def __hash__(self):
+        ...
+    def __eq__(self, o):
+        ...
+    def count(self, group) -> int:
+        ...
+"""
+
+
+def test_a_hash_of_the_candidates_that_calls_one_while_a_request_is_read(verifier):
+    task = parse_task(
+        {
+            "id": "h",
+            "entry_point": "Bus",
+            "prompt": HASHED,
+            "checker": "def check(candidate):\n    k = lambda v: v % 3\n"
+            "    a, b = candidate(k, 1), candidate(k, 4)\n    assert a.count({a, b}) == 1\n",
+        }
+    )
+    code = (
+        "class Bus:\n"
+        "    def __init__(self, fn, v):\n        self.fn, self.v = fn, v\n"
+        "    def __hash__(self):\n        return hash(self.fn(self.v))\n"
+        "    def __eq__(self, o):\n        return self.fn(self.v) == o.fn(o.v)\n"
+        "    def count(self, group):\n        return len(group)\n"
+    )
     assert outcome(verifier, task, code) is Outcome.PASS

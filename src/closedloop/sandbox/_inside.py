@@ -68,12 +68,14 @@ does nothing; ``abort()`` ends in SIGSEGV rather than SIGABRT); the kernel's own
 (faults, the CPU limit's SIGKILL) and PID 1's SIGKILL at the deadline still end it.
 """
 
+import _thread
 import builtins
 import contextlib
 import ctypes
 import errno
 import fcntl
 import functools
+import gc
 import json
 import math
 import operator
@@ -1716,9 +1718,7 @@ def serve_candidate(in_fd, out_fd):
     # iterator stays here in any task.
     kept = _Kept(fn if isinstance(fn, type) else None)
     ids = _Identities(-1)  # the objects that crossed, by the numbers both processes use
-    import _thread
-
-    _CALLBACK.update(lock=_thread.allocate_lock(), open=False, g=g, stubs={})
+    _CALLBACK.update(lock=_thread.allocate_lock(), open=False, g=g, stubs={}, ids=ids, kept=kept)
     _CALLBACK["in"], _CALLBACK["out"] = in_fd, out_fd
     while True:
         req = read_frame(in_fd)
@@ -1726,9 +1726,10 @@ def serve_candidate(in_fd, out_fd):
             return
         t = time.perf_counter()
         called = False
+        proxy = bool(req.get("sync"))
+        _open_calls(proxy)  # rebuilding its arguments may run the solution's __hash__ or __eq__
         try:
             # the checker's: the standard library's types, object graphs and handles cross
-            proxy = bool(req.get("sync"))
             kept.release(req.get("release"))
             kept.entries = req.get("handles") is True
             held = kept.get if proxy else None
@@ -1758,10 +1759,10 @@ def serve_candidate(in_fd, out_fd):
             # take a WireError here for the call raising (its argument's size, a class of the
             # solution's that its objects do not fit).
             why = "nothing: its arguments could not be rebuilt in its process: " + _exc_line(e)
+            _open_calls(False)
             write_frame(out_fd, {"i": req["i"], "unplain": why})
             continue
         handle = kept.number if proxy else None
-        _open_calls(proxy)
         try:
             if proxy and req.get("on") is not None:
                 called = True
@@ -1821,10 +1822,10 @@ class _CheckerFunction:
     between calls, gets ``RuntimeError``. The same function of the checker's is the same
     object here (``is``, hashing), and one given back crosses as the checker's own."""
 
-    __slots__ = ("_k", "__name__", "__weakref__")
+    __slots__ = ("_k", "__name__", "__qualname__", "__weakref__")
 
     def __init__(self, k, name):
-        self._k, self.__name__ = k, name
+        self._k, self.__name__, self.__qualname__ = k, name, name
 
     def __call__(self, *args, **kwargs):
         return _call_back(self._k, args, kwargs)
@@ -1836,13 +1837,20 @@ class _CheckerFunction:
 MAX_CHECKER_FUNCTIONS = 1 << 16
 """The checker's functions one job may hold (each one kept alive in the judge for the job)."""
 
-_CALLBACK = {"open": False, "lock": None, "in": -1, "out": -1, "g": None, "stubs": {}}
+_CALLBACK = {"open": False, "lock": None, "owner": None, "in": -1, "out": -1, "g": None}
 """The candidate's side of the checker's functions: whether a call of the checker's is
 running, the lock held by whichever thread has the channel, the channel and the namespace."""
 
 
-def _checker_function(k, name):
-    """The stand-in for the checker's function number ``k`` (one object per number)."""
+def _checker_function(k, name, own=False):
+    """The stand-in for the checker's function number ``k`` (one object per number); with
+    ``own``, the method ``name`` of the candidate's own object ``k`` that the checker holds
+    a handle to (``b.subscribe(a.notify)``): that method itself, no call back."""
+    if own:
+        try:
+            return getattr(_CALLBACK["kept"].get(k), name)
+        except Exception as e:
+            raise WireError(f"no method {name!r} of the candidate's object: {e}") from None
     stub = _CALLBACK["stubs"].get(k)
     if stub is None:
         if len(_CALLBACK["stubs"]) >= MAX_CHECKER_FUNCTIONS:
@@ -1860,41 +1868,79 @@ def _call_back(k, args, kwargs):
     lock = _CALLBACK["lock"]
     if lock is None:
         raise RuntimeError("a function of the checker's, outside any call of the checker's")
+    if _CALLBACK["owner"] == _thread.get_ident():  # a finalizer or a signal handler, mid-call
+        raise RuntimeError("a function of the checker's, called again while it is being called")
+    ids, kept = _CALLBACK["ids"], _CALLBACK["kept"]
+    # an iterator of the solution's (a generator for the checker's `sum`) goes as its items:
+    # kept here as a handle, the checker's function could only iterate it by calling back
+    args = tuple(list(a) if _is_iterator(a) else a for a in args)
+    kwargs = {key: list(v) if _is_iterator(v) else v for key, v in kwargs.items()}
+
+    def entry_handle(obj):
+        number = kept.number(obj)
+        return None if number is None or number[1] else number
+
     with lock:
         if not _CALLBACK["open"]:
             raise RuntimeError(
                 "a function the checker passed can be called only while a call of the "
                 "checker's runs"
             )
+        _CALLBACK["owner"] = _thread.get_ident()
+        collecting = gc.isenabled()
+        gc.disable()  # no finalizer of the solution's runs in the middle of the exchange
         try:
-            req = {"cb": k, "args": encode_plain(tuple(args), True, True, functions=_stub_number)}
-            if kwargs:
-                req["kwargs"] = encode_plain(dict(kwargs), True, True, functions=_stub_number)
-        except WireError as e:
-            raise TypeError(f"the checker's {_CALLBACK['stubs'][k].__name__}: {e}") from None
-        write_frame(_CALLBACK["out"], req)
-        rep = read_frame(_CALLBACK["in"])
-    if rep is None:
-        raise RuntimeError("the checker ended during a call of its function")
-    if "cb_value" in rep:
-        return decode_plain(
-            rep["cb_value"],
-            _CALLBACK["g"],
-            max_int_bits=JUDGE_INT_BITS,
-            stdlib=True,
-            graph={},
-            functions=_checker_function,
-        )
-    raise _builtin_exception(rep.get("cb_raised"), str(rep.get("message", ""))[:1000])
+            try:
+                req = {"cb": k}
+                for key, value in (("args", tuple(args)), ("kwargs", dict(kwargs))):
+                    if value or key == "args":
+                        req[key] = encode_plain(
+                            value,
+                            True,
+                            True,
+                            ids.number,
+                            handle=entry_handle,
+                            functions=_stub_number,
+                        )
+                ids.flush()  # what crossed is noted as it is now, as for a reply
+            except WireError as e:
+                raise TypeError(f"the checker's {_CALLBACK['stubs'][k].__name__}: {e}") from None
+            write_frame(_CALLBACK["out"], req)
+            rep = read_frame(_CALLBACK["in"])
+            if rep is None:
+                raise RuntimeError("the checker ended during a call of its function")
+            if "cb_value" not in rep:
+                raise _builtin_exception(rep.get("cb_raised"), rep.get("message"), rep.get("args"))
+            graph = ids.graph()
+            value = decode_plain(
+                rep["cb_value"],
+                _CALLBACK["g"],
+                max_int_bits=JUDGE_INT_BITS,
+                stdlib=True,
+                graph=graph,
+                handles=kept.get,
+                functions=_checker_function,
+            )
+            _take_states(graph, ids)
+            ids.learn(graph)
+            return value
+        finally:
+            _CALLBACK["owner"] = None
+            if collecting:
+                gc.enable()
 
 
-def _builtin_exception(name, message):
-    """The builtin exception ``name`` (another: ``Exception``), with ``message``."""
+def _builtin_exception(name, message, args=None):
+    """The builtin exception ``name`` (another: ``Exception``) with the arguments the
+    checker's had where they crossed (a KeyError's key, an OSError's errno), else
+    ``message``."""
+    message = str(message or "")[:1000]
     cls = getattr(builtins, name, None) if type(name) is str else None
     if not (isinstance(cls, type) and issubclass(cls, BaseException)):
         return Exception(f"{name}: {message}")
     try:
-        return cls(message)
+        rebuilt = decode_plain(args, stdlib=True) if type(args) is str else None
+        return cls(*rebuilt) if type(rebuilt) is tuple else cls(message)
     except Exception:  # one that takes other arguments (UnicodeDecodeError)
         return Exception(f"{name}: {message}")
 
@@ -2971,10 +3017,15 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 return got
             methods.add((k, name))
         where = place(handle, name)
-        return lambda *args, **kwargs: call(handle, name, args, kwargs, where=where)
+        return _HandleMethod(
+            handle, name, lambda *args, **kwargs: call(handle, name, args, kwargs, where=where)
+        )
 
     def candidate(*args, **kwargs):
         return call(None, None, args, kwargs, where=place(None, None))
+
+    # the proxy itself handed to the candidate would only call it back while it runs
+    _JUDGE_FUNCTIONS["not"] = frozenset({id(candidate)})
 
     def operate(handle, name, args, kwargs):
         """An operation on the candidate's object, where the prompt's class declares it (an
@@ -3053,34 +3104,62 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise
 
     def call_back(rep):
-        """Run the checker's function the candidate called, with its arguments (the
-        candidate's values, as a reply's are taken); the answer to write back."""
+        """Run the checker's function the candidate called, with its arguments taken as a
+        reply's values are (the classes the checker showed, its own objects by their numbers,
+        the candidate's by their handles, loose where no annotation reaches); the answer to
+        write back, its objects numbered as a call's arguments are."""
         k = rep.get("cb")
         if type(k) is not int or not 0 <= k < len(_JUDGE_FUNCTIONS["list"]):
             raise CandidateFault("the candidate called a function the checker never passed")
         state["values"] += 1  # the checker's own code now holds what the candidate wrote
         what = "passed the checker's function"
-        args = _reply_data_as_checkers(rep.get("args") or "()", g, {}, None, what)
-        kwargs = _reply_data_as_checkers(rep.get("kwargs") or "{}", g, {}, None, what)
-        if type(args) is not tuple or type(kwargs) is not dict:
-            raise CandidateFault("the candidate called the checker's function malformed")
-        if not all(type(key) is str for key in kwargs):
-            raise CandidateFault("the candidate gave the checker's function a keyword not a name")
+        graphs = (ids.graph(), ids.graph())
+        arrived.append([])
+        try:
+            args, kwargs = (
+                _reply_data_as_checkers(rep.get(key) or empty, shown, graph, handle_for, what)
+                for key, empty, graph in zip(("args", "kwargs"), ("()", "{}"), graphs, strict=True)
+            )
+            for graph in graphs:
+                _take_states(graph, ids)
+                ids.learn(graph)
+            if type(args) is not tuple or type(kwargs) is not dict:
+                raise CandidateFault("the candidate called the checker's function malformed")
+            if not all(type(key) is str for key in kwargs):
+                raise CandidateFault(
+                    "the candidate gave the checker's function a keyword not a name"
+                )
+            settle([((args, kwargs), NO_HINT, None)], what, arrived[-1])
+        finally:
+            arrived.pop()
         state["back"] += 1
         try:
             result = _JUDGE_FUNCTIONS["list"][k](*args, **kwargs)
         except (CandidateFault, CheckerLimit):
             raise
         except BaseException as e:  # the candidate's call raises it, as a call would
+            raised = {"cb_raised": _builtin_exception_name(e), "message": ""}
             try:
-                message = str(e)[:1000]
-            except BaseException:  # a message that cannot be made (an int too long to print)
-                message = ""
-            return {"cb_raised": _builtin_exception_name(e), "message": message}
+                raised["message"] = str(e)[:1000]
+                raised["args"] = encode_plain(e.args, False, True)  # KeyError's key, errno
+            except BaseException:  # args that cannot cross, a message that cannot be made
+                pass
+            return raised
         finally:
             state["back"] -= 1
         try:
-            text = encode_plain(result, True, True, None, [], functions=_function_number)
+            sent, enums = [], set()
+            text = encode_plain(
+                result, True, True, ids.number, sent, enums=enums, functions=_function_number
+            )
+            for cls in enums:
+                if cls.__module__ == "__judge__" and cls.__qualname__.split(".")[0] not in prompted:
+                    if not any(issubclass(cls, b) for b in (int, str, float)):
+                        raise WireError(f"a member of the checker's own {cls.__name__}")
+            for cls in [type(obj) for obj in sent] + list(enums):
+                if cls.__module__ == "__judge__":
+                    shown.setdefault(cls.__name__, cls)
+            ids.flush()
         except WireError as e:  # what the candidate's arguments made it return: its call's
             return {"cb_raised": "TypeError", "message": f"its result cannot cross: {e}"}
         return {"cb_value": text}
@@ -3136,7 +3215,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
             for cls in enums:
                 if cls.__module__ == "__judge__" and cls.__qualname__.split(".")[0] not in prompted:
                     if not any(issubclass(cls, b) for b in (int, str, float)):
-                        raise CheckerLimit(
+                        # once the candidate has answered (a function of the checker's it
+                        # called, given the member) it may have put it there: see below
+                        raise (CandidateFault if state["values"] else CheckerLimit)(
                             f"the checker passed a member of {cls.__name__}, an enumeration "
                             "of its own whose members the candidate cannot have"
                         )
@@ -3425,13 +3506,13 @@ def _take_value(rep, args, kwargs, ids, g, handle_for):
     return value
 
 
-_JUDGE_FUNCTIONS = {"list": [], "numbers": {}}
+_JUDGE_FUNCTIONS = {"list": [], "numbers": {}, "not": frozenset()}
 """The judge's side: the checker's functions the candidate was given in this job, by number
 (kept alive, so that a number always names the same function)."""
 _UNCROSSABLE = frozenset(
     id(f)
     for f in (eval, exec, compile, __import__, open, breakpoint, input, globals, locals, vars)
-    + (getattr, setattr, delattr)
+    + (getattr, setattr, delattr, str.format, str.format_map)  # "{0.__globals__}" reads too
 )
 """Builtins no candidate is handed: a checker passing one would let the candidate run code
 or reach files in the judge, which no plain-data call can."""
@@ -3485,6 +3566,7 @@ _SYSTEM_MODULES = frozenset(
         "genericpath",
         "ntpath",
         "types",
+        "string",
     }
 )
 """Modules whose functions a checker never hands over (by ``__module__``, or the module a
@@ -3523,29 +3605,54 @@ _FUNCTION_TYPES = (
     types.MethodWrapperType,  # (3).__add__
     types.ClassMethodDescriptorType,  # dict.fromkeys unbound
     functools.partial,
+    type(functools.lru_cache(None)(len)),  # a cached function of the checker's
+    operator.itemgetter,  # the usual keys (a name or index the checker fixed)
+    operator.attrgetter,
+    operator.methodcaller,
 )
+
+
+class _HandleMethod:
+    """A method of the candidate's object, as the checker reads it off a handle (``a.notify``):
+    calling it calls that method in the candidate's process. Passed to the candidate, it is
+    that method there, not a function of the checker's."""
+
+    __slots__ = ("handle", "name", "call", "__weakref__")
+
+    def __init__(self, handle, name, call):
+        self.handle, self.name, self.call = handle, name, call
+
+    def __call__(self, *args, **kwargs):
+        return self.call(*args, **kwargs)
 
 
 def _function_number(x):
     """How one of the checker's functions crosses to the candidate: ``(number, name)``, or
     None for a callable that is not a function (a class, an object with ``__call__``) or one
     of ``_UNCROSSABLE``."""
-    if not isinstance(x, _FUNCTION_TYPES) or _uncrossable(x):
+    if type(x) is _HandleMethod:
+        return object.__getattribute__(x.handle, "_k"), x.name, True
+    if not isinstance(x, _FUNCTION_TYPES) or _uncrossable(x) or id(x) in _JUDGE_FUNCTIONS["not"]:
         return None
     known = _JUDGE_FUNCTIONS["numbers"]
-    k = known.get(id(x))
+    # a bound method is made anew at each `a.m`: one number for what it binds, as `==` says
+    bound = getattr(x, "__self__", None) if isinstance(x, types.MethodType) else None
+    key = (id(bound), id(x.__func__)) if bound is not None else id(x)
+    k = known.get(key)
     if k is None:
         if len(known) >= MAX_CHECKER_FUNCTIONS:
             return None
-        k = known[id(x)] = len(_JUDGE_FUNCTIONS["list"])
+        k = known[key] = len(_JUDGE_FUNCTIONS["list"])
         _JUDGE_FUNCTIONS["list"].append(x)
     name = getattr(x, "__name__", None)
     return k, name if type(name) is str else type(x).__name__
 
 
-def _function_of(k, name):
+def _function_of(k, name, own=False):
     """The checker's function number ``k`` (a candidate naming another is refused)."""
     functions = _JUDGE_FUNCTIONS["list"]
+    if own:
+        raise WireError("a method of the candidate's object, sent back as one")
     if not 0 <= k < len(functions):
         raise WireError("a function the checker never passed")
     return functions[k]

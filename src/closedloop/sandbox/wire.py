@@ -72,7 +72,8 @@ def _enc(x, out, depth, budget, objects, stdlib=False):
             and callable(x)
             and (fn := objects.functions(x)) is not None
         ):
-            out.append(f"__fn__({int(fn[0])}, {str(fn[1])[:100]!r})")
+            own = ", True" if len(fn) > 2 and fn[2] else ""  # a method of the reader's object
+            out.append(f"__fn__({int(fn[0])}, {str(fn[1])[:100]!r}{own})")
             return
         if objects and objects.handle is not None and (kept := objects.handle(x)) is not None:
             k, iterator = kept  # it stays here: the checker gets a handle
@@ -717,11 +718,15 @@ def _dec(node, caps, ns=None):
             if type(k) is not int or k < 0 or iterator not in (None, True):
                 raise WireError("a handle to no object of the candidate's")
             return caps[4](k, iterator is True)
-        if name == "__fn__" and caps[5] is not None and len(args) == 2:
-            k, label = (a.value if type(a) is ast.Constant else None for a in args)
+        if name == "__fn__" and caps[5] is not None and len(args) in (2, 3):
+            k, label, own = (
+                a.value if type(a) is ast.Constant else None for a in (*args, None)[:3]
+            )
             if type(k) is not int or k < 0 or type(label) is not str or len(label) > 100:
                 raise WireError("a function by no number of the other side's")
-            return caps[5](k, label)
+            if own not in (None, True) or (own and not label.isidentifier()):
+                raise WireError("a function by no number of the other side's")
+            return caps[5](k, label, True) if own else caps[5](k, label)
         if name == "__ref__" and caps[3] is not None and len(args) == 1:
             k = args[0].value if type(args[0]) is ast.Constant else None
             if type(k) is not int or not 0 <= k < len(caps[3]):
