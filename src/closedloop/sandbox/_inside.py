@@ -3617,10 +3617,10 @@ class _HandleMethod:
     calling it calls that method in the candidate's process. Passed to the candidate, it is
     that method there, not a function of the checker's."""
 
-    __slots__ = ("handle", "name", "call", "__weakref__")
+    __slots__ = ("handle", "name", "call", "__name__", "__weakref__")
 
     def __init__(self, handle, name, call):
-        self.handle, self.name, self.call = handle, name, call
+        self.handle, self.name, self.call, self.__name__ = handle, name, call, name
 
     def __call__(self, *args, **kwargs):
         return self.call(*args, **kwargs)
