@@ -349,3 +349,127 @@ def test_a_hash_of_the_candidates_that_calls_one_while_a_request_is_read(verifie
         "    def count(self, group):\n        return len(group)\n"
     )
     assert outcome(verifier, task, code) is Outcome.PASS
+
+
+# -- red team 23b: each failed on the version after round 23's fixes -----------------------
+
+
+def class_task(prompt: str, checker: str):
+    return parse_task({"id": "k", "entry_point": "Bus", "prompt": prompt, "checker": checker})
+
+
+KEEPER = """class Bus:
+    def __init__(self): ...
+    def notify(self, x: int) -> None: ...
+    def keep(self, f): ...
+    def back(self): ...
+    def fire(self, x: int) -> None: ...
+"""
+KEEPER_SOLUTION = """class Bus:
+    def __init__(self):
+        self.got, self.f = [], None
+    def notify(self, x):
+        self.got.append(x)
+    def keep(self, f):
+        self.f = f
+    def back(self):
+        return self.f
+    def fire(self, x):
+        for g in (self.f if isinstance(self.f, list) else [self.f]):
+            g(x)
+"""
+
+
+def test_a_method_of_the_candidates_object_crosses_back_as_the_checkers_handle_method(verifier):
+    task = class_task(
+        KEEPER,
+        "def check(candidate):\n"
+        "    a, b = candidate(), candidate()\n"
+        "    b.keep([a.notify])\n    b.fire(3)\n    assert a.got == [3]\n"
+        "    b.keep(a.notify)\n    assert b.back() == a.notify\n",
+    )
+    assert outcome(verifier, task, KEEPER_SOLUTION) is Outcome.PASS
+
+
+RATIO = """class Bus:
+    def __init__(self, n: int, d: int = 1): ...
+    def __mul__(self, k: int) -> "Bus": ...
+    def __eq__(self, other: object) -> bool: ...
+    def visit(self, f) -> None: ...
+"""
+RATIO_SOLUTION = """class Bus:
+    def __init__(self, n, d=1):
+        self.n, self.d = n, d
+    def __mul__(self, k):
+        return Bus(self.n * k, self.d)
+    def __eq__(self, o):
+        return isinstance(o, Bus) and self.n * o.d == o.n * self.d
+    def __hash__(self):
+        return 0
+    def visit(self, f):
+        f(self)
+"""
+
+
+def test_an_object_the_checker_holds_keeps_its_standing_after_a_call_back(verifier):
+    # it was made loose for good (`r * 2` refused) once it reached the checker's function
+    task = class_task(
+        RATIO,
+        "def check(candidate):\n"
+        "    r = candidate(1, 2)\n    r.visit(lambda q: None)\n"
+        "    assert r * 2 == candidate(1, 1)\n",
+    )
+    assert outcome(verifier, task, RATIO_SOLUTION) is Outcome.PASS
+
+
+NAMED = """class Bus:
+    def __init__(self, n: int): ...
+    def __repr__(self) -> str: ...
+    def join(self, owners) -> bool: ...
+"""
+NAMED_SOLUTION = """class Bus:
+    def __init__(self, n):
+        self.n = n
+    def __repr__(self):
+        return f"Bus({self.n})"
+    def join(self, owners):
+        try:
+            owners(self)
+            return True
+        except KeyError:
+            return False
+"""
+
+
+def test_the_message_of_an_exception_holding_the_candidates_object_asks_it_nothing(verifier):
+    # str(KeyError(handle)) asked the candidate for its repr while it was calling: its error
+    task = class_task(
+        NAMED,
+        "def check(candidate):\n    d = {}\n    assert candidate(1).join(d.__getitem__) is False\n",
+    )
+    assert outcome(verifier, task, NAMED_SOLUTION) is Outcome.PASS
+
+
+def test_a_builtins_bound_method_passed_twice_is_one_function(verifier):
+    task = checked(
+        "def check(candidate):\n    out = []\n    assert candidate(out.append, out.append) is True\n"
+    )
+    assert outcome(verifier, task, "def f(a, b):\n    return a == b and a is b\n") is Outcome.PASS
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "functools.lru_cache(None)(eval)",
+        "eval.__call__",
+        "object.__getattribute__",
+        "type.__getattribute__",
+        "sys.stdout.write",
+    ],
+)
+def test_wrapped_code_runners_and_attribute_readers_are_never_handed_over(verifier, given):
+    task = checked(
+        f"import functools, sys\ndef check(candidate):\n    assert candidate({given}) == 2\n"
+    )
+    verdict = verifier.verify(task, "def f(fn):\n    return fn('1+1')\n")
+    assert verdict.outcome is Outcome.INVALID and "cannot cross" in verdict.detail

@@ -1718,7 +1718,8 @@ def serve_candidate(in_fd, out_fd):
     # iterator stays here in any task.
     kept = _Kept(fn if isinstance(fn, type) else None)
     ids = _Identities(-1)  # the objects that crossed, by the numbers both processes use
-    _CALLBACK.update(lock=_thread.allocate_lock(), open=False, g=g, stubs={}, ids=ids, kept=kept)
+    _CALLBACK.update(lock=_thread.allocate_lock(), open=False, g=g, stubs={}, own={})
+    _CALLBACK.update(ids=ids, kept=kept)
     _CALLBACK["in"], _CALLBACK["out"] = in_fd, out_fd
     while True:
         req = read_frame(in_fd)
@@ -1848,9 +1849,12 @@ def _checker_function(k, name, own=False):
     a handle to (``b.subscribe(a.notify)``): that method itself, no call back."""
     if own:
         try:
-            return getattr(_CALLBACK["kept"].get(k), name)
+            method = getattr(_CALLBACK["kept"].get(k), name)
         except Exception as e:
             raise WireError(f"no method {name!r} of the candidate's object: {e}") from None
+        if len(_CALLBACK["own"]) < MAX_CHECKER_FUNCTIONS:  # to cross back as the same
+            _CALLBACK["own"][id(method)] = (k, name, method)
+        return method
     stub = _CALLBACK["stubs"].get(k)
     if stub is None:
         if len(_CALLBACK["stubs"]) >= MAX_CHECKER_FUNCTIONS:
@@ -1860,8 +1864,12 @@ def _checker_function(k, name, own=False):
 
 
 def _stub_number(x):
-    """How a stand-in crosses back: as the checker's own function."""
-    return (x._k, x.__name__) if type(x) is _CheckerFunction else None
+    """How a stand-in crosses back: as the checker's own function; and a method of the
+    candidate's own object that the checker passed, as the checker's handle's method."""
+    if type(x) is _CheckerFunction:
+        return x._k, x.__name__
+    own = _CALLBACK["own"].get(id(x))
+    return (own[0], own[1], True) if own is not None and own[2] is x else None
 
 
 def _call_back(k, args, kwargs):
@@ -1871,14 +1879,18 @@ def _call_back(k, args, kwargs):
     if _CALLBACK["owner"] == _thread.get_ident():  # a finalizer or a signal handler, mid-call
         raise RuntimeError("a function of the checker's, called again while it is being called")
     ids, kept = _CALLBACK["ids"], _CALLBACK["kept"]
+
     # an iterator of the solution's (a generator for the checker's `sum`) goes as its items:
     # kept here as a handle, the checker's function could only iterate it by calling back
-    args = tuple(list(a) if _is_iterator(a) else a for a in args)
-    kwargs = {key: list(v) if _is_iterator(v) else v for key, v in kwargs.items()}
-
     def entry_handle(obj):
         number = kept.number(obj)
         return None if number is None or number[1] else number
+
+    def listed(a):
+        return list(a) if _is_iterator(a) and entry_handle(a) is None else a
+
+    args = tuple(listed(a) for a in args)
+    kwargs = {key: listed(v) for key, v in kwargs.items()}
 
     with lock:
         if not _CALLBACK["open"]:
@@ -2849,6 +2861,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
     write_frame(out_fd, {"judging": True})
     cand_w, cand_r = cand_fds
     state = {"calls": 0, "values": 0, "raised": None, "known": {}, "fault": None, "back": 0}
+    state["quiet"] = False  # the judge's own reading of an exception: no fault of anyone's
     _JUDGE_FUNCTIONS.update(list=[], numbers={})  # this job's own
     g = _module_namespace("__judge__")  # this job's own: the last job's module is dropped
 
@@ -3026,6 +3039,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
     # the proxy itself handed to the candidate would only call it back while it runs
     _JUDGE_FUNCTIONS["not"] = frozenset({id(candidate)})
+    _JUDGE_FUNCTIONS["own"] = lambda k, name: ask(known_handle(k), name)
 
     def operate(handle, name, args, kwargs):
         """An operation on the candidate's object, where the prompt's class declares it (an
@@ -3099,7 +3113,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
             with one_call:
                 return _call(on, name, args, kwargs, get, where, put, iterator_itself)
         except CandidateFault as e:  # kept: a checker's bare `except:` must not make it a pass
-            if state["fault"] is None:
+            if state["fault"] is None and not state["quiet"]:
                 state["fault"] = e
             raise
 
@@ -3114,6 +3128,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
         state["values"] += 1  # the checker's own code now holds what the candidate wrote
         what = "passed the checker's function"
         graphs = (ids.graph(), ids.graph())
+        held = set(handles.keys())  # a handle the checker already held keeps its standing
         arrived.append([])
         try:
             args, kwargs = (
@@ -3129,7 +3144,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 raise CandidateFault(
                     "the candidate gave the checker's function a keyword not a name"
                 )
-            settle([((args, kwargs), NO_HINT, None)], what, arrived[-1])
+            new = [(n, it) for n, it in arrived[-1] if n not in held]
+            settle([((args, kwargs), NO_HINT, None)], what, new)
         finally:
             arrived.pop()
         state["back"] += 1
@@ -3139,11 +3155,14 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise
         except BaseException as e:  # the candidate's call raises it, as a call would
             raised = {"cb_raised": _builtin_exception_name(e), "message": ""}
+            state["quiet"] = True  # str() of a handle in its args would ask the candidate
             try:
                 raised["message"] = str(e)[:1000]
                 raised["args"] = encode_plain(e.args, False, True)  # KeyError's key, errno
             except BaseException:  # args that cannot cross, a message that cannot be made
                 pass
+            finally:
+                state["quiet"] = False
             return raised
         finally:
             state["back"] -= 1
@@ -3506,13 +3525,15 @@ def _take_value(rep, args, kwargs, ids, g, handle_for):
     return value
 
 
-_JUDGE_FUNCTIONS = {"list": [], "numbers": {}, "not": frozenset()}
+_JUDGE_FUNCTIONS = {"list": [], "numbers": {}, "not": frozenset(), "own": None}
 """The judge's side: the checker's functions the candidate was given in this job, by number
 (kept alive, so that a number always names the same function)."""
 _UNCROSSABLE = frozenset(
     id(f)
     for f in (eval, exec, compile, __import__, open, breakpoint, input, globals, locals, vars)
     + (getattr, setattr, delattr, str.format, str.format_map)  # "{0.__globals__}" reads too
+    + (object.__getattribute__, object.__setattr__, object.__delattr__, type.__getattribute__)
+    + (type.__setattr__, type.__delattr__)
 )
 """Builtins no candidate is handed: a checker passing one would let the candidate run code
 or reach files in the judge, which no plain-data call can."""
@@ -3587,10 +3608,17 @@ def _uncrossable(x):
         module = getattr(x, "__module__", None)
         if type(module) is str and module.split(".")[0] in _SYSTEM_MODULES:
             return True
+        if owner is not None and type(owner).__module__.split(".")[0] in _SYSTEM_MODULES:
+            return True  # sys.stdout.write: a method of the judge's file
+        wrapped = getattr(x, "__wrapped__", None)  # lru_cache(None)(eval)
         if isinstance(x, functools.partial):
             x = x.func
         elif isinstance(x, types.MethodType):
             x = x.__func__
+        elif wrapped is not None:
+            x = wrapped
+        elif callable(owner) and not isinstance(owner, type | types.ModuleType):
+            x = owner  # eval.__call__: the method-wrapper of a function
         else:
             return False
     return True
@@ -3622,6 +3650,14 @@ class _HandleMethod:
     def __init__(self, handle, name, call):
         self.handle, self.name, self.call, self.__name__ = handle, name, call, name
 
+    def __eq__(self, other):  # as bound methods compare: the same object's same method
+        if type(other) is not _HandleMethod:
+            return NotImplemented
+        return other.handle is self.handle and other.name == self.name
+
+    def __hash__(self):
+        return hash((id(self.handle), self.name))
+
     def __call__(self, *args, **kwargs):
         return self.call(*args, **kwargs)
 
@@ -3636,8 +3672,13 @@ def _function_number(x):
         return None
     known = _JUDGE_FUNCTIONS["numbers"]
     # a bound method is made anew at each `a.m`: one number for what it binds, as `==` says
-    bound = getattr(x, "__self__", None) if isinstance(x, types.MethodType) else None
-    key = (id(bound), id(x.__func__)) if bound is not None else id(x)
+    bound = getattr(x, "__self__", None)
+    if isinstance(x, types.MethodType):
+        key = (id(bound), id(x.__func__))
+    elif bound is not None and not isinstance(bound, types.ModuleType):
+        key = (id(bound), getattr(x, "__name__", ""), type(x))  # out.append, (3).__add__
+    else:
+        key = id(x)
     k = known.get(key)
     if k is None:
         if len(known) >= MAX_CHECKER_FUNCTIONS:
@@ -3649,10 +3690,12 @@ def _function_number(x):
 
 
 def _function_of(k, name, own=False):
-    """The checker's function number ``k`` (a candidate naming another is refused)."""
+    """The checker's function number ``k`` (a candidate naming another is refused); with
+    ``own``, the method ``name`` of the candidate's object ``k`` as the checker reads it off
+    its handle (a function task has none: refused)."""
     functions = _JUDGE_FUNCTIONS["list"]
     if own:
-        raise WireError("a method of the candidate's object, sent back as one")
+        return _JUDGE_FUNCTIONS["own"](k, name)
     if not 0 <= k < len(functions):
         raise WireError("a function the checker never passed")
     return functions[k]
