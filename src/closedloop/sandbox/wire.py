@@ -624,7 +624,8 @@ def encode_plain(
     the enumerations whose members crossed by name. ``functions`` (with ``objects``: the
     checker proxy's two ends) maps a function that stays in the writer's process to ``(its
     number there, its name)``, or to None where it cannot cross (written ``__fn__(k, name)``:
-    the reader calls it back, see ``_inside``'s ``_CheckerFunction``).
+    the reader calls it back, see ``_inside``'s ``_CheckerFunction``); ``(k, name, True)`` is
+    the method ``name`` of the reader's own object ``k`` (``__fn__(k, name, True)``).
 
     ``stdlib=True`` (both ends of the checker proxy) writes the standard library's value types
     (``OrderedDict``, ``Counter``, ``defaultdict`` with a builtin factory, ``deque``,
@@ -670,7 +671,8 @@ _SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 def _dec(node, caps, ns=None):
     """``node`` as a plain value; ``caps`` is ``[nodes left, most bits of an int, whether the
-    standard library's forms are read, the graph's objects that ``__ref__`` names or None]``."""
+    standard library's forms are read, the graph's objects that ``__ref__`` names or None,
+    the ``handles`` hook or None, the ``functions`` hook or None]`` (see decode_plain)."""
     caps[0] -= 1
     if caps[0] < 0:
         raise WireError("value has too many elements")
@@ -1266,8 +1268,9 @@ def decode_plain(
     object's attributes as decoded are in ``"states"``. ``handles`` (the candidate's process,
     for the checker proxy's arguments): the objects that ``__handle__(k)`` names.
     ``functions`` (the checker proxy's two ends): ``(k, name)`` -> the function that
-    ``__fn__(k, name)`` names (raising :class:`WireError` for a number never sent); without
-    it the form is refused.
+    ``__fn__(k, name)`` names (raising :class:`WireError` for a number never sent), and
+    ``(k, name, True)`` -> the reader's own object ``k``'s method; without it the form is
+    refused.
 
     Every failure is a :class:`WireError`, whatever raised it (an overflow, a class's
     ``__new__``): a value that cannot be read is the sender's fault, never the reader's.
