@@ -94,6 +94,9 @@ import weakref
 try:  # on the host, for tools; inside the sandbox the two modules' source precedes this file
     from closedloop.sandbox.prompt_types import NO_HINT, Position, PromptTypes, slot_key
     from closedloop.sandbox.wire import (
+        _BASES,
+        FUNCTION_HANDLE,
+        FUNCTION_NAMES,
         HANDLE_OPS,
         ITER_END,
         JUDGE_INT_BITS,
@@ -104,6 +107,7 @@ try:  # on the host, for tools; inside the sandbox the two modules' source prece
         WireError,
         _builtin_exception_name,
         _fingerprint_of,
+        _is_member,
         _obj_state,
         _set_attr,
         _slot_names,
@@ -1813,14 +1817,17 @@ def serve_candidate(in_fd, out_fd):
 
 
 class _CheckerFunction:
-    """A function the checker passed to the candidate (``candidate(xs, key=lambda x: -x)``):
-    calling it runs the checker's function in the judge, with the arguments crossing as
-    plain data (the standard library's types and objects as the candidate's values do), and
-    gives back what it returned or raises what it raised (a builtin exception as itself,
-    another as ``Exception``). Only while a call of the checker's runs: the candidate's
-    process then reads nothing else, so a thread of the solution's that calls it later,
-    between calls, gets ``RuntimeError``. The same function of the checker's is the same
-    object here (``is``, hashing), and one given back crosses as the checker's own."""
+    # A function the checker passed to the candidate (``candidate(xs, key=lambda x: -x)``):
+    # calling it runs the checker's function in the judge, with the arguments crossing as
+    # plain data (the standard library's types and objects as the candidate's values do),
+    # and gives back what it returned or raises what it raised (a builtin exception as
+    # itself, another as ``Exception``). Only while a call of the checker's runs: the
+    # candidate's process then reads nothing else, so a thread of the solution's that calls
+    # it later, between calls, gets ``RuntimeError``. The same function of the checker's is
+    # the same object here (``is``, hashing), and one given back crosses as the checker's
+    # own.
+    # (A comment, not a docstring: the stand-in's __doc__ is None, as functools.wraps
+    # copies it onto the candidate's wrapper, where a checker may read it.)
 
     __slots__ = ("_k", "__name__", "__qualname__", "__weakref__")
 
@@ -1926,7 +1933,8 @@ def _call_back(k, args, kwargs):
 
 
 def _entry_handle(obj):
-    """The handle number of an object of the entry class (class tasks), not an iterator's."""
+    """The handle number of an object of the entry class (class tasks), not an iterator's
+    nor a function's."""
     number = _CALLBACK["kept"].number(obj)
     return None if number is None or number[1] else number
 
@@ -1971,30 +1979,36 @@ class _Kept:
     """The objects the checker holds handles to, by number: in a class task (the request
     says ``"handles"``) every instance of the entry class that crosses, and in any task the
     iterators (a generator returned, ``iter`` of a kept object; ``iter`` of one of the
-    standard library's over a container gives its items whole, as a list)."""
+    standard library's over a container gives its items whole, as a list) and the functions
+    (a closure, a decorated function, a ``partial`` the solution returns: the checker calls
+    them here, ``candidate(3)(4)``)."""
 
     def __init__(self, cls):
-        self.cls, self.objects, self.numbers = cls, [], {}
+        self.cls, self.objects, self.numbers, self.kinds = cls, [], {}, []
         self.entries = False  # whether instances of the entry class stay here
 
     def number(self, obj):
-        """``(number, is an iterator)`` where ``obj`` stays here, else None: it crosses as
-        data."""
+        """``(number, kind)`` where ``obj`` stays here, else None: it crosses as data. The
+        kind, fixed when it is first kept, is False for an object of the entry class, True
+        for an iterator and ``FUNCTION_HANDLE`` for a function."""
         k = self.numbers.get(id(obj))
         held = self.objects[k] if k is not None else None
         if type(held) is _Let and held.ref() is obj:
             self.objects[k] = held = obj  # the checker holds it again, under its old number
         if held is obj:
-            return k, type(obj) is not self.cls and _is_iterator(obj)
+            return k, self.kinds[k]
         if self.entries and self.cls is not None and isinstance(obj, self.cls):
-            return self.keep(obj), False
+            return self.keep(obj, False), False
         if _is_iterator(obj):
-            return self.keep(obj), True
+            return self.keep(obj, True), True
+        if _is_function(obj):
+            return self.keep(obj, FUNCTION_HANDLE), FUNCTION_HANDLE
         return None
 
-    def keep(self, obj):
+    def keep(self, obj, kind):
         k = self.numbers[id(obj)] = len(self.objects)
         self.objects.append(obj)  # alive while the checker holds it: its id stays its own
+        self.kinds.append(kind)
         return k
 
     def get(self, k, iterator=False):
@@ -2030,7 +2044,9 @@ class _Kept:
             return obj(*args, **kwargs)
         if name in HANDLE_OPS:
             return _operation(name, obj, args)
-        if not _public(name):
+        function_name = name in FUNCTION_NAMES and on != CLASS_TARGET
+        function_name = function_name and self.kinds[on] is FUNCTION_HANDLE
+        if not (_public(name) or (function_name and req.get("get"))):
             raise TypeError(f"no attribute a checker may ask for: {name!r}")
         if req.get("set") is True and len(args) == 1:  # the checker's `obj.name = value`
             setattr(obj, name, args[0])
@@ -2053,6 +2069,19 @@ class _Let:
 def _is_iterator(obj):
     t = type(obj)
     return hasattr(t, "__next__") and hasattr(t, "__iter__") and not isinstance(obj, type)
+
+
+def _is_function(obj):
+    """A function of the solution's that cannot cross as data (a closure, a lambda, a bound
+    method, ``partial``, a cached function, an object with ``__call__``): it stays here and
+    the checker calls it through a handle. Not a class (``int`` crosses by name; a class of
+    the solution's is not a value), nor a value of a builtin type or an enum's member."""
+    return (
+        callable(obj)
+        and not isinstance(obj, type)
+        and not isinstance(obj, _BASES)
+        and not _is_member(obj)
+    )
 
 
 # The standard library's iterators over its containers: they run no code of anyone's, so
@@ -2864,7 +2893,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
     # where its prompt defines the entry point as a class, and then each answers only what
     # the prompt's class declares (a candidate's object standing where the checker expects
     # a list cannot answer its `len`, `in` or `.count`). Iterators, in any task, answer
-    # `iter` and `next` only.
+    # `iter` and `next` only; functions (a closure the solution returned) a call only.
+    # `kinds`: a handle's number -> False (the entry class), True (an iterator) or
+    # FUNCTION_HANDLE.
     handles, methods, released, kinds = weakref.WeakValueDictionary(), set(), [], {}
     ids = _Identities(1)  # the objects that crossed, by the numbers both processes use
     entry = {"is_class": False, "names": frozenset(), "ops": frozenset(), "cls": None}
@@ -2882,15 +2913,15 @@ def serve_judge(in_fd, out_fd, cand_fds):
     # candidate again (the hash of its object as a dict key), and each call places its own.
     loose, iter_hints, arrived = set(), {}, [[]]
 
-    def handle_for(k, iterator=False):
-        h = known_handle(k, iterator)
-        arrived[-1].append((k, iterator))
+    def handle_for(k, kind=False):
+        h = known_handle(k, kind)
+        arrived[-1].append((k, kind))
         return h
 
-    def known_handle(k, iterator=False):
-        if not entry["is_class"] and not iterator:
+    def known_handle(k, kind=False):
+        if not entry["is_class"] and not kind:
             raise WireError("an object kept in the candidate's process, in a function task")
-        if kinds.setdefault(k, iterator) is not iterator:
+        if kinds.setdefault(k, kind) is not kind:
             raise WireError("a handle that changed its kind")
         h = handles.get(k)
         if h is None:
@@ -2907,6 +2938,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
         k = object.__getattribute__(handle, "_k") if handle is not None else None
         if k is None:
             return entry["cls"]  # the class called: its object
+        if kinds.get(k) is FUNCTION_HANDLE:
+            return NO_HINT  # what a function of the candidate's returns: typed nowhere
         if kinds.get(k):  # its items, or (`iter` of it) an iterator where it sat
             hint = iter_hints.get(k, NO_HINT)
             return entry["types"].items_hint(hint) if name == "__next__" else hint
@@ -3011,6 +3044,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
         there), or its attribute's value -- not a name of the builtin value types' that the
         prompt's class does not declare (its ``count``, its ``keys``)."""
         k = object.__getattribute__(handle, "_k")
+        if name.startswith("__") and kinds.get(k) is not FUNCTION_HANDLE:
+            raise AttributeError(name)
         if name in _VALUE_NAMES and (kinds.get(k) or name not in entry["names"]):
             raise AttributeError(
                 f"the candidate's object has no attribute {name!r} (its prompt's class "
@@ -3032,7 +3067,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
     # this job's functions; the proxy itself handed to the candidate would only call it back
     # while it runs; a handle's method comes back as the checker reads it off the handle
-    _JUDGE_FUNCTIONS.update(list=[], numbers={}, own=lambda k, name: ask(known_handle(k), name))
+    _JUDGE_FUNCTIONS.update(
+        list=[], numbers={}, own=lambda k, name: ask(known_handle(k, kinds.get(k, False)), name)
+    )
     _JUDGE_FUNCTIONS["not"] = frozenset({id(candidate)})
 
     def operate(handle, name, args, kwargs):
@@ -3041,7 +3078,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
         k = object.__getattribute__(handle, "_k")
         if k == CLASS_TARGET:
             return NotImplemented
-        if name not in (_ITERATOR_OPS if kinds.get(k) else entry["ops"]):
+        if name not in _KIND_OPS.get(kinds.get(k), entry["ops"]):
             return NotImplemented
         if name in _OPERAND_OPS and not all(meets(x, name, k in loose) for x in args):
             return NotImplemented  # an operand the object has no business judging: a list
@@ -3369,6 +3406,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
 _METHOD = object()  # a reply saying the attribute asked for is a method
 CLASS_TARGET = -1  # the number a request "on" the solution's class itself gives
 _ITERATOR_OPS = frozenset({"__iter__", "__next__"})
+_KIND_OPS = {True: _ITERATOR_OPS, FUNCTION_HANDLE: frozenset({"__call__"})}
+"""What a handle answers by its kind (an iterator, a function); the entry class's objects
+answer what the prompt's class declares."""
 # the comparisons and arithmetic: binary, and judged against their other operand
 _OPERAND_OPS = frozenset(HANDLE_OPS).difference(
     _UNARY,

@@ -76,8 +76,9 @@ def _enc(x, out, depth, budget, objects, stdlib=False):
             out.append(f"__fn__({int(fn[0])}, {str(fn[1])[:100]!r}{own})")
             return
         if objects and objects.handle is not None and (kept := objects.handle(x)) is not None:
-            k, iterator = kept  # it stays here: the checker gets a handle
-            out.append(f"__handle__({int(k)}, True)" if iterator else f"__handle__({int(k)})")
+            k, kind = kept  # it stays here: the checker gets a handle
+            kind = ", True" if kind is True else f", {FUNCTION_HANDLE!r}" if kind else ""
+            out.append(f"__handle__({int(k)}{kind})")
             return
         if objects and _is_member(x) and t.__module__ in _NAMESPACES:
             # Color.RED by name (and value): the reader's own member where it has the class
@@ -453,7 +454,7 @@ class Handle:
         object.__setattr__(self, "_port", port)
 
     def __getattr__(self, name):
-        if name.startswith("__"):
+        if name.startswith("__") and name not in FUNCTION_NAMES:
             raise AttributeError(name)
         return object.__getattribute__(self, "_port").get(self, name)
 
@@ -570,10 +571,29 @@ def _builtin_exception_name(exc):
     return next(c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins")
 
 
+class _HandleDoc:
+    """``Handle.__doc__``: the class's docstring, and on a handle to a function of the
+    candidate's the function's (``functools.wraps`` copies it; a checker may compare it)."""
+
+    def __init__(self, doc):
+        self.doc = doc
+
+    def __get__(self, handle, cls=None):
+        return self.doc if handle is None else Handle.__getattr__(handle, "__doc__")
+
+
 Handle.__call__ = _handle_call
 Handle.__exit__ = _handle_exit
+Handle.__doc__ = _HandleDoc(Handle.__doc__)
 
 ITER_END = object()  # what the port answers a ``__next__`` with where the iterator is done
+FUNCTION_NAMES = frozenset({"__name__", "__qualname__", "__doc__"})
+"""The dunders a checker may read off a function of the candidate's (a decorator's
+``functools.wraps`` is checked by them); no other object's, and no other dunder."""
+FUNCTION_HANDLE = "function"
+"""The kind of a handle to a function of the candidate's (``__handle__(k, "function")``): a
+closure or a ``partial`` the solution returned, which the checker may call and nothing
+else; an iterator's kind is True, an object of the entry class's False."""
 
 
 class _Graph:
@@ -619,8 +639,9 @@ def encode_plain(
     gets the objects in table order (and marks the sender as the checker's side, where a
     builtin's subclass that overrides its methods is refused: the candidate's process would
     never run them). ``handle`` maps an object that stays in the candidate's process to
-    ``(its number there, whether it is an iterator)`` (written ``__handle__(k)``, see
-    :class:`Handle`), or None; ``enums``, a set, gets
+    ``(its number there, its kind)`` (written ``__handle__(k)``, ``__handle__(k, True)`` for
+    an iterator, ``__handle__(k, "function")`` for a function: see :class:`Handle` and
+    :data:`FUNCTION_HANDLE`), or None; ``enums``, a set, gets
     the enumerations whose members crossed by name. ``functions`` (with ``objects``: the
     checker proxy's two ends) maps a function that stays in the writer's process to ``(its
     number there, its name)``, or to None where it cannot cross (written ``__fn__(k, name)``:
@@ -716,10 +737,10 @@ def _dec(node, caps, ns=None):
         if name == "__named__" and ns is not None and len(args) in (2, 3):
             return _named(ns, args, caps)
         if name == "__handle__" and caps[4] is not None and 1 <= len(args) <= 2:
-            k, iterator = (a.value if type(a) is ast.Constant else None for a in (*args, None)[:2])
-            if type(k) is not int or k < 0 or iterator not in (None, True):
+            k, kind = (a.value if type(a) is ast.Constant else None for a in (*args, None)[:2])
+            if type(k) is not int or k < 0 or kind not in (None, True, FUNCTION_HANDLE):
                 raise WireError("a handle to no object of the candidate's")
-            return caps[4](k, iterator is True)
+            return caps[4](k, FUNCTION_HANDLE if kind == FUNCTION_HANDLE else kind is True)
         if name == "__fn__" and caps[5] is not None and len(args) in (2, 3):
             k, label, own = (
                 a.value if type(a) is ast.Constant else None for a in (*args, None)[:3]

@@ -15,8 +15,10 @@ process): judge printed output as an ``answer`` task, or wrap the program as a f
 its input text returning its output text. A checker's function passed to the candidate
 (``candidate(xs, key=lambda x: -x)``, ``candidate(str.lower, words)``) is a function there
 that calls back into the checker's process while that call runs (its arguments and result
-plain data, its exceptions builtin ones); a function the candidate makes and returns does not
-cross, nor may a checker hand it ``eval``, ``exec``, ``open`` and their kind.
+plain data, its exceptions builtin ones); a checker may not hand it ``eval``, ``exec``,
+``open`` and their kind. A function the candidate returns (``make_adder(3)(4)``, a
+decorator's wrapper) stays in the candidate's process, and the checker calls it there
+through a handle.
 
 This module parses and writes task and solution lines. It never runs anything: turning a task
 into verdicts is ``closedloop.verify``'s job. Errors name the line and the field, so a
