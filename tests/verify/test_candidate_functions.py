@@ -71,8 +71,7 @@ def test_curried_functions_and_functions_inside_data(verifier):
 
 def test_a_decorator_wraps_the_checkers_function_and_keeps_its_name(verifier):
     # the wrapper runs in the candidate's process and calls the checker's function back;
-    # `functools.wraps` is what the checker's __name__ and __doc__ look for (the stand-in
-    # of the checker's function carries its name, not its docstring)
+    # `functools.wraps` is what the checker's __name__ and __doc__ look for
     task = checked(
         "def check(candidate):\n"
         "    calls = []\n"
@@ -82,7 +81,7 @@ def test_a_decorator_wraps_the_checkers_function_and_keeps_its_name(verifier):
         "    g = candidate(square)\n"
         "    assert g(3) == 9 and g(3) == 9 and g(4) == 16\n"
         "    assert calls == [3, 4], calls\n"
-        "    assert g.__name__ == 'square' and g.__qualname__ == 'square'\n"
+        "    assert g.__name__ == 'square' and g.__qualname__ == square.__qualname__\n"
         "    assert candidate(None).__doc__ == 'identity'\n"
     )
     memo = (
@@ -200,5 +199,244 @@ def test_a_class_tasks_method_may_return_a_function(verifier):
         "    def __init__(self, k: int):\n        self.k = k\n"
         "    def times(self) -> Callable[[int], int]:\n        return lambda x: x * self.k\n"
         "    def scale(self, x: int) -> int:\n        return self.times()(x)\n"
+    )
+    assert verdict(verifier, task, code).outcome is Outcome.PASS
+
+
+# -- a red team's findings on the first version (round 24) ----------------------------------
+
+MEMOIZE = (
+    "import functools\n"
+    "def f(fn):\n"
+    "    cache = {}\n"
+    "    @functools.wraps(fn)\n"
+    "    def g(n):\n"
+    "        if n not in cache:\n"
+    "            cache[n] = fn(n)\n"
+    "        return cache[n]\n"
+    "    return g\n"
+)
+
+
+def test_a_memoizing_decorator_on_the_checkers_recursive_function(verifier):
+    # the checker's fib calls `fib`, the candidate's wrapper, while the wrapper is calling
+    # the checker's fib: each such call is answered inside the call back, 300 deep as in
+    # one interpreter (the harness's frames are not counted against the solution's depth)
+    task = checked(
+        "def check(candidate):\n"
+        "    calls = []\n"
+        "    @candidate\n"
+        "    def fib(n):\n"
+        "        calls.append(n)\n"
+        "        return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+        "    a, b = 0, 1\n"
+        "    for _ in range(300):\n"
+        "        a, b = b, a + b\n"
+        "    assert fib(300) == a\n"
+        "    assert len(calls) == 301, len(calls)\n"
+    )
+    assert verdict(verifier, task, MEMOIZE).outcome is Outcome.PASS
+    lru = "import functools\ndef f(fn):\n    return functools.lru_cache(maxsize=None)(fn)\n"
+    assert verdict(verifier, task, lru).outcome is Outcome.PASS
+    forgetful = MEMOIZE.replace("            cache[n] = fn(n)\n", "            return fn(n)\n")
+    assert verdict(verifier, task, forgetful).outcome in (Outcome.FAIL, Outcome.TIMEOUT)
+
+
+def test_the_checkers_function_shows_its_signature_and_docstring(verifier):
+    # a curry reads the arity off inspect.signature; functools.wraps copies the docstring,
+    # qualified name and __wrapped__ (which inspect.signature follows) onto the wrapper
+    curry = checked(
+        "def check(candidate):\n"
+        "    add3 = candidate(lambda a, b, c=0: a + b + c)\n"
+        "    assert add3(1)(2) == 3 and add3(1, 2) == 3\n"
+    )
+    code = (
+        "import inspect\n"
+        "def f(fn):\n"
+        "    n = sum(p.default is p.empty for p in inspect.signature(fn).parameters.values())\n"
+        "    def c(*a):\n"
+        "        return fn(*a) if len(a) >= n else (lambda *b: c(*a, *b))\n"
+        "    return c\n"
+    )
+    assert verdict(verifier, curry, code).outcome is Outcome.PASS
+    wraps = checked(
+        "import inspect\n"
+        "def check(candidate):\n"
+        "    def area(w, h=1):\n"
+        "        'the area'\n"
+        "        return w * h\n"
+        "    g = candidate(area)\n"
+        "    assert g(2, 3) == 6\n"
+        "    assert g.__doc__ == area.__doc__ and g.__qualname__ == area.__qualname__\n"
+        "    assert g.__wrapped__ is area\n"
+        "    assert inspect.signature(g) == inspect.signature(area)\n"
+    )
+    logged = (
+        "import functools\n"
+        "def f(fn):\n"
+        "    @functools.wraps(fn)\n"
+        "    def g(*a, **k):\n"
+        "        return fn(*a, **k)\n"
+        "    return g\n"
+    )
+    assert verdict(verifier, wraps, logged).outcome is Outcome.PASS
+    bare = logged.replace("    @functools.wraps(fn)\n", "")
+    assert verdict(verifier, wraps, bare).outcome is Outcome.FAIL
+
+
+def test_a_callable_object_is_no_way_to_answer_for_data(verifier):
+    # a function's data attributes cross as a plain object's do; its methods are not
+    # called: a fake Counter or Decimal would be live code given the checker's expected
+    # values (`r.compare(want)`), where the same object without __call__ crosses as data
+    task = checked(
+        "from decimal import Decimal\n"
+        "def check(candidate):\n"
+        "    r = candidate('1.10', '2.2')\n"
+        "    assert r.compare(Decimal('3.30')) == 0\n"
+    )
+    code = (
+        "class D:\n"
+        "    def __call__(self):\n        pass\n"
+        "    def compare(self, other):\n        return 0\n"
+        "def f(a, b):\n    return D()\n"
+    )
+    v = verdict(verifier, task, code)
+    assert v.outcome is Outcome.FAIL and "answers a call" in v.detail
+    counted = checked(
+        "def check(candidate):\n"
+        "    g = candidate(abs)\n"
+        "    assert g(-2) == 2 and g(3) == 3\n"
+        "    assert g.calls == 2\n"
+    )
+    code = (
+        "def f(fn):\n"
+        "    def g(x):\n"
+        "        g.calls += 1\n"
+        "        return fn(x)\n"
+        "    g.calls = 0\n"
+        "    return g\n"
+    )
+    assert verdict(verifier, counted, code).outcome is Outcome.PASS
+
+
+def test_a_forged_method_of_its_own_object_cannot_stand_where_data_is_due(verifier):
+    # the candidate's code reaches the harness and names its own object's attribute as a
+    # method "the checker read off its handle": the judge took the attribute's value, placed
+    # by the attribute's annotation, and the object's always-true __eq__ met the expected int
+    task = parse_task(
+        {
+            "id": "node",
+            "entry_point": "Node",
+            "prompt": (
+                "class Node:\n"
+                '    link: "Node"\n'
+                "    def __init__(self, v: int): ...\n"
+                "    def value(self) -> int: ...\n"
+                "    def __eq__(self, other: object) -> bool: ...\n"
+            ),
+            "checker": (
+                "def check(candidate):\n"
+                "    for v in (5, 6, 7):\n"
+                "        assert candidate(v).value() == v * 100\n"
+            ),
+        }
+    )
+    forged = (
+        "import sys\n"
+        "_M = sys.modules['__main__']\n"
+        "class Node:\n"
+        "    def __init__(self, v):\n"
+        "        self.v = v\n"
+        "        self.link = self\n"
+        "    def __eq__(self, other):\n"
+        "        return True\n"
+        "    __hash__ = object.__hash__\n"
+        "    def value(self):\n"
+        "        k = _M._CALLBACK['kept'].number(self)[0]\n"
+        "        tok = lambda: None\n"
+        "        _M._CALLBACK['own'][id(tok)] = (k, 'link', tok)\n"
+        "        self._tok = tok\n"
+        "        return tok\n"
+    )
+    assert verdict(verifier, task, forged).outcome is Outcome.ERROR
+
+
+def test_many_functions_let_go_of_cost_no_more_than_they_are(verifier):
+    # each new handle looked through a list of those let go of: 20,000 functions a round
+    # took seconds from the third round on, and five rounds ran past the wall clock
+    task = checked(
+        "def check(candidate):\n"
+        "    for _ in range(5):\n"
+        "        fs = candidate(20000)\n"
+        "        assert fs[7](1) == 8\n"
+    )
+    code = "def f(n):\n    return [(lambda x, i=i: x + i) for i in range(n)]\n"
+    with Verifier(workers=1, limits=SandboxLimits(wall_s=10.0)) as slow:
+        assert slow.verify(task, code).outcome is Outcome.PASS
+
+
+def test_the_candidates_function_may_go_to_the_checkers_function(verifier):
+    # a registry: the checker's function keeps the candidate's function and calls it, inside
+    # the candidate's call or after it; copied, a function is itself
+    task = checked(
+        "import copy\n"
+        "def check(candidate):\n"
+        "    reg = []\n"
+        "    candidate(reg.append)\n"
+        "    assert reg[0](2) == 3\n"
+        "    assert candidate(lambda g: g(5), None) == 6\n"
+        "    assert copy.deepcopy(reg[0]) is reg[0]\n"
+    )
+    code = (
+        "def add1(x):\n    return x + 1\n"
+        "def f(register, h=0):\n"
+        "    if h is None:\n        return register(add1)\n"
+        "    register(add1)\n"
+    )
+    assert verdict(verifier, task, code).outcome is Outcome.PASS
+
+
+def test_docstrings_of_the_prompts_class_and_its_objects(verifier):
+    task = parse_task(
+        {
+            "id": "acc",
+            "entry_point": "Acc",
+            "prompt": "class Acc:\n    'An accumulator.'\n    def __init__(self, n: int): ...\n",
+            "checker": (
+                "def check(candidate):\n"
+                "    assert candidate(3).__doc__ == 'An accumulator.'\n"
+                "    assert candidate.__doc__ == 'An accumulator.'\n"
+            ),
+        }
+    )
+    code = "class Acc:\n    'An accumulator.'\n    def __init__(self, n):\n        self.n = n\n"
+    assert verdict(verifier, task, code).outcome is Outcome.PASS
+
+
+def test_the_checkers_function_may_operate_on_the_candidates_object(verifier):
+    # a class task: the checker's function, given the candidate's object, calls its method
+    # while the candidate is calling the function (was the candidate's error: re-entry)
+    task = parse_task(
+        {
+            "id": "acc",
+            "entry_point": "Acc",
+            "prompt": (
+                "class Acc:\n"
+                "    def __init__(self, n: int): ...\n"
+                "    def get(self) -> int: ...\n"
+                "    def visit(self, fn) -> int: ...\n"
+            ),
+            "checker": (
+                "def check(candidate):\n"
+                "    a = candidate(4)\n"
+                "    assert a.visit(lambda acc: acc.get() * 10) == 40\n"
+            ),
+        }
+    )
+    code = (
+        "class Acc:\n"
+        "    def __init__(self, n):\n        self.n = n\n"
+        "    def get(self):\n        return self.n\n"
+        "    def visit(self, fn):\n        return fn(self)\n"
     )
     assert verdict(verifier, task, code).outcome is Outcome.PASS

@@ -104,16 +104,18 @@ def test_a_call_from_a_thread_between_the_checkers_calls_is_refused_in_the_candi
     assert outcome(verifier, task, code) is Outcome.PASS
 
 
-def test_a_function_calling_the_candidate_back_is_the_candidates_error_not_the_tasks(verifier):
-    # whether the checker's helper calls the candidate depends on the candidate's argument:
-    # an unscored verdict would be a dodge
+def test_a_function_calling_the_candidate_back_is_answered_inside_the_call(verifier):
+    # the checker's helper calls the candidate while the candidate is calling the helper:
+    # the candidate answers that call inside its call back, as one interpreter would
     task = checked(
         "def check(candidate):\n"
         "    def helper(y):\n        return candidate(len, y) if y else 0\n"
         "    assert candidate(helper, [1]) == 1\n"
+        "    assert candidate(helper, [1, 2, 3]) == 3\n"
     )
-    verdict = verifier.verify(task, "def f(fn, x):\n    return fn(x)\n")
-    assert verdict.outcome is Outcome.ERROR and "called the candidate" in verdict.detail
+    assert outcome(verifier, task, "def f(fn, x):\n    return fn(x)\n") is Outcome.PASS
+    wrong = "def f(fn, x):\n    return fn(x) + 1 if callable(fn) and fn is not len else fn(x)\n"
+    assert outcome(verifier, task, wrong) is Outcome.FAIL
 
 
 @pytest.mark.parametrize(
@@ -159,7 +161,7 @@ def test_what_cannot_cross_is_an_exception_in_the_candidate(verifier):
     )
     code = (
         "def f(fn, case):\n"
-        "    x = {'its argument': lambda: 0, 'its result': 0, 'NaN': float('nan')}[case]\n"
+        "    x = {'its argument': object(), 'its result': 0, 'NaN': float('nan')}[case]\n"
         "    try:\n        fn(x)\n    except TypeError:\n        return 'TypeError'\n"
         "    return None\n"
     )

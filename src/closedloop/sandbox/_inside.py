@@ -107,6 +107,7 @@ try:  # on the host, for tools; inside the sandbox the two modules' source prece
         WireError,
         _builtin_exception_name,
         _fingerprint_of,
+        _HandleDoc,
         _is_member,
         _obj_state,
         _set_attr,
@@ -114,6 +115,7 @@ try:  # on the host, for tools; inside the sandbox the two modules' source prece
         contains_nan,
         decode_plain,
         encode_plain,
+        function_meta,
         graph_numbers,
         plain_equal,
         read_frame,
@@ -1722,98 +1724,109 @@ def serve_candidate(in_fd, out_fd):
     # iterator stays here in any task.
     kept = _Kept(fn if isinstance(fn, type) else None)
     ids = _Identities(-1)  # the objects that crossed, by the numbers both processes use
-    _CALLBACK.update(lock=_thread.allocate_lock(), open=False, g=g, stubs={}, own={})
+    _CALLBACK.update(lock=_thread.allocate_lock(), open=False, g=g, stubs={}, own={}, fn=fn)
     _CALLBACK.update(ids=ids, kept=kept, **{"in": in_fd, "out": out_fd})
     while True:
         req = read_frame(in_fd)
         if req is None:
             return
-        t = time.perf_counter()
-        called = False
-        proxy = bool(req.get("sync"))
+        write_frame(out_fd, _answer(req))
+
+
+def _answer(req, nested=False):
+    """The reply to one request of the host's or the checker's: the entry point (or, "on" a
+    handle, the candidate's object) called with the request's arguments, its value as
+    plain-data text, what it raised, or why nothing was called. ``nested``: a request the
+    checker's function made while the candidate was calling it (``_call_back``): the calls
+    of the checker's functions stay open, since the outer call still runs."""
+    fn, g, kept, ids = _CALLBACK["fn"], _CALLBACK["g"], _CALLBACK["kept"], _CALLBACK["ids"]
+    t = time.perf_counter()
+    called = False
+    proxy = bool(req.get("sync"))
+
+    def close_calls():
+        if not nested:
+            _open_calls(False)
+
+    if not nested:
         _open_calls(proxy)  # rebuilding its arguments may run the solution's __hash__ or __eq__
-        try:
-            # the checker's: the standard library's types, object graphs and handles cross
-            kept.release(req.get("release"))
-            kept.entries = req.get("handles") is True
-            held = kept.get if proxy else None
-            bits = JUDGE_INT_BITS if proxy else MAX_INT_BITS  # what the judge may send
-            made, kmade = ids.graph(), ids.graph()  # objects seen before
-            args, kwargs = (
-                decode_plain(
-                    req[key],
-                    g,
-                    max_int_bits=bits,
-                    stdlib=proxy,
-                    graph=graph,
-                    handles=held,
-                    functions=_checker_function if proxy else None,
-                )
-                if req.get(key)
-                else empty
-                for key, graph, empty in (("args", made, ()), ("kwargs", kmade, {}))
+    try:
+        # the checker's: the standard library's types, object graphs and handles cross
+        kept.release(req.get("release"))
+        kept.entries = req.get("handles") is True
+        held = kept.get if proxy else None
+        bits = JUDGE_INT_BITS if proxy else MAX_INT_BITS  # what the judge may send
+        made, kmade = ids.graph(), ids.graph()  # objects seen before
+        args, kwargs = (
+            decode_plain(
+                req[key],
+                g,
+                max_int_bits=bits,
+                stdlib=proxy,
+                graph=graph,
+                handles=held,
+                functions=_checker_function if proxy else None,
             )
-            for graph in (made, kmade):  # what the checker changed of them since
-                _take_states(graph, ids)
-                ids.learn(graph)
-            if req.get("alias"):
-                args, kwargs = _alias(args, kwargs, req["alias"])
-        except BaseException as e:
-            # Never an exception of the solution's: a checker's `except ValueError` must not
-            # take a WireError here for the call raising (its argument's size, a class of the
-            # solution's that its objects do not fit).
-            why = "nothing: its arguments could not be rebuilt in its process: " + _exc_line(e)
-            _open_calls(False)
-            write_frame(out_fd, {"i": req["i"], "unplain": why})
-            continue
-        handle = kept.number if proxy else None
-        try:
-            if proxy and req.get("on") is not None:
-                called = True
-                r = kept.operate(req, args, kwargs)  # the candidate's own code runs
-                if r is _METHOD or r is ITER_END:
-                    said = "method" if r is _METHOD else "stop"
-                    _open_calls(False)
-                    write_frame(out_fd, {"i": req["i"], said: True})
-                    continue
-            else:
-                called = True
-                r = fn(*args, **kwargs)
-        except BaseException as e:
-            _open_calls(False)
-            rep = _raised(req["i"], e)
-            if called and req.get("sync"):  # what it changed before raising, as a call shows
-                try:
-                    _changed_args(rep, req, args, kwargs, ids.number, handle)
-                except BaseException:
-                    pass
-            ids.flush()  # what crossed is noted as it is now, before the checker goes on
-            write_frame(out_fd, rep)
-            continue
-        _open_calls(False)
-        try:
-            text = encode_plain(
-                r,
-                proxy,
-                proxy,
-                ids.number if proxy else None,
-                handle=handle,
-                functions=_stub_number if proxy else None,
-            )
-        except BaseException as e:
-            write_frame(out_fd, {"i": req["i"], "unplain": _exc_line(e)})
-            continue
-        rep = {"i": req["i"], "value": text, "t": time.perf_counter() - t}
-        if req.get("sync"):
+            if req.get(key)
+            else empty
+            for key, graph, empty in (("args", made, ()), ("kwargs", kmade, {}))
+        )
+        for graph in (made, kmade):  # what the checker changed of them since
+            _take_states(graph, ids)
+            ids.learn(graph)
+        if req.get("alias"):
+            args, kwargs = _alias(args, kwargs, req["alias"])
+    except BaseException as e:
+        # Never an exception of the solution's: a checker's `except ValueError` must not
+        # take a WireError here for the call raising (its argument's size, a class of the
+        # solution's that its objects do not fit).
+        why = "nothing: its arguments could not be rebuilt in its process: " + _exc_line(e)
+        close_calls()
+        return {"i": req["i"], "unplain": why}
+    handle = kept.number if proxy else None
+    try:
+        if proxy and req.get("on") is not None:
+            called = True
+            r = kept.operate(req, args, kwargs)  # the candidate's own code runs
+            if r is _METHOD or r is ITER_END:
+                close_calls()
+                return {"i": req["i"], ("method" if r is _METHOD else "stop"): True}
+        else:
+            called = True
+            r = fn(*args, **kwargs)
+    except BaseException as e:
+        close_calls()
+        rep = _raised(req["i"], e)
+        if called and req.get("sync"):  # what it changed before raising, as a call shows
             try:
                 _changed_args(rep, req, args, kwargs, ids.number, handle)
-                same = _same_argument(r, args, kwargs)
-                if same is not None:
-                    rep["same"] = same
-            except BaseException as e:
-                rep = {"i": req["i"], "unplain": "its arguments after the call: " + _exc_line(e)}
-        ids.flush()
-        write_frame(out_fd, rep)
+            except BaseException:
+                pass
+        ids.flush()  # what crossed is noted as it is now, before the checker goes on
+        return rep
+    close_calls()
+    try:
+        text = encode_plain(
+            r,
+            proxy,
+            proxy,
+            ids.number if proxy else None,
+            handle=handle,
+            functions=_stub_number if proxy else None,
+        )
+    except BaseException as e:
+        return {"i": req["i"], "unplain": _exc_line(e)}
+    rep = {"i": req["i"], "value": text, "t": time.perf_counter() - t}
+    if req.get("sync"):
+        try:
+            _changed_args(rep, req, args, kwargs, ids.number, handle)
+            same = _same_argument(r, args, kwargs)
+            if same is not None:
+                rep["same"] = same
+        except BaseException as e:
+            rep = {"i": req["i"], "unplain": "its arguments after the call: " + _exc_line(e)}
+    ids.flush()
+    return rep
 
 
 class _CheckerFunction:
@@ -1826,16 +1839,35 @@ class _CheckerFunction:
     # it later, between calls, gets ``RuntimeError``. The same function of the checker's is
     # the same object here (``is``, hashing), and one given back crosses as the checker's
     # own.
-    # (A comment, not a docstring: the stand-in's __doc__ is None, as functools.wraps
-    # copies it onto the candidate's wrapper, where a checker may read it.)
+    # Its __qualname__, __doc__ and __signature__ are the checker's function's (what
+    # ``wire.function_meta`` sent): functools.wraps copies them onto a decorator's wrapper,
+    # and a curry reads the arity off inspect.signature. (A comment, not a docstring: the
+    # class's own docstring would stand where the function's belongs.)
 
-    __slots__ = ("_k", "__name__", "__qualname__", "__weakref__")
+    __slots__ = ("_k", "__name__", "__qualname__", "_doc", "_params", "__weakref__")
 
-    def __init__(self, k, name):
-        self._k, self.__name__, self.__qualname__ = k, name, name
+    def __init__(self, k, name, meta=None):
+        qualname, doc, params = meta or (None, None, None)
+        self._k, self.__name__, self.__qualname__ = k, name, qualname or name
+        self._doc, self._params = doc, params
 
     def __call__(self, *args, **kwargs):
         return _call_back(self._k, args, kwargs)
+
+    @property
+    def __doc__(self):
+        return self._doc
+
+    @property
+    def __signature__(self):
+        if self._params is None:
+            raise AttributeError("__signature__")
+        import inspect  # only where a solution asks
+
+        P = inspect.Parameter
+        return inspect.Signature(
+            [P(n, kind, default=_CHECKERS_DEFAULT if d else P.empty) for n, kind, d in self._params]
+        )
 
     def __repr__(self):
         return f"<function {self.__name__} of the checker's>"
@@ -1849,7 +1881,18 @@ _CALLBACK = {"open": False, "lock": None, "owner": None, "in": -1, "out": -1, "g
 running, the lock held by whichever thread has the channel, the channel and the namespace."""
 
 
-def _checker_function(k, name, own=False):
+class _CheckersDefault:
+    """The default value of a checker's function's parameter, as its signature shows here
+    (the value itself stays in the judge)."""
+
+    def __repr__(self):
+        return "<the checker's default>"
+
+
+_CHECKERS_DEFAULT = _CheckersDefault()
+
+
+def _checker_function(k, name, own=False, meta=None):
     """The stand-in for the checker's function number ``k`` (one object per number); with
     ``own``, the method ``name`` of the candidate's own object ``k`` that the checker holds
     a handle to (``b.subscribe(a.notify)``): that method itself, no call back."""
@@ -1865,7 +1908,7 @@ def _checker_function(k, name, own=False):
     if stub is None:
         if len(_CALLBACK["stubs"]) >= MAX_CHECKER_FUNCTIONS:
             raise WireError("too many functions of the checker's in one job")
-        stub = _CALLBACK["stubs"][k] = _CheckerFunction(k, name)
+        stub = _CALLBACK["stubs"][k] = _CheckerFunction(k, name, meta)
     return stub
 
 
@@ -1876,6 +1919,12 @@ def _stub_number(x):
         return x._k, x.__name__
     own = _CALLBACK["own"].get(id(x))
     return (own[0], own[1], True) if own is not None and own[2] is x else None
+
+
+_NESTING_FRAMES = 12
+"""Recursion depth added for each call the checker's function makes into the candidate while
+the candidate calls it (in each process: the harness's frames between the solution's, so a
+memoized recursion runs as deep as in one interpreter)."""
 
 
 def _call_back(k, args, kwargs):
@@ -1909,6 +1958,25 @@ def _call_back(k, args, kwargs):
                 raise TypeError(f"the checker's {_CALLBACK['stubs'][k].__name__}: {e}") from None
             write_frame(_CALLBACK["out"], req)
             rep = read_frame(_CALLBACK["in"])
+            while rep is not None and "i" in rep:
+                # the checker's function calls the candidate (a memoizing wrapper around the
+                # checker's recursive `fib`): answered here, as a call, before its own answer
+                _CALLBACK["owner"] = None
+                lock.release()  # the solution's code runs: its threads may call back
+                if collecting:
+                    gc.enable()
+                depth = sys.getrecursionlimit()  # the harness's frames are not the solution's
+                sys.setrecursionlimit(depth + _NESTING_FRAMES)
+                try:
+                    reply = _answer(rep, nested=True)
+                finally:
+                    if sys.getrecursionlimit() == depth + _NESTING_FRAMES:  # unless it set one
+                        sys.setrecursionlimit(depth)
+                    gc.disable()
+                    lock.acquire()  # no other thread's exchange is under way when it goes
+                    _CALLBACK["owner"] = _thread.get_ident()
+                write_frame(_CALLBACK["out"], reply)
+                rep = read_frame(_CALLBACK["in"])
             if rep is None:
                 raise RuntimeError("the checker ended during a call of its function")
             if "cb_value" not in rep:
@@ -1932,21 +2000,22 @@ def _call_back(k, args, kwargs):
                 gc.enable()
 
 
-def _entry_handle(obj):
-    """The handle number of an object of the entry class (class tasks), not an iterator's
-    nor a function's."""
+def _call_back_handle(obj):
+    """The handle number of an object of the entry class (class tasks) or of a function of
+    the solution's (the checker's function may call it: the call is answered inside the call
+    back), not an iterator's (it goes as a list)."""
     number = _CALLBACK["kept"].number(obj)
-    return None if number is None or number[1] else number
+    return None if number is None or number[1] is True else number
 
 
 def _listed(a):
-    return list(a) if _is_iterator(a) and _entry_handle(a) is None else a
+    return list(a) if _is_iterator(a) and _call_back_handle(a) is None else a
 
 
 def _as_reply(value):
     """A call back's arguments, written as the candidate's reply values are."""
     return encode_plain(
-        value, True, True, _CALLBACK["ids"].number, handle=_entry_handle, functions=_stub_number
+        value, True, True, _CALLBACK["ids"].number, handle=_call_back_handle, functions=_stub_number
     )
 
 
@@ -2052,8 +2121,8 @@ class _Kept:
             setattr(obj, name, args[0])
             return None
         attr = getattr(obj, name)
-        if req.get("get"):
-            return _METHOD if callable(attr) else attr
+        if req.get("get"):  # a function's __wrapped__ crosses as itself (a function again)
+            return _METHOD if callable(attr) and not function_name else attr
         return attr(*args, **kwargs)
 
 
@@ -2883,7 +2952,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
         return
     write_frame(out_fd, {"judging": True})
     cand_w, cand_r = cand_fds
-    state = {"calls": 0, "values": 0, "raised": None, "known": {}, "fault": None, "back": 0}
+    state = {"calls": 0, "values": 0, "raised": None, "known": {}, "fault": None}
     state["quiet"] = False  # the judge's own reading of an exception: no fault of anyone's
     g = _module_namespace("__judge__")  # this job's own: the last job's module is dropped
 
@@ -2896,7 +2965,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
     # `iter` and `next` only; functions (a closure the solution returned) a call only.
     # `kinds`: a handle's number -> False (the entry class), True (an iterator) or
     # FUNCTION_HANDLE.
-    handles, methods, released, kinds = weakref.WeakValueDictionary(), set(), [], {}
+    # `released`: the numbers let go of and not yet told (a dict: a handle held again leaves
+    # it in O(1), where a list's scan made 20,000 functions' handles cost seconds)
+    handles, methods, released, kinds = weakref.WeakValueDictionary(), set(), {}, {}
     ids = _Identities(1)  # the objects that crossed, by the numbers both processes use
     entry = {"is_class": False, "names": frozenset(), "ops": frozenset(), "cls": None}
     entry["types"] = None  # what the prompt's annotations say (prompt_types.PromptTypes)
@@ -2926,9 +2997,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
         h = handles.get(k)
         if h is None:
             h = handles[k] = Handle(k, port)
-            weakref.finalize(h, released.append, k)
-            if k in released:  # let go of after the request went out: held again, kept
-                released.remove(k)
+            weakref.finalize(h, released.__setitem__, k, None)
+            released.pop(k, None)  # let go of after the request went out: held again, kept
         return h
 
     def place(handle, name):
@@ -3044,8 +3114,10 @@ def serve_judge(in_fd, out_fd, cand_fds):
         there), or its attribute's value -- not a name of the builtin value types' that the
         prompt's class does not declare (its ``count``, its ``keys``)."""
         k = object.__getattribute__(handle, "_k")
-        if name.startswith("__") and kinds.get(k) is not FUNCTION_HANDLE:
-            raise AttributeError(name)
+        if name.startswith("__") and not (
+            name in FUNCTION_NAMES and kinds.get(k) is FUNCTION_HANDLE
+        ):
+            raise AttributeError(name)  # a function's name and docstring only
         if name in _VALUE_NAMES and (kinds.get(k) or name not in entry["names"]):
             raise AttributeError(
                 f"the candidate's object has no attribute {name!r} (its prompt's class "
@@ -3056,6 +3128,13 @@ def serve_judge(in_fd, out_fd, cand_fds):
             got = call(handle, name, (), {}, get=True, where=attr)
             if got is not _METHOD:
                 return got
+            if kinds.get(k) is FUNCTION_HANDLE:
+                # a function's data attributes cross (a decorator's `calls` counter), as a
+                # plain object's do; a method of its would be live code of the candidate's
+                # given the checker's arguments -- its expected values (`r.compare(want)`)
+                raise AttributeError(
+                    f"the candidate's function answers a call, not its method {name!r}"
+                )
             methods.add((k, name))
         where = place(handle, name)
         return _HandleMethod(
@@ -3067,9 +3146,17 @@ def serve_judge(in_fd, out_fd, cand_fds):
 
     # this job's functions; the proxy itself handed to the candidate would only call it back
     # while it runs; a handle's method comes back as the checker reads it off the handle
-    _JUDGE_FUNCTIONS.update(
-        list=[], numbers={}, own=lambda k, name: ask(known_handle(k, kinds.get(k, False)), name)
-    )
+    def own_method(k, name):
+        """The method ``name`` of the candidate's object ``k``, which the candidate's reply
+        names as one the checker read off its handle: a method, never an attribute's value
+        (a value got so would be placed by the attribute's annotation, not by the spot the
+        reply puts it in)."""
+        method = ask(known_handle(k, kinds.get(k, False)), name)
+        if type(method) is not _HandleMethod:
+            raise WireError(f"{name!r} is no method of the candidate's object")
+        return method
+
+    _JUDGE_FUNCTIONS.update(list=[], numbers={}, meta={}, own=own_method)
     _JUDGE_FUNCTIONS["not"] = frozenset({id(candidate)})
 
     def operate(handle, name, args, kwargs):
@@ -3123,7 +3210,17 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise AttributeError(f"the candidate's object takes no attribute {name!r}")
         call(handle, name, (value,), {}, put=True)
 
+    def doc(handle):
+        """``handle.__doc__``: a function's own (asked for), the prompt's class's for its
+        objects, an iterator's None."""
+        kind = kinds.get(object.__getattribute__(handle, "_k"))
+        if kind is FUNCTION_HANDLE:
+            return ask(handle, "__doc__")
+        return None if kind or entry["cls"] is None else entry["cls"].__doc__
+
     port = types.SimpleNamespace(
+        doc=doc,
+        is_function=lambda h: kinds.get(object.__getattribute__(h, "_k")) is FUNCTION_HANDLE,
         set=set_attribute,
         get=ask,
         call=lambda h, name, a, kw: call(h, name, a, kw),
@@ -3195,7 +3292,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
             settle([((args, kwargs), NO_HINT, None)], what, new)
         finally:
             arrived.pop()
-        state["back"] += 1
+        depth = sys.getrecursionlimit()  # the proxy's frames are not the checker's
+        sys.setrecursionlimit(depth + _NESTING_FRAMES)
         try:
             result = _JUDGE_FUNCTIONS["list"][k](*args, **kwargs)
         except (CandidateFault, CheckerLimit):
@@ -3212,7 +3310,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 state["quiet"] = False
             return raised
         finally:
-            state["back"] -= 1
+            if sys.getrecursionlimit() == depth + _NESTING_FRAMES:  # unless the checker set it
+                sys.setrecursionlimit(depth)
         try:
             sent, enums = [], set()
             text = encode_plain(
@@ -3228,13 +3327,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
         return {"cb_value": text}
 
     def _call(on, name, args, kwargs, get, where, put, iterator_itself):
-        if state["back"]:
-            # the candidate's arguments decide whether the checker's function calls it: a
-            # task made unscored by them would be a dodge, so the candidate takes it
-            raise CandidateFault(
-                "a function the checker passed called the candidate while the candidate was "
-                "calling it"
-            )
+        # A call made while the candidate is calling one of the checker's functions (the
+        # checker's recursive `fib` under the candidate's memoizing wrapper) goes as any
+        # other: the candidate answers it inside its call back (`_call_back`).
         state["calls"] += 1
         if len(arrived) == 1:
             arrived[0].clear()  # decoded outside any reply's taking (an exception's): done
@@ -3263,9 +3358,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
                     functions=_function_number,
                 )
             req["sync"] = True
-            if released:
-                req["release"] = released[:64]
-                del released[:64]
+            if released:  # popped, not iterated: a finalizer may add one meanwhile
+                req["release"] = [released.popitem()[0] for _ in range(min(64, len(released)))]
             if on is not None:
                 req["on"], req["name"] = object.__getattribute__(on, "_k"), name
                 if get:
@@ -3487,6 +3581,9 @@ class _TheClass(Handle):
         return "<the candidate's class>"
 
 
+_TheClass.__doc__ = _HandleDoc(_TheClass.__doc__)  # `candidate.__doc__`: the prompt's class's
+
+
 def _is_handle(x):
     return type(x) is Handle
 
@@ -3569,7 +3666,7 @@ def _take_value(rep, args, kwargs, ids, g, handle_for):
     return value
 
 
-_JUDGE_FUNCTIONS = {"list": [], "numbers": {}, "not": frozenset(), "own": None}
+_JUDGE_FUNCTIONS = {"list": [], "numbers": {}, "meta": {}, "not": frozenset(), "own": None}
 """The judge's side: the checker's functions the candidate was given in this job, by number
 (kept alive, so that a number always names the same function)."""
 _UNCROSSABLE = frozenset(
@@ -3707,7 +3804,9 @@ class _HandleMethod:
 
 
 def _function_number(x):
-    """How one of the checker's functions crosses to the candidate: ``(number, name)``, or
+    """How one of the checker's functions crosses to the candidate: ``(number, name, False,
+    what it says of itself)`` (``wire.function_meta``: its qualified name, docstring and
+    signature, taken once a job), or
     None for a callable that is not a function (a class, an object with ``__call__``) or one
     of ``_UNCROSSABLE``."""
     if type(x) is _HandleMethod:
@@ -3730,10 +3829,16 @@ def _function_number(x):
         k = known[key] = len(_JUDGE_FUNCTIONS["list"])
         _JUDGE_FUNCTIONS["list"].append(x)
     name = getattr(x, "__name__", None)
-    return k, name if type(name) is str else type(x).__name__
+    meta = _JUDGE_FUNCTIONS["meta"].get(k)
+    if meta is None:
+        try:  # what its signature or docstring properties run is the checker's own code
+            meta = _JUDGE_FUNCTIONS["meta"][k] = function_meta(x)
+        except Exception:
+            meta = _JUDGE_FUNCTIONS["meta"][k] = (None, None, None)
+    return k, name if type(name) is str else type(x).__name__, False, meta
 
 
-def _function_of(k, name, own=False):
+def _function_of(k, name, own=False, meta=None):
     """The checker's function number ``k`` (a candidate naming another is refused); with
     ``own``, the method ``name`` of the candidate's object ``k`` as the checker reads it off
     its handle (a function task has none: refused)."""

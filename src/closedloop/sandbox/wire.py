@@ -72,8 +72,13 @@ def _enc(x, out, depth, budget, objects, stdlib=False):
             and callable(x)
             and (fn := objects.functions(x)) is not None
         ):
-            own = ", True" if len(fn) > 2 and fn[2] else ""  # a method of the reader's object
-            out.append(f"__fn__({int(fn[0])}, {str(fn[1])[:100]!r}{own})")
+            out.append(f"__fn__({int(fn[0])}, {str(fn[1])[:100]!r}")
+            if len(fn) > 2 and fn[2] is True:  # a method of the reader's object
+                out.append(", True")
+            elif len(fn) > 3 and fn[3] is not None:  # what the function says of itself
+                out.append(", False, ")
+                _enc(fn[3], out, depth + 1, budget, None)
+            out.append(")")
             return
         if objects and objects.handle is not None and (kept := objects.handle(x)) is not None:
             k, kind = kept  # it stays here: the checker gets a handle
@@ -572,24 +577,84 @@ def _builtin_exception_name(exc):
 
 
 class _HandleDoc:
-    """``Handle.__doc__``: the class's docstring, and on a handle to a function of the
-    candidate's the function's (``functools.wraps`` copies it; a checker may compare it)."""
+    """``Handle.__doc__``: the class's docstring; on a handle, what its port says (a function
+    of the candidate's: the function's, which ``functools.wraps`` copies and a checker may
+    compare; an object of the prompt's class: that class's)."""
 
     def __init__(self, doc):
         self.doc = doc
 
     def __get__(self, handle, cls=None):
-        return self.doc if handle is None else Handle.__getattr__(handle, "__doc__")
+        return self.doc if handle is None else object.__getattribute__(handle, "_port").doc(handle)
+
+
+def _handle_copy(self, memo=None):
+    """``copy.copy`` and ``copy.deepcopy`` of a handle: a function is itself, as Python copies
+    a function; any other object of the candidate's cannot be copied in the checker's
+    process (its state is in the candidate's)."""
+    if object.__getattribute__(self, "_port").is_function(self):
+        return self
+    raise TypeError("the candidate's object cannot be copied in the checker's process")
 
 
 Handle.__call__ = _handle_call
 Handle.__exit__ = _handle_exit
+Handle.__copy__ = Handle.__deepcopy__ = _handle_copy
 Handle.__doc__ = _HandleDoc(Handle.__doc__)
 
+MAX_PARAMETERS = 64
+"""The parameters a function's signature may list on the wire (more: no signature crosses)."""
+
+
+def function_meta(fn):
+    """What a function says of itself, as it crosses with the function (``__fn__(k, name,
+    False, meta)``): ``(qualname, docstring, parameters)``, each parameter ``(name, kind as
+    inspect numbers it, whether it has a default)``, the parameters None where ``inspect``
+    finds no signature or more than :data:`MAX_PARAMETERS`. A curry reading the arity of the
+    checker's function, or a decorator's ``functools.wraps``, then sees it as it is."""
+    import inspect  # noqa: PLC0415 - only where a function crosses
+
+    name = getattr(fn, "__name__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    qualname = qualname if type(qualname) is str and len(qualname) <= 200 else name
+    doc = getattr(fn, "__doc__", None)
+    doc = doc if type(doc) is str and len(doc) <= 4000 else None
+    try:
+        params = tuple(
+            (p.name, int(p.kind), p.default is not p.empty)
+            for p in inspect.signature(fn).parameters.values()
+        )
+    except (TypeError, ValueError):  # a builtin without a text signature
+        params = None
+    if params is not None and len(params) > MAX_PARAMETERS:
+        params = None
+    return (qualname if type(qualname) is str else None, doc, params)
+
+
+def _function_meta(meta):
+    """``function_meta``'s tuple as a reader takes it: its shape checked, else nothing."""
+    if type(meta) is not tuple or len(meta) != 3:
+        raise WireError("a function's description that is not one")
+    qualname, doc, params = meta
+    if not (qualname is None or (type(qualname) is str and len(qualname) <= 200)):
+        raise WireError("a function's qualified name that is not one")
+    if not (doc is None or (type(doc) is str and len(doc) <= 4000)):
+        raise WireError("a function's docstring that is not one")
+    if params is not None:
+        if type(params) is not tuple or len(params) > MAX_PARAMETERS:
+            raise WireError("a function's parameters that are not a signature")
+        for p in params:
+            ok = type(p) is tuple and len(p) == 3 and type(p[0]) is str and p[0].isidentifier()
+            if not (ok and type(p[1]) is int and 0 <= p[1] <= 4 and type(p[2]) is bool):
+                raise WireError("a function's parameters that are not a signature")
+    return meta
+
+
 ITER_END = object()  # what the port answers a ``__next__`` with where the iterator is done
-FUNCTION_NAMES = frozenset({"__name__", "__qualname__", "__doc__"})
+FUNCTION_NAMES = frozenset({"__name__", "__qualname__", "__doc__", "__wrapped__"})
 """The dunders a checker may read off a function of the candidate's (a decorator's
-``functools.wraps`` is checked by them); no other object's, and no other dunder."""
+``functools.wraps`` is checked by them: ``inspect.signature`` follows ``__wrapped__``); no
+other object's, and no other dunder."""
 FUNCTION_HANDLE = "function"
 """The kind of a handle to a function of the candidate's (``__handle__(k, "function")``): a
 closure or a ``partial`` the solution returned, which the checker may call and nothing
@@ -741,14 +806,16 @@ def _dec(node, caps, ns=None):
             if type(k) is not int or k < 0 or kind not in (None, True, FUNCTION_HANDLE):
                 raise WireError("a handle to no object of the candidate's")
             return caps[4](k, FUNCTION_HANDLE if kind == FUNCTION_HANDLE else kind is True)
-        if name == "__fn__" and caps[5] is not None and len(args) in (2, 3):
+        if name == "__fn__" and caps[5] is not None and len(args) in (2, 3, 4):
             k, label, own = (
                 a.value if type(a) is ast.Constant else None for a in (*args, None)[:3]
             )
             if type(k) is not int or k < 0 or type(label) is not str or len(label) > 100:
                 raise WireError("a function by no number of the other side's")
-            if own not in (None, True) or (own and not label.isidentifier()):
+            if own not in (None, True, False) or (own and not label.isidentifier()):
                 raise WireError("a function by no number of the other side's")
+            if len(args) == 4 and own is False:
+                return caps[5](k, label, meta=_function_meta(_dec(args[3], caps, ns)))
             return caps[5](k, label, True) if own else caps[5](k, label)
         if name == "__ref__" and caps[3] is not None and len(args) == 1:
             k = args[0].value if type(args[0]) is ast.Constant else None
