@@ -440,3 +440,163 @@ def test_the_checkers_function_may_operate_on_the_candidates_object(verifier):
         "    def visit(self, fn):\n        return fn(self)\n"
     )
     assert verdict(verifier, task, code).outcome is Outcome.PASS
+
+
+# -- a second red team's findings, on the fixed version (round 24b) -------------------------
+
+
+def test_what_taking_a_call_backs_arguments_raises_is_the_candidates_fault(verifier):
+    # the candidate made the checker's frozen key hash a list, then called the checker's
+    # function: the dict's sync raised TypeError in the judge, which reached the checker as
+    # the TypeError its own call expected, and the wrong solution passed
+    task = parse_task(
+        {
+            "id": "board",
+            "entry_point": "total",
+            "prompt": (
+                "from dataclasses import dataclass\n"
+                "@dataclass(frozen=True)\n"
+                "class P:\n    x: int\n"
+                "class Board:\n    def __init__(self):\n        self.cells = {}\n"
+                "def total(board, weight):\n"
+                "    'sum of weight(p) * v; TypeError where a key has x == 1'\n"
+            ),
+            "checker": (
+                "def _w(*a):\n    return 0\n"
+                "def check(candidate):\n"
+                "    b = Board(); b.cells[P(1)] = 5\n"
+                "    try:\n        candidate(b, _w)\n"
+                "    except TypeError:\n        pass\n"
+                "    else:\n        raise AssertionError('no TypeError')\n"
+                "    b2 = Board(); b2.cells[P(2)] = 3\n"
+                "    assert candidate(b2, lambda p: p.x) == 6\n"
+            ),
+        }
+    )
+    wrong = (
+        "def total(board, weight):\n"
+        "    if board.cells and min(p.x for p in board.cells) == 1:\n"
+        "        p = next(iter(board.cells))\n"
+        "        object.__setattr__(p, 'x', [1])\n"
+        "        board.cells[P(7)] = 0\n"
+        "        weight(p, board)\n"
+        "        del board.cells[P(7)]\n"
+        "    return sum(weight(p) * v for p, v in board.cells.items())\n"
+    )
+    assert verdict(verifier, task, wrong).outcome is Outcome.ERROR
+
+
+COLLECT = checked(
+    "def check(candidate):\n"
+    "    out = []\n"
+    "    candidate(out, [4, 5], lambda x: out.append(('bad', x)))\n"
+    "    assert out == [4, 5], out\n"
+)
+
+
+def test_the_reply_never_erases_what_the_checkers_function_wrote(verifier):
+    # the checker's function appends to the call's own argument; the reply's sync of that
+    # argument to the candidate's view erased it, and a solution calling on_bad for every
+    # item passed. Where the two cannot be merged it is the candidate's error
+    good = (
+        "def f(out, items, on_bad):\n"
+        "    for x in items:\n"
+        "        if x < 0:\n            on_bad(x)\n"
+        "        else:\n            out.append(x)\n"
+    )
+    assert verdict(verifier, COLLECT, good).outcome is Outcome.PASS
+    wrong = (
+        "def f(out, items, on_bad):\n"
+        "    for x in items:\n"
+        "        on_bad(x)\n"
+        "        if x >= 0:\n            out.append(x)\n"
+    )
+    v = verdict(verifier, COLLECT, wrong)
+    assert v.outcome is Outcome.ERROR and "cannot be merged" in v.detail
+
+
+def test_changes_of_both_sides_to_one_object_merge_where_they_do_not_meet(verifier):
+    # the checker's function negates a node's value after a nested call; the candidate sets
+    # the node's size: different attributes, both kept
+    task = parse_task(
+        {
+            "id": "tree",
+            "entry_point": "annotate",
+            "prompt": (
+                "class T:\n"
+                "    def __init__(self, v, kids=()):\n"
+                "        self.v = v; self.kids = list(kids); self.size = None\n"
+                "def annotate(node, recurse):\n    'node.size = 1 + sum of recurse(k)'\n"
+            ),
+            "checker": (
+                "def check(candidate):\n"
+                "    t = T(1, [T(2, [T(4)]), T(3)])\n"
+                "    def rec(n):\n"
+                "        r = candidate(n, rec)\n"
+                "        n.v = -n.v\n"
+                "        return r\n"
+                "    assert candidate(t, rec) == 4\n"
+                "    assert [k.v for k in t.kids] == [-2, -3] and t.kids[0].kids[0].v == -4\n"
+                "    assert t.size == 4 and t.kids[0].size == 2\n"
+            ),
+        }
+    )
+    code = (
+        "def annotate(node, recurse):\n"
+        "    node.size = 1 + sum(recurse(k) for k in node.kids)\n"
+        "    return node.size\n"
+    )
+    assert verdict(verifier, task, code).outcome is Outcome.PASS
+
+
+def test_nested_calls_from_the_solutions_threads_are_answered_in_order(verifier):
+    # two threads each serving a call the checker's function made: the replies go innermost
+    # first, as the judge waits for them ("results out of order" before)
+    task = checked(
+        "def check(candidate):\n"
+        "    def fib(x):\n"
+        "        return x if x < 2 else sum(candidate(fib, [x - 1, x - 2]))\n"
+        "    assert candidate(fib, [6, 7]) == [8, 13]\n"
+    )
+    code = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "def f(fn, xs):\n"
+        "    with ThreadPoolExecutor(len(xs) or 1) as ex:\n"
+        "        return list(ex.map(fn, xs))\n"
+    )
+    with Verifier(workers=1, limits=SandboxLimits(wall_s=5.0)) as roomy:
+        assert roomy.verify(task, code).outcome is Outcome.PASS
+
+
+def test_a_default_the_signature_shows_is_the_argument_left_out(verifier):
+    task = checked(
+        "def check(candidate):\n"
+        "    def power(x, p=2):\n        return x ** p\n"
+        "    w = candidate(power)\n"
+        "    assert w(3) == 9 and w(2, 3) == 8\n"
+    )
+    code = (
+        "import functools, inspect\n"
+        "def f(fn):\n"
+        "    sig = inspect.signature(fn)\n"
+        "    @functools.wraps(fn)\n"
+        "    def w(*a, **k):\n"
+        "        b = sig.bind(*a, **k)\n"
+        "        b.apply_defaults()\n"
+        "        return fn(*b.args, **b.kwargs)\n"
+        "    return w\n"
+    )
+    assert verdict(verifier, task, code).outcome is Outcome.PASS
+
+
+def test_endless_recursion_through_both_processes_ends_in_recursion_error(verifier):
+    # each level adds only the harness's own frames to the recursion limits: an endless
+    # recursion ends as Python's RecursionError does, not by a crash seconds later
+    task = checked(
+        "def check(candidate):\n"
+        "    def g(n):\n        return candidate(g, n + 1)\n"
+        "    candidate(g, 0)\n"
+    )
+    v = verdict(verifier, task, "def f(g, n):\n    return g(n)\n")
+    assert v.outcome is Outcome.ERROR and "RecursionError" in v.detail
+    assert v.elapsed_s < 2.5

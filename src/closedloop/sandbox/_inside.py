@@ -1725,6 +1725,7 @@ def serve_candidate(in_fd, out_fd):
     kept = _Kept(fn if isinstance(fn, type) else None)
     ids = _Identities(-1)  # the objects that crossed, by the numbers both processes use
     _CALLBACK.update(lock=_thread.allocate_lock(), open=False, g=g, stubs={}, own={}, fn=fn)
+    _CALLBACK["nested"] = []  # the requests answered inside call backs, innermost last
     _CALLBACK.update(ids=ids, kept=kept, **{"in": in_fd, "out": out_fd})
     while True:
         req = read_frame(in_fd)
@@ -1844,12 +1845,12 @@ class _CheckerFunction:
     # and a curry reads the arity off inspect.signature. (A comment, not a docstring: the
     # class's own docstring would stand where the function's belongs.)
 
-    __slots__ = ("_k", "__name__", "__qualname__", "_doc", "_params", "__weakref__")
+    __slots__ = ("_k", "__name__", "__qualname__", "_doc", "_params", "_meta", "__weakref__")
 
     def __init__(self, k, name, meta=None):
         qualname, doc, params = meta or (None, None, None)
         self._k, self.__name__, self.__qualname__ = k, name, qualname or name
-        self._doc, self._params = doc, params
+        self._doc, self._params, self._meta = doc, params, meta
 
     def __call__(self, *args, **kwargs):
         return _call_back(self._k, args, kwargs)
@@ -1915,16 +1916,20 @@ def _checker_function(k, name, own=False, meta=None):
 def _stub_number(x):
     """How a stand-in crosses back: as the checker's own function; and a method of the
     candidate's own object that the checker passed, as the checker's handle's method."""
-    if type(x) is _CheckerFunction:
-        return x._k, x.__name__
+    if type(x) is _CheckerFunction:  # as the judge wrote it: an argument left alone is unchanged
+        return (x._k, x.__name__) if x._meta is None else (x._k, x.__name__, False, x._meta)
     own = _CALLBACK["own"].get(id(x))
     return (own[0], own[1], True) if own is not None and own[2] is x else None
 
 
-_NESTING_FRAMES = 12
+_NESTING_FRAMES = 4
 """Recursion depth added for each call the checker's function makes into the candidate while
-the candidate calls it (in each process: the harness's frames between the solution's, so a
-memoized recursion runs as deep as in one interpreter)."""
+the candidate calls it: about the harness's frames between the solution's (``_call_back``,
+``_answer``, the stand-in's ``__call__``), so a memoized recursion runs as deep as in one
+interpreter (450 levels, measured) and one with no end still ends in RecursionError, not in
+a C stack overflow. The judge's side adds ``_JUDGE_NESTING_FRAMES`` (the handle's
+``__call__``, the port's ``operate``, ``call``, ``_call``, ``call_back``)."""
+_JUDGE_NESTING_FRAMES = 6
 
 
 def _call_back(k, args, kwargs):
@@ -1934,6 +1939,13 @@ def _call_back(k, args, kwargs):
     if _CALLBACK["owner"] == _thread.get_ident():  # a finalizer or a signal handler, mid-call
         raise RuntimeError("a function of the checker's, called again while it is being called")
     ids, kept = _CALLBACK["ids"], _CALLBACK["kept"]
+    # a default its signature shows (`sig.bind(...).apply_defaults()`) is the argument left
+    # out: the value stays in the judge
+    kwargs = {key: v for key, v in kwargs.items() if v is not _CHECKERS_DEFAULT}
+    while args and args[-1] is _CHECKERS_DEFAULT:
+        args = args[:-1]
+    if any(a is _CHECKERS_DEFAULT for a in args):
+        raise TypeError("a default of the checker's function's, before an argument given")
     # an iterator of the solution's (a generator for the checker's `sum`) goes as its items:
     # kept here as a handle, the checker's function could only iterate it by calling back
     args = tuple(_listed(a) for a in args)
@@ -1961,6 +1973,8 @@ def _call_back(k, args, kwargs):
             while rep is not None and "i" in rep:
                 # the checker's function calls the candidate (a memoizing wrapper around the
                 # checker's recursive `fib`): answered here, as a call, before its own answer
+                nested = _CALLBACK["nested"]
+                nested.append(rep["i"])
                 _CALLBACK["owner"] = None
                 lock.release()  # the solution's code runs: its threads may call back
                 if collecting:
@@ -1974,6 +1988,14 @@ def _call_back(k, args, kwargs):
                         sys.setrecursionlimit(depth)
                     gc.disable()
                     lock.acquire()  # no other thread's exchange is under way when it goes
+                    # Replies go innermost first, as the judge waits for them: a thread of
+                    # the solution's may have called back meanwhile and been asked a call of
+                    # its own, whose reply is due before this one.
+                    while nested[-1] != rep["i"]:
+                        lock.release()
+                        time.sleep(0.0002)
+                        lock.acquire()
+                    nested.pop()
                     _CALLBACK["owner"] = _thread.get_ident()
                 write_frame(_CALLBACK["out"], reply)
                 rep = read_frame(_CALLBACK["in"])
@@ -3261,6 +3283,47 @@ def serve_judge(in_fd, out_fd, cand_fds):
             if cls.__module__ == "__judge__":
                 shown.setdefault(cls.__name__, cls)
 
+    # The calls under way, outermost first, each with a picture of each argument (taken when
+    # the checker's function first runs inside it) and where the checker's code changed
+    # them since (argument -> places, None: anywhere). A call's reply syncs its arguments to the candidate's view: where that
+    # would change one the checker's function changed (`out.append(('bad', x))` inside a
+    # call back), it would erase what the checker wrote, and a wrong solution would pass:
+    # the candidate's error. One the candidate's view agrees with (it read the checker's
+    # change back, a node the checker marked) syncs as it is.
+    frames = []
+
+    def look(f):
+        """Note which of ``f``'s arguments changed since its picture, and where (one too
+        large to picture: everywhere)."""
+        for i, v in enumerate(f["of"]):
+            now, base = _deep_state(v), f["base"][i]
+            if now is None or base is None:
+                f["changes"][i] = None  # anywhere
+            elif now != base and f["changes"].get(i, ()) is not None:
+                places = {p for p in now.keys() | base.keys() if now.get(p) != base.get(p)}
+                f["changes"][i] = places | f["changes"].get(i, set())
+
+    def kept_changes(places, was, value):
+        """Whether taking the candidate's view left each place the checker's function
+        changed in ``value`` as the checker left it (``was``: its picture before)."""
+        now = _deep_state(value)
+        if places is None or was is None or now is None:
+            return False
+        return all(now.get(p) == was.get(p) for p in places)
+
+    def watched(apply, under=None):
+        """``apply()`` takes the candidate's state into the checker's objects: the calls under
+        way that have a picture look first (what changed them before is the checker's), and
+        take a new one after (what ``apply`` changed is the candidate's)."""
+        # (a reply is taken once its own call's frame is gone: the frames left enclose it)
+        under = [f for f in (frames if under is None else under) if f["base"] is not _UNSEEN]
+        for f in under:
+            look(f)
+        got = apply()
+        for f in under:
+            f["base"] = [_deep_state(v) for v in f["of"]]
+        return got
+
     def call_back(rep):
         """Run the checker's function the candidate called, with its arguments taken as a
         reply's values are (the classes the checker showed, its own objects by their numbers,
@@ -3273,15 +3336,25 @@ def serve_judge(in_fd, out_fd, cand_fds):
         what = "passed the checker's function"
         graphs = (ids.graph(), ids.graph())
         held = set(handles.keys())  # a handle the checker already held keeps its standing
+        for f in frames:  # what the calls under way were given, before the checker's code runs
+            if f["base"] is _UNSEEN:
+                f["base"] = [_deep_state(v) for v in f["of"]]
         arrived.append([])
         try:
             args, kwargs = (
                 _reply_data_as_checkers(rep.get(key) or empty, shown, graph, handle_for, what)
                 for key, empty, graph in zip(("args", "kwargs"), ("()", "{}"), graphs, strict=True)
             )
-            for graph in graphs:
-                _take_states(graph, ids)
-                ids.learn(graph)
+
+            def take():
+                for graph in graphs:
+                    _take_states(graph, ids)
+                    ids.learn(graph)
+
+            if any(graph.get("pending") for graph in graphs):  # the candidate changed some
+                watched(take, frames)
+            else:
+                take()
             if type(args) is not tuple or type(kwargs) is not dict:
                 raise CandidateFault("the candidate called the checker's function malformed")
             if not all(type(key) is str for key in kwargs):
@@ -3290,10 +3363,19 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 )
             new = [(n, it) for n, it in arrived[-1] if n not in held]
             settle([((args, kwargs), NO_HINT, None)], what, new)
+        except CandidateFault:
+            raise
+        except Exception as e:
+            # Taking what the candidate wrote into the checker's objects (a frozen key it
+            # changed, then hashed by a dict's sync) is the candidate's doing: an exception
+            # here must not reach the checker as one its own call raised (`except TypeError`)
+            raise CandidateFault(
+                f"the candidate's call of the checker's function: {_safe_exc_line(e)}"
+            ) from None
         finally:
             arrived.pop()
         depth = sys.getrecursionlimit()  # the proxy's frames are not the checker's
-        sys.setrecursionlimit(depth + _NESTING_FRAMES)
+        sys.setrecursionlimit(depth + _JUDGE_NESTING_FRAMES)
         try:
             result = _JUDGE_FUNCTIONS["list"][k](*args, **kwargs)
         except (CandidateFault, CheckerLimit):
@@ -3310,7 +3392,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 state["quiet"] = False
             return raised
         finally:
-            if sys.getrecursionlimit() == depth + _NESTING_FRAMES:  # unless the checker set it
+            if sys.getrecursionlimit() == depth + _JUDGE_NESTING_FRAMES:  # unless it set one
                 sys.setrecursionlimit(depth)
         try:
             sent, enums = [], set()
@@ -3394,6 +3476,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
                     f"answered, so it may hold what the candidate wrote: {e}"
                 ) from None
             raise CheckerLimit(f"the checker passed an argument that cannot cross: {e}") from None
+        frame = {"of": [*args, kwargs], "base": _UNSEEN, "changes": {}}
+        frames.append(frame)
         try:
             write_frame(cand_w, req)
             rep = read_frame(cand_r)
@@ -3402,6 +3486,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 rep = read_frame(cand_r)
         except (OSError, WireError) as e:
             raise CandidateFault(f"result channel: {e}") from None
+        finally:
+            frames.pop()
         if rep is None:
             raise CandidateFault("the candidate process ended")
         if rep.get("i") != req["i"]:
@@ -3420,13 +3506,22 @@ def serve_judge(in_fd, out_fd, cand_fds):
                     classy = entry["is_class"]
                     before = _handle_spots((args, kwargs)) if classy else {}
                     handles_of = (handle_for, known_handle)
-                    _take_arguments(rep, req, args, kwargs, ids, shown, handles_of)
+                    if frame["base"] is not _UNSEEN:  # the checker's function ran meanwhile
+                        look(frame)
+                    mine = {i: _deep_state(frame["of"][i]) for i in frame["changes"]}
+                    watched(lambda: _take_arguments(rep, req, args, kwargs, ids, shown, handles_of))
+                    for i, was in mine.items():
+                        if not kept_changes(frame["changes"][i], was, frame["of"][i]):
+                            raise CandidateFault(
+                                "the checker's function changed an argument of this call where "
+                                "the candidate's call left it otherwise: the two cannot be merged"
+                            )
                     got, arrived[-1] = arrived[-1], []
                     after = _handle_spots((args, kwargs)) if classy else {}
                     spots = argument_spots(on, name, args, kwargs)
                     settle_arguments(spots, name or "constructor", before, after, got)
                 if "value" in rep:
-                    value = _take_value(rep, args, kwargs, ids, shown, handle_for)
+                    value = _take_value(rep, args, kwargs, ids, shown, handle_for, watched)
                     got, arrived[-1] = arrived[-1], []
                     itself = value if iterator_itself else None
                     data = entry["types"] and entry["types"].position(where) == Position.DATA
@@ -3495,6 +3590,44 @@ def serve_judge(in_fd, out_fd, cand_fds):
             _write_verdict(out_fd, state["fault"], state, spec)
         else:
             write_frame(out_fd, {"verdict": "pass", "calls": state["calls"]})
+
+
+_UNSEEN = object()  # a call in which the checker's function has not run yet
+
+
+def _deep_state(value, budget=20_000):
+    """A picture of everything ``value`` holds, objects' attributes included: each place (a
+    container's item, an object's attribute, named from its holder's number in the walk) ->
+    what sits there (a plain value; a container's or object's type and size; a handle's
+    number; an object met before, by its number), or None past ``budget`` places."""
+    out, seen, todo = {}, {}, [((None, None), value)]
+    while todo:
+        budget -= 1
+        if budget < 0:
+            return None
+        place, x = todo.pop()
+        t = type(x)
+        if x is None or t in (bool, int, float, complex, str, bytes):
+            out[place] = (t, x)
+            continue
+        if id(x) in seen:
+            out[place] = ("seen", seen[id(x)])
+            continue
+        n = seen[id(x)] = len(seen)
+        if t is Handle:
+            out[place] = ("handle", object.__getattribute__(x, "_k"))
+        elif isinstance(x, (list, tuple, set, frozenset)):
+            out[place] = (t, len(x))
+            todo.extend(((n, i), v) for i, v in enumerate(x))
+        elif isinstance(x, dict):
+            out[place] = (t, len(x))
+            for i, (k, v) in enumerate(x.items()):
+                todo.extend((((n, i, "key"), k), ((n, i), v)))
+        else:
+            state = None if callable(x) or isinstance(x, type) else _obj_state(x)
+            out[place] = (t, id(x)) if state is None else (t, len(state))
+            todo.extend(((n, str(k)), v) for k, v in (state or {}).items())
+    return out
 
 
 _METHOD = object()  # a reply saying the attribute asked for is a method
@@ -3649,13 +3782,17 @@ def _take_arguments(rep, req, args, kwargs, ids, g, handles_of):
     _sync(kwargs, new_kwargs)
 
 
-def _take_value(rep, args, kwargs, ids, g, handle_for):
+def _take_value(rep, args, kwargs, ids, g, handle_for, watched=None):
     """The value the candidate's call returned, as the checker gets it: an object that
     crossed before (``ids``: its arguments', an earlier call's) is that object, an argument
-    returned itself the checker's own argument."""
+    returned itself the checker's own argument. ``watched`` wraps taking what the candidate
+    changed of the checker's objects, where it changed any (see ``serve_judge``'s frames)."""
     graph = ids.graph()
     value = _reply_data_as_checkers(rep["value"], g, graph, handle_for, "returned")
-    _take_states(graph, ids)
+    if watched is not None and graph.get("pending"):
+        watched(lambda: _take_states(graph, ids))
+    else:
+        _take_states(graph, ids)
     ids.learn(graph)
     same = rep.get("same")
     own = args if type(same) is int else kwargs if type(same) is str else None
