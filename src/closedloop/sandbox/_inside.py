@@ -3595,7 +3595,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
 _UNSEEN = object()  # a call in which the checker's function has not run yet
 
 
-def _deep_state(value, budget=20_000):
+def _deep_state(value, budget=200_000):
     """A picture of everything ``value`` holds, objects' attributes included: each place (a
     container's item, an object's attribute, named from its holder's number in the walk) ->
     what sits there (a plain value; a container's or object's type and size; a handle's
