@@ -600,3 +600,90 @@ def test_endless_recursion_through_both_processes_ends_in_recursion_error(verifi
     v = verdict(verifier, task, "def f(g, n):\n    return g(n)\n")
     assert v.outcome is Outcome.ERROR and "RecursionError" in v.detail
     assert v.elapsed_s < 2.5
+
+
+# -- a third red team's findings (round 24c) --------------------------------------------------
+
+ON_BAD_NODE = parse_task(
+    {
+        "id": "node",
+        "entry_point": "f",
+        "prompt": "class Node:\n    def __init__(self):\n        self.log = []; self.status = None\n",
+        "checker": (
+            "def check(candidate):\n"
+            "    n = Node()\n"
+            "    def on_bad(x):\n        n.status = 'bad'\n"
+            "    candidate(n, [4, 5], on_bad, lambda node: None)\n"
+            "    assert n.status == 'ok', n.status\n"
+        ),
+    }
+)
+
+
+def test_an_attribute_the_checkers_function_set_is_not_overwritten(verifier):
+    # the candidate set status 'ok', then called on_bad, whose 'bad' the reply (or a later
+    # call back carrying the node) overwrote with the candidate's earlier 'ok'
+    for tail in ("", "    done(n)\n"):
+        wrong = (
+            "def f(n, items, on_bad, done):\n"
+            "    n.status = 'ok'\n"
+            "    for x in items:\n        on_bad(x)\n" + tail
+        )
+        v = verdict(verifier, ON_BAD_NODE, wrong)
+        assert v.outcome is Outcome.ERROR and "cannot be merged" in v.detail, (tail, v)
+    right = "def f(n, items, on_bad, done):\n    n.status = 'ok'\n    done(n)\n"
+    assert verdict(verifier, ON_BAD_NODE, right).outcome is Outcome.PASS
+
+
+def test_a_deque_the_checkers_function_appended_to_is_not_erased(verifier):
+    task = checked(
+        "from collections import deque\n"
+        "def check(candidate):\n"
+        "    out = deque()\n"
+        "    candidate(out, [4, 5], lambda x: out.append(('bad', x)))\n"
+        "    assert list(out) == [4, 5], out\n"
+    )
+    wrong = (
+        "def f(out, items, on_bad):\n"
+        "    for x in items:\n"
+        "        on_bad(x)\n"
+        "        out.append(x)\n"
+    )
+    assert verdict(verifier, task, wrong).outcome is Outcome.ERROR
+
+
+def test_the_checkers_writes_to_one_argument_and_the_candidates_to_another_both_stay(verifier):
+    task = checked(
+        "def check(candidate):\n"
+        "    marks, out = [], []\n"
+        "    candidate(out, [4, -5], lambda x: marks.append(x), marks)\n"
+        "    assert out == [4] and marks == [-5], (out, marks)\n"
+    )
+    code = (
+        "def f(out, items, on_bad, marks):\n"
+        "    for x in items:\n"
+        "        if x < 0:\n            on_bad(x)\n"
+        "        else:\n            out.append(x)\n"
+    )
+    assert verdict(verifier, task, code).outcome is Outcome.PASS
+
+
+def test_sorting_the_checkers_objects_by_its_key_costs_no_pictures(verifier):
+    # each call back carried one of the checker's objects, and the whole argument was
+    # pictured again for each: 1,000 objects took 9 s
+    task = parse_task(
+        {
+            "id": "sort",
+            "entry_point": "f",
+            "prompt": "class P:\n    def __init__(self, x):\n        self.x = x\n",
+            "checker": (
+                "def check(candidate):\n"
+                "    ps = [P((i * 7919) % 1000) for i in range(1000)]\n"
+                "    candidate(ps, lambda p: p.x)\n"
+                "    assert [p.x for p in ps] == list(range(1000))\n"
+            ),
+        }
+    )
+    assert verdict(verifier, task, "def f(ps, key):\n    ps.sort(key=key)\n").outcome is (
+        Outcome.PASS
+    )

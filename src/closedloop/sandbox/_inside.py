@@ -2451,11 +2451,16 @@ class _Identities:
             if self.get(n) is obj:
                 self.crossed(obj, _obj_state(obj) or {}, n)
 
-    def graph(self):
+    def graph(self, strict=False):
         """A ``graph`` for ``decode_plain``: objects known by their numbers are these, and
-        only what the sender changed of them since they last crossed is set."""
+        only what the sender changed of them since they last crossed is set; ``strict`` (the
+        judge taking the candidate's): where this side changed it meanwhile too, otherwise,
+        a WireError."""
         self.flush()
-        return {"resolve": self.get, "base": self.base_of}
+        graph = {"resolve": self.get, "base": self.base_of}
+        if strict:
+            graph["strict"] = self.number_of
+        return graph
 
     def base_of(self, obj):
         n = self.number_of(obj)
@@ -2902,12 +2907,15 @@ def _sync(old, new):
     return old == new if t in _IMMUTABLE else _obj_state(old) is None and old == new
 
 
-def _sync_state(obj, attrs, base=None, number_of=None):
+def _sync_state(obj, attrs, base=None, number_of=None, strict=None):
     """Give the reader's own object ``obj`` the attributes ``attrs`` (the sender's state of
     it), in place: its lists and dicts stay the objects they were. With ``base`` (the
     fingerprints of its state when it last crossed, :func:`_fingerprint_of`), only what the
     sender changed since: what the reader changed meanwhile, and the sender did not, stays
-    (a checker's `it.v = 5` between two calls, the candidate's node grown meanwhile)."""
+    (a checker's `it.v = 5` between two calls, the candidate's node grown meanwhile).
+    ``strict`` (the judge taking the candidate's state; the function numbering the reader's
+    own values): an attribute both changed since, each otherwise, is a WireError, since
+    taking the sender's would lose what the reader's code wrote."""
     slots = set(_slot_names(type(obj)))
     d = getattr(obj, "__dict__", None)
     mine = _obj_state(obj) or {}
@@ -2918,6 +2926,14 @@ def _sync_state(obj, attrs, base=None, number_of=None):
         new = {
             k: v for k, v in attrs.items() if base.get(k, _ABSENT) != _fingerprint_of(v, number_of)
         }
+        for k in new if strict is not None else ():  # strict: how the reader's are numbered
+            was = base.get(k, _ABSENT)
+            now = _fingerprint_of(mine[k], strict) if k in mine else _ABSENT
+            if now != was and now != _fingerprint_of(new[k], number_of):
+                raise WireError(
+                    f"its {type(obj).__name__}.{k} was changed meanwhile by the checker's "
+                    "code, and by the candidate otherwise: the two cannot be merged"
+                )
     for k in gone:
         if k in slots:
             object.__delattr__(obj, k)
@@ -3283,46 +3299,16 @@ def serve_judge(in_fd, out_fd, cand_fds):
             if cls.__module__ == "__judge__":
                 shown.setdefault(cls.__name__, cls)
 
-    # The calls under way, outermost first, each with a picture of each argument (taken when
-    # the checker's function first runs inside it) and where the checker's code changed
-    # them since (argument -> places, None: anywhere). A call's reply syncs its arguments to the candidate's view: where that
-    # would change one the checker's function changed (`out.append(('bad', x))` inside a
-    # call back), it would erase what the checker wrote, and a wrong solution would pass:
-    # the candidate's error. One the candidate's view agrees with (it read the checker's
-    # change back, a node the checker marked) syncs as it is.
+    # The calls under way, outermost first: each one's arguments and, once the checker's
+    # function has run inside it, their fingerprint then. A reply syncs its call's
+    # arguments to the candidate's view; where the checker's function changed one
+    # meanwhile (`out.append(('bad', x))` inside a call back) and the sync would change it
+    # again, it would erase what the checker wrote, and a wrong solution would pass: the
+    # candidate's error. (Objects' attributes are merged one by one: `_sync_state`.)
     frames = []
 
-    def look(f):
-        """Note which of ``f``'s arguments changed since its picture, and where (one too
-        large to picture: everywhere)."""
-        for i, v in enumerate(f["of"]):
-            now, base = _deep_state(v), f["base"][i]
-            if now is None or base is None:
-                f["changes"][i] = None  # anywhere
-            elif now != base and f["changes"].get(i, ()) is not None:
-                places = {p for p in now.keys() | base.keys() if now.get(p) != base.get(p)}
-                f["changes"][i] = places | f["changes"].get(i, set())
-
-    def kept_changes(places, was, value):
-        """Whether taking the candidate's view left each place the checker's function
-        changed in ``value`` as the checker left it (``was``: its picture before)."""
-        now = _deep_state(value)
-        if places is None or was is None or now is None:
-            return False
-        return all(now.get(p) == was.get(p) for p in places)
-
-    def watched(apply, under=None):
-        """``apply()`` takes the candidate's state into the checker's objects: the calls under
-        way that have a picture look first (what changed them before is the checker's), and
-        take a new one after (what ``apply`` changed is the candidate's)."""
-        # (a reply is taken once its own call's frame is gone: the frames left enclose it)
-        under = [f for f in (frames if under is None else under) if f["base"] is not _UNSEEN]
-        for f in under:
-            look(f)
-        got = apply()
-        for f in under:
-            f["base"] = [_deep_state(v) for v in f["of"]]
-        return got
+    def fingerprint(f):
+        return [_fingerprint_of(v, ids.number_of) for v in f["of"]]
 
     def call_back(rep):
         """Run the checker's function the candidate called, with its arguments taken as a
@@ -3334,11 +3320,11 @@ def serve_judge(in_fd, out_fd, cand_fds):
             raise CandidateFault("the candidate called a function the checker never passed")
         state["values"] += 1  # the checker's own code now holds what the candidate wrote
         what = "passed the checker's function"
-        graphs = (ids.graph(), ids.graph())
+        graphs = (ids.graph(strict=True), ids.graph(strict=True))
         held = set(handles.keys())  # a handle the checker already held keeps its standing
         for f in frames:  # what the calls under way were given, before the checker's code runs
-            if f["base"] is _UNSEEN:
-                f["base"] = [_deep_state(v) for v in f["of"]]
+            if f["base"] is None:
+                f["base"] = fingerprint(f)
         arrived.append([])
         try:
             args, kwargs = (
@@ -3346,15 +3332,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 for key, empty, graph in zip(("args", "kwargs"), ("()", "{}"), graphs, strict=True)
             )
 
-            def take():
-                for graph in graphs:
-                    _take_states(graph, ids)
-                    ids.learn(graph)
-
-            if any(graph.get("pending") for graph in graphs):  # the candidate changed some
-                watched(take, frames)
-            else:
-                take()
+            for graph in graphs:
+                _take_states(graph, ids, strict=True)
+                ids.learn(graph)
             if type(args) is not tuple or type(kwargs) is not dict:
                 raise CandidateFault("the candidate called the checker's function malformed")
             if not all(type(key) is str for key in kwargs):
@@ -3476,7 +3456,7 @@ def serve_judge(in_fd, out_fd, cand_fds):
                     f"answered, so it may hold what the candidate wrote: {e}"
                 ) from None
             raise CheckerLimit(f"the checker passed an argument that cannot cross: {e}") from None
-        frame = {"of": [*args, kwargs], "base": _UNSEEN, "changes": {}}
+        frame = {"of": [*args, kwargs], "base": None}
         frames.append(frame)
         try:
             write_frame(cand_w, req)
@@ -3506,22 +3486,25 @@ def serve_judge(in_fd, out_fd, cand_fds):
                     classy = entry["is_class"]
                     before = _handle_spots((args, kwargs)) if classy else {}
                     handles_of = (handle_for, known_handle)
-                    if frame["base"] is not _UNSEEN:  # the checker's function ran meanwhile
-                        look(frame)
-                    mine = {i: _deep_state(frame["of"][i]) for i in frame["changes"]}
-                    watched(lambda: _take_arguments(rep, req, args, kwargs, ids, shown, handles_of))
-                    for i, was in mine.items():
-                        if not kept_changes(frame["changes"][i], was, frame["of"][i]):
-                            raise CandidateFault(
-                                "the checker's function changed an argument of this call where "
-                                "the candidate's call left it otherwise: the two cannot be merged"
-                            )
+                    now = fingerprint(frame) if frame["base"] is not None else None
+                    _take_arguments(rep, req, args, kwargs, ids, shown, handles_of, frame["base"])
+                    after_sync = fingerprint(frame) if now is not None else None
+                    if now is not None and any(
+                        n != b and a != n
+                        for b, n, a in zip(frame["base"], now, after_sync, strict=True)
+                    ):
+                        # the checker's function changed one, and the candidate's view
+                        # changed it again: what the checker wrote would be lost
+                        raise CandidateFault(
+                            "the checker's function changed an argument of this call that "
+                            "the candidate's call changed otherwise: the two cannot be merged"
+                        )
                     got, arrived[-1] = arrived[-1], []
                     after = _handle_spots((args, kwargs)) if classy else {}
                     spots = argument_spots(on, name, args, kwargs)
                     settle_arguments(spots, name or "constructor", before, after, got)
                 if "value" in rep:
-                    value = _take_value(rep, args, kwargs, ids, shown, handle_for, watched)
+                    value = _take_value(rep, args, kwargs, ids, shown, handle_for)
                     got, arrived[-1] = arrived[-1], []
                     itself = value if iterator_itself else None
                     data = entry["types"] and entry["types"].position(where) == Position.DATA
@@ -3590,44 +3573,6 @@ def serve_judge(in_fd, out_fd, cand_fds):
             _write_verdict(out_fd, state["fault"], state, spec)
         else:
             write_frame(out_fd, {"verdict": "pass", "calls": state["calls"]})
-
-
-_UNSEEN = object()  # a call in which the checker's function has not run yet
-
-
-def _deep_state(value, budget=200_000):
-    """A picture of everything ``value`` holds, objects' attributes included: each place (a
-    container's item, an object's attribute, named from its holder's number in the walk) ->
-    what sits there (a plain value; a container's or object's type and size; a handle's
-    number; an object met before, by its number), or None past ``budget`` places."""
-    out, seen, todo = {}, {}, [((None, None), value)]
-    while todo:
-        budget -= 1
-        if budget < 0:
-            return None
-        place, x = todo.pop()
-        t = type(x)
-        if x is None or t in (bool, int, float, complex, str, bytes):
-            out[place] = (t, x)
-            continue
-        if id(x) in seen:
-            out[place] = ("seen", seen[id(x)])
-            continue
-        n = seen[id(x)] = len(seen)
-        if t is Handle:
-            out[place] = ("handle", object.__getattribute__(x, "_k"))
-        elif isinstance(x, (list, tuple, set, frozenset)):
-            out[place] = (t, len(x))
-            todo.extend(((n, i), v) for i, v in enumerate(x))
-        elif isinstance(x, dict):
-            out[place] = (t, len(x))
-            for i, (k, v) in enumerate(x.items()):
-                todo.extend((((n, i, "key"), k), ((n, i), v)))
-        else:
-            state = None if callable(x) or isinstance(x, type) else _obj_state(x)
-            out[place] = (t, id(x)) if state is None else (t, len(state))
-            todo.extend(((n, str(k)), v) for k, v in (state or {}).items())
-    return out
 
 
 _METHOD = object()  # a reply saying the attribute asked for is a method
@@ -3753,13 +3698,16 @@ def _handle_spots(value, budget=4 * MAX_NODES):
     return found
 
 
-def _take_arguments(rep, req, args, kwargs, ids, g, handles_of):
+def _take_arguments(rep, req, args, kwargs, ids, g, handles_of, base=None):
     """Bring the checker's arguments to the state the candidate's call left them in: its own
     objects changed in place (the graph names them by the numbers ``ids`` knows them by),
     its lists, dicts and sets synced in place. ``handles_of`` is ``(for what the candidate
     wrote, for what the checker sent)``: the candidate's objects in arguments it left as they
-    were are the checker's own."""
-    graphs = (ids.graph(), ids.graph())
+    were are the checker's own. ``base`` (where the checker's function ran during the call:
+    each argument's fingerprint, the keywords' last, as they were sent): one the candidate's
+    view leaves as it was sent is not synced, so what the checker's function wrote into it
+    stays."""
+    graphs = (ids.graph(strict=True), ids.graph(strict=True))
     new_args, new_kwargs = (
         _reply_data_as_checkers(
             rep[key] if key in rep else req.get(key) or "{}",
@@ -3776,23 +3724,26 @@ def _take_arguments(rep, req, args, kwargs, ids, g, handles_of):
         )
     )
     for graph in graphs:  # only once both are known good: nothing half-applied
-        _take_states(graph, ids)
+        _take_states(graph, ids, strict=True)
         ids.learn(graph)
+    if base is not None and type(new_args) is tuple and len(new_args) == len(args):
+        same = [
+            _fingerprint_of(v, ids.number_of) == b for v, b in zip(new_args, base[:-1], strict=True)
+        ]
+        new_args = tuple(a if keep else v for a, v, keep in zip(args, new_args, same, strict=True))
+        if _fingerprint_of(new_kwargs, ids.number_of) == base[-1]:
+            new_kwargs = kwargs
     _sync(args, new_args)
     _sync(kwargs, new_kwargs)
 
 
-def _take_value(rep, args, kwargs, ids, g, handle_for, watched=None):
+def _take_value(rep, args, kwargs, ids, g, handle_for):
     """The value the candidate's call returned, as the checker gets it: an object that
     crossed before (``ids``: its arguments', an earlier call's) is that object, an argument
-    returned itself the checker's own argument. ``watched`` wraps taking what the candidate
-    changed of the checker's objects, where it changed any (see ``serve_judge``'s frames)."""
-    graph = ids.graph()
+    returned itself the checker's own argument."""
+    graph = ids.graph(strict=True)
     value = _reply_data_as_checkers(rep["value"], g, graph, handle_for, "returned")
-    if watched is not None and graph.get("pending"):
-        watched(lambda: _take_states(graph, ids))
-    else:
-        _take_states(graph, ids)
+    _take_states(graph, ids, strict=True)
     ids.learn(graph)
     same = rep.get("same")
     own = args if type(same) is int else kwargs if type(same) is str else None
@@ -4009,12 +3960,19 @@ def _reply_data_as_checkers(text, g, graph, handle_for, what):
     return value
 
 
-def _take_states(graph, ids):
+def _take_states(graph, ids, strict=False):
     """Give the reader's own objects a decoded graph met what the sender changed of them
-    since they last crossed (all of it where that is not known)."""
+    since they last crossed (all of it where that is not known). ``strict`` (the judge
+    taking the candidate's): an attribute both sides changed since, each otherwise, is a
+    WireError (the checker's write would be lost)."""
     number_of = graph_numbers(graph.get("objects", ()), graph.get("origins", ()))
+
+    def known(obj):  # the reader's values are numbered as they crossed, in this graph or before
+        n = number_of(obj)
+        return ids.number_of(obj) if n is None else n
+
     for obj, attrs in graph["pending"] if "pending" in graph else ():
-        _sync_state(obj, attrs, ids.base_of(obj), number_of)
+        _sync_state(obj, attrs, ids.base_of(obj), number_of, known if strict else None)
         ids.crossed(obj, attrs, None, number_of)
 
 

@@ -1015,6 +1015,7 @@ def _dec_graph(node, caps, ns, graph):
         for o, m in zip(objects, mine, strict=True)
     ]
     number_of = graph_numbers(objects, origins)
+    strict = graph.get("strict")  # the reader's own numbering: both sides' changes must meet
     slots = [set(_slot_names(type(o))) for o in objects]
     later = []  # attributes that may hash: after every attribute that cannot
     for k, pairs in enumerate(fields):
@@ -1029,6 +1030,8 @@ def _dec_graph(node, caps, ns, graph):
                     or bases[k] is None
                     or bases[k].get(name, bases) != _fingerprint_of(v, number_of)
                 ):
+                    if strict is not None and mine[k] and bases[k] is not None:
+                        _meets(objects[k], name, v, bases[k], number_of, strict)
                     _set_attr(objects[k], name, v, slots[k])  # unless the sender left it as it was
     later.reverse()
     while later:  # an attribute whose set hashes objects not yet whole waits for a next round
@@ -1058,6 +1061,30 @@ def _dec_graph(node, caps, ns, graph):
     pending = [(objects[k], states[k]) for k in range(len(entries)) if mine[k]]
     graph.update(objects=objects, origins=origins, pending=pending, states=states)
     return value
+
+
+def _meets(obj, name, v, base, number_of, known):
+    """Refuse to set ``obj.name = v`` (the sender changed it since it last crossed) where the
+    reader changed it meanwhile too, otherwise: the reader's write would be lost (the
+    checker's function set `n.status = 'bad'` while the candidate, calling it, had set
+    'ok'). ``known`` numbers the reader's own values."""
+    if name not in getattr(obj, "__dict__", {}) and not hasattr(obj, name):
+        return
+    now = getattr(obj, name)
+
+    def numbered(o):
+        n = number_of(o)
+        return known(o) if n is None else n
+
+    was, mine = base.get(name, _ABSENT_ATTR), _fingerprint_of(now, numbered)
+    if mine != was and mine != _fingerprint_of(v, numbered):
+        raise WireError(
+            f"its {type(obj).__name__}.{name} was changed meanwhile by the reader's code, and "
+            "by the sender otherwise: the two cannot be merged"
+        )
+
+
+_ABSENT_ATTR = object()
 
 
 def _origin(node):
