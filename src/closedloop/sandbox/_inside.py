@@ -3304,7 +3304,8 @@ def serve_judge(in_fd, out_fd, cand_fds):
     # arguments to the candidate's view; where the checker's function changed one
     # meanwhile (`out.append(('bad', x))` inside a call back) and the sync would change it
     # again, it would erase what the checker wrote, and a wrong solution would pass: the
-    # candidate's error. (Objects' attributes are merged one by one: `_sync_state`.)
+    # candidate's error. (Objects' attributes are merged one by one, as strictly: wire's
+    # `_meets` as the reply is decoded, `_sync_state` for their containers.)
     frames = []
 
     def fingerprint(f):
