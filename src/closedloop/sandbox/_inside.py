@@ -109,6 +109,7 @@ try:  # on the host, for tools; inside the sandbox the two modules' source prece
         _fingerprint_of,
         _HandleDoc,
         _is_member,
+        _meets,
         _obj_state,
         _set_attr,
         _slot_names,
@@ -1742,8 +1743,7 @@ def _answer(req, nested=False):
     of the checker's functions stay open, since the outer call still runs."""
     fn, g, kept, ids = _CALLBACK["fn"], _CALLBACK["g"], _CALLBACK["kept"], _CALLBACK["ids"]
     t = time.perf_counter()
-    called = False
-    proxy = bool(req.get("sync"))
+    proxy = bool(req.get("sync"))  # the checker proxy's request (the host's plain ones: not)
 
     def close_calls():
         if not nested:
@@ -1787,18 +1787,16 @@ def _answer(req, nested=False):
     handle = kept.number if proxy else None
     try:
         if proxy and req.get("on") is not None:
-            called = True
             r = kept.operate(req, args, kwargs)  # the candidate's own code runs
             if r is _METHOD or r is ITER_END:
                 close_calls()
                 return {"i": req["i"], ("method" if r is _METHOD else "stop"): True}
         else:
-            called = True
             r = fn(*args, **kwargs)
     except BaseException as e:
         close_calls()
         rep = _raised(req["i"], e)
-        if called and req.get("sync"):  # what it changed before raising, as a call shows
+        if proxy:  # what it changed before raising, as a call shows
             try:
                 _changed_args(rep, req, args, kwargs, ids.number, handle)
             except BaseException:
@@ -1818,7 +1816,7 @@ def _answer(req, nested=False):
     except BaseException as e:
         return {"i": req["i"], "unplain": _exc_line(e)}
     rep = {"i": req["i"], "value": text, "t": time.perf_counter() - t}
-    if req.get("sync"):
+    if proxy:
         try:
             _changed_args(rep, req, args, kwargs, ids.number, handle)
             same = _same_argument(r, args, kwargs)
@@ -1845,29 +1843,31 @@ class _CheckerFunction:
     # and a curry reads the arity off inspect.signature. (A comment, not a docstring: the
     # class's own docstring would stand where the function's belongs.)
 
-    __slots__ = ("_k", "__name__", "__qualname__", "_doc", "_params", "_meta", "__weakref__")
+    __slots__ = ("_k", "__name__", "__qualname__", "_meta", "__weakref__")
 
     def __init__(self, k, name, meta=None):
-        qualname, doc, params = meta or (None, None, None)
-        self._k, self.__name__, self.__qualname__ = k, name, qualname or name
-        self._doc, self._params, self._meta = doc, params, meta
+        self._k, self.__name__, self._meta = k, name, meta or (None, None, None)
+        self.__qualname__ = self._meta[0] or name
 
     def __call__(self, *args, **kwargs):
         return _call_back(self._k, args, kwargs)
 
     @property
     def __doc__(self):
-        return self._doc
+        return self._meta[1]
 
     @property
     def __signature__(self):
-        if self._params is None:
+        if self._meta[2] is None:
             raise AttributeError("__signature__")
         import inspect  # only where a solution asks
 
         P = inspect.Parameter
         return inspect.Signature(
-            [P(n, kind, default=_CHECKERS_DEFAULT if d else P.empty) for n, kind, d in self._params]
+            [
+                P(n, kind, default=_CHECKERS_DEFAULT if d else P.empty)
+                for n, kind, d in self._meta[2]
+            ]
         )
 
     def __repr__(self):
@@ -1917,7 +1917,7 @@ def _stub_number(x):
     """How a stand-in crosses back: as the checker's own function; and a method of the
     candidate's own object that the checker passed, as the checker's handle's method."""
     if type(x) is _CheckerFunction:  # as the judge wrote it: an argument left alone is unchanged
-        return (x._k, x.__name__) if x._meta is None else (x._k, x.__name__, False, x._meta)
+        return x._k, x.__name__, False, x._meta
     own = _CALLBACK["own"].get(id(x))
     return (own[0], own[1], True) if own is not None and own[2] is x else None
 
@@ -1930,6 +1930,19 @@ interpreter (450 levels, measured) and one with no end still ends in RecursionEr
 a C stack overflow. The judge's side adds ``_JUDGE_NESTING_FRAMES`` (the handle's
 ``__call__``, the port's ``operate``, ``call``, ``_call``, ``call_back``)."""
 _JUDGE_NESTING_FRAMES = 6
+
+
+@contextlib.contextmanager
+def _deeper(frames):
+    """The recursion limit raised by ``frames`` while the block runs, then as it was (unless
+    the code in it set one of its own)."""
+    depth = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + frames)
+    try:
+        yield
+    finally:
+        if sys.getrecursionlimit() == depth + frames:
+            sys.setrecursionlimit(depth)
 
 
 def _call_back(k, args, kwargs):
@@ -1979,13 +1992,10 @@ def _call_back(k, args, kwargs):
                 lock.release()  # the solution's code runs: its threads may call back
                 if collecting:
                     gc.enable()
-                depth = sys.getrecursionlimit()  # the harness's frames are not the solution's
-                sys.setrecursionlimit(depth + _NESTING_FRAMES)
                 try:
-                    reply = _answer(rep, nested=True)
+                    with _deeper(_NESTING_FRAMES):  # the harness's frames are not the solution's
+                        reply = _answer(rep, nested=True)
                 finally:
-                    if sys.getrecursionlimit() == depth + _NESTING_FRAMES:  # unless it set one
-                        sys.setrecursionlimit(depth)
                     gc.disable()
                     lock.acquire()  # no other thread's exchange is under way when it goes
                     # Replies go innermost first, as the judge waits for them: a thread of
@@ -2915,7 +2925,7 @@ def _sync_state(obj, attrs, base=None, number_of=None, strict=None):
     (a checker's `it.v = 5` between two calls, the candidate's node grown meanwhile).
     ``strict`` (the judge taking the candidate's state; the function numbering the reader's
     own values): an attribute both changed since, each otherwise, is a WireError, since
-    taking the sender's would lose what the reader's code wrote."""
+    taking the sender's would lose what the reader's code wrote (``wire._meets``)."""
     slots = set(_slot_names(type(obj)))
     d = getattr(obj, "__dict__", None)
     mine = _obj_state(obj) or {}
@@ -2926,14 +2936,8 @@ def _sync_state(obj, attrs, base=None, number_of=None, strict=None):
         new = {
             k: v for k, v in attrs.items() if base.get(k, _ABSENT) != _fingerprint_of(v, number_of)
         }
-        for k in new if strict is not None else ():  # strict: how the reader's are numbered
-            was = base.get(k, _ABSENT)
-            now = _fingerprint_of(mine[k], strict) if k in mine else _ABSENT
-            if now != was and now != _fingerprint_of(new[k], number_of):
-                raise WireError(
-                    f"its {type(obj).__name__}.{k} was changed meanwhile by the checker's "
-                    "code, and by the candidate otherwise: the two cannot be merged"
-                )
+        for k, v in new.items() if strict is not None else ():
+            _meets(obj, k, v, base, number_of, strict)
     for k in gone:
         if k in slots:
             object.__delattr__(obj, k)
@@ -3332,7 +3336,6 @@ def serve_judge(in_fd, out_fd, cand_fds):
                 _reply_data_as_checkers(rep.get(key) or empty, shown, graph, handle_for, what)
                 for key, empty, graph in zip(("args", "kwargs"), ("()", "{}"), graphs, strict=True)
             )
-
             for graph in graphs:
                 _take_states(graph, ids, strict=True)
                 ids.learn(graph)
@@ -3355,10 +3358,9 @@ def serve_judge(in_fd, out_fd, cand_fds):
             ) from None
         finally:
             arrived.pop()
-        depth = sys.getrecursionlimit()  # the proxy's frames are not the checker's
-        sys.setrecursionlimit(depth + _JUDGE_NESTING_FRAMES)
         try:
-            result = _JUDGE_FUNCTIONS["list"][k](*args, **kwargs)
+            with _deeper(_JUDGE_NESTING_FRAMES):  # the proxy's frames are not the checker's
+                result = _JUDGE_FUNCTIONS["list"][k](*args, **kwargs)
         except (CandidateFault, CheckerLimit):
             raise
         except BaseException as e:  # the candidate's call raises it, as a call would
@@ -3372,9 +3374,6 @@ def serve_judge(in_fd, out_fd, cand_fds):
             finally:
                 state["quiet"] = False
             return raised
-        finally:
-            if sys.getrecursionlimit() == depth + _JUDGE_NESTING_FRAMES:  # unless it set one
-                sys.setrecursionlimit(depth)
         try:
             sent, enums = [], set()
             text = encode_plain(
@@ -3968,12 +3967,8 @@ def _take_states(graph, ids, strict=False):
     WireError (the checker's write would be lost)."""
     number_of = graph_numbers(graph.get("objects", ()), graph.get("origins", ()))
 
-    def known(obj):  # the reader's values are numbered as they crossed, in this graph or before
-        n = number_of(obj)
-        return ids.number_of(obj) if n is None else n
-
     for obj, attrs in graph["pending"] if "pending" in graph else ():
-        _sync_state(obj, attrs, ids.base_of(obj), number_of, known if strict else None)
+        _sync_state(obj, attrs, ids.base_of(obj), number_of, ids.number_of if strict else None)
         ids.crossed(obj, attrs, None, number_of)
 
 

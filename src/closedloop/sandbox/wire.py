@@ -1067,16 +1067,15 @@ def _meets(obj, name, v, base, number_of, known):
     """Refuse to set ``obj.name = v`` (the sender changed it since it last crossed) where the
     reader changed it meanwhile too, otherwise: the reader's write would be lost (the
     checker's function set `n.status = 'bad'` while the candidate, calling it, had set
-    'ok'). ``known`` numbers the reader's own values."""
-    if name not in getattr(obj, "__dict__", {}) and not hasattr(obj, name):
-        return
-    now = getattr(obj, name)
+    'ok'; or deleted it). ``known`` numbers the reader's own values where ``number_of``, the
+    graph's, does not."""
 
     def numbered(o):
         n = number_of(o)
         return known(o) if n is None else n
 
-    was, mine = base.get(name, _ABSENT_ATTR), _fingerprint_of(now, numbered)
+    was = base.get(name, _ABSENT_ATTR)
+    mine = _fingerprint_of(getattr(obj, name), numbered) if hasattr(obj, name) else _ABSENT_ATTR
     if mine != was and mine != _fingerprint_of(v, numbered):
         raise WireError(
             f"its {type(obj).__name__}.{name} was changed meanwhile by the reader's code, and "
