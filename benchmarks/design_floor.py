@@ -49,7 +49,8 @@ from multiprocessing import Pool
 
 HEAD = struct.Struct("<I")
 # the candidate worker's preloads (sandbox/_inside.py's _PRELOAD) and the modules its harness
-# imports, so that a zygote here has about the memory a fork copies there
+# imports, so that a zygote here holds no less memory than the one a job is forked from there
+# (/proc/PID/status: 9.3 MB anonymous here, 7.5 MB in a candidate worker's zygote)
 PRELOAD = (
     "math re collections itertools functools heapq bisect string typing random operator cmath "
     "array copy json socket select struct ctypes resource fcntl traceback contextlib signal"
