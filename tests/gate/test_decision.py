@@ -49,6 +49,18 @@ def test_ties_carry_no_evidence_and_a_min_gain_can_veto():
     assert r.decision is Decision.REJECT and "gain" in r.reason
 
 
+def test_alpha_sets_the_bar_and_a_gain_above_min_gain_is_promoted():
+    # alpha reached decide() from the loop's config and the CLI, but no test moved it: a gate
+    # fixed at 0.05 (or one that vetoed whenever min_gain > 0) passed every test
+    r = decide(*scores(5, 0, 0, 0), alpha=0.01)  # p = 1/32: below 0.05, not below 0.01
+    assert r.decision is Decision.REJECT and r.alpha == 0.01 and "not below 0.01" in r.reason
+    assert decide(*scores(5, 0, 0, 0), alpha=0.05).decision is Decision.PROMOTE
+    assert decide(*scores(10, 1, 5, 184), alpha=0.01).decision is Decision.PROMOTE  # p = 0.0059
+    r = decide(*scores(10, 1, 5, 184), min_gain=0.01)  # gain 9/200 = 0.045 clears 0.01
+    assert r.decision is Decision.PROMOTE and r.min_gain == 0.01
+    assert decide(*scores(10, 1, 5, 184), min_gain=0.045).decision is Decision.REJECT  # not above
+
+
 def test_partial_scores_from_several_samples_count_by_direction():
     r = decide({"a": 0.5, "b": 0.25}, {"a": 0.25, "b": 0.25})
     assert (r.wins, r.losses) == (1, 0)

@@ -332,3 +332,25 @@ def test_weak_private_tests_are_hacking_over_the_window_not_on_one_unlucky_itera
     assert reward_hacking(quiet_last[:-1], TH) == []  # 216 checks at 0.96: quiet
     (alarm,) = reward_hacking(quiet_last, TH)  # iterations 2-4: 16 checks at 0.5
     assert alarm.iteration == 4 and alarm.figures["tests_audit_checked"] == 16.0
+
+
+def test_guards_for_zero_hold_a_start_of_nothing_solved_or_built_and_the_cold_start_row() -> None:
+    # each guard below could go unnoticed: removing it passed every test in this file
+    # (1) right 0% of the time at the start and now: accuracy cannot have fallen from 0
+    start = {**_calibration(0, 0.45, 0.0), Metric.HELDOUT_SAMPLED_PASS_AT_1: 0.0}
+    now = {Metric.ITERATION: 3, Metric.HELDOUT_CONFIDENCE: 0.70}
+    now[Metric.HELDOUT_SAMPLED_PASS_AT_1] = 0.0
+    assert saturation([start, now], TH) == []
+    # (2) audit counts on iteration 0's row are not part of the tests audit's window
+    cold = {"iteration": 0, "tests_audit_checked": 24.0, "tests_audit_agreement": 0.0}
+    good = [
+        {"iteration": i, "tests_audit_checked": 24.0, "tests_audit_agreement": 1.0} for i in (1, 2)
+    ]
+    assert reward_hacking([cold, *good], TH) == []
+    assert reward_hacking([{"iteration": 0}, {**cold, "iteration": 1}, *good[1:]], TH)
+    # (3) iteration 1 built none of its proposals: no share to fall from (not a division by 0)
+    built = [
+        {"iteration": i, "proposed": 16, "proposals_built": b}
+        for i, b in enumerate([0.0, 4.0, 2.0, 1.0], 1)
+    ]
+    assert collapse([{"iteration": 0}, *built], TH) == []

@@ -87,6 +87,10 @@ def test_sample_is_the_curriculum_on_recent_outcomes(tmp_path, make_task) -> Non
         assert [t.id for t in pool.sample(4, uniform, 2, random.Random(1))] == [
             t.id for t in pool.sample(4, uniform, 2, random.Random(1))
         ]
+        # ... and the draw is the generator's: one that ignored it passed the line above
+        draws = [[t.id for t in pool.sample(2, uniform, 2, random.Random(s))] for s in range(8)]
+        assert len({tuple(sorted(d)) for d in draws}) > 1 and all(len(set(d)) == 2 for d in draws)
+        assert ids(pool.sample(4, uniform, 2, random.Random(3))) == {"t0", "t1", "t2", "t3"}
 
 
 def test_outcomes_without_an_iteration_never_enter_the_window(tmp_path, make_task) -> None:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from closedloop.train.grpo import GRPOConfig, GRPOTrainer
+from closedloop.train.grpo_config import RewardScaling
 from closedloop.train.grpo_loss import group_advantages
 from closedloop.train.trajectory import Trajectory
 from closedloop.verify.outcome import Outcome
@@ -60,6 +61,23 @@ def test_group_advantages_match_the_formula_and_flag_flat_groups() -> None:
     assert torch.allclose(adv.values[:3], expected)
     assert adv.values[3:].tolist() == [0.0, 0.0, 0.0]  # flat group, and a group of one
     assert adv.zero_std.tolist() == [False, False, False, True, True, True]
+
+
+def test_batch_and_no_reward_scaling_divide_by_the_batch_std_and_by_nothing() -> None:
+    # GRPOConfig.reward_scaling takes all three; only the default (per group) was checked, so
+    # BATCH or NONE dividing by each group's std passed every test
+    rewards = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    groups = torch.tensor([0, 0, 0, 1, 1, 1])
+    centred = rewards - torch.tensor([1 / 3] * 3 + [2 / 3] * 3)
+    none = group_advantages(rewards, groups, RewardScaling.NONE)
+    assert torch.allclose(none.values, centred)
+    batch = group_advantages(rewards, groups, RewardScaling.BATCH)
+    assert torch.allclose(batch.values, centred / (rewards.std(unbiased=True) + 1e-4))
+    group = group_advantages(rewards, groups, RewardScaling.GROUP)
+    # the three differ here: each group's std (0.577) is not the batch's (0.548), nor 1
+    assert not torch.allclose(group.values, batch.values)
+    assert not torch.allclose(batch.values, none.values)
+    assert none.zero_std.tolist() == batch.zero_std.tolist() == [False] * 6
 
 
 def test_reported_optimizer_steps_equal_the_real_ones_with_a_partial_minibatch(
