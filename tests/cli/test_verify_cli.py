@@ -56,7 +56,11 @@ def test_examples_give_the_expected_outcomes(tmp_path):
     assert [v["line"] for v in verdicts] == list(range(1, 12))
     assert "unknown task_id 'no-such-task'" in verdicts[9]["detail"]
     assert "solutions.jsonl line 11: not valid JSON" in verdicts[10]["detail"]
-    assert "pass" in r.stderr and "timeout" in r.stderr  # the summary table
+    # the summary table, row by row (its counts were never read: any count passed)
+    assert "11 solutions in" in r.stderr
+    for outcome, n in (("pass", 3), ("fail", 4), ("error", 1), ("timeout", 1), ("invalid", 2)):
+        assert re.search(rf"\b{outcome}\s*│\s*{n}\s*│", r.stderr), (outcome, r.stderr)
+    assert "infra_error" not in r.stderr  # no row for an outcome nothing had
 
 
 def test_missing_file_is_one_line_and_exit_2(tmp_path):

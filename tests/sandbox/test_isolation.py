@@ -306,7 +306,9 @@ def test_the_process_limit_holds_where_the_host_is_not_root():
         print(ch.recv()["value"])
         w.end(ch); w.kill()
     """)
-    assert int(_run_as_nobody(code)) < 8
+    # the job's main thread and at most 7 more (7 here); some, or a sandbox that starts no
+    # thread at all would pass too
+    assert 4 <= int(_run_as_nobody(code)) < 8
 
 
 def test_a_jobs_threads_are_bounded_where_the_host_is_root():
@@ -328,7 +330,7 @@ def test_a_jobs_threads_are_bounded_where_the_host_is_root():
         started = decode_plain(ch.recv()["value"])
         w.end(ch)
         cgroup = w.cgroup
-    assert started < 8  # the job's main thread and at most 7 more
+    assert 4 <= started < 8  # the job's main thread and at most 7 more (7 here), but some
     assert not cgroup.exists()  # removed with its worker
 
 

@@ -3,6 +3,8 @@ latency, read with prometheus_client's own parser after real requests."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -84,7 +86,17 @@ def test_an_unknown_path_is_counted_as_other_not_as_itself(url: str):
     assert "other" in labels and "/random-path-1234" not in labels
 
 
-def test_the_queue_is_empty_when_the_server_is_idle(url: str):
+def test_the_queue_depth_counts_a_solution_being_verified_and_is_0_when_idle(url: str):
+    # only the idle 0 was checked: a gauge fixed at 0 passed every test
+    slow = "import time\ndef f(xs):\n    time.sleep(0.3)\n    return sorted(xs)\n"
+    th = threading.Thread(target=_reward, args=(url, slow))
+    th.start()
+    seen, deadline = 0.0, time.monotonic() + 5
+    while seen < 1 and time.monotonic() < deadline:
+        seen = _samples(url)[("closedloop_queue_depth", ())]
+        time.sleep(0.02)
+    th.join(timeout=60)
+    assert seen == 1
     _reward(url, RIGHT, RIGHT)
     assert _samples(url)[("closedloop_queue_depth", ())] == 0
 

@@ -154,6 +154,10 @@ def test_refusal_counts_and_exit_codes_carry_no_private_input(url: str):
     )
     v = _verify(url, "sort", counting)
     assert "refusals" not in v or not v["refusals"].get("denied"), v
+    # the same code on the caller's own copy of the task is counted: the calls were refused,
+    # and only the held task's verdict leaves the count out
+    mine = _verify(url, "my-sort", counting, tasks=[{**SORT.to_json(), "id": "my-sort"}])
+    assert mine["refusals"]["denied"]["socket"] >= 100, mine
     exiting = "import os\ndef f(xs):\n    os._exit(sum(xs) % 250 + 3)\n"
     v = _verify(url, "sort", exiting)
     assert not any(ch.isdigit() for ch in v["detail"].replace("test 0", "")), v["detail"]

@@ -27,10 +27,13 @@ class Stopped:
     stderr: str
     refused_after: bool
     started: list[int]
+    was_in_flight: bool
+    """The queue held the request when SIGTERM went, and no reply had come back yet: without
+    both, the first test would check an ordinary finished request, not a drain."""
 
 
-def _in_flight(url: str, seconds: float) -> None:
-    """Wait until the server holds a request in its queue (or ``seconds`` pass)."""
+def _in_flight(url: str, seconds: float) -> bool:
+    """Wait until the server holds a request in its queue: False if ``seconds`` pass first."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -38,8 +41,9 @@ def _in_flight(url: str, seconds: float) -> None:
         except httpx.TransportError:
             text = ""
         if "\nclosedloop_queue_depth 1.0" in text:
-            return
+            return True
         time.sleep(0.05)
+    return False
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +61,7 @@ def stopped(tmp_path_factory) -> Stopped:
             target=lambda: got.append(httpx.post(url + "/verify", json=body, timeout=60))
         )
         th.start()
-        _in_flight(url, seconds=1.5)
+        was_in_flight = _in_flight(url, seconds=1.5) and not got
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.2)
         try:
@@ -71,10 +75,12 @@ def stopped(tmp_path_factory) -> Stopped:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    return Stopped(got[0] if got else None, returncode, proc.stderr.read(), refused_after, started)
+    reply = got[0] if got else None
+    return Stopped(reply, returncode, proc.stderr.read(), refused_after, started, was_in_flight)
 
 
 def test_sigterm_still_answers_the_request_in_flight(stopped: Stopped):
+    assert stopped.was_in_flight
     assert stopped.reply is not None and stopped.reply.status_code == 200
     (verdict,) = stopped.reply.json()["verdicts"]
     assert verdict["outcome"] == "pass", verdict

@@ -55,10 +55,14 @@ def test_a_judge_cannot_start_64_threads():
         "import threading, time\n"
         "def check(candidate):\n"
         "    candidate()\n"
+        "    n = 0\n"
         "    try:\n"
         "        for _ in range(64):\n"
         "            threading.Thread(target=time.sleep, args=(0.5,), daemon=True).start()\n"
-        "    except RuntimeError:\n        return\n"
+        "            n += 1\n"
+        "    except RuntimeError:\n"
+        "        assert n >= 1, 'the judge could start no thread at all'\n"
+        "        return\n"
         "    raise AssertionError('the judge started 64 threads')\n"
     )
     v = verify(SandboxLimits(nproc=8), checker)
