@@ -26,6 +26,13 @@ def rejected(verifier: Verifier, task, code: str) -> None:
     assert verdict.outcome in (Outcome.FAIL, Outcome.ERROR), verdict
 
 
+def scored_zero(verdict) -> None:
+    """Not a pass, and not an outcome the loop drops unscored (``infra_error``, ``invalid``):
+    an attempt at the proxy earns reward 0, never an escape from it."""
+    assert verdict.outcome not in (Outcome.PASS, Outcome.INFRA_ERROR, Outcome.INVALID), verdict
+    assert verdict.reward == 0.0, verdict
+
+
 @pytest.fixture(scope="module")
 def verifier():
     with Verifier(workers=1, limits=SandboxLimits(wall_s=2.0)) as v:
@@ -41,7 +48,7 @@ MAP_LOOP = checked(
 
 def test_stop_iteration_cannot_end_a_checkers_map_early(verifier):
     code = "def f(x):\n    if x == 1:\n        return 2\n    raise StopIteration\n"
-    assert verifier.verify(MAP_LOOP, code).outcome is not Outcome.PASS
+    scored_zero(verifier.verify(MAP_LOOP, code))
     assert verifier.verify(MAP_LOOP, "def f(x):\n    return x + 1\n").outcome is Outcome.PASS
 
 
@@ -50,7 +57,7 @@ def test_generator_exit_cannot_end_a_checkers_loop_early(verifier):
         "def check(candidate):\n    assert all(candidate(x) == x + 1 for x in [1, 2, 3])\n"
     )
     code = "def f(x):\n    if x == 1:\n        return 2\n    raise GeneratorExit\n"
-    assert verifier.verify(task, code).outcome is not Outcome.PASS
+    scored_zero(verifier.verify(task, code))
 
 
 RAISES_VALUE_ERROR = checked(
@@ -139,7 +146,7 @@ def test_an_exception_class_the_prompt_defines_is_the_checkers_class(verifier):
     )
     assert verifier.verify(task, code).outcome is Outcome.PASS
     other = code.replace("raise InsufficientFunds(amount - balance)", "raise ValueError('no')")
-    assert verifier.verify(task, other).outcome is not Outcome.PASS
+    scored_zero(verifier.verify(task, other))
 
 
 def with_prompt(prompt: str, checker: str, entry: str = "f"):
@@ -211,7 +218,7 @@ def test_nan_cannot_reach_a_checker_through_arguments_or_exceptions(verifier, co
         "    except ValueError as e:\n        xs = [getattr(e, 'value', e.args[0])]\n"
         "    assert not abs(xs[0] - 2.0) > 1e-9\n"
     )
-    assert verifier.verify(task, code).outcome is not Outcome.PASS
+    scored_zero(verifier.verify(task, code))
 
 
 def test_a_control_flow_class_the_prompt_defines_cannot_end_a_checkers_loop(verifier):
@@ -222,7 +229,7 @@ def test_a_control_flow_class_the_prompt_defines_cannot_end_a_checkers_loop(veri
     )
     # its own class of that name, not a StopIteration: the prompt's must not be raised for it
     code = "class Exhausted(Exception):\n    pass\n\ndef f(x):\n    raise Exhausted()\n"
-    assert verifier.verify(task, code).outcome is not Outcome.PASS
+    scored_zero(verifier.verify(task, code))
     assert verifier.verify(task, "def f(x):\n    return 2 * x\n").outcome is Outcome.PASS
 
 
@@ -391,7 +398,7 @@ def test_an_exception_keeps_every_builtin_base_its_str_and_class_attributes(veri
     )
     assert verifier.verify(task, code).outcome is Outcome.PASS
     assert verifier.verify(task, code.replace("404", "500")).outcome is Outcome.FAIL
-    assert verifier.verify(task, code.replace(", TypeError", "")).outcome is not Outcome.PASS
+    scored_zero(verifier.verify(task, code.replace(", TypeError", "")))
 
 
 # -- the standard library's value types cross as themselves ----------------------------------
@@ -418,7 +425,8 @@ def test_a_decimal_nan_fails_closed_like_a_float_nan(verifier):
     task = checked("def check(candidate):\n    assert not abs(candidate() - 1) > 0.1\n")
     nan = "from decimal import Decimal\ndef f():\n    return Decimal('NaN')\n"
     verdict = verifier.verify(task, nan)
-    assert verdict.outcome is not Outcome.PASS and "NaN" in verdict.detail, verdict
+    scored_zero(verdict)
+    assert "NaN" in verdict.detail, verdict
 
 
 def test_an_ordered_dicts_order_and_a_counters_zeros_are_pythons(verifier):
@@ -601,7 +609,8 @@ def test_nan_deep_in_a_returned_list_fails_closed(verifier):
         "        h = ListNode(1.0, h)\n    return h\n"
     )
     verdict = verifier.verify(task, code)
-    assert verdict.outcome is not Outcome.PASS and "NaN" in verdict.detail, verdict
+    scored_zero(verdict)
+    assert "NaN" in verdict.detail, verdict
 
 
 def test_hashable_objects_in_a_returned_set(verifier):
@@ -897,7 +906,7 @@ def test_a_bare_except_in_a_checker_cannot_swallow_the_candidates_fault(verifier
         "def check(candidate):\n    assert candidate(9) == 3\n    try:\n        candidate(-1)\n"
         "    except:\n        pass\n    else:\n        raise AssertionError('must raise')\n"
     )
-    assert verifier.verify(task, wrong).outcome is not Outcome.PASS
+    scored_zero(verifier.verify(task, wrong))
     passes(
         verifier,
         task,
@@ -993,7 +1002,7 @@ def test_a_system_exit_is_one_as_in_a_single_process(verifier):
         "    raise ValueError(argv[0])\n",
     )
     exits = "import sys\ndef f(argv):\n    sys.exit(2)\n"
-    assert verifier.verify(task, exits).outcome is not Outcome.PASS
+    scored_zero(verifier.verify(task, exits))
 
 
 # -- handles and the rest, fourth round: a third red team's findings ------------------------
@@ -1010,7 +1019,7 @@ def test_a_function_task_never_takes_the_candidates_live_objects(verifier):
         "class f:\n    def __init__(self, graph):\n        pass\n"
         "    def count(self, x):\n        return 1\n    def index(self, x):\n        return x\n"
     )
-    assert verifier.verify(task, cheat).outcome is not Outcome.PASS
+    scored_zero(verifier.verify(task, cheat))
     passes(verifier, task, "def f(graph):\n    return [1, 2]\n")
 
 
