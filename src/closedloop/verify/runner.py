@@ -672,8 +672,8 @@ def _judge_verdict(msg: dict[str, Any]) -> tuple[Outcome, str]:
         return Outcome.FAIL, detail
     if kind == "error":
         return Outcome.ERROR, detail
-    if kind == "fault":
-        return (Outcome.TIMEOUT if detail == "timeout" else Outcome.ERROR), detail
+    if kind == "fault":  # the candidate's side of the proxy failed; timeouts are decided elsewhere
+        return Outcome.ERROR, detail
     if kind == "judge_error":
         return Outcome.INVALID, "the task's checker does not load: " + detail
     if kind == "limit":
