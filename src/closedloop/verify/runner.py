@@ -670,9 +670,7 @@ def _judge_verdict(msg: dict[str, Any]) -> tuple[Outcome, str]:
         return Outcome.PASS, ""
     if kind == "fail":
         return Outcome.FAIL, detail
-    if kind == "error":
-        return Outcome.ERROR, detail
-    if kind == "fault":  # the candidate's side of the proxy failed; timeouts are decided elsewhere
+    if kind in ("error", "fault"):  # the candidate raised, or its side of the proxy failed
         return Outcome.ERROR, detail
     if kind == "judge_error":
         return Outcome.INVALID, "the task's checker does not load: " + detail
