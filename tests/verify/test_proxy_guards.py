@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from closedloop.sandbox import SandboxLimits
-from closedloop.tasks.format import parse_task
+from closedloop.sandbox import Refusals, SandboxLimits
+from closedloop.sandbox.worker import JobStatus
+from closedloop.tasks.format import Split, parse_task
 from closedloop.verify import Outcome, Verifier
+from closedloop.verify.outcome import TestResult
+from closedloop.verify.runner import _verdict
 
 
 @pytest.fixture(scope="module")
@@ -362,3 +365,152 @@ def test_a_judge_that_dies_while_judging_is_the_candidates_error_not_the_sandbox
     verdict = verifier.verify(task, "def f(x):\n    return x\n")
     assert verdict.outcome is Outcome.ERROR, verdict
     assert "ended while judging" in verdict.detail, verdict.detail
+
+
+def test_a_list_attribute_both_sides_changed_is_not_merged_by_erasing_the_checkers(verifier):
+    # _inside._sync_state: `for k, v in new.items() if strict is not None else (): _meets(...)`:
+    # an attribute holding a list (synced in place, not set by the wire's own `_meets`) that
+    # the checker's function appended to while the candidate appended to it otherwise cannot
+    # be merged; taking the candidate's list erased the checker's marks and a solution calling
+    # on_bad for every item passed
+    task = parse_task(
+        {
+            "id": "node-log",
+            "entry_point": "f",
+            "prompt": "class Node:\n    def __init__(self):\n        self.log = []\n",
+            "checker": "def check(candidate):\n    n = Node()\n"
+            "    candidate(n, [4, 5], lambda x: n.log.append(('bad', x)))\n"
+            "    assert n.log == [4, 5], n.log\n",
+        }
+    )
+    wrong = (
+        "def f(n, items, on_bad):\n    for x in items:\n        on_bad(x)\n"
+        "        n.log.append(x)\n"
+    )
+    verdict = verifier.verify(task, wrong)
+    assert verdict.outcome is Outcome.ERROR, verdict
+    assert "Node.log was changed meanwhile" in verdict.detail, verdict.detail
+    assert "cannot be merged" in verdict.detail, verdict.detail
+    right = "def f(n, items, on_bad):\n    for x in items:\n        n.log.append(x)\n"
+    assert verifier.verify(task, right).outcome is Outcome.PASS
+
+
+@pytest.mark.parametrize(
+    "line, name",
+    [
+        ("candidate.limit = 3", "limit"),  # `k == CLASS_TARGET`: the solution's class itself
+        ("candidate().count = 3", "count"),  # a list's method name the prompt leaves undeclared
+        ("candidate().fn().x = 3", "x"),  # `kinds.get(k)`: a function of the candidate's
+    ],
+)
+def test_the_checker_sets_no_attribute_the_candidates_object_may_not_take(verifier, line, name):
+    # _inside.serve_judge.set_attribute: the set never reaches the candidate's process, where
+    # the class, the function or an object posing as a list would take it
+    task = parse_task(
+        {
+            "id": "Box",
+            "entry_point": "Box",
+            "prompt": "class Box:\n    def fn(self):\n        pass\n",
+            "checker": f"def check(candidate):\n    {line}\n",
+        }
+    )
+    code = "class Box:\n    def fn(self):\n        return lambda: 1\n"
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.FAIL, verdict
+    assert f"the candidate's object takes no attribute {name!r}" in verdict.detail, verdict.detail
+    # an attribute the object may take is set in the candidate's process
+    allowed = parse_task(
+        {
+            "id": "Box2",
+            "entry_point": "Box",
+            "prompt": "class Box:\n    def fn(self):\n        pass\n",
+            "checker": "def check(candidate):\n    b = candidate()\n    b.extra = 3\n"
+            "    assert b.extra == 3\n",
+        }
+    )
+    assert verifier.verify(allowed, code).outcome is Outcome.PASS
+
+
+IO_AND_CHECKER = parse_task(
+    {
+        "id": "io",
+        "entry_point": "f",
+        "private_tests": [{"input": "(1,)", "output": "2"}, {"input": "(2,)", "output": "4"}],
+        "checker": "def check(candidate):\n    assert candidate(3) == 6\n",
+    }
+)
+
+
+def test_a_job_that_ends_before_the_checker_ran_says_so(verifier):
+    # a malformed result frame ends the job's channel (`ch.eof`): the checker never runs, and
+    # the verdict says the checker was not reached, not merely that one I/O test failed
+    code = HARNESS + (
+        "def f(x):\n    if x == 2:\n        os.write(4, b'\\x00\\x00\\x00\\x03abc')\n"
+        "        os._exit(0)\n    return 2 * x\n"
+    )
+    verdict = verifier.verify(IO_AND_CHECKER, code)
+    assert verdict.outcome is Outcome.ERROR, verdict
+    assert verdict.passed == 1 and verdict.total == 3, verdict
+    assert "exited (code 0) before the checker ran" in verdict.detail, verdict.detail
+    assert verifier.verify(IO_AND_CHECKER, "def f(x):\n    return 2 * x\n").outcome is Outcome.PASS
+
+
+@pytest.mark.parametrize("got", [("2", "4"), ("2", "5")])
+def test_every_io_test_judged_but_no_checker_outcome_is_an_error(got):
+    # the checker skipped at the deadline (`time.monotonic() < ch.deadline` false once the
+    # last I/O result was judged, the job not killed yet): a timing window the real verifier
+    # cannot hit on demand, so the verdict is built directly. Every I/O test passed (without
+    # the guard: `assert judge is not None` raised) or one failed plainly (without it: FAIL,
+    # a verdict on the I/O tests alone, the checker's share never judged)
+    tests = IO_AND_CHECKER.tests(Split.PRIVATE)
+    results = [
+        TestResult(i, g == t.output, t.input, t.output, g)
+        for i, (t, g) in enumerate(zip(tests, got, strict=True))
+    ]
+    status = JobStatus(0, None, False, 1.0, 0.5, 1000, "", "", 0, 0, Refusals())
+    verdict = _verdict(IO_AND_CHECKER, tests, results, {"ready": True}, None, True, status, 1.0, 3)
+    assert verdict.outcome is Outcome.ERROR, verdict
+    assert "before the checker ran" in verdict.detail, verdict.detail
+
+
+@pytest.mark.parametrize("given", ["os.__getattribute__", "sys.__setattr__", "os.__dir__"])
+def test_a_system_modules_own_slot_methods_are_never_handed_over(verifier, given):
+    # a module object's method-wrappers (`os.__getattribute__`, `sys.__setattr__`) and its
+    # `__dir__` have no `__module__` of a system module's, and their owner's type is the
+    # builtin `module`: only their `__self__`, the module itself, marks them. Handed over, the
+    # candidate reads (or sets) any attribute of the judge's `os` or `sys`
+    task = parse_task(
+        {
+            "id": "mod",
+            "entry_point": "f",
+            "checker": f"import os, sys\ndef check(candidate):\n    assert candidate({given}) == 2\n",
+        }
+    )
+    code = (
+        "def f(fn):\n    try:\n        fn('sep')\n    except TypeError:\n        pass\n"
+        "    return 2\n"
+    )
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.INVALID, verdict
+    assert "cannot cross" in verdict.detail, verdict.detail
+
+
+def test_a_first_frame_whose_ready_is_not_true_is_a_load_error(verifier):
+    # the solution's module code writes its own first frame, `ready` a truthy non-True: the
+    # solution did not load (the outcome is the candidate's error either way; without the
+    # guard the verdict blames a test it never answered)
+    task = parse_task(
+        {
+            "id": "io",
+            "entry_point": "f",
+            "private_tests": [{"input": "(1,)", "output": "2"}],
+            "checker": "def check(candidate):\n    assert candidate(3) == 6\n",
+        }
+    )
+    code = HARNESS + "_m.write_frame(4, {'ready': 1})\nos._exit(0)\ndef f(x):\n    return 2 * x\n"
+    verdict = verifier.verify(task, code)
+    assert verdict.outcome is Outcome.ERROR, verdict
+    assert verdict.passed == 0, verdict
+    assert "does not load: malformed result channel: unexpected first frame" in verdict.detail, (
+        verdict.detail
+    )
