@@ -22,6 +22,7 @@ from closedloop.cli.verify_cmd import run_verify
 from closedloop.loop.store import AttemptRow, IterationRecord, RunStore
 from closedloop.sandbox import SandboxLimits
 from closedloop.sandbox.wire import (
+    FRAME_COMMAS,
     FRAME_CONTAINERS,
     MAX_FRAME,
     MAX_TEXT,
@@ -392,6 +393,36 @@ def test_a_frame_shaped_unlike_the_harnesss_is_refused_unparsed(verifier):
     assert verdict.outcome is Outcome.ERROR, verdict
     assert "arrays and objects" in verdict.tests[0].error
     assert spent < 0.3, spent
+
+
+# The load answered as the harness does, then every request with a frame padded by a flat
+# array of floats: one container, no string, ~0.25 s of json.loads a 4 MiB frame (red team 25)
+FLOAT_FRAMES = (
+    "import sys\n"
+    "m = sys.modules['__main__']\n"
+    "m.write_frame(4, {'ready': True})\n"
+    "while True:\n"
+    "    req = m.read_frame(3)\n"
+    "    if req is None:\n"
+    "        m.os._exit(0)\n"
+    '    head = b\'{"i": %d, "value": "[1, 2, 3]", "x": [\' % req[\'i\']\n'
+    f"    body = head + b'1e9,' * (({MAX_FRAME} - len(head) - 8) // 4) + b'0]}}'\n"
+    "    m.write_all(4, len(body).to_bytes(4, 'big') + body)\n"
+    "def f(k):\n"
+    "    return [1, 2, 3]\n"
+)
+
+
+def test_a_frame_of_numbers_outside_strings_is_refused_unparsed(verifier):
+    t0 = time.process_time()
+    verdict = verifier.verify(LIST, FLOAT_FRAMES, Split.ALL)
+    spent = time.process_time() - t0
+    assert verdict.outcome is Outcome.ERROR, verdict
+    assert "elements outside its strings" in verdict.tests[0].error, verdict.tests[0].error
+    assert spent < 0.15, spent
+    numbers = b'{"i": 0, "x": [' + b"1," * FRAME_COMMAS + b"1]}"
+    assert "elements outside" in frame_shape_problem(numbers)
+    assert frame_shape_problem(b'{"i": 0, "x": [' + b"1," * (FRAME_COMMAS - 2) + b"1]}") is None
 
 
 def test_every_frame_the_harness_writes_has_the_shape_it_is_held_to():

@@ -1719,11 +1719,17 @@ attributes and 8 classes, has under 200."""
 FRAME_CONTAINERS = 64
 """Most JSON arrays and objects in a frame a job writes, outside its strings (values cross as
 literal text, inside one string): the harness's most has 11."""
+FRAME_COMMAS = 2 * FRAME_STRINGS + FRAME_CONTAINERS
+"""Most commas in a frame a job writes, outside its strings: every member of a harness's object
+has a string key and every element of its arrays is a string or an array, so it has no more.
+A flat array of numbers is one container and no string: 4 MiB of ``1e9,`` cost ``json.loads``
+~0.25 s, ~15 times what the same bytes in a string do (what the result budget is priced in),
+for every test of a verdict."""
 
 
 def frame_shape_problem(data):
-    """Why ``data``, a frame a job wrote, cannot be one its harness wrote -- more strings or
-    more arrays and objects than any of them holds -- or None. Linear and in C (byte counts
+    """Why ``data``, a frame a job wrote, cannot be one its harness wrote -- more strings,
+    arrays and objects, or elements outside strings than any of them holds -- or None. Linear and in C (byte counts
     and one split): ``json.loads`` of a 4 MiB frame of nested empty arrays built a million
     containers and cost the verifier's process ~0.5 s, once for every test of a verdict.
 
@@ -1735,6 +1741,8 @@ def frame_shape_problem(data):
     outside = flat.split(b'"')[0::2]
     if sum(part.count(b"[") + part.count(b"{") for part in outside) > FRAME_CONTAINERS:
         return f"frame holds more than {FRAME_CONTAINERS} arrays and objects"
+    if sum(part.count(b",") for part in outside) > FRAME_COMMAS:
+        return f"frame holds more than {FRAME_COMMAS} elements outside its strings"
     return None
 
 
