@@ -3,6 +3,7 @@ from it, count what the sandbox refused the job or cut it off at, as its worker 
 
 from __future__ import annotations
 
+import errno
 import os
 import textwrap
 
@@ -386,7 +387,8 @@ def f():
 def test_no_descriptor_table_of_its_own_through_close_range_and_no_mount_ids(worker, job):
     # close_range's CLOSE_RANGE_UNSHARE gave a thread a table of its own, as clone without
     # CLONE_FILES did (708 descriptors under a limit of 64); statx's mount ids count the
-    # machine's mounts, and every job's /tmp is a fresh one
+    # machine's mounts, and every job's /tmp is a fresh one. The kernel fills the mount id
+    # whatever mask is asked for (red team 25 read it with mask 0), so statx is unsupported
     code = (
         RAW_SYSCALLS
         + """
@@ -397,7 +399,7 @@ def f():
         ctypes.set_errno(0)
         out.append((libc.syscall(436, 1000, 1000, flags), ctypes.get_errno()))
     buf = ctypes.create_string_buffer(256)
-    for mask in (0x4000, 0x1000, 0x7ff):  # MNT_ID_UNIQUE; MNT_ID; the basic stats
+    for mask in (0x4000, 0x1000, 0x7ff, 0):  # MNT_ID_UNIQUE; MNT_ID; the basic stats; none
         ctypes.set_errno(0)
         out.append((libc.syscall(332, -100, b'/tmp', 0, mask, buf), ctypes.get_errno()))
     os.closerange(20, 30)
@@ -405,8 +407,12 @@ def f():
 """
     )
     _, value, status = job(worker, code)
-    assert value == [(-1, 1), (0, 0), (0, 0), (-1, 1), (-1, 1), (0, 0)], value
-    assert status.refusals.denied == {"close_range": 1, "statx": 2}
+    enosys = (-1, errno.ENOSYS)
+    assert value == [(-1, 1), (0, 0), (0, 0), enosys, enosys, enosys, enosys], value
+    assert status.refusals.denied == {"close_range": 1}
+    # os.stat never used statx, and neither does anything else of Python's
+    _, value, status = job(worker, "import os\ndef f():\n    return os.stat('/tmp').st_mode > 0\n")
+    assert value is True and not status.refusals, (value, status.refusals)
 
 
 def test_a_job_reads_and_sets_its_own_limits_with_nothing_refused(worker, job):
@@ -542,3 +548,72 @@ def test_job_code_makes_a_few_pipes_as_fifos_and_no_more(worker, job):
     assert value[:7] == ["through", "", False, False, False, True, "would block"]
     assert value[7:] == [8, 24, "refused", "refused", "refused", -1]  # 24: EMFILE
     assert status.refusals.denied == {"mknodat": 2, "pipe2": 1, "pipe": 1}
+
+
+def test_copying_a_file_with_its_metadata_works_and_counts_nothing(worker, job):
+    # shutil.copy2 and copytree list the source's extended attributes and give up quietly on
+    # ENOTSUP; the EPERM of a refusal raised instead, failing a correct solution (red team 25)
+    code = """
+import os, shutil
+def f():
+    os.makedirs('/tmp/d/e')
+    with open('/tmp/d/e/a', 'w') as fh:
+        fh.write('hi')
+    shutil.copy2('/tmp/d/e/a', '/tmp/b')
+    shutil.copytree('/tmp/d', '/tmp/d2')
+    try:
+        os.listxattr('/tmp/b')
+    except OSError as e:
+        listed = e.errno
+    return [open('/tmp/b').read(), open('/tmp/d2/e/a').read(), listed]
+"""
+    _, value, status = job(worker, code)
+    assert value == ["hi", "hi", errno.ENOTSUP], value
+    assert not status.refusals, status.refusals
+    # writing an attribute is still refused, and counted
+    code = RAW_SYSCALLS + (
+        "def f():\n"
+        "    open('/tmp/x', 'w').close()\n"
+        "    ctypes.set_errno(0)\n"
+        "    return libc.syscall(188, b'/tmp/x', b'user.k', b'v', 1, 0), ctypes.get_errno()\n"
+    )
+    _, value, status = job(worker, code)
+    assert value == (-1, errno.EPERM), value
+    assert status.refusals.denied_total == 1, status.refusals
+
+
+def test_a_job_may_lower_its_own_priority_by_its_pid_and_no_other(worker, job):
+    # os.setpriority(PRIO_PROCESS, os.getpid(), n): the job is PID 1 of its namespace; any
+    # other PID (2 is the first another process of its namespace would get) stays refused
+    code = """
+import os
+def f():
+    os.setpriority(os.PRIO_PROCESS, os.getpid(), 5)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 2, 6)
+        other = 'allowed'
+    except OSError as e:
+        other = e.errno
+    return os.getpid(), mine, other
+"""
+    _, value, status = job(worker, code)
+    assert value == (1, 5, errno.EPERM), value
+    assert status.refusals.denied == {"setpriority": 1}, status.refusals
+
+
+def test_a_system_call_of_another_abi_kills_the_job_and_is_counted(worker, job):
+    # int 0x80 (the i386 ABI) is the filter's one kill: it never reaches the listener, so
+    # the job's death by SIGSYS is what counts it (red team 25: it left no record)
+    code = """
+import ctypes, mmap
+def f():
+    code = bytes([0xB8, 41, 0, 0, 0, 0xCD, 0x80, 0xC3])  # mov eax, 41 (i386 dup); int 0x80
+    m = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    m.write(code)
+    ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(m)))()
+    return 'survived'
+"""
+    _, value, status = job(worker, code)
+    assert value is None and status.signal == 31, (value, status)
+    assert status.refusals.denied == {"foreign_abi": 1}, status.refusals

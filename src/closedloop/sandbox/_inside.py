@@ -766,6 +766,11 @@ def run_job(sock, ready):
     cpu_limit = _cpu_limit(lim)
     cpu_hit = sig == signal.SIGXCPU or (sig == signal.SIGKILL and not timed_out and not flooded)
     cpu_hit = cpu_hit and cpu >= cpu_limit - 0.5
+    if sig == signal.SIGSYS:
+        # the filter's one kill: a system call of another ABI (``int 0x80``), which never
+        # reaches the listener. A job may also send SIGSYS to itself, which can only raise
+        # its own count
+        denied["foreign_abi"] = denied.get("foreign_abi", 0) + 1
     limits = _tmp_limits(lim)
     for hit, name in (
         (timed_out, "wall_clock"),
@@ -796,7 +801,9 @@ def _answer_denied(listener, denied):
     """Refuse one notified system call with EPERM and count it by name; returns the total.
 
     The kernel holds the calling thread until the answer comes and cannot be answered by the
-    job itself (it no longer has the listener), so the count is neither forged nor hidden."""
+    job itself (it no longer has the listener), so no count is forged. A call the job's own
+    signal interrupts before this receives it is withdrawn by the kernel and never seen here
+    (``refusals``' docstring: a count is a lower bound)."""
     req = bytearray(80)  # struct seccomp_notif, zeroed as the kernel requires
     try:
         fcntl.ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req, True)
@@ -967,7 +974,7 @@ ALLOWED_SYSCALLS = {
     "futimesat": 261, "newfstatat": 262, "unlinkat": 263, "renameat": 264, "linkat": 265,
     "symlinkat": 266, "readlinkat": 267, "fchmodat": 268, "faccessat": 269, "pselect6": 270,
     "ppoll": 271, "utimensat": 280, "fallocate": 285, "dup3": 292, "preadv": 295,
-    "pwritev": 296, "renameat2": 316, "statx": 332, "close_range": 436, "faccessat2": 439,
+    "pwritev": 296, "renameat2": 316, "close_range": 436, "faccessat2": 439,
     # what socket.socket(fileno=BIRTH_FD) asks of the job's one socket during lock-down,
     # before PID 1 holds the listener (a refused call then would wait for an answer forever)
     "getsockname": 51, "getpeername": 52, "getsockopt": 55,
@@ -1007,21 +1014,29 @@ CLONE_THREAD_REQUIRED = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000  # VM FS FILES S
 CLONE_THREAD_ALLOWED = CLONE_THREAD_REQUIRED | 0x40000 | 0x80000 | 0x100000 | 0x200000 | 0x1400000
 """... and SYSVSEM, SETTLS, PARENT_SETTID, CHILD_CLEARTID, DETACHED, CHILD_SETTID."""
 MAP_HUGETLB = 0x40000  # a hugetlbfs inode (from the machine-wide counter) even when it fails
-STATX_MOUNT_IDS = 0x1000 | 0x4000
-"""statx's STATX_MNT_ID and STATX_MNT_ID_UNIQUE: mount ids are numbered for the whole machine,
-and each job's /tmp is a fresh mount, so they count the machine's mounts (a coarse channel:
-a job that got its judge worker replaced moved it by the remounts)."""
 CLOSE_RANGE_ALLOWED = (0, 4)
 """close_range's flags: none, or CLOSE_RANGE_CLOEXEC; CLOSE_RANGE_UNSHARE gave a thread a
 descriptor table of its own, as clone without CLONE_FILES did (708 descriptors under 64)."""
 NO_OP_SYSCALLS = {"msync": 26, "fsync": 74, "fdatasync": 75}
-UNSUPPORTED_SYSCALLS = {"statfs": 137, "fstatfs": 138}
-"""Fail with ENOSYS, as on a kernel without them, and are not counted as refusals. They report
-the free blocks and inodes of the host's file systems (the runtime's read-only binds are
-them), which the host moves by writing each verdict, the candidate's output in it: a job
+UNSUPPORTED_SYSCALLS = {"statfs": 137, "fstatfs": 138, "statx": 332}
+"""Fail with ENOSYS, as on a kernel without them, and are not counted as refusals. statfs
+reports the free blocks and inodes of the host's file systems (the runtime's read-only binds
+are them), which the host moves by writing each verdict, the candidate's output in it: a job
 steered the count by what it printed and a later job read it back. libffi asks statfs on
 every ctypes callback (an SELinux check it skips when the call fails), so a refusal would be
-counted against ordinary code."""
+counted against ordinary code. statx reports a file's mount id, numbered for the whole
+machine (each job's /tmp is a fresh mount, so it counts the machine's mounts), whatever mask
+the caller asks for: refusing only the masks that ask for it left it readable with mask 0
+(red team 25). Python's ``os.stat`` uses ``newfstatat``, and glibc's ``statx`` falls back to
+it on ENOSYS."""
+XATTR_READS = {
+    "getxattr": 191, "lgetxattr": 192, "fgetxattr": 193,
+    "listxattr": 194, "llistxattr": 195, "flistxattr": 196,
+}  # fmt: skip
+"""Fail with ENOTSUP (no extended attributes here), not counted: ``shutil.copy2`` and
+``copytree`` list a file's attributes and give up quietly on ENOTSUP, but raised on the EPERM
+of a refusal, so a correct solution copying a file failed (red team 25). Writing them stays
+refused and counted."""
 """Succeed without doing anything: they flush the host's disk for a read-only runtime file,
 and a job's own files live in tmpfs, where a flush does nothing anyway."""
 AUDIT_ARCH_X86_64 = 0xC000003E
@@ -1044,7 +1059,6 @@ IOCTL_ALLOWED = (0x5401, 0x5413, 0x541B, 0x5421, 0x5450, 0x5451)
 _SYSCALL_NAMES = {
     **{nr: name for name, nr in DENIED_SYSCALLS.items()},
     9: "mmap",  # with MAP_HUGETLB
-    332: "statx",  # asking for mount ids
     436: "close_range",  # with CLOSE_RANGE_UNSHARE
     133: "mknod",  # new pipes (FIFOs) come only from the job's own few (_job_code_pipe)
     259: "mknodat",
@@ -1071,14 +1085,15 @@ def _ranges(numbers):
 def _x86_64_seccomp_filter(deny):
     """Classic BPF: allow ALLOWED_SYSCALLS (as contiguous ranges, so the program stays short:
     the kernel compiles it for every job) and ``deny`` everything else, with arguments checked
-    for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), statx (no
-    mount ids), close_range (no CLOSE_RANGE_UNSHARE), kill/tgkill (itself only: PID 1 of its
-    namespace), prlimit64 and setpriority (itself only),  sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without
-    SETFL_REFUSED), ioctl (IOCTL_ALLOWED), madvise (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS
-    return 0 undone, UNSUPPORTED_SYSCALLS ENOSYS. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
+    for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), close_range (no CLOSE_RANGE_UNSHARE), kill/tgkill (itself only: PID 1 of its
+    namespace), prlimit64 and setpriority (itself only), sendmsg (BIRTH_FD only), fcntl
+    (FCNTL_ALLOWED; F_SETFL without SETFL_REFUSED), ioctl (IOCTL_ALLOWED), madvise
+    (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS return 0 undone,
+    UNSUPPORTED_SYSCALLS ENOSYS, XATTR_READS ENOTSUP. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
     counts the call) or EPERM itself."""
     RET_ALLOW, RET_KILL = 0x7FFF0000, 0x80000000
     RET_ENOSYS = 0x00050000 | errno.ENOSYS
+    RET_ENOTSUP = 0x00050000 | errno.ENOTSUP
     RET_SUCCESS = 0x00050000  # SECCOMP_RET_ERRNO with 0: the call returns 0, not made
     LD, JEQ, JGE, JGT, JSET, RET, AND = 0x20, 0x15, 0x35, 0x25, 0x45, 0x06, 0x54
     prog = []
@@ -1135,12 +1150,11 @@ def _x86_64_seccomp_filter(deny):
     argument_in(72, 24, FCNTL_ALLOWED, first=[*setfl, (RET, 0, 0, deny)])
     argument_in(16, 24, IOCTL_ALLOWED)  # ioctl: args[1], cmd
     argument_in(28, 32, MADVISE_ALLOWED)  # madvise: args[2], the advice on its own memory
-    for nr, refused in ((9, MAP_HUGETLB), (332, STATX_MOUNT_IDS)):  # args[3]: flags, mask
-        ins(JEQ, 0, 4, nr)
-        ins(LD, 0, 0, 40)
-        ins(JSET, 0, 1, refused)
-        ins(RET, 0, 0, deny)
-        ins(RET, 0, 0, RET_ALLOW)
+    ins(JEQ, 0, 4, 9)  # mmap: args[3], flags
+    ins(LD, 0, 0, 40)
+    ins(JSET, 0, 1, MAP_HUGETLB)
+    ins(RET, 0, 0, deny)
+    ins(RET, 0, 0, RET_ALLOW)
     argument_in(436, 32, CLOSE_RANGE_ALLOWED)  # close_range: args[2], flags
     ins(JEQ, 0, 4, 202)  # futex: private only
     ins(LD, 0, 0, 24)  # args[1] low half (op)
@@ -1159,13 +1173,15 @@ def _x86_64_seccomp_filter(deny):
     ins(JEQ, 0, 1, 0)
     ins(RET, 0, 0, RET_ALLOW)
     ins(RET, 0, 0, deny)
-    # setpriority(PRIO_PROCESS, 0, prio): its own niceness (os.nice). RLIMIT_NICE is 0, so
-    # it can only lower its own priority; any other process or group is refused
-    ins(JEQ, 0, 6, 141)
+    # setpriority(PRIO_PROCESS, who, prio): its own niceness, who being 0 (os.nice) or its
+    # own PID, 1 in its namespace (os.setpriority(PRIO_PROCESS, os.getpid(), n)). RLIMIT_NICE
+    # is 0, so it can only lower its own priority; any other process or group is refused
+    ins(JEQ, 0, 7, 141)
     ins(LD, 0, 0, 16)  # args[0] low half (which): PRIO_PROCESS is 0
-    ins(JEQ, 0, 3, 0)
-    ins(LD, 0, 0, 24)  # args[1] low half (who): 0, itself
-    ins(JEQ, 0, 1, 0)
+    ins(JEQ, 0, 4, 0)
+    ins(LD, 0, 0, 24)  # args[1] low half (who): 0 or 1, itself (int: the high half is sign)
+    ins(JEQ, 1, 0, 0)
+    ins(JEQ, 0, 1, 1)
     ins(RET, 0, 0, RET_ALLOW)
     ins(RET, 0, 0, deny)
     for nr in NO_OP_SYSCALLS.values():
@@ -1174,6 +1190,9 @@ def _x86_64_seccomp_filter(deny):
     for nr in UNSUPPORTED_SYSCALLS.values():
         ins(JEQ, 0, 1, nr)
         ins(RET, 0, 0, RET_ENOSYS)
+    for nr in XATTR_READS.values():
+        ins(JEQ, 0, 1, nr)
+        ins(RET, 0, 0, RET_ENOTSUP)
     for lo, hi in _ranges(ALLOWED_SYSCALLS.values()):
         if lo == hi:
             ins(JEQ, 0, 1, lo)

@@ -1,14 +1,24 @@
 """What the sandbox refused a job or cut it off at: the record the monitors count attempts by.
 
-Every count here is observed outside the job's process, by its worker, so a candidate can
-neither forge nor hide one (see ``_inside.py``: denied system calls reach the worker through
-a seccomp user-notification listener the job no longer holds when its code runs; the limits
-are read from the kernel's exit status and resource usage, the output pipes and ``/tmp``, and
-the memory cgroup's count of OOM kills, read by the host).
+Every count here is observed outside the job's process, by its worker, so a candidate cannot
+forge one (see ``_inside.py``: denied system calls reach the worker through a seccomp
+user-notification listener the job no longer holds when its code runs; the limits are read
+from the kernel's exit status and resource usage, the output pipes and ``/tmp``, and the
+memory cgroup's count of OOM kills, read by the host). A count is a lower bound: what the
+job can keep out of it is below.
 
 Not counted, because nothing outside the process sees it: an allocation refused by the
 address-space limit (the job sees ENOMEM or a ``MemoryError``), a thread refused by the
 process limit (EAGAIN), a write refused by the file-size limit that left no file at the cap.
+Nor is a denied call the job interrupts with a signal of its own before its worker received
+the notification: the kernel withdraws the notification and the call fails with EINTR (a
+job setting a 10-microsecond interval timer hid ~90% of 1,000 denied calls from the count,
+red team 25; the rest were counted, so such a job still shows). ``clone3`` is answered
+ENOSYS by the filter itself, uncounted: its flags sit in memory the filter cannot read, and
+glibc makes every thread with it first, falling back to ``clone``, which is inspected and
+counted. The filter's one kill, a system call of another ABI, is counted from the job's
+death by SIGSYS (``foreign_abi``), which a job could also cause by signalling itself: that
+only raises its own count.
 """
 
 from __future__ import annotations
