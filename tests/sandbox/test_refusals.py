@@ -617,3 +617,32 @@ def f():
     _, value, status = job(worker, code)
     assert value is None and status.signal == 31, (value, status)
     assert status.refusals.denied == {"foreign_abi": 1}, status.refusals
+
+
+def test_a_tar_round_trip_keeps_modes_and_times_with_nothing_refused(worker, job):
+    # tarfile, run as uid 0 (the job's id in its namespace), sets each member's owner; the
+    # refusal of chown (counted) made it skip the member's mode and times too, so an
+    # executable came out 0o644 (red team 25). Owners change on the job's own files only:
+    # test_host_files.py holds the host's unchanged
+    code = """
+import io, os, shutil, stat, tarfile, tempfile
+def f():
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tf:
+        info = tarfile.TarInfo('run.sh')
+        info.size, info.mode, info.mtime = 2, 0o755, 1000
+        tf.addfile(info, io.BytesIO(b'hi'))
+    buf.seek(0)
+    d = tempfile.mkdtemp()
+    with tarfile.open(fileobj=buf) as tf:
+        tf.extractall(d)
+    st = os.stat(os.path.join(d, 'run.sh'))
+    with open('/tmp/a', 'w') as fh:
+        fh.write('abc')
+    with open('/tmp/a', 'rb') as src, open('/tmp/b', 'wb') as dst:
+        copied = os.copy_file_range(src.fileno(), dst.fileno(), 3)
+    return oct(stat.S_IMODE(st.st_mode)), int(st.st_mtime), st.st_uid, copied
+"""
+    _, value, status = job(worker, code)
+    assert value == ("0o755", 1000, 0, 3), value
+    assert not status.refusals, status.refusals

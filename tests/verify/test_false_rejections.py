@@ -355,3 +355,27 @@ def test_the_checkers_candidate_has_the_entry_points_name_and_docstring(verifier
     task = parse_task({"id": "named", "entry_point": "add", "prompt": prompt, "checker": checker})
     verdict = verifier.verify(task, "    return a + b\n")
     assert verdict.outcome is Outcome.PASS, verdict.detail
+
+
+def test_an_exception_group_does_not_cost_the_tests_after_it(verifier):
+    # The reply for a call that raised carried the exception's structure for checkers: a
+    # group of eight or more made it more arrays and objects than the host takes from a job,
+    # the channel was refused and the tests after it lost (5 of 6 right scored 0 of 6; red
+    # team 25). The host reads only the name and message of an I/O test's exception
+    task = parse_task(
+        {
+            "id": "group",
+            "entry_point": "f",
+            "private_tests": [{"input": "(-1,)", "output": "0"}]
+            + [{"input": f"({k},)", "output": str(2 * k)} for k in range(5)],
+        }
+    )
+    code = (
+        "def f(x):\n"
+        "    if x < 0:\n"
+        "        raise ExceptionGroup('bad', [ValueError(k) for k in range(64)])\n"
+        "    return 2 * x\n"
+    )
+    verdict = verifier.verify(task, code, Split.ALL)
+    assert (verdict.outcome, verdict.passed, verdict.total) == (Outcome.ERROR, 5, 6), verdict
+    assert "ExceptionGroup" in verdict.tests[0].error, verdict.tests[0].error
