@@ -17,6 +17,7 @@ it runs before any candidate code.
 
 import ast
 import cmath
+import itertools
 import json
 import math
 import os
@@ -1296,6 +1297,10 @@ _WORDS = re.compile(_NUMBER + r"|[A-Za-z_]\w*")
 # any other character that is not whitespace (strings are tried first, as token_count
 # replaces them first).
 _TOKEN = re.compile(_STRINGS.pattern + "|" + _WORDS.pattern + r"|\S")
+# ... and a run of whitespace as one match, not counted: tried at every blank, the pattern
+# above cost 40 ms a megabyte of them, and a value padded with blanks still parses (red team
+# 25: 1.5 s of the host's CPU for 1,000 such tests, and the solution passed)
+_SCAN = re.compile(r"(\s+)|" + _TOKEN.pattern)
 _SCAN_BELOW = 20_000
 """Caps under which ``token_count(text, stop)`` walks the tokens and stops past the cap: a
 megabyte of text checked against an expected output's cap of a hundred tokens costs
@@ -1315,10 +1320,11 @@ def token_count(text, stop=None):
     cap`` is the cheap way to ask whether ``t`` is over a cap."""
     if stop is not None and stop < _SCAN_BELOW:
         n = 0
-        for _ in _TOKEN.finditer(text):
-            n += 1
-            if n > stop:
-                break
+        for m in _SCAN.finditer(text):
+            if m.group(1) is None:
+                n += 1
+                if n > stop:
+                    break
     else:
         s = _STRINGS.sub("'", text) if "'" in text or '"' in text or "#" in text else text
         s = _WORDS.sub("0", s)
@@ -1719,6 +1725,12 @@ attributes and 8 classes, has under 200."""
 FRAME_CONTAINERS = 64
 """Most JSON arrays and objects in a frame a job writes, outside its strings (values cross as
 literal text, inside one string): the harness's most has 11."""
+FRAME_SURROGATES = 8192
+"""Most lone surrogates (UTF-8's ``ED A0``-``ED BF`` lead pairs) in a frame a job writes: only
+the text of an exception or a load error carries one (a value's text escapes them), 1,600
+characters at most. Decoding calls its error handler once for each: 4 MiB of them cost the
+host ~0.25 s, ~80 times the same bytes of ASCII (red team 25)."""
+_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
 FRAME_COMMAS = 2 * FRAME_STRINGS + FRAME_CONTAINERS
 """Most commas in a frame a job writes, outside its strings: every member of a harness's object
 has a string key and every element of its arrays is a string or an array, so it has no more.
@@ -1729,7 +1741,8 @@ for every test of a verdict."""
 
 def frame_shape_problem(data):
     """Why ``data``, a frame a job wrote, cannot be one its harness wrote -- more strings,
-    arrays and objects, or elements outside strings than any of them holds -- or None. Linear and in C (byte counts
+    arrays and objects, elements outside strings or lone surrogates than any of them holds --
+    or None. Linear and in C (byte counts
     and one split): ``json.loads`` of a 4 MiB frame of nested empty arrays built a million
     containers and cost the verifier's process ~0.5 s, once for every test of a verdict.
 
@@ -1743,6 +1756,12 @@ def frame_shape_problem(data):
         return f"frame holds more than {FRAME_CONTAINERS} arrays and objects"
     if sum(part.count(b",") for part in outside) > FRAME_COMMAS:
         return f"frame holds more than {FRAME_COMMAS} elements outside its strings"
+    # Hangul shares the lead byte: counted exactly only past the cap, and only to one beyond
+    if data.count(b"\xed") > FRAME_SURROGATES and (
+        sum(1 for _ in itertools.islice(_SURROGATE.finditer(data), FRAME_SURROGATES + 1))
+        > FRAME_SURROGATES
+    ):
+        return f"frame holds more than {FRAME_SURROGATES} lone surrogates"
     return None
 
 
