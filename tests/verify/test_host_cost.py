@@ -396,22 +396,28 @@ def test_a_frame_shaped_unlike_the_harnesss_is_refused_unparsed(verifier):
     assert spent < 0.3, spent
 
 
-# The load answered as the harness does, then every request with a frame padded by a flat
-# array of floats: one container, no string, ~0.25 s of json.loads a 4 MiB frame (red team 25)
-FLOAT_FRAMES = (
-    "import sys\n"
-    "m = sys.modules['__main__']\n"
-    "m.write_frame(4, {'ready': True})\n"
-    "while True:\n"
-    "    req = m.read_frame(3)\n"
-    "    if req is None:\n"
-    "        m.os._exit(0)\n"
-    '    head = b\'{"i": %d, "value": "[1, 2, 3]", "x": [\' % req[\'i\']\n'
-    f"    body = head + b'1e9,' * (({MAX_FRAME} - len(head) - 8) // 4) + b'0]}}'\n"
-    "    m.write_all(4, len(body).to_bytes(4, 'big') + body)\n"
-    "def f(k):\n"
-    "    return [1, 2, 3]\n"
-)
+def _padded_frames(opening: str, filler: str, closing: str) -> str:
+    """A solution that answers the load as the harness does, then every request with a frame
+    of the right value padded to the frame cap: ``"x": <opening><filler>...<closing>}``."""
+    return (
+        "import sys\n"
+        "m = sys.modules['__main__']\n"
+        "m.write_frame(4, {'ready': True})\n"
+        "while True:\n"
+        "    req = m.read_frame(3)\n"
+        "    if req is None:\n"
+        "        m.os._exit(0)\n"
+        f'    head = b\'{{"i": %d, "value": "[1, 2, 3]", "x": {opening}\' % req[\'i\']\n'
+        f"    fill = ({MAX_FRAME} - len(head) - 8) // len({filler})\n"
+        f"    body = head + {filler} * fill + b'{closing}}}'\n"
+        "    m.write_all(4, len(body).to_bytes(4, 'big') + body)\n"
+        "def f(k):\n"
+        "    return [1, 2, 3]\n"
+    )
+
+
+# a flat array of floats: one container, no string, ~0.25 s of json.loads a 4 MiB frame
+FLOAT_FRAMES = _padded_frames("[", "b'1e9,'", "0]")
 
 
 def test_a_frame_of_numbers_outside_strings_is_refused_unparsed(verifier):
@@ -426,21 +432,8 @@ def test_a_frame_of_numbers_outside_strings_is_refused_unparsed(verifier):
     assert frame_shape_problem(b'{"i": 0, "x": [' + b"1," * (FRAME_COMMAS - 2) + b"1]}") is None
 
 
-# The same, with one string of lone surrogates: decoding calls its error handler once for each
-SURROGATE_FRAMES = (
-    "import sys\n"
-    "m = sys.modules['__main__']\n"
-    "m.write_frame(4, {'ready': True})\n"
-    "while True:\n"
-    "    req = m.read_frame(3)\n"
-    "    if req is None:\n"
-    "        m.os._exit(0)\n"
-    '    head = b\'{"i": %d, "value": "[1, 2, 3]", "x": "\' % req[\'i\']\n'
-    f"    body = head + b'\\xed\\xa0\\x80' * (({MAX_FRAME} - len(head) - 8) // 3) + b'\"}}'\n"
-    "    m.write_all(4, len(body).to_bytes(4, 'big') + body)\n"
-    "def f(k):\n"
-    "    return [1, 2, 3]\n"
-)
+# one string of lone surrogates: decoding calls its error handler once for each
+SURROGATE_FRAMES = _padded_frames('\\"', "b'\\xed\\xa0\\x80'", '\\"')
 
 
 def test_a_frame_of_lone_surrogates_is_refused_unparsed(verifier):
