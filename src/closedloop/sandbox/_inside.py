@@ -768,8 +768,8 @@ def run_job(sock, ready):
     cpu_hit = cpu_hit and cpu >= cpu_limit - 0.5
     if sig == signal.SIGSYS:
         # the filter's one kill: a system call of another ABI (``int 0x80``), which never
-        # reaches the listener. A job may also send SIGSYS to itself, which can only raise
-        # its own count
+        # reaches the listener (a SIGSYS the job sends itself is ignored: it is PID 1 of its
+        # namespace, and could only raise its own count)
         denied["foreign_abi"] = denied.get("foreign_abi", 0) + 1
     limits = _tmp_limits(lim)
     for hit, name in (
@@ -1023,6 +1023,8 @@ CLOSE_RANGE_ALLOWED = (0, 4)
 """close_range's flags: none, or CLOSE_RANGE_CLOEXEC; CLOSE_RANGE_UNSHARE gave a thread a
 descriptor table of its own, as clone without CLONE_FILES did (708 descriptors under 64)."""
 NO_OP_SYSCALLS = {"msync": 26, "fsync": 74, "fdatasync": 75}
+"""Succeed without doing anything: they flush the host's disk for a read-only runtime file,
+and a job's own files live in tmpfs, where a flush does nothing anyway."""
 UNSUPPORTED_SYSCALLS = {"statfs": 137, "fstatfs": 138, "statx": 332}
 """Fail with ENOSYS, as on a kernel without them, and are not counted as refusals. statfs
 reports the free blocks and inodes of the host's file systems (the runtime's read-only binds
@@ -1042,8 +1044,6 @@ XATTR_READS = {
 ``copytree`` list a file's attributes and give up quietly on ENOTSUP, but raised on the EPERM
 of a refusal, so a correct solution copying a file failed (red team 25). Writing them stays
 refused and counted."""
-"""Succeed without doing anything: they flush the host's disk for a read-only runtime file,
-and a job's own files live in tmpfs, where a flush does nothing anyway."""
 AUDIT_ARCH_X86_64 = 0xC000003E
 # fcntl's harmless commands: F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC,
 # F_GETPIPE_SZ. Every other one acts on state beyond the job's descriptors: locks and leases
@@ -1090,12 +1090,13 @@ def _ranges(numbers):
 def _x86_64_seccomp_filter(deny):
     """Classic BPF: allow ALLOWED_SYSCALLS (as contiguous ranges, so the program stays short:
     the kernel compiles it for every job) and ``deny`` everything else, with arguments checked
-    for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), close_range (no CLOSE_RANGE_UNSHARE), kill/tgkill (itself only: PID 1 of its
-    namespace), prlimit64 and setpriority (itself only), sendmsg (BIRTH_FD only), fcntl
-    (FCNTL_ALLOWED; F_SETFL without SETFL_REFUSED), ioctl (IOCTL_ALLOWED), madvise
-    (MADVISE_ALLOWED) and futex (private only); NO_OP_SYSCALLS return 0 undone,
-    UNSUPPORTED_SYSCALLS ENOSYS, XATTR_READS ENOTSUP. ``deny`` is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and
-    counts the call) or EPERM itself."""
+    for clone (threads sharing the job's descriptors only), mmap (no MAP_HUGETLB), close_range
+    (no CLOSE_RANGE_UNSHARE), kill/tgkill (itself only: PID 1 of its namespace), prlimit64 and
+    setpriority (itself only), sendmsg (BIRTH_FD only), fcntl (FCNTL_ALLOWED; F_SETFL without
+    SETFL_REFUSED), ioctl (IOCTL_ALLOWED), madvise (MADVISE_ALLOWED) and futex (private only);
+    NO_OP_SYSCALLS return 0 undone, UNSUPPORTED_SYSCALLS ENOSYS, XATTR_READS ENOTSUP. ``deny``
+    is either SECCOMP_RET_USER_NOTIF (the worker answers EPERM and counts the call) or EPERM
+    itself."""
     RET_ALLOW, RET_KILL = 0x7FFF0000, 0x80000000
     RET_ENOSYS = 0x00050000 | errno.ENOSYS
     RET_ENOTSUP = 0x00050000 | errno.ENOTSUP
@@ -2337,7 +2338,7 @@ def _raised(i, e, budget=None, brief=False):
     """The reply for a call that raised: the exception's name, its nearest builtin ancestor
     (so a checker's ``except ValueError`` still catches a ``ValueError`` subclass), message;
     for an exception group, its exceptions' replies too (``except*`` splits them). ``brief``:
-    those four alone, for the host, which reads no more of them (an I/O test that raised
+    those three and the traceback's tail alone, for the host, which reads no more of them (an I/O test that raised
     failed): the rest is for a checker, and a group of eight exceptions made a reply of more
     arrays and objects than the host takes from a job (``wire.frame_shape_problem``), so the
     channel was refused and every later test of the job lost (red team 25)."""

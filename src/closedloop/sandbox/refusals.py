@@ -17,8 +17,8 @@ red team 25; the rest were counted, so such a job still shows). ``clone3`` is an
 ENOSYS by the filter itself, uncounted: its flags sit in memory the filter cannot read, and
 glibc makes every thread with it first, falling back to ``clone``, which is inspected and
 counted. The filter's one kill, a system call of another ABI, is counted from the job's
-death by SIGSYS (``foreign_abi``), which a job could also cause by signalling itself: that
-only raises its own count.
+death by SIGSYS (``foreign_abi``); a SIGSYS the job sends itself is ignored (it is PID 1 of
+its namespace), and could only raise its own count.
 """
 
 from __future__ import annotations

@@ -1586,10 +1586,10 @@ def _sets_close(a, b, tol, budget):
     # sorted order (noise within the tolerance reorders only elements that are close anyway:
     # ties in a tuple's first item), then everywhere; an element with no partner ends it.
     # The scan everywhere walks free slots only (``after[j]``: the first free slot at or past
-    # j, path-halved as slots are taken), so its work is the comparisons charged to the
-    # budget; skipping taken slots one by one was O(n^2) uncharged work (seconds at 20,000).
+    # j, path-halved as slots are taken; slot j is free while ``after[j] == j``), so its work
+    # is the comparisons charged to the budget; skipping taken slots one by one was O(n^2)
+    # uncharged work (seconds at 20,000).
     n = len(ys)
-    free = [True] * n
     after = list(range(n + 1))
 
     def first_free(j):
@@ -1601,7 +1601,7 @@ def _sets_close(a, b, tol, budget):
     for k, x in enumerate(xs):
         near = (i for d in range(_NEAR) for i in (k + d, k - d - 1) if 0 <= i < n)
         for j in near:
-            if free[j] and _equal(x, ys[j], tol, budget):
+            if after[j] == j and _equal(x, ys[j], tol, budget):
                 break
         else:
             j = first_free(0)
@@ -1609,7 +1609,6 @@ def _sets_close(a, b, tol, budget):
                 j = first_free(j + 1)
             if j == n:
                 return False
-        free[j] = False
         after[j] = j + 1
     return True
 
@@ -1742,9 +1741,9 @@ for every test of a verdict."""
 def frame_shape_problem(data):
     """Why ``data``, a frame a job wrote, cannot be one its harness wrote -- more strings,
     arrays and objects, elements outside strings or lone surrogates than any of them holds --
-    or None. Linear and in C (byte counts
-    and one split): ``json.loads`` of a 4 MiB frame of nested empty arrays built a million
-    containers and cost the verifier's process ~0.5 s, once for every test of a verdict.
+    or None. Linear and in C (byte counts, one split, a regex): ``json.loads`` of a 4 MiB
+    frame of nested empty arrays built a million containers and cost the verifier's process
+    ~0.5 s, once for every test of a verdict.
 
     Exact for every prefix of ``data`` that is valid JSON (there a backslash is only ever the
     start of an escape inside a string), which is as far as ``json.loads`` ever builds."""
